@@ -1,0 +1,66 @@
+//! The inventory models in the shape of `shared/data-schema.md`.
+
+use serde::{Deserialize, Serialize};
+use statesync::{DiffModel, Store};
+
+/// The root: every site.
+#[derive(DiffModel, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// The sites, by name.
+    #[statesync(children)]
+    pub sites: Store<Site>,
+}
+
+/// A site, keyed by name.
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    /// The site's name.
+    #[statesync(id)]
+    pub name: String,
+    /// The region it is in.
+    pub region: String,
+    /// Its devices.
+    #[statesync(children)]
+    pub devices: Store<Device>,
+}
+
+/// A device, keyed by site and name.
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    /// The site it is in.
+    #[statesync(id)]
+    pub site: String,
+    /// The device's name.
+    #[statesync(id)]
+    pub name: String,
+    /// Its role (leaf, spine, ...).
+    pub role: String,
+    /// Its hardware model.
+    pub model: String,
+    /// Its serial number.
+    pub serial: String,
+    /// Its interfaces.
+    #[statesync(children)]
+    pub interfaces: Store<Interface>,
+}
+
+/// An interface, keyed by device and name.
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interface {
+    /// The device it is on.
+    #[statesync(id)]
+    pub device: String,
+    /// The interface's name.
+    #[statesync(id)]
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Administrative state.
+    pub enabled: bool,
+    /// MTU in bytes.
+    pub mtu: u32,
+    /// `access` or `trunk`.
+    pub mode: String,
+    /// VLAN ids, compared as a whole.
+    pub vlans: Vec<u16>,
+}

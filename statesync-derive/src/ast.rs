@@ -1,0 +1,142 @@
+//! The derive's own model of the input: the struct, its options and its fields by role,
+//! borrowing from syn so that errors and generated code keep the user's spans.
+
+use heck::ToSnakeCase;
+use proc_macro2::Span;
+use syn::{DeriveInput, Ident, Type, Visibility};
+
+use crate::attr::{self, Errors};
+
+/// What a field is to the model.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Part of the key, compared by key matching.
+    Id,
+    /// A compared attribute.
+    Attribute,
+    /// A collection of child models.
+    Children,
+    /// Neither compared nor applied.
+    Skip,
+}
+
+pub struct Field<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    pub role: Role,
+    /// The field's display name (`rename`, or its identifier).
+    pub name: String,
+    pub options: attr::FieldOptions,
+    pub original: &'a syn::Field,
+}
+
+pub struct Model<'a> {
+    pub ident: &'a Ident,
+    pub vis: &'a Visibility,
+    pub generics: &'a syn::Generics,
+    pub name: String,
+    pub krate: syn::Path,
+    pub bound: Option<Vec<syn::WherePredicate>>,
+    pub fields: Vec<Field<'a>>,
+    pub options: attr::ContainerOptions,
+}
+
+impl<'a> Model<'a> {
+    /// Reads the input. Shape errors (not a struct with named fields) end the parse here;
+    /// option errors are collected and parsing goes on.
+    pub fn from_input(input: &'a DeriveInput, errors: &mut Errors) -> syn::Result<Self> {
+        let named = match &input.data {
+            syn::Data::Struct(data) => match &data.fields {
+                syn::Fields::Named(named) => named,
+                syn::Fields::Unnamed(fields) => {
+                    return Err(shape_error(fields, "a tuple struct"));
+                }
+                syn::Fields::Unit => return Err(shape_error(&input.ident, "a unit struct")),
+            },
+            syn::Data::Enum(data) => return Err(shape_error(data.enum_token, "an enum")),
+            syn::Data::Union(data) => return Err(shape_error(data.union_token, "a union")),
+        };
+        let options = attr::container_options(&input.attrs, errors);
+        let fields = named
+            .named
+            .iter()
+            .filter_map(|field| Field::from_syn(field, errors))
+            .collect();
+        let name = options
+            .name
+            .as_ref()
+            .map_or_else(|| input.ident.to_string().to_snake_case(), |name| name.value.value());
+        let krate = options
+            .krate
+            .as_ref()
+            .map_or_else(|| syn::parse_quote!(::statesync), |krate| krate.value.clone());
+        let bound = options.bound.as_ref().map(|bound| bound.value.clone());
+        Ok(Self {
+            ident: &input.ident,
+            vis: &input.vis,
+            generics: &input.generics,
+            name,
+            krate,
+            bound,
+            fields,
+            options,
+        })
+    }
+
+    pub fn fields_with(&self, role: Role) -> impl Iterator<Item = &Field<'a>> {
+        self.fields.iter().filter(move |field| field.role == role)
+    }
+
+    pub fn companion(&self, suffix: &str) -> Ident {
+        Ident::new(&format!("{}{suffix}", self.ident), self.ident.span())
+    }
+}
+
+fn shape_error(tokens: impl quote::ToTokens, found: &str) -> syn::Error {
+    syn::Error::new_spanned(
+        tokens,
+        format!(
+            "`DiffModel` can only be derived for structs with named fields, not {found}; \
+             wrap the data in a struct with named fields"
+        ),
+    )
+}
+
+impl<'a> Field<'a> {
+    fn from_syn(field: &'a syn::Field, errors: &mut Errors) -> Option<Self> {
+        let options = attr::field_options(&field.attrs, errors);
+        let ident = field.ident.as_ref()?;
+        let role = if options.id.is_set() {
+            Role::Id
+        } else if options.children.is_set() {
+            Role::Children
+        } else if options.skip.is_set() {
+            Role::Skip
+        } else {
+            Role::Attribute
+        };
+        let name = options
+            .rename
+            .as_ref()
+            .map_or_else(|| ident.to_string(), |rename| rename.value.value());
+        // Safety net for raw identifiers (`r#type` displays as `type`).
+        let name = name.strip_prefix("r#").map_or(name.clone(), str::to_owned);
+        Some(Self {
+            ident,
+            ty: &field.ty,
+            role,
+            name,
+            options,
+            original: field,
+        })
+    }
+
+    /// The custom equality function, if any.
+    pub fn eq(&self) -> Option<&syn::Path> {
+        self.options.eq.as_ref().map(|eq| &eq.value)
+    }
+
+    pub fn span(&self) -> Span {
+        syn::spanned::Spanned::span(&self.ty)
+    }
+}

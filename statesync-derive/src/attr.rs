@@ -1,0 +1,253 @@
+//! Raw `#[statesync(...)]` attributes → typed options. Every mistake is pushed to the
+//! [`Errors`] collector and parsing carries on, so one build shows every mistake.
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
+use syn::{Attribute, LitStr, Token};
+
+/// The attribute's name.
+pub const ATTR: &str = "statesync";
+
+/// Options accepted on a field.
+pub const ID: &str = "id";
+pub const SKIP: &str = "skip";
+pub const CHILDREN: &str = "children";
+pub const EQ: &str = "eq";
+pub const RENAME: &str = "rename";
+const FIELD_OPTIONS: &[&str] = &[ID, SKIP, CHILDREN, EQ, RENAME];
+
+/// Options accepted on the struct.
+pub const NAME: &str = "name";
+pub const CRATE: &str = "crate";
+pub const BOUND: &str = "bound";
+const CONTAINER_OPTIONS: &[&str] = &[NAME, CRATE, BOUND];
+
+/// Collects errors; the derive stops after parsing and checking if any were pushed.
+#[derive(Default)]
+pub struct Errors {
+    combined: Option<syn::Error>,
+}
+
+impl Errors {
+    pub fn push(&mut self, error: syn::Error) {
+        match &mut self.combined {
+            Some(combined) => combined.combine(error),
+            None => self.combined = Some(error),
+        }
+    }
+
+    pub fn at(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+
+    pub fn finish(self) -> syn::Result<()> {
+        self.combined.map_or(Ok(()), Err)
+    }
+}
+
+/// A flag (`id`) as given: present or not, with the tokens that set it.
+#[derive(Default)]
+pub struct Flag {
+    pub span: Option<Span>,
+}
+
+impl Flag {
+    pub fn is_set(&self) -> bool {
+        self.span.is_some()
+    }
+}
+
+/// An option with a value, remembering the tokens of its name for later errors.
+pub struct Valued<T> {
+    pub name_span: Span,
+    pub value: T,
+}
+
+/// The options of one field.
+#[derive(Default)]
+pub struct FieldOptions {
+    pub id: Flag,
+    pub skip: Flag,
+    pub children: Flag,
+    pub eq: Option<Valued<syn::Path>>,
+    pub rename: Option<Valued<LitStr>>,
+}
+
+/// The options of the struct.
+#[derive(Default)]
+pub struct ContainerOptions {
+    pub name: Option<Valued<LitStr>>,
+    pub krate: Option<Valued<syn::Path>>,
+    pub bound: Option<Valued<Vec<syn::WherePredicate>>>,
+}
+
+fn expected(options: &[&str]) -> String {
+    options
+        .iter()
+        .map(|option| format!("`{option}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Consumes whatever value follows an option we are rejecting, so parsing can go on.
+fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) {
+        meta.input.parse::<Token![=]>()?;
+        meta.input.parse::<syn::Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.input.parse::<proc_macro2::Group>()?;
+    }
+    Ok(())
+}
+
+fn has_value(meta: &ParseNestedMeta) -> bool {
+    meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren)
+}
+
+fn set_flag(meta: &ParseNestedMeta, flag: &mut Flag, name: &str, errors: &mut Errors) -> syn::Result<()> {
+    if has_value(meta) {
+        let value_tokens = meta.input.fork().parse::<TokenStream>()?;
+        errors.at(
+            quote::quote!(#value_tokens),
+            format!("`{name}` is a flag and takes no value; write `#[{ATTR}({name})]`"),
+        );
+        return skip_value(meta);
+    }
+    if flag.is_set() {
+        errors.at(&meta.path, format!("duplicate `{ATTR}` option `{name}`"));
+    } else {
+        flag.span = Some(syn::spanned::Spanned::span(&meta.path));
+    }
+    Ok(())
+}
+
+fn set_valued<T>(
+    meta: &ParseNestedMeta,
+    slot: &mut Option<Valued<T>>,
+    name: &str,
+    form: &str,
+    parse: impl FnOnce(&ParseNestedMeta) -> syn::Result<T>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    if !meta.input.peek(Token![=]) {
+        errors.at(&meta.path, format!("`{name}` needs a value: `{name} = {form}`"));
+        return skip_value(meta);
+    }
+    meta.input.parse::<Token![=]>()?;
+    let value = parse(meta)?;
+    if slot.is_some() {
+        errors.at(&meta.path, format!("duplicate `{ATTR}` option `{name}`"));
+    } else {
+        *slot = Some(Valued {
+            name_span: syn::spanned::Spanned::span(&meta.path),
+            value,
+        });
+    }
+    Ok(())
+}
+
+fn option_name(meta: &ParseNestedMeta) -> String {
+    meta.path
+        .get_ident()
+        .map_or_else(|| meta.path.to_token_stream().to_string(), ToString::to_string)
+}
+
+fn statesync_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
+    attrs.iter().filter(|attr| attr.path().is_ident(ATTR))
+}
+
+/// Parses the options of one field.
+pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
+    let mut options = FieldOptions::default();
+    for attr in statesync_attrs(attrs) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            let name = option_name(&meta);
+            match name.as_str() {
+                ID => set_flag(&meta, &mut options.id, ID, errors),
+                SKIP => set_flag(&meta, &mut options.skip, SKIP, errors),
+                CHILDREN => set_flag(&meta, &mut options.children, CHILDREN, errors),
+                EQ => set_valued(&meta, &mut options.eq, EQ, "path::to::fn", |m| m.input.parse(), errors),
+                RENAME => set_valued(&meta, &mut options.rename, RENAME, "\"name\"", |m| m.input.parse(), errors),
+                other if CONTAINER_OPTIONS.contains(&other) => {
+                    errors.at(
+                        &meta.path,
+                        format!("`{other}` is a container option: put it on the struct, not on a field"),
+                    );
+                    skip_value(&meta)
+                }
+                other => {
+                    errors.at(
+                        &meta.path,
+                        format!(
+                            "unknown `{ATTR}` field option `{other}`; expected one of {}",
+                            expected(FIELD_OPTIONS)
+                        ),
+                    );
+                    skip_value(&meta)
+                }
+            }
+        });
+        if let Err(error) = parsed {
+            errors.push(error);
+        }
+    }
+    options
+}
+
+/// Parses the options of the struct.
+pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerOptions {
+    let mut options = ContainerOptions::default();
+    for attr in statesync_attrs(attrs) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            let name = option_name(&meta);
+            match name.as_str() {
+                NAME => set_valued(&meta, &mut options.name, NAME, "\"model_name\"", |m| m.input.parse(), errors),
+                CRATE => set_valued(
+                    &meta,
+                    &mut options.krate,
+                    CRATE,
+                    "\"path::to::statesync\"",
+                    |m| m.input.parse::<LitStr>()?.parse(),
+                    errors,
+                ),
+                BOUND => set_valued(
+                    &meta,
+                    &mut options.bound,
+                    BOUND,
+                    "\"T: Trait, ...\"",
+                    |m| {
+                        let lit = m.input.parse::<LitStr>()?;
+                        let parser = syn::punctuated::Punctuated::<syn::WherePredicate, Token![,]>::parse_terminated;
+                        Ok(syn::parse::Parser::parse_str(parser, &lit.value())
+                            .map_err(|error| syn::Error::new(lit.span(), error))?
+                            .into_iter()
+                            .collect())
+                    },
+                    errors,
+                ),
+                other if FIELD_OPTIONS.contains(&other) => {
+                    errors.at(
+                        &meta.path,
+                        format!("`{other}` is a field option: put it on a field, not on the struct"),
+                    );
+                    skip_value(&meta)
+                }
+                other => {
+                    errors.at(
+                        &meta.path,
+                        format!(
+                            "unknown `{ATTR}` container option `{other}`; expected one of {}",
+                            expected(CONTAINER_OPTIONS)
+                        ),
+                    );
+                    skip_value(&meta)
+                }
+            }
+        });
+        if let Err(error) = parsed {
+            errors.push(error);
+        }
+    }
+    options
+}

@@ -1,0 +1,55 @@
+//! Rules that need more than one option or the field itself.
+
+use crate::ast::{Model, Role};
+use crate::attr::{self, Errors};
+
+pub fn check(model: &Model, errors: &mut Errors) {
+    for field in &model.fields {
+        let options = &field.options;
+        if let (Some(id), true) = (options.id.span, options.children.is_set()) {
+            errors.push(syn::Error::new(
+                id,
+                "`id` cannot be used on a `children` field: a key is made of plain values",
+            ));
+        }
+        if let (Some(skip), true) = (options.skip.span, options.id.is_set()) {
+            errors.push(syn::Error::new(
+                skip,
+                "`id` and `skip` cannot be combined: an id field is always compared",
+            ));
+        }
+        if let (Some(skip), true) = (options.skip.span, options.children.is_set()) {
+            errors.push(syn::Error::new(
+                skip,
+                "`children` and `skip` cannot be combined: drop `children` to ignore the field",
+            ));
+        }
+        if let Some(eq) = &options.eq
+            && field.role != Role::Attribute
+        {
+            errors.push(syn::Error::new(
+                eq.name_span,
+                "`eq` applies only to compared attributes, not to `id`, `skip` or `children` fields",
+            ));
+        }
+        if let Some(rename) = &options.rename
+            && field.role == Role::Skip
+        {
+            errors.push(syn::Error::new(
+                rename.name_span,
+                "`rename` has no effect on a `skip` field: it is never shown",
+            ));
+        }
+        if let Some((eq_token, _)) = &field.original.default {
+            errors.at(
+                eq_token,
+                "field default values are not supported by `DiffModel`; remove `= ...`",
+            );
+        }
+    }
+    if let Some(name) = &model.options.name
+        && name.value.value().is_empty()
+    {
+        errors.at(&name.value, format!("`{}` must not be empty", attr::NAME));
+    }
+}

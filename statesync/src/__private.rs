@@ -1,0 +1,100 @@
+//! What only generated code calls. Not a public API: it may change in any release.
+
+use std::fmt::{self, Display};
+
+use crate::children::ChildCollection;
+use crate::diff::{Change, Diff};
+use crate::error::Error;
+use crate::model::{DiffModel, ModelVisitor};
+
+pub use ::serde;
+
+/// A field's change, cloning the values only when they differ under `==`.
+#[inline]
+pub fn diff_field<T: PartialEq + Clone>(old: &T, new: &T) -> Option<Change<T>> {
+    if old == new {
+        None
+    } else {
+        Some(Change {
+            old: old.clone(),
+            new: new.clone(),
+        })
+    }
+}
+
+/// A field's change under a custom equality (`#[statesync(eq = path)]`).
+#[inline]
+pub fn diff_field_with<T: Clone>(
+    old: &T,
+    new: &T,
+    eq: impl FnOnce(&T, &T) -> bool,
+) -> Option<Change<T>> {
+    if eq(old, new) {
+        None
+    } else {
+        Some(Change {
+            old: old.clone(),
+            new: new.clone(),
+        })
+    }
+}
+
+/// Sets a field to its new value when it changed.
+#[inline]
+pub fn apply_field<T: Clone>(slot: &mut T, change: &Option<Change<T>>) {
+    if let Some(change) = change {
+        slot.clone_from(&change.new);
+    }
+}
+
+/// Diffs one children field, naming the parent in an error.
+#[inline]
+pub fn diff_children<P: DiffModel, C: ChildCollection>(
+    parent: &P,
+    field: &'static str,
+    old: &C,
+    new: &C,
+) -> Result<Diff<C::Model>, Error> {
+    old.diff_collection(new)
+        .map_err(|error| error.within(P::NAME, &parent.key(), field))
+}
+
+/// Checks one children field's diff, naming the parent in an error.
+#[inline]
+pub fn check_children<P: DiffModel, C: ChildCollection>(
+    parent: &P,
+    field: &'static str,
+    current: &C,
+    diff: &Diff<C::Model>,
+) -> Result<(), Error> {
+    current
+        .check_diff(diff)
+        .map_err(|error| error.within(P::NAME, &parent.key(), field))
+}
+
+/// Applies one children field's checked diff.
+#[inline]
+pub fn apply_children<C: ChildCollection>(current: &mut C, diff: &Diff<C::Model>) {
+    current.apply_checked(diff);
+}
+
+/// Calls the visitor with each child of one children field.
+#[inline]
+pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
+    field: &'static str,
+    children: &C,
+    visitor: &mut V,
+) {
+    children.for_each_child(&mut |child| visitor.visit(field, child));
+}
+
+/// Writes a key as `name=value, name=value`.
+pub fn write_key(f: &mut fmt::Formatter<'_>, parts: &[(&str, &dyn Display)]) -> fmt::Result {
+    for (at, (name, value)) in parts.iter().enumerate() {
+        if at > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{name}={value}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,364 @@
+//! Collections of child models, matched by key: [`ChildCollection`] and its implementations
+//! for [`Store`], `Vec`, `BTreeMap`, `HashMap` and `IndexMap`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasher;
+
+use indexmap::IndexMap;
+
+use crate::diff::{Action, Compared, Diff, ElementDiff, already_exists, compare, not_found};
+use crate::error::{Error, Operation, Path};
+use crate::model::DiffModel;
+use crate::store::Store;
+
+/// A collection of child models that can be diffed and patched by key. Implemented for
+/// [`Store<T>`], `Vec<T>`, and maps keyed by the child's key (`BTreeMap<T::Key, T>`,
+/// `HashMap<T::Key, T>`, `IndexMap<T::Key, T>`). Order never matters: children are matched
+/// by key.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a collection of `DiffModel`s",
+    label = "`#[statesync(children)]` needs a collection of models here",
+    note = "supported: `Store<T>`, `Vec<T>`, `BTreeMap<T::Key, T>`, `HashMap<T::Key, T>`, `IndexMap<T::Key, T>` where `T: DiffModel`"
+)]
+pub trait ChildCollection {
+    /// The child model type.
+    type Model: DiffModel;
+
+    /// The diff that turns `self` into `new`.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateKey`] when either side holds two children with one key.
+    fn diff_collection(&self, new: &Self) -> Result<Diff<Self::Model>, Error>;
+
+    /// Checks that `diff` can be applied, changing nothing.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] / [`Error::AlreadyExists`] naming the element at fault.
+    fn check_diff(&self, diff: &Diff<Self::Model>) -> Result<(), Error>;
+
+    /// Applies a diff that [`ChildCollection::check_diff`] accepted.
+    fn apply_checked(&mut self, diff: &Diff<Self::Model>);
+
+    /// Calls `f` with each child, in the collection's order.
+    fn for_each_child(&self, f: &mut dyn FnMut(&Self::Model));
+}
+
+/// Read access by key, the one thing the shared diff and check algorithms need.
+trait Lookup<M: DiffModel> {
+    fn find(&self, key: &M::Key) -> Option<&M>;
+}
+
+impl<M: DiffModel> Lookup<M> for Store<M> {
+    fn find(&self, key: &M::Key) -> Option<&M> {
+        self.get(key)
+    }
+}
+
+impl<M: DiffModel> Lookup<M> for BTreeMap<M::Key, M> {
+    fn find(&self, key: &M::Key) -> Option<&M> {
+        self.get(key)
+    }
+}
+
+impl<M: DiffModel, S: BuildHasher> Lookup<M> for HashMap<M::Key, M, S> {
+    fn find(&self, key: &M::Key) -> Option<&M> {
+        self.get(key)
+    }
+}
+
+impl<M: DiffModel, S: BuildHasher> Lookup<M> for IndexMap<M::Key, M, S> {
+    fn find(&self, key: &M::Key) -> Option<&M> {
+        self.get(key)
+    }
+}
+
+/// A borrowed index over a `Vec` of children, refusing duplicate keys.
+struct VecIndex<'a, M: DiffModel> {
+    by_key: HashMap<M::Key, &'a M, foldhash::fast::RandomState>,
+}
+
+impl<'a, M: DiffModel> VecIndex<'a, M> {
+    fn build(items: &'a [M]) -> Result<Self, Error> {
+        let mut by_key =
+            HashMap::with_capacity_and_hasher(items.len(), foldhash::fast::RandomState::default());
+        for item in items {
+            if by_key.insert(item.key(), item).is_some() {
+                return Err(Error::DuplicateKey {
+                    model: M::NAME,
+                    key: item.key().to_string(),
+                    path: Path::root(),
+                });
+            }
+        }
+        Ok(Self { by_key })
+    }
+}
+
+impl<M: DiffModel> Lookup<M> for VecIndex<'_, M> {
+    fn find(&self, key: &M::Key) -> Option<&M> {
+        self.by_key.get(key).copied()
+    }
+}
+
+/// The shared diff algorithm: a hash join of two keyed collections. Elements present on
+/// both sides are compared; the rest are deletes (old only) or creates (new only).
+fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
+    old: impl Iterator<Item = (&'a M::Key, &'a M)>,
+    old_lookup: &dyn Lookup<M>,
+    new: impl Iterator<Item = (&'b M::Key, &'b M)>,
+    new_lookup: &dyn Lookup<M>,
+) -> Result<Diff<M>, Error> {
+    let mut elements = Vec::new();
+    let mut unchanged = 0;
+    for (key, old_model) in old {
+        match new_lookup.find(key) {
+            Some(new_model) => match compare(old_model, new_model)? {
+                Compared::Unchanged(count) => unchanged += count,
+                Compared::Changed(update) => elements.push(ElementDiff {
+                    key: key.clone(),
+                    action: Action::Update(update),
+                }),
+            },
+            None => elements.push(ElementDiff {
+                key: key.clone(),
+                action: Action::Delete(old_model.clone()),
+            }),
+        }
+    }
+    for (key, new_model) in new {
+        if old_lookup.find(key).is_none() {
+            elements.push(ElementDiff {
+                key: key.clone(),
+                action: Action::Create(new_model.clone()),
+            });
+        }
+    }
+    Ok(Diff::from_elements(elements, unchanged))
+}
+
+/// The shared check: every update and delete names a present key, every create an absent
+/// one, no key is created twice, and nested updates check out too.
+fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(), Error> {
+    let mut created: HashSet<&M::Key, foldhash::fast::RandomState> = HashSet::default();
+    for element in diff.elements() {
+        let key = &element.key;
+        match &element.action {
+            Action::Create(model) => {
+                if !model.has_key(key) {
+                    return Err(Error::KeyMismatch {
+                        model: M::NAME,
+                        expected: key.to_string(),
+                        found: model.key().to_string(),
+                    });
+                }
+                if lookup.find(key).is_some() || !created.insert(key) {
+                    return Err(already_exists::<M>(key));
+                }
+            }
+            Action::Delete(_) => {
+                if lookup.find(key).is_none() {
+                    return Err(not_found::<M>(Operation::Delete, key));
+                }
+            }
+            Action::Update(update) => match lookup.find(key) {
+                Some(current) => current.check_children(&update.children)?,
+                None => return Err(not_found::<M>(Operation::Update, key)),
+            },
+        }
+    }
+    Ok(())
+}
+
+/// Write access by key, the three operations the shared apply algorithm needs.
+trait Patch<M: DiffModel> {
+    fn remove_keys(&mut self, keys: &HashSet<&M::Key, foldhash::fast::RandomState>);
+    fn find_mut(&mut self, key: &M::Key) -> Option<&mut M>;
+    fn add(&mut self, key: &M::Key, model: M);
+}
+
+/// Applies a checked diff: deletes in one pass, then updates in place, then creates.
+fn apply_keyed<M: DiffModel>(target: &mut impl Patch<M>, diff: &Diff<M>) {
+    let deletes: HashSet<&M::Key, foldhash::fast::RandomState> = diff
+        .elements()
+        .iter()
+        .filter(|element| matches!(element.action, Action::Delete(_)))
+        .map(|element| &element.key)
+        .collect();
+    if !deletes.is_empty() {
+        target.remove_keys(&deletes);
+    }
+    for element in diff.elements() {
+        match &element.action {
+            Action::Delete(_) => {}
+            Action::Update(update) => {
+                if let Some(model) = target.find_mut(&element.key) {
+                    model.apply_fields(&update.fields);
+                    model.apply_children(&update.children);
+                }
+            }
+            Action::Create(model) => target.add(&element.key, model.clone()),
+        }
+    }
+}
+
+impl<M: DiffModel> Patch<M> for Store<M> {
+    fn remove_keys(&mut self, keys: &HashSet<&M::Key, foldhash::fast::RandomState>) {
+        self.retain_keys(|key| !keys.contains(key));
+    }
+
+    fn find_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+        self.get_mut(key)
+    }
+
+    fn add(&mut self, _key: &M::Key, model: M) {
+        drop(self.upsert(model));
+    }
+}
+
+impl<M: DiffModel> ChildCollection for Store<M> {
+    type Model = M;
+
+    fn diff_collection(&self, new: &Self) -> Result<Diff<M>, Error> {
+        diff_keyed(self.entries(), self, new.entries(), new)
+    }
+
+    fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
+        check_keyed(self, diff)
+    }
+
+    fn apply_checked(&mut self, diff: &Diff<M>) {
+        apply_keyed(self, diff);
+    }
+
+    fn for_each_child(&self, f: &mut dyn FnMut(&M)) {
+        self.iter().for_each(f);
+    }
+}
+
+impl<M: DiffModel> ChildCollection for Vec<M> {
+    type Model = M;
+
+    fn diff_collection(&self, new: &Self) -> Result<Diff<M>, Error> {
+        let old_index = VecIndex::build(self)?;
+        let new_index = VecIndex::build(new)?;
+        diff_keyed(
+            old_index.by_key.iter().map(|(key, model)| (key, *model)),
+            &old_index,
+            new_index.by_key.iter().map(|(key, model)| (key, *model)),
+            &new_index,
+        )
+    }
+
+    fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
+        check_keyed(&VecIndex::build(self)?, diff)
+    }
+
+    fn apply_checked(&mut self, diff: &Diff<M>) {
+        let mut indexed = IndexedVec::new(std::mem::take(self));
+        apply_keyed(&mut indexed, diff);
+        *self = indexed.into_vec();
+    }
+
+    fn for_each_child(&self, f: &mut dyn FnMut(&M)) {
+        self.iter().for_each(f);
+    }
+}
+
+/// A `Vec` of children with a position index, patched by key; deletions leave holes that
+/// [`IndexedVec::into_vec`] closes, keeping the order of the survivors.
+struct IndexedVec<M: DiffModel> {
+    slots: Vec<Option<M>>,
+    positions: HashMap<M::Key, usize, foldhash::fast::RandomState>,
+}
+
+impl<M: DiffModel> IndexedVec<M> {
+    fn new(items: Vec<M>) -> Self {
+        let positions = items
+            .iter()
+            .enumerate()
+            .map(|(at, model)| (model.key(), at))
+            .collect();
+        Self {
+            slots: items.into_iter().map(Some).collect(),
+            positions,
+        }
+    }
+
+    fn into_vec(self) -> Vec<M> {
+        self.slots.into_iter().flatten().collect()
+    }
+}
+
+impl<M: DiffModel> Patch<M> for IndexedVec<M> {
+    fn remove_keys(&mut self, keys: &HashSet<&M::Key, foldhash::fast::RandomState>) {
+        for key in keys {
+            if let Some(slot) = self.positions.remove(*key).and_then(|at| self.slots.get_mut(at)) {
+                *slot = None;
+            }
+        }
+    }
+
+    fn find_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+        let at = *self.positions.get(key)?;
+        self.slots.get_mut(at)?.as_mut()
+    }
+
+    fn add(&mut self, key: &M::Key, model: M) {
+        self.positions.insert(key.clone(), self.slots.len());
+        self.slots.push(Some(model));
+    }
+}
+
+/// Implements [`ChildCollection`] for a map keyed by the child's key.
+macro_rules! map_children {
+    ($map:ident, $remove:ident $(, $hasher:ident)?) => {
+        impl<M: DiffModel $(, $hasher: BuildHasher)?> Patch<M> for $map<M::Key, M $(, $hasher)?> {
+            fn remove_keys(&mut self, keys: &HashSet<&M::Key, foldhash::fast::RandomState>) {
+                for key in keys {
+                    drop(self.$remove(*key));
+                }
+            }
+
+            fn find_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+                self.get_mut(key)
+            }
+
+            fn add(&mut self, key: &M::Key, model: M) {
+                drop(self.insert(key.clone(), model));
+            }
+        }
+
+        impl<M: DiffModel $(, $hasher: BuildHasher)?> ChildCollection for $map<M::Key, M $(, $hasher)?> {
+            type Model = M;
+
+            fn diff_collection(&self, new: &Self) -> Result<Diff<M>, Error> {
+                for (key, model) in self.iter().chain(new.iter()) {
+                    if !model.has_key(key) {
+                        return Err(Error::KeyMismatch {
+                            model: M::NAME,
+                            expected: key.to_string(),
+                            found: model.key().to_string(),
+                        });
+                    }
+                }
+                diff_keyed(self.iter(), self, new.iter(), new)
+            }
+
+            fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
+                check_keyed(self, diff)
+            }
+
+            fn apply_checked(&mut self, diff: &Diff<M>) {
+                apply_keyed(self, diff);
+            }
+
+            fn for_each_child(&self, f: &mut dyn FnMut(&M)) {
+                self.values().for_each(f);
+            }
+        }
+    };
+}
+
+map_children!(BTreeMap, remove);
+map_children!(HashMap, remove, S);
+map_children!(IndexMap, shift_remove, S);

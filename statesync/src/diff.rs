@@ -1,0 +1,305 @@
+//! The diff tree: [`Diff`] is a collection of [`ElementDiff`]s, each a create, a delete or
+//! an update whose child diffs are again [`Diff`]s. A root diff is the same type, holding the
+//! root's own element.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Operation, Path};
+use crate::model::{DiffModel, DiffVisitor};
+
+/// One changed attribute: its value before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change<T> {
+    /// The value in the old state.
+    pub old: T,
+    /// The value in the new state.
+    pub new: T,
+}
+
+/// The changes to a collection of models of one type, matched by key. Elements are held in
+/// key order, so the same two states always give the same diff whatever order their
+/// children were inserted in. Unchanged elements are only counted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diff<M: DiffModel> {
+    pub(crate) elements: Vec<ElementDiff<M>>,
+    pub(crate) unchanged: usize,
+}
+
+/// One element of a [`Diff`]: the key of the model and what happens to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    bound(
+        serialize = "M: Serialize, M::Key: Serialize, M::Changes: Serialize, M::ChildDiffs: Serialize",
+        deserialize = "M: Deserialize<'de>, M::Key: Deserialize<'de>, M::Changes: Deserialize<'de>, M::ChildDiffs: Deserialize<'de>"
+    )
+)]
+pub struct ElementDiff<M: DiffModel> {
+    /// The model's key.
+    pub key: M::Key,
+    /// What happens to the model.
+    pub action: Action<M>,
+}
+
+/// What happens to one element.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    rename_all = "snake_case",
+    bound(
+        serialize = "M: Serialize, M::Changes: Serialize, M::ChildDiffs: Serialize",
+        deserialize = "M: Deserialize<'de>, M::Changes: Deserialize<'de>, M::ChildDiffs: Deserialize<'de>"
+    )
+)]
+pub enum Action<M: DiffModel> {
+    /// The model is only in the new state; it is created with all its children.
+    Create(M),
+    /// The model is only in the old state; it is deleted with all its children.
+    Delete(M),
+    /// The model is in both states and its attributes or children differ.
+    Update(ModelUpdate<M>),
+}
+
+/// The changed attributes and the child diffs of a model present in both states. Its
+/// `fields` may be empty when only children changed: the model itself is then unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    bound(
+        serialize = "M::Changes: Serialize, M::ChildDiffs: Serialize",
+        deserialize = "M::Changes: Deserialize<'de>, M::ChildDiffs: Deserialize<'de>"
+    )
+)]
+pub struct ModelUpdate<M: DiffModel> {
+    /// The changed attributes, old and new values.
+    pub fields: M::Changes,
+    /// One diff per children field.
+    pub children: M::ChildDiffs,
+}
+
+impl<M: DiffModel> ModelUpdate<M> {
+    /// Whether any attribute of the model itself changed.
+    pub fn has_field_changes(&self) -> bool {
+        !M::changes_are_empty(&self.fields)
+    }
+}
+
+/// The outcome of comparing two models with the same key.
+pub(crate) enum Compared<M: DiffModel> {
+    /// Nothing differs; the number of elements in the subtree (the model and its
+    /// descendants).
+    Unchanged(usize),
+    /// Something differs.
+    Changed(ModelUpdate<M>),
+}
+
+/// Tallies child diffs: whether any holds an element and how many unchanged elements they
+/// count.
+#[derive(Default)]
+struct ChildTally {
+    changed: bool,
+    unchanged: usize,
+}
+
+impl DiffVisitor for ChildTally {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+        self.changed |= !diff.elements.is_empty();
+        self.unchanged += diff.unchanged;
+    }
+}
+
+/// Compares two models that have the same key.
+pub(crate) fn compare<M: DiffModel>(old: &M, new: &M) -> Result<Compared<M>, Error> {
+    let fields = old.diff_fields(new);
+    let children = old.diff_children(new)?;
+    let mut tally = ChildTally::default();
+    M::visit_child_diffs(&children, &mut tally);
+    if !tally.changed && M::changes_are_empty(&fields) {
+        Ok(Compared::Unchanged(1 + tally.unchanged))
+    } else {
+        Ok(Compared::Changed(ModelUpdate { fields, children }))
+    }
+}
+
+impl<M: DiffModel> Default for Diff<M> {
+    fn default() -> Self {
+        Self {
+            elements: Vec::new(),
+            unchanged: 0,
+        }
+    }
+}
+
+impl<M: DiffModel> Diff<M> {
+    /// Builds a diff from elements and a count of unchanged elements. Elements are sorted
+    /// by key, so the order they are given in does not matter.
+    pub fn from_elements(mut elements: Vec<ElementDiff<M>>, unchanged: usize) -> Self {
+        elements.sort_by(|a, b| a.key.cmp(&b.key));
+        Self {
+            elements,
+            unchanged,
+        }
+    }
+
+    /// The change that turns the root `old` into `new`.
+    pub(crate) fn between(old: &M, new: &M) -> Result<Self, Error> {
+        if old.same_key(new) {
+            return Ok(match compare(old, new)? {
+                Compared::Unchanged(count) => Self {
+                    elements: Vec::new(),
+                    unchanged: count,
+                },
+                Compared::Changed(update) => Self {
+                    elements: vec![ElementDiff {
+                        key: new.key(),
+                        action: Action::Update(update),
+                    }],
+                    unchanged: 0,
+                },
+            });
+        }
+        let delete = ElementDiff {
+            key: old.key(),
+            action: Action::Delete(old.clone()),
+        };
+        let create = ElementDiff {
+            key: new.key(),
+            action: Action::Create(new.clone()),
+        };
+        Ok(Self::from_elements(vec![delete, create], 0))
+    }
+
+    /// The changed elements of this collection, in key order (not their descendants).
+    pub fn elements(&self) -> &[ElementDiff<M>] {
+        &self.elements
+    }
+
+    /// How many elements of this collection, with their descendants, are unchanged and not
+    /// stored. Unchanged descendants of stored updates are counted in their own diffs.
+    pub fn unchanged_here(&self) -> usize {
+        self.unchanged
+    }
+
+    /// Whether the diff changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.elements.is_empty()
+    }
+
+    /// Checks a root diff against `root`, then applies it.
+    pub(crate) fn apply_to_root(&self, root: &mut M) -> Result<(), Error> {
+        match self.elements.as_slice() {
+            [] => Ok(()),
+            [ElementDiff {
+                key,
+                action: Action::Update(update),
+            }] => {
+                if !root.has_key(key) {
+                    return Err(not_found::<M>(Operation::Update, key));
+                }
+                root.check_children(&update.children)?;
+                root.apply_fields(&update.fields);
+                root.apply_children(&update.children);
+                Ok(())
+            }
+            [first, second] => {
+                let (deleted, created) = match (&first.action, &second.action) {
+                    (Action::Delete(_), Action::Create(created)) => (&first.key, created),
+                    (Action::Create(created), Action::Delete(_)) => (&second.key, created),
+                    _ => return Err(invalid_root::<M>(&first.key)),
+                };
+                if !root.has_key(deleted) {
+                    return Err(not_found::<M>(Operation::Delete, deleted));
+                }
+                *root = created.clone();
+                Ok(())
+            }
+            [first, ..] => Err(invalid_root::<M>(&first.key)),
+        }
+    }
+}
+
+pub(crate) fn not_found<M: DiffModel>(operation: Operation, key: &M::Key) -> Error {
+    Error::NotFound {
+        operation,
+        model: M::NAME,
+        key: key.to_string(),
+        path: Path::root(),
+    }
+}
+
+pub(crate) fn already_exists<M: DiffModel>(key: &M::Key) -> Error {
+    Error::AlreadyExists {
+        model: M::NAME,
+        key: key.to_string(),
+        path: Path::root(),
+    }
+}
+
+/// A root holds exactly one model: a diff for it is an update, or a delete plus a create.
+fn invalid_root<M: DiffModel>(key: &M::Key) -> Error {
+    Error::InvalidRootDiff {
+        model: M::NAME,
+        key: key.to_string(),
+    }
+}
+
+impl<M: DiffModel> fmt::Display for Diff<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::render::write_plan(self, f)
+    }
+}
+
+/// The serialised form of a [`Diff`]: the model name, the elements and the unchanged count.
+#[derive(Serialize)]
+#[serde(bound(serialize = "ElementDiff<M>: Serialize"))]
+struct DiffOut<'a, M: DiffModel> {
+    model: &'static str,
+    elements: &'a [ElementDiff<M>],
+    unchanged: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    bound(deserialize = "ElementDiff<M>: Deserialize<'de>")
+)]
+struct DiffIn<M: DiffModel> {
+    model: String,
+    elements: Vec<ElementDiff<M>>,
+    unchanged: usize,
+}
+
+/// Serialised as `{"model": "...", "elements": [...], "unchanged": n}`.
+impl<M: DiffModel> Serialize for Diff<M>
+where
+    ElementDiff<M>: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        DiffOut {
+            model: M::NAME,
+            elements: &self.elements,
+            unchanged: self.unchanged,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// A diff serialised for another model type is refused, naming both models.
+impl<'de, M: DiffModel> Deserialize<'de> for Diff<M>
+where
+    ElementDiff<M>: Deserialize<'de>,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = DiffIn::<M>::deserialize(deserializer)?;
+        if wire.model != M::NAME {
+            return Err(serde::de::Error::custom(format_args!(
+                "expected a diff of `{}` models, found one of `{}`",
+                M::NAME,
+                wire.model
+            )));
+        }
+        Ok(Diff::from_elements(wire.elements, wire.unchanged))
+    }
+}

@@ -1,0 +1,141 @@
+//! The one error type of statesync: every failure names the element it is about.
+
+use std::fmt;
+
+/// Where an element sits in a hierarchy: the chain of ancestors from the root down,
+/// rendered as `site[name=nyc].devices[site=nyc, name=sw1].interfaces`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Path {
+    segments: Vec<String>,
+}
+
+impl Path {
+    /// The empty path: the element is a root.
+    pub fn root() -> Self {
+        Self::default()
+    }
+
+    /// The segments from the root down, each `model[key].field`.
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    fn push_front(&mut self, segment: String) {
+        self.segments.insert(0, segment);
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for segment in &self.segments {
+            write!(f, "{segment}.")?;
+        }
+        Ok(())
+    }
+}
+
+/// What was being done when an element was found missing or present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Creating an element.
+    Create,
+    /// Updating an element.
+    Update,
+    /// Deleting an element.
+    Delete,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+        })
+    }
+}
+
+/// An error from building, diffing or applying state. Each variant names the model, the
+/// key and the path of the element at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two models with the same key in one collection.
+    #[error("duplicate key: {path}{model}[{key}] appears more than once")]
+    DuplicateKey {
+        /// Model name of the duplicated element.
+        model: &'static str,
+        /// The duplicated key, rendered.
+        key: String,
+        /// Where the collection sits.
+        path: Path,
+    },
+    /// An update or delete of an element that is not there.
+    #[error("cannot {operation} {path}{model}[{key}]: no such element")]
+    NotFound {
+        /// What the diff asked for.
+        operation: Operation,
+        /// Model name of the element.
+        model: &'static str,
+        /// The key that was not found, rendered.
+        key: String,
+        /// Where the collection sits.
+        path: Path,
+    },
+    /// A create of an element that is already there.
+    #[error("cannot create {path}{model}[{key}]: it already exists")]
+    AlreadyExists {
+        /// Model name of the element.
+        model: &'static str,
+        /// The key that already exists, rendered.
+        key: String,
+        /// Where the collection sits.
+        path: Path,
+    },
+    /// A root diff that is neither an update of the root nor its replacement (a delete
+    /// plus a create): a root holds exactly one model.
+    #[error("cannot apply to the root {model}[{key}]: a root diff must be one update, or one delete and one create")]
+    InvalidRootDiff {
+        /// Model name of the root.
+        model: &'static str,
+        /// Key of the first element of the diff, rendered.
+        key: String,
+    },
+    /// A model handed in under a key that is not its own.
+    #[error("key mismatch: {model}[{expected}] was given a model whose key is [{found}]")]
+    KeyMismatch {
+        /// Model name.
+        model: &'static str,
+        /// The key asked for.
+        expected: String,
+        /// The key of the model given.
+        found: String,
+    },
+}
+
+impl Error {
+    /// Adds an ancestor (`model[key].field`) in front of this error's path.
+    pub fn within(mut self, model: &str, key: &dyn fmt::Display, field: &str) -> Self {
+        let segment = format!("{model}[{key}].{field}");
+        match &mut self {
+            Error::DuplicateKey { path, .. }
+            | Error::NotFound { path, .. }
+            | Error::AlreadyExists { path, .. } => path.push_front(segment),
+            Error::KeyMismatch { .. } | Error::InvalidRootDiff { .. } => {}
+        }
+        self
+    }
+
+    /// The path of the collection holding the element at fault.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::DuplicateKey { path, .. }
+            | Error::NotFound { path, .. }
+            | Error::AlreadyExists { path, .. } => Some(path),
+            Error::KeyMismatch { .. } | Error::InvalidRootDiff { .. } => None,
+        }
+    }
+}
+
+/// `Result` with statesync's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,123 @@
+//! The [`DiffModel`] trait that `#[derive(DiffModel)]` implements, and the visitors that walk
+//! a model's children without knowing their types in advance.
+
+use std::fmt::{Debug, Display};
+use std::hash::Hash;
+
+use crate::diff::Diff;
+use crate::error::Error;
+
+/// What a generated key type (`DeviceKey`) provides: it is owned, ordered, hashable and
+/// printable (`site=nyc, name=sw1`).
+pub trait ModelKey: Clone + Eq + Ord + Hash + Debug + Display {}
+
+impl<K: Clone + Eq + Ord + Hash + Debug + Display> ModelKey for K {}
+
+/// What a generated field enum (`DeviceField`) provides: one variant per compared attribute.
+pub trait ModelField: Copy + Eq + Debug + 'static {
+    /// Every compared field, in declaration order.
+    const ALL: &'static [Self];
+
+    /// The display name of the field (its `rename`, or the field's name).
+    fn name(self) -> &'static str;
+}
+
+/// A model whose instances can be diffed field by field and matched by key across a
+/// hierarchy. Implement it with `#[derive(DiffModel)]`; the methods are the small per-model
+/// pieces the runtime (diff, apply, rendering, sync) is built from.
+///
+/// Models are `Clone + Debug + PartialEq` (derive them beside `DiffModel`): a diff owns the
+/// models it creates and deletes, and diffs are printed and compared.
+pub trait DiffModel: Clone + Debug + PartialEq {
+    /// The generated key type, built from the `#[statesync(id)]` fields (`()`-like for a
+    /// singleton).
+    type Key: ModelKey;
+    /// The generated field enum, one variant per compared attribute.
+    type Field: ModelField;
+    /// The generated record of changed attributes: one `Option<Change<T>>` per field.
+    type Changes: Clone + Debug + PartialEq + Default;
+    /// The generated record of child diffs: one [`Diff`] per `children` field.
+    type ChildDiffs: Clone + Debug + PartialEq + Default;
+
+    /// The model's name (`#[statesync(name = "...")]`, default the type name in snake case).
+    const NAME: &'static str;
+
+    /// The model's key, built from its id fields.
+    fn key(&self) -> Self::Key;
+
+    /// Whether this model's id fields equal `key`, without building a key.
+    fn has_key(&self, key: &Self::Key) -> bool;
+
+    /// Whether two models have the same key, without building keys.
+    fn same_key(&self, other: &Self) -> bool;
+
+    /// The compared attributes that differ from `self` to `new`; clones only what changed.
+    fn diff_fields(&self, new: &Self) -> Self::Changes;
+
+    /// Whether a record of changes holds no change.
+    fn changes_are_empty(changes: &Self::Changes) -> bool;
+
+    /// Calls `f` with each changed field, its old and its new value, in declaration order.
+    fn for_each_change(
+        changes: &Self::Changes,
+        f: &mut dyn FnMut(Self::Field, &dyn Debug, &dyn Debug),
+    );
+
+    /// Sets the changed attributes to their new values.
+    fn apply_fields(&mut self, changes: &Self::Changes);
+
+    /// Diffs each children collection of `self` against the one of `new`.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateKey`] when a collection holds two children with one key.
+    fn diff_children(&self, new: &Self) -> Result<Self::ChildDiffs, Error>;
+
+    /// Checks that child diffs can be applied to `self`, changing nothing.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] or [`Error::AlreadyExists`] naming the element at fault.
+    fn check_children(&self, diffs: &Self::ChildDiffs) -> Result<(), Error>;
+
+    /// Applies child diffs that [`DiffModel::check_children`] accepted.
+    fn apply_children(&mut self, diffs: &Self::ChildDiffs);
+
+    /// Calls the visitor with each child diff, in declaration order.
+    fn visit_child_diffs<V: DiffVisitor>(diffs: &Self::ChildDiffs, visitor: &mut V);
+
+    /// Calls the visitor with each child model, collection by collection, in order.
+    fn visit_children<V: ModelVisitor>(&self, visitor: &mut V);
+
+    /// The change that turns `self` into `new`: an update of `self` when the keys are equal,
+    /// a delete of `self` and a create of `new` when they are not.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateKey`] when a `Vec` of children holds two children with one key;
+    /// the error names the parent and the key.
+    fn diff(&self, new: &Self) -> Result<Diff<Self>, Error> {
+        Diff::between(self, new)
+    }
+
+    /// Applies a diff made by [`DiffModel::diff`]: checks the whole diff first, then applies
+    /// it, so a failed apply leaves `self` unchanged.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] or [`Error::AlreadyExists`] naming the element when the diff was
+    /// not made for this state.
+    fn apply(&mut self, diff: &Diff<Self>) -> Result<(), Error> {
+        diff.apply_to_root(self)
+    }
+}
+
+/// Walks the child diffs of an update. The method is generic, so each call is
+/// monomorphised for the child's model type.
+pub trait DiffVisitor {
+    /// Called with the name of a children field and its diff.
+    fn visit<C: DiffModel>(&mut self, field: &'static str, diff: &Diff<C>);
+}
+
+/// Walks the children of a model. The method is generic, so each call is monomorphised for
+/// the child's model type.
+pub trait ModelVisitor {
+    /// Called with the name of a children field and one child model.
+    fn visit<C: DiffModel>(&mut self, field: &'static str, child: &C);
+}

@@ -1,0 +1,166 @@
+//! A diff flattened into [`Entry`] lines (parents before children) and rendered as a
+//! readable plan: `+` create, `-` delete, `~` update with `field: old -> new`.
+
+use std::fmt::{self, Debug, Write as _};
+
+use crate::diff::{Action, Diff};
+use crate::model::{DiffModel, DiffVisitor, ModelField, ModelVisitor};
+
+/// What an [`Entry`] does to its element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// The element is created (or is a descendant of a created element).
+    Create,
+    /// The element is deleted (or is a descendant of a deleted element).
+    Delete,
+    /// Attributes of the element change.
+    Update,
+    /// The element itself is unchanged; it is listed because its children change.
+    Unchanged,
+}
+
+impl EntryKind {
+    /// The marker that starts the element's line in a rendered plan.
+    pub fn marker(self) -> char {
+        match self {
+            EntryKind::Create => '+',
+            EntryKind::Delete => '-',
+            EntryKind::Update => '~',
+            EntryKind::Unchanged => ' ',
+        }
+    }
+}
+
+/// One changed attribute in an [`Entry`], its values rendered with `Debug`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    /// The field's display name.
+    pub field: &'static str,
+    /// The old value, rendered.
+    pub old: String,
+    /// The new value, rendered.
+    pub new: String,
+}
+
+/// One element of a diff, flattened for display or logging, without its model's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Depth in the tree; the diffed collection is at depth 0.
+    pub depth: usize,
+    /// The model's name.
+    pub model: &'static str,
+    /// The model's key, rendered (`site=nyc, name=sw1`).
+    pub key: String,
+    /// What happens to the element.
+    pub kind: EntryKind,
+    /// The changed attributes (updates only).
+    pub fields: Vec<FieldChange>,
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:indent$}{} {}", "", self.kind.marker(), self.model, indent = 2 * self.depth)?;
+        if !self.key.is_empty() {
+            write!(f, "[{}]", self.key)?;
+        }
+        for (at, change) in self.fields.iter().enumerate() {
+            let separator = if at == 0 { " " } else { ", " };
+            write!(f, "{separator}{}: {} -> {}", change.field, change.old, change.new)?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects entries: elements in key order, each followed by its descendants.
+struct Flatten {
+    depth: usize,
+    entries: Vec<Entry>,
+}
+
+/// Lists a created or deleted model's descendants with the same kind.
+struct SubtreeEntries<'a> {
+    flatten: &'a mut Flatten,
+    kind: EntryKind,
+}
+
+impl ModelVisitor for SubtreeEntries<'_> {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
+        self.flatten.push_model(child, self.kind);
+    }
+}
+
+impl Flatten {
+    fn entry<M: DiffModel>(&self, key: &M::Key, kind: EntryKind) -> Entry {
+        Entry {
+            depth: self.depth,
+            model: M::NAME,
+            key: key.to_string(),
+            kind,
+            fields: Vec::new(),
+        }
+    }
+
+    fn push_model<M: DiffModel>(&mut self, model: &M, kind: EntryKind) {
+        let entry = self.entry::<M>(&model.key(), kind);
+        self.entries.push(entry);
+        self.depth += 1;
+        model.visit_children(&mut SubtreeEntries { flatten: self, kind });
+        self.depth -= 1;
+    }
+}
+
+impl DiffVisitor for Flatten {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+        for element in diff.elements() {
+            match &element.action {
+                Action::Create(model) => self.push_model(model, EntryKind::Create),
+                Action::Delete(model) => self.push_model(model, EntryKind::Delete),
+                Action::Update(update) => {
+                    let mut entry = self.entry::<C>(&element.key, EntryKind::Unchanged);
+                    C::for_each_change(&update.fields, &mut |field, old, new| {
+                        entry.fields.push(FieldChange {
+                            field: field.name(),
+                            old: render_value(old),
+                            new: render_value(new),
+                        });
+                    });
+                    if !entry.fields.is_empty() {
+                        entry.kind = EntryKind::Update;
+                    }
+                    self.entries.push(entry);
+                    self.depth += 1;
+                    C::visit_child_diffs(&update.children, self);
+                    self.depth -= 1;
+                }
+            }
+        }
+    }
+}
+
+fn render_value(value: &dyn Debug) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{value:?}");
+    out
+}
+
+impl<M: DiffModel> Diff<M> {
+    /// Every changed element (and each unchanged parent of one), parents before children,
+    /// siblings in key order: the same diff always gives the same entries.
+    pub fn entries(&self) -> Vec<Entry> {
+        let mut flatten = Flatten {
+            depth: 0,
+            entries: Vec::new(),
+        };
+        flatten.visit("", self);
+        flatten.entries
+    }
+}
+
+/// Writes one line per entry.
+pub(crate) fn write_plan<M: DiffModel>(diff: &Diff<M>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    for entry in diff.entries() {
+        writeln!(f, "{entry}")?;
+    }
+    Ok(())
+}

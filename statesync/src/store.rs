@@ -1,0 +1,309 @@
+//! [`Store`]: an insertion-ordered collection of models indexed by their typed key.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use indexmap::IndexMap;
+use indexmap::map::Entry;
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::children::ChildCollection;
+use crate::diff::Diff;
+use crate::error::{Error, Operation, Path};
+use crate::model::DiffModel;
+
+type Hasher = foldhash::fast::RandomState;
+
+/// An insertion-ordered collection of models, indexed by their typed key (O(1) average
+/// lookups, with a fast hasher seeded per process, since keys may come from the network).
+///
+/// ```
+/// use statesync::{DiffModel, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Vlan {
+///     #[statesync(id)]
+///     id: u16,
+///     name: String,
+/// }
+///
+/// let mut vlans = Store::new();
+/// vlans.insert(Vlan { id: 10, name: "users".into() })?;
+/// assert!(vlans.insert(Vlan { id: 10, name: "again".into() }).is_err());
+/// assert_eq!(vlans.get(&VlanKey { id: 10 }).map(|v| v.name.as_str()), Some("users"));
+/// # Ok::<(), statesync::Error>(())
+/// ```
+///
+/// Changing a model's id fields through [`Store::get_mut`] would leave it filed under its
+/// old key; remove it and insert it again instead.
+#[derive(Clone)]
+pub struct Store<M: DiffModel> {
+    map: IndexMap<M::Key, M, Hasher>,
+}
+
+impl<M: DiffModel> Default for Store<M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M: DiffModel> Store<M> {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self {
+            map: IndexMap::with_hasher(Hasher::default()),
+        }
+    }
+
+    /// An empty store with room for `capacity` models.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            map: IndexMap::with_capacity_and_hasher(capacity, Hasher::default()),
+        }
+    }
+
+    /// Builds a store from models, refusing the first duplicate key.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateKey`] naming the model and the key.
+    pub fn try_from_iter(models: impl IntoIterator<Item = M>) -> Result<Self, Error> {
+        let models = models.into_iter();
+        let mut store = Self::with_capacity(models.size_hint().0);
+        for model in models {
+            store.insert(model)?;
+        }
+        Ok(store)
+    }
+
+    /// How many models the store holds.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The model with this key.
+    pub fn get(&self, key: &M::Key) -> Option<&M> {
+        self.map.get(key)
+    }
+
+    /// The model with this key, to change its attributes or children in place.
+    pub fn get_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+        self.map.get_mut(key)
+    }
+
+    /// Whether a model with this key is present.
+    pub fn contains(&self, key: &M::Key) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Adds a model at the end.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateKey`] when a model with the same key is present; the store is
+    /// left unchanged.
+    pub fn insert(&mut self, model: M) -> Result<(), Error> {
+        match self.map.entry(model.key()) {
+            Entry::Occupied(entry) => Err(Error::DuplicateKey {
+                model: M::NAME,
+                key: entry.key().to_string(),
+                path: Path::root(),
+            }),
+            Entry::Vacant(entry) => {
+                entry.insert(model);
+                Ok(())
+            }
+        }
+    }
+
+    /// Adds a model, or replaces the one with the same key (keeping its position).
+    /// Returns the replaced model.
+    pub fn upsert(&mut self, model: M) -> Option<M> {
+        self.map.insert(model.key(), model)
+    }
+
+    /// Replaces the model with the same key and returns the old one.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when no model has this key; the store is left unchanged.
+    pub fn update(&mut self, model: M) -> Result<M, Error> {
+        let key = model.key();
+        match self.map.get_mut(&key) {
+            Some(slot) => Ok(std::mem::replace(slot, model)),
+            None => Err(Error::NotFound {
+                operation: Operation::Update,
+                model: M::NAME,
+                key: key.to_string(),
+                path: Path::root(),
+            }),
+        }
+    }
+
+    /// Removes the model with this key, with its children, keeping the order of the rest.
+    /// O(n): it shifts the models after it.
+    pub fn remove(&mut self, key: &M::Key) -> Option<M> {
+        self.map.shift_remove(key)
+    }
+
+    /// The model with this key, inserting `make()` first when it is absent.
+    ///
+    /// # Errors
+    /// [`Error::KeyMismatch`] when `make` builds a model with another key; nothing is
+    /// inserted.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: M::Key,
+        make: impl FnOnce() -> M,
+    ) -> Result<&mut M, Error> {
+        match self.map.entry(key) {
+            Entry::Occupied(entry) => Ok(entry.into_mut()),
+            Entry::Vacant(entry) => {
+                let model = make();
+                if !model.has_key(entry.key()) {
+                    return Err(Error::KeyMismatch {
+                        model: M::NAME,
+                        expected: entry.key().to_string(),
+                        found: model.key().to_string(),
+                    });
+                }
+                Ok(entry.insert(model))
+            }
+        }
+    }
+
+    /// Inserts `model`, or, when a model with its key is present, sets that model's compared
+    /// attributes to `model`'s, keeping its children and skipped fields (diffsync's
+    /// `update_or_instantiate`).
+    pub fn update_or_insert(&mut self, model: M) -> &mut M {
+        match self.map.entry(model.key()) {
+            Entry::Occupied(entry) => {
+                let current = entry.into_mut();
+                let changes = current.diff_fields(&model);
+                current.apply_fields(&changes);
+                current
+            }
+            Entry::Vacant(entry) => entry.insert(model),
+        }
+    }
+
+    /// The models in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &M> + DoubleEndedIterator {
+        self.map.values()
+    }
+
+    /// The models in order, to change attributes or children in place.
+    pub fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = &mut M> + DoubleEndedIterator {
+        self.map.values_mut()
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &M::Key> + DoubleEndedIterator {
+        self.map.keys()
+    }
+
+    /// Keys with their models, in order.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = (&M::Key, &M)> + DoubleEndedIterator {
+        self.map.iter()
+    }
+
+    /// Keeps the models whose key passes `keep`, in order (one pass).
+    pub(crate) fn retain_keys(&mut self, mut keep: impl FnMut(&M::Key) -> bool) {
+        self.map.retain(|key, _| keep(key));
+    }
+
+    /// The diff that turns this store into `new`, matching models by key.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateKey`] from a `Vec` of children inside.
+    pub fn diff(&self, new: &Self) -> Result<Diff<M>, Error> {
+        self.diff_collection(new)
+    }
+
+    /// Checks the whole diff, then applies it; on error the store is unchanged.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] / [`Error::AlreadyExists`] naming the element at fault.
+    pub fn apply(&mut self, diff: &Diff<M>) -> Result<(), Error> {
+        self.check_diff(diff)?;
+        self.apply_checked(diff);
+        Ok(())
+    }
+}
+
+/// Two stores are equal when they hold equal models under the same keys, in any order.
+impl<M: DiffModel> PartialEq for Store<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
+impl<M: DiffModel + Eq> Eq for Store<M> {}
+
+impl<M: DiffModel> fmt::Debug for Store<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.map.values()).finish()
+    }
+}
+
+impl<'a, M: DiffModel> IntoIterator for &'a Store<M> {
+    type Item = &'a M;
+    type IntoIter = indexmap::map::Values<'a, M::Key, M>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.values()
+    }
+}
+
+impl<M: DiffModel> IntoIterator for Store<M> {
+    type Item = M;
+    type IntoIter = indexmap::map::IntoValues<M::Key, M>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.into_values()
+    }
+}
+
+impl<M: DiffModel> TryFrom<Vec<M>> for Store<M> {
+    type Error = Error;
+
+    fn try_from(models: Vec<M>) -> Result<Self, Error> {
+        Self::try_from_iter(models)
+    }
+}
+
+/// Serialised as a sequence of models, in order.
+impl<M: DiffModel + Serialize> Serialize for Store<M> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.map.values())
+    }
+}
+
+/// Deserialised from a sequence of models; a duplicate key is an error naming the model
+/// and the key.
+impl<'de, M: DiffModel + Deserialize<'de>> Deserialize<'de> for Store<M> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(StoreVisitor(PhantomData))
+    }
+}
+
+struct StoreVisitor<M>(PhantomData<M>);
+
+impl<'de, M: DiffModel + Deserialize<'de>> Visitor<'de> for StoreVisitor<M> {
+    type Value = Store<M>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a sequence of `{}` models with distinct keys", M::NAME)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Store<M>, A::Error> {
+        let mut store = Store::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(model) = seq.next_element::<M>()? {
+            store.insert(model).map_err(serde::de::Error::custom)?;
+        }
+        Ok(store)
+    }
+}

@@ -1,0 +1,88 @@
+//! [`Summary`]: create / update / delete / unchanged counts over a whole diff tree.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diff::{Action, Diff};
+use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
+
+/// Counts over a whole diff tree. Each model instance is one element: `create` if only in
+/// the new state, `delete` if only in the old, `update` if in both with at least one
+/// differing attribute, `unchanged` otherwise. Children of a created or deleted parent count
+/// as creates or deletes themselves (the counting rule of Python's diffsync).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Summary {
+    /// Elements only in the new state.
+    pub create: usize,
+    /// Elements in both states with a differing attribute.
+    pub update: usize,
+    /// Elements only in the old state.
+    pub delete: usize,
+    /// Elements in both states with no differing attribute.
+    pub unchanged: usize,
+}
+
+impl Summary {
+    /// Creates, updates and deletes together.
+    pub fn changes(&self) -> usize {
+        self.create + self.update + self.delete
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "create: {}, update: {}, delete: {}, unchanged: {}",
+            self.create, self.update, self.delete, self.unchanged
+        )
+    }
+}
+
+/// Counts a model and all its descendants.
+#[derive(Default)]
+struct SubtreeSize(usize);
+
+impl ModelVisitor for SubtreeSize {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
+        self.0 += 1;
+        child.visit_children(self);
+    }
+}
+
+/// The number of elements in a model's subtree, the model included.
+pub(crate) fn subtree_size<M: DiffModel>(model: &M) -> usize {
+    let mut size = SubtreeSize(1);
+    model.visit_children(&mut size);
+    size.0
+}
+
+impl DiffVisitor for Summary {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+        self.unchanged += diff.unchanged_here();
+        for element in diff.elements() {
+            match &element.action {
+                Action::Create(model) => self.create += subtree_size(model),
+                Action::Delete(model) => self.delete += subtree_size(model),
+                Action::Update(update) => {
+                    if update.has_field_changes() {
+                        self.update += 1;
+                    } else {
+                        self.unchanged += 1;
+                    }
+                    C::visit_child_diffs(&update.children, self);
+                }
+            }
+        }
+    }
+}
+
+impl<M: DiffModel> Diff<M> {
+    /// Create / update / delete / unchanged counts over the whole tree.
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        summary.visit("", self);
+        summary
+    }
+}
