@@ -62,14 +62,14 @@ impl<'a> Model<'a> {
             .iter()
             .filter_map(|field| Field::from_syn(field, errors))
             .collect();
-        let name = options
-            .name
-            .as_ref()
-            .map_or_else(|| input.ident.to_string().to_snake_case(), |name| name.value.value());
-        let krate = options
-            .krate
-            .as_ref()
-            .map_or_else(|| syn::parse_quote!(::statesync), |krate| krate.value.clone());
+        let name = options.name.as_ref().map_or_else(
+            || input.ident.to_string().to_snake_case(),
+            |name| name.value.value(),
+        );
+        let krate = options.krate.as_ref().map_or_else(
+            || syn::parse_quote!(::statesync),
+            |krate| krate.value.clone(),
+        );
         let bound = options.bound.as_ref().map(|bound| bound.value.clone());
         Ok(Self {
             ident: &input.ident,

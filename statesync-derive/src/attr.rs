@@ -105,7 +105,12 @@ fn has_value(meta: &ParseNestedMeta) -> bool {
     meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren)
 }
 
-fn set_flag(meta: &ParseNestedMeta, flag: &mut Flag, name: &str, errors: &mut Errors) -> syn::Result<()> {
+fn set_flag(
+    meta: &ParseNestedMeta,
+    flag: &mut Flag,
+    name: &str,
+    errors: &mut Errors,
+) -> syn::Result<()> {
     if has_value(meta) {
         let value_tokens = meta.input.fork().parse::<TokenStream>()?;
         errors.at(
@@ -131,7 +136,10 @@ fn set_valued<T>(
     errors: &mut Errors,
 ) -> syn::Result<()> {
     if !meta.input.peek(Token![=]) {
-        errors.at(&meta.path, format!("`{name}` needs a value: `{name} = {form}`"));
+        errors.at(
+            &meta.path,
+            format!("`{name}` needs a value: `{name} = {form}`"),
+        );
         return skip_value(meta);
     }
     meta.input.parse::<Token![=]>()?;
@@ -148,9 +156,10 @@ fn set_valued<T>(
 }
 
 fn option_name(meta: &ParseNestedMeta) -> String {
-    meta.path
-        .get_ident()
-        .map_or_else(|| meta.path.to_token_stream().to_string(), ToString::to_string)
+    meta.path.get_ident().map_or_else(
+        || meta.path.to_token_stream().to_string(),
+        ToString::to_string,
+    )
 }
 
 fn statesync_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
@@ -167,12 +176,28 @@ pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
                 ID => set_flag(&meta, &mut options.id, ID, errors),
                 SKIP => set_flag(&meta, &mut options.skip, SKIP, errors),
                 CHILDREN => set_flag(&meta, &mut options.children, CHILDREN, errors),
-                EQ => set_valued(&meta, &mut options.eq, EQ, "path::to::fn", |m| m.input.parse(), errors),
-                RENAME => set_valued(&meta, &mut options.rename, RENAME, "\"name\"", |m| m.input.parse(), errors),
+                EQ => set_valued(
+                    &meta,
+                    &mut options.eq,
+                    EQ,
+                    "path::to::fn",
+                    |m| m.input.parse(),
+                    errors,
+                ),
+                RENAME => set_valued(
+                    &meta,
+                    &mut options.rename,
+                    RENAME,
+                    "\"name\"",
+                    |m| m.input.parse(),
+                    errors,
+                ),
                 other if CONTAINER_OPTIONS.contains(&other) => {
                     errors.at(
                         &meta.path,
-                        format!("`{other}` is a container option: put it on the struct, not on a field"),
+                        format!(
+                            "`{other}` is a container option: put it on the struct, not on a field"
+                        ),
                     );
                     skip_value(&meta)
                 }
@@ -199,52 +224,65 @@ pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
 pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerOptions {
     let mut options = ContainerOptions::default();
     for attr in statesync_attrs(attrs) {
-        let parsed = attr.parse_nested_meta(|meta| {
-            let name = option_name(&meta);
-            match name.as_str() {
-                NAME => set_valued(&meta, &mut options.name, NAME, "\"model_name\"", |m| m.input.parse(), errors),
-                CRATE => set_valued(
-                    &meta,
-                    &mut options.krate,
-                    CRATE,
-                    "\"path::to::statesync\"",
-                    |m| m.input.parse::<LitStr>()?.parse(),
-                    errors,
-                ),
-                BOUND => set_valued(
-                    &meta,
-                    &mut options.bound,
-                    BOUND,
-                    "\"T: Trait, ...\"",
-                    |m| {
-                        let lit = m.input.parse::<LitStr>()?;
-                        let parser = syn::punctuated::Punctuated::<syn::WherePredicate, Token![,]>::parse_terminated;
-                        Ok(syn::parse::Parser::parse_str(parser, &lit.value())
-                            .map_err(|error| syn::Error::new(lit.span(), error))?
-                            .into_iter()
-                            .collect())
-                    },
-                    errors,
-                ),
-                other if FIELD_OPTIONS.contains(&other) => {
-                    errors.at(
-                        &meta.path,
-                        format!("`{other}` is a field option: put it on a field, not on the struct"),
-                    );
-                    skip_value(&meta)
+        let parsed =
+            attr.parse_nested_meta(|meta| {
+                let name = option_name(&meta);
+                match name.as_str() {
+                    NAME => set_valued(
+                        &meta,
+                        &mut options.name,
+                        NAME,
+                        "\"model_name\"",
+                        |m| m.input.parse(),
+                        errors,
+                    ),
+                    CRATE => set_valued(
+                        &meta,
+                        &mut options.krate,
+                        CRATE,
+                        "\"path::to::statesync\"",
+                        |m| m.input.parse::<LitStr>()?.parse(),
+                        errors,
+                    ),
+                    BOUND => set_valued(
+                        &meta,
+                        &mut options.bound,
+                        BOUND,
+                        "\"T: Trait, ...\"",
+                        |m| {
+                            let lit = m.input.parse::<LitStr>()?;
+                            let parser = syn::punctuated::Punctuated::<
+                                syn::WherePredicate,
+                                Token![,],
+                            >::parse_terminated;
+                            Ok(syn::parse::Parser::parse_str(parser, &lit.value())
+                                .map_err(|error| syn::Error::new(lit.span(), error))?
+                                .into_iter()
+                                .collect())
+                        },
+                        errors,
+                    ),
+                    other if FIELD_OPTIONS.contains(&other) => {
+                        errors.at(
+                            &meta.path,
+                            format!(
+                                "`{other}` is a field option: put it on a field, not on the struct"
+                            ),
+                        );
+                        skip_value(&meta)
+                    }
+                    other => {
+                        errors.at(
+                            &meta.path,
+                            format!(
+                                "unknown `{ATTR}` container option `{other}`; expected one of {}",
+                                expected(CONTAINER_OPTIONS)
+                            ),
+                        );
+                        skip_value(&meta)
+                    }
                 }
-                other => {
-                    errors.at(
-                        &meta.path,
-                        format!(
-                            "unknown `{ATTR}` container option `{other}`; expected one of {}",
-                            expected(CONTAINER_OPTIONS)
-                        ),
-                    );
-                    skip_value(&meta)
-                }
-            }
-        });
+            });
         if let Err(error) = parsed {
             errors.push(error);
         }

@@ -121,7 +121,14 @@ fn key_type(model: &Model) -> TokenStream {
 }
 
 fn variant(field: &Field) -> Ident {
-    format_ident!("{}", field.ident.to_string().trim_start_matches("r#").to_upper_camel_case())
+    format_ident!(
+        "{}",
+        field
+            .ident
+            .to_string()
+            .trim_start_matches("r#")
+            .to_upper_camel_case()
+    )
 }
 
 fn field_enum(model: &Model) -> TokenStream {
@@ -228,7 +235,10 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     let types: Vec<&syn::Type> = children.iter().map(|field| field.ty).collect();
     let generics = bound::companion_generics(model, &types);
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
-    let child_models: Vec<TokenStream> = children.iter().map(|field| child_model(model, field)).collect();
+    let child_models: Vec<TokenStream> = children
+        .iter()
+        .map(|field| child_model(model, field))
+        .collect();
     let serde_types: Vec<syn::Type> = child_models
         .iter()
         .flat_map(|child| {
@@ -354,7 +364,7 @@ fn model_impl(model: &Model) -> TokenStream {
 
             fn for_each_change(
                 __changes: &Self::Changes,
-                __f: &mut dyn ::core::ops::FnMut(Self::Field, &dyn ::core::fmt::Debug, &dyn ::core::fmt::Debug),
+                __f: &mut #krate::OnChange<'_, Self::Field>,
             ) {
                 #(
                     if let ::core::option::Option::Some(__change) = &__changes.#attr_members {

@@ -292,7 +292,11 @@ impl<M: DiffModel> IndexedVec<M> {
 impl<M: DiffModel> Patch<M> for IndexedVec<M> {
     fn remove_keys(&mut self, keys: &HashSet<&M::Key, foldhash::fast::RandomState>) {
         for key in keys {
-            if let Some(slot) = self.positions.remove(*key).and_then(|at| self.slots.get_mut(at)) {
+            if let Some(slot) = self
+                .positions
+                .remove(*key)
+                .and_then(|at| self.slots.get_mut(at))
+            {
                 *slot = None;
             }
         }

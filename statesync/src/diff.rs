@@ -191,10 +191,12 @@ impl<M: DiffModel> Diff<M> {
     pub(crate) fn apply_to_root(&self, root: &mut M) -> Result<(), Error> {
         match self.elements.as_slice() {
             [] => Ok(()),
-            [ElementDiff {
-                key,
-                action: Action::Update(update),
-            }] => {
+            [
+                ElementDiff {
+                    key,
+                    action: Action::Update(update),
+                },
+            ] => {
                 if !root.has_key(key) {
                     return Err(not_found::<M>(Operation::Update, key));
                 }

@@ -94,7 +94,9 @@ pub enum Error {
     },
     /// A root diff that is neither an update of the root nor its replacement (a delete
     /// plus a create): a root holds exactly one model.
-    #[error("cannot apply to the root {model}[{key}]: a root diff must be one update, or one delete and one create")]
+    #[error(
+        "cannot apply to the root {model}[{key}]: a root diff must be one update, or one delete and one create"
+    )]
     InvalidRootDiff {
         /// Model name of the root.
         model: &'static str,

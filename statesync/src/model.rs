@@ -58,10 +58,7 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     fn changes_are_empty(changes: &Self::Changes) -> bool;
 
     /// Calls `f` with each changed field, its old and its new value, in declaration order.
-    fn for_each_change(
-        changes: &Self::Changes,
-        f: &mut dyn FnMut(Self::Field, &dyn Debug, &dyn Debug),
-    );
+    fn for_each_change(changes: &Self::Changes, f: &mut OnChange<'_, Self::Field>);
 
     /// Sets the changed attributes to their new values.
     fn apply_fields(&mut self, changes: &Self::Changes);
@@ -107,6 +104,9 @@ pub trait DiffModel: Clone + Debug + PartialEq {
         diff.apply_to_root(self)
     }
 }
+
+/// A callback given each changed field with its old and new value.
+pub type OnChange<'a, F> = dyn FnMut(F, &dyn Debug, &dyn Debug) + 'a;
 
 /// Walks the child diffs of an update. The method is generic, so each call is
 /// monomorphised for the child's model type.

@@ -59,13 +59,24 @@ pub struct Entry {
 
 impl fmt::Display for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:indent$}{} {}", "", self.kind.marker(), self.model, indent = 2 * self.depth)?;
+        write!(
+            f,
+            "{:indent$}{} {}",
+            "",
+            self.kind.marker(),
+            self.model,
+            indent = 2 * self.depth
+        )?;
         if !self.key.is_empty() {
             write!(f, "[{}]", self.key)?;
         }
         for (at, change) in self.fields.iter().enumerate() {
             let separator = if at == 0 { " " } else { ", " };
-            write!(f, "{separator}{}: {} -> {}", change.field, change.old, change.new)?;
+            write!(
+                f,
+                "{separator}{}: {} -> {}",
+                change.field, change.old, change.new
+            )?;
         }
         Ok(())
     }
@@ -104,7 +115,10 @@ impl Flatten {
         let entry = self.entry::<M>(&model.key(), kind);
         self.entries.push(entry);
         self.depth += 1;
-        model.visit_children(&mut SubtreeEntries { flatten: self, kind });
+        model.visit_children(&mut SubtreeEntries {
+            flatten: self,
+            kind,
+        });
         self.depth -= 1;
     }
 }
