@@ -224,65 +224,64 @@ pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
 pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerOptions {
     let mut options = ContainerOptions::default();
     for attr in statesync_attrs(attrs) {
-        let parsed =
-            attr.parse_nested_meta(|meta| {
-                let name = option_name(&meta);
-                match name.as_str() {
-                    NAME => set_valued(
-                        &meta,
-                        &mut options.name,
-                        NAME,
-                        "\"model_name\"",
-                        |m| m.input.parse(),
-                        errors,
-                    ),
-                    CRATE => set_valued(
-                        &meta,
-                        &mut options.krate,
-                        CRATE,
-                        "\"path::to::statesync\"",
-                        |m| m.input.parse::<LitStr>()?.parse(),
-                        errors,
-                    ),
-                    BOUND => set_valued(
-                        &meta,
-                        &mut options.bound,
-                        BOUND,
-                        "\"T: Trait, ...\"",
-                        |m| {
-                            let lit = m.input.parse::<LitStr>()?;
-                            let parser = syn::punctuated::Punctuated::<
+        let parsed = attr.parse_nested_meta(|meta| {
+            let name = option_name(&meta);
+            match name.as_str() {
+                NAME => set_valued(
+                    &meta,
+                    &mut options.name,
+                    NAME,
+                    "\"model_name\"",
+                    |m| m.input.parse(),
+                    errors,
+                ),
+                CRATE => set_valued(
+                    &meta,
+                    &mut options.krate,
+                    CRATE,
+                    "\"path::to::statesync\"",
+                    |m| m.input.parse::<LitStr>()?.parse(),
+                    errors,
+                ),
+                BOUND => set_valued(
+                    &meta,
+                    &mut options.bound,
+                    BOUND,
+                    "\"T: Trait, ...\"",
+                    |m| {
+                        let lit = m.input.parse::<LitStr>()?;
+                        let parser = syn::punctuated::Punctuated::<
                                 syn::WherePredicate,
                                 Token![,],
                             >::parse_terminated;
-                            Ok(syn::parse::Parser::parse_str(parser, &lit.value())
-                                .map_err(|error| syn::Error::new(lit.span(), error))?
-                                .into_iter()
-                                .collect())
-                        },
-                        errors,
-                    ),
-                    other if FIELD_OPTIONS.contains(&other) => {
-                        errors.at(
-                            &meta.path,
-                            format!(
-                                "`{other}` is a field option: put it on a field, not on the struct"
-                            ),
-                        );
-                        skip_value(&meta)
-                    }
-                    other => {
-                        errors.at(
-                            &meta.path,
-                            format!(
-                                "unknown `{ATTR}` container option `{other}`; expected one of {}",
-                                expected(CONTAINER_OPTIONS)
-                            ),
-                        );
-                        skip_value(&meta)
-                    }
+                        Ok(syn::parse::Parser::parse_str(parser, &lit.value())
+                            .map_err(|error| syn::Error::new(lit.span(), error))?
+                            .into_iter()
+                            .collect())
+                    },
+                    errors,
+                ),
+                other if FIELD_OPTIONS.contains(&other) => {
+                    errors.at(
+                        &meta.path,
+                        format!(
+                            "`{other}` is a field option: put it on a field, not on the struct"
+                        ),
+                    );
+                    skip_value(&meta)
                 }
-            });
+                other => {
+                    errors.at(
+                        &meta.path,
+                        format!(
+                            "unknown `{ATTR}` container option `{other}`; expected one of {}",
+                            expected(CONTAINER_OPTIONS)
+                        ),
+                    );
+                    skip_value(&meta)
+                }
+            }
+        });
         if let Err(error) = parsed {
             errors.push(error);
         }

@@ -262,17 +262,6 @@ struct DiffOut<'a, M: DiffModel> {
     unchanged: usize,
 }
 
-#[derive(Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    bound(deserialize = "ElementDiff<M>: Deserialize<'de>")
-)]
-struct DiffIn<M: DiffModel> {
-    model: String,
-    elements: Vec<ElementDiff<M>>,
-    unchanged: usize,
-}
-
 /// Serialised as `{"model": "...", "elements": [...], "unchanged": n}`.
 impl<M: DiffModel> Serialize for Diff<M>
 where
@@ -288,20 +277,64 @@ where
     }
 }
 
-/// A diff serialised for another model type is refused, naming both models.
+/// A diff serialised for another model type is refused, naming both models. The model name
+/// is checked as soon as it is read, before the elements.
 impl<'de, M: DiffModel> Deserialize<'de> for Diff<M>
 where
     ElementDiff<M>: Deserialize<'de>,
 {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = DiffIn::<M>::deserialize(deserializer)?;
-        if wire.model != M::NAME {
-            return Err(serde::de::Error::custom(format_args!(
-                "expected a diff of `{}` models, found one of `{}`",
-                M::NAME,
-                wire.model
-            )));
+        deserializer.deserialize_struct(
+            "Diff",
+            DIFF_FIELDS,
+            DiffInVisitor(std::marker::PhantomData),
+        )
+    }
+}
+
+const DIFF_FIELDS: &[&str] = &["model", "elements", "unchanged"];
+
+struct DiffInVisitor<M>(std::marker::PhantomData<M>);
+
+impl<'de, M: DiffModel> serde::de::Visitor<'de> for DiffInVisitor<M>
+where
+    ElementDiff<M>: Deserialize<'de>,
+{
+    type Value = Diff<M>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a diff of `{}` models", M::NAME)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Diff<M>, A::Error> {
+        use serde::de::Error as _;
+        let (mut model, mut elements, mut unchanged) = (None, None, None);
+        while let Some(field) = map.next_key::<String>()? {
+            match field.as_str() {
+                "model" if model.is_none() => {
+                    let name: String = map.next_value()?;
+                    if name != M::NAME {
+                        return Err(A::Error::custom(format_args!(
+                            "expected a diff of `{}` models, found one of `{name}`",
+                            M::NAME
+                        )));
+                    }
+                    model = Some(name);
+                }
+                "elements" if elements.is_none() => {
+                    elements = Some(map.next_value::<Vec<ElementDiff<M>>>()?);
+                }
+                "unchanged" if unchanged.is_none() => unchanged = Some(map.next_value::<usize>()?),
+                "model" | "elements" | "unchanged" => {
+                    return Err(A::Error::custom(format_args!("duplicate field `{field}`")));
+                }
+                other => return Err(A::Error::unknown_field(other, DIFF_FIELDS)),
+            }
         }
-        Ok(Diff::from_elements(wire.elements, wire.unchanged))
+        model.ok_or_else(|| A::Error::missing_field("model"))?;
+        Ok(Diff::from_elements(
+            elements.ok_or_else(|| A::Error::missing_field("elements"))?,
+            unchanged.ok_or_else(|| A::Error::missing_field("unchanged"))?,
+        ))
     }
 }

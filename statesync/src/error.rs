@@ -118,7 +118,12 @@ pub enum Error {
 impl Error {
     /// Adds an ancestor (`model[key].field`) in front of this error's path.
     pub fn within(mut self, model: &str, key: &dyn fmt::Display, field: &str) -> Self {
-        let segment = format!("{model}[{key}].{field}");
+        let key = key.to_string();
+        let segment = if key.is_empty() {
+            format!("{model}.{field}")
+        } else {
+            format!("{model}[{key}].{field}")
+        };
         match &mut self {
             Error::DuplicateKey { path, .. }
             | Error::NotFound { path, .. }

@@ -1,0 +1,156 @@
+//! Three-level hierarchies: diff, counts, apply, and apply refusing a diff made for another
+//! state while leaving the target as it was.
+
+use statesync::{DiffModel, Error, Operation, Summary};
+use statesync_suite::inventory::{DeviceKey, InterfaceKey, Inventory, SiteKey};
+
+use crate::fixtures::{device, interface, inventory, site};
+
+fn site_key(name: &str) -> SiteKey {
+    SiteKey { name: name.into() }
+}
+
+fn device_key(site: &str, name: &str) -> DeviceKey {
+    DeviceKey {
+        site: site.into(),
+        name: name.into(),
+    }
+}
+
+/// Changes at every level: one site attribute, one device attribute, one interface
+/// attribute; a site created (1 device, 2 ports) and one deleted (2 devices, 3 ports each).
+fn changed() -> Inventory {
+    let mut new = inventory();
+    let ams = new.sites.get_mut(&site_key("ams")).unwrap();
+    ams.region = "eu-west".into();
+    let d0 = ams.devices.get_mut(&device_key("ams", "ams-d0")).unwrap();
+    d0.role = "spine".into();
+    d0.interfaces
+        .get_mut(&InterfaceKey {
+            device: "ams-d0".into(),
+            name: "et-1".into(),
+        })
+        .unwrap()
+        .enabled = false;
+    new.sites.remove(&site_key("nyc"));
+    new.sites.insert(site("lon", 1, 2)).unwrap();
+    new
+}
+
+#[test]
+fn counts_follow_the_dataset_counting_rule() {
+    let diff = inventory().diff(&changed()).unwrap();
+    assert_eq!(
+        diff.summary(),
+        Summary {
+            create: 1 + 1 + 2,
+            update: 3,
+            delete: 1 + 2 + 6,
+            // root, ams-d1 and its 3 ports, ams-d0's 2 other ports
+            unchanged: 1 + 4 + 2,
+        }
+    );
+}
+
+#[test]
+fn apply_makes_three_levels_equal() {
+    let mut old = inventory();
+    let new = changed();
+    let diff = old.diff(&new).unwrap();
+    old.apply(&diff).unwrap();
+    assert_eq!(old, new);
+    assert!(old.diff(&new).unwrap().is_empty());
+}
+
+#[test]
+fn diff_of_equal_states_is_empty_and_counts_everything_unchanged() {
+    let diff = inventory().diff(&inventory()).unwrap();
+    assert!(diff.is_empty());
+    assert_eq!(diff.summary().unchanged, 19);
+    assert_eq!(diff.to_string(), "");
+}
+
+#[test]
+fn applying_twice_fails_and_leaves_the_target_unchanged() {
+    let mut target = inventory();
+    let diff = target.diff(&changed()).unwrap();
+    target.apply(&diff).unwrap();
+    let before = target.clone();
+    let error = target.apply(&diff).unwrap_err();
+    // Elements are checked in key order: the update of `ams` still finds its site and
+    // devices, so the first failure is the create of `lon`, which exists now.
+    assert!(matches!(error, Error::AlreadyExists { model: "site", .. }));
+    assert_eq!(
+        error.to_string(),
+        "cannot create inventory.sites.site[name=lon]: it already exists"
+    );
+    assert_eq!(target, before);
+}
+
+#[test]
+fn a_missing_nested_element_is_named_with_its_path() {
+    let mut target = inventory();
+    let diff = target.diff(&changed()).unwrap();
+    target
+        .sites
+        .get_mut(&site_key("ams"))
+        .unwrap()
+        .devices
+        .remove(&device_key("ams", "ams-d0"));
+    let before = target.clone();
+    let error = target.apply(&diff).unwrap_err();
+    assert!(matches!(
+        error,
+        Error::NotFound {
+            operation: Operation::Update,
+            model: "device",
+            ..
+        }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "cannot update inventory.sites.site[name=ams].devices.device[site=ams, name=ams-d0]: no such element"
+    );
+    assert_eq!(target, before, "a failed apply changes nothing");
+}
+
+#[test]
+fn delete_of_a_missing_element_fails_before_anything_changes() {
+    let mut target = inventory();
+    let diff = target.diff(&changed()).unwrap();
+    target.sites.remove(&site_key("nyc"));
+    let before = target.clone();
+    let error = target.apply(&diff).unwrap_err();
+    assert!(matches!(
+        error,
+        Error::NotFound {
+            operation: Operation::Delete,
+            model: "site",
+            ..
+        }
+    ));
+    assert_eq!(target, before);
+}
+
+#[test]
+fn store_diff_and_apply_work_without_a_root() {
+    let mut old = inventory().sites;
+    let new = changed().sites;
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(diff.summary().unchanged, 6);
+    old.apply(&diff).unwrap();
+    assert_eq!(old, new);
+}
+
+#[test]
+fn a_root_diff_for_another_root_is_refused() {
+    let mut a = device("nyc", "sw1", 1);
+    let mut b = a.clone();
+    b.role = "spine".into();
+    let diff = a.diff(&b).unwrap();
+    let mut other = device("nyc", "sw9", 1);
+    assert!(matches!(other.apply(&diff), Err(Error::NotFound { .. })));
+    a.apply(&diff).unwrap();
+    assert_eq!(a, b);
+    let _ = interface("x", "y");
+}

@@ -1,0 +1,117 @@
+//! Every kind of child collection is matched by key, never by position.
+
+use std::collections::{BTreeMap, HashMap};
+
+use indexmap::IndexMap;
+use statesync::{DiffModel, Error, Summary};
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Leaf {
+    #[statesync(id)]
+    id: u32,
+    value: String,
+}
+
+fn leaf(id: u32, value: &str) -> Leaf {
+    Leaf {
+        id,
+        value: value.into(),
+    }
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Holder {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    in_vec: Vec<Leaf>,
+    #[statesync(children)]
+    in_btree: BTreeMap<LeafKey, Leaf>,
+    #[statesync(children)]
+    in_hash: HashMap<LeafKey, Leaf>,
+    #[statesync(children)]
+    in_index: IndexMap<LeafKey, Leaf>,
+}
+
+fn holder(leaves: &[Leaf]) -> Holder {
+    let keyed = || leaves.iter().map(|leaf| (leaf.key(), leaf.clone()));
+    Holder {
+        name: "h".into(),
+        in_vec: leaves.to_vec(),
+        in_btree: keyed().collect(),
+        in_hash: keyed().collect(),
+        in_index: keyed().collect(),
+    }
+}
+
+#[test]
+fn reordered_children_give_an_empty_diff() {
+    let old = holder(&[leaf(1, "a"), leaf(2, "b"), leaf(3, "c")]);
+    let new = holder(&[leaf(3, "c"), leaf(1, "a"), leaf(2, "b")]);
+    let diff = old.diff(&new).unwrap();
+    assert!(diff.is_empty(), "{diff}");
+    assert_eq!(diff.summary().unchanged, 1 + 4 * 3);
+}
+
+#[test]
+fn every_collection_kind_diffs_and_applies_by_key() {
+    let mut old = holder(&[leaf(1, "a"), leaf(2, "b"), leaf(3, "c")]);
+    let new = holder(&[leaf(4, "d"), leaf(2, "B"), leaf(1, "a")]);
+    let diff = old.diff(&new).unwrap();
+    // Per collection: create 4, update 2, delete 3, 1 unchanged; the holder is unchanged.
+    assert_eq!(
+        diff.summary(),
+        Summary {
+            create: 4,
+            update: 4,
+            delete: 4,
+            unchanged: 1 + 4
+        }
+    );
+    old.apply(&diff).unwrap();
+    assert!(old.diff(&new).unwrap().is_empty());
+    let mut ids: Vec<u32> = old.in_vec.iter().map(|leaf| leaf.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 4]);
+    assert_eq!(old.in_btree, new.in_btree);
+    assert_eq!(old.in_hash, new.in_hash);
+    assert_eq!(old.in_index, new.in_index);
+}
+
+#[test]
+fn vec_keeps_the_order_of_survivors_and_appends_creates() {
+    let mut old = holder(&[leaf(1, "a"), leaf(2, "b"), leaf(3, "c")]);
+    let new = holder(&[leaf(3, "c"), leaf(1, "a"), leaf(9, "z")]);
+    old.apply(&old.diff(&new).unwrap()).unwrap();
+    let ids: Vec<u32> = old.in_vec.iter().map(|leaf| leaf.id).collect();
+    assert_eq!(ids, [1, 3, 9]);
+}
+
+#[test]
+fn duplicate_keys_in_a_vec_are_an_error_naming_parent_and_key() {
+    let old = holder(&[leaf(1, "a")]);
+    let mut new = holder(&[leaf(1, "a")]);
+    new.in_vec.push(leaf(1, "again"));
+    let error = old.diff(&new).unwrap_err();
+    assert!(matches!(error, Error::DuplicateKey { model: "leaf", .. }));
+    assert_eq!(
+        error.to_string(),
+        "duplicate key: holder[name=h].in_vec.leaf[id=1] appears more than once"
+    );
+}
+
+#[test]
+fn a_map_entry_filed_under_another_key_is_an_error() {
+    let old = holder(&[leaf(1, "a")]);
+    let mut new = holder(&[leaf(1, "a")]);
+    new.in_btree.insert(LeafKey { id: 5 }, leaf(6, "x"));
+    let error = old.diff(&new).unwrap_err();
+    assert_eq!(
+        error,
+        Error::KeyMismatch {
+            model: "leaf",
+            expected: "id=5".into(),
+            found: "id=6".into()
+        }
+    );
+}

@@ -1,0 +1,55 @@
+//! Small builders for the inventory models.
+
+use statesync::Store;
+use statesync_suite::inventory::{Device, Interface, Inventory, Site};
+
+pub fn interface(device: &str, name: &str) -> Interface {
+    Interface {
+        device: device.into(),
+        name: name.into(),
+        description: format!("{name} on {device}"),
+        enabled: true,
+        mtu: 1500,
+        mode: "access".into(),
+        vlans: vec![10],
+    }
+}
+
+pub fn device(site: &str, name: &str, ports: usize) -> Device {
+    let mut interfaces = Store::new();
+    for port in 0..ports {
+        interfaces
+            .insert(interface(name, &format!("et-{port}")))
+            .unwrap();
+    }
+    Device {
+        site: site.into(),
+        name: name.into(),
+        role: "leaf".into(),
+        model: "qfx".into(),
+        serial: format!("SN-{name}"),
+        interfaces,
+    }
+}
+
+pub fn site(name: &str, devices: usize, ports: usize) -> Site {
+    let mut store = Store::new();
+    for at in 0..devices {
+        store
+            .insert(device(name, &format!("{name}-d{at}"), ports))
+            .unwrap();
+    }
+    Site {
+        name: name.into(),
+        region: "emea".into(),
+        devices: store,
+    }
+}
+
+/// Two sites of two devices of three interfaces: 2 + 4 + 12 = 18 elements, plus the root.
+pub fn inventory() -> Inventory {
+    let mut sites = Store::new();
+    sites.insert(site("ams", 2, 3)).unwrap();
+    sites.insert(site("nyc", 2, 3)).unwrap();
+    Inventory { sites }
+}

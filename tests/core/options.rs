@@ -1,0 +1,295 @@
+//! Every derive option, checked through behaviour.
+
+use statesync::{Action, DiffModel, ModelField, Store, Summary};
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(name = "port")]
+struct Port {
+    #[statesync(id)]
+    switch: String,
+    #[statesync(id)]
+    number: u16,
+    #[statesync(rename = "admin-state")]
+    enabled: bool,
+    #[statesync(eq = close_enough)]
+    load: f64,
+    #[statesync(eq = same_text)]
+    label: String,
+    #[statesync(skip)]
+    cache: Vec<u8>,
+    speed: Option<u32>,
+    media: Media,
+    location: Location,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Media {
+    Copper,
+    Fiber { wavelength: u16 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Location {
+    rack: String,
+    unit: u8,
+}
+
+fn close_enough(a: &f64, b: &f64) -> bool {
+    (a - b).abs() < 0.01
+}
+
+fn same_text(a: &String, b: &String) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+fn port() -> Port {
+    Port {
+        switch: "sw1".into(),
+        number: 1,
+        enabled: true,
+        load: 0.5,
+        label: "Uplink".into(),
+        cache: vec![1, 2, 3],
+        speed: Some(10_000),
+        media: Media::Copper,
+        location: Location {
+            rack: "r1".into(),
+            unit: 4,
+        },
+    }
+}
+
+#[test]
+fn several_id_fields_form_the_key_in_order() {
+    let key = port().key();
+    assert_eq!(
+        key,
+        PortKey {
+            switch: "sw1".into(),
+            number: 1
+        }
+    );
+    assert_eq!(key.to_string(), "switch=sw1, number=1");
+    assert!(
+        PortKey {
+            switch: "a".into(),
+            number: 9
+        } < PortKey {
+            switch: "b".into(),
+            number: 1
+        }
+    );
+}
+
+#[test]
+fn name_sets_the_model_name_and_defaults_to_snake_case() {
+    assert_eq!(Port::NAME, "port");
+    assert_eq!(<Node as DiffModel>::NAME, "node");
+    assert_eq!(<SwitchRoot as DiffModel>::NAME, "switch_root");
+}
+
+#[test]
+fn field_enum_lists_compared_attributes_with_display_names() {
+    let names: Vec<&str> = PortField::ALL.iter().map(|field| field.name()).collect();
+    assert_eq!(
+        names,
+        ["admin-state", "load", "label", "speed", "media", "location"]
+    );
+    assert_eq!(<PortField as ModelField>::ALL.len(), 6);
+    assert_eq!(PortField::Enabled.name(), "admin-state");
+}
+
+#[test]
+fn skip_fields_are_neither_compared_nor_applied() {
+    let mut old = port();
+    let mut new = port();
+    new.cache = vec![9];
+    assert!(old.diff(&new).unwrap().is_empty());
+    new.speed = None;
+    old.apply(&old.diff(&new).unwrap()).unwrap();
+    assert_eq!(old.cache, vec![1, 2, 3]);
+    assert_eq!(old.speed, None);
+}
+
+#[test]
+fn eq_replaces_equality_for_one_field() {
+    let old = port();
+    let mut new = port();
+    new.load = 0.505;
+    new.label = "UPLINK".into();
+    assert!(old.diff(&new).unwrap().is_empty());
+    new.load = 0.6;
+    let diff = old.diff(&new).unwrap();
+    let entries = diff.entries();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].fields.len(), 1);
+    assert_eq!(entries[0].fields[0].field, "load");
+}
+
+#[test]
+fn option_enum_and_struct_attributes_are_compared_whole() {
+    let mut old = port();
+    let mut new = port();
+    new.speed = None;
+    new.media = Media::Fiber { wavelength: 1310 };
+    new.location.unit = 5;
+    let diff = old.diff(&new).unwrap();
+    let [element] = diff.elements() else {
+        panic!("one element expected: {diff}")
+    };
+    let Action::Update(update) = &element.action else {
+        panic!("an update expected")
+    };
+    assert_eq!(update.fields.speed.as_ref().unwrap().new, None);
+    assert_eq!(
+        update.fields.media.as_ref().unwrap().new,
+        Media::Fiber { wavelength: 1310 }
+    );
+    assert_eq!(update.fields.location.as_ref().unwrap().old.unit, 4);
+    assert!(update.fields.enabled.is_none());
+    old.apply(&diff).unwrap();
+    assert_eq!(old, new);
+}
+
+#[test]
+fn a_changed_identifier_is_a_delete_plus_a_create() {
+    let mut old = port();
+    let mut new = port();
+    new.number = 2;
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(
+        diff.summary(),
+        Summary {
+            create: 1,
+            delete: 1,
+            ..Summary::default()
+        }
+    );
+    old.apply(&diff).unwrap();
+    assert_eq!(old, new);
+}
+
+/// A singleton root (no id) over a self-recursive tree.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct SwitchRoot {
+    motd: String,
+    #[statesync(children)]
+    nodes: Vec<Node>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Node {
+    #[statesync(id)]
+    name: String,
+    weight: u32,
+    #[statesync(children)]
+    children: Vec<Node>,
+}
+
+fn node(name: &str, weight: u32, children: Vec<Node>) -> Node {
+    Node {
+        name: name.into(),
+        weight,
+        children,
+    }
+}
+
+#[test]
+fn singleton_keys_are_unit_and_recursive_models_diff_at_every_depth() {
+    let root = SwitchRoot {
+        motd: "hi".into(),
+        nodes: vec![node("a", 1, vec![node("b", 2, vec![node("c", 3, vec![])])])],
+    };
+    assert_eq!(root.key(), SwitchRootKey {});
+    assert_eq!(root.key().to_string(), "");
+    let mut old = root.clone();
+    let mut new = root;
+    new.nodes[0].children[0].children[0].weight = 4;
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(
+        diff.to_string(),
+        "  switch_root\n    node[name=a]\n      node[name=b]\n      ~ node[name=c] weight: 3 -> 4\n"
+    );
+    old.apply(&diff).unwrap();
+    assert_eq!(old, new);
+}
+
+/// Generic models: the key and changes carry the parameters they use. A `Store` of a
+/// generic model needs the parameter's bounds on the struct itself.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Tagged<K, V: Clone + std::fmt::Debug + PartialEq> {
+    #[statesync(id)]
+    id: K,
+    value: V,
+    #[statesync(children)]
+    items: Store<Item<V>>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Item<V> {
+    #[statesync(id)]
+    n: u8,
+    value: V,
+}
+
+#[test]
+fn generic_models_diff_and_apply() {
+    let mut items = Store::new();
+    items.insert(Item { n: 1, value: 1.5 }).unwrap();
+    let mut old = Tagged {
+        id: 7u64,
+        value: 0.5f32 as f64,
+        items,
+    };
+    let mut new = old.clone();
+    new.value = 2.0;
+    new.items.upsert(Item { n: 1, value: 3.0 });
+    let key: TaggedKey<u64> = old.key();
+    assert_eq!(key.id, 7);
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(diff.summary().update, 2);
+    old.apply(&diff).unwrap();
+    assert_eq!(old, new);
+}
+
+/// A model borrowing its data.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Borrowed<'a> {
+    #[statesync(id)]
+    name: &'a str,
+    note: std::borrow::Cow<'a, str>,
+}
+
+#[test]
+fn models_with_lifetimes_diff_and_apply() {
+    let text = String::from("spare");
+    let mut old = Borrowed {
+        name: &text,
+        note: "a".into(),
+    };
+    let new = Borrowed {
+        name: &text,
+        note: "b".into(),
+    };
+    let key: BorrowedKey<'_> = old.key();
+    assert_eq!(key.name, "spare");
+    let diff = old.diff(&new).unwrap();
+    old.apply(&diff).unwrap();
+    assert_eq!(old.note, "b");
+}
+
+/// `bound` replaces the inferred bounds.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(bound = "T: Clone + std::fmt::Debug + PartialEq + Default")]
+struct Bounded<T> {
+    value: T,
+}
+
+#[test]
+fn bound_replaces_inferred_bounds() {
+    let old = Bounded { value: 1 };
+    let new = Bounded {
+        value: i32::default(),
+    };
+    assert_eq!(old.diff(&new).unwrap().summary().update, 1);
+}

@@ -1,0 +1,75 @@
+//! Diffs serialise and come back equal; malformed or mismatched input is an error.
+
+use statesync::{Diff, DiffModel};
+use statesync_suite::inventory::{Device, Inventory, Site};
+
+use crate::fixtures::{inventory, site};
+
+fn sample() -> Diff<Inventory> {
+    let old = inventory();
+    let mut new = inventory();
+    new.sites.remove(&site("ams", 0, 0).key());
+    new.sites.insert(site("lon", 1, 1)).unwrap();
+    new.sites
+        .iter_mut()
+        .for_each(|site| site.region = "x".into());
+    old.diff(&new).unwrap()
+}
+
+#[test]
+fn a_diff_roundtrips_through_json() {
+    let diff = sample();
+    let json = serde_json::to_string_pretty(&diff).unwrap();
+    let back: Diff<Inventory> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, diff);
+    assert_eq!(back.summary(), diff.summary());
+    assert_eq!(back.to_string(), diff.to_string());
+}
+
+#[test]
+fn a_diff_for_another_model_is_refused() {
+    let json = serde_json::to_string(&sample()).unwrap();
+    let error = serde_json::from_str::<Diff<Site>>(&json).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("expected a diff of `site` models, found one of `inventory`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn malformed_diffs_are_errors() {
+    for bad in [
+        "",
+        "{",
+        "[]",
+        r#"{"model":"device","elements":[],"unchanged":-1}"#,
+        r#"{"model":"device","elements":[{"key":{"site":"a"},"action":{"delete":null}}],"unchanged":0}"#,
+        r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"explode":{}}}],"unchanged":0}"#,
+        r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{"color":{"old":1,"new":2}},"children":{}}}}],"unchanged":0}"#,
+        r#"{"model":"device","elements":[],"unchanged":0,"extra":1}"#,
+    ] {
+        assert!(
+            serde_json::from_str::<Diff<Device>>(bad).is_err(),
+            "accepted: {bad}"
+        );
+    }
+}
+
+#[test]
+fn a_deserialised_diff_with_a_duplicate_create_is_refused_by_apply() {
+    let mut target = inventory();
+    let mut new = inventory();
+    new.sites.insert(site("lon", 0, 0)).unwrap();
+    let diff = target.diff(&new).unwrap();
+    let json = serde_json::to_value(&diff).unwrap();
+    let elements = &json["elements"][0]["action"]["update"]["children"]["sites"]["elements"];
+    let mut doubled = json.clone();
+    doubled["elements"][0]["action"]["update"]["children"]["sites"]["elements"] =
+        serde_json::Value::Array(vec![elements[0].clone(), elements[0].clone()]);
+    let doubled: Diff<Inventory> = serde_json::from_value(doubled).unwrap();
+    let before = target.clone();
+    assert!(target.apply(&doubled).is_err());
+    assert_eq!(target, before);
+}
