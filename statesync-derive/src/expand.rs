@@ -321,7 +321,9 @@ fn model_impl(model: &Model) -> TokenStream {
         let member = field.ident;
         match field.eq() {
             Some(eq) => quote_spanned!(field.span()=>
-                #member: #krate::__private::diff_field_with(&self.#member, &__new.#member, #eq)
+                #member: #krate::__private::diff_field_with(
+                    &self.#member, &__new.#member, |__a, __b| #eq(__a, __b),
+                )
             ),
             None => quote_spanned!(field.span()=>
                 #member: #krate::__private::diff_field(&self.#member, &__new.#member)

@@ -38,7 +38,7 @@ fn close_enough(a: &f64, b: &f64) -> bool {
     (a - b).abs() < 0.01
 }
 
-fn same_text(a: &String, b: &String) -> bool {
+fn same_text(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
