@@ -87,6 +87,20 @@ impl<'a> Model<'a> {
         self.fields.iter().filter(move |field| field.role == role)
     }
 
+    /// The runtime's path with every token placed at `span`, so that rustc's errors about
+    /// calls into the runtime underline the user's field rather than the derive.
+    pub fn krate_at(&self, span: Span) -> proc_macro2::TokenStream {
+        use quote::ToTokens;
+        self.krate
+            .to_token_stream()
+            .into_iter()
+            .map(|mut tree| {
+                tree.set_span(span);
+                tree
+            })
+            .collect()
+    }
+
     pub fn companion(&self, suffix: &str) -> Ident {
         Ident::new(&format!("{}{suffix}", self.ident), self.ident.span())
     }

@@ -1,0 +1,126 @@
+//! Generated code is hygienic and lint-clean: it compiles beside shadowed prelude names,
+//! through a re-exported crate path, under strict lints, and for a deprecated model.
+#![deny(warnings, unused_qualifications, missing_docs, unused_results)]
+
+/// Models defined where the prelude's names mean something else.
+pub mod shadowed {
+    #![allow(dead_code, non_camel_case_types)]
+
+    /// Not the prelude's `Option`.
+    pub struct Option;
+    /// Not the prelude's `Some`.
+    pub struct Some;
+    /// Not the prelude's `None`.
+    pub struct None;
+    /// Not the prelude's `Result`.
+    pub struct Result;
+    /// Not the prelude's `Ok`.
+    pub struct Ok;
+    /// Not the prelude's `Err`.
+    pub struct Err;
+    /// Not the prelude's `Vec`.
+    pub struct Vec;
+    /// Not the prelude's `String`.
+    pub struct String;
+    /// Not the prelude's `Box`.
+    pub struct Box;
+    /// Not the prelude's `Default`.
+    pub trait Default {}
+    /// Not the prelude's `Clone`.
+    pub trait Clone {}
+    /// Not the prelude's `PartialEq`.
+    pub trait PartialEq {}
+    /// Not the prelude's `FnMut`.
+    pub trait FnMut {}
+
+    /// A parent with a shadowed-name-heavy body.
+    #[derive(
+        statesync::DiffModel, ::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq,
+    )]
+    pub struct Rack {
+        /// Id.
+        #[statesync(id)]
+        pub name: std::string::String,
+        /// Optional attribute.
+        pub height: core::option::Option<u32>,
+        /// Children.
+        #[statesync(children)]
+        pub units: std::vec::Vec<Unit>,
+    }
+
+    /// A child.
+    #[derive(
+        statesync::DiffModel, ::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq,
+    )]
+    pub struct Unit {
+        /// Id.
+        #[statesync(id)]
+        pub slot: u8,
+        /// Attribute.
+        pub label: std::string::String,
+    }
+}
+
+/// A crate that re-exports statesync under another name.
+pub mod facade {
+    pub use statesync as sync_engine;
+}
+
+/// A model that names the runtime through the re-export.
+#[derive(facade::sync_engine::DiffModel, Clone, Debug, PartialEq)]
+#[statesync(crate = "facade::sync_engine")]
+pub struct ThroughFacade {
+    /// Id.
+    #[statesync(id)]
+    pub id: u32,
+    /// Attribute.
+    pub value: String,
+}
+
+/// A deprecated model still derives without warnings.
+#[deprecated(note = "use ThroughFacade")]
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+pub struct Legacy {
+    /// Attribute.
+    pub value: u8,
+}
+
+use statesync::DiffModel as _;
+
+#[test]
+fn shadowed_prelude_models_work() {
+    let old = shadowed::Rack {
+        name: "r1".into(),
+        height: Some(42),
+        units: vec![shadowed::Unit {
+            slot: 1,
+            label: "a".into(),
+        }],
+    };
+    let mut new = old.clone();
+    new.units[0].label = "b".into();
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(diff.summary().update, 1);
+}
+
+#[test]
+fn crate_path_option_works() {
+    let a = ThroughFacade {
+        id: 1,
+        value: "x".into(),
+    };
+    let b = ThroughFacade {
+        id: 1,
+        value: "y".into(),
+    };
+    assert_eq!(a.diff(&b).unwrap().summary().update, 1);
+    assert_eq!(ThroughFacadeKey { id: 1 }.to_string(), "id=1");
+}
+
+#[test]
+#[allow(deprecated)]
+fn deprecated_model_works() {
+    let a = Legacy { value: 1 };
+    let b = Legacy { value: 2 };
+    assert_eq!(a.diff(&b).unwrap().summary().update, 1);
+}

@@ -1,0 +1,9 @@
+//! Compile-fail cases: every derive error, spanned on the offending tokens.
+
+#[test]
+fn derive_errors() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui/field/*.rs");
+    cases.compile_fail("tests/ui/container/*.rs");
+    cases.compile_fail("tests/ui/*.rs");
+}
