@@ -51,6 +51,7 @@ fn serde_attrs(model: &Model, types: &[&syn::Type], deny_unknown: bool) -> Token
 }
 
 fn doc(text: String) -> TokenStream {
+    let text = format!(" {text}");
     quote!(#[doc = #text])
 }
 
