@@ -85,7 +85,16 @@ pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
     children: &C,
     visitor: &mut V,
 ) {
-    children.for_each_child(&mut |child| visitor.visit(field, child));
+    if V::KEY_ORDER {
+        let mut sorted = Vec::new();
+        children.for_each_child(&mut |child| sorted.push((child.key(), child)));
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, child) in sorted {
+            visitor.visit(field, child);
+        }
+    } else {
+        children.for_each_child(&mut |child| visitor.visit(field, child));
+    }
 }
 
 /// Writes a key as `name=value, name=value`.

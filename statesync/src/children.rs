@@ -40,7 +40,7 @@ pub trait ChildCollection {
     fn apply_checked(&mut self, diff: &Diff<Self::Model>);
 
     /// Calls `f` with each child, in the collection's order.
-    fn for_each_child(&self, f: &mut dyn FnMut(&Self::Model));
+    fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a Self::Model));
 }
 
 /// Read access by key, the one thing the shared diff and check algorithms need.
@@ -230,7 +230,7 @@ impl<M: DiffModel> ChildCollection for Store<M> {
         apply_keyed(self, diff);
     }
 
-    fn for_each_child(&self, f: &mut dyn FnMut(&M)) {
+    fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a M)) {
         self.iter().for_each(f);
     }
 }
@@ -259,7 +259,7 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
         *self = indexed.into_vec();
     }
 
-    fn for_each_child(&self, f: &mut dyn FnMut(&M)) {
+    fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a M)) {
         self.iter().for_each(f);
     }
 }
@@ -356,7 +356,7 @@ macro_rules! map_children {
                 apply_keyed(self, diff);
             }
 
-            fn for_each_child(&self, f: &mut dyn FnMut(&M)) {
+            fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a M)) {
                 self.values().for_each(f);
             }
         }

@@ -118,6 +118,10 @@ pub trait DiffVisitor {
 /// Walks the children of a model. The method is generic, so each call is monomorphised for
 /// the child's model type.
 pub trait ModelVisitor {
+    /// Whether children must come in key order (rather than the collection's own order),
+    /// for output that must not depend on insertion order. Off by default: sorting costs.
+    const KEY_ORDER: bool = false;
+
     /// Called with the name of a children field and one child model.
     fn visit<C: DiffModel>(&mut self, field: &'static str, child: &C);
 }

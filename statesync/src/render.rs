@@ -95,6 +95,8 @@ struct SubtreeEntries<'a> {
 }
 
 impl ModelVisitor for SubtreeEntries<'_> {
+    const KEY_ORDER: bool = true;
+
     fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
         self.flatten.push_model(child, self.kind);
     }

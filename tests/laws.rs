@@ -1,0 +1,154 @@
+//! The laws of diff and apply, as properties over three-level inventories.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use statesync::{Diff, DiffModel, Store, Summary};
+use statesync_suite::inventory::{Device, Interface, Inventory, Site};
+
+/// Attributes of an interface, from a small space so that two draws often agree.
+type IfaceAttrs = (bool, u32, u8);
+/// A device: its role and interfaces by name.
+type DeviceSpec = (u8, BTreeMap<u8, IfaceAttrs>);
+/// A site: its region and devices by name.
+type SiteSpec = (u8, BTreeMap<u8, DeviceSpec>);
+/// A whole inventory: sites by name.
+type Spec = BTreeMap<u8, SiteSpec>;
+
+fn spec() -> impl Strategy<Value = Spec> {
+    let iface = (any::<bool>(), prop_oneof![Just(1500u32), Just(9216)], 0u8..3);
+    let device = (0u8..2, prop::collection::btree_map(0u8..4, iface, 0..4));
+    let site = (0u8..2, prop::collection::btree_map(0u8..3, device, 0..3));
+    prop::collection::btree_map(0u8..3, site, 0..3)
+}
+
+/// Builds the inventory; `reversed` inserts every collection in the opposite order.
+fn build(spec: &Spec, reversed: bool) -> Inventory {
+    fn ordered<K, V>(map: &BTreeMap<K, V>, reversed: bool) -> Vec<(&K, &V)> {
+        let mut items: Vec<_> = map.iter().collect();
+        if reversed {
+            items.reverse();
+        }
+        items
+    }
+    let sites = ordered(spec, reversed).into_iter().map(|(site, (region, devices))| {
+        let site_name = format!("s{site}");
+        let devices = ordered(devices, reversed)
+            .into_iter()
+            .map(|(device, (role, ifaces))| {
+                let device_name = format!("{site_name}-d{device}");
+                let interfaces = ordered(ifaces, reversed)
+                    .into_iter()
+                    .map(|(iface, (enabled, mtu, vlan))| Interface {
+                        device: device_name.clone(),
+                        name: format!("et-{iface}"),
+                        description: String::new(),
+                        enabled: *enabled,
+                        mtu: *mtu,
+                        mode: "trunk".into(),
+                        vlans: (0..*vlan).map(u16::from).collect(),
+                    });
+                Device {
+                    site: site_name.clone(),
+                    name: device_name.clone(),
+                    role: format!("role{role}"),
+                    model: "m".into(),
+                    serial: "s".into(),
+                    interfaces: Store::try_from_iter(interfaces).unwrap(),
+                }
+            });
+        Site {
+            name: site_name.clone(),
+            region: format!("r{region}"),
+            devices: Store::try_from_iter(devices).unwrap(),
+        }
+    });
+    Inventory {
+        sites: Store::try_from_iter(sites).unwrap(),
+    }
+}
+
+/// Every element by its full path, with its own attributes rendered.
+fn flatten(spec: &Spec) -> BTreeMap<Vec<u8>, String> {
+    let mut out = BTreeMap::new();
+    out.insert(vec![], String::new());
+    for (site, (region, devices)) in spec {
+        out.insert(vec![*site], format!("{region}"));
+        for (device, (role, ifaces)) in devices {
+            out.insert(vec![*site, *device], format!("{role}"));
+            for (iface, attrs) in ifaces {
+                out.insert(vec![*site, *device, *iface], format!("{attrs:?}"));
+            }
+        }
+    }
+    out
+}
+
+/// The counting rule, computed the slow and obvious way.
+fn naive_summary(a: &Spec, b: &Spec) -> Summary {
+    let (a, b) = (flatten(a), flatten(b));
+    let mut summary = Summary::default();
+    for (path, attrs) in &a {
+        match b.get(path) {
+            None => summary.delete += 1,
+            Some(other) if other != attrs => summary.update += 1,
+            Some(_) => summary.unchanged += 1,
+        }
+    }
+    summary.create = b.keys().filter(|path| !a.contains_key(*path)).count();
+    summary
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn apply_of_diff_gives_the_new_state(a in spec(), b in spec()) {
+        let (mut old, new) = (build(&a, false), build(&b, false));
+        let diff = old.diff(&new).unwrap();
+        old.apply(&diff).unwrap();
+        prop_assert_eq!(&old, &new);
+        prop_assert!(old.diff(&new).unwrap().is_empty());
+    }
+
+    #[test]
+    fn diff_with_itself_is_empty(a in spec()) {
+        let state = build(&a, false);
+        let diff = state.diff(&state).unwrap();
+        prop_assert!(diff.is_empty());
+        prop_assert_eq!(diff.summary().changes(), 0);
+    }
+
+    #[test]
+    fn insertion_order_does_not_change_the_diff(a in spec(), b in spec()) {
+        let straight = build(&a, false).diff(&build(&b, false)).unwrap();
+        let shuffled = build(&a, true).diff(&build(&b, true)).unwrap();
+        prop_assert_eq!(&straight, &shuffled);
+        prop_assert_eq!(straight.to_string(), shuffled.to_string());
+    }
+
+    #[test]
+    fn serde_roundtrip_gives_an_equal_diff(a in spec(), b in spec()) {
+        let diff = build(&a, false).diff(&build(&b, false)).unwrap();
+        let json = serde_json::to_string(&diff).unwrap();
+        let back: Diff<Inventory> = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(&back, &diff);
+        prop_assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    }
+
+    #[test]
+    fn summary_matches_a_naive_count(a in spec(), b in spec()) {
+        let diff = build(&a, false).diff(&build(&b, false)).unwrap();
+        prop_assert_eq!(diff.summary(), naive_summary(&a, &b));
+    }
+
+    #[test]
+    fn the_same_inputs_give_the_same_diff_and_rendering(a in spec(), b in spec()) {
+        let (old, new) = (build(&a, false), build(&b, false));
+        let first = old.diff(&new).unwrap();
+        let second = old.clone().diff(&new.clone()).unwrap();
+        prop_assert_eq!(&first, &second);
+        prop_assert_eq!(first.to_string(), second.to_string());
+        prop_assert_eq!(first.entries(), second.entries());
+    }
+}
