@@ -1,1 +1,114 @@
-fn main() {}
+//! Diff benchmarks: single models, and 100k-interface hierarchies against the hand-written
+//! hash-join baseline, side by side in one run.
+//!
+//! `cargo bench --bench diff`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use statesync::DiffModel;
+use statesync_suite::baseline;
+use statesync_suite::dataset::{generate, mutate};
+use statesync_suite::inventory::Interface;
+
+/// Counts allocations, to show that diffing equal models allocates nothing.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn interface() -> Interface {
+    Interface {
+        device: "site-0001-dev-001".into(),
+        name: "et-0/0/1".into(),
+        description: "uplink".into(),
+        enabled: true,
+        mtu: 9216,
+        mode: "trunk".into(),
+        vlans: vec![10, 20, 30],
+    }
+}
+
+fn single(c: &mut Criterion) {
+    let a = interface();
+    let b = interface();
+    let mut changed = interface();
+    changed.mtu = 1500;
+
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let diff = a.diff(&b);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    drop(black_box(diff));
+    println!("allocations for one diff of two equal interfaces: {allocations}");
+
+    let mut group = c.benchmark_group("interface");
+    group.bench_function("equal", |bench| {
+        bench.iter(|| black_box(&a).diff(black_box(&b)))
+    });
+    group.bench_function("one_field", |bench| {
+        bench.iter(|| black_box(&a).diff(black_box(&changed)))
+    });
+    group.bench_function("equal/hand_written", |bench| {
+        bench.iter(|| {
+            let (a, b) = (black_box(&a), black_box(&b));
+            a.device == b.device
+                && a.name == b.name
+                && a.description == b.description
+                && a.enabled == b.enabled
+                && a.mtu == b.mtu
+                && a.mode == b.mode
+                && a.vlans == b.vlans
+        })
+    });
+    group.finish();
+}
+
+fn hierarchy(c: &mut Criterion) {
+    let old = generate(100_000, 1);
+    let new = mutate(&old, 2);
+    let summary = old.diff(&new).map(|d| d.summary());
+    println!("100k hierarchy: {summary:?}");
+
+    let mut group = c.benchmark_group("hierarchy_100k");
+    group.sample_size(20);
+    group.bench_function("diff/statesync", |bench| {
+        bench.iter(|| black_box(&old).diff(black_box(&new)))
+    });
+    group.bench_function("diff/hand_written", |bench| {
+        bench.iter(|| baseline::diff(black_box(&old), black_box(&new)))
+    });
+    group.bench_function("diff_apply/statesync", |bench| {
+        bench.iter_batched(
+            || old.clone(),
+            |mut target| {
+                if let Ok(diff) = target.diff(&new) {
+                    let _ = target.apply(&diff);
+                }
+                target
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, single, hierarchy);
+criterion_main!(benches);

@@ -1,4 +1,7 @@
 //! Shared fixtures for statesync's integration tests, examples and benchmarks: the
-//! inventory models of the benchmark dataset (sites → devices → interfaces).
+//! inventory models of the benchmark dataset (sites → devices → interfaces) and a seeded
+//! generator of such inventories.
 
+pub mod baseline;
+pub mod dataset;
 pub mod inventory;

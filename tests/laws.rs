@@ -16,7 +16,11 @@ type SiteSpec = (u8, BTreeMap<u8, DeviceSpec>);
 type Spec = BTreeMap<u8, SiteSpec>;
 
 fn spec() -> impl Strategy<Value = Spec> {
-    let iface = (any::<bool>(), prop_oneof![Just(1500u32), Just(9216)], 0u8..3);
+    let iface = (
+        any::<bool>(),
+        prop_oneof![Just(1500u32), Just(9216)],
+        0u8..3,
+    );
     let device = (0u8..2, prop::collection::btree_map(0u8..4, iface, 0..4));
     let site = (0u8..2, prop::collection::btree_map(0u8..3, device, 0..3));
     prop::collection::btree_map(0u8..3, site, 0..3)
@@ -31,38 +35,40 @@ fn build(spec: &Spec, reversed: bool) -> Inventory {
         }
         items
     }
-    let sites = ordered(spec, reversed).into_iter().map(|(site, (region, devices))| {
-        let site_name = format!("s{site}");
-        let devices = ordered(devices, reversed)
-            .into_iter()
-            .map(|(device, (role, ifaces))| {
-                let device_name = format!("{site_name}-d{device}");
-                let interfaces = ordered(ifaces, reversed)
-                    .into_iter()
-                    .map(|(iface, (enabled, mtu, vlan))| Interface {
-                        device: device_name.clone(),
-                        name: format!("et-{iface}"),
-                        description: String::new(),
-                        enabled: *enabled,
-                        mtu: *mtu,
-                        mode: "trunk".into(),
-                        vlans: (0..*vlan).map(u16::from).collect(),
-                    });
-                Device {
-                    site: site_name.clone(),
-                    name: device_name.clone(),
-                    role: format!("role{role}"),
-                    model: "m".into(),
-                    serial: "s".into(),
-                    interfaces: Store::try_from_iter(interfaces).unwrap(),
-                }
-            });
-        Site {
-            name: site_name.clone(),
-            region: format!("r{region}"),
-            devices: Store::try_from_iter(devices).unwrap(),
-        }
-    });
+    let sites = ordered(spec, reversed)
+        .into_iter()
+        .map(|(site, (region, devices))| {
+            let site_name = format!("s{site}");
+            let devices = ordered(devices, reversed)
+                .into_iter()
+                .map(|(device, (role, ifaces))| {
+                    let device_name = format!("{site_name}-d{device}");
+                    let interfaces = ordered(ifaces, reversed).into_iter().map(
+                        |(iface, (enabled, mtu, vlan))| Interface {
+                            device: device_name.clone(),
+                            name: format!("et-{iface}"),
+                            description: String::new(),
+                            enabled: *enabled,
+                            mtu: *mtu,
+                            mode: "trunk".into(),
+                            vlans: (0..*vlan).map(u16::from).collect(),
+                        },
+                    );
+                    Device {
+                        site: site_name.clone(),
+                        name: device_name.clone(),
+                        role: format!("role{role}"),
+                        model: "m".into(),
+                        serial: "s".into(),
+                        interfaces: Store::try_from_iter(interfaces).unwrap(),
+                    }
+                });
+            Site {
+                name: site_name.clone(),
+                region: format!("r{region}"),
+                devices: Store::try_from_iter(devices).unwrap(),
+            }
+        });
     Inventory {
         sites: Store::try_from_iter(sites).unwrap(),
     }
