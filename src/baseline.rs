@@ -60,78 +60,100 @@ fn site_differs(a: &Site, b: &Site) -> bool {
     a.region != b.region
 }
 
-fn diff_devices(old: &Device, new: &Device, out: &mut Changes) {
-    let new_by_key = index(new.interfaces.iter(), |i| {
-        (i.device.as_str(), i.name.as_str())
-    });
-    let old_by_key = index(old.interfaces.iter(), |i| {
-        (i.device.as_str(), i.name.as_str())
-    });
+/// Joins two keyed collections: calls `matched` for keys on both sides and records the
+/// keys only on one side.
+fn join<'a, K, V: 'a>(
+    old: impl Iterator<Item = &'a V>,
+    new: impl Iterator<Item = &'a V>,
+    key: impl Fn(&'a V) -> K,
+    mut matched: impl FnMut(&K, &'a V, &'a V),
+    deleted: &mut Vec<K::Owned>,
+    created: &mut Vec<K::Owned>,
+) where
+    K: std::hash::Hash + Eq + ToOwned,
+{
+    let new_by_key = index(new, &key);
+    let old_by_key = index(old, &key);
     for (key, a) in &old_by_key {
         match new_by_key.get(key) {
-            Some(b) if interface_differs(a, b) => {
-                out.updated_interfaces
-                    .push((key.0.to_owned(), key.1.to_owned()));
-            }
-            Some(_) => {}
-            None => out
-                .deleted_interfaces
-                .push((key.0.to_owned(), key.1.to_owned())),
+            Some(b) => matched(key, a, b),
+            None => deleted.push(key.to_owned()),
         }
     }
     for key in new_by_key.keys() {
         if !old_by_key.contains_key(key) {
-            out.created_interfaces
-                .push((key.0.to_owned(), key.1.to_owned()));
+            created.push(key.to_owned());
         }
     }
 }
 
-fn diff_sites(old: &Site, new: &Site, out: &mut Changes) {
-    let new_by_key = index(new.devices.iter(), |d| (d.site.as_str(), d.name.as_str()));
-    let old_by_key = index(old.devices.iter(), |d| (d.site.as_str(), d.name.as_str()));
-    for (key, a) in &old_by_key {
-        match new_by_key.get(key) {
-            Some(b) => {
-                if device_differs(a, b) {
-                    out.updated_devices
-                        .push((key.0.to_owned(), key.1.to_owned()));
-                }
-                diff_devices(a, b, out);
+type Pair = (String, String);
+
+fn owned((a, b): &(&str, &str)) -> Pair {
+    ((*a).to_owned(), (*b).to_owned())
+}
+
+fn diff_devices(old: &Device, new: &Device, out: &mut Changes) {
+    let (mut deleted, mut created) = (Vec::new(), Vec::new());
+    join(
+        old.interfaces.iter(),
+        new.interfaces.iter(),
+        |i| (i.device.as_str(), i.name.as_str()),
+        |key, a, b| {
+            if interface_differs(a, b) {
+                out.updated_interfaces.push(owned(key));
             }
-            None => out
-                .deleted_devices
-                .push((key.0.to_owned(), key.1.to_owned())),
-        }
-    }
-    for key in new_by_key.keys() {
-        if !old_by_key.contains_key(key) {
-            out.created_devices
-                .push((key.0.to_owned(), key.1.to_owned()));
-        }
-    }
+        },
+        &mut deleted,
+        &mut created,
+    );
+    out.deleted_interfaces.extend(deleted.iter().map(owned));
+    out.created_interfaces.extend(created.iter().map(owned));
+}
+
+fn diff_sites(old: &Site, new: &Site, out: &mut Changes) {
+    let (mut deleted, mut created) = (Vec::new(), Vec::new());
+    join(
+        old.devices.iter(),
+        new.devices.iter(),
+        |d| (d.site.as_str(), d.name.as_str()),
+        |key, a, b| {
+            if device_differs(a, b) {
+                out.updated_devices.push(owned(key));
+            }
+            diff_devices(a, b, out);
+        },
+        &mut deleted,
+        &mut created,
+    );
+    out.deleted_devices.extend(deleted.iter().map(owned));
+    out.created_devices.extend(created.iter().map(owned));
 }
 
 /// The changes from `old` to `new`, by hand.
 pub fn diff(old: &Inventory, new: &Inventory) -> Changes {
     let mut out = Changes::default();
-    let new_by_key = index(new.sites.iter(), |s| s.name.as_str());
-    let old_by_key = index(old.sites.iter(), |s| s.name.as_str());
-    for (key, a) in &old_by_key {
-        match new_by_key.get(key) {
-            Some(b) => {
-                if site_differs(a, b) {
-                    out.updated_sites.push((*key).to_owned());
-                }
-                diff_sites(a, b, &mut out);
+    let (mut deleted, mut created) = (Vec::new(), Vec::new());
+    join(
+        old.sites.iter(),
+        new.sites.iter(),
+        |s| s.name.as_str(),
+        |key, a, b| {
+            if site_differs(a, b) {
+                out.updated_sites.push((*key).to_owned());
             }
-            None => out.deleted_sites.push((*key).to_owned()),
-        }
-    }
-    for key in new_by_key.keys() {
-        if !old_by_key.contains_key(key) {
-            out.created_sites.push((*key).to_owned());
-        }
-    }
+            diff_sites(a, b, &mut out);
+        },
+        &mut deleted,
+        &mut created,
+    );
+    out.deleted_sites = deleted
+        .into_iter()
+        .map(|key: &str| key.to_owned())
+        .collect();
+    out.created_sites = created
+        .into_iter()
+        .map(|key: &str| key.to_owned())
+        .collect();
     out
 }

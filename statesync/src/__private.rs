@@ -12,14 +12,7 @@ pub use ::serde;
 /// A field's change, cloning the values only when they differ under `==`.
 #[inline]
 pub fn diff_field<T: PartialEq + Clone>(old: &T, new: &T) -> Option<Change<T>> {
-    if old == new {
-        None
-    } else {
-        Some(Change {
-            old: old.clone(),
-            new: new.clone(),
-        })
-    }
+    diff_field_with(old, new, T::eq)
 }
 
 /// A field's change under a custom equality (`#[statesync(eq = path)]`).

@@ -20,6 +20,94 @@ pub use render::{Entry, EntryKind, FieldChange};
 pub use store::Store;
 pub use summary::Summary;
 
-/// Derives [`DiffModel`](trait@DiffModel) for a struct with named fields.
+/// Derives [`DiffModel`](trait@DiffModel) for a struct with named fields, with a key type
+/// (`XKey`), a field enum (`XField`), a changes record (`XChanges`) and a child-diff record
+/// (`XChildDiffs`). Models also derive `Clone`, `Debug` and `PartialEq`.
+///
+/// Field options:
+///
+/// - `id`: part of the key, in declaration order. A model without one is a singleton.
+/// - `skip`: neither compared nor applied.
+/// - `children`: a [`ChildCollection`] of models matched by key.
+/// - `eq = path`: compares this attribute with `path(&old, &new) -> bool`.
+/// - `rename = "..."`: the field's display name in renderings and [`ModelField::name`].
+///
+/// ```
+/// use statesync::{DiffModel, ModelField, Store};
+///
+/// fn same_text(a: &str, b: &str) -> bool {
+///     a.eq_ignore_ascii_case(b)
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Port {
+///     #[statesync(id)]
+///     switch: String,
+///     #[statesync(id)]
+///     number: u16,
+///     #[statesync(eq = same_text)]
+///     label: String,
+///     #[statesync(rename = "admin-up")]
+///     enabled: bool,
+///     #[statesync(skip)]
+///     polled_at: u64,
+///     #[statesync(children)]
+///     vlans: Store<Vlan>,
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Vlan {
+///     #[statesync(id)]
+///     id: u16,
+/// }
+///
+/// let old = Port {
+///     switch: "sw1".into(),
+///     number: 1,
+///     label: "Uplink".into(),
+///     enabled: true,
+///     polled_at: 1,
+///     vlans: Store::try_from_iter([Vlan { id: 10 }])?,
+/// };
+/// let mut new = old.clone();
+/// new.label = "UPLINK".into(); // equal under `eq`
+/// new.polled_at = 2; // skipped
+/// assert!(old.diff(&new)?.is_empty());
+/// new.enabled = false;
+/// new.vlans.insert(Vlan { id: 20 })?;
+/// assert_eq!(
+///     old.diff(&new)?.to_string(),
+///     "~ port[switch=sw1, number=1] admin-up: true -> false\n  + vlan[id=20]\n"
+/// );
+/// assert_eq!(PortField::Enabled.name(), "admin-up");
+/// # Ok::<(), statesync::Error>(())
+/// ```
+///
+/// Container options:
+///
+/// - `name = "..."`: the model name (default: the type name in snake case).
+/// - `crate = "..."`: the path to `statesync` when it is re-exported under another name.
+/// - `bound = "..."`: where-predicates that replace the bounds inferred on type parameters.
+///
+/// ```
+/// mod facade {
+///     pub use statesync as sync;
+/// }
+///
+/// #[derive(facade::sync::DiffModel, Clone, Debug, PartialEq)]
+/// #[statesync(name = "setting", crate = "facade::sync", bound = "T: Clone + std::fmt::Debug + PartialEq")]
+/// struct Setting<T> {
+///     #[statesync(id)]
+///     key: String,
+///     value: T,
+/// }
+///
+/// use facade::sync::DiffModel as _;
+/// assert_eq!(<Setting<u8> as facade::sync::DiffModel>::NAME, "setting");
+/// let a = Setting { key: "mtu".into(), value: 1500 };
+/// let b = Setting { key: "mtu".into(), value: 9000 };
+/// assert_eq!(a.diff(&b)?.summary().update, 1);
+/// # Ok::<(), statesync::Error>(())
+/// ```
 #[cfg(feature = "derive")]
 pub use statesync_derive::DiffModel;

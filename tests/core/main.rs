@@ -3,6 +3,7 @@
 
 mod apply;
 mod collections;
+mod dataset;
 mod fixtures;
 mod options;
 mod render;
