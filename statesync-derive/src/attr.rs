@@ -21,7 +21,18 @@ const FIELD_OPTIONS: &[&str] = &[ID, SKIP, CHILDREN, EQ, RENAME];
 pub const NAME: &str = "name";
 pub const CRATE: &str = "crate";
 pub const BOUND: &str = "bound";
-const CONTAINER_OPTIONS: &[&str] = &[NAME, CRATE, BOUND];
+pub const FLAGS: &str = "flags";
+const CONTAINER_OPTIONS: &[&str] = &[NAME, CRATE, BOUND, FLAGS];
+
+/// The model flags `flags = "..."` accepts (the runtime's `ModelFlags`).
+pub const MODEL_FLAGS: &[&str] = &[
+    "IGNORE",
+    "SKIP_CHILDREN_ON_DELETE",
+    "SKIP_UNMATCHED_SRC",
+    "SKIP_UNMATCHED_DST",
+    "NATURAL_DELETION_ORDER",
+    "PARENT_FIRST_DELETION",
+];
 
 /// Collects errors; the derive stops after parsing and checking if any were pushed.
 #[derive(Default)]
@@ -80,6 +91,26 @@ pub struct ContainerOptions {
     pub name: Option<Valued<LitStr>>,
     pub krate: Option<Valued<syn::Path>>,
     pub bound: Option<Valued<Vec<syn::WherePredicate>>>,
+    pub flags: Option<Valued<Vec<syn::Ident>>>,
+}
+
+/// Parses `"A | B"` into flag names, each checked against [`MODEL_FLAGS`].
+fn parse_flags(lit: &LitStr) -> syn::Result<Vec<syn::Ident>> {
+    let mut flags = Vec::new();
+    for part in lit.value().split('|') {
+        let name = part.trim();
+        if !MODEL_FLAGS.contains(&name) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "unknown model flag `{name}`; expected some of {} joined by `|`",
+                    expected(MODEL_FLAGS)
+                ),
+            ));
+        }
+        flags.push(syn::Ident::new(name, lit.span()));
+    }
+    Ok(flags)
 }
 
 fn expected(options: &[&str]) -> String {
@@ -259,6 +290,14 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                             .into_iter()
                             .collect())
                     },
+                    errors,
+                ),
+                FLAGS => set_valued(
+                    &meta,
+                    &mut options.flags,
+                    FLAGS,
+                    "\"IGNORE | SKIP_UNMATCHED_DST\"",
+                    |m| parse_flags(&m.input.parse::<LitStr>()?),
                     errors,
                 ),
                 other if FIELD_OPTIONS.contains(&other) => {

@@ -89,18 +89,23 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
             ));
         }
     }
-    let own = model.ident.to_string();
     for field in model.fields_with(Role::Children) {
-        let mut found = BTreeSet::new();
-        names(field.ty.to_token_stream(), &mut found);
         let generic = !mentioned(model.generics, field.ty.to_token_stream()).is_empty();
-        let recursive = found.contains(&own) || found.contains("Self");
-        if generic && !recursive {
+        if generic && !is_recursive(model, field.ty) {
             let ty = field.ty;
             predicates.push(parse_quote!(#ty: #krate::ChildCollection));
         }
     }
     predicates
+}
+
+/// Whether a field's type names the model itself (`Vec<Node>` in `Node`, or `Self`): such
+/// a field must not put a bound on the model into the model's own impl, which would
+/// overflow trait resolution.
+pub fn is_recursive(model: &Model, ty: &Type) -> bool {
+    let mut found = BTreeSet::new();
+    names(ty.to_token_stream(), &mut found);
+    found.contains(&model.ident.to_string()) || found.contains("Self")
 }
 
 /// The generics a companion type needs to hold fields of the given types: the parameters

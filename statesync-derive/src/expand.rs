@@ -61,6 +61,7 @@ fn generate(model: &Model) -> TokenStream {
     let changes = changes_type(model);
     let child_diffs = child_diffs_type(model);
     let model_impl = model_impl(model);
+    let sync_impl = sync_impl(model);
     quote! {
         #key
         #field_enum
@@ -69,6 +70,7 @@ fn generate(model: &Model) -> TokenStream {
         #[allow(deprecated, unused_qualifications, clippy::all)]
         const _: () = {
             #model_impl
+            #sync_impl
         };
     }
 }
@@ -368,6 +370,12 @@ fn model_impl(model: &Model) -> TokenStream {
         })
         .collect();
 
+    let flags = model.options.flags.as_ref().map(|flags| {
+        let names = &flags.value;
+        quote!(const FLAGS: #krate::sync::ModelFlags =
+            #krate::sync::ModelFlags::empty()#(.union(#krate::sync::ModelFlags::#names))*;)
+    });
+
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::DiffModel for #ident #type_generics #where_clause {
@@ -377,6 +385,7 @@ fn model_impl(model: &Model) -> TokenStream {
             type ChildDiffs = #child_diffs;
 
             const NAME: &'static str = #name;
+            #flags
 
             fn key(&self) -> Self::Key {
                 #key_ident { #(#key_clones,)* }
@@ -409,6 +418,12 @@ fn model_impl(model: &Model) -> TokenStream {
                 )*
             }
 
+            fn invert_changes(__changes: &Self::Changes) -> Self::Changes {
+                #changes_ident {
+                    #(#attr_members: #attr_runtime::invert_field(&__changes.#attr_members),)*
+                }
+            }
+
             fn apply_fields(&mut self, __changes: &Self::Changes) {
                 #(#attr_runtime::apply_field(&mut self.#attr_members, &__changes.#attr_members);)*
             }
@@ -438,6 +453,69 @@ fn model_impl(model: &Model) -> TokenStream {
 
             fn visit_children<__V: #krate::ModelVisitor>(&self, __visitor: &mut __V) {
                 #(#child_runtime::visit_children(#child_names, &self.#child_members, __visitor);)*
+            }
+        }
+    }
+}
+
+/// `impl<__H> SyncTree<__H> for Model where __H: Hooks<Model>, Child: SyncTree<__H>`: a sync
+/// through an adapter without hooks for some model of the tree does not compile.
+fn sync_impl(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let ident = model.ident;
+    let mut generics = model.generics.clone();
+    generics
+        .params
+        .push(syn::parse_quote!(__H: ?::core::marker::Sized));
+    let (_, type_generics, _) = model.generics.split_for_impl();
+    let this = quote!(#ident #type_generics);
+    let mut predicates = bound::impl_predicates(model);
+    predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#this>));
+    let children: Vec<&Field> = model.fields_with(Role::Children).collect();
+    for field in &children {
+        if !bound::is_recursive(model, field.ty) {
+            let child = child_model(model, field);
+            predicates.push(syn::parse_quote!(#child: #krate::sync::SyncTree<__H>));
+        }
+    }
+    generics.where_clause = bound::build_where(predicates);
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::sync::SyncTree<__H> for #this #where_clause {
+            fn hook_create(__hooks: &mut __H, __model: &Self) -> ::core::result::Result<(), #krate::sync::HookError> {
+                <__H as #krate::sync::Hooks<#this>>::create(__hooks, __model)
+            }
+
+            fn hook_update(
+                __hooks: &mut __H,
+                __model: &Self,
+                __changes: &<Self as #krate::DiffModel>::Changes,
+            ) -> ::core::result::Result<(), #krate::sync::HookError> {
+                <__H as #krate::sync::Hooks<#this>>::update(__hooks, __model, __changes)
+            }
+
+            fn hook_delete(__hooks: &mut __H, __model: &Self) -> ::core::result::Result<(), #krate::sync::HookError> {
+                <__H as #krate::sync::Hooks<#this>>::delete(__hooks, __model)
+            }
+
+            fn sync_child_diffs(
+                &mut self,
+                __diffs: &<Self as #krate::DiffModel>::ChildDiffs,
+                __run: &mut #krate::sync::Run<'_, '_, __H>,
+            ) {
+                #(#krate::__private::sync_children(&mut self.#members, &__diffs.#members, __run);)*
+            }
+
+            fn create_children(&mut self, __run: &mut #krate::sync::Run<'_, '_, __H>) {
+                #(#krate::__private::create_children(&mut self.#members, __run);)*
+            }
+
+            fn delete_children(&mut self, __run: &mut #krate::sync::Run<'_, '_, __H>) -> bool {
+                let mut __all_gone = true;
+                #(__all_gone &= #krate::__private::delete_children(&mut self.#members, __run);)*
+                __all_gone
             }
         }
     }

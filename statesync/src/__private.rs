@@ -6,6 +6,7 @@ use crate::children::ChildCollection;
 use crate::diff::{Change, Diff};
 use crate::error::Error;
 use crate::model::{DiffModel, ModelVisitor};
+use crate::sync::{Run, SyncTree};
 
 pub use ::serde;
 
@@ -88,6 +89,48 @@ pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
     } else {
         children.for_each_child(&mut |child| visitor.visit(field, child));
     }
+}
+
+/// Syncs one children field's diff through the hooks.
+#[inline]
+pub fn sync_children<C, H>(children: &mut C, diff: &Diff<C::Model>, run: &mut Run<'_, '_, H>)
+where
+    C: ChildCollection,
+    C::Model: SyncTree<H>,
+    H: ?Sized,
+{
+    crate::sync::engine::sync_collection(children, diff, run);
+}
+
+/// Creates the children of a just-created model through the hooks.
+#[inline]
+pub fn create_children<C, H>(children: &mut C, run: &mut Run<'_, '_, H>)
+where
+    C: ChildCollection,
+    C::Model: SyncTree<H>,
+    H: ?Sized,
+{
+    crate::sync::engine::create_collection(children, run);
+}
+
+/// Deletes the children of a model about to be deleted; `false` when one stays.
+#[inline]
+pub fn delete_children<C, H>(children: &mut C, run: &mut Run<'_, '_, H>) -> bool
+where
+    C: ChildCollection,
+    C::Model: SyncTree<H>,
+    H: ?Sized,
+{
+    crate::sync::engine::delete_collection(children, run)
+}
+
+/// Swaps old and new of one field's change.
+#[inline]
+pub fn invert_field<T: Clone>(change: &Option<Change<T>>) -> Option<Change<T>> {
+    change.as_ref().map(|change| Change {
+        old: change.new.clone(),
+        new: change.old.clone(),
+    })
 }
 
 /// Writes a key as `name=value, name=value`.

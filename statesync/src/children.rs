@@ -41,6 +41,18 @@ pub trait ChildCollection {
 
     /// Calls `f` with each child, in the collection's order.
     fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a Self::Model));
+
+    /// The keys of the children, in the collection's order.
+    fn child_keys(&self) -> Vec<<Self::Model as DiffModel>::Key>;
+
+    /// The child with this key, to change in place.
+    fn child_mut(&mut self, key: &<Self::Model as DiffModel>::Key) -> Option<&mut Self::Model>;
+
+    /// Removes the child with this key.
+    fn remove_child(&mut self, key: &<Self::Model as DiffModel>::Key) -> Option<Self::Model>;
+
+    /// Adds a child (replacing one with the same key).
+    fn insert_child(&mut self, child: Self::Model);
 }
 
 /// Read access by key, the one thing the shared diff and check algorithms need.
@@ -110,10 +122,17 @@ fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
 ) -> Result<Diff<M>, Error> {
     let mut elements = Vec::new();
     let mut unchanged = 0;
+    let mut unchanged_keys = Vec::new();
+    let list_unchanged = crate::diff::listing_unchanged();
     for (key, old_model) in old {
         match new_lookup.find(key) {
             Some(new_model) => match compare(old_model, new_model)? {
-                Compared::Unchanged(count) => unchanged += count,
+                Compared::Unchanged(count) => {
+                    unchanged += count;
+                    if list_unchanged {
+                        unchanged_keys.push(key.clone());
+                    }
+                }
                 Compared::Changed(update) => elements.push(ElementDiff {
                     key: key.clone(),
                     action: Action::Update(update),
@@ -133,7 +152,10 @@ fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
             });
         }
     }
-    Ok(Diff::from_elements(elements, unchanged))
+    let mut diff = Diff::from_elements(elements, unchanged);
+    unchanged_keys.sort();
+    diff.unchanged_keys = unchanged_keys;
+    Ok(diff)
 }
 
 /// The shared check: every update and delete names a present key, every create an absent
@@ -233,6 +255,22 @@ impl<M: DiffModel> ChildCollection for Store<M> {
     fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a M)) {
         self.iter().for_each(f);
     }
+
+    fn child_keys(&self) -> Vec<M::Key> {
+        self.keys().cloned().collect()
+    }
+
+    fn child_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+        self.get_mut(key)
+    }
+
+    fn remove_child(&mut self, key: &M::Key) -> Option<M> {
+        self.remove(key)
+    }
+
+    fn insert_child(&mut self, child: M) {
+        drop(self.upsert(child));
+    }
 }
 
 impl<M: DiffModel> ChildCollection for Vec<M> {
@@ -261,6 +299,27 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
 
     fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a M)) {
         self.iter().for_each(f);
+    }
+
+    fn child_keys(&self) -> Vec<M::Key> {
+        self.iter().map(DiffModel::key).collect()
+    }
+
+    /// Linear in the length of the `Vec`: use a `Store` for large collections.
+    fn child_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+        self.iter_mut().find(|child| child.has_key(key))
+    }
+
+    fn remove_child(&mut self, key: &M::Key) -> Option<M> {
+        let at = self.iter().position(|child| child.has_key(key))?;
+        Some(self.remove(at))
+    }
+
+    fn insert_child(&mut self, child: M) {
+        match self.child_mut(&child.key()) {
+            Some(slot) => *slot = child,
+            None => self.push(child),
+        }
     }
 }
 
@@ -358,6 +417,22 @@ macro_rules! map_children {
 
             fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a M)) {
                 self.values().for_each(f);
+            }
+
+            fn child_keys(&self) -> Vec<M::Key> {
+                self.keys().cloned().collect()
+            }
+
+            fn child_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+                self.get_mut(key)
+            }
+
+            fn remove_child(&mut self, key: &M::Key) -> Option<M> {
+                self.$remove(key)
+            }
+
+            fn insert_child(&mut self, child: M) {
+                drop(self.insert(child.key(), child));
             }
         }
     };

@@ -26,6 +26,26 @@ pub struct Change<T> {
 pub struct Diff<M: DiffModel> {
     pub(crate) elements: Vec<ElementDiff<M>>,
     pub(crate) unchanged: usize,
+    /// Keys of the unchanged elements, listed only on request (never serialised).
+    pub(crate) unchanged_keys: Vec<M::Key>,
+}
+
+thread_local! {
+    /// Whether diffs made on this thread list their unchanged keys.
+    static LIST_UNCHANGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work` with unchanged keys listed (or not) in every diff it makes.
+pub(crate) fn with_unchanged_keys<T>(list: bool, work: impl FnOnce() -> T) -> T {
+    let before = LIST_UNCHANGED.with(|flag| flag.replace(list));
+    let out = work();
+    LIST_UNCHANGED.with(|flag| flag.set(before));
+    out
+}
+
+/// Whether the current diff lists unchanged keys.
+pub(crate) fn listing_unchanged() -> bool {
+    LIST_UNCHANGED.with(std::cell::Cell::get)
 }
 
 /// One element of a [`Diff`]: the key of the model and what happens to it.
@@ -128,6 +148,7 @@ impl<M: DiffModel> Default for Diff<M> {
         Self {
             elements: Vec::new(),
             unchanged: 0,
+            unchanged_keys: Vec::new(),
         }
     }
 }
@@ -140,7 +161,14 @@ impl<M: DiffModel> Diff<M> {
         Self {
             elements,
             unchanged,
+            unchanged_keys: Vec::new(),
         }
+    }
+
+    /// Keys of the elements of this collection found unchanged, when the diff was made with
+    /// `LOG_UNCHANGED_RECORDS`; empty otherwise.
+    pub fn unchanged_keys(&self) -> &[M::Key] {
+        &self.unchanged_keys
     }
 
     /// The change that turns the root `old` into `new`.
@@ -148,16 +176,21 @@ impl<M: DiffModel> Diff<M> {
         if old.same_key(new) {
             return Ok(match compare(old, new)? {
                 Compared::Unchanged(count) => Self {
-                    elements: Vec::new(),
                     unchanged: count,
+                    unchanged_keys: if listing_unchanged() {
+                        vec![new.key()]
+                    } else {
+                        Vec::new()
+                    },
+                    ..Self::default()
                 },
-                Compared::Changed(update) => Self {
-                    elements: vec![ElementDiff {
+                Compared::Changed(update) => Self::from_elements(
+                    vec![ElementDiff {
                         key: new.key(),
                         action: Action::Update(update),
                     }],
-                    unchanged: 0,
-                },
+                    0,
+                ),
             });
         }
         let delete = ElementDiff {

@@ -8,6 +8,7 @@ mod model;
 mod render;
 mod store;
 mod summary;
+pub mod sync;
 
 #[doc(hidden)]
 pub mod __private;

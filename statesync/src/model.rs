@@ -6,6 +6,7 @@ use std::hash::Hash;
 
 use crate::diff::Diff;
 use crate::error::Error;
+use crate::sync::ModelFlags;
 
 /// What a generated key type (`DeviceKey`) provides: it is owned, ordered, hashable and
 /// printable (`site=nyc, name=sw1`).
@@ -42,6 +43,9 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     /// The model's name (`#[statesync(name = "...")]`, default the type name in snake case).
     const NAME: &'static str;
 
+    /// Sync flags declared in the derive (`#[statesync(flags = "IGNORE | ...")]`).
+    const FLAGS: ModelFlags = ModelFlags::empty();
+
     /// The model's key, built from its id fields.
     fn key(&self) -> Self::Key;
 
@@ -59,6 +63,9 @@ pub trait DiffModel: Clone + Debug + PartialEq {
 
     /// Calls `f` with each changed field, its old and its new value, in declaration order.
     fn for_each_change(changes: &Self::Changes, f: &mut OnChange<'_, Self::Field>);
+
+    /// The same changes the other way: every old value becomes the new one.
+    fn invert_changes(changes: &Self::Changes) -> Self::Changes;
 
     /// Sets the changed attributes to their new values.
     fn apply_fields(&mut self, changes: &Self::Changes);

@@ -1,0 +1,139 @@
+//! [`SyncReport`]: what a sync did to each element, the counts and the time it took.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::Operation;
+
+/// Why an element was not attempted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Its parent's create failed, so it was never created.
+    ParentFailed,
+    /// One of its children could not be deleted, so the parent stays.
+    ChildFailed,
+    /// A flag said to leave it (the flag's name).
+    Flag(&'static str),
+    /// The sync stopped at an earlier failure.
+    Stopped,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::ParentFailed => f.write_str("its parent could not be created"),
+            SkipReason::ChildFailed => f.write_str("a child could not be deleted"),
+            SkipReason::Flag(flag) => write!(f, "flag {flag}"),
+            SkipReason::Stopped => f.write_str("the sync stopped at an earlier failure"),
+        }
+    }
+}
+
+/// What happened to one element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// The hook succeeded and the in-memory target was changed.
+    Applied,
+    /// The hook failed (its message); the in-memory target is as it was.
+    Failed(String),
+    /// Not attempted.
+    Skipped(SkipReason),
+    /// Nothing to do (listed with `LOG_UNCHANGED_RECORDS`).
+    Unchanged,
+}
+
+/// One element of a sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The model's name.
+    pub model: &'static str,
+    /// The model's key, rendered.
+    pub key: String,
+    /// What the plan asked for (`Update` for unchanged elements).
+    pub operation: Operation,
+    /// What happened.
+    pub status: Status,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}[{}]: ", self.operation, self.model, self.key)?;
+        match &self.status {
+            Status::Applied => f.write_str("applied"),
+            Status::Failed(error) => write!(f, "failed: {error}"),
+            Status::Skipped(reason) => write!(f, "skipped: {reason}"),
+            Status::Unchanged => f.write_str("unchanged"),
+        }
+    }
+}
+
+/// Counts of a sync's outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncCounts {
+    /// Elements created.
+    pub created: usize,
+    /// Elements updated.
+    pub updated: usize,
+    /// Elements deleted.
+    pub deleted: usize,
+    /// Elements whose hook failed.
+    pub failed: usize,
+    /// Elements not attempted.
+    pub skipped: usize,
+    /// Elements unchanged, from the plan's summary.
+    pub unchanged: usize,
+}
+
+/// What a sync did: per element the outcome, the counts, whether it stopped early, and the
+/// time it took.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// One outcome per changed element, in the order the sync visited them (parents are
+    /// created before children, children deleted before parents).
+    pub outcomes: Vec<Outcome>,
+    /// The counts.
+    pub counts: SyncCounts,
+    /// Whether a failure stopped the sync (no `CONTINUE_ON_FAILURE`).
+    pub stopped: bool,
+    /// The error of the adapter's `sync_complete` hook, if it failed.
+    pub complete_error: Option<String>,
+    /// Wall time of the sync (without the diff).
+    pub elapsed: Duration,
+}
+
+impl SyncReport {
+    /// Whether every planned change was applied and `sync_complete` succeeded.
+    pub fn is_success(&self) -> bool {
+        self.counts.failed == 0 && !self.stopped && self.complete_error.is_none()
+    }
+
+    /// Whether anything was applied.
+    pub fn changed_anything(&self) -> bool {
+        self.counts.created + self.counts.updated + self.counts.deleted > 0
+    }
+
+    /// The outcomes that are failures.
+    pub fn failures(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome.status, Status::Failed(_)))
+    }
+}
+
+impl fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.counts;
+        write!(
+            f,
+            "created: {}, updated: {}, deleted: {}, failed: {}, skipped: {}, unchanged: {} in {:.3?}",
+            c.created, c.updated, c.deleted, c.failed, c.skipped, c.unchanged, self.elapsed
+        )?;
+        if self.stopped {
+            f.write_str(" (stopped at the first failure)")?;
+        }
+        if let Some(error) = &self.complete_error {
+            write!(f, " (sync_complete failed: {error})")?;
+        }
+        Ok(())
+    }
+}
