@@ -4,4 +4,5 @@
 
 pub mod baseline;
 pub mod dataset;
+pub mod fixtures;
 pub mod inventory;

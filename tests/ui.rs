@@ -5,5 +5,6 @@ fn derive_errors() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/field/*.rs");
     cases.compile_fail("tests/ui/container/*.rs");
+    cases.compile_fail("tests/ui/sync/*.rs");
     cases.compile_fail("tests/ui/*.rs");
 }

@@ -4,7 +4,7 @@
 use statesync::{DiffModel, Error, Operation, Summary};
 use statesync_suite::inventory::{DeviceKey, InterfaceKey, Inventory, SiteKey};
 
-use crate::fixtures::{device, interface, inventory, site};
+use statesync_suite::fixtures::{device, interface, inventory, site};
 
 fn site_key(name: &str) -> SiteKey {
     SiteKey { name: name.into() }

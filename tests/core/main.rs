@@ -4,7 +4,6 @@
 mod apply;
 mod collections;
 mod dataset;
-mod fixtures;
 mod options;
 mod render;
 mod serde_form;

@@ -3,7 +3,7 @@
 use statesync::{DiffModel, EntryKind};
 use statesync_suite::inventory::SiteKey;
 
-use crate::fixtures::{inventory, site};
+use statesync_suite::fixtures::{inventory, site};
 
 #[test]
 fn a_three_level_plan_renders_parents_before_children() {

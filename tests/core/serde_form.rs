@@ -3,7 +3,7 @@
 use statesync::{Diff, DiffModel};
 use statesync_suite::inventory::{Device, Inventory, Site};
 
-use crate::fixtures::{inventory, site};
+use statesync_suite::fixtures::{inventory, site};
 
 fn sample() -> Diff<Inventory> {
     let old = inventory();

@@ -3,7 +3,7 @@
 use statesync::{DiffModel, Error, Store};
 use statesync_suite::inventory::{Interface, InterfaceKey};
 
-use crate::fixtures::{device, interface};
+use statesync_suite::fixtures::{device, interface};
 
 fn key(name: &str) -> InterfaceKey {
     InterfaceKey {

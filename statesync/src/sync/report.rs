@@ -84,6 +84,13 @@ pub struct SyncCounts {
     pub unchanged: usize,
 }
 
+impl SyncCounts {
+    /// Elements created, updated or deleted.
+    pub fn changes(&self) -> usize {
+        self.created + self.updated + self.deleted
+    }
+}
+
 /// What a sync did: per element the outcome, the counts, whether it stopped early, and the
 /// time it took.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

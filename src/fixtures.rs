@@ -1,8 +1,9 @@
-//! Small builders for the inventory models.
+//! Small builders for the inventory models, for tests and examples.
 
+use crate::inventory::{Device, Interface, Inventory, Site};
 use statesync::Store;
-use statesync_suite::inventory::{Device, Interface, Inventory, Site};
 
+/// An interface with default attributes.
 pub fn interface(device: &str, name: &str) -> Interface {
     Interface {
         device: device.into(),
@@ -15,6 +16,7 @@ pub fn interface(device: &str, name: &str) -> Interface {
     }
 }
 
+/// A device with `ports` interfaces `et-0`, `et-1`, ...
 pub fn device(site: &str, name: &str, ports: usize) -> Device {
     let mut interfaces = Store::new();
     for port in 0..ports {
@@ -32,6 +34,7 @@ pub fn device(site: &str, name: &str, ports: usize) -> Device {
     }
 }
 
+/// A site with `devices` devices of `ports` interfaces each.
 pub fn site(name: &str, devices: usize, ports: usize) -> Site {
     let mut store = Store::new();
     for at in 0..devices {

@@ -1,0 +1,270 @@
+//! Order, idempotence, failures, plans made earlier, progress and tracing.
+
+use std::sync::{Arc, Mutex};
+
+use statesync::Operation;
+use statesync::sync::{InMemory, SkipReason, Status, SyncFlags, SyncModel, SyncOptions};
+use statesync_suite::fixtures::{inventory, site};
+use statesync_suite::inventory::{DeviceKey, Inventory, SiteKey};
+
+use crate::faulty::{Faulty, elements};
+
+/// The source: `ams` changed (region, one device role), `nyc` gone, `lon` new.
+fn source() -> Inventory {
+    let mut new = inventory();
+    let ams = new.sites.get_mut(&SiteKey { name: "ams".into() }).unwrap();
+    ams.region = "eu-west".into();
+    ams.devices
+        .get_mut(&DeviceKey {
+            site: "ams".into(),
+            name: "ams-d0".into(),
+        })
+        .unwrap()
+        .role = "spine".into();
+    new.sites.remove(&SiteKey { name: "nyc".into() });
+    new.sites.insert(site("lon", 1, 2)).unwrap();
+    new
+}
+
+fn continue_on_failure() -> SyncOptions<'static> {
+    SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE)
+}
+
+#[test]
+fn parents_are_created_first_and_deleted_last() {
+    let mut target = inventory();
+    let mut system = Faulty::holding(&target);
+    let report = target
+        .sync_from(&source(), &mut system, SyncOptions::default())
+        .unwrap();
+    assert!(report.is_success(), "{report}");
+    let position = |entry: &str| system.log.iter().position(|e| e == entry).unwrap();
+    assert!(position("create site[name=lon]") < position("create device[site=lon, name=lon-d0]"));
+    assert!(
+        position("create device[site=lon, name=lon-d0]")
+            < position("create interface[device=lon-d0, name=et-0]")
+    );
+    assert!(
+        position("delete interface[device=nyc-d0, name=et-2]")
+            < position("delete device[site=nyc, name=nyc-d0]")
+    );
+    assert!(position("delete device[site=nyc, name=nyc-d1]") < position("delete site[name=nyc]"));
+    assert_eq!(report.counts.created, 1 + 1 + 2);
+    assert_eq!(report.counts.deleted, 1 + 2 + 6);
+    assert_eq!(report.counts.updated, 2);
+    assert_eq!(system.system, elements(&source()));
+    assert_eq!(system.completes, 1);
+}
+
+#[test]
+fn a_second_sync_finds_nothing_to_do() {
+    let mut target = inventory();
+    let mut system = Faulty::holding(&target);
+    target
+        .sync_from(&source(), &mut system, SyncOptions::default())
+        .unwrap();
+    assert!(target.diff_from(&source()).unwrap().is_empty());
+    assert!(source().diff_to(&target).unwrap().is_empty());
+    let calls = system.log.len();
+    let again = target
+        .sync_from(&source(), &mut system, SyncOptions::default())
+        .unwrap();
+    assert!(!again.changed_anything());
+    assert_eq!(system.log.len(), calls);
+    assert_eq!(
+        system.completes, 1,
+        "sync_complete only runs when something changed"
+    );
+}
+
+#[test]
+fn a_failed_create_skips_its_subtree_and_memory_matches_the_system() {
+    let mut target = inventory();
+    let mut system = Faulty::holding(&target).failing("device[site=lon, name=lon-d0]");
+    let report = target
+        .sync_from(&source(), &mut system, continue_on_failure())
+        .unwrap();
+    assert!(!report.is_success());
+    assert_eq!(report.counts.failed, 1);
+    let failed: Vec<String> = report.failures().map(|o| o.to_string()).collect();
+    assert_eq!(
+        failed,
+        [
+            "create device[site=lon, name=lon-d0]: failed: injected failure on device[site=lon, name=lon-d0]"
+        ]
+    );
+    let skipped: Vec<&str> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.status == Status::Skipped(SkipReason::ParentFailed))
+        .map(|o| o.key.as_str())
+        .collect();
+    assert_eq!(
+        skipped,
+        ["device=lon-d0, name=et-0", "device=lon-d0, name=et-1"]
+    );
+    // Everything else went through, and memory holds exactly what the system holds.
+    assert_eq!(elements(&target), system.system);
+    assert_eq!(target.diff_from(&source()).unwrap().summary().create, 3);
+
+    // Once the fault is gone, a re-run converges.
+    system.fail.clear();
+    let rerun = target
+        .sync_from(&source(), &mut system, SyncOptions::default())
+        .unwrap();
+    assert!(rerun.is_success(), "{rerun}");
+    assert_eq!(rerun.counts.created, 3);
+    assert!(target.diff_from(&source()).unwrap().is_empty());
+    assert_eq!(elements(&target), system.system);
+}
+
+#[test]
+fn without_continue_on_failure_the_first_failure_stops_the_sync() {
+    let mut target = inventory();
+    let mut system = Faulty::holding(&target).failing("interface[device=nyc-d0, name=et-1]");
+    let report = target
+        .sync_from(&source(), &mut system, SyncOptions::default())
+        .unwrap();
+    assert!(report.stopped);
+    assert_eq!(report.counts.failed, 1);
+    // The failure came after et-0 was deleted: that is in the report, memory and system.
+    assert_eq!(report.counts.deleted, 1);
+    assert_eq!(report.outcomes.len(), 2);
+    assert_eq!(report.outcomes[0].status, Status::Applied);
+    assert_eq!(elements(&target), system.system);
+    system.fail.clear();
+    let rerun = target
+        .sync_from(&source(), &mut system, SyncOptions::default())
+        .unwrap();
+    assert!(rerun.is_success());
+    assert_eq!(elements(&target), elements(&source()));
+    assert_eq!(system.system, elements(&source()));
+}
+
+#[test]
+fn a_failed_child_delete_keeps_the_parent() {
+    let mut target = inventory();
+    let mut system = Faulty::holding(&target).failing("interface[device=nyc-d1, name=et-0]");
+    let report = target
+        .sync_from(&source(), &mut system, continue_on_failure())
+        .unwrap();
+    let parent = report
+        .outcomes
+        .iter()
+        .find(|o| o.key == "site=nyc, name=nyc-d1")
+        .unwrap();
+    assert_eq!(parent.status, Status::Skipped(SkipReason::ChildFailed));
+    assert!(target.sites.contains(&SiteKey { name: "nyc".into() }));
+    assert_eq!(elements(&target), system.system);
+}
+
+#[test]
+fn a_failed_update_keeps_the_old_values_in_memory() {
+    let mut target = inventory();
+    let mut system = Faulty::holding(&target).failing("site[name=ams]");
+    let report = target
+        .sync_from(&source(), &mut system, continue_on_failure())
+        .unwrap();
+    assert_eq!(report.counts.failed, 1);
+    let ams = target.sites.get(&SiteKey { name: "ams".into() }).unwrap();
+    assert_eq!(ams.region, "emea");
+    // Its children were still synced: the device role changed.
+    let d0 = ams
+        .devices
+        .get(&DeviceKey {
+            site: "ams".into(),
+            name: "ams-d0".into(),
+        })
+        .unwrap();
+    assert_eq!(d0.role, "spine");
+}
+
+#[test]
+fn a_plan_made_earlier_is_applied_without_diffing_again() {
+    let mut target = inventory();
+    let plan = target.diff_from(&source()).unwrap();
+    let printed = plan.to_string();
+    assert!(printed.contains("+ site[name=lon]"));
+    let report = target.sync_diff(&plan, &mut InMemory, SyncOptions::default());
+    assert!(report.is_success());
+    assert_eq!(target, source());
+
+    // The same plan again is stale: every element fails or is refused, nothing panics.
+    let stale = target.sync_diff(&plan, &mut InMemory, continue_on_failure());
+    assert!(stale.counts.failed > 0);
+    assert!(
+        stale
+            .failures()
+            .any(|o| o.operation == Operation::Create && o.key == "name=lon")
+    );
+    assert_eq!(
+        target,
+        source(),
+        "a stale plan changes nothing it should not"
+    );
+}
+
+#[test]
+fn sync_to_is_sync_from_the_other_way() {
+    let mut target = inventory();
+    let report = source()
+        .sync_to(&mut target, &mut InMemory, SyncOptions::default())
+        .unwrap();
+    assert!(report.is_success());
+    assert_eq!(target, source());
+}
+
+#[test]
+fn progress_reports_each_stage_up_to_its_total() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let options = SyncOptions::default().on_progress(move |p| sink.lock().unwrap().push(p));
+    let mut target = inventory();
+    let report = target.sync_from(&source(), &mut InMemory, options).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.first().map(|p| p.stage), Some("diff"));
+    let last = seen.last().unwrap();
+    assert_eq!(last.stage, "sync");
+    assert_eq!(last.done, report.outcomes.len());
+    assert_eq!(last.done, last.total);
+}
+
+#[test]
+fn tracing_reports_failures_at_warn() {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut target = inventory();
+        let mut system = Faulty::holding(&target).failing("site[name=lon]");
+        target
+            .sync_from(&source(), &mut system, continue_on_failure())
+            .unwrap();
+    });
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("hook failed"), "{text}");
+    assert!(
+        text.contains("injected failure on site[name=lon]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("DEBUG"),
+        "debug events stay off at warn level"
+    );
+}

@@ -1,0 +1,147 @@
+//! The flags, with diffsync's meanings.
+
+use statesync::sync::{ModelFlags, SkipReason, Status, SyncFlags, SyncModel, SyncOptions};
+use statesync::{DiffModel, Store};
+use statesync_suite::fixtures::{inventory, site};
+use statesync_suite::inventory::{Device, Interface, Inventory, Site, SiteKey};
+
+use crate::faulty::{Faulty, elements};
+
+fn source() -> Inventory {
+    let mut new = inventory();
+    new.sites.remove(&SiteKey { name: "nyc".into() });
+    new.sites.insert(site("lon", 1, 1)).unwrap();
+    new.sites
+        .get_mut(&SiteKey { name: "ams".into() })
+        .unwrap()
+        .region = "x".into();
+    new
+}
+
+fn sync(flags: SyncOptions<'_>) -> (Inventory, Faulty, statesync::sync::SyncReport) {
+    let mut target = inventory();
+    let mut system = Faulty::holding(&target);
+    let report = target.sync_from(&source(), &mut system, flags).unwrap();
+    (target, system, report)
+}
+
+#[test]
+fn skip_unmatched_dst_deletes_nothing() {
+    let (target, system, report) = sync(SyncOptions::new(SyncFlags::SKIP_UNMATCHED_DST));
+    assert_eq!(report.counts.deleted, 0);
+    assert_eq!(report.counts.skipped, 1 + 2 + 6);
+    assert!(target.sites.contains(&SiteKey { name: "nyc".into() }));
+    assert!(target.sites.contains(&SiteKey { name: "lon".into() }));
+    assert_eq!(elements(&target), system.system);
+}
+
+#[test]
+fn skip_unmatched_src_creates_nothing() {
+    let (target, _, report) = sync(SyncOptions::new(SyncFlags::SKIP_UNMATCHED_SRC));
+    assert_eq!(report.counts.created, 0);
+    assert_eq!(report.counts.skipped, 3);
+    assert!(!target.sites.contains(&SiteKey { name: "lon".into() }));
+    assert!(!target.sites.contains(&SiteKey { name: "nyc".into() }));
+}
+
+#[test]
+fn skip_unmatched_both_only_updates() {
+    let (_, _, report) = sync(SyncOptions::new(SyncFlags::SKIP_UNMATCHED_BOTH));
+    assert_eq!(
+        (
+            report.counts.created,
+            report.counts.updated,
+            report.counts.deleted
+        ),
+        (0, 1, 0)
+    );
+}
+
+#[test]
+fn ignore_leaves_a_model_type_alone() {
+    let (target, _, report) = sync(SyncOptions::default().model_flags::<Site>(ModelFlags::IGNORE));
+    assert_eq!(report.counts.changes(), 0);
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|o| o.status == Status::Skipped(SkipReason::Flag("IGNORE")))
+    );
+    assert_eq!(target, inventory());
+}
+
+#[test]
+fn skip_children_on_delete_calls_only_the_parents_hook() {
+    let (target, system, report) =
+        sync(SyncOptions::default().model_flags::<Site>(ModelFlags::SKIP_CHILDREN_ON_DELETE));
+    let deletes: Vec<&String> = system
+        .log
+        .iter()
+        .filter(|e| e.starts_with("delete"))
+        .collect();
+    assert_eq!(deletes, ["delete site[name=nyc]"]);
+    assert_eq!(
+        report.counts.deleted,
+        1 + 2 + 6,
+        "children leave with their parent"
+    );
+    assert!(!target.sites.contains(&SiteKey { name: "nyc".into() }));
+}
+
+#[test]
+fn parent_first_deletion_is_diffsyncs_default_order() {
+    let (_, system, _) =
+        sync(SyncOptions::default().model_flags::<Site>(ModelFlags::PARENT_FIRST_DELETION));
+    let first_delete = system.log.iter().find(|e| e.starts_with("delete")).unwrap();
+    assert_eq!(first_delete, "delete site[name=nyc]");
+}
+
+#[test]
+fn log_unchanged_records_lists_every_unchanged_element() {
+    let (_, _, report) = sync(SyncOptions::new(SyncFlags::LOG_UNCHANGED_RECORDS));
+    let unchanged = report
+        .outcomes
+        .iter()
+        .filter(|o| o.status == Status::Unchanged)
+        .count();
+    // ams's two devices with three interfaces each.
+    assert_eq!(unchanged, 2 + 6);
+    assert_eq!(report.counts.unchanged, 1 + 8);
+}
+
+/// Flags declared in the derive.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(flags = "SKIP_UNMATCHED_DST")]
+struct Keeper {
+    #[statesync(id)]
+    name: String,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Shelf {
+    #[statesync(children)]
+    keepers: Store<Keeper>,
+}
+
+#[test]
+fn flags_declared_in_the_derive_apply() {
+    assert_eq!(<Keeper as DiffModel>::FLAGS, ModelFlags::SKIP_UNMATCHED_DST);
+    let keeper = |name: &str| Keeper { name: name.into() };
+    let mut target = Shelf {
+        keepers: Store::try_from_iter([keeper("a")]).unwrap(),
+    };
+    let source = Shelf {
+        keepers: Store::try_from_iter([keeper("b")]).unwrap(),
+    };
+    let report = target
+        .sync_from(
+            &source,
+            &mut statesync::sync::InMemory,
+            SyncOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(report.counts.created, 1);
+    assert_eq!(report.counts.skipped, 1);
+    assert_eq!(target.keepers.len(), 2);
+    let _ = (Device::NAME, Interface::NAME);
+}

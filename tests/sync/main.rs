@@ -1,0 +1,5 @@
+//! The sync engine against a fault-injecting adapter that simulates a real system.
+
+mod engine;
+mod faulty;
+mod flags;
