@@ -6,3 +6,5 @@ pub mod baseline;
 pub mod dataset;
 pub mod fixtures;
 pub mod inventory;
+pub mod json_file;
+pub mod sqlite;
