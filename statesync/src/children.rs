@@ -112,50 +112,78 @@ impl<M: DiffModel> Lookup<M> for VecIndex<'_, M> {
     }
 }
 
-/// The shared diff algorithm: a hash join of two keyed collections. Elements present on
-/// both sides are compared; the rest are deletes (old only) or creates (new only).
+/// The shared diff algorithm: a join of two keyed collections. `find_new` finds the new
+/// model for the old one at a position; elements found on both sides are compared, the
+/// rest are deletes (old only) or creates (new only). The pass over the new side, which
+/// looks every new key up in the old side, is skipped when every new element was matched.
 fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
     old: impl Iterator<Item = (&'a M::Key, &'a M)>,
     old_lookup: &dyn Lookup<M>,
-    new: impl Iterator<Item = (&'b M::Key, &'b M)>,
-    new_lookup: &dyn Lookup<M>,
+    new: impl ExactSizeIterator<Item = (&'b M::Key, &'b M)>,
+    mut find_new: impl FnMut(usize, &M::Key) -> Option<&'b M>,
 ) -> Result<Diff<M>, Error> {
     let mut elements = Vec::new();
     let mut unchanged = 0;
     let mut unchanged_keys = Vec::new();
+    let mut matched = 0;
     let list_unchanged = crate::diff::listing_unchanged();
-    for (key, old_model) in old {
-        match new_lookup.find(key) {
-            Some(new_model) => match compare(old_model, new_model)? {
-                Compared::Unchanged(count) => {
-                    unchanged += count;
-                    if list_unchanged {
-                        unchanged_keys.push(key.clone());
+    for (at, (key, old_model)) in old.enumerate() {
+        match find_new(at, key) {
+            Some(new_model) => {
+                matched += 1;
+                match compare(old_model, new_model)? {
+                    Compared::Unchanged(count) => {
+                        unchanged += count;
+                        if list_unchanged {
+                            unchanged_keys.push(key.clone());
+                        }
                     }
+                    Compared::Changed(update) => elements.push(ElementDiff {
+                        key: key.clone(),
+                        action: Action::Update(update),
+                    }),
                 }
-                Compared::Changed(update) => elements.push(ElementDiff {
-                    key: key.clone(),
-                    action: Action::Update(update),
-                }),
-            },
+            }
             None => elements.push(ElementDiff {
                 key: key.clone(),
                 action: Action::Delete(old_model.clone()),
             }),
         }
     }
-    for (key, new_model) in new {
-        if old_lookup.find(key).is_none() {
-            elements.push(ElementDiff {
-                key: key.clone(),
-                action: Action::Create(new_model.clone()),
-            });
+    if matched < new.len() {
+        for (key, new_model) in new {
+            if old_lookup.find(key).is_none() {
+                elements.push(ElementDiff {
+                    key: key.clone(),
+                    action: Action::Create(new_model.clone()),
+                });
+            }
         }
     }
     let mut diff = Diff::from_elements(elements, unchanged);
     unchanged_keys.sort();
     diff.unchanged_keys = unchanged_keys;
     Ok(diff)
+}
+
+/// Finds the new model for an old one in a [`Store`], trying first the position where the
+/// last match suggests it is (stores loaded from similar sources are mostly aligned, and a
+/// key comparison is cheaper than a hash lookup), then the hash index.
+fn aligned_finder<'b, M: DiffModel>(
+    new: &'b Store<M>,
+) -> impl FnMut(usize, &M::Key) -> Option<&'b M> {
+    let mut shift: isize = 0;
+    move |at, key| {
+        let guess = at.checked_add_signed(shift);
+        if let Some((found_key, model)) = guess.and_then(|guess| new.get_index(guess))
+            && found_key == key
+        {
+            return Some(model);
+        }
+        let (index, model) = new.get_full(key)?;
+        shift = index as isize - at as isize;
+        Some(model)
+    }
 }
 
 /// The shared check: every update and delete names a present key, every create an absent
@@ -241,7 +269,7 @@ impl<M: DiffModel> ChildCollection for Store<M> {
     type Model = M;
 
     fn diff_collection(&self, new: &Self) -> Result<Diff<M>, Error> {
-        diff_keyed(self.entries(), self, new.entries(), new)
+        diff_keyed(self.entries(), self, new.entries(), aligned_finder(new))
     }
 
     fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
@@ -283,7 +311,7 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
             old_index.by_key.iter().map(|(key, model)| (key, *model)),
             &old_index,
             new_index.by_key.iter().map(|(key, model)| (key, *model)),
-            &new_index,
+            |_, key| new_index.find(key),
         )
     }
 
@@ -404,7 +432,7 @@ macro_rules! map_children {
                         });
                     }
                 }
-                diff_keyed(self.iter(), self, new.iter(), new)
+                diff_keyed(self.iter(), self, new.iter(), |_, key| new.get(key))
             }
 
             fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {

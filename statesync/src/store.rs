@@ -210,6 +210,18 @@ impl<M: DiffModel> Store<M> {
         self.map.iter()
     }
 
+    /// The key and model at a position in insertion order.
+    pub(crate) fn get_index(&self, index: usize) -> Option<(&M::Key, &M)> {
+        self.map.get_index(index)
+    }
+
+    /// The position and model of a key.
+    pub(crate) fn get_full(&self, key: &M::Key) -> Option<(usize, &M)> {
+        self.map
+            .get_full(key)
+            .map(|(index, _, model)| (index, model))
+    }
+
     /// Keeps the models whose key passes `keep`, in order (one pass).
     pub(crate) fn retain_keys(&mut self, mut keep: impl FnMut(&M::Key) -> bool) {
         self.map.retain(|key, _| keep(key));
