@@ -15,14 +15,21 @@ pub const SKIP: &str = "skip";
 pub const CHILDREN: &str = "children";
 pub const EQ: &str = "eq";
 pub const RENAME: &str = "rename";
-const FIELD_OPTIONS: &[&str] = &[ID, SKIP, CHILDREN, EQ, RENAME];
+pub const MERGE: &str = "merge";
+pub const MERGE_WITH: &str = "merge_with";
+const FIELD_OPTIONS: &[&str] = &[ID, SKIP, CHILDREN, EQ, RENAME, MERGE, MERGE_WITH];
+
+/// Strategies `merge = "..."` accepts on a field, and on the struct.
+const FIELD_STRATEGIES: &[&str] = &["ours", "theirs", "newest", "max", "min", "union", "report"];
+const MODEL_STRATEGIES: &[&str] = &["ours", "theirs", "newest", "report"];
 
 /// Options accepted on the struct.
 pub const NAME: &str = "name";
 pub const CRATE: &str = "crate";
 pub const BOUND: &str = "bound";
 pub const FLAGS: &str = "flags";
-const CONTAINER_OPTIONS: &[&str] = &[NAME, CRATE, BOUND, FLAGS];
+pub const VERSION: &str = "version";
+const CONTAINER_OPTIONS: &[&str] = &[NAME, CRATE, BOUND, FLAGS, MERGE, VERSION];
 
 /// The model flags `flags = "..."` accepts (the runtime's `ModelFlags`).
 pub const MODEL_FLAGS: &[&str] = &[
@@ -83,6 +90,8 @@ pub struct FieldOptions {
     pub children: Flag,
     pub eq: Option<Valued<syn::Path>>,
     pub rename: Option<Valued<LitStr>>,
+    pub merge: Option<Valued<syn::Ident>>,
+    pub merge_with: Option<Valued<syn::Path>>,
 }
 
 /// The options of the struct.
@@ -92,6 +101,27 @@ pub struct ContainerOptions {
     pub krate: Option<Valued<syn::Path>>,
     pub bound: Option<Valued<Vec<syn::WherePredicate>>>,
     pub flags: Option<Valued<Vec<syn::Ident>>>,
+    pub merge: Option<Valued<syn::Ident>>,
+    pub version: Option<Valued<syn::Ident>>,
+}
+
+/// Parses a strategy name into the runtime's `Strategy` variant name.
+fn parse_strategy(lit: &LitStr, accepted: &[&str]) -> syn::Result<syn::Ident> {
+    let name = lit.value();
+    if !accepted.contains(&name.as_str()) {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "unknown merge strategy `{name}`; expected one of {}",
+                expected(accepted)
+            ),
+        ));
+    }
+    let mut variant = name.clone();
+    if let Some(first) = variant.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    Ok(syn::Ident::new(&variant, lit.span()))
 }
 
 /// Parses `"A | B"` into flag names, each checked against [`MODEL_FLAGS`].
@@ -223,6 +253,22 @@ pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
                     |m| m.input.parse(),
                     errors,
                 ),
+                MERGE => set_valued(
+                    &meta,
+                    &mut options.merge,
+                    MERGE,
+                    "\"max\"",
+                    |m| parse_strategy(&m.input.parse()?, FIELD_STRATEGIES),
+                    errors,
+                ),
+                MERGE_WITH => set_valued(
+                    &meta,
+                    &mut options.merge_with,
+                    MERGE_WITH,
+                    "path::to::fn",
+                    |m| m.input.parse(),
+                    errors,
+                ),
                 other if CONTAINER_OPTIONS.contains(&other) => {
                     errors.at(
                         &meta.path,
@@ -289,6 +335,25 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                             .map_err(|error| syn::Error::new(lit.span(), error))?
                             .into_iter()
                             .collect())
+                    },
+                    errors,
+                ),
+                MERGE => set_valued(
+                    &meta,
+                    &mut options.merge,
+                    MERGE,
+                    "\"theirs\"",
+                    |m| parse_strategy(&m.input.parse()?, MODEL_STRATEGIES),
+                    errors,
+                ),
+                VERSION => set_valued(
+                    &meta,
+                    &mut options.version,
+                    VERSION,
+                    "\"field\"",
+                    |m| {
+                        let lit: LitStr = m.input.parse()?;
+                        lit.parse::<syn::Ident>()
                     },
                     errors,
                 ),

@@ -7,7 +7,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{DeriveInput, Ident};
 
 use crate::ast::{Field, Model, Role};
-use crate::attr::Errors;
+use crate::attr::{Errors, Valued};
 use crate::bound;
 use crate::check;
 
@@ -370,6 +370,7 @@ fn model_impl(model: &Model) -> TokenStream {
         })
         .collect();
 
+    let merge = merge_fn(model);
     let flags = model.options.flags.as_ref().map(|flags| {
         let names = &flags.value;
         quote!(const FLAGS: #krate::sync::ModelFlags =
@@ -423,6 +424,12 @@ fn model_impl(model: &Model) -> TokenStream {
                     #(#attr_members: #attr_runtime::invert_field(&__changes.#attr_members),)*
                 }
             }
+
+            fn invert_child_diffs(__diffs: &Self::ChildDiffs) -> Self::ChildDiffs {
+                #child_diffs_ident { #(#child_members: __diffs.#child_members.invert(),)* }
+            }
+
+            #merge
 
             fn apply_fields(&mut self, __changes: &Self::Changes) {
                 #(#attr_runtime::apply_field(&mut self.#attr_members, &__changes.#attr_members);)*
@@ -517,6 +524,105 @@ fn sync_impl(model: &Model) -> TokenStream {
                 #(__all_gone &= #krate::__private::delete_children(&mut self.#members, __run);)*
                 __all_gone
             }
+        }
+    }
+}
+
+/// The model's default merge strategy, from `#[statesync(merge = "...")]` on the struct.
+fn model_strategy(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    match &model.options.merge {
+        Some(merge) => {
+            let variant = &merge.value;
+            quote!(#krate::merge::Strategy::#variant)
+        }
+        None => quote!(#krate::merge::Strategy::Report),
+    }
+}
+
+/// `merge_models`: a struct literal with every field merged: ids and skipped fields from
+/// ours, attributes through `MergeCx::field`, children through `MergeCx::children`.
+fn merge_fn(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let model_default = model_strategy(model);
+    let newer = match &model.options.version {
+        Some(version) => {
+            let member = &version.value;
+            quote!(::core::cmp::PartialOrd::partial_cmp(&__ours.#member, &__theirs.#member))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let fields = model.fields.iter().map(|field| {
+        let member = field.ident;
+        let name = &field.name;
+        let span = field.span();
+        let at = model.krate_at(span);
+        match field.role {
+            Role::Id | Role::Skip => {
+                quote_spanned!(span=> #member: ::core::clone::Clone::clone(&__ours.#member))
+            }
+            Role::Children => quote_spanned!(span=>
+                #member: __cx.children(
+                    #name,
+                    __base.map(|__b| &__b.#member),
+                    &__ours.#member,
+                    &__theirs.#member,
+                )
+            ),
+            Role::Attribute => {
+                let eq = match field.eq() {
+                    Some(eq) => quote_spanned!(span=> |__a, __b| #eq(__a, __b)),
+                    None => quote_spanned!(span=> |__a, __b| __a == __b),
+                };
+                let options = &field.options;
+                let (declared, resolve) = match (&options.merge, &options.merge_with) {
+                    (_, Some(Valued { value: with, .. })) => (
+                        quote!(#at::merge::Strategy::Custom),
+                        quote_spanned!(span=> |__b, __o, __t| #with(__b, __o, __t)),
+                    ),
+                    (Some(merge), None) => {
+                        let variant = &merge.value;
+                        let resolve = match variant.to_string().as_str() {
+                            "Max" => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_max(__o, __t)),
+                            "Min" => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_min(__o, __t)),
+                            "Union" => quote_spanned!(span=> |__b, __o, __t| ::core::option::Option::Some(
+                                #at::merge::MergeUnion::merge_union(__b, __o, __t)
+                            )),
+                            _ => quote!(|_, _, _| ::core::option::Option::None),
+                        };
+                        (quote!(#at::merge::Strategy::#variant), resolve)
+                    }
+                    (None, None) => (
+                        model_default.clone(),
+                        quote!(|_, _, _| ::core::option::Option::None),
+                    ),
+                };
+                quote_spanned!(span=>
+                    #member: __cx.field(
+                        <Self as #at::DiffModel>::NAME,
+                        #name,
+                        (__base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member),
+                        #eq,
+                        #declared,
+                        __newer,
+                        #resolve,
+                    )
+                )
+            }
+        }
+    });
+    quote! {
+        const MERGE_STRATEGY: #krate::merge::Strategy = #model_default;
+
+        fn merge_models(
+            __base: ::core::option::Option<&Self>,
+            __ours: &Self,
+            __theirs: &Self,
+            __cx: &mut #krate::merge::MergeCx<'_>,
+        ) -> Self {
+            let __newer: ::core::option::Option<::core::cmp::Ordering> = #newer;
+            let _ = __newer;
+            Self { #(#fields,)* }
         }
     }
 }

@@ -133,6 +133,24 @@ pub fn invert_field<T: Clone>(change: &Option<Change<T>>) -> Option<Change<T>> {
     })
 }
 
+/// The larger of two values; `None` when they do not compare.
+#[inline]
+pub fn merge_max<T: PartialOrd + Clone>(ours: &T, theirs: &T) -> Option<T> {
+    match ours.partial_cmp(theirs)? {
+        std::cmp::Ordering::Less => Some(theirs.clone()),
+        _ => Some(ours.clone()),
+    }
+}
+
+/// The smaller of two values; `None` when they do not compare.
+#[inline]
+pub fn merge_min<T: PartialOrd + Clone>(ours: &T, theirs: &T) -> Option<T> {
+    match ours.partial_cmp(theirs)? {
+        std::cmp::Ordering::Greater => Some(theirs.clone()),
+        _ => Some(ours.clone()),
+    }
+}
+
 /// Writes a key as `name=value, name=value`.
 pub fn write_key(f: &mut fmt::Formatter<'_>, parts: &[(&str, &dyn Display)]) -> fmt::Result {
     for (at, (name, value)) in parts.iter().enumerate() {

@@ -20,9 +20,12 @@ use crate::store::Store;
     label = "`#[statesync(children)]` needs a collection of models here",
     note = "supported: `Store<T>`, `Vec<T>`, `BTreeMap<T::Key, T>`, `HashMap<T::Key, T>`, `IndexMap<T::Key, T>` where `T: DiffModel`"
 )]
-pub trait ChildCollection {
+pub trait ChildCollection: Default {
     /// The child model type.
     type Model: DiffModel;
+
+    /// The child with this key.
+    fn child(&self, key: &<Self::Model as DiffModel>::Key) -> Option<&Self::Model>;
 
     /// The diff that turns `self` into `new`.
     ///
@@ -268,6 +271,10 @@ impl<M: DiffModel> Patch<M> for Store<M> {
 impl<M: DiffModel> ChildCollection for Store<M> {
     type Model = M;
 
+    fn child(&self, key: &M::Key) -> Option<&M> {
+        self.get(key)
+    }
+
     fn diff_collection(&self, new: &Self) -> Result<Diff<M>, Error> {
         diff_keyed(self.entries(), self, new.entries(), aligned_finder(new))
     }
@@ -303,6 +310,11 @@ impl<M: DiffModel> ChildCollection for Store<M> {
 
 impl<M: DiffModel> ChildCollection for Vec<M> {
     type Model = M;
+
+    /// Linear in the length of the `Vec`: use a `Store` for large collections.
+    fn child(&self, key: &M::Key) -> Option<&M> {
+        self.iter().find(|child| child.has_key(key))
+    }
 
     fn diff_collection(&self, new: &Self) -> Result<Diff<M>, Error> {
         let old_index = VecIndex::build(self)?;
@@ -419,8 +431,12 @@ macro_rules! map_children {
             }
         }
 
-        impl<M: DiffModel $(, $hasher: BuildHasher)?> ChildCollection for $map<M::Key, M $(, $hasher)?> {
+        impl<M: DiffModel $(, $hasher: BuildHasher + Default)?> ChildCollection for $map<M::Key, M $(, $hasher)?> {
             type Model = M;
+
+            fn child(&self, key: &M::Key) -> Option<&M> {
+                self.get(key)
+            }
 
             fn diff_collection(&self, new: &Self) -> Result<Diff<M>, Error> {
                 for (key, model) in self.iter().chain(new.iter()) {

@@ -220,6 +220,39 @@ impl<M: DiffModel> Diff<M> {
         self.elements.is_empty()
     }
 
+    /// The diff that undoes this one: creates become deletes, deletes creates, and every
+    /// update swaps its old and new values. `state.apply(&d)` then `state.apply(&d.invert())`
+    /// gives back `state`.
+    pub fn invert(&self) -> Self {
+        let elements = self
+            .elements
+            .iter()
+            .map(|element| ElementDiff {
+                key: element.key.clone(),
+                action: match &element.action {
+                    Action::Create(model) => Action::Delete(model.clone()),
+                    Action::Delete(model) => Action::Create(model.clone()),
+                    Action::Update(update) => Action::Update(ModelUpdate {
+                        fields: M::invert_changes(&update.fields),
+                        children: M::invert_child_diffs(&update.children),
+                    }),
+                },
+            })
+            .collect();
+        Self::from_elements(elements, self.unchanged)
+    }
+
+    /// The one diff that does what `first` then `second` do to `base`.
+    ///
+    /// # Errors
+    /// When `first` does not apply to `base`, or `second` to the result.
+    pub fn compose(base: &M, first: &Self, second: &Self) -> Result<Self, Error> {
+        let mut state = base.clone();
+        state.apply(first)?;
+        state.apply(second)?;
+        base.diff(&state)
+    }
+
     /// Checks a root diff against `root`, then applies it.
     pub(crate) fn apply_to_root(&self, root: &mut M) -> Result<(), Error> {
         match self.elements.as_slice() {

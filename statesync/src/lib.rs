@@ -4,6 +4,7 @@
 mod children;
 mod diff;
 mod error;
+pub mod merge;
 mod model;
 mod render;
 mod store;
@@ -92,7 +93,7 @@ pub use summary::Summary;
 ///
 /// ```
 /// mod facade {
-///     pub use statesync as sync;
+///     pub use ::statesync as sync;
 /// }
 ///
 /// #[derive(facade::sync::DiffModel, Clone, Debug, PartialEq)]

@@ -6,6 +6,7 @@ use std::hash::Hash;
 
 use crate::diff::Diff;
 use crate::error::Error;
+use crate::merge::{MergeCx, Strategy};
 use crate::sync::ModelFlags;
 
 /// What a generated key type (`DeviceKey`) provides: it is owned, ordered, hashable and
@@ -63,6 +64,18 @@ pub trait DiffModel: Clone + Debug + PartialEq {
 
     /// Calls `f` with each changed field, its old and its new value, in declaration order.
     fn for_each_change(changes: &Self::Changes, f: &mut OnChange<'_, Self::Field>);
+
+    /// The model's merge strategy (`#[statesync(merge = "...")]`; default `Report`): the
+    /// default for its fields, and the rule for an element deleted on one side and changed
+    /// on the other.
+    const MERGE_STRATEGY: Strategy = Strategy::Report;
+
+    /// Merges `ours` and `theirs` against `base` (absent when both sides created the
+    /// element), field by field and children by key. See [`crate::merge`].
+    fn merge_models(base: Option<&Self>, ours: &Self, theirs: &Self, cx: &mut MergeCx<'_>) -> Self;
+
+    /// Child diffs the other way (see [`Diff::invert`]).
+    fn invert_child_diffs(diffs: &Self::ChildDiffs) -> Self::ChildDiffs;
 
     /// The same changes the other way: every old value becomes the new one.
     fn invert_changes(changes: &Self::Changes) -> Self::Changes;

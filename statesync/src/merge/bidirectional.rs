@@ -1,0 +1,64 @@
+//! Bidirectional sync of two replicas against a stored base.
+
+use crate::error::Error;
+use crate::model::DiffModel;
+use crate::sync::{Adapter, SyncModel, SyncOptions, SyncReport, SyncTree};
+
+use super::context::{Conflict, Kept, MergeOptions};
+use super::history::History;
+use super::merge_keeping;
+
+/// What a bidirectional sync did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BidirectionalReport {
+    /// Conflicts no strategy resolved: each side kept its own value.
+    pub conflicts: Vec<Conflict>,
+    /// The sync into side A.
+    pub a: SyncReport,
+    /// The sync into side B.
+    pub b: SyncReport,
+    /// Whether the new base was committed (only when both syncs succeeded).
+    pub base_committed: bool,
+}
+
+/// Syncs two replicas both ways against the base at the head of `history`: each side's
+/// changes since the base are merged (A is "ours", B "theirs"), each side gets the diff that
+/// brings it to the merge through its own hooks, and the merge is committed as the new base
+/// only when both sides succeeded. Where a conflict is reported, each side keeps its own
+/// value and the base keeps the old one, so the conflict comes up again until resolved.
+///
+/// # Errors
+/// Only a failed diff (duplicate keys); hook failures are in the reports.
+pub fn sync_bidirectional<M, A, B>(
+    history: &mut History<M>,
+    (a, hooks_a): (&mut M, &mut A),
+    (b, hooks_b): (&mut M, &mut B),
+    options: &MergeOptions,
+) -> Result<BidirectionalReport, Error>
+where
+    M: DiffModel + SyncTree<A> + SyncTree<B>,
+    A: Adapter + ?Sized,
+    B: Adapter + ?Sized,
+{
+    let base = history.head().clone();
+    let for_a = merge_keeping(&base, a, b, options, Kept::Ours);
+    let for_b = merge_keeping(&base, a, b, options, Kept::Theirs);
+    let new_base = merge_keeping(&base, a, b, options, Kept::Base);
+    let diff_a = a.diff(&for_a.value)?;
+    let diff_b = b.diff(&for_b.value)?;
+    let report_a = a.sync_diff(&diff_a, hooks_a, SyncOptions::default());
+    let report_b = b.sync_diff(&diff_b, hooks_b, SyncOptions::default());
+    let base_committed = report_a.is_success() && report_b.is_success();
+    if base_committed {
+        history.commit(&new_base.value, "bidirectional sync")?;
+    }
+    for conflict in &for_a.conflicts {
+        tracing::warn!(%conflict, "conflict kept");
+    }
+    Ok(BidirectionalReport {
+        conflicts: for_a.conflicts,
+        a: report_a,
+        b: report_b,
+        base_committed,
+    })
+}

@@ -1,0 +1,313 @@
+//! The state of one merge: options, the path being merged, and the conflicts found.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt::{self, Debug};
+
+use crate::children::ChildCollection;
+use crate::model::{DiffModel, ModelField};
+
+use super::strategy::Strategy;
+
+/// Which value a reported conflict keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kept {
+    /// Our side's value.
+    Ours,
+    /// Their side's value.
+    Theirs,
+    /// The base's value (so the conflict comes up again next time).
+    Base,
+}
+
+/// What conflicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConflictKind {
+    /// A field changed to different values on both sides.
+    Field,
+    /// An element deleted on one side and changed on the other.
+    DeleteUpdate,
+}
+
+/// A conflict the strategies did not resolve. Values are rendered with `Debug`; `None`
+/// stands for "absent" (no base for an element created on both sides, or a deleted side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Where: `site[name=nyc].devices[site=nyc, name=sw1].role`.
+    pub path: String,
+    /// What conflicted.
+    pub kind: ConflictKind,
+    /// The base value.
+    pub base: Option<String>,
+    /// Our value.
+    pub ours: Option<String>,
+    /// Their value.
+    pub theirs: Option<String>,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |value: &Option<String>| value.clone().unwrap_or_else(|| "(absent)".into());
+        write!(
+            f,
+            "{}: base {}, ours {}, theirs {}",
+            self.path,
+            show(&self.base),
+            show(&self.ours),
+            show(&self.theirs)
+        )
+    }
+}
+
+/// A merged value and the conflicts listed on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged<M> {
+    /// The merged model.
+    pub value: M,
+    /// Conflicts no strategy resolved, in the order they were found.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Per-call strategy overrides, by model and field.
+#[derive(Debug, Clone, Default)]
+pub struct MergeOptions {
+    overrides: HashMap<(&'static str, Option<&'static str>), Strategy>,
+}
+
+impl MergeOptions {
+    /// Overrides the strategy for one field of `M` (`Some(field)`), or for the model (its
+    /// fields without a field override, and its delete/update conflicts). Only `Ours`,
+    /// `Theirs`, `Newest` and `Report` can be set per call: the others need code the derive
+    /// generates for the declared field.
+    pub fn prefer<M: DiffModel>(mut self, field: Option<M::Field>, strategy: Strategy) -> Self {
+        if matches!(
+            strategy,
+            Strategy::Ours | Strategy::Theirs | Strategy::Newest | Strategy::Report
+        ) {
+            self.overrides
+                .insert((M::NAME, field.map(ModelField::name)), strategy);
+        }
+        self
+    }
+
+    fn for_field(&self, model: &'static str, field: &'static str) -> Option<Strategy> {
+        self.overrides
+            .get(&(model, Some(field)))
+            .or_else(|| self.overrides.get(&(model, None)))
+            .copied()
+    }
+
+    fn for_model(&self, model: &'static str) -> Option<Strategy> {
+        self.overrides.get(&(model, None)).copied()
+    }
+}
+
+fn render(value: &dyn Debug) -> String {
+    format!("{value:?}")
+}
+
+/// One merge in progress. Generated code calls [`MergeCx::field`] per attribute and
+/// [`MergeCx::children`] per children field.
+pub struct MergeCx<'o> {
+    options: &'o MergeOptions,
+    kept: Kept,
+    path: Vec<String>,
+    conflicts: Vec<Conflict>,
+}
+
+impl<'o> MergeCx<'o> {
+    pub(super) fn new(options: &'o MergeOptions, kept: Kept) -> Self {
+        Self {
+            options,
+            kept,
+            path: Vec::new(),
+            conflicts: Vec::new(),
+        }
+    }
+
+    pub(super) fn into_conflicts(self) -> Vec<Conflict> {
+        self.conflicts
+    }
+
+    fn path_to(&self, last: &str) -> String {
+        let mut path = self.path.join(".");
+        if !last.is_empty() {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(last);
+        }
+        path
+    }
+
+    fn segment<M: DiffModel>(name: &str, model: &M) -> String {
+        let key = model.key().to_string();
+        if key.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name}[{key}]")
+        }
+    }
+
+    pub(super) fn merge_root<M: DiffModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
+        self.path.push(Self::segment(M::NAME, ours));
+        let merged = M::merge_models(Some(base), ours, theirs, self);
+        self.path.pop();
+        merged
+    }
+
+    /// Merges one attribute. `declared` is the field's (or its model's) strategy, `newer`
+    /// compares the models' version fields, `resolve` runs the declared `Max`, `Min`,
+    /// `Union` or `Custom` strategy (`None`: unresolved).
+    #[allow(clippy::too_many_arguments)]
+    pub fn field<T: Clone + Debug>(
+        &mut self,
+        model: &'static str,
+        field: &'static str,
+        (base, ours, theirs): (Option<&T>, &T, &T),
+        eq: impl Fn(&T, &T) -> bool,
+        declared: Strategy,
+        newer: Option<Ordering>,
+        resolve: impl FnOnce(Option<&T>, &T, &T) -> Option<T>,
+    ) -> T {
+        if eq(ours, theirs) {
+            return ours.clone();
+        }
+        if let Some(base) = base {
+            if eq(base, ours) {
+                return theirs.clone();
+            }
+            if eq(base, theirs) {
+                return ours.clone();
+            }
+        }
+        let strategy = self.options.for_field(model, field).unwrap_or(declared);
+        let resolved = match strategy {
+            Strategy::Ours => Some(ours.clone()),
+            Strategy::Theirs => Some(theirs.clone()),
+            Strategy::Newest => match newer {
+                Some(Ordering::Greater) => Some(ours.clone()),
+                Some(Ordering::Less) => Some(theirs.clone()),
+                _ => None,
+            },
+            Strategy::Max | Strategy::Min | Strategy::Union | Strategy::Custom => {
+                resolve(base, ours, theirs)
+            }
+            Strategy::Report => None,
+        };
+        if let Some(value) = resolved {
+            return value;
+        }
+        self.conflicts.push(Conflict {
+            path: self.path_to(field),
+            kind: ConflictKind::Field,
+            base: base.map(|value| render(value)),
+            ours: Some(render(ours)),
+            theirs: Some(render(theirs)),
+        });
+        match (self.kept, base) {
+            (Kept::Theirs, _) => theirs.clone(),
+            (Kept::Base, Some(base)) => base.clone(),
+            (Kept::Ours | Kept::Base, _) => ours.clone(),
+        }
+    }
+
+    /// Merges one children field by key.
+    pub fn children<C: ChildCollection>(
+        &mut self,
+        field: &'static str,
+        base: Option<&C>,
+        ours: &C,
+        theirs: &C,
+    ) -> C {
+        let mut merged = C::default();
+        for key in ours.child_keys() {
+            let Some(our) = ours.child(&key) else {
+                continue;
+            };
+            let base_child = base.and_then(|base| base.child(&key));
+            self.path.push(Self::segment(field, our));
+            let kept = match theirs.child(&key) {
+                Some(their) => Some(C::Model::merge_models(base_child, our, their, self)),
+                None => match base_child {
+                    None => Some(our.clone()),
+                    Some(base_child) => self.deleted_on_one_side(base_child, our, Side::Theirs),
+                },
+            };
+            self.path.pop();
+            if let Some(child) = kept {
+                merged.insert_child(child);
+            }
+        }
+        for key in theirs.child_keys() {
+            if ours.child(&key).is_some() {
+                continue;
+            }
+            let Some(their) = theirs.child(&key) else {
+                continue;
+            };
+            self.path.push(Self::segment(field, their));
+            let kept = match base.and_then(|base| base.child(&key)) {
+                None => Some(their.clone()),
+                Some(base_child) => self.deleted_on_one_side(base_child, their, Side::Ours),
+            };
+            self.path.pop();
+            if let Some(child) = kept {
+                merged.insert_child(child);
+            }
+        }
+        merged
+    }
+
+    /// An element that `deleter` deleted and the other side kept as `survivor`: deleted if
+    /// the survivor is unchanged, otherwise the model's strategy decides.
+    fn deleted_on_one_side<M: DiffModel>(
+        &mut self,
+        base: &M,
+        survivor: &M,
+        deleter: Side,
+    ) -> Option<M> {
+        let untouched = base.diff(survivor).is_ok_and(|diff| diff.is_empty());
+        if untouched {
+            return None;
+        }
+        let strategy = self.options.for_model(M::NAME).unwrap_or(M::MERGE_STRATEGY);
+        let winner = match strategy {
+            Strategy::Ours => Some(Side::Ours),
+            Strategy::Theirs => Some(Side::Theirs),
+            _ => None,
+        };
+        let keep_survivor = |side: Side| {
+            if side == deleter {
+                None
+            } else {
+                Some(survivor.clone())
+            }
+        };
+        if let Some(side) = winner {
+            return keep_survivor(side);
+        }
+        let (ours, theirs) = match deleter {
+            Side::Ours => (None, Some(render(survivor))),
+            Side::Theirs => (Some(render(survivor)), None),
+        };
+        self.conflicts.push(Conflict {
+            path: self.path_to(""),
+            kind: ConflictKind::DeleteUpdate,
+            base: Some(render(base)),
+            ours,
+            theirs,
+        });
+        match self.kept {
+            Kept::Ours => keep_survivor(Side::Ours),
+            Kept::Theirs => keep_survivor(Side::Theirs),
+            Kept::Base => Some(base.clone()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Ours,
+    Theirs,
+}

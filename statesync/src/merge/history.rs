@@ -1,0 +1,188 @@
+//! [`History`]: versions of a model, stored as diffs.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::diff::{Diff, ElementDiff};
+use crate::error::Error;
+use crate::model::DiffModel;
+
+/// One version: its number, its message and the diff from the version before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "Diff<M>: Serialize",
+    deserialize = "Diff<M>: Deserialize<'de>"
+))]
+pub struct Commit<M: DiffModel> {
+    /// The version number (the initial state is version 0).
+    pub version: usize,
+    /// What the commit says.
+    pub message: String,
+    /// The change from the previous version.
+    pub diff: Diff<M>,
+}
+
+/// The versions of a model: the initial state and a diff per commit (no copies), plus the
+/// current state. A bidirectional sync keeps its base here.
+///
+/// ```
+/// use statesync::merge::History;
+/// use statesync::DiffModel;
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// struct Limits { max_users: u32 }
+///
+/// let mut history = History::new(Limits { max_users: 10 });
+/// history.commit(&Limits { max_users: 20 }, "more users")?;
+/// history.commit(&Limits { max_users: 50 }, "even more")?;
+/// assert_eq!(history.checkout(1)?.max_users, 20);
+/// history.revert(2, "too many")?;
+/// assert_eq!(history.head().max_users, 20);
+/// let messages: Vec<&str> = history.versions().map(|(_, message)| message).collect();
+/// assert_eq!(messages, ["initial", "more users", "even more", "too many"]);
+/// # Ok::<(), statesync::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct History<M: DiffModel> {
+    initial: M,
+    commits: Vec<Commit<M>>,
+    head: M,
+}
+
+impl<M: DiffModel> History<M> {
+    /// A history whose version 0 is `initial`.
+    pub fn new(initial: M) -> Self {
+        Self {
+            head: initial.clone(),
+            initial,
+            commits: Vec::new(),
+        }
+    }
+
+    /// The current state (the newest version).
+    pub fn head(&self) -> &M {
+        &self.head
+    }
+
+    /// The newest version number.
+    pub fn version(&self) -> usize {
+        self.commits.len()
+    }
+
+    /// Every version with its message, oldest first.
+    pub fn versions(&self) -> impl Iterator<Item = (usize, &str)> {
+        std::iter::once((0, "initial")).chain(
+            self.commits
+                .iter()
+                .map(|commit| (commit.version, commit.message.as_str())),
+        )
+    }
+
+    /// The commits, oldest first.
+    pub fn commits(&self) -> &[Commit<M>] {
+        &self.commits
+    }
+
+    /// Records `state` as a new version and returns its number.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateKey`] when `state` holds a `Vec` with two children of one key.
+    pub fn commit(&mut self, state: &M, message: &str) -> Result<usize, Error> {
+        let diff = self.head.diff(state)?;
+        self.head.apply(&diff)?;
+        self.commits.push(Commit {
+            version: self.commits.len() + 1,
+            message: message.to_owned(),
+            diff,
+        });
+        Ok(self.commits.len())
+    }
+
+    /// The state at `version`, rebuilt from the initial state and the diffs.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such version.
+    pub fn checkout(&self, version: usize) -> Result<M, Error> {
+        if version > self.commits.len() {
+            return Err(no_version(version));
+        }
+        let mut state = self.initial.clone();
+        for commit in self.commits.iter().take(version) {
+            state.apply(&commit.diff)?;
+        }
+        Ok(state)
+    }
+
+    /// Undoes the change of commit `version` on top of the current state, as a new commit.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such commit; an apply error when later commits
+    /// changed what it changed (nothing is committed then).
+    pub fn revert(&mut self, version: usize, message: &str) -> Result<usize, Error> {
+        let commit = version
+            .checked_sub(1)
+            .and_then(|at| self.commits.get(at))
+            .ok_or_else(|| no_version(version))?;
+        let mut state = self.head.clone();
+        state.apply(&commit.diff.invert())?;
+        self.commit(&state, message)
+    }
+}
+
+fn no_version(version: usize) -> Error {
+    Error::NotFound {
+        operation: crate::error::Operation::Update,
+        model: "version",
+        key: version.to_string(),
+        path: crate::error::Path::root(),
+    }
+}
+
+/// The persistent form: the initial state and the commits.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "M: Serialize, Diff<M>: Serialize",
+    deserialize = "M: Deserialize<'de>, Diff<M>: Deserialize<'de>"
+))]
+struct Stored<M: DiffModel> {
+    initial: M,
+    commits: Vec<Commit<M>>,
+}
+
+impl<M: DiffModel + Serialize + DeserializeOwned> History<M>
+where
+    ElementDiff<M>: Serialize + DeserializeOwned,
+{
+    /// Writes the history to a JSON file (atomically: a temporary file renamed into place).
+    ///
+    /// # Errors
+    /// The I/O or serialisation error.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let stored = Stored {
+            initial: self.initial.clone(),
+            commits: self.commits.clone(),
+        };
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, serde_json::to_vec(&stored)?)?;
+        std::fs::rename(partial, path)
+    }
+
+    /// Reads a history written by [`History::save`], replaying it to rebuild the head.
+    ///
+    /// # Errors
+    /// The I/O error, malformed JSON, or commits that do not replay.
+    pub fn load(path: &Path) -> std::io::Result<Self> {
+        let stored: Stored<M> = serde_json::from_slice(&std::fs::read(path)?)?;
+        let mut history = Self::new(stored.initial);
+        for commit in stored.commits {
+            history
+                .head
+                .apply(&commit.diff)
+                .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+            history.commits.push(commit);
+        }
+        Ok(history)
+    }
+}

@@ -1,0 +1,72 @@
+//! Three-way merge of whole hierarchies, with per-field strategies and conflicts that are
+//! listed, never dropped.
+//!
+//! Per field, against the base: unchanged on both sides → kept; changed on one side → that
+//! side's value; changed on both to the same value → that value; changed on both to
+//! different values → the field's strategy decides, or a [`Conflict`] is listed. Children
+//! are merged by key: created on one side → created; deleted on one side and untouched on
+//! the other → deleted; deleted on one side and changed on the other → the model's strategy
+//! decides (default: a conflict); created on both sides → merged field by field against an
+//! empty base.
+//!
+//! ```
+//! use statesync::merge::{merge, MergeOptions};
+//! use statesync::DiffModel;
+//!
+//! #[derive(DiffModel, Clone, Debug, PartialEq)]
+//! struct Port {
+//!     #[statesync(id)]
+//!     name: String,
+//!     #[statesync(merge = "max")]
+//!     mtu: u32,
+//!     #[statesync(merge = "union")]
+//!     vlans: Vec<u16>,
+//!     description: String, // no strategy: a conflict is reported, ours is kept
+//! }
+//!
+//! let base = Port { name: "et-1".into(), mtu: 1500, vlans: vec![10], description: "a".into() };
+//! let ours = Port { mtu: 9000, vlans: vec![10, 20], description: "ours".into(), ..base.clone() };
+//! let theirs = Port { mtu: 9216, vlans: vec![10, 30], description: "theirs".into(), ..base.clone() };
+//!
+//! let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+//! assert_eq!(merged.value.mtu, 9216);
+//! assert_eq!(merged.value.vlans, [10, 20, 30]);
+//! assert_eq!(merged.value.description, "ours");
+//! assert_eq!(merged.conflicts.len(), 1);
+//! assert_eq!(merged.conflicts[0].path, "port[name=et-1].description");
+//! assert_eq!(merged.conflicts[0].theirs.as_deref(), Some("\"theirs\""));
+//! ```
+
+mod bidirectional;
+mod context;
+mod history;
+mod strategy;
+
+pub use bidirectional::{BidirectionalReport, sync_bidirectional};
+pub use context::{Conflict, ConflictKind, Kept, MergeCx, MergeOptions, Merged};
+pub use history::{Commit, History};
+pub use strategy::{MergeUnion, Strategy};
+
+use crate::model::DiffModel;
+
+/// Merges `ours` and `theirs`, both changed from `base`; conflicts kept as `ours`.
+pub fn merge<M: DiffModel>(base: &M, ours: &M, theirs: &M, options: &MergeOptions) -> Merged<M> {
+    merge_keeping(base, ours, theirs, options, Kept::Ours)
+}
+
+/// Like [`merge`], choosing which value a reported conflict keeps: ours, theirs or the
+/// base's (a bidirectional sync uses all three: one per side and one for the new base).
+pub fn merge_keeping<M: DiffModel>(
+    base: &M,
+    ours: &M,
+    theirs: &M,
+    options: &MergeOptions,
+    kept: Kept,
+) -> Merged<M> {
+    let mut cx = MergeCx::new(options, kept);
+    let value = cx.merge_root(base, ours, theirs);
+    Merged {
+        value,
+        conflicts: cx.into_conflicts(),
+    }
+}

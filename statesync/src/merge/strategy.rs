@@ -1,0 +1,90 @@
+//! Merge strategies and the set-union merge of collections.
+
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{BuildHasher, Hash};
+
+use serde::{Deserialize, Serialize};
+
+/// How a field changed differently on both sides is resolved (and, at model level, an
+/// element deleted on one side and changed on the other).
+///
+/// Declared in the derive per field (`#[statesync(merge = "max")]`) or per model
+/// (`#[statesync(merge = "theirs")]`, the default for its fields and for delete/update
+/// conflicts); `Ours`, `Theirs`, `Newest` and `Report` can also be set per call with
+/// [`MergeOptions::prefer`](super::MergeOptions::prefer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Strategy {
+    /// Our (source) side wins.
+    Ours,
+    /// Their (target) side wins.
+    Theirs,
+    /// The side whose model has the newer version field wins (`#[statesync(version =
+    /// "field")]`); equal versions are a conflict.
+    Newest,
+    /// The larger value (`PartialOrd`; incomparable values are a conflict).
+    Max,
+    /// The smaller value.
+    Min,
+    /// Set union, three-way: what either side added is in, what either side removed is out.
+    Union,
+    /// A function `fn(Option<&T>, &T, &T) -> Option<T>` (`#[statesync(merge_with = path)]`);
+    /// `None` is a conflict.
+    Custom,
+    /// Keep the current value and list the conflict.
+    Report,
+}
+
+impl Strategy {
+    /// Whether swapping ours and theirs cannot change the result.
+    pub fn is_symmetric(self) -> bool {
+        matches!(
+            self,
+            Strategy::Newest | Strategy::Max | Strategy::Min | Strategy::Union
+        )
+    }
+}
+
+/// Collections that merge as sets, for [`Strategy::Union`].
+pub trait MergeUnion: Sized {
+    /// What either side added is in, what either side removed from the base is out.
+    fn merge_union(base: Option<&Self>, ours: &Self, theirs: &Self) -> Self;
+}
+
+impl<T: Ord + Clone> MergeUnion for BTreeSet<T> {
+    fn merge_union(base: Option<&Self>, ours: &Self, theirs: &Self) -> Self {
+        ours.union(theirs)
+            .filter(|item| match base {
+                Some(base) => {
+                    !base.contains(item) || (ours.contains(item) && theirs.contains(item))
+                }
+                None => true,
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// A `Vec` merges as a sorted set: duplicates collapse.
+impl<T: Ord + Clone> MergeUnion for Vec<T> {
+    fn merge_union(base: Option<&Self>, ours: &Self, theirs: &Self) -> Self {
+        let set = |items: &Self| items.iter().cloned().collect::<BTreeSet<T>>();
+        let base = base.map(set);
+        BTreeSet::merge_union(base.as_ref(), &set(ours), &set(theirs))
+            .into_iter()
+            .collect()
+    }
+}
+
+impl<T: Hash + Eq + Clone, S: BuildHasher + Default> MergeUnion for HashSet<T, S> {
+    fn merge_union(base: Option<&Self>, ours: &Self, theirs: &Self) -> Self {
+        ours.union(theirs)
+            .filter(|item| match base {
+                Some(base) => {
+                    !base.contains(*item) || (ours.contains(*item) && theirs.contains(*item))
+                }
+                None => true,
+            })
+            .cloned()
+            .collect()
+    }
+}
