@@ -1,0 +1,76 @@
+//! Two replicas synced both ways against a stored base.
+
+use statesync::DiffModel;
+use statesync::merge::{History, MergeOptions, sync_bidirectional};
+use statesync::sync::InMemory;
+use statesync_suite::fixtures::{inventory, site};
+use statesync_suite::inventory::{DeviceKey, Inventory, Site, SiteKey};
+
+fn ams(inventory: &mut Inventory) -> &mut Site {
+    inventory
+        .sites
+        .get_mut(&SiteKey { name: "ams".into() })
+        .unwrap()
+}
+
+#[test]
+fn both_sides_end_equal_and_the_base_moves_on() {
+    let mut history = History::new(inventory());
+    let mut a = inventory();
+    let mut b = inventory();
+    a.sites.insert(site("lon", 1, 1)).unwrap();
+    ams(&mut b).region = "eu-west".into();
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut InMemory),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(report.conflicts.is_empty());
+    assert!(report.base_committed);
+    assert_eq!(report.a.counts.updated, 1);
+    assert_eq!(report.b.counts.created, 1 + 1 + 1);
+    assert!(a.diff(&b).unwrap().is_empty());
+    assert!(history.head().diff(&a).unwrap().is_empty());
+}
+
+#[test]
+fn a_reported_conflict_keeps_each_side_and_comes_back() {
+    let mut history = History::new(inventory());
+    let mut a = inventory();
+    let mut b = inventory();
+    let key = DeviceKey {
+        site: "ams".into(),
+        name: "ams-d0".into(),
+    };
+    ams(&mut a).devices.get_mut(&key).unwrap().role = "spine".into();
+    ams(&mut b).devices.get_mut(&key).unwrap().role = "border".into();
+    ams(&mut b).region = "eu-west".into();
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut InMemory),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.conflicts.len(), 1);
+    assert_eq!(
+        report.conflicts[0].path,
+        "inventory.sites[name=ams].devices[site=ams, name=ams-d0].role"
+    );
+    assert_eq!(ams(&mut a).devices.get(&key).unwrap().role, "spine");
+    assert_eq!(ams(&mut b).devices.get(&key).unwrap().role, "border");
+    assert_eq!(ams(&mut a).region, "eu-west", "the rest went through");
+    let entries = a.diff(&b).unwrap().entries();
+    assert_eq!(entries.iter().filter(|e| !e.fields.is_empty()).count(), 1);
+    // The base kept the old role: the next sync reports the conflict again.
+    let again = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut InMemory),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(again.conflicts.len(), 1);
+}

@@ -1,0 +1,6 @@
+//! Reconciliation: three-way merge, strategies, conflicts, invert and compose, history,
+//! bidirectional sync.
+
+mod bidirectional;
+mod history;
+mod rules;

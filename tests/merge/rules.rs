@@ -1,0 +1,281 @@
+//! The merge rules and every strategy.
+
+use std::collections::BTreeSet;
+
+use statesync::merge::{ConflictKind, MergeOptions, Strategy, merge};
+use statesync::{Diff, DiffModel, Store};
+use statesync_suite::fixtures::{inventory, site};
+use statesync_suite::inventory::{Device, DeviceKey, Inventory, Site, SiteKey};
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(version = "revision")]
+struct Doc {
+    #[statesync(id)]
+    id: u8,
+    #[statesync(merge = "max")]
+    revision: u32,
+    title: String,
+    #[statesync(merge = "ours")]
+    owner: String,
+    #[statesync(merge = "theirs")]
+    state: String,
+    #[statesync(merge = "newest")]
+    body: String,
+    #[statesync(merge = "min")]
+    priority: u8,
+    #[statesync(merge = "union")]
+    labels: BTreeSet<String>,
+    #[statesync(merge_with = concat)]
+    notes: String,
+}
+
+fn concat(_base: Option<&String>, ours: &String, theirs: &String) -> Option<String> {
+    Some(format!("{ours}+{theirs}"))
+}
+
+fn doc() -> Doc {
+    Doc {
+        id: 1,
+        revision: 1,
+        title: "t".into(),
+        owner: "o".into(),
+        state: "s".into(),
+        body: "b".into(),
+        priority: 5,
+        labels: ["x".to_string()].into(),
+        notes: "n".into(),
+    }
+}
+
+#[test]
+fn one_sided_and_identical_changes_never_conflict() {
+    let base = doc();
+    let mut ours = doc();
+    ours.title = "ours".into();
+    let mut theirs = doc();
+    theirs.priority = 1;
+    theirs.title = "t".into();
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    assert!(merged.conflicts.is_empty());
+    assert_eq!(merged.value.title, "ours");
+    assert_eq!(merged.value.priority, 1);
+
+    let mut both = doc();
+    both.title = "same".into();
+    let merged = merge(&base, &both, &both, &MergeOptions::default());
+    assert!(merged.conflicts.is_empty());
+    assert_eq!(merged.value, both);
+}
+
+#[test]
+fn every_strategy_resolves_its_field() {
+    let base = doc();
+    let mut ours = doc();
+    let mut theirs = doc();
+    for (side, tag) in [(&mut ours, "ours"), (&mut theirs, "theirs")] {
+        side.owner = tag.into();
+        side.state = tag.into();
+        side.body = tag.into();
+        side.notes = tag.into();
+        side.labels.insert(tag.into());
+    }
+    ours.revision = 3;
+    theirs.revision = 2;
+    ours.priority = 7;
+    theirs.priority = 2;
+    theirs.labels.remove("x");
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+    let value = merged.value;
+    assert_eq!(value.owner, "ours");
+    assert_eq!(value.state, "theirs");
+    assert_eq!(value.body, "ours", "ours has the newer revision");
+    assert_eq!(value.priority, 2);
+    let labels: Vec<&str> = value.labels.iter().map(String::as_str).collect();
+    assert_eq!(labels, ["ours", "theirs"], "x was removed by theirs");
+    assert_eq!(value.notes, "ours+theirs");
+    assert_eq!(value.revision, 3);
+}
+
+#[test]
+fn newest_with_equal_versions_is_a_conflict_and_report_keeps_ours() {
+    let base = doc();
+    let mut ours = doc();
+    let mut theirs = doc();
+    ours.body = "ours".into();
+    theirs.body = "theirs".into();
+    ours.title = "ours".into();
+    theirs.title = "theirs".into();
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    let paths: Vec<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["doc[id=1].title", "doc[id=1].body"]);
+    assert_eq!(merged.value.title, "ours");
+    let conflict = &merged.conflicts[0];
+    assert_eq!(conflict.kind, ConflictKind::Field);
+    assert_eq!(conflict.base.as_deref(), Some("\"t\""));
+    assert_eq!(
+        conflict.to_string(),
+        r#"doc[id=1].title: base "t", ours "ours", theirs "theirs""#
+    );
+}
+
+#[test]
+fn per_call_overrides_win_over_declared_strategies() {
+    let base = doc();
+    let mut ours = doc();
+    let mut theirs = doc();
+    ours.title = "ours".into();
+    theirs.title = "theirs".into();
+    ours.owner = "ours".into();
+    theirs.owner = "theirs".into();
+    let options = MergeOptions::default()
+        .prefer::<Doc>(Some(DocField::Title), Strategy::Theirs)
+        .prefer::<Doc>(Some(DocField::Owner), Strategy::Theirs);
+    let merged = merge(&base, &ours, &theirs, &options);
+    assert!(merged.conflicts.is_empty());
+    assert_eq!(merged.value.title, "theirs");
+    assert_eq!(merged.value.owner, "theirs");
+    // Strategies that need generated code cannot be set per call: they are ignored.
+    let options = MergeOptions::default().prefer::<Doc>(Some(DocField::Title), Strategy::Max);
+    assert_eq!(merge(&base, &ours, &theirs, &options).conflicts.len(), 1);
+}
+
+fn device_key(site: &str, name: &str) -> DeviceKey {
+    DeviceKey {
+        site: site.into(),
+        name: name.into(),
+    }
+}
+
+fn ams(inventory: &mut Inventory) -> &mut Site {
+    inventory
+        .sites
+        .get_mut(&SiteKey { name: "ams".into() })
+        .unwrap()
+}
+
+#[test]
+fn children_merge_by_key() {
+    let base = inventory();
+    let mut ours = inventory();
+    let mut theirs = inventory();
+    // Created on one side each.
+    ours.sites.insert(site("lon", 1, 1)).unwrap();
+    theirs.sites.insert(site("par", 1, 1)).unwrap();
+    // Deleted on one side, untouched on the other.
+    ams(&mut theirs)
+        .devices
+        .remove(&device_key("ams", "ams-d1"));
+    // Changed on different fields of one device.
+    ams(&mut ours)
+        .devices
+        .get_mut(&device_key("ams", "ams-d0"))
+        .unwrap()
+        .role = "spine".into();
+    ams(&mut theirs)
+        .devices
+        .get_mut(&device_key("ams", "ams-d0"))
+        .unwrap()
+        .serial = "NEW".into();
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+    let value = merged.value;
+    assert!(value.sites.contains(&SiteKey { name: "lon".into() }));
+    assert!(value.sites.contains(&SiteKey { name: "par".into() }));
+    let merged_ams = value.sites.get(&SiteKey { name: "ams".into() }).unwrap();
+    assert!(!merged_ams.devices.contains(&device_key("ams", "ams-d1")));
+    let d0 = merged_ams
+        .devices
+        .get(&device_key("ams", "ams-d0"))
+        .unwrap();
+    assert_eq!((d0.role.as_str(), d0.serial.as_str()), ("spine", "NEW"));
+}
+
+#[test]
+fn deleted_on_one_side_and_changed_on_the_other_is_a_conflict_by_default() {
+    let base = inventory();
+    let mut ours = inventory();
+    let mut theirs = inventory();
+    ams(&mut ours).devices.remove(&device_key("ams", "ams-d0"));
+    ams(&mut theirs)
+        .devices
+        .get_mut(&device_key("ams", "ams-d0"))
+        .unwrap()
+        .role = "spine".into();
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    assert_eq!(merged.conflicts.len(), 1);
+    let conflict = &merged.conflicts[0];
+    assert_eq!(conflict.kind, ConflictKind::DeleteUpdate);
+    assert_eq!(
+        conflict.path,
+        "inventory.sites[name=ams].devices[site=ams, name=ams-d0]"
+    );
+    assert!(conflict.ours.is_none());
+    assert!(conflict.theirs.as_deref().unwrap().contains("spine"));
+    // Report keeps ours: deleted.
+    assert!(
+        !ams(&mut merged.value.clone())
+            .devices
+            .contains(&device_key("ams", "ams-d0"))
+    );
+
+    // The model's strategy, set per call, decides instead.
+    let options = MergeOptions::default().prefer::<Device>(None, Strategy::Theirs);
+    let merged = merge(&base, &ours, &theirs, &options);
+    assert!(merged.conflicts.is_empty());
+    let mut value = merged.value;
+    assert_eq!(
+        ams(&mut value)
+            .devices
+            .get(&device_key("ams", "ams-d0"))
+            .unwrap()
+            .role,
+        "spine"
+    );
+}
+
+#[test]
+fn created_on_both_sides_merges_against_an_empty_base() {
+    let base = inventory();
+    let mut ours = inventory();
+    let mut theirs = inventory();
+    let mut lon = site("lon", 0, 0);
+    ours.sites.insert(lon.clone()).unwrap();
+    lon.region = "uk".into();
+    theirs.sites.insert(lon).unwrap();
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    assert_eq!(merged.conflicts.len(), 1);
+    assert_eq!(merged.conflicts[0].path, "inventory.sites[name=lon].region");
+    assert_eq!(merged.conflicts[0].base, None);
+}
+
+#[test]
+fn invert_undoes_and_compose_chains() {
+    let a = inventory();
+    let mut b = inventory();
+    ams(&mut b).region = "eu".into();
+    b.sites.insert(site("lon", 1, 2)).unwrap();
+    let mut c = b.clone();
+    c.sites.remove(&SiteKey { name: "nyc".into() });
+    ams(&mut c)
+        .devices
+        .get_mut(&device_key("ams", "ams-d1"))
+        .unwrap()
+        .model = "x".into();
+
+    let ab = a.diff(&b).unwrap();
+    let mut state = a.clone();
+    state.apply(&ab).unwrap();
+    state.apply(&ab.invert()).unwrap();
+    assert_eq!(state, a);
+    assert_eq!(ab.invert().invert(), ab);
+
+    let bc = b.diff(&c).unwrap();
+    let ac: Diff<Inventory> = Diff::compose(&a, &ab, &bc).unwrap();
+    assert_eq!(ac, a.diff(&c).unwrap());
+    assert!(
+        Diff::compose(&c, &ab, &bc).is_err(),
+        "ab does not apply to c"
+    );
+    let _: Store<Site> = Store::new();
+}
