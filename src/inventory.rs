@@ -57,10 +57,12 @@ pub struct Interface {
     pub description: String,
     /// Administrative state.
     pub enabled: bool,
-    /// MTU in bytes.
+    /// MTU in bytes; when both sides change it, the larger wins.
+    #[statesync(merge = "max")]
     pub mtu: u32,
     /// `access` or `trunk`.
     pub mode: String,
-    /// VLAN ids, compared as a whole.
+    /// VLAN ids, compared as a whole; when both sides change them, they merge as sets.
+    #[statesync(merge = "union")]
     pub vlans: Vec<u16>,
 }
