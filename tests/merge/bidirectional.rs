@@ -74,3 +74,43 @@ fn a_reported_conflict_keeps_each_side_and_comes_back() {
     .unwrap();
     assert_eq!(again.conflicts.len(), 1);
 }
+
+/// An adapter whose creates all fail.
+struct RefusesCreates;
+
+impl statesync::sync::Adapter for RefusesCreates {}
+
+impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesCreates {
+    fn create(&mut self, _model: &M) -> Result<(), statesync::sync::HookError> {
+        Err("read-only replica".into())
+    }
+}
+
+#[test]
+fn the_base_moves_on_only_when_both_sides_succeeded() {
+    let mut history = History::new(inventory());
+    let mut a = inventory();
+    let mut b = inventory();
+    a.sites.insert(site("lon", 1, 1)).unwrap();
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut RefusesCreates),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(!report.base_committed);
+    assert_eq!(report.b.counts.failed, 1);
+    assert_eq!(history.version(), 0);
+    assert!(!b.sites.contains(&SiteKey { name: "lon".into() }));
+    // Nothing is lost: a later sync with a working adapter carries the site over.
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut InMemory),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(report.base_committed);
+    assert!(a.diff(&b).unwrap().is_empty());
+}
