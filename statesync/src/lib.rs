@@ -6,6 +6,7 @@ mod diff;
 mod error;
 pub mod merge;
 mod model;
+pub mod projection;
 mod render;
 mod store;
 mod summary;

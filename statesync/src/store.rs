@@ -9,7 +9,9 @@ use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::children::ChildCollection;
-use crate::diff::Diff;
+use std::collections::HashSet;
+
+use crate::diff::{Action, Compared, Diff, ElementDiff, compare};
 use crate::error::{Error, Operation, Path};
 use crate::model::DiffModel;
 
@@ -40,6 +42,8 @@ type Hasher = foldhash::fast::RandomState;
 #[derive(Clone)]
 pub struct Store<M: DiffModel> {
     map: IndexMap<M::Key, M, Hasher>,
+    /// Keys changed since tracking started ([`Store::track_changes`]); `None` when off.
+    touched: Option<HashSet<M::Key, Hasher>>,
 }
 
 impl<M: DiffModel> Default for Store<M> {
@@ -53,6 +57,7 @@ impl<M: DiffModel> Store<M> {
     pub fn new() -> Self {
         Self {
             map: IndexMap::with_hasher(Hasher::default()),
+            touched: None,
         }
     }
 
@@ -60,6 +65,7 @@ impl<M: DiffModel> Store<M> {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             map: IndexMap::with_capacity_and_hasher(capacity, Hasher::default()),
+            touched: None,
         }
     }
 
@@ -93,6 +99,7 @@ impl<M: DiffModel> Store<M> {
 
     /// The model with this key, to change its attributes or children in place.
     pub fn get_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+        self.touch(key);
         self.map.get_mut(key)
     }
 
@@ -107,7 +114,11 @@ impl<M: DiffModel> Store<M> {
     /// [`Error::DuplicateKey`] when a model with the same key is present; the store is
     /// left unchanged.
     pub fn insert(&mut self, model: M) -> Result<(), Error> {
-        match self.map.entry(model.key()) {
+        let key = model.key();
+        if !self.map.contains_key(&key) {
+            self.touch(&key);
+        }
+        match self.map.entry(key) {
             Entry::Occupied(entry) => Err(Error::DuplicateKey {
                 model: M::NAME,
                 key: entry.key().to_string(),
@@ -123,7 +134,9 @@ impl<M: DiffModel> Store<M> {
     /// Adds a model, or replaces the one with the same key (keeping its position).
     /// Returns the replaced model.
     pub fn upsert(&mut self, model: M) -> Option<M> {
-        self.map.insert(model.key(), model)
+        let key = model.key();
+        self.touch(&key);
+        self.map.insert(key, model)
     }
 
     /// Replaces the model with the same key and returns the old one.
@@ -132,6 +145,7 @@ impl<M: DiffModel> Store<M> {
     /// [`Error::NotFound`] when no model has this key; the store is left unchanged.
     pub fn update(&mut self, model: M) -> Result<M, Error> {
         let key = model.key();
+        self.touch(&key);
         match self.map.get_mut(&key) {
             Some(slot) => Ok(std::mem::replace(slot, model)),
             None => Err(Error::NotFound {
@@ -146,6 +160,7 @@ impl<M: DiffModel> Store<M> {
     /// Removes the model with this key, with its children, keeping the order of the rest.
     /// O(n): it shifts the models after it.
     pub fn remove(&mut self, key: &M::Key) -> Option<M> {
+        self.touch(key);
         self.map.shift_remove(key)
     }
 
@@ -159,6 +174,7 @@ impl<M: DiffModel> Store<M> {
         key: M::Key,
         make: impl FnOnce() -> M,
     ) -> Result<&mut M, Error> {
+        self.touch(&key);
         match self.map.entry(key) {
             Entry::Occupied(entry) => Ok(entry.into_mut()),
             Entry::Vacant(entry) => {
@@ -179,7 +195,9 @@ impl<M: DiffModel> Store<M> {
     /// attributes to `model`'s, keeping its children and skipped fields (diffsync's
     /// `update_or_instantiate`).
     pub fn update_or_insert(&mut self, model: M) -> &mut M {
-        match self.map.entry(model.key()) {
+        let key = model.key();
+        self.touch(&key);
+        match self.map.entry(key) {
             Entry::Occupied(entry) => {
                 let current = entry.into_mut();
                 let changes = current.diff_fields(&model);
@@ -195,8 +213,12 @@ impl<M: DiffModel> Store<M> {
         self.map.values()
     }
 
-    /// The models in order, to change attributes or children in place.
+    /// The models in order, to change attributes or children in place. With tracking on,
+    /// every key counts as touched.
     pub fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = &mut M> + DoubleEndedIterator {
+        if let Some(touched) = &mut self.touched {
+            touched.extend(self.map.keys().cloned());
+        }
         self.map.values_mut()
     }
 
@@ -224,7 +246,105 @@ impl<M: DiffModel> Store<M> {
 
     /// Keeps the models whose key passes `keep`, in order (one pass).
     pub(crate) fn retain_keys(&mut self, mut keep: impl FnMut(&M::Key) -> bool) {
-        self.map.retain(|key, _| keep(key));
+        let touched = &mut self.touched;
+        self.map.retain(|key, _| {
+            let kept = keep(key);
+            if !kept && let Some(touched) = touched {
+                touched.insert(key.clone());
+            }
+            kept
+        });
+    }
+
+    fn touch(&mut self, key: &M::Key) {
+        if let Some(touched) = &mut self.touched
+            && !touched.contains(key)
+        {
+            touched.insert(key.clone());
+        }
+    }
+
+    /// Starts recording which keys change: every key passed to a mutating method
+    /// (`get_mut`, `insert`, `upsert`, `update`, `remove`, ...) from now on. An event handler
+    /// that edits the store through these methods makes [`Store::diff_touched`] cost what the
+    /// events touched, not the size of the store. Clears what was recorded before.
+    pub fn track_changes(&mut self) {
+        self.touched = Some(HashSet::default());
+    }
+
+    /// Stops recording changes and forgets what was recorded.
+    pub fn stop_tracking(&mut self) {
+        self.touched = None;
+    }
+
+    /// The keys touched since tracking started, or `None` when tracking is off.
+    pub fn touched(&self) -> Option<impl Iterator<Item = &M::Key>> {
+        self.touched.as_ref().map(|touched| touched.iter())
+    }
+
+    /// Returns the keys touched so far and starts a fresh record (tracking stays on).
+    pub fn take_touched(&mut self) -> Vec<M::Key> {
+        self.touched
+            .as_mut()
+            .map(|touched| touched.drain().collect())
+            .unwrap_or_default()
+    }
+
+    /// The diff that turns this store into `new` for the given keys only: each key present
+    /// on both sides is compared (its whole subtree), present only in `new` is a create,
+    /// only here a delete. Keys outside the list are neither compared nor deleted, so the
+    /// cost is that of the listed elements (a scoped or incremental sync).
+    ///
+    /// # Errors
+    /// [`Error::DuplicateKey`] from a `Vec` of children inside.
+    pub fn diff_keys<'k>(
+        &self,
+        new: &Self,
+        keys: impl IntoIterator<Item = &'k M::Key>,
+    ) -> Result<Diff<M>, Error>
+    where
+        M::Key: 'k,
+    {
+        let mut elements = Vec::new();
+        let mut unchanged = 0;
+        let mut seen: HashSet<&M::Key, Hasher> = HashSet::default();
+        for key in keys {
+            if !seen.insert(key) {
+                continue;
+            }
+            match (self.get(key), new.get(key)) {
+                (Some(old), Some(new)) => match compare(old, new)? {
+                    Compared::Unchanged(count) => unchanged += count,
+                    Compared::Changed(update) => elements.push(ElementDiff {
+                        key: key.clone(),
+                        action: Action::Update(update),
+                    }),
+                },
+                (Some(old), None) => elements.push(ElementDiff {
+                    key: key.clone(),
+                    action: Action::Delete(old.clone()),
+                }),
+                (None, Some(new)) => elements.push(ElementDiff {
+                    key: key.clone(),
+                    action: Action::Create(new.clone()),
+                }),
+                (None, None) => {}
+            }
+        }
+        Ok(Diff::from_elements(elements, unchanged))
+    }
+
+    /// The diff to `new` over the keys `new` recorded as touched ([`Store::track_changes`]),
+    /// or the full diff when `new` does not track changes. Valid when `new` started tracking
+    /// as a copy of `self` (or of a state `self` was synced to).
+    ///
+    /// # Errors
+    /// [`Error::DuplicateKey`] from a `Vec` of children inside.
+    pub fn diff_touched(&self, new: &Self) -> Result<Diff<M>, Error> {
+        match &new.touched {
+            Some(touched) => self.diff_keys(new, touched.iter()),
+            None => self.diff(new),
+        }
     }
 
     /// The diff that turns this store into `new`, matching models by key.

@@ -131,6 +131,53 @@ impl<M: DiffModel> History<M> {
     }
 }
 
+/// Why [`History::commit_diff`] refused a diff.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The diff was made against an older version: merge first.
+    #[error("stale diff: made against version {base}, the head is version {head}")]
+    Stale {
+        /// The version the diff was made against.
+        base: usize,
+        /// The current version.
+        head: usize,
+    },
+    /// The diff does not apply to the head (it names missing or existing elements).
+    #[error("invalid diff: {0}")]
+    Invalid(Error),
+}
+
+impl<M: DiffModel> History<M> {
+    /// The diff from `version` to the head, for a replica that holds `version`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such version.
+    pub fn diff_since(&self, version: usize) -> Result<Diff<M>, Error> {
+        self.checkout(version)?.diff(&self.head)
+    }
+
+    /// Commits a diff a replica made against version `base`: refused when `base` is not the
+    /// head (the replica must merge first) or when it does not apply; the head is then
+    /// unchanged. Returns the new version.
+    ///
+    /// # Errors
+    /// [`Refused::Stale`] or [`Refused::Invalid`].
+    pub fn commit_diff(
+        &mut self,
+        base: usize,
+        diff: &Diff<M>,
+        message: &str,
+    ) -> Result<usize, Refused> {
+        let head = self.version();
+        if base != head {
+            return Err(Refused::Stale { base, head });
+        }
+        let mut next = self.head.clone();
+        next.apply(diff).map_err(Refused::Invalid)?;
+        self.commit(&next, message).map_err(Refused::Invalid)
+    }
+}
+
 fn no_version(version: usize) -> Error {
     Error::NotFound {
         operation: crate::error::Operation::Update,

@@ -64,6 +64,7 @@ pub use report::{Outcome, SkipReason, Status, SyncCounts, SyncReport};
 use crate::diff::Diff;
 use crate::error::Error;
 use crate::model::DiffModel;
+use crate::store::Store;
 
 /// The error a hook returns: anything that is an error.
 pub type HookError = Box<dyn std::error::Error + Send + Sync>;
@@ -217,37 +218,69 @@ pub trait SyncModel: DiffModel {
     where
         Self: SyncTree<H>,
     {
-        let started = Instant::now();
-        let span = tracing::info_span!("statesync::sync", model = Self::NAME);
-        let _entered = span.enter();
-        let summary = diff.summary();
-        tracing::info!(
-            create = summary.create,
-            update = summary.update,
-            delete = summary.delete,
-            "sync started"
-        );
-        let mut run = Run::new(hooks, options, summary.changes());
-        run.report.counts.unchanged = summary.unchanged;
-        engine::sync_root(self, diff, &mut run);
-        let mut report = run.finish();
-        if report.changed_anything()
-            && let Err(error) = hooks.sync_complete(&report)
-        {
-            tracing::error!(%error, "sync_complete failed");
-            report.complete_error = Some(error.to_string());
-        }
-        report.elapsed = started.elapsed();
-        tracing::info!(
-            created = report.counts.created,
-            updated = report.counts.updated,
-            deleted = report.counts.deleted,
-            failed = report.counts.failed,
-            skipped = report.counts.skipped,
-            "sync finished"
-        );
-        report
+        drive(Self::NAME, diff, hooks, options, |diff, run| {
+            engine::sync_root(self, diff, run);
+        })
     }
 }
 
 impl<M: DiffModel> SyncModel for M {}
+
+impl<M: DiffModel> Store<M> {
+    /// Carries a diff of this collection (from [`Store::diff`], [`Store::diff_keys`] or
+    /// [`Store::diff_touched`]) into the store through `hooks`, element by element, like
+    /// [`SyncModel::sync_diff`] does for a root model.
+    pub fn sync_diff<H: Adapter + ?Sized>(
+        &mut self,
+        diff: &Diff<M>,
+        hooks: &mut H,
+        options: SyncOptions<'_>,
+    ) -> SyncReport
+    where
+        M: SyncTree<H>,
+    {
+        drive(M::NAME, diff, hooks, options, |diff, run| {
+            engine::sync_collection(self, diff, run);
+        })
+    }
+}
+
+/// Runs one sync: the span, the counts, the engine's `work`, `sync_complete`, the report.
+fn drive<M: DiffModel, H: Adapter + ?Sized>(
+    model: &'static str,
+    diff: &Diff<M>,
+    hooks: &mut H,
+    options: SyncOptions<'_>,
+    work: impl FnOnce(&Diff<M>, &mut Run<'_, '_, H>),
+) -> SyncReport {
+    let started = Instant::now();
+    let span = tracing::info_span!("statesync::sync", model);
+    let _entered = span.enter();
+    let summary = diff.summary();
+    tracing::info!(
+        create = summary.create,
+        update = summary.update,
+        delete = summary.delete,
+        "sync started"
+    );
+    let mut run = Run::new(hooks, options, summary.changes());
+    run.report.counts.unchanged = summary.unchanged;
+    work(diff, &mut run);
+    let mut report = run.finish();
+    if report.changed_anything()
+        && let Err(error) = hooks.sync_complete(&report)
+    {
+        tracing::error!(%error, "sync_complete failed");
+        report.complete_error = Some(error.to_string());
+    }
+    report.elapsed = started.elapsed();
+    tracing::info!(
+        created = report.counts.created,
+        updated = report.counts.updated,
+        deleted = report.counts.deleted,
+        failed = report.counts.failed,
+        skipped = report.counts.skipped,
+        "sync finished"
+    );
+    report
+}

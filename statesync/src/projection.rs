@@ -1,0 +1,115 @@
+//! State projection: a view of part of a model in another shape, kept in sync with the
+//! original, with edits to the view carried back.
+//!
+//! ```
+//! use statesync::projection::{Projection, carry_back, refresh};
+//! use statesync::{DiffModel, Store};
+//!
+//! #[derive(DiffModel, Clone, Debug, PartialEq)]
+//! struct Server {
+//!     #[statesync(id)]
+//!     name: String,
+//!     cpus: u32,
+//!     maintenance: bool,
+//! }
+//!
+//! #[derive(DiffModel, Clone, Debug, PartialEq)]
+//! struct Fleet {
+//!     #[statesync(children)]
+//!     servers: Store<Server>,
+//! }
+//!
+//! /// What an on-call dashboard shows and edits: the maintenance switches only.
+//! #[derive(DiffModel, Clone, Debug, PartialEq)]
+//! struct Switches {
+//!     #[statesync(children)]
+//!     switches: Store<Switch>,
+//! }
+//!
+//! #[derive(DiffModel, Clone, Debug, PartialEq)]
+//! struct Switch {
+//!     #[statesync(id)]
+//!     server: String,
+//!     on: bool,
+//! }
+//!
+//! struct Dashboard;
+//!
+//! impl Projection<Fleet> for Dashboard {
+//!     type View = Switches;
+//!
+//!     fn project(fleet: &Fleet) -> Switches {
+//!         let switches = fleet.servers.iter().map(|s| Switch { server: s.name.clone(), on: s.maintenance });
+//!         Switches { switches: Store::try_from_iter(switches).unwrap_or_default() }
+//!     }
+//!
+//!     fn write_back(view: &Switches, fleet: &mut Fleet) {
+//!         for switch in &view.switches {
+//!             if let Some(server) = fleet.servers.get_mut(&ServerKey { name: switch.server.clone() }) {
+//!                 server.maintenance = switch.on;
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! let mut fleet = Fleet { servers: Store::try_from_iter([
+//!     Server { name: "a".into(), cpus: 8, maintenance: false },
+//! ])? };
+//! let mut view = Dashboard::project(&fleet);
+//!
+//! fleet.servers.insert(Server { name: "b".into(), cpus: 4, maintenance: true })?;
+//! let shown = refresh::<Dashboard, _>(&fleet, &mut view)?; // the view follows the original
+//! assert_eq!(shown.summary().create, 1);
+//!
+//! view.switches.get_mut(&SwitchKey { server: "a".into() }).map(|s| s.on = true);
+//! let carried = carry_back::<Dashboard, _>(&mut fleet, &view)?; // and edits flow back
+//! assert_eq!(carried.summary().update, 1);
+//! assert!(fleet.servers.get(&ServerKey { name: "a".into() }).is_some_and(|s| s.maintenance));
+//! # Ok::<(), statesync::Error>(())
+//! ```
+
+use crate::diff::Diff;
+use crate::error::Error;
+use crate::model::DiffModel;
+
+/// A view of a source model in another shape.
+pub trait Projection<S: DiffModel> {
+    /// The view's model.
+    type View: DiffModel;
+
+    /// Builds the view from the source.
+    fn project(source: &S) -> Self::View;
+
+    /// Writes what the view shows back into the source (the inverse of `project` on the
+    /// parts the view covers; the rest of the source is left alone).
+    fn write_back(view: &Self::View, source: &mut S);
+}
+
+/// Brings `view` up to date with `source`; returns what changed in the view.
+///
+/// # Errors
+/// A diff or apply error (duplicate keys in a `Vec`).
+pub fn refresh<P: Projection<S>, S: DiffModel>(
+    source: &S,
+    view: &mut P::View,
+) -> Result<Diff<P::View>, Error> {
+    let diff = view.diff(&P::project(source))?;
+    view.apply(&diff)?;
+    Ok(diff)
+}
+
+/// Carries edits made to `view` back into `source`; returns what changed in the source
+/// (sync it on to the real system with [`crate::sync::SyncModel::sync_diff`]).
+///
+/// # Errors
+/// A diff or apply error (duplicate keys in a `Vec`).
+pub fn carry_back<P: Projection<S>, S: DiffModel>(
+    source: &mut S,
+    view: &P::View,
+) -> Result<Diff<S>, Error> {
+    let mut edited = source.clone();
+    P::write_back(view, &mut edited);
+    let diff = source.diff(&edited)?;
+    source.apply(&diff)?;
+    Ok(diff)
+}
