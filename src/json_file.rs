@@ -127,3 +127,23 @@ pub fn save(inventory: &Inventory, file: &Path) -> std::io::Result<()> {
     serde_json::to_writer(writer, inventory)?;
     std::fs::rename(partial, file)
 }
+
+/// Loads only the named sites from a file: a scoped load that says what it covers, so a
+/// sync from it leaves every other site alone.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_sites(file: &Path, names: &[&str]) -> Result<statesync::scope::Scoped<crate::inventory::Site>, LoadError> {
+    let inventory = load(file)?;
+    let covers: Vec<crate::inventory::SiteKey> = names
+        .iter()
+        .map(|name| crate::inventory::SiteKey { name: (*name).to_owned() })
+        .collect();
+    let mut found = statesync::Store::new();
+    for site in inventory.sites {
+        if names.contains(&site.name.as_str()) {
+            found.upsert(site);
+        }
+    }
+    Ok(statesync::scope::Scoped::new(found, covers))
+}

@@ -7,6 +7,7 @@ mod error;
 pub mod merge;
 mod model;
 pub mod projection;
+pub mod scope;
 mod render;
 mod store;
 mod summary;
