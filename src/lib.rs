@@ -7,4 +7,5 @@ pub mod dataset;
 pub mod fixtures;
 pub mod inventory;
 pub mod json_file;
+pub mod remote;
 pub mod sqlite;
