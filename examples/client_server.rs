@@ -23,29 +23,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut alice = Client::connect(address)?;
     let mut bob = Client::connect(address)?;
-    println!("alice and bob have the full state ({} sites) at version {}", alice.state.sites.len(), alice.version);
+    println!(
+        "alice and bob have the full state ({} sites) at version {}",
+        alice.state.sites.len(),
+        alice.version
+    );
 
     let ams = SiteKey { name: "ams".into() };
     if let Some(site) = alice.state.sites.get_mut(&ams) {
         site.region = "eu-west".into();
     }
     alice.push()?;
-    println!("alice pushed a region change: now version {}", alice.version);
+    println!(
+        "alice pushed a region change: now version {}",
+        alice.version
+    );
 
     bob.state.sites.insert(site("lon", 1, 2))?;
     if let Some(site) = bob.state.sites.get_mut(&ams) {
         site.region = "emea-2".into();
     }
     let conflicts = bob.push()?;
-    println!("bob pushed against version 0: refused as stale, merged, pushed again as version {}", bob.version);
+    println!(
+        "bob pushed against version 0: refused as stale, merged, pushed again as version {}",
+        bob.version
+    );
     for conflict in &conflicts {
         println!("  conflict, bob's value kept: {conflict}");
     }
 
     alice.pull()?;
     let (version, state) = server.snapshot();
-    println!("alice pulled version {version}; alice = server: {}, bob = server: {}",
-        alice.state.diff(&state)?.is_empty(), bob.state.diff(&state)?.is_empty());
+    println!(
+        "alice pulled version {version}; alice = server: {}, bob = server: {}",
+        alice.state.diff(&state)?.is_empty(),
+        bob.state.diff(&state)?.is_empty()
+    );
 
     let mut hostile = TcpStream::connect(address)?;
     hostile.write_all(b"{\"type\":\"push\",\"base\":2,\"diff\":\"rm -rf\"}\n")?;
@@ -54,7 +67,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("a hostile message: {}", answer.trim());
     println!("server still at version {}", server.snapshot().0);
 
-    if server.snapshot().0 != version || conflicts.len() != 1 || !alice.state.diff(&state)?.is_empty() {
+    if server.snapshot().0 != version
+        || conflicts.len() != 1
+        || !alice.state.diff(&state)?.is_empty()
+    {
         return Err("the exchange did not end in agreement".into());
     }
     Ok(())

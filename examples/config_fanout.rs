@@ -126,7 +126,9 @@ fn upstreams(config: &Config) -> Upstreams {
         service: s.name.clone(),
         listen: format!("127.0.0.1:{}", s.port),
     });
-    Upstreams { upstreams: Store::try_from_iter(items).unwrap_or_default() }
+    Upstreams {
+        upstreams: Store::try_from_iter(items).unwrap_or_default(),
+    }
 }
 
 fn deployments(config: &Config) -> Deployments {
@@ -134,13 +136,17 @@ fn deployments(config: &Config) -> Deployments {
         service: s.name.clone(),
         replicas: s.replicas,
     });
-    Deployments { deployments: Store::try_from_iter(items).unwrap_or_default() }
+    Deployments {
+        deployments: Store::try_from_iter(items).unwrap_or_default(),
+    }
 }
 
 fn log_rules(config: &Config) -> LogRules {
     let mut rules: Store<LogRule> = Store::new();
     for service in &config.services {
-        let key = LogRuleKey { level: service.log_level.clone() };
+        let key = LogRuleKey {
+            level: service.log_level.clone(),
+        };
         if let Ok(rule) = rules.get_or_insert_with(key, || LogRule {
             level: service.log_level.clone(),
             services: Vec::new(),
@@ -169,7 +175,12 @@ where
 }
 
 fn service(name: &str, port: u16, replicas: u8, log_level: &str) -> Service {
-    Service { name: name.into(), port, replicas, log_level: log_level.into() }
+    Service {
+        name: name.into(),
+        port,
+        replicas,
+        log_level: log_level.into(),
+    }
 }
 
 fn main() -> Result<(), HookError> {
@@ -180,9 +191,30 @@ fn main() -> Result<(), HookError> {
             service("jobs", 8082, 1, "debug"),
         ])?,
     };
-    let mut balancer = Component { name: "balancer", state: Upstreams { upstreams: Store::new() }, commands: vec![], map: upstreams };
-    let mut scheduler = Component { name: "scheduler", state: Deployments { deployments: Store::new() }, commands: vec![], map: deployments };
-    let mut shipper = Component { name: "log shipper", state: LogRules { rules: Store::new() }, commands: vec![], map: log_rules };
+    let mut balancer = Component {
+        name: "balancer",
+        state: Upstreams {
+            upstreams: Store::new(),
+        },
+        commands: vec![],
+        map: upstreams,
+    };
+    let mut scheduler = Component {
+        name: "scheduler",
+        state: Deployments {
+            deployments: Store::new(),
+        },
+        commands: vec![],
+        map: deployments,
+    };
+    let mut shipper = Component {
+        name: "log shipper",
+        state: LogRules {
+            rules: Store::new(),
+        },
+        commands: vec![],
+        map: log_rules,
+    };
 
     println!("initial fan-out:");
     fan_out(&mut balancer, &config)?;
@@ -193,7 +225,9 @@ fn main() -> Result<(), HookError> {
     if let Some(api) = config.services.get_mut(&ServiceKey { name: "api".into() }) {
         api.replicas = 5;
     }
-    if let Some(jobs) = config.services.get_mut(&ServiceKey { name: "jobs".into() }) {
+    if let Some(jobs) = config.services.get_mut(&ServiceKey {
+        name: "jobs".into(),
+    }) {
         jobs.log_level = "info".into();
     }
     let balancer_report = fan_out(&mut balancer, &config)?;
@@ -201,7 +235,11 @@ fn main() -> Result<(), HookError> {
     let shipper_report = fan_out(&mut shipper, &config)?;
 
     println!("again, with nothing new:");
-    let idle = [fan_out(&mut balancer, &config)?, fan_out(&mut scheduler, &config)?, fan_out(&mut shipper, &config)?];
+    let idle = [
+        fan_out(&mut balancer, &config)?,
+        fan_out(&mut scheduler, &config)?,
+        fan_out(&mut shipper, &config)?,
+    ];
 
     let ok = balancer_report.counts.changes() == 0
         && scheduler_report.counts.updated == 1

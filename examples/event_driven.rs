@@ -17,7 +17,11 @@ use statesync_suite::inventory::{DeviceKey, Interface, InterfaceKey, Inventory, 
 /// A change to the inventory, as a monitoring system would report it.
 enum Event {
     /// An interface's MTU changed.
-    Mtu { device: String, name: String, mtu: u32 },
+    Mtu {
+        device: String,
+        name: String,
+        mtu: u32,
+    },
     /// An interface was administratively disabled.
     Disabled { device: String, name: String },
     /// A new interface appeared.
@@ -49,7 +53,11 @@ fn produce(inventory: &Inventory, count: usize) -> mpsc::Receiver<Event> {
     std::thread::spawn(move || {
         for (at, (device, name)) in ports.into_iter().step_by(step).take(count).enumerate() {
             let event = match at % 4 {
-                0 => Event::Mtu { device, name, mtu: 4470 },
+                0 => Event::Mtu {
+                    device,
+                    name,
+                    mtu: 4470,
+                },
                 1 => Event::Disabled { device, name },
                 2 => Event::Removed { device, name },
                 _ => Event::Added(Interface {
@@ -71,13 +79,22 @@ fn produce(inventory: &Inventory, count: usize) -> mpsc::Receiver<Event> {
 }
 
 /// Applies one event to the source; the touched site is recorded by its `Store`.
-fn handle(source: &mut Inventory, sites: &HashMap<String, String>, event: Event) -> Result<(), HookError> {
+fn handle(
+    source: &mut Inventory,
+    sites: &HashMap<String, String>,
+    event: Event,
+) -> Result<(), HookError> {
     let device = match &event {
-        Event::Mtu { device, .. } | Event::Disabled { device, .. } | Event::Removed { device, .. } => device,
+        Event::Mtu { device, .. }
+        | Event::Disabled { device, .. }
+        | Event::Removed { device, .. } => device,
         Event::Added(interface) => &interface.device,
     };
     let site = sites.get(device).ok_or("unknown device")?.clone();
-    let device_key = DeviceKey { site: site.clone(), name: device.clone() };
+    let device_key = DeviceKey {
+        site: site.clone(),
+        name: device.clone(),
+    };
     let interfaces = &mut source
         .sites
         .get_mut(&SiteKey { name: site })
@@ -130,14 +147,19 @@ fn main() -> Result<(), HookError> {
     // The incremental sync: diff the touched sites only, then sync them.
     let started = Instant::now();
     let diff = target.sites.diff_touched(&source.sites)?;
-    let report = target.sites.sync_diff(&diff, &mut InMemory, SyncOptions::default());
+    let report = target
+        .sites
+        .sync_diff(&diff, &mut InMemory, SyncOptions::default());
     let incremental_ms = started.elapsed().as_secs_f64() * 1e3;
     source.sites.take_touched();
 
     let changes = diff.summary().changes();
     println!("handled {handled} events touching {touched} sites: {changes} changes");
     println!("incremental diff + sync: {incremental_ms:.2} ms ({report})");
-    println!("full diff of the same states: {full_ms:.2} ms ({} changes)", full.summary().changes());
+    println!(
+        "full diff of the same states: {full_ms:.2} ms ({} changes)",
+        full.summary().changes()
+    );
     let left = target.diff(&source)?.summary().changes();
     println!("after the incremental sync, a full diff finds {left} changes");
     if left != 0 || changes != full.summary().changes() || !report.is_success() {

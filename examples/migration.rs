@@ -35,12 +35,17 @@ fn migrate(v1: &V1Inventory) -> Result<Inventory, HookError> {
     let mut v2 = Inventory::default();
     for device in &v1.devices {
         let (name, site) = device.fqdn.split_once('.').ok_or("fqdn without a site")?;
-        let (model, serial) = device.hardware.split_once('/').ok_or("hardware without a serial")?;
-        let site = v2.sites.get_or_insert_with(SiteKey { name: site.into() }, || Site {
-            name: site.into(),
-            region: "unassigned".into(),
-            devices: Store::new(),
-        })?;
+        let (model, serial) = device
+            .hardware
+            .split_once('/')
+            .ok_or("hardware without a serial")?;
+        let site = v2
+            .sites
+            .get_or_insert_with(SiteKey { name: site.into() }, || Site {
+                name: site.into(),
+                region: "unassigned".into(),
+                devices: Store::new(),
+            })?;
         let interfaces = (0..device.ports).map(|port| Interface {
             device: name.into(),
             name: format!("et-0/0/{port}"),
@@ -63,7 +68,11 @@ fn migrate(v1: &V1Inventory) -> Result<Inventory, HookError> {
 }
 
 fn v1_device(fqdn: &str, hardware: &str, ports: u32) -> V1Device {
-    V1Device { fqdn: fqdn.into(), hardware: hardware.into(), ports }
+    V1Device {
+        fqdn: fqdn.into(),
+        hardware: hardware.into(),
+        ports,
+    }
 }
 
 fn run(v1: &V1Inventory, db: &mut SqliteInventory, label: &str) -> Result<usize, HookError> {
@@ -71,7 +80,12 @@ fn run(v1: &V1Inventory, db: &mut SqliteInventory, label: &str) -> Result<usize,
     let mut current = db.load()?;
     let plan = current.diff_from(&desired)?;
     println!("{label}: plan {}", plan.summary());
-    for entry in plan.entries().iter().filter(|e| e.kind != statesync::EntryKind::Unchanged).take(4) {
+    for entry in plan
+        .entries()
+        .iter()
+        .filter(|e| e.kind != statesync::EntryKind::Unchanged)
+        .take(4)
+    {
         println!("    {entry}");
     }
     let report = current.sync_diff(&plan, db, SyncOptions::default());
@@ -100,13 +114,20 @@ fn main() -> Result<(), HookError> {
     let first = run(&v1, &mut db, "first migration")?;
     let again = run(&v1, &mut db, "migration re-run")?;
 
-    if let Some(device) = v1.devices.get_mut(&V1DeviceKey { fqdn: "sw3.ams".into() }) {
+    if let Some(device) = v1.devices.get_mut(&V1DeviceKey {
+        fqdn: "sw3.ams".into(),
+    }) {
         device.hardware = "mx204/SN999".into();
         device.ports = 3;
     }
     let incremental = run(&v1, &mut db, "after a v1 edit")?;
 
-    println!("v2 rows: {} sites, {} devices, {} interfaces", db.count("site")?, db.count("device")?, db.count("interface")?);
+    println!(
+        "v2 rows: {} sites, {} devices, {} interfaces",
+        db.count("site")?,
+        db.count("device")?,
+        db.count("interface")?
+    );
     if first == 0 || again != 0 || incremental != 2 {
         return Err("the migration is not idempotent".into());
     }

@@ -25,11 +25,15 @@ fn main() -> Result<(), HookError> {
     // The database holds the inventory; then the source moves on everywhere.
     let start = generate(2_000, 3);
     let mut db = SqliteInventory::open(&dir.join("inventory.sqlite"))?;
-    db.load()?.sync_from(&start, &mut db, SyncOptions::default())?;
+    db.load()?
+        .sync_from(&start, &mut db, SyncOptions::default())?;
     let source = mutate(&start, 4);
     json_file::save(&source, &source_path)?;
     let everywhere = db.load()?.diff(&source)?.summary();
-    println!("{} sites in the database; the source changed everywhere: {everywhere}", start.sites.len());
+    println!(
+        "{} sites in the database; the source changed everywhere: {everywhere}",
+        start.sites.len()
+    );
 
     // 1. One site: a scoped load says it covers site-0002, and only site-0002.
     let scoped = json_file::load_sites(&source_path, &["site-0002"])?;
@@ -45,13 +49,22 @@ fn main() -> Result<(), HookError> {
         _ => false,
     };
     println!("  site-0002 now matches the source: {}", same("site-0002"));
-    println!("  site-0001 untouched (still differs from the source): {}", !same("site-0001"));
+    println!(
+        "  site-0001 untouched (still differs from the source): {}",
+        !same("site-0001")
+    );
 
     // 2. Model types: sites and devices everywhere, interfaces left alone.
     let options = SyncOptions::default().model_flags::<Interface>(ModelFlags::IGNORE);
     let report = target.sync_from(&source, &mut db, options)?;
     println!("sites and devices only: {report}");
-    let interfaces_left = db.load()?.diff(&source)?.entries().iter().filter(|e| e.model == "interface").count();
+    let interfaces_left = db
+        .load()?
+        .diff(&source)?
+        .entries()
+        .iter()
+        .filter(|e| e.model == "interface")
+        .count();
     println!("  interface changes left for later: {interfaces_left}");
 
     if !same("site-0002") || same("site-0001") || interfaces_left == 0 {

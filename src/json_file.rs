@@ -133,11 +133,16 @@ pub fn save(inventory: &Inventory, file: &Path) -> std::io::Result<()> {
 ///
 /// # Errors
 /// As [`load`].
-pub fn load_sites(file: &Path, names: &[&str]) -> Result<statesync::scope::Scoped<crate::inventory::Site>, LoadError> {
+pub fn load_sites(
+    file: &Path,
+    names: &[&str],
+) -> Result<statesync::scope::Scoped<crate::inventory::Site>, LoadError> {
     let inventory = load(file)?;
     let covers: Vec<crate::inventory::SiteKey> = names
         .iter()
-        .map(|name| crate::inventory::SiteKey { name: (*name).to_owned() })
+        .map(|name| crate::inventory::SiteKey {
+            name: (*name).to_owned(),
+        })
         .collect();
     let mut found = statesync::Store::new();
     for site in inventory.sites {

@@ -101,7 +101,9 @@ fn read_message(reader: &mut impl BufRead) -> std::io::Result<Option<Result<Stri
         return Ok(None);
     }
     if read as u64 > MAX_MESSAGE {
-        return Ok(Some(Err(format!("message larger than {MAX_MESSAGE} bytes"))));
+        return Ok(Some(Err(format!(
+            "message larger than {MAX_MESSAGE} bytes"
+        ))));
     }
     Ok(Some(Ok(line)))
 }
@@ -153,7 +155,10 @@ impl Server {
             Request::Push { base, diff } => match history.commit_diff(base, &diff, "push") {
                 Ok(version) => Response::Accepted { version },
                 Err(Refused::Stale { head, .. }) => match history.diff_since(base) {
-                    Ok(diff) => Response::Stale { version: head, diff },
+                    Ok(diff) => Response::Stale {
+                        version: head,
+                        diff,
+                    },
                     Err(error) => Response::Rejected {
                         error: error.to_string(),
                     },
@@ -251,10 +256,19 @@ impl Client {
 
     /// Folds the server's changes since our base into our local state (three-way), and
     /// returns the conflicts (kept as ours).
-    fn absorb(&mut self, version: usize, diff: &Diff<Inventory>) -> Result<Vec<Conflict>, RemoteError> {
+    fn absorb(
+        &mut self,
+        version: usize,
+        diff: &Diff<Inventory>,
+    ) -> Result<Vec<Conflict>, RemoteError> {
         let mut server_state = self.base.clone();
         server_state.apply(diff)?;
-        let merged = merge(&self.base, &self.state, &server_state, &MergeOptions::default());
+        let merged = merge(
+            &self.base,
+            &self.state,
+            &server_state,
+            &MergeOptions::default(),
+        );
         self.base = server_state;
         self.state = merged.value;
         self.version = version;
@@ -273,7 +287,10 @@ impl Client {
             if diff.is_empty() {
                 return Ok(conflicts);
             }
-            match self.ask(&Request::Push { base: self.version, diff })? {
+            match self.ask(&Request::Push {
+                base: self.version,
+                diff,
+            })? {
                 Response::Accepted { version } => {
                     self.base = self.state.clone();
                     self.version = version;

@@ -18,7 +18,10 @@ fn start() -> (Server, SocketAddr) {
 }
 
 fn ams(state: &mut Inventory) -> &mut statesync_suite::inventory::Site {
-    state.sites.get_mut(&SiteKey { name: "ams".into() }).unwrap()
+    state
+        .sites
+        .get_mut(&SiteKey { name: "ams".into() })
+        .unwrap()
 }
 
 #[test]
@@ -42,7 +45,11 @@ fn full_then_incremental_sync_both_ways_with_a_stale_push_merged() {
     ams(&mut b.state).devices.get_mut(&key).unwrap().role = "spine".into();
     assert!(b.push().unwrap().is_empty());
     assert_eq!(b.version, 2);
-    assert_eq!(ams(&mut b.state).region, "eu-west", "a's edit was merged in, not lost");
+    assert_eq!(
+        ams(&mut b.state).region,
+        "eu-west",
+        "a's edit was merged in, not lost"
+    );
 
     assert!(a.pull().unwrap().is_empty());
     let (version, state) = server.snapshot();
@@ -63,7 +70,11 @@ fn a_conflicting_stale_push_keeps_the_clients_value_and_reports_it() {
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0].path, "inventory.sites[name=ams].region");
     let (_, mut state) = server.snapshot();
-    assert_eq!(ams(&mut state).region, "from-b", "b pushed its value knowingly, after merging");
+    assert_eq!(
+        ams(&mut state).region,
+        "from-b",
+        "b pushed its value knowingly, after merging"
+    );
 }
 
 fn raw(address: SocketAddr, line: &[u8]) -> String {

@@ -25,3 +25,62 @@ fn bidirectional_resolves_one_conflict_and_reports_one() {
     assert!(out.contains(r#"role: "edge" -> "core""#), "{out}");
     assert!(out.contains("base committed: true"), "{out}");
 }
+
+#[test]
+fn event_driven_syncs_only_what_the_events_touched() {
+    let out = run_example("event_driven");
+    assert!(out.contains("handled 100 events"), "{out}");
+    assert!(
+        out.contains("after the incremental sync, a full diff finds 0 changes"),
+        "{out}"
+    );
+}
+
+#[test]
+fn partial_sync_stays_in_its_scope() {
+    let out = run_example("partial_sync");
+    assert!(
+        out.contains("site-0002 now matches the source: true"),
+        "{out}"
+    );
+    assert!(
+        out.contains("site-0001 untouched (still differs from the source): true"),
+        "{out}"
+    );
+}
+
+#[test]
+fn config_fanout_reports_per_component() {
+    let out = run_example("config_fanout");
+    assert!(out.contains("scale api to 5"), "{out}");
+    assert!(out.contains("stop shipping debug logs"), "{out}");
+}
+
+#[test]
+fn migration_is_idempotent() {
+    let out = run_example("migration");
+    assert!(
+        out.contains("migration re-run: plan create: 0, update: 0, delete: 0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn client_server_ends_in_agreement() {
+    let out = run_example("client_server");
+    assert!(
+        out.contains("alice = server: true, bob = server: true"),
+        "{out}"
+    );
+    assert!(out.contains("\"type\":\"rejected\""), "{out}");
+}
+
+#[test]
+fn projection_carries_edits_both_ways() {
+    let out = run_example("projection");
+    assert!(out.contains("enabled: true -> false"), "{out}");
+    assert!(
+        out.contains("+ port[site=ams, device=ams-d1, port=et-9]"),
+        "{out}"
+    );
+}

@@ -1,0 +1,151 @@
+//! State projection: a flat "port board" view of the inventory (ports and whether they are
+//! enabled) kept in sync with it. The board follows the inventory, and an operator's edit on
+//! the board is carried back into the inventory and on into its SQLite database.
+//!
+//! `cargo run --example projection`
+
+use std::path::PathBuf;
+
+use statesync::projection::{Projection, carry_back, refresh};
+use statesync::sync::{HookError, SyncModel, SyncOptions};
+use statesync::{DiffModel, Store};
+use statesync_suite::fixtures::{interface, inventory};
+use statesync_suite::inventory::{DeviceKey, InterfaceKey, Inventory, SiteKey};
+use statesync_suite::sqlite::SqliteInventory;
+
+/// The board: one row per port.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Board {
+    #[statesync(children)]
+    ports: Store<Port>,
+}
+
+/// A row: which device, which port, and the switch the operator flips.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Port {
+    #[statesync(id)]
+    site: String,
+    #[statesync(id)]
+    device: String,
+    #[statesync(id)]
+    port: String,
+    enabled: bool,
+}
+
+struct PortBoard;
+
+impl Projection<Inventory> for PortBoard {
+    type View = Board;
+
+    fn project(inventory: &Inventory) -> Board {
+        let mut ports = Store::new();
+        for site in &inventory.sites {
+            for device in &site.devices {
+                for i in &device.interfaces {
+                    ports.upsert(Port {
+                        site: site.name.clone(),
+                        device: device.name.clone(),
+                        port: i.name.clone(),
+                        enabled: i.enabled,
+                    });
+                }
+            }
+        }
+        Board { ports }
+    }
+
+    fn write_back(board: &Board, inventory: &mut Inventory) {
+        for row in &board.ports {
+            let interface = inventory
+                .sites
+                .get_mut(&SiteKey {
+                    name: row.site.clone(),
+                })
+                .and_then(|site| {
+                    site.devices.get_mut(&DeviceKey {
+                        site: row.site.clone(),
+                        name: row.device.clone(),
+                    })
+                })
+                .and_then(|device| {
+                    device.interfaces.get_mut(&InterfaceKey {
+                        device: row.device.clone(),
+                        name: row.port.clone(),
+                    })
+                });
+            if let Some(interface) = interface {
+                interface.enabled = row.enabled;
+            }
+        }
+    }
+}
+
+fn main() -> Result<(), HookError> {
+    let dir = PathBuf::from("target/projection-demo");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let mut db = SqliteInventory::open(&dir.join("inventory.sqlite"))?;
+    let mut inventory = db.load()?;
+    inventory.sync_from(&self::inventory(), &mut db, SyncOptions::default())?;
+    let mut board = PortBoard::project(&inventory);
+    println!(
+        "board of {} ports projected from the inventory",
+        board.ports.len()
+    );
+
+    // The operator disables a port on the board: carried back, then into the database.
+    let row = PortKey {
+        site: "ams".into(),
+        device: "ams-d0".into(),
+        port: "et-1".into(),
+    };
+    if let Some(port) = board.ports.get_mut(&row) {
+        port.enabled = false;
+    }
+    let carried = carry_back::<PortBoard, _>(&mut inventory, &board)?;
+    println!("carried back into the inventory:\n{carried}");
+    let report = db
+        .load()?
+        .sync_from(&inventory, &mut db, SyncOptions::default())?;
+    println!("and into the database: {report}");
+
+    // The inventory grows a port: the board follows.
+    let ams = inventory
+        .sites
+        .get_mut(&SiteKey { name: "ams".into() })
+        .ok_or("no ams")?;
+    let d1 = ams
+        .devices
+        .get_mut(&DeviceKey {
+            site: "ams".into(),
+            name: "ams-d1".into(),
+        })
+        .ok_or("no d1")?;
+    d1.interfaces.insert(interface("ams-d1", "et-9"))?;
+    let shown = refresh::<PortBoard, _>(&inventory, &mut board)?;
+    println!("the board follows the inventory:\n{shown}");
+
+    let stored = db.load()?;
+    let disabled = stored
+        .sites
+        .get(&SiteKey { name: "ams".into() })
+        .and_then(|s| {
+            s.devices.get(&DeviceKey {
+                site: "ams".into(),
+                name: "ams-d0".into(),
+            })
+        })
+        .and_then(|d| {
+            d.interfaces.get(&InterfaceKey {
+                device: "ams-d0".into(),
+                name: "et-1".into(),
+            })
+        })
+        .is_some_and(|i| !i.enabled);
+    if !disabled || shown.summary().create != 1 || PortBoard::project(&inventory) != board {
+        return Err("the projection and the inventory disagree".into());
+    }
+    Ok(())
+}
