@@ -124,3 +124,57 @@ fn deprecated_model_works() {
     let b = Legacy { value: 2 };
     assert_eq!(a.diff(&b).unwrap().summary().update, 1);
 }
+
+/// Field names that do not camel-case into identifiers, a raw struct name, a where clause.
+pub mod odd_names {
+    #![allow(non_camel_case_types, non_snake_case)]
+
+    /// Unusual field names.
+    #[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+    pub struct r#Odd {
+        /// Id.
+        #[statesync(id)]
+        pub r#type: u8,
+        /// Digits only once camel-cased.
+        pub _1: u8,
+        /// Camel-cases to a keyword.
+        pub self_: u8,
+    }
+
+    /// A key trait with an associated type.
+    pub trait Keyed {
+        /// The id type.
+        type Id: Clone + core::fmt::Debug + Ord + core::hash::Hash + core::fmt::Display;
+    }
+
+    impl Keyed for u8 {
+        type Id = u16;
+    }
+
+    /// A model whose key type comes through a where clause.
+    #[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+    pub struct Through<T>
+    where
+        T: Keyed + Clone + core::fmt::Debug + PartialEq,
+    {
+        /// Id.
+        #[statesync(id)]
+        pub id: T::Id,
+        /// Attribute.
+        pub value: T,
+    }
+}
+
+#[test]
+fn odd_names_and_where_clauses_derive() {
+    use statesync::ModelField;
+    let names: Vec<&str> = <odd_names::OddField as ModelField>::ALL
+        .iter()
+        .map(|field| field.name())
+        .collect();
+    assert_eq!(names, ["_1", "self_"]);
+    assert_eq!(odd_names::OddKey { r#type: 3 }.to_string(), "type=3");
+    let a = odd_names::Through::<u8> { id: 1, value: 1 };
+    let b = odd_names::Through::<u8> { id: 1, value: 2 };
+    assert_eq!(a.diff(&b).unwrap().summary().update, 1);
+}

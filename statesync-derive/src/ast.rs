@@ -22,6 +22,8 @@ pub enum Role {
 
 pub struct Field<'a> {
     pub ident: &'a Ident,
+    /// The field's variant in the generated field enum.
+    pub variant: Ident,
     pub ty: &'a Type,
     pub role: Role,
     /// The field's display name (`rename`, or its identifier).
@@ -102,8 +104,31 @@ impl<'a> Model<'a> {
     }
 
     pub fn companion(&self, suffix: &str) -> Ident {
-        Ident::new(&format!("{}{suffix}", self.ident), self.ident.span())
+        let base = self.ident.to_string();
+        let base = base.strip_prefix("r#").unwrap_or(&base);
+        quote::format_ident!("{base}{suffix}", span = self.ident.span())
     }
+}
+
+/// The field's name in UpperCamelCase, or `Field…` when that is not an identifier
+/// (`_1`, `__`, `self_`).
+fn variant_for(ident: &Ident) -> Ident {
+    use heck::ToUpperCamelCase;
+    let name = ident.to_string();
+    let camel = name
+        .strip_prefix("r#")
+        .unwrap_or(&name)
+        .to_upper_camel_case();
+    let valid = camel != "Self" && syn::parse_str::<Ident>(&camel).is_ok();
+    let camel = if valid {
+        camel
+    } else {
+        format!(
+            "Field{}",
+            camel.replace(|c: char| !c.is_ascii_alphanumeric(), "")
+        )
+    };
+    Ident::new(&camel, ident.span())
 }
 
 fn shape_error(tokens: impl quote::ToTokens, found: &str) -> syn::Error {
@@ -136,6 +161,7 @@ impl<'a> Field<'a> {
         // Safety net for raw identifiers (`r#type` displays as `type`).
         let name = name.strip_prefix("r#").map_or(name.clone(), str::to_owned);
         Some(Self {
+            variant: variant_for(ident),
             ident,
             ty: &field.ty,
             role,

@@ -4,6 +4,18 @@ use crate::ast::{Model, Role};
 use crate::attr::{self, Errors};
 
 pub fn check(model: &Model, errors: &mut Errors) {
+    let mut variants = std::collections::BTreeSet::new();
+    for field in model.fields_with(Role::Attribute) {
+        if !variants.insert(field.variant.to_string()) {
+            errors.at(
+                field.ident,
+                format!(
+                    "field `{}` would share the field-enum variant `{}` with another field; rename one of them",
+                    field.ident, field.variant
+                ),
+            );
+        }
+    }
     for field in &model.fields {
         let options = &field.options;
         if let (Some(id), true) = (options.id.span, options.children.is_set()) {

@@ -111,7 +111,7 @@ fn key_type(model: &Model) -> TokenStream {
             #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
         )]
         #serde
-        #vis struct #ident #generics { #(#fields,)* }
+        #vis struct #ident #generics #where_clause { #(#fields,)* }
 
         #[automatically_derived]
         #[allow(unused_qualifications)]
@@ -124,14 +124,7 @@ fn key_type(model: &Model) -> TokenStream {
 }
 
 fn variant(field: &Field) -> Ident {
-    format_ident!(
-        "{}",
-        field
-            .ident
-            .to_string()
-            .trim_start_matches("r#")
-            .to_upper_camel_case()
-    )
+    field.variant.clone()
 }
 
 fn field_enum(model: &Model) -> TokenStream {
@@ -164,7 +157,7 @@ fn field_enum(model: &Model) -> TokenStream {
             pub const ALL: &'static [Self] = &[#(Self::#variants),*];
 
             /// The attribute's display name.
-            pub const fn name(self) -> &'static str {
+            pub const fn name(self) -> &'static ::core::primitive::str {
                 match self { #(Self::#variants => #names,)* }
             }
         }
@@ -174,7 +167,7 @@ fn field_enum(model: &Model) -> TokenStream {
         impl #krate::ModelField for #ident {
             const ALL: &'static [Self] = #ident::ALL;
 
-            fn name(self) -> &'static str {
+            fn name(self) -> &'static ::core::primitive::str {
                 #ident::name(self)
             }
         }
@@ -220,12 +213,12 @@ fn changes_type(model: &Model) -> TokenStream {
             #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
         )]
         #serde
-        #vis struct #ident #generics { #(#fields,)* }
+        #vis struct #ident #generics #where_clause { #(#fields,)* }
 
         #[automatically_derived]
         #[allow(unused_qualifications)]
         impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #where_clause {
-            fn eq(&self, __other: &Self) -> bool {
+            fn eq(&self, __other: &Self) -> ::core::primitive::bool {
                 true #(&& #field_eqs)*
             }
         }
@@ -258,14 +251,24 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         .iter()
         .map(|field| child_model(model, field))
         .collect();
-    let serde_types: Vec<syn::Type> = child_models
+    // Bounds on what a child diff holds. The child's own child diffs are bounded only for
+    // generic children: for concrete ones the impl is found without it, and for a
+    // self-recursive model the bound would be a cycle.
+    let serde_types: Vec<syn::Type> = children
         .iter()
-        .flat_map(|child| {
-            [
+        .zip(&child_models)
+        .flat_map(|(field, child)| {
+            let generic_child =
+                !model.generics.params.is_empty() && !bound::is_recursive(model, field.ty);
+            let mut types: Vec<syn::Type> = vec![
                 syn::parse_quote!(#child),
                 syn::parse_quote!(<#child as #krate::DiffModel>::Key),
                 syn::parse_quote!(<#child as #krate::DiffModel>::Changes),
-            ]
+            ];
+            if generic_child {
+                types.push(syn::parse_quote!(<#child as #krate::DiffModel>::ChildDiffs));
+            }
+            types
         })
         .collect();
     let serde = serde_attrs(model, &serde_types.iter().collect::<Vec<_>>(), true);
@@ -288,7 +291,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
             #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
         )]
         #serde
-        #vis struct #ident #generics { #(#fields,)* }
+        #vis struct #ident #generics #where_clause { #(#fields,)* }
 
         #[automatically_derived]
         #[allow(unused_qualifications)]
@@ -362,6 +365,8 @@ fn model_impl(model: &Model) -> TokenStream {
             quote_spanned!(field.span()=> #at::__private)
         })
         .collect();
+    let attr_names: Vec<&String> = attributes.iter().map(|field| &field.name).collect();
+    let attr_eqs: Vec<TokenStream> = attributes.iter().map(|field| field_eq(field)).collect();
     let attr_runtime: Vec<TokenStream> = attributes
         .iter()
         .map(|field| {
@@ -385,18 +390,18 @@ fn model_impl(model: &Model) -> TokenStream {
             type Changes = #changes;
             type ChildDiffs = #child_diffs;
 
-            const NAME: &'static str = #name;
+            const NAME: &'static ::core::primitive::str = #name;
             #flags
 
             fn key(&self) -> Self::Key {
                 #key_ident { #(#key_clones,)* }
             }
 
-            fn has_key(&self, __key: &Self::Key) -> bool {
+            fn has_key(&self, __key: &Self::Key) -> ::core::primitive::bool {
                 true #(&& self.#id_members == __key.#id_members)*
             }
 
-            fn same_key(&self, __other: &Self) -> bool {
+            fn same_key(&self, __other: &Self) -> ::core::primitive::bool {
                 true #(&& self.#id_members == __other.#id_members)*
             }
 
@@ -404,7 +409,7 @@ fn model_impl(model: &Model) -> TokenStream {
                 #changes_ident { #(#diff_fields,)* }
             }
 
-            fn changes_are_empty(__changes: &Self::Changes) -> bool {
+            fn changes_are_empty(__changes: &Self::Changes) -> ::core::primitive::bool {
                 true #(&& __changes.#attr_members.is_none())*
             }
 
@@ -417,6 +422,24 @@ fn model_impl(model: &Model) -> TokenStream {
                         __f(#field_enum::#variants, &__change.old, &__change.new);
                     }
                 )*
+            }
+
+            fn check_fields(
+                &self,
+                __changes: &Self::Changes,
+            ) -> ::core::result::Result<(), &'static ::core::primitive::str> {
+                #(
+                    if !#attr_runtime::field_unmoved(&self.#attr_members, &__changes.#attr_members, #attr_eqs) {
+                        return ::core::result::Result::Err(#attr_names);
+                    }
+                )*
+                ::core::result::Result::Ok(())
+            }
+
+            fn snapshot_fields(&self, __changes: &Self::Changes) -> Self::Changes {
+                #changes_ident {
+                    #(#attr_members: #attr_runtime::snapshot_field(&self.#attr_members, &__changes.#attr_members),)*
+                }
             }
 
             fn invert_changes(__changes: &Self::Changes) -> Self::Changes {
@@ -519,7 +542,7 @@ fn sync_impl(model: &Model) -> TokenStream {
                 #(#krate::__private::create_children(&mut self.#members, __run);)*
             }
 
-            fn delete_children(&mut self, __run: &mut #krate::sync::Run<'_, '_, __H>) -> bool {
+            fn delete_children(&mut self, __run: &mut #krate::sync::Run<'_, '_, __H>) -> ::core::primitive::bool {
                 let mut __all_gone = true;
                 #(__all_gone &= #krate::__private::delete_children(&mut self.#members, __run);)*
                 __all_gone
@@ -570,10 +593,7 @@ fn merge_fn(model: &Model) -> TokenStream {
                 )
             ),
             Role::Attribute => {
-                let eq = match field.eq() {
-                    Some(eq) => quote_spanned!(span=> |__a, __b| #eq(__a, __b)),
-                    None => quote_spanned!(span=> |__a, __b| __a == __b),
-                };
+                let eq = field_eq(field);
                 let options = &field.options;
                 let (declared, resolve) = match (&options.merge, &options.merge_with) {
                     (_, Some(Valued { value: with, .. })) => (
@@ -624,5 +644,14 @@ fn merge_fn(model: &Model) -> TokenStream {
             let _ = __newer;
             Self { #(#fields,)* }
         }
+    }
+}
+
+/// The field's equality as a closure: its `eq` function, or `==`.
+fn field_eq(field: &Field) -> TokenStream {
+    let span = field.span();
+    match field.eq() {
+        Some(eq) => quote_spanned!(span=> |__a, __b| #eq(__a, __b)),
+        None => quote_spanned!(span=> |__a, __b| __a == __b),
     }
 }

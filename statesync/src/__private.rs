@@ -124,6 +124,27 @@ where
     crate::sync::engine::delete_collection(children, run)
 }
 
+/// Records a field's current value where `change` touches it.
+#[inline]
+pub fn snapshot_field<T: Clone>(current: &T, change: &Option<Change<T>>) -> Option<Change<T>> {
+    change.as_ref().map(|_| Change {
+        old: current.clone(),
+        new: current.clone(),
+    })
+}
+
+/// Whether a field still holds the change's old value.
+#[inline]
+pub fn field_unmoved<T>(
+    current: &T,
+    change: &Option<Change<T>>,
+    eq: impl FnOnce(&T, &T) -> bool,
+) -> bool {
+    change
+        .as_ref()
+        .is_none_or(|change| eq(current, &change.old))
+}
+
 /// Swaps old and new of one field's change.
 #[inline]
 pub fn invert_field<T: Clone>(change: &Option<Change<T>>) -> Option<Change<T>> {

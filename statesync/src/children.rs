@@ -6,7 +6,9 @@ use std::hash::BuildHasher;
 
 use indexmap::IndexMap;
 
-use crate::diff::{Action, Compared, Diff, ElementDiff, already_exists, compare, not_found};
+use crate::diff::{
+    Action, Compared, Diff, ElementDiff, already_exists, check_update, compare, not_found,
+};
 use crate::error::{Error, Operation, Path};
 use crate::model::DiffModel;
 use crate::store::Store;
@@ -189,12 +191,20 @@ fn aligned_finder<'b, M: DiffModel>(
     }
 }
 
-/// The shared check: every update and delete names a present key, every create an absent
-/// one, no key is created twice, and nested updates check out too.
+/// The shared check: no key appears twice, every update and delete names a present key,
+/// every create an absent one (with a model of that key), updated fields still hold the
+/// diff's old values, and nested updates check out too.
 fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(), Error> {
-    let mut created: HashSet<&M::Key, foldhash::fast::RandomState> = HashSet::default();
+    let mut seen: HashSet<&M::Key, foldhash::fast::RandomState> = HashSet::default();
     for element in diff.elements() {
         let key = &element.key;
+        if !seen.insert(key) {
+            return Err(Error::DuplicateKey {
+                model: M::NAME,
+                key: key.to_string(),
+                path: Path::root(),
+            });
+        }
         match &element.action {
             Action::Create(model) => {
                 if !model.has_key(key) {
@@ -204,7 +214,7 @@ fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(
                         found: model.key().to_string(),
                     });
                 }
-                if lookup.find(key).is_some() || !created.insert(key) {
+                if lookup.find(key).is_some() {
                     return Err(already_exists::<M>(key));
                 }
             }
@@ -214,7 +224,7 @@ fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(
                 }
             }
             Action::Update(update) => match lookup.find(key) {
-                Some(current) => current.check_children(&update.children)?,
+                Some(current) => check_update(current, key, update)?,
                 None => return Err(not_found::<M>(Operation::Update, key)),
             },
         }

@@ -126,7 +126,7 @@ struct ChildTally {
 impl DiffVisitor for ChildTally {
     fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
         self.changed |= !diff.elements.is_empty();
-        self.unchanged += diff.unchanged;
+        self.unchanged = self.unchanged.saturating_add(diff.unchanged);
     }
 }
 
@@ -137,7 +137,7 @@ pub(crate) fn compare<M: DiffModel>(old: &M, new: &M) -> Result<Compared<M>, Err
     let mut tally = ChildTally::default();
     M::visit_child_diffs(&children, &mut tally);
     if !tally.changed && M::changes_are_empty(&fields) {
-        Ok(Compared::Unchanged(1 + tally.unchanged))
+        Ok(Compared::Unchanged(tally.unchanged.saturating_add(1)))
     } else {
         Ok(Compared::Changed(ModelUpdate { fields, children }))
     }
@@ -222,7 +222,8 @@ impl<M: DiffModel> Diff<M> {
 
     /// The diff that undoes this one: creates become deletes, deletes creates, and every
     /// update swaps its old and new values. `state.apply(&d)` then `state.apply(&d.invert())`
-    /// gives back `state`.
+    /// gives back `state` in every compared field (a `Vec` of children may come back in
+    /// another order: re-created children are appended).
     pub fn invert(&self) -> Self {
         let elements = self
             .elements
@@ -266,17 +267,31 @@ impl<M: DiffModel> Diff<M> {
                 if !root.has_key(key) {
                     return Err(not_found::<M>(Operation::Update, key));
                 }
-                root.check_children(&update.children)?;
+                check_update(root, key, update)?;
                 root.apply_fields(&update.fields);
                 root.apply_children(&update.children);
                 Ok(())
             }
             [first, second] => {
-                let (deleted, created) = match (&first.action, &second.action) {
-                    (Action::Delete(_), Action::Create(created)) => (&first.key, created),
-                    (Action::Create(created), Action::Delete(_)) => (&second.key, created),
+                let (deleted, (created_key, created)) = match (&first.action, &second.action) {
+                    (Action::Delete(_), Action::Create(created)) => {
+                        (&first.key, (&second.key, created))
+                    }
+                    (Action::Create(created), Action::Delete(_)) => {
+                        (&second.key, (&first.key, created))
+                    }
                     _ => return Err(invalid_root::<M>(&first.key)),
                 };
+                if deleted == created_key {
+                    return Err(invalid_root::<M>(deleted));
+                }
+                if !created.has_key(created_key) {
+                    return Err(Error::KeyMismatch {
+                        model: M::NAME,
+                        expected: created_key.to_string(),
+                        found: created.key().to_string(),
+                    });
+                }
                 if !root.has_key(deleted) {
                     return Err(not_found::<M>(Operation::Delete, deleted));
                 }
@@ -285,6 +300,28 @@ impl<M: DiffModel> Diff<M> {
             }
             [first, ..] => Err(invalid_root::<M>(&first.key)),
         }
+    }
+}
+
+/// Checks an update against the current model: its fields hold the diff's old values and
+/// its child diffs apply.
+pub(crate) fn check_update<M: DiffModel>(
+    current: &M,
+    key: &M::Key,
+    update: &ModelUpdate<M>,
+) -> Result<(), Error> {
+    current
+        .check_fields(&update.fields)
+        .map_err(|field| stale::<M>(key, field))?;
+    current.check_children(&update.children)
+}
+
+pub(crate) fn stale<M: DiffModel>(key: &M::Key, field: &'static str) -> Error {
+    Error::Stale {
+        model: M::NAME,
+        key: key.to_string(),
+        field,
+        path: Path::root(),
     }
 }
 
@@ -370,6 +407,26 @@ where
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "a diff of `{}` models", M::NAME)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Diff<M>, A::Error> {
+        use serde::de::Error as _;
+        let name: String = seq
+            .next_element()?
+            .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+        if name != M::NAME {
+            return Err(A::Error::custom(format_args!(
+                "expected a diff of `{}` models, found one of `{name}`",
+                M::NAME
+            )));
+        }
+        let elements: Vec<ElementDiff<M>> = seq
+            .next_element()?
+            .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+        let unchanged: usize = seq
+            .next_element()?
+            .ok_or_else(|| A::Error::invalid_length(2, &self))?;
+        Ok(Diff::from_elements(elements, unchanged))
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Diff<M>, A::Error> {

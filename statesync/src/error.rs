@@ -55,8 +55,8 @@ impl fmt::Display for Operation {
     }
 }
 
-/// An error from building, diffing or applying state. Each variant names the model, the
-/// key and the path of the element at fault.
+/// An error from building, diffing or applying state. Each variant names the model and the
+/// key of the element at fault; those found inside a hierarchy also carry its [`Path`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -79,6 +79,21 @@ pub enum Error {
         model: &'static str,
         /// The key that was not found, rendered.
         key: String,
+        /// Where the collection sits.
+        path: Path,
+    },
+    /// An update whose old value of a field is not the element's current value: the diff
+    /// was made for another state (or the element changed since).
+    #[error(
+        "cannot update {path}{model}[{key}]: field `{field}` no longer holds the value the diff changes"
+    )]
+    Stale {
+        /// Model name of the element.
+        model: &'static str,
+        /// The element's key, rendered.
+        key: String,
+        /// The field whose value differs from the diff's old value.
+        field: &'static str,
         /// Where the collection sits.
         path: Path,
     },
@@ -127,6 +142,7 @@ impl Error {
         match &mut self {
             Error::DuplicateKey { path, .. }
             | Error::NotFound { path, .. }
+            | Error::Stale { path, .. }
             | Error::AlreadyExists { path, .. } => path.push_front(segment),
             Error::KeyMismatch { .. } | Error::InvalidRootDiff { .. } => {}
         }
@@ -138,6 +154,7 @@ impl Error {
         match self {
             Error::DuplicateKey { path, .. }
             | Error::NotFound { path, .. }
+            | Error::Stale { path, .. }
             | Error::AlreadyExists { path, .. } => Some(path),
             Error::KeyMismatch { .. } | Error::InvalidRootDiff { .. } => None,
         }

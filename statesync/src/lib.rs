@@ -35,6 +35,10 @@ pub use summary::Summary;
 /// - `children`: a [`ChildCollection`] of models matched by key.
 /// - `eq = path`: compares this attribute with `path(&old, &new) -> bool`.
 /// - `rename = "..."`: the field's display name in renderings and [`ModelField::name`].
+/// - `merge = "..."`: how a three-way merge resolves this attribute when both sides changed
+///   it: `ours`, `theirs`, `newest`, `max`, `min`, `union` or `report` (see
+///   [`merge::Strategy`]).
+/// - `merge_with = path`: a custom merge, `fn(Option<&T>, &T, &T) -> Option<T>`.
 ///
 /// ```
 /// use statesync::{DiffModel, ModelField, Store};
@@ -92,6 +96,10 @@ pub use summary::Summary;
 /// - `name = "..."`: the model name (default: the type name in snake case).
 /// - `crate = "..."`: the path to `statesync` when it is re-exported under another name.
 /// - `bound = "..."`: where-predicates that replace the bounds inferred on type parameters.
+/// - `flags = "IGNORE | ..."`: [`sync::ModelFlags`] for every sync of this model.
+/// - `merge = "..."`: the model's merge strategy (`ours`, `theirs`, `newest`, `report`), the
+///   default for its attributes and the rule for deleted-here, changed-there elements.
+/// - `version = "field"`: the attribute `newest` compares.
 ///
 /// ```
 /// mod facade {

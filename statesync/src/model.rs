@@ -80,6 +80,17 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     /// The same changes the other way: every old value becomes the new one.
     fn invert_changes(changes: &Self::Changes) -> Self::Changes;
 
+    /// Checks that every changed attribute still holds the change's old value (under the
+    /// field's equality); the name of the first that does not.
+    ///
+    /// # Errors
+    /// The display name of the field that moved on.
+    fn check_fields(&self, changes: &Self::Changes) -> Result<(), &'static str>;
+
+    /// The current values of the attributes `changes` touches, as a record that restores
+    /// them when applied.
+    fn snapshot_fields(&self, changes: &Self::Changes) -> Self::Changes;
+
     /// Sets the changed attributes to their new values.
     fn apply_fields(&mut self, changes: &Self::Changes);
 

@@ -26,7 +26,9 @@ pub struct Summary {
 impl Summary {
     /// Creates, updates and deletes together.
     pub fn changes(&self) -> usize {
-        self.create + self.update + self.delete
+        self.create
+            .saturating_add(self.update)
+            .saturating_add(self.delete)
     }
 }
 
@@ -46,7 +48,7 @@ struct SubtreeSize(usize);
 
 impl ModelVisitor for SubtreeSize {
     fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
-        self.0 += 1;
+        self.0 = self.0.saturating_add(1);
         child.visit_children(self);
     }
 }
@@ -60,16 +62,20 @@ pub(crate) fn subtree_size<M: DiffModel>(model: &M) -> usize {
 
 impl DiffVisitor for Summary {
     fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
-        self.unchanged += diff.unchanged_here();
+        self.unchanged = self.unchanged.saturating_add(diff.unchanged_here());
         for element in diff.elements() {
             match &element.action {
-                Action::Create(model) => self.create += subtree_size(model),
-                Action::Delete(model) => self.delete += subtree_size(model),
+                Action::Create(model) => {
+                    self.create = self.create.saturating_add(subtree_size(model))
+                }
+                Action::Delete(model) => {
+                    self.delete = self.delete.saturating_add(subtree_size(model))
+                }
                 Action::Update(update) => {
                     if update.has_field_changes() {
-                        self.update += 1;
+                        self.update = self.update.saturating_add(1);
                     } else {
-                        self.unchanged += 1;
+                        self.unchanged = self.unchanged.saturating_add(1);
                     }
                     C::visit_child_diffs(&update.children, self);
                 }

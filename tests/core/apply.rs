@@ -77,12 +77,19 @@ fn applying_twice_fails_and_leaves_the_target_unchanged() {
     target.apply(&diff).unwrap();
     let before = target.clone();
     let error = target.apply(&diff).unwrap_err();
-    // Elements are checked in key order: the update of `ams` still finds its site and
-    // devices, so the first failure is the create of `lon`, which exists now.
-    assert!(matches!(error, Error::AlreadyExists { model: "site", .. }));
+    // Elements are checked in key order: the update of `ams` comes first, and its region no
+    // longer holds the old value the diff changes.
+    assert!(matches!(
+        error,
+        Error::Stale {
+            model: "site",
+            field: "region",
+            ..
+        }
+    ));
     assert_eq!(
         error.to_string(),
-        "cannot create inventory.sites.site[name=lon]: it already exists"
+        "cannot update inventory.sites.site[name=ams]: field `region` no longer holds the value the diff changes"
     );
     assert_eq!(target, before);
 }
@@ -153,4 +160,23 @@ fn a_root_diff_for_another_root_is_refused() {
     a.apply(&diff).unwrap();
     assert_eq!(a, b);
     let _ = interface("x", "y");
+}
+
+#[test]
+fn a_diff_naming_one_key_twice_is_refused() {
+    let mut target = inventory();
+    let diff = target.diff(&changed()).unwrap();
+    let json = serde_json::to_value(&diff).unwrap();
+    let sites = &json["elements"][0]["action"]["update"]["children"]["sites"]["elements"];
+    let mut doubled = json.clone();
+    doubled["elements"][0]["action"]["update"]["children"]["sites"]["elements"] =
+        serde_json::Value::Array(vec![sites[0].clone(), sites[0].clone()]);
+    let doubled: statesync::Diff<Inventory> = serde_json::from_value(doubled).unwrap();
+    let before = target.clone();
+    let error = target.apply(&doubled).unwrap_err();
+    assert!(
+        matches!(error, Error::DuplicateKey { model: "site", .. }),
+        "{error}"
+    );
+    assert_eq!(target, before);
 }

@@ -228,3 +228,49 @@ fn progress_reports_each_stage_up_to_its_total() {
     assert_eq!(last.done, report.outcomes.len());
     assert_eq!(last.done, last.total);
 }
+
+#[test]
+fn a_stale_update_fails_without_calling_the_hook() {
+    let mut target = inventory();
+    let plan = target.diff_from(&source()).unwrap();
+    // The target moves on after the plan was made.
+    target
+        .sites
+        .get_mut(&SiteKey { name: "ams".into() })
+        .unwrap()
+        .region = "moved".into();
+    let mut system = Faulty::holding(&target);
+    let report = target.sync_diff(&plan, &mut system, continue_on_failure());
+    let failure = report.failures().next().unwrap().to_string();
+    assert!(
+        failure.contains("field `region` no longer holds"),
+        "{failure}"
+    );
+    assert!(!system.log.iter().any(|e| e == "update site[name=ams]"));
+    let ams = target.sites.get(&SiteKey { name: "ams".into() }).unwrap();
+    assert_eq!(ams.region, "moved");
+}
+
+#[test]
+fn replacing_the_root_keeps_the_old_one_when_its_delete_fails() {
+    use statesync_suite::fixtures::device;
+    let mut target = device("nyc", "sw1", 1);
+    let source = device("nyc", "sw2", 1);
+    let mut system = Faulty::default().failing("device[site=nyc, name=sw1]");
+    system.system.insert(crate::faulty::name(&target));
+    for interface in &target.interfaces {
+        system.system.insert(crate::faulty::name(interface));
+    }
+    let report = target
+        .sync_from(&source, &mut system, continue_on_failure())
+        .unwrap();
+    assert_eq!(
+        target.name, "sw1",
+        "the old root is still in the system, so in memory"
+    );
+    assert!(
+        report
+            .failures()
+            .any(|o| o.operation == Operation::Create && o.key == "site=nyc, name=sw2")
+    );
+}

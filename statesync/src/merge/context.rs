@@ -75,10 +75,11 @@ pub struct MergeOptions {
 }
 
 impl MergeOptions {
-    /// Overrides the strategy for one field of `M` (`Some(field)`), or for the model (its
-    /// fields without a field override, and its delete/update conflicts). Only `Ours`,
-    /// `Theirs`, `Newest` and `Report` can be set per call: the others need code the derive
-    /// generates for the declared field.
+    /// Overrides the strategy for one field of `M` (`Some(field)`), or for the model (`None`:
+    /// every field without a per-call field override, declared strategies included, and its
+    /// delete/update conflicts). Only `Ours`, `Theirs`, `Newest` and `Report` can be set per
+    /// call: the others need code the derive generates for the declared field. Overrides are
+    /// kept by model name, so two model types of one merge must not share a name.
     pub fn prefer<M: DiffModel>(mut self, field: Option<M::Field>, strategy: Strategy) -> Self {
         if matches!(
             strategy,
@@ -228,7 +229,16 @@ impl<'o> MergeCx<'o> {
             let base_child = base.and_then(|base| base.child(&key));
             self.path.push(Self::segment(field, our));
             let kept = match theirs.child(&key) {
-                Some(their) => Some(C::Model::merge_models(base_child, our, their, self)),
+                Some(their) => {
+                    let before = self.conflicts.len();
+                    let merged_child = C::Model::merge_models(base_child, our, their, self);
+                    // Created on both sides with a conflict: a base has no value to keep, so
+                    // the element stays out of it and the conflict comes up again next time.
+                    let unresolved_creation = base_child.is_none()
+                        && self.conflicts.len() > before
+                        && self.kept == Kept::Base;
+                    (!unresolved_creation).then_some(merged_child)
+                }
                 None => match base_child {
                     None => Some(our.clone()),
                     Some(base_child) => self.deleted_on_one_side(base_child, our, Side::Theirs),

@@ -147,6 +147,10 @@ impl<H: ?Sized> ModelVisitor for SubtreeRecorder<'_, '_, '_, H> {
 
 /// Where a collection's elements live: a children collection, or the root itself.
 trait Slots<M: DiffModel> {
+    /// Whether a new element can go in (a root only after its old model was deleted).
+    fn has_room(&self) -> bool {
+        true
+    }
     fn slot_mut(&mut self, key: &M::Key) -> Option<&mut M>;
     fn remove_slot(&mut self, key: &M::Key);
     fn insert_slot(&mut self, model: M);
@@ -173,6 +177,10 @@ struct RootSlot<'a, M> {
 }
 
 impl<M: DiffModel> Slots<M> for RootSlot<'_, M> {
+    fn has_room(&self) -> bool {
+        self.deleted
+    }
+
     fn slot_mut(&mut self, key: &M::Key) -> Option<&mut M> {
         (!self.deleted && self.root.has_key(key)).then_some(&mut *self.root)
     }
@@ -265,10 +273,20 @@ where
                 continue;
             };
             if update.has_field_changes() {
-                current.apply_fields(&update.fields);
-                let result = M::hook_update(run.hooks, current, &update.fields);
-                if !run.record_result::<M>(&element.key, Operation::Update, result) {
-                    current.apply_fields(&M::invert_changes(&update.fields));
+                if let Err(field) = current.check_fields(&update.fields) {
+                    let error = crate::diff::stale::<M>(&element.key, field);
+                    run.record::<M>(
+                        &element.key,
+                        Operation::Update,
+                        Status::Failed(error.to_string()),
+                    );
+                } else {
+                    let undo = current.snapshot_fields(&update.fields);
+                    current.apply_fields(&update.fields);
+                    let result = M::hook_update(run.hooks, current, &update.fields);
+                    if !run.record_result::<M>(&element.key, Operation::Update, result) {
+                        current.apply_fields(&undo);
+                    }
                 }
             }
             current.sync_child_diffs(&update.children, run);
@@ -386,12 +404,22 @@ where
         );
         return;
     }
-    if slots.slot_mut(key).is_some() {
-        let error = Error::AlreadyExists {
+    let refused = if !model.has_key(key) {
+        Some(Error::KeyMismatch {
+            model: M::NAME,
+            expected: key.to_string(),
+            found: model.key().to_string(),
+        })
+    } else if slots.slot_mut(key).is_some() || !slots.has_room() {
+        Some(Error::AlreadyExists {
             model: M::NAME,
             key: key.to_string(),
             path: Path::root(),
-        };
+        })
+    } else {
+        None
+    };
+    if let Some(error) = refused {
         run.record::<M>(key, Operation::Create, Status::Failed(error.to_string()));
         return;
     }
@@ -424,6 +452,12 @@ where
             continue;
         };
         if run.stopped {
+            // Its parent was created, it was not: say so, and leave it out of memory.
+            run.record_subtree(
+                &*child,
+                Operation::Create,
+                Status::Skipped(SkipReason::Stopped),
+            );
             dropped.push(key);
             continue;
         }

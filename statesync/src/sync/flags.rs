@@ -38,7 +38,9 @@ bitflags::bitflags! {
         /// Delete children before their parent. This is statesync's default already (it
         /// is the order foreign keys need); the flag is kept for diffsync users.
         const NATURAL_DELETION_ORDER = 1 << 4;
-        /// Delete the parent before its children (diffsync's default order).
+        /// Delete the parent before its children (diffsync's default order). Once the
+        /// parent's hook succeeded its children leave memory with it, even those whose own
+        /// delete hook then fails (the failures are in the report).
         const PARENT_FIRST_DELETION = 1 << 5;
     }
 }
@@ -82,7 +84,8 @@ impl<'a> SyncOptions<'a> {
         }
     }
 
-    /// Adds flags for model `M`, on top of those its derive declares.
+    /// Adds flags for model `M`, on top of those its derive declares. Flags are kept by
+    /// model name, so two model types of one sync must not share a name.
     pub fn model_flags<M: DiffModel>(mut self, flags: ModelFlags) -> Self {
         *self.model_flags.entry(M::NAME).or_default() |= flags;
         self

@@ -95,8 +95,10 @@ impl SyncCounts {
 /// time it took.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
-    /// One outcome per changed element, in the order the sync visited them (parents are
-    /// created before children, children deleted before parents).
+    /// One outcome per element the sync visited, in that order (parents are created before
+    /// children, children deleted before parents). After a stop (see `stopped`) the rest of
+    /// the plan is not visited; children of an element created just before the stop are
+    /// listed as skipped.
     pub outcomes: Vec<Outcome>,
     /// The counts.
     pub counts: SyncCounts,
