@@ -1,9 +1,8 @@
 //! Code generation from the checked [`Model`]: the key type, the field enum, the changes and
 //! child-diff records, and the `DiffModel` impl. Everything else lives in the runtime.
 
-use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::{DeriveInput, Ident};
 
 use crate::ast::{Field, Model, Role};
