@@ -71,6 +71,18 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         }
     }
 
+    /// The flag that says to leave an element of `M` alone for `operation`, if any.
+    fn skip_flag<M: DiffModel>(&self, operation: Operation) -> Option<&'static str> {
+        if self.flags_for::<M>().contains(ModelFlags::IGNORE) {
+            return Some("IGNORE");
+        }
+        match operation {
+            Operation::Create => self.skips_unmatched_src::<M>(),
+            Operation::Delete => self.skips_unmatched_dst::<M>(),
+            Operation::Update => None,
+        }
+    }
+
     fn record<M: DiffModel>(&mut self, key: &M::Key, operation: Operation, status: Status) {
         let counts = &mut self.report.counts;
         match (&status, operation) {
@@ -461,12 +473,7 @@ where
             dropped.push(key);
             continue;
         }
-        let skip = if run.flags_for::<C::Model>().contains(ModelFlags::IGNORE) {
-            Some("IGNORE")
-        } else {
-            run.skips_unmatched_src::<C::Model>()
-        };
-        if let Some(flag) = skip {
+        if let Some(flag) = run.skip_flag::<C::Model>(Operation::Create) {
             run.record_subtree(
                 &*child,
                 Operation::Create,
@@ -508,12 +515,7 @@ where
         let Some(child) = children.child_mut(&key) else {
             continue;
         };
-        let skip = if run.flags_for::<C::Model>().contains(ModelFlags::IGNORE) {
-            Some("IGNORE")
-        } else {
-            run.skips_unmatched_dst::<C::Model>()
-        };
-        if let Some(flag) = skip {
+        if let Some(flag) = run.skip_flag::<C::Model>(Operation::Delete) {
             run.record_subtree(
                 &*child,
                 Operation::Delete,
