@@ -1,0 +1,10 @@
+use statesync::DiffModel;
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Port {
+    #[statesync(id)]
+    name: String,
+    mtu: u32 = 1500,
+}
+
+fn main() {}
