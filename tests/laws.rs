@@ -158,3 +158,53 @@ proptest! {
         prop_assert_eq!(first.entries(), second.entries());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Editing through a tracking store and diffing the touched keys gives the full diff.
+    #[test]
+    fn a_tracked_diff_equals_the_full_diff(a in spec(), b in spec()) {
+        let old = build(&a, false);
+        let target = build(&b, false);
+        let mut new = old.clone();
+        new.sites.track_changes();
+        let keep: Vec<_> = target.sites.keys().cloned().collect();
+        for key in old.sites.keys() {
+            if !keep.contains(key) {
+                new.sites.remove(key);
+            }
+        }
+        for site in target.sites.iter() {
+            new.sites.upsert(site.clone());
+        }
+        let touched = old.sites.diff_touched(&new.sites).unwrap();
+        let full = old.sites.diff(&new.sites).unwrap();
+        prop_assert_eq!(touched.summary().changes(), full.summary().changes());
+        prop_assert_eq!(touched.entries(), full.entries());
+        let mut synced = old.sites.clone();
+        let report = synced.sync_diff(&touched, &mut statesync::sync::InMemory, statesync::sync::SyncOptions::default());
+        prop_assert!(report.is_success());
+        prop_assert_eq!(&synced, &new.sites);
+    }
+
+    /// A scoped sync changes the covered keys to the source and nothing else.
+    #[test]
+    fn a_scoped_sync_stays_in_scope(a in spec(), b in spec(), covered in prop::collection::btree_set(0u8..3, 0..3)) {
+        let mut target = build(&a, false).sites;
+        let before = target.clone();
+        let source = build(&b, false).sites;
+        let covers: Vec<_> = covered.iter().map(|n| statesync_suite::inventory::SiteKey { name: format!("s{n}") }).collect();
+        let loaded = Store::try_from_iter(source.iter().filter(|s| covers.contains(&s.key())).cloned()).unwrap();
+        let scoped = statesync::scope::Scoped::new(loaded, covers.clone());
+        let report = scoped.sync_into(&mut target, &mut statesync::sync::InMemory, statesync::sync::SyncOptions::default()).unwrap();
+        prop_assert!(report.is_success());
+        for key in before.keys().chain(source.keys()) {
+            if covers.contains(key) {
+                prop_assert_eq!(target.get(key), source.get(key));
+            } else {
+                prop_assert_eq!(target.get(key), before.get(key));
+            }
+        }
+    }
+}
