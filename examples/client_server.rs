@@ -61,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let mut hostile = TcpStream::connect(address)?;
-    hostile.write_all(b"{\"type\":\"push\",\"base\":2,\"diff\":\"rm -rf\"}\n")?;
+    hostile.write_all(b"{\"push\":{\"base\":2,\"diff\":\"rm -rf\"}}\n")?;
     let mut answer = String::new();
     BufReader::new(hostile).read_line(&mut answer)?;
     println!("a hostile message: {}", answer.trim());

@@ -151,7 +151,9 @@ fn main() -> Result<(), HookError> {
         .sites
         .sync_diff(&diff, &mut InMemory, SyncOptions::default());
     let incremental_ms = started.elapsed().as_secs_f64() * 1e3;
-    source.sites.take_touched();
+    if report.is_success() {
+        source.sites.take_touched();
+    }
 
     let changes = diff.summary().changes();
     println!("handled {handled} events touching {touched} sites: {changes} changes");

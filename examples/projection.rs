@@ -101,10 +101,12 @@ fn main() -> Result<(), HookError> {
         device: "ams-d0".into(),
         port: "et-1".into(),
     };
-    if let Some(port) = board.ports.get_mut(&row) {
+    let mut edited = board.clone();
+    if let Some(port) = edited.ports.get_mut(&row) {
         port.enabled = false;
     }
-    let carried = carry_back::<PortBoard, _>(&mut inventory, &board)?;
+    let carried = carry_back::<PortBoard, _>(&mut inventory, &board, &edited)?;
+    board = edited;
     println!("carried back into the inventory:\n{carried}");
     let report = db
         .load()?

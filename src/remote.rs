@@ -1,7 +1,10 @@
 //! Client and server exchanging serialised diffs over TCP (std threads, JSON lines): the
 //! wire format is the diff's serde form with the version it was made against. A diff made
 //! against a stale version is refused; the client merges (three-way) and tries again. A
-//! malformed, oversized or inapplicable message is refused and changes nothing.
+//! malformed, oversized, empty or inapplicable message, or one whose children name another
+//! parent, is refused and changes nothing. The server caps its connections and drops idle
+//! ones. (A demonstration server: `diff_since` replays the history under the lock, which a
+//! production server would snapshot.)
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,9 +19,15 @@ use crate::inventory::Inventory;
 /// The largest message accepted, in bytes.
 pub const MAX_MESSAGE: u64 = 16 * 1024 * 1024;
 
+/// The most connections served at once; more are refused.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// How long a connection may stay silent before the server drops it.
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// What a client asks.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
     /// The whole state and its version (the initial full sync).
     Hello,
@@ -38,7 +47,7 @@ pub enum Request {
 
 /// What the server answers.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Response {
     /// The whole state.
     State {
@@ -119,6 +128,7 @@ fn write_message(stream: &mut impl Write, message: &impl Serialize) -> std::io::
 #[derive(Clone)]
 pub struct Server {
     history: Arc<Mutex<History<Inventory>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Server {
@@ -126,6 +136,7 @@ impl Server {
     pub fn new(state: Inventory) -> Self {
         Self {
             history: Arc::new(Mutex::new(History::new(state))),
+            connections: Arc::default(),
         }
     }
 
@@ -152,21 +163,32 @@ impl Server {
                     error: error.to_string(),
                 },
             },
-            Request::Push { base, diff } => match history.commit_diff(base, &diff, "push") {
-                Ok(version) => Response::Accepted { version },
-                Err(Refused::Stale { head, .. }) => match history.diff_since(base) {
-                    Ok(diff) => Response::Stale {
-                        version: head,
-                        diff,
-                    },
-                    Err(error) => Response::Rejected {
-                        error: error.to_string(),
-                    },
-                },
-                Err(refused) => Response::Rejected {
-                    error: refused.to_string(),
-                },
+            Request::Push { base, diff } if diff.is_empty() => Response::Rejected {
+                error: format!("empty diff against version {base}: nothing to commit"),
             },
+            Request::Push { base, diff } => {
+                let head = history.version();
+                if base != head {
+                    return match history.diff_since(base) {
+                        Ok(diff) => Response::Stale {
+                            version: head,
+                            diff,
+                        },
+                        Err(error) => Response::Rejected {
+                            error: error.to_string(),
+                        },
+                    };
+                }
+                if let Err(error) = check_push(history.head(), &diff) {
+                    return Response::Rejected { error };
+                }
+                match history.commit_diff(base, &diff, "push") {
+                    Ok(version) => Response::Accepted { version },
+                    Err(refused) => Response::Rejected {
+                        error: refused.to_string(),
+                    },
+                }
+            }
         }
     }
 
@@ -198,18 +220,52 @@ impl Server {
         Ok(())
     }
 
-    /// Accepts connections on `listener`, one thread each, until it fails.
+    /// Accepts connections on `listener`, one thread each, at most [`MAX_CONNECTIONS`] at
+    /// once; a connection silent for [`IDLE_TIMEOUT`] is dropped.
     pub fn listen(&self, listener: TcpListener) {
-        for stream in listener.incoming().flatten() {
+        use std::sync::atomic::Ordering;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else {
+                // Out of descriptors or similar: wait instead of spinning.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                continue;
+            };
+            if self.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                self.connections.fetch_sub(1, Ordering::SeqCst);
+                let _ = write_message(
+                    &mut stream,
+                    &Response::Rejected {
+                        error: "too many connections".into(),
+                    },
+                );
+                continue;
+            }
+            let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+            let _ = stream.set_write_timeout(Some(IDLE_TIMEOUT));
             let server = self.clone();
-            std::thread::spawn(move || server.serve(stream));
+            let spawned = std::thread::Builder::new().spawn(move || {
+                let _ = server.serve(stream);
+                server.connections.fetch_sub(1, Ordering::SeqCst);
+            });
+            if spawned.is_err() {
+                self.connections.fetch_sub(1, Ordering::SeqCst);
+            }
         }
     }
+}
+
+/// A push must apply to the head and keep every child under the parent it names.
+fn check_push(head: &Inventory, diff: &Diff<Inventory>) -> Result<(), String> {
+    let mut next = head.clone();
+    next.apply(diff)
+        .map_err(|error| Refused::Invalid(error).to_string())?;
+    crate::json_file::check_parents(&next).map_err(|error| format!("invalid diff: {error}"))
 }
 
 /// A client: a local copy that it edits, the base version it last agreed on with the
 /// server, and the connection.
 pub struct Client {
+    broken: bool,
     writer: TcpStream,
     reader: BufReader<TcpStream>,
     /// The version of `base`.
@@ -228,6 +284,7 @@ impl Client {
     pub fn connect(address: std::net::SocketAddr) -> Result<Self, RemoteError> {
         let stream = TcpStream::connect(address)?;
         let mut client = Self {
+            broken: false,
             writer: stream.try_clone()?,
             reader: BufReader::new(stream),
             version: 0,
@@ -245,13 +302,23 @@ impl Client {
         }
     }
 
+    /// Sends a request and reads its answer. After any failure the connection is out of
+    /// step (a partial line may be left), so it refuses further use: reconnect.
     fn ask(&mut self, request: &Request) -> Result<Response, RemoteError> {
-        write_message(&mut self.writer, request)?;
-        match read_message(&mut self.reader)? {
-            Some(Ok(line)) => Ok(serde_json::from_str(&line)?),
-            Some(Err(error)) => Err(RemoteError::Unexpected(error)),
-            None => Err(RemoteError::Unexpected("connection closed".into())),
+        if self.broken {
+            return Err(RemoteError::Unexpected(
+                "connection broken: reconnect".into(),
+            ));
         }
+        self.broken = true;
+        write_message(&mut self.writer, request)?;
+        let response = match read_message(&mut self.reader)? {
+            Some(Ok(line)) => serde_json::from_str(&line)?,
+            Some(Err(error)) => return Err(RemoteError::Unexpected(error)),
+            None => return Err(RemoteError::Unexpected("connection closed".into())),
+        };
+        self.broken = false;
+        Ok(response)
     }
 
     /// Folds the server's changes since our base into our local state (three-way), and

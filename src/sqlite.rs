@@ -1,10 +1,13 @@
 //! The SQLite side of the inventory example: an adapter whose hooks run SQL, and a loader.
 //!
-//! One transaction per sync: the first hook opens it and `sync_complete` commits it, so the
-//! database moves from one synced state to the next at once (a crash mid-sync leaves the
-//! previous state), and a million inserts cost one commit instead of a million. A failed
-//! statement changes nothing (SQLite statements are atomic), so what the engine reports as
-//! applied is exactly what the transaction holds.
+//! One transaction per sync: the first hook opens it and `sync_complete` commits it, so a
+//! crash mid-sync leaves the database as it was before the sync, and a million inserts cost
+//! one commit instead of a million. A hook's failed statement (a constraint, a missing row)
+//! changes nothing and leaves the transaction open, so what the engine reports as applied is
+//! what the transaction commits (a sync stopped at a failure commits what it applied, as
+//! memory holds it). A sync that applied nothing rolls back in `sync_finished`. When SQLite
+//! itself rolls the transaction back (disk full, I/O error) or the commit fails, the hook
+//! says so and the database is at its state before the sync: reload it.
 
 use std::path::Path;
 
@@ -183,7 +186,21 @@ impl SqliteInventory {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             self.in_transaction = true;
         }
-        let changed = self.conn.prepare_cached(sql)?.execute(params)?;
+        let changed = match self
+            .conn
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.execute(params))
+        {
+            Ok(changed) => changed,
+            Err(error) if self.conn.is_autocommit() => {
+                self.in_transaction = false;
+                return Err(format!(
+                    "{error}; SQLite rolled the whole transaction back: reload the database"
+                )
+                .into());
+            }
+            Err(error) => return Err(error.into()),
+        };
         if changed == 1 {
             Ok(())
         } else {
@@ -204,10 +221,23 @@ impl Drop for SqliteInventory {
 impl Adapter for SqliteInventory {
     fn sync_complete(&mut self, _report: &SyncReport) -> Result<(), HookError> {
         if self.in_transaction {
-            self.conn.execute_batch("COMMIT")?;
             self.in_transaction = false;
+            if let Err(error) = self.conn.execute_batch("COMMIT") {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(format!(
+                    "commit failed ({error}); the database is as before the sync: reload it"
+                )
+                .into());
+            }
         }
         Ok(())
+    }
+
+    fn sync_finished(&mut self, _report: &SyncReport) {
+        if self.in_transaction {
+            self.in_transaction = false;
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 }
 

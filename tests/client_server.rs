@@ -91,20 +91,21 @@ fn malformed_and_hostile_messages_are_refused_and_change_nothing() {
     let before = server.snapshot();
     for line in [
         &b"not json\n"[..],
-        b"{\"type\":\"push\",\"base\":0}\n",
-        b"{\"type\":\"push\",\"base\":0,\"diff\":{\"model\":\"site\",\"elements\":[],\"unchanged\":0}}\n",
-        b"{\"type\":\"pull\",\"base\":99}\n",
-        b"{\"type\":\"explode\"}\n",
+        b"{\"push\":{\"base\":0}}\n",
+        b"{\"push\":{\"base\":0,\"diff\":{\"model\":\"site\",\"elements\":[],\"unchanged\":0}}}\n",
+        b"{\"push\":{\"base\":0,\"diff\":{\"model\":\"inventory\",\"elements\":[],\"unchanged\":0}}}\n",
+        b"{\"pull\":{\"base\":99}}\n",
+        b"{\"explode\":{}}\n",
     ] {
         let answer = raw(address, line);
-        assert!(answer.contains("\"type\":\"rejected\""), "{answer}");
+        assert!(answer.starts_with("{\"rejected\""), "{answer}");
     }
     // A well-formed diff that does not apply: a delete of a site that is not there.
     let mut other = inventory();
     other.sites.insert(site("zzz", 0, 0)).unwrap();
     let bogus = other.diff(&inventory()).unwrap();
     let message = format!(
-        "{{\"type\":\"push\",\"base\":0,\"diff\":{}}}\n",
+        "{{\"push\":{{\"base\":0,\"diff\":{}}}}}\n",
         serde_json::to_string(&bogus).unwrap()
     );
     let answer = raw(address, message.as_bytes());
@@ -114,6 +115,17 @@ fn malformed_and_hostile_messages_are_refused_and_change_nothing() {
     huge.push(b'\n');
     let answer = raw(address, &huge);
     assert!(answer.contains("larger than"), "{answer}");
+    // A diff that applies but files a device under a site it does not name.
+    let mut misfiled = inventory();
+    let mut stray = statesync_suite::fixtures::device("nyc", "stray", 0);
+    stray.site = "elsewhere".into();
+    ams(&mut misfiled).devices.insert(stray).unwrap();
+    let message = format!(
+        "{{\"push\":{{\"base\":0,\"diff\":{}}}}}\n",
+        serde_json::to_string(&inventory().diff(&misfiled).unwrap()).unwrap()
+    );
+    let answer = raw(address, message.as_bytes());
+    assert!(answer.contains("names elsewhere as its parent"), "{answer}");
     assert_eq!(server.snapshot(), before);
 
     // The server still serves well-behaved clients.

@@ -72,6 +72,10 @@ impl Adapter for FailingSql {
     fn sync_complete(&mut self, report: &SyncReport) -> Result<(), HookError> {
         self.db.sync_complete(report)
     }
+
+    fn sync_finished(&mut self, report: &SyncReport) {
+        self.db.sync_finished(report);
+    }
 }
 
 impl Hooks<Inventory> for FailingSql {}
@@ -231,4 +235,35 @@ fn the_demo_example_runs_twice_and_the_second_run_does_nothing() {
     let mutated = run(&["--mutate"]);
     assert!(mutated.contains("applied the mutation pass"), "{mutated}");
     assert!(mutated.contains("report:"), "{mutated}");
+}
+
+#[test]
+fn a_sync_that_applies_nothing_releases_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let base = generate(100, 31);
+    let mut db = SqliteInventory::open(&path).unwrap();
+    sync(&mut db, &base, SyncOptions::default());
+    let mut changed = base.clone();
+    changed
+        .sites
+        .iter_mut()
+        .for_each(|site| site.region = "x".into());
+    let first_site = format!("site[name={}]", base.sites.iter().next().unwrap().name);
+    let mut failing = FailingSql {
+        db,
+        fail: vec![first_site],
+    };
+    let mut target = failing.db.load().unwrap();
+    let report = target
+        .sync_from(&changed, &mut failing, SyncOptions::default())
+        .unwrap();
+    assert!(report.stopped && !report.changed_anything());
+    // Another connection can write: no transaction was left open.
+    let other = SqliteInventory::open(&path).unwrap();
+    other
+        .connection()
+        .execute("UPDATE site SET region = 'other' WHERE 1 = 0", [])
+        .unwrap();
+    assert!(failing.db.connection().is_autocommit());
 }

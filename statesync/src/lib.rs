@@ -103,7 +103,9 @@ pub use summary::Summary;
 ///
 /// ```
 /// mod facade {
-///     pub use ::statesync as sync;
+///     pub mod sync {
+///         pub use statesync::*;
+///     }
 /// }
 ///
 /// #[derive(facade::sync::DiffModel, Clone, Debug, PartialEq)]

@@ -61,8 +61,9 @@
 //! let shown = refresh::<Dashboard, _>(&fleet, &mut view)?; // the view follows the original
 //! assert_eq!(shown.summary().create, 1);
 //!
-//! view.switches.get_mut(&SwitchKey { server: "a".into() }).map(|s| s.on = true);
-//! let carried = carry_back::<Dashboard, _>(&mut fleet, &view)?; // and edits flow back
+//! let mut edited = view.clone();
+//! edited.switches.get_mut(&SwitchKey { server: "a".into() }).map(|s| s.on = true);
+//! let carried = carry_back::<Dashboard, _>(&mut fleet, &view, &edited)?; // edits flow back
 //! assert_eq!(carried.summary().update, 1);
 //! assert!(fleet.servers.get(&ServerKey { name: "a".into() }).is_some_and(|s| s.maintenance));
 //! # Ok::<(), statesync::Error>(())
@@ -98,18 +99,24 @@ pub fn refresh<P: Projection<S>, S: DiffModel>(
     Ok(diff)
 }
 
-/// Carries edits made to `view` back into `source`; returns what changed in the source
-/// (sync it on to the real system with [`crate::sync::SyncModel::sync_diff`]).
+/// Carries the edits that turned `shown` (the view as last projected or refreshed) into
+/// `edited` back into `source`; returns what changed in the source (sync it on to the real
+/// system with [`crate::sync::SyncModel::sync_diff`]). Only what was edited is carried: a
+/// field of the source that changed since `shown` and was not edited is left alone, and
+/// one that changed since *and* was edited is an [`Error::Stale`] (refresh, edit again).
 ///
 /// # Errors
-/// A diff or apply error (duplicate keys in a `Vec`).
+/// [`Error::Stale`] as above; a diff or apply error (duplicate keys in a `Vec`).
 pub fn carry_back<P: Projection<S>, S: DiffModel>(
     source: &mut S,
-    view: &P::View,
+    shown: &P::View,
+    edited: &P::View,
 ) -> Result<Diff<S>, Error> {
-    let mut edited = source.clone();
-    P::write_back(view, &mut edited);
-    let diff = source.diff(&edited)?;
+    let mut before = source.clone();
+    P::write_back(shown, &mut before);
+    let mut after = source.clone();
+    P::write_back(edited, &mut after);
+    let diff = before.diff(&after)?;
     source.apply(&diff)?;
     Ok(diff)
 }

@@ -282,12 +282,24 @@ impl<M: DiffModel> Store<M> {
         self.touched.as_ref().map(|touched| touched.iter())
     }
 
-    /// Returns the keys touched so far and starts a fresh record (tracking stays on).
+    /// Returns the keys touched so far and starts a fresh record (tracking stays on). Call
+    /// it after a sync that succeeded: keys whose sync failed must stay touched (put them
+    /// back with [`Store::touch_keys`]) or later incremental syncs will not see them.
     pub fn take_touched(&mut self) -> Vec<M::Key> {
         self.touched
             .as_mut()
             .map(|touched| touched.drain().collect())
             .unwrap_or_default()
+    }
+
+    /// Marks keys as touched (when tracking is on), for example those whose sync failed.
+    pub fn touch_keys<'k>(&mut self, keys: impl IntoIterator<Item = &'k M::Key>)
+    where
+        M::Key: 'k,
+    {
+        for key in keys {
+            self.touch(key);
+        }
     }
 
     /// The diff that turns this store into `new` for the given keys only: each key present
@@ -307,6 +319,8 @@ impl<M: DiffModel> Store<M> {
     {
         let mut elements = Vec::new();
         let mut unchanged = 0;
+        let mut unchanged_keys = Vec::new();
+        let list_unchanged = crate::diff::listing_unchanged();
         let mut seen: HashSet<&M::Key, Hasher> = HashSet::default();
         for key in keys {
             if !seen.insert(key) {
@@ -314,7 +328,12 @@ impl<M: DiffModel> Store<M> {
             }
             match (self.get(key), new.get(key)) {
                 (Some(old), Some(new)) => match compare(old, new)? {
-                    Compared::Unchanged(count) => unchanged += count,
+                    Compared::Unchanged(count) => {
+                        unchanged += count;
+                        if list_unchanged {
+                            unchanged_keys.push(key.clone());
+                        }
+                    }
                     Compared::Changed(update) => elements.push(ElementDiff {
                         key: key.clone(),
                         action: Action::Update(update),
@@ -331,7 +350,10 @@ impl<M: DiffModel> Store<M> {
                 (None, None) => {}
             }
         }
-        Ok(Diff::from_elements(elements, unchanged))
+        let mut diff = Diff::from_elements(elements, unchanged);
+        unchanged_keys.sort();
+        diff.unchanged_keys = unchanged_keys;
+        Ok(diff)
     }
 
     /// The diff to `new` over the keys `new` recorded as touched ([`Store::track_changes`]),

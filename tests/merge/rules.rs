@@ -279,3 +279,84 @@ fn invert_undoes_and_compose_chains() {
     );
     let _: Store<Site> = Store::new();
 }
+
+/// A projection of the site regions, to check what `carry_back` carries.
+struct Regions;
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct RegionView {
+    #[statesync(children)]
+    rows: Store<RegionRow>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct RegionRow {
+    #[statesync(id)]
+    site: String,
+    region: String,
+}
+
+impl statesync::projection::Projection<Inventory> for Regions {
+    type View = RegionView;
+
+    fn project(inventory: &Inventory) -> RegionView {
+        let rows = inventory.sites.iter().map(|s| RegionRow {
+            site: s.name.clone(),
+            region: s.region.clone(),
+        });
+        RegionView {
+            rows: Store::try_from_iter(rows).unwrap(),
+        }
+    }
+
+    fn write_back(view: &RegionView, inventory: &mut Inventory) {
+        for row in &view.rows {
+            if let Some(site) = inventory.sites.get_mut(&SiteKey {
+                name: row.site.clone(),
+            }) {
+                site.region = row.region.clone();
+            }
+        }
+    }
+}
+
+#[test]
+fn carry_back_carries_only_the_edits() {
+    use statesync::projection::{Projection, carry_back};
+    let mut source = inventory();
+    let shown = Regions::project(&source);
+    // The source moves on in one row; the view edits another.
+    ams(&mut source).region = "moved".into();
+    let mut edited = shown.clone();
+    edited
+        .rows
+        .get_mut(&RegionRowKey { site: "nyc".into() })
+        .unwrap()
+        .region = "edited".into();
+    let carried = carry_back::<Regions, _>(&mut source, &shown, &edited).unwrap();
+    assert_eq!(carried.summary().update, 1);
+    assert_eq!(
+        ams(&mut source).region,
+        "moved",
+        "a change the view did not make stays"
+    );
+    // Editing a row whose source moved since it was shown is refused.
+    let mut edited = shown.clone();
+    edited
+        .rows
+        .get_mut(&RegionRowKey { site: "ams".into() })
+        .unwrap()
+        .region = "mine".into();
+    let error = carry_back::<Regions, _>(&mut source, &shown, &edited).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            statesync::Error::Stale {
+                field: "region",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(ams(&mut source).region, "moved");
+}

@@ -212,7 +212,9 @@ where
             commits: self.commits.clone(),
         };
         let partial = path.with_extension("partial");
-        std::fs::write(&partial, serde_json::to_vec(&stored)?)?;
+        let mut file = std::fs::File::create(&partial)?;
+        std::io::Write::write_all(&mut file, &serde_json::to_vec(&stored)?)?;
+        file.sync_all()?;
         std::fs::rename(partial, path)
     }
 

@@ -79,6 +79,12 @@ pub trait Adapter {
         let _ = report;
         Ok(())
     }
+
+    /// Called once at the end of every sync, after `sync_complete` if that ran, whatever
+    /// happened: to release what the sync held (an open transaction, a lock).
+    fn sync_finished(&mut self, report: &SyncReport) {
+        let _ = report;
+    }
 }
 
 /// The hooks of an adapter for one model type. Every method defaults to success, so an
@@ -273,6 +279,7 @@ fn drive<M: DiffModel, H: Adapter + ?Sized>(
         tracing::error!(%error, "sync_complete failed");
         report.complete_error = Some(error.to_string());
     }
+    hooks.sync_finished(&report);
     report.elapsed = started.elapsed();
     tracing::info!(
         created = report.counts.created,
