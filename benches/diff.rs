@@ -110,5 +110,37 @@ fn hierarchy(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single, hierarchy);
+/// 100 interfaces changed through a tracking store in a 1,000,000-interface inventory: the
+/// diff of the touched sites against the full diff of the same states.
+fn incremental(c: &mut Criterion) {
+    let target = generate(1_000_000, 1);
+    let mut source = target.clone();
+    source.sites.track_changes();
+    let sites: Vec<_> = source.sites.keys().cloned().collect();
+    for (at, key) in sites.iter().cycle().step_by(7).take(100).enumerate() {
+        if let Some(site) = source.sites.get_mut(key)
+            && let Some(device) = site.devices.iter_mut().nth(at % 10)
+            && let Some(port) = device.interfaces.iter_mut().nth(at % 48)
+        {
+            port.mtu += 1;
+        }
+    }
+    let changes = target
+        .sites
+        .diff_touched(&source.sites)
+        .map(|d| d.summary().changes());
+    println!("incremental: {changes:?} changes");
+
+    let mut group = c.benchmark_group("incremental_1m");
+    group.sample_size(10);
+    group.bench_function("diff_touched", |bench| {
+        bench.iter(|| black_box(&target.sites).diff_touched(black_box(&source.sites)))
+    });
+    group.bench_function("full_diff", |bench| {
+        bench.iter(|| black_box(&target).diff(black_box(&source)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, single, hierarchy, incremental);
 criterion_main!(benches);
