@@ -6,9 +6,7 @@ use std::hash::BuildHasher;
 
 use indexmap::IndexMap;
 
-use crate::diff::{
-    Action, Compared, Diff, ElementDiff, already_exists, check_update, compare, not_found,
-};
+use crate::diff::{Action, Diff, DiffBuilder, already_exists, check_update, not_found};
 use crate::error::{Error, Operation, Path};
 use crate::model::DiffModel;
 use crate::store::Store;
@@ -127,48 +125,25 @@ fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
     new: impl ExactSizeIterator<Item = (&'b M::Key, &'b M)>,
     mut find_new: impl FnMut(usize, &M::Key) -> Option<&'b M>,
 ) -> Result<Diff<M>, Error> {
-    let mut elements = Vec::new();
-    let mut unchanged = 0;
-    let mut unchanged_keys = Vec::new();
+    let mut diff = DiffBuilder::new();
     let mut matched = 0;
-    let list_unchanged = crate::diff::listing_unchanged();
     for (at, (key, old_model)) in old.enumerate() {
         match find_new(at, key) {
             Some(new_model) => {
                 matched += 1;
-                match compare(old_model, new_model)? {
-                    Compared::Unchanged(count) => {
-                        unchanged += count;
-                        if list_unchanged {
-                            unchanged_keys.push(key.clone());
-                        }
-                    }
-                    Compared::Changed(update) => elements.push(ElementDiff {
-                        key: key.clone(),
-                        action: Action::Update(update),
-                    }),
-                }
+                diff.compared(key, old_model, new_model)?;
             }
-            None => elements.push(ElementDiff {
-                key: key.clone(),
-                action: Action::Delete(old_model.clone()),
-            }),
+            None => diff.deleted(key, old_model),
         }
     }
     if matched < new.len() {
         for (key, new_model) in new {
             if old_lookup.find(key).is_none() {
-                elements.push(ElementDiff {
-                    key: key.clone(),
-                    action: Action::Create(new_model.clone()),
-                });
+                diff.created(key, new_model);
             }
         }
     }
-    let mut diff = Diff::from_elements(elements, unchanged);
-    unchanged_keys.sort();
-    diff.unchanged_keys = unchanged_keys;
-    Ok(diff)
+    Ok(diff.finish())
 }
 
 /// Finds the new model for an old one in a [`Store`], trying first the position where the

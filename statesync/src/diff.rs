@@ -143,6 +143,66 @@ pub(crate) fn compare<M: DiffModel>(old: &M, new: &M) -> Result<Compared<M>, Err
     }
 }
 
+/// Builds the diff of one collection element by element: compares, deletes and creates,
+/// counting unchanged elements (and listing their keys when asked to).
+pub(crate) struct DiffBuilder<M: DiffModel> {
+    elements: Vec<ElementDiff<M>>,
+    unchanged: usize,
+    unchanged_keys: Vec<M::Key>,
+    list_unchanged: bool,
+}
+
+impl<M: DiffModel> DiffBuilder<M> {
+    pub(crate) fn new() -> Self {
+        Self {
+            elements: Vec::new(),
+            unchanged: 0,
+            unchanged_keys: Vec::new(),
+            list_unchanged: listing_unchanged(),
+        }
+    }
+
+    /// An element on both sides.
+    pub(crate) fn compared(&mut self, key: &M::Key, old: &M, new: &M) -> Result<(), Error> {
+        match compare(old, new)? {
+            Compared::Unchanged(count) => {
+                self.unchanged = self.unchanged.saturating_add(count);
+                if self.list_unchanged {
+                    self.unchanged_keys.push(key.clone());
+                }
+            }
+            Compared::Changed(update) => self.elements.push(ElementDiff {
+                key: key.clone(),
+                action: Action::Update(update),
+            }),
+        }
+        Ok(())
+    }
+
+    /// An element only on the old side.
+    pub(crate) fn deleted(&mut self, key: &M::Key, old: &M) {
+        self.elements.push(ElementDiff {
+            key: key.clone(),
+            action: Action::Delete(old.clone()),
+        });
+    }
+
+    /// An element only on the new side.
+    pub(crate) fn created(&mut self, key: &M::Key, new: &M) {
+        self.elements.push(ElementDiff {
+            key: key.clone(),
+            action: Action::Create(new.clone()),
+        });
+    }
+
+    pub(crate) fn finish(mut self) -> Diff<M> {
+        let mut diff = Diff::from_elements(self.elements, self.unchanged);
+        self.unchanged_keys.sort();
+        diff.unchanged_keys = self.unchanged_keys;
+        diff
+    }
+}
+
 impl<M: DiffModel> Default for Diff<M> {
     fn default() -> Self {
         Self {

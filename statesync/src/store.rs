@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::children::ChildCollection;
 use std::collections::HashSet;
 
-use crate::diff::{Action, Compared, Diff, ElementDiff, compare};
+use crate::diff::{Diff, DiffBuilder};
 use crate::error::{Error, Operation, Path};
 use crate::model::DiffModel;
 
@@ -317,43 +317,20 @@ impl<M: DiffModel> Store<M> {
     where
         M::Key: 'k,
     {
-        let mut elements = Vec::new();
-        let mut unchanged = 0;
-        let mut unchanged_keys = Vec::new();
-        let list_unchanged = crate::diff::listing_unchanged();
+        let mut diff = DiffBuilder::new();
         let mut seen: HashSet<&M::Key, Hasher> = HashSet::default();
         for key in keys {
             if !seen.insert(key) {
                 continue;
             }
             match (self.get(key), new.get(key)) {
-                (Some(old), Some(new)) => match compare(old, new)? {
-                    Compared::Unchanged(count) => {
-                        unchanged += count;
-                        if list_unchanged {
-                            unchanged_keys.push(key.clone());
-                        }
-                    }
-                    Compared::Changed(update) => elements.push(ElementDiff {
-                        key: key.clone(),
-                        action: Action::Update(update),
-                    }),
-                },
-                (Some(old), None) => elements.push(ElementDiff {
-                    key: key.clone(),
-                    action: Action::Delete(old.clone()),
-                }),
-                (None, Some(new)) => elements.push(ElementDiff {
-                    key: key.clone(),
-                    action: Action::Create(new.clone()),
-                }),
+                (Some(old), Some(new)) => diff.compared(key, old, new)?,
+                (Some(old), None) => diff.deleted(key, old),
+                (None, Some(new)) => diff.created(key, new),
                 (None, None) => {}
             }
         }
-        let mut diff = Diff::from_elements(elements, unchanged);
-        unchanged_keys.sort();
-        diff.unchanged_keys = unchanged_keys;
-        Ok(diff)
+        Ok(diff.finish())
     }
 
     /// The diff to `new` over the keys `new` recorded as touched ([`Store::track_changes`]),

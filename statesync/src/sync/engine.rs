@@ -47,28 +47,30 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         self.options.flags_for::<M>()
     }
 
+    /// The name of the "skip unmatched" flag in force for `M`, from the model's flags or the
+    /// sync's.
+    fn skips_unmatched<M: DiffModel>(
+        &self,
+        (model_flag, sync_flag, name): (ModelFlags, SyncFlags, &'static str),
+    ) -> Option<&'static str> {
+        (self.flags_for::<M>().contains(model_flag) || self.options.flags.contains(sync_flag))
+            .then_some(name)
+    }
+
     fn skips_unmatched_src<M: DiffModel>(&self) -> Option<&'static str> {
-        if self
-            .flags_for::<M>()
-            .contains(ModelFlags::SKIP_UNMATCHED_SRC)
-            || self.options.flags.contains(SyncFlags::SKIP_UNMATCHED_SRC)
-        {
-            Some("SKIP_UNMATCHED_SRC")
-        } else {
-            None
-        }
+        self.skips_unmatched::<M>((
+            ModelFlags::SKIP_UNMATCHED_SRC,
+            SyncFlags::SKIP_UNMATCHED_SRC,
+            "SKIP_UNMATCHED_SRC",
+        ))
     }
 
     fn skips_unmatched_dst<M: DiffModel>(&self) -> Option<&'static str> {
-        if self
-            .flags_for::<M>()
-            .contains(ModelFlags::SKIP_UNMATCHED_DST)
-            || self.options.flags.contains(SyncFlags::SKIP_UNMATCHED_DST)
-        {
-            Some("SKIP_UNMATCHED_DST")
-        } else {
-            None
-        }
+        self.skips_unmatched::<M>((
+            ModelFlags::SKIP_UNMATCHED_DST,
+            SyncFlags::SKIP_UNMATCHED_DST,
+            "SKIP_UNMATCHED_DST",
+        ))
     }
 
     /// The flag that says to leave an element of `M` alone for `operation`, if any.
