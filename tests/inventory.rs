@@ -267,3 +267,27 @@ fn a_sync_that_applies_nothing_releases_the_database() {
         .unwrap();
     assert!(failing.db.connection().is_autocommit());
 }
+
+#[test]
+fn the_example_refuses_a_bad_file_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = r#"{"name": "s1", "region": "emea", "devices": []}"#;
+    let source = write(
+        dir.path(),
+        "dup.json",
+        &format!(r#"{{"sites": [{site}, {site}]}}"#),
+    );
+    let db = dir.path().join("inv.sqlite");
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--example", "inventory", "--", "--source"])
+        .arg(&source)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("dup.json"), "{stderr}");
+    assert!(stderr.contains("duplicate key: site[name=s1]"), "{stderr}");
+    assert!(!db.exists(), "nothing is written");
+}
