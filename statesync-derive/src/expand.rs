@@ -457,10 +457,15 @@ fn model_impl(model: &Model) -> TokenStream {
                 #(#attr_runtime::apply_field(&mut self.#attr_members, &__changes.#attr_members);)*
             }
 
-            fn diff_children(&self, __new: &Self) -> ::core::result::Result<Self::ChildDiffs, #krate::Error> {
+            fn diff_children(
+                &self,
+                __new: &Self,
+                __observer: &mut dyn #krate::DiffObserver,
+            ) -> ::core::result::Result<Self::ChildDiffs, #krate::Error> {
+                let _ = &__observer;
                 ::core::result::Result::Ok(#child_diffs_ident {
                     #(#child_members: #child_runtime::diff_children(
-                        self, #child_names, &self.#child_members, &__new.#child_members,
+                        self, #child_names, &self.#child_members, &__new.#child_members, __observer,
                     )?,)*
                 })
             }

@@ -5,7 +5,7 @@ use std::fmt::{self, Display};
 use crate::children::ChildCollection;
 use crate::diff::{Change, Diff};
 use crate::error::Error;
-use crate::model::{DiffModel, ModelVisitor};
+use crate::model::{DiffModel, DiffObserver, ModelVisitor};
 use crate::sync::{Run, SyncTree};
 
 pub use ::serde;
@@ -48,8 +48,9 @@ pub fn diff_children<P: DiffModel, C: ChildCollection>(
     field: &'static str,
     old: &C,
     new: &C,
+    observer: &mut dyn DiffObserver,
 ) -> Result<Diff<C::Model>, Error> {
-    old.diff_collection(new)
+    old.diff_collection(new, observer)
         .map_err(|error| error.within(P::NAME, &parent.key(), field))
 }
 

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 
 use crate::diff::{Action, Diff, DiffBuilder, already_exists, check_update, not_found};
 use crate::error::{Error, Operation, Path};
-use crate::model::DiffModel;
+use crate::model::{DiffModel, DiffObserver};
 use crate::store::Store;
 
 /// A collection of child models that can be diffed and patched by key. Implemented for
@@ -31,7 +31,11 @@ pub trait ChildCollection: Default {
     ///
     /// # Errors
     /// [`Error::DuplicateKey`] when either side holds two children with one key.
-    fn diff_collection(&self, new: &Self) -> Result<Diff<Self::Model>, Error>;
+    fn diff_collection(
+        &self,
+        new: &Self,
+        observer: &mut dyn DiffObserver,
+    ) -> Result<Diff<Self::Model>, Error>;
 
     /// Checks that `diff` can be applied, changing nothing.
     ///
@@ -124,8 +128,9 @@ fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
     old_lookup: &dyn Lookup<M>,
     new: impl ExactSizeIterator<Item = (&'b M::Key, &'b M)>,
     mut find_new: impl FnMut(usize, &M::Key) -> Option<&'b M>,
+    observer: &mut dyn DiffObserver,
 ) -> Result<Diff<M>, Error> {
-    let mut diff = DiffBuilder::new();
+    let mut diff = DiffBuilder::new(observer);
     let mut matched = 0;
     for (at, (key, old_model)) in old.enumerate() {
         match find_new(at, key) {
@@ -260,8 +265,18 @@ impl<M: DiffModel> ChildCollection for Store<M> {
         self.get(key)
     }
 
-    fn diff_collection(&self, new: &Self) -> Result<Diff<M>, Error> {
-        diff_keyed(self.entries(), self, new.entries(), aligned_finder(new))
+    fn diff_collection(
+        &self,
+        new: &Self,
+        observer: &mut dyn DiffObserver,
+    ) -> Result<Diff<M>, Error> {
+        diff_keyed(
+            self.entries(),
+            self,
+            new.entries(),
+            aligned_finder(new),
+            observer,
+        )
     }
 
     fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
@@ -301,7 +316,11 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
         self.iter().find(|child| child.has_key(key))
     }
 
-    fn diff_collection(&self, new: &Self) -> Result<Diff<M>, Error> {
+    fn diff_collection(
+        &self,
+        new: &Self,
+        observer: &mut dyn DiffObserver,
+    ) -> Result<Diff<M>, Error> {
         let old_index = VecIndex::build(self)?;
         let new_index = VecIndex::build(new)?;
         diff_keyed(
@@ -309,6 +328,7 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
             &old_index,
             new_index.by_key.iter().map(|(key, model)| (key, *model)),
             |_, key| new_index.find(key),
+            observer,
         )
     }
 
@@ -423,7 +443,7 @@ macro_rules! map_children {
                 self.get(key)
             }
 
-            fn diff_collection(&self, new: &Self) -> Result<Diff<M>, Error> {
+            fn diff_collection(&self, new: &Self, observer: &mut dyn DiffObserver) -> Result<Diff<M>, Error> {
                 for (key, model) in self.iter().chain(new.iter()) {
                     if !model.has_key(key) {
                         return Err(Error::KeyMismatch {
@@ -433,7 +453,7 @@ macro_rules! map_children {
                         });
                     }
                 }
-                diff_keyed(self.iter(), self, new.iter(), |_, key| new.get(key))
+                diff_keyed(self.iter(), self, new.iter(), |_, key| new.get(key), observer)
             }
 
             fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {

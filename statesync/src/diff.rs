@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Operation, Path};
-use crate::model::{DiffModel, DiffVisitor};
+use crate::model::{DiffModel, DiffObserver, DiffVisitor};
 
 /// One changed attribute: its value before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,9 +131,14 @@ impl DiffVisitor for ChildTally {
 }
 
 /// Compares two models that have the same key.
-pub(crate) fn compare<M: DiffModel>(old: &M, new: &M) -> Result<Compared<M>, Error> {
+pub(crate) fn compare<M: DiffModel>(
+    old: &M,
+    new: &M,
+    observer: &mut dyn DiffObserver,
+) -> Result<Compared<M>, Error> {
+    observer.element();
     let fields = old.diff_fields(new);
-    let children = old.diff_children(new)?;
+    let children = old.diff_children(new, observer)?;
     let mut tally = ChildTally::default();
     M::visit_child_diffs(&children, &mut tally);
     if !tally.changed && M::changes_are_empty(&fields) {
@@ -145,16 +150,18 @@ pub(crate) fn compare<M: DiffModel>(old: &M, new: &M) -> Result<Compared<M>, Err
 
 /// Builds the diff of one collection element by element: compares, deletes and creates,
 /// counting unchanged elements (and listing their keys when asked to).
-pub(crate) struct DiffBuilder<M: DiffModel> {
+pub(crate) struct DiffBuilder<'o, M: DiffModel> {
+    observer: &'o mut dyn DiffObserver,
     elements: Vec<ElementDiff<M>>,
     unchanged: usize,
     unchanged_keys: Vec<M::Key>,
     list_unchanged: bool,
 }
 
-impl<M: DiffModel> DiffBuilder<M> {
-    pub(crate) fn new() -> Self {
+impl<'o, M: DiffModel> DiffBuilder<'o, M> {
+    pub(crate) fn new(observer: &'o mut dyn DiffObserver) -> Self {
         Self {
+            observer,
             elements: Vec::new(),
             unchanged: 0,
             unchanged_keys: Vec::new(),
@@ -164,7 +171,7 @@ impl<M: DiffModel> DiffBuilder<M> {
 
     /// An element on both sides.
     pub(crate) fn compared(&mut self, key: &M::Key, old: &M, new: &M) -> Result<(), Error> {
-        match compare(old, new)? {
+        match compare(old, new, self.observer)? {
             Compared::Unchanged(count) => {
                 self.unchanged = self.unchanged.saturating_add(count);
                 if self.list_unchanged {
@@ -181,6 +188,7 @@ impl<M: DiffModel> DiffBuilder<M> {
 
     /// An element only on the old side.
     pub(crate) fn deleted(&mut self, key: &M::Key, old: &M) {
+        self.observer.element();
         self.elements.push(ElementDiff {
             key: key.clone(),
             action: Action::Delete(old.clone()),
@@ -189,6 +197,7 @@ impl<M: DiffModel> DiffBuilder<M> {
 
     /// An element only on the new side.
     pub(crate) fn created(&mut self, key: &M::Key, new: &M) {
+        self.observer.element();
         self.elements.push(ElementDiff {
             key: key.clone(),
             action: Action::Create(new.clone()),
@@ -232,9 +241,13 @@ impl<M: DiffModel> Diff<M> {
     }
 
     /// The change that turns the root `old` into `new`.
-    pub(crate) fn between(old: &M, new: &M) -> Result<Self, Error> {
+    pub(crate) fn between(
+        old: &M,
+        new: &M,
+        observer: &mut dyn DiffObserver,
+    ) -> Result<Self, Error> {
         if old.same_key(new) {
-            return Ok(match compare(old, new)? {
+            return Ok(match compare(old, new, observer)? {
                 Compared::Unchanged(count) => Self {
                     unchanged: count,
                     unchanged_keys: if listing_unchanged() {

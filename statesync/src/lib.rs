@@ -19,7 +19,9 @@ pub mod __private;
 pub use children::ChildCollection;
 pub use diff::{Action, Change, Diff, ElementDiff, ModelUpdate};
 pub use error::{Error, Operation, Path, Result};
-pub use model::{DiffModel, DiffVisitor, ModelField, ModelKey, ModelVisitor, OnChange};
+pub use model::{
+    DiffModel, DiffObserver, DiffVisitor, ModelField, ModelKey, ModelVisitor, OnChange, Unobserved,
+};
 pub use render::{Entry, EntryKind, FieldChange};
 pub use store::Store;
 pub use summary::Summary;

@@ -98,7 +98,11 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     ///
     /// # Errors
     /// [`Error::DuplicateKey`] when a collection holds two children with one key.
-    fn diff_children(&self, new: &Self) -> Result<Self::ChildDiffs, Error>;
+    fn diff_children(
+        &self,
+        new: &Self,
+        observer: &mut dyn DiffObserver,
+    ) -> Result<Self::ChildDiffs, Error>;
 
     /// Checks that child diffs can be applied to `self`, changing nothing.
     ///
@@ -122,7 +126,20 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     /// [`Error::DuplicateKey`] when a `Vec` of children holds two children with one key;
     /// the error names the parent and the key.
     fn diff(&self, new: &Self) -> Result<Diff<Self>, Error> {
-        Diff::between(self, new)
+        Diff::between(self, new, &mut Unobserved)
+    }
+
+    /// [`DiffModel::diff`], telling `observer` about each element it compares, deletes or
+    /// creates, at every depth (for progress on long diffs).
+    ///
+    /// # Errors
+    /// As [`DiffModel::diff`].
+    fn diff_observed(
+        &self,
+        new: &Self,
+        observer: &mut dyn DiffObserver,
+    ) -> Result<Diff<Self>, Error> {
+        Diff::between(self, new, observer)
     }
 
     /// Applies a diff made by [`DiffModel::diff`]: checks the whole diff first, then applies
@@ -134,6 +151,22 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     fn apply(&mut self, diff: &Diff<Self>) -> Result<(), Error> {
         diff.apply_to_root(self)
     }
+}
+
+/// Told about each element a diff visits: compared (present on both sides), deleted or
+/// created, at every depth.
+pub trait DiffObserver {
+    /// One more element visited.
+    fn element(&mut self);
+}
+
+/// The observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unobserved;
+
+impl DiffObserver for Unobserved {
+    #[inline]
+    fn element(&mut self) {}
 }
 
 /// A callback given each changed field with its old and new value.

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use crate::diff::{Diff, DiffBuilder};
 use crate::error::{Error, Operation, Path};
-use crate::model::DiffModel;
+use crate::model::{DiffModel, Unobserved};
 
 type Hasher = foldhash::fast::RandomState;
 
@@ -317,7 +317,8 @@ impl<M: DiffModel> Store<M> {
     where
         M::Key: 'k,
     {
-        let mut diff = DiffBuilder::new();
+        let mut observer = Unobserved;
+        let mut diff = DiffBuilder::new(&mut observer);
         let mut seen: HashSet<&M::Key, Hasher> = HashSet::default();
         for key in keys {
             if !seen.insert(key) {
@@ -351,7 +352,7 @@ impl<M: DiffModel> Store<M> {
     /// # Errors
     /// [`Error::DuplicateKey`] from a `Vec` of children inside.
     pub fn diff(&self, new: &Self) -> Result<Diff<M>, Error> {
-        self.diff_collection(new)
+        self.diff_collection(new, &mut Unobserved)
     }
 
     /// Checks the whole diff, then applies it; on error the store is unchanged.

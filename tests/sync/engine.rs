@@ -216,13 +216,23 @@ fn sync_to_is_sync_from_the_other_way() {
 
 #[test]
 fn progress_reports_each_stage_up_to_its_total() {
+    use statesync_suite::dataset::{generate, mutate};
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     let options = SyncOptions::default().on_progress(move |p| sink.lock().unwrap().push(p));
-    let mut target = inventory();
-    let report = target.sync_from(&source(), &mut InMemory, options).unwrap();
+    let mut target = generate(10_000, 1);
+    let source = mutate(&target, 2);
+    let report = target.sync_from(&source, &mut InMemory, options).unwrap();
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.first().map(|p| p.stage), Some("diff"));
+    let diff: Vec<_> = seen.iter().filter(|p| p.stage == "diff").collect();
+    assert_eq!(diff.first().map(|p| p.done), Some(0));
+    assert!(
+        diff.len() >= 4,
+        "a 10k diff reports along the way: {diff:?}"
+    );
+    assert!(diff.windows(2).all(|w| w[0].done <= w[1].done));
+    let last_diff = diff.last().unwrap();
+    assert_eq!(last_diff.done, last_diff.total);
     let last = seen.last().unwrap();
     assert_eq!(last.stage, "sync");
     assert_eq!(last.done, report.outcomes.len());

@@ -102,6 +102,10 @@ impl<'a> SyncOptions<'a> {
         M::FLAGS | self.model_flags.get(M::NAME).copied().unwrap_or_default()
     }
 
+    pub(crate) fn has_progress(&self) -> bool {
+        self.progress.is_some()
+    }
+
     pub(crate) fn report_progress(&mut self, stage: &'static str, done: usize, total: usize) {
         if let Some(progress) = &mut self.progress {
             progress(Progress { stage, done, total });

@@ -189,10 +189,25 @@ pub trait SyncModel: DiffModel {
     where
         Self: SyncTree<H>,
     {
-        options.report_progress("diff", 0, 1);
         let list_unchanged = options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS);
-        let diff = crate::diff::with_unchanged_keys(list_unchanged, || self.diff(source))?;
-        options.report_progress("diff", 1, 1);
+        let diff = if options.has_progress() {
+            // Elements the diff will visit: about those of the source.
+            let total = crate::summary::subtree_size(source);
+            let mut observer = DiffProgress {
+                options: &mut options,
+                done: 0,
+                total,
+            };
+            observer.options.report_progress("diff", 0, total);
+            let diff = crate::diff::with_unchanged_keys(list_unchanged, || {
+                self.diff_observed(source, &mut observer)
+            })?;
+            let done = observer.done.max(total);
+            options.report_progress("diff", done, done);
+            diff
+        } else {
+            crate::diff::with_unchanged_keys(list_unchanged, || self.diff(source))?
+        };
         Ok(self.sync_diff(&diff, hooks, options))
     }
 
@@ -248,6 +263,26 @@ impl<M: DiffModel> Store<M> {
         drive(M::NAME, diff, hooks, options, |diff, run| {
             engine::sync_collection(self, diff, run);
         })
+    }
+}
+
+/// Reports diff progress every [`DIFF_PROGRESS_EVERY`] elements.
+struct DiffProgress<'a, 'o> {
+    options: &'a mut SyncOptions<'o>,
+    done: usize,
+    total: usize,
+}
+
+/// How often (in elements) a diff reports progress.
+const DIFF_PROGRESS_EVERY: usize = 4096;
+
+impl crate::model::DiffObserver for DiffProgress<'_, '_> {
+    fn element(&mut self) {
+        self.done += 1;
+        if self.done % DIFF_PROGRESS_EVERY == 0 {
+            let total = self.total.max(self.done);
+            self.options.report_progress("diff", self.done, total);
+        }
     }
 }
 
