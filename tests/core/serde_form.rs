@@ -73,3 +73,45 @@ fn a_deserialised_diff_with_a_duplicate_create_is_refused_by_apply() {
     assert!(target.apply(&doubled).is_err());
     assert_eq!(target, before);
 }
+
+/// A generic model with generic children, serde all the way down.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Shelf<T: Clone + std::fmt::Debug + PartialEq> {
+    #[statesync(id)]
+    label: String,
+    #[statesync(children)]
+    boxes: statesync::Store<Crate<T>>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Crate<T> {
+    #[statesync(id)]
+    n: u32,
+    content: T,
+}
+
+/// A model whose fields are not serde: it still derives, its diffs just do not serialise.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Opaque {
+    #[statesync(id)]
+    id: u8,
+    handle: std::rc::Rc<u8>,
+}
+
+#[test]
+fn generic_models_with_children_roundtrip() {
+    let mut old = Shelf {
+        label: "a".into(),
+        boxes: statesync::Store::new(),
+    };
+    old.boxes.insert(Crate { n: 1, content: vec![1u8] }).unwrap();
+    let mut new = old.clone();
+    new.boxes.upsert(Crate { n: 1, content: vec![2u8] });
+    new.boxes.insert(Crate { n: 2, content: vec![] }).unwrap();
+    let diff = old.diff(&new).unwrap();
+    let json = serde_json::to_string(&diff).unwrap();
+    let back: Diff<Shelf<Vec<u8>>> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, diff);
+    let opaque = Opaque { id: 1, handle: std::rc::Rc::new(1) };
+    assert!(opaque.diff(&opaque.clone()).unwrap().is_empty());
+}
