@@ -29,7 +29,8 @@ pub const CRATE: &str = "crate";
 pub const BOUND: &str = "bound";
 pub const FLAGS: &str = "flags";
 pub const VERSION: &str = "version";
-const CONTAINER_OPTIONS: &[&str] = &[NAME, CRATE, BOUND, FLAGS, MERGE, VERSION];
+pub const SYNC_MODELS: &str = "sync_models";
+const CONTAINER_OPTIONS: &[&str] = &[NAME, CRATE, BOUND, FLAGS, MERGE, VERSION, SYNC_MODELS];
 
 /// The model flags `flags = "..."` accepts (the runtime's `ModelFlags`).
 pub const MODEL_FLAGS: &[&str] = &[
@@ -101,6 +102,7 @@ pub struct ContainerOptions {
     pub krate: Option<Valued<syn::Path>>,
     pub bound: Option<Valued<Vec<syn::WherePredicate>>>,
     pub flags: Option<Valued<Vec<syn::Ident>>>,
+    pub sync_models: Option<Valued<Vec<syn::Type>>>,
     pub merge: Option<Valued<syn::Ident>>,
     pub version: Option<Valued<syn::Ident>>,
 }
@@ -344,6 +346,22 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     MERGE,
                     "\"theirs\"",
                     |m| parse_strategy(&m.input.parse()?, MODEL_STRATEGIES),
+                    errors,
+                ),
+                SYNC_MODELS => set_valued(
+                    &meta,
+                    &mut options.sync_models,
+                    SYNC_MODELS,
+                    "\"Folder, File\"",
+                    |m| {
+                        let lit = m.input.parse::<LitStr>()?;
+                        let parser =
+                            syn::punctuated::Punctuated::<syn::Type, Token![,]>::parse_terminated;
+                        Ok(syn::parse::Parser::parse_str(parser, &lit.value())
+                            .map_err(|error| syn::Error::new(lit.span(), error))?
+                            .into_iter()
+                            .collect())
+                    },
                     errors,
                 ),
                 VERSION => set_valued(

@@ -250,26 +250,35 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         .iter()
         .map(|field| child_model(model, field))
         .collect();
-    // Bounds on what a child diff holds. The child's own child diffs are bounded only for
-    // generic children: for concrete ones the impl is found without it, and for a
-    // self-recursive model the bound would be a cycle.
-    let serde_types: Vec<syn::Type> = children
-        .iter()
-        .zip(&child_models)
-        .flat_map(|(field, child)| {
-            let generic_child =
-                !model.generics.params.is_empty() && !bound::is_recursive(model, field.ty);
-            let mut types: Vec<syn::Type> = vec![
-                syn::parse_quote!(#child),
-                syn::parse_quote!(<#child as #krate::DiffModel>::Key),
-                syn::parse_quote!(<#child as #krate::DiffModel>::Changes),
-            ];
-            if generic_child {
-                types.push(syn::parse_quote!(<#child as #krate::DiffModel>::ChildDiffs));
-            }
-            types
-        })
-        .collect();
+    // Bounds on what a child diff holds, and on the model itself (when it has no generics,
+    // which the child diffs may not carry): a child that is mutually recursive with this
+    // model needs this model's serde impls, and naming the model here keeps that from being
+    // an unprovable obligation when the models are not serde.
+    // The child's own child diffs are bounded only for generic children: for concrete ones
+    // the impl is found without it, and for recursive ones the bound would be a cycle.
+    let model_ident = model.ident;
+    let mut serde_types: Vec<syn::Type> = Vec::new();
+    if model.generics.params.is_empty() {
+        serde_types.push(syn::parse_quote!(#model_ident));
+    }
+    serde_types.extend(
+        children
+            .iter()
+            .zip(&child_models)
+            .flat_map(|(field, child)| {
+                let generic_child =
+                    !model.generics.params.is_empty() && !bound::is_recursive(model, field.ty);
+                let mut types: Vec<syn::Type> = vec![
+                    syn::parse_quote!(#child),
+                    syn::parse_quote!(<#child as #krate::DiffModel>::Key),
+                    syn::parse_quote!(<#child as #krate::DiffModel>::Changes),
+                ];
+                if generic_child {
+                    types.push(syn::parse_quote!(<#child as #krate::DiffModel>::ChildDiffs));
+                }
+                types
+            }),
+    );
     let serde = serde_attrs(model, &serde_types.iter().collect::<Vec<_>>(), true);
     let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
     let fields = children.iter().zip(&child_models).map(|(field, child)| {
@@ -506,10 +515,21 @@ fn sync_impl(model: &Model) -> TokenStream {
     let mut predicates = bound::impl_predicates(model);
     predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#this>));
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
-    for field in &children {
-        if !bound::is_recursive(model, field.ty) {
-            let child = child_model(model, field);
-            predicates.push(syn::parse_quote!(#child: #krate::sync::SyncTree<__H>));
+    match &model.options.sync_models {
+        // Mutually recursive models: hooks for every model of the cycle, instead of
+        // `Child: SyncTree<H>` bounds that would chase each other forever.
+        Some(models) => {
+            for other in &models.value {
+                predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#other>));
+            }
+        }
+        None => {
+            for field in &children {
+                if !bound::is_recursive(model, field.ty) {
+                    let child = child_model(model, field);
+                    predicates.push(syn::parse_quote!(#child: #krate::sync::SyncTree<__H>));
+                }
+            }
         }
     }
     generics.where_clause = bound::build_where(predicates);

@@ -102,6 +102,9 @@ pub use summary::Summary;
 /// - `merge = "..."`: the model's merge strategy (`ours`, `theirs`, `newest`, `report`), the
 ///   default for its attributes and the rule for deleted-here, changed-there elements.
 /// - `version = "field"`: the attribute `newest` compares.
+/// - `sync_models = "A, B"`: for mutually recursive models, every model type of the cycle;
+///   the sync impl then asks the adapter for hooks for each instead of chasing child bounds
+///   (which would recurse forever). Put the same list on each model of the cycle.
 ///
 /// ```
 /// mod facade {

@@ -293,3 +293,57 @@ fn bound_replaces_inferred_bounds() {
     };
     assert_eq!(old.diff(&new).unwrap().summary().update, 1);
 }
+
+/// Mutually recursive models: a folder holds files, a file holds attached folders. Syncing
+/// them needs `sync_models`: hooks for every model of the cycle.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(sync_models = "Folder, File")]
+struct Folder {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    files: Vec<File>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(sync_models = "Folder, File")]
+struct File {
+    #[statesync(id)]
+    name: String,
+    size: u64,
+    #[statesync(children)]
+    attachments: Vec<Folder>,
+}
+
+#[test]
+fn mutually_recursive_models_diff_apply_and_sync() {
+    use statesync::sync::{InMemory, SyncModel, SyncOptions};
+    let leaf = |name: &str, size| File {
+        name: name.into(),
+        size,
+        attachments: vec![],
+    };
+    let mut old = Folder {
+        name: "root".into(),
+        files: vec![File {
+            name: "a".into(),
+            size: 1,
+            attachments: vec![Folder {
+                name: "inner".into(),
+                files: vec![leaf("x", 1)],
+            }],
+        }],
+    };
+    let mut new = old.clone();
+    new.files[0].attachments[0].files[0].size = 2;
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(diff.summary().update, 1);
+    let mut copy = old.clone();
+    copy.apply(&diff).unwrap();
+    assert_eq!(copy, new);
+    let report = old
+        .sync_from(&new, &mut InMemory, SyncOptions::default())
+        .unwrap();
+    assert!(report.is_success());
+    assert_eq!(old, new);
+}

@@ -104,14 +104,30 @@ fn generic_models_with_children_roundtrip() {
         label: "a".into(),
         boxes: statesync::Store::new(),
     };
-    old.boxes.insert(Crate { n: 1, content: vec![1u8] }).unwrap();
+    old.boxes
+        .insert(Crate {
+            n: 1,
+            content: vec![1u8],
+        })
+        .unwrap();
     let mut new = old.clone();
-    new.boxes.upsert(Crate { n: 1, content: vec![2u8] });
-    new.boxes.insert(Crate { n: 2, content: vec![] }).unwrap();
+    new.boxes.upsert(Crate {
+        n: 1,
+        content: vec![2u8],
+    });
+    new.boxes
+        .insert(Crate {
+            n: 2,
+            content: vec![],
+        })
+        .unwrap();
     let diff = old.diff(&new).unwrap();
     let json = serde_json::to_string(&diff).unwrap();
     let back: Diff<Shelf<Vec<u8>>> = serde_json::from_str(&json).unwrap();
     assert_eq!(back, diff);
-    let opaque = Opaque { id: 1, handle: std::rc::Rc::new(1) };
+    let opaque = Opaque {
+        id: 1,
+        handle: std::rc::Rc::new(1),
+    };
     assert!(opaque.diff(&opaque.clone()).unwrap().is_empty());
 }
