@@ -76,11 +76,26 @@ fn run(args: Args) -> Result<(), statesync::sync::HookError> {
             path
         }
     };
-    if args.mutate {
+    let source_path = if args.mutate {
+        // The demo file is ours to rewrite; a file the user named is not.
+        let mutated_path = match &args.source {
+            Some(_) => {
+                std::fs::create_dir_all(DEMO_DIR)?;
+                PathBuf::from(DEMO_DIR).join("source-mutated.json")
+            }
+            None => source_path.clone(),
+        };
         let mutated = mutate(&json_file::load(&source_path)?, 2);
-        json_file::save(&mutated, &source_path)?;
-        println!("applied the mutation pass to {}", source_path.display());
-    }
+        json_file::save(&mutated, &mutated_path)?;
+        println!(
+            "applied the mutation pass to {} (written to {})",
+            source_path.display(),
+            mutated_path.display()
+        );
+        mutated_path
+    } else {
+        source_path
+    };
     let source = json_file::load(&source_path)?;
     if let Some(dir) = args.db.parent() {
         std::fs::create_dir_all(dir)?;

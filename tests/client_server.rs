@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use statesync::DiffModel;
 use statesync_suite::fixtures::{inventory, site};
 use statesync_suite::inventory::{DeviceKey, Inventory, SiteKey};
-use statesync_suite::remote::{Client, RemoteError, Server};
+use statesync_suite::remote::{Client, Server};
 
 fn start() -> (Server, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -131,5 +131,4 @@ fn malformed_and_hostile_messages_are_refused_and_change_nothing() {
     // The server still serves well-behaved clients.
     let client = Client::connect(address).unwrap();
     assert_eq!(client.state, before.1);
-    let _: Option<RemoteError> = None;
 }

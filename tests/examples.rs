@@ -84,3 +84,37 @@ fn projection_carries_edits_both_ways() {
         "{out}"
     );
 }
+
+#[test]
+fn inventory_bench_prints_one_json_line_and_leaves_nothing_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "--quiet",
+            "--example",
+            "inventory_bench",
+            "--",
+            "--write-dataset",
+            "1000",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = String::from_utf8(output.stdout).unwrap();
+    let result: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(result["after_sync_changes"], 0, "{line}");
+    let changes = ["create", "update", "delete"]
+        .iter()
+        .map(|field| result[field].as_u64().unwrap())
+        .sum::<u64>();
+    assert!(changes > 0, "{line}");
+    for field in ["load_s", "diff_s", "sync_s", "peak_rss_mb"] {
+        assert!(result[field].as_f64().is_some(), "{field} missing: {line}");
+    }
+}

@@ -119,10 +119,7 @@ fn failing_run(flags: SyncFlags) {
         .take(2)
         .map(|e| format!("{}[{}]", e.model, e.key))
         .collect();
-    let mut failing = FailingSql {
-        db,
-        fail: doomed.clone(),
-    };
+    let mut failing = FailingSql { db, fail: doomed };
     let mut target = failing.db.load().unwrap();
     let report = target
         .sync_from(&changed, &mut failing, SyncOptions::new(flags))
@@ -144,7 +141,6 @@ fn failing_run(flags: SyncFlags) {
     assert!(rerun.is_success(), "{rerun}");
     assert_eq!(target, changed);
     assert_eq!(db.load().unwrap(), changed);
-    let _ = doomed;
 }
 
 #[test]

@@ -148,11 +148,12 @@ proptest! {
         prop_assert_eq!(diff.summary(), naive_summary(&a, &b));
     }
 
+    /// Built twice, the stores get other hash seeds: the diff, its order and its
+    /// rendering must not depend on them.
     #[test]
     fn the_same_inputs_give_the_same_diff_and_rendering(a in spec(), b in spec()) {
-        let (old, new) = (build(&a, false), build(&b, false));
-        let first = old.diff(&new).unwrap();
-        let second = old.clone().diff(&new.clone()).unwrap();
+        let first = build(&a, false).diff(&build(&b, false)).unwrap();
+        let second = build(&a, false).diff(&build(&b, false)).unwrap();
         prop_assert_eq!(&first, &second);
         prop_assert_eq!(first.to_string(), second.to_string());
         prop_assert_eq!(first.entries(), second.entries());

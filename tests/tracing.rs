@@ -1,4 +1,4 @@
-//! Tracing: failures are logged at warn, and nothing below the subscriber's level.
+//! Tracing: a span per sync with its counts, an event per element at debug, failures at warn.
 //! (Its own binary, so the global subscriber is set before any event.)
 
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ impl<M: DiffModel> Hooks<M> for Failing {
 }
 
 #[test]
-fn tracing_reports_failures_at_warn() {
+fn tracing_reports_the_sync_its_elements_and_failures() {
     #[derive(Clone, Default)]
     struct Buffer(Arc<Mutex<Vec<u8>>>);
     impl std::io::Write for Buffer {
@@ -33,7 +33,7 @@ fn tracing_reports_failures_at_warn() {
     let buffer = Buffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
+        .with_max_level(tracing::Level::DEBUG)
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
@@ -58,8 +58,19 @@ fn tracing_reports_failures_at_warn() {
         text.contains(r#"model="site" key=name=lon operation=create error=injected failure"#),
         "{text}"
     );
+    // The sync's start and end at info, with counts.
     assert!(
-        !text.contains("DEBUG"),
-        "debug events stay off at warn level"
+        text.contains("sync started create=3 update=0 delete=0"),
+        "{text}"
     );
+    assert!(
+        text.contains("sync finished created=0 updated=0 deleted=0 failed=1 skipped=2"),
+        "{text}"
+    );
+    // Each element at debug: the failed site and its two skipped children.
+    let elements = text
+        .lines()
+        .filter(|line| line.contains("DEBUG") && line.contains("element"))
+        .count();
+    assert_eq!(elements, 3, "{text}");
 }

@@ -355,12 +355,15 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     "\"Folder, File\"",
                     |m| {
                         let lit = m.input.parse::<LitStr>()?;
-                        let parser =
-                            syn::punctuated::Punctuated::<syn::Type, Token![,]>::parse_terminated;
-                        Ok(syn::parse::Parser::parse_str(parser, &lit.value())
-                            .map_err(|error| syn::Error::new(lit.span(), error))?
-                            .into_iter()
-                            .collect())
+                        let parser = syn::punctuated::Punctuated::<syn::Type, Token![,]>::parse_terminated;
+                        let models: Vec<syn::Type> = lit.parse_with(parser)?.into_iter().collect();
+                        if models.is_empty() {
+                            return Err(syn::Error::new(
+                                lit.span(),
+                                "`sync_models` lists the model types of the cycle: `sync_models = \"Folder, File\"`",
+                            ));
+                        }
+                        Ok(models)
                     },
                     errors,
                 ),

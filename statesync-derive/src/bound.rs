@@ -108,6 +108,20 @@ pub fn is_recursive(model: &Model, ty: &Type) -> bool {
     found.contains(&model.ident.to_string()) || found.contains("Self")
 }
 
+/// Whether a type names any of the given types (by their last path segment).
+pub fn mentions_any(ty: &Type, others: &[Type]) -> bool {
+    let mut found = BTreeSet::new();
+    names(ty.to_token_stream(), &mut found);
+    others.iter().any(|other| match other {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| found.contains(&segment.ident.to_string())),
+        _ => false,
+    })
+}
+
 /// The generics a companion type needs to hold fields of the given types: the parameters
 /// they mention, with the predicates that mention only those parameters.
 pub fn companion_generics(model: &Model, types: &[&Type]) -> Generics {

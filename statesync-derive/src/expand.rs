@@ -515,21 +515,22 @@ fn sync_impl(model: &Model) -> TokenStream {
     let mut predicates = bound::impl_predicates(model);
     predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#this>));
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
-    match &model.options.sync_models {
-        // Mutually recursive models: hooks for every model of the cycle, instead of
-        // `Child: SyncTree<H>` bounds that would chase each other forever.
-        Some(models) => {
-            for other in &models.value {
-                predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#other>));
-            }
-        }
-        None => {
-            for field in &children {
-                if !bound::is_recursive(model, field.ty) {
-                    let child = child_model(model, field);
-                    predicates.push(syn::parse_quote!(#child: #krate::sync::SyncTree<__H>));
-                }
-            }
+    // Mutually recursive models list their cycle: hooks for every model of it, instead of
+    // `Child: SyncTree<H>` bounds that would chase each other forever. Children outside the
+    // cycle keep their bound.
+    let cycle = model
+        .options
+        .sync_models
+        .as_ref()
+        .map(|models| models.value.as_slice());
+    for other in cycle.unwrap_or_default() {
+        predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#other>));
+    }
+    for field in &children {
+        let in_cycle = cycle.is_some_and(|cycle| bound::mentions_any(field.ty, cycle));
+        if !in_cycle && !bound::is_recursive(model, field.ty) {
+            let child = child_model(model, field);
+            predicates.push(syn::parse_quote!(#child: #krate::sync::SyncTree<__H>));
         }
     }
     generics.where_clause = bound::build_where(predicates);

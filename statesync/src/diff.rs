@@ -136,7 +136,7 @@ pub(crate) fn compare<M: DiffModel>(
     new: &M,
     observer: &mut dyn DiffObserver,
 ) -> Result<Compared<M>, Error> {
-    observer.element();
+    observer.visited(1);
     let fields = old.diff_fields(new);
     let children = old.diff_children(new, observer)?;
     let mut tally = ChildTally::default();
@@ -146,6 +146,16 @@ pub(crate) fn compare<M: DiffModel>(
     } else {
         Ok(Compared::Changed(ModelUpdate { fields, children }))
     }
+}
+
+/// Tells the observer about a created element and (when it wants) its subtree.
+fn observe_created<M: DiffModel>(observer: &mut dyn DiffObserver, created: &M) {
+    let count = if observer.counts_subtrees() {
+        crate::summary::subtree_size(created)
+    } else {
+        1
+    };
+    observer.visited(count);
 }
 
 /// Builds the diff of one collection element by element: compares, deletes and creates,
@@ -188,7 +198,6 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
 
     /// An element only on the old side.
     pub(crate) fn deleted(&mut self, key: &M::Key, old: &M) {
-        self.observer.element();
         self.elements.push(ElementDiff {
             key: key.clone(),
             action: Action::Delete(old.clone()),
@@ -197,7 +206,7 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
 
     /// An element only on the new side.
     pub(crate) fn created(&mut self, key: &M::Key, new: &M) {
-        self.observer.element();
+        observe_created(self.observer, new);
         self.elements.push(ElementDiff {
             key: key.clone(),
             action: Action::Create(new.clone()),
@@ -266,6 +275,7 @@ impl<M: DiffModel> Diff<M> {
                 ),
             });
         }
+        observe_created(observer, new);
         let delete = ElementDiff {
             key: old.key(),
             action: Action::Delete(old.clone()),

@@ -102,9 +102,12 @@ pub use summary::Summary;
 /// - `merge = "..."`: the model's merge strategy (`ours`, `theirs`, `newest`, `report`), the
 ///   default for its attributes and the rule for deleted-here, changed-there elements.
 /// - `version = "field"`: the attribute `newest` compares.
-/// - `sync_models = "A, B"`: for mutually recursive models, every model type of the cycle;
-///   the sync impl then asks the adapter for hooks for each instead of chasing child bounds
-///   (which would recurse forever). Put the same list on each model of the cycle.
+/// - `sync_models = "A, B, C"`: for mutually recursive models, every model type reachable
+///   from the cycle (its members and their other descendants); the sync impl then asks the
+///   adapter for hooks for each instead of chasing child bounds (which would recurse
+///   forever). Put the same list on each model of the cycle. Models of a cycle that also
+///   have children outside it must derive serde as well: the generated serde impls of their
+///   diffs cannot otherwise be checked without a cycle of bounds.
 ///
 /// ```
 /// mod facade {

@@ -129,8 +129,8 @@ pub trait DiffModel: Clone + Debug + PartialEq {
         Diff::between(self, new, &mut Unobserved)
     }
 
-    /// [`DiffModel::diff`], telling `observer` about each element it compares, deletes or
-    /// creates, at every depth (for progress on long diffs).
+    /// [`DiffModel::diff`], telling `observer` how many elements of `new` it has visited
+    /// (for progress on long diffs).
     ///
     /// # Errors
     /// As [`DiffModel::diff`].
@@ -153,11 +153,18 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     }
 }
 
-/// Told about each element a diff visits: compared (present on both sides), deleted or
-/// created, at every depth.
+/// Told how far a diff has got, counted in elements of the new state: each element
+/// compared (present on both sides) counts one, at every depth, and a created element
+/// counts its whole subtree. A whole diff thus counts every element of the new state once.
 pub trait DiffObserver {
-    /// One more element visited.
-    fn element(&mut self);
+    /// `count` more elements of the new state visited.
+    fn visited(&mut self, count: usize);
+
+    /// Whether created subtrees should be measured (walking them costs; the default
+    /// observer does not want it, and is then told `1` per created element).
+    fn counts_subtrees(&self) -> bool {
+        false
+    }
 }
 
 /// The observer that ignores everything.
@@ -166,7 +173,7 @@ pub struct Unobserved;
 
 impl DiffObserver for Unobserved {
     #[inline]
-    fn element(&mut self) {}
+    fn visited(&mut self, _count: usize) {}
 }
 
 /// A callback given each changed field with its old and new value.

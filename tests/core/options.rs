@@ -278,7 +278,8 @@ fn models_with_lifetimes_diff_and_apply() {
     assert_eq!(old.note, "b");
 }
 
-/// `bound` replaces the inferred bounds.
+/// `bound` replaces the inferred bounds (`tests/ui/container/bound-is-applied.rs` shows the
+/// replacement is enforced).
 #[derive(DiffModel, Clone, Debug, PartialEq)]
 #[statesync(bound = "T: Clone + std::fmt::Debug + PartialEq + Default")]
 struct Bounded<T> {
@@ -295,9 +296,10 @@ fn bound_replaces_inferred_bounds() {
 }
 
 /// Mutually recursive models: a folder holds files, a file holds attached folders. Syncing
-/// them needs `sync_models`: hooks for every model of the cycle.
-#[derive(DiffModel, Clone, Debug, PartialEq)]
-#[statesync(sync_models = "Folder, File")]
+/// them needs `sync_models`: hooks for every model of the cycle. (Models of a cycle with
+/// other children derive serde too: see the `sync_models` docs.)
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[statesync(sync_models = "Folder, File, Tag")]
 struct Folder {
     #[statesync(id)]
     name: String,
@@ -305,14 +307,24 @@ struct Folder {
     files: Vec<File>,
 }
 
-#[derive(DiffModel, Clone, Debug, PartialEq)]
-#[statesync(sync_models = "Folder, File")]
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[statesync(sync_models = "Folder, File, Tag")]
 struct File {
     #[statesync(id)]
     name: String,
     size: u64,
     #[statesync(children)]
     attachments: Vec<Folder>,
+    #[statesync(children)]
+    tags: Vec<Tag>,
+}
+
+/// A child of a cycle member: listed in `sync_models` too, as every model type reachable
+/// from the cycle must be.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Tag {
+    #[statesync(id)]
+    label: String,
 }
 
 #[test]
@@ -322,6 +334,7 @@ fn mutually_recursive_models_diff_apply_and_sync() {
         name: name.into(),
         size,
         attachments: vec![],
+        tags: vec![],
     };
     let mut old = Folder {
         name: "root".into(),
@@ -332,12 +345,16 @@ fn mutually_recursive_models_diff_apply_and_sync() {
                 name: "inner".into(),
                 files: vec![leaf("x", 1)],
             }],
+            tags: vec![],
         }],
     };
     let mut new = old.clone();
     new.files[0].attachments[0].files[0].size = 2;
+    new.files[0].tags.push(Tag {
+        label: "red".into(),
+    });
     let diff = old.diff(&new).unwrap();
-    assert_eq!(diff.summary().update, 1);
+    assert_eq!((diff.summary().update, diff.summary().create), (1, 1));
     let mut copy = old.clone();
     copy.apply(&diff).unwrap();
     assert_eq!(copy, new);

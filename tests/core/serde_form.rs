@@ -45,9 +45,16 @@ fn malformed_diffs_are_errors() {
         "{",
         "[]",
         r#"{"model":"device","elements":[],"unchanged":-1}"#,
-        r#"{"model":"device","elements":[{"key":{"site":"a"},"action":{"delete":null}}],"unchanged":0}"#,
+        // A key without one of its fields.
+        r#"{"model":"device","elements":[{"key":{"site":"a"},"action":{"update":{"fields":{},"children":{"interfaces":{"model":"interface","elements":[],"unchanged":0}}}}}],"unchanged":0}"#,
+        // A delete without its model.
+        r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"delete":null}}],"unchanged":0}"#,
+        // An action that does not exist.
         r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"explode":{}}}],"unchanged":0}"#,
-        r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{"color":{"old":1,"new":2}},"children":{}}}}],"unchanged":0}"#,
+        // A field the model does not have.
+        r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{"color":{"old":1,"new":2}},"children":{"interfaces":{"model":"interface","elements":[],"unchanged":0}}}}}],"unchanged":0}"#,
+        // Child diffs without the children field.
+        r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{},"children":{}}}}],"unchanged":0}"#,
         r#"{"model":"device","elements":[],"unchanged":0,"extra":1}"#,
     ] {
         assert!(
@@ -55,6 +62,15 @@ fn malformed_diffs_are_errors() {
             "accepted: {bad}"
         );
     }
+    // The well-formed version of the inputs above is accepted.
+    let good = r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{"role":{"old":"x","new":"y"}},"children":{"interfaces":{"model":"interface","elements":[],"unchanged":0}}}}}],"unchanged":0}"#;
+    assert_eq!(
+        serde_json::from_str::<Diff<Device>>(good)
+            .unwrap()
+            .summary()
+            .update,
+        1
+    );
 }
 
 #[test]

@@ -277,7 +277,6 @@ fn invert_undoes_and_compose_chains() {
         Diff::compose(&c, &ab, &bc).is_err(),
         "ab does not apply to c"
     );
-    let _: Store<Site> = Store::new();
 }
 
 /// A projection of the site regions, to check what `carry_back` carries.

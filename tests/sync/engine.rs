@@ -214,29 +214,50 @@ fn sync_to_is_sync_from_the_other_way() {
     assert_eq!(target, source());
 }
 
-#[test]
-fn progress_reports_each_stage_up_to_its_total() {
-    use statesync_suite::dataset::{generate, mutate};
+fn progress_of(
+    mut target: Inventory,
+    source: &Inventory,
+) -> (Vec<statesync::sync::Progress>, usize) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     let options = SyncOptions::default().on_progress(move |p| sink.lock().unwrap().push(p));
-    let mut target = generate(10_000, 1);
-    let source = mutate(&target, 2);
-    let report = target.sync_from(&source, &mut InMemory, options).unwrap();
-    let seen = seen.lock().unwrap();
-    let diff: Vec<_> = seen.iter().filter(|p| p.stage == "diff").collect();
-    assert_eq!(diff.first().map(|p| p.done), Some(0));
-    assert!(
-        diff.len() >= 4,
-        "a 10k diff reports along the way: {diff:?}"
-    );
-    assert!(diff.windows(2).all(|w| w[0].done <= w[1].done));
-    let last_diff = diff.last().unwrap();
-    assert_eq!(last_diff.done, last_diff.total);
-    let last = seen.last().unwrap();
-    assert_eq!(last.stage, "sync");
-    assert_eq!(last.done, report.outcomes.len());
-    assert_eq!(last.done, last.total);
+    let report = target.sync_from(source, &mut InMemory, options).unwrap();
+    let seen = seen.lock().unwrap().clone();
+    (seen, report.outcomes.len())
+}
+
+#[test]
+fn progress_reports_each_stage_up_to_its_total() {
+    use statesync_suite::dataset::{generate, interface_count, mutate};
+    let old = generate(10_000, 1);
+    let new = mutate(&old, 2);
+    let elements = 1
+        + new.sites.len()
+        + new.sites.iter().map(|s| s.devices.len()).sum::<usize>()
+        + interface_count(&new);
+    // An incremental sync, and a first sync into an empty target (all creates).
+    for target in [old, Inventory::default()] {
+        let (seen, outcomes) = progress_of(target, &new);
+        let diff: Vec<_> = seen.iter().filter(|p| p.stage == "diff").collect();
+        assert_eq!(diff.first().map(|p| (p.done, p.total)), Some((0, elements)));
+        assert!(
+            diff.len() >= 4,
+            "a 10k diff reports along the way: {diff:?}"
+        );
+        assert!(diff.windows(2).all(|w| w[0].done <= w[1].done));
+        assert!(
+            diff.iter()
+                .all(|p| p.done <= elements && p.total == elements)
+        );
+        let last_diff = diff.last().unwrap();
+        assert_eq!(
+            last_diff.done, elements,
+            "every element of the source counted once"
+        );
+        let last = seen.last().unwrap();
+        assert_eq!(last.stage, "sync");
+        assert_eq!((last.done, last.total), (outcomes, outcomes));
+    }
 }
 
 #[test]

@@ -191,7 +191,7 @@ pub trait SyncModel: DiffModel {
     {
         let list_unchanged = options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS);
         let diff = if options.has_progress() {
-            // Elements the diff will visit: about those of the source.
+            // A whole diff visits every element of the source once.
             let total = crate::summary::subtree_size(source);
             let mut observer = DiffProgress {
                 options: &mut options,
@@ -202,8 +202,8 @@ pub trait SyncModel: DiffModel {
             let diff = crate::diff::with_unchanged_keys(list_unchanged, || {
                 self.diff_observed(source, &mut observer)
             })?;
-            let done = observer.done.max(total);
-            options.report_progress("diff", done, done);
+            let done = observer.done;
+            options.report_progress("diff", done, total.max(done));
             diff
         } else {
             crate::diff::with_unchanged_keys(list_unchanged, || self.diff(source))?
@@ -277,12 +277,17 @@ struct DiffProgress<'a, 'o> {
 const DIFF_PROGRESS_EVERY: usize = 4096;
 
 impl crate::model::DiffObserver for DiffProgress<'_, '_> {
-    fn element(&mut self) {
-        self.done += 1;
-        if self.done % DIFF_PROGRESS_EVERY == 0 {
+    fn visited(&mut self, count: usize) {
+        let before = self.done / DIFF_PROGRESS_EVERY;
+        self.done = self.done.saturating_add(count);
+        if self.done / DIFF_PROGRESS_EVERY != before {
             let total = self.total.max(self.done);
             self.options.report_progress("diff", self.done, total);
         }
+    }
+
+    fn counts_subtrees(&self) -> bool {
+        true
     }
 }
 
