@@ -6,6 +6,21 @@ use statesync::sync::InMemory;
 use statesync_suite::fixtures::{inventory, site};
 use statesync_suite::inventory::{DeviceKey, Inventory, Site, SiteKey};
 
+/// A bidirectional sync of two in-memory replicas with default strategies.
+fn in_memory(
+    history: &mut History<Inventory>,
+    a: &mut Inventory,
+    b: &mut Inventory,
+) -> statesync::merge::BidirectionalReport {
+    sync_bidirectional(
+        history,
+        (a, &mut InMemory),
+        (b, &mut InMemory),
+        &MergeOptions::default(),
+    )
+    .unwrap()
+}
+
 fn ams(inventory: &mut Inventory) -> &mut Site {
     inventory
         .sites
@@ -20,13 +35,7 @@ fn both_sides_end_equal_and_the_base_moves_on() {
     let mut b = inventory();
     a.sites.insert(site("lon", 1, 1)).unwrap();
     ams(&mut b).region = "eu-west".into();
-    let report = sync_bidirectional(
-        &mut history,
-        (&mut a, &mut InMemory),
-        (&mut b, &mut InMemory),
-        &MergeOptions::default(),
-    )
-    .unwrap();
+    let report = in_memory(&mut history, &mut a, &mut b);
     assert!(report.conflicts.is_empty());
     assert!(report.base_committed);
     assert_eq!(report.a.counts.updated, 1);
@@ -47,13 +56,7 @@ fn a_reported_conflict_keeps_each_side_and_comes_back() {
     ams(&mut a).devices.get_mut(&key).unwrap().role = "spine".into();
     ams(&mut b).devices.get_mut(&key).unwrap().role = "border".into();
     ams(&mut b).region = "eu-west".into();
-    let report = sync_bidirectional(
-        &mut history,
-        (&mut a, &mut InMemory),
-        (&mut b, &mut InMemory),
-        &MergeOptions::default(),
-    )
-    .unwrap();
+    let report = in_memory(&mut history, &mut a, &mut b);
     assert_eq!(report.conflicts.len(), 1);
     assert_eq!(
         report.conflicts[0].path,
@@ -65,13 +68,7 @@ fn a_reported_conflict_keeps_each_side_and_comes_back() {
     let entries = a.diff(&b).unwrap().entries();
     assert_eq!(entries.iter().filter(|e| !e.fields.is_empty()).count(), 1);
     // The base kept the old role: the next sync reports the conflict again.
-    let again = sync_bidirectional(
-        &mut history,
-        (&mut a, &mut InMemory),
-        (&mut b, &mut InMemory),
-        &MergeOptions::default(),
-    )
-    .unwrap();
+    let again = in_memory(&mut history, &mut a, &mut b);
     assert_eq!(again.conflicts.len(), 1);
 }
 
@@ -104,13 +101,7 @@ fn the_base_moves_on_only_when_both_sides_succeeded() {
     assert_eq!(history.version(), 0);
     assert!(!b.sites.contains(&SiteKey { name: "lon".into() }));
     // Nothing is lost: a later sync with a working adapter carries the site over.
-    let report = sync_bidirectional(
-        &mut history,
-        (&mut a, &mut InMemory),
-        (&mut b, &mut InMemory),
-        &MergeOptions::default(),
-    )
-    .unwrap();
+    let report = in_memory(&mut history, &mut a, &mut b);
     assert!(report.base_committed);
     assert!(a.diff(&b).unwrap().is_empty());
 }

@@ -3,7 +3,7 @@
 //! and the in-memory target changes only where a hook succeeded.
 
 use crate::children::ChildCollection;
-use crate::diff::{Action, Diff, ElementDiff};
+use crate::diff::{Action, Diff, ElementDiff, ModelUpdate};
 use crate::error::{Error, Operation, Path};
 use crate::model::{DiffModel, ModelVisitor};
 
@@ -113,6 +113,10 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             self.options
                 .report_progress("sync", done, self.total.max(done));
         }
+    }
+
+    fn record_not_found<M: DiffModel>(&mut self, key: &M::Key, operation: Operation) {
+        self.record::<M>(key, operation, not_found::<M>(operation, key));
     }
 
     fn record_result<M: DiffModel>(
@@ -278,32 +282,7 @@ where
             if run.stopped {
                 return;
             }
-            let Some(current) = slots.slot_mut(&element.key) else {
-                run.record::<M>(
-                    &element.key,
-                    Operation::Update,
-                    not_found::<M>(Operation::Update, &element.key),
-                );
-                continue;
-            };
-            if update.has_field_changes() {
-                if let Err(field) = current.check_fields(&update.fields) {
-                    let error = crate::diff::stale::<M>(&element.key, field);
-                    run.record::<M>(
-                        &element.key,
-                        Operation::Update,
-                        Status::Failed(error.to_string()),
-                    );
-                } else {
-                    let undo = current.snapshot_fields(&update.fields);
-                    current.apply_fields(&update.fields);
-                    let result = M::hook_update(run.hooks, current, &update.fields);
-                    if !run.record_result::<M>(&element.key, Operation::Update, result) {
-                        current.apply_fields(&undo);
-                    }
-                }
-            }
-            current.sync_child_diffs(&update.children, run);
+            update_element(slots, &element.key, update, run);
         }
     }
     for element in diff.elements() {
@@ -311,6 +290,38 @@ where
             create_element(slots, &element.key, model, run);
         }
     }
+}
+
+/// Updates one element: its attributes through the update hook (checked against the diff's
+/// old values first, restored on failure), then its child diffs.
+fn update_element<M, H, S>(
+    slots: &mut S,
+    key: &M::Key,
+    update: &ModelUpdate<M>,
+    run: &mut Run<'_, '_, H>,
+) where
+    M: SyncTree<H>,
+    H: ?Sized,
+    S: Slots<M>,
+{
+    let Some(current) = slots.slot_mut(key) else {
+        run.record_not_found::<M>(key, Operation::Update);
+        return;
+    };
+    if update.has_field_changes() {
+        if let Err(field) = current.check_fields(&update.fields) {
+            let error = crate::diff::stale::<M>(key, field);
+            run.record::<M>(key, Operation::Update, Status::Failed(error.to_string()));
+        } else {
+            let undo = current.snapshot_fields(&update.fields);
+            current.apply_fields(&update.fields);
+            let result = M::hook_update(run.hooks, current, &update.fields);
+            if !run.record_result::<M>(key, Operation::Update, result) {
+                current.apply_fields(&undo);
+            }
+        }
+    }
+    current.sync_child_diffs(&update.children, run);
 }
 
 fn skip_element<M: DiffModel, H: ?Sized>(
@@ -345,11 +356,7 @@ where
         return;
     }
     let Some(current) = slots.slot_mut(&element.key) else {
-        run.record::<M>(
-            &element.key,
-            Operation::Delete,
-            not_found::<M>(Operation::Delete, &element.key),
-        );
+        run.record_not_found::<M>(&element.key, Operation::Delete);
         return;
     };
     if delete_subtree(current, run) {
