@@ -7,8 +7,6 @@
 //! resolves it. Both change the role of one device: no strategy, so the conflict is
 //! reported and each side keeps its own value. Everything else goes through both ways.
 
-use std::path::PathBuf;
-
 use rusqlite::params;
 use statesync::DiffModel;
 use statesync::merge::{History, MergeOptions, sync_bidirectional};
@@ -22,11 +20,7 @@ use statesync_suite::sqlite::SqliteInventory;
 const DIR: &str = "target/bidirectional-demo";
 
 fn main() -> Result<(), HookError> {
-    let dir = PathBuf::from(DIR);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    std::fs::create_dir_all(&dir)?;
+    let dir = statesync_suite::fixtures::fresh_dir(DIR)?;
     let json_path = dir.join("replica.json");
     let db_path = dir.join("replica.sqlite");
     let history_path = dir.join("base.json");

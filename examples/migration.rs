@@ -5,8 +5,6 @@
 //!
 //! `cargo run --example migration`
 
-use std::path::PathBuf;
-
 use statesync::sync::{HookError, SyncModel, SyncOptions};
 use statesync::{DiffModel, Store};
 use statesync_suite::inventory::{Device, Interface, Inventory, Site, SiteKey};
@@ -97,11 +95,7 @@ fn run(v1: &V1Inventory, db: &mut SqliteInventory, label: &str) -> Result<usize,
 }
 
 fn main() -> Result<(), HookError> {
-    let dir = PathBuf::from(DIR);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    std::fs::create_dir_all(&dir)?;
+    let dir = statesync_suite::fixtures::fresh_dir(DIR)?;
     let mut db = SqliteInventory::open(&dir.join("v2.sqlite"))?;
 
     let mut v1 = V1Inventory {

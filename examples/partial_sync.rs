@@ -3,8 +3,6 @@
 //!
 //! `cargo run --example partial_sync`
 
-use std::path::PathBuf;
-
 use statesync::DiffModel;
 use statesync::sync::{HookError, ModelFlags, SyncModel, SyncOptions};
 use statesync_suite::dataset::{generate, mutate};
@@ -15,11 +13,7 @@ use statesync_suite::sqlite::SqliteInventory;
 const DIR: &str = "target/partial-sync-demo";
 
 fn main() -> Result<(), HookError> {
-    let dir = PathBuf::from(DIR);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    std::fs::create_dir_all(&dir)?;
+    let dir = statesync_suite::fixtures::fresh_dir(DIR)?;
     let source_path = dir.join("source.json");
 
     // The database holds the inventory; then the source moves on everywhere.

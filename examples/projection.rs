@@ -4,8 +4,6 @@
 //!
 //! `cargo run --example projection`
 
-use std::path::PathBuf;
-
 use statesync::projection::{Projection, carry_back, refresh};
 use statesync::sync::{HookError, SyncModel, SyncOptions};
 use statesync::{DiffModel, Store};
@@ -81,11 +79,7 @@ impl Projection<Inventory> for PortBoard {
 }
 
 fn main() -> Result<(), HookError> {
-    let dir = PathBuf::from("target/projection-demo");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    std::fs::create_dir_all(&dir)?;
+    let dir = statesync_suite::fixtures::fresh_dir("target/projection-demo")?;
     let mut db = SqliteInventory::open(&dir.join("inventory.sqlite"))?;
     let mut inventory = db.load()?;
     inventory.sync_from(&self::inventory(), &mut db, SyncOptions::default())?;

@@ -56,3 +56,16 @@ pub fn inventory() -> Inventory {
     sites.insert(site("nyc", 2, 3)).unwrap();
     Inventory { sites }
 }
+
+/// An empty directory for an example's files (emptied first if an earlier run left one).
+///
+/// # Errors
+/// The I/O error.
+pub fn fresh_dir(path: &str) -> std::io::Result<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from(path);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
