@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Compile cost of #[derive(DiffModel)], as issue 10 measures it.
+#
+# Writes a crate of 50 models (10 chains of 5 levels, 6 attributes each, every model
+# deriving Clone, Debug, PartialEq, Serialize, Deserialize) twice: once with serde only,
+# once with DiffModel added. Each variant has a `use_models` function that uses every
+# chain's root as a user would: a serde_json round trip, and with DiffModel also diff,
+# apply and rendering of the diff.
+#
+# For each variant it reports the CPU time (user + sys) of a release build of the crate
+# itself (dependencies are built first and not counted), with and without the using
+# function, and the wall time of a debug incremental rebuild after a one-line edit.
+#
+#   bash scripts/compile-cost.sh            # prints a table and the ratios
+#   OUT=/tmp/cc bash scripts/compile-cost.sh
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${OUT:-$root/target/compile-cost}"
+chains=10
+levels=5
+
+# model NAME CHILD DIFF: one model with an id, six attributes and (unless CHILD is empty)
+# a Store of CHILD.
+model() {
+    local name=$1 child=$2 diff=$3
+    local derives="Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize"
+    [[ $diff == 1 ]] && derives="statesync::DiffModel, $derives"
+    echo "#[derive($derives)]"
+    echo "pub struct $name {"
+    [[ $diff == 1 ]] && echo "    #[statesync(id)]"
+    echo "    pub name: String,"
+    echo "    pub a_count: u32, pub b_label: String, pub c_flag: bool,"
+    echo "    pub d_ratio: i64, pub e_note: Option<String>, pub f_tags: Vec<String>,"
+    if [[ -n $child ]]; then
+        if [[ $diff == 1 ]]; then
+            echo "    #[statesync(children)]"
+            echo "    pub children: statesync::Store<$child>,"
+        else
+            echo "    pub children: Vec<$child>,"
+        fi
+    fi
+    echo "}"
+}
+
+# leaf VALUE_EXPR CHILD_EXPR for a constructor
+ctor() {
+    local chain=$1 level=$2 diff=$3
+    local name="M${chain}L${level}"
+    echo "fn new_$name(name: &str) -> $name {"
+    echo "    $name { name: name.into(), a_count: 1, b_label: \"x\".into(), c_flag: true,"
+    echo "        d_ratio: 3, e_note: None, f_tags: vec![\"t\".into()],"
+    if ((level + 1 < levels)); then
+        local child="M${chain}L$((level + 1))"
+        if [[ $diff == 1 ]]; then
+            echo "        children: statesync::Store::try_from_iter([new_$child(\"c\")]).unwrap_or_default(),"
+        else
+            echo "        children: vec![new_$child(\"c\")],"
+        fi
+    fi
+    echo "    }"
+    echo "}"
+}
+
+write_crate() {
+    local dir=$1 diff=$2 using=$3
+    mkdir -p "$dir/src"
+    local deps='serde = { version = "1", features = ["derive"] }
+serde_json = "1"'
+    [[ $diff == 1 ]] && deps="$deps
+statesync = { path = \"$root/statesync\" }"
+    cat >"$dir/Cargo.toml" <<TOML
+[package]
+name = "compile-cost-$(basename "$dir")"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+$deps
+
+[workspace]
+TOML
+    {
+        echo "#![allow(dead_code, non_snake_case)]"
+        echo "// edit-marker 0"
+        for ((c = 0; c < chains; c++)); do
+            for ((l = 0; l < levels; l++)); do
+                local child=""
+                ((l + 1 < levels)) && child="M${c}L$((l + 1))"
+                model "M${c}L${l}" "$child" "$diff"
+                ctor "$c" "$l" "$diff"
+            done
+        done
+        if [[ $using == 1 ]]; then
+            echo "pub fn use_models() -> usize {"
+            echo "    let mut n = 0;"
+            for ((c = 0; c < chains; c++)); do
+                local root_ty="M${c}L0"
+                echo "    {"
+                echo "        let a = new_$root_ty(\"r\");"
+                echo "        let json = serde_json::to_string(&a).unwrap_or_default();"
+                echo "        let back: Option<$root_ty> = serde_json::from_str(&json).ok();"
+                echo "        n += usize::from(back.as_ref() == Some(&a));"
+                if [[ $diff == 1 ]]; then
+                    echo "        let mut b = a.clone();"
+                    echo "        b.a_count = 2;"
+                    echo "        let mut c = a.clone();"
+                    echo "        if let Ok(d) = statesync::DiffModel::diff(&a, &b) {"
+                    echo "            n += d.to_string().len();"
+                    echo "            n += usize::from(statesync::DiffModel::apply(&mut c, &d).is_ok());"
+                    echo "        }"
+                fi
+                echo "    }"
+            done
+            echo "    n"
+            echo "}"
+        fi
+    } >"$dir/src/lib.rs"
+}
+
+# cpu_of CMD...: user + sys seconds of a command.
+cpu_of() {
+    local t
+    local TIMEFORMAT='%U %S'
+    t=$( { time "$@" >/dev/null 2>&1; } 2>&1 | tail -1)
+    awk '{ printf "%.1f", $1 + $2 }' <<<"$t"
+}
+
+wall_of() {
+    local start end
+    start=$(date +%s.%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }'
+}
+
+# crate_cost DIR: CPU of a release build of the crate alone (deps built first).
+crate_cost() {
+    local dir=$1
+    (cd "$dir" && cargo build --release --quiet 2>/dev/null)
+    touch "$dir/src/lib.rs"
+    (cd "$dir" && cpu_of cargo build --release --quiet)
+}
+
+# rebuild_cost DIR: wall time of a debug rebuild after a one-line edit.
+rebuild_cost() {
+    local dir=$1
+    (cd "$dir" && cargo build --quiet 2>/dev/null)
+    sed -i 's|// edit-marker .*|// edit-marker '"$RANDOM"'|' "$dir/src/lib.rs"
+    (cd "$dir" && wall_of cargo build --quiet)
+}
+
+export CARGO_TARGET_DIR="$out/target"
+rm -rf "$out/serde" "$out/serde-decl" "$out/diff" "$out/diff-decl"
+write_crate "$out/serde" 0 1
+write_crate "$out/serde-decl" 0 0
+write_crate "$out/diff" 1 1
+write_crate "$out/diff-decl" 1 0
+
+serde_use=$(crate_cost "$out/serde")
+diff_use=$(crate_cost "$out/diff")
+serde_decl=$(crate_cost "$out/serde-decl")
+diff_decl=$(crate_cost "$out/diff-decl")
+serde_inc=$(rebuild_cost "$out/serde-decl")
+diff_inc=$(rebuild_cost "$out/diff-decl")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (a > 0 ? b / a : 0) }'; }
+echo "| 50 models | serde only | + DiffModel | ratio |"
+echo "| --- | --- | --- | --- |"
+echo "| release build, CPU s (with the using function) | $serde_use | $diff_use | $(ratio "$serde_use" "$diff_use") |"
+echo "| release build, CPU s (models only) | $serde_decl | $diff_decl | $(ratio "$serde_decl" "$diff_decl") |"
+echo "| debug incremental rebuild, wall s (models only) | $serde_inc | $diff_inc | $(ratio "$serde_inc" "$diff_inc") |"
