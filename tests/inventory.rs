@@ -8,7 +8,7 @@ use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::{
     Device, DeviceChanges, Interface, InterfaceChanges, Inventory, Site, SiteChanges,
 };
-use statesync_suite::json_file::{self, LoadError};
+use statesync_suite::json_file::{self, Invariant, LoadError};
 use statesync_suite::sqlite::SqliteInventory;
 
 fn sync(
@@ -188,9 +188,16 @@ fn bad_input_files_name_the_file_the_element_and_the_key() {
             {"site": "s2", "name": "d1", "role": "leaf", "model": "m", "serial": "x", "interfaces": []}
         ]}]}"#,
     );
-    let error = json_file::load(&wrong_parent).unwrap_err().to_string();
-    assert_eq!(
+    let error = json_file::load(&wrong_parent).unwrap_err();
+    assert!(matches!(
         error,
+        LoadError::Invalid {
+            source: Invariant::WrongParent { .. },
+            ..
+        }
+    ));
+    assert_eq!(
+        error.to_string(),
         format!(
             "{}: device[site=s2, name=d1] sits under site[name=s1] but names s2 as its parent",
             wrong_parent.display()
@@ -286,4 +293,153 @@ fn the_example_refuses_a_bad_file_and_writes_nothing() {
     assert!(stderr.contains("dup.json"), "{stderr}");
     assert!(stderr.contains("duplicate key: site[name=s1]"), "{stderr}");
     assert!(!db.exists(), "nothing is written");
+}
+
+fn device_json(site: &str, name: &str) -> String {
+    format!(
+        r#"{{"site": "{site}", "name": "{name}", "role": "leaf", "model": "m", "serial": "x", "interfaces": []}}"#
+    )
+}
+
+#[test]
+fn a_device_name_reused_in_another_site_is_refused_at_load_naming_both_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = write(
+        dir.path(),
+        "reused.json",
+        &format!(
+            r#"{{"sites": [
+                {{"name": "s1", "region": "emea", "devices": [{}]}},
+                {{"name": "s2", "region": "emea", "devices": [{}, {}]}}
+            ]}}"#,
+            device_json("s1", "sw1"),
+            device_json("s2", "sw2"),
+            device_json("s2", "sw1"),
+        ),
+    );
+    let error = json_file::load(&source).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            LoadError::Invalid {
+                source: Invariant::DuplicateDeviceName { name, .. },
+                ..
+            } if name == "sw1"
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: device[site=s2, name=sw1] reuses the name sw1 of device[site=s1, name=sw1]: \
+             device names must be unique across sites",
+            source.display()
+        )
+    );
+}
+
+#[test]
+fn an_unknown_field_is_refused_naming_the_field_and_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = device_json("s1", "d1").replace(r#""role""#, r#""colour": "red", "role""#);
+    let source = write(
+        dir.path(),
+        "unknown.json",
+        &format!(
+            r#"{{"sites": [{{"name": "s0", "region": "emea", "devices": []}},
+                {{"name": "s1", "region": "emea", "devices": [{device}]}}]}}"#
+        ),
+    );
+    let error = json_file::load(&source).unwrap_err();
+    let LoadError::Parse { path, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(path, "sites[1].devices[0].colour");
+    let message = error.to_string();
+    assert!(message.contains("unknown field `colour`"), "{message}");
+    assert!(message.contains("at sites[1].devices[0].colour"), "{message}");
+    assert!(message.contains("line 2"), "{message}");
+
+    let top = write(dir.path(), "top.json", r#"{"sites": [], "extra": 1}"#);
+    let message = json_file::load(&top).unwrap_err().to_string();
+    assert!(message.contains("unknown field `extra`"), "{message}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_is_refused_without_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("source.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Opening a FIFO for reading blocks until a writer comes: the load must not open it.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = sender.send(json_file::load(&path).map(|_| ()).map_err(|e| e.to_string()));
+    });
+    let message = receiver
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the load blocked on a FIFO")
+        .unwrap_err();
+    assert!(message.contains("is a FIFO, not a regular file"), "{message}");
+
+    let error = json_file::load(Path::new("/dev/zero")).unwrap_err();
+    assert!(
+        matches!(error, LoadError::NotAFile { kind: "a character device", .. }),
+        "{error:?}"
+    );
+    let error = json_file::load(dir.path()).unwrap_err();
+    assert!(matches!(error, LoadError::NotAFile { kind: "a directory", .. }));
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("big.json");
+    json_file::save(&generate(100, 1), &source).unwrap();
+    let size = std::fs::metadata(&source).unwrap().len();
+    let error = json_file::load_capped(&source, size - 1).unwrap_err();
+    assert!(
+        matches!(error, LoadError::TooLarge { max_bytes, .. } if max_bytes == size - 1),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("larger than the limit"), "{error}");
+    assert_eq!(
+        json_file::load_capped(&source, size).unwrap(),
+        generate(100, 1)
+    );
+}
+
+#[test]
+fn a_failed_save_leaves_the_old_file_and_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inventory.json");
+    let old = generate(48, 1);
+    json_file::save(&old, &path).unwrap();
+    let new = mutate(&old, 2);
+    json_file::save(&new, &path).unwrap();
+    assert_eq!(json_file::load(&path).unwrap(), new);
+
+    // A save that cannot finish (the rename hits a non-empty directory).
+    let blocked = dir.path().join("blocked.json");
+    std::fs::create_dir_all(blocked.join("inside")).unwrap();
+    assert!(json_file::save(&new, &blocked).is_err());
+    let history = statesync::merge::History::new(old.clone());
+    assert!(history.save(&blocked).is_err());
+    assert!(blocked.join("inside").is_dir());
+
+    history.save(&dir.path().join("history.json")).unwrap();
+    let loaded = statesync::merge::History::<Inventory>::load(&dir.path().join("history.json"))
+        .unwrap();
+    assert_eq!(loaded.head(), &old);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["blocked.json", "history.json", "inventory.json"]);
 }
