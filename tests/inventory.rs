@@ -9,7 +9,7 @@ use statesync_suite::inventory::{
     Device, DeviceChanges, Interface, InterfaceChanges, Inventory, Site, SiteChanges,
 };
 use statesync_suite::json_file::{self, Invariant, LoadError};
-use statesync_suite::sqlite::SqliteInventory;
+use statesync_suite::sqlite::{Ending, OpenError, SqliteInventory};
 
 fn sync(
     db: &mut SqliteInventory,
@@ -119,7 +119,10 @@ fn failing_run(flags: SyncFlags) {
         .take(2)
         .map(|e| format!("{}[{}]", e.model, e.key))
         .collect();
-    let mut failing = FailingSql { db, fail: doomed };
+    let mut failing = FailingSql {
+        db: db.all_or_nothing(false),
+        fail: doomed,
+    };
     let mut target = failing.db.load().unwrap();
     let report = target
         .sync_from(&changed, &mut failing, SyncOptions::new(flags))
@@ -442,4 +445,245 @@ fn a_failed_save_leaves_the_old_file_and_no_temporary_file() {
         .collect();
     names.sort();
     assert_eq!(names, ["blocked.json", "history.json", "inventory.json"]);
+}
+
+/// A source whose sync fails partway: a new device reuses the name of a device in another
+/// site (what `json_file::load` refuses, built here in memory), so its insert breaks
+/// `UNIQUE(device.name)` after other changes were applied.
+fn source_with_a_reused_device_name(base: &Inventory) -> Inventory {
+    let mut source = mutate(base, 5);
+    let mut sites = source.sites.iter();
+    let taken = sites.next().unwrap().devices.iter().next().unwrap().name.clone();
+    let other = sites.last().unwrap().name.clone();
+    let site = source
+        .sites
+        .get_mut(&statesync_suite::inventory::SiteKey { name: other.clone() })
+        .unwrap();
+    site.devices
+        .insert(statesync_suite::fixtures::device(&other, &taken, 2))
+        .unwrap();
+    source
+}
+
+fn all_or_nothing_run(db: SqliteInventory, path: &Path) -> (SyncReport, Option<Ending>) {
+    let base = generate(300, 41);
+    let mut db = db;
+    sync(&mut db, &base, SyncOptions::default());
+    let source = source_with_a_reused_device_name(&base);
+    let mut target = db.load().unwrap();
+    let report = target
+        .sync_from(
+            &source,
+            &mut db,
+            SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
+        )
+        .unwrap();
+    assert_eq!(report.counts.failed, 1, "{report}");
+    assert!(report.counts.changes() > 10, "{report}");
+    let ending = db.ending().cloned();
+    drop(db);
+    let stored = SqliteInventory::open(path).unwrap().load().unwrap();
+    if ending == Some(Ending::Committed) {
+        assert_eq!(stored, target, "what was applied is committed");
+    } else {
+        assert_eq!(stored, base, "nothing of the failed sync is committed");
+    }
+    (report, ending)
+}
+
+#[test]
+fn by_default_a_sync_with_a_failed_change_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let (report, ending) = all_or_nothing_run(SqliteInventory::open(&path).unwrap(), &path);
+    let Some(Ending::RolledBack { reason }) = &ending else {
+        panic!("{ending:?}");
+    };
+    assert!(reason.contains("all-or-nothing"), "{reason}");
+    let error = report.complete_error.as_deref().unwrap();
+    assert!(
+        error.contains("the database is as it was before the sync"),
+        "{error}"
+    );
+    assert!(!report.is_success());
+}
+
+#[test]
+fn without_all_or_nothing_what_succeeded_is_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let db = SqliteInventory::open(&path).unwrap().all_or_nothing(false);
+    let (report, ending) = all_or_nothing_run(db, &path);
+    assert_eq!(ending, Some(Ending::Committed));
+    assert!(report.complete_error.is_none(), "{report}");
+}
+
+fn tables(path: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut statement = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<Vec<String>, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_database_of_another_application_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.sqlite");
+    let app = rusqlite::Connection::open(&path).unwrap();
+    app.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+        .unwrap();
+    drop(app);
+    let before = std::fs::read(&path).unwrap();
+    let error = SqliteInventory::open(&path).err().unwrap();
+    assert!(matches!(error, OpenError::NotOurs { .. }), "{error:?}");
+    assert!(error.to_string().contains("table users"), "{error}");
+    assert!(SqliteInventory::open_read_only(&path).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), before, "not a byte changed");
+
+    // A table of our name with other columns is not ours either.
+    let path = dir.path().join("site.sqlite");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE site (id INTEGER)")
+        .unwrap();
+    let error = SqliteInventory::open(&path).err().unwrap().to_string();
+    assert!(
+        error.contains("table site with columns (id) instead of (name, region)"),
+        "{error}"
+    );
+    assert_eq!(tables(&path), ["site"]);
+
+    // A file that is not a database is refused too, and left alone.
+    let path = write(dir.path(), "notes.txt", "not a database, just text\n");
+    assert!(SqliteInventory::open(&path).is_err());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "not a database, just text\n"
+    );
+}
+
+#[test]
+fn a_sync_that_does_not_commit_leaves_no_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.sqlite");
+    let db = SqliteInventory::open(&path).unwrap();
+    assert_eq!(db.load().unwrap(), Inventory::default());
+    assert_eq!(db.count("site").unwrap(), 0);
+    // The first device fails: everything else is rolled back, the tables with it.
+    let source = generate(100, 51);
+    let first_device = source.sites.iter().next().unwrap().devices.iter().next().unwrap();
+    let mut failing = FailingSql {
+        db,
+        fail: vec![format!("device[{}]", first_device.key())],
+    };
+    let mut target = Inventory::default();
+    let report = target
+        .sync_from(&source, &mut failing, SyncOptions::default())
+        .unwrap();
+    assert!(report.counts.created > 0 && report.counts.failed == 1, "{report}");
+    assert!(matches!(failing.db.ending(), Some(Ending::RolledBack { .. })));
+    assert_eq!(failing.db.load().unwrap(), Inventory::default());
+    drop(failing);
+    assert!(tables(&path).is_empty());
+
+    // The same adapter commits a good sync afterwards, creating the tables then.
+    let mut db = SqliteInventory::open(&path).unwrap();
+    let (_, report) = sync(&mut db, &source, SyncOptions::default());
+    assert!(report.is_success(), "{report}");
+    assert_eq!(db.ending(), Some(&Ending::Committed));
+    assert_eq!(tables(&path), ["device", "interface", "site"]);
+}
+
+#[test]
+fn opening_read_only_writes_nothing_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.sqlite");
+    assert!(SqliteInventory::open_read_only(&missing).is_err());
+    assert!(!missing.exists());
+    let path = dir.path().join("inv.sqlite");
+    let base = generate(100, 61);
+    let mut db = SqliteInventory::open(&path).unwrap();
+    sync(&mut db, &base, SyncOptions::default());
+    drop(db);
+    let before = std::fs::read(&path).unwrap();
+    let mut read_only = SqliteInventory::open_read_only(&path).unwrap();
+    let mut target = read_only.load().unwrap();
+    assert_eq!(target, base);
+    let report = target
+        .sync_from(&mutate(&base, 62), &mut read_only, SyncOptions::default())
+        .unwrap();
+    assert!(report.counts.failed == 1 && !report.changed_anything(), "{report}");
+    drop(read_only);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_failed_commit_is_reported_as_not_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let base = generate(100, 71);
+    let mut db = SqliteInventory::open(&path).unwrap();
+    sync(&mut db, &base, SyncOptions::default());
+    // Another connection reading keeps COMMIT from taking its exclusive lock.
+    let reader = rusqlite::Connection::open(&path).unwrap();
+    reader
+        .execute_batch("BEGIN; SELECT COUNT(*) FROM site;")
+        .unwrap();
+    db.connection()
+        .busy_timeout(std::time::Duration::ZERO)
+        .unwrap();
+    let changed = mutate(&base, 72);
+    let mut target = db.load().unwrap();
+    let report = target
+        .sync_from(&changed, &mut db, SyncOptions::default())
+        .unwrap();
+    assert!(report.changed_anything() && report.counts.failed == 0, "{report}");
+    let error = report.complete_error.as_deref().unwrap();
+    assert!(error.contains("COMMIT failed"), "{error}");
+    assert!(!db.ending().unwrap().committed());
+    assert!(
+        matches!(db.ending(), Some(Ending::RolledBack { .. })),
+        "{:?}",
+        db.ending()
+    );
+    reader.execute_batch("COMMIT").unwrap();
+    assert_eq!(db.load().unwrap(), base, "nothing was committed");
+}
+
+#[test]
+fn a_full_database_is_reported_as_not_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let base = generate(100, 81);
+    let mut db = SqliteInventory::open(&path).unwrap();
+    sync(&mut db, &base, SyncOptions::default());
+    let pages: i64 = db
+        .connection()
+        .query_row("PRAGMA page_count", [], |row| row.get(0))
+        .unwrap();
+    db.connection()
+        .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))
+        .unwrap();
+    let mut target = db.load().unwrap();
+    let report = target
+        .sync_from(
+            &generate(3_000, 82),
+            &mut db,
+            SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
+        )
+        .unwrap();
+    assert!(report.counts.failed > 0, "{report}");
+    let failure = report.failures().next().unwrap().to_string();
+    assert!(failure.contains("full"), "{failure}");
+    let ending = db.ending().unwrap().clone();
+    assert!(!ending.committed(), "{ending}");
+    if let Ending::Abandoned { .. } = ending {
+        assert!(!ending.to_string().contains("rolled back ("), "{ending}");
+    }
+    assert_eq!(db.load().unwrap(), base, "nothing was committed: {ending}");
 }
