@@ -91,9 +91,7 @@ pub enum Invariant {
     },
     /// Two devices in different sites share a name (`device.name` is `UNIQUE` in the
     /// database, and interfaces refer to their device by name alone).
-    #[error(
-        "{second} reuses the name {name} of {first}: device names must be unique across sites"
-    )]
+    #[error("{second} reuses the name {name} of {first}: device names must be unique across sites")]
     DuplicateDeviceName {
         /// The name.
         name: String,

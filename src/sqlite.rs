@@ -30,7 +30,15 @@ const TABLES: [(&str, &[&str]); 3] = [
     ("device", &["site", "name", "role", "model", "serial"]),
     (
         "interface",
-        &["device", "name", "description", "enabled", "mtu", "mode", "vlans"],
+        &[
+            "device",
+            "name",
+            "description",
+            "enabled",
+            "mtu",
+            "mode",
+            "vlans",
+        ],
     ),
 ];
 
@@ -443,16 +451,16 @@ fn find_schema(conn: &Connection) -> rusqlite::Result<Schema> {
         "SELECT type, name FROM sqlite_master WHERE substr(name, 1, 7) != 'sqlite_' ORDER BY name",
     )?;
     let objects = statement
-        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     if objects.is_empty() {
         return Ok(Schema::Empty);
     }
     let foreign: Vec<String> = objects
         .iter()
-        .filter(|(kind, name)| {
-            kind != "table" || !TABLES.iter().any(|(table, _)| table == name)
-        })
+        .filter(|(kind, name)| kind != "table" || !TABLES.iter().any(|(table, _)| table == name))
         .map(|(kind, name)| format!("{kind} {name}"))
         .collect();
     if !foreign.is_empty() {
@@ -494,10 +502,9 @@ impl Adapter for SqliteInventory {
     fn sync_complete(&mut self, report: &SyncReport) -> Result<(), HookError> {
         match self.transaction {
             Transaction::Idle => Ok(()),
-            Transaction::Abandoned(_) => Err(self
-                .end_without_commit(String::new())
-                .to_string()
-                .into()),
+            Transaction::Abandoned(_) => {
+                Err(self.end_without_commit(String::new()).to_string().into())
+            }
             Transaction::Open if self.all_or_nothing && !report.is_success() => {
                 let reason = format!(
                     "{} change(s) failed and the adapter is all-or-nothing",

@@ -360,7 +360,10 @@ fn an_unknown_field_is_refused_naming_the_field_and_its_place() {
     assert_eq!(path, "sites[1].devices[0].colour");
     let message = error.to_string();
     assert!(message.contains("unknown field `colour`"), "{message}");
-    assert!(message.contains("at sites[1].devices[0].colour"), "{message}");
+    assert!(
+        message.contains("at sites[1].devices[0].colour"),
+        "{message}"
+    );
     assert!(message.contains("line 2"), "{message}");
 
     let top = write(dir.path(), "top.json", r#"{"sites": [], "extra": 1}"#);
@@ -382,21 +385,40 @@ fn a_fifo_or_a_device_is_refused_without_reading() {
     let (sender, receiver) = std::sync::mpsc::channel();
     let path = fifo.clone();
     std::thread::spawn(move || {
-        let _ = sender.send(json_file::load(&path).map(|_| ()).map_err(|e| e.to_string()));
+        let _ = sender.send(
+            json_file::load(&path)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        );
     });
     let message = receiver
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("the load blocked on a FIFO")
         .unwrap_err();
-    assert!(message.contains("is a FIFO, not a regular file"), "{message}");
+    assert!(
+        message.contains("is a FIFO, not a regular file"),
+        "{message}"
+    );
 
     let error = json_file::load(Path::new("/dev/zero")).unwrap_err();
     assert!(
-        matches!(error, LoadError::NotAFile { kind: "a character device", .. }),
+        matches!(
+            error,
+            LoadError::NotAFile {
+                kind: "a character device",
+                ..
+            }
+        ),
         "{error:?}"
     );
     let error = json_file::load(dir.path()).unwrap_err();
-    assert!(matches!(error, LoadError::NotAFile { kind: "a directory", .. }));
+    assert!(matches!(
+        error,
+        LoadError::NotAFile {
+            kind: "a directory",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -410,7 +432,10 @@ fn a_file_over_the_size_limit_is_refused() {
         matches!(error, LoadError::TooLarge { max_bytes, .. } if max_bytes == size - 1),
         "{error:?}"
     );
-    assert!(error.to_string().contains("larger than the limit"), "{error}");
+    assert!(
+        error.to_string().contains("larger than the limit"),
+        "{error}"
+    );
     assert_eq!(
         json_file::load_capped(&source, size).unwrap(),
         generate(100, 1)
@@ -436,8 +461,8 @@ fn a_failed_save_leaves_the_old_file_and_no_temporary_file() {
     assert!(blocked.join("inside").is_dir());
 
     history.save(&dir.path().join("history.json")).unwrap();
-    let loaded = statesync::merge::History::<Inventory>::load(&dir.path().join("history.json"))
-        .unwrap();
+    let loaded =
+        statesync::merge::History::<Inventory>::load(&dir.path().join("history.json")).unwrap();
     assert_eq!(loaded.head(), &old);
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -453,11 +478,21 @@ fn a_failed_save_leaves_the_old_file_and_no_temporary_file() {
 fn source_with_a_reused_device_name(base: &Inventory) -> Inventory {
     let mut source = mutate(base, 5);
     let mut sites = source.sites.iter();
-    let taken = sites.next().unwrap().devices.iter().next().unwrap().name.clone();
+    let taken = sites
+        .next()
+        .unwrap()
+        .devices
+        .iter()
+        .next()
+        .unwrap()
+        .name
+        .clone();
     let other = sites.last().unwrap().name.clone();
     let site = source
         .sites
-        .get_mut(&statesync_suite::inventory::SiteKey { name: other.clone() })
+        .get_mut(&statesync_suite::inventory::SiteKey {
+            name: other.clone(),
+        })
         .unwrap();
     site.devices
         .insert(statesync_suite::fixtures::device(&other, &taken, 2))
@@ -576,7 +611,15 @@ fn a_sync_that_does_not_commit_leaves_no_tables() {
     assert_eq!(db.count("site").unwrap(), 0);
     // The first device fails: everything else is rolled back, the tables with it.
     let source = generate(100, 51);
-    let first_device = source.sites.iter().next().unwrap().devices.iter().next().unwrap();
+    let first_device = source
+        .sites
+        .iter()
+        .next()
+        .unwrap()
+        .devices
+        .iter()
+        .next()
+        .unwrap();
     let mut failing = FailingSql {
         db,
         fail: vec![format!("device[{}]", first_device.key())],
@@ -585,8 +628,14 @@ fn a_sync_that_does_not_commit_leaves_no_tables() {
     let report = target
         .sync_from(&source, &mut failing, SyncOptions::default())
         .unwrap();
-    assert!(report.counts.created > 0 && report.counts.failed == 1, "{report}");
-    assert!(matches!(failing.db.ending(), Some(Ending::RolledBack { .. })));
+    assert!(
+        report.counts.created > 0 && report.counts.failed == 1,
+        "{report}"
+    );
+    assert!(matches!(
+        failing.db.ending(),
+        Some(Ending::RolledBack { .. })
+    ));
     assert_eq!(failing.db.load().unwrap(), Inventory::default());
     drop(failing);
     assert!(tables(&path).is_empty());
@@ -617,7 +666,10 @@ fn opening_read_only_writes_nothing_and_creates_nothing() {
     let report = target
         .sync_from(&mutate(&base, 62), &mut read_only, SyncOptions::default())
         .unwrap();
-    assert!(report.counts.failed == 1 && !report.changed_anything(), "{report}");
+    assert!(
+        report.counts.failed == 1 && !report.changed_anything(),
+        "{report}"
+    );
     drop(read_only);
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
@@ -642,7 +694,10 @@ fn a_failed_commit_is_reported_as_not_committed() {
     let report = target
         .sync_from(&changed, &mut db, SyncOptions::default())
         .unwrap();
-    assert!(report.changed_anything() && report.counts.failed == 0, "{report}");
+    assert!(
+        report.changed_anything() && report.counts.failed == 0,
+        "{report}"
+    );
     let error = report.complete_error.as_deref().unwrap();
     assert!(error.contains("COMMIT failed"), "{error}");
     assert!(!db.ending().unwrap().committed());
@@ -686,4 +741,148 @@ fn a_full_database_is_reported_as_not_committed() {
         assert!(!ending.to_string().contains("rolled back ("), "{ending}");
     }
     assert_eq!(db.load().unwrap(), base, "nothing was committed: {ending}");
+}
+
+/// Runs the inventory example with `args`.
+fn example(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--example", "inventory", "--"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_dry_run_on_a_missing_database_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.json");
+    json_file::save(&generate(100, 1), &source).unwrap();
+    let db = dir.path().join("sub").join("inv.sqlite");
+    let output = example(&[
+        "--source".as_ref(),
+        source.as_os_str(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--dry-run".as_ref(),
+        "--mutate".as_ref(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let out = text(&output.stdout);
+    assert!(out.contains("does not exist yet"), "{out}");
+    assert!(out.contains("dry run: nothing written"), "{out}");
+    assert!(!dir.path().join("sub").exists(), "no directory, no database");
+    let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "only the source: {names:?}");
+    drop(names.pop());
+}
+
+#[test]
+fn the_example_refuses_a_database_of_another_application() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.json");
+    json_file::save(&generate(100, 1), &source).unwrap();
+    let db = dir.path().join("app.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+        .unwrap();
+    let before = std::fs::read(&db).unwrap();
+    for dry in [true, false] {
+        let mut args = vec![
+            "--source".as_ref(),
+            source.as_os_str(),
+            "--db".as_ref(),
+            db.as_os_str(),
+        ];
+        if dry {
+            args.push("--dry-run".as_ref());
+        }
+        let output = example(&args);
+        assert!(!output.status.success());
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("not the inventory's tables"), "{stderr}");
+        assert_eq!(std::fs::read(&db).unwrap(), before, "not a byte changed");
+        assert_eq!(tables(&db), ["users"]);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_example_refuses_a_fifo_and_a_source_over_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inv.sqlite");
+    let fifo = dir.path().join("fifo.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = example(&[
+        "--source".as_ref(),
+        fifo.as_os_str(),
+        "--db".as_ref(),
+        db.as_os_str(),
+    ]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("is a FIFO"), "{output:?}");
+
+    let source = dir.path().join("source.json");
+    json_file::save(&generate(100, 1), &source).unwrap();
+    let output = example(&[
+        "--source".as_ref(),
+        source.as_os_str(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--max-source-bytes".as_ref(),
+        "1000".as_ref(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("larger than the limit of 1000 bytes"), "{stderr}");
+    assert!(stderr.contains("--max-source-bytes"), "{stderr}");
+    assert!(!db.exists());
+}
+
+#[test]
+fn after_a_failed_commit_the_example_says_nothing_was_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.json");
+    let base = generate(100, 1);
+    json_file::save(&base, &source).unwrap();
+    let db = dir.path().join("inv.sqlite");
+    let args = [
+        "--source".as_ref(),
+        source.as_os_str(),
+        "--db".as_ref(),
+        db.as_os_str(),
+    ];
+    let first = example(&args);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("committed: "), "{first:?}");
+    json_file::save(&mutate(&base, 2), &source).unwrap();
+    // A reader holds the database, so the example's COMMIT cannot take its lock.
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    reader
+        .execute_batch("BEGIN; SELECT COUNT(*) FROM site;")
+        .unwrap();
+    let output = example(&args);
+    reader.execute_batch("COMMIT").unwrap();
+    assert!(!output.status.success());
+    let out = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(out.contains("report: "), "{out}");
+    assert!(!out.contains("committed: "), "{out}");
+    assert!(stderr.contains("COMMIT failed"), "{stderr}");
+    assert!(
+        stderr.contains("the database is as it was before the sync"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("holds what the report says"), "{stderr}");
+    assert_eq!(SqliteInventory::open(&db).unwrap().load().unwrap(), base);
 }

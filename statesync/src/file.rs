@@ -101,7 +101,9 @@ fn write_and_sync<W: Write>(
 ) -> io::Result<()> {
     let mut buffered = BufWriter::new(wrap(temp.try_clone()?));
     contents(&mut buffered)?;
-    let mut inner = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
+    let mut inner = buffered
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?;
     inner.flush()?;
     drop(inner);
     if let Ok(old) = std::fs::metadata(path) {
