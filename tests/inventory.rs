@@ -774,7 +774,10 @@ fn a_dry_run_on_a_missing_database_creates_nothing() {
     let out = text(&output.stdout);
     assert!(out.contains("does not exist yet"), "{out}");
     assert!(out.contains("dry run: nothing written"), "{out}");
-    assert!(!dir.path().join("sub").exists(), "no directory, no database");
+    assert!(
+        !dir.path().join("sub").exists(),
+        "no directory, no database"
+    );
     let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(names.len(), 1, "only the source: {names:?}");
     drop(names.pop());
@@ -844,7 +847,10 @@ fn the_example_refuses_a_fifo_and_a_source_over_the_limit() {
     ]);
     assert!(!output.status.success());
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("larger than the limit of 1000 bytes"), "{stderr}");
+    assert!(
+        stderr.contains("larger than the limit of 1000 bytes"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--max-source-bytes"), "{stderr}");
     assert!(!db.exists());
 }
