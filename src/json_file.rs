@@ -10,8 +10,8 @@ use statesync::DiffModel;
 
 use crate::inventory::{Device, Inventory};
 
-/// The largest file [`load`] reads: 1 GiB, about six million interfaces. [`load_capped`]
-/// takes another limit.
+/// The largest file [`load`] reads: 1 GiB, about eight million interfaces of the dataset's
+/// shape (132 bytes each). [`load_capped`] takes another limit.
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 
 /// Why a file could not be loaded. Nothing is written when loading fails.
