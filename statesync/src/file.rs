@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Replaces the file at `path` with what `contents` writes (through a buffer), atomically
-/// and durably. The file's permissions are kept when it exists.
+/// and durably. The file's permissions are kept when it exists; a symbolic link at `path`
+/// is replaced by the file, not followed.
 ///
 /// # Errors
 /// The first I/O error of creating, writing, flushing, syncing or renaming; the file at
