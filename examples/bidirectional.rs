@@ -7,10 +7,13 @@
 //! resolves it. Both change the role of one device: no strategy, so the conflict is
 //! reported and each side keeps its own value. Everything else goes through both ways.
 
+use std::process::ExitCode;
+
 use rusqlite::params;
 use statesync::DiffModel;
 use statesync::merge::{History, MergeOptions, sync_bidirectional};
 use statesync::sync::{HookError, InMemory, SyncModel, SyncOptions};
+use statesync_suite::cli::Command;
 use statesync_suite::dataset::generate;
 use statesync_suite::fixtures::site;
 use statesync_suite::inventory::{InterfaceKey, Inventory};
@@ -19,7 +22,7 @@ use statesync_suite::sqlite::SqliteInventory;
 
 const DIR: &str = "target/bidirectional-demo";
 
-fn main() -> Result<(), HookError> {
+fn run() -> Result<(), HookError> {
     let dir = statesync_suite::fixtures::fresh_dir(DIR)?;
     let json_path = dir.join("replica.json");
     let db_path = dir.join("replica.sqlite");
@@ -115,4 +118,14 @@ fn main() -> Result<(), HookError> {
         return Err("the demo did not end as expected".into());
     }
     Ok(())
+}
+
+const COMMAND: Command = Command {
+    name: "bidirectional",
+    about: "Two replicas of one inventory, a JSON file and a SQLite database, edited independently and synced both ways against a stored base.",
+    options: &[],
+};
+
+fn main() -> ExitCode {
+    COMMAND.main(|_| run())
 }

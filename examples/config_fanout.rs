@@ -3,8 +3,11 @@
 //!
 //! `cargo run --example config_fanout`
 
+use std::process::ExitCode;
+
 use statesync::sync::{Adapter, HookError, Hooks, SyncModel, SyncOptions, SyncReport};
 use statesync::{DiffModel, Store};
+use statesync_suite::cli::Command;
 
 /// The central configuration: services and how they run.
 #[derive(DiffModel, Clone, Debug, PartialEq)]
@@ -183,7 +186,7 @@ fn service(name: &str, port: u16, replicas: u8, log_level: &str) -> Service {
     }
 }
 
-fn main() -> Result<(), HookError> {
+fn run() -> Result<(), HookError> {
     let mut config = Config {
         services: Store::try_from_iter([
             service("api", 8080, 3, "info"),
@@ -249,4 +252,14 @@ fn main() -> Result<(), HookError> {
         return Err("a component got changes that were not its own".into());
     }
     Ok(())
+}
+
+const COMMAND: Command = Command {
+    name: "config_fanout",
+    about: "One central configuration synced to three components, each through an adapter that maps it to the component's own shape.",
+    options: &[],
+};
+
+fn main() -> ExitCode {
+    COMMAND.main(|_| run())
 }

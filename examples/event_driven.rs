@@ -6,11 +6,13 @@
 //! `cargo run --release --example event_driven -- --interfaces 1000000 --events 100`
 
 use std::collections::HashMap;
+use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::Instant;
 
 use statesync::DiffModel;
 use statesync::sync::{HookError, InMemory, SyncOptions};
+use statesync_suite::cli::{Args, Command, Opt};
 use statesync_suite::dataset::generate;
 use statesync_suite::inventory::{DeviceKey, Interface, InterfaceKey, Inventory, SiteKey};
 
@@ -30,14 +32,19 @@ enum Event {
     Removed { device: String, name: String },
 }
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|at| args.get(at + 1))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
+const COMMAND: Command = Command {
+    name: "event_driven",
+    about: "Event-driven, incremental sync: change events edit the source, and each sync diffs \
+            only the sites they touched.",
+    options: &[
+        Opt::value(
+            "--interfaces",
+            &["N"],
+            "interfaces in the inventory (default 50000)",
+        ),
+        Opt::value("--events", &["N"], "events to handle (default 100)"),
+    ],
+};
 
 /// A producer: `count` events spread over the inventory, sent on a channel.
 fn produce(inventory: &Inventory, count: usize) -> mpsc::Receiver<Event> {
@@ -118,9 +125,13 @@ fn handle(
     Ok(())
 }
 
-fn main() -> Result<(), HookError> {
-    let interfaces = arg("--interfaces", 50_000);
-    let events = arg("--events", 100);
+fn main() -> ExitCode {
+    COMMAND.main(run)
+}
+
+fn run(args: Args) -> Result<(), HookError> {
+    let interfaces = args.parsed_or("--interfaces", 50_000)?;
+    let events = args.parsed_or("--events", 100)?;
     let mut source = generate(interfaces, 1);
     let mut target = source.clone();
     let sites: HashMap<String, String> = source

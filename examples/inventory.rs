@@ -3,109 +3,144 @@
 //!
 //! `cargo run --release --example inventory` writes a seeded demo dataset, syncs it into a
 //! local SQLite file and prints the plan and the report; a second run finds nothing to do.
+//! `--help` lists the options.
 //!
-//! Options: `--source FILE` (default: the demo dataset), `--db FILE`, `--dry-run`,
-//! `--generate N` (interfaces in the demo dataset, default 10000), `--mutate` (apply the
-//! dataset's mutation pass to the source first, to show an incremental sync).
+//! The sync is all-or-nothing unless `--partial` is given: one failed change and nothing
+//! is committed. `--dry-run` writes nothing at all. The last line says what the database
+//! holds, from how its transaction really ended.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use statesync::sync::{SyncModel, SyncOptions};
+use statesync::Diff;
+use statesync::sync::{HookError, SyncModel, SyncOptions, SyncReport};
+use statesync_suite::cli::{Args, Command, Opt};
 use statesync_suite::dataset::{generate, mutate};
-use statesync_suite::json_file;
-use statesync_suite::sqlite::SqliteInventory;
+use statesync_suite::inventory::Inventory;
+use statesync_suite::json_file::{self, LoadError};
+use statesync_suite::sqlite::{Ending, SqliteInventory};
 
 const DEMO_DIR: &str = "target/inventory-demo";
 const PLAN_LINES: usize = 15;
 
-struct Args {
+const COMMAND: Command = Command {
+    name: "inventory",
+    about: "Syncs an inventory from a JSON file into a SQLite database. Without --source, a \
+            seeded demo dataset is written to target/inventory-demo/source.json first.",
+    options: &[
+        Opt::value(
+            "--source",
+            &["FILE"],
+            "the inventory to sync from (default: the demo dataset)",
+        ),
+        Opt::value(
+            "--db",
+            &["FILE"],
+            "the database (default: target/inventory-demo/inventory.sqlite)",
+        ),
+        Opt::flag(
+            "--dry-run",
+            "print the plan only; write nothing, not even the demo dataset",
+        ),
+        Opt::flag(
+            "--partial",
+            "commit the changes that succeeded even when others failed (default: all or nothing)",
+        ),
+        Opt::value(
+            "--generate",
+            &["N"],
+            "interfaces in the demo dataset (default 10000)",
+        ),
+        Opt::flag(
+            "--mutate",
+            "apply the dataset's mutation pass to the source first, to show an incremental sync",
+        ),
+        Opt::value(
+            "--max-source-bytes",
+            &["BYTES"],
+            "refuse a larger source file (default 1 GiB)",
+        ),
+    ],
+};
+
+/// The options, read once.
+struct Options {
     source: Option<PathBuf>,
     db: PathBuf,
     dry_run: bool,
+    partial: bool,
     generate: usize,
     mutate: bool,
+    max_source_bytes: u64,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        source: None,
-        db: PathBuf::from(DEMO_DIR).join("inventory.sqlite"),
-        dry_run: false,
-        generate: 10_000,
-        mutate: false,
-    };
-    let mut given = std::env::args().skip(1);
-    while let Some(arg) = given.next() {
-        let mut value = || given.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--source" => args.source = Some(PathBuf::from(value()?)),
-            "--db" => args.db = PathBuf::from(value()?),
-            "--dry-run" => args.dry_run = true,
-            "--mutate" => args.mutate = true,
-            "--generate" => {
-                args.generate = value()?
-                    .parse()
-                    .map_err(|error| format!("--generate: {error}"))?;
-            }
-            "--help" | "-h" => {
-                return Err(
-                    "usage: inventory [--source FILE] [--db FILE] [--dry-run] [--generate N] [--mutate]"
-                        .into(),
-                );
-            }
-            other => return Err(format!("unknown argument {other}; try --help")),
-        }
+impl Options {
+    fn read(args: &Args) -> Result<Self, HookError> {
+        Ok(Self {
+            source: args.path("--source"),
+            db: args
+                .path("--db")
+                .unwrap_or_else(|| Path::new(DEMO_DIR).join("inventory.sqlite")),
+            dry_run: args.flag("--dry-run"),
+            partial: args.flag("--partial"),
+            generate: args.parsed_or("--generate", 10_000)?,
+            mutate: args.flag("--mutate"),
+            max_source_bytes: args.parsed_or("--max-source-bytes", json_file::DEFAULT_MAX_BYTES)?,
+        })
     }
-    Ok(args)
-}
 
-fn run(args: Args) -> Result<(), statesync::sync::HookError> {
-    let source_path = match &args.source {
-        Some(path) => path.clone(),
-        None => {
-            std::fs::create_dir_all(DEMO_DIR)?;
-            let path = PathBuf::from(DEMO_DIR).join("source.json");
-            json_file::save(&generate(args.generate, 1), &path)?;
+    /// Writes a demo file, unless this is a dry run.
+    fn save(&self, inventory: &Inventory, path: &Path, what: &str) -> Result<(), HookError> {
+        if self.dry_run {
             println!(
-                "wrote a demo dataset of {} interfaces to {}",
-                args.generate,
+                "{what} (dry run: kept in memory, not written to {})",
                 path.display()
             );
-            path
+            return Ok(());
+        }
+        std::fs::create_dir_all(DEMO_DIR)?;
+        json_file::save(inventory, path)?;
+        println!("{what}, written to {}", path.display());
+        Ok(())
+    }
+}
+
+/// The source: the user's file or the demo dataset, mutated if asked.
+fn load_source(options: &Options) -> Result<Inventory, HookError> {
+    let source = match &options.source {
+        Some(path) => json_file::load_capped(path, options.max_source_bytes).map_err(
+            |error| -> HookError {
+                match error {
+                    LoadError::TooLarge { .. } => format!("{error} (--max-source-bytes)").into(),
+                    error => error.into(),
+                }
+            },
+        )?,
+        None => {
+            let demo = generate(options.generate, 1);
+            let what = format!("a demo dataset of {} interfaces", options.generate);
+            options.save(&demo, &Path::new(DEMO_DIR).join("source.json"), &what)?;
+            demo
         }
     };
-    let source_path = if args.mutate {
-        // The demo file is ours to rewrite; a file the user named is not.
-        let mutated_path = match &args.source {
-            Some(_) => {
-                std::fs::create_dir_all(DEMO_DIR)?;
-                PathBuf::from(DEMO_DIR).join("source-mutated.json")
-            }
-            None => source_path.clone(),
-        };
-        let mutated = mutate(&json_file::load(&source_path)?, 2);
-        json_file::save(&mutated, &mutated_path)?;
-        println!(
-            "applied the mutation pass to {} (written to {})",
-            source_path.display(),
-            mutated_path.display()
-        );
-        mutated_path
-    } else {
-        source_path
-    };
-    let source = json_file::load(&source_path)?;
-    if let Some(dir) = args.db.parent() {
-        std::fs::create_dir_all(dir)?;
+    if !options.mutate {
+        return Ok(source);
     }
-    let mut db = SqliteInventory::open(&args.db)?;
-    let mut target = db.load()?;
+    // The demo file is ours to rewrite; a file the user named is not.
+    let name = match options.source {
+        Some(_) => "source-mutated.json",
+        None => "source.json",
+    };
+    let mutated = mutate(&source, 2);
+    let path = Path::new(DEMO_DIR).join(name);
+    options.save(&mutated, &path, "applied the mutation pass to the source")?;
+    Ok(mutated)
+}
 
-    let plan = target.diff_from(&source)?;
-    let summary = plan.summary();
-    println!("plan for {}: {summary}", args.db.display());
+/// Prints the plan; `false` when there is nothing to do.
+fn print_plan(db: &Path, plan: &Diff<Inventory>) -> bool {
+    println!("plan for {}: {}", db.display(), plan.summary());
     let entries = plan.entries();
     for entry in entries.iter().take(PLAN_LINES) {
         println!("  {entry}");
@@ -114,42 +149,119 @@ fn run(args: Args) -> Result<(), statesync::sync::HookError> {
         println!("  … and {} more", entries.len() - PLAN_LINES);
     }
     if plan.is_empty() {
-        println!("nothing to do: {} is in sync", args.db.display());
-        return Ok(());
+        println!("nothing to do: {} is in sync", db.display());
     }
-    if args.dry_run {
-        println!("dry run: nothing written");
-        return Ok(());
-    }
+    !plan.is_empty()
+}
 
-    let bar = ProgressBar::new(summary.changes() as u64);
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")?);
-    let options = SyncOptions::default().on_progress(|progress| {
+/// Plans against the database without writing to it (or creating it).
+fn dry_run(options: &Options, source: &Inventory) -> Result<(), HookError> {
+    let target = if options.db.exists() {
+        SqliteInventory::open_read_only(&options.db)?.load()?
+    } else {
+        println!(
+            "{} does not exist yet: planning against an empty inventory",
+            options.db.display()
+        );
+        Inventory::default()
+    };
+    if print_plan(&options.db, &target.diff_from(source)?) {
+        println!("dry run: nothing written");
+    }
+    Ok(())
+}
+
+/// The sync's options; the place to add a flag or a guard.
+fn sync_options<'a>(options: &Options, bar: &'a ProgressBar) -> SyncOptions<'a> {
+    let _ = options;
+    SyncOptions::default().on_progress(move |progress| {
         if progress.stage == "sync" {
             bar.set_length(progress.total as u64);
             bar.set_position(progress.done as u64);
         }
-    });
-    let report = target.sync_diff(&plan, &mut db, options);
+    })
+}
+
+fn sync(options: &Options, source: &Inventory) -> Result<(), HookError> {
+    let existed = options.db.exists();
+    if let Some(dir) = options.db.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut db = SqliteInventory::open(&options.db)?.all_or_nothing(!options.partial);
+    let mut target = db.load()?;
+    let plan = target.diff_from(source)?;
+    if !print_plan(&options.db, &plan) {
+        drop(db);
+        if !existed {
+            remove_if_left_empty(&options.db, &Ending::NothingWritten)?;
+        }
+        return Ok(());
+    }
+    let bar = ProgressBar::new(plan.summary().changes() as u64);
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")?);
+    let report = target.sync_diff(&plan, &mut db, sync_options(options, &bar));
     bar.finish_and_clear();
     println!("report: {report}");
     for failure in report.failures().take(10) {
         println!("  {failure}");
     }
-    if !report.is_success() {
-        return Err(
-            "the sync did not complete; the database holds what the report says was applied".into(),
-        );
+    let ending = db.ending().cloned().unwrap_or(Ending::NothingWritten);
+    drop(db);
+    if !existed {
+        remove_if_left_empty(&options.db, &ending)?;
+    }
+    conclude(&options.db, &report, &ending)
+}
+
+/// A database file this run created and did not commit to is removed, so a failed run
+/// leaves nothing behind; only when SQLite confirmed the rollback (no journal to replay).
+fn remove_if_left_empty(db: &Path, ending: &Ending) -> std::io::Result<()> {
+    let certain = matches!(ending, Ending::RolledBack { .. } | Ending::NothingWritten);
+    if certain && std::fs::metadata(db)?.len() == 0 {
+        std::fs::remove_file(db)?;
     }
     Ok(())
 }
 
-fn main() -> ExitCode {
-    match parse_args().map_err(Into::into).and_then(run) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
+/// The last line: what the database holds, from how the transaction ended.
+fn conclude(db: &Path, report: &SyncReport, ending: &Ending) -> Result<(), HookError> {
+    let db = db.display();
+    match ending {
+        Ending::Committed if report.is_success() => {
+            println!("committed: {db} now matches the source");
+            Ok(())
+        }
+        Ending::Committed => Err(format!(
+            "committed what was applied ({} changes); {} failed and are not in {db}: \
+             fix them and run again",
+            report.counts.changes(),
+            report.counts.failed
+        )
+        .into()),
+        Ending::NothingWritten => {
+            Err(format!("nothing was written to {db}: every change failed or was skipped").into())
+        }
+        Ending::RolledBack { .. } | Ending::Abandoned { .. } => {
+            let hint = if report.counts.failed > 0 {
+                " (--partial commits what succeeded)"
+            } else {
+                ""
+            };
+            Err(format!("{db}: {ending}{hint}").into())
         }
     }
+}
+
+fn run(args: Args) -> Result<(), HookError> {
+    let options = Options::read(&args)?;
+    let source = load_source(&options)?;
+    if options.dry_run {
+        dry_run(&options, &source)
+    } else {
+        sync(&options, &source)
+    }
+}
+
+fn main() -> ExitCode {
+    COMMAND.main(run)
 }

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use statesync::sync::{InMemory, SyncModel, SyncOptions};
+use statesync_suite::cli::{Args, Command, Opt};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::json_file;
 
@@ -27,30 +28,47 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn run() -> Result<(), statesync::sync::HookError> {
-    let mut source = None;
-    let mut target = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--source" => source = args.next().map(PathBuf::from),
-            "--target" => target = args.next().map(PathBuf::from),
-            "--write-dataset" => {
-                let count: usize = args.next().ok_or("--write-dataset N DIR")?.parse()?;
-                let dir = PathBuf::from(args.next().ok_or("--write-dataset N DIR")?);
-                std::fs::create_dir_all(&dir)?;
-                let old = generate(count, 1);
-                json_file::save(&mutate(&old, 2), &dir.join("source.json"))?;
-                json_file::save(&old, &dir.join("target.json"))?;
-                eprintln!("wrote {0}/source.json and {0}/target.json", dir.display());
-                source = Some(dir.join("source.json"));
-                target = Some(dir.join("target.json"));
-            }
-            other => return Err(format!("unknown argument {other}").into()),
+const COMMAND: Command = Command {
+    name: "inventory_bench",
+    about: "Loads two inventory files, diffs the target from the source, syncs the target in \
+            memory, diffs again, and prints one JSON line of timings and counts.",
+    options: &[
+        Opt::value("--source", &["FILE"], "the source inventory"),
+        Opt::value("--target", &["FILE"], "the target inventory"),
+        Opt::value(
+            "--write-dataset",
+            &["N", "DIR"],
+            "first write a seeded pair of N interfaces to DIR/source.json and DIR/target.json",
+        ),
+    ],
+};
+
+fn main() -> ExitCode {
+    COMMAND.main(run)
+}
+
+fn run(args: Args) -> Result<(), statesync::sync::HookError> {
+    let (source, target) = match args.values("--write-dataset") {
+        Some([count, dir]) => {
+            let count: usize = count
+                .to_str()
+                .and_then(|count| count.parse().ok())
+                .ok_or("--write-dataset: N is not a number")?;
+            let dir = PathBuf::from(dir);
+            std::fs::create_dir_all(&dir)?;
+            let old = generate(count, 1);
+            json_file::save(&mutate(&old, 2), &dir.join("source.json"))?;
+            json_file::save(&old, &dir.join("target.json"))?;
+            eprintln!("wrote {0}/source.json and {0}/target.json", dir.display());
+            (
+                args.path("--source").unwrap_or(dir.join("source.json")),
+                args.path("--target").unwrap_or(dir.join("target.json")),
+            )
         }
-    }
-    let (Some(source), Some(target)) = (source, target) else {
-        return Err("usage: inventory_bench --source A.json --target B.json".into());
+        _ => match (args.path("--source"), args.path("--target")) {
+            (Some(source), Some(target)) => (source, target),
+            _ => return Err("give --source and --target, or --write-dataset; try --help".into()),
+        },
     };
 
     let started = Instant::now();
@@ -87,14 +105,4 @@ fn run() -> Result<(), statesync::sync::HookError> {
         peak_rss_mb().unwrap_or(f64::NAN),
     );
     Ok(())
-}
-
-fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
 }

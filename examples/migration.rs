@@ -5,8 +5,11 @@
 //!
 //! `cargo run --example migration`
 
+use std::process::ExitCode;
+
 use statesync::sync::{HookError, SyncModel, SyncOptions};
 use statesync::{DiffModel, Store};
+use statesync_suite::cli::Command;
 use statesync_suite::inventory::{Device, Interface, Inventory, Site, SiteKey};
 use statesync_suite::sqlite::SqliteInventory;
 
@@ -94,7 +97,7 @@ fn run(v1: &V1Inventory, db: &mut SqliteInventory, label: &str) -> Result<usize,
     Ok(report.counts.changes())
 }
 
-fn main() -> Result<(), HookError> {
+fn migrate_demo() -> Result<(), HookError> {
     let dir = statesync_suite::fixtures::fresh_dir(DIR)?;
     let mut db = SqliteInventory::open(&dir.join("v2.sqlite"))?;
 
@@ -126,4 +129,14 @@ fn main() -> Result<(), HookError> {
         return Err("the migration is not idempotent".into());
     }
     Ok(())
+}
+
+const COMMAND: Command = Command {
+    name: "migration",
+    about: "A v1 inventory migrated into the v2 schema of a SQLite database through a converting adapter; a re-run changes nothing.",
+    options: &[],
+};
+
+fn main() -> ExitCode {
+    COMMAND.main(|_| migrate_demo())
 }

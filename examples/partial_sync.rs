@@ -3,8 +3,11 @@
 //!
 //! `cargo run --example partial_sync`
 
+use std::process::ExitCode;
+
 use statesync::DiffModel;
 use statesync::sync::{HookError, ModelFlags, SyncModel, SyncOptions};
+use statesync_suite::cli::Command;
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::{Interface, SiteKey};
 use statesync_suite::json_file;
@@ -12,7 +15,7 @@ use statesync_suite::sqlite::SqliteInventory;
 
 const DIR: &str = "target/partial-sync-demo";
 
-fn main() -> Result<(), HookError> {
+fn run() -> Result<(), HookError> {
     let dir = statesync_suite::fixtures::fresh_dir(DIR)?;
     let source_path = dir.join("source.json");
 
@@ -65,4 +68,14 @@ fn main() -> Result<(), HookError> {
         return Err("the partial sync went outside its scope".into());
     }
     Ok(())
+}
+
+const COMMAND: Command = Command {
+    name: "partial_sync",
+    about: "Syncs one site of a source file into a SQLite database, then the rest without their interfaces.",
+    options: &[],
+};
+
+fn main() -> ExitCode {
+    COMMAND.main(|_| run())
 }

@@ -4,9 +4,12 @@
 //!
 //! `cargo run --example projection`
 
+use std::process::ExitCode;
+
 use statesync::projection::{Projection, carry_back, refresh};
 use statesync::sync::{HookError, SyncModel, SyncOptions};
 use statesync::{DiffModel, Store};
+use statesync_suite::cli::Command;
 use statesync_suite::fixtures::{interface, inventory};
 use statesync_suite::inventory::{DeviceKey, InterfaceKey, Inventory, SiteKey};
 use statesync_suite::sqlite::SqliteInventory;
@@ -78,7 +81,7 @@ impl Projection<Inventory> for PortBoard {
     }
 }
 
-fn main() -> Result<(), HookError> {
+fn run() -> Result<(), HookError> {
     let dir = statesync_suite::fixtures::fresh_dir("target/projection-demo")?;
     let mut db = SqliteInventory::open(&dir.join("inventory.sqlite"))?;
     let mut inventory = db.load()?;
@@ -144,4 +147,14 @@ fn main() -> Result<(), HookError> {
         return Err("the projection and the inventory disagree".into());
     }
     Ok(())
+}
+
+const COMMAND: Command = Command {
+    name: "projection",
+    about: "A flat port board kept in sync with the inventory; an edit on the board is carried back into the inventory and its database.",
+    options: &[],
+};
+
+fn main() -> ExitCode {
+    COMMAND.main(|_| run())
 }

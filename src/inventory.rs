@@ -1,10 +1,12 @@
-//! The inventory models in the shape of `shared/data-schema.md`.
+//! The inventory models in the shape of `shared/data-schema.md`. Their serde form refuses
+//! unknown fields: a misspelt field in a source file is an error, not silently dropped.
 
 use serde::{Deserialize, Serialize};
 use statesync::{DiffModel, Store};
 
 /// The root: every site.
 #[derive(DiffModel, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Inventory {
     /// The sites, by name.
     #[statesync(children)]
@@ -13,6 +15,7 @@ pub struct Inventory {
 
 /// A site, keyed by name.
 #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Site {
     /// The site's name.
     #[statesync(id)]
@@ -26,6 +29,7 @@ pub struct Site {
 
 /// A device, keyed by site and name.
 #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Device {
     /// The site it is in.
     #[statesync(id)]
@@ -46,6 +50,7 @@ pub struct Device {
 
 /// An interface, keyed by device and name.
 #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Interface {
     /// The device it is on.
     #[statesync(id)]

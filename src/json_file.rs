@@ -1,11 +1,18 @@
 //! The JSON-file side of the inventory example: load a file in the dataset's shape, with
 //! errors that name the file, the element and the key; write one back.
 
+use std::collections::HashMap;
+use std::fs::{File, Metadata};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use statesync::DiffModel;
 
-use crate::inventory::Inventory;
+use crate::inventory::{Device, Inventory};
+
+/// The largest file [`load`] reads: 1 GiB, about eight million interfaces of the dataset's
+/// shape (132 bytes each). [`load_capped`] takes another limit.
+pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 
 /// Why a file could not be loaded. Nothing is written when loading fails.
 #[derive(Debug, thiserror::Error)]
@@ -18,20 +25,61 @@ pub enum LoadError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The JSON is malformed, does not have the dataset's shape, or holds a duplicate key
-    /// (the message names the element and key, with line and column).
-    #[error("{file}: {source}")]
+    /// The path is not a regular file (a FIFO would block, a device never end): refused
+    /// before reading.
+    #[error("{file}: is {kind}, not a regular file; refusing to read it")]
+    NotAFile {
+        /// The file.
+        file: PathBuf,
+        /// What it is instead (`a FIFO`, `a character device`, ...).
+        kind: &'static str,
+    },
+    /// The file is larger than the limit: refused before (or while) reading.
+    #[error("{file}: larger than the limit of {max_bytes} bytes; raise the limit to read it")]
+    TooLarge {
+        /// The file.
+        file: PathBuf,
+        /// The limit.
+        max_bytes: u64,
+    },
+    /// The JSON is malformed, does not have the dataset's shape (a missing or unknown
+    /// field), or holds a duplicate key; the message names the place in the document
+    /// (`sites[0].devices[2]`) and the line and column.
+    #[error("{file}: {}{source}", at(path))]
     Parse {
         /// The file.
         file: PathBuf,
+        /// Where in the document, as `sites[0].devices[2].role` (empty when unknown).
+        path: String,
         /// The parser's error.
         source: serde_json::Error,
     },
-    /// A child's reference to its parent does not match the parent it sits under.
-    #[error("{file}: {model}[{key}] sits under {parent} but names {named} as its parent")]
-    WrongParent {
+    /// The document parsed but breaks a rule of the inventory (see [`Invariant`]).
+    #[error("{file}: {source}")]
+    Invalid {
         /// The file.
         file: PathBuf,
+        /// The rule it breaks, naming the element.
+        source: Invariant,
+    },
+}
+
+fn at(path: &str) -> String {
+    if path.is_empty() || path == "." {
+        String::new()
+    } else {
+        format!("at {path}: ")
+    }
+}
+
+/// A rule of the inventory that the format alone does not enforce, and that the SQLite
+/// schema relies on: checked by [`load`], so a bad file is refused before anything is
+/// written rather than failing halfway through a sync.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invariant {
+    /// A child's reference to its parent does not match the parent it sits under.
+    #[error("{model}[{key}] sits under {parent} but names {named} as its parent")]
+    WrongParent {
         /// The child's model name.
         model: &'static str,
         /// The child's key.
@@ -41,50 +89,152 @@ pub enum LoadError {
         /// The parent its own field names.
         named: String,
     },
+    /// Two devices in different sites share a name (`device.name` is `UNIQUE` in the
+    /// database, and interfaces refer to their device by name alone).
+    #[error("{second} reuses the name {name} of {first}: device names must be unique across sites")]
+    DuplicateDeviceName {
+        /// The name.
+        name: String,
+        /// The first device of that name, as `device[site=.., name=..]`.
+        first: String,
+        /// The second.
+        second: String,
+    },
 }
 
-/// Loads an inventory from a JSON file and checks every parent reference.
+/// Loads an inventory from a JSON file of at most [`DEFAULT_MAX_BYTES`] and checks every
+/// [`Invariant`].
 ///
 /// # Errors
-/// [`LoadError`] naming the file and, for bad content, the element and key.
+/// [`LoadError`] naming the file and, for bad content, the element or place.
 pub fn load(file: &Path) -> Result<Inventory, LoadError> {
-    let text = std::fs::read(file).map_err(|source| LoadError::Io {
+    load_capped(file, DEFAULT_MAX_BYTES)
+}
+
+/// [`load`] with a size limit of `max_bytes`.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_capped(file: &Path, max_bytes: u64) -> Result<Inventory, LoadError> {
+    let text = read_capped(file, max_bytes)?;
+    let inventory = parse(&text).map_err(|(path, source)| LoadError::Parse {
+        file: file.to_owned(),
+        path,
+        source,
+    })?;
+    check(&inventory).map_err(|source| LoadError::Invalid {
         file: file.to_owned(),
         source,
     })?;
-    let inventory: Inventory =
-        serde_json::from_slice(&text).map_err(|source| LoadError::Parse {
-            file: file.to_owned(),
-            source,
-        })?;
-    check_parents(&inventory).map_err(|error| error.in_file(file))?;
     Ok(inventory)
 }
 
-impl LoadError {
-    fn in_file(self, path: &Path) -> Self {
-        match self {
-            LoadError::WrongParent {
-                model,
-                key,
-                parent,
-                named,
-                ..
-            } => LoadError::WrongParent {
-                file: path.to_owned(),
-                model,
-                key,
-                parent,
-                named,
-            },
-            other => other,
+/// Reads a regular file of at most `max_bytes`: refuses anything else before reading.
+fn read_capped(file: &Path, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
+    let io = |source| LoadError::Io {
+        file: file.to_owned(),
+        source,
+    };
+    let too_large = || LoadError::TooLarge {
+        file: file.to_owned(),
+        max_bytes,
+    };
+    let regular = |metadata: &Metadata| match not_regular(metadata) {
+        Some(kind) => Err(LoadError::NotAFile {
+            file: file.to_owned(),
+            kind,
+        }),
+        None if metadata.len() > max_bytes => Err(too_large()),
+        None => Ok(()),
+    };
+    regular(&std::fs::metadata(file).map_err(io)?)?;
+    let handle = open_without_blocking(file).map_err(io)?;
+    // Checked again on what was opened: the path may have been replaced in between.
+    let metadata = handle.metadata().map_err(io)?;
+    regular(&metadata)?;
+    let capacity = usize::try_from(metadata.len()).unwrap_or(0);
+    let mut text = Vec::with_capacity(capacity);
+    handle
+        .take(max_bytes.saturating_add(1))
+        .read_to_end(&mut text)
+        .map_err(io)?;
+    if u64::try_from(text.len()).map_or(true, |read| read > max_bytes) {
+        return Err(too_large());
+    }
+    Ok(text)
+}
+
+/// What a path is when it is not a regular file.
+fn not_regular(metadata: &Metadata) -> Option<&'static str> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("a FIFO");
         }
+        if kind.is_char_device() {
+            return Some("a character device");
+        }
+        if kind.is_block_device() {
+            return Some("a block device");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Opens for reading; on Unix without blocking, so a FIFO swapped in after the check does
+/// not hang the open (a regular file reads the same either way).
+fn open_without_blocking(file: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(file)
+}
+
+/// Parses the document; on error, parses it again tracking the path, so the common case
+/// pays nothing for the error's place.
+fn parse(text: &[u8]) -> Result<Inventory, (String, serde_json::Error)> {
+    let error = match serde_json::from_slice(text) {
+        Ok(inventory) => return Ok(inventory),
+        Err(error) => error,
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    match serde_path_to_error::deserialize::<_, Inventory>(&mut deserializer) {
+        Err(traced) => Err((traced.path().to_string(), traced.into_inner())),
+        // Only the end of the document (trailing characters) failed.
+        Ok(_) => Err((String::new(), error)),
     }
 }
 
-fn wrong_parent<M: DiffModel>(child: &M, parent: String, named: &str) -> LoadError {
-    LoadError::WrongParent {
-        file: PathBuf::new(),
+/// Every rule of [`Invariant`]: parents named right, device names unique across sites.
+///
+/// # Errors
+/// The first rule broken, naming the element.
+pub fn check(inventory: &Inventory) -> Result<(), Invariant> {
+    check_parents(inventory)?;
+    check_device_names(inventory)
+}
+
+fn element<M: DiffModel>(model: &M) -> String {
+    format!("{}[{}]", M::NAME, model.key())
+}
+
+fn wrong_parent<M: DiffModel>(child: &M, parent: String, named: &str) -> Invariant {
+    Invariant::WrongParent {
         model: M::NAME,
         key: child.key().to_string(),
         parent,
@@ -93,23 +243,18 @@ fn wrong_parent<M: DiffModel>(child: &M, parent: String, named: &str) -> LoadErr
 }
 
 /// Every device names its site, every interface its device.
-pub fn check_parents(inventory: &Inventory) -> Result<(), LoadError> {
+///
+/// # Errors
+/// [`Invariant::WrongParent`] for the first child that names another parent.
+pub fn check_parents(inventory: &Inventory) -> Result<(), Invariant> {
     for site in &inventory.sites {
         for device in &site.devices {
             if device.site != site.name {
-                return Err(wrong_parent(
-                    device,
-                    format!("site[{}]", site.key()),
-                    &device.site,
-                ));
+                return Err(wrong_parent(device, element(site), &device.site));
             }
             for interface in &device.interfaces {
                 if interface.device != device.name {
-                    return Err(wrong_parent(
-                        interface,
-                        format!("device[{}]", device.key()),
-                        &interface.device,
-                    ));
+                    return Err(wrong_parent(interface, element(device), &interface.device));
                 }
             }
         }
@@ -117,15 +262,30 @@ pub fn check_parents(inventory: &Inventory) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Writes an inventory as JSON, atomically (a temporary file renamed into place).
+/// No two devices share a name, whatever their sites.
+fn check_device_names(inventory: &Inventory) -> Result<(), Invariant> {
+    let mut seen: HashMap<&str, &Device> = HashMap::new();
+    for device in inventory.sites.iter().flat_map(|site| site.devices.iter()) {
+        if let Some(first) = seen.insert(&device.name, device) {
+            return Err(Invariant::DuplicateDeviceName {
+                name: device.name.clone(),
+                first: element(first),
+                second: element(device),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Writes an inventory as JSON through [`statesync::file::replace`]: the old file stays
+/// as it was unless the whole new one was written, flushed and synced.
 ///
 /// # Errors
-/// The I/O or serialisation error.
+/// The I/O or serialisation error; the file is then unchanged.
 pub fn save(inventory: &Inventory, file: &Path) -> std::io::Result<()> {
-    let partial = file.with_extension("json.partial");
-    let writer = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-    serde_json::to_writer(writer, inventory)?;
-    std::fs::rename(partial, file)
+    statesync::file::replace(file, |out| {
+        serde_json::to_writer(out, inventory).map_err(std::io::Error::from)
+    })
 }
 
 /// Loads only the named sites from a file: a scoped load that says what it covers, so a

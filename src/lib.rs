@@ -3,6 +3,7 @@
 //! generator of such inventories.
 
 pub mod baseline;
+pub mod cli;
 pub mod dataset;
 pub mod fixtures;
 pub mod inventory;

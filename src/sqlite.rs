@@ -2,16 +2,21 @@
 //!
 //! One transaction per sync: the first hook opens it and `sync_complete` commits it, so a
 //! crash mid-sync leaves the database as it was before the sync, and a million inserts cost
-//! one commit instead of a million. A hook's failed statement (a constraint, a missing row)
-//! changes nothing and leaves the transaction open, so what the engine reports as applied is
-//! what the transaction commits (a sync stopped at a failure commits what it applied, as
-//! memory holds it). A sync that applied nothing rolls back in `sync_finished`. When SQLite
-//! itself rolls the transaction back (disk full, I/O error) or the commit fails, the hook
-//! says so and the database is at its state before the sync: reload it.
+//! one commit instead of a million. The schema is created inside that first transaction, so
+//! a sync that does not commit leaves no tables behind, and [`SqliteInventory::open`]
+//! refuses a database that holds tables other than the inventory's before writing anything.
+//!
+//! By default the adapter is all-or-nothing: a sync with a failed change is rolled back
+//! whole. [`SqliteInventory::all_or_nothing`]`(false)` commits what succeeded instead (a
+//! hook's failed statement changes nothing, so what the engine reports as applied is what
+//! the transaction commits, as memory holds it). How the last sync's transaction ended, as
+//! far as SQLite says, is [`SqliteInventory::ending`]: callers report that, not what they
+//! hoped for.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use statesync::Store;
 use statesync::sync::{Adapter, HookError, Hooks, SyncReport};
 
@@ -19,13 +24,30 @@ use crate::inventory::{
     Device, DeviceChanges, Interface, InterfaceChanges, Inventory, Site, SiteChanges,
 };
 
+/// The inventory's tables and their columns, in order.
+const TABLES: [(&str, &[&str]); 3] = [
+    ("site", &["name", "region"]),
+    ("device", &["site", "name", "role", "model", "serial"]),
+    (
+        "interface",
+        &[
+            "device",
+            "name",
+            "description",
+            "enabled",
+            "mtu",
+            "mode",
+            "vlans",
+        ],
+    ),
+];
+
 const SCHEMA: &str = "
-PRAGMA foreign_keys = ON;
-CREATE TABLE IF NOT EXISTS site (
+CREATE TABLE site (
     name   TEXT PRIMARY KEY,
     region TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS device (
+CREATE TABLE device (
     site   TEXT NOT NULL REFERENCES site(name),
     name   TEXT NOT NULL UNIQUE,
     role   TEXT NOT NULL,
@@ -33,7 +55,7 @@ CREATE TABLE IF NOT EXISTS device (
     serial TEXT NOT NULL,
     PRIMARY KEY (site, name)
 );
-CREATE TABLE IF NOT EXISTS interface (
+CREATE TABLE interface (
     device      TEXT NOT NULL REFERENCES device(name),
     name        TEXT NOT NULL,
     description TEXT NOT NULL,
@@ -45,12 +67,99 @@ CREATE TABLE IF NOT EXISTS interface (
 );
 ";
 
+/// Why a database could not be opened. Nothing was written to it.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// SQLite could not open or read it (a missing file when read-only, not a database).
+    #[error("{path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The database holds tables (or other objects) that are not the inventory's.
+    #[error("{path}: holds {found}, not the inventory's tables; refusing to use it")]
+    NotOurs {
+        /// The database file.
+        path: PathBuf,
+        /// What it holds instead, as `table users, index users_by_email`.
+        found: String,
+    },
+}
+
+/// How a sync's transaction ended, as SQLite reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The sync ran no statement: nothing was written.
+    NothingWritten,
+    /// `COMMIT` succeeded: the database holds what the report says was applied.
+    Committed,
+    /// The adapter rolled the transaction back and SQLite confirmed it: the database is as
+    /// it was before the sync.
+    RolledBack {
+        /// Why (a failed change under all-or-nothing, a failed `COMMIT`, nothing applied).
+        reason: String,
+    },
+    /// Not committed, but SQLite ended the transaction itself (disk full, I/O error) or
+    /// refused the rollback, so whether the rollback finished on disk is not known; SQLite
+    /// finishes it from the journal the next time the database is opened.
+    Abandoned {
+        /// SQLite's error.
+        error: String,
+    },
+}
+
+impl Ending {
+    /// Whether the sync's changes are in the database.
+    pub fn committed(&self) -> bool {
+        matches!(self, Ending::Committed)
+    }
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ending::NothingWritten => f.write_str("nothing was written"),
+            Ending::Committed => f.write_str("committed"),
+            Ending::RolledBack { reason } => write!(
+                f,
+                "rolled back ({reason}): the database is as it was before the sync"
+            ),
+            Ending::Abandoned { error } => write!(
+                f,
+                "not committed ({error}); SQLite ended the transaction itself, and restores \
+                 the database to its state before the sync from the journal, if one was left, \
+                 when it is next opened"
+            ),
+        }
+    }
+}
+
+/// Where the adapter's transaction is.
+#[derive(Debug, Default)]
+enum Transaction {
+    /// None open.
+    #[default]
+    Idle,
+    /// Open: the next hooks run inside it.
+    Open,
+    /// SQLite ended it after an error: later hooks of the sync are refused.
+    Abandoned(String),
+}
+
 /// An adapter over a SQLite database holding an inventory. Device names are unique across
 /// sites in the dataset (they embed the site name), which is what lets an interface refer
 /// to its device by name alone.
 pub struct SqliteInventory {
     conn: Connection,
-    in_transaction: bool,
+    /// Whether the inventory's tables exist (committed, or in the open transaction).
+    schema: bool,
+    all_or_nothing: bool,
+    transaction: Transaction,
+    /// Whether this sync opened a transaction.
+    touched: bool,
+    ending: Option<Ending>,
 }
 
 fn vlans_text(vlans: &[u16]) -> String {
@@ -58,17 +167,63 @@ fn vlans_text(vlans: &[u16]) -> String {
 }
 
 impl SqliteInventory {
-    /// Opens (or creates) the database, with foreign keys on and the schema in place.
+    /// Opens (or creates) the database for syncing. An empty or new database gets the
+    /// inventory's tables with the first sync's transaction; a database that holds other
+    /// tables is refused before anything is written.
     ///
     /// # Errors
-    /// The SQLite error.
-    pub fn open(path: &Path) -> rusqlite::Result<Self> {
-        let conn = Connection::open(path)?;
-        conn.execute_batch(SCHEMA)?;
+    /// [`OpenError`].
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
+        let conn = Connection::open(path).map_err(|source| sqlite_error(path, source))?;
+        Self::checked(conn, path)
+    }
+
+    /// Opens an existing database read-only, to load or plan: nothing is ever written (a
+    /// sync through it fails at its first hook).
+    ///
+    /// # Errors
+    /// [`OpenError`]; a missing file is [`OpenError::Sqlite`].
+    pub fn open_read_only(path: &Path) -> Result<Self, OpenError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|source| sqlite_error(path, source))?;
+        Self::checked(conn, path)
+    }
+
+    fn checked(conn: Connection, path: &Path) -> Result<Self, OpenError> {
+        conn.execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(|source| sqlite_error(path, source))?;
+        let schema = match find_schema(&conn).map_err(|source| sqlite_error(path, source))? {
+            Schema::Empty => false,
+            Schema::Ours => true,
+            Schema::Foreign(found) => {
+                return Err(OpenError::NotOurs {
+                    path: path.to_owned(),
+                    found,
+                });
+            }
+        };
         Ok(Self {
             conn,
-            in_transaction: false,
+            schema,
+            all_or_nothing: true,
+            transaction: Transaction::Idle,
+            touched: false,
+            ending: None,
         })
+    }
+
+    /// All-or-nothing (`true`, the default): a sync with a failed change is rolled back in
+    /// `sync_complete`, which then fails. `false`: what succeeded is committed.
+    #[must_use]
+    pub fn all_or_nothing(mut self, on: bool) -> Self {
+        self.all_or_nothing = on;
+        self
+    }
+
+    /// How the last sync's transaction ended; `None` before the first sync.
+    pub fn ending(&self) -> Option<&Ending> {
+        self.ending.as_ref()
     }
 
     /// The connection, for queries.
@@ -76,12 +231,15 @@ impl SqliteInventory {
         &self.conn
     }
 
-    /// Loads the whole inventory.
+    /// Loads the whole inventory (empty when the database has no tables yet).
     ///
     /// # Errors
     /// The SQLite error, or a row that breaks a key (reported by the store).
     pub fn load(&self) -> Result<Inventory, HookError> {
         let mut inventory = Inventory::default();
+        if !self.schema {
+            return Ok(inventory);
+        }
         let mut sites = self
             .conn
             .prepare("SELECT name, region FROM site ORDER BY rowid")?;
@@ -156,11 +314,14 @@ impl SqliteInventory {
         Ok(inventory)
     }
 
-    /// Counts rows of a table (`site`, `device` or `interface`).
+    /// Counts rows of a table (`site`, `device` or `interface`); 0 before the first sync.
     ///
     /// # Errors
     /// The SQLite error.
     pub fn count(&self, table: &str) -> rusqlite::Result<i64> {
+        if !self.schema {
+            return Ok(0);
+        }
         let sql = match table {
             "site" => "SELECT COUNT(*) FROM site",
             "device" => "SELECT COUNT(*) FROM device",
@@ -174,6 +335,9 @@ impl SqliteInventory {
     /// # Errors
     /// The SQLite error.
     pub fn has_site(&self, name: &str) -> rusqlite::Result<bool> {
+        if !self.schema {
+            return Ok(false);
+        }
         Ok(self
             .conn
             .query_row("SELECT 1 FROM site WHERE name = ?1", [name], |_| Ok(()))
@@ -181,10 +345,32 @@ impl SqliteInventory {
             .is_some())
     }
 
+    /// Opens the sync's transaction, with the tables in it if they do not exist yet.
+    fn begin(&mut self) -> Result<(), HookError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.transaction = Transaction::Open;
+        self.touched = true;
+        self.ending = None;
+        if !self.schema {
+            if let Err(error) = self.conn.execute_batch(SCHEMA) {
+                self.end_without_commit(format!("creating the tables failed: {error}"));
+                return Err(error.into());
+            }
+            self.schema = true;
+        }
+        Ok(())
+    }
+
     fn execute(&mut self, sql: &str, params: impl rusqlite::Params) -> Result<(), HookError> {
-        if !self.in_transaction {
-            self.conn.execute_batch("BEGIN IMMEDIATE")?;
-            self.in_transaction = true;
+        match &self.transaction {
+            Transaction::Abandoned(error) => {
+                return Err(format!(
+                    "not attempted: SQLite ended this sync's transaction after {error}"
+                )
+                .into());
+            }
+            Transaction::Idle => self.begin()?,
+            Transaction::Open => {}
         }
         let changed = match self
             .conn
@@ -193,9 +379,9 @@ impl SqliteInventory {
         {
             Ok(changed) => changed,
             Err(error) if self.conn.is_autocommit() => {
-                self.in_transaction = false;
+                self.transaction = Transaction::Abandoned(error.to_string());
                 return Err(format!(
-                    "{error}; SQLite rolled the whole transaction back: reload the database"
+                    "{error}; SQLite ended the transaction: nothing of this sync will be committed"
                 )
                 .into());
             }
@@ -207,37 +393,137 @@ impl SqliteInventory {
             Err(format!("expected to change one row, changed {changed}").into())
         }
     }
+
+    /// Ends the open (or abandoned) transaction without committing and records how.
+    fn end_without_commit(&mut self, reason: String) -> Ending {
+        let ending = match std::mem::take(&mut self.transaction) {
+            Transaction::Idle => Ending::NothingWritten,
+            Transaction::Abandoned(error) => Ending::Abandoned { error },
+            Transaction::Open if self.conn.is_autocommit() => Ending::Abandoned { error: reason },
+            Transaction::Open => match self.conn.execute_batch("ROLLBACK") {
+                Ok(()) => Ending::RolledBack { reason },
+                Err(error) => Ending::Abandoned {
+                    error: format!("{reason}; ROLLBACK failed: {error}"),
+                },
+            },
+        };
+        // The tables may have been created in the transaction that just ended.
+        self.schema = matches!(find_schema(&self.conn), Ok(Schema::Ours));
+        self.ending = Some(ending.clone());
+        ending
+    }
+
+    /// Commits the open transaction and records how that ended.
+    fn commit(&mut self) -> Result<(), HookError> {
+        match self.conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                self.transaction = Transaction::Idle;
+                self.ending = Some(Ending::Committed);
+                Ok(())
+            }
+            Err(error) => Err(self
+                .end_without_commit(format!("COMMIT failed: {error}"))
+                .to_string()
+                .into()),
+        }
+    }
+}
+
+fn sqlite_error(path: &Path, source: rusqlite::Error) -> OpenError {
+    OpenError::Sqlite {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What a database holds.
+enum Schema {
+    /// No tables.
+    Empty,
+    /// Exactly the inventory's tables and columns.
+    Ours,
+    /// Anything else, described.
+    Foreign(String),
+}
+
+fn find_schema(conn: &Connection) -> rusqlite::Result<Schema> {
+    let mut statement = conn.prepare(
+        "SELECT type, name FROM sqlite_master WHERE substr(name, 1, 7) != 'sqlite_' ORDER BY name",
+    )?;
+    let objects = statement
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if objects.is_empty() {
+        return Ok(Schema::Empty);
+    }
+    let foreign: Vec<String> = objects
+        .iter()
+        .filter(|(kind, name)| kind != "table" || !TABLES.iter().any(|(table, _)| table == name))
+        .map(|(kind, name)| format!("{kind} {name}"))
+        .collect();
+    if !foreign.is_empty() {
+        return Ok(Schema::Foreign(foreign.join(", ")));
+    }
+    let mut wrong = Vec::new();
+    for (table, expected) in TABLES {
+        let columns = conn
+            .prepare(&format!("PRAGMA table_info({table})"))?
+            .query_map([], |row| row.get::<_, String>(1))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if columns.is_empty() {
+            wrong.push(format!("no table {table}"));
+        } else if columns != expected {
+            wrong.push(format!(
+                "table {table} with columns ({}) instead of ({})",
+                columns.join(", "),
+                expected.join(", ")
+            ));
+        }
+    }
+    if wrong.is_empty() {
+        Ok(Schema::Ours)
+    } else {
+        Ok(Schema::Foreign(wrong.join(", ")))
+    }
 }
 
 impl Drop for SqliteInventory {
     /// A transaction still open here was never completed: roll it back.
     fn drop(&mut self) {
-        if self.in_transaction {
+        if matches!(self.transaction, Transaction::Open) {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
     }
 }
 
 impl Adapter for SqliteInventory {
-    fn sync_complete(&mut self, _report: &SyncReport) -> Result<(), HookError> {
-        if self.in_transaction {
-            self.in_transaction = false;
-            if let Err(error) = self.conn.execute_batch("COMMIT") {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(format!(
-                    "commit failed ({error}); the database is as before the sync: reload it"
-                )
-                .into());
+    fn sync_complete(&mut self, report: &SyncReport) -> Result<(), HookError> {
+        match self.transaction {
+            Transaction::Idle => Ok(()),
+            Transaction::Abandoned(_) => {
+                Err(self.end_without_commit(String::new()).to_string().into())
             }
+            Transaction::Open if self.all_or_nothing && !report.is_success() => {
+                let reason = format!(
+                    "{} change(s) failed and the adapter is all-or-nothing",
+                    report.counts.failed
+                );
+                Err(self.end_without_commit(reason).to_string().into())
+            }
+            Transaction::Open => self.commit(),
         }
-        Ok(())
     }
 
     fn sync_finished(&mut self, _report: &SyncReport) {
-        if self.in_transaction {
-            self.in_transaction = false;
-            let _ = self.conn.execute_batch("ROLLBACK");
+        if !matches!(self.transaction, Transaction::Idle) {
+            self.end_without_commit("nothing was applied".into());
         }
+        if !self.touched {
+            self.ending = Some(Ending::NothingWritten);
+        }
+        self.touched = false;
     }
 }
 

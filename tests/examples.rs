@@ -118,3 +118,43 @@ fn inventory_bench_prints_one_json_line_and_leaves_nothing_to_do() {
         assert!(result[field].as_f64().is_some(), "{field} missing: {line}");
     }
 }
+
+fn inventory(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--example", "inventory", "--"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn inventory_help_prints_the_usage_and_exits_0() {
+    let output = inventory(&["--help"]);
+    assert!(output.status.success(), "{output:?}");
+    let usage = String::from_utf8(output.stdout).unwrap();
+    assert!(usage.starts_with("usage: inventory [OPTIONS]"), "{usage}");
+    for option in [
+        "--source FILE",
+        "--db FILE",
+        "--dry-run",
+        "--partial",
+        "--max-source-bytes BYTES",
+        "-h, --help",
+    ] {
+        assert!(usage.contains(option), "{option} missing: {usage}");
+    }
+}
+
+#[test]
+fn inventory_refuses_an_unknown_argument() {
+    let output = inventory(&["--frobnicate"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr.trim(),
+        "error: unknown argument `--frobnicate`; try --help"
+    );
+    assert!(output.stdout.is_empty(), "nothing ran");
+    let output = inventory(&["--db"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}

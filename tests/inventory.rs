@@ -8,8 +8,8 @@ use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::{
     Device, DeviceChanges, Interface, InterfaceChanges, Inventory, Site, SiteChanges,
 };
-use statesync_suite::json_file::{self, LoadError};
-use statesync_suite::sqlite::SqliteInventory;
+use statesync_suite::json_file::{self, Invariant, LoadError};
+use statesync_suite::sqlite::{Ending, OpenError, SqliteInventory};
 
 fn sync(
     db: &mut SqliteInventory,
@@ -119,7 +119,10 @@ fn failing_run(flags: SyncFlags) {
         .take(2)
         .map(|e| format!("{}[{}]", e.model, e.key))
         .collect();
-    let mut failing = FailingSql { db, fail: doomed };
+    let mut failing = FailingSql {
+        db: db.all_or_nothing(false),
+        fail: doomed,
+    };
     let mut target = failing.db.load().unwrap();
     let report = target
         .sync_from(&changed, &mut failing, SyncOptions::new(flags))
@@ -188,9 +191,16 @@ fn bad_input_files_name_the_file_the_element_and_the_key() {
             {"site": "s2", "name": "d1", "role": "leaf", "model": "m", "serial": "x", "interfaces": []}
         ]}]}"#,
     );
-    let error = json_file::load(&wrong_parent).unwrap_err().to_string();
-    assert_eq!(
+    let error = json_file::load(&wrong_parent).unwrap_err();
+    assert!(matches!(
         error,
+        LoadError::Invalid {
+            source: Invariant::WrongParent { .. },
+            ..
+        }
+    ));
+    assert_eq!(
+        error.to_string(),
         format!(
             "{}: device[site=s2, name=d1] sits under site[name=s1] but names s2 as its parent",
             wrong_parent.display()
@@ -286,4 +296,601 @@ fn the_example_refuses_a_bad_file_and_writes_nothing() {
     assert!(stderr.contains("dup.json"), "{stderr}");
     assert!(stderr.contains("duplicate key: site[name=s1]"), "{stderr}");
     assert!(!db.exists(), "nothing is written");
+}
+
+fn device_json(site: &str, name: &str) -> String {
+    format!(
+        r#"{{"site": "{site}", "name": "{name}", "role": "leaf", "model": "m", "serial": "x", "interfaces": []}}"#
+    )
+}
+
+#[test]
+fn a_device_name_reused_in_another_site_is_refused_at_load_naming_both_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = write(
+        dir.path(),
+        "reused.json",
+        &format!(
+            r#"{{"sites": [
+                {{"name": "s1", "region": "emea", "devices": [{}]}},
+                {{"name": "s2", "region": "emea", "devices": [{}, {}]}}
+            ]}}"#,
+            device_json("s1", "sw1"),
+            device_json("s2", "sw2"),
+            device_json("s2", "sw1"),
+        ),
+    );
+    let error = json_file::load(&source).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            LoadError::Invalid {
+                source: Invariant::DuplicateDeviceName { name, .. },
+                ..
+            } if name == "sw1"
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: device[site=s2, name=sw1] reuses the name sw1 of device[site=s1, name=sw1]: \
+             device names must be unique across sites",
+            source.display()
+        )
+    );
+}
+
+#[test]
+fn an_unknown_field_is_refused_naming_the_field_and_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = device_json("s1", "d1").replace(r#""role""#, r#""colour": "red", "role""#);
+    let source = write(
+        dir.path(),
+        "unknown.json",
+        &format!(
+            r#"{{"sites": [{{"name": "s0", "region": "emea", "devices": []}},
+                {{"name": "s1", "region": "emea", "devices": [{device}]}}]}}"#
+        ),
+    );
+    let error = json_file::load(&source).unwrap_err();
+    let LoadError::Parse { path, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(path, "sites[1].devices[0].colour");
+    let message = error.to_string();
+    assert!(message.contains("unknown field `colour`"), "{message}");
+    assert!(
+        message.contains("at sites[1].devices[0].colour"),
+        "{message}"
+    );
+    assert!(message.contains("line 2"), "{message}");
+
+    let top = write(dir.path(), "top.json", r#"{"sites": [], "extra": 1}"#);
+    let message = json_file::load(&top).unwrap_err().to_string();
+    assert!(message.contains("unknown field `extra`"), "{message}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_is_refused_without_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("source.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Opening a FIFO for reading blocks until a writer comes: the load must not open it.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = sender.send(
+            json_file::load(&path)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        );
+    });
+    let message = receiver
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the load blocked on a FIFO")
+        .unwrap_err();
+    assert!(
+        message.contains("is a FIFO, not a regular file"),
+        "{message}"
+    );
+
+    let error = json_file::load(Path::new("/dev/zero")).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LoadError::NotAFile {
+                kind: "a character device",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let error = json_file::load(dir.path()).unwrap_err();
+    assert!(matches!(
+        error,
+        LoadError::NotAFile {
+            kind: "a directory",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("big.json");
+    json_file::save(&generate(100, 1), &source).unwrap();
+    let size = std::fs::metadata(&source).unwrap().len();
+    let error = json_file::load_capped(&source, size - 1).unwrap_err();
+    assert!(
+        matches!(error, LoadError::TooLarge { max_bytes, .. } if max_bytes == size - 1),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("larger than the limit"),
+        "{error}"
+    );
+    assert_eq!(
+        json_file::load_capped(&source, size).unwrap(),
+        generate(100, 1)
+    );
+}
+
+#[test]
+fn a_failed_save_leaves_the_old_file_and_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inventory.json");
+    let old = generate(48, 1);
+    json_file::save(&old, &path).unwrap();
+    let new = mutate(&old, 2);
+    json_file::save(&new, &path).unwrap();
+    assert_eq!(json_file::load(&path).unwrap(), new);
+
+    // A save that cannot finish (the rename hits a non-empty directory).
+    let blocked = dir.path().join("blocked.json");
+    std::fs::create_dir_all(blocked.join("inside")).unwrap();
+    assert!(json_file::save(&new, &blocked).is_err());
+    let history = statesync::merge::History::new(old.clone());
+    assert!(history.save(&blocked).is_err());
+    assert!(blocked.join("inside").is_dir());
+
+    history.save(&dir.path().join("history.json")).unwrap();
+    let loaded =
+        statesync::merge::History::<Inventory>::load(&dir.path().join("history.json")).unwrap();
+    assert_eq!(loaded.head(), &old);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["blocked.json", "history.json", "inventory.json"]);
+}
+
+/// A source whose sync fails partway: a new device reuses the name of a device in another
+/// site (what `json_file::load` refuses, built here in memory), so its insert breaks
+/// `UNIQUE(device.name)` after other changes were applied.
+fn source_with_a_reused_device_name(base: &Inventory) -> Inventory {
+    let mut source = mutate(base, 5);
+    let mut sites = source.sites.iter();
+    let taken = sites
+        .next()
+        .unwrap()
+        .devices
+        .iter()
+        .next()
+        .unwrap()
+        .name
+        .clone();
+    let other = sites.last().unwrap().name.clone();
+    let site = source
+        .sites
+        .get_mut(&statesync_suite::inventory::SiteKey {
+            name: other.clone(),
+        })
+        .unwrap();
+    site.devices
+        .insert(statesync_suite::fixtures::device(&other, &taken, 2))
+        .unwrap();
+    source
+}
+
+fn all_or_nothing_run(db: SqliteInventory, path: &Path) -> (SyncReport, Option<Ending>) {
+    let base = generate(300, 41);
+    let mut db = db;
+    sync(&mut db, &base, SyncOptions::default());
+    let source = source_with_a_reused_device_name(&base);
+    let mut target = db.load().unwrap();
+    let report = target
+        .sync_from(
+            &source,
+            &mut db,
+            SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
+        )
+        .unwrap();
+    assert_eq!(report.counts.failed, 1, "{report}");
+    assert!(report.counts.changes() > 10, "{report}");
+    let ending = db.ending().cloned();
+    drop(db);
+    let stored = SqliteInventory::open(path).unwrap().load().unwrap();
+    if ending == Some(Ending::Committed) {
+        assert_eq!(stored, target, "what was applied is committed");
+    } else {
+        assert_eq!(stored, base, "nothing of the failed sync is committed");
+    }
+    (report, ending)
+}
+
+#[test]
+fn by_default_a_sync_with_a_failed_change_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let (report, ending) = all_or_nothing_run(SqliteInventory::open(&path).unwrap(), &path);
+    let Some(Ending::RolledBack { reason }) = &ending else {
+        panic!("{ending:?}");
+    };
+    assert!(reason.contains("all-or-nothing"), "{reason}");
+    let error = report.complete_error.as_deref().unwrap();
+    assert!(
+        error.contains("the database is as it was before the sync"),
+        "{error}"
+    );
+    assert!(!report.is_success());
+}
+
+#[test]
+fn without_all_or_nothing_what_succeeded_is_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let db = SqliteInventory::open(&path).unwrap().all_or_nothing(false);
+    let (report, ending) = all_or_nothing_run(db, &path);
+    assert_eq!(ending, Some(Ending::Committed));
+    assert!(report.complete_error.is_none(), "{report}");
+}
+
+fn tables(path: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut statement = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<Vec<String>, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_database_of_another_application_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.sqlite");
+    let app = rusqlite::Connection::open(&path).unwrap();
+    app.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+        .unwrap();
+    drop(app);
+    let before = std::fs::read(&path).unwrap();
+    let error = SqliteInventory::open(&path).err().unwrap();
+    assert!(matches!(error, OpenError::NotOurs { .. }), "{error:?}");
+    assert!(error.to_string().contains("table users"), "{error}");
+    assert!(SqliteInventory::open_read_only(&path).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), before, "not a byte changed");
+
+    // A table of our name with other columns is not ours either.
+    let path = dir.path().join("site.sqlite");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE site (id INTEGER)")
+        .unwrap();
+    let error = SqliteInventory::open(&path).err().unwrap().to_string();
+    assert!(
+        error.contains("table site with columns (id) instead of (name, region)"),
+        "{error}"
+    );
+    assert_eq!(tables(&path), ["site"]);
+
+    // A file that is not a database is refused too, and left alone.
+    let path = write(dir.path(), "notes.txt", "not a database, just text\n");
+    assert!(SqliteInventory::open(&path).is_err());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "not a database, just text\n"
+    );
+}
+
+#[test]
+fn a_sync_that_does_not_commit_leaves_no_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.sqlite");
+    let db = SqliteInventory::open(&path).unwrap();
+    assert_eq!(db.load().unwrap(), Inventory::default());
+    assert_eq!(db.count("site").unwrap(), 0);
+    // The first device fails: everything else is rolled back, the tables with it.
+    let source = generate(100, 51);
+    let first_device = source
+        .sites
+        .iter()
+        .next()
+        .unwrap()
+        .devices
+        .iter()
+        .next()
+        .unwrap();
+    let mut failing = FailingSql {
+        db,
+        fail: vec![format!("device[{}]", first_device.key())],
+    };
+    let mut target = Inventory::default();
+    let report = target
+        .sync_from(&source, &mut failing, SyncOptions::default())
+        .unwrap();
+    assert!(
+        report.counts.created > 0 && report.counts.failed == 1,
+        "{report}"
+    );
+    assert!(matches!(
+        failing.db.ending(),
+        Some(Ending::RolledBack { .. })
+    ));
+    assert_eq!(failing.db.load().unwrap(), Inventory::default());
+    drop(failing);
+    assert!(tables(&path).is_empty());
+
+    // The same adapter commits a good sync afterwards, creating the tables then.
+    let mut db = SqliteInventory::open(&path).unwrap();
+    let (_, report) = sync(&mut db, &source, SyncOptions::default());
+    assert!(report.is_success(), "{report}");
+    assert_eq!(db.ending(), Some(&Ending::Committed));
+    assert_eq!(tables(&path), ["device", "interface", "site"]);
+}
+
+#[test]
+fn opening_read_only_writes_nothing_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.sqlite");
+    assert!(SqliteInventory::open_read_only(&missing).is_err());
+    assert!(!missing.exists());
+    let path = dir.path().join("inv.sqlite");
+    let base = generate(100, 61);
+    let mut db = SqliteInventory::open(&path).unwrap();
+    sync(&mut db, &base, SyncOptions::default());
+    drop(db);
+    let before = std::fs::read(&path).unwrap();
+    let mut read_only = SqliteInventory::open_read_only(&path).unwrap();
+    let mut target = read_only.load().unwrap();
+    assert_eq!(target, base);
+    let report = target
+        .sync_from(&mutate(&base, 62), &mut read_only, SyncOptions::default())
+        .unwrap();
+    assert!(
+        report.counts.failed == 1 && !report.changed_anything(),
+        "{report}"
+    );
+    drop(read_only);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_failed_commit_is_reported_as_not_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let base = generate(100, 71);
+    let mut db = SqliteInventory::open(&path).unwrap();
+    sync(&mut db, &base, SyncOptions::default());
+    // Another connection reading keeps COMMIT from taking its exclusive lock.
+    let reader = rusqlite::Connection::open(&path).unwrap();
+    reader
+        .execute_batch("BEGIN; SELECT COUNT(*) FROM site;")
+        .unwrap();
+    db.connection()
+        .busy_timeout(std::time::Duration::ZERO)
+        .unwrap();
+    let changed = mutate(&base, 72);
+    let mut target = db.load().unwrap();
+    let report = target
+        .sync_from(&changed, &mut db, SyncOptions::default())
+        .unwrap();
+    assert!(
+        report.changed_anything() && report.counts.failed == 0,
+        "{report}"
+    );
+    let error = report.complete_error.as_deref().unwrap();
+    assert!(error.contains("COMMIT failed"), "{error}");
+    assert!(!db.ending().unwrap().committed());
+    assert!(
+        matches!(db.ending(), Some(Ending::RolledBack { .. })),
+        "{:?}",
+        db.ending()
+    );
+    reader.execute_batch("COMMIT").unwrap();
+    assert_eq!(db.load().unwrap(), base, "nothing was committed");
+}
+
+#[test]
+fn a_full_database_is_reported_as_not_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let base = generate(100, 81);
+    let mut db = SqliteInventory::open(&path).unwrap();
+    sync(&mut db, &base, SyncOptions::default());
+    let pages: i64 = db
+        .connection()
+        .query_row("PRAGMA page_count", [], |row| row.get(0))
+        .unwrap();
+    db.connection()
+        .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))
+        .unwrap();
+    let mut target = db.load().unwrap();
+    let report = target
+        .sync_from(
+            &generate(3_000, 82),
+            &mut db,
+            SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
+        )
+        .unwrap();
+    assert!(report.counts.failed > 0, "{report}");
+    let failure = report.failures().next().unwrap().to_string();
+    assert!(failure.contains("full"), "{failure}");
+    let ending = db.ending().unwrap().clone();
+    assert!(!ending.committed(), "{ending}");
+    if let Ending::Abandoned { .. } = ending {
+        assert!(!ending.to_string().contains("rolled back ("), "{ending}");
+    }
+    assert_eq!(db.load().unwrap(), base, "nothing was committed: {ending}");
+}
+
+/// Runs the inventory example with `args`.
+fn example(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--example", "inventory", "--"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_dry_run_on_a_missing_database_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.json");
+    json_file::save(&generate(100, 1), &source).unwrap();
+    let db = dir.path().join("sub").join("inv.sqlite");
+    let output = example(&[
+        "--source".as_ref(),
+        source.as_os_str(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--dry-run".as_ref(),
+        "--mutate".as_ref(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let out = text(&output.stdout);
+    assert!(out.contains("does not exist yet"), "{out}");
+    assert!(out.contains("dry run: nothing written"), "{out}");
+    assert!(
+        !dir.path().join("sub").exists(),
+        "no directory, no database"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["source.json"], "only the source");
+}
+
+#[test]
+fn the_example_refuses_a_database_of_another_application() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.json");
+    json_file::save(&generate(100, 1), &source).unwrap();
+    let db = dir.path().join("app.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+        .unwrap();
+    let before = std::fs::read(&db).unwrap();
+    for dry in [true, false] {
+        let mut args = vec![
+            "--source".as_ref(),
+            source.as_os_str(),
+            "--db".as_ref(),
+            db.as_os_str(),
+        ];
+        if dry {
+            args.push("--dry-run".as_ref());
+        }
+        let output = example(&args);
+        assert!(!output.status.success());
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("not the inventory's tables"), "{stderr}");
+        assert_eq!(std::fs::read(&db).unwrap(), before, "not a byte changed");
+        assert_eq!(tables(&db), ["users"]);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_example_refuses_a_fifo_and_a_source_over_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inv.sqlite");
+    let fifo = dir.path().join("fifo.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = example(&[
+        "--source".as_ref(),
+        fifo.as_os_str(),
+        "--db".as_ref(),
+        db.as_os_str(),
+    ]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("is a FIFO"), "{output:?}");
+
+    let source = dir.path().join("source.json");
+    json_file::save(&generate(100, 1), &source).unwrap();
+    let output = example(&[
+        "--source".as_ref(),
+        source.as_os_str(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--max-source-bytes".as_ref(),
+        "1000".as_ref(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("larger than the limit of 1000 bytes"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--max-source-bytes"), "{stderr}");
+    assert!(!db.exists());
+}
+
+#[test]
+fn after_a_failed_commit_the_example_says_nothing_was_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.json");
+    let base = generate(100, 1);
+    json_file::save(&base, &source).unwrap();
+    let db = dir.path().join("inv.sqlite");
+    let args = [
+        "--source".as_ref(),
+        source.as_os_str(),
+        "--db".as_ref(),
+        db.as_os_str(),
+    ];
+    let first = example(&args);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("committed: "), "{first:?}");
+    json_file::save(&mutate(&base, 2), &source).unwrap();
+    // A reader holds the database, so the example's COMMIT cannot take its lock.
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    reader
+        .execute_batch("BEGIN; SELECT COUNT(*) FROM site;")
+        .unwrap();
+    let output = example(&args);
+    reader.execute_batch("COMMIT").unwrap();
+    assert!(!output.status.success());
+    let out = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(out.contains("report: "), "{out}");
+    assert!(!out.contains("committed: "), "{out}");
+    assert!(stderr.contains("COMMIT failed"), "{stderr}");
+    assert!(
+        stderr.contains("the database is as it was before the sync"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("holds what the report says"), "{stderr}");
+    assert_eq!(SqliteInventory::open(&db).unwrap().load().unwrap(), base);
 }

@@ -4,6 +4,7 @@
 mod children;
 mod diff;
 mod error;
+pub mod file;
 pub mod merge;
 mod model;
 pub mod projection;

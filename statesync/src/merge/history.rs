@@ -188,34 +188,38 @@ fn no_version(version: usize) -> Error {
 }
 
 /// The persistent form: the initial state and the commits.
-#[derive(Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "M: Serialize, Diff<M>: Serialize",
-    deserialize = "M: Deserialize<'de>, Diff<M>: Deserialize<'de>"
-))]
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "M: Deserialize<'de>, Diff<M>: Deserialize<'de>"))]
 struct Stored<M: DiffModel> {
     initial: M,
     commits: Vec<Commit<M>>,
+}
+
+/// [`Stored`] borrowed from a history, so saving copies nothing.
+#[derive(Serialize)]
+#[serde(bound(serialize = "M: Serialize, Diff<M>: Serialize"))]
+struct StoredRef<'a, M: DiffModel> {
+    initial: &'a M,
+    commits: &'a [Commit<M>],
 }
 
 impl<M: DiffModel + Serialize + DeserializeOwned> History<M>
 where
     ElementDiff<M>: Serialize + DeserializeOwned,
 {
-    /// Writes the history to a JSON file (atomically: a temporary file renamed into place).
+    /// Writes the history to a JSON file through [`crate::file::replace`]: the old file
+    /// stays as it was unless the whole new one was written, flushed and synced.
     ///
     /// # Errors
-    /// The I/O or serialisation error.
+    /// The I/O or serialisation error; the file at `path` is then unchanged.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let stored = Stored {
-            initial: self.initial.clone(),
-            commits: self.commits.clone(),
+        let stored = StoredRef {
+            initial: &self.initial,
+            commits: &self.commits,
         };
-        let partial = path.with_extension("partial");
-        let mut file = std::fs::File::create(&partial)?;
-        std::io::Write::write_all(&mut file, &serde_json::to_vec(&stored)?)?;
-        file.sync_all()?;
-        std::fs::rename(partial, path)
+        crate::file::replace(path, |out| {
+            serde_json::to_writer(out, &stored).map_err(std::io::Error::from)
+        })
     }
 
     /// Reads a history written by [`History::save`], replaying it to rebuild the head.

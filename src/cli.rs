@@ -1,0 +1,351 @@
+//! The examples' command lines, parsed the way Rust programs do: `--help` (or `-h`) prints
+//! the usage and exits 0; an unknown argument, a missing value or an option given twice is
+//! refused with a message and exit code 2. Options are `--name`, `--name VALUE` or
+//! `--name=VALUE`; values may be any OS string (paths need not be UTF-8).
+//!
+//! ```
+//! use statesync_suite::cli::{Command, Opt, Parsed};
+//!
+//! const COMMAND: Command = Command {
+//!     name: "tool",
+//!     about: "Does one thing.",
+//!     options: &[
+//!         Opt::value("--db", &["FILE"], "the database"),
+//!         Opt::flag("--dry-run", "plan only"),
+//!     ],
+//! };
+//!
+//! let Parsed::Run(args) = COMMAND.parse(["--db=a.sqlite", "--dry-run"])? else {
+//!     unreachable!("not --help")
+//! };
+//! assert_eq!(args.path("--db"), Some("a.sqlite".into()));
+//! assert!(args.flag("--dry-run"));
+//! assert!(matches!(COMMAND.parse(["--help"])?, Parsed::Help));
+//! assert_eq!(
+//!     COMMAND.parse(["--frob"]).err().map(|e| e.to_string()),
+//!     Some("unknown argument `--frob`; try --help".to_owned())
+//! );
+//! # Ok::<(), statesync_suite::cli::UsageError>(())
+//! ```
+
+use std::ffi::{OsStr, OsString};
+use std::fmt::Display;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::str::FromStr;
+
+/// One option: its name (`--db`), the names of the values it takes (`FILE`; none for a
+/// flag) and a line of help.
+#[derive(Debug, Clone, Copy)]
+pub struct Opt {
+    /// The name, with its dashes.
+    pub name: &'static str,
+    /// The names of its values, in order.
+    pub values: &'static [&'static str],
+    /// One line of help.
+    pub help: &'static str,
+}
+
+impl Opt {
+    /// An option without a value.
+    pub const fn flag(name: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            values: &[],
+            help,
+        }
+    }
+
+    /// An option with values, named in `values` (one for `--db FILE`, two for
+    /// `--write-dataset N DIR`).
+    pub const fn value(
+        name: &'static str,
+        values: &'static [&'static str],
+        help: &'static str,
+    ) -> Self {
+        Self { name, values, help }
+    }
+}
+
+/// A program: its name, what it does, its options.
+#[derive(Debug, Clone, Copy)]
+pub struct Command {
+    /// The program's name, as in `cargo run --example NAME`.
+    pub name: &'static str,
+    /// What it does, a sentence or a paragraph.
+    pub about: &'static str,
+    /// Its options (`--help` is always there).
+    pub options: &'static [Opt],
+}
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub enum Parsed {
+    /// The usage.
+    Help,
+    /// A run with these arguments.
+    Run(Args),
+}
+
+/// A command line that cannot be run; the message says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+/// The options given, each with its values.
+#[derive(Debug, Default)]
+pub struct Args {
+    given: Vec<(&'static str, Vec<OsString>)>,
+}
+
+impl Args {
+    /// The values of `name`, if it was given.
+    pub fn values(&self, name: &str) -> Option<&[OsString]> {
+        self.given
+            .iter()
+            .find(|(given, _)| *given == name)
+            .map(|(_, values)| values.as_slice())
+    }
+
+    /// Whether `name` was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.values(name).is_some()
+    }
+
+    /// The (first) value of `name`, if it was given.
+    pub fn value(&self, name: &str) -> Option<&OsStr> {
+        self.values(name)?.first().map(OsString::as_os_str)
+    }
+
+    /// The value of `name` as a path.
+    pub fn path(&self, name: &str) -> Option<PathBuf> {
+        self.value(name).map(PathBuf::from)
+    }
+
+    /// The value of `name` parsed as `T`, or `default` when it was not given.
+    ///
+    /// # Errors
+    /// A [`UsageError`] naming the option and the value.
+    pub fn parsed_or<T: FromStr>(&self, name: &str, default: T) -> Result<T, UsageError>
+    where
+        T::Err: Display,
+    {
+        match self.value(name) {
+            None => Ok(default),
+            Some(value) => parse_value(name, value),
+        }
+    }
+}
+
+fn parse_value<T: FromStr>(name: &str, value: &OsStr) -> Result<T, UsageError>
+where
+    T::Err: Display,
+{
+    let text = value
+        .to_str()
+        .ok_or_else(|| UsageError(format!("invalid value for {name}: {value:?} is not UTF-8")))?;
+    text.parse()
+        .map_err(|error| UsageError(format!("invalid value `{text}` for {name}: {error}")))
+}
+
+impl Command {
+    /// Parses `args` (without the program name).
+    ///
+    /// # Errors
+    /// A [`UsageError`]: an unknown argument, a missing value, an option given twice.
+    pub fn parse<I>(&self, args: I) -> Result<Parsed, UsageError>
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        let mut parsed = Args::default();
+        let mut args = args.into_iter().map(Into::into);
+        while let Some(arg) = args.next() {
+            let Some(text) = arg.to_str() else {
+                return Err(UsageError(format!(
+                    "unexpected argument {arg:?}; try --help"
+                )));
+            };
+            if text == "--help" || text == "-h" {
+                return Ok(Parsed::Help);
+            }
+            let (name, inline) = match text.split_once('=') {
+                Some((name, value)) if name.starts_with("--") => (name, Some(value)),
+                _ => (text, None),
+            };
+            let Some(opt) = self.options.iter().find(|opt| opt.name == name) else {
+                let what = if name.starts_with('-') {
+                    "unknown argument"
+                } else {
+                    "unexpected argument"
+                };
+                return Err(UsageError(format!("{what} `{name}`; try --help")));
+            };
+            if parsed.flag(opt.name) {
+                return Err(UsageError(format!("{} given twice", opt.name)));
+            }
+            let values = match (inline, opt.values) {
+                (None, names) => names
+                    .iter()
+                    .map(|_| args.next())
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| missing(opt))?,
+                (Some(value), [_]) => vec![OsString::from(value)],
+                (Some(_), _) => {
+                    return Err(UsageError(format!(
+                        "{} does not take `=`; use {}",
+                        opt.name,
+                        synopsis(opt)
+                    )));
+                }
+            };
+            parsed.given.push((opt.name, values));
+        }
+        Ok(Parsed::Run(parsed))
+    }
+
+    /// The usage text that `--help` prints.
+    pub fn usage(&self) -> String {
+        let mut lines = vec![
+            format!("usage: {} [OPTIONS]", self.name),
+            String::new(),
+            self.about.to_owned(),
+            String::new(),
+            "options:".to_owned(),
+        ];
+        let help = Opt::flag("-h, --help", "print this help");
+        let options: Vec<&Opt> = self.options.iter().chain([&help]).collect();
+        let width = options
+            .iter()
+            .map(|opt| synopsis(opt).len())
+            .max()
+            .unwrap_or(0);
+        for opt in options {
+            lines.push(format!("  {:width$}  {}", synopsis(opt), opt.help));
+        }
+        lines.join("\n")
+    }
+
+    /// Parses the process's arguments: `Err` with the exit code when the program should
+    /// stop there (after `--help`, exit 0; after a usage error, printed, exit 2).
+    ///
+    /// # Errors
+    /// The exit code to return from `main`.
+    pub fn parse_env(&self) -> Result<Args, ExitCode> {
+        match self.parse(std::env::args_os().skip(1)) {
+            Ok(Parsed::Run(args)) => Ok(args),
+            Ok(Parsed::Help) => {
+                println!("{}", self.usage());
+                Err(ExitCode::SUCCESS)
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+
+    /// The whole `main` of an example: parses the arguments, runs `run`, prints its error
+    /// and turns the outcome into an exit code (0, 1 for a failed run, 2 for bad usage).
+    pub fn main<E: Display>(&self, run: impl FnOnce(Args) -> Result<(), E>) -> ExitCode {
+        let args = match self.parse_env() {
+            Ok(args) => args,
+            Err(code) => return code,
+        };
+        match run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn missing(opt: &Opt) -> UsageError {
+    UsageError(format!("{} needs a value: {}", opt.name, synopsis(opt)))
+}
+
+fn synopsis(opt: &Opt) -> String {
+    std::iter::once(opt.name)
+        .chain(opt.values.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    const COMMAND: Command = Command {
+        name: "demo",
+        about: "A demo.",
+        options: &[
+            Opt::value("--db", &["FILE"], "the database"),
+            Opt::flag("--dry-run", "plan only"),
+            Opt::value("--count", &["N"], "how many"),
+            Opt::value("--write-dataset", &["N", "DIR"], "write a dataset"),
+        ],
+    };
+
+    fn run(args: &[&str]) -> Args {
+        match COMMAND.parse(args.iter().copied()).unwrap() {
+            Parsed::Run(args) => args,
+            Parsed::Help => panic!("help"),
+        }
+    }
+
+    fn error(args: &[&str]) -> String {
+        COMMAND.parse(args.iter().copied()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn options_flags_and_values_are_read() {
+        let args = run(&["--db", "x.sqlite", "--dry-run", "--write-dataset", "5", "d"]);
+        assert_eq!(args.path("--db"), Some(PathBuf::from("x.sqlite")));
+        assert!(args.flag("--dry-run"));
+        assert_eq!(args.values("--write-dataset").unwrap(), ["5", "d"]);
+        assert_eq!(args.parsed_or("--count", 7).unwrap(), 7);
+        assert_eq!(run(&["--count=9"]).parsed_or("--count", 7).unwrap(), 9);
+        assert!(!run(&[]).flag("--dry-run"));
+    }
+
+    #[test]
+    fn help_wins_and_lists_every_option() {
+        assert!(matches!(
+            COMMAND.parse(["--db", "x", "-h"]).unwrap(),
+            Parsed::Help
+        ));
+        let usage = COMMAND.usage();
+        for line in [
+            "usage: demo [OPTIONS]",
+            "--db FILE",
+            "--write-dataset N DIR  write a dataset",
+            "-h, --help",
+        ] {
+            assert!(usage.contains(line), "{usage}");
+        }
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused_with_a_message() {
+        assert_eq!(error(&["--frob"]), "unknown argument `--frob`; try --help");
+        assert_eq!(error(&["extra"]), "unexpected argument `extra`; try --help");
+        assert_eq!(error(&["--db"]), "--db needs a value: --db FILE");
+        assert_eq!(
+            error(&["--write-dataset", "5"]),
+            "--write-dataset needs a value: --write-dataset N DIR"
+        );
+        assert_eq!(error(&["--dry-run", "--dry-run"]), "--dry-run given twice");
+        assert_eq!(
+            error(&["--dry-run=yes"]),
+            "--dry-run does not take `=`; use --dry-run"
+        );
+        let bad = run(&["--count", "many"]).parsed_or("--count", 0_usize);
+        assert_eq!(
+            bad.unwrap_err().to_string(),
+            "invalid value `many` for --count: invalid digit found in string"
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! Replacing a file so that a reader finds either the old contents or the new, never a
+//! truncated mix, and a writer learns of every error.
+//!
+//! [`replace`] writes to a temporary file in the same directory, flushes it (the flush
+//! error is returned, not dropped by `BufWriter`'s `Drop`), syncs it to disk, renames it
+//! over the file and syncs the directory so the rename itself survives a crash. On any
+//! error the temporary file is removed and the old file is left as it was.
+//!
+//! ```
+//! # fn main() -> std::io::Result<()> {
+//! # let dir = std::env::temp_dir().join(format!("statesync-file-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("limits.json");
+//! statesync::file::replace(&path, |out| out.write_all(br#"{"max_users": 10}"#))?;
+//! assert_eq!(std::fs::read_to_string(&path)?, r#"{"max_users": 10}"#);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Replaces the file at `path` with what `contents` writes (through a buffer), atomically
+/// and durably. The file's permissions are kept when it exists; a symbolic link at `path`
+/// is replaced by the file, not followed.
+///
+/// # Errors
+/// The first I/O error of creating, writing, flushing, syncing or renaming; the file at
+/// `path` is then unchanged. An error syncing the directory after the rename means the
+/// new file is in place but may not survive a crash.
+pub fn replace(
+    path: &Path,
+    contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    replace_through(path, |file| file, contents)
+}
+
+/// [`replace`], with the temporary file seen through `wrap`: a compressor, a hash, a byte
+/// counter, or in tests a writer that fails. `wrap` gets a handle of the temporary file;
+/// whatever it returns is flushed and dropped before the file is synced.
+///
+/// ```
+/// use std::io::Write;
+///
+/// /// Counts the bytes that reach the file.
+/// struct Counting<'a, W> { inner: W, bytes: &'a mut usize }
+///
+/// impl<W: Write> Write for Counting<'_, W> {
+///     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+///         let written = self.inner.write(buf)?;
+///         *self.bytes += written;
+///         Ok(written)
+///     }
+///     fn flush(&mut self) -> std::io::Result<()> {
+///         self.inner.flush()
+///     }
+/// }
+///
+/// # fn main() -> std::io::Result<()> {
+/// # let dir = std::env::temp_dir().join(format!("statesync-through-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let mut bytes = 0;
+/// statesync::file::replace_through(
+///     &dir.join("note.txt"),
+///     |file| Counting { inner: file, bytes: &mut bytes },
+///     |out| out.write_all(b"hello"),
+/// )?;
+/// assert_eq!(bytes, 5);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// As [`replace`].
+pub fn replace_through<W: Write>(
+    path: &Path,
+    wrap: impl FnOnce(File) -> W,
+    contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let (temp_path, temp) = create_temp(&dir, path)?;
+    let result = write_and_sync(&temp, wrap, contents, path)
+        .and_then(|()| std::fs::rename(&temp_path, path));
+    if let Err(error) = result {
+        let _ = std::fs::remove_file(&temp_path);
+        return Err(error);
+    }
+    sync_dir(&dir)
+}
+
+/// Writes through `wrap`, flushes with the error returned, copies the old file's
+/// permissions and syncs the temporary file.
+fn write_and_sync<W: Write>(
+    temp: &File,
+    wrap: impl FnOnce(File) -> W,
+    contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    path: &Path,
+) -> io::Result<()> {
+    let mut buffered = BufWriter::new(wrap(temp.try_clone()?));
+    contents(&mut buffered)?;
+    let mut inner = buffered
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?;
+    inner.flush()?;
+    drop(inner);
+    if let Ok(old) = std::fs::metadata(path) {
+        temp.set_permissions(old.permissions())?;
+    }
+    temp.sync_all()
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A new file beside `path`, named after it, that no other writer uses.
+fn create_temp(dir: &Path, path: &Path) -> io::Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    loop {
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(
+            ".{}.{}.tmp",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let temp_path = dir.join(temp_name);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp_path)
+        {
+            Ok(file) => return Ok((temp_path, file)),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Makes a rename in `dir` durable. Only Unix can open and sync a directory.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A disk that fills up: accepts `room` bytes, then fails every write and flush.
+    struct FullDisk<W> {
+        inner: W,
+        room: usize,
+    }
+
+    impl<W: Write> Write for FullDisk<W> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if buf.len() > self.room {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+            }
+            self.room -= buf.len();
+            self.inner.write(buf)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.inner.flush()
+        }
+    }
+
+    fn dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "statesync-file-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_write_that_fails_only_at_the_final_flush_is_an_error_and_keeps_the_old_file() {
+        let dir = dir("flush");
+        let path = dir.join("state.json");
+        std::fs::write(&path, b"the good old contents").unwrap();
+        // Small enough to sit in the buffer until the final flush, where the disk is full.
+        let result = replace_through(
+            &path,
+            |file| FullDisk {
+                inner: file,
+                room: 0,
+            },
+            |out| out.write_all(b"new contents"),
+        );
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::StorageFull);
+        assert_eq!(std::fs::read(&path).unwrap(), b"the good old contents");
+        assert_eq!(entries(&dir), ["state.json"], "no temporary file left");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_write_that_fails_midway_is_an_error_and_keeps_the_old_file() {
+        let dir = dir("midway");
+        let path = dir.join("state.json");
+        std::fs::write(&path, b"old").unwrap();
+        let big = vec![b'x'; 100_000];
+        let result = replace_through(
+            &path,
+            |file| FullDisk {
+                inner: file,
+                room: 20_000,
+            },
+            |out| out.write_all(&big),
+        );
+        assert!(result.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(entries(&dir), ["state.json"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_error_of_the_writer_is_returned_and_keeps_the_old_file() {
+        let dir = dir("contents");
+        let path = dir.join("state.json");
+        std::fs::write(&path, b"old").unwrap();
+        let result = replace(&path, |out| {
+            out.write_all(b"half")?;
+            Err(io::Error::other("serialisation failed"))
+        });
+        assert_eq!(result.unwrap_err().to_string(), "serialisation failed");
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(entries(&dir), ["state.json"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_rename_keeps_what_was_there() {
+        let dir = dir("rename");
+        // A non-empty directory cannot be replaced by a file.
+        let path = dir.join("taken");
+        std::fs::create_dir_all(path.join("inside")).unwrap();
+        assert!(replace(&path, |out| out.write_all(b"x")).is_err());
+        assert!(path.join("inside").is_dir());
+        assert_eq!(entries(&dir), ["taken"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_replaced_file_has_the_new_contents_and_keeps_its_permissions() {
+        let dir = dir("ok");
+        let path = dir.join("state.json");
+        std::fs::write(&path, b"old").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        replace(&path, |out| out.write_all(b"new")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(entries(&dir), ["state.json"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
