@@ -212,7 +212,11 @@ fn slow_clients_from_one_address_do_not_lock_out_a_legitimate_client() {
     let mut legit = Client::over(connect_from([127, 0, 0, 2], address, None)).unwrap();
     ams(&mut legit.state).region = "served".into();
     legit.push().unwrap();
-    assert!(start.elapsed() < Duration::from_millis(500), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(server.snapshot().0, 1);
     // A fourth connection from the slow clients' address is refused while they hold it.
     assert!(Client::connect(address).is_err());
@@ -240,7 +244,10 @@ fn a_large_bad_request_gets_a_small_reply() {
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     assert!(line.len() < 1024, "{} bytes", line.len());
-    assert!(line.contains("unknown variant `AAAA") && line.contains("(cut)"), "{line}");
+    assert!(
+        line.contains("unknown variant `AAAA") && line.contains("(cut)"),
+        "{line}"
+    );
     // A key the diff names but the state lacks, quoted by statesync.
     let message = format!(
         concat!(
@@ -256,7 +263,10 @@ fn a_large_bad_request_gets_a_small_reply() {
     let reply = server.handle_message(message.as_bytes());
     let reply = String::from_utf8(reply).unwrap();
     assert!(reply.len() < 1024, "{} bytes", reply.len());
-    assert!(reply.contains("no such element") || reply.contains("(cut)"), "{reply}");
+    assert!(
+        reply.contains("no such element") || reply.contains("(cut)"),
+        "{reply}"
+    );
     assert!(reply.contains("site[name=AAAA"), "{reply}");
     assert_eq!(server.snapshot().0, 0);
 }
@@ -291,12 +301,20 @@ fn bytes_in_flight_are_bounded_over_all_connections() {
     // A completes its message and is answered; then its bytes are given back.
     a.write_all(pull).unwrap();
     let answer = read_reply(&mut BufReader::new(a.try_clone().unwrap()));
-    assert!(matches!(answer, Response::Changes { version: 0, .. }), "{answer:?}");
-    assert!(wait_until(Duration::from_secs(5), || server.bytes_in_flight() == 0));
+    assert!(
+        matches!(answer, Response::Changes { version: 0, .. }),
+        "{answer:?}"
+    );
+    assert!(wait_until(Duration::from_secs(5), || server
+        .bytes_in_flight()
+        == 0));
     b.write_all(&padding).unwrap();
     b.write_all(pull).unwrap();
     let answer = read_reply(&mut b_reader);
-    assert!(matches!(answer, Response::Changes { version: 0, .. }), "{answer:?}");
+    assert!(
+        matches!(answer, Response::Changes { version: 0, .. }),
+        "{answer:?}"
+    );
 }
 
 #[test]
@@ -310,18 +328,27 @@ fn a_slow_reader_does_not_pin_its_reply_past_the_deadline() {
     let mut stream = connect_from([127, 0, 0, 1], address, Some(4096));
     stream.write_all(b"\"hello\"\n").unwrap();
     let start = Instant::now();
-    assert!(wait_until(Duration::from_secs(10), || server.bytes_in_flight() > 0));
+    assert!(wait_until(Duration::from_secs(10), || server
+        .bytes_in_flight()
+        > 0));
     // The client never reads: the reply is dropped at the deadline, not held.
     assert!(wait_until(Duration::from_secs(10), || {
         server.bytes_in_flight() == 0 && server.connections() == 0
     }));
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
     let mut received = Vec::new();
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     let _ = stream.read_to_end(&mut received);
-    assert!(!received.ends_with(b"\n"), "the reply was cut, not completed");
+    assert!(
+        !received.ends_with(b"\n"),
+        "the reply was cut, not completed"
+    );
 }
 
 /// The diff of a push, as JSON with one site's update replaced by `site_update`.
@@ -350,8 +377,14 @@ fn pushes_that_change_nothing_are_refused() {
         r#"{{"key":{{"name":"nyc"}},"action":{{"update":{{"fields":{{"region":{{"old":"emea","new":"us"}}}},"children":{devices_untouched}}}}}}}"#
     );
     let cases = [
-        ("an update with no field change", push_with_site_update(&no_field_change)),
-        ("a change with old == new", push_with_site_update(&old_equals_new)),
+        (
+            "an update with no field change",
+            push_with_site_update(&no_field_change),
+        ),
+        (
+            "a change with old == new",
+            push_with_site_update(&old_equals_new),
+        ),
         ("an empty child diff", push_with_site_update("")),
         (
             "a real change beside a no-op",
@@ -382,7 +415,8 @@ fn a_client_older_than_the_retained_versions_gets_the_whole_state_and_merges_it(
         a.push().unwrap();
     }
     assert_eq!(a.version, 3);
-    let pull = |base: usize| server.handle_message(format!("{{\"pull\":{{\"base\":{base}}}}}").as_bytes());
+    let pull =
+        |base: usize| server.handle_message(format!("{{\"pull\":{{\"base\":{base}}}}}").as_bytes());
     assert!(pull(1).starts_with(b"{\"changes\":{\"version\":3,"));
     assert!(pull(0).starts_with(b"{\"state\":{\"version\":3,"));
     assert!(String::from_utf8(pull(9)).unwrap().contains("no version 9"));
@@ -407,7 +441,191 @@ fn a_non_utf8_line_is_refused_and_the_pipelined_requests_after_it_are_served() {
         .unwrap();
     let mut reader = BufReader::new(stream);
     let refused = read_reply(&mut reader);
-    assert!(rejection(&refused).starts_with("malformed message"), "{refused:?}");
-    assert!(matches!(read_reply(&mut reader), Response::State { version: 0, .. }));
-    assert!(matches!(read_reply(&mut reader), Response::Changes { version: 0, .. }));
+    assert!(
+        rejection(&refused).starts_with("malformed message"),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        read_reply(&mut reader),
+        Response::State { version: 0, .. }
+    ));
+    assert!(matches!(
+        read_reply(&mut reader),
+        Response::Changes { version: 0, .. }
+    ));
+}
+
+/// A random edit of `state`: a region, a new site, a removed site, a device's role, a
+/// removed interface.
+fn edited(state: &Inventory, rng: &mut impl rand::Rng) -> Inventory {
+    let mut next = state.clone();
+    let names: Vec<String> = next.sites.keys().map(|key| key.name.clone()).collect();
+    let picked = names
+        .get(rng.random_range(0..names.len().max(1)))
+        .map(|name| SiteKey { name: name.clone() });
+    match (rng.random_range(0..5), picked) {
+        (0, Some(key)) => {
+            next.sites.get_mut(&key).unwrap().region = format!("r{}", rng.random_range(0..4));
+        }
+        (1, Some(key)) => {
+            next.sites.remove(&key);
+        }
+        (2, Some(key)) => {
+            if let Some(device) = next.sites.get_mut(&key).unwrap().devices.iter_mut().next() {
+                device.role = format!("role{}", rng.random_range(0..3));
+            }
+        }
+        (3, Some(key)) => {
+            let site = next.sites.get_mut(&key).unwrap();
+            if let Some(device) = site.devices.iter_mut().next() {
+                let first = device.interfaces.keys().next().cloned();
+                if let Some(first) = first {
+                    device.interfaces.remove(&first);
+                }
+            }
+        }
+        _ => {
+            let name = format!("s{}", rng.random_range(0..1000));
+            next.sites.upsert(site(&name, rng.random_range(0..3), 1));
+        }
+    }
+    next
+}
+
+/// One byte-level mutation of `message`: a flip, an insertion (non-UTF-8 bytes among
+/// them), a deletion, a duplication or a truncation.
+fn mutated(message: &[u8], rng: &mut impl rand::Rng) -> Vec<u8> {
+    let mut bytes = message.to_vec();
+    for _ in 0..rng.random_range(1..4) {
+        let at = rng.random_range(0..=bytes.len());
+        match rng.random_range(0..5) {
+            0 if at < bytes.len() => bytes[at] ^= 1 << rng.random_range(0..8),
+            1 => {
+                let noise = [
+                    b'"', b'{', b'}', b'[', b']', b',', b':', b'9', 0xff, 0xc3, b'\n',
+                ];
+                bytes.insert(at, noise[rng.random_range(0..noise.len())]);
+            }
+            2 => {
+                let end = (at + rng.random_range(1..16)).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            3 => {
+                let end = (at + rng.random_range(1..32)).min(bytes.len());
+                let copy = bytes[at..end].to_vec();
+                bytes.splice(at..at, copy);
+            }
+            _ => bytes.truncate(at),
+        }
+    }
+    bytes
+}
+
+fn next_message(
+    rng: &mut impl rand::Rng,
+    states: &[Inventory],
+    corpus: &mut Vec<Vec<u8>>,
+) -> Vec<u8> {
+    use statesync_suite::remote::Request;
+    let head = states.len() - 1;
+    let valid = match rng.random_range(0..20) {
+        0..=5 => {
+            let base = if rng.random_bool(0.7) {
+                head
+            } else {
+                rng.random_range(0..=head)
+            };
+            let diff = states[base].diff(&edited(&states[base], rng)).unwrap();
+            Request::Push { base, diff }
+        }
+        6 => Request::Pull {
+            base: rng.random_range(0..head + 3),
+        },
+        7 => Request::Hello,
+        8 => return (0..rng.random_range(0..64)).map(|_| rng.random()).collect(),
+        _ => {
+            let seed = &corpus[rng.random_range(0..corpus.len())];
+            return mutated(seed, rng);
+        }
+    };
+    let line = serde_json::to_vec(&valid).unwrap();
+    if corpus.len() < 64 {
+        corpus.push(line.clone());
+    } else {
+        let at = rng.random_range(0..corpus.len());
+        corpus[at] = line.clone();
+    }
+    line
+}
+
+/// The seeded, deterministic counterpart of the fuzz target of the server's messages:
+/// thousands of valid, mutated and random messages to `Server::handle_message`. Each gets
+/// one reply line; a reply other than `accepted` leaves the state exactly as it was and is
+/// given again for the same bytes; an accepted push changes something and keeps every
+/// child under its parent; changes and whole states sent back rebuild the head.
+#[test]
+fn random_and_mutated_messages_never_panic_and_change_nothing_unless_accepted() {
+    use rand::SeedableRng;
+    use statesync_suite::remote::{MAX_ERROR_TEXT, Request};
+
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let limits = Limits {
+        retained_versions: 4,
+        ..Limits::default()
+    };
+    let server = Server::with_limits(inventory(), limits);
+    let mut states = vec![inventory()];
+    let mut corpus = vec![b"\"hello\"".to_vec()];
+    let (mut accepted, mut refused, mut answered) = (0, 0, 0);
+    for _ in 0..3000 {
+        let message = next_message(&mut rng, &states, &mut corpus);
+        let before = server.snapshot();
+        let reply = server.handle_message(&message);
+        assert_eq!(reply.last(), Some(&b'\n'));
+        let response: Response = serde_json::from_slice(&reply).unwrap();
+        if let Response::Accepted { version } = response {
+            let after = server.snapshot();
+            assert_eq!((version, after.0), (before.0 + 1, before.0 + 1));
+            assert!(!before.1.diff(&after.1).unwrap().is_empty());
+            statesync_suite::json_file::check_parents(&after.1).unwrap();
+            let round_trip: Inventory =
+                serde_json::from_str(&serde_json::to_string(&after.1).unwrap()).unwrap();
+            assert_eq!(round_trip, after.1);
+            states.push(after.1);
+            accepted += 1;
+            continue;
+        }
+        assert_eq!(
+            server.snapshot(),
+            before,
+            "{}",
+            String::from_utf8_lossy(&message)
+        );
+        assert_eq!(server.handle_message(&message), reply, "deterministic");
+        let base = match serde_json::from_slice::<Request>(&message) {
+            Ok(Request::Pull { base } | Request::Push { base, .. }) => Some(base),
+            _ => None,
+        };
+        match response {
+            Response::Rejected { error } => {
+                assert!(error.len() <= MAX_ERROR_TEXT + 16, "{error}");
+                refused += 1;
+            }
+            Response::Changes { version, diff } | Response::Stale { version, diff } => {
+                let mut rebuilt = states[base.unwrap()].clone();
+                rebuilt.apply(&diff).unwrap();
+                assert_eq!((version, &rebuilt), (before.0, &before.1));
+                answered += 1;
+            }
+            Response::State { version, state } => {
+                assert_eq!((version, &state), (before.0, &before.1));
+                answered += 1;
+            }
+            Response::Accepted { .. } => unreachable!(),
+        }
+    }
+    assert!(
+        accepted > 100 && refused > 1000 && answered > 100,
+        "{accepted} {refused} {answered}"
+    );
 }

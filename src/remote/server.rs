@@ -34,10 +34,7 @@ impl Server {
     pub fn with_limits(state: Inventory, limits: Limits) -> Self {
         Self {
             versions: Arc::new(Mutex::new(Versions::new(state, limits.retained_versions))),
-            admission: Arc::new(Admission::new(
-                limits.max_connections,
-                limits.max_per_peer,
-            )),
+            admission: Arc::new(Admission::new(limits.max_connections, limits.max_per_peer)),
             budget: Arc::new(Budget::new(limits.max_in_flight)),
             limits: Arc::new(limits),
         }
@@ -97,10 +94,9 @@ impl Server {
                     state: Inventory::clone(&head),
                 }
             }
-            Request::Pull { base } => self.since(base, |version, diff| Response::Changes {
-                version,
-                diff,
-            }),
+            Request::Pull { base } => {
+                self.since(base, |version, diff| Response::Changes { version, diff })
+            }
             Request::Push { base, diff } => self.push(base, &diff),
         }
     }
@@ -123,9 +119,8 @@ impl Server {
     }
 
     fn push(&self, base: usize, diff: &Diff<Inventory>) -> Response {
-        let stale = |server: &Self| {
-            server.since(base, |version, diff| Response::Stale { version, diff })
-        };
+        let stale =
+            |server: &Self| server.since(base, |version, diff| Response::Stale { version, diff });
         let (head_version, head) = self.versions().head();
         if base != head_version {
             return stale(self);
@@ -179,7 +174,9 @@ impl Server {
             reply
         } else {
             drop(reply);
-            wire::to_line(&rejected("server busy: too many bytes in flight, try again"))
+            wire::to_line(&rejected(
+                "server busy: too many bytes in flight, try again",
+            ))
         };
         wire::write_within(writer, &reply, self.limits.message_deadline)
     }

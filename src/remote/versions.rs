@@ -64,12 +64,10 @@ impl Versions {
     /// # Errors
     /// When `base` is newer than the head.
     pub(crate) fn since(&self, base: usize) -> Result<Since, String> {
-        let behind = self.version.checked_sub(base).ok_or_else(|| {
-            format!(
-                "no version {base}: the newest is version {}",
-                self.version
-            )
-        })?;
+        let behind = self
+            .version
+            .checked_sub(base)
+            .ok_or_else(|| format!("no version {base}: the newest is version {}", self.version))?;
         if behind > self.recent.len() {
             return Ok(Since::Whole {
                 version: self.version,
@@ -146,7 +144,10 @@ mod tests {
         let mut next = Inventory::clone(&head);
         next.sites.upsert(site(name, 1, 1));
         let diff = head.diff(&next).unwrap();
-        assert_eq!(versions.commit(version, next.clone(), diff), Some(version + 1));
+        assert_eq!(
+            versions.commit(version, next.clone(), diff),
+            Some(version + 1)
+        );
         next
     }
 
@@ -171,6 +172,10 @@ mod tests {
             Ok(Ok(Changes::Diff(3, ref diff))) if diff.is_empty()
         ));
         assert!(versions.since(4).is_err());
-        assert_eq!(versions.commit(2, inventory(), Diff::default()), None, "moved");
+        assert_eq!(
+            versions.commit(2, inventory(), Diff::default()),
+            None,
+            "moved"
+        );
     }
 }

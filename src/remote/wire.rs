@@ -35,7 +35,9 @@ pub(crate) fn read_frame(
     limits: &Limits,
     budget: &Arc<Budget>,
 ) -> io::Result<Frame> {
-    reader.get_ref().set_read_timeout(Some(limits.idle_timeout))?;
+    reader
+        .get_ref()
+        .set_read_timeout(Some(limits.idle_timeout))?;
     let mut started: Option<Instant> = None;
     let mut line = Vec::new();
     let mut held = budget.hold();
@@ -51,9 +53,7 @@ pub(crate) fn read_frame(
             Ok(chunk) => chunk,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) if is_timeout(&error) => {
-                return Ok(Frame::End(
-                    started.map(|_| late(limits.message_deadline)),
-                ));
+                return Ok(Frame::End(started.map(|_| late(limits.message_deadline))));
             }
             Err(error) => return Err(error),
         };
@@ -72,10 +72,7 @@ pub(crate) fn read_frame(
         };
         if refused.is_none() {
             if line.len().saturating_add(take) > limits.max_message {
-                refused = Some(format!(
-                    "message larger than {} bytes",
-                    limits.max_message
-                ));
+                refused = Some(format!("message larger than {} bytes", limits.max_message));
             } else if !held.grow(take) {
                 refused = Some("server busy: too many bytes in flight, try again".into());
             } else {
@@ -130,9 +127,8 @@ pub(crate) fn write_within(
     let start = Instant::now();
     let mut rest = bytes;
     while !rest.is_empty() {
-        let left = time_left(start, deadline).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::TimedOut, "reply not taken in time")
-        })?;
+        let left = time_left(start, deadline)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "reply not taken in time"))?;
         stream.set_write_timeout(Some(left))?;
         let part = rest.get(..CHUNK.min(rest.len())).unwrap_or_default();
         match stream.write(part) {
@@ -228,7 +224,11 @@ mod tests {
     fn error_texts_are_cut_at_a_char_boundary() {
         let long = "é".repeat(MAX_ERROR_TEXT);
         let text = error_text(&format_args!("unknown variant `{long}`"));
-        assert!(text.len() <= MAX_ERROR_TEXT + "… (cut)".len(), "{}", text.len());
+        assert!(
+            text.len() <= MAX_ERROR_TEXT + "… (cut)".len(),
+            "{}",
+            text.len()
+        );
         assert!(text.starts_with("unknown variant `éé"));
         assert!(text.ends_with("… (cut)"));
         assert_eq!(error_text(&"short"), "short");
