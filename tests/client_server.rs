@@ -629,3 +629,76 @@ fn random_and_mutated_messages_never_panic_and_change_nothing_unless_accepted() 
         "{accepted} {refused} {answered}"
     );
 }
+
+#[test]
+fn concurrent_pushes_to_one_version_commit_one_and_answer_the_others_stale() {
+    let server = Server::new(inventory());
+    let pushes: Vec<_> = (0..4)
+        .map(|at| {
+            let server = server.clone();
+            std::thread::spawn(move || {
+                let mut next = inventory();
+                next.sites.insert(site(&format!("new{at}"), 1, 1)).unwrap();
+                let diff = inventory().diff(&next).unwrap();
+                let message = format!(
+                    "{{\"push\":{{\"base\":0,\"diff\":{}}}}}",
+                    serde_json::to_string(&diff).unwrap()
+                );
+                serde_json::from_slice::<Response>(&server.handle_message(message.as_bytes()))
+                    .unwrap()
+            })
+        })
+        .collect();
+    let answers: Vec<Response> = pushes.into_iter().map(|h| h.join().unwrap()).collect();
+    let accepted = answers
+        .iter()
+        .filter(|answer| matches!(answer, Response::Accepted { version: 1 }))
+        .count();
+    assert_eq!(accepted, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|answer| matches!(answer, Response::Accepted { .. } | Response::Stale { .. })),
+        "{answers:?}"
+    );
+    assert_eq!(server.snapshot().0, 1);
+}
+
+#[test]
+fn a_long_pull_does_not_hold_up_other_requests() {
+    let server = Server::new(statesync_suite::dataset::generate(30_000, 3));
+    for seed in 0..4 {
+        let (version, state) = server.snapshot();
+        let diff = state
+            .diff(&statesync_suite::dataset::mutate(&state, seed))
+            .unwrap();
+        let reply = server.handle(statesync_suite::remote::Request::Push {
+            base: version,
+            diff,
+        });
+        assert!(matches!(reply, Response::Accepted { .. }), "{reply:?}");
+    }
+    let long = {
+        let server = server.clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let reply = server.handle_message(b"{\"pull\":{\"base\":0}}");
+            assert!(reply.starts_with(b"{\"changes\":{\"version\":4,"));
+            start.elapsed()
+        })
+    };
+    // Short requests while the long pull replays four versions of 30,000 interfaces.
+    let mut slowest = Duration::ZERO;
+    while !long.is_finished() {
+        let start = Instant::now();
+        let reply = server.handle_message(b"{\"pull\":{\"base\":4}}");
+        assert!(reply.starts_with(b"{\"changes\":{\"version\":4,"));
+        slowest = slowest.max(start.elapsed());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let long = long.join().unwrap();
+    assert!(
+        slowest * 4 < long,
+        "a short pull took {slowest:?} while the long one took {long:?}"
+    );
+}

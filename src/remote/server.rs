@@ -130,7 +130,9 @@ impl Server {
             Err(error) => return rejected(error),
         };
         drop(head);
-        match self.versions().commit(base, next, recorded) {
+        // The guard must be gone before `stale` takes the lock again.
+        let committed = self.versions().commit(base, next, recorded);
+        match committed {
             Some(version) => Response::Accepted { version },
             // Another push was committed while this one was checked.
             None => stale(self),
