@@ -69,5 +69,8 @@ fn entries_field_unchanged(entry: &Entry) -> Option<&'static str> {
 }
 
 fn place(entry: &Entry) -> String {
+    if entry.key.is_empty() {
+        return entry.model.to_owned();
+    }
     super::wire::error_text(&format_args!("{}[{}]", entry.model, entry.key))
 }
