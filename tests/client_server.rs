@@ -421,15 +421,26 @@ fn a_client_older_than_the_retained_versions_gets_the_whole_state_and_merges_it(
     assert!(pull(0).starts_with(b"{\"state\":{\"version\":3,"));
     assert!(String::from_utf8(pull(9)).unwrap().contains("no version 9"));
 
-    // b, at version 0 with a local edit, gets the whole state and keeps its edit.
+    // b, at version 0 with a local edit, pushes: the whole state comes back instead of a
+    // diff, b merges it keeping its edit, and pushes again.
     b.state.sites.insert(site("lon", 1, 1)).unwrap();
-    assert!(b.pull().unwrap().is_empty());
-    assert_eq!(b.version, 3);
+    assert!(b.push().unwrap().is_empty());
+    assert_eq!(b.version, 4);
     assert_eq!(ams(&mut b.state).region, "three");
     assert!(b.state.sites.contains(&SiteKey { name: "lon".into() }));
-    b.push().unwrap();
-    assert_eq!(server.snapshot().0, 4);
-    assert_eq!(server.snapshot().1, b.state);
+    assert_eq!(server.snapshot(), (4, b.state.clone()));
+    // a, at version 3, pulls a diff; a client at version 0 with an edit pulls the state.
+    assert!(a.pull().unwrap().is_empty());
+    assert_eq!((a.version, &a.state), (4, &b.state));
+    let mut c = Client::connect(address).unwrap();
+    c.version = 0;
+    c.base = inventory();
+    c.state = inventory();
+    c.state.sites.insert(site("par", 1, 1)).unwrap();
+    assert!(c.pull().unwrap().is_empty());
+    assert_eq!(c.version, 4);
+    assert!(c.state.sites.contains(&SiteKey { name: "par".into() }));
+    assert!(c.state.sites.contains(&SiteKey { name: "lon".into() }));
 }
 
 #[test]
