@@ -180,7 +180,7 @@ fn slow_clients_from_one_address_do_not_lock_out_a_legitimate_client() {
     let limits = Limits {
         max_connections: 6,
         max_per_peer: 3,
-        message_deadline: Duration::from_secs(1),
+        message_deadline: Duration::from_secs(3),
         ..Limits::default()
     };
     let (server, address) = start_with(inventory(), limits);
@@ -204,27 +204,28 @@ fn slow_clients_from_one_address_do_not_lock_out_a_legitimate_client() {
         })
         .collect();
     assert!(wait_until(Duration::from_secs(2), || server.connections() == 3));
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server.connections(), 3, "three per address, not ten");
 
-    // Meanwhile a client from another address is served at once.
-    let start = Instant::now();
+    // Meanwhile a client from another address is served, while the slow ones still hold
+    // their places.
     let mut legit = Client::over(connect_from([127, 0, 0, 2], address, None)).unwrap();
     ams(&mut legit.state).region = "served".into();
     legit.push().unwrap();
-    assert!(
-        start.elapsed() < Duration::from_millis(500),
-        "{:?}",
-        start.elapsed()
-    );
     assert_eq!(server.snapshot().0, 1);
     // A fourth connection from the slow clients' address is refused while they hold it.
     assert!(Client::connect(address).is_err());
+    assert_eq!(
+        server.connections(),
+        4,
+        "three slow clients and the legitimate one"
+    );
 
-    // Each slow client is cut once its message misses the deadline.
+    // Each slow client is cut once its message misses the deadline (3 s), long before it
+    // would stop by itself (6 s).
     for handle in slow {
         let lasted = handle.join().unwrap();
-        assert!(lasted < Duration::from_millis(2500), "cut late: {lasted:?}");
+        assert!(lasted < Duration::from_millis(5000), "cut late: {lasted:?}");
     }
     assert!(wait_until(Duration::from_secs(2), || server.connections() == 1));
     let again = Client::connect(address).unwrap();
@@ -327,10 +328,12 @@ fn a_slow_reader_does_not_pin_its_reply_past_the_deadline() {
     let (server, address) = start_with(statesync_suite::dataset::generate(60_000, 7), limits);
     let mut stream = connect_from([127, 0, 0, 1], address, Some(4096));
     stream.write_all(b"\"hello\"\n").unwrap();
-    let start = Instant::now();
-    assert!(wait_until(Duration::from_secs(10), || server
+    // The reply is being written once its bytes are counted (building it may take a while
+    // on a loaded machine: the deadline runs from here).
+    assert!(wait_until(Duration::from_secs(30), || server
         .bytes_in_flight()
         > 0));
+    let start = Instant::now();
     // The client never reads: the reply is dropped at the deadline, not held.
     assert!(wait_until(Duration::from_secs(10), || {
         server.bytes_in_flight() == 0 && server.connections() == 0
