@@ -35,9 +35,9 @@ pub(crate) fn read_frame(
     limits: &Limits,
     budget: &Arc<Budget>,
 ) -> io::Result<Frame> {
-    reader
-        .get_ref()
-        .set_read_timeout(Some(limits.idle_timeout))?;
+    // A zero timeout is refused by the OS: wait at least a millisecond.
+    let idle = limits.idle_timeout.max(Duration::from_millis(1));
+    reader.get_ref().set_read_timeout(Some(idle))?;
     let mut started: Option<Instant> = None;
     let mut line = Vec::new();
     let mut held = budget.hold();
