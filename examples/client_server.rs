@@ -1,7 +1,8 @@
 //! A server and two clients exchange serialised diffs over a loopback TCP connection:
 //! a full sync first, then incremental diffs both ways. A push made against a stale version
 //! is refused; the client merges the server's changes three-way and pushes again. A
-//! malformed message is refused and changes nothing.
+//! malformed message, a non-UTF-8 line or a push that changes nothing is refused and
+//! changes nothing; the connection goes on with the next line.
 //!
 //! `cargo run --example client_server`
 
@@ -60,14 +61,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bob.state.diff(&state)?.is_empty()
     );
 
+    // Three hostile lines sent at once, then a well-formed pull: each gets its answer.
     let mut hostile = TcpStream::connect(address)?;
     hostile.write_all(b"{\"push\":{\"base\":2,\"diff\":\"rm -rf\"}}\n")?;
+    hostile.write_all(b"\xff\xfe not UTF-8\n")?;
+    let no_op = r#"{"push":{"base":2,"diff":{"model":"inventory","elements":[{"key":{},"action":{"update":{"fields":{},"children":{"sites":{"model":"site","elements":[],"unchanged":3}}}}}],"unchanged":0}}}"#;
+    hostile.write_all(format!("{no_op}\n{{\"pull\":{{\"base\":2}}}}\n").as_bytes())?;
+    let mut replies = BufReader::new(hostile);
+    for what in [
+        "a hostile message",
+        "a non-UTF-8 line",
+        "a push that changes nothing",
+    ] {
+        let mut answer = String::new();
+        replies.read_line(&mut answer)?;
+        println!("{what}: {}", answer.trim());
+    }
     let mut answer = String::new();
-    BufReader::new(hostile).read_line(&mut answer)?;
-    println!("a hostile message: {}", answer.trim());
+    replies.read_line(&mut answer)?;
+    println!("and the pull after them: {}", answer.trim());
     println!("server still at version {}", server.snapshot().0);
 
     if server.snapshot().0 != version
+        || !answer.starts_with("{\"changes\"")
         || conflicts.len() != 1
         || !alice.state.diff(&state)?.is_empty()
     {

@@ -1,29 +1,102 @@
 //! Client and server exchanging serialised diffs over TCP (std threads, JSON lines): the
 //! wire format is the diff's serde form with the version it was made against. A diff made
-//! against a stale version is refused; the client merges (three-way) and tries again. A
-//! malformed, oversized, empty or inapplicable message, or one whose children name another
-//! parent, is refused and changes nothing. The server caps its connections and drops idle
-//! ones. (A demonstration server: `diff_since` replays the history under the lock, which a
-//! production server would snapshot.)
+//! against a stale version is refused; the client merges (three-way) and tries again.
+//!
+//! The server is built to face hostile clients (see [`Limits`]):
+//! - a malformed, oversized, non-UTF-8, empty or inapplicable message, one whose children
+//!   name another parent, or one with a part that changes nothing, is refused with a short
+//!   error (quoted input is truncated) and changes nothing; the connection goes on with the
+//!   next line;
+//! - a whole message must arrive within a deadline (not a per-read timeout), and so must a
+//!   whole reply be read; connections are capped in all and per peer address, and the bytes
+//!   of requests and replies in flight are capped over all connections;
+//! - the state is kept as a snapshot of the head plus the diffs of the last few versions:
+//!   pulls replay them outside the lock, and a client older than that window gets the full
+//!   state, which it merges three-way like any other change.
+//!
+//! [`Server::handle_message`] answers one raw message without sockets (for tests and
+//! fuzzing).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex, PoisonError};
+mod admission;
+mod budget;
+mod client;
+mod push;
+mod server;
+mod versions;
+mod wire;
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use statesync::merge::{Conflict, History, MergeOptions, Refused, merge};
-use statesync::{Diff, DiffModel};
+use statesync::Diff;
 
 use crate::inventory::Inventory;
 
-/// The largest message accepted, in bytes.
+pub use client::Client;
+pub use server::Server;
+
+/// The largest message accepted by default, in bytes.
 pub const MAX_MESSAGE: u64 = 16 * 1024 * 1024;
 
-/// The most connections served at once; more are refused.
+/// The most connections served at once by default; more are refused.
 pub const MAX_CONNECTIONS: usize = 64;
 
-/// How long a connection may stay silent before the server drops it.
-pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long, by default, a connection may stay silent between messages.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The longest error text a refusal carries, in bytes; longer ones (quoting a client's
+/// input) are cut.
+pub const MAX_ERROR_TEXT: usize = 512;
+
+/// What the server enforces. [`Limits::default`] gives the documented defaults.
+///
+/// ```
+/// use statesync_suite::remote::{Limits, Server};
+/// use std::time::Duration;
+///
+/// let limits = Limits {
+///     max_per_peer: 2,
+///     message_deadline: Duration::from_secs(2),
+///     ..Limits::default()
+/// };
+/// let server = Server::with_limits(statesync_suite::fixtures::inventory(), limits);
+/// assert_eq!(server.snapshot().0, 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest message, newline included ([`MAX_MESSAGE`]).
+    pub max_message: usize,
+    /// The most connections served at once, from all peers ([`MAX_CONNECTIONS`]).
+    pub max_connections: usize,
+    /// The most connections served at once from one peer address (8).
+    pub max_per_peer: usize,
+    /// The most bytes of requests being read and replies being written, over all
+    /// connections (64 MiB). A request that does not fit is refused as "busy" (its rest is
+    /// skipped, not stored); so is a reply (short refusals are not counted).
+    pub max_in_flight: usize,
+    /// How long the server waits for the first byte of a message ([`IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
+    /// How long a whole message may take from its first byte to its newline, and a whole
+    /// reply to be taken by the client (10 s); then the connection is closed.
+    pub message_deadline: Duration,
+    /// How many versions back a pull or a stale push still gets a diff (64); a client
+    /// older than that gets the whole state.
+    pub retained_versions: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message: usize::try_from(MAX_MESSAGE).unwrap_or(usize::MAX),
+            max_connections: MAX_CONNECTIONS,
+            max_per_peer: 8,
+            max_in_flight: 64 * 1024 * 1024,
+            idle_timeout: IDLE_TIMEOUT,
+            message_deadline: Duration::from_secs(10),
+            retained_versions: 64,
+        }
+    }
+}
 
 /// What a client asks.
 #[derive(Debug, Serialize, Deserialize)]
@@ -49,7 +122,8 @@ pub enum Request {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Response {
-    /// The whole state.
+    /// The whole state: the answer to a hello, and to a pull or a stale push whose base is
+    /// older than the versions the server retains.
     State {
         /// Its version.
         version: usize,
@@ -77,7 +151,7 @@ pub enum Response {
     },
     /// The message was refused; nothing changed.
     Rejected {
-        /// Why.
+        /// Why (at most [`MAX_ERROR_TEXT`] bytes).
         error: String,
     },
 }
@@ -100,286 +174,4 @@ pub enum RemoteError {
     /// The server answered something unexpected.
     #[error("unexpected answer: {0}")]
     Unexpected(String),
-}
-
-/// Reads one line of at most [`MAX_MESSAGE`] bytes; `Ok(None)` at end of stream.
-fn read_message(reader: &mut impl BufRead) -> std::io::Result<Option<Result<String, String>>> {
-    let mut line = String::new();
-    let read = reader.by_ref().take(MAX_MESSAGE + 1).read_line(&mut line)?;
-    if read == 0 {
-        return Ok(None);
-    }
-    if read as u64 > MAX_MESSAGE {
-        return Ok(Some(Err(format!(
-            "message larger than {MAX_MESSAGE} bytes"
-        ))));
-    }
-    Ok(Some(Ok(line)))
-}
-
-fn write_message(stream: &mut impl Write, message: &impl Serialize) -> std::io::Result<()> {
-    let mut bytes = serde_json::to_vec(message)?;
-    bytes.push(b'\n');
-    stream.write_all(&bytes)?;
-    stream.flush()
-}
-
-/// The server: the authoritative state, as a history of versions.
-#[derive(Clone)]
-pub struct Server {
-    history: Arc<Mutex<History<Inventory>>>,
-    connections: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl Server {
-    /// A server whose version 0 is `state`.
-    pub fn new(state: Inventory) -> Self {
-        Self {
-            history: Arc::new(Mutex::new(History::new(state))),
-            connections: Arc::default(),
-        }
-    }
-
-    /// The current version and state.
-    pub fn snapshot(&self) -> (usize, Inventory) {
-        let history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
-        (history.version(), history.head().clone())
-    }
-
-    /// Answers one request.
-    pub fn handle(&self, request: Request) -> Response {
-        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
-        match request {
-            Request::Hello => Response::State {
-                version: history.version(),
-                state: history.head().clone(),
-            },
-            Request::Pull { base } => match history.diff_since(base) {
-                Ok(diff) => Response::Changes {
-                    version: history.version(),
-                    diff,
-                },
-                Err(error) => Response::Rejected {
-                    error: error.to_string(),
-                },
-            },
-            Request::Push { base, diff } if diff.is_empty() => Response::Rejected {
-                error: format!("empty diff against version {base}: nothing to commit"),
-            },
-            Request::Push { base, diff } => {
-                let head = history.version();
-                if base != head {
-                    return match history.diff_since(base) {
-                        Ok(diff) => Response::Stale {
-                            version: head,
-                            diff,
-                        },
-                        Err(error) => Response::Rejected {
-                            error: error.to_string(),
-                        },
-                    };
-                }
-                if let Err(error) = check_push(history.head(), &diff) {
-                    return Response::Rejected { error };
-                }
-                match history.commit_diff(base, &diff, "push") {
-                    Ok(version) => Response::Accepted { version },
-                    Err(refused) => Response::Rejected {
-                        error: refused.to_string(),
-                    },
-                }
-            }
-        }
-    }
-
-    /// Serves one connection until the client closes it or sends an oversized message.
-    ///
-    /// # Errors
-    /// The connection's I/O error.
-    pub fn serve(&self, stream: TcpStream) -> std::io::Result<()> {
-        let mut writer = stream.try_clone()?;
-        let mut reader = BufReader::new(stream);
-        while let Some(message) = read_message(&mut reader)? {
-            let response = match message {
-                Ok(line) => match serde_json::from_str::<Request>(&line) {
-                    Ok(request) => self.handle(request),
-                    Err(error) => Response::Rejected {
-                        error: format!("malformed message: {error}"),
-                    },
-                },
-                Err(error) => {
-                    // Drop the rest of the line (bounded), so the client can read the refusal
-                    // before the connection closes.
-                    reader.by_ref().take(4 * MAX_MESSAGE).skip_until(b'\n')?;
-                    write_message(&mut writer, &Response::Rejected { error })?;
-                    return Ok(());
-                }
-            };
-            write_message(&mut writer, &response)?;
-        }
-        Ok(())
-    }
-
-    /// Accepts connections on `listener`, one thread each, at most [`MAX_CONNECTIONS`] at
-    /// once; a connection silent for [`IDLE_TIMEOUT`] is dropped.
-    pub fn listen(&self, listener: TcpListener) {
-        use std::sync::atomic::Ordering;
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else {
-                // Out of descriptors or similar: wait instead of spinning.
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                continue;
-            };
-            if self.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                self.connections.fetch_sub(1, Ordering::SeqCst);
-                let _ = write_message(
-                    &mut stream,
-                    &Response::Rejected {
-                        error: "too many connections".into(),
-                    },
-                );
-                continue;
-            }
-            let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
-            let _ = stream.set_write_timeout(Some(IDLE_TIMEOUT));
-            let server = self.clone();
-            let spawned = std::thread::Builder::new().spawn(move || {
-                let _ = server.serve(stream);
-                server.connections.fetch_sub(1, Ordering::SeqCst);
-            });
-            if spawned.is_err() {
-                self.connections.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-    }
-}
-
-/// A push must apply to the head and keep every child under the parent it names.
-fn check_push(head: &Inventory, diff: &Diff<Inventory>) -> Result<(), String> {
-    let mut next = head.clone();
-    next.apply(diff)
-        .map_err(|error| Refused::Invalid(error).to_string())?;
-    crate::json_file::check_parents(&next).map_err(|error| format!("invalid diff: {error}"))
-}
-
-/// A client: a local copy that it edits, the base version it last agreed on with the
-/// server, and the connection.
-pub struct Client {
-    broken: bool,
-    writer: TcpStream,
-    reader: BufReader<TcpStream>,
-    /// The version of `base`.
-    pub version: usize,
-    /// The last state agreed with the server.
-    pub base: Inventory,
-    /// The local state, with edits not yet pushed.
-    pub state: Inventory,
-}
-
-impl Client {
-    /// Connects and fetches the whole state.
-    ///
-    /// # Errors
-    /// [`RemoteError`].
-    pub fn connect(address: std::net::SocketAddr) -> Result<Self, RemoteError> {
-        let stream = TcpStream::connect(address)?;
-        let mut client = Self {
-            broken: false,
-            writer: stream.try_clone()?,
-            reader: BufReader::new(stream),
-            version: 0,
-            base: Inventory::default(),
-            state: Inventory::default(),
-        };
-        match client.ask(&Request::Hello)? {
-            Response::State { version, state } => {
-                client.version = version;
-                client.base = state.clone();
-                client.state = state;
-                Ok(client)
-            }
-            other => Err(RemoteError::Unexpected(format!("{other:?}"))),
-        }
-    }
-
-    /// Sends a request and reads its answer. After any failure the connection is out of
-    /// step (a partial line may be left), so it refuses further use: reconnect.
-    fn ask(&mut self, request: &Request) -> Result<Response, RemoteError> {
-        if self.broken {
-            return Err(RemoteError::Unexpected(
-                "connection broken: reconnect".into(),
-            ));
-        }
-        self.broken = true;
-        write_message(&mut self.writer, request)?;
-        let response = match read_message(&mut self.reader)? {
-            Some(Ok(line)) => serde_json::from_str(&line)?,
-            Some(Err(error)) => return Err(RemoteError::Unexpected(error)),
-            None => return Err(RemoteError::Unexpected("connection closed".into())),
-        };
-        self.broken = false;
-        Ok(response)
-    }
-
-    /// Folds the server's changes since our base into our local state (three-way), and
-    /// returns the conflicts (kept as ours).
-    fn absorb(
-        &mut self,
-        version: usize,
-        diff: &Diff<Inventory>,
-    ) -> Result<Vec<Conflict>, RemoteError> {
-        let mut server_state = self.base.clone();
-        server_state.apply(diff)?;
-        let merged = merge(
-            &self.base,
-            &self.state,
-            &server_state,
-            &MergeOptions::default(),
-        );
-        self.base = server_state;
-        self.state = merged.value;
-        self.version = version;
-        Ok(merged.conflicts)
-    }
-
-    /// Pushes local edits. A stale base is merged with the server's changes and pushed
-    /// again; returns the conflicts met on the way.
-    ///
-    /// # Errors
-    /// [`RemoteError`]; [`RemoteError::Refused`] when the server refuses the diff.
-    pub fn push(&mut self) -> Result<Vec<Conflict>, RemoteError> {
-        let mut conflicts = Vec::new();
-        for _ in 0..8 {
-            let diff = self.base.diff(&self.state)?;
-            if diff.is_empty() {
-                return Ok(conflicts);
-            }
-            match self.ask(&Request::Push {
-                base: self.version,
-                diff,
-            })? {
-                Response::Accepted { version } => {
-                    self.base = self.state.clone();
-                    self.version = version;
-                    return Ok(conflicts);
-                }
-                Response::Stale { version, diff } => conflicts.extend(self.absorb(version, &diff)?),
-                Response::Rejected { error } => return Err(RemoteError::Refused(error)),
-                other => return Err(RemoteError::Unexpected(format!("{other:?}"))),
-            }
-        }
-        Err(RemoteError::Unexpected("the server kept moving".into()))
-    }
-
-    /// Pulls the server's changes into the local state.
-    ///
-    /// # Errors
-    /// [`RemoteError`].
-    pub fn pull(&mut self) -> Result<Vec<Conflict>, RemoteError> {
-        match self.ask(&Request::Pull { base: self.version })? {
-            Response::Changes { version, diff } => self.absorb(version, &diff),
-            Response::Rejected { error } => Err(RemoteError::Refused(error)),
-            other => Err(RemoteError::Unexpected(format!("{other:?}"))),
-        }
-    }
 }
