@@ -8,13 +8,25 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::process::ExitCode;
 
 use statesync::DiffModel;
 use statesync_suite::fixtures::{inventory, site};
 use statesync_suite::inventory::SiteKey;
+use statesync_suite::cli::Command;
 use statesync_suite::remote::{Client, Server};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+const COMMAND: Command = Command {
+    name: "client_server",
+    about: "A server and two clients exchange diffs over loopback TCP: pushes, stale pushes merged three-way, hostile lines refused.",
+    options: &[],
+};
+
+fn main() -> ExitCode {
+    COMMAND.main(|_| run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
     let server = Server::new(inventory());
