@@ -69,3 +69,12 @@ pub fn fresh_dir(path: &str) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
+
+/// A `cargo` command run from the workspace root, for tests that run the examples
+/// (`cargo().args(["run", "--example", "inventory"])`): the examples write their demo files
+/// under the root's `target/`, whichever package the test belongs to.
+pub fn cargo() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}

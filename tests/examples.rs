@@ -1,7 +1,7 @@
 //! The examples that demonstrate the pattern variations run and end as they say.
 
 fn run_example(name: &str) -> String {
-    let output = std::process::Command::new(env!("CARGO"))
+    let output = statesync_suite::fixtures::cargo()
         .args(["run", "--quiet", "--example", name])
         .output()
         .unwrap();
@@ -88,7 +88,7 @@ fn projection_carries_edits_both_ways() {
 #[test]
 fn inventory_bench_prints_one_json_line_and_leaves_nothing_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(env!("CARGO"))
+    let output = statesync_suite::fixtures::cargo()
         .args([
             "run",
             "--quiet",
@@ -120,7 +120,7 @@ fn inventory_bench_prints_one_json_line_and_leaves_nothing_to_do() {
 }
 
 fn inventory(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO"))
+    statesync_suite::fixtures::cargo()
         .args(["run", "--quiet", "--example", "inventory", "--"])
         .args(args)
         .output()

@@ -217,7 +217,7 @@ fn the_demo_example_runs_twice_and_the_second_run_does_nothing() {
     json_file::save(&generate(200, 1), &source).unwrap();
     let db = dir.path().join("inv.sqlite");
     let run = |extra: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO"))
+        let output = statesync_suite::fixtures::cargo()
             .args(["run", "--quiet", "--example", "inventory", "--", "--source"])
             .arg(&source)
             .arg("--db")
@@ -284,7 +284,7 @@ fn the_example_refuses_a_bad_file_and_writes_nothing() {
         &format!(r#"{{"sites": [{site}, {site}]}}"#),
     );
     let db = dir.path().join("inv.sqlite");
-    let output = std::process::Command::new(env!("CARGO"))
+    let output = statesync_suite::fixtures::cargo()
         .args(["run", "--quiet", "--example", "inventory", "--", "--source"])
         .arg(&source)
         .arg("--db")
@@ -745,7 +745,7 @@ fn a_full_database_is_reported_as_not_committed() {
 
 /// Runs the inventory example with `args`.
 fn example(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO"))
+    statesync_suite::fixtures::cargo()
         .args(["run", "--quiet", "--example", "inventory", "--"])
         .args(args)
         .output()

@@ -3,8 +3,8 @@
 #[test]
 fn derive_errors() {
     let cases = trybuild::TestCases::new();
-    cases.compile_fail("tests/ui/field/*.rs");
-    cases.compile_fail("tests/ui/container/*.rs");
-    cases.compile_fail("tests/ui/sync/*.rs");
-    cases.compile_fail("tests/ui/*.rs");
+    cases.compile_fail("ui/field/*.rs");
+    cases.compile_fail("ui/container/*.rs");
+    cases.compile_fail("ui/sync/*.rs");
+    cases.compile_fail("ui/*.rs");
 }
