@@ -1,6 +1,7 @@
 #![doc = include_str!("../../README.md")]
 #![warn(missing_docs)]
 
+mod canonical;
 mod children;
 mod diff;
 mod error;
