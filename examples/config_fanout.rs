@@ -147,7 +147,7 @@ fn log_rules(config: &Config) -> LogRules {
         let key = LogRuleKey {
             level: service.log_level.clone(),
         };
-        if let Ok(rule) = rules.get_or_insert_with(key, || LogRule {
+        if let Ok(mut rule) = rules.get_or_insert_with(key, || LogRule {
             level: service.log_level.clone(),
             services: Vec::new(),
         }) {
@@ -222,10 +222,10 @@ fn main() -> Result<(), HookError> {
     fan_out(&mut shipper, &config)?;
 
     println!("after scaling api to 5 and quieting jobs:");
-    if let Some(api) = config.services.get_mut(&ServiceKey { name: "api".into() }) {
+    if let Some(mut api) = config.services.get_mut(&ServiceKey { name: "api".into() }) {
         api.replicas = 5;
     }
-    if let Some(jobs) = config.services.get_mut(&ServiceKey {
+    if let Some(mut jobs) = config.services.get_mut(&ServiceKey {
         name: "jobs".into(),
     }) {
         jobs.log_level = "info".into();

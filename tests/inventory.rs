@@ -243,8 +243,7 @@ fn a_sync_that_applies_nothing_releases_the_database() {
     let mut changed = base.clone();
     changed
         .sites
-        .iter_mut()
-        .for_each(|site| site.region = "x".into());
+        .for_each_mut(|site| site.region = "x".into());
     let first_site = format!("site[name={}]", base.sites.iter().next().unwrap().name);
     let mut failing = FailingSql {
         db,

@@ -62,7 +62,7 @@
 //! assert_eq!(shown.summary().create, 1);
 //!
 //! let mut edited = view.clone();
-//! edited.switches.get_mut(&SwitchKey { server: "a".into() }).map(|s| s.on = true);
+//! edited.switches.modify(&SwitchKey { server: "a".into() }, |s| s.on = true);
 //! let carried = carry_back::<Dashboard, _>(&mut fleet, &view, &edited)?; // edits flow back
 //! assert_eq!(carried.summary().update, 1);
 //! assert!(fleet.servers.get(&ServerKey { name: "a".into() }).is_some_and(|s| s.maintenance));

@@ -21,17 +21,19 @@ fn device_key(site: &str, name: &str) -> DeviceKey {
 /// attribute; a site created (1 device, 2 ports) and one deleted (2 devices, 3 ports each).
 fn changed() -> Inventory {
     let mut new = inventory();
-    let ams = new.sites.get_mut(&site_key("ams")).unwrap();
-    ams.region = "eu-west".into();
-    let d0 = ams.devices.get_mut(&device_key("ams", "ams-d0")).unwrap();
-    d0.role = "spine".into();
-    d0.interfaces
-        .get_mut(&InterfaceKey {
-            device: "ams-d0".into(),
-            name: "et-1".into(),
-        })
-        .unwrap()
-        .enabled = false;
+    {
+        let mut ams = new.sites.get_mut(&site_key("ams")).unwrap();
+        ams.region = "eu-west".into();
+        let mut d0 = ams.devices.get_mut(&device_key("ams", "ams-d0")).unwrap();
+        d0.role = "spine".into();
+        d0.interfaces
+            .get_mut(&InterfaceKey {
+                device: "ams-d0".into(),
+                name: "et-1".into(),
+            })
+            .unwrap()
+            .enabled = false;
+    }
     new.sites.remove(&site_key("nyc"));
     new.sites.insert(site("lon", 1, 2)).unwrap();
     new

@@ -9,14 +9,17 @@ use statesync_suite::fixtures::{inventory, site};
 fn a_three_level_plan_renders_parents_before_children() {
     let old = inventory();
     let mut new = inventory();
-    let ams = new.sites.get_mut(&SiteKey { name: "ams".into() }).unwrap();
-    ams.region = "eu-west".into();
-    let device = ams.devices.iter_mut().next().unwrap();
-    device.serial = "NEW".into();
-    device.interfaces.iter_mut().for_each(|i| {
-        i.mtu = 9216;
-        i.vlans.push(20);
-    });
+    {
+        let mut ams = new.sites.get_mut(&SiteKey { name: "ams".into() }).unwrap();
+        ams.region = "eu-west".into();
+        let first = ams.devices.keys().next().unwrap().clone();
+        let mut device = ams.devices.get_mut(&first).unwrap();
+        device.serial = "NEW".into();
+        device.interfaces.for_each_mut(|i| {
+            i.mtu = 9216;
+            i.vlans.push(20);
+        });
+    }
     new.sites.remove(&SiteKey { name: "nyc".into() });
     new.sites.insert(site("lon", 1, 2)).unwrap();
     let diff = old.diff(&new).unwrap();

@@ -85,8 +85,9 @@ fn get_or_insert_with_inserts_once_and_checks_the_key() {
         .mtu = 42;
     let again = store
         .get_or_insert_with(key("et-1"), || unreachable!("present"))
-        .unwrap();
-    assert_eq!(again.mtu, 42);
+        .unwrap()
+        .mtu;
+    assert_eq!(again, 42);
     let error = store
         .get_or_insert_with(key("et-5"), || interface("sw1", "et-6"))
         .unwrap_err();
@@ -103,6 +104,7 @@ fn update_or_insert_updates_attributes_and_keeps_children() {
     let updated = devices.update_or_insert(replacement);
     assert_eq!(updated.role, "spine");
     assert_eq!(updated.interfaces.len(), 3);
+    drop(updated);
     devices.update_or_insert(device("nyc", "sw2", 1));
     assert_eq!(devices.len(), 2);
 }
