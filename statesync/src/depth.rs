@@ -57,11 +57,16 @@ pub(crate) struct Level(());
 impl Level {
     /// Enters a level, or `None` beyond [`MAX_DEPTH`].
     pub(crate) fn try_enter() -> Option<Self> {
+        Self::try_enter_within(MAX_DEPTH).map(|(level, _)| level)
+    }
+
+    /// Enters a level, or `None` beyond `limit`; with whether it is the last level allowed.
+    pub(crate) fn try_enter_within(limit: usize) -> Option<(Self, bool)> {
         DEPTH.with(|depth| {
             let next = depth.get().saturating_add(1);
-            (next <= MAX_DEPTH).then(|| {
+            (next <= limit).then(|| {
                 depth.set(next);
-                Level(())
+                (Level(()), next == limit)
             })
         })
     }

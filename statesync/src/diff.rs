@@ -559,15 +559,27 @@ where
 
 const DIFF_FIELDS: &[&str] = &["model", "elements", "unchanged"];
 
-/// Enters one more level of nested diffs while deserialising, refusing more than
-/// [`crate::MAX_DEPTH`] (a format without a recursion limit would overflow the stack).
-fn enter_nested<E: serde::de::Error>() -> Result<Level, E> {
-    Level::try_enter().ok_or_else(|| {
-        E::custom(format_args!(
-            "diff nested deeper than the {} levels statesync supports",
-            crate::MAX_DEPTH
-        ))
-    })
+/// Enters one more level of nested diffs while deserialising, refusing elements deeper than
+/// [`crate::MAX_DEPTH`] (a format without a recursion limit would overflow the stack). The
+/// elements at the limit carry child diffs one level further, which must be empty: the
+/// `bool` says whether this is that level.
+fn enter_nested<E: serde::de::Error>() -> Result<(Level, bool), E> {
+    Level::try_enter_within(crate::MAX_DEPTH.saturating_add(1)).ok_or_else(too_deep_to_read)
+}
+
+/// Refuses elements in a diff one level beyond [`crate::MAX_DEPTH`].
+fn refuse_below_limit<E: serde::de::Error, T>(below: bool, elements: &[T]) -> Result<(), E> {
+    if below && !elements.is_empty() {
+        return Err(too_deep_to_read());
+    }
+    Ok(())
+}
+
+fn too_deep_to_read<E: serde::de::Error>() -> E {
+    E::custom(format_args!(
+        "diff nested deeper than the {} levels statesync supports",
+        crate::MAX_DEPTH
+    ))
 }
 
 struct DiffInVisitor<M>(std::marker::PhantomData<M>);
@@ -584,7 +596,7 @@ where
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Diff<M>, A::Error> {
         use serde::de::Error as _;
-        let _level = enter_nested::<A::Error>()?;
+        let (_level, below) = enter_nested::<A::Error>()?;
         let name: String = seq
             .next_element()?
             .ok_or_else(|| A::Error::invalid_length(0, &self))?;
@@ -597,6 +609,7 @@ where
         let elements: Vec<ElementDiff<M>> = seq
             .next_element()?
             .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+        refuse_below_limit(below, &elements)?;
         let unchanged: usize = seq
             .next_element()?
             .ok_or_else(|| A::Error::invalid_length(2, &self))?;
@@ -605,7 +618,7 @@ where
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Diff<M>, A::Error> {
         use serde::de::Error as _;
-        let _level = enter_nested::<A::Error>()?;
+        let (_level, below) = enter_nested::<A::Error>()?;
         let (mut model, mut elements, mut unchanged) = (None, None, None);
         while let Some(field) = map.next_key::<String>()? {
             match field.as_str() {
@@ -620,7 +633,9 @@ where
                     model = Some(name);
                 }
                 "elements" if elements.is_none() => {
-                    elements = Some(map.next_value::<Vec<ElementDiff<M>>>()?);
+                    let read = map.next_value::<Vec<ElementDiff<M>>>()?;
+                    refuse_below_limit(below, &read)?;
+                    elements = Some(read);
                 }
                 "unchanged" if unchanged.is_none() => unchanged = Some(map.next_value::<usize>()?),
                 "model" | "elements" | "unchanged" => {

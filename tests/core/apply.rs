@@ -69,7 +69,8 @@ fn diff_of_equal_states_is_empty_and_counts_everything_unchanged() {
     let diff = inventory().diff(&inventory()).unwrap();
     assert!(diff.is_empty());
     assert_eq!(diff.summary().unchanged, 19);
-    assert_eq!(diff.to_string(), "");
+    assert_eq!(diff.to_string(), "no changes\n");
+    assert!(diff.entries().is_empty());
 }
 
 #[test]
