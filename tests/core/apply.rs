@@ -182,3 +182,80 @@ fn a_diff_naming_one_key_twice_is_refused() {
     );
     assert_eq!(target, before);
 }
+
+/// A delete made against an older state must not remove an element edited since: that
+/// would lose the edit (and `revert` could not bring it back).
+#[test]
+fn a_delete_of_an_element_changed_since_is_stale() {
+    let old = inventory();
+    let diff = old.diff(&changed()).unwrap(); // deletes `nyc`
+    let mut target = inventory();
+    target
+        .sites
+        .get_mut(&site_key("nyc"))
+        .unwrap()
+        .region = "moved".into();
+    let before = target.clone();
+    let error = target.apply(&diff).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Stale {
+                operation: Operation::Delete,
+                model: "site",
+                field: "region",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "cannot delete inventory.sites.site[name=nyc]: field `region` no longer holds the value the diff deletes"
+    );
+    assert_eq!(target, before);
+}
+
+#[test]
+fn a_delete_whose_children_changed_since_is_stale_naming_the_children_field() {
+    let diff = inventory().diff(&changed()).unwrap();
+    let mut target = inventory();
+    target
+        .sites
+        .get_mut(&site_key("nyc"))
+        .unwrap()
+        .devices
+        .insert(device("nyc", "nyc-new", 1))
+        .unwrap();
+    let error = target.apply(&diff).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Stale {
+                operation: Operation::Delete,
+                field: "devices",
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_root_replacement_checks_the_deleted_root() {
+    let a = device("nyc", "sw1", 1);
+    let b = device("nyc", "sw2", 1);
+    let diff = a.diff(&b).unwrap();
+    let mut edited = a.clone();
+    edited.role = "edited".into();
+    let error = edited.apply(&diff).unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Stale {
+            operation: Operation::Delete,
+            field: "role",
+            ..
+        }
+    ));
+    assert_eq!(edited.name, "sw1");
+}
