@@ -55,7 +55,8 @@ pub trait ChildCollection: Default {
     /// The keys of the children, in the collection's order.
     fn child_keys(&self) -> Vec<<Self::Model as DiffModel>::Key>;
 
-    /// The child with this key, to change in place.
+    /// The child with this key, to change in place. Its id fields must not change: a
+    /// `Store` would keep it under its old key (change them through [`Store::get_mut`]).
     fn child_mut(&mut self, key: &<Self::Model as DiffModel>::Key) -> Option<&mut Self::Model>;
 
     /// Removes the child with this key.

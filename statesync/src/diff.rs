@@ -245,7 +245,9 @@ impl<M: DiffModel> Default for Diff<M> {
 
 impl<M: DiffModel> Diff<M> {
     /// Builds a diff from elements and a count of unchanged elements. Elements are sorted
-    /// by key, so the order they are given in does not matter.
+    /// by key, so the order they are given in does not matter. Keep hand-built diffs within
+    /// [`crate::MAX_DEPTH`] levels: `apply` refuses deeper ones with [`Error::TooDeep`], and
+    /// rendering, counting and inverting walk every level.
     pub fn from_elements(mut elements: Vec<ElementDiff<M>>, unchanged: usize) -> Self {
         elements.sort_by(|a, b| a.key.cmp(&b.key));
         Self {
@@ -417,13 +419,21 @@ pub(crate) fn check_update<M: DiffModel>(
     current.check_children(&update.children)
 }
 
-/// Checks a delete against the current model: the diff's payload must equal it, under the
-/// fields' equality and children included, or the delete would lose what changed since.
+/// Checks a delete against the current model: the diff's payload must have the element's
+/// key and equal it, under the fields' equality and children included, or the delete would
+/// lose what changed since (and its inverse would not restore it).
 pub(crate) fn check_delete<M: DiffModel>(
     current: &M,
     key: &M::Key,
     payload: &M,
 ) -> Result<(), Error> {
+    if !payload.has_key(key) {
+        return Err(Error::KeyMismatch {
+            model: M::NAME,
+            expected: key.to_string(),
+            found: payload.key().to_string(),
+        });
+    }
     match compare(current, payload, &mut Unobserved)? {
         Compared::Unchanged(_) => Ok(()),
         Compared::Changed(update) => Err(stale_as::<M>(

@@ -45,7 +45,7 @@
 //!
 //!     fn write_back(view: &Switches, fleet: &mut Fleet) {
 //!         for switch in &view.switches {
-//!             if let Some(server) = fleet.servers.get_mut(&ServerKey { name: switch.server.clone() }) {
+//!             if let Some(mut server) = fleet.servers.get_mut(&ServerKey { name: switch.server.clone() }) {
 //!                 server.maintenance = switch.on;
 //!             }
 //!         }
