@@ -19,10 +19,7 @@ fn run(
         let input = next();
         match check(&input) {
             Ok(outcome) => *outcomes.entry(outcome).or_insert(0) += 1,
-            Err(violation) => panic!(
-                "{violation}\ninput: {}",
-                String::from_utf8_lossy(&input)
-            ),
+            Err(violation) => panic!("{violation}\ninput: {}", String::from_utf8_lossy(&input)),
         }
     }
     outcomes
@@ -32,7 +29,10 @@ fn run(
 fn assert_spread(outcomes: &HashMap<Outcome, usize>, count: usize) {
     for outcome in [Outcome::Unreadable, Outcome::Refused, Outcome::Accepted] {
         let seen = outcomes.get(&outcome).copied().unwrap_or(0);
-        assert!(seen * 20 >= count, "{outcome:?} in only {seen} of {count}: {outcomes:?}");
+        assert!(
+            seen * 20 >= count,
+            "{outcome:?} in only {seen} of {count}: {outcomes:?}"
+        );
     }
 }
 

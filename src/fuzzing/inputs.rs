@@ -64,9 +64,7 @@ impl Target {
         static SMALL: OnceLock<Inventory> = OnceLock::new();
         static GENERATED: OnceLock<Inventory> = OnceLock::new();
         match self {
-            Target::GeneratedInventory => {
-                GENERATED.get_or_init(|| crate::dataset::generate(60, 9))
-            }
+            Target::GeneratedInventory => GENERATED.get_or_init(|| crate::dataset::generate(60, 9)),
             _ => SMALL.get_or_init(crate::fixtures::inventory),
         }
     }
@@ -159,11 +157,7 @@ impl Inputs {
 
     /// The JSON of a diff between `base` and edited copies of it: usually the diff that
     /// turns `base` into an edit (it applies), sometimes one made for another state.
-    fn diff_json<M: DiffModel>(
-        &mut self,
-        base: &M,
-        edit: impl Fn(&mut ChaCha8Rng, &mut M),
-    ) -> Value
+    fn diff_json<M: DiffModel>(&mut self, base: &M, edit: impl Fn(&mut ChaCha8Rng, &mut M)) -> Value
     where
         Diff<M>: serde::Serialize,
     {
@@ -185,10 +179,7 @@ impl Inputs {
 
     /// The JSON's bytes after up to three mutations (none in a quarter of the inputs).
     fn mutated(&mut self, mut json: Value) -> Vec<u8> {
-        let rounds = match self.rng.random_range(0..4) {
-            0 => 0,
-            n => n,
-        };
+        let rounds = self.rng.random_range(0..4);
         let mut bytes_mutations = 0;
         for _ in 0..rounds {
             if self.rng.random_bool(0.8) {
@@ -210,11 +201,13 @@ impl Inputs {
 fn edit_site(rng: &mut ChaCha8Rng, site: &mut Site) {
     for _ in 0..rng.random_range(1..4) {
         let devices: Vec<_> = site.devices.keys().cloned().collect();
-        let picked = (!devices.is_empty()).then(|| devices[rng.random_range(0..devices.len())].clone());
+        let picked =
+            (!devices.is_empty()).then(|| devices[rng.random_range(0..devices.len())].clone());
         match (rng.random_range(0..5), picked) {
             (0, _) => site.region = format!("r{}", rng.random_range(0..3)),
             (1, Some(key)) => {
-                site.devices.modify(&key, |device| device.role = "spine".into());
+                site.devices
+                    .modify(&key, |device| device.role = "spine".into());
             }
             (2, Some(key)) => {
                 site.devices.modify(&key, |device| {
@@ -224,7 +217,10 @@ fn edit_site(rng: &mut ChaCha8Rng, site: &mut Site) {
             (3, Some(key)) => drop(site.devices.remove(&key)),
             _ => {
                 let name = format!("{}-n{}", site.name, rng.random_range(0..3));
-                drop(site.devices.upsert(crate::fixtures::device(&site.name, &name, 2)));
+                drop(
+                    site.devices
+                        .upsert(crate::fixtures::device(&site.name, &name, 2)),
+                );
             }
         }
     }

@@ -49,10 +49,10 @@ where
     let _ = (diff.to_string(), diff.summary(), diff.entries());
     let inverse = diff.invert();
     let mut state = base.clone();
-    let before = format!("{state:?}");
     if let Err(error) = state.apply(&diff) {
         let _ = error.to_string();
-        if format!("{state:?}") != before {
+        // Compared exactly: `Debug` lists every store in its order.
+        if format!("{state:?}") != format!("{base:?}") {
             return Err(broken(format_args!(
                 "apply failed ({error}) but changed its target"
             )));
@@ -62,9 +62,11 @@ where
     index(&state)?;
     round_trip(&state)?;
     let mut undone = state.clone();
-    undone
-        .apply(&inverse)
-        .map_err(|error| broken(format_args!("the inverse of an applied diff failed: {error}")))?;
+    undone.apply(&inverse).map_err(|error| {
+        broken(format_args!(
+            "the inverse of an applied diff failed: {error}"
+        ))
+    })?;
     if undone != *base || !undone.diff(base).map_err(broken)?.is_empty() {
         return Err(broken("the inverse did not restore the original"));
     }
@@ -167,7 +169,9 @@ pub fn check_server_message(bytes: &[u8]) -> Result<Outcome, Violation> {
     inventory_index(&after.1)?;
     let accepted = matches!(response, Response::Accepted { .. });
     if !accepted && after != before {
-        return Err(broken("a request the server did not accept changed its state"));
+        return Err(broken(
+            "a request the server did not accept changed its state",
+        ));
     }
     Ok(if accepted {
         Outcome::Accepted

@@ -14,9 +14,7 @@ use std::str::Chars;
 /// The canonical form of a `Debug` rendering (see the module docs).
 pub(crate) fn canonical(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut scan = Scan {
-        rest: text.chars(),
-    };
+    let mut scan = Scan { rest: text.chars() };
     scan.copy_until(None, &mut out, &mut Vec::new());
     out
 }
@@ -28,7 +26,12 @@ struct Scan<'a> {
 impl Scan<'_> {
     /// Copies text to `out` up to `close` (consumed, not copied), rewriting nested groups;
     /// records in `splits` where top-level `", "` separators start. Whether `close` came.
-    fn copy_until(&mut self, close: Option<char>, out: &mut String, splits: &mut Vec<usize>) -> bool {
+    fn copy_until(
+        &mut self,
+        close: Option<char>,
+        out: &mut String,
+        splits: &mut Vec<usize>,
+    ) -> bool {
         while let Some(c) = self.rest.next() {
             if Some(c) == close {
                 return true;
@@ -186,7 +189,10 @@ mod tests {
         assert_eq!(canonical("[3, 1, 2]"), "[3, 1, 2]");
         assert_eq!(canonical("S { b: 1, a: 2 }"), "S { b: 1, a: 2 }");
         assert_eq!(canonical("S { m: {2, 1} }"), "S { m: {1, 2} }");
-        assert_eq!(canonical(r#"{"x, y": {3, 2}, "a": {}}"#), r#"{"a": {}, "x, y": {2, 3}}"#);
+        assert_eq!(
+            canonical(r#"{"x, y": {3, 2}, "a": {}}"#),
+            r#"{"a": {}, "x, y": {2, 3}}"#
+        );
         assert_eq!(canonical(r#"{'}', '\'', 'a'}"#), r#"{'\'', 'a', '}'}"#);
         assert_eq!(canonical(r#"Some("{b, a}")"#), r#"Some("{b, a}")"#);
         assert_eq!(canonical("{unclosed, a"), "{a, unclosed");
@@ -201,8 +207,14 @@ mod tests {
         let again: HashSet<String> = (0..50).rev().map(|n| format!("w{n}")).collect();
         let map_again: HashMap<u32, Vec<u8>> = (0..50).rev().map(|n| (n, vec![1, 0])).collect();
         assert_ne!(format!("{map:?}"), format!("{map_again:?}"));
-        assert_eq!(canonical(&format!("{words:?}")), canonical(&format!("{again:?}")));
-        assert_eq!(canonical(&format!("{map:?}")), canonical(&format!("{map_again:?}")));
+        assert_eq!(
+            canonical(&format!("{words:?}")),
+            canonical(&format!("{again:?}"))
+        );
+        assert_eq!(
+            canonical(&format!("{map:?}")),
+            canonical(&format!("{map_again:?}"))
+        );
         assert!(canonical(&format!("{map:?}")).starts_with("{0: [1, 0], 1: [1, 0], 2: "));
     }
 }

@@ -7,8 +7,7 @@ use std::hash::BuildHasher;
 use indexmap::IndexMap;
 
 use crate::diff::{
-    Action, Diff, DiffBuilder, already_exists, check_create, check_delete, check_update,
-    not_found,
+    Action, Diff, DiffBuilder, already_exists, check_create, check_delete, check_update, not_found,
 };
 use crate::error::{Error, Operation, Path};
 use crate::model::{DiffModel, DiffObserver};

@@ -190,11 +190,7 @@ fn a_delete_of_an_element_changed_since_is_stale() {
     let old = inventory();
     let diff = old.diff(&changed()).unwrap(); // deletes `nyc`
     let mut target = inventory();
-    target
-        .sites
-        .get_mut(&site_key("nyc"))
-        .unwrap()
-        .region = "moved".into();
+    target.sites.get_mut(&site_key("nyc")).unwrap().region = "moved".into();
     let before = target.clone();
     let error = target.apply(&diff).unwrap_err();
     assert!(

@@ -137,7 +137,9 @@ fn a_create_whose_vec_children_repeat_a_key_is_refused() {
         #[statesync(children)]
         shelves: Vec<Shelf>,
     }
-    let empty = Library { shelves: Vec::new() };
+    let empty = Library {
+        shelves: Vec::new(),
+    };
     let new = Library {
         shelves: vec![Shelf {
             name: "a".into(),
@@ -145,7 +147,9 @@ fn a_create_whose_vec_children_repeat_a_key_is_refused() {
         }],
     };
     let diff = empty.diff(&new).unwrap();
-    let json = serde_json::to_string(&diff).unwrap().replace("\"isbn\":2", "\"isbn\":1");
+    let json = serde_json::to_string(&diff)
+        .unwrap()
+        .replace("\"isbn\":2", "\"isbn\":1");
     let forged: statesync::Diff<Library> = serde_json::from_str(&json).unwrap();
     let mut target = empty.clone();
     let error = target.apply(&forged).unwrap_err();

@@ -34,7 +34,9 @@ fn chain(levels: usize, value: u32) -> Node {
 /// The error's path has one segment per ancestor of the element too deep.
 fn assert_too_deep(error: &Error, depth_of_parent: usize) {
     match error {
-        Error::TooDeep { model, limit, path, .. } => {
+        Error::TooDeep {
+            model, limit, path, ..
+        } => {
             assert_eq!(*model, "node");
             assert_eq!(*limit, MAX_DEPTH);
             assert_eq!(path.segments().len(), depth_of_parent, "{error}");
@@ -63,7 +65,10 @@ fn an_update_beyond_the_limit_is_too_deep() {
         .diff(&chain(MAX_DEPTH + 1, 2))
         .unwrap_err();
     assert_too_deep(&error, MAX_DEPTH);
-    assert!(error.to_string().contains("deeper than the 16 levels"), "{error}");
+    assert!(
+        error.to_string().contains("deeper than the 16 levels"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -137,7 +142,10 @@ fn json_nested_deeper_than_the_limit_is_refused_while_reading() {
     assert_eq!(serde_json::from_str::<Diff<Node>>(&json).unwrap(), d);
     let deeper = serde_json::to_string(&create_below(MAX_DEPTH)).unwrap();
     let error = serde_json::from_str::<Diff<Node>>(&deeper).unwrap_err();
-    assert!(error.to_string().contains("deeper than the 16 levels"), "{error}");
+    assert!(
+        error.to_string().contains("deeper than the 16 levels"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -88,5 +88,10 @@ fn every_nan_is_the_same_and_zero_equals_minus_zero() {
     let b = gauge(-f64::NAN);
     assert!(a.diff(&b).unwrap().is_empty());
     assert!(gauge(0.0).diff(&gauge(-0.0)).unwrap().is_empty());
-    assert!(!gauge(f64::NAN).diff(&gauge(f64::INFINITY)).unwrap().is_empty());
+    assert!(
+        !gauge(f64::NAN)
+            .diff(&gauge(f64::INFINITY))
+            .unwrap()
+            .is_empty()
+    );
 }

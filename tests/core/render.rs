@@ -66,8 +66,14 @@ mod hashed {
             .map(|_| service(0).diff(&service(1)).unwrap().to_string())
             .collect();
         let raw: HashSet<String> = (0..20).map(|_| format!("{:?}", service(0).env)).collect();
-        assert!(raw.len() > 1, "the seeds did not change the iteration order");
-        assert!(renderings.iter().all(|r| r == &renderings[0]), "{renderings:#?}");
+        assert!(
+            raw.len() > 1,
+            "the seeds did not change the iteration order"
+        );
+        assert!(
+            renderings.iter().all(|r| r == &renderings[0]),
+            "{renderings:#?}"
+        );
         assert!(
             renderings[0].starts_with(
                 "~ service[name=api] env: {\"VAR0\": 0, \"VAR1\": 1, \"VAR2\": 2, \"VAR3\": 3,"

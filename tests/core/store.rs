@@ -202,7 +202,10 @@ mod renames {
         assert_eq!(store.get(&ItemKey { id: 3 }).unwrap().value, 30);
         assert_eq!(store.collisions(), [item(3, 10)]);
         let error = store.diff(&Store::new()).unwrap_err();
-        assert!(matches!(error, Error::DuplicateKey { model: "item", .. }), "{error}");
+        assert!(
+            matches!(error, Error::DuplicateKey { model: "item", .. }),
+            "{error}"
+        );
         assert!(Store::new().diff(&store).is_err());
         assert!(store.apply(&statesync::Diff::default()).is_err());
         assert_eq!(format!("{store:?}").matches("value: 10").count(), 1);
@@ -215,7 +218,10 @@ mod renames {
         let mut store = store();
         store.for_each_mut(|item| item.id += 10);
         assert_eq!(ids(&store), [11, 12, 13]);
-        assert_eq!(store.modify(&ItemKey { id: 12 }, |item| item.id = 2), Some(()));
+        assert_eq!(
+            store.modify(&ItemKey { id: 12 }, |item| item.id = 2),
+            Some(())
+        );
         assert_eq!(ids(&store), [11, 2, 13]);
         store.for_each_mut(|item| item.id = 5);
         assert_eq!(ids(&store), [5]);
