@@ -6,8 +6,9 @@
 
 use std::cell::Cell;
 
+use crate::diff::{Action, Diff};
 use crate::error::{Error, Path};
-use crate::model::{DiffModel, ModelVisitor};
+use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 
 /// The deepest tree statesync handles: a root and its descendants down to 16 levels (the
 /// root is level 1). Deeper trees are refused with [`Error::TooDeep`] by `diff`, `apply`,
@@ -127,6 +128,44 @@ impl ModelVisitor for SubtreeCheck {
         child.visit_children(self);
         if let Some((error, below)) = self.error.take() {
             self.error = Some((error.within(C::NAME, &child.key(), below), field));
+        }
+    }
+}
+
+/// Checks that a diff, with the models it creates and deletes, stays within
+/// [`MAX_DEPTH`] levels below the current one.
+///
+/// # Errors
+/// [`Error::TooDeep`] naming the first element too deep, with its path.
+pub(crate) fn check_diff<M: DiffModel>(diff: &Diff<M>) -> Result<(), Error> {
+    for element in diff.elements() {
+        match &element.action {
+            Action::Create(model) | Action::Delete(model) => check_subtree(model)?,
+            Action::Update(update) => {
+                let _level = Level::enter::<M>(|| element.key.clone())?;
+                let mut children = ChildDiffsCheck::default();
+                M::visit_child_diffs(&update.children, &mut children);
+                if let Some((error, field)) = children.error {
+                    return Err(error.within(M::NAME, &element.key, field));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks each child diff of an update; keeps the first error and its children field.
+#[derive(Default)]
+struct ChildDiffsCheck {
+    error: Option<(Error, &'static str)>,
+}
+
+impl DiffVisitor for ChildDiffsCheck {
+    fn visit<C: DiffModel>(&mut self, field: &'static str, diff: &Diff<C>) {
+        if self.error.is_none()
+            && let Err(error) = check_diff(diff)
+        {
+            self.error = Some((error, field));
         }
     }
 }

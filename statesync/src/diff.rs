@@ -226,7 +226,7 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
     }
 
     pub(crate) fn finish(mut self) -> Diff<M> {
-        let mut diff = Diff::from_elements(self.elements, self.unchanged);
+        let mut diff = Diff::sorted(self.elements, self.unchanged);
         self.unchanged_keys.sort();
         diff.unchanged_keys = self.unchanged_keys;
         diff
@@ -245,10 +245,20 @@ impl<M: DiffModel> Default for Diff<M> {
 
 impl<M: DiffModel> Diff<M> {
     /// Builds a diff from elements and a count of unchanged elements. Elements are sorted
-    /// by key, so the order they are given in does not matter. Keep hand-built diffs within
-    /// [`crate::MAX_DEPTH`] levels: `apply` refuses deeper ones with [`Error::TooDeep`], and
-    /// rendering, counting and inverting walk every level.
-    pub fn from_elements(mut elements: Vec<ElementDiff<M>>, unchanged: usize) -> Self {
+    /// by key, so the order they are given in does not matter.
+    ///
+    /// # Errors
+    /// [`Error::TooDeep`] when the diff, with the models it creates and deletes, is deeper
+    /// than [`crate::MAX_DEPTH`]: no diff statesync handles is (rendering, counting and
+    /// inverting walk every level).
+    pub fn from_elements(elements: Vec<ElementDiff<M>>, unchanged: usize) -> Result<Self, Error> {
+        let diff = Self::sorted(elements, unchanged);
+        crate::depth::check_diff(&diff)?;
+        Ok(diff)
+    }
+
+    /// [`Diff::from_elements`] for elements known to be within the depth.
+    pub(crate) fn sorted(mut elements: Vec<ElementDiff<M>>, unchanged: usize) -> Self {
         elements.sort_by(|a, b| a.key.cmp(&b.key));
         Self {
             elements,
@@ -280,7 +290,7 @@ impl<M: DiffModel> Diff<M> {
                     },
                     ..Self::default()
                 },
-                Compared::Changed(update) => Self::from_elements(
+                Compared::Changed(update) => Self::sorted(
                     vec![ElementDiff {
                         key: new.key(),
                         action: Action::Update(update),
@@ -300,7 +310,7 @@ impl<M: DiffModel> Diff<M> {
             key: new.key(),
             action: Action::Create(new.clone()),
         };
-        Ok(Self::from_elements(vec![delete, create], 0))
+        Ok(Self::sorted(vec![delete, create], 0))
     }
 
     /// The changed elements of this collection, in key order (not their descendants).
@@ -339,7 +349,7 @@ impl<M: DiffModel> Diff<M> {
                 },
             })
             .collect();
-        Self::from_elements(elements, self.unchanged)
+        Self::sorted(elements, self.unchanged)
     }
 
     /// The one diff that does what `first` then `second` do to `base`.
@@ -623,7 +633,7 @@ where
         let unchanged: usize = seq
             .next_element()?
             .ok_or_else(|| A::Error::invalid_length(2, &self))?;
-        Ok(Diff::from_elements(elements, unchanged))
+        Ok(Diff::sorted(elements, unchanged))
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Diff<M>, A::Error> {
@@ -655,7 +665,7 @@ where
             }
         }
         model.ok_or_else(|| A::Error::missing_field("model"))?;
-        Ok(Diff::from_elements(
+        Ok(Diff::sorted(
             elements.ok_or_else(|| A::Error::missing_field("elements"))?,
             unchanged.ok_or_else(|| A::Error::missing_field("unchanged"))?,
         ))

@@ -91,8 +91,8 @@ fn a_created_or_deleted_subtree_beyond_the_limit_is_too_deep() {
     ));
 }
 
-/// A hand-built diff that creates a child below the deepest node of a chain at the limit.
-fn create_below(levels: usize) -> Diff<Node> {
+/// A hand-built diff that creates a child below the deepest node of a chain of `levels`.
+fn create_below(levels: usize) -> Result<Diff<Node>, Error> {
     let mut diff = Diff::from_elements(
         vec![ElementDiff {
             key: NodeKey {
@@ -105,7 +105,7 @@ fn create_below(levels: usize) -> Diff<Node> {
             }),
         }],
         0,
-    );
+    )?;
     for level in (1..=levels).rev() {
         diff = Diff::from_elements(
             vec![ElementDiff {
@@ -118,19 +118,52 @@ fn create_below(levels: usize) -> Diff<Node> {
                 }),
             }],
             0,
-        );
+        )?;
     }
-    diff
+    Ok(diff)
 }
 
 #[test]
-fn apply_refuses_beyond_the_limit_and_changes_nothing() {
-    let mut state = chain(MAX_DEPTH, 1);
-    let before = state.clone();
-    let fits = create_below(MAX_DEPTH - 1);
+fn a_hand_built_diff_beyond_the_limit_is_refused() {
+    let fits = create_below(MAX_DEPTH - 1).unwrap();
     let mut shallower = chain(MAX_DEPTH - 1, 1);
     shallower.apply(&fits).unwrap();
-    let error = state.apply(&create_below(MAX_DEPTH)).unwrap_err();
+    assert_eq!(fits.summary().create, 1);
+    assert_too_deep(&create_below(MAX_DEPTH).unwrap_err(), MAX_DEPTH);
+}
+
+/// The JSON of a diff that creates `created` below the root `n1` of a chain.
+fn create_under_root_json(created: &Node) -> String {
+    serde_json::json!({
+        "model": "node",
+        "elements": [{
+            "key": { "name": "n1" },
+            "action": { "update": {
+                "fields": {},
+                "children": { "children": {
+                    "model": "node",
+                    "elements": [{ "key": { "name": created.name }, "action": { "create": created } }],
+                    "unchanged": 0
+                } }
+            } }
+        }],
+        "unchanged": 0
+    })
+    .to_string()
+}
+
+#[test]
+fn apply_refuses_a_created_subtree_beyond_the_limit_and_changes_nothing() {
+    let mut state = chain(2, 1);
+    let before = state.clone();
+    let mut created = chain(MAX_DEPTH - 1, 5);
+    created.name = "new".into();
+    let fits: Diff<Node> = serde_json::from_str(&create_under_root_json(&created)).unwrap();
+    state.clone().apply(&fits).unwrap();
+    let mut deeper = chain(MAX_DEPTH, 5);
+    deeper.name = "new".into();
+    let too_deep: Diff<Node> = serde_json::from_str(&create_under_root_json(&deeper)).unwrap();
+    let error = state.apply(&too_deep).unwrap_err();
     assert_too_deep(&error, MAX_DEPTH);
     assert_eq!(state, before);
 }
@@ -140,7 +173,11 @@ fn json_nested_deeper_than_the_limit_is_refused_while_reading() {
     let d = chain(MAX_DEPTH, 1).diff(&chain(MAX_DEPTH, 2)).unwrap();
     let json = serde_json::to_string(&d).unwrap();
     assert_eq!(serde_json::from_str::<Diff<Node>>(&json).unwrap(), d);
-    let deeper = serde_json::to_string(&create_below(MAX_DEPTH)).unwrap();
+    // One level more: the leaf's (empty) child diff holds an element.
+    let leaf_children = "\"children\":{\"model\":\"node\",\"elements\":[],\"unchanged\":0}";
+    assert_eq!(json.matches(leaf_children).count(), 1);
+    let extra = serde_json::to_string(&create_below(0).unwrap()).unwrap();
+    let deeper = json.replace(leaf_children, &format!("\"children\":{extra}"));
     let error = serde_json::from_str::<Diff<Node>>(&deeper).unwrap_err();
     assert!(
         error.to_string().contains("deeper than the 16 levels"),
@@ -170,10 +207,9 @@ fn a_very_deep_tree_is_an_error_not_a_stack_overflow() {
             let old = chain(levels, 1);
             let new = chain(levels, 2);
             let error = old.diff(&new).unwrap_err();
-            let mut target = old;
-            let refused = target.apply(&create_below(levels)).unwrap_err();
+            let refused = create_below(levels).unwrap_err();
             // Dropping a chain recurses too; take it apart level by level.
-            for mut node in [new, target] {
+            for mut node in [old, new] {
                 while let Some(child) = node.children.pop() {
                     node = child;
                 }
