@@ -114,7 +114,9 @@ impl Inputs {
 
     /// An input for [`super::check_diff_apply`]: a selector byte and a diff's JSON.
     pub fn diff_apply(&mut self) -> Vec<u8> {
-        let target = Target::ALL[self.rng.random_range(0..Target::ALL.len())];
+        let target = pick(&mut self.rng, &Target::ALL)
+            .copied()
+            .unwrap_or(Target::SmallInventory);
         let json = match target {
             Target::SmallInventory | Target::GeneratedInventory => {
                 self.diff_json(target.inventory(), |rng, state| {
@@ -201,8 +203,7 @@ impl Inputs {
 fn edit_site(rng: &mut ChaCha8Rng, site: &mut Site) {
     for _ in 0..rng.random_range(1..4) {
         let devices: Vec<_> = site.devices.keys().cloned().collect();
-        let picked =
-            (!devices.is_empty()).then(|| devices[rng.random_range(0..devices.len())].clone());
+        let picked = pick(rng, &devices).cloned();
         match (rng.random_range(0..5), picked) {
             (0, _) => site.region = format!("r{}", rng.random_range(0..3)),
             (1, Some(key)) => {
@@ -251,9 +252,8 @@ fn edit_tree(rng: &mut ChaCha8Rng, node: &mut Node) {
         }
         _ => {
             let keys: Vec<_> = node.children.keys().cloned().collect();
-            if !keys.is_empty() {
-                let key = keys[rng.random_range(0..keys.len())].clone();
-                node.children.modify(&key, |child| edit_tree(rng, child));
+            if let Some(key) = pick(rng, &keys) {
+                node.children.modify(key, |child| edit_tree(rng, child));
             }
         }
     }
@@ -289,8 +289,9 @@ fn mutate_json(rng: &mut ChaCha8Rng, json: &mut Value) {
             match rng.random_range(0..3) {
                 0 => drop(items.remove(at)),
                 1 => {
-                    let copy = items[at].clone();
-                    items.push(copy);
+                    if let Some(copy) = items.get(at).cloned() {
+                        items.push(copy);
+                    }
                 }
                 _ => {
                     let other = rng.random_range(0..items.len());
@@ -300,10 +301,12 @@ fn mutate_json(rng: &mut ChaCha8Rng, json: &mut Value) {
         }
         Value::Object(fields) if !fields.is_empty() => {
             let keys: Vec<String> = fields.keys().cloned().collect();
-            let key = keys[rng.random_range(0..keys.len())].clone();
+            let Some(key) = pick(rng, &keys).cloned() else {
+                return;
+            };
             let actions = ["create", "delete", "update"];
             if actions.contains(&key.as_str()) {
-                let renamed = actions[rng.random_range(0..actions.len())];
+                let renamed = pick(rng, &actions).copied().unwrap_or("update");
                 if let Some(value) = fields.remove(&key) {
                     fields.insert(renamed.into(), value);
                 }
@@ -329,10 +332,25 @@ fn mutate_bytes(rng: &mut ChaCha8Rng, bytes: &mut Vec<u8>) {
     }
     let at = rng.random_range(0..bytes.len());
     match rng.random_range(0..3) {
-        0 => bytes[at] = rng.random(),
-        1 => bytes.insert(at, b"{}[],:\"0"[rng.random_range(0..8)]),
+        0 => {
+            if let Some(byte) = bytes.get_mut(at) {
+                *byte = rng.random();
+            }
+        }
+        1 => {
+            let byte = pick(rng, b"{}[],:\"0").copied().unwrap_or(b'0');
+            bytes.insert(at, byte);
+        }
         _ => bytes.truncate(at),
     }
+}
+
+/// A random item, or `None` from an empty slice.
+fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> Option<&'a T> {
+    if items.is_empty() {
+        return None;
+    }
+    items.get(rng.random_range(0..items.len()))
 }
 
 fn count_nodes(json: &Value) -> usize {
