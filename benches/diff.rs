@@ -118,11 +118,18 @@ fn incremental(c: &mut Criterion) {
     source.sites.track_changes();
     let sites: Vec<_> = source.sites.keys().cloned().collect();
     for (at, key) in sites.iter().cycle().step_by(7).take(100).enumerate() {
-        if let Some(site) = source.sites.get_mut(key)
-            && let Some(device) = site.devices.iter_mut().nth(at % 10)
-            && let Some(port) = device.interfaces.iter_mut().nth(at % 48)
-        {
-            port.mtu += 1;
+        let Some(mut site) = source.sites.get_mut(key) else {
+            continue;
+        };
+        let Some(device) = site.devices.keys().nth(at % 10).cloned() else {
+            continue;
+        };
+        let Some(mut device) = site.devices.get_mut(&device) else {
+            continue;
+        };
+        let port = device.interfaces.keys().nth(at % 48).cloned();
+        if let Some(port) = port {
+            device.interfaces.modify(&port, |port| port.mtu += 1);
         }
     }
     let changes = target

@@ -43,17 +43,14 @@ fn run() -> Result<(), HookError> {
         device: "site-0001-dev-001".into(),
         name: "et-0/0/0".into(),
     };
-    let device = edited
-        .sites
-        .iter_mut()
-        .next()
-        .ok_or("no site")?
-        .devices
-        .iter_mut()
-        .next()
-        .ok_or("no device")?;
-    device.role = "edge".into();
-    device.interfaces.get_mut(&port).ok_or("no port")?.mtu = 1400;
+    {
+        let site = edited.sites.keys().next().cloned().ok_or("no site")?;
+        let mut site = edited.sites.get_mut(&site).ok_or("no site")?;
+        let device = site.devices.keys().next().cloned().ok_or("no device")?;
+        let mut device = site.devices.get_mut(&device).ok_or("no device")?;
+        device.role = "edge".into();
+        device.interfaces.get_mut(&port).ok_or("no port")?.mtu = 1400;
+    }
     edited.sites.insert(site("lon", 1, 2))?;
     json_file::save(&edited, &json_path)?;
     println!("json side: role of site-0001-dev-001 -> edge, et-0/0/0 mtu -> 1400, new site lon");

@@ -43,7 +43,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let ams = SiteKey { name: "ams".into() };
-    if let Some(site) = alice.state.sites.get_mut(&ams) {
+    if let Some(mut site) = alice.state.sites.get_mut(&ams) {
         site.region = "eu-west".into();
     }
     alice.push()?;
@@ -53,7 +53,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     bob.state.sites.insert(site("lon", 1, 2))?;
-    if let Some(site) = bob.state.sites.get_mut(&ams) {
+    if let Some(mut site) = bob.state.sites.get_mut(&ams) {
         site.region = "emea-2".into();
     }
     let conflicts = bob.push()?;

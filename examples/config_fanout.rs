@@ -150,7 +150,7 @@ fn log_rules(config: &Config) -> LogRules {
         let key = LogRuleKey {
             level: service.log_level.clone(),
         };
-        if let Ok(rule) = rules.get_or_insert_with(key, || LogRule {
+        if let Ok(mut rule) = rules.get_or_insert_with(key, || LogRule {
             level: service.log_level.clone(),
             services: Vec::new(),
         }) {
@@ -225,10 +225,10 @@ fn run() -> Result<(), HookError> {
     fan_out(&mut shipper, &config)?;
 
     println!("after scaling api to 5 and quieting jobs:");
-    if let Some(api) = config.services.get_mut(&ServiceKey { name: "api".into() }) {
+    if let Some(mut api) = config.services.get_mut(&ServiceKey { name: "api".into() }) {
         api.replicas = 5;
     }
-    if let Some(jobs) = config.services.get_mut(&ServiceKey {
+    if let Some(mut jobs) = config.services.get_mut(&ServiceKey {
         name: "jobs".into(),
     }) {
         jobs.log_level = "info".into();

@@ -102,20 +102,20 @@ fn handle(
         site: site.clone(),
         name: device.clone(),
     };
-    let interfaces = &mut source
+    let mut site = source
         .sites
         .get_mut(&SiteKey { name: site })
-        .and_then(|site| site.devices.get_mut(&device_key))
-        .ok_or("unknown device")?
-        .interfaces;
+        .ok_or("unknown device")?;
+    let mut device = site.devices.get_mut(&device_key).ok_or("unknown device")?;
+    let interfaces = &mut device.interfaces;
     match event {
         Event::Mtu { device, name, mtu } => {
-            if let Some(port) = interfaces.get_mut(&InterfaceKey { device, name }) {
+            if let Some(mut port) = interfaces.get_mut(&InterfaceKey { device, name }) {
                 port.mtu = mtu;
             }
         }
         Event::Disabled { device, name } => {
-            if let Some(port) = interfaces.get_mut(&InterfaceKey { device, name }) {
+            if let Some(mut port) = interfaces.get_mut(&InterfaceKey { device, name }) {
                 port.enabled = false;
             }
         }

@@ -40,7 +40,7 @@ fn migrate(v1: &V1Inventory) -> Result<Inventory, HookError> {
             .hardware
             .split_once('/')
             .ok_or("hardware without a serial")?;
-        let site = v2
+        let mut site = v2
             .sites
             .get_or_insert_with(SiteKey { name: site.into() }, || Site {
                 name: site.into(),
@@ -56,8 +56,9 @@ fn migrate(v1: &V1Inventory) -> Result<Inventory, HookError> {
             mode: "access".into(),
             vlans: vec![1],
         });
+        let site_name = site.name.clone();
         site.devices.insert(Device {
-            site: site.name.clone(),
+            site: site_name,
             name: name.into(),
             role: "leaf".into(),
             model: model.into(),
@@ -111,7 +112,7 @@ fn migrate_demo() -> Result<(), HookError> {
     let first = run(&v1, &mut db, "first migration")?;
     let again = run(&v1, &mut db, "migration re-run")?;
 
-    if let Some(device) = v1.devices.get_mut(&V1DeviceKey {
+    if let Some(mut device) = v1.devices.get_mut(&V1DeviceKey {
         fqdn: "sw3.ams".into(),
     }) {
         device.hardware = "mx204/SN999".into();

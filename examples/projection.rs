@@ -57,26 +57,24 @@ impl Projection<Inventory> for PortBoard {
 
     fn write_back(board: &Board, inventory: &mut Inventory) {
         for row in &board.ports {
-            let interface = inventory
-                .sites
-                .get_mut(&SiteKey {
-                    name: row.site.clone(),
+            let site = SiteKey {
+                name: row.site.clone(),
+            };
+            let device = DeviceKey {
+                site: row.site.clone(),
+                name: row.device.clone(),
+            };
+            let port = InterfaceKey {
+                device: row.device.clone(),
+                name: row.port.clone(),
+            };
+            inventory.sites.modify(&site, |site| {
+                site.devices.modify(&device, |device| {
+                    device
+                        .interfaces
+                        .modify(&port, |port| port.enabled = row.enabled)
                 })
-                .and_then(|site| {
-                    site.devices.get_mut(&DeviceKey {
-                        site: row.site.clone(),
-                        name: row.device.clone(),
-                    })
-                })
-                .and_then(|device| {
-                    device.interfaces.get_mut(&InterfaceKey {
-                        device: row.device.clone(),
-                        name: row.port.clone(),
-                    })
-                });
-            if let Some(interface) = interface {
-                interface.enabled = row.enabled;
-            }
+            });
         }
     }
 }
@@ -99,7 +97,7 @@ fn run() -> Result<(), HookError> {
         port: "et-1".into(),
     };
     let mut edited = board.clone();
-    if let Some(port) = edited.ports.get_mut(&row) {
+    if let Some(mut port) = edited.ports.get_mut(&row) {
         port.enabled = false;
     }
     let carried = carry_back::<PortBoard, _>(&mut inventory, &board, &edited)?;
@@ -111,18 +109,20 @@ fn run() -> Result<(), HookError> {
     println!("and into the database: {report}");
 
     // The inventory grows a port: the board follows.
-    let ams = inventory
-        .sites
-        .get_mut(&SiteKey { name: "ams".into() })
-        .ok_or("no ams")?;
-    let d1 = ams
-        .devices
-        .get_mut(&DeviceKey {
-            site: "ams".into(),
-            name: "ams-d1".into(),
-        })
-        .ok_or("no d1")?;
-    d1.interfaces.insert(interface("ams-d1", "et-9"))?;
+    {
+        let mut ams = inventory
+            .sites
+            .get_mut(&SiteKey { name: "ams".into() })
+            .ok_or("no ams")?;
+        let mut d1 = ams
+            .devices
+            .get_mut(&DeviceKey {
+                site: "ams".into(),
+                name: "ams-d1".into(),
+            })
+            .ok_or("no d1")?;
+        d1.interfaces.insert(interface("ams-d1", "et-9"))?;
+    }
     let shown = refresh::<PortBoard, _>(&inventory, &mut board)?;
     println!("the board follows the inventory:\n{shown}");
 

@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod cli;
 pub mod dataset;
 pub mod fixtures;
+pub mod fuzzing;
 pub mod inventory;
 pub mod json_file;
 pub mod remote;

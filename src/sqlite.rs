@@ -268,7 +268,7 @@ impl SqliteInventory {
         })? {
             let device = row?;
             device_site.insert(device.name.clone(), device.site.clone());
-            let site = inventory
+            let mut site = inventory
                 .sites
                 .get_mut(&crate::inventory::SiteKey {
                     name: device.site.clone(),
@@ -299,15 +299,17 @@ impl SqliteInventory {
             let site = device_site
                 .get(&interface.device)
                 .ok_or("interface row without its device")?;
-            let device = inventory
+            let mut site = inventory
                 .sites
                 .get_mut(&crate::inventory::SiteKey { name: site.clone() })
-                .and_then(|site| {
-                    site.devices.get_mut(&crate::inventory::DeviceKey {
-                        site: site.name.clone(),
-                        name: interface.device.clone(),
-                    })
-                })
+                .ok_or("interface row without its device")?;
+            let key = crate::inventory::DeviceKey {
+                site: site.name.clone(),
+                name: interface.device.clone(),
+            };
+            let mut device = site
+                .devices
+                .get_mut(&key)
                 .ok_or("interface row without its device")?;
             device.interfaces.insert(interface)?;
         }

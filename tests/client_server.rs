@@ -22,7 +22,7 @@ fn start_with(state: Inventory, limits: Limits) -> (Server, SocketAddr) {
     (server, address)
 }
 
-fn ams(state: &mut Inventory) -> &mut statesync_suite::inventory::Site {
+fn ams(state: &mut Inventory) -> statesync::StoreMut<'_, statesync_suite::inventory::Site> {
     state
         .sites
         .get_mut(&SiteKey { name: "ams".into() })

@@ -251,10 +251,7 @@ fn a_sync_that_applies_nothing_releases_the_database() {
     let mut db = SqliteInventory::open(&path).unwrap();
     sync(&mut db, &base, SyncOptions::default());
     let mut changed = base.clone();
-    changed
-        .sites
-        .iter_mut()
-        .for_each(|site| site.region = "x".into());
+    changed.sites.for_each_mut(|site| site.region = "x".into());
     let first_site = format!("site[name={}]", base.sites.iter().next().unwrap().name);
     let mut failing = FailingSql {
         db,

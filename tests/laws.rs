@@ -117,6 +117,26 @@ proptest! {
         prop_assert!(old.diff(&new).unwrap().is_empty());
     }
 
+    /// Whatever state a diff is applied to (the one it was made from, or another), when
+    /// apply accepts it, the inverse restores that state exactly; when apply refuses it,
+    /// the state is untouched. A delete of an element edited since is thus refused.
+    #[test]
+    fn apply_then_the_inverse_restores_the_original(a in spec(), b in spec(), c in spec()) {
+        let d = build(&a, false).diff(&build(&b, false)).unwrap();
+        let made_from = build(&a, false);
+        for original in [made_from, build(&c, false)] {
+            let mut state = original.clone();
+            match state.apply(&d) {
+                Ok(()) => {
+                    state.apply(&d.invert()).unwrap();
+                    prop_assert_eq!(&state, &original);
+                    prop_assert!(state.diff(&original).unwrap().is_empty());
+                }
+                Err(_) => prop_assert_eq!(format!("{state:?}"), format!("{original:?}")),
+            }
+        }
+    }
+
     #[test]
     fn diff_with_itself_is_empty(a in spec()) {
         let state = build(&a, false);

@@ -1,29 +1,31 @@
 //! What only generated code calls. Not a public API: it may change in any release.
 
-use std::fmt::{self, Display};
+use std::fmt::{self, Debug, Display};
 
 use crate::children::ChildCollection;
 use crate::diff::{Change, Diff};
 use crate::error::Error;
 use crate::model::{DiffModel, DiffObserver, ModelVisitor};
+use crate::render::render_value;
 use crate::sync::{Run, SyncTree};
 
 pub use ::serde;
 
-/// A field's change, cloning the values only when they differ under `==`.
+/// A field's change, cloning the values only when they differ under [`same_value`] with `==`.
 #[inline]
-pub fn diff_field<T: PartialEq + Clone>(old: &T, new: &T) -> Option<Change<T>> {
+pub fn diff_field<T: PartialEq + Clone + Debug>(old: &T, new: &T) -> Option<Change<T>> {
     diff_field_with(old, new, T::eq)
 }
 
-/// A field's change under a custom equality (`#[statesync(eq = path)]`).
+/// A field's change under a custom equality (`#[statesync(eq = path)]`), through
+/// [`same_value`].
 #[inline]
-pub fn diff_field_with<T: Clone>(
+pub fn diff_field_with<T: Clone + Debug>(
     old: &T,
     new: &T,
-    eq: impl FnOnce(&T, &T) -> bool,
+    eq: impl Fn(&T, &T) -> bool,
 ) -> Option<Change<T>> {
-    if eq(old, new) {
+    if same_value(old, new, eq) {
         None
     } else {
         Some(Change {
@@ -31,6 +33,16 @@ pub fn diff_field_with<T: Clone>(
             new: new.clone(),
         })
     }
+}
+
+/// Whether two attribute values are the same under `eq`, where a value that is not equal
+/// to itself (a float `NaN`, or anything holding one) is the same as another such value
+/// when both render alike (`NaN` renders as `NaN` whatever its sign and payload; map and
+/// set entries are sorted first). Without this, a model holding `NaN` would differ from its
+/// own clone, and no diff of it could ever be applied.
+#[inline]
+pub fn same_value<T: Debug>(a: &T, b: &T, eq: impl Fn(&T, &T) -> bool) -> bool {
+    eq(a, b) || (!eq(a, a) && !eq(b, b) && render_value(a) == render_value(b))
 }
 
 /// Sets a field to its new value when it changed.
@@ -134,16 +146,16 @@ pub fn snapshot_field<T: Clone>(current: &T, change: &Option<Change<T>>) -> Opti
     })
 }
 
-/// Whether a field still holds the change's old value.
+/// Whether a field still holds the change's old value (under [`same_value`]).
 #[inline]
-pub fn field_unmoved<T>(
+pub fn field_unmoved<T: Debug>(
     current: &T,
     change: &Option<Change<T>>,
-    eq: impl FnOnce(&T, &T) -> bool,
+    eq: impl Fn(&T, &T) -> bool,
 ) -> bool {
     change
         .as_ref()
-        .is_none_or(|change| eq(current, &change.old))
+        .is_none_or(|change| same_value(current, &change.old, eq))
 }
 
 /// Swaps old and new of one field's change.

@@ -6,7 +6,9 @@ use std::hash::BuildHasher;
 
 use indexmap::IndexMap;
 
-use crate::diff::{Action, Diff, DiffBuilder, already_exists, check_update, not_found};
+use crate::diff::{
+    Action, Diff, DiffBuilder, already_exists, check_create, check_delete, check_update, not_found,
+};
 use crate::error::{Error, Operation, Path};
 use crate::model::{DiffModel, DiffObserver};
 use crate::store::Store;
@@ -52,7 +54,8 @@ pub trait ChildCollection: Default {
     /// The keys of the children, in the collection's order.
     fn child_keys(&self) -> Vec<<Self::Model as DiffModel>::Key>;
 
-    /// The child with this key, to change in place.
+    /// The child with this key, to change in place. Its id fields must not change: a
+    /// `Store` would keep it under its old key (change them through [`Store::get_mut`]).
     fn child_mut(&mut self, key: &<Self::Model as DiffModel>::Key) -> Option<&mut Self::Model>;
 
     /// Removes the child with this key.
@@ -138,13 +141,13 @@ fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
                 matched += 1;
                 diff.compared(key, old_model, new_model)?;
             }
-            None => diff.deleted(key, old_model),
+            None => diff.deleted(key, old_model)?,
         }
     }
     if matched < new.len() {
         for (key, new_model) in new {
             if old_lookup.find(key).is_none() {
-                diff.created(key, new_model);
+                diff.created(key, new_model)?;
             }
         }
     }
@@ -197,12 +200,12 @@ fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(
                 if lookup.find(key).is_some() {
                     return Err(already_exists::<M>(key));
                 }
+                check_create(model)?;
             }
-            Action::Delete(_) => {
-                if lookup.find(key).is_none() {
-                    return Err(not_found::<M>(Operation::Delete, key));
-                }
-            }
+            Action::Delete(payload) => match lookup.find(key) {
+                Some(current) => check_delete(current, key, payload)?,
+                None => return Err(not_found::<M>(Operation::Delete, key)),
+            },
             Action::Update(update) => match lookup.find(key) {
                 Some(current) => check_update(current, key, update)?,
                 None => return Err(not_found::<M>(Operation::Update, key)),
@@ -250,7 +253,7 @@ impl<M: DiffModel> Patch<M> for Store<M> {
     }
 
     fn find_mut(&mut self, key: &M::Key) -> Option<&mut M> {
-        self.get_mut(key)
+        self.get_mut_unguarded(key)
     }
 
     fn add(&mut self, _key: &M::Key, model: M) {
@@ -270,6 +273,8 @@ impl<M: DiffModel> ChildCollection for Store<M> {
         new: &Self,
         observer: &mut dyn DiffObserver,
     ) -> Result<Diff<M>, Error> {
+        self.check_collisions()?;
+        new.check_collisions()?;
         diff_keyed(
             self.entries(),
             self,
@@ -280,6 +285,7 @@ impl<M: DiffModel> ChildCollection for Store<M> {
     }
 
     fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
+        self.check_collisions()?;
         check_keyed(self, diff)
     }
 
@@ -296,7 +302,7 @@ impl<M: DiffModel> ChildCollection for Store<M> {
     }
 
     fn child_mut(&mut self, key: &M::Key) -> Option<&mut M> {
-        self.get_mut(key)
+        self.get_mut_unguarded(key)
     }
 
     fn remove_child(&mut self, key: &M::Key) -> Option<M> {

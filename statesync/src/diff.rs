@@ -6,8 +6,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::depth::{Level, check_subtree};
 use crate::error::{Error, Operation, Path};
-use crate::model::{DiffModel, DiffObserver, DiffVisitor};
+use crate::model::{DiffModel, DiffObserver, DiffVisitor, Unobserved};
 
 /// One changed attribute: its value before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -136,6 +137,7 @@ pub(crate) fn compare<M: DiffModel>(
     new: &M,
     observer: &mut dyn DiffObserver,
 ) -> Result<Compared<M>, Error> {
+    let _level = Level::enter::<M>(|| new.key())?;
     observer.visited(1);
     let fields = old.diff_fields(new);
     let children = old.diff_children(new, observer)?;
@@ -197,24 +199,34 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
     }
 
     /// An element only on the old side.
-    pub(crate) fn deleted(&mut self, key: &M::Key, old: &M) {
+    ///
+    /// # Errors
+    /// [`Error::TooDeep`] when its subtree is deeper than [`crate::MAX_DEPTH`].
+    pub(crate) fn deleted(&mut self, key: &M::Key, old: &M) -> Result<(), Error> {
+        check_subtree(old)?;
         self.elements.push(ElementDiff {
             key: key.clone(),
             action: Action::Delete(old.clone()),
         });
+        Ok(())
     }
 
     /// An element only on the new side.
-    pub(crate) fn created(&mut self, key: &M::Key, new: &M) {
+    ///
+    /// # Errors
+    /// [`Error::TooDeep`] when its subtree is deeper than [`crate::MAX_DEPTH`].
+    pub(crate) fn created(&mut self, key: &M::Key, new: &M) -> Result<(), Error> {
+        check_subtree(new)?;
         observe_created(self.observer, new);
         self.elements.push(ElementDiff {
             key: key.clone(),
             action: Action::Create(new.clone()),
         });
+        Ok(())
     }
 
     pub(crate) fn finish(mut self) -> Diff<M> {
-        let mut diff = Diff::from_elements(self.elements, self.unchanged);
+        let mut diff = Diff::sorted(self.elements, self.unchanged);
         self.unchanged_keys.sort();
         diff.unchanged_keys = self.unchanged_keys;
         diff
@@ -234,7 +246,19 @@ impl<M: DiffModel> Default for Diff<M> {
 impl<M: DiffModel> Diff<M> {
     /// Builds a diff from elements and a count of unchanged elements. Elements are sorted
     /// by key, so the order they are given in does not matter.
-    pub fn from_elements(mut elements: Vec<ElementDiff<M>>, unchanged: usize) -> Self {
+    ///
+    /// # Errors
+    /// [`Error::TooDeep`] when the diff, with the models it creates and deletes, is deeper
+    /// than [`crate::MAX_DEPTH`]: no diff statesync handles is (rendering, counting and
+    /// inverting walk every level).
+    pub fn from_elements(elements: Vec<ElementDiff<M>>, unchanged: usize) -> Result<Self, Error> {
+        let diff = Self::sorted(elements, unchanged);
+        crate::depth::check_diff(&diff)?;
+        Ok(diff)
+    }
+
+    /// [`Diff::from_elements`] for elements known to be within the depth.
+    pub(crate) fn sorted(mut elements: Vec<ElementDiff<M>>, unchanged: usize) -> Self {
         elements.sort_by(|a, b| a.key.cmp(&b.key));
         Self {
             elements,
@@ -266,7 +290,7 @@ impl<M: DiffModel> Diff<M> {
                     },
                     ..Self::default()
                 },
-                Compared::Changed(update) => Self::from_elements(
+                Compared::Changed(update) => Self::sorted(
                     vec![ElementDiff {
                         key: new.key(),
                         action: Action::Update(update),
@@ -275,6 +299,8 @@ impl<M: DiffModel> Diff<M> {
                 ),
             });
         }
+        check_subtree(old)?;
+        check_subtree(new)?;
         observe_created(observer, new);
         let delete = ElementDiff {
             key: old.key(),
@@ -284,7 +310,7 @@ impl<M: DiffModel> Diff<M> {
             key: new.key(),
             action: Action::Create(new.clone()),
         };
-        Ok(Self::from_elements(vec![delete, create], 0))
+        Ok(Self::sorted(vec![delete, create], 0))
     }
 
     /// The changed elements of this collection, in key order (not their descendants).
@@ -323,7 +349,7 @@ impl<M: DiffModel> Diff<M> {
                 },
             })
             .collect();
-        Self::from_elements(elements, self.unchanged)
+        Self::sorted(elements, self.unchanged)
     }
 
     /// The one diff that does what `first` then `second` do to `base`.
@@ -356,15 +382,16 @@ impl<M: DiffModel> Diff<M> {
                 Ok(())
             }
             [first, second] => {
-                let (deleted, (created_key, created)) = match (&first.action, &second.action) {
-                    (Action::Delete(_), Action::Create(created)) => {
-                        (&first.key, (&second.key, created))
-                    }
-                    (Action::Create(created), Action::Delete(_)) => {
-                        (&second.key, (&first.key, created))
-                    }
-                    _ => return Err(invalid_root::<M>(&first.key)),
-                };
+                let ((deleted, payload), (created_key, created)) =
+                    match (&first.action, &second.action) {
+                        (Action::Delete(payload), Action::Create(created)) => {
+                            ((&first.key, payload), (&second.key, created))
+                        }
+                        (Action::Create(created), Action::Delete(payload)) => {
+                            ((&second.key, payload), (&first.key, created))
+                        }
+                        _ => return Err(invalid_root::<M>(&first.key)),
+                    };
                 if deleted == created_key {
                     return Err(invalid_root::<M>(deleted));
                 }
@@ -378,6 +405,8 @@ impl<M: DiffModel> Diff<M> {
                 if !root.has_key(deleted) {
                     return Err(not_found::<M>(Operation::Delete, deleted));
                 }
+                check_delete(root, deleted, payload)?;
+                check_create(created)?;
                 *root = created.clone();
                 Ok(())
             }
@@ -393,14 +422,84 @@ pub(crate) fn check_update<M: DiffModel>(
     key: &M::Key,
     update: &ModelUpdate<M>,
 ) -> Result<(), Error> {
+    let _level = Level::enter::<M>(|| key.clone())?;
     current
         .check_fields(&update.fields)
         .map_err(|field| stale::<M>(key, field))?;
     current.check_children(&update.children)
 }
 
+/// Checks a delete against the current model: the diff's payload must have the element's
+/// key and equal it, under the fields' equality and children included, or the delete would
+/// lose what changed since (and its inverse would not restore it).
+pub(crate) fn check_delete<M: DiffModel>(
+    current: &M,
+    key: &M::Key,
+    payload: &M,
+) -> Result<(), Error> {
+    if !payload.has_key(key) {
+        return Err(Error::KeyMismatch {
+            model: M::NAME,
+            expected: key.to_string(),
+            found: payload.key().to_string(),
+        });
+    }
+    match compare(current, payload, &mut Unobserved)? {
+        Compared::Unchanged(_) => Ok(()),
+        Compared::Changed(update) => Err(stale_as::<M>(
+            Operation::Delete,
+            key,
+            first_difference(&update),
+        )),
+    }
+}
+
+/// The first changed attribute of an update, or else its first changed children field.
+fn first_difference<M: DiffModel>(update: &ModelUpdate<M>) -> &'static str {
+    let mut first = None;
+    M::for_each_change(&update.fields, &mut |field, _, _| {
+        first = first.or(Some(crate::model::ModelField::name(field)));
+    });
+    if first.is_none() {
+        let mut children = FirstChanged(None);
+        M::visit_child_diffs(&update.children, &mut children);
+        first = children.0;
+    }
+    first.unwrap_or_default()
+}
+
+/// The name of the first children field whose diff holds an element.
+struct FirstChanged(Option<&'static str>);
+
+impl DiffVisitor for FirstChanged {
+    fn visit<C: DiffModel>(&mut self, field: &'static str, diff: &Diff<C>) {
+        if self.0.is_none() && !diff.is_empty() {
+            self.0 = Some(field);
+        }
+    }
+}
+
+/// Checks a created model: every collection in it has distinct keys (a `Vec` of children
+/// could hold two with one key, and the applied state could never be diffed again), map
+/// children sit under their own keys, and it is within [`crate::MAX_DEPTH`].
+pub(crate) fn check_create<M: DiffModel>(created: &M) -> Result<(), Error> {
+    check_subtree(created)?;
+    compare(created, created, &mut Unobserved).map(drop)
+}
+
+/// An update whose field moved on.
 pub(crate) fn stale<M: DiffModel>(key: &M::Key, field: &'static str) -> Error {
+    stale_as::<M>(Operation::Update, key, field)
+}
+
+/// An update or delete of an element that moved on.
+pub(crate) fn stale_as<M: DiffModel>(
+    operation: Operation,
+    key: &M::Key,
+    field: &'static str,
+) -> Error {
     Error::Stale {
+        operation,
         model: M::NAME,
         key: key.to_string(),
         field,
@@ -480,6 +579,29 @@ where
 
 const DIFF_FIELDS: &[&str] = &["model", "elements", "unchanged"];
 
+/// Enters one more level of nested diffs while deserialising, refusing elements deeper than
+/// [`crate::MAX_DEPTH`] (a format without a recursion limit would overflow the stack). The
+/// elements at the limit carry child diffs one level further, which must be empty: the
+/// `bool` says whether this is that level.
+fn enter_nested<E: serde::de::Error>() -> Result<(Level, bool), E> {
+    Level::try_enter_within(crate::MAX_DEPTH.saturating_add(1)).ok_or_else(too_deep_to_read)
+}
+
+/// Refuses elements in a diff one level beyond [`crate::MAX_DEPTH`].
+fn refuse_below_limit<E: serde::de::Error, T>(below: bool, elements: &[T]) -> Result<(), E> {
+    if below && !elements.is_empty() {
+        return Err(too_deep_to_read());
+    }
+    Ok(())
+}
+
+fn too_deep_to_read<E: serde::de::Error>() -> E {
+    E::custom(format_args!(
+        "diff nested deeper than the {} levels statesync supports",
+        crate::MAX_DEPTH
+    ))
+}
+
 struct DiffInVisitor<M>(std::marker::PhantomData<M>);
 
 impl<'de, M: DiffModel> serde::de::Visitor<'de> for DiffInVisitor<M>
@@ -494,6 +616,7 @@ where
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Diff<M>, A::Error> {
         use serde::de::Error as _;
+        let (_level, below) = enter_nested::<A::Error>()?;
         let name: String = seq
             .next_element()?
             .ok_or_else(|| A::Error::invalid_length(0, &self))?;
@@ -506,14 +629,16 @@ where
         let elements: Vec<ElementDiff<M>> = seq
             .next_element()?
             .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+        refuse_below_limit(below, &elements)?;
         let unchanged: usize = seq
             .next_element()?
             .ok_or_else(|| A::Error::invalid_length(2, &self))?;
-        Ok(Diff::from_elements(elements, unchanged))
+        Ok(Diff::sorted(elements, unchanged))
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Diff<M>, A::Error> {
         use serde::de::Error as _;
+        let (_level, below) = enter_nested::<A::Error>()?;
         let (mut model, mut elements, mut unchanged) = (None, None, None);
         while let Some(field) = map.next_key::<String>()? {
             match field.as_str() {
@@ -528,7 +653,9 @@ where
                     model = Some(name);
                 }
                 "elements" if elements.is_none() => {
-                    elements = Some(map.next_value::<Vec<ElementDiff<M>>>()?);
+                    let read = map.next_value::<Vec<ElementDiff<M>>>()?;
+                    refuse_below_limit(below, &read)?;
+                    elements = Some(read);
                 }
                 "unchanged" if unchanged.is_none() => unchanged = Some(map.next_value::<usize>()?),
                 "model" | "elements" | "unchanged" => {
@@ -538,7 +665,7 @@ where
             }
         }
         model.ok_or_else(|| A::Error::missing_field("model"))?;
-        Ok(Diff::from_elements(
+        Ok(Diff::sorted(
             elements.ok_or_else(|| A::Error::missing_field("elements"))?,
             unchanged.ok_or_else(|| A::Error::missing_field("unchanged"))?,
         ))

@@ -45,6 +45,16 @@ pub enum Operation {
     Delete,
 }
 
+impl Operation {
+    /// How a stale element is described: an update changes a value, a delete removes it.
+    fn stale_wording(self) -> &'static str {
+        match self {
+            Operation::Update | Operation::Create => "changes",
+            Operation::Delete => "deletes",
+        }
+    }
+}
+
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -83,11 +93,16 @@ pub enum Error {
         path: Path,
     },
     /// An update whose old value of a field is not the element's current value: the diff
-    /// was made for another state (or the element changed since).
+    /// was made for another state (or the element changed since). For a delete: the element no longer equals the model the diff deletes (the field is
+    /// the first attribute, or children field, that differs), so the diff would lose an
+    /// edit made since.
     #[error(
-        "cannot update {path}{model}[{key}]: field `{field}` no longer holds the value the diff changes"
+        "cannot {operation} {path}{model}[{key}]: field `{field}` no longer holds the value the diff {}",
+        .operation.stale_wording()
     )]
     Stale {
+        /// What the diff asked for: an update or a delete.
+        operation: Operation,
         /// Model name of the element.
         model: &'static str,
         /// The element's key, rendered.
@@ -118,6 +133,19 @@ pub enum Error {
         /// Key of the first element of the diff, rendered.
         key: String,
     },
+    /// An element deeper than the tree depth statesync supports ([`crate::MAX_DEPTH`]):
+    /// diffing, checking or applying it would recurse too deep.
+    #[error("{path}{model}[{key}] is deeper than the {limit} levels statesync supports")]
+    TooDeep {
+        /// Model name of the element one level too deep.
+        model: &'static str,
+        /// Its key, rendered.
+        key: String,
+        /// The supported depth, [`crate::MAX_DEPTH`].
+        limit: usize,
+        /// Where the collection holding it sits.
+        path: Path,
+    },
     /// A model handed in under a key that is not its own.
     #[error("key mismatch: {model}[{expected}] was given a model whose key is [{found}]")]
     KeyMismatch {
@@ -143,7 +171,8 @@ impl Error {
             Error::DuplicateKey { path, .. }
             | Error::NotFound { path, .. }
             | Error::Stale { path, .. }
-            | Error::AlreadyExists { path, .. } => path.push_front(segment),
+            | Error::AlreadyExists { path, .. }
+            | Error::TooDeep { path, .. } => path.push_front(segment),
             Error::KeyMismatch { .. } | Error::InvalidRootDiff { .. } => {}
         }
         self
@@ -155,7 +184,8 @@ impl Error {
             Error::DuplicateKey { path, .. }
             | Error::NotFound { path, .. }
             | Error::Stale { path, .. }
-            | Error::AlreadyExists { path, .. } => Some(path),
+            | Error::AlreadyExists { path, .. }
+            | Error::TooDeep { path, .. } => Some(path),
             Error::KeyMismatch { .. } | Error::InvalidRootDiff { .. } => None,
         }
     }

@@ -1,7 +1,9 @@
 #![doc = include_str!("../../README.md")]
 #![warn(missing_docs)]
 
+mod canonical;
 mod children;
+mod depth;
 mod diff;
 mod error;
 pub mod file;
@@ -18,13 +20,14 @@ pub mod sync;
 pub mod __private;
 
 pub use children::ChildCollection;
+pub use depth::MAX_DEPTH;
 pub use diff::{Action, Change, Diff, ElementDiff, ModelUpdate};
 pub use error::{Error, Operation, Path, Result};
 pub use model::{
     DiffModel, DiffObserver, DiffVisitor, ModelField, ModelKey, ModelVisitor, OnChange, Unobserved,
 };
 pub use render::{Entry, EntryKind, FieldChange};
-pub use store::Store;
+pub use store::{Store, StoreMut};
 pub use summary::Summary;
 
 /// Derives [`DiffModel`](trait@DiffModel) for a struct with named fields, with a key type

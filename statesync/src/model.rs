@@ -124,7 +124,8 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     ///
     /// # Errors
     /// [`Error::DuplicateKey`] when a `Vec` of children holds two children with one key;
-    /// the error names the parent and the key.
+    /// the error names the parent and the key. [`Error::TooDeep`] for a tree deeper than
+    /// [`crate::MAX_DEPTH`].
     fn diff(&self, new: &Self) -> Result<Diff<Self>, Error> {
         Diff::between(self, new, &mut Unobserved)
     }
@@ -143,11 +144,15 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     }
 
     /// Applies a diff made by [`DiffModel::diff`]: checks the whole diff first, then applies
-    /// it, so a failed apply leaves `self` unchanged.
+    /// it, so a failed apply leaves `self` unchanged. Whenever it succeeds, applying
+    /// [`Diff::invert`] restores `self`.
     ///
     /// # Errors
     /// [`Error::NotFound`] or [`Error::AlreadyExists`] naming the element when the diff was
-    /// not made for this state.
+    /// not made for this state; [`Error::Stale`] when an updated field or a deleted element
+    /// changed since; [`Error::DuplicateKey`] or [`Error::KeyMismatch`] for a diff or a
+    /// created model that is not consistent; [`Error::TooDeep`] beyond
+    /// [`crate::MAX_DEPTH`].
     fn apply(&mut self, diff: &Diff<Self>) -> Result<(), Error> {
         diff.apply_to_root(self)
     }

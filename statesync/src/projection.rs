@@ -45,7 +45,7 @@
 //!
 //!     fn write_back(view: &Switches, fleet: &mut Fleet) {
 //!         for switch in &view.switches {
-//!             if let Some(server) = fleet.servers.get_mut(&ServerKey { name: switch.server.clone() }) {
+//!             if let Some(mut server) = fleet.servers.get_mut(&ServerKey { name: switch.server.clone() }) {
 //!                 server.maintenance = switch.on;
 //!             }
 //!         }
@@ -62,7 +62,7 @@
 //! assert_eq!(shown.summary().create, 1);
 //!
 //! let mut edited = view.clone();
-//! edited.switches.get_mut(&SwitchKey { server: "a".into() }).map(|s| s.on = true);
+//! edited.switches.modify(&SwitchKey { server: "a".into() }, |s| s.on = true);
 //! let carried = carry_back::<Dashboard, _>(&mut fleet, &view, &edited)?; // edits flow back
 //! assert_eq!(carried.summary().update, 1);
 //! assert!(fleet.servers.get(&ServerKey { name: "a".into() }).is_some_and(|s| s.maintenance));

@@ -31,7 +31,9 @@ impl EntryKind {
     }
 }
 
-/// One changed attribute in an [`Entry`], its values rendered with `Debug`.
+/// One changed attribute in an [`Entry`], its values rendered with `Debug`; the entries of
+/// maps and sets (`HashMap`, `HashSet`, ...) are sorted, so a rendering is the same in
+/// every run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldChange {
     /// The field's display name.
@@ -153,11 +155,13 @@ impl DiffVisitor for Flatten {
     }
 }
 
-fn render_value(value: &dyn Debug) -> String {
+/// A value's `Debug` rendering, the same in every run: map and set entries are sorted (see
+/// [`crate::canonical`]).
+pub(crate) fn render_value(value: &dyn Debug) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = write!(out, "{value:?}");
-    out
+    crate::canonical::canonical(&out)
 }
 
 impl<M: DiffModel> Diff<M> {
@@ -173,9 +177,16 @@ impl<M: DiffModel> Diff<M> {
     }
 }
 
-/// Writes one line per entry.
+/// What an empty diff renders as.
+pub(crate) const NOTHING_TO_CHANGE: &str = "no changes";
+
+/// Writes one line per entry, or [`NOTHING_TO_CHANGE`] on a line of its own.
 pub(crate) fn write_plan<M: DiffModel>(diff: &Diff<M>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    for entry in diff.entries() {
+    let entries = diff.entries();
+    if entries.is_empty() {
+        return writeln!(f, "{NOTHING_TO_CHANGE}");
+    }
+    for entry in entries {
         writeln!(f, "{entry}")?;
     }
     Ok(())

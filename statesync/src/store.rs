@@ -37,13 +37,51 @@ type Hasher = foldhash::fast::RandomState;
 /// # Ok::<(), statesync::Error>(())
 /// ```
 ///
-/// Changing a model's id fields through [`Store::get_mut`] would leave it filed under its
-/// old key; remove it and insert it again instead.
+/// The index always agrees with the models: mutable access goes through a [`StoreMut`]
+/// guard that files the model under its new key when its id fields changed (a rename keeps
+/// the model's position). A rename onto a key another model holds is refused: the renamed
+/// model is kept aside in [`Store::collisions`] (nothing is dropped), and until it is taken
+/// back with [`Store::take_collisions`], diffing or applying to the store fails with
+/// [`Error::DuplicateKey`], as a `Vec` holding two models with one key does.
+///
+/// ```
+/// use statesync::{DiffModel, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Vlan {
+///     #[statesync(id)]
+///     id: u16,
+///     name: String,
+/// }
+///
+/// let mut vlans = Store::try_from_iter([
+///     Vlan { id: 10, name: "users".into() },
+///     Vlan { id: 20, name: "voice".into() },
+/// ])?;
+/// vlans.track_changes();
+/// if let Some(mut vlan) = vlans.get_mut(&VlanKey { id: 10 }) {
+///     vlan.id = 11; // a rename: filed under its new key when the guard drops
+/// }
+/// assert!(vlans.get(&VlanKey { id: 10 }).is_none());
+/// assert_eq!(vlans.get(&VlanKey { id: 11 }).map(|v| v.name.as_str()), Some("users"));
+/// let mut touched: Vec<u16> = vlans.touched().into_iter().flatten().map(|k| k.id).collect();
+/// touched.sort();
+/// assert_eq!(touched, [10, 11]); // both the old and the new key
+///
+/// vlans.get_mut(&VlanKey { id: 20 }).expect("present").id = 11; // 11 is taken
+/// assert_eq!(vlans.len(), 1);
+/// assert!(vlans.diff(&Store::new()).is_err()); // two models with key 11
+/// let aside = vlans.take_collisions();
+/// assert_eq!(aside[0].name, "voice");
+/// # Ok::<(), statesync::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Store<M: DiffModel> {
     map: IndexMap<M::Key, M, Hasher>,
     /// Keys changed since tracking started ([`Store::track_changes`]); `None` when off.
     touched: Option<HashSet<M::Key, Hasher>>,
+    /// Models renamed onto a key another model holds, kept aside until taken back.
+    collisions: Vec<M>,
 }
 
 impl<M: DiffModel> Default for Store<M> {
@@ -58,6 +96,7 @@ impl<M: DiffModel> Store<M> {
         Self {
             map: IndexMap::with_hasher(Hasher::default()),
             touched: None,
+            collisions: Vec::new(),
         }
     }
 
@@ -66,6 +105,7 @@ impl<M: DiffModel> Store<M> {
         Self {
             map: IndexMap::with_capacity_and_hasher(capacity, Hasher::default()),
             touched: None,
+            collisions: Vec::new(),
         }
     }
 
@@ -82,7 +122,8 @@ impl<M: DiffModel> Store<M> {
         Ok(store)
     }
 
-    /// How many models the store holds.
+    /// How many models the store holds under their keys (not counting
+    /// [`Store::collisions`]).
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -97,10 +138,130 @@ impl<M: DiffModel> Store<M> {
         self.map.get(key)
     }
 
-    /// The model with this key, to change its attributes or children in place.
-    pub fn get_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+    /// The model with this key, to change in place, behind a guard that keeps the index
+    /// right: when the guard drops and the model's id fields changed, the model is filed
+    /// under its new key at the same position (both keys count as touched), or, when another
+    /// model holds that key, kept aside in [`Store::collisions`].
+    ///
+    /// Bind it with `mut` to assign through it: `if let Some(mut m) = store.get_mut(&k)`.
+    pub fn get_mut(&mut self, key: &M::Key) -> Option<StoreMut<'_, M>> {
+        let index = self.map.get_index_of(key)?;
+        self.touch(key);
+        Some(StoreMut {
+            store: self,
+            index,
+            key: key.clone(),
+        })
+    }
+
+    /// Calls `f` with the model with this key, to change it in place, and files it under its
+    /// new key afterwards as [`Store::get_mut`] does; `None` when no model has the key. Handy
+    /// to reach down a tree in one expression:
+    ///
+    /// ```
+    /// # use statesync::{DiffModel, Store};
+    /// # #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// # struct Site { #[statesync(id)] name: String, #[statesync(children)] racks: Store<Rack> }
+    /// # #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// # struct Rack { #[statesync(id)] name: String, units: u8 }
+    /// # let rack = Rack { name: "r1".into(), units: 42 };
+    /// # let mut sites = Store::try_from_iter([Site { name: "ams".into(), racks: Store::try_from_iter([rack])? }])?;
+    /// let done = sites.modify(&SiteKey { name: "ams".into() }, |site| {
+    ///     site.racks.modify(&RackKey { name: "r1".into() }, |rack| rack.units = 48)
+    /// });
+    /// assert_eq!(done, Some(Some(())));
+    /// # Ok::<(), statesync::Error>(())
+    /// ```
+    pub fn modify<R>(&mut self, key: &M::Key, f: impl FnOnce(&mut M) -> R) -> Option<R> {
+        let mut model = self.get_mut(key)?;
+        Some(f(&mut model))
+    }
+
+    /// Mutable access without the guard, for code that never changes id fields (apply).
+    pub(crate) fn get_mut_unguarded(&mut self, key: &M::Key) -> Option<&mut M> {
         self.touch(key);
         self.map.get_mut(key)
+    }
+
+    /// Calls `f` with each model in order, to change it in place; a model whose id fields
+    /// `f` changed is filed under its new key as [`Store::get_mut`] does. With tracking on,
+    /// every key counts as touched.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut M)) {
+        if let Some(touched) = &mut self.touched {
+            touched.extend(self.map.keys().cloned());
+        }
+        let mut index = 0;
+        while let Some((key, model)) = self.map.get_index_mut(index) {
+            f(model);
+            if model.has_key(key) {
+                index += 1;
+            } else {
+                let key = key.clone();
+                if self.rekey(index, &key) {
+                    index += 1;
+                }
+            }
+        }
+    }
+
+    /// Files the model at `index`, whose key was `old`, under its own key, keeping its
+    /// position; when another model holds that key, moves it to the collisions instead.
+    /// Whether the model is still at `index`.
+    fn rekey(&mut self, index: usize, old: &M::Key) -> bool {
+        let Some((_, model)) = self.map.get_index(index) else {
+            return false;
+        };
+        let new = model.key();
+        self.touch(old);
+        self.touch(&new);
+        if self.map.contains_key(&new) {
+            if let Some((_, model)) = self.map.shift_remove_index(index) {
+                self.collisions.push(model);
+            }
+            return false;
+        }
+        let Some((_, model)) = self.map.swap_remove_index(index) else {
+            return false;
+        };
+        let (last, _) = self.map.insert_full(new, model);
+        self.map.swap_indices(index, last);
+        true
+    }
+
+    /// Models renamed (through [`Store::get_mut`] or [`Store::for_each_mut`]) onto a key
+    /// another model holds: kept aside, not in the index, in the order they collided.
+    pub fn collisions(&self) -> &[M] {
+        &self.collisions
+    }
+
+    /// Takes the models kept aside by colliding renames; diffs and applies work again.
+    pub fn take_collisions(&mut self) -> Vec<M> {
+        std::mem::take(&mut self.collisions)
+    }
+
+    /// Refuses a store with a colliding rename pending: it holds two models with one key.
+    pub(crate) fn check_collisions(&self) -> Result<(), Error> {
+        match self.collisions.first() {
+            Some(model) => Err(Error::DuplicateKey {
+                model: M::NAME,
+                key: model.key().to_string(),
+                path: Path::root(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Keeps the models for which `keep` is true, in order; the others are removed (and
+    /// count as touched).
+    pub fn retain(&mut self, mut keep: impl FnMut(&M) -> bool) {
+        let touched = &mut self.touched;
+        self.map.retain(|key, model| {
+            let kept = keep(model);
+            if !kept && let Some(touched) = touched {
+                touched.insert(key.clone());
+            }
+            kept
+        });
     }
 
     /// Whether a model with this key is present.
@@ -164,7 +325,8 @@ impl<M: DiffModel> Store<M> {
         self.map.shift_remove(key)
     }
 
-    /// The model with this key, inserting `make()` first when it is absent.
+    /// The model with this key, inserting `make()` first when it is absent, behind the
+    /// guard [`Store::get_mut`] returns.
     ///
     /// # Errors
     /// [`Error::KeyMismatch`] when `make` builds a model with another key; nothing is
@@ -173,10 +335,10 @@ impl<M: DiffModel> Store<M> {
         &mut self,
         key: M::Key,
         make: impl FnOnce() -> M,
-    ) -> Result<&mut M, Error> {
+    ) -> Result<StoreMut<'_, M>, Error> {
         self.touch(&key);
-        match self.map.entry(key) {
-            Entry::Occupied(entry) => Ok(entry.into_mut()),
+        let index = match self.map.entry(key.clone()) {
+            Entry::Occupied(entry) => entry.index(),
             Entry::Vacant(entry) => {
                 let model = make();
                 if !model.has_key(entry.key()) {
@@ -186,40 +348,47 @@ impl<M: DiffModel> Store<M> {
                         found: model.key().to_string(),
                     });
                 }
-                Ok(entry.insert(model))
+                let index = entry.index();
+                entry.insert(model);
+                index
             }
-        }
+        };
+        Ok(StoreMut {
+            store: self,
+            index,
+            key,
+        })
     }
 
     /// Inserts `model`, or, when a model with its key is present, sets that model's compared
     /// attributes to `model`'s, keeping its children and skipped fields (diffsync's
-    /// `update_or_instantiate`).
-    pub fn update_or_insert(&mut self, model: M) -> &mut M {
+    /// `update_or_instantiate`). Returns the guard [`Store::get_mut`] returns.
+    pub fn update_or_insert(&mut self, model: M) -> StoreMut<'_, M> {
         let key = model.key();
         self.touch(&key);
-        match self.map.entry(key) {
-            Entry::Occupied(entry) => {
-                let current = entry.into_mut();
+        let index = match self.map.entry(key.clone()) {
+            Entry::Occupied(mut entry) => {
+                let current = entry.get_mut();
                 let changes = current.diff_fields(&model);
                 current.apply_fields(&changes);
-                current
+                entry.index()
             }
-            Entry::Vacant(entry) => entry.insert(model),
+            Entry::Vacant(entry) => {
+                let index = entry.index();
+                entry.insert(model);
+                index
+            }
+        };
+        StoreMut {
+            store: self,
+            index,
+            key,
         }
     }
 
     /// The models in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &M> + DoubleEndedIterator {
         self.map.values()
-    }
-
-    /// The models in order, to change attributes or children in place. With tracking on,
-    /// every key counts as touched.
-    pub fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = &mut M> + DoubleEndedIterator {
-        if let Some(touched) = &mut self.touched {
-            touched.extend(self.map.keys().cloned());
-        }
-        self.map.values_mut()
     }
 
     /// The keys in order.
@@ -317,6 +486,8 @@ impl<M: DiffModel> Store<M> {
     where
         M::Key: 'k,
     {
+        self.check_collisions()?;
+        new.check_collisions()?;
         let mut observer = Unobserved;
         let mut diff = DiffBuilder::new(&mut observer);
         let mut seen: HashSet<&M::Key, Hasher> = HashSet::default();
@@ -326,8 +497,8 @@ impl<M: DiffModel> Store<M> {
             }
             match (self.get(key), new.get(key)) {
                 (Some(old), Some(new)) => diff.compared(key, old, new)?,
-                (Some(old), None) => diff.deleted(key, old),
-                (None, Some(new)) => diff.created(key, new),
+                (Some(old), None) => diff.deleted(key, old)?,
+                (None, Some(new)) => diff.created(key, new)?,
                 (None, None) => {}
             }
         }
@@ -366,10 +537,11 @@ impl<M: DiffModel> Store<M> {
     }
 }
 
-/// Two stores are equal when they hold equal models under the same keys, in any order.
+/// Two stores are equal when they hold equal models under the same keys, in any order (and
+/// equal [`Store::collisions`]).
 impl<M: DiffModel> PartialEq for Store<M> {
     fn eq(&self, other: &Self) -> bool {
-        self.map == other.map
+        self.map == other.map && self.collisions == other.collisions
     }
 }
 
@@ -377,7 +549,9 @@ impl<M: DiffModel + Eq> Eq for Store<M> {}
 
 impl<M: DiffModel> fmt::Debug for Store<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.map.values()).finish()
+        f.debug_list()
+            .entries(self.map.values().chain(&self.collisions))
+            .finish()
     }
 }
 
@@ -407,10 +581,11 @@ impl<M: DiffModel> TryFrom<Vec<M>> for Store<M> {
     }
 }
 
-/// Serialised as a sequence of models, in order.
+/// Serialised as a sequence of models, in order, followed by any [`Store::collisions`] (so
+/// nothing is lost; reading them back is refused as a duplicate key).
 impl<M: DiffModel + Serialize> Serialize for Store<M> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.map.values())
+        serializer.collect_seq(self.map.values().chain(&self.collisions))
     }
 }
 
@@ -437,5 +612,54 @@ impl<'de, M: DiffModel + Deserialize<'de>> Visitor<'de> for StoreVisitor<M> {
             store.insert(model).map_err(serde::de::Error::custom)?;
         }
         Ok(store)
+    }
+}
+
+/// Mutable access to one model of a [`Store`] (from [`Store::get_mut`]): dereferences to the
+/// model, and when dropped files it under its key again if its id fields changed (or, when
+/// another model holds the new key, keeps it aside in [`Store::collisions`]).
+pub struct StoreMut<'a, M: DiffModel> {
+    store: &'a mut Store<M>,
+    /// The model's position; the store is borrowed, so it stays valid.
+    index: usize,
+    /// The key the model is filed under.
+    key: M::Key,
+}
+
+impl<M: DiffModel> std::ops::Deref for StoreMut<'_, M> {
+    type Target = M;
+
+    // The guard borrows the store mutably from a valid index to its drop, so the index
+    // cannot go out of bounds; `IndexMap` offers no infallible access by position.
+    #[allow(clippy::indexing_slicing)]
+    fn deref(&self) -> &M {
+        &self.store.map[self.index]
+    }
+}
+
+impl<M: DiffModel> std::ops::DerefMut for StoreMut<'_, M> {
+    // As in `deref`.
+    #[allow(clippy::indexing_slicing)]
+    fn deref_mut(&mut self) -> &mut M {
+        &mut self.store.map[self.index]
+    }
+}
+
+impl<M: DiffModel> Drop for StoreMut<'_, M> {
+    fn drop(&mut self) {
+        let renamed = self
+            .store
+            .map
+            .get_index(self.index)
+            .is_some_and(|(_, model)| !model.has_key(&self.key));
+        if renamed {
+            self.store.rekey(self.index, &self.key);
+        }
+    }
+}
+
+impl<M: DiffModel> fmt::Debug for StoreMut<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        M::fmt(self, f)
     }
 }

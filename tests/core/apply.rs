@@ -21,17 +21,19 @@ fn device_key(site: &str, name: &str) -> DeviceKey {
 /// attribute; a site created (1 device, 2 ports) and one deleted (2 devices, 3 ports each).
 fn changed() -> Inventory {
     let mut new = inventory();
-    let ams = new.sites.get_mut(&site_key("ams")).unwrap();
-    ams.region = "eu-west".into();
-    let d0 = ams.devices.get_mut(&device_key("ams", "ams-d0")).unwrap();
-    d0.role = "spine".into();
-    d0.interfaces
-        .get_mut(&InterfaceKey {
-            device: "ams-d0".into(),
-            name: "et-1".into(),
-        })
-        .unwrap()
-        .enabled = false;
+    {
+        let mut ams = new.sites.get_mut(&site_key("ams")).unwrap();
+        ams.region = "eu-west".into();
+        let mut d0 = ams.devices.get_mut(&device_key("ams", "ams-d0")).unwrap();
+        d0.role = "spine".into();
+        d0.interfaces
+            .get_mut(&InterfaceKey {
+                device: "ams-d0".into(),
+                name: "et-1".into(),
+            })
+            .unwrap()
+            .enabled = false;
+    }
     new.sites.remove(&site_key("nyc"));
     new.sites.insert(site("lon", 1, 2)).unwrap();
     new
@@ -67,7 +69,8 @@ fn diff_of_equal_states_is_empty_and_counts_everything_unchanged() {
     let diff = inventory().diff(&inventory()).unwrap();
     assert!(diff.is_empty());
     assert_eq!(diff.summary().unchanged, 19);
-    assert_eq!(diff.to_string(), "");
+    assert_eq!(diff.to_string(), "no changes\n");
+    assert!(diff.entries().is_empty());
 }
 
 #[test]
@@ -178,4 +181,77 @@ fn a_diff_naming_one_key_twice_is_refused() {
         "{error}"
     );
     assert_eq!(target, before);
+}
+
+/// A delete made against an older state must not remove an element edited since: that
+/// would lose the edit (and `revert` could not bring it back).
+#[test]
+fn a_delete_of_an_element_changed_since_is_stale() {
+    let old = inventory();
+    let diff = old.diff(&changed()).unwrap(); // deletes `nyc`
+    let mut target = inventory();
+    target.sites.get_mut(&site_key("nyc")).unwrap().region = "moved".into();
+    let before = target.clone();
+    let error = target.apply(&diff).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Stale {
+                operation: Operation::Delete,
+                model: "site",
+                field: "region",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "cannot delete inventory.sites.site[name=nyc]: field `region` no longer holds the value the diff deletes"
+    );
+    assert_eq!(target, before);
+}
+
+#[test]
+fn a_delete_whose_children_changed_since_is_stale_naming_the_children_field() {
+    let diff = inventory().diff(&changed()).unwrap();
+    let mut target = inventory();
+    target
+        .sites
+        .get_mut(&site_key("nyc"))
+        .unwrap()
+        .devices
+        .insert(device("nyc", "nyc-new", 1))
+        .unwrap();
+    let error = target.apply(&diff).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Stale {
+                operation: Operation::Delete,
+                field: "devices",
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_root_replacement_checks_the_deleted_root() {
+    let a = device("nyc", "sw1", 1);
+    let b = device("nyc", "sw2", 1);
+    let diff = a.diff(&b).unwrap();
+    let mut edited = a.clone();
+    edited.role = "edited".into();
+    let error = edited.apply(&diff).unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Stale {
+            operation: Operation::Delete,
+            field: "role",
+            ..
+        }
+    ));
+    assert_eq!(edited.name, "sw1");
 }

@@ -115,3 +115,48 @@ fn a_map_entry_filed_under_another_key_is_an_error() {
         }
     );
 }
+
+/// A create carrying a `Vec` of children with two of one key would leave a state that can
+/// never be diffed again: apply refuses it, naming the element.
+#[test]
+fn a_create_whose_vec_children_repeat_a_key_is_refused() {
+    #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Shelf {
+        #[statesync(id)]
+        name: String,
+        #[statesync(children)]
+        books: Vec<Book>,
+    }
+    #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Book {
+        #[statesync(id)]
+        isbn: u32,
+    }
+    #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Library {
+        #[statesync(children)]
+        shelves: Vec<Shelf>,
+    }
+    let empty = Library {
+        shelves: Vec::new(),
+    };
+    let new = Library {
+        shelves: vec![Shelf {
+            name: "a".into(),
+            books: vec![Book { isbn: 1 }, Book { isbn: 2 }],
+        }],
+    };
+    let diff = empty.diff(&new).unwrap();
+    let json = serde_json::to_string(&diff)
+        .unwrap()
+        .replace("\"isbn\":2", "\"isbn\":1");
+    let forged: statesync::Diff<Library> = serde_json::from_str(&json).unwrap();
+    let mut target = empty.clone();
+    let error = target.apply(&forged).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "duplicate key: library.shelves.shelf[name=a].books.book[isbn=1] appears more than once"
+    );
+    assert!(matches!(error, Error::DuplicateKey { model: "book", .. }));
+    assert_eq!(target, empty);
+}

@@ -4,6 +4,8 @@
 mod apply;
 mod collections;
 mod dataset;
+mod depth;
+mod floats;
 mod options;
 mod render;
 mod serde_form;

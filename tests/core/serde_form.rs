@@ -10,9 +10,7 @@ fn sample() -> Diff<Inventory> {
     let mut new = inventory();
     new.sites.remove(&site("ams", 0, 0).key());
     new.sites.insert(site("lon", 1, 1)).unwrap();
-    new.sites
-        .iter_mut()
-        .for_each(|site| site.region = "x".into());
+    new.sites.for_each_mut(|site| site.region = "x".into());
     old.diff(&new).unwrap()
 }
 

@@ -85,8 +85,9 @@ fn get_or_insert_with_inserts_once_and_checks_the_key() {
         .mtu = 42;
     let again = store
         .get_or_insert_with(key("et-1"), || unreachable!("present"))
-        .unwrap();
-    assert_eq!(again.mtu, 42);
+        .unwrap()
+        .mtu;
+    assert_eq!(again, 42);
     let error = store
         .get_or_insert_with(key("et-5"), || interface("sw1", "et-6"))
         .unwrap_err();
@@ -103,6 +104,7 @@ fn update_or_insert_updates_attributes_and_keeps_children() {
     let updated = devices.update_or_insert(replacement);
     assert_eq!(updated.role, "spine");
     assert_eq!(updated.interfaces.len(), 3);
+    drop(updated);
     devices.update_or_insert(device("nyc", "sw2", 1));
     assert_eq!(devices.len(), 2);
 }
@@ -149,4 +151,215 @@ fn serde_is_a_json_array_and_duplicates_are_rejected() {
             .contains("duplicate key: interface[device=sw1, name=a]"),
         "{error}"
     );
+}
+
+mod renames {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use statesync::{DiffModel, Error, Store};
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Item {
+        #[statesync(id)]
+        id: u8,
+        value: u8,
+    }
+
+    fn item(id: u8, value: u8) -> Item {
+        Item { id, value }
+    }
+
+    fn ids(store: &Store<Item>) -> Vec<u8> {
+        store.iter().map(|item| item.id).collect()
+    }
+
+    fn store() -> Store<Item> {
+        Store::try_from_iter([item(1, 10), item(2, 20), item(3, 30)]).unwrap()
+    }
+
+    #[test]
+    fn a_rename_through_get_mut_refiles_the_model_in_place() {
+        let mut store = store();
+        let old = store.clone();
+        store.track_changes();
+        store.get_mut(&ItemKey { id: 2 }).unwrap().id = 7;
+        assert_eq!(ids(&store), [1, 7, 3]);
+        assert!(store.get(&ItemKey { id: 2 }).is_none());
+        assert_eq!(store.get(&ItemKey { id: 7 }).unwrap().value, 20);
+        let touched: BTreeSet<u8> = store.touched().unwrap().map(|key| key.id).collect();
+        assert_eq!(touched, BTreeSet::from([2, 7]));
+        let diff = old.diff_touched(&store).unwrap();
+        assert_eq!(diff.to_string(), "- item[id=2]\n+ item[id=7]\n");
+        assert_eq!(diff.elements(), old.diff(&store).unwrap().elements());
+    }
+
+    #[test]
+    fn a_rename_onto_a_taken_key_keeps_both_and_refuses_to_diff() {
+        let mut store = store();
+        store.get_mut(&ItemKey { id: 1 }).unwrap().id = 3;
+        assert_eq!(ids(&store), [2, 3]);
+        assert_eq!(store.get(&ItemKey { id: 3 }).unwrap().value, 30);
+        assert_eq!(store.collisions(), [item(3, 10)]);
+        let error = store.diff(&Store::new()).unwrap_err();
+        assert!(
+            matches!(error, Error::DuplicateKey { model: "item", .. }),
+            "{error}"
+        );
+        assert!(Store::new().diff(&store).is_err());
+        assert!(store.apply(&statesync::Diff::default()).is_err());
+        assert_eq!(format!("{store:?}").matches("value: 10").count(), 1);
+        assert_eq!(store.take_collisions(), [item(3, 10)]);
+        assert!(store.diff(&Store::new()).is_ok());
+    }
+
+    #[test]
+    fn for_each_mut_and_modify_refile_renamed_models() {
+        let mut store = store();
+        store.for_each_mut(|item| item.id += 10);
+        assert_eq!(ids(&store), [11, 12, 13]);
+        assert_eq!(
+            store.modify(&ItemKey { id: 12 }, |item| item.id = 2),
+            Some(())
+        );
+        assert_eq!(ids(&store), [11, 2, 13]);
+        store.for_each_mut(|item| item.id = 5);
+        assert_eq!(ids(&store), [5]);
+        assert_eq!(store.collisions().len(), 2);
+    }
+
+    #[test]
+    fn retain_keeps_order_and_tracks_what_it_removes() {
+        let mut store = store();
+        store.track_changes();
+        store.retain(|item| item.value != 20);
+        assert_eq!(ids(&store), [1, 3]);
+        let touched: Vec<u8> = store.touched().unwrap().map(|key| key.id).collect();
+        assert_eq!(touched, [2]);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Insert(u8, u8),
+        Upsert(u8, u8),
+        Update(u8, u8),
+        Remove(u8),
+        Retain(u8),
+        SetValue(u8, u8),
+        Rename(u8, u8),
+        ShiftAll(u8),
+        GetOrInsert(u8, u8),
+        UpdateOrInsert(u8, u8),
+        TakeCollisions,
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let id = 0u8..6;
+        let value = 0u8..4;
+        prop_oneof![
+            (id.clone(), value.clone()).prop_map(|(i, v)| Edit::Insert(i, v)),
+            (id.clone(), value.clone()).prop_map(|(i, v)| Edit::Upsert(i, v)),
+            (id.clone(), value.clone()).prop_map(|(i, v)| Edit::Update(i, v)),
+            id.clone().prop_map(Edit::Remove),
+            value.clone().prop_map(Edit::Retain),
+            (id.clone(), value.clone()).prop_map(|(i, v)| Edit::SetValue(i, v)),
+            (id.clone(), id.clone()).prop_map(|(i, n)| Edit::Rename(i, n)),
+            (0u8..3).prop_map(Edit::ShiftAll),
+            (id.clone(), value.clone()).prop_map(|(i, v)| Edit::GetOrInsert(i, v)),
+            (id, value).prop_map(|(i, v)| Edit::UpdateOrInsert(i, v)),
+            Just(Edit::TakeCollisions),
+        ]
+    }
+
+    fn run(store: &mut Store<Item>, edit: &Edit) {
+        let key = |id: u8| ItemKey { id };
+        match *edit {
+            Edit::Insert(i, v) => drop(store.insert(item(i, v))),
+            Edit::Upsert(i, v) => drop(store.upsert(item(i, v))),
+            Edit::Update(i, v) => drop(store.update(item(i, v))),
+            Edit::Remove(i) => drop(store.remove(&key(i))),
+            Edit::Retain(v) => store.retain(|item| item.value != v),
+            Edit::SetValue(i, v) => {
+                if let Some(mut item) = store.get_mut(&key(i)) {
+                    item.value = v;
+                }
+            }
+            Edit::Rename(i, n) => {
+                if let Some(mut item) = store.get_mut(&key(i)) {
+                    item.id = n;
+                }
+            }
+            Edit::ShiftAll(by) => store.for_each_mut(|item| item.id = (item.id + by) % 6),
+            Edit::GetOrInsert(i, v) => {
+                if let Ok(mut item) = store.get_or_insert_with(key(i), || item(i, v)) {
+                    item.value = v;
+                }
+            }
+            Edit::UpdateOrInsert(i, v) => drop(store.update_or_insert(item(i, v))),
+            Edit::TakeCollisions => drop(store.take_collisions()),
+        }
+    }
+
+    /// Every model with its value, indexed or kept aside.
+    fn contents(store: &Store<Item>) -> Vec<(u8, u8)> {
+        let mut all: Vec<(u8, u8)> = store
+            .iter()
+            .chain(store.collisions())
+            .map(|item| (item.id, item.value))
+            .collect();
+        all.sort();
+        all
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// After any sequence of public edits the index agrees with the models, renames
+        /// lose nothing, and tracking saw every key whose model changed.
+        #[test]
+        fn the_index_agrees_and_tracking_sees_every_edit(edits in prop::collection::vec(edit(), 1..30)) {
+            let mut store = Store::new();
+            store.track_changes();
+            for edit in &edits {
+                let before = store.clone();
+                drop(store.take_touched());
+                run(&mut store, edit);
+                for (key, item) in store.entries() {
+                    prop_assert_eq!(&item.key(), key, "{:?} after {:?}", store, edit);
+                    prop_assert!(item.has_key(key));
+                    prop_assert_eq!(store.get(key), Some(item));
+                }
+                let touched: BTreeSet<u8> = store.take_touched().into_iter().map(|key| key.id).collect();
+                for id in 0..6 {
+                    let key = ItemKey { id };
+                    if before.get(&key) != store.get(&key) {
+                        prop_assert!(touched.contains(&id), "{:?} changed by {:?} untracked", key, edit);
+                    }
+                }
+                if matches!(edit, Edit::SetValue(..) | Edit::Rename(..) | Edit::ShiftAll(..)) {
+                    let mut moved = contents(&before);
+                    if let Edit::SetValue(i, v) = *edit {
+                        for entry in &mut moved {
+                            if entry.0 == i && before.get(&ItemKey { id: i }).is_some() && entry.1 == before.get(&ItemKey { id: i }).map_or(0, |item| item.value) {
+                                entry.1 = v;
+                                break;
+                            }
+                        }
+                        moved.sort();
+                        prop_assert_eq!(contents(&store), moved);
+                    } else {
+                        let values = |all: Vec<(u8, u8)>| { let mut v: Vec<u8> = all.into_iter().map(|(_, v)| v).collect(); v.sort(); v };
+                        prop_assert_eq!(values(contents(&store)), values(moved), "a rename lost a model");
+                    }
+                }
+                if store.collisions().is_empty() {
+                    let tracked = before.diff_keys(&store, touched.iter().map(|&id| ItemKey { id }).collect::<Vec<_>>().iter());
+                    if before.collisions().is_empty() {
+                        let (tracked, full) = (tracked.unwrap(), before.diff(&store).unwrap());
+                        prop_assert_eq!(tracked.elements(), full.elements());
+                    }
+                }
+            }
+        }
+    }
 }

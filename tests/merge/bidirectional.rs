@@ -21,7 +21,7 @@ fn in_memory(
     .unwrap()
 }
 
-fn ams(inventory: &mut Inventory) -> &mut Site {
+fn ams(inventory: &mut Inventory) -> statesync::StoreMut<'_, Site> {
     inventory
         .sites
         .get_mut(&SiteKey { name: "ams".into() })

@@ -147,7 +147,7 @@ fn device_key(site: &str, name: &str) -> DeviceKey {
     }
 }
 
-fn ams(inventory: &mut Inventory) -> &mut Site {
+fn ams(inventory: &mut Inventory) -> statesync::StoreMut<'_, Site> {
     inventory
         .sites
         .get_mut(&SiteKey { name: "ams".into() })
@@ -310,7 +310,7 @@ impl statesync::projection::Projection<Inventory> for Regions {
 
     fn write_back(view: &RegionView, inventory: &mut Inventory) {
         for row in &view.rows {
-            if let Some(site) = inventory.sites.get_mut(&SiteKey {
+            if let Some(mut site) = inventory.sites.get_mut(&SiteKey {
                 name: row.site.clone(),
             }) {
                 site.region = row.region.clone();

@@ -12,15 +12,17 @@ use crate::faulty::{Faulty, elements};
 /// The source: `ams` changed (region, one device role), `nyc` gone, `lon` new.
 fn source() -> Inventory {
     let mut new = inventory();
-    let ams = new.sites.get_mut(&SiteKey { name: "ams".into() }).unwrap();
-    ams.region = "eu-west".into();
-    ams.devices
-        .get_mut(&DeviceKey {
-            site: "ams".into(),
-            name: "ams-d0".into(),
-        })
-        .unwrap()
-        .role = "spine".into();
+    {
+        let mut ams = new.sites.get_mut(&SiteKey { name: "ams".into() }).unwrap();
+        ams.region = "eu-west".into();
+        ams.devices
+            .get_mut(&DeviceKey {
+                site: "ams".into(),
+                name: "ams-d0".into(),
+            })
+            .unwrap()
+            .role = "spine".into();
+    }
     new.sites.remove(&SiteKey { name: "nyc".into() });
     new.sites.insert(site("lon", 1, 2)).unwrap();
     new

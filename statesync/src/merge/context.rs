@@ -103,8 +103,9 @@ impl MergeOptions {
     }
 }
 
+/// A conflicting value, rendered as in a plan (map and set entries sorted).
 fn render(value: &dyn Debug) -> String {
-    format!("{value:?}")
+    crate::render::render_value(value)
 }
 
 /// One merge in progress. Generated code calls [`MergeCx::field`] per attribute and

@@ -1,0 +1,171 @@
+//! The depth of tree statesync supports, [`MAX_DEPTH`], and the counter that enforces it.
+//!
+//! Diffing, checking, applying and deserialising walk a tree recursively. Each walk counts
+//! the levels it is inside (per thread, across the generated code between the levels) and
+//! returns [`Error::TooDeep`] one level beyond the limit, instead of overflowing the stack.
+
+use std::cell::Cell;
+
+use crate::diff::{Action, Diff};
+use crate::error::{Error, Path};
+use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
+
+/// The deepest tree statesync handles: a root and its descendants down to 16 levels (the
+/// root is level 1). Deeper trees are refused with [`Error::TooDeep`] by `diff`, `apply`,
+/// the check before it, and the deserialisation of a [`Diff`](crate::Diff).
+///
+/// Why 16: a diff nests 6 JSON containers per level of update (diff, elements, element,
+/// action, update, children), and `serde_json` refuses input nested deeper than 128. Sixteen
+/// levels take 96, which leaves room for a [`History`](crate::merge::History) around the
+/// diffs and for attribute values that are containers themselves, so whatever
+/// `History::save` writes, `History::load` reads. It is also far within the stack of a test
+/// thread in a debug build.
+///
+/// ```
+/// use statesync::{DiffModel, Error, MAX_DEPTH};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Dir {
+///     #[statesync(id)]
+///     name: String,
+///     #[statesync(children)]
+///     entries: Vec<Dir>,
+/// }
+///
+/// fn chain(levels: usize) -> Dir {
+///     let mut dir = Dir { name: "leaf".into(), entries: Vec::new() };
+///     for _ in 1..levels {
+///         dir = Dir { name: "dir".into(), entries: vec![dir] };
+///     }
+///     dir
+/// }
+///
+/// let empty = Dir { name: "dir".into(), entries: Vec::new() };
+/// assert!(empty.diff(&chain(MAX_DEPTH)).is_ok());
+/// assert!(matches!(empty.diff(&chain(MAX_DEPTH + 1)), Err(Error::TooDeep { .. })));
+/// ```
+pub const MAX_DEPTH: usize = 16;
+
+thread_local! {
+    /// How many levels the walks on this thread are inside.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// One level of a walk; leaving it (dropping) steps back up.
+#[must_use = "the level is left when this is dropped"]
+pub(crate) struct Level(());
+
+impl Level {
+    /// Enters a level, or `None` beyond [`MAX_DEPTH`].
+    pub(crate) fn try_enter() -> Option<Self> {
+        Self::try_enter_within(MAX_DEPTH).map(|(level, _)| level)
+    }
+
+    /// Enters a level, or `None` beyond `limit`; with whether it is the last level allowed.
+    pub(crate) fn try_enter_within(limit: usize) -> Option<(Self, bool)> {
+        DEPTH.with(|depth| {
+            let next = depth.get().saturating_add(1);
+            (next <= limit).then(|| {
+                depth.set(next);
+                (Level(()), next == limit)
+            })
+        })
+    }
+
+    /// Enters the level of an element, or the error that names it.
+    pub(crate) fn enter<M: DiffModel>(key: impl FnOnce() -> M::Key) -> Result<Self, Error> {
+        Self::try_enter().ok_or_else(|| too_deep::<M>(&key()))
+    }
+}
+
+impl Drop for Level {
+    fn drop(&mut self) {
+        DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+/// The error for an element one level beyond [`MAX_DEPTH`].
+pub(crate) fn too_deep<M: DiffModel>(key: &M::Key) -> Error {
+    Error::TooDeep {
+        model: M::NAME,
+        key: key.to_string(),
+        limit: MAX_DEPTH,
+        path: Path::root(),
+    }
+}
+
+/// Checks that a model's subtree, entered at the current level, stays within
+/// [`MAX_DEPTH`]; the walk itself never goes deeper than the limit.
+///
+/// # Errors
+/// [`Error::TooDeep`] naming the first element too deep, with its path below `model`.
+pub(crate) fn check_subtree<M: DiffModel>(model: &M) -> Result<(), Error> {
+    let _level = Level::enter::<M>(|| model.key())?;
+    let mut check = SubtreeCheck::default();
+    model.visit_children(&mut check);
+    match check.error {
+        Some((error, field)) => Err(error.within(M::NAME, &model.key(), field)),
+        None => Ok(()),
+    }
+}
+
+/// Walks children one level further each time; stops at the first too deep.
+#[derive(Default)]
+struct SubtreeCheck {
+    /// The error, and the children field under which it was found.
+    error: Option<(Error, &'static str)>,
+}
+
+impl ModelVisitor for SubtreeCheck {
+    fn visit<C: DiffModel>(&mut self, field: &'static str, child: &C) {
+        if self.error.is_some() {
+            return;
+        }
+        let Ok(_level) = Level::enter::<C>(|| child.key()) else {
+            self.error = Some((too_deep::<C>(&child.key()), field));
+            return;
+        };
+        child.visit_children(self);
+        if let Some((error, below)) = self.error.take() {
+            self.error = Some((error.within(C::NAME, &child.key(), below), field));
+        }
+    }
+}
+
+/// Checks that a diff, with the models it creates and deletes, stays within
+/// [`MAX_DEPTH`] levels below the current one.
+///
+/// # Errors
+/// [`Error::TooDeep`] naming the first element too deep, with its path.
+pub(crate) fn check_diff<M: DiffModel>(diff: &Diff<M>) -> Result<(), Error> {
+    for element in diff.elements() {
+        match &element.action {
+            Action::Create(model) | Action::Delete(model) => check_subtree(model)?,
+            Action::Update(update) => {
+                let _level = Level::enter::<M>(|| element.key.clone())?;
+                let mut children = ChildDiffsCheck::default();
+                M::visit_child_diffs(&update.children, &mut children);
+                if let Some((error, field)) = children.error {
+                    return Err(error.within(M::NAME, &element.key, field));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks each child diff of an update; keeps the first error and its children field.
+#[derive(Default)]
+struct ChildDiffsCheck {
+    error: Option<(Error, &'static str)>,
+}
+
+impl DiffVisitor for ChildDiffsCheck {
+    fn visit<C: DiffModel>(&mut self, field: &'static str, diff: &Diff<C>) {
+        if self.error.is_none()
+            && let Err(error) = check_diff(diff)
+        {
+            self.error = Some((error, field));
+        }
+    }
+}

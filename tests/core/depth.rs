@@ -1,0 +1,223 @@
+//! Deep trees: up to `MAX_DEPTH` levels everything works; beyond it every entry point
+//! returns `Error::TooDeep` (never a stack overflow), and whatever `History::save` writes,
+//! `History::load` reads.
+
+use statesync::merge::History;
+use statesync::{Action, Diff, DiffModel, ElementDiff, Error, MAX_DEPTH, ModelUpdate};
+
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Node {
+    #[statesync(id)]
+    name: String,
+    value: u32,
+    #[statesync(children)]
+    children: Vec<Node>,
+}
+
+/// A chain of `levels` nodes (the root is level 1), every value `value`.
+fn chain(levels: usize, value: u32) -> Node {
+    let mut node = Node {
+        name: format!("n{levels}"),
+        value,
+        children: Vec::new(),
+    };
+    for level in (1..levels).rev() {
+        node = Node {
+            name: format!("n{level}"),
+            value,
+            children: vec![node],
+        };
+    }
+    node
+}
+
+/// The error's path has one segment per ancestor of the element too deep.
+fn assert_too_deep(error: &Error, depth_of_parent: usize) {
+    match error {
+        Error::TooDeep {
+            model, limit, path, ..
+        } => {
+            assert_eq!(*model, "node");
+            assert_eq!(*limit, MAX_DEPTH);
+            assert_eq!(path.segments().len(), depth_of_parent, "{error}");
+        }
+        other => panic!("expected TooDeep, got {other}"),
+    }
+}
+
+#[test]
+fn diff_and_apply_work_at_the_limit() {
+    let old = chain(MAX_DEPTH, 1);
+    let new = chain(MAX_DEPTH, 2);
+    let d = old.diff(&new).unwrap();
+    assert_eq!(d.summary().update, MAX_DEPTH);
+    let mut state = old.clone();
+    state.apply(&d).unwrap();
+    assert_eq!(state, new);
+    state.apply(&d.invert()).unwrap();
+    assert_eq!(state, old);
+    assert_eq!(d.entries().len(), MAX_DEPTH);
+}
+
+#[test]
+fn an_update_beyond_the_limit_is_too_deep() {
+    let error = chain(MAX_DEPTH + 1, 1)
+        .diff(&chain(MAX_DEPTH + 1, 2))
+        .unwrap_err();
+    assert_too_deep(&error, MAX_DEPTH);
+    assert!(
+        error.to_string().contains("deeper than the 16 levels"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_created_or_deleted_subtree_beyond_the_limit_is_too_deep() {
+    let root = Node {
+        name: "n1".into(),
+        value: 1,
+        children: Vec::new(),
+    };
+    let deep = chain(MAX_DEPTH + 1, 1);
+    assert_too_deep(&root.diff(&deep).unwrap_err(), MAX_DEPTH);
+    assert_too_deep(&deep.diff(&root).unwrap_err(), MAX_DEPTH);
+    let other_root = Node {
+        name: "other".into(),
+        ..root.clone()
+    };
+    assert!(matches!(
+        other_root.diff(&deep).unwrap_err(),
+        Error::TooDeep { .. }
+    ));
+}
+
+/// A hand-built diff that creates a child below the deepest node of a chain of `levels`.
+fn create_below(levels: usize) -> Result<Diff<Node>, Error> {
+    let mut diff = Diff::from_elements(
+        vec![ElementDiff {
+            key: NodeKey {
+                name: "extra".into(),
+            },
+            action: Action::Create(Node {
+                name: "extra".into(),
+                value: 0,
+                children: Vec::new(),
+            }),
+        }],
+        0,
+    )?;
+    for level in (1..=levels).rev() {
+        diff = Diff::from_elements(
+            vec![ElementDiff {
+                key: NodeKey {
+                    name: format!("n{level}"),
+                },
+                action: Action::Update(ModelUpdate {
+                    fields: NodeChanges::default(),
+                    children: NodeChildDiffs { children: diff },
+                }),
+            }],
+            0,
+        )?;
+    }
+    Ok(diff)
+}
+
+#[test]
+fn a_hand_built_diff_beyond_the_limit_is_refused() {
+    let fits = create_below(MAX_DEPTH - 1).unwrap();
+    let mut shallower = chain(MAX_DEPTH - 1, 1);
+    shallower.apply(&fits).unwrap();
+    assert_eq!(fits.summary().create, 1);
+    assert_too_deep(&create_below(MAX_DEPTH).unwrap_err(), MAX_DEPTH);
+}
+
+/// The JSON of a diff that creates `created` below the root `n1` of a chain.
+fn create_under_root_json(created: &Node) -> String {
+    serde_json::json!({
+        "model": "node",
+        "elements": [{
+            "key": { "name": "n1" },
+            "action": { "update": {
+                "fields": {},
+                "children": { "children": {
+                    "model": "node",
+                    "elements": [{ "key": { "name": created.name }, "action": { "create": created } }],
+                    "unchanged": 0
+                } }
+            } }
+        }],
+        "unchanged": 0
+    })
+    .to_string()
+}
+
+#[test]
+fn apply_refuses_a_created_subtree_beyond_the_limit_and_changes_nothing() {
+    let mut state = chain(2, 1);
+    let before = state.clone();
+    let mut created = chain(MAX_DEPTH - 1, 5);
+    created.name = "new".into();
+    let fits: Diff<Node> = serde_json::from_str(&create_under_root_json(&created)).unwrap();
+    state.clone().apply(&fits).unwrap();
+    let mut deeper = chain(MAX_DEPTH, 5);
+    deeper.name = "new".into();
+    let too_deep: Diff<Node> = serde_json::from_str(&create_under_root_json(&deeper)).unwrap();
+    let error = state.apply(&too_deep).unwrap_err();
+    assert_too_deep(&error, MAX_DEPTH);
+    assert_eq!(state, before);
+}
+
+#[test]
+fn json_nested_deeper_than_the_limit_is_refused_while_reading() {
+    let d = chain(MAX_DEPTH, 1).diff(&chain(MAX_DEPTH, 2)).unwrap();
+    let json = serde_json::to_string(&d).unwrap();
+    assert_eq!(serde_json::from_str::<Diff<Node>>(&json).unwrap(), d);
+    // One level more: the leaf's (empty) child diff holds an element.
+    let leaf_children = "\"children\":{\"model\":\"node\",\"elements\":[],\"unchanged\":0}";
+    assert_eq!(json.matches(leaf_children).count(), 1);
+    let extra = serde_json::to_string(&create_below(0).unwrap()).unwrap();
+    let deeper = json.replace(leaf_children, &format!("\"children\":{extra}"));
+    let error = serde_json::from_str::<Diff<Node>>(&deeper).unwrap_err();
+    assert!(
+        error.to_string().contains("deeper than the 16 levels"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_history_of_updates_at_the_limit_saves_and_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.json");
+    let mut history = History::new(chain(MAX_DEPTH, 1));
+    history.commit(&chain(MAX_DEPTH, 2), "every level").unwrap();
+    history.commit(&chain(MAX_DEPTH, 3), "again").unwrap();
+    history.save(&path).unwrap();
+    let loaded = History::<Node>::load(&path).unwrap();
+    assert_eq!(loaded, history);
+}
+
+/// Thousands of levels, on a test thread of a debug build: an error, not an abort.
+#[test]
+fn a_very_deep_tree_is_an_error_not_a_stack_overflow() {
+    let levels = 5_000;
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let old = chain(levels, 1);
+            let new = chain(levels, 2);
+            let error = old.diff(&new).unwrap_err();
+            let refused = create_below(levels).unwrap_err();
+            // Dropping a chain recurses too; take it apart level by level.
+            for mut node in [old, new] {
+                while let Some(child) = node.children.pop() {
+                    node = child;
+                }
+            }
+            (error, refused)
+        })
+        .unwrap();
+    let (error, refused) = worker.join().unwrap();
+    assert_too_deep(&error, MAX_DEPTH);
+    assert_too_deep(&refused, MAX_DEPTH);
+}
