@@ -485,17 +485,23 @@ fn edited(state: &Inventory, rng: &mut impl rand::Rng) -> Inventory {
             next.sites.remove(&key);
         }
         (2, Some(key)) => {
-            if let Some(device) = next.sites.get_mut(&key).unwrap().devices.iter_mut().next() {
-                device.role = format!("role{}", rng.random_range(0..3));
+            let role = format!("role{}", rng.random_range(0..3));
+            let mut site = next.sites.get_mut(&key).unwrap();
+            let first = site.devices.keys().next().cloned();
+            if let Some(first) = first {
+                site.devices.modify(&first, |device| device.role = role);
             }
         }
         (3, Some(key)) => {
-            let site = next.sites.get_mut(&key).unwrap();
-            if let Some(device) = site.devices.iter_mut().next() {
-                let first = device.interfaces.keys().next().cloned();
-                if let Some(first) = first {
-                    device.interfaces.remove(&first);
-                }
+            let mut site = next.sites.get_mut(&key).unwrap();
+            let first = site.devices.keys().next().cloned();
+            if let Some(first) = first {
+                site.devices.modify(&first, |device| {
+                    let interface = device.interfaces.keys().next().cloned();
+                    if let Some(interface) = interface {
+                        device.interfaces.remove(&interface);
+                    }
+                });
             }
         }
         _ => {

@@ -485,14 +485,16 @@ fn source_with_a_reused_device_name(base: &Inventory) -> Inventory {
         .name
         .clone();
     let other = sites.last().unwrap().name.clone();
-    let site = source
+    let key = statesync_suite::inventory::SiteKey {
+        name: other.clone(),
+    };
+    source
         .sites
-        .get_mut(&statesync_suite::inventory::SiteKey {
-            name: other.clone(),
+        .modify(&key, |site| {
+            site.devices
+                .insert(statesync_suite::fixtures::device(&other, &taken, 2))
         })
-        .unwrap();
-    site.devices
-        .insert(statesync_suite::fixtures::device(&other, &taken, 2))
+        .unwrap()
         .unwrap();
     source
 }
