@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use statesync::DiffModel;
-use statesync::sync::{Adapter, HookError, Hooks, SyncFlags, SyncModel, SyncOptions, SyncReport};
+use statesync::sync::{
+    Adapter, HookError, Hooks, Parents, SyncFlags, SyncModel, SyncOptions, SyncReport,
+};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::{
     Device, DeviceChanges, Interface, InterfaceChanges, Inventory, Site, SiteChanges,
@@ -83,17 +85,22 @@ impl Hooks<Inventory> for FailingSql {}
 macro_rules! failing_hooks {
     ($model:ty, $changes:ty) => {
         impl Hooks<$model> for FailingSql {
-            fn create(&mut self, model: &$model) -> Result<(), HookError> {
+            fn create(&mut self, model: &$model, parents: &Parents) -> Result<(), HookError> {
                 self.check(model)?;
-                Hooks::<$model>::create(&mut self.db, model)
+                Hooks::<$model>::create(&mut self.db, model, parents)
             }
-            fn update(&mut self, model: &$model, changes: &$changes) -> Result<(), HookError> {
+            fn update(
+                &mut self,
+                model: &$model,
+                changes: &$changes,
+                parents: &Parents,
+            ) -> Result<(), HookError> {
                 self.check(model)?;
-                Hooks::<$model>::update(&mut self.db, model, changes)
+                Hooks::<$model>::update(&mut self.db, model, changes, parents)
             }
-            fn delete(&mut self, model: &$model) -> Result<(), HookError> {
+            fn delete(&mut self, model: &$model, parents: &Parents) -> Result<(), HookError> {
                 self.check(model)?;
-                Hooks::<$model>::delete(&mut self.db, model)
+                Hooks::<$model>::delete(&mut self.db, model, parents)
             }
         }
     };

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use statesync::DiffModel;
-use statesync::sync::{Adapter, HookError, Hooks, SyncFlags, SyncModel, SyncOptions};
+use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncFlags, SyncModel, SyncOptions};
 use statesync_suite::fixtures::{inventory, site};
 
 struct Failing;
@@ -12,7 +12,7 @@ struct Failing;
 impl Adapter for Failing {}
 
 impl<M: DiffModel> Hooks<M> for Failing {
-    fn create(&mut self, _model: &M) -> Result<(), HookError> {
+    fn create(&mut self, _model: &M, _parents: &Parents) -> Result<(), HookError> {
         Err("injected failure".into())
     }
 }

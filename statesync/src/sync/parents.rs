@@ -1,0 +1,183 @@
+//! [`Parents`]: where the element a hook is called for sits in the tree.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+
+use crate::model::{DiffModel, ModelKey};
+
+/// A key whose type is forgotten, kept for typed lookup and display.
+trait ErasedKey: fmt::Display {
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<K: ModelKey + 'static> ErasedKey for K {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// One ancestor: its model and its key (typed when the engine pushed it with its type).
+struct Ancestor {
+    model: &'static str,
+    typed: Option<(TypeId, Box<dyn ErasedKey>)>,
+    /// Length of [`Parents::rendered`] before this ancestor was pushed.
+    rendered_from: usize,
+}
+
+/// The ancestors of the element a hook is called for, from the root down (the element
+/// itself is not among them). A hook for a child finds its parents' keys here, so the
+/// child's model need not repeat them.
+///
+/// ```
+/// use statesync::sync::{Adapter, HookError, Hooks, InMemory, Parents, SyncModel, SyncOptions};
+/// use statesync::{DiffModel, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Cluster {
+///     #[statesync(children)]
+///     deployments: Store<Deployment>,
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Deployment {
+///     #[statesync(id)]
+///     name: String,
+///     #[statesync(children)]
+///     containers: Store<Container>,
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Container {
+///     #[statesync(id)]
+///     name: String,
+///     image: String,
+/// }
+///
+/// #[derive(Default)]
+/// struct Kubectl(Vec<String>);
+///
+/// impl Adapter for Kubectl {}
+/// impl Hooks<Cluster> for Kubectl {}
+/// impl Hooks<Deployment> for Kubectl {}
+/// impl Hooks<Container> for Kubectl {
+///     fn create(&mut self, c: &Container, parents: &Parents) -> Result<(), HookError> {
+///         let deployment = parents.key::<Deployment>().ok_or("a container needs a deployment")?;
+///         self.0.push(format!("add {} to {} ({parents})", c.name, deployment.name));
+///         Ok(())
+///     }
+/// }
+///
+/// let web = Container { name: "web".into(), image: "nginx".into() };
+/// let deployment = |name: &str| Deployment {
+///     name: name.into(),
+///     containers: Store::try_from_iter([web.clone()]).unwrap(),
+/// };
+/// let mut target = Cluster { deployments: Store::new() };
+/// let source = Cluster { deployments: Store::try_from_iter([deployment("api"), deployment("ui")])? };
+/// let mut kubectl = Kubectl::default();
+/// let report = target.sync_from(&source, &mut kubectl, SyncOptions::default())?;
+/// assert_eq!(
+///     kubectl.0,
+///     ["add web to api (deployment[name=api])", "add web to ui (deployment[name=ui])"]
+/// );
+/// // The report names each element with its parents: two `web` lines that differ.
+/// let lines: Vec<String> = report.outcomes.iter().map(ToString::to_string).collect();
+/// assert!(lines.contains(&"create deployment[name=api] > container[name=web]: applied".to_owned()));
+/// assert!(lines.contains(&"create deployment[name=ui] > container[name=web]: applied".to_owned()));
+/// # Ok::<(), statesync::Error>(())
+/// ```
+#[derive(Default)]
+pub struct Parents {
+    ancestors: Vec<Ancestor>,
+    /// The ancestors rendered, each followed by ` > `; singletons are left out.
+    rendered: String,
+}
+
+impl Parents {
+    /// The key of the nearest ancestor of model `M`, if there is one.
+    pub fn key<M: DiffModel + 'static>(&self) -> Option<&M::Key> {
+        self.ancestors.iter().rev().find_map(|ancestor| {
+            let (type_id, key) = ancestor.typed.as_ref()?;
+            if *type_id == TypeId::of::<M>() {
+                key.as_any().downcast_ref::<M::Key>()
+            } else {
+                None
+            }
+        })
+    }
+
+    /// How many ancestors the element has (0 for the root).
+    pub fn len(&self) -> usize {
+        self.ancestors.len()
+    }
+
+    /// Whether the element is the root.
+    pub fn is_empty(&self) -> bool {
+        self.ancestors.is_empty()
+    }
+
+    /// The model names of the ancestors, from the root down.
+    pub fn models(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.ancestors.iter().map(|ancestor| ancestor.model)
+    }
+
+    /// The ancestors as outcomes print them: `site[name=nyc] > device[name=sw1] > `,
+    /// empty at the top.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.rendered
+    }
+
+    /// Enters the children of the element of model `M` with key `key`.
+    pub(crate) fn push<M: DiffModel + 'static>(&mut self, key: &M::Key) {
+        let rendered_from = self.render::<M>(key);
+        self.ancestors.push(Ancestor {
+            model: M::NAME,
+            typed: Some((TypeId::of::<M>(), Box::new(key.clone()))),
+            rendered_from,
+        });
+    }
+
+    /// Enters the children of an element for display only (no typed lookup): for walks
+    /// that call no hook.
+    pub(crate) fn push_untyped<M: DiffModel>(&mut self, key: &M::Key) {
+        let rendered_from = self.render::<M>(key);
+        self.ancestors.push(Ancestor {
+            model: M::NAME,
+            typed: None,
+            rendered_from,
+        });
+    }
+
+    /// Leaves the children of the element entered last.
+    pub(crate) fn pop(&mut self) {
+        if let Some(ancestor) = self.ancestors.pop() {
+            self.rendered.truncate(ancestor.rendered_from);
+        }
+    }
+
+    fn render<M: DiffModel>(&mut self, key: &M::Key) -> usize {
+        let from = self.rendered.len();
+        let key = key.to_string();
+        if !key.is_empty() {
+            self.rendered.push_str(M::NAME);
+            self.rendered.push('[');
+            self.rendered.push_str(&key);
+            self.rendered.push_str("] > ");
+        }
+        from
+    }
+}
+
+/// The ancestors from the root down, `site[name=nyc] > device[name=sw1]`; singletons
+/// (models without id fields, such as a root container) are left out.
+impl fmt::Display for Parents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.rendered.strip_suffix(" > ").unwrap_or(&self.rendered))
+    }
+}
+
+impl fmt::Debug for Parents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Parents").field(&self.to_string()).finish()
+    }
+}
