@@ -31,14 +31,16 @@ struct Ancestor {
 /// ```
 /// use statesync::sync::{Adapter, HookError, Hooks, InMemory, Parents, SyncModel, SyncOptions};
 /// use statesync::{DiffModel, Store};
+/// # // Serde for three levels (a derive limit being lifted elsewhere).
+/// # use serde::{Deserialize, Serialize};
 ///
-/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
 /// struct Cluster {
 ///     #[statesync(children)]
 ///     deployments: Store<Deployment>,
 /// }
 ///
-/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
 /// struct Deployment {
 ///     #[statesync(id)]
 ///     name: String,
@@ -46,7 +48,7 @@ struct Ancestor {
 ///     containers: Store<Container>,
 /// }
 ///
-/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
 /// struct Container {
 ///     #[statesync(id)]
 ///     name: String,
