@@ -134,6 +134,11 @@ fn flags_declared_in_the_derive_apply() {
     let source = Shelf {
         keepers: Store::try_from_iter([keeper("b")]).unwrap(),
     };
+    // The plan applies them too: the delete is skipped, not planned.
+    let plan = target
+        .diff_from_with(&source, &SyncOptions::default())
+        .unwrap();
+    assert_eq!((plan.summary().delete, plan.summary().skip), (0, 1));
     let report = target
         .sync_from(
             &source,
