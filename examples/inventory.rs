@@ -6,13 +6,14 @@
 //!
 //! Options: `--source FILE` (default: the demo dataset), `--db FILE`, `--dry-run`,
 //! `--generate N` (interfaces in the demo dataset, default 10000), `--mutate` (apply the
-//! dataset's mutation pass to the source first, to show an incremental sync).
+//! dataset's mutation pass to the source first, to show an incremental sync), `--force`
+//! (sync even when it deletes more than half of the database, which is refused otherwise).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use statesync::sync::{SyncModel, SyncOptions};
+use statesync::sync::{DeleteLimit, SyncModel, SyncOptions};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::json_file;
 use statesync_suite::sqlite::SqliteInventory;
@@ -26,6 +27,7 @@ struct Args {
     dry_run: bool,
     generate: usize,
     mutate: bool,
+    force: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -35,6 +37,7 @@ fn parse_args() -> Result<Args, String> {
         dry_run: false,
         generate: 10_000,
         mutate: false,
+        force: false,
     };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
@@ -44,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
             "--db" => args.db = PathBuf::from(value()?),
             "--dry-run" => args.dry_run = true,
             "--mutate" => args.mutate = true,
+            "--force" => args.force = true,
             "--generate" => {
                 args.generate = value()?
                     .parse()
@@ -51,7 +55,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--help" | "-h" => {
                 return Err(
-                    "usage: inventory [--source FILE] [--db FILE] [--dry-run] [--generate N] [--mutate]"
+                    "usage: inventory [--source FILE] [--db FILE] [--dry-run] [--generate N] [--mutate] [--force]"
                         .into(),
                 );
             }
@@ -124,17 +128,23 @@ fn run(args: Args) -> Result<(), statesync::sync::HookError> {
 
     let bar = ProgressBar::new(summary.changes() as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")?);
-    let options = SyncOptions::default().on_progress(|progress| {
+    let mut options = SyncOptions::default().on_progress(|progress| {
         if progress.stage == "sync" {
             bar.set_length(progress.total as u64);
             bar.set_position(progress.done as u64);
         }
     });
+    if !args.force {
+        options = options.delete_limit(DeleteLimit::percent(50));
+    }
     let report = target.sync_diff(&plan, &mut db, options);
     bar.finish_and_clear();
     println!("report: {report}");
     for failure in report.failures().take(10) {
         println!("  {failure}");
+    }
+    if report.refused.is_some() {
+        return Err("nothing was written; run again with --force to delete anyway".into());
     }
     if !report.is_success() {
         return Err(
