@@ -318,11 +318,11 @@ impl<'a> SyncOptions<'a> {
         self.flags.intersects(SyncFlags::SKIP_UNMATCHED_BOTH) || !self.model_flags.is_empty()
     }
 
-    /// The same flags and order, without a progress callback or a delete limit: for a
-    /// dry run.
+    /// The same flags and order, without a progress callback, a delete limit or a
+    /// listing of unchanged elements: for a dry run.
     pub(crate) fn for_plan(&self) -> SyncOptions<'static> {
         SyncOptions {
-            flags: self.flags,
+            flags: self.flags - SyncFlags::LOG_UNCHANGED_RECORDS,
             order: self.order,
             delete_limit: None,
             model_flags: self.model_flags.clone(),
