@@ -136,7 +136,7 @@ fn a_child_hook_gets_its_parents_keys() {
             "create deployment[name=ui] > container[name=web]: applied",
         ]
     );
-    assert_eq!(report.outcomes[1].parents, "deployment[name=api] > ");
+    assert_eq!(&*report.outcomes[1].parents, "deployment[name=api] > ");
 }
 
 #[test]

@@ -1,13 +1,13 @@
 //! The sync algorithm. In the default order ([`SyncOrder::DeletesFirst`]) the diff tree is
-//! walked three times: every delete (children first), then every update (attributes, then
-//! child diffs), then every create (parents first). [`SyncOrder::PerCollection`] does the
-//! three per collection in one walk. Every element's outcome is recorded, and the in-memory
+//! walked twice: every delete (children first), then, collection by collection, updates
+//! (attributes, then child diffs) and creates (parents first). [`SyncOrder::PerCollection`]
+//! does a collection's deletes, updates and creates in one walk. Every element's outcome is recorded, and the in-memory
 //! target changes only where a hook succeeded.
 
 use crate::children::ChildCollection;
 use crate::diff::{Action, Diff, ElementDiff, ModelUpdate};
 use crate::error::{Error, Operation, Path};
-use crate::model::{DiffModel, ModelVisitor};
+use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 
 use super::flags::{ModelFlags, SyncFlags, SyncOptions, SyncOrder};
 use super::parents::Parents;
@@ -22,22 +22,57 @@ const PROGRESS_EVERY: usize = 1024;
 enum Phase {
     /// Deletes, updates and creates, collection by collection.
     All,
+    /// Deletes only (children before parents).
     Delete,
-    Update,
-    Create,
+    /// Updates and creates, collection by collection (after every delete).
+    UpdateCreate,
 }
 
 impl Phase {
+    /// Whether child diffs hold work for this phase (a delete at any depth in the delete
+    /// walk, any element in the others), so a walk skips subtrees with nothing to do.
+    fn wants<M: DiffModel>(self, children: &M::ChildDiffs) -> bool {
+        let mut finds = Finds {
+            phase: self,
+            found: false,
+        };
+        M::visit_child_diffs(children, &mut finds);
+        finds.found
+    }
+
     fn deletes(self) -> bool {
         matches!(self, Phase::All | Phase::Delete)
     }
 
     fn updates(self) -> bool {
-        matches!(self, Phase::All | Phase::Update)
+        matches!(self, Phase::All | Phase::UpdateCreate)
     }
 
     fn creates(self) -> bool {
-        matches!(self, Phase::All | Phase::Create)
+        matches!(self, Phase::All | Phase::UpdateCreate)
+    }
+}
+
+/// Looks for an element the phase acts on anywhere in a diff.
+struct Finds {
+    phase: Phase,
+    found: bool,
+}
+
+impl DiffVisitor for Finds {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+        for element in diff.elements() {
+            if self.found {
+                return;
+            }
+            match (&element.action, self.phase) {
+                (_, Phase::All | Phase::UpdateCreate) | (Action::Delete(_), Phase::Delete) => {
+                    self.found = true;
+                }
+                (Action::Update(update), _) => C::visit_child_diffs(&update.children, self),
+                _ => {}
+            }
+        }
     }
 }
 
@@ -94,7 +129,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
     /// Runs `walk` once per phase of the options' order.
     pub(super) fn walk(&mut self, mut walk: impl FnMut(&mut Self)) {
         let phases: &[Phase] = match self.options.order {
-            SyncOrder::DeletesFirst => &[Phase::Delete, Phase::Update, Phase::Create],
+            SyncOrder::DeletesFirst => &[Phase::Delete, Phase::UpdateCreate],
             SyncOrder::PerCollection => &[Phase::All],
         };
         for &phase in phases {
@@ -143,6 +178,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
     }
 
     fn record<M: DiffModel>(&mut self, key: &M::Key, operation: Operation, status: Status) {
+        let parents = self.parents.prefix();
         let counts = &mut self.report.counts;
         match (&status, operation) {
             (Status::Applied, Operation::Create) => counts.created += 1,
@@ -156,7 +192,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
                     %key,
                     %operation,
                     error,
-                    parents = self.parents.prefix(),
+                    parents = &*parents,
                     "hook failed"
                 );
                 if !self.options.flags.contains(SyncFlags::CONTINUE_ON_FAILURE) {
@@ -171,13 +207,13 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             %key,
             %operation,
             status = ?status,
-            parents = self.parents.prefix(),
+            parents = &*parents,
             "element"
         );
         self.report.outcomes.push(Outcome {
             model: M::NAME,
             key: key.to_string(),
-            parents: self.parents.prefix().to_owned(),
+            parents,
             operation,
             status,
         });
@@ -248,6 +284,47 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         self.parents.pop();
         out
     }
+
+    /// Runs `work` on the children of a model created or deleted with its parent, with the
+    /// model as the innermost parent; a model without children (`has_children` false) is
+    /// not entered, so its key is not copied.
+    fn within_model<M: DiffModel + 'static, T>(
+        &mut self,
+        has_children: bool,
+        key: &M::Key,
+        work: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        if has_children {
+            self.within::<M, T>(key, work)
+        } else {
+            work(self)
+        }
+    }
+
+    /// Whether this walk must enter an updated element's child diffs: when they hold work
+    /// for its phase (any element, or in the delete walk a delete at any depth), or
+    /// unchanged children are listed.
+    fn enters<M: DiffModel>(&self, children: &M::ChildDiffs) -> bool {
+        let listing = self.phase.updates()
+            && self
+                .options
+                .flags
+                .contains(SyncFlags::LOG_UNCHANGED_RECORDS);
+        listing || self.phase.wants::<M>(children)
+    }
+}
+
+/// Whether a model has any child.
+fn has_children<M: DiffModel>(model: &M) -> bool {
+    struct Any(bool);
+    impl ModelVisitor for Any {
+        fn visit<C: DiffModel>(&mut self, _field: &'static str, _child: &C) {
+            self.0 = true;
+        }
+    }
+    let mut any = Any(false);
+    model.visit_children(&mut any);
+    any.0
 }
 
 struct SubtreeRecorder<'r, 'h, 'o, H: ?Sized> {
@@ -426,8 +503,8 @@ where
 }
 
 /// Updates one element: its attributes through the update hook (checked against the diff's
-/// old values first, restored on failure), then its child diffs. In the delete and create
-/// phases only its child diffs are walked.
+/// old values first, restored on failure), then its child diffs. In the delete walk only
+/// its child diffs are walked.
 fn update_element<M, H, S>(
     slots: &mut S,
     key: &M::Key,
@@ -471,7 +548,9 @@ fn update_element<M, H, S>(
             }
         }
     }
-    run.within::<M, _>(key, |run| current.sync_child_diffs(&update.children, run));
+    if run.enters::<M>(&update.children) {
+        run.within::<M, _>(key, |run| current.sync_child_diffs(&update.children, run));
+    }
 }
 
 fn skip_element<M: DiffModel, H: ?Sized>(
@@ -534,10 +613,14 @@ fn delete_subtree<M: SyncTree<H>, H: ?Sized>(model: &mut M, run: &mut Run<'_, '_
         }
         // The parent is gone from the system; its children go from memory with it even
         // when their own delete hooks fail (the failures are in the report).
-        run.within::<M, _>(&key, |run| model.delete_children(run));
+        run.within_model::<M, _>(has_children(&*model), &key, |run| {
+            model.delete_children(run)
+        });
         return true;
     }
-    if !run.within::<M, _>(&key, |run| model.delete_children(run)) {
+    if !run.within_model::<M, _>(has_children(&*model), &key, |run| {
+        model.delete_children(run)
+    }) {
         if !run.stopped {
             run.record::<M>(
                 &key,
@@ -593,7 +676,7 @@ where
     let result = run.call(|hooks, parents| M::hook_create(hooks, model, parents));
     if run.record_result::<M>(key, Operation::Create, result) {
         let mut created = model.clone();
-        run.within::<M, _>(key, |run| created.create_children(run));
+        run.within_model::<M, _>(has_children(model), key, |run| created.create_children(run));
         slots.insert_slot(created);
     } else {
         run.record_descendants(
@@ -633,7 +716,9 @@ where
         let result = run
             .call(|hooks, parents| <C::Model as SyncTree<H>>::hook_create(hooks, child, parents));
         if run.record_result::<C::Model>(&key, Operation::Create, result) {
-            run.within::<C::Model, _>(&key, |run| child.create_children(run));
+            run.within_model::<C::Model, _>(has_children(&*child), &key, |run| {
+                child.create_children(run)
+            });
         } else {
             run.record_descendants(
                 &*child,

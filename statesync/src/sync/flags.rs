@@ -63,10 +63,10 @@ pub struct Progress {
 /// The order in which a sync runs its creates, updates and deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SyncOrder {
-    /// Every delete of the whole tree (children before parents), then every update, then
-    /// every create (parents before children). An element moved from one parent to another
-    /// is deleted before it is created again, so a system with a unique constraint across
-    /// parents accepts the move. The default.
+    /// Every delete of the whole tree (children before parents), then, collection by
+    /// collection, updates and creates (parents before children). An element moved from
+    /// one parent to another is deleted before it is created again, so a system with a
+    /// unique constraint across parents accepts the move. The default.
     #[default]
     DeletesFirst,
     /// Collection by collection: each collection's deletes, updates (with their children's

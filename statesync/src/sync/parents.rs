@@ -2,6 +2,7 @@
 
 use std::any::{Any, TypeId};
 use std::fmt;
+use std::sync::Arc;
 
 use crate::model::{DiffModel, ModelKey};
 
@@ -16,12 +17,38 @@ impl<K: ModelKey + 'static> ErasedKey for K {
     }
 }
 
-/// One ancestor: its model and its key (typed when the engine pushed it with its type).
+/// One ancestor's key: typed (for lookup, rendered only when an outcome needs it), or
+/// rendered already (ancestors of a subtree that is only recorded, not synced).
+enum AncestorKey {
+    Typed(TypeId, Box<dyn ErasedKey>),
+    Rendered(String),
+}
+
+/// One ancestor: its model and its key.
 struct Ancestor {
     model: &'static str,
-    typed: Option<(TypeId, Box<dyn ErasedKey>)>,
-    /// Length of [`Parents::rendered`] before this ancestor was pushed.
-    rendered_from: usize,
+    key: AncestorKey,
+}
+
+impl Ancestor {
+    /// Appends `model[key] > ` to `out` (nothing for a singleton).
+    fn render_into(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let start = out.len();
+        out.push_str(self.model);
+        out.push('[');
+        let key_start = out.len();
+        match &self.key {
+            // Writing to a String cannot fail.
+            AncestorKey::Typed(_, key) => drop(write!(out, "{key}")),
+            AncestorKey::Rendered(key) => out.push_str(key),
+        }
+        if out.len() == key_start {
+            out.truncate(start);
+        } else {
+            out.push_str("] > ");
+        }
+    }
 }
 
 /// The ancestors of the element a hook is called for, from the root down (the element
@@ -91,21 +118,29 @@ struct Ancestor {
 #[derive(Default)]
 pub struct Parents {
     ancestors: Vec<Ancestor>,
-    /// The ancestors rendered, each followed by ` > `; singletons are left out.
+    /// The first ancestors rendered, each followed by ` > `; singletons are left out.
+    /// Rendered when an outcome needs it, so walking a subtree that records nothing
+    /// renders nothing.
     rendered: String,
+    /// Where each rendered ancestor ends in `rendered`.
+    rendered_ends: Vec<usize>,
+    /// `rendered` with every ancestor, shared by the outcomes of the current parent;
+    /// dropped when the ancestors change.
+    shared: Option<Arc<str>>,
 }
 
 impl Parents {
     /// The key of the nearest ancestor of model `M`, if there is one.
     pub fn key<M: DiffModel + 'static>(&self) -> Option<&M::Key> {
-        self.ancestors.iter().rev().find_map(|ancestor| {
-            let (type_id, key) = ancestor.typed.as_ref()?;
-            if *type_id == TypeId::of::<M>() {
-                key.as_any().downcast_ref::<M::Key>()
-            } else {
-                None
-            }
-        })
+        self.ancestors
+            .iter()
+            .rev()
+            .find_map(|ancestor| match &ancestor.key {
+                AncestorKey::Typed(type_id, key) if *type_id == TypeId::of::<M>() => {
+                    key.as_any().downcast_ref::<M::Key>()
+                }
+                _ => None,
+            })
     }
 
     /// How many ancestors the element has (0 for the root).
@@ -124,49 +159,48 @@ impl Parents {
     }
 
     /// The ancestors as outcomes print them: `site[name=nyc] > device[name=sw1] > `,
-    /// empty at the top.
-    pub(crate) fn prefix(&self) -> &str {
-        &self.rendered
+    /// empty at the top. Rendered once per parent, then shared.
+    pub(crate) fn prefix(&mut self) -> Arc<str> {
+        if let Some(shared) = &self.shared {
+            return Arc::clone(shared);
+        }
+        for ancestor in self.ancestors.iter().skip(self.rendered_ends.len()) {
+            ancestor.render_into(&mut self.rendered);
+            self.rendered_ends.push(self.rendered.len());
+        }
+        let shared: Arc<str> = Arc::from(self.rendered.as_str());
+        self.shared = Some(Arc::clone(&shared));
+        shared
     }
 
     /// Enters the children of the element of model `M` with key `key`.
     pub(crate) fn push<M: DiffModel + 'static>(&mut self, key: &M::Key) {
-        let rendered_from = self.render::<M>(key);
+        self.shared = None;
         self.ancestors.push(Ancestor {
             model: M::NAME,
-            typed: Some((TypeId::of::<M>(), Box::new(key.clone()))),
-            rendered_from,
+            key: AncestorKey::Typed(TypeId::of::<M>(), Box::new(key.clone())),
         });
     }
 
     /// Enters the children of an element for display only (no typed lookup): for walks
-    /// that call no hook.
+    /// that record outcomes but call no hook.
     pub(crate) fn push_untyped<M: DiffModel>(&mut self, key: &M::Key) {
-        let rendered_from = self.render::<M>(key);
+        self.shared = None;
         self.ancestors.push(Ancestor {
             model: M::NAME,
-            typed: None,
-            rendered_from,
+            key: AncestorKey::Rendered(key.to_string()),
         });
     }
 
     /// Leaves the children of the element entered last.
     pub(crate) fn pop(&mut self) {
-        if let Some(ancestor) = self.ancestors.pop() {
-            self.rendered.truncate(ancestor.rendered_from);
+        self.shared = None;
+        self.ancestors.pop();
+        if self.rendered_ends.len() > self.ancestors.len() {
+            self.rendered_ends.pop();
+            self.rendered
+                .truncate(self.rendered_ends.last().copied().unwrap_or(0));
         }
-    }
-
-    fn render<M: DiffModel>(&mut self, key: &M::Key) -> usize {
-        let from = self.rendered.len();
-        let key = key.to_string();
-        if !key.is_empty() {
-            self.rendered.push_str(M::NAME);
-            self.rendered.push('[');
-            self.rendered.push_str(&key);
-            self.rendered.push_str("] > ");
-        }
-        from
     }
 }
 
@@ -174,7 +208,11 @@ impl Parents {
 /// (models without id fields, such as a root container) are left out.
 impl fmt::Display for Parents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.rendered.strip_suffix(" > ").unwrap_or(&self.rendered))
+        let mut out = String::new();
+        for ancestor in &self.ancestors {
+            ancestor.render_into(&mut out);
+        }
+        f.write_str(out.strip_suffix(" > ").unwrap_or(&out))
     }
 }
 

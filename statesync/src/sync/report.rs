@@ -149,8 +149,9 @@ pub struct Outcome {
     /// The model's key, rendered.
     pub key: String,
     /// The element's ancestors as [`Parents`](super::Parents) prints them, each followed by
-    /// ` > ` (`site[name=nyc] > `); empty at the top of the tree.
-    pub parents: String,
+    /// ` > ` (`site[name=nyc] > `); empty at the top of the tree. Shared by the outcomes of
+    /// one parent.
+    pub parents: Arc<str>,
     /// What the plan asked for (`Update` for unchanged elements).
     pub operation: Operation,
     /// What happened.
