@@ -19,7 +19,9 @@ bitflags::bitflags! {
         const SKIP_UNMATCHED_DST = 1 << 2;
         /// Neither create nor delete: only update elements present on both sides.
         const SKIP_UNMATCHED_BOTH = Self::SKIP_UNMATCHED_SRC.bits() | Self::SKIP_UNMATCHED_DST.bits();
-        /// List unchanged elements in the report (and log them at debug level).
+        /// List every unchanged element in the report (and log them at debug level): each
+        /// element of the target the diff does not change, a parent whose children changed
+        /// included, whether the diff was made by the sync or earlier.
         const LOG_UNCHANGED_RECORDS = 1 << 3;
     }
 }
