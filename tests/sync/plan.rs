@@ -27,7 +27,7 @@ fn source() -> Inventory {
     new
 }
 
-fn counts(report: &SyncReport) -> Summary {
+pub(crate) fn counts(report: &SyncReport) -> Summary {
     Summary {
         create: report.counts.created,
         update: report.counts.updated,
@@ -348,4 +348,70 @@ fn a_store_sync_has_the_same_limit() {
         Some((4, 4))
     );
     assert_eq!(devices.len(), 4);
+}
+
+mod property {
+    use proptest::prelude::*;
+    use statesync::DiffModel;
+    use statesync::sync::{InMemory, ModelFlags, SyncFlags, SyncModel, SyncOptions, SyncOrder};
+    use statesync_suite::dataset::{generate, mutate};
+    use statesync_suite::inventory::{Device, Interface, Site};
+
+    fn model_flags(bits: u8) -> ModelFlags {
+        [
+            ModelFlags::IGNORE,
+            ModelFlags::SKIP_UNMATCHED_SRC,
+            ModelFlags::SKIP_UNMATCHED_DST,
+            ModelFlags::SKIP_CHILDREN_ON_DELETE,
+            ModelFlags::PARENT_FIRST_DELETION,
+        ]
+        .into_iter()
+        .enumerate()
+        .filter(|(at, _)| bits & (1 << at) != 0)
+        .fold(ModelFlags::empty(), |all, (_, flag)| all | flag)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// For any change and any flags, the plan counts what the sync does and reaches
+        /// the state the sync reaches.
+        #[test]
+        fn a_plan_is_what_the_sync_does(
+            seed in 0u64..1_000,
+            sync_bits in 0u8..8,
+            site in 0u8..32,
+            device in 0u8..32,
+            interface in 0u8..32,
+            first_device in any::<bool>(),
+            per_collection in any::<bool>(),
+        ) {
+            let target = generate(300, seed);
+            let source = mutate(&target, seed.wrapping_add(1));
+            let options = || {
+                let mut flags = SyncFlags::CONTINUE_ON_FAILURE;
+                if sync_bits & 1 != 0 { flags |= SyncFlags::SKIP_UNMATCHED_SRC; }
+                if sync_bits & 2 != 0 { flags |= SyncFlags::SKIP_UNMATCHED_DST; }
+                let mut options = SyncOptions::new(flags)
+                    .model_flags::<Site>(model_flags(site))
+                    .model_flags::<Device>(model_flags(device))
+                    .model_flags::<Interface>(model_flags(interface));
+                if first_device
+                    && let Some(device) = target.sites.iter().flat_map(|s| s.devices.iter()).next()
+                {
+                    options = options.instance_flags::<Device>(device.key(), ModelFlags::IGNORE);
+                }
+                if per_collection { options = options.order(SyncOrder::PerCollection); }
+                options
+            };
+            let plan = target.diff_from_with(&source, &options()).unwrap();
+            let mut synced = target.clone();
+            let report = synced.sync_from(&source, &mut InMemory, options()).unwrap();
+            prop_assert!(report.is_success(), "{}", report);
+            prop_assert_eq!(plan.summary(), super::counts(&report));
+            let mut applied = target.clone();
+            applied.apply(plan.diff()).unwrap();
+            prop_assert!(applied.diff(&synced).unwrap().is_empty());
+        }
+    }
 }
