@@ -294,3 +294,51 @@ fn the_example_refuses_a_bad_file_and_writes_nothing() {
     assert!(stderr.contains("duplicate key: site[name=s1]"), "{stderr}");
     assert!(!db.exists(), "nothing is written");
 }
+
+#[test]
+fn the_example_refuses_to_empty_the_database_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.json");
+    json_file::save(&generate(100, 5), &full).unwrap();
+    let empty = write(dir.path(), "empty.json", r#"{"sites": []}"#);
+    let db = dir.path().join("inv.sqlite");
+    let run = |source: &Path, extra: &[&str]| {
+        std::process::Command::new(env!("CARGO"))
+            .args(["run", "--quiet", "--example", "inventory", "--", "--source"])
+            .arg(source)
+            .arg("--db")
+            .arg(&db)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&full, &[]).status.success());
+    let refused = run(&empty, &[]);
+    assert!(!refused.status.success());
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        stdout.contains("report: refused: the sync would delete"),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let kept = SqliteInventory::open(&db).unwrap().load().unwrap();
+    assert_eq!(kept.sites.len(), generate(100, 5).sites.len());
+    let forced = run(&empty, &["--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert!(
+        SqliteInventory::open(&db)
+            .unwrap()
+            .load()
+            .unwrap()
+            .sites
+            .is_empty()
+    );
+}
