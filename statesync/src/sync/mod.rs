@@ -57,14 +57,15 @@ mod flags;
 mod parents;
 mod plan;
 mod report;
+mod run;
 
 use std::time::Instant;
 
-pub use engine::Run;
 pub use flags::{DeleteLimit, ModelFlags, Progress, SyncFlags, SyncOptions, SyncOrder};
 pub use parents::Parents;
 pub use plan::Plan;
 pub use report::{DeleteRefusal, Failure, Outcome, SkipReason, Status, SyncCounts, SyncReport};
+pub use run::Run;
 
 use crate::diff::Diff;
 use crate::error::Error;

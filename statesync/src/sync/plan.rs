@@ -12,9 +12,9 @@ use crate::error::Error;
 use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 use crate::summary::Summary;
 
-use super::engine::Run;
 use super::flags::{ModelFlags, SyncOptions};
 use super::report::{DeleteRefusal, SyncReport};
+use super::run::Run;
 
 /// What a sync will do: the diff with the flags of a sync's options applied. Elements a
 /// flag leaves alone are not in [`Plan::diff`]; [`Plan::summary`] counts them in `skip`.
