@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use statesync::sync::{Adapter, HookError, Hooks, SyncModel, SyncOptions, SyncReport};
+use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncModel, SyncOptions, SyncReport};
 use statesync::{DiffModel, Store};
 use statesync_suite::cli::Command;
 
@@ -87,39 +87,54 @@ impl<S> Component<S> {
 
 impl Hooks<Upstreams> for Component<Upstreams> {}
 impl Hooks<Upstream> for Component<Upstreams> {
-    fn create(&mut self, u: &Upstream) -> Result<(), HookError> {
+    fn create(&mut self, u: &Upstream, _parents: &Parents) -> Result<(), HookError> {
         self.record(format!("add upstream {} -> {}", u.service, u.listen))
     }
-    fn update(&mut self, u: &Upstream, _: &UpstreamChanges) -> Result<(), HookError> {
+    fn update(
+        &mut self,
+        u: &Upstream,
+        _: &UpstreamChanges,
+        _parents: &Parents,
+    ) -> Result<(), HookError> {
         self.record(format!("repoint upstream {} -> {}", u.service, u.listen))
     }
-    fn delete(&mut self, u: &Upstream) -> Result<(), HookError> {
+    fn delete(&mut self, u: &Upstream, _parents: &Parents) -> Result<(), HookError> {
         self.record(format!("remove upstream {}", u.service))
     }
 }
 
 impl Hooks<Deployments> for Component<Deployments> {}
 impl Hooks<Deployment> for Component<Deployments> {
-    fn create(&mut self, d: &Deployment) -> Result<(), HookError> {
+    fn create(&mut self, d: &Deployment, _parents: &Parents) -> Result<(), HookError> {
         self.record(format!("deploy {} x{}", d.service, d.replicas))
     }
-    fn update(&mut self, d: &Deployment, _: &DeploymentChanges) -> Result<(), HookError> {
+    fn update(
+        &mut self,
+        d: &Deployment,
+        _: &DeploymentChanges,
+        _parents: &Parents,
+    ) -> Result<(), HookError> {
         self.record(format!("scale {} to {}", d.service, d.replicas))
     }
-    fn delete(&mut self, d: &Deployment) -> Result<(), HookError> {
+    fn delete(&mut self, d: &Deployment, _parents: &Parents) -> Result<(), HookError> {
         self.record(format!("undeploy {}", d.service))
     }
 }
 
 impl Hooks<LogRules> for Component<LogRules> {}
 impl Hooks<LogRule> for Component<LogRules> {
-    fn create(&mut self, r: &LogRule) -> Result<(), HookError> {
+    fn create(&mut self, r: &LogRule, _parents: &Parents) -> Result<(), HookError> {
         self.record(format!("ship {} logs of {:?}", r.level, r.services))
     }
-    fn update(&mut self, r: &LogRule, _: &LogRuleChanges) -> Result<(), HookError> {
+    fn update(
+        &mut self,
+        r: &LogRule,
+        _: &LogRuleChanges,
+        _parents: &Parents,
+    ) -> Result<(), HookError> {
         self.record(format!("ship {} logs of {:?}", r.level, r.services))
     }
-    fn delete(&mut self, r: &LogRule) -> Result<(), HookError> {
+    fn delete(&mut self, r: &LogRule, _parents: &Parents) -> Result<(), HookError> {
         self.record(format!("stop shipping {} logs", r.level))
     }
 }

@@ -7,14 +7,15 @@
 //!
 //! The sync is all-or-nothing unless `--partial` is given: one failed change and nothing
 //! is committed. `--dry-run` writes nothing at all. The last line says what the database
-//! holds, from how its transaction really ended.
+//! holds, from how its transaction really ended. A sync that would delete more than half of
+//! the database is refused unless `--force` is given.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use statesync::Diff;
-use statesync::sync::{HookError, SyncModel, SyncOptions, SyncReport};
+use statesync::sync::{DeleteLimit, HookError, SyncModel, SyncOptions, SyncReport};
 use statesync_suite::cli::{Args, Command, Opt};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::Inventory;
@@ -56,6 +57,10 @@ const COMMAND: Command = Command {
             "--mutate",
             "apply the dataset's mutation pass to the source first, to show an incremental sync",
         ),
+        Opt::flag(
+            "--force",
+            "sync even when it deletes more than half of the database (refused otherwise)",
+        ),
         Opt::value(
             "--max-source-bytes",
             &["BYTES"],
@@ -72,6 +77,7 @@ struct Options {
     partial: bool,
     generate: usize,
     mutate: bool,
+    force: bool,
     max_source_bytes: u64,
 }
 
@@ -86,6 +92,7 @@ impl Options {
             partial: args.flag("--partial"),
             generate: args.parsed_or("--generate", 10_000)?,
             mutate: args.flag("--mutate"),
+            force: args.flag("--force"),
             max_source_bytes: args.parsed_or("--max-source-bytes", json_file::DEFAULT_MAX_BYTES)?,
         })
     }
@@ -171,15 +178,19 @@ fn dry_run(options: &Options, source: &Inventory) -> Result<(), HookError> {
     Ok(())
 }
 
-/// The sync's options; the place to add a flag or a guard.
+/// The sync's options: a progress bar, and a guard against emptying the database.
 fn sync_options<'a>(options: &Options, bar: &'a ProgressBar) -> SyncOptions<'a> {
-    let _ = options;
-    SyncOptions::default().on_progress(move |progress| {
+    let sync = SyncOptions::default().on_progress(move |progress| {
         if progress.stage == "sync" {
             bar.set_length(progress.total as u64);
             bar.set_position(progress.done as u64);
         }
-    })
+    });
+    if options.force {
+        sync
+    } else {
+        sync.delete_limit(DeleteLimit::percent(50))
+    }
 }
 
 fn sync(options: &Options, source: &Inventory) -> Result<(), HookError> {
@@ -226,6 +237,12 @@ fn remove_if_left_empty(db: &Path, ending: &Ending) -> std::io::Result<()> {
 /// The last line: what the database holds, from how the transaction ended.
 fn conclude(db: &Path, report: &SyncReport, ending: &Ending) -> Result<(), HookError> {
     let db = db.display();
+    if let Some(refusal) = &report.refused {
+        return Err(format!(
+            "{refusal}; nothing was written to {db}: run again with --force to delete anyway"
+        )
+        .into());
+    }
     match ending {
         Ending::Committed if report.is_success() => {
             println!("committed: {db} now matches the source");

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use statesync::Store;
-use statesync::sync::{Adapter, HookError, Hooks, SyncReport};
+use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncReport};
 
 use crate::inventory::{
     Device, DeviceChanges, Interface, InterfaceChanges, Inventory, Site, SiteChanges,
@@ -533,27 +533,32 @@ impl Adapter for SqliteInventory {
 impl Hooks<Inventory> for SqliteInventory {}
 
 impl Hooks<Site> for SqliteInventory {
-    fn create(&mut self, site: &Site) -> Result<(), HookError> {
+    fn create(&mut self, site: &Site, _parents: &Parents) -> Result<(), HookError> {
         self.execute(
             "INSERT INTO site (name, region) VALUES (?1, ?2)",
             params![site.name, site.region],
         )
     }
 
-    fn update(&mut self, site: &Site, _changes: &SiteChanges) -> Result<(), HookError> {
+    fn update(
+        &mut self,
+        site: &Site,
+        _changes: &SiteChanges,
+        _parents: &Parents,
+    ) -> Result<(), HookError> {
         self.execute(
             "UPDATE site SET region = ?2 WHERE name = ?1",
             params![site.name, site.region],
         )
     }
 
-    fn delete(&mut self, site: &Site) -> Result<(), HookError> {
+    fn delete(&mut self, site: &Site, _parents: &Parents) -> Result<(), HookError> {
         self.execute("DELETE FROM site WHERE name = ?1", params![site.name])
     }
 }
 
 impl Hooks<Device> for SqliteInventory {
-    fn create(&mut self, device: &Device) -> Result<(), HookError> {
+    fn create(&mut self, device: &Device, _parents: &Parents) -> Result<(), HookError> {
         self.execute(
             "INSERT INTO device (site, name, role, model, serial) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -566,7 +571,12 @@ impl Hooks<Device> for SqliteInventory {
         )
     }
 
-    fn update(&mut self, device: &Device, _changes: &DeviceChanges) -> Result<(), HookError> {
+    fn update(
+        &mut self,
+        device: &Device,
+        _changes: &DeviceChanges,
+        _parents: &Parents,
+    ) -> Result<(), HookError> {
         self.execute(
             "UPDATE device SET role = ?3, model = ?4, serial = ?5 WHERE site = ?1 AND name = ?2",
             params![
@@ -579,7 +589,7 @@ impl Hooks<Device> for SqliteInventory {
         )
     }
 
-    fn delete(&mut self, device: &Device) -> Result<(), HookError> {
+    fn delete(&mut self, device: &Device, _parents: &Parents) -> Result<(), HookError> {
         self.execute(
             "DELETE FROM device WHERE site = ?1 AND name = ?2",
             params![device.site, device.name],
@@ -588,7 +598,7 @@ impl Hooks<Device> for SqliteInventory {
 }
 
 impl Hooks<Interface> for SqliteInventory {
-    fn create(&mut self, i: &Interface) -> Result<(), HookError> {
+    fn create(&mut self, i: &Interface, _parents: &Parents) -> Result<(), HookError> {
         self.execute(
             "INSERT INTO interface (device, name, description, enabled, mtu, mode, vlans)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -604,7 +614,12 @@ impl Hooks<Interface> for SqliteInventory {
         )
     }
 
-    fn update(&mut self, i: &Interface, _changes: &InterfaceChanges) -> Result<(), HookError> {
+    fn update(
+        &mut self,
+        i: &Interface,
+        _changes: &InterfaceChanges,
+        _parents: &Parents,
+    ) -> Result<(), HookError> {
         self.execute(
             "UPDATE interface SET description = ?3, enabled = ?4, mtu = ?5, mode = ?6, vlans = ?7
              WHERE device = ?1 AND name = ?2",
@@ -620,7 +635,7 @@ impl Hooks<Interface> for SqliteInventory {
         )
     }
 
-    fn delete(&mut self, i: &Interface) -> Result<(), HookError> {
+    fn delete(&mut self, i: &Interface, _parents: &Parents) -> Result<(), HookError> {
         self.execute(
             "DELETE FROM interface WHERE device = ?1 AND name = ?2",
             params![i.device, i.name],

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use statesync::DiffModel;
-use statesync::sync::{Adapter, HookError, Hooks, SyncFlags, SyncModel, SyncOptions, SyncReport};
+use statesync::sync::{
+    Adapter, HookError, Hooks, Parents, SyncFlags, SyncModel, SyncOptions, SyncReport,
+};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::{
     Device, DeviceChanges, Interface, InterfaceChanges, Inventory, Site, SiteChanges,
@@ -83,17 +85,22 @@ impl Hooks<Inventory> for FailingSql {}
 macro_rules! failing_hooks {
     ($model:ty, $changes:ty) => {
         impl Hooks<$model> for FailingSql {
-            fn create(&mut self, model: &$model) -> Result<(), HookError> {
+            fn create(&mut self, model: &$model, parents: &Parents) -> Result<(), HookError> {
                 self.check(model)?;
-                Hooks::<$model>::create(&mut self.db, model)
+                Hooks::<$model>::create(&mut self.db, model, parents)
             }
-            fn update(&mut self, model: &$model, changes: &$changes) -> Result<(), HookError> {
+            fn update(
+                &mut self,
+                model: &$model,
+                changes: &$changes,
+                parents: &Parents,
+            ) -> Result<(), HookError> {
                 self.check(model)?;
-                Hooks::<$model>::update(&mut self.db, model, changes)
+                Hooks::<$model>::update(&mut self.db, model, changes, parents)
             }
-            fn delete(&mut self, model: &$model) -> Result<(), HookError> {
+            fn delete(&mut self, model: &$model, parents: &Parents) -> Result<(), HookError> {
                 self.check(model)?;
-                Hooks::<$model>::delete(&mut self.db, model)
+                Hooks::<$model>::delete(&mut self.db, model, parents)
             }
         }
     };
@@ -534,7 +541,7 @@ fn by_default_a_sync_with_a_failed_change_commits_nothing() {
         panic!("{ending:?}");
     };
     assert!(reason.contains("all-or-nothing"), "{reason}");
-    let error = report.complete_error.as_deref().unwrap();
+    let error = report.complete_error.as_ref().unwrap().to_string();
     assert!(
         error.contains("the database is as it was before the sync"),
         "{error}"
@@ -697,7 +704,7 @@ fn a_failed_commit_is_reported_as_not_committed() {
         report.changed_anything() && report.counts.failed == 0,
         "{report}"
     );
-    let error = report.complete_error.as_deref().unwrap();
+    let error = report.complete_error.as_ref().unwrap().to_string();
     assert!(error.contains("COMMIT failed"), "{error}");
     assert!(!db.ending().unwrap().committed());
     assert!(
@@ -892,4 +899,52 @@ fn after_a_failed_commit_the_example_says_nothing_was_committed() {
     );
     assert!(!stderr.contains("holds what the report says"), "{stderr}");
     assert_eq!(SqliteInventory::open(&db).unwrap().load().unwrap(), base);
+}
+
+#[test]
+fn the_example_refuses_to_empty_the_database_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.json");
+    json_file::save(&generate(100, 5), &full).unwrap();
+    let empty = write(dir.path(), "empty.json", r#"{"sites": []}"#);
+    let db = dir.path().join("inv.sqlite");
+    let run = |source: &Path, extra: &[&str]| {
+        statesync_suite::fixtures::cargo()
+            .args(["run", "--quiet", "--example", "inventory", "--", "--source"])
+            .arg(source)
+            .arg("--db")
+            .arg(&db)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&full, &[]).status.success());
+    let refused = run(&empty, &[]);
+    assert!(!refused.status.success());
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        stdout.contains("report: refused: the sync would delete"),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let kept = SqliteInventory::open(&db).unwrap().load().unwrap();
+    assert_eq!(kept.sites.len(), generate(100, 5).sites.len());
+    let forced = run(&empty, &["--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert!(
+        SqliteInventory::open(&db)
+            .unwrap()
+            .load()
+            .unwrap()
+            .sites
+            .is_empty()
+    );
 }

@@ -4,16 +4,36 @@
 use std::sync::{Arc, Mutex};
 
 use statesync::DiffModel;
-use statesync::sync::{Adapter, HookError, Hooks, SyncFlags, SyncModel, SyncOptions};
+use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncFlags, SyncModel, SyncOptions};
 use statesync_suite::fixtures::{inventory, site};
 
 struct Failing;
 
+/// The system's error, with its cause as `source()`.
+#[derive(Debug)]
+struct Refused(std::io::Error);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("injected failure")
+    }
+}
+
+impl std::error::Error for Refused {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 impl Adapter for Failing {}
 
+/// Devices fail; everything else succeeds.
 impl<M: DiffModel> Hooks<M> for Failing {
-    fn create(&mut self, _model: &M) -> Result<(), HookError> {
-        Err("injected failure".into())
+    fn create(&mut self, _model: &M, _parents: &Parents) -> Result<(), HookError> {
+        if M::NAME == "device" {
+            return Err(Box::new(Refused(std::io::Error::other("disk full"))));
+        }
+        Ok(())
     }
 }
 
@@ -54,8 +74,10 @@ fn tracing_reports_the_sync_its_elements_and_failures() {
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("WARN"), "{text}");
     assert!(text.contains("hook failed"), "{text}");
+    // The hook's error is logged as an error value (its source chain too), with the
+    // element's parents.
     assert!(
-        text.contains(r#"model="site" key=name=lon operation=create error=injected failure"#),
+        text.contains(r#"model="device" key=site=lon, name=lon-d0 operation=create error=injected failure error.sources=[disk full] parents="site[name=lon] > ""#),
         "{text}"
     );
     // The sync's start and end at info, with counts.
@@ -64,10 +86,10 @@ fn tracing_reports_the_sync_its_elements_and_failures() {
         "{text}"
     );
     assert!(
-        text.contains("sync finished created=0 updated=0 deleted=0 failed=1 skipped=2"),
+        text.contains("sync finished created=1 updated=0 deleted=0 failed=1 skipped=1"),
         "{text}"
     );
-    // Each element at debug: the failed site and its two skipped children.
+    // Each element at debug: the site, the failed device and its skipped child.
     let elements = text
         .lines()
         .filter(|line| line.contains("DEBUG") && line.contains("element"))

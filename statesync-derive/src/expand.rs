@@ -513,6 +513,8 @@ fn sync_impl(model: &Model) -> TokenStream {
     let (_, type_generics, _) = model.generics.split_for_impl();
     let this = quote!(#ident #type_generics);
     let mut predicates = bound::impl_predicates(model);
+    // Sync keeps model types and keys apart by `TypeId`: only `'static` models sync.
+    predicates.push(syn::parse_quote!(#this: 'static));
     predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#this>));
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
     // Mutually recursive models list their cycle: hooks for every model of it, instead of
@@ -539,20 +541,29 @@ fn sync_impl(model: &Model) -> TokenStream {
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::sync::SyncTree<__H> for #this #where_clause {
-            fn hook_create(__hooks: &mut __H, __model: &Self) -> ::core::result::Result<(), #krate::sync::HookError> {
-                <__H as #krate::sync::Hooks<#this>>::create(__hooks, __model)
+            fn hook_create(
+                __hooks: &mut __H,
+                __model: &Self,
+                __parents: &#krate::sync::Parents,
+            ) -> ::core::result::Result<(), #krate::sync::HookError> {
+                <__H as #krate::sync::Hooks<#this>>::create(__hooks, __model, __parents)
             }
 
             fn hook_update(
                 __hooks: &mut __H,
                 __model: &Self,
                 __changes: &<Self as #krate::DiffModel>::Changes,
+                __parents: &#krate::sync::Parents,
             ) -> ::core::result::Result<(), #krate::sync::HookError> {
-                <__H as #krate::sync::Hooks<#this>>::update(__hooks, __model, __changes)
+                <__H as #krate::sync::Hooks<#this>>::update(__hooks, __model, __changes, __parents)
             }
 
-            fn hook_delete(__hooks: &mut __H, __model: &Self) -> ::core::result::Result<(), #krate::sync::HookError> {
-                <__H as #krate::sync::Hooks<#this>>::delete(__hooks, __model)
+            fn hook_delete(
+                __hooks: &mut __H,
+                __model: &Self,
+                __parents: &#krate::sync::Parents,
+            ) -> ::core::result::Result<(), #krate::sync::HookError> {
+                <__H as #krate::sync::Hooks<#this>>::delete(__hooks, __model, __parents)
             }
 
             fn sync_child_diffs(

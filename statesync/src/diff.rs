@@ -27,26 +27,6 @@ pub struct Change<T> {
 pub struct Diff<M: DiffModel> {
     pub(crate) elements: Vec<ElementDiff<M>>,
     pub(crate) unchanged: usize,
-    /// Keys of the unchanged elements, listed only on request (never serialised).
-    pub(crate) unchanged_keys: Vec<M::Key>,
-}
-
-thread_local! {
-    /// Whether diffs made on this thread list their unchanged keys.
-    static LIST_UNCHANGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `work` with unchanged keys listed (or not) in every diff it makes.
-pub(crate) fn with_unchanged_keys<T>(list: bool, work: impl FnOnce() -> T) -> T {
-    let before = LIST_UNCHANGED.with(|flag| flag.replace(list));
-    let out = work();
-    LIST_UNCHANGED.with(|flag| flag.set(before));
-    out
-}
-
-/// Whether the current diff lists unchanged keys.
-pub(crate) fn listing_unchanged() -> bool {
-    LIST_UNCHANGED.with(std::cell::Cell::get)
 }
 
 /// One element of a [`Diff`]: the key of the model and what happens to it.
@@ -161,13 +141,11 @@ fn observe_created<M: DiffModel>(observer: &mut dyn DiffObserver, created: &M) {
 }
 
 /// Builds the diff of one collection element by element: compares, deletes and creates,
-/// counting unchanged elements (and listing their keys when asked to).
+/// counting unchanged elements.
 pub(crate) struct DiffBuilder<'o, M: DiffModel> {
     observer: &'o mut dyn DiffObserver,
     elements: Vec<ElementDiff<M>>,
     unchanged: usize,
-    unchanged_keys: Vec<M::Key>,
-    list_unchanged: bool,
 }
 
 impl<'o, M: DiffModel> DiffBuilder<'o, M> {
@@ -176,8 +154,6 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
             observer,
             elements: Vec::new(),
             unchanged: 0,
-            unchanged_keys: Vec::new(),
-            list_unchanged: listing_unchanged(),
         }
     }
 
@@ -186,9 +162,6 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
         match compare(old, new, self.observer)? {
             Compared::Unchanged(count) => {
                 self.unchanged = self.unchanged.saturating_add(count);
-                if self.list_unchanged {
-                    self.unchanged_keys.push(key.clone());
-                }
             }
             Compared::Changed(update) => self.elements.push(ElementDiff {
                 key: key.clone(),
@@ -225,11 +198,8 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
         Ok(())
     }
 
-    pub(crate) fn finish(mut self) -> Diff<M> {
-        let mut diff = Diff::sorted(self.elements, self.unchanged);
-        self.unchanged_keys.sort();
-        diff.unchanged_keys = self.unchanged_keys;
-        diff
+    pub(crate) fn finish(self) -> Diff<M> {
+        Diff::sorted(self.elements, self.unchanged)
     }
 }
 
@@ -238,7 +208,6 @@ impl<M: DiffModel> Default for Diff<M> {
         Self {
             elements: Vec::new(),
             unchanged: 0,
-            unchanged_keys: Vec::new(),
         }
     }
 }
@@ -263,14 +232,7 @@ impl<M: DiffModel> Diff<M> {
         Self {
             elements,
             unchanged,
-            unchanged_keys: Vec::new(),
         }
-    }
-
-    /// Keys of the elements of this collection found unchanged, when the diff was made with
-    /// `LOG_UNCHANGED_RECORDS`; empty otherwise.
-    pub fn unchanged_keys(&self) -> &[M::Key] {
-        &self.unchanged_keys
     }
 
     /// The change that turns the root `old` into `new`.
@@ -283,11 +245,6 @@ impl<M: DiffModel> Diff<M> {
             return Ok(match compare(old, new, observer)? {
                 Compared::Unchanged(count) => Self {
                     unchanged: count,
-                    unchanged_keys: if listing_unchanged() {
-                        vec![new.key()]
-                    } else {
-                        Vec::new()
-                    },
                     ..Self::default()
                 },
                 Compared::Changed(update) => Self::sorted(

@@ -21,6 +21,11 @@ pub struct Summary {
     pub delete: usize,
     /// Elements in both states with no differing attribute.
     pub unchanged: usize,
+    /// Elements a sync's flags leave alone (diffsync's `skip`): always 0 in the summary of
+    /// a [`Diff`]; counted in the summary of a [`Plan`](crate::sync::Plan), where skipped
+    /// elements are neither changes nor unchanged.
+    #[serde(default)]
+    pub skip: usize,
 }
 
 impl Summary {
@@ -38,7 +43,11 @@ impl fmt::Display for Summary {
             f,
             "create: {}, update: {}, delete: {}, unchanged: {}",
             self.create, self.update, self.delete, self.unchanged
-        )
+        )?;
+        if self.skip > 0 {
+            write!(f, ", skip: {}", self.skip)?;
+        }
+        Ok(())
     }
 }
 

@@ -50,6 +50,7 @@ fn counts_follow_the_dataset_counting_rule() {
             delete: 1 + 2 + 6,
             // root, ams-d1 and its 3 ports, ams-d0's 2 other ports
             unchanged: 1 + 4 + 2,
+            skip: 0,
         }
     );
 }

@@ -65,7 +65,8 @@ fn every_collection_kind_diffs_and_applies_by_key() {
             create: 4,
             update: 4,
             delete: 4,
-            unchanged: 1 + 4
+            unchanged: 1 + 4,
+            skip: 0,
         }
     );
     old.apply(&diff).unwrap();

@@ -78,7 +78,11 @@ struct RefusesCreates;
 impl statesync::sync::Adapter for RefusesCreates {}
 
 impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesCreates {
-    fn create(&mut self, _model: &M) -> Result<(), statesync::sync::HookError> {
+    fn create(
+        &mut self,
+        _model: &M,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
         Err("read-only replica".into())
     }
 }

@@ -92,7 +92,7 @@ fn a_failed_create_skips_its_subtree_and_memory_matches_the_system() {
     assert_eq!(
         failed,
         [
-            "create device[site=lon, name=lon-d0]: failed: injected failure on device[site=lon, name=lon-d0]"
+            "create site[name=lon] > device[site=lon, name=lon-d0]: failed: injected failure on device[site=lon, name=lon-d0]"
         ]
     );
     let skipped: Vec<&str> = report

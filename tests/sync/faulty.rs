@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use statesync::sync::{Adapter, HookError, Hooks, SyncReport};
+use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncReport};
 use statesync::{DiffModel, ModelVisitor};
 use statesync_suite::inventory::Inventory;
 
@@ -59,15 +59,20 @@ impl Adapter for Faulty {
 }
 
 impl<M: DiffModel> Hooks<M> for Faulty {
-    fn create(&mut self, model: &M) -> Result<(), HookError> {
+    fn create(&mut self, model: &M, _parents: &Parents) -> Result<(), HookError> {
         self.hook("create", model)
     }
 
-    fn update(&mut self, model: &M, _changes: &M::Changes) -> Result<(), HookError> {
+    fn update(
+        &mut self,
+        model: &M,
+        _changes: &M::Changes,
+        _parents: &Parents,
+    ) -> Result<(), HookError> {
         self.hook("update", model)
     }
 
-    fn delete(&mut self, model: &M) -> Result<(), HookError> {
+    fn delete(&mut self, model: &M, _parents: &Parents) -> Result<(), HookError> {
         self.hook("delete", model)
     }
 }

@@ -3,3 +3,6 @@
 mod engine;
 mod faulty;
 mod flags;
+mod hooks;
+mod order;
+mod plan;

@@ -1,167 +1,18 @@
-//! The sync algorithm: per collection, deletes (children first), then updates (attributes,
-//! then child diffs), then creates (parents first). Every element's outcome is recorded,
-//! and the in-memory target changes only where a hook succeeded.
+//! The sync algorithm. In the default order ([`SyncOrder::DeletesFirst`]) the diff tree is
+//! walked twice: every delete (children first), then, collection by collection, updates
+//! (attributes, then child diffs) and creates (parents first). [`SyncOrder::PerCollection`]
+//! does a collection's deletes, updates and creates in one walk. Every element's outcome is
+//! recorded, and the in-memory target changes only where a hook succeeded.
 
 use crate::children::ChildCollection;
 use crate::diff::{Action, Diff, ElementDiff, ModelUpdate};
 use crate::error::{Error, Operation, Path};
-use crate::model::{DiffModel, ModelVisitor};
+use crate::model::DiffModel;
 
-use super::flags::{ModelFlags, SyncFlags, SyncOptions};
-use super::report::{Outcome, SkipReason, Status, SyncReport};
-use super::{HookError, SyncTree};
-
-/// How often (in elements) the progress callback is called.
-const PROGRESS_EVERY: usize = 1024;
-
-/// One sync in progress: the hooks, the options and the report so far. Generated code
-/// passes it along; it has no public methods.
-pub struct Run<'h, 'o, H: ?Sized> {
-    hooks: &'h mut H,
-    options: SyncOptions<'o>,
-    pub(super) report: SyncReport,
-    stopped: bool,
-    total: usize,
-}
-
-impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
-    pub(super) fn new(hooks: &'h mut H, options: SyncOptions<'o>, total: usize) -> Self {
-        Self {
-            hooks,
-            options,
-            report: SyncReport::default(),
-            stopped: false,
-            total,
-        }
-    }
-
-    pub(super) fn finish(mut self) -> SyncReport {
-        let done = self.report.outcomes.len();
-        self.options
-            .report_progress("sync", done, self.total.max(done));
-        self.report.stopped = self.stopped;
-        self.report
-    }
-
-    fn flags_for<M: DiffModel>(&self) -> ModelFlags {
-        self.options.flags_for::<M>()
-    }
-
-    /// The name of the "skip unmatched" flag in force for `M`, from the model's flags or the
-    /// sync's.
-    fn skips_unmatched<M: DiffModel>(
-        &self,
-        (model_flag, sync_flag, name): (ModelFlags, SyncFlags, &'static str),
-    ) -> Option<&'static str> {
-        (self.flags_for::<M>().contains(model_flag) || self.options.flags.contains(sync_flag))
-            .then_some(name)
-    }
-
-    fn skips_unmatched_src<M: DiffModel>(&self) -> Option<&'static str> {
-        self.skips_unmatched::<M>((
-            ModelFlags::SKIP_UNMATCHED_SRC,
-            SyncFlags::SKIP_UNMATCHED_SRC,
-            "SKIP_UNMATCHED_SRC",
-        ))
-    }
-
-    fn skips_unmatched_dst<M: DiffModel>(&self) -> Option<&'static str> {
-        self.skips_unmatched::<M>((
-            ModelFlags::SKIP_UNMATCHED_DST,
-            SyncFlags::SKIP_UNMATCHED_DST,
-            "SKIP_UNMATCHED_DST",
-        ))
-    }
-
-    /// The flag that says to leave an element of `M` alone for `operation`, if any.
-    fn skip_flag<M: DiffModel>(&self, operation: Operation) -> Option<&'static str> {
-        if self.flags_for::<M>().contains(ModelFlags::IGNORE) {
-            return Some("IGNORE");
-        }
-        match operation {
-            Operation::Create => self.skips_unmatched_src::<M>(),
-            Operation::Delete => self.skips_unmatched_dst::<M>(),
-            Operation::Update => None,
-        }
-    }
-
-    fn record<M: DiffModel>(&mut self, key: &M::Key, operation: Operation, status: Status) {
-        let counts = &mut self.report.counts;
-        match (&status, operation) {
-            (Status::Applied, Operation::Create) => counts.created += 1,
-            (Status::Applied, Operation::Update) => counts.updated += 1,
-            (Status::Applied, Operation::Delete) => counts.deleted += 1,
-            (Status::Failed(error), _) => {
-                counts.failed += 1;
-                tracing::warn!(model = M::NAME, %key, %operation, %error, "hook failed");
-                if !self.options.flags.contains(SyncFlags::CONTINUE_ON_FAILURE) {
-                    self.stopped = true;
-                }
-            }
-            (Status::Skipped(_), _) => counts.skipped += 1,
-            (Status::Unchanged, _) => {}
-        }
-        tracing::debug!(model = M::NAME, %key, %operation, status = ?status, "element");
-        self.report.outcomes.push(Outcome {
-            model: M::NAME,
-            key: key.to_string(),
-            operation,
-            status,
-        });
-        let done = self.report.outcomes.len();
-        if done % PROGRESS_EVERY == 0 {
-            self.options
-                .report_progress("sync", done, self.total.max(done));
-        }
-    }
-
-    fn record_not_found<M: DiffModel>(&mut self, key: &M::Key, operation: Operation) {
-        self.record::<M>(key, operation, not_found::<M>(operation, key));
-    }
-
-    fn record_result<M: DiffModel>(
-        &mut self,
-        key: &M::Key,
-        operation: Operation,
-        result: Result<(), HookError>,
-    ) -> bool {
-        match result {
-            Ok(()) => {
-                self.record::<M>(key, operation, Status::Applied);
-                true
-            }
-            Err(error) => {
-                self.record::<M>(key, operation, Status::Failed(error.to_string()));
-                false
-            }
-        }
-    }
-
-    /// Records `model` and its descendants with one status (skipped subtrees, children
-    /// deleted along with their parent).
-    fn record_subtree<M: DiffModel>(&mut self, model: &M, operation: Operation, status: Status) {
-        self.record::<M>(&model.key(), operation, status.clone());
-        model.visit_children(&mut SubtreeRecorder {
-            run: self,
-            operation,
-            status,
-        });
-    }
-}
-
-struct SubtreeRecorder<'r, 'h, 'o, H: ?Sized> {
-    run: &'r mut Run<'h, 'o, H>,
-    operation: Operation,
-    status: Status,
-}
-
-impl<H: ?Sized> ModelVisitor for SubtreeRecorder<'_, '_, '_, H> {
-    fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
-        self.run
-            .record::<C>(&child.key(), self.operation, self.status.clone());
-        child.visit_children(self);
-    }
-}
+use super::SyncTree;
+use super::flags::{ModelFlags, SyncFlags};
+use super::report::{SkipReason, Status};
+use super::run::{Run, has_children};
 
 /// Where a collection's elements live: a children collection, or the root itself.
 trait Slots<M: DiffModel> {
@@ -172,6 +23,8 @@ trait Slots<M: DiffModel> {
     fn slot_mut(&mut self, key: &M::Key) -> Option<&mut M>;
     fn remove_slot(&mut self, key: &M::Key);
     fn insert_slot(&mut self, model: M);
+    /// Calls `f` with each element present.
+    fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s M));
 }
 
 impl<C: ChildCollection> Slots<C::Model> for C {
@@ -185,6 +38,10 @@ impl<C: ChildCollection> Slots<C::Model> for C {
 
     fn insert_slot(&mut self, model: C::Model) {
         self.insert_child(model);
+    }
+
+    fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s C::Model)) {
+        self.for_each_child(f);
     }
 }
 
@@ -211,6 +68,12 @@ impl<M: DiffModel> Slots<M> for RootSlot<'_, M> {
         *self.root = model;
         self.deleted = false;
     }
+
+    fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s M)) {
+        if !self.deleted {
+            f(self.root);
+        }
+    }
 }
 
 pub(super) fn sync_root<M: SyncTree<H>, H: ?Sized>(
@@ -220,9 +83,10 @@ pub(super) fn sync_root<M: SyncTree<H>, H: ?Sized>(
 ) {
     let mut slot = RootSlot {
         root,
-        deleted: false,
+        deleted: run.root_deleted,
     };
     sync_elements(&mut slot, diff, run);
+    run.root_deleted = slot.deleted;
 }
 
 /// Syncs a child collection's diff (called by generated code).
@@ -238,18 +102,6 @@ pub(crate) fn sync_collection<C, H>(
     sync_elements(children, diff, run);
 }
 
-fn not_found<M: DiffModel>(operation: Operation, key: &M::Key) -> Status {
-    Status::Failed(
-        Error::NotFound {
-            operation,
-            model: M::NAME,
-            key: key.to_string(),
-            path: Path::root(),
-        }
-        .to_string(),
-    )
-}
-
 fn sync_elements<M, H, S>(slots: &mut S, diff: &Diff<M>, run: &mut Run<'_, '_, H>)
 where
     M: SyncTree<H>,
@@ -259,22 +111,14 @@ where
     if run.stopped {
         return;
     }
-    if run.flags_for::<M>().contains(ModelFlags::IGNORE) {
+    if run.phase.updates() && run.options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS) {
+        record_unchanged(slots, diff, run);
+    }
+    if run.phase.deletes() {
         for element in diff.elements() {
-            skip_element(element, run, SkipReason::Flag("IGNORE"));
-        }
-        return;
-    }
-    if run.options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS) {
-        for key in diff.unchanged_keys() {
-            if let Some(model) = slots.slot_mut(key) {
-                run.record_subtree(&*model, Operation::Update, Status::Unchanged);
+            if let Action::Delete(_) = &element.action {
+                delete_element(slots, element, run);
             }
-        }
-    }
-    for element in diff.elements() {
-        if let Action::Delete(_) = &element.action {
-            delete_element(slots, element, run);
         }
     }
     for element in diff.elements() {
@@ -285,15 +129,43 @@ where
             update_element(slots, &element.key, update, run);
         }
     }
-    for element in diff.elements() {
-        if let Action::Create(model) = &element.action {
-            create_element(slots, &element.key, model, run);
+    if run.phase.creates() {
+        for element in diff.elements() {
+            if let Action::Create(model) = &element.action {
+                create_element(slots, &element.key, model, run);
+            }
         }
     }
 }
 
+/// Lists the elements of a collection the diff does not name (each with its subtree, all
+/// unchanged), in key order.
+fn record_unchanged<M, H, S>(slots: &S, diff: &Diff<M>, run: &mut Run<'_, '_, H>)
+where
+    M: DiffModel,
+    H: ?Sized,
+    S: Slots<M>,
+{
+    let elements = diff.elements();
+    let mut unchanged = Vec::new();
+    slots.for_each_slot(&mut |model| {
+        let key = model.key();
+        if elements
+            .binary_search_by(|element| element.key.cmp(&key))
+            .is_err()
+        {
+            unchanged.push((key, model));
+        }
+    });
+    unchanged.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, model) in unchanged {
+        run.record_subtree(model, Operation::Update, Status::Unchanged);
+    }
+}
+
 /// Updates one element: its attributes through the update hook (checked against the diff's
-/// old values first, restored on failure), then its child diffs.
+/// old values first, restored on failure), then its child diffs. In the delete walk only
+/// its child diffs are walked.
 fn update_element<M, H, S>(
     slots: &mut S,
     key: &M::Key,
@@ -305,23 +177,41 @@ fn update_element<M, H, S>(
     S: Slots<M>,
 {
     let Some(current) = slots.slot_mut(key) else {
-        run.record_not_found::<M>(key, Operation::Update);
+        if run.phase.updates() {
+            run.record_not_found::<M>(key, Operation::Update);
+        }
         return;
     };
-    if update.has_field_changes() {
-        if let Err(field) = current.check_fields(&update.fields) {
-            let error = crate::diff::stale::<M>(key, field);
-            run.record::<M>(key, Operation::Update, Status::Failed(error.to_string()));
+    if run.flags_of::<M>(key).contains(ModelFlags::IGNORE) {
+        if run.phase.updates() {
+            run.record::<M>(
+                key,
+                Operation::Update,
+                Status::Skipped(SkipReason::Flag("IGNORE")),
+            );
+        }
+        return;
+    }
+    if run.phase.updates() {
+        if !update.has_field_changes() {
+            if run.options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS) {
+                run.record::<M>(key, Operation::Update, Status::Unchanged);
+            }
+        } else if let Err(field) = current.check_fields(&update.fields) {
+            run.record_error::<M>(key, Operation::Update, crate::diff::stale::<M>(key, field));
         } else {
             let undo = current.snapshot_fields(&update.fields);
             current.apply_fields(&update.fields);
-            let result = M::hook_update(run.hooks, current, &update.fields);
+            let result =
+                run.call(|hooks, parents| M::hook_update(hooks, current, &update.fields, parents));
             if !run.record_result::<M>(key, Operation::Update, result) {
                 current.apply_fields(&undo);
             }
         }
     }
-    current.sync_child_diffs(&update.children, run);
+    if run.enters::<M>(&update.children) {
+        run.within::<M, _>(key, |run| current.sync_child_diffs(&update.children, run));
+    }
 }
 
 fn skip_element<M: DiffModel, H: ?Sized>(
@@ -351,7 +241,7 @@ where
     if run.stopped {
         return;
     }
-    if let Some(flag) = run.skips_unmatched_dst::<M>() {
+    if let Some(flag) = run.skip_flag::<M>(&element.key, Operation::Delete) {
         skip_element(element, run, SkipReason::Flag(flag));
         return;
     }
@@ -367,31 +257,31 @@ where
 /// Deletes a model and its descendants through the hooks; `true` when the model is gone
 /// from the system (and must leave memory).
 fn delete_subtree<M: SyncTree<H>, H: ?Sized>(model: &mut M, run: &mut Run<'_, '_, H>) -> bool {
-    let flags = run.flags_for::<M>();
     let key = model.key();
+    let flags = run.flags_of::<M>(&key);
     if flags.contains(ModelFlags::SKIP_CHILDREN_ON_DELETE) {
-        let result = M::hook_delete(run.hooks, model);
+        let result = run.call(|hooks, parents| M::hook_delete(hooks, model, parents));
         let deleted = run.record_result::<M>(&key, Operation::Delete, result);
         if deleted {
-            model.visit_children(&mut SubtreeRecorder {
-                run,
-                operation: Operation::Delete,
-                status: Status::Applied,
-            });
+            run.record_descendants(&*model, Operation::Delete, Status::Applied);
         }
         return deleted;
     }
     if flags.contains(ModelFlags::PARENT_FIRST_DELETION) {
-        let result = M::hook_delete(run.hooks, model);
+        let result = run.call(|hooks, parents| M::hook_delete(hooks, model, parents));
         if !run.record_result::<M>(&key, Operation::Delete, result) {
             return false;
         }
         // The parent is gone from the system; its children go from memory with it even
         // when their own delete hooks fail (the failures are in the report).
-        model.delete_children(run);
+        run.within_model::<M, _>(has_children(&*model), &key, |run| {
+            model.delete_children(run)
+        });
         return true;
     }
-    if !model.delete_children(run) {
+    if !run.within_model::<M, _>(has_children(&*model), &key, |run| {
+        model.delete_children(run)
+    }) {
         if !run.stopped {
             run.record::<M>(
                 &key,
@@ -404,7 +294,7 @@ fn delete_subtree<M: SyncTree<H>, H: ?Sized>(model: &mut M, run: &mut Run<'_, '_
     if run.stopped {
         return false;
     }
-    let result = M::hook_delete(run.hooks, model);
+    let result = run.call(|hooks, parents| M::hook_delete(hooks, model, parents));
     run.record_result::<M>(&key, Operation::Delete, result)
 }
 
@@ -417,7 +307,7 @@ where
     if run.stopped {
         return;
     }
-    if let Some(flag) = run.skips_unmatched_src::<M>() {
+    if let Some(flag) = run.skip_flag::<M>(key, Operation::Create) {
         run.record_subtree(
             model,
             Operation::Create,
@@ -441,20 +331,20 @@ where
         None
     };
     if let Some(error) = refused {
-        run.record::<M>(key, Operation::Create, Status::Failed(error.to_string()));
+        run.record_error::<M>(key, Operation::Create, error);
         return;
     }
-    let result = M::hook_create(run.hooks, model);
+    let result = run.call(|hooks, parents| M::hook_create(hooks, model, parents));
     if run.record_result::<M>(key, Operation::Create, result) {
         let mut created = model.clone();
-        created.create_children(run);
+        run.within_model::<M, _>(has_children(model), key, |run| created.create_children(run));
         slots.insert_slot(created);
     } else {
-        model.visit_children(&mut SubtreeRecorder {
-            run,
-            operation: Operation::Create,
-            status: Status::Skipped(SkipReason::ParentFailed),
-        });
+        run.record_descendants(
+            model,
+            Operation::Create,
+            Status::Skipped(SkipReason::ParentFailed),
+        );
     }
 }
 
@@ -472,34 +362,30 @@ where
         let Some(child) = children.child_mut(&key) else {
             continue;
         };
-        if run.stopped {
+        let skipped = if run.stopped {
             // Its parent was created, it was not: say so, and leave it out of memory.
-            run.record_subtree(
-                &*child,
-                Operation::Create,
-                Status::Skipped(SkipReason::Stopped),
-            );
-            dropped.push(key);
-            continue;
-        }
-        if let Some(flag) = run.skip_flag::<C::Model>(Operation::Create) {
-            run.record_subtree(
-                &*child,
-                Operation::Create,
-                Status::Skipped(SkipReason::Flag(flag)),
-            );
-            dropped.push(key);
-            continue;
-        }
-        let result = <C::Model as SyncTree<H>>::hook_create(run.hooks, child);
-        if run.record_result::<C::Model>(&key, Operation::Create, result) {
-            child.create_children(run);
+            Some(SkipReason::Stopped)
         } else {
-            child.visit_children(&mut SubtreeRecorder {
-                run,
-                operation: Operation::Create,
-                status: Status::Skipped(SkipReason::ParentFailed),
+            run.skip_flag::<C::Model>(&key, Operation::Create)
+                .map(SkipReason::Flag)
+        };
+        if let Some(reason) = skipped {
+            run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
+            dropped.push(key);
+            continue;
+        }
+        let result = run
+            .call(|hooks, parents| <C::Model as SyncTree<H>>::hook_create(hooks, child, parents));
+        if run.record_result::<C::Model>(&key, Operation::Create, result) {
+            run.within_model::<C::Model, _>(has_children(&*child), &key, |run| {
+                child.create_children(run)
             });
+        } else {
+            run.record_descendants(
+                &*child,
+                Operation::Create,
+                Status::Skipped(SkipReason::ParentFailed),
+            );
             dropped.push(key);
         }
     }
@@ -524,7 +410,7 @@ where
         let Some(child) = children.child_mut(&key) else {
             continue;
         };
-        if let Some(flag) = run.skip_flag::<C::Model>(Operation::Delete) {
+        if let Some(flag) = run.skip_flag::<C::Model>(&key, Operation::Delete) {
             run.record_subtree(
                 &*child,
                 Operation::Delete,

@@ -1,6 +1,9 @@
 //! Flags that change what a sync does, with the meanings Python diffsync gives them.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
 
 use crate::model::DiffModel;
 
@@ -16,14 +19,17 @@ bitflags::bitflags! {
         const SKIP_UNMATCHED_DST = 1 << 2;
         /// Neither create nor delete: only update elements present on both sides.
         const SKIP_UNMATCHED_BOTH = Self::SKIP_UNMATCHED_SRC.bits() | Self::SKIP_UNMATCHED_DST.bits();
-        /// List unchanged elements in the report (and log them at debug level).
+        /// List every unchanged element in the report (and log them at debug level): each
+        /// element of the target the diff does not change, a parent whose children changed
+        /// included, whether the diff was made by the sync or earlier.
         const LOG_UNCHANGED_RECORDS = 1 << 3;
     }
 }
 
 bitflags::bitflags! {
     /// Flags for one model type, declared in the derive (`#[statesync(flags = "...")]`) or
-    /// set per call with [`SyncOptions::model_flags`].
+    /// set per call for a model type ([`SyncOptions::model_flags`]) or for one element
+    /// ([`SyncOptions::instance_flags`]).
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct ModelFlags: u8 {
         /// Leave elements of this model (and their subtrees) alone.
@@ -56,20 +62,157 @@ pub struct Progress {
     pub total: usize,
 }
 
-/// Options of a sync: flags, per-model flags and a progress callback.
+/// The order in which a sync runs its creates, updates and deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SyncOrder {
+    /// Every delete of the whole tree (children before parents), then, collection by
+    /// collection, updates and creates (parents before children). An element moved from
+    /// one parent to another is deleted before it is created again, so a system with a
+    /// unique constraint across parents accepts the move. The default.
+    #[default]
+    DeletesFirst,
+    /// Collection by collection: each collection's deletes, updates (with their children's
+    /// own collections) and creates before the next collection. A move to a parent synced
+    /// earlier creates the element before deleting it.
+    PerCollection,
+}
+
+/// A limit on how much a sync may delete: a sync whose plan deletes more is refused as a
+/// whole before any hook runs, and [`SyncReport::refused`](super::SyncReport::refused) says
+/// what it would have deleted.
+///
+/// ```
+/// use statesync::sync::DeleteLimit;
+///
+/// let limit = DeleteLimit::percent(50).and_at_most(1_000);
+/// assert!(limit.allows(10, 40)); // 25% and under 1,000
+/// assert!(!limit.allows(30, 40)); // 75%
+/// assert!(!DeleteLimit::at_most(0).allows(1, 1_000_000));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DeleteLimit {
+    /// The most elements a sync may delete.
+    pub max: Option<usize>,
+    /// The largest share of the target's elements, in percent, a sync may delete.
+    pub max_percent: Option<u8>,
+}
+
+impl DeleteLimit {
+    /// At most `max` deletes.
+    pub fn at_most(max: usize) -> Self {
+        Self {
+            max: Some(max),
+            max_percent: None,
+        }
+    }
+
+    /// At most `percent` % of the target's elements (counted with their descendants).
+    pub fn percent(percent: u8) -> Self {
+        Self {
+            max: None,
+            max_percent: Some(percent),
+        }
+    }
+
+    /// This limit and at most `max` deletes.
+    #[must_use]
+    pub fn and_at_most(mut self, max: usize) -> Self {
+        self.max = Some(max);
+        self
+    }
+
+    /// Whether `deletes` of a target of `elements` elements stay within the limit.
+    pub fn allows(&self, deletes: usize, elements: usize) -> bool {
+        let within_count = self.max.is_none_or(|max| deletes <= max);
+        // deletes / elements <= percent / 100, in integers.
+        let within_share = self.max_percent.is_none_or(|percent| {
+            deletes.saturating_mul(100) <= elements.saturating_mul(usize::from(percent))
+        });
+        within_count && within_share
+    }
+}
+
+impl fmt::Display for DeleteLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.max, self.max_percent) {
+            (Some(max), Some(percent)) => write!(f, "at most {max} deletes and {percent}%"),
+            (Some(max), None) => write!(f, "at most {max} deletes"),
+            (None, Some(percent)) => write!(f, "at most {percent}% of the target"),
+            (None, None) => f.write_str("no limit"),
+        }
+    }
+}
+
+/// The flags set per call for one model type: for the type, and for some of its elements.
+#[derive(Clone)]
+struct TypeFlags {
+    name: &'static str,
+    flags: ModelFlags,
+    /// A `HashMap<M::Key, ModelFlags>` of the model type this entry is for.
+    instances: Option<Rc<dyn Any>>,
+}
+
+impl fmt::Debug for TypeFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypeFlags")
+            .field("name", &self.name)
+            .field("flags", &self.flags)
+            .field("instances", &self.instances.is_some())
+            .finish()
+    }
+}
+
+/// Options of a sync: flags for the sync, for model types and for single elements, the
+/// order, a limit on deletes and a progress callback.
+///
+/// Flags for a model type or an element are kept by the model's type (its `TypeId`), so
+/// two model types that share a name never share flags.
+///
+/// ```
+/// use statesync::sync::{ModelFlags, SyncFlags, SyncOptions};
+/// use statesync::{DiffModel, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Device {
+///     #[statesync(id)]
+///     name: String,
+/// }
+///
+/// let options = SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE)
+///     // Never delete a device that is only in the target...
+///     .model_flags::<Device>(ModelFlags::SKIP_UNMATCHED_DST)
+///     // ...and leave the core router alone altogether.
+///     .instance_flags::<Device>(DeviceKey { name: "core1".into() }, ModelFlags::IGNORE);
+/// let core1 = DeviceKey { name: "core1".into() };
+/// let edge1 = DeviceKey { name: "edge1".into() };
+/// assert_eq!(
+///     options.flags_for_instance::<Device>(&core1),
+///     ModelFlags::SKIP_UNMATCHED_DST | ModelFlags::IGNORE
+/// );
+/// assert_eq!(options.flags_for_instance::<Device>(&edge1), ModelFlags::SKIP_UNMATCHED_DST);
+/// ```
 #[derive(Default)]
 pub struct SyncOptions<'a> {
     /// Flags for the whole sync.
     pub flags: SyncFlags,
-    model_flags: HashMap<&'static str, ModelFlags>,
+    /// The order of deletes, updates and creates.
+    pub order: SyncOrder,
+    /// A limit on deletes; `None` (the default) lets a sync delete anything.
+    pub delete_limit: Option<DeleteLimit>,
+    model_flags: HashMap<TypeId, TypeFlags>,
     progress: Option<Box<dyn FnMut(Progress) + 'a>>,
 }
 
-impl std::fmt::Debug for SyncOptions<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for SyncOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SyncOptions")
             .field("flags", &self.flags)
-            .field("model_flags", &self.model_flags)
+            .field("order", &self.order)
+            .field("delete_limit", &self.delete_limit)
+            .field(
+                "model_flags",
+                &self.model_flags.values().collect::<Vec<_>>(),
+            )
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -84,10 +227,50 @@ impl<'a> SyncOptions<'a> {
         }
     }
 
-    /// Adds flags for model `M`, on top of those its derive declares. Flags are kept by
-    /// model name, so two model types of one sync must not share a name.
-    pub fn model_flags<M: DiffModel>(mut self, flags: ModelFlags) -> Self {
-        *self.model_flags.entry(M::NAME).or_default() |= flags;
+    /// Adds flags for every element of model `M`, on top of those its derive declares.
+    pub fn model_flags<M: DiffModel + 'static>(mut self, flags: ModelFlags) -> Self {
+        self.entry::<M>().flags |= flags;
+        self
+    }
+
+    /// Adds flags for the elements of model `M` whose key is `key` (diffsync's
+    /// `model_flags` on one object), on top of those of the type. A key that is unique only
+    /// within its parent flags the element of that key under every parent.
+    pub fn instance_flags<M: DiffModel + 'static>(
+        mut self,
+        key: M::Key,
+        flags: ModelFlags,
+    ) -> Self {
+        let entry = self.entry::<M>();
+        let instances = entry.instances.get_or_insert_with(|| {
+            let empty: Rc<dyn Any> = Rc::new(HashMap::<M::Key, ModelFlags>::new());
+            empty
+        });
+        if Rc::get_mut(instances).is_none() {
+            // Shared with a dry run's options: copy before writing.
+            let copy = instances
+                .downcast_ref::<HashMap<M::Key, ModelFlags>>()
+                .cloned()
+                .unwrap_or_default();
+            *instances = Rc::new(copy);
+        }
+        if let Some(map) =
+            Rc::get_mut(instances).and_then(|any| any.downcast_mut::<HashMap<M::Key, ModelFlags>>())
+        {
+            *map.entry(key).or_default() |= flags;
+        }
+        self
+    }
+
+    /// Sets the order of deletes, updates and creates.
+    pub fn order(mut self, order: SyncOrder) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Refuses a sync that would delete more than `limit` allows.
+    pub fn delete_limit(mut self, limit: DeleteLimit) -> Self {
+        self.delete_limit = Some(limit);
         self
     }
 
@@ -97,9 +280,56 @@ impl<'a> SyncOptions<'a> {
         self
     }
 
-    /// The flags in force for model `M`: its derive's and this call's.
-    pub fn flags_for<M: DiffModel>(&self) -> ModelFlags {
-        M::FLAGS | self.model_flags.get(M::NAME).copied().unwrap_or_default()
+    /// The flags in force for every element of model `M`: its derive's and this call's.
+    pub fn flags_for<M: DiffModel + 'static>(&self) -> ModelFlags {
+        M::FLAGS
+            | self
+                .model_flags
+                .get(&TypeId::of::<M>())
+                .map_or(ModelFlags::empty(), |entry| entry.flags)
+    }
+
+    /// The flags in force for the element of model `M` with key `key`: the type's and the
+    /// element's own.
+    pub fn flags_for_instance<M: DiffModel + 'static>(&self, key: &M::Key) -> ModelFlags {
+        let Some(entry) = self.model_flags.get(&TypeId::of::<M>()) else {
+            return M::FLAGS;
+        };
+        let own = entry
+            .instances
+            .as_ref()
+            .and_then(|any| any.downcast_ref::<HashMap<M::Key, ModelFlags>>())
+            .and_then(|instances| instances.get(key))
+            .copied()
+            .unwrap_or_default();
+        M::FLAGS | entry.flags | own
+    }
+
+    fn entry<M: DiffModel + 'static>(&mut self) -> &mut TypeFlags {
+        self.model_flags
+            .entry(TypeId::of::<M>())
+            .or_insert_with(|| TypeFlags {
+                name: M::NAME,
+                flags: ModelFlags::empty(),
+                instances: None,
+            })
+    }
+
+    /// Whether flags set on this call (not in derives) may leave an element alone.
+    pub(crate) fn may_skip(&self) -> bool {
+        self.flags.intersects(SyncFlags::SKIP_UNMATCHED_BOTH) || !self.model_flags.is_empty()
+    }
+
+    /// The same flags and order, without a progress callback, a delete limit or a
+    /// listing of unchanged elements: for a dry run.
+    pub(crate) fn for_plan(&self) -> SyncOptions<'static> {
+        SyncOptions {
+            flags: self.flags - SyncFlags::LOG_UNCHANGED_RECORDS,
+            order: self.order,
+            delete_limit: None,
+            model_flags: self.model_flags.clone(),
+            progress: None,
+        }
     }
 
     pub(crate) fn has_progress(&self) -> bool {

@@ -1,8 +1,9 @@
 //! The sync engine: carry a diff into a real system through an adapter's typed hooks, with
-//! diffsync's flags, parents-first creation, children-first deletion and a report.
+//! diffsync's flags (per sync, per model type, per element), every delete before any
+//! create, parents-first creation, children-first deletion, a delete limit and a report.
 //!
 //! ```
-//! use statesync::sync::{Adapter, Hooks, SyncModel, SyncOptions};
+//! use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncModel, SyncOptions};
 //! use statesync::{DiffModel, Store};
 //!
 //! #[derive(DiffModel, Clone, Debug, PartialEq)]
@@ -25,15 +26,15 @@
 //! impl Adapter for Shell {}
 //! impl Hooks<Config> for Shell {} // the root: in-memory default
 //! impl Hooks<User> for Shell {
-//!     fn create(&mut self, user: &User) -> Result<(), statesync::sync::HookError> {
+//!     fn create(&mut self, user: &User, _: &Parents) -> Result<(), HookError> {
 //!         self.0.push(format!("useradd -s {} {}", user.shell, user.name));
 //!         Ok(())
 //!     }
-//!     fn update(&mut self, user: &User, _: &UserChanges) -> Result<(), statesync::sync::HookError> {
+//!     fn update(&mut self, user: &User, _: &UserChanges, _: &Parents) -> Result<(), HookError> {
 //!         self.0.push(format!("usermod -s {} {}", user.shell, user.name));
 //!         Ok(())
 //!     }
-//!     fn delete(&mut self, user: &User) -> Result<(), statesync::sync::HookError> {
+//!     fn delete(&mut self, user: &User, _: &Parents) -> Result<(), HookError> {
 //!         self.0.push(format!("userdel {}", user.name));
 //!         Ok(())
 //!     }
@@ -53,13 +54,18 @@
 
 pub(crate) mod engine;
 mod flags;
+mod parents;
+mod plan;
 mod report;
+mod run;
 
 use std::time::Instant;
 
-pub use engine::Run;
-pub use flags::{ModelFlags, Progress, SyncFlags, SyncOptions};
-pub use report::{Outcome, SkipReason, Status, SyncCounts, SyncReport};
+pub use flags::{DeleteLimit, ModelFlags, Progress, SyncFlags, SyncOptions, SyncOrder};
+pub use parents::Parents;
+pub use plan::Plan;
+pub use report::{DeleteRefusal, Failure, Outcome, SkipReason, Status, SyncCounts, SyncReport};
+pub use run::Run;
 
 use crate::diff::Diff;
 use crate::error::Error;
@@ -90,6 +96,10 @@ pub trait Adapter {
 /// The hooks of an adapter for one model type. Every method defaults to success, so an
 /// empty `impl Hooks<M> for MyAdapter {}` means "in memory only" for `M`. A sync needs
 /// hooks for every model type in the tree: a missing impl does not compile.
+///
+/// Each hook gets the element's [`Parents`]: the keys of its ancestors, so a hook for a
+/// child knows where it sits (`parents.key::<Deployment>()`). A hook's error is kept whole
+/// in the report ([`Failure`]): it can be downcast and its `source()` chain followed.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no hooks for `{M}`",
     label = "this adapter cannot sync `{M}` models",
@@ -100,8 +110,8 @@ pub trait Hooks<M: DiffModel>: Adapter {
     ///
     /// # Errors
     /// The system's error; the element and its subtree are then not created in memory.
-    fn create(&mut self, model: &M) -> Result<(), HookError> {
-        let _ = model;
+    fn create(&mut self, model: &M, parents: &Parents) -> Result<(), HookError> {
+        let _ = (model, parents);
         Ok(())
     }
 
@@ -110,8 +120,13 @@ pub trait Hooks<M: DiffModel>: Adapter {
     ///
     /// # Errors
     /// The system's error; the in-memory model keeps its old values.
-    fn update(&mut self, model: &M, changes: &M::Changes) -> Result<(), HookError> {
-        let _ = (model, changes);
+    fn update(
+        &mut self,
+        model: &M,
+        changes: &M::Changes,
+        parents: &Parents,
+    ) -> Result<(), HookError> {
+        let _ = (model, changes, parents);
         Ok(())
     }
 
@@ -120,8 +135,8 @@ pub trait Hooks<M: DiffModel>: Adapter {
     ///
     /// # Errors
     /// The system's error; the element stays in memory.
-    fn delete(&mut self, model: &M) -> Result<(), HookError> {
-        let _ = model;
+    fn delete(&mut self, model: &M, parents: &Parents) -> Result<(), HookError> {
+        let _ = (model, parents);
         Ok(())
     }
 }
@@ -135,17 +150,23 @@ impl Adapter for InMemory {}
 impl<M: DiffModel> Hooks<M> for InMemory {}
 
 /// A model whose tree can be synced through the hooks of `H`. `#[derive(DiffModel)]`
-/// implements it whenever `H` has hooks for the model and all its descendants.
-pub trait SyncTree<H: ?Sized>: DiffModel {
+/// implements it whenever `H` has hooks for the model and all its descendants, and the
+/// model is `'static` (the engine tells model types and keys apart by `TypeId`).
+pub trait SyncTree<H: ?Sized>: DiffModel + 'static {
     /// Calls `H`'s create hook.
     #[doc(hidden)]
-    fn hook_create(hooks: &mut H, model: &Self) -> Result<(), HookError>;
+    fn hook_create(hooks: &mut H, model: &Self, parents: &Parents) -> Result<(), HookError>;
     /// Calls `H`'s update hook.
     #[doc(hidden)]
-    fn hook_update(hooks: &mut H, model: &Self, changes: &Self::Changes) -> Result<(), HookError>;
+    fn hook_update(
+        hooks: &mut H,
+        model: &Self,
+        changes: &Self::Changes,
+        parents: &Parents,
+    ) -> Result<(), HookError>;
     /// Calls `H`'s delete hook.
     #[doc(hidden)]
-    fn hook_delete(hooks: &mut H, model: &Self) -> Result<(), HookError>;
+    fn hook_delete(hooks: &mut H, model: &Self, parents: &Parents) -> Result<(), HookError>;
     /// Syncs each child diff into this model's children.
     #[doc(hidden)]
     fn sync_child_diffs(&mut self, diffs: &Self::ChildDiffs, run: &mut Run<'_, '_, H>);
@@ -176,6 +197,35 @@ pub trait SyncModel: DiffModel {
         target.diff(self)
     }
 
+    /// What a sync from `source` with `options` will do: the diff with the options' flags
+    /// (and the flags the derives declare) applied, so an element a flag leaves alone is
+    /// not in the plan but counted in its [`Summary::skip`](crate::Summary::skip). The plan
+    /// is what [`SyncModel::sync_from`] does when every hook succeeds.
+    ///
+    /// # Errors
+    /// Only a failed diff.
+    fn diff_from_with(&self, source: &Self, options: &SyncOptions<'_>) -> Result<Plan<Self>, Error>
+    where
+        Self: SyncTree<InMemory>,
+    {
+        let diff = self.diff(source)?;
+        self.plan(&diff, options)
+    }
+
+    /// What [`SyncModel::sync_diff`] of `diff` with `options` will do (see
+    /// [`SyncModel::diff_from_with`]).
+    ///
+    /// # Errors
+    /// Only a failed diff.
+    fn plan(&self, diff: &Diff<Self>, options: &SyncOptions<'_>) -> Result<Plan<Self>, Error>
+    where
+        Self: SyncTree<InMemory>,
+    {
+        plan::plan(self, diff, &mut InMemory, options, |target, diff, run| {
+            engine::sync_root(target, diff, run);
+        })
+    }
+
     /// Makes `self` (the target) look like `source`, through `hooks`.
     ///
     /// # Errors
@@ -189,7 +239,6 @@ pub trait SyncModel: DiffModel {
     where
         Self: SyncTree<H>,
     {
-        let list_unchanged = options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS);
         let diff = if options.has_progress() {
             // A whole diff visits every element of the source once.
             let total = crate::summary::subtree_size(source);
@@ -199,14 +248,12 @@ pub trait SyncModel: DiffModel {
                 total,
             };
             observer.options.report_progress("diff", 0, total);
-            let diff = crate::diff::with_unchanged_keys(list_unchanged, || {
-                self.diff_observed(source, &mut observer)
-            })?;
+            let diff = self.diff_observed(source, &mut observer)?;
             let done = observer.done;
             options.report_progress("diff", done, total.max(done));
             diff
         } else {
-            crate::diff::with_unchanged_keys(list_unchanged, || self.diff(source))?
+            self.diff(source)?
         };
         Ok(self.sync_diff(&diff, hooks, options))
     }
@@ -239,9 +286,15 @@ pub trait SyncModel: DiffModel {
     where
         Self: SyncTree<H>,
     {
-        drive(Self::NAME, diff, hooks, options, |diff, run| {
-            engine::sync_root(self, diff, run);
-        })
+        drive(
+            Self::NAME,
+            self,
+            diff,
+            hooks,
+            options,
+            crate::summary::subtree_size,
+            |target, diff, run| engine::sync_root(target, diff, run),
+        )
     }
 }
 
@@ -260,10 +313,21 @@ impl<M: DiffModel> Store<M> {
     where
         M: SyncTree<H>,
     {
-        drive(M::NAME, diff, hooks, options, |diff, run| {
-            engine::sync_collection(self, diff, run);
-        })
+        drive(
+            M::NAME,
+            self,
+            diff,
+            hooks,
+            options,
+            store_size,
+            |store, diff, run| engine::sync_collection(store, diff, run),
+        )
     }
+}
+
+/// The elements of a store, descendants included.
+fn store_size<M: DiffModel>(store: &Store<M>) -> usize {
+    store.iter().map(crate::summary::subtree_size).sum()
 }
 
 /// Reports diff progress every [`DIFF_PROGRESS_EVERY`] elements.
@@ -291,13 +355,16 @@ impl crate::model::DiffObserver for DiffProgress<'_, '_> {
     }
 }
 
-/// Runs one sync: the span, the counts, the engine's `work`, `sync_complete`, the report.
-fn drive<M: DiffModel, H: Adapter + ?Sized>(
+/// Runs one sync: the span, the counts, the delete limit, the engine's `work` (once per
+/// phase), `sync_complete`, the report.
+fn drive<T: Clone, M: DiffModel, H: Adapter + ?Sized>(
     model: &'static str,
+    target: &mut T,
     diff: &Diff<M>,
     hooks: &mut H,
     options: SyncOptions<'_>,
-    work: impl FnOnce(&Diff<M>, &mut Run<'_, '_, H>),
+    size: impl Fn(&T) -> usize,
+    mut work: impl FnMut(&mut T, &Diff<M>, &mut Run<'_, '_, H>),
 ) -> SyncReport {
     let started = Instant::now();
     let span = tracing::info_span!("statesync::sync", model);
@@ -309,15 +376,36 @@ fn drive<M: DiffModel, H: Adapter + ?Sized>(
         delete = summary.delete,
         "sync started"
     );
+    if let Some(refusal) = plan::check_delete_limit(target, diff, hooks, &options, &size, &mut work)
+    {
+        tracing::warn!(
+            deletes = refusal.deletes,
+            elements = refusal.elements,
+            "sync refused: too many deletes"
+        );
+        let report = SyncReport {
+            refused: Some(refusal),
+            counts: SyncCounts {
+                unchanged: summary.unchanged,
+                ..SyncCounts::default()
+            },
+            elapsed: started.elapsed(),
+            ..SyncReport::default()
+        };
+        hooks.sync_finished(&report);
+        return report;
+    }
     let mut run = Run::new(hooks, options, summary.changes());
     run.report.counts.unchanged = summary.unchanged;
-    work(diff, &mut run);
+    run.walk(|run| work(target, diff, run));
     let mut report = run.finish();
     if report.changed_anything()
         && let Err(error) = hooks.sync_complete(&report)
     {
-        tracing::error!(%error, "sync_complete failed");
-        report.complete_error = Some(error.to_string());
+        let failure = Failure::new(error);
+        let error: &(dyn std::error::Error + 'static) = failure.error();
+        tracing::error!(error, "sync_complete failed");
+        report.complete_error = Some(failure);
     }
     hooks.sync_finished(&report);
     report.elapsed = started.elapsed();

@@ -1,9 +1,108 @@
 //! [`SyncReport`]: what a sync did to each element, the counts and the time it took.
 
+use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Operation;
+
+use super::HookError;
+use super::flags::DeleteLimit;
+
+/// Why an element failed: the hook's own error value (or statesync's
+/// [`Error`](crate::Error) when the engine refused the element before calling a hook),
+/// kept whole so it can be downcast and its `source()` chain followed. Shared, so a report
+/// clones cheaply.
+///
+/// Two failures are equal when their messages are.
+///
+/// ```
+/// use statesync::sync::Failure;
+///
+/// let failure = Failure::new(Box::new(std::io::Error::other("disk full")));
+/// assert_eq!(failure.to_string(), "disk full");
+/// assert!(failure.downcast_ref::<std::io::Error>().is_some());
+/// ```
+#[derive(Clone)]
+pub struct Failure(Arc<dyn StdError + Send + Sync + 'static>);
+
+impl Failure {
+    /// Wraps a hook's error.
+    pub fn new(error: HookError) -> Self {
+        Self(Arc::from(error))
+    }
+
+    /// The error itself.
+    pub fn error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The error as type `E`, if it is one.
+    pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref::<E>()
+    }
+}
+
+impl From<crate::Error> for Failure {
+    fn from(error: crate::Error) -> Self {
+        Self(Arc::new(error))
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// Transparent: the message and the source are the wrapped error's.
+impl StdError for Failure {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Failure {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for Failure {}
+
+/// A sync refused before any hook ran because it would delete more than
+/// [`SyncOptions::delete_limit`](super::SyncOptions::delete_limit) allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeleteRefusal {
+    /// The elements the sync would have deleted (with flags applied).
+    pub deletes: usize,
+    /// The elements of the target, descendants included.
+    pub elements: usize,
+    /// The limit it broke.
+    pub limit: DeleteLimit,
+}
+
+impl fmt::Display for DeleteRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let percent = self
+            .deletes
+            .saturating_mul(100)
+            .checked_div(self.elements)
+            .unwrap_or(100);
+        write!(
+            f,
+            "refused: the sync would delete {} of {} elements ({percent}%), over the limit of {}",
+            self.deletes, self.elements, self.limit
+        )
+    }
+}
 
 /// Why an element was not attempted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +133,8 @@ impl fmt::Display for SkipReason {
 pub enum Status {
     /// The hook succeeded and the in-memory target was changed.
     Applied,
-    /// The hook failed (its message); the in-memory target is as it was.
-    Failed(String),
+    /// The hook failed (its error); the in-memory target is as it was.
+    Failed(Failure),
     /// Not attempted.
     Skipped(SkipReason),
     /// Nothing to do (listed with `LOG_UNCHANGED_RECORDS`).
@@ -49,6 +148,10 @@ pub struct Outcome {
     pub model: &'static str,
     /// The model's key, rendered.
     pub key: String,
+    /// The element's ancestors as [`Parents`](super::Parents) prints them, each followed by
+    /// ` > ` (`site[name=nyc] > `); empty at the top of the tree. Shared by the outcomes of
+    /// one parent.
+    pub parents: Arc<str>,
     /// What the plan asked for (`Update` for unchanged elements).
     pub operation: Operation,
     /// What happened.
@@ -57,7 +160,11 @@ pub struct Outcome {
 
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}[{}]: ", self.operation, self.model, self.key)?;
+        write!(
+            f,
+            "{} {}{}[{}]: ",
+            self.operation, self.parents, self.model, self.key
+        )?;
         match &self.status {
             Status::Applied => f.write_str("applied"),
             Status::Failed(error) => write!(f, "failed: {error}"),
@@ -78,7 +185,7 @@ pub struct SyncCounts {
     pub deleted: usize,
     /// Elements whose hook failed.
     pub failed: usize,
-    /// Elements not attempted.
+    /// Elements not attempted (skipped by a flag, under a failed parent, after a stop).
     pub skipped: usize,
     /// Elements unchanged, from the plan's summary.
     pub unchanged: usize,
@@ -105,7 +212,10 @@ pub struct SyncReport {
     /// Whether a failure stopped the sync (no `CONTINUE_ON_FAILURE`).
     pub stopped: bool,
     /// The error of the adapter's `sync_complete` hook, if it failed.
-    pub complete_error: Option<String>,
+    pub complete_error: Option<Failure>,
+    /// Set when the sync was refused as a whole (nothing was done): it would have deleted
+    /// more than the options' delete limit allows.
+    pub refused: Option<DeleteRefusal>,
     /// Wall time of the sync (without the diff).
     pub elapsed: Duration,
 }
@@ -113,7 +223,10 @@ pub struct SyncReport {
 impl SyncReport {
     /// Whether every planned change was applied and `sync_complete` succeeded.
     pub fn is_success(&self) -> bool {
-        self.counts.failed == 0 && !self.stopped && self.complete_error.is_none()
+        self.counts.failed == 0
+            && !self.stopped
+            && self.complete_error.is_none()
+            && self.refused.is_none()
     }
 
     /// Whether anything was applied.
@@ -131,6 +244,9 @@ impl SyncReport {
 
 impl fmt::Display for SyncReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(refusal) = &self.refused {
+            return write!(f, "{refusal}");
+        }
         let c = &self.counts;
         write!(
             f,

@@ -1,0 +1,223 @@
+//! [`Parents`]: where the element a hook is called for sits in the tree.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::model::{DiffModel, ModelKey};
+
+/// A key whose type is forgotten, kept for typed lookup and display.
+trait ErasedKey: fmt::Display {
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<K: ModelKey + 'static> ErasedKey for K {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// One ancestor's key: typed (for lookup, rendered only when an outcome needs it), or
+/// rendered already (ancestors of a subtree that is only recorded, not synced).
+enum AncestorKey {
+    Typed(TypeId, Box<dyn ErasedKey>),
+    Rendered(String),
+}
+
+/// One ancestor: its model and its key.
+struct Ancestor {
+    model: &'static str,
+    key: AncestorKey,
+}
+
+impl Ancestor {
+    /// Appends `model[key] > ` to `out` (nothing for a singleton).
+    fn render_into(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let start = out.len();
+        out.push_str(self.model);
+        out.push('[');
+        let key_start = out.len();
+        match &self.key {
+            // Writing to a String cannot fail.
+            AncestorKey::Typed(_, key) => drop(write!(out, "{key}")),
+            AncestorKey::Rendered(key) => out.push_str(key),
+        }
+        if out.len() == key_start {
+            out.truncate(start);
+        } else {
+            out.push_str("] > ");
+        }
+    }
+}
+
+/// The ancestors of the element a hook is called for, from the root down (the element
+/// itself is not among them). A hook for a child finds its parents' keys here, so the
+/// child's model need not repeat them.
+///
+/// ```
+/// use statesync::sync::{Adapter, HookError, Hooks, InMemory, Parents, SyncModel, SyncOptions};
+/// use statesync::{DiffModel, Store};
+/// # // Serde for three levels (a derive limit being lifted elsewhere).
+/// # use serde::{Deserialize, Serialize};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// struct Cluster {
+///     #[statesync(children)]
+///     deployments: Store<Deployment>,
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// struct Deployment {
+///     #[statesync(id)]
+///     name: String,
+///     #[statesync(children)]
+///     containers: Store<Container>,
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// struct Container {
+///     #[statesync(id)]
+///     name: String,
+///     image: String,
+/// }
+///
+/// #[derive(Default)]
+/// struct Kubectl(Vec<String>);
+///
+/// impl Adapter for Kubectl {}
+/// impl Hooks<Cluster> for Kubectl {}
+/// impl Hooks<Deployment> for Kubectl {}
+/// impl Hooks<Container> for Kubectl {
+///     fn create(&mut self, c: &Container, parents: &Parents) -> Result<(), HookError> {
+///         let deployment = parents.key::<Deployment>().ok_or("a container needs a deployment")?;
+///         self.0.push(format!("add {} to {} ({parents})", c.name, deployment.name));
+///         Ok(())
+///     }
+/// }
+///
+/// let web = Container { name: "web".into(), image: "nginx".into() };
+/// let deployment = |name: &str| Deployment {
+///     name: name.into(),
+///     containers: Store::try_from_iter([web.clone()]).unwrap(),
+/// };
+/// let mut target = Cluster { deployments: Store::new() };
+/// let source = Cluster { deployments: Store::try_from_iter([deployment("api"), deployment("ui")])? };
+/// let mut kubectl = Kubectl::default();
+/// let report = target.sync_from(&source, &mut kubectl, SyncOptions::default())?;
+/// assert_eq!(
+///     kubectl.0,
+///     ["add web to api (deployment[name=api])", "add web to ui (deployment[name=ui])"]
+/// );
+/// // The report names each element with its parents: two `web` lines that differ.
+/// let lines: Vec<String> = report.outcomes.iter().map(ToString::to_string).collect();
+/// assert!(lines.contains(&"create deployment[name=api] > container[name=web]: applied".to_owned()));
+/// assert!(lines.contains(&"create deployment[name=ui] > container[name=web]: applied".to_owned()));
+/// # Ok::<(), statesync::Error>(())
+/// ```
+#[derive(Default)]
+pub struct Parents {
+    ancestors: Vec<Ancestor>,
+    /// The first ancestors rendered, each followed by ` > `; singletons are left out.
+    /// Rendered when an outcome needs it, so walking a subtree that records nothing
+    /// renders nothing.
+    rendered: String,
+    /// Where each rendered ancestor ends in `rendered`.
+    rendered_ends: Vec<usize>,
+    /// `rendered` with every ancestor, shared by the outcomes of the current parent;
+    /// dropped when the ancestors change.
+    shared: Option<Arc<str>>,
+}
+
+impl Parents {
+    /// The key of the nearest ancestor of model `M`, if there is one.
+    pub fn key<M: DiffModel + 'static>(&self) -> Option<&M::Key> {
+        self.ancestors
+            .iter()
+            .rev()
+            .find_map(|ancestor| match &ancestor.key {
+                AncestorKey::Typed(type_id, key) if *type_id == TypeId::of::<M>() => {
+                    key.as_any().downcast_ref::<M::Key>()
+                }
+                _ => None,
+            })
+    }
+
+    /// How many ancestors the element has (0 for the root).
+    pub fn len(&self) -> usize {
+        self.ancestors.len()
+    }
+
+    /// Whether the element is the root.
+    pub fn is_empty(&self) -> bool {
+        self.ancestors.is_empty()
+    }
+
+    /// The model names of the ancestors, from the root down.
+    pub fn models(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.ancestors.iter().map(|ancestor| ancestor.model)
+    }
+
+    /// The ancestors as outcomes print them: `site[name=nyc] > device[name=sw1] > `,
+    /// empty at the top. Rendered once per parent, then shared.
+    pub(crate) fn prefix(&mut self) -> Arc<str> {
+        if let Some(shared) = &self.shared {
+            return Arc::clone(shared);
+        }
+        for ancestor in self.ancestors.iter().skip(self.rendered_ends.len()) {
+            ancestor.render_into(&mut self.rendered);
+            self.rendered_ends.push(self.rendered.len());
+        }
+        let shared: Arc<str> = Arc::from(self.rendered.as_str());
+        self.shared = Some(Arc::clone(&shared));
+        shared
+    }
+
+    /// Enters the children of the element of model `M` with key `key`.
+    pub(crate) fn push<M: DiffModel + 'static>(&mut self, key: &M::Key) {
+        self.shared = None;
+        self.ancestors.push(Ancestor {
+            model: M::NAME,
+            key: AncestorKey::Typed(TypeId::of::<M>(), Box::new(key.clone())),
+        });
+    }
+
+    /// Enters the children of an element for display only (no typed lookup): for walks
+    /// that record outcomes but call no hook.
+    pub(crate) fn push_untyped<M: DiffModel>(&mut self, key: &M::Key) {
+        self.shared = None;
+        self.ancestors.push(Ancestor {
+            model: M::NAME,
+            key: AncestorKey::Rendered(key.to_string()),
+        });
+    }
+
+    /// Leaves the children of the element entered last.
+    pub(crate) fn pop(&mut self) {
+        self.shared = None;
+        self.ancestors.pop();
+        if self.rendered_ends.len() > self.ancestors.len() {
+            self.rendered_ends.pop();
+            self.rendered
+                .truncate(self.rendered_ends.last().copied().unwrap_or(0));
+        }
+    }
+}
+
+/// The ancestors from the root down, `site[name=nyc] > device[name=sw1]`; singletons
+/// (models without id fields, such as a root container) are left out.
+impl fmt::Display for Parents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        for ancestor in &self.ancestors {
+            ancestor.render_into(&mut out);
+        }
+        f.write_str(out.strip_suffix(" > ").unwrap_or(&out))
+    }
+}
+
+impl fmt::Debug for Parents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Parents").field(&self.to_string()).finish()
+    }
+}

@@ -1,0 +1,219 @@
+//! [`Plan`]: what a sync will do, flags applied; and the delete limit, checked against it.
+//!
+//! Both come from a dry run of the engine on a copy of the target (hooks not called,
+//! counted as successes), so a plan and the sync it describes follow one code path. The
+//! dry run is only made when a flag can leave an element alone; otherwise the diff is the
+//! plan.
+
+use std::fmt;
+
+use crate::diff::{Action, Diff};
+use crate::error::Error;
+use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
+use crate::summary::Summary;
+
+use super::flags::{ModelFlags, SyncOptions};
+use super::report::{DeleteRefusal, SyncReport};
+use super::run::Run;
+
+/// What a sync will do: the diff with the flags of a sync's options applied. Elements a
+/// flag leaves alone are not in [`Plan::diff`]; [`Plan::summary`] counts them in `skip`.
+/// Made by [`SyncModel::diff_from_with`](super::SyncModel::diff_from_with) and
+/// [`SyncModel::plan`](super::SyncModel::plan).
+///
+/// ```
+/// use statesync::sync::{InMemory, SyncFlags, SyncModel, SyncOptions};
+/// use statesync::{DiffModel, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Zone {
+///     #[statesync(children)]
+///     records: Store<Record>,
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Record {
+///     #[statesync(id)]
+///     name: String,
+///     ip: String,
+/// }
+///
+/// let record = |name: &str, ip: &str| Record { name: name.into(), ip: ip.into() };
+/// let mut target = Zone { records: Store::try_from_iter([record("a", "1"), record("old", "2")])? };
+/// let source = Zone { records: Store::try_from_iter([record("a", "3"), record("new", "4")])? };
+///
+/// let options = || SyncOptions::new(SyncFlags::SKIP_UNMATCHED_DST);
+/// let plan = target.diff_from_with(&source, &options())?;
+/// let summary = plan.summary();
+/// assert_eq!((summary.create, summary.update, summary.delete, summary.skip), (1, 1, 0, 1));
+/// assert!(!plan.to_string().contains("old"), "the skipped delete is not in the plan");
+///
+/// let report = target.sync_from(&source, &mut InMemory, options())?;
+/// assert_eq!(
+///     (report.counts.created, report.counts.updated, report.counts.deleted, report.counts.skipped),
+///     (summary.create, summary.update, summary.delete, summary.skip)
+/// );
+/// # Ok::<(), statesync::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan<M: DiffModel> {
+    diff: Diff<M>,
+    summary: Summary,
+}
+
+impl<M: DiffModel> Plan<M> {
+    /// The changes the sync will make.
+    pub fn diff(&self) -> &Diff<M> {
+        &self.diff
+    }
+
+    /// The changes the sync will make, owned (to apply or send elsewhere).
+    pub fn into_diff(self) -> Diff<M> {
+        self.diff
+    }
+
+    /// Creates, updates, deletes, unchanged elements and elements a flag leaves alone
+    /// (`skip`; they are not counted as unchanged).
+    pub fn summary(&self) -> Summary {
+        self.summary
+    }
+
+    /// Whether the sync will change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.diff.is_empty()
+    }
+}
+
+/// The diff as a plan, then how many elements flags leave alone, if any.
+impl<M: DiffModel> fmt::Display for Plan<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.diff, f)?;
+        match self.summary.skip {
+            0 => Ok(()),
+            1 => writeln!(f, "(1 element left alone by flags)"),
+            skip => writeln!(f, "({skip} elements left alone by flags)"),
+        }
+    }
+}
+
+/// The flags that can leave an element alone (and so make a plan differ from its diff).
+const SKIPPING: ModelFlags = ModelFlags::IGNORE
+    .union(ModelFlags::SKIP_UNMATCHED_SRC)
+    .union(ModelFlags::SKIP_UNMATCHED_DST);
+
+/// Looks for a model type that declares a skipping flag in its derive, anywhere in a diff.
+#[derive(Default)]
+struct FlagScan(bool);
+
+impl DiffVisitor for FlagScan {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+        if self.0 || diff.is_empty() {
+            return;
+        }
+        if C::FLAGS.intersects(SKIPPING) {
+            self.0 = true;
+            return;
+        }
+        for element in diff.elements() {
+            match &element.action {
+                Action::Create(model) | Action::Delete(model) => model.visit_children(self),
+                Action::Update(update) => C::visit_child_diffs(&update.children, self),
+            }
+        }
+    }
+}
+
+impl ModelVisitor for FlagScan {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
+        if self.0 {
+            return;
+        }
+        if C::FLAGS.intersects(SKIPPING) {
+            self.0 = true;
+            return;
+        }
+        child.visit_children(self);
+    }
+}
+
+/// Whether a flag of the options or of a derive may leave an element of `diff` alone.
+fn flags_may_skip<M: DiffModel>(diff: &Diff<M>, options: &SyncOptions<'_>) -> bool {
+    if options.may_skip() {
+        return true;
+    }
+    let mut scan = FlagScan::default();
+    DiffVisitor::visit(&mut scan, "", diff);
+    scan.0
+}
+
+/// Runs the engine on a copy of `target` without calling hooks: the state and report of a
+/// sync whose hooks all succeed.
+fn dry_run<T: Clone, M: DiffModel, H: ?Sized>(
+    target: &T,
+    diff: &Diff<M>,
+    hooks: &mut H,
+    options: &SyncOptions<'_>,
+    work: &mut impl FnMut(&mut T, &Diff<M>, &mut Run<'_, '_, H>),
+) -> (T, SyncReport) {
+    let mut after = target.clone();
+    let mut run = Run::dry(hooks, options.for_plan());
+    run.walk(|run| work(&mut after, diff, run));
+    (after, run.finish())
+}
+
+/// The plan of a sync of `diff` into the root `target`.
+pub(super) fn plan<M: DiffModel, H: ?Sized>(
+    target: &M,
+    diff: &Diff<M>,
+    hooks: &mut H,
+    options: &SyncOptions<'_>,
+    mut work: impl FnMut(&mut M, &Diff<M>, &mut Run<'_, '_, H>),
+) -> Result<Plan<M>, Error> {
+    if !flags_may_skip(diff, options) {
+        return Ok(Plan {
+            diff: diff.clone(),
+            summary: diff.summary(),
+        });
+    }
+    let (after, report) = dry_run(target, diff, hooks, options, &mut work);
+    let counts = report.counts;
+    Ok(Plan {
+        diff: target.diff(&after)?,
+        summary: Summary {
+            create: counts.created,
+            update: counts.updated,
+            delete: counts.deleted,
+            unchanged: diff.summary().unchanged,
+            skip: counts.skipped,
+        },
+    })
+}
+
+/// The refusal of a sync that would delete more than the options' limit allows, if it
+/// would. The deletes are the plan's (flags applied).
+pub(super) fn check_delete_limit<T: Clone, M: DiffModel, H: ?Sized>(
+    target: &T,
+    diff: &Diff<M>,
+    hooks: &mut H,
+    options: &SyncOptions<'_>,
+    size: &impl Fn(&T) -> usize,
+    work: &mut impl FnMut(&mut T, &Diff<M>, &mut Run<'_, '_, H>),
+) -> Option<DeleteRefusal> {
+    let limit = options.delete_limit?;
+    let elements = size(target);
+    let planned = diff.summary().delete;
+    // Flags only ever leave deletes out, so a diff within the limit is a plan within it.
+    if limit.allows(planned, elements) {
+        return None;
+    }
+    let deletes = if flags_may_skip(diff, options) {
+        dry_run(target, diff, hooks, options, work).1.counts.deleted
+    } else {
+        planned
+    };
+    (!limit.allows(deletes, elements)).then_some(DeleteRefusal {
+        deletes,
+        elements,
+        limit,
+    })
+}

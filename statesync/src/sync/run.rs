@@ -1,0 +1,366 @@
+//! [`Run`]: one sync in progress (hooks, options, parents, report), the walks it makes over
+//! the diff tree, and how it records each element's outcome.
+
+use crate::diff::{Action, Diff};
+use crate::error::{Error, Operation};
+use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
+
+use super::HookError;
+use super::flags::{ModelFlags, SyncFlags, SyncOptions, SyncOrder};
+use super::parents::Parents;
+use super::report::{Failure, Outcome, Status, SyncReport};
+
+/// How often (in elements) the progress callback is called.
+const PROGRESS_EVERY: usize = 1024;
+
+/// Which operations one walk of the diff tree carries out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Deletes, updates and creates, collection by collection.
+    All,
+    /// Deletes only (children before parents).
+    Delete,
+    /// Updates and creates, collection by collection (after every delete).
+    UpdateCreate,
+}
+
+impl Phase {
+    /// Whether child diffs hold work for this phase (a delete at any depth in the delete
+    /// walk, any element in the others), so a walk skips subtrees with nothing to do.
+    fn wants<M: DiffModel>(self, children: &M::ChildDiffs) -> bool {
+        let mut finds = Finds {
+            phase: self,
+            found: false,
+        };
+        M::visit_child_diffs(children, &mut finds);
+        finds.found
+    }
+
+    pub(super) fn deletes(self) -> bool {
+        matches!(self, Phase::All | Phase::Delete)
+    }
+
+    pub(super) fn updates(self) -> bool {
+        matches!(self, Phase::All | Phase::UpdateCreate)
+    }
+
+    pub(super) fn creates(self) -> bool {
+        matches!(self, Phase::All | Phase::UpdateCreate)
+    }
+}
+
+/// Looks for an element the phase acts on anywhere in a diff.
+struct Finds {
+    phase: Phase,
+    found: bool,
+}
+
+impl DiffVisitor for Finds {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+        for element in diff.elements() {
+            if self.found {
+                return;
+            }
+            match (&element.action, self.phase) {
+                (_, Phase::All | Phase::UpdateCreate) | (Action::Delete(_), Phase::Delete) => {
+                    self.found = true;
+                }
+                (Action::Update(update), _) => C::visit_child_diffs(&update.children, self),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// One sync in progress: the hooks, the options and the report so far. Generated code
+/// passes it along; it has no public methods.
+pub struct Run<'h, 'o, H: ?Sized> {
+    pub(super) hooks: &'h mut H,
+    pub(super) options: SyncOptions<'o>,
+    pub(super) report: SyncReport,
+    pub(super) stopped: bool,
+    pub(super) total: usize,
+    pub(super) phase: Phase,
+    pub(super) parents: Parents,
+    /// Whether the root was deleted (by an earlier walk, when it is replaced).
+    pub(super) root_deleted: bool,
+    /// A dry run: hooks are not called and count as successes.
+    pub(super) dry: bool,
+}
+
+impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
+    pub(super) fn new(hooks: &'h mut H, options: SyncOptions<'o>, total: usize) -> Self {
+        Self {
+            hooks,
+            options,
+            report: SyncReport::default(),
+            stopped: false,
+            total,
+            phase: Phase::All,
+            parents: Parents::default(),
+            root_deleted: false,
+            dry: false,
+        }
+    }
+
+    /// A run that calls no hook: what the sync would do if every hook succeeded.
+    pub(super) fn dry(hooks: &'h mut H, options: SyncOptions<'o>) -> Self {
+        let mut run = Self::new(hooks, options, 0);
+        run.dry = true;
+        run
+    }
+
+    /// Calls a hook with the current parents (unless this is a dry run).
+    pub(super) fn call(
+        &mut self,
+        hook: impl FnOnce(&mut H, &Parents) -> Result<(), HookError>,
+    ) -> Result<(), HookError> {
+        if self.dry {
+            Ok(())
+        } else {
+            hook(&mut *self.hooks, &self.parents)
+        }
+    }
+
+    /// Runs `walk` once per phase of the options' order.
+    pub(super) fn walk(&mut self, mut walk: impl FnMut(&mut Self)) {
+        let phases: &[Phase] = match self.options.order {
+            SyncOrder::DeletesFirst => &[Phase::Delete, Phase::UpdateCreate],
+            SyncOrder::PerCollection => &[Phase::All],
+        };
+        for &phase in phases {
+            self.phase = phase;
+            walk(self);
+        }
+    }
+
+    pub(super) fn finish(mut self) -> SyncReport {
+        let done = self.report.outcomes.len();
+        self.options
+            .report_progress("sync", done, self.total.max(done));
+        self.report.stopped = self.stopped;
+        self.report
+    }
+
+    pub(super) fn flags_of<M: DiffModel + 'static>(&self, key: &M::Key) -> ModelFlags {
+        self.options.flags_for_instance::<M>(key)
+    }
+
+    /// The flag that says to leave the element of `M` with `key` alone for `operation`, if
+    /// any: `IGNORE`, or a "skip unmatched" flag of the element, its model or the sync.
+    pub(super) fn skip_flag<M: DiffModel + 'static>(
+        &self,
+        key: &M::Key,
+        operation: Operation,
+    ) -> Option<&'static str> {
+        let flags = self.flags_of::<M>(key);
+        if flags.contains(ModelFlags::IGNORE) {
+            return Some("IGNORE");
+        }
+        let (model_flag, sync_flag, name) = match operation {
+            Operation::Create => (
+                ModelFlags::SKIP_UNMATCHED_SRC,
+                SyncFlags::SKIP_UNMATCHED_SRC,
+                "SKIP_UNMATCHED_SRC",
+            ),
+            Operation::Delete => (
+                ModelFlags::SKIP_UNMATCHED_DST,
+                SyncFlags::SKIP_UNMATCHED_DST,
+                "SKIP_UNMATCHED_DST",
+            ),
+            Operation::Update => return None,
+        };
+        (flags.contains(model_flag) || self.options.flags.contains(sync_flag)).then_some(name)
+    }
+
+    pub(super) fn record<M: DiffModel>(
+        &mut self,
+        key: &M::Key,
+        operation: Operation,
+        status: Status,
+    ) {
+        let parents = self.parents.prefix();
+        let counts = &mut self.report.counts;
+        match (&status, operation) {
+            (Status::Applied, Operation::Create) => counts.created += 1,
+            (Status::Applied, Operation::Update) => counts.updated += 1,
+            (Status::Applied, Operation::Delete) => counts.deleted += 1,
+            (Status::Failed(failure), _) => {
+                counts.failed += 1;
+                let error: &(dyn std::error::Error + 'static) = failure.error();
+                tracing::warn!(
+                    model = M::NAME,
+                    %key,
+                    %operation,
+                    error,
+                    parents = &*parents,
+                    "hook failed"
+                );
+                if !self.options.flags.contains(SyncFlags::CONTINUE_ON_FAILURE) {
+                    self.stopped = true;
+                }
+            }
+            (Status::Skipped(_), _) => counts.skipped += 1,
+            (Status::Unchanged, _) => {}
+        }
+        tracing::debug!(
+            model = M::NAME,
+            %key,
+            %operation,
+            status = ?status,
+            parents = &*parents,
+            "element"
+        );
+        self.report.outcomes.push(Outcome {
+            model: M::NAME,
+            key: key.to_string(),
+            parents,
+            operation,
+            status,
+        });
+        let done = self.report.outcomes.len();
+        if done % PROGRESS_EVERY == 0 {
+            self.options
+                .report_progress("sync", done, self.total.max(done));
+        }
+    }
+
+    pub(super) fn record_error<M: DiffModel>(
+        &mut self,
+        key: &M::Key,
+        operation: Operation,
+        error: Error,
+    ) {
+        self.record::<M>(key, operation, Status::Failed(error.into()));
+    }
+
+    pub(super) fn record_not_found<M: DiffModel>(&mut self, key: &M::Key, operation: Operation) {
+        self.record_error::<M>(key, operation, not_found::<M>(operation, key));
+    }
+
+    pub(super) fn record_result<M: DiffModel>(
+        &mut self,
+        key: &M::Key,
+        operation: Operation,
+        result: Result<(), HookError>,
+    ) -> bool {
+        match result {
+            Ok(()) => {
+                self.record::<M>(key, operation, Status::Applied);
+                true
+            }
+            Err(error) => {
+                self.record::<M>(key, operation, Status::Failed(Failure::new(error)));
+                false
+            }
+        }
+    }
+
+    /// Records `model` and its descendants with one status (skipped subtrees, children
+    /// deleted along with their parent, unchanged subtrees).
+    pub(super) fn record_subtree<M: DiffModel>(
+        &mut self,
+        model: &M,
+        operation: Operation,
+        status: Status,
+    ) {
+        self.record::<M>(&model.key(), operation, status.clone());
+        self.record_descendants(model, operation, status);
+    }
+
+    /// Records the descendants of `model` (not the model) with one status.
+    pub(super) fn record_descendants<M: DiffModel>(
+        &mut self,
+        model: &M,
+        operation: Operation,
+        status: Status,
+    ) {
+        self.parents.push_untyped::<M>(&model.key());
+        model.visit_children(&mut SubtreeRecorder {
+            run: self,
+            operation,
+            status,
+        });
+        self.parents.pop();
+    }
+
+    /// Runs `work` with the element of `M` with `key` as the innermost parent.
+    pub(super) fn within<M: DiffModel + 'static, T>(
+        &mut self,
+        key: &M::Key,
+        work: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        self.parents.push::<M>(key);
+        let out = work(self);
+        self.parents.pop();
+        out
+    }
+
+    /// Runs `work` on the children of a model created or deleted with its parent, with the
+    /// model as the innermost parent; a model without children (`has_children` false) is
+    /// not entered, so its key is not copied.
+    pub(super) fn within_model<M: DiffModel + 'static, T>(
+        &mut self,
+        has_children: bool,
+        key: &M::Key,
+        work: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        if has_children {
+            self.within::<M, T>(key, work)
+        } else {
+            work(self)
+        }
+    }
+
+    /// Whether this walk must enter an updated element's child diffs: when they hold work
+    /// for its phase (any element, or in the delete walk a delete at any depth), or
+    /// unchanged children are listed.
+    pub(super) fn enters<M: DiffModel>(&self, children: &M::ChildDiffs) -> bool {
+        let listing = self.phase.updates()
+            && self
+                .options
+                .flags
+                .contains(SyncFlags::LOG_UNCHANGED_RECORDS);
+        listing || self.phase.wants::<M>(children)
+    }
+}
+
+/// Whether a model has any child.
+pub(super) fn has_children<M: DiffModel>(model: &M) -> bool {
+    struct Any(bool);
+    impl ModelVisitor for Any {
+        fn visit<C: DiffModel>(&mut self, _field: &'static str, _child: &C) {
+            self.0 = true;
+        }
+    }
+    let mut any = Any(false);
+    model.visit_children(&mut any);
+    any.0
+}
+
+struct SubtreeRecorder<'r, 'h, 'o, H: ?Sized> {
+    run: &'r mut Run<'h, 'o, H>,
+    operation: Operation,
+    status: Status,
+}
+
+impl<H: ?Sized> ModelVisitor for SubtreeRecorder<'_, '_, '_, H> {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
+        let key = child.key();
+        self.run
+            .record::<C>(&key, self.operation, self.status.clone());
+        self.run.parents.push_untyped::<C>(&key);
+        child.visit_children(self);
+        self.run.parents.pop();
+    }
+}
+
+/// The error of an update or delete of an element that is not there.
+pub(super) fn not_found<M: DiffModel>(operation: Operation, key: &M::Key) -> Error {
+    Error::NotFound {
+        operation,
+        model: M::NAME,
+        key: key.to_string(),
+        path: crate::error::Path::root(),
+    }
+}

@@ -1,0 +1,267 @@
+//! Hooks know where they are in the tree, and their errors reach the report whole.
+
+use std::error::Error as _;
+use std::fmt;
+
+use statesync::sync::{
+    Adapter, Failure, HookError, Hooks, Parents, Status, SyncFlags, SyncModel, SyncOptions,
+    SyncReport,
+};
+use statesync::{DiffModel, Store};
+use statesync_suite::fixtures::inventory;
+use statesync_suite::inventory::{Device, DeviceChanges, Interface, Inventory, Site, SiteKey};
+
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Cluster {
+    #[statesync(children)]
+    deployments: Store<Deployment>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Deployment {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    containers: Store<Container>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Container {
+    #[statesync(id)]
+    name: String,
+    image: String,
+}
+
+fn cluster(image: &str) -> Cluster {
+    let deployment = |name: &str| Deployment {
+        name: name.into(),
+        containers: Store::try_from_iter([Container {
+            name: "web".into(),
+            image: image.into(),
+        }])
+        .unwrap(),
+    };
+    Cluster {
+        deployments: Store::try_from_iter([deployment("api"), deployment("ui")]).unwrap(),
+    }
+}
+
+/// Records, per container hook, the deployment it found among its parents.
+#[derive(Default)]
+struct Kubectl {
+    calls: Vec<String>,
+    fail_image: Option<String>,
+}
+
+/// An error of the adapter's own type, with a source.
+#[derive(Debug)]
+struct RolloutError {
+    deployment: String,
+    cause: std::io::Error,
+}
+
+impl fmt::Display for RolloutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rollout of {} failed", self.deployment)
+    }
+}
+
+impl std::error::Error for RolloutError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+impl Adapter for Kubectl {
+    fn sync_complete(&mut self, _report: &SyncReport) -> Result<(), HookError> {
+        Err(Box::new(std::io::Error::other("apiserver gone")))
+    }
+}
+impl Hooks<Cluster> for Kubectl {}
+impl Hooks<Deployment> for Kubectl {}
+impl Hooks<Container> for Kubectl {
+    fn create(&mut self, c: &Container, parents: &Parents) -> Result<(), HookError> {
+        let deployment = parents.key::<Deployment>().ok_or("no deployment")?;
+        self.calls
+            .push(format!("create {} in {}", c.name, deployment.name));
+        Ok(())
+    }
+
+    fn update(
+        &mut self,
+        c: &Container,
+        _: &ContainerChanges,
+        parents: &Parents,
+    ) -> Result<(), HookError> {
+        let deployment = parents.key::<Deployment>().ok_or("no deployment")?;
+        assert_eq!(
+            parents.key::<Container>(),
+            None,
+            "an element is not its own parent"
+        );
+        assert_eq!(
+            parents.models().collect::<Vec<_>>(),
+            ["cluster", "deployment"]
+        );
+        self.calls.push(format!("update {} in {parents}", c.name));
+        if self.fail_image.as_deref() == Some(c.image.as_str()) {
+            return Err(Box::new(RolloutError {
+                deployment: deployment.name.clone(),
+                cause: std::io::Error::other("image pull backoff"),
+            }));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_child_hook_gets_its_parents_keys() {
+    let mut target = Cluster {
+        deployments: Store::new(),
+    };
+    let mut kubectl = Kubectl::default();
+    let report = target
+        .sync_from(&cluster("nginx:1"), &mut kubectl, SyncOptions::default())
+        .unwrap();
+    assert_eq!(report.counts.created, 4);
+    assert_eq!(kubectl.calls, ["create web in api", "create web in ui"]);
+    // Outcomes name the whole path: two `web` containers, two different lines.
+    let lines: Vec<String> = report.outcomes.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "create deployment[name=api]: applied",
+            "create deployment[name=api] > container[name=web]: applied",
+            "create deployment[name=ui]: applied",
+            "create deployment[name=ui] > container[name=web]: applied",
+        ]
+    );
+    assert_eq!(&*report.outcomes[1].parents, "deployment[name=api] > ");
+}
+
+#[test]
+fn a_hook_error_is_kept_whole_with_its_source() {
+    let mut target = cluster("nginx:1");
+    let mut kubectl = Kubectl {
+        fail_image: Some("nginx:2".into()),
+        ..Kubectl::default()
+    };
+    let report = target
+        .sync_from(
+            &cluster("nginx:2"),
+            &mut kubectl,
+            SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
+        )
+        .unwrap();
+    assert_eq!(
+        kubectl.calls,
+        [
+            "update web in deployment[name=api]",
+            "update web in deployment[name=ui]"
+        ]
+    );
+    let failures: Vec<&statesync::sync::Outcome> = report.failures().collect();
+    assert_eq!(failures.len(), 2);
+    let Status::Failed(failure) = &failures[1].status else {
+        panic!("not a failure: {:?}", failures[1]);
+    };
+    let rollout = failure.downcast_ref::<RolloutError>().unwrap();
+    assert_eq!(rollout.deployment, "ui");
+    assert_eq!(failure.to_string(), "rollout of ui failed");
+    assert_eq!(
+        failure.source().map(ToString::to_string).as_deref(),
+        Some("image pull backoff")
+    );
+    assert_eq!(
+        failures[1].to_string(),
+        "update deployment[name=ui] > container[name=web]: failed: rollout of ui failed"
+    );
+    // Nothing was applied, so sync_complete did not run; its error would be kept whole too.
+    assert!(report.complete_error.is_none());
+}
+
+#[test]
+fn the_sync_complete_error_is_kept_whole() {
+    let mut target = Cluster {
+        deployments: Store::new(),
+    };
+    let report = target
+        .sync_from(
+            &cluster("nginx:1"),
+            &mut Kubectl::default(),
+            SyncOptions::default(),
+        )
+        .unwrap();
+    let error: &Failure = report.complete_error.as_ref().unwrap();
+    let io = error.downcast_ref::<std::io::Error>().unwrap();
+    assert_eq!(io.to_string(), "apiserver gone");
+    assert!(!report.is_success());
+}
+
+#[test]
+fn engine_refusals_are_statesync_errors() {
+    let mut target = inventory();
+    let plan = target.diff_from(&inventory_without_nyc()).unwrap();
+    target.sites.remove(&SiteKey { name: "nyc".into() });
+    let report = target.sync_diff(
+        &plan,
+        &mut statesync::sync::InMemory,
+        SyncOptions::default(),
+    );
+    let Status::Failed(failure) = &report.failures().next().unwrap().status else {
+        panic!("no failure");
+    };
+    assert!(matches!(
+        failure.downcast_ref::<statesync::Error>(),
+        Some(statesync::Error::NotFound { .. })
+    ));
+}
+
+fn inventory_without_nyc() -> Inventory {
+    let mut new = inventory();
+    new.sites.remove(&SiteKey { name: "nyc".into() });
+    new
+}
+
+/// Three levels of the inventory: an interface hook finds both its site and its device.
+#[derive(Default)]
+struct Where(Vec<String>);
+
+impl Adapter for Where {}
+impl Hooks<Inventory> for Where {}
+impl Hooks<Site> for Where {}
+impl Hooks<Device> for Where {
+    fn update(
+        &mut self,
+        _: &Device,
+        _: &DeviceChanges,
+        parents: &Parents,
+    ) -> Result<(), HookError> {
+        assert!(parents.key::<Device>().is_none());
+        Ok(())
+    }
+}
+impl Hooks<Interface> for Where {
+    fn delete(&mut self, interface: &Interface, parents: &Parents) -> Result<(), HookError> {
+        let site = parents.key::<Site>().ok_or("no site")?;
+        let device = parents
+            .key::<statesync_suite::inventory::Device>()
+            .ok_or("no device")?;
+        assert_eq!(parents.len(), 3);
+        self.0
+            .push(format!("{}/{}/{}", site.name, device.name, interface.name));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_grandchild_hook_finds_every_ancestor() {
+    let mut target = inventory();
+    let mut hooks = Where::default();
+    let report = target
+        .sync_from(&inventory_without_nyc(), &mut hooks, SyncOptions::default())
+        .unwrap();
+    assert!(report.is_success(), "{report}");
+    assert_eq!(hooks.0.len(), 6);
+    assert_eq!(hooks.0[0], "nyc/nyc-d0/et-0");
+}
