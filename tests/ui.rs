@@ -8,3 +8,10 @@ fn derive_errors() {
     cases.compile_fail("tests/ui/sync/*.rs");
     cases.compile_fail("tests/ui/*.rs");
 }
+
+/// Shapes that must compile (and run): each once failed to.
+#[test]
+fn shapes_that_compile() {
+    let cases = trybuild::TestCases::new();
+    cases.pass("tests/ui/pass/*.rs");
+}

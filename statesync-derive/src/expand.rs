@@ -254,9 +254,17 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     // which the child diffs may not carry): a child that is mutually recursive with this
     // model needs this model's serde impls, and naming the model here keeps that from being
     // an unprovable obligation when the models are not serde.
-    // The child's own child diffs are bounded only for generic children: for concrete ones
-    // the impl is found without it, and for recursive ones the bound would be a cycle.
+    // The child's own child diffs are bounded too, so that the obligation chain of a deep
+    // tree of models without serde stays behind `for<'__s>` at every level (a concrete
+    // grandchild's impl would otherwise be required outright). Not for a child that is this
+    // model or in its `sync_models` cycle: there the bound would be a cycle of bounds.
     let model_ident = model.ident;
+    let cycle = model
+        .options
+        .sync_models
+        .as_ref()
+        .map(|models| models.value.as_slice())
+        .unwrap_or_default();
     let mut serde_types: Vec<syn::Type> = Vec::new();
     if model.generics.params.is_empty() {
         serde_types.push(syn::parse_quote!(#model_ident));
@@ -266,14 +274,14 @@ fn child_diffs_type(model: &Model) -> TokenStream {
             .iter()
             .zip(&child_models)
             .flat_map(|(field, child)| {
-                let generic_child =
-                    !model.generics.params.is_empty() && !bound::is_recursive(model, field.ty);
+                let in_cycle =
+                    bound::is_recursive(model, field.ty) || bound::mentions_any(field.ty, cycle);
                 let mut types: Vec<syn::Type> = vec![
                     syn::parse_quote!(#child),
                     syn::parse_quote!(<#child as #krate::DiffModel>::Key),
                     syn::parse_quote!(<#child as #krate::DiffModel>::Changes),
                 ];
-                if generic_child {
+                if !in_cycle {
                     types.push(syn::parse_quote!(<#child as #krate::DiffModel>::ChildDiffs));
                 }
                 types
