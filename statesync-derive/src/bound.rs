@@ -90,13 +90,18 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
         }
     }
     for field in model.fields_with(Role::Children) {
-        let generic = !mentioned(model.generics, field.ty.to_token_stream()).is_empty();
-        if generic && !is_recursive(model, field.ty) {
+        if is_generic(model, field.ty) && !is_recursive(model, field.ty) {
             let ty = field.ty;
             predicates.push(parse_quote!(#ty: #krate::ChildCollection));
+            predicates.push(parse_quote!(<#ty as #krate::ChildCollection>::Model: #krate::Keyed));
         }
     }
     predicates
+}
+
+/// Whether a type mentions one of the model's generic parameters.
+pub fn is_generic(model: &Model, ty: &Type) -> bool {
+    !mentioned(model.generics, ty.to_token_stream()).is_empty()
 }
 
 /// Whether a field's type names the model itself (`Vec<Node>` in `Node`, or `Self`): such

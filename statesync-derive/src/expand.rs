@@ -10,21 +10,24 @@ use crate::attr::{Errors, Valued};
 use crate::bound;
 use crate::check;
 
-/// Expands `#[derive(DiffModel)]`. On error, the errors come with a minimal impl so the
-/// user sees the real mistake rather than a cascade at every use.
+/// Expands `#[derive(DiffModel)]`. On error, the errors come with a minimal impl (see
+/// [`Model::into_fallback`]) so the user sees the real mistake rather than a cascade at
+/// every use.
 pub fn derive(input: &DeriveInput) -> TokenStream {
-    match try_derive(input) {
-        Ok(tokens) => tokens,
-        Err(error) => error.to_compile_error(),
-    }
-}
-
-fn try_derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let model = Model::from_input(input, &mut errors)?;
+    let model = match Model::from_input(input, &mut errors) {
+        Ok(model) => model,
+        Err(error) => return error.to_compile_error(),
+    };
     check::check(&model, &mut errors);
-    errors.finish()?;
-    Ok(generate(&model))
+    match errors.finish() {
+        Ok(()) => generate(&model),
+        Err(error) => {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(generate(&model.into_fallback()));
+            tokens
+        }
+    }
 }
 
 /// `#[serde(...)]` for a companion type: the runtime's serde, and bounds on the field types
@@ -61,6 +64,7 @@ fn generate(model: &Model) -> TokenStream {
     let child_diffs = child_diffs_type(model);
     let model_impl = model_impl(model);
     let sync_impl = sync_impl(model);
+    let keyed_impl = keyed_impl(model);
     quote! {
         #key
         #field_enum
@@ -70,7 +74,41 @@ fn generate(model: &Model) -> TokenStream {
         const _: () = {
             #model_impl
             #sync_impl
+            #keyed_impl
         };
+    }
+}
+
+/// `Keyed` for a model with id fields (and for the fallback model, which must not add an
+/// error where it is used as a child): only such models may be children.
+fn keyed_impl(model: &Model) -> Option<TokenStream> {
+    if model.fields_with(Role::Id).next().is_none() && !model.fallback {
+        return None;
+    }
+    let krate = &model.krate;
+    let ident = model.ident;
+    let (impl_generics, type_generics, where_clause) = model.generics.split_for_impl();
+    Some(quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::Keyed for #ident #type_generics #where_clause {}
+    })
+}
+
+/// For each children field, a check at the field that its models have keys: a collection
+/// of models without id fields could hold only one of them. (Generic fields are checked by
+/// an inferred bound instead: their model is not known here.)
+fn keyed_checks(model: &Model) -> TokenStream {
+    let concrete = model
+        .fields_with(Role::Children)
+        .filter(|field| !bound::is_generic(model, field.ty));
+    let checks = concrete.map(|field| {
+        let child = child_model(model, field);
+        quote_spanned!(field.span()=> __keyed::<#child>();)
+    });
+    let krate = &model.krate;
+    quote! {
+        fn __keyed<__T: ?::core::marker::Sized + #krate::Keyed>() {}
+        #(#checks)*
     }
 }
 
@@ -392,6 +430,7 @@ fn model_impl(model: &Model) -> TokenStream {
         .collect();
 
     let merge = merge_fn(model);
+    let keyed_checks = keyed_checks(model);
     let flags = model.options.flags.as_ref().map(|flags| {
         let names = &flags.value;
         quote!(const FLAGS: #krate::sync::ModelFlags =
@@ -479,6 +518,7 @@ fn model_impl(model: &Model) -> TokenStream {
                 __new: &Self,
                 __observer: &mut dyn #krate::DiffObserver,
             ) -> ::core::result::Result<Self::ChildDiffs, #krate::Error> {
+                #keyed_checks
                 let _ = &__observer;
                 ::core::result::Result::Ok(#child_diffs_ident {
                     #(#child_members: #child_runtime::diff_children(

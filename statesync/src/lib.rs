@@ -9,6 +9,7 @@ mod model;
 pub mod projection;
 mod render;
 pub mod scope;
+pub mod serde_map;
 mod store;
 mod summary;
 pub mod sync;
@@ -16,7 +17,7 @@ pub mod sync;
 #[doc(hidden)]
 pub mod __private;
 
-pub use children::ChildCollection;
+pub use children::{ChildCollection, Keyed};
 pub use diff::{Action, Change, Diff, ElementDiff, ModelUpdate};
 pub use error::{Error, Operation, Path, Result};
 pub use model::{
