@@ -16,6 +16,8 @@ pub mod sync;
 
 #[doc(hidden)]
 pub mod __private;
+#[doc(hidden)]
+pub mod __serde_child;
 
 pub use children::{ChildCollection, Keyed};
 pub use diff::{Action, Change, Diff, ElementDiff, ModelUpdate};
