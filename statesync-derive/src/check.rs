@@ -1,7 +1,7 @@
 //! Rules that need more than one option or the field itself.
 
 use crate::ast::{Model, Role};
-use crate::attr::{self, Errors};
+use crate::attr::{self, Errors, Strategy};
 
 pub fn check(model: &Model, errors: &mut Errors) {
     let mut variants = std::collections::BTreeSet::new();
@@ -105,11 +105,11 @@ pub fn check(model: &Model, errors: &mut Errors) {
             ));
         }
         if let Some(merge) = &options.merge
-            && merge.value == "Newest"
+            && merge.value.strategy == Strategy::Newest
             && model.options.version.is_none()
         {
             errors.push(syn::Error::new(
-                merge.value.span(),
+                merge.value.span,
                 "`newest` needs the model's version field: add `#[statesync(version = \"field\")]` to the struct",
             ));
         }
@@ -121,11 +121,11 @@ pub fn check(model: &Model, errors: &mut Errors) {
         }
     }
     if let Some(merge) = &model.options.merge
-        && merge.value == "Newest"
+        && merge.value.strategy == Strategy::Newest
         && model.options.version.is_none()
     {
         errors.push(syn::Error::new(
-            merge.value.span(),
+            merge.value.span,
             "`newest` needs the model's version field: add `version = \"field\"`",
         ));
     }

@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::{DeriveInput, Ident};
 
 use crate::ast::{Field, Model, Role};
-use crate::attr::{Errors, Valued};
+use crate::attr::{Errors, Strategy, Valued};
 use crate::bound;
 use crate::check;
 
@@ -660,7 +660,7 @@ fn model_strategy(model: &Model) -> TokenStream {
     let krate = &model.krate;
     match &model.options.merge {
         Some(merge) => {
-            let variant = &merge.value;
+            let variant = merge.value.variant();
             quote!(#krate::merge::Strategy::#variant)
         }
         None => quote!(#krate::merge::Strategy::Report),
@@ -705,14 +705,16 @@ fn merge_fn(model: &Model) -> TokenStream {
                         quote_spanned!(span=> |__b, __o, __t| #with(__b, __o, __t)),
                     ),
                     (Some(merge), None) => {
-                        let variant = &merge.value;
-                        let resolve = match variant.to_string().as_str() {
-                            "Max" => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_max(__o, __t)),
-                            "Min" => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_min(__o, __t)),
-                            "Union" => quote_spanned!(span=> |__b, __o, __t| ::core::option::Option::Some(
+                        let variant = merge.value.variant();
+                        let resolve = match merge.value.strategy {
+                            Strategy::Max => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_max(__o, __t)),
+                            Strategy::Min => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_min(__o, __t)),
+                            Strategy::Union => quote_spanned!(span=> |__b, __o, __t| ::core::option::Option::Some(
                                 #at::merge::MergeUnion::merge_union(__b, __o, __t)
                             )),
-                            _ => quote!(|_, _, _| ::core::option::Option::None),
+                            Strategy::Ours | Strategy::Theirs | Strategy::Newest | Strategy::Report => {
+                                quote!(|_, _, _| ::core::option::Option::None)
+                            }
                         };
                         (quote!(#at::merge::Strategy::#variant), resolve)
                     }
