@@ -76,13 +76,21 @@ fn naive_summary(old: &Spec, new: &Spec, summary: &mut Summary) {
         summary.update += 1;
     }
     for old_child in &old.children {
-        match new.children.iter().find(|new_child| new_child.id == old_child.id) {
+        match new
+            .children
+            .iter()
+            .find(|new_child| new_child.id == old_child.id)
+        {
             Some(new_child) => naive_summary(old_child, new_child, summary),
             None => summary.delete += old_child.size(),
         }
     }
     for new_child in &new.children {
-        if !old.children.iter().any(|old_child| old_child.id == new_child.id) {
+        if !old
+            .children
+            .iter()
+            .any(|old_child| old_child.id == new_child.id)
+        {
             summary.create += new_child.size();
         }
     }
@@ -126,7 +134,7 @@ fn ratio(value: u32) -> f64 {
 }
 
 fn note(value: u32) -> Option<String> {
-    (value % 2 == 0).then(|| format!("n{value}"))
+    value.is_multiple_of(2).then(|| format!("n{value}"))
 }
 
 fn shape(value: u32) -> Shape {
@@ -287,10 +295,24 @@ chain!(btree_map, [], [], exercise, BTreeMap<L2Key, L2>, BTreeMap<L3Key, L3>, BT
 chain!(hash_map, [], [], exercise, HashMap<L2Key, L2>, HashMap<L3Key, L3>, HashMap<L4Key, L4>);
 chain!(index_map, [], [], exercise, IndexMap<L2Key, L2>, IndexMap<L3Key, L3>, IndexMap<L4Key, L4>);
 
-chain!(store_serde, [serde::Serialize, serde::Deserialize], [], exercise_serde,
-    Store<L2>, Store<L3>, Store<L4>);
-chain!(vec_serde, [serde::Serialize, serde::Deserialize], [], exercise_serde,
-    Vec<L2>, Vec<L3>, Vec<L4>);
+chain!(
+    store_serde,
+    [serde::Serialize, serde::Deserialize],
+    [],
+    exercise_serde,
+    Store<L2>,
+    Store<L3>,
+    Store<L4>
+);
+chain!(
+    vec_serde,
+    [serde::Serialize, serde::Deserialize],
+    [],
+    exercise_serde,
+    Vec<L2>,
+    Vec<L3>,
+    Vec<L4>
+);
 chain!(btree_map_serde, [serde::Serialize, serde::Deserialize],
     [#[serde(with = "statesync::serde_map")]], exercise_serde,
     BTreeMap<L2Key, L2>, BTreeMap<L3Key, L3>, BTreeMap<L4Key, L4>);
@@ -387,7 +409,11 @@ impl FromValue for String {
 }
 
 generic_chain!(generic, [], exercise);
-generic_chain!(generic_serde, [serde::Serialize, serde::Deserialize], exercise_serde);
+generic_chain!(
+    generic_serde,
+    [serde::Serialize, serde::Deserialize],
+    exercise_serde
+);
 
 /// A map of children read back from JSON with two models of one key is refused, naming the
 /// model and the key.

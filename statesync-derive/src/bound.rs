@@ -24,8 +24,11 @@ impl<'ast> Visit<'ast> for Names {
         {
             self.heads.insert(first.ident.to_string());
         }
-        self.segments
-            .extend(path.segments.iter().map(|segment| segment.ident.to_string()));
+        self.segments.extend(
+            path.segments
+                .iter()
+                .map(|segment| segment.ident.to_string()),
+        );
         visit::visit_path(self, path);
     }
 
@@ -97,9 +100,9 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
         let ident = &param.ident;
         let name = ident.to_string();
         let used_by = |role: Role| {
-            model
-                .fields_with(role)
-                .any(|field| mentioned(model.generics, &names_in_types(&[field.ty])).contains(&name))
+            model.fields_with(role).any(|field| {
+                mentioned(model.generics, &names_in_types(&[field.ty])).contains(&name)
+            })
         };
         if used_by(Role::Id) {
             predicates.push(parse_quote!(

@@ -18,8 +18,13 @@ pub fn check(model: &Model, errors: &mut Errors) {
     }
     let mut names = std::collections::BTreeMap::new();
     for field in model.fields.iter().filter(|field| field.role != Role::Skip) {
-        let rename = field.options.rename.as_ref().map(|rename| rename.value.span());
-        if let Some((first, first_rename)) = names.insert(field.name.as_str(), (field.ident, rename))
+        let rename = field
+            .options
+            .rename
+            .as_ref()
+            .map(|rename| rename.value.span());
+        if let Some((first, first_rename)) =
+            names.insert(field.name.as_str(), (field.ident, rename))
         {
             // At a `rename` if either has one: that is the one to change.
             let at = rename
@@ -151,9 +156,37 @@ pub fn check(model: &Model, errors: &mut Errors) {
 
 /// Standard types that are never collections of models, by their last path segment.
 const NOT_COLLECTIONS: &[&str] = &[
-    "bool", "char", "str", "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
-    "i32", "i64", "i128", "isize", "f32", "f64", "Option", "Box", "Rc", "Arc", "Cell",
-    "RefCell", "HashSet", "BTreeSet", "VecDeque", "LinkedList", "BinaryHeap", "Cow", "PathBuf",
+    "bool",
+    "char",
+    "str",
+    "String",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "Option",
+    "Box",
+    "Rc",
+    "Arc",
+    "Cell",
+    "RefCell",
+    "HashSet",
+    "BTreeSet",
+    "VecDeque",
+    "LinkedList",
+    "BinaryHeap",
+    "Cow",
+    "PathBuf",
 ];
 
 /// What a `children` type certainly is when it cannot be a collection of models (a

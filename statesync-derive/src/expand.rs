@@ -46,14 +46,22 @@ fn serde_attrs(
         types
             .iter()
             .map(|ty| format!("for<'__s> {}: {serde_path}::Serialize", quote!(#ty)))
-            .chain(serialize_extra.iter().map(|extra| quote!(#extra).to_string()))
+            .chain(
+                serialize_extra
+                    .iter()
+                    .map(|extra| quote!(#extra).to_string()),
+            )
             .collect(),
     );
     let deserialize = join(
         types
             .iter()
             .map(|ty| format!("{}: {serde_path}::Deserialize<'de>", quote!(#ty)))
-            .chain(deserialize_extra.iter().map(|extra| quote!(#extra).to_string()))
+            .chain(
+                deserialize_extra
+                    .iter()
+                    .map(|extra| quote!(#extra).to_string()),
+            )
             .collect(),
     );
     quote! {
@@ -338,10 +346,21 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         let model_ident = model.ident;
         cycle_types.push(syn::parse_quote!(#model_ident));
     }
-    let serde = serde_attrs(model, &cycle_types.iter().collect::<Vec<_>>(), &via_serialize, &via_deserialize);
+    let serde = serde_attrs(
+        model,
+        &cycle_types.iter().collect::<Vec<_>>(),
+        &via_serialize,
+        &via_deserialize,
+    );
     let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
-    let serialize_with = format!("{}::__serde_child::serialize::<__Via, _, _>", quote!(#krate));
-    let deserialize_with = format!("{}::__serde_child::deserialize::<__Via, _, _>", quote!(#krate));
+    let serialize_with = format!(
+        "{}::__serde_child::serialize::<__Via, _, _>",
+        quote!(#krate)
+    );
+    let deserialize_with = format!(
+        "{}::__serde_child::deserialize::<__Via, _, _>",
+        quote!(#krate)
+    );
     let fields = children.iter().zip(&child_models).map(|(field, child)| {
         let name = field.ident;
         let docs = doc(format!("The diff of the `{name}` children."));
@@ -737,6 +756,13 @@ fn merge_fn(model: &Model) -> TokenStream {
             }
         }
     });
+    // The stand-in beside derive errors keeps ours whole: cloning it field by field would
+    // ask more of the field types than the stand-in's bounds give.
+    let body = if model.fallback {
+        quote!(::core::clone::Clone::clone(__ours))
+    } else {
+        quote!(Self { #(#fields,)* })
+    };
     quote! {
         const MERGE_STRATEGY: #krate::merge::Strategy = #model_default;
 
@@ -748,7 +774,7 @@ fn merge_fn(model: &Model) -> TokenStream {
         ) -> Self {
             let __newer: ::core::option::Option<::core::cmp::Ordering> = #newer;
             let _ = __newer;
-            Self { #(#fields,)* }
+            #body
         }
     }
 }
