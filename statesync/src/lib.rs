@@ -37,9 +37,11 @@ pub use summary::Summary;
 ///
 /// - `id`: part of the key, in declaration order. A model without one is a singleton.
 /// - `skip`: neither compared nor applied.
-/// - `children`: a [`ChildCollection`] of models matched by key.
+/// - `children`: a [`ChildCollection`] of models matched by key (models with `id` fields:
+///   [`Keyed`]). Map children written as JSON take `#[serde(with = "statesync::serde_map")]`.
 /// - `eq = path`: compares this attribute with `path(&old, &new) -> bool`.
-/// - `rename = "..."`: the field's display name in renderings and [`ModelField::name`].
+/// - `rename = "..."`: the field's display name in renderings and [`ModelField::name`]; two
+///   fields may not share one.
 /// - `merge = "..."`: how a three-way merge resolves this attribute when both sides changed
 ///   it: `ours`, `theirs`, `newest`, `max`, `min`, `union` or `report` (see
 ///   [`merge::Strategy`]).
