@@ -450,3 +450,47 @@ fn a_clone_with_nan_diffs_empty() {
     let diff = model.diff(&model.clone()).unwrap();
     assert!(diff.is_empty(), "{diff}");
 }
+
+/// A self-recursive model, serde or not, at every depth.
+macro_rules! recursive {
+    ($module:ident, [$($derive:path),*], $exercise:ident) => {
+        mod $module {
+            use super::*;
+
+            #[derive(DiffModel, Clone, Debug, PartialEq $(, $derive)*)]
+            pub struct Node {
+                #[statesync(id)]
+                pub id: u32,
+                pub ratio: f64,
+                pub shape: Shape,
+                #[statesync(children)]
+                pub kids: Vec<Node>,
+            }
+
+            impl FromSpec for Node {
+                fn from_spec(spec: &Spec) -> Self {
+                    Node {
+                        id: spec.id,
+                        ratio: ratio(spec.value),
+                        shape: shape(spec.value),
+                        kids: collect(&spec.children),
+                    }
+                }
+            }
+
+            #[test]
+            fn depth_1_to_4() {
+                for depth in 1..=4 {
+                    $exercise::<Node>(depth);
+                }
+            }
+        }
+    };
+}
+
+recursive!(recursive_plain, [], exercise);
+recursive!(
+    recursive_serde,
+    [serde::Serialize, serde::Deserialize],
+    exercise_serde
+);
