@@ -353,6 +353,8 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         &via_deserialize,
     );
     let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
+    let member_names: Vec<String> = members.iter().map(|member| member.to_string()).collect();
+    let ident_name = ident.to_string();
     let serialize_with = format!(
         "{}::__serde_child::serialize::<__Via, _, _>",
         quote!(#krate)
@@ -378,7 +380,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     quote! {
         #docs
         #[derive(
-            ::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq,
+            ::core::clone::Clone, ::core::cmp::PartialEq,
             #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
         )]
         #serde
@@ -388,6 +390,17 @@ fn child_diffs_type(model: &Model) -> TokenStream {
             #[serde(skip)]
             #[doc(hidden)]
             pub __serde: ::core::marker::PhantomData<fn() -> __Via>,
+        }
+
+        // By hand, to leave the marker field out.
+        #[automatically_derived]
+        #[allow(unused_qualifications)]
+        impl #impl_generics ::core::fmt::Debug for #ident #type_generics #where_clause {
+            fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                __f.debug_struct(#ident_name)
+                    #(.field(#member_names, &self.#members))*
+                    .finish()
+            }
         }
 
         #[automatically_derived]
