@@ -8,8 +8,8 @@ use std::time::Duration;
 use reqwest::{Method, Response, Url};
 use serde::Serialize;
 use statesync_suite::inventory::{
-    Device, DeviceChanges, DeviceKey, Interface, InterfaceChanges, InterfaceKey, Inventory,
-    Site, SiteChanges, SiteKey,
+    Device, DeviceChanges, DeviceKey, Interface, InterfaceChanges, InterfaceKey, Inventory, Site,
+    SiteChanges, SiteKey,
 };
 
 use crate::convert::RowsError;
@@ -210,9 +210,13 @@ impl Client {
     /// name (in any site) a `409` [`ErrorKind::Duplicate`].
     pub async fn create_device(&self, device: &Device) -> Result<(), Error> {
         let body = NewDevice::from(device);
-        self.send(Method::POST, &["sites", &device.site, "devices"], Some(&body))
-            .await
-            .map(drop)
+        self.send(
+            Method::POST,
+            &["sites", &device.site, "devices"],
+            Some(&body),
+        )
+        .await
+        .map(drop)
     }
 
     /// Changes the attributes of `device` that `changes` names.

@@ -103,7 +103,10 @@ impl Database {
             .prepare_cached(sql)
             .and_then(|mut statement| statement.execute(params));
         match result {
-            Ok(0) => Err(refused(ErrorKind::NotFound, format!("{what} does not exist"))),
+            Ok(0) => Err(refused(
+                ErrorKind::NotFound,
+                format!("{what} does not exist"),
+            )),
             Ok(_) => Ok(()),
             Err(rusqlite::Error::SqliteFailure(error, _))
                 if error.code == ErrorCode::ConstraintViolation =>
@@ -202,7 +205,11 @@ impl Database {
         name: &str,
         patch: &InterfacePatch,
     ) -> Result<(), DbError> {
-        let vlans = patch.vlans.as_ref().map(serde_json::to_string).transpose()?;
+        let vlans = patch
+            .vlans
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?;
         self.write(
             Write::Update,
             &format!("interface {name} of device {device}"),
@@ -288,10 +295,13 @@ fn constraint(write: Write, what: &str, code: i32) -> DbError {
         (ffi::SQLITE_CONSTRAINT_PRIMARYKEY | ffi::SQLITE_CONSTRAINT_UNIQUE, _) => {
             refused(ErrorKind::Duplicate, format!("{what} exists already"))
         }
-        (ffi::SQLITE_CONSTRAINT_FOREIGNKEY, Write::Delete) => refused(
-            ErrorKind::HasChildren,
-            format!("{what} still has children; delete them first"),
-        ),
+        // SQLite runs `ON DELETE RESTRICT` as a trigger, and reports it as one.
+        (ffi::SQLITE_CONSTRAINT_FOREIGNKEY | ffi::SQLITE_CONSTRAINT_TRIGGER, Write::Delete) => {
+            refused(
+                ErrorKind::HasChildren,
+                format!("{what} still has children; delete them first"),
+            )
+        }
         (ffi::SQLITE_CONSTRAINT_FOREIGNKEY, Write::Insert | Write::Update) => refused(
             ErrorKind::MissingParent,
             format!("the parent of {what} does not exist"),

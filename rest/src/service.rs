@@ -413,7 +413,9 @@ async fn create_device(
     body: Body<NewDevice>,
 ) -> Answer {
     let Json(device) = body?;
-    shared.run(move |db| db.create_device(&site, &device)).await?;
+    shared
+        .run(move |db| db.create_device(&site, &device))
+        .await?;
     Ok(StatusCode::CREATED)
 }
 
