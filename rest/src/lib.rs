@@ -1,7 +1,7 @@
 //! A small REST inventory service and a typed async client for it: the network target that
 //! statesync's examples and tests sync the inventory models into.
 //!
-//! The [service](service) is axum in front of SQLite, with the tables of the inventory
+//! The [service] is axum in front of SQLite, with the tables of the inventory
 //! (site, device, interface) and their foreign keys enforced: a child cannot be created
 //! without its parent, and a parent cannot be deleted while it has children (`ON DELETE
 //! RESTRICT`, not `CASCADE`: a sync engine deletes children first). It counts the
@@ -31,7 +31,8 @@
 //! The [`Client`] has one method per endpoint, taking the models, and an [`Error`] that
 //! says whether it [is transient](Error::is_transient) and whether [the change may have
 //! happened](Error::outcome_unknown); [`Client::load`] reads the whole state back as an
-//! [`Inventory`](statesync_suite::inventory::Inventory).
+//! [`Inventory`](statesync_suite::inventory::Inventory). [`Resource`] gives the same calls
+//! per model type behind one trait, for an async adapter's generic hooks.
 //!
 //! ```
 //! use statesync::Store;
@@ -64,11 +65,13 @@ mod client;
 mod convert;
 mod db;
 mod faults;
+mod resource;
 pub mod service;
 pub mod wire;
 
 pub use client::{Client, ClientConfig, Error};
 pub use convert::RowsError;
+pub use resource::Resource;
 pub use service::{Config, RunningService, Service, StartError};
 pub use wire::{
     DevicePatch, DeviceRow, ErrorBody, ErrorKind, InterfacePatch, InterfaceRow, InventoryRows,

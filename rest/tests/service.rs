@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use statesync::{DiffModel, Store};
 use statesync_rest::{
-    Client, ClientConfig, Config, Error, ErrorKind, RunningService, Service, StartError, Stats,
+    Client, ClientConfig, Config, Error, ErrorKind, Resource, RunningService, Service, StartError,
+    Stats,
 };
 use statesync_suite::dataset;
 use statesync_suite::fixtures::{device, interface};
@@ -432,7 +433,8 @@ async fn join_all<Fut: std::future::Future>(
 }
 
 /// Brings the service from `old` to `new` by hand, children deleted before parents and
-/// parents created before children: what a sync engine does, element by element.
+/// parents created before children: what a sync engine does, element by element, through
+/// the generic [`Resource`] calls.
 async fn apply(client: &Client, old: &Inventory, new: &Inventory) {
     for site in &old.sites {
         let kept = new.sites.get(&site.key());
@@ -440,23 +442,23 @@ async fn apply(client: &Client, old: &Inventory, new: &Inventory) {
             let kept = kept.and_then(|s| s.devices.get(&device.key()));
             for interface in &device.interfaces {
                 if kept.is_none_or(|d| !d.interfaces.contains(&interface.key())) {
-                    client.delete_interface(&interface.key()).await.unwrap();
+                    interface.delete(client).await.unwrap();
                 }
             }
             if kept.is_none() {
-                client.delete_device(&device.key()).await.unwrap();
+                device.delete(client).await.unwrap();
             }
         }
         if kept.is_none() {
-            client.delete_site(&site.key()).await.unwrap();
+            site.delete(client).await.unwrap();
         }
     }
     for site in &new.sites {
         let before = old.sites.get(&site.key());
         match before {
-            None => client.create_site(site).await.unwrap(),
-            Some(before) if before.region != site.region => client
-                .update_site(site, &before.diff_fields(site))
+            None => site.create(client).await.unwrap(),
+            Some(before) if before.region != site.region => site
+                .update(&before.diff_fields(site), client)
                 .await
                 .unwrap(),
             Some(_) => {}
@@ -464,17 +466,17 @@ async fn apply(client: &Client, old: &Inventory, new: &Inventory) {
         for device in &site.devices {
             let before = before.and_then(|s| s.devices.get(&device.key()));
             match before {
-                None => client.create_device(device).await.unwrap(),
-                Some(before) => client
-                    .update_device(device, &before.diff_fields(device))
+                None => device.create(client).await.unwrap(),
+                Some(before) => device
+                    .update(&before.diff_fields(device), client)
                     .await
                     .unwrap(),
             }
             for interface in &device.interfaces {
                 match before.and_then(|d| d.interfaces.get(&interface.key())) {
-                    None => client.create_interface(interface).await.unwrap(),
-                    Some(before) if before != interface => client
-                        .update_interface(interface, &before.diff_fields(interface))
+                    None => interface.create(client).await.unwrap(),
+                    Some(before) if before != interface => interface
+                        .update(&before.diff_fields(interface), client)
                         .await
                         .unwrap(),
                     Some(_) => {}
@@ -571,4 +573,33 @@ async fn a_database_file_keeps_the_state_across_restarts() {
     );
     service.shutdown().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A generic hook body, spawned on a multi-threaded runtime: the futures are `Send`.
+fn spawn_create<M: Resource + Clone + Send + Sync + 'static>(
+    client: &Client,
+    model: &M,
+) -> tokio::task::JoinHandle<Result<(), Error>> {
+    let (client, model) = (client.clone(), model.clone());
+    tokio::spawn(async move { model.create(&client).await })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_calls_run_on_a_multi_threaded_runtime() {
+    let (service, client) = start(Config::default()).await;
+    spawn_create(&client, &site("ams")).await.unwrap().unwrap();
+    spawn_create(&client, &bare_device("ams", "leaf1"))
+        .await
+        .unwrap()
+        .unwrap();
+    spawn_create(&client, &interface("leaf1", "et-0"))
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = client.rows().await.unwrap();
+    assert_eq!(
+        (rows.sites.len(), rows.devices.len(), rows.interfaces.len()),
+        (1, 1, 1)
+    );
+    service.shutdown().await.unwrap();
 }
