@@ -1,4 +1,4 @@
-//! The REST inventory service: axum in front of the SQLite [`Database`], with latency and
+//! The REST inventory service: axum in front of a SQLite database, with latency and
 //! failures injected per request by a layer in front of the inventory endpoints.
 //!
 //! The failure model, per mutating request (`POST`, `PATCH`, `DELETE`), drawn from a
