@@ -126,7 +126,7 @@ impl InventoryRows {
             let key = SiteKey {
                 name: device.site.clone(),
             };
-            let Some(site) = inventory.sites.get_mut(&key) else {
+            let Some(mut site) = inventory.sites.get_mut(&key) else {
                 return Err(RowsError::NoSite {
                     device: device.name,
                     site: device.site,
@@ -143,23 +143,26 @@ impl InventoryRows {
             })?;
         }
         for interface in self.interfaces {
-            let found = device_site.get(&interface.device).and_then(|site| {
+            let keys = device_site.get(&interface.device).map(|site| {
+                let device = DeviceKey {
+                    site: site.clone(),
+                    name: interface.device.clone(),
+                };
+                (SiteKey { name: site.clone() }, device)
+            });
+            let known = keys.as_ref().is_some_and(|(site, device)| {
                 inventory
                     .sites
-                    .get_mut(&SiteKey { name: site.clone() })?
-                    .devices
-                    .get_mut(&DeviceKey {
-                        site: site.clone(),
-                        name: interface.device.clone(),
-                    })
+                    .get(site)
+                    .is_some_and(|site| site.devices.get(device).is_some())
             });
-            let Some(device) = found else {
+            let (Some((site, device)), true) = (keys, known) else {
                 return Err(RowsError::NoDevice {
                     interface: interface.name,
                     device: interface.device,
                 });
             };
-            device.interfaces.insert(Interface {
+            let row = Interface {
                 device: interface.device,
                 name: interface.name,
                 description: interface.description,
@@ -167,7 +170,15 @@ impl InventoryRows {
                 mtu: interface.mtu,
                 mode: interface.mode,
                 vlans: interface.vlans,
-            })?;
+            };
+            inventory
+                .sites
+                .modify(&site, |site| {
+                    site.devices
+                        .modify(&device, |device| device.interfaces.insert(row))
+                })
+                .flatten()
+                .transpose()?;
         }
         Ok(inventory)
     }
