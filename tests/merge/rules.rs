@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use statesync::merge::{ConflictKind, MergeOptions, Strategy, merge};
+use statesync::merge::{ConflictKind, MergeOptions, Preference, merge};
 use statesync::{Diff, DiffModel, Store};
 use statesync_suite::fixtures::{inventory, site};
 use statesync_suite::inventory::{Device, DeviceKey, Inventory, Site, SiteKey};
@@ -129,15 +129,25 @@ fn per_call_overrides_win_over_declared_strategies() {
     ours.owner = "ours".into();
     theirs.owner = "theirs".into();
     let options = MergeOptions::default()
-        .prefer::<Doc>(Some(DocField::Title), Strategy::Theirs)
-        .prefer::<Doc>(Some(DocField::Owner), Strategy::Theirs);
+        .prefer::<Doc>(Some(DocField::Title), Preference::Theirs)
+        .prefer::<Doc>(Some(DocField::Owner), Preference::Theirs);
     let merged = merge(&base, &ours, &theirs, &options);
     assert!(merged.conflicts.is_empty());
     assert_eq!(merged.value.title, "theirs");
     assert_eq!(merged.value.owner, "theirs");
-    // Strategies that need generated code cannot be set per call: they are ignored.
-    let options = MergeOptions::default().prefer::<Doc>(Some(DocField::Title), Strategy::Max);
-    assert_eq!(merge(&base, &ours, &theirs, &options).conflicts.len(), 1);
+    // `Report` per call keeps ours and lists the conflict, whatever the field declares.
+    let options = MergeOptions::default()
+        .prefer::<Doc>(Some(DocField::Title), Preference::Theirs)
+        .prefer::<Doc>(Some(DocField::Owner), Preference::Report);
+    let merged = merge(&base, &ours, &theirs, &options);
+    assert_eq!(merged.value.title, "theirs");
+    assert_eq!(merged.value.owner, "ours");
+    assert_eq!(merged.conflicts.len(), 1, "{:?}", merged.conflicts);
+    assert!(
+        merged.conflicts[0].path.ends_with("owner"),
+        "{:?}",
+        merged.conflicts
+    );
 }
 
 fn device_key(site: &str, name: &str) -> DeviceKey {
@@ -220,7 +230,7 @@ fn deleted_on_one_side_and_changed_on_the_other_is_a_conflict_by_default() {
     );
 
     // The model's strategy, set per call, decides instead.
-    let options = MergeOptions::default().prefer::<Device>(None, Strategy::Theirs);
+    let options = MergeOptions::default().prefer::<Device>(None, Preference::Theirs);
     let merged = merge(&base, &ours, &theirs, &options);
     assert!(merged.conflicts.is_empty());
     let mut value = merged.value;

@@ -7,7 +7,7 @@ use std::fmt::{self, Debug};
 use crate::children::ChildCollection;
 use crate::model::{DiffModel, ModelField};
 
-use super::strategy::Strategy;
+use super::strategy::{Preference, Strategy};
 
 /// Which value a reported conflict keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,17 +77,12 @@ pub struct MergeOptions {
 impl MergeOptions {
     /// Overrides the strategy for one field of `M` (`Some(field)`), or for the model (`None`:
     /// every field without a per-call field override, declared strategies included, and its
-    /// delete/update conflicts). Only `Ours`, `Theirs`, `Newest` and `Report` can be set per
-    /// call: the others need code the derive generates for the declared field. Overrides are
+    /// delete/update conflicts). Only the strategies of [`Preference`] can be set per call:
+    /// the others need code the derive generates for the declared field. Overrides are
     /// kept by model name, so two model types of one merge must not share a name.
-    pub fn prefer<M: DiffModel>(mut self, field: Option<M::Field>, strategy: Strategy) -> Self {
-        if matches!(
-            strategy,
-            Strategy::Ours | Strategy::Theirs | Strategy::Newest | Strategy::Report
-        ) {
-            self.overrides
-                .insert((M::NAME, field.map(ModelField::name)), strategy);
-        }
+    pub fn prefer<M: DiffModel>(mut self, field: Option<M::Field>, preference: Preference) -> Self {
+        self.overrides
+            .insert((M::NAME, field.map(ModelField::name)), preference.into());
         self
     }
 

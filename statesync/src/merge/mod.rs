@@ -45,7 +45,7 @@ mod strategy;
 pub use bidirectional::{BidirectionalReport, sync_bidirectional};
 pub use context::{Conflict, ConflictKind, Kept, MergeCx, MergeOptions, Merged};
 pub use history::{Commit, History, Refused};
-pub use strategy::{MergeUnion, Strategy};
+pub use strategy::{MergeUnion, Preference, Strategy};
 
 use crate::model::DiffModel;
 

@@ -34,6 +34,38 @@ pub enum Strategy {
     Report,
 }
 
+/// The strategies a merge can take per call, through
+/// [`MergeOptions::prefer`](super::MergeOptions::prefer): those that need no code generated
+/// for the field (`Max`, `Min`, `Union` and `Custom` are declared in the derive).
+///
+/// ```
+/// use statesync::merge::{Preference, Strategy};
+///
+/// assert_eq!(Strategy::from(Preference::Theirs), Strategy::Theirs);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Preference {
+    /// Our (source) side wins.
+    Ours,
+    /// Their (target) side wins.
+    Theirs,
+    /// The side whose model has the newer version field wins.
+    Newest,
+    /// Keep the current value and list the conflict.
+    Report,
+}
+
+impl From<Preference> for Strategy {
+    fn from(preference: Preference) -> Self {
+        match preference {
+            Preference::Ours => Strategy::Ours,
+            Preference::Theirs => Strategy::Theirs,
+            Preference::Newest => Strategy::Newest,
+            Preference::Report => Strategy::Report,
+        }
+    }
+}
+
 impl Strategy {
     /// Whether swapping ours and theirs cannot change the result.
     pub fn is_symmetric(self) -> bool {
