@@ -262,10 +262,16 @@ fn a_history_too_deep_to_load_is_refused_by_save() {
     let path = dir.path().join("history.json");
     std::fs::write(&path, "old").unwrap();
     // `History::new` takes any state; what `save` writes, `load` must read.
-    for history in [History::new(chain(100, 1)), History::new(chain(MAX_DEPTH + 1, 1))] {
+    for history in [
+        History::new(chain(100, 1)),
+        History::new(chain(MAX_DEPTH + 1, 1)),
+    ] {
         let error = history.save(&path).unwrap_err();
         assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
-        assert!(error.to_string().contains("deeper than the 16 levels"), "{error}");
+        assert!(
+            error.to_string().contains("deeper than the 16 levels"),
+            "{error}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
     }
     History::new(chain(MAX_DEPTH, 1)).save(&path).unwrap();
