@@ -84,6 +84,23 @@ impl Drop for Level {
     }
 }
 
+/// Enters one level of writing (serialising) a collection whose first model is `first`.
+/// Beyond [`MAX_DEPTH`] a collection that holds models is the error (so a tree of any
+/// depth is written without overflowing the stack, and nothing is written that reading
+/// would refuse); an empty one ends the recursion anyway and is written.
+///
+/// # Errors
+/// The serializer's custom error, the text of [`Error::TooDeep`] naming `first`.
+pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
+    first: Option<&M>,
+) -> Result<Option<Level>, E> {
+    match (Level::try_enter(), first) {
+        (Some(level), _) => Ok(Some(level)),
+        (None, None) => Ok(None),
+        (None, Some(model)) => Err(E::custom(too_deep::<M>(&model.key()))),
+    }
+}
+
 /// The error for an element one level beyond [`MAX_DEPTH`].
 pub(crate) fn too_deep<M: DiffModel>(key: &M::Key) -> Error {
     Error::TooDeep {

@@ -54,7 +54,8 @@ use crate::model::DiffModel;
 /// Writes the children as a sequence of models, in the collection's order.
 ///
 /// # Errors
-/// Whatever the serializer or a model's `Serialize` returns.
+/// Whatever the serializer or a model's `Serialize` returns; models nested deeper than
+/// [`MAX_DEPTH`](crate::MAX_DEPTH) are an error, not a stack overflow.
 pub fn serialize<C, S>(children: &C, serializer: S) -> Result<S::Ok, S::Error>
 where
     C: ChildCollection,
@@ -63,6 +64,7 @@ where
 {
     let mut models = Vec::new();
     children.for_each_child(&mut |model| models.push(model));
+    let _level = crate::depth::enter_write::<C::Model, S::Error>(models.first().copied())?;
     serializer.collect_seq(models)
 }
 

@@ -582,9 +582,12 @@ impl<M: DiffModel> TryFrom<Vec<M>> for Store<M> {
 }
 
 /// Serialised as a sequence of models, in order, followed by any [`Store::collisions`] (so
-/// nothing is lost; reading them back is refused as a duplicate key).
+/// nothing is lost; reading them back is refused as a duplicate key). A store of models
+/// nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) is an error, not a stack overflow.
 impl<M: DiffModel + Serialize> Serialize for Store<M> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let first = self.map.values().next().or(self.collisions.first());
+        let _level = crate::depth::enter_write::<M, S::Error>(first)?;
         serializer.collect_seq(self.map.values().chain(&self.collisions))
     }
 }

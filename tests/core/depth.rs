@@ -224,3 +224,74 @@ fn a_very_deep_tree_is_an_error_not_a_stack_overflow() {
     assert_too_deep(&error, MAX_DEPTH);
     assert_too_deep(&refused, MAX_DEPTH);
 }
+
+/// A folder tree whose children are a `Store`, as a file tree is usually written.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Folder {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    children: statesync::Store<Folder>,
+}
+
+/// A chain of `levels` folders (the root is level 1).
+fn folders(levels: usize) -> Folder {
+    let mut folder = Folder {
+        name: format!("f{levels}"),
+        children: statesync::Store::new(),
+    };
+    for level in (1..levels).rev() {
+        folder = Folder {
+            name: format!("f{level}"),
+            children: statesync::Store::try_from_iter([folder]).unwrap(),
+        };
+    }
+    folder
+}
+
+/// Takes a chain apart level by level (dropping it whole recurses).
+fn dismantle(mut folder: Folder) {
+    while let Some(child) = std::mem::take(&mut folder.children).into_iter().next() {
+        folder = child;
+    }
+}
+
+#[test]
+fn a_history_too_deep_to_load_is_refused_by_save() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.json");
+    std::fs::write(&path, "old").unwrap();
+    // `History::new` takes any state; what `save` writes, `load` must read.
+    for history in [
+        History::new(chain(100, 1)),
+        History::new(chain(MAX_DEPTH + 1, 1)),
+    ] {
+        let error = history.save(&path).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(
+            error.to_string().contains("deeper than the 16 levels"),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+    }
+    History::new(chain(MAX_DEPTH, 1)).save(&path).unwrap();
+    History::<Node>::load(&path).unwrap();
+}
+
+/// Writing a tree of `Store`s thousands of levels deep is a serde error, not an abort.
+#[test]
+fn writing_a_very_deep_store_tree_is_an_error_not_a_stack_overflow() {
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let deep = folders(5_000);
+            let error = serde_json::to_string(&deep).unwrap_err().to_string();
+            let limit = serde_json::to_string(&folders(MAX_DEPTH)).map(|_| ());
+            dismantle(deep);
+            (error, limit)
+        })
+        .unwrap();
+    let (error, limit) = worker.join().unwrap();
+    assert!(error.contains("deeper than the 16 levels"), "{error}");
+    assert!(limit.is_ok());
+}

@@ -211,8 +211,13 @@ where
     /// stays as it was unless the whole new one was written, flushed and synced.
     ///
     /// # Errors
-    /// The I/O or serialisation error; the file at `path` is then unchanged.
+    /// The I/O or serialisation error, or [`InvalidData`](std::io::ErrorKind::InvalidData)
+    /// for an initial state deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) (which
+    /// [`History::load`] could not read); the file at `path` is then unchanged.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        // Commits are checked when made; the initial state is taken as given.
+        crate::depth::check_subtree(&self.initial)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
         let stored = StoredRef {
             initial: &self.initial,
             commits: &self.commits,
