@@ -34,7 +34,7 @@ fn run() -> Result<(), HookError> {
     let mut db = SqliteInventory::open(&db_path)?;
     db.load()?
         .sync_from(&start, &mut db, SyncOptions::default())?;
-    History::new(start.clone()).save(&history_path)?;
+    History::new(start.clone())?.save(&history_path)?;
     println!("two replicas of {} interfaces, and a base, in {DIR}", 200);
 
     // Edits on the JSON side.

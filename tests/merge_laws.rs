@@ -151,7 +151,7 @@ proptest! {
 
     #[test]
     fn after_a_bidirectional_sync_both_sides_agree_except_on_conflicts(b in spec(), x in spec(), y in spec()) {
-        let mut history = History::new(bag(&b));
+        let mut history = History::new(bag(&b)).unwrap();
         let (mut a, mut other) = (bag(&x), bag(&y));
         let report = sync_bidirectional(
             &mut history,

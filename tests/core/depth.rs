@@ -192,7 +192,7 @@ fn json_nested_deeper_than_the_limit_is_refused_while_reading() {
 fn a_history_of_updates_at_the_limit_saves_and_loads() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.json");
-    let mut history = History::new(chain(MAX_DEPTH, 1));
+    let mut history = History::new(chain(MAX_DEPTH, 1)).unwrap();
     history.commit(&chain(MAX_DEPTH, 2), "every level").unwrap();
     history.commit(&chain(MAX_DEPTH, 3), "again").unwrap();
     history.save(&path).unwrap();
@@ -257,24 +257,18 @@ fn dismantle(mut folder: Folder) {
 }
 
 #[test]
-fn a_history_too_deep_to_load_is_refused_by_save() {
+fn a_history_too_deep_to_load_is_refused_when_made() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.json");
-    std::fs::write(&path, "old").unwrap();
-    // `History::new` takes any state; what `save` writes, `load` must read.
-    for history in [
-        History::new(chain(100, 1)),
-        History::new(chain(MAX_DEPTH + 1, 1)),
-    ] {
-        let error = history.save(&path).unwrap_err();
-        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
-        assert!(
-            error.to_string().contains("deeper than the 16 levels"),
-            "{error}"
-        );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+    // What `save` writes, `load` must read: a history holds no state deeper than the limit.
+    for depth in [100, MAX_DEPTH + 1] {
+        let error = History::new(chain(depth, 1)).unwrap_err();
+        assert!(matches!(error, Error::TooDeep { .. }), "{error}");
     }
-    History::new(chain(MAX_DEPTH, 1)).save(&path).unwrap();
+    History::new(chain(MAX_DEPTH, 1))
+        .unwrap()
+        .save(&path)
+        .unwrap();
     History::<Node>::load(&path).unwrap();
 }
 

@@ -30,7 +30,7 @@ fn ams(inventory: &mut Inventory) -> statesync::StoreMut<'_, Site> {
 
 #[test]
 fn both_sides_end_equal_and_the_base_moves_on() {
-    let mut history = History::new(inventory());
+    let mut history = History::new(inventory()).unwrap();
     let mut a = inventory();
     let mut b = inventory();
     a.sites.insert(site("lon", 1, 1)).unwrap();
@@ -46,7 +46,7 @@ fn both_sides_end_equal_and_the_base_moves_on() {
 
 #[test]
 fn a_reported_conflict_keeps_each_side_and_comes_back() {
-    let mut history = History::new(inventory());
+    let mut history = History::new(inventory()).unwrap();
     let mut a = inventory();
     let mut b = inventory();
     let key = DeviceKey {
@@ -89,7 +89,7 @@ impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesCreates {
 
 #[test]
 fn the_base_moves_on_only_when_both_sides_succeeded() {
-    let mut history = History::new(inventory());
+    let mut history = History::new(inventory()).unwrap();
     let mut a = inventory();
     let mut b = inventory();
     a.sites.insert(site("lon", 1, 1)).unwrap();

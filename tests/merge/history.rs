@@ -6,7 +6,7 @@ use statesync_suite::inventory::{Inventory, SiteKey};
 
 fn versions() -> (History<Inventory>, Vec<Inventory>) {
     let mut states = vec![inventory()];
-    let mut history = History::new(inventory());
+    let mut history = History::new(inventory()).unwrap();
     let mut next = inventory();
     next.sites.insert(site("lon", 1, 1)).unwrap();
     states.push(next.clone());

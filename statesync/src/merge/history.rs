@@ -34,7 +34,7 @@ pub struct Commit<M: DiffModel> {
 /// #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 /// struct Limits { max_users: u32 }
 ///
-/// let mut history = History::new(Limits { max_users: 10 });
+/// let mut history = History::new(Limits { max_users: 10 })?;
 /// history.commit(&Limits { max_users: 20 }, "more users")?;
 /// history.commit(&Limits { max_users: 50 }, "even more")?;
 /// assert_eq!(history.checkout(1)?.max_users, 20);
@@ -53,12 +53,18 @@ pub struct History<M: DiffModel> {
 
 impl<M: DiffModel> History<M> {
     /// A history whose version 0 is `initial`.
-    pub fn new(initial: M) -> Self {
-        Self {
+    ///
+    /// # Errors
+    /// [`Error::TooDeep`] when `initial` nests deeper than [`crate::MAX_DEPTH`]: a history
+    /// holds only what it can save and load again (and copying a deeper tree could
+    /// overflow the stack).
+    pub fn new(initial: M) -> Result<Self, Error> {
+        crate::depth::check_subtree(&initial)?;
+        Ok(Self {
             head: initial.clone(),
             initial,
             commits: Vec::new(),
-        }
+        })
     }
 
     /// The current state (the newest version).
@@ -215,9 +221,7 @@ where
     /// for an initial state deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) (which
     /// [`History::load`] could not read); the file at `path` is then unchanged.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        // Commits are checked when made; the initial state is taken as given.
-        crate::depth::check_subtree(&self.initial)
-            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+        // The initial state was checked by `new`, commits when made: all of it loads again.
         let stored = StoredRef {
             initial: &self.initial,
             commits: &self.commits,
@@ -233,7 +237,8 @@ where
     /// The I/O error, malformed JSON, or commits that do not replay.
     pub fn load(path: &Path) -> std::io::Result<Self> {
         let stored: Stored<M> = serde_json::from_slice(&std::fs::read(path)?)?;
-        let mut history = Self::new(stored.initial);
+        let mut history = Self::new(stored.initial)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
         for commit in stored.commits {
             history
                 .head
