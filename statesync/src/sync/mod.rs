@@ -151,8 +151,10 @@ impl<M: DiffModel> Hooks<M> for InMemory {}
 
 /// A model whose tree can be synced through the hooks of `H`. `#[derive(DiffModel)]`
 /// implements it whenever `H` has hooks for the model and all its descendants, and the
-/// model is `'static` (the engine tells model types and keys apart by `TypeId`).
-pub trait SyncTree<H: ?Sized>: DiffModel + 'static {
+/// model is `'static` (the engine tells model types and keys apart by `TypeId`) with a
+/// `Send + Sync` key (hooks get the keys of their ancestors in [`Parents`], which async
+/// hooks hold across threads).
+pub trait SyncTree<H: ?Sized>: DiffModel<Key: Send + Sync> + 'static {
     /// Calls `H`'s create hook.
     #[doc(hidden)]
     fn hook_create(hooks: &mut H, model: &Self, parents: &Parents) -> Result<(), HookError>;
