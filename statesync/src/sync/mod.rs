@@ -52,6 +52,8 @@
 //! # Ok::<(), statesync::Error>(())
 //! ```
 
+#[cfg(feature = "async")]
+mod concurrent;
 pub(crate) mod engine;
 mod flags;
 mod parents;
@@ -66,6 +68,12 @@ pub use parents::Parents;
 pub use plan::Plan;
 pub use report::{DeleteRefusal, Failure, Outcome, SkipReason, Status, SyncCounts, SyncReport};
 pub use run::Run;
+
+#[cfg(feature = "async")]
+pub use concurrent::{
+    AsyncAdapter, AsyncBridge, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, IsTransient,
+    RetryPolicy, Sleep, Transient,
+};
 
 use crate::diff::Diff;
 use crate::error::Error;
