@@ -164,6 +164,36 @@ pub trait AsyncAdapter: Sync {
 /// hooks for every model type in the tree: a missing impl does not compile.
 ///
 /// Return [`Transient`] errors for failures worth retrying (see [`RetryPolicy`]).
+///
+/// A model of the tree without async hooks does not compile ("`Api` has no async hooks
+/// for `Port`"):
+///
+/// ```compile_fail,E0277
+/// use statesync::sync::{AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions};
+/// use statesync::{DiffModel, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Device {
+///     #[statesync(id)]
+///     name: String,
+///     #[statesync(children)]
+///     ports: Store<Port>,
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Port {
+///     #[statesync(id)]
+///     name: String,
+/// }
+///
+/// struct Api;
+/// impl AsyncAdapter for Api {}
+/// impl AsyncHooks<Device> for Api {}
+///
+/// async fn sync(target: &mut Device, source: &Device) {
+///     let _ = target.sync_from_async(source, &Api, AsyncSyncOptions::default()).await;
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no async hooks for `{M}`",
     label = "this adapter cannot sync `{M}` models",
