@@ -34,6 +34,8 @@ pub struct State {
     pub in_flight: usize,
     pub max_in_flight: usize,
     pub calls: usize,
+    /// Every call's start and completion, in order: (operation, started).
+    pub events: Vec<(Op, bool)>,
     rng: ChaCha8Rng,
 }
 
@@ -68,6 +70,7 @@ impl Fake {
                 in_flight: 0,
                 max_in_flight: 0,
                 calls: 0,
+                events: Vec::new(),
                 rng: ChaCha8Rng::seed_from_u64(seed),
             }),
             fail: BTreeSet::new(),
@@ -97,6 +100,7 @@ impl Fake {
         let element = name(model);
         let mut state = self.lock();
         state.calls += 1;
+        state.events.push((op, true));
         state.in_flight += 1;
         state.max_in_flight = state.max_in_flight.max(state.in_flight);
         let delay = self.max_delay.mul_f64(state.rng.random::<f64>());
@@ -140,6 +144,7 @@ impl Fake {
         let element = name(model);
         let mut state = self.lock();
         state.in_flight -= 1;
+        state.events.push((op, false));
         started.verdict?;
         let held = Held {
             parent: parent_of(parents),
@@ -155,6 +160,17 @@ impl Fake {
             Op::Delete => drop(state.system.remove(&element)),
         }
         Ok(())
+    }
+
+    /// Whether every delete completed before any create or update started.
+    pub fn deletes_came_first(&self) -> bool {
+        let state = self.lock();
+        let last_delete = state.events.iter().rposition(|&(op, _)| op == Op::Delete);
+        let first_other = state.events.iter().position(|&(op, _)| op != Op::Delete);
+        match (last_delete, first_other) {
+            (Some(last), Some(first)) => last < first,
+            _ => true,
+        }
     }
 
     async fn call<M: DiffModel + Send + Sync + 'static>(

@@ -173,6 +173,7 @@ fn same_report_as_the_blocking_engine_on_random_diffs() {
         assert_eq!(lines(&report), lines(&blocking), "seed {seed}");
         assert_eq!(target, blocking_target, "seed {seed}");
         assert!(async_fake.lock().violations.is_empty(), "seed {seed}");
+        assert!(async_fake.deletes_came_first(), "seed {seed}");
         assert!(blocking_fake.lock().violations.is_empty(), "seed {seed}");
         assert_eq!(async_fake.differences(&target), Vec::<String>::new(), "seed {seed}");
         let retried = report.outcomes.iter().filter(|o| o.attempts > 1).count();
