@@ -11,9 +11,9 @@ use std::net::{TcpListener, TcpStream};
 use std::process::ExitCode;
 
 use statesync::DiffModel;
+use statesync_suite::cli::Command;
 use statesync_suite::fixtures::{inventory, site};
 use statesync_suite::inventory::SiteKey;
-use statesync_suite::cli::Command;
 use statesync_suite::remote::{Client, Server};
 
 const COMMAND: Command = Command {

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use statesync::DiffModel;
 use statesync::sync::{
     Adapter, AsyncAdapter, AsyncHooks, HookError, Hooks, Parents, SyncReport, Transient,
 };
-use statesync::DiffModel;
 use statesync_suite::inventory::{Device, Interface, Inventory, Site};
 
 /// `model[key]`, as `Parents` prints an ancestor.
@@ -92,7 +92,9 @@ impl Fake {
     }
 
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Checks the call against the system as it is when the call starts.
@@ -247,7 +249,10 @@ fn same_attributes(held: &dyn Any, model: &dyn Any) -> bool {
     if let (Some(a), Some(b)) = (held.downcast_ref::<Site>(), model.downcast_ref::<Site>()) {
         return a.region == b.region;
     }
-    if let (Some(a), Some(b)) = (held.downcast_ref::<Device>(), model.downcast_ref::<Device>()) {
+    if let (Some(a), Some(b)) = (
+        held.downcast_ref::<Device>(),
+        model.downcast_ref::<Device>(),
+    ) {
         return (&a.role, &a.model, &a.serial) == (&b.role, &b.model, &b.serial);
     }
     if let (Some(a), Some(b)) = (
@@ -312,5 +317,8 @@ impl<M: DiffModel + Send + 'static> Hooks<M> for Blocking<'_> {
 
 /// The names of every element of an inventory.
 pub fn all_names(state: &Inventory) -> Vec<String> {
-    elements(state).into_iter().map(|(name, _, _)| name).collect()
+    elements(state)
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect()
 }

@@ -1,7 +1,12 @@
 //! The async, concurrent sync engine against a fake remote system with random delays,
 //! failures and order checks; compared with the blocking engine on random diffs.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod fake;
 
@@ -53,7 +58,9 @@ fn random_inventory(rng: &mut ChaCha8Rng) -> Inventory {
 fn big_inventory() -> Inventory {
     let mut sites = Store::new();
     for s in 0..4 {
-        sites.insert(fixtures::site(&format!("s{s}"), 5, 4)).unwrap();
+        sites
+            .insert(fixtures::site(&format!("s{s}"), 5, 4))
+            .unwrap();
     }
     Inventory { sites }
 }
@@ -140,7 +147,10 @@ fn same_report_as_the_blocking_engine_on_random_diffs() {
         let before = random_inventory(&mut rng);
         let source = random_inventory(&mut rng);
         let mut fail = std::collections::BTreeSet::new();
-        for element in fake::all_names(&before).into_iter().chain(fake::all_names(&source)) {
+        for element in fake::all_names(&before)
+            .into_iter()
+            .chain(fake::all_names(&source))
+        {
             if rng.random_bool(0.15) {
                 fail.insert(element);
             }
@@ -152,7 +162,11 @@ fn same_report_as_the_blocking_engine_on_random_diffs() {
         blocking_fake.fail = fail.clone();
         let mut blocking_target = before.clone();
         let blocking = blocking_target
-            .sync_from(&source, &mut Blocking(&blocking_fake), SyncOptions::new(flags))
+            .sync_from(
+                &source,
+                &mut Blocking(&blocking_fake),
+                SyncOptions::new(flags),
+            )
             .unwrap();
 
         let mut async_fake = Fake::holding(seed, &before);
@@ -162,12 +176,15 @@ fn same_report_as_the_blocking_engine_on_random_diffs() {
         let report = runtime().block_on(async {
             let chosen = AsyncSyncOptions::new(SyncOptions::new(flags))
                 .max_in_flight(1 + (seed as usize % 7))
-                .retry(RetryPolicy::attempts(12).backoff(
-                    Duration::from_millis(1),
-                    Duration::from_millis(20),
-                ))
+                .retry(
+                    RetryPolicy::attempts(12)
+                        .backoff(Duration::from_millis(1), Duration::from_millis(20)),
+                )
                 .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
-            target.sync_from_async(&source, &async_fake, chosen).await.unwrap()
+            target
+                .sync_from_async(&source, &async_fake, chosen)
+                .await
+                .unwrap()
         });
         assert_eq!(report.counts, blocking.counts, "seed {seed}");
         assert_eq!(lines(&report), lines(&blocking), "seed {seed}");
@@ -175,7 +192,11 @@ fn same_report_as_the_blocking_engine_on_random_diffs() {
         assert!(async_fake.lock().violations.is_empty(), "seed {seed}");
         assert!(async_fake.deletes_came_first(), "seed {seed}");
         assert!(blocking_fake.lock().violations.is_empty(), "seed {seed}");
-        assert_eq!(async_fake.differences(&target), Vec::<String>::new(), "seed {seed}");
+        assert_eq!(
+            async_fake.differences(&target),
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
         let retried = report.outcomes.iter().filter(|o| o.attempts > 1).count();
         if async_fake.lock().calls > 20 {
             assert!(retried > 0, "seed {seed}: transient errors were retried");
@@ -297,7 +318,11 @@ fn dropped_sync_leaves_memory_as_completed_hooks_left_the_system() {
             let sync = target.sync_from_async(&source, &fake, chosen);
             let _ = tokio::time::timeout(deadline, sync).await;
         });
-        assert_eq!(fake.differences(&target), Vec::<String>::new(), "seed {seed}");
+        assert_eq!(
+            fake.differences(&target),
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
         assert!(fake.lock().violations.is_empty(), "seed {seed}");
 
         fake.transient = 0.0;
@@ -345,10 +370,12 @@ fn flags_and_delete_limit() {
         let mut target = before.clone();
         let fake = Fake::holding(7, &before);
         let empty = Inventory::default();
-        let limited = AsyncSyncOptions::new(
-            SyncOptions::default().delete_limit(DeleteLimit::percent(50)),
-        );
-        let report = target.sync_from_async(&empty, &fake, limited).await.unwrap();
+        let limited =
+            AsyncSyncOptions::new(SyncOptions::default().delete_limit(DeleteLimit::percent(50)));
+        let report = target
+            .sync_from_async(&empty, &fake, limited)
+            .await
+            .unwrap();
         assert!(report.refused.is_some());
         assert_eq!(target, before);
         assert_eq!(fake.lock().calls, 0);

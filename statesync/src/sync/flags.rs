@@ -254,8 +254,8 @@ impl<'a> SyncOptions<'a> {
                 .unwrap_or_default();
             *instances = Arc::new(copy);
         }
-        if let Some(map) =
-            Arc::get_mut(instances).and_then(|any| any.downcast_mut::<HashMap<M::Key, ModelFlags>>())
+        if let Some(map) = Arc::get_mut(instances)
+            .and_then(|any| any.downcast_mut::<HashMap<M::Key, ModelFlags>>())
         {
             *map.entry(key).or_default() |= flags;
         }

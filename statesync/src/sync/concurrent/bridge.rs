@@ -68,8 +68,13 @@ pub(super) struct Job<H: ?Sized> {
 pub(super) enum JobResult {
     /// Not started (the sync stopped, or was dropped, first), or skipped.
     NotRun,
-    Succeeded { attempts: u32 },
-    Failed { error: Option<HookError>, attempts: u32 },
+    Succeeded {
+        attempts: u32,
+    },
+    Failed {
+        error: Option<HookError>,
+        attempts: u32,
+    },
 }
 
 /// The marker error the replay answers for a call whose job never ran.
@@ -165,7 +170,14 @@ impl<H: ?Sized> AsyncBridge<H> {
                     changes: changes.cloned(),
                     parents: parents.clone(),
                 };
-                collector.add(Box::new(task), M::NAME, operation, TypeId::of::<M>(), path, parent_path);
+                collector.add(
+                    Box::new(task),
+                    M::NAME,
+                    operation,
+                    TypeId::of::<M>(),
+                    path,
+                    parent_path,
+                );
                 Ok(())
             }
             Mode::Replay(replayer) => replayer.answer(operation, TypeId::of::<M>(), &path),
@@ -227,7 +239,12 @@ impl<H: ?Sized> Replayer<H> {
     /// The result of the job the engine calls now: the next job (in the engine's order)
     /// for this element. Jobs passed over are those the replay does not reach (under a
     /// parent that failed), which never ran either.
-    fn answer(&mut self, operation: Operation, type_id: TypeId, path: &Path) -> Result<(), HookError> {
+    fn answer(
+        &mut self,
+        operation: Operation,
+        type_id: TypeId,
+        path: &Path,
+    ) -> Result<(), HookError> {
         let found = (self.cursor..self.jobs.len()).find(|&at| {
             self.jobs.get(at).is_some_and(|job| {
                 job.operation == operation && job.type_id == type_id && job.path == *path
@@ -267,7 +284,12 @@ where
         self.hook(Operation::Create, model, None, parents)
     }
 
-    fn update(&mut self, model: &M, changes: &M::Changes, parents: &Parents) -> Result<(), HookError> {
+    fn update(
+        &mut self,
+        model: &M,
+        changes: &M::Changes,
+        parents: &Parents,
+    ) -> Result<(), HookError> {
         self.hook(Operation::Update, model, Some(changes), parents)
     }
 

@@ -450,7 +450,10 @@ where
         let mut report = run.finish();
         report.stopped = self.schedule.stopped;
         if let Mode::Replay(replayer) = &bridge.mode {
-            let called = report.outcomes.iter_mut().filter(|outcome| outcome.attempts == 1);
+            let called = report
+                .outcomes
+                .iter_mut()
+                .filter(|outcome| outcome.attempts == 1);
             for (outcome, &(attempts, not_run)) in called.zip(&replayer.answers) {
                 outcome.attempts = attempts;
                 if not_run && matches!(outcome.status, Status::Failed(_)) {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::super::flags::SyncOptions;
 use super::super::HookError;
+use super::super::flags::SyncOptions;
 
 /// A timer: a future that completes after the duration. The engine runs on any executor,
 /// so it asks for one (`|d| Box::pin(tokio::time::sleep(d))` with tokio).

@@ -138,8 +138,7 @@ impl Schedule {
                 let Some(index) = self.ready.pop_front() else {
                     break;
                 };
-                let (Some(job), Some(stage)) = (jobs.get(index), self.stages.get_mut(index))
-                else {
+                let (Some(job), Some(stage)) = (jobs.get(index), self.stages.get_mut(index)) else {
                     continue;
                 };
                 *stage = Stage::Running;
@@ -197,7 +196,12 @@ async fn run_job<H: ?Sized>(
         }
         tracing::debug!(model = job.model, operation = %job.operation, attempts, "retrying a transient error");
         if let Some(sleep) = options.sleep {
-            sleep(jitter(options.retry.backoff_after(attempts), index, attempts)).await;
+            sleep(jitter(
+                options.retry.backoff_after(attempts),
+                index,
+                attempts,
+            ))
+            .await;
         }
     }
 }
@@ -234,7 +238,10 @@ impl Pacer {
         };
         let now = Instant::now();
         let slot = {
-            let mut next = self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let slot = next.map_or(now, |next| next.max(now));
             *next = Some(slot + interval);
             slot
