@@ -8,3 +8,10 @@ fn derive_errors() {
     cases.compile_fail("ui/sync/*.rs");
     cases.compile_fail("ui/*.rs");
 }
+
+/// Shapes that must compile (and run): each once failed to.
+#[test]
+fn shapes_that_compile() {
+    let cases = trybuild::TestCases::new();
+    cases.pass("ui/pass/*.rs");
+}

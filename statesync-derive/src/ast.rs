@@ -41,6 +41,8 @@ pub struct Model<'a> {
     pub bound: Option<Vec<syn::WherePredicate>>,
     pub fields: Vec<Field<'a>>,
     pub options: attr::ContainerOptions,
+    /// Whether this is the stand-in model emitted beside derive errors.
+    pub fallback: bool,
 }
 
 impl<'a> Model<'a> {
@@ -82,7 +84,22 @@ impl<'a> Model<'a> {
             bound,
             fields,
             options,
+            fallback: false,
         })
+    }
+
+    /// The model emitted beside derive errors: every field skipped and every option
+    /// dropped, so the impls it gets mention none of the faulty tokens and the user sees
+    /// the real errors, not a cascade of "trait not implemented" at every use of the model.
+    pub fn into_fallback(mut self) -> Self {
+        for field in &mut self.fields {
+            field.role = Role::Skip;
+            field.options = attr::FieldOptions::default();
+        }
+        self.options = attr::ContainerOptions::default();
+        self.bound = None;
+        self.fallback = true;
+        self
     }
 
     pub fn fields_with(&self, role: Role) -> impl Iterator<Item = &Field<'a>> {

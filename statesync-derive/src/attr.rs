@@ -19,9 +19,71 @@ pub const MERGE: &str = "merge";
 pub const MERGE_WITH: &str = "merge_with";
 const FIELD_OPTIONS: &[&str] = &[ID, SKIP, CHILDREN, EQ, RENAME, MERGE, MERGE_WITH];
 
-/// Strategies `merge = "..."` accepts on a field, and on the struct.
-const FIELD_STRATEGIES: &[&str] = &["ours", "theirs", "newest", "max", "min", "union", "report"];
-const MODEL_STRATEGIES: &[&str] = &["ours", "theirs", "newest", "report"];
+/// A merge strategy named by `merge = "..."`: the runtime's `merge::Strategy` variants that
+/// can be declared.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Strategy {
+    Ours,
+    Theirs,
+    Newest,
+    Max,
+    Min,
+    Union,
+    Report,
+}
+
+impl Strategy {
+    /// What `merge = "..."` accepts on a field, and on the struct.
+    const ON_FIELD: &[Self] = &[
+        Self::Ours,
+        Self::Theirs,
+        Self::Newest,
+        Self::Max,
+        Self::Min,
+        Self::Union,
+        Self::Report,
+    ];
+    const ON_MODEL: &[Self] = &[Self::Ours, Self::Theirs, Self::Newest, Self::Report];
+
+    /// The name users write.
+    pub const fn keyword(self) -> &'static str {
+        match self {
+            Self::Ours => "ours",
+            Self::Theirs => "theirs",
+            Self::Newest => "newest",
+            Self::Max => "max",
+            Self::Min => "min",
+            Self::Union => "union",
+            Self::Report => "report",
+        }
+    }
+
+    /// The runtime's variant name.
+    pub const fn variant(self) -> &'static str {
+        match self {
+            Self::Ours => "Ours",
+            Self::Theirs => "Theirs",
+            Self::Newest => "Newest",
+            Self::Max => "Max",
+            Self::Min => "Min",
+            Self::Union => "Union",
+            Self::Report => "Report",
+        }
+    }
+}
+
+/// A parsed `merge = "..."`, with the span of its value for errors and generated code.
+pub struct StrategyOption {
+    pub strategy: Strategy,
+    pub span: Span,
+}
+
+impl StrategyOption {
+    /// The runtime's variant, spanned at the user's string.
+    pub fn variant(&self) -> syn::Ident {
+        syn::Ident::new(self.strategy.variant(), self.span)
+    }
+}
 
 /// Options accepted on the struct.
 pub const NAME: &str = "name";
@@ -91,7 +153,7 @@ pub struct FieldOptions {
     pub children: Flag,
     pub eq: Option<Valued<syn::Path>>,
     pub rename: Option<Valued<LitStr>>,
-    pub merge: Option<Valued<syn::Ident>>,
+    pub merge: Option<Valued<StrategyOption>>,
     pub merge_with: Option<Valued<syn::Path>>,
 }
 
@@ -103,27 +165,29 @@ pub struct ContainerOptions {
     pub bound: Option<Valued<Vec<syn::WherePredicate>>>,
     pub flags: Option<Valued<Vec<syn::Ident>>>,
     pub sync_models: Option<Valued<Vec<syn::Type>>>,
-    pub merge: Option<Valued<syn::Ident>>,
+    pub merge: Option<Valued<StrategyOption>>,
     pub version: Option<Valued<syn::Ident>>,
 }
 
-/// Parses a strategy name into the runtime's `Strategy` variant name.
-fn parse_strategy(lit: &LitStr, accepted: &[&str]) -> syn::Result<syn::Ident> {
+/// Parses a strategy name among the accepted ones.
+fn parse_strategy(lit: &LitStr, accepted: &[Strategy]) -> syn::Result<StrategyOption> {
     let name = lit.value();
-    if !accepted.contains(&name.as_str()) {
-        return Err(syn::Error::new(
-            lit.span(),
-            format!(
-                "unknown merge strategy `{name}`; expected one of {}",
-                expected(accepted)
-            ),
-        ));
+    match accepted.iter().find(|strategy| strategy.keyword() == name) {
+        Some(&strategy) => Ok(StrategyOption {
+            strategy,
+            span: lit.span(),
+        }),
+        None => {
+            let keywords: Vec<&str> = accepted.iter().map(|strategy| strategy.keyword()).collect();
+            Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "unknown merge strategy `{name}`; expected one of {}",
+                    expected(&keywords)
+                ),
+            ))
+        }
     }
-    let mut variant = name.clone();
-    if let Some(first) = variant.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    Ok(syn::Ident::new(&variant, lit.span()))
 }
 
 /// Parses `"A | B"` into flag names, each checked against [`MODEL_FLAGS`].
@@ -260,7 +324,7 @@ pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
                     &mut options.merge,
                     MERGE,
                     "\"max\"",
-                    |m| parse_strategy(&m.input.parse()?, FIELD_STRATEGIES),
+                    |m| parse_strategy(&m.input.parse()?, Strategy::ON_FIELD),
                     errors,
                 ),
                 MERGE_WITH => set_valued(
@@ -345,7 +409,7 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     &mut options.merge,
                     MERGE,
                     "\"theirs\"",
-                    |m| parse_strategy(&m.input.parse()?, MODEL_STRATEGIES),
+                    |m| parse_strategy(&m.input.parse()?, Strategy::ON_MODEL),
                     errors,
                 ),
                 SYNC_MODELS => set_valued(

@@ -3,30 +3,46 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{TokenStream, TokenTree};
-use quote::{ToTokens, quote};
+use syn::visit::{self, Visit};
 use syn::{GenericParam, Generics, Type, WherePredicate, parse_quote};
 
 use crate::ast::{Model, Role};
 
-/// Every identifier and lifetime name in some tokens (lifetimes keep their `'`).
-fn names(tokens: TokenStream, out: &mut BTreeSet<String>) {
-    let mut after_quote = false;
-    for tree in tokens {
-        match tree {
-            TokenTree::Ident(ident) => {
-                let prefix = if after_quote { "'" } else { "" };
-                out.insert(format!("{prefix}{ident}"));
-                after_quote = false;
-            }
-            TokenTree::Punct(punct) => after_quote = punct.as_char() == '\'',
-            TokenTree::Group(group) => {
-                names(group.stream(), out);
-                after_quote = false;
-            }
-            TokenTree::Literal(_) => after_quote = false,
+/// What a type (or predicate) names, found by walking its syntax tree: the first segment of
+/// every relative path (where a type or const parameter, or `Self`, appears), every path
+/// segment (where a model's own name appears), and every lifetime.
+#[derive(Default)]
+struct Names {
+    heads: BTreeSet<String>,
+    segments: BTreeSet<String>,
+}
+
+impl<'ast> Visit<'ast> for Names {
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        if path.leading_colon.is_none()
+            && let Some(first) = path.segments.first()
+        {
+            self.heads.insert(first.ident.to_string());
         }
+        self.segments.extend(
+            path.segments
+                .iter()
+                .map(|segment| segment.ident.to_string()),
+        );
+        visit::visit_path(self, path);
     }
+
+    fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
+        self.heads.insert(lifetime.to_string());
+    }
+}
+
+fn names_in_types(types: &[&Type]) -> Names {
+    let mut names = Names::default();
+    for ty in types {
+        names.visit_type(ty);
+    }
+    names
 }
 
 fn param_name(param: &GenericParam) -> String {
@@ -37,15 +53,13 @@ fn param_name(param: &GenericParam) -> String {
     }
 }
 
-/// The generic parameters that some tokens mention.
-fn mentioned(generics: &Generics, tokens: TokenStream) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    names(tokens, &mut found);
+/// The generic parameters that were named.
+fn mentioned(generics: &Generics, names: &Names) -> BTreeSet<String> {
     generics
         .params
         .iter()
         .map(param_name)
-        .filter(|name| found.contains(name))
+        .filter(|name| names.heads.contains(name))
         .collect()
 }
 
@@ -60,6 +74,18 @@ pub fn impl_predicates(model: &Model) -> Vec<WherePredicate> {
         .unwrap_or_default();
     match &model.bound {
         Some(bound) => predicates.extend(bound.iter().cloned()),
+        None if model.fallback => {
+            // The stand-in impl beside derive errors asks only what `DiffModel` requires of
+            // the model itself, so it adds no error of its own.
+            let ident = model.ident;
+            let (_, type_generics, _) = model.generics.split_for_impl();
+            if !model.generics.params.is_empty() {
+                predicates.push(parse_quote!(
+                    #ident #type_generics: ::core::clone::Clone + ::core::fmt::Debug
+                        + ::core::cmp::PartialEq
+                ));
+            }
+        }
         None => predicates.extend(inferred(model)),
     }
     predicates
@@ -74,9 +100,9 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
         let ident = &param.ident;
         let name = ident.to_string();
         let used_by = |role: Role| {
-            model
-                .fields_with(role)
-                .any(|field| mentioned(model.generics, field.ty.to_token_stream()).contains(&name))
+            model.fields_with(role).any(|field| {
+                mentioned(model.generics, &names_in_types(&[field.ty])).contains(&name)
+            })
         };
         if used_by(Role::Id) {
             predicates.push(parse_quote!(
@@ -90,34 +116,37 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
         }
     }
     for field in model.fields_with(Role::Children) {
-        let generic = !mentioned(model.generics, field.ty.to_token_stream()).is_empty();
-        if generic && !is_recursive(model, field.ty) {
+        if is_generic(model, field.ty) && !is_recursive(model, field.ty) {
             let ty = field.ty;
             predicates.push(parse_quote!(#ty: #krate::ChildCollection));
+            predicates.push(parse_quote!(<#ty as #krate::ChildCollection>::Model: #krate::Keyed));
         }
     }
     predicates
+}
+
+/// Whether a type mentions one of the model's generic parameters.
+pub fn is_generic(model: &Model, ty: &Type) -> bool {
+    !mentioned(model.generics, &names_in_types(&[ty])).is_empty()
 }
 
 /// Whether a field's type names the model itself (`Vec<Node>` in `Node`, or `Self`): such
 /// a field must not put a bound on the model into the model's own impl, which would
 /// overflow trait resolution.
 pub fn is_recursive(model: &Model, ty: &Type) -> bool {
-    let mut found = BTreeSet::new();
-    names(ty.to_token_stream(), &mut found);
-    found.contains(&model.ident.to_string()) || found.contains("Self")
+    let names = names_in_types(&[ty]);
+    names.segments.contains(&model.ident.to_string()) || names.heads.contains("Self")
 }
 
 /// Whether a type names any of the given types (by their last path segment).
 pub fn mentions_any(ty: &Type, others: &[Type]) -> bool {
-    let mut found = BTreeSet::new();
-    names(ty.to_token_stream(), &mut found);
+    let names = names_in_types(&[ty]);
     others.iter().any(|other| match other {
         Type::Path(path) => path
             .path
             .segments
             .last()
-            .is_some_and(|segment| found.contains(&segment.ident.to_string())),
+            .is_some_and(|segment| names.segments.contains(&segment.ident.to_string())),
         _ => false,
     })
 }
@@ -125,15 +154,16 @@ pub fn mentions_any(ty: &Type, others: &[Type]) -> bool {
 /// The generics a companion type needs to hold fields of the given types: the parameters
 /// they mention, with the predicates that mention only those parameters.
 pub fn companion_generics(model: &Model, types: &[&Type]) -> Generics {
-    let tokens = quote!(#(#types)*);
-    let used = mentioned(model.generics, tokens);
+    let used = mentioned(model.generics, &names_in_types(types));
     let params = model
         .generics
         .params
         .iter()
         .filter(|param| used.contains(&param_name(param)));
     let predicates = impl_predicates(model).into_iter().filter(|predicate| {
-        let needs = mentioned(model.generics, predicate.to_token_stream());
+        let mut names = Names::default();
+        names.visit_where_predicate(predicate);
+        let needs = mentioned(model.generics, &names);
         !needs.is_empty() && needs.is_subset(&used)
     });
     let mut generics: Generics = parse_quote!(<#(#params),*>);

@@ -1,7 +1,7 @@
 //! Rules that need more than one option or the field itself.
 
 use crate::ast::{Model, Role};
-use crate::attr::{self, Errors};
+use crate::attr::{self, Errors, Strategy};
 
 pub fn check(model: &Model, errors: &mut Errors) {
     let mut variants = std::collections::BTreeSet::new();
@@ -12,6 +12,41 @@ pub fn check(model: &Model, errors: &mut Errors) {
                 format!(
                     "field `{}` would share the field-enum variant `{}` with another field; rename one of them",
                     field.ident, field.variant
+                ),
+            );
+        }
+    }
+    let mut names = std::collections::BTreeMap::new();
+    for field in model.fields.iter().filter(|field| field.role != Role::Skip) {
+        let rename = field
+            .options
+            .rename
+            .as_ref()
+            .map(|rename| rename.value.span());
+        if let Some((first, first_rename)) =
+            names.insert(field.name.as_str(), (field.ident, rename))
+        {
+            // At a `rename` if either has one: that is the one to change.
+            let at = rename
+                .or(first_rename)
+                .unwrap_or_else(|| syn::spanned::Spanned::span(field.ident));
+            errors.push(syn::Error::new(
+                at,
+                format!(
+                    "fields `{first}` and `{}` are both shown as `{}`; give one of them another `rename`",
+                    field.ident, field.name
+                ),
+            ));
+        }
+    }
+    for field in model.fields_with(Role::Children) {
+        if let Some(found) = surely_not_a_collection(field.ty) {
+            errors.at(
+                field.ty,
+                format!(
+                    "`children` needs a collection of models, not {found}: `Store<T>`, `Vec<T>`, \
+                     `BTreeMap<TKey, T>`, `HashMap<TKey, T>` or `IndexMap<TKey, T>` where `T` \
+                     derives `DiffModel` (or another `ChildCollection`)"
                 ),
             );
         }
@@ -75,11 +110,11 @@ pub fn check(model: &Model, errors: &mut Errors) {
             ));
         }
         if let Some(merge) = &options.merge
-            && merge.value == "Newest"
+            && merge.value.strategy == Strategy::Newest
             && model.options.version.is_none()
         {
             errors.push(syn::Error::new(
-                merge.value.span(),
+                merge.value.span,
                 "`newest` needs the model's version field: add `#[statesync(version = \"field\")]` to the struct",
             ));
         }
@@ -91,11 +126,11 @@ pub fn check(model: &Model, errors: &mut Errors) {
         }
     }
     if let Some(merge) = &model.options.merge
-        && merge.value == "Newest"
+        && merge.value.strategy == Strategy::Newest
         && model.options.version.is_none()
     {
         errors.push(syn::Error::new(
-            merge.value.span(),
+            merge.value.span,
             "`newest` needs the model's version field: add `version = \"field\"`",
         ));
     }
@@ -116,5 +151,65 @@ pub fn check(model: &Model, errors: &mut Errors) {
         && name.value.value().is_empty()
     {
         errors.at(&name.value, format!("`{}` must not be empty", attr::NAME));
+    }
+}
+
+/// Standard types that are never collections of models, by their last path segment.
+const NOT_COLLECTIONS: &[&str] = &[
+    "bool",
+    "char",
+    "str",
+    "String",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "Option",
+    "Box",
+    "Rc",
+    "Arc",
+    "Cell",
+    "RefCell",
+    "HashSet",
+    "BTreeSet",
+    "VecDeque",
+    "LinkedList",
+    "BinaryHeap",
+    "Cow",
+    "PathBuf",
+];
+
+/// What a `children` type certainly is when it cannot be a collection of models (a
+/// primitive, a string, a reference, a tuple...), for an error at the field instead of the
+/// trait errors at every use of the type. Types it cannot judge (a user's type or alias)
+/// are left to the `ChildCollection` bound.
+fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
+    use quote::ToTokens;
+    let shown = || format!("`{}`", ty.to_token_stream().to_string().replace(' ', ""));
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            NOT_COLLECTIONS
+                .contains(&last.ident.to_string().as_str())
+                .then(shown)
+        }
+        syn::Type::Group(group) => surely_not_a_collection(&group.elem),
+        syn::Type::Paren(paren) => surely_not_a_collection(&paren.elem),
+        syn::Type::Reference(_) => Some(format!("a reference ({})", shown())),
+        syn::Type::Tuple(_) => Some(format!("a tuple ({})", shown())),
+        syn::Type::Array(_) | syn::Type::Slice(_) => Some(format!("an array ({})", shown())),
+        syn::Type::Ptr(_) | syn::Type::FnPtr(_) | syn::Type::Never(_) => Some(shown()),
+        syn::Type::TraitObject(_) | syn::Type::ImplTrait(_) => Some(shown()),
+        _ => None,
     }
 }

@@ -6,46 +6,66 @@ use quote::{quote, quote_spanned};
 use syn::{DeriveInput, Ident};
 
 use crate::ast::{Field, Model, Role};
-use crate::attr::{Errors, Valued};
+use crate::attr::{Errors, Strategy, Valued};
 use crate::bound;
 use crate::check;
 
-/// Expands `#[derive(DiffModel)]`. On error, the errors come with a minimal impl so the
-/// user sees the real mistake rather than a cascade at every use.
+/// Expands `#[derive(DiffModel)]`. On error, the errors come with a minimal impl (see
+/// [`Model::into_fallback`]) so the user sees the real mistake rather than a cascade at
+/// every use.
 pub fn derive(input: &DeriveInput) -> TokenStream {
-    match try_derive(input) {
-        Ok(tokens) => tokens,
-        Err(error) => error.to_compile_error(),
-    }
-}
-
-fn try_derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let model = Model::from_input(input, &mut errors)?;
+    let model = match Model::from_input(input, &mut errors) {
+        Ok(model) => model,
+        Err(error) => return error.to_compile_error(),
+    };
     check::check(&model, &mut errors);
-    errors.finish()?;
-    Ok(generate(&model))
+    match errors.finish() {
+        Ok(()) => generate(&model),
+        Err(error) => {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(generate(&model.into_fallback()));
+            tokens
+        }
+    }
 }
 
 /// `#[serde(...)]` for a companion type: the runtime's serde, and bounds on the field types
 /// (behind `for<'__s>` so a model that is not serde still compiles; the impl is then
-/// simply unusable).
-fn serde_attrs(model: &Model, types: &[&syn::Type], deny_unknown: bool) -> TokenStream {
+/// simply unusable), plus any further predicates.
+fn serde_attrs(
+    model: &Model,
+    types: &[&syn::Type],
+    serialize_extra: &[syn::WherePredicate],
+    deserialize_extra: &[syn::WherePredicate],
+) -> TokenStream {
     let krate = &model.krate;
     let serde_path = format!("{}::__private::serde", quote!(#krate));
-    let serialize = types
-        .iter()
-        .map(|ty| format!("for<'__s> {}: {serde_path}::Serialize", quote!(#ty)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let deserialize = types
-        .iter()
-        .map(|ty| format!("{}: {serde_path}::Deserialize<'de>", quote!(#ty)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let deny = deny_unknown.then(|| quote!(deny_unknown_fields,));
+    let join = |parts: Vec<String>| parts.join(", ");
+    let serialize = join(
+        types
+            .iter()
+            .map(|ty| format!("for<'__s> {}: {serde_path}::Serialize", quote!(#ty)))
+            .chain(
+                serialize_extra
+                    .iter()
+                    .map(|extra| quote!(#extra).to_string()),
+            )
+            .collect(),
+    );
+    let deserialize = join(
+        types
+            .iter()
+            .map(|ty| format!("{}: {serde_path}::Deserialize<'de>", quote!(#ty)))
+            .chain(
+                deserialize_extra
+                    .iter()
+                    .map(|extra| quote!(#extra).to_string()),
+            )
+            .collect(),
+    );
     quote! {
-        #[serde(crate = #serde_path, #deny bound(serialize = #serialize, deserialize = #deserialize))]
+        #[serde(crate = #serde_path, deny_unknown_fields, bound(serialize = #serialize, deserialize = #deserialize))]
     }
 }
 
@@ -61,6 +81,7 @@ fn generate(model: &Model) -> TokenStream {
     let child_diffs = child_diffs_type(model);
     let model_impl = model_impl(model);
     let sync_impl = sync_impl(model);
+    let keyed_impl = keyed_impl(model);
     quote! {
         #key
         #field_enum
@@ -70,7 +91,41 @@ fn generate(model: &Model) -> TokenStream {
         const _: () = {
             #model_impl
             #sync_impl
+            #keyed_impl
         };
+    }
+}
+
+/// `Keyed` for a model with id fields (and for the fallback model, which must not add an
+/// error where it is used as a child): only such models may be children.
+fn keyed_impl(model: &Model) -> Option<TokenStream> {
+    if model.fields_with(Role::Id).next().is_none() && !model.fallback {
+        return None;
+    }
+    let krate = &model.krate;
+    let ident = model.ident;
+    let (impl_generics, type_generics, where_clause) = model.generics.split_for_impl();
+    Some(quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::Keyed for #ident #type_generics #where_clause {}
+    })
+}
+
+/// For each children field, a check at the field that its models have keys: a collection
+/// of models without id fields could hold only one of them. (Generic fields are checked by
+/// an inferred bound instead: their model is not known here.)
+fn keyed_checks(model: &Model) -> TokenStream {
+    let concrete = model
+        .fields_with(Role::Children)
+        .filter(|field| !bound::is_generic(model, field.ty));
+    let checks = concrete.map(|field| {
+        let child = child_model(model, field);
+        quote_spanned!(field.span()=> __keyed::<#child>();)
+    });
+    let krate = &model.krate;
+    quote! {
+        fn __keyed<__T: ?::core::marker::Sized + #krate::Keyed>() {}
+        #(#checks)*
     }
 }
 
@@ -86,7 +141,7 @@ fn key_type(model: &Model) -> TokenStream {
     let types: Vec<&syn::Type> = ids.iter().map(|field| field.ty).collect();
     let generics = bound::companion_generics(model, &types);
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
-    let serde = serde_attrs(model, &types, true);
+    let serde = serde_attrs(model, &types, &[], &[]);
     let docs = doc(format!(
         "The key of [`{}`]: its `id` fields, in order. Generated by `#[derive(DiffModel)]`.",
         model.ident
@@ -181,7 +236,7 @@ fn changes_type(model: &Model) -> TokenStream {
     let types: Vec<&syn::Type> = attributes.iter().map(|field| field.ty).collect();
     let generics = bound::companion_generics(model, &types);
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
-    let serde = serde_attrs(model, &types, true);
+    let serde = serde_attrs(model, &types, &[], &[]);
     let members: Vec<&Ident> = attributes.iter().map(|field| field.ident).collect();
     let fields = attributes.iter().map(|field| {
         let name = field.ident;
@@ -244,49 +299,79 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     let ident = model.companion("ChildDiffs");
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
     let types: Vec<&syn::Type> = children.iter().map(|field| field.ty).collect();
-    let generics = bound::companion_generics(model, &types);
+    let mut generics = bound::companion_generics(model, &types);
+    generics.params.push(syn::parse_quote!(__Via = ()));
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let child_models: Vec<TokenStream> = children
         .iter()
         .map(|field| child_model(model, field))
         .collect();
-    // Bounds on what a child diff holds, and on the model itself (when it has no generics,
-    // which the child diffs may not carry): a child that is mutually recursive with this
-    // model needs this model's serde impls, and naming the model here keeps that from being
-    // an unprovable obligation when the models are not serde.
-    // The child's own child diffs are bounded only for generic children: for concrete ones
-    // the impl is found without it, and for recursive ones the bound would be a cycle.
-    let model_ident = model.ident;
-    let mut serde_types: Vec<syn::Type> = Vec::new();
-    if model.generics.params.is_empty() {
-        serde_types.push(syn::parse_quote!(#model_ident));
+    let cycle = model
+        .options
+        .sync_models
+        .as_ref()
+        .map(|models| models.value.as_slice())
+        .unwrap_or_default();
+    let in_cycle = |field: &Field| {
+        bound::is_recursive(model, field.ty) || bound::mentions_any(field.ty, cycle)
+    };
+    // The serde impls must compile for models without serde, at any depth. A field's diff
+    // is written through `__Via: SerializeVia<Diff<Child>>` (`__Via` is `()`, whose impl asks
+    // for `Diff<Child>: Serialize`): a bound that names a parameter is assumed in the body
+    // and checked only where the impl is used. (A bound on a concrete type would be proved
+    // through its impl at once, which needs the serde of every model further down.)
+    // A field whose models are this model or in its cycle cannot take that bound (it would
+    // be a cycle of bounds): it is bounded on what its diff holds, as before, behind
+    // `for<'__s>`, with this model itself when it has no generics.
+    let mut via_serialize: Vec<syn::WherePredicate> = Vec::new();
+    let mut via_deserialize: Vec<syn::WherePredicate> = Vec::new();
+    let mut cycle_types: Vec<syn::Type> = Vec::new();
+    for (field, child) in children.iter().zip(&child_models) {
+        if in_cycle(field) {
+            cycle_types.extend([
+                syn::parse_quote!(#child),
+                syn::parse_quote!(<#child as #krate::DiffModel>::Key),
+                syn::parse_quote!(<#child as #krate::DiffModel>::Changes),
+            ]);
+        } else {
+            via_serialize.push(syn::parse_quote!(
+                __Via: #krate::__serde_child::SerializeVia<#krate::Diff<#child>>
+            ));
+            via_deserialize.push(syn::parse_quote!(
+                __Via: #krate::__serde_child::DeserializeVia<#krate::Diff<#child>>
+            ));
+        }
     }
-    serde_types.extend(
-        children
-            .iter()
-            .zip(&child_models)
-            .flat_map(|(field, child)| {
-                let generic_child =
-                    !model.generics.params.is_empty() && !bound::is_recursive(model, field.ty);
-                let mut types: Vec<syn::Type> = vec![
-                    syn::parse_quote!(#child),
-                    syn::parse_quote!(<#child as #krate::DiffModel>::Key),
-                    syn::parse_quote!(<#child as #krate::DiffModel>::Changes),
-                ];
-                if generic_child {
-                    types.push(syn::parse_quote!(<#child as #krate::DiffModel>::ChildDiffs));
-                }
-                types
-            }),
+    if !cycle_types.is_empty() && model.generics.params.is_empty() {
+        let model_ident = model.ident;
+        cycle_types.push(syn::parse_quote!(#model_ident));
+    }
+    let serde = serde_attrs(
+        model,
+        &cycle_types.iter().collect::<Vec<_>>(),
+        &via_serialize,
+        &via_deserialize,
     );
-    let serde = serde_attrs(model, &serde_types.iter().collect::<Vec<_>>(), true);
     let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
+    let member_names: Vec<String> = members.iter().map(|member| member.to_string()).collect();
+    let ident_name = ident.to_string();
+    let serialize_with = format!(
+        "{}::__serde_child::serialize::<__Via, _, _>",
+        quote!(#krate)
+    );
+    let deserialize_with = format!(
+        "{}::__serde_child::deserialize::<__Via, _, _>",
+        quote!(#krate)
+    );
     let fields = children.iter().zip(&child_models).map(|(field, child)| {
         let name = field.ident;
         let docs = doc(format!("The diff of the `{name}` children."));
         let at = model.krate_at(field.span());
         let field_ty = quote_spanned!(field.span()=> #at::Diff<#child>);
-        quote!(#docs pub #name: #field_ty)
+        let with = (!in_cycle(field)).then(|| {
+            quote!(#[serde(serialize_with = #serialize_with, deserialize_with = #deserialize_with)])
+        });
+        quote!(#docs #with pub #name: #field_ty)
     });
     let docs = doc(format!(
         "The diffs of the children of a [`{}`], one per children field. Generated by `#[derive(DiffModel)]`.",
@@ -295,17 +380,37 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     quote! {
         #docs
         #[derive(
-            ::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq,
+            ::core::clone::Clone, ::core::cmp::PartialEq,
             #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
         )]
         #serde
-        #vis struct #ident #generics #where_clause { #(#fields,)* }
+        #vis struct #ident #generics #where_clause {
+            #(#fields,)*
+            /// Carries the parameter the serde impls are bounded on; always `()`.
+            #[serde(skip)]
+            #[doc(hidden)]
+            pub __serde: ::core::marker::PhantomData<fn() -> __Via>,
+        }
+
+        // By hand, to leave the marker field out.
+        #[automatically_derived]
+        #[allow(unused_qualifications)]
+        impl #impl_generics ::core::fmt::Debug for #ident #type_generics #where_clause {
+            fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                __f.debug_struct(#ident_name)
+                    #(.field(#member_names, &self.#members))*
+                    .finish()
+            }
+        }
 
         #[automatically_derived]
         #[allow(unused_qualifications)]
         impl #impl_generics ::core::default::Default for #ident #type_generics #where_clause {
             fn default() -> Self {
-                Self { #(#members: ::core::default::Default::default(),)* }
+                Self {
+                    #(#members: ::core::default::Default::default(),)*
+                    __serde: ::core::marker::PhantomData,
+                }
             }
         }
     }
@@ -384,6 +489,7 @@ fn model_impl(model: &Model) -> TokenStream {
         .collect();
 
     let merge = merge_fn(model);
+    let keyed_checks = keyed_checks(model);
     let flags = model.options.flags.as_ref().map(|flags| {
         let names = &flags.value;
         quote!(const FLAGS: #krate::sync::ModelFlags =
@@ -457,7 +563,10 @@ fn model_impl(model: &Model) -> TokenStream {
             }
 
             fn invert_child_diffs(__diffs: &Self::ChildDiffs) -> Self::ChildDiffs {
-                #child_diffs_ident { #(#child_members: __diffs.#child_members.invert(),)* }
+                #child_diffs_ident {
+                    #(#child_members: __diffs.#child_members.invert(),)*
+                    __serde: ::core::marker::PhantomData,
+                }
             }
 
             #merge
@@ -471,11 +580,13 @@ fn model_impl(model: &Model) -> TokenStream {
                 __new: &Self,
                 __observer: &mut dyn #krate::DiffObserver,
             ) -> ::core::result::Result<Self::ChildDiffs, #krate::Error> {
+                #keyed_checks
                 let _ = &__observer;
                 ::core::result::Result::Ok(#child_diffs_ident {
                     #(#child_members: #child_runtime::diff_children(
                         self, #child_names, &self.#child_members, &__new.#child_members, __observer,
                     )?,)*
+                    __serde: ::core::marker::PhantomData,
                 })
             }
 
@@ -596,7 +707,7 @@ fn model_strategy(model: &Model) -> TokenStream {
     let krate = &model.krate;
     match &model.options.merge {
         Some(merge) => {
-            let variant = &merge.value;
+            let variant = merge.value.variant();
             quote!(#krate::merge::Strategy::#variant)
         }
         None => quote!(#krate::merge::Strategy::Report),
@@ -641,14 +752,16 @@ fn merge_fn(model: &Model) -> TokenStream {
                         quote_spanned!(span=> |__b, __o, __t| #with(__b, __o, __t)),
                     ),
                     (Some(merge), None) => {
-                        let variant = &merge.value;
-                        let resolve = match variant.to_string().as_str() {
-                            "Max" => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_max(__o, __t)),
-                            "Min" => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_min(__o, __t)),
-                            "Union" => quote_spanned!(span=> |__b, __o, __t| ::core::option::Option::Some(
+                        let variant = merge.value.variant();
+                        let resolve = match merge.value.strategy {
+                            Strategy::Max => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_max(__o, __t)),
+                            Strategy::Min => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_min(__o, __t)),
+                            Strategy::Union => quote_spanned!(span=> |__b, __o, __t| ::core::option::Option::Some(
                                 #at::merge::MergeUnion::merge_union(__b, __o, __t)
                             )),
-                            _ => quote!(|_, _, _| ::core::option::Option::None),
+                            Strategy::Ours | Strategy::Theirs | Strategy::Newest | Strategy::Report => {
+                                quote!(|_, _, _| ::core::option::Option::None)
+                            }
                         };
                         (quote!(#at::merge::Strategy::#variant), resolve)
                     }
@@ -671,6 +784,13 @@ fn merge_fn(model: &Model) -> TokenStream {
             }
         }
     });
+    // The stand-in beside derive errors keeps ours whole: cloning it field by field would
+    // ask more of the field types than the stand-in's bounds give.
+    let body = if model.fallback {
+        quote!(::core::clone::Clone::clone(__ours))
+    } else {
+        quote!(Self { #(#fields,)* })
+    };
     quote! {
         const MERGE_STRATEGY: #krate::merge::Strategy = #model_default;
 
@@ -682,7 +802,7 @@ fn merge_fn(model: &Model) -> TokenStream {
         ) -> Self {
             let __newer: ::core::option::Option<::core::cmp::Ordering> = #newer;
             let _ = __newer;
-            Self { #(#fields,)* }
+            #body
         }
     }
 }

@@ -65,6 +65,34 @@ pub trait ChildCollection: Default {
     fn insert_child(&mut self, child: Self::Model);
 }
 
+/// A model with id fields, so that several of them can share a collection: what a
+/// `#[statesync(children)]` field requires of its models. `#[derive(DiffModel)]` implements
+/// it for every model with at least one `#[statesync(id)]` field; a model without one is a
+/// singleton (a root), and a children field of such models does not compile.
+///
+/// ```compile_fail
+/// use statesync::{DiffModel, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Port {
+///     speed: u32, // forgot `#[statesync(id)]` on a name
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Switch {
+///     #[statesync(id)]
+///     name: String,
+///     #[statesync(children)]
+///     ports: Store<Port>, // error: model `Port` has no id fields
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "model `{Self}` has no id fields, so it cannot be a child matched by key",
+    label = "the models of this `children` field need keys",
+    note = "mark the fields that identify a `{Self}` with `#[statesync(id)]`"
+)]
+pub trait Keyed {}
+
 /// Read access by key, the one thing the shared diff and check algorithms need.
 trait Lookup<M: DiffModel> {
     fn find(&self, key: &M::Key) -> Option<&M>;

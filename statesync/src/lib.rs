@@ -1,4 +1,4 @@
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 mod canonical;
@@ -12,14 +12,17 @@ mod model;
 pub mod projection;
 mod render;
 pub mod scope;
+pub mod serde_map;
 mod store;
 mod summary;
 pub mod sync;
 
 #[doc(hidden)]
 pub mod __private;
+#[doc(hidden)]
+pub mod __serde_child;
 
-pub use children::ChildCollection;
+pub use children::{ChildCollection, Keyed};
 pub use depth::MAX_DEPTH;
 pub use diff::{Action, Change, Diff, ElementDiff, ModelUpdate};
 pub use error::{Error, Operation, Path, Result};
@@ -38,9 +41,11 @@ pub use summary::Summary;
 ///
 /// - `id`: part of the key, in declaration order. A model without one is a singleton.
 /// - `skip`: neither compared nor applied.
-/// - `children`: a [`ChildCollection`] of models matched by key.
+/// - `children`: a [`ChildCollection`] of models matched by key (models with `id` fields:
+///   [`Keyed`]). Map children written as JSON take `#[serde(with = "statesync::serde_map")]`.
 /// - `eq = path`: compares this attribute with `path(&old, &new) -> bool`.
-/// - `rename = "..."`: the field's display name in renderings and [`ModelField::name`].
+/// - `rename = "..."`: the field's display name in renderings and [`ModelField::name`]; two
+///   fields may not share one.
 /// - `merge = "..."`: how a three-way merge resolves this attribute when both sides changed
 ///   it: `ours`, `theirs`, `newest`, `max`, `min`, `union` or `report` (see
 ///   [`merge::Strategy`]).

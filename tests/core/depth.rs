@@ -114,7 +114,10 @@ fn create_below(levels: usize) -> Result<Diff<Node>, Error> {
                 },
                 action: Action::Update(ModelUpdate {
                     fields: NodeChanges::default(),
-                    children: NodeChildDiffs { children: diff },
+                    children: NodeChildDiffs {
+                        children: diff,
+                        ..Default::default()
+                    },
                 }),
             }],
             0,

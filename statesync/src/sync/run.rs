@@ -231,7 +231,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             attempts,
         });
         let done = self.report.outcomes.len();
-        if done % PROGRESS_EVERY == 0 {
+        if done.is_multiple_of(PROGRESS_EVERY) {
             self.options
                 .report_progress("sync", done, self.total.max(done));
         }

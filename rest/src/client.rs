@@ -1,0 +1,380 @@
+//! A typed async client of the service, over reqwest: one method per endpoint, taking the
+//! inventory models themselves, so each method is the body of a sync hook (`create`,
+//! `update`, `delete` of one model). Every URL is built from the model's own key, which
+//! holds its parents' keys (a device names its site, an interface its device).
+
+use std::time::Duration;
+
+use reqwest::{Method, Response, Url};
+use serde::Serialize;
+use statesync_suite::inventory::{
+    Device, DeviceChanges, DeviceKey, Interface, InterfaceChanges, InterfaceKey, Inventory, Site,
+    SiteChanges, SiteKey,
+};
+
+use crate::convert::RowsError;
+use crate::wire::{
+    DevicePatch, ErrorBody, ErrorKind, InterfacePatch, InventoryRows, NewDevice, NewInterface,
+    SitePatch, SiteRow, Stats,
+};
+
+/// How the client behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The longest one request may take, from sending it to reading the whole answer.
+    pub timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    /// A 10-second timeout.
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why a call failed. [`Error::is_transient`] tells whether trying again may succeed;
+/// [`Error::outcome_unknown`] whether the change may have happened anyway.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The base URL cannot take paths (`mailto:...`) or does not parse.
+    #[error("invalid base URL {url:?}: {reason}")]
+    BaseUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("building the HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+    /// No answer within the timeout: the change may or may not have happened.
+    #[error("{request}: no answer within {timeout:?}; the change may or may not have been made")]
+    Timeout {
+        /// The request, as `POST /sites`.
+        request: String,
+        /// The client's timeout.
+        timeout: Duration,
+    },
+    /// The service could not be reached: the request was not sent.
+    #[error("{request}: cannot connect: {source}")]
+    Connect {
+        /// The request.
+        request: String,
+        /// reqwest's error.
+        source: reqwest::Error,
+    },
+    /// The connection failed after the request was sent: the outcome is unknown.
+    #[error("{request}: the connection failed: {source}")]
+    Transport {
+        /// The request.
+        request: String,
+        /// reqwest's error.
+        source: reqwest::Error,
+    },
+    /// The service answered with an error status.
+    #[error("{request}: {status}: {message}")]
+    Status {
+        /// The request.
+        request: String,
+        /// The HTTP status.
+        status: u16,
+        /// The service's kind of refusal, when the body says it.
+        kind: Option<ErrorKind>,
+        /// The service's message (or the body as text).
+        message: String,
+    },
+    /// A successful answer whose body is not what the endpoint returns.
+    #[error("{request}: unexpected answer body: {source}")]
+    Decode {
+        /// The request.
+        request: String,
+        /// reqwest's error.
+        source: reqwest::Error,
+    },
+    /// `GET /inventory` returned rows that do not form an inventory.
+    #[error("the service's rows do not form an inventory: {0}")]
+    Rows(#[from] RowsError),
+}
+
+impl Error {
+    /// Whether trying again may succeed: a timeout, a connection failure or a `5xx`. A
+    /// `4xx` (a `409` duplicate or missing parent, a `404`, a `400`), a bad body or a bad
+    /// URL is permanent.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Timeout { .. } | Error::Connect { .. } | Error::Transport { .. } => true,
+            Error::Status { status, .. } => *status >= 500,
+            Error::BaseUrl { .. } | Error::Build(_) | Error::Decode { .. } | Error::Rows(_) => {
+                false
+            }
+        }
+    }
+
+    /// Whether the change may have been made although the call failed: a timeout or a
+    /// connection lost after sending. A retry must then expect a `409` duplicate (create)
+    /// or a `404` (delete) for a change that did happen.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Error::Timeout { .. } | Error::Transport { .. })
+    }
+
+    /// The service's kind of refusal, when it answered with one.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            Error::Status { kind, .. } => *kind,
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, when the service answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A client of one service. Cheap to clone: clones share their connection pool.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A client of the service at `base_url` (as [`crate::RunningService::url`] gives it).
+    /// It never uses a proxy: the service is local.
+    ///
+    /// # Errors
+    /// [`Error::BaseUrl`], [`Error::Build`].
+    pub fn new(base_url: &str, config: &ClientConfig) -> Result<Self, Error> {
+        let bad = |reason: String| Error::BaseUrl {
+            url: base_url.to_owned(),
+            reason,
+        };
+        let base = Url::parse(base_url).map_err(|error| bad(error.to_string()))?;
+        if base.cannot_be_a_base() {
+            return Err(bad("it cannot take a path".into()));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .no_proxy()
+            .build()
+            .map_err(Error::Build)?;
+        Ok(Self {
+            http,
+            base,
+            timeout: config.timeout,
+        })
+    }
+
+    /// Creates a site (without its devices).
+    ///
+    /// # Errors
+    /// [`Error`]; a site of that name is a `409` [`ErrorKind::Duplicate`].
+    pub async fn create_site(&self, site: &Site) -> Result<(), Error> {
+        self.send(Method::POST, &["sites"], Some(&SiteRow::from(site)))
+            .await
+            .map(drop)
+    }
+
+    /// Changes the attributes of `site` that `changes` names to their new values.
+    ///
+    /// # Errors
+    /// [`Error`]; an unknown site is a `404`.
+    pub async fn update_site(&self, site: &Site, changes: &SiteChanges) -> Result<(), Error> {
+        let patch = SitePatch::from(changes);
+        self.send(Method::PATCH, &["sites", &site.name], Some(&patch))
+            .await
+            .map(drop)
+    }
+
+    /// Deletes a site.
+    ///
+    /// # Errors
+    /// [`Error`]; a site with devices is a `409` [`ErrorKind::HasChildren`], an unknown
+    /// one a `404`.
+    pub async fn delete_site(&self, key: &SiteKey) -> Result<(), Error> {
+        self.send(Method::DELETE, &["sites", &key.name], None::<&()>)
+            .await
+            .map(drop)
+    }
+
+    /// Creates a device (without its interfaces) in its site.
+    ///
+    /// # Errors
+    /// [`Error`]; a missing site is a `409` [`ErrorKind::MissingParent`], a device of that
+    /// name (in any site) a `409` [`ErrorKind::Duplicate`].
+    pub async fn create_device(&self, device: &Device) -> Result<(), Error> {
+        let body = NewDevice::from(device);
+        self.send(
+            Method::POST,
+            &["sites", &device.site, "devices"],
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Changes the attributes of `device` that `changes` names.
+    ///
+    /// # Errors
+    /// [`Error`]; an unknown device is a `404`.
+    pub async fn update_device(
+        &self,
+        device: &Device,
+        changes: &DeviceChanges,
+    ) -> Result<(), Error> {
+        let patch = DevicePatch::from(changes);
+        let path = ["sites", &device.site, "devices", &device.name];
+        self.send(Method::PATCH, &path, Some(&patch))
+            .await
+            .map(drop)
+    }
+
+    /// Deletes a device.
+    ///
+    /// # Errors
+    /// [`Error`]; a device with interfaces is a `409` [`ErrorKind::HasChildren`].
+    pub async fn delete_device(&self, key: &DeviceKey) -> Result<(), Error> {
+        let path = ["sites", &key.site, "devices", &key.name];
+        self.send(Method::DELETE, &path, None::<&()>)
+            .await
+            .map(drop)
+    }
+
+    /// Creates an interface on its device.
+    ///
+    /// # Errors
+    /// [`Error`]; a missing device is a `409` [`ErrorKind::MissingParent`].
+    pub async fn create_interface(&self, interface: &Interface) -> Result<(), Error> {
+        let body = NewInterface::from(interface);
+        let path = ["devices", &interface.device, "interfaces"];
+        self.send(Method::POST, &path, Some(&body)).await.map(drop)
+    }
+
+    /// Changes the attributes of `interface` that `changes` names.
+    ///
+    /// # Errors
+    /// [`Error`]; an unknown interface is a `404`.
+    pub async fn update_interface(
+        &self,
+        interface: &Interface,
+        changes: &InterfaceChanges,
+    ) -> Result<(), Error> {
+        let patch = InterfacePatch::from(changes);
+        let path = ["devices", &interface.device, "interfaces", &interface.name];
+        self.send(Method::PATCH, &path, Some(&patch))
+            .await
+            .map(drop)
+    }
+
+    /// Deletes an interface.
+    ///
+    /// # Errors
+    /// [`Error`]; an unknown interface is a `404`.
+    pub async fn delete_interface(&self, key: &InterfaceKey) -> Result<(), Error> {
+        let path = ["devices", &key.device, "interfaces", &key.name];
+        self.send(Method::DELETE, &path, None::<&()>)
+            .await
+            .map(drop)
+    }
+
+    /// The service's rows, as `GET /inventory` lists them.
+    ///
+    /// # Errors
+    /// [`Error`].
+    pub async fn rows(&self) -> Result<InventoryRows, Error> {
+        self.get(&["inventory"]).await
+    }
+
+    /// The service's whole state as models.
+    ///
+    /// # Errors
+    /// [`Error`]; rows that do not form an inventory are [`Error::Rows`].
+    pub async fn load(&self) -> Result<Inventory, Error> {
+        Ok(self.rows().await?.into_inventory()?)
+    }
+
+    /// The service's counters (`GET /stats`).
+    ///
+    /// # Errors
+    /// [`Error`].
+    pub async fn stats(&self) -> Result<Stats, Error> {
+        self.get(&["stats"]).await
+    }
+
+    /// The URL of a path given as segments, each percent-encoded.
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        // `new` checked that the base can take a path, so this always succeeds.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, segments: &[&str]) -> Result<T, Error> {
+        let (request, response) = self.send(Method::GET, segments, None::<&()>).await?;
+        response
+            .json()
+            .await
+            .map_err(|source| self.failure(request, source))
+    }
+
+    /// Sends one request; an answer other than `2xx` is an [`Error::Status`].
+    async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<&B>,
+    ) -> Result<(String, Response), Error> {
+        let url = self.url(segments);
+        let request = format!("{method} {}", url.path());
+        let mut builder = self.http.request(method, url);
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(source) => return Err(self.failure(request, source)),
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok((request, response));
+        }
+        let text = match response.text().await {
+            Ok(text) => text,
+            Err(source) => return Err(self.failure(request, source)),
+        };
+        let (kind, message) = match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(body) => (Some(body.error), body.message),
+            Err(_) => (None, text),
+        };
+        Err(Error::Status {
+            request,
+            status: status.as_u16(),
+            kind,
+            message,
+        })
+    }
+
+    /// Classifies reqwest's error.
+    fn failure(&self, request: String, source: reqwest::Error) -> Error {
+        if source.is_timeout() {
+            Error::Timeout {
+                request,
+                timeout: self.timeout,
+            }
+        } else if source.is_connect() {
+            Error::Connect { request, source }
+        } else if source.is_decode() {
+            Error::Decode { request, source }
+        } else {
+            Error::Transport { request, source }
+        }
+    }
+}

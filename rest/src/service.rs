@@ -1,0 +1,482 @@
+//! The REST inventory service: axum in front of a SQLite database, with latency and
+//! failures injected per request by a layer in front of the inventory endpoints.
+//!
+//! The failure model, per mutating request (`POST`, `PATCH`, `DELETE`), drawn from a
+//! generator seeded by [`Config::seed`]:
+//! - with probability [`Config::failure_rate`], the answer is `500` with an
+//!   [`ErrorKind::Injected`] body and **nothing is done**;
+//! - with probability [`Config::timeout_rate`], the request **is carried out** and the answer
+//!   is then held back for [`Config::stall`], longer than a client's timeout: the client
+//!   sees a timeout although the change happened, as with a real system that commits and
+//!   then stalls, and must cope with the unknown outcome (a retried create gets a `409`
+//!   duplicate, a retried delete a `404`);
+//! - otherwise the request is served.
+//!
+//! Reads (`GET /inventory`, `GET /stats`) never fail by injection, so tests can always
+//! compare the service's state; [`Config::latency`] delays every inventory request, reads
+//! included (not `/stats`).
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::db::{Database, DbError};
+use crate::faults::{Fate, Faults};
+use crate::wire::{
+    DevicePatch, ErrorBody, ErrorKind, InterfacePatch, InventoryRows, NewDevice, NewInterface,
+    SitePatch, SiteRow, Stats,
+};
+
+/// How the service behaves. `Config::default()` is a fast, reliable, in-memory service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Added to every inventory request before it is handled.
+    pub latency: Duration,
+    /// The fraction of mutating requests answered `500` without being carried out.
+    pub failure_rate: f64,
+    /// The fraction of mutating requests carried out and then stalled for [`Config::stall`].
+    pub timeout_rate: f64,
+    /// How long a stalled request is held back; make it longer than the client's timeout.
+    pub stall: Duration,
+    /// The seed of the failure draw.
+    pub seed: u64,
+    /// The database file; `None` for a fresh in-memory database.
+    pub database: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            latency: Duration::ZERO,
+            failure_rate: 0.0,
+            timeout_rate: 0.0,
+            stall: Duration::from_secs(10),
+            seed: 0,
+            database: None,
+        }
+    }
+}
+
+impl Config {
+    fn check(&self) -> Result<(), StartError> {
+        let rate = |rate: f64| rate.is_finite() && (0.0..=1.0).contains(&rate);
+        if !rate(self.failure_rate)
+            || !rate(self.timeout_rate)
+            || self.failure_rate + self.timeout_rate > 1.0
+        {
+            return Err(StartError::Rates {
+                failure_rate: self.failure_rate,
+                timeout_rate: self.timeout_rate,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why the service did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The rates are not fractions, or add up to more than 1.
+    #[error(
+        "failure rate {failure_rate} and timeout rate {timeout_rate} must be between 0 and 1 \
+         and add up to at most 1"
+    )]
+    Rates {
+        /// The failure rate given.
+        failure_rate: f64,
+        /// The timeout rate given.
+        timeout_rate: f64,
+    },
+    /// The database could not be opened or given its tables.
+    #[error("opening the database: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The loopback port could not be bound.
+    #[error("binding 127.0.0.1: {0}")]
+    Bind(#[from] io::Error),
+}
+
+/// The service; [`Service::start`] runs one.
+#[derive(Debug)]
+pub struct Service;
+
+impl Service {
+    /// Starts a service on `127.0.0.1`, on a port the OS chooses, in the current tokio
+    /// runtime (which must have the time and I/O drivers enabled).
+    ///
+    /// # Errors
+    /// [`StartError`].
+    pub async fn start(config: Config) -> Result<RunningService, StartError> {
+        config.check()?;
+        let database = Database::open(config.database.as_deref())?;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let address = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            database: Arc::new(Mutex::new(database)),
+            faults: Faults::new(config.seed, config.failure_rate, config.timeout_rate),
+            latency: config.latency,
+            stall: config.stall,
+            counters: Counters::default(),
+        });
+        let app = router(Arc::clone(&shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(RunningService {
+            address,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A started service. Dropping it stops accepting connections at once; [`RunningService::
+/// shutdown`] lets requests in flight finish first.
+#[derive(Debug)]
+pub struct RunningService {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl RunningService {
+    /// How long [`RunningService::shutdown`] waits for requests in flight.
+    pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// What it has counted so far (also served as `GET /stats`).
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Stops accepting connections, waits up to [`RunningService::SHUTDOWN_GRACE`] for the
+    /// requests in flight (a stalled request may take longer: it is then abandoned), and
+    /// returns.
+    ///
+    /// # Errors
+    /// The server's I/O error.
+    pub async fn shutdown(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(Self::SHUTDOWN_GRACE, &mut task).await {
+            Ok(Ok(served)) => served,
+            Ok(Err(join)) => Err(io::Error::other(join)),
+            Err(_elapsed) => {
+                task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for RunningService {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Debug)]
+struct Shared {
+    /// One connection; handlers use it on tokio's blocking threads, one at a time.
+    database: Arc<Mutex<Database>>,
+    faults: Faults,
+    latency: Duration,
+    stall: Duration,
+    counters: Counters,
+}
+
+impl Shared {
+    /// Runs `work` on the database on a blocking thread, counting its refusal if any.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let database = Arc::clone(&self.database);
+        let outcome = tokio::task::spawn_blocking(move || {
+            // A panic cannot leave the connection half-updated: SQLite rolls back the
+            // statement it was running.
+            work(&database.lock().unwrap_or_else(PoisonError::into_inner))
+        })
+        .await;
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                let error = ApiError::from(error);
+                self.counters.count(error.body.error);
+                Err(error)
+            }
+            Err(join) => Err(ApiError::new(ErrorKind::Internal, join.to_string())),
+        }
+    }
+}
+
+/// The counters behind [`Stats`].
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    duplicates: AtomicU64,
+    missing_parents: AtomicU64,
+    has_children: AtomicU64,
+    not_found: AtomicU64,
+    injected_failures: AtomicU64,
+    injected_stalls: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count(&self, kind: ErrorKind) {
+        match kind {
+            ErrorKind::Duplicate => Self::add(&self.duplicates),
+            ErrorKind::MissingParent => Self::add(&self.missing_parents),
+            ErrorKind::HasChildren => Self::add(&self.has_children),
+            ErrorKind::NotFound => Self::add(&self.not_found),
+            ErrorKind::Injected => Self::add(&self.injected_failures),
+            ErrorKind::BadRequest | ErrorKind::Internal => {}
+        }
+    }
+
+    fn snapshot(&self) -> Stats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Stats {
+            requests: read(&self.requests),
+            duplicates: read(&self.duplicates),
+            missing_parents: read(&self.missing_parents),
+            has_children: read(&self.has_children),
+            not_found: read(&self.not_found),
+            injected_failures: read(&self.injected_failures),
+            injected_stalls: read(&self.injected_stalls),
+        }
+    }
+}
+
+/// An error answer: a status and a JSON [`ErrorBody`].
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(error: ErrorKind, message: String) -> Self {
+        let status = match error {
+            ErrorKind::Duplicate | ErrorKind::MissingParent | ErrorKind::HasChildren => {
+                StatusCode::CONFLICT
+            }
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Injected | ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self {
+            status,
+            body: ErrorBody { error, message },
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Refused { kind, message } => Self::new(kind, message),
+            other => Self::new(ErrorKind::Internal, other.to_string()),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::new(ErrorKind::BadRequest, rejection.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/sites", post(create_site))
+        .route("/sites/{site}", patch(update_site).delete(delete_site))
+        .route("/sites/{site}/devices", post(create_device))
+        .route(
+            "/sites/{site}/devices/{name}",
+            patch(update_device).delete(delete_device),
+        )
+        .route("/devices/{device}/interfaces", post(create_interface))
+        .route(
+            "/devices/{device}/interfaces/{name}",
+            patch(update_interface).delete(delete_interface),
+        )
+        .route("/inventory", get(inventory))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&shared), inject))
+        .route("/stats", get(stats))
+        .with_state(shared)
+}
+
+/// The latency and failure layer in front of the inventory endpoints.
+async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    Counters::add(&shared.counters.requests);
+    tokio::time::sleep(shared.latency).await;
+    let fate = if request.method() == Method::GET {
+        Fate::Serve
+    } else {
+        shared.faults.draw()
+    };
+    match fate {
+        Fate::Serve => next.run(request).await,
+        Fate::Fail => {
+            shared.counters.count(ErrorKind::Injected);
+            ApiError::new(
+                ErrorKind::Injected,
+                "injected failure: nothing was done".into(),
+            )
+            .into_response()
+        }
+        Fate::Stall => {
+            // The change is made (and committed) before the stall, so a client that gives
+            // up during it cannot undo it by hanging up.
+            let response = next.run(request).await;
+            Counters::add(&shared.counters.injected_stalls);
+            tokio::time::sleep(shared.stall).await;
+            response
+        }
+    }
+}
+
+type Body<T> = Result<Json<T>, JsonRejection>;
+type Answer = Result<StatusCode, ApiError>;
+
+async fn create_site(State(shared): State<Arc<Shared>>, body: Body<SiteRow>) -> Answer {
+    let Json(site) = body?;
+    shared.run(move |db| db.create_site(&site)).await?;
+    Ok(StatusCode::CREATED)
+}
+
+async fn update_site(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    body: Body<SitePatch>,
+) -> Answer {
+    let Json(patch) = body?;
+    shared.run(move |db| db.update_site(&name, &patch)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_site(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Answer {
+    shared.run(move |db| db.delete_site(&name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_device(
+    State(shared): State<Arc<Shared>>,
+    Path(site): Path<String>,
+    body: Body<NewDevice>,
+) -> Answer {
+    let Json(device) = body?;
+    shared
+        .run(move |db| db.create_device(&site, &device))
+        .await?;
+    Ok(StatusCode::CREATED)
+}
+
+async fn update_device(
+    State(shared): State<Arc<Shared>>,
+    Path((site, name)): Path<(String, String)>,
+    body: Body<DevicePatch>,
+) -> Answer {
+    let Json(patch) = body?;
+    shared
+        .run(move |db| db.update_device(&site, &name, &patch))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_device(
+    State(shared): State<Arc<Shared>>,
+    Path((site, name)): Path<(String, String)>,
+) -> Answer {
+    shared.run(move |db| db.delete_device(&site, &name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_interface(
+    State(shared): State<Arc<Shared>>,
+    Path(device): Path<String>,
+    body: Body<NewInterface>,
+) -> Answer {
+    let Json(interface) = body?;
+    shared
+        .run(move |db| db.create_interface(&device, &interface))
+        .await?;
+    Ok(StatusCode::CREATED)
+}
+
+async fn update_interface(
+    State(shared): State<Arc<Shared>>,
+    Path((device, name)): Path<(String, String)>,
+    body: Body<InterfacePatch>,
+) -> Answer {
+    let Json(patch) = body?;
+    shared
+        .run(move |db| db.update_interface(&device, &name, &patch))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_interface(
+    State(shared): State<Arc<Shared>>,
+    Path((device, name)): Path<(String, String)>,
+) -> Answer {
+    shared
+        .run(move |db| db.delete_interface(&device, &name))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn inventory(State(shared): State<Arc<Shared>>) -> Result<Json<InventoryRows>, ApiError> {
+    Ok(Json(shared.run(|db| db.rows()).await?))
+}
+
+async fn stats(State(shared): State<Arc<Shared>>) -> Json<Stats> {
+    Json(shared.counters.snapshot())
+}

@@ -1,0 +1,63 @@
+//! The serde of one child diff inside a generated `XChildDiffs` record, for generated code
+//! only.
+//!
+//! The record's serde impls are bounded on `__Via: SerializeVia<Diff<Child>>` (and
+//! `DeserializeVia`), where `__Via` is a parameter of the record that is always `()`. A
+//! bound that names a parameter is assumed while the impl is checked and proved only where
+//! it is used, so a tree of models without serde compiles at any depth; a bound on the
+//! concrete `Diff<Child>` would be proved through its impl at once, needing the serde of
+//! every model further down.
+
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::ser::{Serialize, Serializer};
+
+/// Writes a `T`: implemented by `()` for every `T: Serialize`.
+pub trait SerializeVia<T> {
+    /// Writes `value`.
+    ///
+    /// # Errors
+    /// The serializer's.
+    fn serialize_via<S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error>;
+}
+
+impl<T: Serialize> SerializeVia<T> for () {
+    fn serialize_via<S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+        value.serialize(serializer)
+    }
+}
+
+/// Reads a `T`: implemented by `()` for every `T: DeserializeOwned`.
+pub trait DeserializeVia<T> {
+    /// Reads a value.
+    ///
+    /// # Errors
+    /// The deserializer's.
+    fn deserialize_via<'de, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error>;
+}
+
+impl<T: DeserializeOwned> DeserializeVia<T> for () {
+    fn deserialize_via<'de, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+        T::deserialize(deserializer)
+    }
+}
+
+/// `serialize_with` of a child-diff field.
+///
+/// # Errors
+/// The serializer's.
+pub fn serialize<V: SerializeVia<T>, T, S: Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    V::serialize_via(value, serializer)
+}
+
+/// `deserialize_with` of a child-diff field.
+///
+/// # Errors
+/// The deserializer's.
+pub fn deserialize<'de, V: DeserializeVia<T>, T, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    V::deserialize_via(deserializer)
+}

@@ -1,0 +1,110 @@
+//! Serde for a map of child models, as a sequence of the models: put
+//! `#[serde(with = "statesync::serde_map")]` on a `BTreeMap<XKey, X>`, `HashMap<XKey, X>` or
+//! `IndexMap<XKey, X>` children field.
+//!
+//! serde writes a map as a JSON object, and a JSON object's keys are strings, while a
+//! generated key type is a struct (one field per id): `serde_json` refuses it with
+//! `key must be a string`. The key is inside each model anyway, so this module writes the
+//! map as the list of its models (in the map's order) and rebuilds the map from their keys
+//! when reading, refusing two models with one key. A user's `#[derive(Serialize)]` decides
+//! how its fields are written, which is why the field needs this attribute: the derive
+//! cannot change it.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use statesync::DiffModel;
+//!
+//! #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+//! struct Switch {
+//!     #[statesync(id)]
+//!     name: String,
+//!     #[statesync(children)]
+//!     #[serde(with = "statesync::serde_map")]
+//!     ports: BTreeMap<PortKey, Port>,
+//! }
+//!
+//! #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+//! struct Port {
+//!     #[statesync(id)]
+//!     number: u16,
+//!     speed: u32,
+//! }
+//!
+//! let port = Port { number: 1, speed: 1000 };
+//! let switch = Switch { name: "sw1".into(), ports: BTreeMap::from([(port.key(), port)]) };
+//! let json = serde_json::to_string(&switch)?;
+//! assert_eq!(json, r#"{"name":"sw1","ports":[{"number":1,"speed":1000}]}"#);
+//! assert_eq!(serde_json::from_str::<Switch>(&json)?, switch);
+//!
+//! let twice = r#"{"name":"sw1","ports":[{"number":1,"speed":1},{"number":1,"speed":2}]}"#;
+//! let error = serde_json::from_str::<Switch>(twice).unwrap_err();
+//! assert!(error.to_string().starts_with("duplicate key: port[number=1]"), "{error}");
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Deserialize, Deserializer, Error as _, SeqAccess, Visitor};
+use serde::ser::{Serialize, Serializer};
+
+use crate::children::ChildCollection;
+use crate::model::DiffModel;
+
+/// Writes the children as a sequence of models, in the collection's order.
+///
+/// # Errors
+/// Whatever the serializer or a model's `Serialize` returns.
+pub fn serialize<C, S>(children: &C, serializer: S) -> Result<S::Ok, S::Error>
+where
+    C: ChildCollection,
+    C::Model: Serialize,
+    S: Serializer,
+{
+    let mut models = Vec::new();
+    children.for_each_child(&mut |model| models.push(model));
+    serializer.collect_seq(models)
+}
+
+/// Reads a sequence of models into the collection, each under its own key.
+///
+/// # Errors
+/// A model that does not deserialize, or two models with one key
+/// (`duplicate key: port[number=1]`).
+pub fn deserialize<'de, C, D>(deserializer: D) -> Result<C, D::Error>
+where
+    C: ChildCollection,
+    C::Model: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    deserializer.deserialize_seq(ModelsVisitor(PhantomData))
+}
+
+struct ModelsVisitor<C>(PhantomData<C>);
+
+impl<'de, C> Visitor<'de> for ModelsVisitor<C>
+where
+    C: ChildCollection,
+    C::Model: Deserialize<'de>,
+{
+    type Value = C;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a sequence of `{}` models", C::Model::NAME)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<C, A::Error> {
+        let mut children = C::default();
+        while let Some(model) = seq.next_element::<C::Model>()? {
+            let key = model.key();
+            if children.child(&key).is_some() {
+                return Err(A::Error::custom(format_args!(
+                    "duplicate key: {}[{key}] appears more than once",
+                    C::Model::NAME
+                )));
+            }
+            children.insert_child(model);
+        }
+        Ok(children)
+    }
+}

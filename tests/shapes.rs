@@ -1,0 +1,495 @@
+//! The shape matrix: the models users write, at depth 1 to 4, with every kind of children
+//! collection, with and without serde, generic or not, with attributes of every common
+//! type. For each shape: a clone diffs empty, the diff's summary equals a naive count made
+//! on a plain tree, `apply` gives the new state, and with serde the model and the diff come
+//! back equal from JSON (and the diff read back still applies).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use statesync::{ChildCollection, Diff, DiffModel, Summary};
+
+/// The plain tree a shape is built from: an id, a value every attribute is derived from,
+/// and children.
+#[derive(Clone, Debug)]
+struct Spec {
+    id: u32,
+    value: u32,
+    children: Vec<Spec>,
+}
+
+impl Spec {
+    /// A tree `depth` levels deep (1 = no children), four children per node.
+    fn tree(depth: usize, id: u32, value: u32) -> Self {
+        let children = if depth > 1 {
+            (0..4)
+                .map(|at| Spec::tree(depth - 1, at, value * 10 + at))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Spec {
+            id,
+            value,
+            children,
+        }
+    }
+
+    /// The next state: this node's value changes; of its children, the first changes (and
+    /// so on below), the second is deleted, the third keeps its value while its subtree
+    /// changes, the fourth is left alone, and a new subtree is added at the end.
+    fn changed(&self, depth: usize) -> Self {
+        let mut children = Vec::new();
+        for (at, child) in self.children.iter().enumerate() {
+            match at {
+                0 => children.push(child.changed(depth - 1)),
+                1 => {}
+                2 => children.push(Spec {
+                    value: child.value,
+                    ..child.changed(depth - 1)
+                }),
+                _ => children.push(child.clone()),
+            }
+        }
+        if depth > 1 {
+            children.push(Spec::tree(depth - 1, 1000, 7));
+        }
+        Spec {
+            id: self.id,
+            value: self.value + 1,
+            children,
+        }
+    }
+
+    fn size(&self) -> usize {
+        1 + self.children.iter().map(Spec::size).sum::<usize>()
+    }
+}
+
+/// The summary counted the naive way: children matched by a linear search on ids.
+fn naive_summary(old: &Spec, new: &Spec, summary: &mut Summary) {
+    if old.value == new.value {
+        summary.unchanged += 1;
+    } else {
+        summary.update += 1;
+    }
+    for old_child in &old.children {
+        match new
+            .children
+            .iter()
+            .find(|new_child| new_child.id == old_child.id)
+        {
+            Some(new_child) => naive_summary(old_child, new_child, summary),
+            None => summary.delete += old_child.size(),
+        }
+    }
+    for new_child in &new.children {
+        if !old
+            .children
+            .iter()
+            .any(|old_child| old_child.id == new_child.id)
+        {
+            summary.create += new_child.size();
+        }
+    }
+}
+
+/// An enum attribute with data.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Shape {
+    Point,
+    Circle { radius: u32 },
+    Label(String),
+}
+
+/// A nested struct attribute.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Place {
+    x: u32,
+    y: Option<u32>,
+}
+
+/// Builds a model from a [`Spec`].
+trait FromSpec {
+    fn from_spec(spec: &Spec) -> Self;
+}
+
+/// Any children collection, built the way the runtime fills one.
+fn collect<C>(specs: &[Spec]) -> C
+where
+    C: ChildCollection,
+    C::Model: FromSpec,
+{
+    let mut children = C::default();
+    for spec in specs {
+        children.insert_child(C::Model::from_spec(spec));
+    }
+    children
+}
+
+fn ratio(value: u32) -> f64 {
+    f64::from(value) * 0.5 + 0.25
+}
+
+fn note(value: u32) -> Option<String> {
+    value.is_multiple_of(2).then(|| format!("n{value}"))
+}
+
+fn shape(value: u32) -> Shape {
+    match value % 3 {
+        0 => Shape::Point,
+        1 => Shape::Circle { radius: value },
+        _ => Shape::Label(format!("s{value}")),
+    }
+}
+
+fn tags(value: u32) -> Vec<String> {
+    (0..value % 3).map(|at| format!("t{at}")).collect()
+}
+
+fn labels(value: u32) -> HashMap<String, u32> {
+    HashMap::from([("a".to_owned(), value), ("b".to_owned(), value + 1)])
+}
+
+fn flags(value: u32) -> HashSet<String> {
+    HashSet::from([format!("f{}", value % 4), "x".to_owned()])
+}
+
+fn place(value: u32) -> Place {
+    Place {
+        x: value,
+        y: (value % 2 == 1).then_some(value),
+    }
+}
+
+/// A model with an id, an attribute of each common type and, optionally, children.
+macro_rules! model {
+    ($name:ident [$($derive:path),*] $({ $(#[$attr:meta])* kids: $kids:ty })?) => {
+        #[derive(DiffModel, Clone, Debug, PartialEq $(, $derive)*)]
+        pub struct $name {
+            #[statesync(id)]
+            pub id: u32,
+            pub ratio: f64,
+            pub note: Option<String>,
+            pub shape: Shape,
+            pub tags: Vec<String>,
+            pub labels: HashMap<String, u32>,
+            pub flags: HashSet<String>,
+            pub place: Place,
+            $(
+                #[statesync(children)]
+                $(#[$attr])*
+                pub kids: $kids,
+            )?
+        }
+
+        impl FromSpec for $name {
+            fn from_spec(spec: &Spec) -> Self {
+                let value = spec.value;
+                Self {
+                    id: spec.id,
+                    ratio: ratio(value),
+                    note: note(value),
+                    shape: shape(value),
+                    tags: tags(value),
+                    labels: labels(value),
+                    flags: flags(value),
+                    place: place(value),
+                    $(kids: collect::<$kids>(&spec.children),)?
+                }
+            }
+        }
+    };
+}
+
+/// Diff, summary, apply, for a shape `depth` levels deep with `M` at the top.
+fn exercise<M: DiffModel + FromSpec>(depth: usize) -> (M, M, Diff<M>) {
+    let old_spec = Spec::tree(depth, 1, 1);
+    let new_spec = old_spec.changed(depth);
+    let old = M::from_spec(&old_spec);
+    let new = M::from_spec(&new_spec);
+
+    let same = old.diff(&old.clone()).unwrap();
+    assert!(same.is_empty(), "{same}");
+    assert_eq!(same.summary().unchanged, old_spec.size());
+
+    let diff = old.diff(&new).unwrap();
+    let mut naive = Summary::default();
+    naive_summary(&old_spec, &new_spec, &mut naive);
+    assert_eq!(diff.summary(), naive, "{diff}");
+
+    let mut target = old.clone();
+    target.apply(&diff).unwrap();
+    assert_eq!(target, new);
+    assert!(target.diff(&new).unwrap().is_empty());
+    (old, new, diff)
+}
+
+/// [`exercise`], then the JSON round trip of both models and of the diff, and the diff read
+/// back applies.
+fn exercise_serde<M>(depth: usize)
+where
+    M: DiffModel + FromSpec + Serialize + DeserializeOwned,
+    Diff<M>: Serialize + DeserializeOwned,
+{
+    let (old, new, diff) = exercise::<M>(depth);
+    for model in [&old, &new] {
+        let json = serde_json::to_string(model).unwrap();
+        assert_eq!(&serde_json::from_str::<M>(&json).unwrap(), model, "{json}");
+    }
+    let json = serde_json::to_string(&diff).unwrap();
+    let back: Diff<M> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, diff, "{json}");
+    let mut target = old;
+    target.apply(&back).unwrap();
+    assert_eq!(target, new);
+}
+
+/// Four levels of models (`L1` holds `L2`s, ... `L4`), with their children in one kind of
+/// collection; tests at each depth, with serde or without.
+macro_rules! chain {
+    ($module:ident, [$($derive:path),*], [$(#[$attr:meta])*], $exercise:ident,
+     $l2:ty, $l3:ty, $l4:ty) => {
+        mod $module {
+            use super::*;
+            #[allow(unused_imports)]
+            use std::collections::{BTreeMap, HashMap};
+            #[allow(unused_imports)]
+            use indexmap::IndexMap;
+            #[allow(unused_imports)]
+            use statesync::Store;
+
+            model!(L1 [$($derive),*] { $(#[$attr])* kids: $l2 });
+            model!(L2 [$($derive),*] { $(#[$attr])* kids: $l3 });
+            model!(L3 [$($derive),*] { $(#[$attr])* kids: $l4 });
+            model!(L4 [$($derive),*]);
+
+            #[test]
+            fn depth_1() {
+                $exercise::<L4>(1);
+            }
+
+            #[test]
+            fn depth_2() {
+                $exercise::<L3>(2);
+            }
+
+            #[test]
+            fn depth_3() {
+                $exercise::<L2>(3);
+            }
+
+            #[test]
+            fn depth_4() {
+                $exercise::<L1>(4);
+            }
+        }
+    };
+}
+
+chain!(store, [], [], exercise, Store<L2>, Store<L3>, Store<L4>);
+chain!(vec, [], [], exercise, Vec<L2>, Vec<L3>, Vec<L4>);
+chain!(btree_map, [], [], exercise, BTreeMap<L2Key, L2>, BTreeMap<L3Key, L3>, BTreeMap<L4Key, L4>);
+chain!(hash_map, [], [], exercise, HashMap<L2Key, L2>, HashMap<L3Key, L3>, HashMap<L4Key, L4>);
+chain!(index_map, [], [], exercise, IndexMap<L2Key, L2>, IndexMap<L3Key, L3>, IndexMap<L4Key, L4>);
+
+chain!(
+    store_serde,
+    [serde::Serialize, serde::Deserialize],
+    [],
+    exercise_serde,
+    Store<L2>,
+    Store<L3>,
+    Store<L4>
+);
+chain!(
+    vec_serde,
+    [serde::Serialize, serde::Deserialize],
+    [],
+    exercise_serde,
+    Vec<L2>,
+    Vec<L3>,
+    Vec<L4>
+);
+chain!(btree_map_serde, [serde::Serialize, serde::Deserialize],
+    [#[serde(with = "statesync::serde_map")]], exercise_serde,
+    BTreeMap<L2Key, L2>, BTreeMap<L3Key, L3>, BTreeMap<L4Key, L4>);
+chain!(hash_map_serde, [serde::Serialize, serde::Deserialize],
+    [#[serde(with = "statesync::serde_map")]], exercise_serde,
+    HashMap<L2Key, L2>, HashMap<L3Key, L3>, HashMap<L4Key, L4>);
+chain!(index_map_serde, [serde::Serialize, serde::Deserialize],
+    [#[serde(with = "statesync::serde_map")]], exercise_serde,
+    IndexMap<L2Key, L2>, IndexMap<L3Key, L3>, IndexMap<L4Key, L4>);
+
+/// Generic models: the attribute type is a parameter, three levels.
+macro_rules! generic_chain {
+    ($module:ident, [$($derive:path),*], $exercise:ident) => {
+        mod $module {
+            use super::*;
+            use statesync::Store;
+
+            #[derive(DiffModel, Clone, Debug, PartialEq $(, $derive)*)]
+            pub struct Top<T: Clone + std::fmt::Debug + PartialEq> {
+                #[statesync(id)]
+                pub id: u32,
+                pub value: T,
+                #[statesync(children)]
+                pub kids: Store<Mid<T>>,
+            }
+
+            #[derive(DiffModel, Clone, Debug, PartialEq $(, $derive)*)]
+            pub struct Mid<T: Clone + std::fmt::Debug + PartialEq> {
+                #[statesync(id)]
+                pub id: u32,
+                pub value: T,
+                #[statesync(children)]
+                pub kids: Vec<Leaf<T>>,
+            }
+
+            #[derive(DiffModel, Clone, Debug, PartialEq $(, $derive)*)]
+            pub struct Leaf<T: Clone + std::fmt::Debug + PartialEq> {
+                #[statesync(id)]
+                pub id: u32,
+                pub value: T,
+            }
+
+            impl<T: FromValue + Clone + std::fmt::Debug + PartialEq> FromSpec for Top<T> {
+                fn from_spec(spec: &Spec) -> Self {
+                    Top { id: spec.id, value: T::from_value(spec.value), kids: collect(&spec.children) }
+                }
+            }
+
+            impl<T: FromValue + Clone + std::fmt::Debug + PartialEq> FromSpec for Mid<T> {
+                fn from_spec(spec: &Spec) -> Self {
+                    Mid { id: spec.id, value: T::from_value(spec.value), kids: collect(&spec.children) }
+                }
+            }
+
+            impl<T: FromValue + Clone + std::fmt::Debug + PartialEq> FromSpec for Leaf<T> {
+                fn from_spec(spec: &Spec) -> Self {
+                    Leaf { id: spec.id, value: T::from_value(spec.value) }
+                }
+            }
+
+            // A `Store` of a generic model needs the model's bounds on the struct itself.
+            #[test]
+            fn depth_1_to_3() {
+                $exercise::<Leaf<f64>>(1);
+                $exercise::<Mid<u64>>(2);
+                $exercise::<Top<f64>>(3);
+                $exercise::<Top<String>>(3);
+            }
+        }
+    };
+}
+
+/// The attribute of the generic models, from a spec value.
+trait FromValue {
+    fn from_value(value: u32) -> Self;
+}
+
+impl FromValue for f64 {
+    fn from_value(value: u32) -> Self {
+        ratio(value)
+    }
+}
+
+impl FromValue for u64 {
+    fn from_value(value: u32) -> Self {
+        value.into()
+    }
+}
+
+impl FromValue for String {
+    fn from_value(value: u32) -> Self {
+        value.to_string()
+    }
+}
+
+generic_chain!(generic, [], exercise);
+generic_chain!(
+    generic_serde,
+    [serde::Serialize, serde::Deserialize],
+    exercise_serde
+);
+
+/// A map of children read back from JSON with two models of one key is refused, naming the
+/// model and the key.
+#[test]
+fn map_children_with_a_duplicate_key_are_refused_when_read() {
+    let json = r#"{"id":1,"ratio":0.5,"note":null,"shape":"Point","tags":[],"labels":{},
+        "flags":[],"place":{"x":1,"y":null},"kids":[
+        {"id":7,"ratio":0.5,"note":null,"shape":"Point","tags":[],"labels":{},"flags":[],"place":{"x":1,"y":null}},
+        {"id":7,"ratio":1.5,"note":null,"shape":"Point","tags":[],"labels":{},"flags":[],"place":{"x":1,"y":null}}]}"#;
+    let error = serde_json::from_str::<btree_map_serde::L3>(json).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("duplicate key: l4[id=7] appears more than once"),
+        "{error}"
+    );
+    let single = json.replacen(r#""id":7,"ratio":1.5"#, r#""id":8,"ratio":1.5"#, 1);
+    assert_eq!(
+        serde_json::from_str::<btree_map_serde::L3>(&single)
+            .unwrap()
+            .kids
+            .len(),
+        2
+    );
+}
+
+/// `NaN` is not equal to itself under `==`, yet a model holding one is the same state as its
+/// clone: the diff is empty.
+#[test]
+fn a_clone_with_nan_diffs_empty() {
+    let mut model = store::L4::from_spec(&Spec::tree(1, 1, 1));
+    model.ratio = f64::NAN;
+    let diff = model.diff(&model.clone()).unwrap();
+    assert!(diff.is_empty(), "{diff}");
+}
+
+/// A self-recursive model, serde or not, at every depth.
+macro_rules! recursive {
+    ($module:ident, [$($derive:path),*], $exercise:ident) => {
+        mod $module {
+            use super::*;
+
+            #[derive(DiffModel, Clone, Debug, PartialEq $(, $derive)*)]
+            pub struct Node {
+                #[statesync(id)]
+                pub id: u32,
+                pub ratio: f64,
+                pub shape: Shape,
+                #[statesync(children)]
+                pub kids: Vec<Node>,
+            }
+
+            impl FromSpec for Node {
+                fn from_spec(spec: &Spec) -> Self {
+                    Node {
+                        id: spec.id,
+                        ratio: ratio(spec.value),
+                        shape: shape(spec.value),
+                        kids: collect(&spec.children),
+                    }
+                }
+            }
+
+            #[test]
+            fn depth_1_to_4() {
+                for depth in 1..=4 {
+                    $exercise::<Node>(depth);
+                }
+            }
+        }
+    };
+}
+
+recursive!(recursive_plain, [], exercise);
+recursive!(
+    recursive_serde,
+    [serde::Serialize, serde::Deserialize],
+    exercise_serde
+);
