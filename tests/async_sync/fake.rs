@@ -46,6 +46,9 @@ pub struct Fake {
     pub fail: BTreeSet<String>,
     pub transient: f64,
     pub max_delay: Duration,
+    /// Whether a parent delete is refused while it has children (off for syncs that
+    /// delete parents first).
+    pub strict_deletes: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +79,7 @@ impl Fake {
             fail: BTreeSet::new(),
             transient: 0.0,
             max_delay: Duration::from_millis(3),
+            strict_deletes: true,
         }
     }
 
@@ -114,6 +118,7 @@ impl Fake {
                 }
                 _ => None,
             },
+            Op::Delete if !self.strict_deletes => None,
             Op::Delete => state
                 .system
                 .iter()

@@ -17,12 +17,12 @@ use fake::{Blocking, Fake};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use statesync::sync::{
-    AsyncSyncModel, AsyncSyncOptions, DeleteLimit, InMemory, RetryPolicy, SkipReason, Status,
-    SyncFlags, SyncModel, SyncOptions, SyncReport,
+    AsyncSyncModel, AsyncSyncOptions, DeleteLimit, InMemory, ModelFlags, RetryPolicy, SkipReason,
+    Status, SyncFlags, SyncModel, SyncOptions, SyncOrder, SyncReport,
 };
 use statesync::{DiffModel, Store};
 use statesync_suite::fixtures;
-use statesync_suite::inventory::Inventory;
+use statesync_suite::inventory::{Inventory, Site};
 
 /// A random inventory: up to 4 sites of up to 3 devices of up to 3 interfaces, with
 /// attributes drawn from small sets (so two draws share elements and differ in some).
@@ -156,25 +156,34 @@ fn same_report_as_the_blocking_engine_on_random_diffs() {
             }
         }
         let flags = SyncFlags::CONTINUE_ON_FAILURE;
+        // Every third seed deletes sites before their devices, every third syncs
+        // collection by collection.
+        let variant = seed % 3;
+        let sync_options = || {
+            let options = SyncOptions::new(flags);
+            match variant {
+                1 => options.model_flags::<Site>(ModelFlags::PARENT_FIRST_DELETION),
+                2 => options.order(SyncOrder::PerCollection),
+                _ => options,
+            }
+        };
 
         let blocking_fake = Fake::holding(seed, &before);
         let mut blocking_fake = blocking_fake;
         blocking_fake.fail = fail.clone();
+        blocking_fake.strict_deletes = variant != 1;
         let mut blocking_target = before.clone();
         let blocking = blocking_target
-            .sync_from(
-                &source,
-                &mut Blocking(&blocking_fake),
-                SyncOptions::new(flags),
-            )
+            .sync_from(&source, &mut Blocking(&blocking_fake), sync_options())
             .unwrap();
 
         let mut async_fake = Fake::holding(seed, &before);
         async_fake.fail = fail.clone();
         async_fake.transient = 0.2;
+        async_fake.strict_deletes = variant != 1;
         let mut target = before.clone();
         let report = runtime().block_on(async {
-            let chosen = AsyncSyncOptions::new(SyncOptions::new(flags))
+            let chosen = AsyncSyncOptions::new(sync_options())
                 .max_in_flight(1 + (seed as usize % 7))
                 .retry(
                     RetryPolicy::attempts(12)
@@ -190,13 +199,22 @@ fn same_report_as_the_blocking_engine_on_random_diffs() {
         assert_eq!(lines(&report), lines(&blocking), "seed {seed}");
         assert_eq!(target, blocking_target, "seed {seed}");
         assert!(async_fake.lock().violations.is_empty(), "seed {seed}");
-        assert!(async_fake.deletes_came_first(), "seed {seed}");
-        assert!(blocking_fake.lock().violations.is_empty(), "seed {seed}");
-        assert_eq!(
-            async_fake.differences(&target),
-            Vec::<String>::new(),
+        assert!(
+            variant == 2 || async_fake.deletes_came_first(),
             "seed {seed}"
         );
+        assert!(blocking_fake.lock().violations.is_empty(), "seed {seed}");
+        // Both systems end alike; memory matches them, except that deleting a parent first
+        // drops from memory the children whose own delete then failed (as documented).
+        let held = |fake: &Fake| fake.lock().system.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(held(&async_fake), held(&blocking_fake), "seed {seed}");
+        if variant != 1 {
+            assert_eq!(
+                async_fake.differences(&target),
+                Vec::<String>::new(),
+                "seed {seed}"
+            );
+        }
         let retried = report.outcomes.iter().filter(|o| o.attempts > 1).count();
         if async_fake.lock().calls > 20 {
             assert!(retried > 0, "seed {seed}: transient errors were retried");
@@ -210,7 +228,9 @@ fn same_report_as_the_blocking_engine_on_random_diffs() {
             .unwrap();
         assert!(again.is_success(), "seed {seed}: {again}");
         assert_eq!(target, source, "seed {seed}");
-        assert!(async_fake.differences(&target).is_empty(), "seed {seed}");
+        if variant != 1 {
+            assert!(async_fake.differences(&target).is_empty(), "seed {seed}");
+        }
     }
 }
 

@@ -208,8 +208,12 @@ impl<H: ?Sized> Collector<H> {
                 self.creates.insert(path.clone(), index);
             }
             Operation::Delete => {
-                // A parent deleted first (`PARENT_FIRST_DELETION`) ...
-                needs.extend(self.deletes.get(&parent_path).copied());
+                // An ancestor deleted first (`PARENT_FIRST_DELETION`) ...
+                needs.extend(
+                    (1..=parent_path.len())
+                        .filter_map(|depth| parent_path.get(..depth))
+                        .filter_map(|ancestor| self.deletes.get(ancestor).copied()),
+                );
                 // ... or children deleted before their parent.
                 needs.extend(self.child_deletes.remove(&path).unwrap_or_default());
                 if parent_path.is_empty() {
