@@ -53,7 +53,7 @@
 //! ```
 
 #[cfg(feature = "async")]
-mod concurrent;
+pub mod concurrent;
 pub(crate) mod engine;
 mod flags;
 mod parents;

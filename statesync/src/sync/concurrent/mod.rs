@@ -250,7 +250,7 @@ impl AsyncAdapter for super::InMemory {}
 impl<M: DiffModel> AsyncHooks<M> for super::InMemory {}
 
 /// Sync in diffsync's words, asynchronously and concurrently, on any model whose tree `H`
-/// has async hooks for (see the [module docs](self)).
+/// has async hooks for (see the [module docs](crate::sync::concurrent)).
 pub trait AsyncSyncModel: DiffModel + Send + Sync {
     /// Makes `self` (the target) look like `source`, through `hooks`.
     ///
