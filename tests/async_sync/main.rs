@@ -461,3 +461,45 @@ fn stopped_syncs_on_random_diffs_leave_memory_as_the_system() {
         assert_eq!(target, source, "seed {seed}");
     }
 }
+
+/// The engine's own cost, hooks aside: the async engine at one call at a time against the
+/// blocking engine, in memory, on 1 site of 100 devices of 100 interfaces created. Prints the times (run with `--release --ignored --nocapture`).
+#[test]
+#[ignore = "a measurement, run by hand in release mode"]
+fn overhead_against_the_blocking_engine() {
+    let mut source = Inventory::default();
+    source
+        .sites
+        .insert(fixtures::site("big", 100, 100))
+        .unwrap();
+    let time = |f: &mut dyn FnMut()| {
+        let started = std::time::Instant::now();
+        f();
+        started.elapsed()
+    };
+    let mut target = Inventory::default();
+    let blocking = time(&mut || {
+        let report = target
+            .sync_from(&source, &mut InMemory, SyncOptions::default())
+            .unwrap();
+        assert_eq!(report.counts.created, 10_101);
+    });
+    let mut target = Inventory::default();
+    let runtime = runtime();
+    let concurrent = time(&mut || {
+        let report = runtime
+            .block_on(target.sync_from_async(&source, &InMemory, options(1)))
+            .unwrap();
+        assert_eq!(report.counts.created, 10_101);
+    });
+    let mut target = Inventory::default();
+    let wide = time(&mut || {
+        let report = runtime
+            .block_on(target.sync_from_async(&source, &InMemory, options(64)))
+            .unwrap();
+        assert_eq!(report.counts.created, 10_101);
+    });
+    println!(
+        "10,101 creates in memory: blocking {blocking:?}, async 1 in flight {concurrent:?}, 64 in flight {wide:?}"
+    );
+}
