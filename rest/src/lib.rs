@@ -61,6 +61,7 @@
 //! # }
 //! ```
 
+mod adapter;
 mod client;
 mod convert;
 mod db;
@@ -69,6 +70,7 @@ mod resource;
 pub mod service;
 pub mod wire;
 
+pub use adapter::RestAdapter;
 pub use client::{Client, ClientConfig, Error};
 pub use convert::RowsError;
 pub use resource::Resource;

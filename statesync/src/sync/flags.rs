@@ -3,7 +3,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::model::DiffModel;
 
@@ -149,7 +149,7 @@ struct TypeFlags {
     name: &'static str,
     flags: ModelFlags,
     /// A `HashMap<M::Key, ModelFlags>` of the model type this entry is for.
-    instances: Option<Rc<dyn Any>>,
+    instances: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl fmt::Debug for TypeFlags {
@@ -200,7 +200,7 @@ pub struct SyncOptions<'a> {
     /// A limit on deletes; `None` (the default) lets a sync delete anything.
     pub delete_limit: Option<DeleteLimit>,
     model_flags: HashMap<TypeId, TypeFlags>,
-    progress: Option<Box<dyn FnMut(Progress) + 'a>>,
+    progress: Option<Box<dyn FnMut(Progress) + Send + 'a>>,
 }
 
 impl fmt::Debug for SyncOptions<'_> {
@@ -236,26 +236,26 @@ impl<'a> SyncOptions<'a> {
     /// Adds flags for the elements of model `M` whose key is `key` (diffsync's
     /// `model_flags` on one object), on top of those of the type. A key that is unique only
     /// within its parent flags the element of that key under every parent.
-    pub fn instance_flags<M: DiffModel + 'static>(
+    pub fn instance_flags<M: DiffModel<Key: Send + Sync> + 'static>(
         mut self,
         key: M::Key,
         flags: ModelFlags,
     ) -> Self {
         let entry = self.entry::<M>();
         let instances = entry.instances.get_or_insert_with(|| {
-            let empty: Rc<dyn Any> = Rc::new(HashMap::<M::Key, ModelFlags>::new());
+            let empty: Arc<dyn Any + Send + Sync> = Arc::new(HashMap::<M::Key, ModelFlags>::new());
             empty
         });
-        if Rc::get_mut(instances).is_none() {
+        if Arc::get_mut(instances).is_none() {
             // Shared with a dry run's options: copy before writing.
             let copy = instances
                 .downcast_ref::<HashMap<M::Key, ModelFlags>>()
                 .cloned()
                 .unwrap_or_default();
-            *instances = Rc::new(copy);
+            *instances = Arc::new(copy);
         }
-        if let Some(map) =
-            Rc::get_mut(instances).and_then(|any| any.downcast_mut::<HashMap<M::Key, ModelFlags>>())
+        if let Some(map) = Arc::get_mut(instances)
+            .and_then(|any| any.downcast_mut::<HashMap<M::Key, ModelFlags>>())
         {
             *map.entry(key).or_default() |= flags;
         }
@@ -274,8 +274,9 @@ impl<'a> SyncOptions<'a> {
         self
     }
 
-    /// Calls `progress` as elements are diffed and synced.
-    pub fn on_progress(mut self, progress: impl FnMut(Progress) + 'a) -> Self {
+    /// Calls `progress` as elements are diffed and synced. The callback is `Send`, so
+    /// options (and an async sync holding them) can move between threads.
+    pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {
         self.progress = Some(Box::new(progress));
         self
     }
@@ -325,6 +326,19 @@ impl<'a> SyncOptions<'a> {
     pub(crate) fn for_plan(&self) -> SyncOptions<'static> {
         SyncOptions {
             flags: self.flags - SyncFlags::LOG_UNCHANGED_RECORDS,
+            order: self.order,
+            delete_limit: None,
+            model_flags: self.model_flags.clone(),
+            progress: None,
+        }
+    }
+
+    /// The same flags (and `CONTINUE_ON_FAILURE`) and order, without a progress callback
+    /// or a delete limit: for the async engine's replay of its hooks' results.
+    #[cfg(feature = "async")]
+    pub(crate) fn for_replay(&self) -> SyncOptions<'static> {
+        SyncOptions {
+            flags: self.flags | SyncFlags::CONTINUE_ON_FAILURE,
             order: self.order,
             delete_limit: None,
             model_flags: self.model_flags.clone(),

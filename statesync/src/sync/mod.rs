@@ -52,6 +52,8 @@
 //! # Ok::<(), statesync::Error>(())
 //! ```
 
+#[cfg(feature = "async")]
+pub mod concurrent;
 pub(crate) mod engine;
 mod flags;
 mod parents;
@@ -66,6 +68,12 @@ pub use parents::Parents;
 pub use plan::Plan;
 pub use report::{DeleteRefusal, Failure, Outcome, SkipReason, Status, SyncCounts, SyncReport};
 pub use run::Run;
+
+#[cfg(feature = "async")]
+pub use concurrent::{
+    AsyncAdapter, AsyncBridge, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, IsTransient,
+    RetryPolicy, Sleep, Transient,
+};
 
 use crate::diff::Diff;
 use crate::error::Error;
@@ -151,8 +159,10 @@ impl<M: DiffModel> Hooks<M> for InMemory {}
 
 /// A model whose tree can be synced through the hooks of `H`. `#[derive(DiffModel)]`
 /// implements it whenever `H` has hooks for the model and all its descendants, and the
-/// model is `'static` (the engine tells model types and keys apart by `TypeId`).
-pub trait SyncTree<H: ?Sized>: DiffModel + 'static {
+/// model is `'static` (the engine tells model types and keys apart by `TypeId`) with a
+/// `Send + Sync` key (hooks get the keys of their ancestors in [`Parents`], which async
+/// hooks hold across threads).
+pub trait SyncTree<H: ?Sized>: DiffModel<Key: Send + Sync> + 'static {
     /// Calls `H`'s create hook.
     #[doc(hidden)]
     fn hook_create(hooks: &mut H, model: &Self, parents: &Parents) -> Result<(), HookError>;

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use crate::model::{DiffModel, ModelKey};
 
-/// A key whose type is forgotten, kept for typed lookup and display.
-trait ErasedKey: fmt::Display {
+/// A key whose type is forgotten, kept for typed lookup and display. Shared between
+/// threads, so a hook future holding `&Parents` is `Send`.
+trait ErasedKey: fmt::Display + Send + Sync {
     fn as_any(&self) -> &dyn Any;
 }
 
-impl<K: ModelKey + 'static> ErasedKey for K {
+impl<K: ModelKey + Send + Sync + 'static> ErasedKey for K {
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -19,12 +20,14 @@ impl<K: ModelKey + 'static> ErasedKey for K {
 
 /// One ancestor's key: typed (for lookup, rendered only when an outcome needs it), or
 /// rendered already (ancestors of a subtree that is only recorded, not synced).
+#[derive(Clone)]
 enum AncestorKey {
-    Typed(TypeId, Box<dyn ErasedKey>),
+    Typed(TypeId, Arc<dyn ErasedKey>),
     Rendered(String),
 }
 
 /// One ancestor: its model and its key.
+#[derive(Clone)]
 struct Ancestor {
     model: &'static str,
     key: AncestorKey,
@@ -115,7 +118,10 @@ impl Ancestor {
 /// assert!(lines.contains(&"create deployment[name=ui] > container[name=web]: applied".to_owned()));
 /// # Ok::<(), statesync::Error>(())
 /// ```
-#[derive(Default)]
+///
+/// `Parents` is `Send + Sync` (keys of synced models are) and cheap to clone (keys are
+/// shared), so async hooks get it too.
+#[derive(Default, Clone)]
 pub struct Parents {
     ancestors: Vec<Ancestor>,
     /// The first ancestors rendered, each followed by ` > `; singletons are left out.
@@ -174,12 +180,25 @@ impl Parents {
     }
 
     /// Enters the children of the element of model `M` with key `key`.
-    pub(crate) fn push<M: DiffModel + 'static>(&mut self, key: &M::Key) {
+    pub(crate) fn push<M: DiffModel<Key: Send + Sync> + 'static>(&mut self, key: &M::Key) {
         self.shared = None;
         self.ancestors.push(Ancestor {
             model: M::NAME,
-            key: AncestorKey::Typed(TypeId::of::<M>(), Box::new(key.clone())),
+            key: AncestorKey::Typed(TypeId::of::<M>(), Arc::new(key.clone())),
         });
+    }
+
+    /// The ancestors as (model type, rendered key) pairs: where an element sits, to tell
+    /// elements apart across a whole tree (the async engine's dependencies).
+    #[cfg(feature = "async")]
+    pub(crate) fn path(&self) -> Vec<(TypeId, String)> {
+        self.ancestors
+            .iter()
+            .map(|ancestor| match &ancestor.key {
+                AncestorKey::Typed(type_id, key) => (*type_id, key.to_string()),
+                AncestorKey::Rendered(key) => (TypeId::of::<()>(), key.clone()),
+            })
+            .collect()
     }
 
     /// Enters the children of an element for display only (no typed lookup): for walks

@@ -156,6 +156,10 @@ pub struct Outcome {
     pub operation: Operation,
     /// What happened.
     pub status: Status,
+    /// How many times the hook was called: 1 when it ran (the blocking engine calls each
+    /// hook once), more when the async engine retried a transient error, 0 when no hook
+    /// ran (skipped, unchanged, or refused before the hook).
+    pub attempts: u32,
 }
 
 impl fmt::Display for Outcome {

@@ -179,6 +179,17 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         operation: Operation,
         status: Status,
     ) {
+        self.record_attempts::<M>(key, operation, status, 0);
+    }
+
+    /// Records an outcome, with how many times its hook was called.
+    fn record_attempts<M: DiffModel>(
+        &mut self,
+        key: &M::Key,
+        operation: Operation,
+        status: Status,
+        attempts: u32,
+    ) {
         let parents = self.parents.prefix();
         let counts = &mut self.report.counts;
         match (&status, operation) {
@@ -217,6 +228,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             parents,
             operation,
             status,
+            attempts,
         });
         let done = self.report.outcomes.len();
         if done.is_multiple_of(PROGRESS_EVERY) {
@@ -244,13 +256,15 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         operation: Operation,
         result: Result<(), HookError>,
     ) -> bool {
+        // Every result comes from one hook call (or from a dry run's stand-in for it).
         match result {
             Ok(()) => {
-                self.record::<M>(key, operation, Status::Applied);
+                self.record_attempts::<M>(key, operation, Status::Applied, 1);
                 true
             }
             Err(error) => {
-                self.record::<M>(key, operation, Status::Failed(Failure::new(error)));
+                let status = Status::Failed(Failure::new(error));
+                self.record_attempts::<M>(key, operation, status, 1);
                 false
             }
         }
@@ -285,7 +299,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
     }
 
     /// Runs `work` with the element of `M` with `key` as the innermost parent.
-    pub(super) fn within<M: DiffModel + 'static, T>(
+    pub(super) fn within<M: DiffModel<Key: Send + Sync> + 'static, T>(
         &mut self,
         key: &M::Key,
         work: impl FnOnce(&mut Self) -> T,
@@ -299,7 +313,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
     /// Runs `work` on the children of a model created or deleted with its parent, with the
     /// model as the innermost parent; a model without children (`has_children` false) is
     /// not entered, so its key is not copied.
-    pub(super) fn within_model<M: DiffModel + 'static, T>(
+    pub(super) fn within_model<M: DiffModel<Key: Send + Sync> + 'static, T>(
         &mut self,
         has_children: bool,
         key: &M::Key,

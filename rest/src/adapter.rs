@@ -1,0 +1,100 @@
+//! [`RestAdapter`]: the async hooks that sync the inventory models into the service.
+
+use statesync::sync::{AsyncAdapter, AsyncHooks, HookError, Parents, Transient};
+use statesync_suite::inventory::Inventory;
+
+use crate::client::{Client, Error};
+use crate::resource::Resource;
+
+/// Syncs the inventory models into the service through its [`Client`], one request per
+/// element, with statesync's async engine (many requests at once, parents first, children
+/// deleted first).
+///
+/// Which errors are retried: a `5xx` or a failed connection (nothing happened) always; a
+/// timeout or a connection lost after sending (the change may have happened) only for an
+/// update, which is idempotent. A create or delete whose outcome is unknown is not sent
+/// again, so the engine never causes a duplicate (`409`); it fails in the report, memory
+/// keeps the element as it was, and the next sync, from [`Client::load`], finds what the
+/// service holds and converges.
+///
+/// ```no_run
+/// use statesync::sync::{AsyncSyncModel, AsyncSyncOptions, RetryPolicy};
+/// use statesync_rest::{Client, ClientConfig, RestAdapter};
+/// use statesync_suite::fixtures;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::new("http://127.0.0.1:8080", &ClientConfig::default())?;
+/// let mut target = client.load().await?; // what the service holds
+/// let options = AsyncSyncOptions::default()
+///     .max_in_flight(64)
+///     .retry(RetryPolicy::attempts(5))
+///     .sleep(|d| Box::pin(tokio::time::sleep(d)));
+/// let report = target
+///     .sync_from_async(&fixtures::inventory(), &RestAdapter::new(client), options)
+///     .await?;
+/// println!("{report}");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RestAdapter {
+    client: Client,
+}
+
+impl RestAdapter {
+    /// An adapter that sends its requests through `client`.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// The client's error as a hook error: [`Transient`] when sending it again is safe.
+fn hook_error(error: Error, idempotent: bool) -> HookError {
+    if error.is_transient() && (idempotent || !error.outcome_unknown()) {
+        Transient::new(error).into()
+    } else {
+        error.into()
+    }
+}
+
+impl AsyncAdapter for RestAdapter {}
+
+/// The root has no row of its own.
+impl AsyncHooks<Inventory> for RestAdapter {}
+
+impl<M> AsyncHooks<M> for RestAdapter
+where
+    M: Resource + Send + Sync,
+    M::Changes: Sync,
+{
+    async fn create(&self, model: &M, _parents: &Parents) -> Result<(), HookError> {
+        model
+            .create(&self.client)
+            .await
+            .map_err(|error| hook_error(error, false))
+    }
+
+    async fn update(
+        &self,
+        model: &M,
+        changes: &M::Changes,
+        _parents: &Parents,
+    ) -> Result<(), HookError> {
+        model
+            .update(changes, &self.client)
+            .await
+            .map_err(|error| hook_error(error, true))
+    }
+
+    async fn delete(&self, model: &M, _parents: &Parents) -> Result<(), HookError> {
+        model
+            .delete(&self.client)
+            .await
+            .map_err(|error| hook_error(error, false))
+    }
+}

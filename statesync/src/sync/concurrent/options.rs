@@ -1,0 +1,218 @@
+//! [`AsyncSyncOptions`]: a sync's options plus concurrency, retries and pacing; and
+//! [`Transient`], the error a hook wraps around a failure worth retrying.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use super::super::HookError;
+use super::super::flags::SyncOptions;
+
+/// A timer: a future that completes after the duration. The engine runs on any executor,
+/// so it asks for one (`|d| Box::pin(tokio::time::sleep(d))` with tokio).
+pub type Sleep = Box<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Decides whether a hook's error is worth retrying (see [`AsyncSyncOptions::transient_if`]).
+pub type IsTransient = Box<dyn Fn(&(dyn StdError + 'static)) -> bool + Send + Sync>;
+
+/// A hook error worth retrying (a timeout, a 503): `Err(Transient::new(error).into())`.
+/// The engine retries the hook as [`RetryPolicy`] says; when the attempts run out, the
+/// report keeps the wrapped error (so it downcasts to the error's own type).
+#[derive(Debug)]
+pub struct Transient(pub HookError);
+
+impl Transient {
+    /// Wraps an error.
+    pub fn new(error: impl Into<HookError>) -> Self {
+        Self(error.into())
+    }
+
+    /// Whether `error` is a [`Transient`] (or has one in its `source()` chain).
+    pub fn is_transient(error: &(dyn StdError + 'static)) -> bool {
+        let mut current = Some(error);
+        while let Some(error) = current {
+            if error.is::<Transient>() {
+                return true;
+            }
+            current = error.source();
+        }
+        false
+    }
+}
+
+impl fmt::Display for Transient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (transient)", self.0)
+    }
+}
+
+impl StdError for Transient {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// How the async engine retries a hook whose error is transient: up to `max_attempts`
+/// calls in all, waiting between them an exponential backoff (`initial_backoff`, doubled
+/// each time, at most `max_backoff`) with jitter (a random half of it), so many failed
+/// calls do not come back at once.
+///
+/// ```
+/// use std::time::Duration;
+/// use statesync::sync::RetryPolicy;
+///
+/// let retry = RetryPolicy::attempts(5).backoff(Duration::from_millis(10), Duration::from_secs(1));
+/// assert_eq!(retry.max_attempts, 5);
+/// assert_eq!(RetryPolicy::default().max_attempts, 1); // no retries unless asked
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Calls of one hook in all (1: never retry).
+    pub max_attempts: u32,
+    /// The wait before the first retry.
+    pub initial_backoff: Duration,
+    /// The longest wait between two attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 1,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Up to `max_attempts` calls per hook, with the default backoff (50 ms to 5 s).
+    pub fn attempts(max_attempts: u32) -> Self {
+        Self {
+            max_attempts,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the first and the longest wait.
+    #[must_use]
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+
+    /// The wait before attempt `attempt + 1` (after `attempt` failed calls), before jitter.
+    pub(super) fn backoff_after(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// Options of an async sync: the blocking engine's [`SyncOptions`] (flags, order, delete
+/// limit, progress), how many hooks run at once, retries of transient errors, a rate limit,
+/// and the timer those need.
+///
+/// ```
+/// use std::time::Duration;
+/// use statesync::sync::{AsyncSyncOptions, RetryPolicy, SyncFlags, SyncOptions};
+///
+/// let options = AsyncSyncOptions::new(SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE))
+///     .max_in_flight(64)
+///     .retry(RetryPolicy::attempts(4))
+///     .rate_limit(500.0)
+///     .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+/// assert_eq!(options.max_in_flight, 64);
+/// ```
+pub struct AsyncSyncOptions<'a> {
+    /// The blocking engine's options: their meaning is the same here.
+    pub sync: SyncOptions<'a>,
+    /// The most hooks running at once (at least 1). Default 10, as Terraform's.
+    pub max_in_flight: usize,
+    /// Retries of transient errors.
+    pub retry: RetryPolicy,
+    /// At most this many hook calls (retries included) started per second.
+    pub rate_limit: Option<f64>,
+    pub(super) sleep: Option<Sleep>,
+    pub(super) is_transient: Option<IsTransient>,
+}
+
+impl Default for AsyncSyncOptions<'_> {
+    fn default() -> Self {
+        Self::new(SyncOptions::default())
+    }
+}
+
+impl fmt::Debug for AsyncSyncOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncSyncOptions")
+            .field("sync", &self.sync)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("retry", &self.retry)
+            .field("rate_limit", &self.rate_limit)
+            .field("sleep", &self.sleep.is_some())
+            .field("is_transient", &self.is_transient.is_some())
+            .finish()
+    }
+}
+
+impl<'a> AsyncSyncOptions<'a> {
+    /// These sync options, 10 hooks at once, no retries, no rate limit, no timer.
+    pub fn new(sync: SyncOptions<'a>) -> Self {
+        Self {
+            sync,
+            max_in_flight: 10,
+            retry: RetryPolicy::default(),
+            rate_limit: None,
+            sleep: None,
+            is_transient: None,
+        }
+    }
+
+    /// Runs at most `max_in_flight` hooks at once (0 counts as 1).
+    #[must_use]
+    pub fn max_in_flight(mut self, max_in_flight: usize) -> Self {
+        self.max_in_flight = max_in_flight;
+        self
+    }
+
+    /// Retries transient errors as `retry` says.
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Starts at most `calls_per_second` hook calls per second (needs a timer).
+    #[must_use]
+    pub fn rate_limit(mut self, calls_per_second: f64) -> Self {
+        self.rate_limit = Some(calls_per_second);
+        self
+    }
+
+    /// The timer for backoff and the rate limit. Without one, retries follow each other at
+    /// once and the rate limit is not applied.
+    #[must_use]
+    pub fn sleep(
+        mut self,
+        sleep: impl Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) -> Self {
+        self.sleep = Some(Box::new(sleep));
+        self
+    }
+
+    /// Which errors are transient, beside [`Transient`] ones (a client's timeout type,
+    /// say): `.transient_if(|e| e.is::<MyTimeout>())`.
+    #[must_use]
+    pub fn transient_if(
+        mut self,
+        is_transient: impl Fn(&(dyn StdError + 'static)) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.is_transient = Some(Box::new(is_transient));
+        self
+    }
+}

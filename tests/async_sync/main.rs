@@ -1,0 +1,505 @@
+//! The async, concurrent sync engine against a fake remote system with random delays,
+//! failures and order checks; compared with the blocking engine on random diffs.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod fake;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fake::{Blocking, Fake};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use statesync::sync::{
+    AsyncSyncModel, AsyncSyncOptions, DeleteLimit, InMemory, ModelFlags, RetryPolicy, SkipReason,
+    Status, SyncFlags, SyncModel, SyncOptions, SyncOrder, SyncReport,
+};
+use statesync::{DiffModel, Store};
+use statesync_suite::fixtures;
+use statesync_suite::inventory::{Inventory, Site};
+
+/// A random inventory: up to 4 sites of up to 3 devices of up to 3 interfaces, with
+/// attributes drawn from small sets (so two draws share elements and differ in some).
+fn random_inventory(rng: &mut ChaCha8Rng) -> Inventory {
+    let mut sites = Store::new();
+    for s in 0..4 {
+        if !rng.random_bool(0.7) {
+            continue;
+        }
+        let mut site = fixtures::site(&format!("s{s}"), 0, 0);
+        site.region = ["emea", "apac"][rng.random_range(0..2)].into();
+        for d in 0..3 {
+            if !rng.random_bool(0.7) {
+                continue;
+            }
+            let mut device = fixtures::device(&site.name, &format!("s{s}-d{d}"), 0);
+            device.role = ["leaf", "spine"][rng.random_range(0..2)].into();
+            for p in 0..3 {
+                if rng.random_bool(0.7) {
+                    let mut interface = fixtures::interface(&device.name, &format!("et-{p}"));
+                    interface.mtu = [1500, 9000][rng.random_range(0..2)];
+                    device.interfaces.insert(interface).unwrap();
+                }
+            }
+            site.devices.insert(device).unwrap();
+        }
+        sites.insert(site).unwrap();
+    }
+    Inventory { sites }
+}
+
+/// A larger inventory: 4 sites of 5 devices of 4 interfaces (104 elements).
+fn big_inventory() -> Inventory {
+    let mut sites = Store::new();
+    for s in 0..4 {
+        sites
+            .insert(fixtures::site(&format!("s{s}"), 5, 4))
+            .unwrap();
+    }
+    Inventory { sites }
+}
+
+fn options(max_in_flight: usize) -> AsyncSyncOptions<'static> {
+    AsyncSyncOptions::default()
+        .max_in_flight(max_in_flight)
+        .sleep(|duration| Box::pin(tokio::time::sleep(duration)))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+/// The outcomes without the attempts (the blocking engine makes one per hook).
+fn lines(report: &SyncReport) -> Vec<String> {
+    report.outcomes.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn parents_first_children_first_and_concurrent() {
+    runtime().block_on(async {
+        let source = big_inventory();
+        let mut target = Inventory::default();
+        let fake = Fake::new(1);
+        let report = target
+            .sync_from_async(&source, &fake, options(8))
+            .await
+            .unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(report.counts.created, 104);
+        assert_eq!(target, source);
+        let (violations, max) = {
+            let state = fake.lock();
+            (state.violations.clone(), state.max_in_flight)
+        };
+        assert!(violations.is_empty(), "{violations:?}");
+        assert!(max > 1 && max <= 8, "max in flight {max}");
+        assert!(fake.differences(&target).is_empty());
+
+        // Everything deleted: children before parents, concurrently.
+        let empty = Inventory::default();
+        fake.lock().max_in_flight = 0;
+        let report = target
+            .sync_from_async(&empty, &fake, options(5))
+            .await
+            .unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(report.counts.deleted, 104);
+        let state = fake.lock();
+        assert!(state.violations.is_empty(), "{:?}", state.violations);
+        assert!(state.max_in_flight > 1 && state.max_in_flight <= 5);
+        assert!(state.system.is_empty());
+        assert_eq!(target, empty);
+    });
+}
+
+#[test]
+fn one_in_flight_is_sequential() {
+    runtime().block_on(async {
+        let source = fixtures::inventory();
+        let mut target = Inventory::default();
+        let fake = Fake::new(2);
+        let report = target
+            .sync_from_async(&source, &fake, options(1))
+            .await
+            .unwrap();
+        assert!(report.is_success());
+        assert_eq!(fake.lock().max_in_flight, 1);
+    });
+}
+
+/// Random diffs, random permanent failures, CONTINUE_ON_FAILURE: the async report is the
+/// blocking engine's (outcome by outcome, in its order), memory too, and the system agrees
+/// with memory; a sync without failures then converges.
+#[test]
+fn same_report_as_the_blocking_engine_on_random_diffs() {
+    for seed in 0..50u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let before = random_inventory(&mut rng);
+        let source = random_inventory(&mut rng);
+        let mut fail = std::collections::BTreeSet::new();
+        for element in fake::all_names(&before)
+            .into_iter()
+            .chain(fake::all_names(&source))
+        {
+            if rng.random_bool(0.15) {
+                fail.insert(element);
+            }
+        }
+        let flags = SyncFlags::CONTINUE_ON_FAILURE;
+        // Every third seed deletes sites before their devices, every third syncs
+        // collection by collection.
+        let variant = seed % 3;
+        let sync_options = || {
+            let options = SyncOptions::new(flags);
+            match variant {
+                1 => options.model_flags::<Site>(ModelFlags::PARENT_FIRST_DELETION),
+                2 => options.order(SyncOrder::PerCollection),
+                _ => options,
+            }
+        };
+
+        let blocking_fake = Fake::holding(seed, &before);
+        let mut blocking_fake = blocking_fake;
+        blocking_fake.fail = fail.clone();
+        blocking_fake.strict_deletes = variant != 1;
+        let mut blocking_target = before.clone();
+        let blocking = blocking_target
+            .sync_from(&source, &mut Blocking(&blocking_fake), sync_options())
+            .unwrap();
+
+        let mut async_fake = Fake::holding(seed, &before);
+        async_fake.fail = fail.clone();
+        async_fake.transient = 0.2;
+        async_fake.strict_deletes = variant != 1;
+        let mut target = before.clone();
+        let report = runtime().block_on(async {
+            let chosen = AsyncSyncOptions::new(sync_options())
+                .max_in_flight(1 + (seed as usize % 7))
+                .retry(
+                    RetryPolicy::attempts(12)
+                        .backoff(Duration::from_millis(1), Duration::from_millis(20)),
+                )
+                .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+            target
+                .sync_from_async(&source, &async_fake, chosen)
+                .await
+                .unwrap()
+        });
+        assert_eq!(report.counts, blocking.counts, "seed {seed}");
+        assert_eq!(lines(&report), lines(&blocking), "seed {seed}");
+        assert_eq!(target, blocking_target, "seed {seed}");
+        assert!(async_fake.lock().violations.is_empty(), "seed {seed}");
+        assert!(
+            variant == 2 || async_fake.deletes_came_first(),
+            "seed {seed}"
+        );
+        assert!(blocking_fake.lock().violations.is_empty(), "seed {seed}");
+        // Both systems end alike; memory matches them, except that deleting a parent first
+        // drops from memory the children whose own delete then failed (as documented).
+        let held = |fake: &Fake| fake.lock().system.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(held(&async_fake), held(&blocking_fake), "seed {seed}");
+        if variant != 1 {
+            assert_eq!(
+                async_fake.differences(&target),
+                Vec::<String>::new(),
+                "seed {seed}"
+            );
+        }
+        // Every call the system saw is an attempt of one outcome (retries included).
+        let attempts: u32 = report.outcomes.iter().map(|o| o.attempts).sum();
+        assert_eq!(attempts as usize, async_fake.lock().calls, "seed {seed}");
+
+        // Re-run without failures: converges.
+        async_fake.fail.clear();
+        async_fake.transient = 0.0;
+        let again = runtime()
+            .block_on(target.sync_from_async(&source, &async_fake, options(4)))
+            .unwrap();
+        assert!(again.is_success(), "seed {seed}: {again}");
+        assert_eq!(target, source, "seed {seed}");
+        if variant != 1 {
+            assert!(async_fake.differences(&target).is_empty(), "seed {seed}");
+        }
+    }
+}
+
+/// Without CONTINUE_ON_FAILURE the first failure stops new work; calls in flight finish
+/// and are recorded, calls never started are skipped (stopped); memory matches the
+/// system; the next sync converges.
+#[test]
+fn first_failure_stops_new_work() {
+    runtime().block_on(async {
+        let source = big_inventory();
+        let mut target = Inventory::default();
+        let mut fake = Fake::new(3);
+        fake.fail.insert("device[site=s0, name=s0-d2]".into());
+        let report = target
+            .sync_from_async(&source, &fake, options(6))
+            .await
+            .unwrap();
+        assert!(report.stopped);
+        assert_eq!(report.counts.failed, 1, "{report}");
+        let stopped = report
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::Skipped(SkipReason::Stopped))
+            .count();
+        assert!(stopped > 0);
+        assert!(report.counts.created < 104);
+        assert!(fake.differences(&target).is_empty());
+        assert!(fake.lock().violations.is_empty());
+
+        fake.fail.clear();
+        let again = target
+            .sync_from_async(&source, &fake, options(6))
+            .await
+            .unwrap();
+        assert!(again.is_success(), "{again}");
+        assert_eq!(target, source);
+        assert!(fake.differences(&target).is_empty());
+    });
+}
+
+/// Transient errors are retried up to the limit, and the attempts reported.
+#[test]
+fn transient_errors_are_retried_then_reported() {
+    runtime().block_on(async {
+        let source = fixtures::inventory();
+        let mut fake = Fake::new(4);
+        fake.transient = 1.0; // every call times out
+        let mut target = Inventory::default();
+        let retrying = options(4).retry(RetryPolicy::attempts(3));
+        let report = target
+            .sync_from_async(&source, &fake, retrying)
+            .await
+            .unwrap();
+        let failure = report.failures().next().expect("a failure");
+        assert_eq!(failure.attempts, 3);
+        // The error is the hook's own, not the Transient wrapper.
+        assert!(failure.to_string().contains("timeout on"), "{failure}");
+        assert_eq!(target, Inventory::default());
+        assert!(fake.differences(&target).is_empty());
+
+        fake.transient = 0.0;
+        let report = target
+            .sync_from_async(&source, &fake, options(4).retry(RetryPolicy::attempts(3)))
+            .await
+            .unwrap();
+        assert!(report.is_success());
+        assert!(report.outcomes.iter().all(|o| o.attempts <= 1));
+    });
+}
+
+/// The rate limit spaces calls out (in the runtime's paused, virtual time).
+#[test]
+fn rate_limit_paces_calls() {
+    runtime().block_on(async {
+        let source = fixtures::inventory(); // 18 elements
+        let mut target = Inventory::default();
+        let mut fake = Fake::new(5);
+        fake.max_delay = Duration::ZERO;
+        let started = tokio::time::Instant::now();
+        let report = target
+            .sync_from_async(&source, &fake, options(16).rate_limit(100.0))
+            .await
+            .unwrap();
+        assert!(report.is_success());
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(170), "{elapsed:?}");
+        assert!(elapsed < Duration::from_millis(400), "{elapsed:?}");
+    });
+}
+
+/// The sync future dropped at a random point: memory equals the system for every
+/// element whose hook completed, and the next sync converges.
+#[test]
+fn dropped_sync_leaves_memory_as_completed_hooks_left_the_system() {
+    for seed in 0..50u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let before = random_inventory(&mut rng);
+        let source = random_inventory(&mut rng);
+        let mut fake = Fake::holding(seed, &before);
+        fake.transient = 0.1;
+        let mut target = before.clone();
+        let deadline = Duration::from_micros(rng.random_range(0..8_000));
+        runtime().block_on(async {
+            let chosen = options(1 + (seed as usize % 5)).retry(RetryPolicy::attempts(3));
+            let sync = target.sync_from_async(&source, &fake, chosen);
+            let _ = tokio::time::timeout(deadline, sync).await;
+        });
+        assert_eq!(
+            fake.differences(&target),
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
+        assert!(fake.lock().violations.is_empty(), "seed {seed}");
+
+        fake.transient = 0.0;
+        let again = runtime()
+            .block_on(target.sync_from_async(&source, &fake, options(4)))
+            .unwrap();
+        assert!(again.is_success(), "seed {seed}: {again}");
+        assert_eq!(target, source, "seed {seed}");
+        assert!(fake.differences(&target).is_empty(), "seed {seed}");
+    }
+}
+
+/// The sync future is `Send`: it runs in a task of a multi-threaded runtime.
+#[test]
+fn runs_in_a_spawned_task() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let source = fixtures::inventory();
+    let fake = Arc::new(Fake::new(6));
+    let task = {
+        let fake = Arc::clone(&fake);
+        let source = source.clone();
+        runtime.spawn(async move {
+            let mut target = Inventory::default();
+            let report = target
+                .sync_from_async(&source, &*fake, options(4))
+                .await
+                .unwrap();
+            (target, report)
+        })
+    };
+    let (target, report) = runtime.block_on(task).unwrap();
+    assert!(report.is_success());
+    assert_eq!(target, source);
+}
+
+/// Flags and the delete limit mean what they mean for the blocking engine.
+#[test]
+fn flags_and_delete_limit() {
+    runtime().block_on(async {
+        let before = fixtures::inventory();
+        let mut target = before.clone();
+        let fake = Fake::holding(7, &before);
+        let empty = Inventory::default();
+        let limited =
+            AsyncSyncOptions::new(SyncOptions::default().delete_limit(DeleteLimit::percent(50)));
+        let report = target
+            .sync_from_async(&empty, &fake, limited)
+            .await
+            .unwrap();
+        assert!(report.refused.is_some());
+        assert_eq!(target, before);
+        assert_eq!(fake.lock().calls, 0);
+
+        let skip = AsyncSyncOptions::new(SyncOptions::new(SyncFlags::SKIP_UNMATCHED_DST));
+        let report = target.sync_from_async(&empty, &fake, skip).await.unwrap();
+        assert_eq!(report.counts.deleted, 0);
+        assert_eq!(report.counts.skipped, 18);
+        assert_eq!(target, before);
+
+        // InMemory has async hooks too.
+        let report = target
+            .sync_from_async(&empty, &InMemory, AsyncSyncOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(report.counts.deleted, 18);
+        assert_eq!(target, empty);
+        assert!(target.diff(&empty).unwrap().is_empty());
+    });
+}
+
+/// Without CONTINUE_ON_FAILURE on random diffs with random failures: memory matches the
+/// system, every call is an attempt of the report, and the next sync converges.
+#[test]
+fn stopped_syncs_on_random_diffs_leave_memory_as_the_system() {
+    for seed in 0..50u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+        let before = random_inventory(&mut rng);
+        let source = random_inventory(&mut rng);
+        let mut fake = Fake::holding(seed, &before);
+        for element in fake::all_names(&before)
+            .into_iter()
+            .chain(fake::all_names(&source))
+        {
+            if rng.random_bool(0.1) {
+                fake.fail.insert(element);
+            }
+        }
+        fake.transient = 0.1;
+        let mut target = before.clone();
+        let report = runtime()
+            .block_on(target.sync_from_async(
+                &source,
+                &fake,
+                options(1 + (seed as usize % 6)).retry(RetryPolicy::attempts(2)),
+            ))
+            .unwrap();
+        assert_eq!(report.stopped, report.counts.failed > 0, "seed {seed}");
+        let attempts: u32 = report.outcomes.iter().map(|o| o.attempts).sum();
+        assert_eq!(attempts as usize, fake.lock().calls, "seed {seed}");
+        assert_eq!(
+            fake.differences(&target),
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
+        assert!(fake.lock().violations.is_empty(), "seed {seed}");
+
+        fake.fail.clear();
+        fake.transient = 0.0;
+        let again = runtime()
+            .block_on(target.sync_from_async(&source, &fake, options(3)))
+            .unwrap();
+        assert!(again.is_success(), "seed {seed}: {again}");
+        assert_eq!(target, source, "seed {seed}");
+    }
+}
+
+/// The engine's own cost, hooks aside: the async engine at one call at a time against the
+/// blocking engine, in memory, on 1 site of 100 devices of 100 interfaces created. Prints the times (run with `--release --ignored --nocapture`).
+#[test]
+#[ignore = "a measurement, run by hand in release mode"]
+fn overhead_against_the_blocking_engine() {
+    let mut source = Inventory::default();
+    source
+        .sites
+        .insert(fixtures::site("big", 100, 100))
+        .unwrap();
+    let time = |f: &mut dyn FnMut()| {
+        let started = std::time::Instant::now();
+        f();
+        started.elapsed()
+    };
+    let mut target = Inventory::default();
+    let blocking = time(&mut || {
+        let report = target
+            .sync_from(&source, &mut InMemory, SyncOptions::default())
+            .unwrap();
+        assert_eq!(report.counts.created, 10_101);
+    });
+    let mut target = Inventory::default();
+    let runtime = runtime();
+    let concurrent = time(&mut || {
+        let report = runtime
+            .block_on(target.sync_from_async(&source, &InMemory, options(1)))
+            .unwrap();
+        assert_eq!(report.counts.created, 10_101);
+    });
+    let mut target = Inventory::default();
+    let wide = time(&mut || {
+        let report = runtime
+            .block_on(target.sync_from_async(&source, &InMemory, options(64)))
+            .unwrap();
+        assert_eq!(report.counts.created, 10_101);
+    });
+    println!(
+        "10,101 creates in memory: blocking {blocking:?}, async 1 in flight {concurrent:?}, 64 in flight {wide:?}"
+    );
+}
