@@ -4,7 +4,7 @@
 //! process's peak resident memory.
 //!
 //! `cargo run --release --example rest_bench` (10,000 creates, 20 ms latency per request:
-//! about 3.5 minutes, nearly all of it the run at one request at a time). With
+//! about 4 minutes, nearly all of it the run at one request at a time). With
 //! `--latency-ms 0` it also runs the blocking engine (`SyncModel::sync_diff`, each hook
 //! waiting for its request) against the async engine at `max_in_flight = 1`: the async
 //! engine's own cost. This is a benchmark to read, not a timed test.
