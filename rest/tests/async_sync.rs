@@ -35,7 +35,7 @@ fn options(max_in_flight: usize) -> AsyncSyncOptions<'static> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syncs_into_the_service_through_failures_and_converges() {
-    for seed in 0..5 {
+    for seed in 0..50 {
         let service = Service::start(Config {
             latency: Duration::from_millis(2),
             failure_rate: 0.1,
