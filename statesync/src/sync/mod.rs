@@ -409,23 +409,11 @@ fn drive<T: Clone, M: DiffModel, H: Adapter + ?Sized>(
     run.report.counts.unchanged = summary.unchanged;
     run.walk(|run| work(target, diff, run));
     let mut report = run.finish();
-    if report.changed_anything()
-        && let Err(error) = hooks.sync_complete(&report)
-    {
-        let failure = Failure::new(error);
-        let error: &(dyn std::error::Error + 'static) = failure.error();
-        tracing::error!(error, "sync_complete failed");
-        report.complete_error = Some(failure);
+    if report.changed_anything() {
+        report.record_complete(hooks.sync_complete(&report));
     }
     hooks.sync_finished(&report);
     report.elapsed = started.elapsed();
-    tracing::info!(
-        created = report.counts.created,
-        updated = report.counts.updated,
-        deleted = report.counts.deleted,
-        failed = report.counts.failed,
-        skipped = report.counts.skipped,
-        "sync finished"
-    );
+    report.log_finished("sync finished");
     report
 }

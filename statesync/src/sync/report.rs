@@ -244,6 +244,28 @@ impl SyncReport {
             .iter()
             .filter(|outcome| matches!(outcome.status, Status::Failed(_)))
     }
+
+    /// Records what the adapter's `sync_complete` returned (logged when it failed).
+    pub(crate) fn record_complete(&mut self, result: Result<(), HookError>) {
+        if let Err(error) = result {
+            let failure = Failure::new(error);
+            let error: &(dyn StdError + 'static) = failure.error();
+            tracing::error!(error, "sync_complete failed");
+            self.complete_error = Some(failure);
+        }
+    }
+
+    /// Logs the counts of a finished sync.
+    pub(crate) fn log_finished(&self, message: &'static str) {
+        tracing::info!(
+            created = self.counts.created,
+            updated = self.counts.updated,
+            deleted = self.counts.deleted,
+            failed = self.counts.failed,
+            skipped = self.counts.skipped,
+            "{message}"
+        );
+    }
 }
 
 impl fmt::Display for SyncReport {

@@ -125,7 +125,7 @@ pub use options::{AsyncSyncOptions, IsTransient, RetryPolicy, Sleep, Transient};
 
 use super::flags::{SyncFlags, SyncOptions, SyncOrder};
 use super::parents::Parents;
-use super::report::{Failure, SkipReason, Status, SyncCounts, SyncReport};
+use super::report::{SkipReason, Status, SyncCounts, SyncReport};
 use super::run::Run;
 use super::{HookError, SyncTree, engine, plan};
 use crate::diff::Diff;
@@ -376,21 +376,12 @@ where
         "hooks done"
     );
     let mut report = applier.apply();
-    if report.changed_anything()
-        && let Err(error) = hooks.sync_complete(&report).await
-    {
-        report.complete_error = Some(Failure::new(error));
+    if report.changed_anything() {
+        report.record_complete(hooks.sync_complete(&report).await);
     }
     hooks.sync_finished(&report).await;
     report.elapsed = started.elapsed();
-    tracing::info!(
-        created = report.counts.created,
-        updated = report.counts.updated,
-        deleted = report.counts.deleted,
-        failed = report.counts.failed,
-        skipped = report.counts.skipped,
-        "async sync finished"
-    );
+    report.log_finished("async sync finished");
     report
 }
 
