@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Shared fixtures for statesync's integration tests, examples and benchmarks: the
 //! inventory models of the benchmark dataset (sites → devices → interfaces) and a seeded
 //! generator of such inventories.

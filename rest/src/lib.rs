@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! A small REST inventory service and a typed async client for it: the network target that
 //! statesync's examples and tests sync the inventory models into.
 //!
