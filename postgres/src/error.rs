@@ -1,0 +1,32 @@
+//! [`Error`]: what the PostgreSQL parts return.
+
+/// An error of this crate. Nothing is half-written when one is returned: every write runs
+/// in a transaction that is rolled back (or never committed) on error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server or the connection failed (refused statement, lost connection, ...).
+    #[error("postgres: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// A model operation failed (a diff that does not apply, a duplicate key in a row set).
+    #[error(transparent)]
+    Model(#[from] statesync::Error),
+    /// A stored JSON value (a history diff) does not read back as the model.
+    #[error("{what}: {source}")]
+    Json {
+        /// What was being read, as `history "inventory" version 3`.
+        what: String,
+        /// serde_json's error.
+        source: serde_json::Error,
+    },
+    /// A name that cannot be a PostgreSQL identifier here.
+    #[error(
+        "{0:?} is not a plain identifier (a-z, 0-9, _; at most 63 bytes; not starting with a digit)"
+    )]
+    BadIdentifier(String),
+    /// A row that does not fit the models, naming it.
+    #[error("{0}")]
+    BadRow(String),
+    /// A sync whose changes could not be written: the transaction was rolled back.
+    #[error("sync not committed, rolled back: {0}")]
+    NotCommitted(String),
+}

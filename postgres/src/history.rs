@@ -1,0 +1,338 @@
+//! [`PgHistory`]: the versions of a root model in a PostgreSQL table, shared by every
+//! process that connects, with compare-and-set commits.
+//!
+//! A row per version: `(root, version)` is the primary key, version 0 holds the initial
+//! state (JSONB), every later version the diff from the one before (JSONB, the serde form of
+//! [`Diff`]). A commit against base version `b` inserts version `b + 1`, and only when `b`
+//! exists: the primary key makes the insert the compare-and-set. Of two processes that
+//! commit against the same base, one inserts and the other gets [`CommitError::Stale`];
+//! [`PgHistory::commit_merging`] then pulls what it missed, merges three-way
+//! ([`statesync::merge::merge`]) and tries again. The version sequence has no gap (a
+//! version is only ever written right after an existing one) and no duplicate (the key).
+
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use statesync::merge::{Conflict, MergeOptions, merge};
+use statesync::{Diff, DiffModel};
+use tokio_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Json;
+
+use crate::{Error, Schema};
+
+/// A state at a version: what a process holds, and what it commits against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkout<M> {
+    /// The version `state` is.
+    pub version: i64,
+    /// The state at `version`.
+    pub state: M,
+}
+
+/// Why a commit was refused. The history is unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// Another process committed after `base`: pull, merge and try again (or let
+    /// [`PgHistory::commit_merging`] do it).
+    #[error("stale commit: made against version {base}, the head is version {head}")]
+    Stale {
+        /// The version the commit was made against.
+        base: i64,
+        /// The head when the commit was refused.
+        head: i64,
+    },
+    /// The base version does not exist in this history (a checkout of another root, or a
+    /// history that was removed).
+    #[error("version {0} is not in the history")]
+    NoSuchVersion(i64),
+    /// Still stale after the given number of attempts.
+    #[error("still stale after {0} attempts")]
+    Contended(usize),
+    /// Anything else: the server, the connection, or a state that does not diff.
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+
+impl From<tokio_postgres::Error> for CommitError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Self::Other(Error::Db(error))
+    }
+}
+
+/// What [`PgHistory::commit_merging`] did.
+#[derive(Debug, Clone)]
+pub struct Committed<M> {
+    /// The committed version and its state.
+    pub checkout: Checkout<M>,
+    /// Conflicts the merges reported (kept as ours), in the order found.
+    pub conflicts: Vec<Conflict>,
+    /// How many times the commit was refused as stale before it went through.
+    pub stale: usize,
+}
+
+/// The versions of one root model, in the table `statesync_history` of a schema. Several
+/// roots share the table, each under its name; any number of processes use one root.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use statesync::merge::MergeOptions;
+/// use statesync_postgres::{PgHistory, Schema, connect};
+/// use statesync_suite::inventory::{Inventory, Site};
+///
+/// let client = connect("postgres://postgres@127.0.0.1:5432/test").await?;
+/// let history = PgHistory::<Inventory>::new(&Schema::new("public")?, "inventory");
+/// history.create_table(&client).await?;
+/// let base = history.init(&client, &Inventory::default()).await?; // or history.head()
+/// let mut ours = base.state.clone();
+/// ours.sites.upsert(Site { name: "ams".into(), region: "emea".into(), devices: Default::default() });
+/// let done = history.commit_merging(&client, base, ours, "add ams", &MergeOptions::default(), 10).await?;
+/// println!("version {} after {} stale attempts", done.checkout.version, done.stale);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PgHistory<M> {
+    table: String,
+    root: String,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<M> PgHistory<M>
+where
+    M: DiffModel + Serialize + DeserializeOwned,
+    Diff<M>: Serialize + DeserializeOwned,
+{
+    /// The history named `root` in `schema`'s `statesync_history` table.
+    pub fn new(schema: &Schema, root: &str) -> Self {
+        Self {
+            table: schema.table("statesync_history"),
+            root: root.to_owned(),
+            model: PhantomData,
+        }
+    }
+
+    /// Creates the table if it does not exist (the schema must).
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn create_table(&self, client: &impl GenericClient) -> Result<(), Error> {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                root         text        NOT NULL,
+                version      bigint      NOT NULL CHECK (version >= 0),
+                message      text        NOT NULL,
+                snapshot     jsonb,
+                diff         jsonb,
+                committed_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (root, version),
+                CHECK ((version = 0) = (snapshot IS NOT NULL)),
+                CHECK ((version = 0) = (diff IS NULL))
+            )",
+            self.table
+        );
+        client.batch_execute(&sql).await?;
+        Ok(())
+    }
+
+    /// Stores `initial` as version 0 unless the root already has one (another process
+    /// was first: its initial state is kept), and returns the head.
+    ///
+    /// # Errors
+    /// [`Error::Db`], or a stored version that does not read back.
+    pub async fn init(
+        &self,
+        client: &impl GenericClient,
+        initial: &M,
+    ) -> Result<Checkout<M>, Error> {
+        let snapshot = serde_json::to_value(initial).map_err(|source| Error::Json {
+            what: format!("history {:?}: initial state", self.root),
+            source,
+        })?;
+        let sql = format!(
+            "INSERT INTO {} (root, version, message, snapshot) VALUES ($1, 0, 'initial', $2)
+             ON CONFLICT (root, version) DO NOTHING",
+            self.table
+        );
+        client
+            .execute(&sql, &[&self.root, &Json(&snapshot)])
+            .await?;
+        self.head(client).await
+    }
+
+    /// The newest version and its state: version 0 with every diff after it applied.
+    ///
+    /// # Errors
+    /// [`Error::BadRow`] when the root has no version 0; [`Error::Db`]; a stored diff that
+    /// does not read back or apply.
+    pub async fn head(&self, client: &impl GenericClient) -> Result<Checkout<M>, Error> {
+        let sql = format!(
+            "SELECT snapshot FROM {} WHERE root = $1 AND version = 0",
+            self.table
+        );
+        let row = client
+            .query_opt(&sql, &[&self.root])
+            .await?
+            .ok_or_else(|| Error::BadRow(format!("history {:?} has no version 0", self.root)))?;
+        let Json(snapshot): Json<serde_json::Value> = row.try_get(0)?;
+        let state = serde_json::from_value(snapshot).map_err(|source| Error::Json {
+            what: format!("history {:?} version 0", self.root),
+            source,
+        })?;
+        let mut checkout = Checkout { version: 0, state };
+        self.pull(client, &mut checkout).await?;
+        Ok(checkout)
+    }
+
+    /// The newest version number, without reading any state.
+    ///
+    /// # Errors
+    /// [`Error::Db`]; [`Error::BadRow`] when the root has no version.
+    pub async fn version(&self, client: &impl GenericClient) -> Result<i64, Error> {
+        let sql = format!("SELECT max(version) FROM {} WHERE root = $1", self.table);
+        let row = client.query_one(&sql, &[&self.root]).await?;
+        row.try_get::<_, Option<i64>>(0)?
+            .ok_or_else(|| Error::BadRow(format!("history {:?} has no version", self.root)))
+    }
+
+    /// Every version number with its message, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn versions(&self, client: &impl GenericClient) -> Result<Vec<(i64, String)>, Error> {
+        let sql = format!(
+            "SELECT version, message FROM {} WHERE root = $1 ORDER BY version",
+            self.table
+        );
+        let rows = client.query(&sql, &[&self.root]).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    /// Brings `checkout` to the head by applying the diffs committed after its version;
+    /// returns how many. On error `checkout` may stand at any version between (its
+    /// `version` says which; its state always matches it).
+    ///
+    /// # Errors
+    /// [`Error::Db`]; a diff that does not read back or apply ([`Error::Json`],
+    /// [`Error::Model`]); a gap in the stored versions ([`Error::BadRow`]).
+    pub async fn pull(
+        &self,
+        client: &impl GenericClient,
+        checkout: &mut Checkout<M>,
+    ) -> Result<usize, Error> {
+        let sql = format!(
+            "SELECT version, diff FROM {} WHERE root = $1 AND version > $2 ORDER BY version",
+            self.table
+        );
+        let rows = client.query(&sql, &[&self.root, &checkout.version]).await?;
+        for row in &rows {
+            let version: i64 = row.try_get(0)?;
+            if version != checkout.version + 1 {
+                return Err(Error::BadRow(format!(
+                    "history {:?}: version {version} follows {}",
+                    self.root, checkout.version
+                )));
+            }
+            let Json(diff): Json<serde_json::Value> = row.try_get(1)?;
+            let diff: Diff<M> = serde_json::from_value(diff).map_err(|source| Error::Json {
+                what: format!("history {:?} version {version}", self.root),
+                source,
+            })?;
+            checkout.state.apply(&diff)?;
+            checkout.version = version;
+        }
+        Ok(rows.len())
+    }
+
+    /// Commits `next` as the version after `base`: the diff from `base.state` is inserted
+    /// as version `base.version + 1`, which succeeds only if nobody committed after `base`.
+    ///
+    /// # Errors
+    /// [`CommitError::Stale`] when someone did; [`CommitError::NoSuchVersion`] when `base`
+    /// is not a version of this root; [`CommitError::Other`] for the rest. Nothing is
+    /// written on error.
+    pub async fn commit(
+        &self,
+        client: &impl GenericClient,
+        base: &Checkout<M>,
+        next: &M,
+        message: &str,
+    ) -> Result<Checkout<M>, CommitError> {
+        let diff = base.state.diff(next).map_err(Error::Model)?;
+        let mut state = base.state.clone();
+        state.apply(&diff).map_err(Error::Model)?;
+        let value = serde_json::to_value(&diff).map_err(|source| Error::Json {
+            what: format!(
+                "history {:?}: diff after version {}",
+                self.root, base.version
+            ),
+            source,
+        })?;
+        let sql = format!(
+            "INSERT INTO {t} (root, version, message, diff)
+             SELECT $1, $2::bigint + 1, $3, $4
+             WHERE EXISTS (SELECT 1 FROM {t} WHERE root = $1 AND version = $2::bigint)",
+            t = self.table
+        );
+        match client
+            .execute(&sql, &[&self.root, &base.version, &message, &Json(&value)])
+            .await
+        {
+            Ok(1) => Ok(Checkout {
+                version: base.version + 1,
+                state,
+            }),
+            Ok(_) => Err(CommitError::NoSuchVersion(base.version)),
+            Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                let head = self.version(client).await?;
+                Err(CommitError::Stale {
+                    base: base.version,
+                    head,
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Commits `ours` (edited from `base`), and while the commit is stale pulls the newer
+    /// versions, merges three-way (base, ours, theirs: conflicts keep ours and are
+    /// returned) and commits the merge against the new head, at most `attempts` times.
+    ///
+    /// # Errors
+    /// [`CommitError::Contended`] after `attempts` stale refusals; any other error of
+    /// [`PgHistory::commit`] or [`PgHistory::pull`] at once.
+    pub async fn commit_merging(
+        &self,
+        client: &impl GenericClient,
+        mut base: Checkout<M>,
+        mut ours: M,
+        message: &str,
+        options: &MergeOptions,
+        attempts: usize,
+    ) -> Result<Committed<M>, CommitError> {
+        let mut conflicts = Vec::new();
+        for stale in 0..attempts {
+            match self.commit(client, &base, &ours, message).await {
+                Ok(checkout) => {
+                    return Ok(Committed {
+                        checkout,
+                        conflicts,
+                        stale,
+                    });
+                }
+                Err(CommitError::Stale { .. }) => {
+                    let mut theirs = base.clone();
+                    self.pull(client, &mut theirs).await?;
+                    let merged = merge(&base.state, &ours, &theirs.state, options);
+                    conflicts.extend(merged.conflicts);
+                    ours = merged.value;
+                    base = theirs;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Err(CommitError::Contended(attempts))
+    }
+}

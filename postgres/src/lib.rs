@@ -1,0 +1,17 @@
+#![warn(missing_docs)]
+//! PostgreSQL for statesync: state shared by several processes and machines.
+//!
+//! - [`PgHistory`]: the versions of a root model as JSONB diffs, with compare-and-set
+//!   commits and a merge-and-retry loop.
+//!
+//! Every table lives in a [`Schema`] the caller names, so a source and a target inventory,
+//! or two tests, never meet. [`connect`] opens a connection (no TLS) on the current tokio
+//! runtime.
+
+mod error;
+mod history;
+mod schema;
+
+pub use error::Error;
+pub use history::{Checkout, CommitError, Committed, PgHistory};
+pub use schema::{Schema, connect};

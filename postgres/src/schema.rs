@@ -1,0 +1,71 @@
+//! [`Schema`]: a checked schema name, and [`connect`].
+
+use crate::Error;
+
+/// A PostgreSQL schema name, checked to be a plain lower-case identifier, so it can be put
+/// into SQL text without quoting surprises. Every table of this crate lives in a schema
+/// given this way, so two inventories (a source and a target, or two tests) never meet.
+///
+/// ```
+/// use statesync_postgres::Schema;
+/// assert_eq!(Schema::new("fleet_1")?.table("site"), "\"fleet_1\".\"site\"");
+/// assert!(Schema::new("Robert'); DROP TABLE students;--").is_err());
+/// # Ok::<(), statesync_postgres::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Schema(String);
+
+impl Schema {
+    /// Checks `name`: `[a-z_][a-z0-9_]*`, at most 63 bytes.
+    ///
+    /// # Errors
+    /// [`Error::BadIdentifier`].
+    pub fn new(name: &str) -> Result<Self, Error> {
+        let mut chars = name.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+        let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if first_ok && rest_ok && name.len() <= 63 {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(Error::BadIdentifier(name.to_owned()))
+        }
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// `"schema"."table"`, for SQL text.
+    pub fn table(&self, table: &str) -> String {
+        format!("\"{}\".\"{table}\"", self.0)
+    }
+
+    /// `CREATE SCHEMA IF NOT EXISTS "schema"`.
+    pub fn create_sql(&self) -> String {
+        format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", self.0)
+    }
+}
+
+impl std::fmt::Display for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Connects without TLS (a server on this machine or a trusted network) and drives the
+/// connection on a spawned tokio task, which ends when the client is dropped or the
+/// server closes the connection. Call it inside a tokio runtime.
+///
+/// # Errors
+/// [`Error::Db`] when the server cannot be reached or refuses the login.
+pub async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(async move {
+        // The client sees the same error on its next call; nothing to do here.
+        let _ended = connection.await;
+    });
+    Ok(client)
+}
