@@ -27,6 +27,14 @@ pub enum Error {
     #[error("{0}")]
     BadRow(String),
     /// A sync whose changes could not be written: the transaction was rolled back.
-    #[error("sync not committed, rolled back: {0}")]
-    NotCommitted(String),
+    #[error("sync not committed (rolled back{}): {cause}", if *target_reloaded { ", target reloaded" } else { "; the target could not be reloaded" })]
+    NotCommitted {
+        /// Why the write failed.
+        cause: Box<Error>,
+        /// Whether the in-memory target was reloaded from the tables afterwards.
+        target_reloaded: bool,
+    },
+    /// A failure injected with [`crate::PgInventory::inject_failure`].
+    #[error("injected failure {0}")]
+    Injected(crate::FailAt),
 }

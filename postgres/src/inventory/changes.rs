@@ -1,0 +1,90 @@
+//! [`Changes`]: the typed hooks of the inventory adapter. They write nothing: each records
+//! its element (a row in COPY's text format, or a key to delete), and [`super::write`]
+//! carries the whole record into PostgreSQL in one transaction, in bulk.
+
+use statesync::DiffModel;
+use statesync::sync::{Adapter, HookError, Hooks, Parents};
+use statesync_suite::inventory::Inventory;
+
+use super::rows::Row;
+
+/// What a sync does to one table.
+#[derive(Debug, Default)]
+pub struct Table {
+    /// Keys to delete, one vector per key column.
+    pub(crate) delete_keys: [Vec<String>; 2],
+    /// Rows after their update, in COPY text.
+    pub(crate) updates: String,
+    /// How many rows `updates` holds.
+    pub(crate) updated: usize,
+    /// Rows to create, in COPY text.
+    pub(crate) creates: String,
+    /// How many rows `creates` holds.
+    pub(crate) created: usize,
+}
+
+impl Table {
+    /// How many rows this sync deletes.
+    pub fn deleted(&self) -> usize {
+        self.delete_keys[0].len()
+    }
+}
+
+/// The changes a sync makes, recorded by the typed hooks (`Hooks<Site>`,
+/// `Hooks<Device>`, `Hooks<Interface>`), table by table.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub(crate) sites: Table,
+    pub(crate) devices: Table,
+    pub(crate) interfaces: Table,
+}
+
+impl Changes {
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        [&self.sites, &self.devices, &self.interfaces]
+            .iter()
+            .all(|t| t.deleted() + t.updated + t.created == 0)
+    }
+
+    /// Rows created, updated and deleted over the three tables.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        [&self.sites, &self.devices, &self.interfaces]
+            .iter()
+            .fold((0, 0, 0), |(c, u, d), t| {
+                (c + t.created, u + t.updated, d + t.deleted())
+            })
+    }
+}
+
+impl Adapter for Changes {}
+
+/// The root is not a row.
+impl Hooks<Inventory> for Changes {}
+
+impl<M: Row + DiffModel> Hooks<M> for Changes {
+    fn create(&mut self, model: &M, _: &Parents) -> Result<(), HookError> {
+        let table = M::table(self);
+        model.encode(&mut table.creates);
+        table.created += 1;
+        Ok(())
+    }
+
+    fn update(&mut self, model: &M, _: &M::Changes, _: &Parents) -> Result<(), HookError> {
+        let table = M::table(self);
+        model.encode(&mut table.updates);
+        table.updated += 1;
+        Ok(())
+    }
+
+    fn delete(&mut self, model: &M, _: &Parents) -> Result<(), HookError> {
+        let table = M::table(self);
+        let [a, b] = model.row_key();
+        let [keys_a, keys_b] = &mut table.delete_keys;
+        keys_a.push(a.to_owned());
+        if M::KEY == 2 {
+            keys_b.push(b.to_owned());
+        }
+        Ok(())
+    }
+}

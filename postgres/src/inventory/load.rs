@@ -1,0 +1,148 @@
+//! Reads the tables back into an [`Inventory`]: all of it, or some sites.
+
+use std::collections::HashMap;
+
+use futures_util::{TryStreamExt, pin_mut};
+use statesync::Store;
+use statesync_suite::inventory::{Device, Interface, Inventory, Site};
+use tokio_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+
+use super::Names;
+use crate::Error;
+
+/// Which sites to read.
+pub(crate) enum Sites<'a> {
+    All,
+    Only(&'a [String]),
+}
+
+impl Sites<'_> {
+    fn filter(&self, column: &str) -> String {
+        match self {
+            Sites::All => String::new(),
+            Sites::Only(_) => format!(" WHERE {column} = ANY($1::text[])"),
+        }
+    }
+}
+
+fn params<'a>(sites: &'a Sites<'_>) -> Vec<&'a (dyn ToSql + Sync)> {
+    match sites {
+        Sites::All => Vec::new(),
+        Sites::Only(names) => vec![names as &(dyn ToSql + Sync)],
+    }
+}
+
+pub(crate) async fn load(
+    client: &impl GenericClient,
+    names: &Names,
+    sites: Sites<'_>,
+) -> Result<Inventory, Error> {
+    let params = params(&sites);
+    let mut devices = load_devices(client, names, &sites, &params).await?;
+    let filter = match sites {
+        Sites::All => String::new(),
+        Sites::Only(_) => format!(
+            " WHERE device IN (SELECT name FROM {} WHERE site = ANY($1::text[]))",
+            names.device
+        ),
+    };
+    let sql = format!(
+        "SELECT device, name, description, enabled, mtu, mode, vlans FROM {}{filter} \
+         ORDER BY device, name",
+        names.interface
+    );
+    let rows = client.query_raw(&sql, params.iter().copied()).await?;
+    pin_mut!(rows);
+    while let Some(row) = rows.try_next().await? {
+        let interface = interface(&row)?;
+        let (_, device) = devices.get_mut(&interface.device).ok_or_else(|| {
+            Error::BadRow(format!(
+                "interface[device={}, name={}]: no such device",
+                interface.device, interface.name
+            ))
+        })?;
+        device.interfaces.insert(interface)?;
+    }
+
+    let sql = format!(
+        "SELECT name, region FROM {}{} ORDER BY name",
+        names.site,
+        sites.filter("name")
+    );
+    let mut inventory = Inventory::default();
+    for row in client.query(&sql, &params).await? {
+        inventory.sites.insert(Site {
+            name: row.try_get(0)?,
+            region: row.try_get(1)?,
+            devices: Store::new(),
+        })?;
+    }
+    let mut ordered: Vec<(usize, Device)> = devices.into_values().collect();
+    ordered.sort_unstable_by_key(|(at, _)| *at);
+    for (_, device) in ordered {
+        let mut site = inventory
+            .sites
+            .get_mut(&statesync_suite::inventory::SiteKey {
+                name: device.site.clone(),
+            })
+            .ok_or_else(|| {
+                Error::BadRow(format!(
+                    "device[site={}, name={}]: no such site",
+                    device.site, device.name
+                ))
+            })?;
+        site.devices.insert(device)?;
+    }
+    Ok(inventory)
+}
+
+/// The devices by name, with their place in key order.
+async fn load_devices(
+    client: &impl GenericClient,
+    names: &Names,
+    sites: &Sites<'_>,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<HashMap<String, (usize, Device)>, Error> {
+    let sql = format!(
+        "SELECT site, name, role, model, serial FROM {}{} ORDER BY site, name",
+        names.device,
+        sites.filter("site")
+    );
+    let mut devices = HashMap::new();
+    for (at, row) in client.query(&sql, params).await?.iter().enumerate() {
+        let device = Device {
+            site: row.try_get(0)?,
+            name: row.try_get(1)?,
+            role: row.try_get(2)?,
+            model: row.try_get(3)?,
+            serial: row.try_get(4)?,
+            interfaces: Store::new(),
+        };
+        devices.insert(device.name.clone(), (at, device));
+    }
+    Ok(devices)
+}
+
+fn interface(row: &tokio_postgres::Row) -> Result<Interface, Error> {
+    let device: String = row.try_get(0)?;
+    let name: String = row.try_get(1)?;
+    let mtu: i64 = row.try_get(4)?;
+    let vlans: Vec<i32> = row.try_get(6)?;
+    let bad =
+        |what: String| Error::BadRow(format!("interface[device={device}, name={name}]: {what}"));
+    let mtu = u32::try_from(mtu).map_err(|_| bad(format!("mtu {mtu} is not a u32")))?;
+    let vlans = vlans
+        .iter()
+        .map(|&vlan| u16::try_from(vlan).map_err(|_| bad(format!("vlan {vlan} is not a u16"))))
+        .collect::<Result<Vec<u16>, Error>>()?;
+    Ok(Interface {
+        description: row.try_get(2)?,
+        enabled: row.try_get(3)?,
+        mode: row.try_get(5)?,
+        mtu,
+        vlans,
+        device,
+        name,
+    })
+}

@@ -1,0 +1,126 @@
+//! Carries recorded [`Changes`] into the tables inside a transaction the caller holds:
+//! deletes (children first) by key arrays, updates through a temporary table filled by
+//! COPY, creates by COPY (parents first). Every statement checks how many rows it touched,
+//! so a table that changed since it was loaded fails the write instead of half-applying.
+
+use bytes::Bytes;
+use futures_util::{SinkExt, pin_mut};
+use tokio_postgres::Transaction;
+
+use super::changes::{Changes, Table};
+use super::rows::Row;
+use super::{FailAt, Names};
+use crate::Error;
+use statesync_suite::inventory::{Device, Interface, Site};
+
+/// COPY sends the rows in pieces of this size.
+const CHUNK: usize = 1 << 20;
+
+pub(crate) async fn write(
+    tx: &Transaction<'_>,
+    names: &Names,
+    changes: &Changes,
+    fail: Option<FailAt>,
+) -> Result<(), Error> {
+    delete::<Interface>(tx, names, &changes.interfaces).await?;
+    delete::<Device>(tx, names, &changes.devices).await?;
+    delete::<Site>(tx, names, &changes.sites).await?;
+    injected(fail, FailAt::AfterDeletes)?;
+    update::<Site>(tx, names, &changes.sites).await?;
+    update::<Device>(tx, names, &changes.devices).await?;
+    update::<Interface>(tx, names, &changes.interfaces).await?;
+    injected(fail, FailAt::AfterUpdates)?;
+    create::<Site>(tx, names, &changes.sites).await?;
+    create::<Device>(tx, names, &changes.devices).await?;
+    create::<Interface>(tx, names, &changes.interfaces).await?;
+    injected(fail, FailAt::AfterCreates)
+}
+
+fn injected(fail: Option<FailAt>, here: FailAt) -> Result<(), Error> {
+    if fail == Some(here) {
+        Err(Error::Injected(here))
+    } else {
+        Ok(())
+    }
+}
+
+fn touched<M: Row>(what: &str, expected: usize, touched: u64) -> Result<(), Error> {
+    if usize::try_from(touched).ok() == Some(expected) {
+        Ok(())
+    } else {
+        Err(Error::BadRow(format!(
+            "{what} {expected} {} rows, {touched} matched: the table changed since it was loaded",
+            M::TABLE
+        )))
+    }
+}
+
+async fn delete<M: Row>(tx: &Transaction<'_>, names: &Names, table: &Table) -> Result<(), Error> {
+    let count = table.deleted();
+    if count == 0 {
+        return Ok(());
+    }
+    let [a, b] = &table.delete_keys;
+    let name = names.of::<M>();
+    let deleted = match M::COLUMNS {
+        [first, second, ..] if M::KEY == 2 => {
+            let sql = format!(
+                "DELETE FROM {name} WHERE ({first}, {second}) IN \
+                 (SELECT * FROM unnest($1::text[], $2::text[]))"
+            );
+            tx.execute(&sql, &[a, b]).await?
+        }
+        [first, ..] => {
+            let sql = format!("DELETE FROM {name} WHERE {first} = ANY($1::text[])");
+            tx.execute(&sql, &[a]).await?
+        }
+        [] => 0,
+    };
+    touched::<M>("deleting", count, deleted)
+}
+
+async fn update<M: Row>(tx: &Transaction<'_>, names: &Names, table: &Table) -> Result<(), Error> {
+    if table.updated == 0 {
+        return Ok(());
+    }
+    let name = names.of::<M>();
+    let temp = format!("statesync_update_{}", M::TABLE);
+    tx.batch_execute(&format!(
+        "CREATE TEMPORARY TABLE {temp} (LIKE {name}) ON COMMIT DROP"
+    ))
+    .await?;
+    copy(tx, &format!("COPY {temp} FROM STDIN"), &table.updates).await?;
+    let (key, rest) = M::COLUMNS.split_at(M::KEY);
+    let set: Vec<String> = rest.iter().map(|c| format!("{c} = u.{c}")).collect();
+    let matched: Vec<String> = key.iter().map(|c| format!("t.{c} = u.{c}")).collect();
+    let sql = format!(
+        "UPDATE {name} AS t SET {} FROM {temp} AS u WHERE {}",
+        set.join(", "),
+        matched.join(" AND ")
+    );
+    let updated = tx.execute(&sql, &[]).await?;
+    touched::<M>("updating", table.updated, updated)
+}
+
+async fn create<M: Row>(tx: &Transaction<'_>, names: &Names, table: &Table) -> Result<(), Error> {
+    if table.created == 0 {
+        return Ok(());
+    }
+    let sql = format!(
+        "COPY {} ({}) FROM STDIN",
+        names.of::<M>(),
+        M::COLUMNS.join(", ")
+    );
+    let created = copy(tx, &sql, &table.creates).await?;
+    touched::<M>("creating", table.created, created)
+}
+
+/// Runs `COPY ... FROM STDIN` with `data` (COPY text); returns the rows copied.
+async fn copy(tx: &Transaction<'_>, sql: &str, data: &str) -> Result<u64, Error> {
+    let sink = tx.copy_in(sql).await?;
+    pin_mut!(sink);
+    for chunk in data.as_bytes().chunks(CHUNK) {
+        sink.send(Bytes::copy_from_slice(chunk)).await?;
+    }
+    Ok(sink.finish().await?)
+}

@@ -1,0 +1,221 @@
+//! `PgInventory` against a real server: an initial sync into an empty schema, a re-run that
+//! finds nothing, incremental changes, and failures that leave nothing behind.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{TestSchema, url};
+use statesync::DiffModel;
+use statesync::sync::SyncOptions;
+use statesync_postgres::{Error, FailAt, PgInventory, connect};
+use statesync_suite::dataset::{generate, mutate};
+use statesync_suite::inventory::{Device, Interface, Inventory, SiteKey};
+
+/// Runs `edit` on the first device of the first site.
+fn edit_first_device(inventory: &mut Inventory, edit: impl FnOnce(&mut Device)) {
+    let site = inventory.sites.iter().next().unwrap().key();
+    let mut site = inventory.sites.get_mut(&site).unwrap();
+    let device = site.devices.iter().next().unwrap().key();
+    let mut device = site.devices.get_mut(&device).unwrap();
+    edit(&mut device);
+}
+
+async fn setup(test: &str) -> (TestSchema, PgInventory, tokio_postgres::Client) {
+    let guard = TestSchema::new(test).await;
+    let client = connect(&url()).await.unwrap();
+    let inventory = PgInventory::new(guard.schema.clone());
+    inventory.create_tables(&client).await.unwrap();
+    (guard, inventory, client)
+}
+
+/// A text field with everything COPY's text format treats as syntax, and more.
+const AWKWARD: &str = "tab\there, new\nline, back\\slash, cr\r, 'quote\" {brace,} \\N ünï";
+
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn an_initial_sync_fills_an_empty_schema_and_a_rerun_finds_nothing() {
+    let (_guard, pg, mut client) = setup("inv_initial").await;
+    let mut source = generate(2_000, 7);
+    let first_site = source.sites.iter().next().unwrap().name.clone();
+    let mut site = source.sites.get_mut(&SiteKey { name: first_site }).unwrap();
+    site.region = AWKWARD.to_owned();
+    drop(site);
+
+    let mut target = pg.load(&mut client).await.unwrap();
+    assert_eq!(target, Inventory::default());
+    let synced = pg
+        .sync(&mut client, &mut target, &source, SyncOptions::default())
+        .await
+        .unwrap();
+    assert!(synced.report.is_success());
+    let counts = synced.report.counts;
+    assert_eq!(synced.rows, (counts.created, 0, 0));
+    assert_eq!(counts.created, 2_000 + 42 + 5); // interfaces, devices, sites
+    assert_eq!(pg.load(&mut client).await.unwrap(), source);
+
+    // Again, from what the tables hold: nothing to do, nothing written.
+    let mut reloaded = pg.load(&mut client).await.unwrap();
+    let again = pg
+        .sync(&mut client, &mut reloaded, &source, SyncOptions::default())
+        .await
+        .unwrap();
+    assert!(!again.report.changed_anything());
+    assert_eq!(again.rows, (0, 0, 0));
+}
+
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn changes_are_carried_in_one_transaction_and_counted() {
+    let (_guard, pg, mut client) = setup("inv_changes").await;
+    let source = generate(3_000, 11);
+    let mut target = pg.load(&mut client).await.unwrap();
+    pg.sync(&mut client, &mut target, &source, SyncOptions::default())
+        .await
+        .unwrap();
+
+    let mut changed = mutate(&source, 12);
+    // An update with awkward text, and an interface moved to an empty VLAN list.
+    edit_first_device(&mut changed, |device| {
+        let key = device.interfaces.iter().next().unwrap().key();
+        let mut interface = device.interfaces.get_mut(&key).unwrap();
+        interface.description = AWKWARD.to_owned();
+        interface.vlans.clear();
+    });
+
+    let before = target.diff(&changed).unwrap().summary();
+    let synced = pg
+        .sync(&mut client, &mut target, &changed, SyncOptions::default())
+        .await
+        .unwrap();
+    let counts = synced.report.counts;
+    assert!(synced.report.is_success());
+    assert_eq!(
+        synced.rows,
+        (counts.created, counts.updated, counts.deleted)
+    );
+    assert_eq!(
+        (before.create, before.delete),
+        (counts.created, counts.deleted)
+    );
+    assert!(
+        counts.created > 0 && counts.updated > 0 && counts.deleted > 0,
+        "{counts:?}"
+    );
+    assert_eq!(target, changed);
+    assert_eq!(pg.load(&mut client).await.unwrap(), changed);
+    // Loading only some sites gives those sites whole.
+    let names: Vec<String> = changed
+        .sites
+        .iter()
+        .take(2)
+        .map(|s| s.name.clone())
+        .collect();
+    let part = pg.load_sites(&client, &names).await.unwrap();
+    assert_eq!(part.sites.len(), 2);
+    for site in &part.sites {
+        assert_eq!(Some(site), changed.sites.get(&site.key()));
+    }
+
+    // Back to the source: a device of a removed site comes back, with its interfaces.
+    pg.sync(&mut client, &mut target, &source, SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(pg.load(&mut client).await.unwrap(), source);
+}
+
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_failure_anywhere_in_the_write_rolls_the_whole_sync_back() {
+    let (_guard, pg, mut client) = setup("inv_fail").await;
+    let source = generate(1_000, 3);
+    let mut target = pg.load(&mut client).await.unwrap();
+    pg.sync(&mut client, &mut target, &source, SyncOptions::default())
+        .await
+        .unwrap();
+    let changed = mutate(&source, 4);
+
+    for at in [
+        FailAt::AfterDeletes,
+        FailAt::AfterUpdates,
+        FailAt::AfterCreates,
+    ] {
+        let failing = pg.clone().inject_failure(Some(at));
+        let mut memory = target.clone();
+        let error = failing
+            .sync(&mut client, &mut memory, &changed, SyncOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::NotCommitted { cause, target_reloaded: true } if matches!(**cause, Error::Injected(a) if a == at)),
+            "{error}"
+        );
+        assert_eq!(pg.load(&mut client).await.unwrap(), source, "{at}");
+        assert_eq!(memory, source, "memory reloaded {at}");
+    }
+
+    // A row PostgreSQL itself refuses (text with a NUL byte), after deletes and updates
+    // went through in the same transaction: nothing stays.
+    let mut bad = changed.clone();
+    edit_first_device(&mut bad, |device| {
+        let name = device.name.clone();
+        device
+            .interfaces
+            .insert(Interface {
+                device: name,
+                name: "nul".into(),
+                description: "a\0b".into(),
+                enabled: true,
+                mtu: 1500,
+                mode: "access".into(),
+                vlans: vec![10],
+            })
+            .unwrap();
+    });
+    let mut memory = target.clone();
+    let error = pg
+        .sync(&mut client, &mut memory, &bad, SyncOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::NotCommitted { cause, .. } if matches!(**cause, Error::Db(_))),
+        "{error}"
+    );
+    assert_eq!(pg.load(&mut client).await.unwrap(), source);
+    assert_eq!(memory, source);
+
+    // A target that no longer matches the tables (another writer deleted an interface
+    // since it was loaded): the write notices and rolls back instead of half-applying.
+    let gone = changed
+        .sites
+        .iter()
+        .flat_map(|s| s.devices.iter())
+        .next()
+        .unwrap();
+    let stale_target = pg.load(&mut client).await.unwrap();
+    let sql = format!(
+        "DELETE FROM {} WHERE device = $1",
+        pg.schema().table("interface")
+    );
+    client.execute(&sql, &[&gone.name]).await.unwrap();
+    let after_delete = pg.load(&mut client).await.unwrap();
+    let mut memory = stale_target;
+    let error = pg
+        .sync(
+            &mut client,
+            &mut memory,
+            &Inventory::default(),
+            SyncOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::NotCommitted { cause, .. } if matches!(**cause, Error::BadRow(_))),
+        "{error}"
+    );
+    assert_eq!(pg.load(&mut client).await.unwrap(), after_delete);
+}
