@@ -5,7 +5,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The server or the connection failed (refused statement, lost connection, ...).
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", describe(.0))]
     Db(#[from] tokio_postgres::Error),
     /// A model operation failed (a diff that does not apply, a duplicate key in a row set).
     #[error(transparent)]
@@ -37,4 +37,23 @@ pub enum Error {
     /// A failure injected with [`crate::PgInventory::inject_failure`].
     #[error("injected failure {0}")]
     Injected(crate::FailAt),
+}
+
+/// The server's own message (severity, text, detail, SQLSTATE) when there is one: the
+/// client error's `Display` says only "db error".
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{}: {} ({})", db.severity(), db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                text.push_str(": ");
+                text.push_str(detail);
+            }
+            text
+        }
+        None => match std::error::Error::source(error) {
+            Some(source) => format!("{error}: {source}"),
+            None => error.to_string(),
+        },
+    }
 }

@@ -17,5 +17,5 @@ mod schema;
 
 pub use error::Error;
 pub use history::{Checkout, CommitError, Committed, PgHistory};
-pub use inventory::{Changes, FailAt, PgInventory, Synced, Table};
+pub use inventory::{BULK_CREATES, Changes, FailAt, PgInventory, Synced, Table};
 pub use schema::{Schema, connect};

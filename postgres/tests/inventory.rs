@@ -219,3 +219,55 @@ async fn a_failure_anywhere_in_the_write_rolls_the_whole_sync_back() {
     );
     assert_eq!(pg.load(&mut client).await.unwrap(), after_delete);
 }
+
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn bulk_creates_check_the_foreign_keys_once_and_still_refuse_an_orphan() {
+    let (_guard, pg, mut client) = setup("inv_bulk").await;
+    let pg = pg.bulk_creates(1); // every create takes the bulk path
+    let source = generate(1_000, 5);
+    let mut target = pg.load(&mut client).await.unwrap();
+    pg.sync(&mut client, &mut target, &source, SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(pg.load(&mut client).await.unwrap(), source);
+    // The constraint is back.
+    let sql = "SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+               WHERE n.nspname = $1 AND c.contype = 'f'";
+    let row = client.query_one(sql, &[&pg.schema().name()]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0), 2);
+
+    // Another writer removes a device (and its interfaces) after our load; our sync then
+    // creates interfaces under it: the re-added foreign key refuses them, all rolls back.
+    let mut stale = pg.load(&mut client).await.unwrap();
+    let device = source
+        .sites
+        .iter()
+        .flat_map(|s| s.devices.iter())
+        .next()
+        .unwrap();
+    for (table, column) in [("interface", "device"), ("device", "name")] {
+        let sql = format!(
+            "DELETE FROM {} WHERE {column} = $1",
+            pg.schema().table(table)
+        );
+        client.execute(&sql, &[&device.name]).await.unwrap();
+    }
+    let before = pg.load(&mut client).await.unwrap();
+    let mut more = source.clone();
+    edit_first_device(&mut more, |device| {
+        let mut extra = device.interfaces.iter().next().unwrap().clone();
+        extra.name = "ae-99".into();
+        device.interfaces.insert(extra).unwrap();
+    });
+    let error = pg
+        .sync(&mut client, &mut stale, &more, SyncOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::NotCommitted { cause, .. } if matches!(**cause, Error::Db(_))),
+        "{error}"
+    );
+    assert!(error.to_string().contains("foreign key"), "{error}");
+    assert_eq!(pg.load(&mut client).await.unwrap(), before);
+}

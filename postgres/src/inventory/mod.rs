@@ -25,6 +25,7 @@ use statesync_suite::inventory::Inventory;
 use tokio_postgres::{Client, GenericClient, IsolationLevel, Transaction};
 
 pub use changes::{Changes, Table};
+pub use write::BULK_CREATES;
 
 use crate::{Error, Schema};
 use rows::Row;
@@ -68,6 +69,13 @@ impl Names {
     }
 }
 
+/// How writes run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    pub(crate) fail: Option<FailAt>,
+    pub(crate) bulk_creates: usize,
+}
+
 /// What [`PgInventory::sync`] did.
 #[derive(Debug)]
 pub struct Synced {
@@ -100,7 +108,7 @@ pub struct Synced {
 pub struct PgInventory {
     schema: Schema,
     names: Names,
-    fail: Option<FailAt>,
+    settings: Settings,
 }
 
 impl PgInventory {
@@ -114,7 +122,10 @@ impl PgInventory {
         Self {
             schema,
             names,
-            fail: None,
+            settings: Settings {
+                fail: None,
+                bulk_creates: BULK_CREATES,
+            },
         }
     }
 
@@ -127,7 +138,16 @@ impl PgInventory {
     /// nothing of a failed sync stays.
     #[must_use]
     pub fn inject_failure(mut self, at: Option<FailAt>) -> Self {
-        self.fail = at;
+        self.settings.fail = at;
+        self
+    }
+
+    /// From how many created rows of one table on the write drops that table's foreign
+    /// key for its COPY and adds it back after (one join instead of a check per row;
+    /// the table is locked for the rest of the transaction). Default [`BULK_CREATES`].
+    #[must_use]
+    pub fn bulk_creates(mut self, rows: usize) -> Self {
+        self.settings.bulk_creates = rows;
         self
     }
 
@@ -190,7 +210,7 @@ impl PgInventory {
     /// [`Error::Db`], [`Error::BadRow`] (a table that changed since it was loaded), or
     /// [`Error::Injected`]; the transaction must then be rolled back (dropping it does).
     pub async fn write(&self, tx: &Transaction<'_>, changes: &Changes) -> Result<(), Error> {
-        write::write(tx, &self.names, changes, self.fail).await
+        write::write(tx, &self.names, changes, &self.settings).await
     }
 
     /// Makes the tables hold `source`, given `target`, what they hold now (from

@@ -15,7 +15,7 @@ pub(crate) fn schema_sql(site: &str, device: &str, interface: &str) -> String {
             region text NOT NULL
         );
         CREATE TABLE IF NOT EXISTS {device} (
-            site   text NOT NULL REFERENCES {site} (name),
+            site   text NOT NULL CONSTRAINT device_site_fk REFERENCES {site} (name),
             name   text NOT NULL UNIQUE,
             role   text NOT NULL,
             model  text NOT NULL,
@@ -23,7 +23,7 @@ pub(crate) fn schema_sql(site: &str, device: &str, interface: &str) -> String {
             PRIMARY KEY (site, name)
         );
         CREATE TABLE IF NOT EXISTS {interface} (
-            device      text    NOT NULL REFERENCES {device} (name),
+            device      text    NOT NULL CONSTRAINT interface_device_fk REFERENCES {device} (name),
             name        text    NOT NULL,
             description text    NOT NULL,
             enabled     boolean NOT NULL,
@@ -43,6 +43,9 @@ pub(crate) trait Row {
     const COLUMNS: &'static [&'static str];
     /// How many of the first columns are the key (1 or 2).
     const KEY: usize;
+    /// The foreign key to the parent table: constraint name, column, parent table, parent
+    /// column (`None` for the top table).
+    const PARENT: Option<[&'static str; 4]>;
     /// The recorded changes of this table.
     fn table(changes: &mut Changes) -> &mut Table;
     /// The key's values, in column order (the second is empty for a one-column key).
@@ -78,6 +81,7 @@ impl Row for Site {
     const TABLE: &'static str = "site";
     const COLUMNS: &'static [&'static str] = &["name", "region"];
     const KEY: usize = 1;
+    const PARENT: Option<[&'static str; 4]> = None;
     fn table(changes: &mut Changes) -> &mut Table {
         &mut changes.sites
     }
@@ -94,6 +98,7 @@ impl Row for Device {
     const TABLE: &'static str = "device";
     const COLUMNS: &'static [&'static str] = &["site", "name", "role", "model", "serial"];
     const KEY: usize = 2;
+    const PARENT: Option<[&'static str; 4]> = Some(["device_site_fk", "site", "site", "name"]);
     fn table(changes: &mut Changes) -> &mut Table {
         &mut changes.devices
     }
@@ -127,6 +132,8 @@ impl Row for Interface {
         "vlans",
     ];
     const KEY: usize = 2;
+    const PARENT: Option<[&'static str; 4]> =
+        Some(["interface_device_fk", "device", "device", "name"]);
     fn table(changes: &mut Changes) -> &mut Table {
         &mut changes.interfaces
     }

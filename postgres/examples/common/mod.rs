@@ -1,0 +1,46 @@
+//! What the PostgreSQL examples share: the server's URL, a schema of their own, and the
+//! process's peak memory.
+#![allow(dead_code)]
+
+use statesync_postgres::{Error, Schema};
+use tokio_postgres::Client;
+
+/// The server: `DATABASE_URL`, or the development machine's.
+pub fn url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh schema named `{prefix}_{pid}` (an old one of that name is dropped first).
+pub async fn fresh_schema(client: &Client, prefix: &str) -> Result<Schema, Error> {
+    let schema = Schema::new(&format!("{prefix}_{}", std::process::id()))?;
+    drop_schema(client, &schema).await?;
+    client.batch_execute(&schema.create_sql()).await?;
+    Ok(schema)
+}
+
+/// Drops `schema` and everything in it.
+pub async fn drop_schema(client: &Client, schema: &Schema) -> Result<(), Error> {
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .await?;
+    Ok(())
+}
+
+/// The peak resident memory of this process so far, in MB (Linux: `VmHWM`).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some((kb / 1024.0).round())
+}
+
+/// Seconds, to the millisecond.
+pub fn seconds(elapsed: std::time::Duration) -> f64 {
+    (elapsed.as_secs_f64() * 1000.0).round() / 1000.0
+}
