@@ -1,0 +1,313 @@
+//! [`Fleet`]: a sync split by site over worker processes, with leases, applied exactly
+//! once.
+//!
+//! The source and the target are two [`PgInventory`] schemas. Triggers on the source's
+//! tables bump a version per site (partition) in the same transaction as every change and
+//! `NOTIFY` the site's name at commit. A partition needs a sync while the target's
+//! `base_version` is below the source's version.
+//!
+//! A worker [claims](Fleet::claim) one such partition with `FOR UPDATE SKIP LOCKED`: the
+//! lease (owner, expiry) is committed at once, so other workers skip it, and a
+//! [heartbeat](Fleet::heartbeat) pushes the expiry on while the worker is alive. Then
+//! [`Fleet::sync_partition`] reads the source's partition and its version in one snapshot,
+//! and in ONE transaction locks the partition's row, checks the lease is still its own
+//! (a worker whose lease expired and was taken over is fenced off here), loads the
+//! target's partition, writes the changes, moves `base_version` to the version it read,
+//! releases the lease and logs the application under the key (partition, version). A
+//! crash or a lost connection before `COMMIT` leaves nothing; a `COMMIT` is final: each
+//! version of each partition is applied exactly once. A killed worker's lease expires and
+//! another worker takes the partition. A worker holds one partition in memory at a time.
+
+pub mod process;
+mod tables;
+mod worker;
+
+use std::time::Duration;
+
+use tokio_postgres::{Client, GenericClient};
+
+use crate::{Error, PgInventory, Schema};
+
+pub use worker::{Applied, WorkerOptions, WorkerReport};
+
+/// A partition this worker holds the lease of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The partition (a site's name).
+    pub partition: String,
+    /// The worker holding it.
+    pub worker: String,
+    /// How many times the partition has been claimed, this claim included.
+    pub claims: i32,
+}
+
+/// Why [`Fleet::sync_partition`] did not apply a partition. Nothing of it was written.
+#[derive(Debug, thiserror::Error)]
+pub enum PartitionError {
+    /// The lease expired and another worker took the partition (or finished it).
+    #[error("partition {0}: the lease is no longer ours")]
+    LostLease(String),
+    /// Anything else (a refused write, a lost connection): the transaction rolled back.
+    #[error("partition {partition}: {source}")]
+    Failed {
+        /// The partition.
+        partition: String,
+        /// Why.
+        source: Error,
+    },
+}
+
+/// A source inventory, a target inventory, and the control tables that split syncing the
+/// one into the other by site.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    source: PgInventory,
+    target: PgInventory,
+    source_version: String,
+    partition: String,
+    applied: String,
+    touch: String,
+    channel: String,
+}
+
+impl Fleet {
+    /// The fleet syncing `source` into `target`; its control tables live in the target's
+    /// schema. One fleet per source (the triggers are named per source table).
+    pub fn new(source: PgInventory, target: PgInventory) -> Self {
+        let schema: &Schema = target.schema();
+        Self {
+            source_version: schema.table("partition_source"),
+            partition: schema.table("partition"),
+            applied: schema.table("partition_applied"),
+            touch: format!("\"{schema}\".statesync_touch"),
+            channel: format!("statesync_{schema}"),
+            source,
+            target,
+        }
+    }
+
+    /// The source inventory.
+    pub fn source(&self) -> &PgInventory {
+        &self.source
+    }
+
+    /// The target inventory.
+    pub fn target(&self) -> &PgInventory {
+        &self.target
+    }
+
+    /// The channel the source's triggers `NOTIFY` changed partitions on.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// Creates both inventories' tables, the control tables and the source's triggers
+    /// (where missing), then enrols every site the source or the target holds, so that a
+    /// fleet set up over existing data syncs all of it once.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn create_tables(&self, client: &impl GenericClient) -> Result<(), Error> {
+        self.source.create_tables(client).await?;
+        self.target.create_tables(client).await?;
+        let source = self.source.schema();
+        let names = [
+            source.table("site"),
+            source.table("device"),
+            source.table("interface"),
+        ];
+        let sql = format!(
+            "{}\n{}",
+            tables::control_sql(&self.source_version, &self.partition, &self.applied),
+            tables::trigger_sql(
+                &self.touch,
+                &self.source_version,
+                &self.partition,
+                &self.channel,
+                [&names[0], &names[1], &names[2]],
+                &format!("\"{source}\".statesync"),
+            )
+        );
+        client.batch_execute(&sql).await?;
+        let enrol = format!(
+            "SELECT {}(ARRAY(SELECT name FROM {} UNION SELECT name FROM {}))",
+            self.touch,
+            names[0],
+            self.target.schema().table("site")
+        );
+        client.batch_execute(&enrol).await?;
+        Ok(())
+    }
+
+    /// Claims a partition that needs a sync and is free (no owner, or an expired lease),
+    /// for `lease` from now; `None` when there is none. Partitions claimed `max_claims`
+    /// times without being applied are left alone (see [`Fleet::stuck`]).
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn claim(
+        &self,
+        client: &impl GenericClient,
+        worker: &str,
+        lease: Duration,
+        max_claims: i32,
+    ) -> Result<Option<Lease>, Error> {
+        let sql = format!(
+            "UPDATE {p} AS p
+                SET owner = $1, expires_at = clock_timestamp() + make_interval(secs => $2),
+                    claims = p.claims + 1
+              WHERE p.name = (
+                    SELECT q.name FROM {p} AS q JOIN {s} AS s ON s.name = q.name
+                     WHERE q.base_version < s.version
+                       AND (q.owner IS NULL OR q.expires_at < clock_timestamp())
+                       AND q.claims < $3
+                     ORDER BY q.name
+                     LIMIT 1
+                       FOR UPDATE OF q SKIP LOCKED)
+          RETURNING p.name, p.claims",
+            p = self.partition,
+            s = self.source_version
+        );
+        let row = client
+            .query_opt(&sql, &[&worker, &lease.as_secs_f64(), &max_claims])
+            .await?;
+        Ok(match row {
+            Some(row) => Some(Lease {
+                partition: row.try_get(0)?,
+                worker: worker.to_owned(),
+                claims: row.try_get(1)?,
+            }),
+            None => None,
+        })
+    }
+
+    /// Pushes the lease's expiry to `lease` from now; `false` when it is no longer ours.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn heartbeat(
+        &self,
+        client: &impl GenericClient,
+        held: &Lease,
+        lease: Duration,
+    ) -> Result<bool, Error> {
+        let sql = format!(
+            "UPDATE {} SET expires_at = clock_timestamp() + make_interval(secs => $3)
+              WHERE name = $1 AND owner = $2",
+            self.partition
+        );
+        let updated = client
+            .execute(&sql, &[&held.partition, &held.worker, &lease.as_secs_f64()])
+            .await?;
+        Ok(updated == 1)
+    }
+
+    /// Records `error` on a partition whose sync failed; the lease is left to expire, so
+    /// the partition is retried (by any worker) after it.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn record_failure(
+        &self,
+        client: &impl GenericClient,
+        held: &Lease,
+        error: &str,
+    ) -> Result<(), Error> {
+        let sql = format!(
+            "UPDATE {} SET last_error = $3 WHERE name = $1 AND owner = $2",
+            self.partition
+        );
+        client
+            .execute(&sql, &[&held.partition, &held.worker, &error])
+            .await?;
+        Ok(())
+    }
+
+    /// How many partitions need a sync (claimable, leased or failed alike), not counting
+    /// those claimed `max_claims` times.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn pending(
+        &self,
+        client: &impl GenericClient,
+        max_claims: i32,
+    ) -> Result<i64, Error> {
+        let sql = format!(
+            "SELECT count(*) FROM {p} AS p JOIN {s} AS s ON s.name = p.name
+              WHERE p.base_version < s.version AND p.claims < $1",
+            p = self.partition,
+            s = self.source_version
+        );
+        Ok(client.query_one(&sql, &[&max_claims]).await?.try_get(0)?)
+    }
+
+    /// Partitions still behind the source after `max_claims` claims, with their last
+    /// error.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn stuck(
+        &self,
+        client: &impl GenericClient,
+        max_claims: i32,
+    ) -> Result<Vec<(String, Option<String>)>, Error> {
+        let sql = format!(
+            "SELECT p.name, p.last_error FROM {p} AS p JOIN {s} AS s ON s.name = p.name
+              WHERE p.base_version < s.version AND p.claims >= $1 ORDER BY p.name",
+            p = self.partition,
+            s = self.source_version
+        );
+        let rows = client.query(&sql, &[&max_claims]).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    /// Every application so far: partition, version, worker, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn applied(
+        &self,
+        client: &impl GenericClient,
+    ) -> Result<Vec<(String, i64, String)>, Error> {
+        let sql = format!(
+            "SELECT partition, base_version, worker FROM {} ORDER BY applied_at, partition",
+            self.applied
+        );
+        let rows = client.query(&sql, &[]).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect()
+    }
+
+    /// Makes every partition needing a sync claimable at once again, its claims counted
+    /// from zero (after a fix, say).
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn reset_claims(&self, client: &impl GenericClient) -> Result<(), Error> {
+        let sql = format!(
+            "UPDATE {} SET owner = NULL, expires_at = NULL, claims = 0",
+            self.partition
+        );
+        client.execute(&sql, &[]).await?;
+        Ok(())
+    }
+
+    /// Syncs one leased partition, exactly once (see the module docs). Returns what was
+    /// applied.
+    ///
+    /// # Errors
+    /// [`PartitionError::LostLease`] when the lease was taken over;
+    /// [`PartitionError::Failed`] otherwise. Nothing was written either way.
+    pub async fn sync_partition(
+        &self,
+        client: &mut Client,
+        held: &Lease,
+        options: &WorkerOptions,
+    ) -> Result<Applied, PartitionError> {
+        worker::sync_partition(self, client, held, options).await
+    }
+}

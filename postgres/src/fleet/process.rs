@@ -1,0 +1,131 @@
+//! The body of a worker process, shared by the `fleet` example (which runs its own binary
+//! again with `--worker`) and the `statesync-fleet-worker` binary (which the tests kill).
+
+use std::time::Duration;
+
+use statesync_suite::cli::{Args, Command, Opt};
+
+use super::{Applied, Fleet, WorkerOptions, WorkerReport};
+use crate::{Error, PgInventory, Schema};
+
+/// The options of a worker process's command line.
+pub const WORKER_OPTIONS: &[Opt] = &[
+    Opt::value("--source", &["SCHEMA"], "the source inventory's schema"),
+    Opt::value("--target", &["SCHEMA"], "the target inventory's schema"),
+    Opt::value(
+        "--name",
+        &["NAME"],
+        "the worker's name, as recorded in its leases",
+    ),
+    Opt::value("--lease-ms", &["MS"], "lease duration (default 10000)"),
+    Opt::value(
+        "--pause-ms",
+        &["MS"],
+        "pause before each COMMIT (default 0)",
+    ),
+];
+
+/// The worker binary's command line.
+pub const WORKER_COMMAND: Command = Command {
+    name: "statesync-fleet-worker",
+    about: "A fleet worker: claims partitions of the source → target sync, applies each in \
+            one transaction, prints a line per partition, and exits when none is left. \
+            The server is DATABASE_URL.",
+    options: WORKER_OPTIONS,
+};
+
+/// A worker process's settings, read from its arguments.
+#[derive(Debug, Clone)]
+pub struct WorkerArgs {
+    /// The fleet.
+    pub fleet: Fleet,
+    /// The worker's name.
+    pub name: String,
+    /// How it runs.
+    pub options: WorkerOptions,
+}
+
+impl WorkerArgs {
+    /// Reads `--source`, `--target`, `--name`, `--lease-ms` and `--pause-ms`.
+    ///
+    /// # Errors
+    /// A missing or malformed option, said in words.
+    pub fn parse(args: &Args) -> Result<Self, String> {
+        let text = |name: &str| {
+            args.value(name)
+                .and_then(|v| v.to_str())
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{name} is required"))
+        };
+        let schema = |name: &str| Schema::new(&text(name)?).map_err(|e| format!("{name}: {e}"));
+        let fleet = Fleet::new(
+            PgInventory::new(schema("--source")?),
+            PgInventory::new(schema("--target")?),
+        );
+        let options = WorkerOptions {
+            lease: Duration::from_millis(
+                args.parsed_or("--lease-ms", 10_000)
+                    .map_err(|e| e.to_string())?,
+            ),
+            pause_before_commit: Duration::from_millis(
+                args.parsed_or("--pause-ms", 0).map_err(|e| e.to_string())?,
+            ),
+            ..WorkerOptions::default()
+        };
+        Ok(Self {
+            fleet,
+            name: text("--name")?,
+            options,
+        })
+    }
+
+    /// Runs the worker to the end, printing a line per applied partition
+    /// ([`applied_line`]).
+    ///
+    /// # Errors
+    /// As [`Fleet::run_worker`].
+    pub async fn run(&self, url: &str) -> Result<WorkerReport, Error> {
+        self.fleet
+            .run_worker(url, &self.name, &self.options, |applied| {
+                println!("{}", applied_line(&self.name, applied));
+            })
+            .await
+    }
+}
+
+/// `applied site-0001 v1 by w1: +5291 ~0 -0 in 84 ms`.
+pub fn applied_line(worker: &str, applied: &Applied) -> String {
+    let (created, updated, deleted) = applied.rows;
+    format!(
+        "applied {} v{} by {worker}: +{created} ~{updated} -{deleted} in {} ms",
+        applied.partition,
+        applied.version,
+        applied.elapsed.as_millis()
+    )
+}
+
+/// The peak resident memory of this process so far, in MB (Linux: `VmHWM`).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some((kb / 1024.0).round())
+}
+
+/// The last line of a worker process: `done w1: 52 applied, 0 lost leases, 0 reconnects,
+/// 0 failures, peak 31 MB`.
+pub fn done_line(worker: &str, report: &WorkerReport) -> String {
+    format!(
+        "done {worker}: {} applied, {} lost leases, {} reconnects, {} failures, peak {} MB",
+        report.applied.len(),
+        report.lost_leases,
+        report.reconnects,
+        report.failures,
+        peak_rss_mb().unwrap_or(f64::NAN)
+    )
+}

@@ -1,0 +1,297 @@
+//! The fleet against a real server: worker processes applying partitions concurrently,
+//! workers killed with SIGKILL, a connection terminated mid-transaction.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TestSchema, url};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use statesync::sync::SyncOptions;
+use statesync_postgres::{Fleet, PgInventory, WorkerOptions, connect};
+use statesync_suite::dataset::{generate, mutate};
+use statesync_suite::inventory::Inventory;
+use tokio_postgres::Client;
+
+/// How long any fleet run may take before the test calls it a deadlock.
+const BOUND: Duration = Duration::from_secs(60);
+
+/// A source schema holding `source`, and an empty target.
+struct Setup {
+    _source_guard: TestSchema,
+    _target_guard: TestSchema,
+    fleet: Fleet,
+    client: Client,
+}
+
+async fn setup(test: &str, source: &Inventory) -> Setup {
+    let source_guard = TestSchema::new(&format!("{test}_s")).await;
+    let target_guard = TestSchema::new(&format!("{test}_t")).await;
+    let mut client = connect(&url()).await.unwrap();
+    let fleet = Fleet::new(
+        PgInventory::new(source_guard.schema.clone()),
+        PgInventory::new(target_guard.schema.clone()),
+    );
+    fleet.create_tables(&client).await.unwrap();
+    write_source(&fleet, &mut client, source).await;
+    Setup {
+        _source_guard: source_guard,
+        _target_guard: target_guard,
+        fleet,
+        client,
+    }
+}
+
+/// Makes the source tables hold `state` (the triggers mark what changed).
+async fn write_source(fleet: &Fleet, client: &mut Client, state: &Inventory) {
+    let mut now = fleet.source().load(client).await.unwrap();
+    fleet
+        .source()
+        .sync(client, &mut now, state, SyncOptions::default())
+        .await
+        .unwrap();
+}
+
+fn spawn_worker(fleet: &Fleet, name: &str, lease_ms: u64, pause_ms: u64) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_statesync-fleet-worker"))
+        .args(["--source", fleet.source().schema().name()])
+        .args(["--target", fleet.target().schema().name()])
+        .args(["--name", name])
+        .args(["--lease-ms", &lease_ms.to_string()])
+        .args(["--pause-ms", &pause_ms.to_string()])
+        .env("DATABASE_URL", url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for every child to exit (within `BOUND`), and returns their outputs.
+fn wait_all(children: Vec<Child>) -> Vec<std::process::Output> {
+    let started = Instant::now();
+    let mut children = children;
+    loop {
+        if children.iter_mut().all(|c| c.try_wait().unwrap().is_some()) {
+            return children
+                .into_iter()
+                .map(|c| c.wait_with_output().unwrap())
+                .collect();
+        }
+        if started.elapsed() > BOUND {
+            for child in &mut children {
+                let _ = child.kill();
+            }
+            panic!("workers still running after {BOUND:?}: a deadlock?");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The applications, checked to hold each (partition, version) at most once; returns how
+/// many times each partition was applied.
+async fn applications(setup: &Setup) -> BTreeMap<String, usize> {
+    let mut per_partition = BTreeMap::new();
+    for (partition, _, _) in setup.fleet.applied(&setup.client).await.unwrap() {
+        *per_partition.entry(partition).or_insert(0) += 1;
+    }
+    per_partition
+}
+
+fn sites(inventory: &Inventory) -> Vec<String> {
+    inventory.sites.iter().map(|s| s.name.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn two_and_four_worker_processes_apply_each_partition_once() {
+    for workers in [2, 4] {
+        let source = generate(6_000, workers); // 13 sites
+        let mut setup = setup(&format!("fleet{workers}"), &source).await;
+        let children = (0..workers)
+            .map(|w| spawn_worker(&setup.fleet, &format!("w{w}"), 5_000, 0))
+            .collect();
+        let outputs = wait_all(children);
+        for output in &outputs {
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let lines: usize = outputs
+            .iter()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| l.starts_with("applied "))
+                    .count()
+            })
+            .sum();
+        assert_eq!(lines, source.sites.len(), "a line per partition");
+        let target = setup.fleet.target().load(&mut setup.client).await.unwrap();
+        assert_eq!(target, source);
+        let applied = applications(&setup).await;
+        assert_eq!(applied.keys().cloned().collect::<Vec<_>>(), sites(&source));
+        assert!(applied.values().all(|&n| n == 1), "{applied:?}");
+
+        // The source changes: only the partitions it touched are synced again, once.
+        let changed = mutate(&source, 9);
+        write_source(&setup.fleet, &mut setup.client, &changed).await;
+        let touched = setup.fleet.pending(&setup.client, 10).await.unwrap();
+        assert!(touched > 0);
+        let children = (0..workers)
+            .map(|w| spawn_worker(&setup.fleet, &format!("v{w}"), 5_000, 0))
+            .collect();
+        wait_all(children);
+        let target = setup.fleet.target().load(&mut setup.client).await.unwrap();
+        assert_eq!(target, changed);
+        let again = applications(&setup).await;
+        let second: usize = again.values().sum::<usize>() - applied.values().sum::<usize>();
+        assert_eq!(
+            second as i64, touched,
+            "each touched partition applied once more"
+        );
+        assert_eq!(setup.fleet.pending(&setup.client, 10).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn workers_killed_at_random_points_lose_their_leases_and_the_rest_finish() {
+    let source = generate(4_800, 21); // 10 partitions
+    let mut taken_over = 0;
+    for seed in 0..20 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut setup = setup(&format!("kill{seed}"), &source).await;
+        // Short leases so a dead worker's partition comes free soon; a pause before each
+        // COMMIT so the kills often land inside a transaction.
+        let mut children: Vec<Child> = (0..3)
+            .map(|w| spawn_worker(&setup.fleet, &format!("w{w}"), 400, 30))
+            .collect();
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..500)));
+        let victim = rng.random_range(0..children.len());
+        children[victim].kill().unwrap(); // SIGKILL
+        children[victim].wait().unwrap();
+        // A replacement, as a supervisor would start; the dead one's lease expires.
+        children.push(spawn_worker(&setup.fleet, "w3", 400, 0));
+        let outputs = wait_all(children);
+        for (at, output) in outputs.iter().enumerate() {
+            assert!(
+                at == victim || output.status.success(),
+                "seed {seed}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let target = setup.fleet.target().load(&mut setup.client).await.unwrap();
+        assert_eq!(target, source, "seed {seed}");
+        let applied = applications(&setup).await;
+        assert_eq!(
+            applied.keys().cloned().collect::<Vec<_>>(),
+            sites(&source),
+            "seed {seed}"
+        );
+        assert!(
+            applied.values().all(|&n| n == 1),
+            "seed {seed}: {applied:?}"
+        );
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE claims > 1",
+            setup.fleet.target().schema().table("partition")
+        );
+        let reclaimed: i64 = setup.client.query_one(&sql, &[]).await.unwrap().get(0);
+        taken_over += reclaimed;
+    }
+    // Some kills landed while the victim held a lease, which another worker then took
+    // over after it expired.
+    assert!(taken_over > 0, "no kill hit a held lease in 20 seeds");
+    println!("{taken_over} partitions taken over from killed workers in 20 seeds");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_connection_terminated_mid_transaction_rolls_back_and_the_partition_is_retried() {
+    let source = generate(2_400, 31); // 5 partitions
+    let mut setup = setup("term", &source).await;
+    let fleet = setup.fleet.clone();
+
+    // Hold the application log so the worker's first transaction waits at its last
+    // statement, with its writes done but not committed.
+    let mut blocker = connect(&url()).await.unwrap();
+    let lock = blocker.transaction().await.unwrap();
+    lock.batch_execute(&format!(
+        "LOCK TABLE {} IN EXCLUSIVE MODE",
+        fleet.target().schema().table("partition_applied")
+    ))
+    .await
+    .unwrap();
+
+    let worker = tokio::spawn({
+        let fleet = fleet.clone();
+        async move {
+            let options = WorkerOptions {
+                lease: Duration::from_secs(5),
+                ..WorkerOptions::default()
+            };
+            fleet
+                .run_worker(&url(), "w0", &options, |_| {})
+                .await
+                .unwrap()
+        }
+    });
+
+    let find = "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                AND query LIKE 'INSERT INTO%partition_applied%' AND query LIKE '%' || $1 || '%'";
+    let schema = fleet.target().schema().name().to_owned();
+    let started = Instant::now();
+    let pid: i32 = loop {
+        if let Some(row) = setup.client.query_opt(find, &[&schema]).await.unwrap() {
+            break row.get(0);
+        }
+        assert!(
+            started.elapsed() < BOUND,
+            "the worker never reached its commit"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let terminated: bool = setup
+        .client
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(terminated);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Nothing of the killed transaction is visible: no rows, no new base version.
+    let target = fleet.target().load(&mut setup.client).await.unwrap();
+    assert_eq!(
+        target,
+        Inventory::default(),
+        "half-applied after termination"
+    );
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE base_version > 0",
+        fleet.target().schema().table("partition")
+    );
+    let applied: i64 = setup.client.query_one(&sql, &[]).await.unwrap().get(0);
+    assert_eq!(applied, 0);
+
+    lock.commit().await.unwrap();
+    let report = tokio::time::timeout(BOUND, worker).await.unwrap().unwrap();
+    assert_eq!(report.reconnects, 1, "{report:?}");
+    assert_eq!(report.failures, 0, "{report:?}");
+    assert_eq!(report.applied.len(), source.sites.len());
+    let target = fleet.target().load(&mut setup.client).await.unwrap();
+    assert_eq!(target, source);
+    let applied = applications(&setup).await;
+    assert!(applied.values().all(|&n| n == 1), "{applied:?}");
+    assert_eq!(applied.len(), source.sites.len());
+}
