@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use common::{TestSchema, url};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use statesync::DiffModel;
 use statesync::sync::SyncOptions;
 use statesync_postgres::{Fleet, PgInventory, WorkerOptions, connect};
 use statesync_suite::dataset::{generate, mutate};
@@ -288,10 +289,103 @@ async fn a_connection_terminated_mid_transaction_rolls_back_and_the_partition_is
     let report = tokio::time::timeout(BOUND, worker).await.unwrap().unwrap();
     assert_eq!(report.reconnects, 1, "{report:?}");
     assert_eq!(report.failures, 0, "{report:?}");
-    assert_eq!(report.applied.len(), source.sites.len());
+    assert_eq!(report.partitions(), source.sites.len());
     let target = fleet.target().load(&mut setup.client).await.unwrap();
     assert_eq!(target, source);
     let applied = applications(&setup).await;
     assert!(applied.values().all(|&n| n == 1), "{applied:?}");
     assert_eq!(applied.len(), source.sites.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_listener_syncs_the_partitions_the_source_triggers_notify() {
+    let source = generate(2_400, 41); // 5 partitions
+    let mut setup = setup("listen", &source).await;
+    let fleet = setup.fleet.clone();
+    let (applied_tx, mut applied_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let listener = tokio::spawn({
+        let fleet = fleet.clone();
+        async move {
+            let options = WorkerOptions {
+                batch: 64,
+                lease: Duration::from_secs(30), // no safety-net pass during the test
+                ..WorkerOptions::default()
+            };
+            let stop = async {
+                let _ = stop_rx.await;
+            };
+            fleet
+                .listen(
+                    &url(),
+                    "listener",
+                    &options,
+                    move |a| {
+                        let _ = applied_tx.send(a.clone());
+                    },
+                    stop,
+                )
+                .await
+                .unwrap()
+        }
+    });
+    // At start it catches up with everything pending, in one transaction (batch 64).
+    let first = next(&mut applied_rx).await;
+    assert_eq!(first.partitions.len(), source.sites.len());
+    // Versions count the source's statements that touched a site (its three COPYs here).
+    let version = first.partitions[2].1;
+    assert_eq!(
+        fleet.target().load(&mut setup.client).await.unwrap(),
+        source
+    );
+
+    // An application changes interfaces of one site with plain SQL: the statement's
+    // trigger bumps that site's version and notifies; the listener syncs that one only.
+    let site = source.sites.iter().nth(2).unwrap();
+    let devices: Vec<String> = site.devices.iter().map(|d| d.name.clone()).collect();
+    let sql = format!(
+        "UPDATE {} SET mtu = 4000 WHERE device = ANY($1) AND name LIKE 'et-0/0/1%'",
+        fleet.source().schema().table("interface")
+    );
+    let changed = setup.client.execute(&sql, &[&devices]).await.unwrap();
+    assert!(changed > 0);
+    let second = next(&mut applied_rx).await;
+    assert_eq!(second.partitions, [(site.name.clone(), version + 1)]);
+    assert_eq!(second.rows, (0, changed as usize, 0));
+    let now = fleet.source().load(&mut setup.client).await.unwrap();
+    assert_eq!(fleet.target().load(&mut setup.client).await.unwrap(), now);
+
+    // A whole site removed from the source (through the adapter: children first) is
+    // removed from the target.
+    let mut without = now.clone();
+    without.sites.remove(&site.key()).unwrap();
+    write_source(&fleet, &mut setup.client, &without).await;
+    let third = next(&mut applied_rx).await;
+    assert!(third.partitions.len() == 1 && third.partitions[0].0 == site.name);
+    assert!(third.partitions[0].1 > version + 1);
+    assert_eq!(
+        fleet.target().load(&mut setup.client).await.unwrap(),
+        without
+    );
+
+    stop_tx.send(()).unwrap();
+    let report = tokio::time::timeout(BOUND, listener)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.partitions(), source.sites.len() + 2);
+    assert_eq!((report.failures, report.lost_leases), (0, 0));
+    let applied = applications(&setup).await;
+    assert_eq!(applied.get(&site.name), Some(&3));
+    assert_eq!(applied.values().sum::<usize>(), source.sites.len() + 2);
+}
+
+async fn next(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<statesync_postgres::Applied>,
+) -> statesync_postgres::Applied {
+    tokio::time::timeout(BOUND, rx.recv())
+        .await
+        .unwrap()
+        .unwrap()
 }

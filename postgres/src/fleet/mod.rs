@@ -45,13 +45,13 @@ pub struct Lease {
 #[derive(Debug, thiserror::Error)]
 pub enum PartitionError {
     /// The lease expired and another worker took the partition (or finished it).
-    #[error("partition {0}: the lease is no longer ours")]
+    #[error("partitions {0}: the leases are no longer ours")]
     LostLease(String),
     /// Anything else (a refused write, a lost connection): the transaction rolled back.
-    #[error("partition {partition}: {source}")]
+    #[error("partitions {partitions}: {source}")]
     Failed {
-        /// The partition.
-        partition: String,
+        /// The partitions, comma-separated.
+        partitions: String,
         /// Why.
         source: Error,
     },
@@ -139,9 +139,9 @@ impl Fleet {
         Ok(())
     }
 
-    /// Claims a partition that needs a sync and is free (no owner, or an expired lease),
-    /// for `lease` from now; `None` when there is none. Partitions claimed `max_claims`
-    /// times without being applied are left alone (see [`Fleet::stuck`]).
+    /// Claims up to `limit` partitions that need a sync and are free (no owner, or an
+    /// expired lease), for `lease` from now; none when there is none. Partitions claimed
+    /// `max_claims` times without being applied are left alone (see [`Fleet::stuck`]).
     ///
     /// # Errors
     /// [`Error::Db`].
@@ -151,58 +151,63 @@ impl Fleet {
         worker: &str,
         lease: Duration,
         max_claims: i32,
-    ) -> Result<Option<Lease>, Error> {
+        limit: i64,
+    ) -> Result<Vec<Lease>, Error> {
         let sql = format!(
             "UPDATE {p} AS p
                 SET owner = $1, expires_at = clock_timestamp() + make_interval(secs => $2),
                     claims = p.claims + 1
-              WHERE p.name = (
+              WHERE p.name IN (
                     SELECT q.name FROM {p} AS q JOIN {s} AS s ON s.name = q.name
                      WHERE q.base_version < s.version
                        AND (q.owner IS NULL OR q.expires_at < clock_timestamp())
                        AND q.claims < $3
                      ORDER BY q.name
-                     LIMIT 1
+                     LIMIT $4
                        FOR UPDATE OF q SKIP LOCKED)
           RETURNING p.name, p.claims",
             p = self.partition,
             s = self.source_version
         );
-        let row = client
-            .query_opt(&sql, &[&worker, &lease.as_secs_f64(), &max_claims])
+        let rows = client
+            .query(&sql, &[&worker, &lease.as_secs_f64(), &max_claims, &limit])
             .await?;
-        Ok(match row {
-            Some(row) => Some(Lease {
-                partition: row.try_get(0)?,
-                worker: worker.to_owned(),
-                claims: row.try_get(1)?,
-            }),
-            None => None,
-        })
+        let mut leases = rows
+            .iter()
+            .map(|row| {
+                Ok(Lease {
+                    partition: row.try_get(0)?,
+                    worker: worker.to_owned(),
+                    claims: row.try_get(1)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        leases.sort_by(|a, b| a.partition.cmp(&b.partition));
+        Ok(leases)
     }
 
-    /// Pushes the lease's expiry to `lease` from now; `false` when it is no longer ours.
+    /// Pushes the leases' expiry to `lease` from now; returns how many are still ours.
     ///
     /// # Errors
     /// [`Error::Db`].
     pub async fn heartbeat(
         &self,
         client: &impl GenericClient,
-        held: &Lease,
+        held: &[Lease],
         lease: Duration,
-    ) -> Result<bool, Error> {
+    ) -> Result<u64, Error> {
         let sql = format!(
             "UPDATE {} SET expires_at = clock_timestamp() + make_interval(secs => $3)
-              WHERE name = $1 AND owner = $2",
+              WHERE name = ANY($1) AND owner = $2",
             self.partition
         );
-        let updated = client
-            .execute(&sql, &[&held.partition, &held.worker, &lease.as_secs_f64()])
-            .await?;
-        Ok(updated == 1)
+        let (names, worker) = lease_names(held);
+        Ok(client
+            .execute(&sql, &[&names, &worker, &lease.as_secs_f64()])
+            .await?)
     }
 
-    /// Records `error` on a partition whose sync failed; the lease is left to expire, so
+    /// Records `error` on partitions whose sync failed; the lease is left to expire, so
     /// the partition is retried (by any worker) after it.
     ///
     /// # Errors
@@ -210,16 +215,15 @@ impl Fleet {
     pub async fn record_failure(
         &self,
         client: &impl GenericClient,
-        held: &Lease,
+        held: &[Lease],
         error: &str,
     ) -> Result<(), Error> {
         let sql = format!(
-            "UPDATE {} SET last_error = $3 WHERE name = $1 AND owner = $2",
+            "UPDATE {} SET last_error = $3 WHERE name = ANY($1) AND owner = $2",
             self.partition
         );
-        client
-            .execute(&sql, &[&held.partition, &held.worker, &error])
-            .await?;
+        let (names, worker) = lease_names(held);
+        client.execute(&sql, &[&names, &worker, &error]).await?;
         Ok(())
     }
 
@@ -296,18 +300,26 @@ impl Fleet {
         Ok(())
     }
 
-    /// Syncs one leased partition, exactly once (see the module docs). Returns what was
-    /// applied.
+    /// Syncs leased partitions in one transaction, each exactly once (see the module
+    /// docs); partitions whose lease was taken over meanwhile are left out. Returns what
+    /// was applied.
     ///
     /// # Errors
-    /// [`PartitionError::LostLease`] when the lease was taken over;
+    /// [`PartitionError::LostLease`] when no lease is ours any more;
     /// [`PartitionError::Failed`] otherwise. Nothing was written either way.
-    pub async fn sync_partition(
+    pub async fn sync_partitions(
         &self,
         client: &mut Client,
-        held: &Lease,
+        held: &[Lease],
         options: &WorkerOptions,
     ) -> Result<Applied, PartitionError> {
-        worker::sync_partition(self, client, held, options).await
+        worker::sync_partitions(self, client, held, options).await
     }
+}
+
+/// The partitions' names and the worker holding them.
+fn lease_names(held: &[Lease]) -> (Vec<String>, String) {
+    let names = held.iter().map(|l| l.partition.clone()).collect();
+    let worker = held.first().map(|l| l.worker.clone()).unwrap_or_default();
+    (names, worker)
 }

@@ -93,13 +93,18 @@ impl WorkerArgs {
     }
 }
 
-/// `applied site-0001 v1 by w1: +5291 ~0 -0 in 84 ms`.
+/// `applied site-0001 v1 by w1: +5291 ~0 -0 rows in 84 ms` (partitions applied together
+/// are listed together).
 pub fn applied_line(worker: &str, applied: &Applied) -> String {
     let (created, updated, deleted) = applied.rows;
+    let partitions: Vec<String> = applied
+        .partitions
+        .iter()
+        .map(|(name, version)| format!("{name} v{version}"))
+        .collect();
     format!(
-        "applied {} v{} by {worker}: +{created} ~{updated} -{deleted} in {} ms",
-        applied.partition,
-        applied.version,
+        "applied {} by {worker}: +{created} ~{updated} -{deleted} rows in {} ms",
+        partitions.join(", "),
         applied.elapsed.as_millis()
     )
 }
@@ -121,8 +126,8 @@ pub fn peak_rss_mb() -> Option<f64> {
 /// 0 failures, peak 31 MB`.
 pub fn done_line(worker: &str, report: &WorkerReport) -> String {
     format!(
-        "done {worker}: {} applied, {} lost leases, {} reconnects, {} failures, peak {} MB",
-        report.applied.len(),
+        "done {worker}: {} partitions applied, {} lost leases, {} reconnects, {} failures, peak {} MB",
+        report.partitions(),
         report.lost_leases,
         report.reconnects,
         report.failures,

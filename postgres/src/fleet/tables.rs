@@ -26,9 +26,6 @@ pub(crate) fn control_sql(source_version: &str, partition: &str, applied: &str) 
             partition    text        NOT NULL,
             base_version bigint      NOT NULL,
             worker       text        NOT NULL,
-            created      bigint      NOT NULL,
-            updated      bigint      NOT NULL,
-            deleted      bigint      NOT NULL,
             applied_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
             PRIMARY KEY (partition, base_version)
         );"

@@ -1,9 +1,12 @@
 //! One partition's sync in one transaction, and the worker loop around it.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use statesync::sync::SyncOptions;
-use tokio_postgres::{Client, IsolationLevel};
+use tokio::sync::mpsc;
+use tokio_postgres::{AsyncMessage, Client, IsolationLevel};
 
 use super::{Fleet, Lease, PartitionError};
 use crate::{Error, PgInventory, connect};
@@ -28,6 +31,8 @@ pub struct WorkerOptions {
     pub pause_before_commit: Duration,
     /// Return when no partition needs a sync (default `true`); `false` keeps polling.
     pub stop_when_idle: bool,
+    /// How many partitions to claim and apply in one transaction (default 1).
+    pub batch: i64,
 }
 
 impl Default for WorkerOptions {
@@ -39,18 +44,17 @@ impl Default for WorkerOptions {
             reconnects: 3,
             pause_before_commit: Duration::ZERO,
             stop_when_idle: true,
+            batch: 1,
         }
     }
 }
 
-/// One partition applied.
+/// Partitions applied in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
-    /// The partition.
-    pub partition: String,
-    /// The source version the target now holds for it.
-    pub version: i64,
-    /// Rows created, updated and deleted.
+    /// Each partition with the source version the target now holds for it.
+    pub partitions: Vec<(String, i64)>,
+    /// Rows created, updated and deleted, over those partitions.
     pub rows: (usize, usize, usize),
     /// From the source read to the commit.
     pub elapsed: Duration,
@@ -59,146 +63,247 @@ pub struct Applied {
 /// What a worker did.
 #[derive(Debug, Clone, Default)]
 pub struct WorkerReport {
-    /// The partitions it applied, in order.
+    /// What it applied, transaction by transaction.
     pub applied: Vec<Applied>,
     /// Partitions whose lease it lost before applying them (another worker took over).
     pub lost_leases: usize,
     /// Times it reconnected after a lost connection and retried.
     pub reconnects: usize,
-    /// Partitions it gave up on (left to expire and be retried).
+    /// Claims it gave up on (their leases left to expire, to be retried).
     pub failures: usize,
 }
 
-pub(super) async fn sync_partition(
+impl WorkerReport {
+    /// How many partitions it applied.
+    pub fn partitions(&self) -> usize {
+        self.applied.iter().map(|a| a.partitions.len()).sum()
+    }
+}
+
+pub(super) async fn sync_partitions(
     fleet: &Fleet,
     client: &mut Client,
-    held: &Lease,
+    held: &[Lease],
     options: &WorkerOptions,
 ) -> Result<Applied, PartitionError> {
+    let names: Vec<String> = held.iter().map(|l| l.partition.clone()).collect();
     let failed = |source: Error| PartitionError::Failed {
-        partition: held.partition.clone(),
+        partitions: names.join(", "),
         source,
     };
+    let db = |e: tokio_postgres::Error| failed(e.into());
     let started = Instant::now();
-    let sites = [held.partition.clone()];
+    let worker = held.first().map(|l| l.worker.clone()).unwrap_or_default();
 
-    // The source's partition and its version, from one snapshot: the triggers bump the
-    // version in the transaction that changes the rows.
-    let (version, source) = {
+    // The source's partitions and their versions, from one snapshot: the triggers bump
+    // a version in the transaction that changes the rows.
+    let (versions, mut source) = {
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
             .await
-            .map_err(|e| failed(e.into()))?;
+            .map_err(db)?;
         let sql = format!(
-            "SELECT version FROM {} WHERE name = $1",
+            "SELECT name, version FROM {} WHERE name = ANY($1)",
             fleet.source_version
         );
-        let version: i64 = tx
-            .query_one(&sql, &[&held.partition])
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(|e| failed(e.into()))?;
-        let source = fleet.source.load_sites(&tx, &sites).await.map_err(failed)?;
-        tx.commit().await.map_err(|e| failed(e.into()))?;
-        (version, source)
+        let mut versions = HashMap::new();
+        for row in tx.query(&sql, &[&names]).await.map_err(db)? {
+            let name: String = row.try_get(0).map_err(db)?;
+            versions.insert(name, row.try_get::<_, i64>(1).map_err(db)?);
+        }
+        let source = fleet.source.load_sites(&tx, &names).await.map_err(failed)?;
+        tx.commit().await.map_err(db)?;
+        (versions, source)
     };
 
-    // Everything else in one transaction, under the partition row's lock.
-    let tx = client.transaction().await.map_err(|e| failed(e.into()))?;
+    // Everything else in one transaction, under the partition rows' locks: the lease is
+    // checked where nobody can take it any more.
+    let tx = client.transaction().await.map_err(db)?;
     let sql = format!(
-        "SELECT owner, base_version FROM {} WHERE name = $1 FOR UPDATE",
+        "SELECT name, owner, base_version FROM {} WHERE name = ANY($1) ORDER BY name FOR UPDATE",
         fleet.partition
     );
-    let row = tx
-        .query_opt(&sql, &[&held.partition])
-        .await
-        .map_err(|e| failed(e.into()))?;
-    let ours = match &row {
-        Some(row) => {
-            let owner: Option<String> = row.try_get(0).map_err(|e| failed(e.into()))?;
-            let base: i64 = row.try_get(1).map_err(|e| failed(e.into()))?;
-            owner.as_deref() == Some(held.worker.as_str()) && base < version
+    let mut ours: Vec<(String, i64)> = Vec::new();
+    for row in tx.query(&sql, &[&names]).await.map_err(db)? {
+        let name: String = row.try_get(0).map_err(db)?;
+        let owner: Option<String> = row.try_get(1).map_err(db)?;
+        let base: i64 = row.try_get(2).map_err(db)?;
+        if let Some(&version) = versions.get(&name)
+            && owner.as_deref() == Some(worker.as_str())
+            && base < version
+        {
+            ours.push((name, version));
         }
-        None => false,
-    };
-    if !ours {
-        return Err(PartitionError::LostLease(held.partition.clone()));
     }
-    let mut target = fleet.target.load_sites(&tx, &sites).await.map_err(failed)?;
+    if ours.is_empty() {
+        return Err(PartitionError::LostLease(names.join(", ")));
+    }
+    if ours.len() < names.len() {
+        source
+            .sites
+            .retain(|site| ours.iter().any(|(name, _)| *name == site.name));
+    }
+    let kept: Vec<String> = ours.iter().map(|(name, _)| name.clone()).collect();
+    let mut target = fleet.target.load_sites(&tx, &kept).await.map_err(failed)?;
     let (_, changes) =
         PgInventory::record(&mut target, &source, SyncOptions::default()).map_err(failed)?;
     fleet.target.write(&tx, &changes).await.map_err(failed)?;
     if !options.pause_before_commit.is_zero() {
         tokio::time::sleep(options.pause_before_commit).await;
     }
-    let rows = changes.counts();
+    let versions: Vec<i64> = ours.iter().map(|(_, version)| *version).collect();
     let sql = format!(
-        "UPDATE {} SET base_version = $2, owner = NULL, expires_at = NULL, last_error = NULL
-          WHERE name = $1",
+        "UPDATE {} AS p SET base_version = v.version, owner = NULL, expires_at = NULL,
+                last_error = NULL
+           FROM unnest($1::text[], $2::bigint[]) AS v (name, version)
+          WHERE p.name = v.name",
         fleet.partition
     );
-    tx.execute(&sql, &[&held.partition, &version])
-        .await
-        .map_err(|e| failed(e.into()))?;
+    tx.execute(&sql, &[&kept, &versions]).await.map_err(db)?;
     let sql = format!(
-        "INSERT INTO {} (partition, base_version, worker, created, updated, deleted)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO {} (partition, base_version, worker)
+         SELECT name, version, $3 FROM unnest($1::text[], $2::bigint[]) AS v (name, version)",
         fleet.applied
     );
-    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-    tx.execute(
-        &sql,
-        &[
-            &held.partition,
-            &version,
-            &held.worker,
-            &count(rows.0),
-            &count(rows.1),
-            &count(rows.2),
-        ],
-    )
-    .await
-    .map_err(|e| failed(e.into()))?;
-    tx.commit().await.map_err(|e| failed(e.into()))?;
+    tx.execute(&sql, &[&kept, &versions, &worker])
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)?;
     Ok(Applied {
-        partition: held.partition.clone(),
-        version,
-        rows,
+        partitions: ours,
+        rows: changes.counts(),
         elapsed: started.elapsed(),
     })
 }
 
-/// Renews `held` every third of the lease on a connection of its own, until the lease
-/// is no longer ours or the task is aborted.
+/// Renews the leases every third of their duration on a connection of its own, until
+/// none is ours any more or the task is aborted.
 fn spawn_heartbeat(
     fleet: &Fleet,
     url: &str,
-    held: &Lease,
+    held: &[Lease],
     lease: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    let (fleet, url, held) = (fleet.clone(), url.to_owned(), held.clone());
+    let (fleet, url, held) = (fleet.clone(), url.to_owned(), held.to_vec());
     tokio::spawn(async move {
         let Ok(client) = connect(&url).await else {
             return;
         };
         loop {
             tokio::time::sleep(lease / 3).await;
-            if !matches!(fleet.heartbeat(&client, &held, lease).await, Ok(true)) {
+            if !matches!(fleet.heartbeat(&client, &held, lease).await, Ok(n) if n > 0) {
                 return;
             }
         }
     })
 }
 
+/// Opens a connection that `LISTEN`s on `channel`, and the stream of notification
+/// payloads it receives (ending when the connection does).
+async fn connect_listening(
+    url: &str,
+    channel: &str,
+) -> Result<(Client, mpsc::UnboundedReceiver<String>), Error> {
+    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let (sender, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(message)) = messages.next().await {
+            if let AsyncMessage::Notification(note) = message
+                && sender.send(note.payload().to_owned()).is_err()
+            {
+                return;
+            }
+        }
+    });
+    client
+        .batch_execute(&format!("LISTEN \"{channel}\""))
+        .await?;
+    Ok((client, receiver))
+}
+
+/// A worker's connection, and what it needs to reconnect.
+struct Session<'a, F> {
+    url: &'a str,
+    worker: &'a str,
+    options: &'a WorkerOptions,
+    client: Client,
+    report: WorkerReport,
+    on_applied: F,
+}
+
+impl<F: FnMut(&Applied)> Session<'_, F> {
+    /// Claims and syncs partitions until none is claimable.
+    async fn drain(&mut self, fleet: &Fleet) -> Result<(), Error> {
+        let options = self.options;
+        loop {
+            let held = fleet
+                .claim(
+                    &self.client,
+                    self.worker,
+                    options.lease,
+                    options.max_claims,
+                    options.batch,
+                )
+                .await?;
+            if held.is_empty() {
+                return Ok(());
+            }
+            let heartbeat = spawn_heartbeat(fleet, self.url, &held, options.lease);
+            let done = self.apply(fleet, &held).await;
+            heartbeat.abort();
+            done?;
+        }
+    }
+
+    /// Syncs the claimed partitions; reconnects and retries after a lost connection.
+    async fn apply(&mut self, fleet: &Fleet, held: &[Lease]) -> Result<(), Error> {
+        let mut reconnects = 0;
+        loop {
+            match fleet
+                .sync_partitions(&mut self.client, held, self.options)
+                .await
+            {
+                Ok(applied) => {
+                    self.report.lost_leases += held.len() - applied.partitions.len();
+                    (self.on_applied)(&applied);
+                    self.report.applied.push(applied);
+                }
+                Err(PartitionError::LostLease(_)) => self.report.lost_leases += held.len(),
+                Err(PartitionError::Failed { source, .. }) => {
+                    // A terminated backend answers with an error before the client sees
+                    // the socket close: probe the connection.
+                    let lost =
+                        self.client.is_closed() || self.client.batch_execute("").await.is_err();
+                    if lost {
+                        self.client = connect(self.url).await?;
+                        if reconnects < self.options.reconnects {
+                            reconnects += 1;
+                            self.report.reconnects += 1;
+                            continue;
+                        }
+                    }
+                    self.report.failures += 1;
+                    fleet
+                        .record_failure(&self.client, held, &source.to_string())
+                        .await?;
+                }
+            }
+            return Ok(());
+        }
+    }
+}
+
 impl Fleet {
-    /// A worker: claims partitions one at a time and syncs each (heartbeat running),
-    /// until none needs a sync (with [`WorkerOptions::stop_when_idle`]). After a lost
-    /// connection it reconnects and retries the partition it holds; after another failure
-    /// it records the error and lets the lease expire, so the partition is retried later.
-    /// `on_applied` sees each applied partition (to print a line, say).
+    /// A worker: claims up to [`WorkerOptions::batch`] partitions at a time and syncs
+    /// them in one transaction (heartbeat running), until none needs a sync (with
+    /// [`WorkerOptions::stop_when_idle`]; otherwise it polls on). After a lost connection
+    /// it reconnects and retries what it holds; after another failure it records the
+    /// error and lets the leases expire, so the partitions are retried later.
+    /// `on_applied` sees each transaction's partitions (to print a line, say).
     ///
     /// # Errors
     /// [`Error::Db`] when the server cannot be reached (to claim, or to reconnect).
@@ -207,51 +312,67 @@ impl Fleet {
         url: &str,
         worker: &str,
         options: &WorkerOptions,
-        mut on_applied: impl FnMut(&Applied),
+        on_applied: impl FnMut(&Applied),
     ) -> Result<WorkerReport, Error> {
-        let mut report = WorkerReport::default();
-        let mut client = connect(url).await?;
+        let mut session = Session {
+            url,
+            worker,
+            options,
+            client: connect(url).await?,
+            report: WorkerReport::default(),
+            on_applied,
+        };
         loop {
-            let claimed = self
-                .claim(&client, worker, options.lease, options.max_claims)
-                .await?;
-            let Some(held) = claimed else {
-                if options.stop_when_idle && self.pending(&client, options.max_claims).await? == 0 {
-                    return Ok(report);
-                }
-                tokio::time::sleep(options.poll).await;
-                continue;
-            };
-            let heartbeat = spawn_heartbeat(self, url, &held, options.lease);
-            let mut reconnects = 0;
-            loop {
-                match self.sync_partition(&mut client, &held, options).await {
-                    Ok(applied) => {
-                        on_applied(&applied);
-                        report.applied.push(applied);
-                    }
-                    Err(PartitionError::LostLease(_)) => report.lost_leases += 1,
-                    Err(PartitionError::Failed { source, .. }) => {
-                        // A terminated backend answers with an error before the client
-                        // sees the socket close: probe the connection.
-                        let lost = client.is_closed() || client.batch_execute("").await.is_err();
-                        if lost && reconnects < options.reconnects {
-                            reconnects += 1;
-                            report.reconnects += 1;
-                            client = connect(url).await?;
-                            continue;
-                        }
-                        report.failures += 1;
-                        if lost {
-                            client = connect(url).await?;
-                        }
-                        self.record_failure(&client, &held, &source.to_string())
-                            .await?;
-                    }
-                }
-                break;
+            session.drain(self).await?;
+            if options.stop_when_idle
+                && self.pending(&session.client, options.max_claims).await? == 0
+            {
+                return Ok(session.report);
             }
-            heartbeat.abort();
+            tokio::time::sleep(options.poll).await;
+        }
+    }
+
+    /// A listener: `LISTEN`s on the fleet's channel, and whenever the source's triggers
+    /// notify changed partitions, claims and syncs the partitions that need it (those,
+    /// unless a worker was faster), as [`Fleet::run_worker`] does. It also looks once per
+    /// lease duration without a notification, for partitions whose leases expired.
+    /// Returns when `stop` completes.
+    ///
+    /// # Errors
+    /// [`Error::Db`] when the server cannot be reached; [`Error::BadRow`] when the
+    /// listening connection closed.
+    pub async fn listen(
+        &self,
+        url: &str,
+        worker: &str,
+        options: &WorkerOptions,
+        on_applied: impl FnMut(&Applied),
+        stop: impl Future<Output = ()>,
+    ) -> Result<WorkerReport, Error> {
+        let (_listening, mut notes) = connect_listening(url, &self.channel).await?;
+        let mut session = Session {
+            url,
+            worker,
+            options,
+            client: connect(url).await?,
+            report: WorkerReport::default(),
+            on_applied,
+        };
+        tokio::pin!(stop);
+        loop {
+            session.drain(self).await?;
+            tokio::select! {
+                note = notes.recv() => {
+                    if note.is_none() {
+                        return Err(Error::BadRow("the listening connection closed".to_owned()));
+                    }
+                    // One pass covers every notification queued so far.
+                    while notes.try_recv().is_ok() {}
+                }
+                () = tokio::time::sleep(options.lease) => {}
+                () = &mut stop => return Ok(session.report),
+            }
         }
     }
 }
