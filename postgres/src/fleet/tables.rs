@@ -70,9 +70,9 @@ pub(crate) fn trigger_sql(
             "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $fn$
             BEGIN
                 IF TG_OP = 'INSERT' THEN
-                    PERFORM {touch}(ARRAY(SELECT {site_of} FROM new_rows AS r));
+                    PERFORM {touch}(ARRAY(SELECT DISTINCT {site_of} FROM new_rows AS r));
                 ELSIF TG_OP = 'DELETE' THEN
-                    PERFORM {touch}(ARRAY(SELECT {site_of} FROM old_rows AS r));
+                    PERFORM {touch}(ARRAY(SELECT DISTINCT {site_of} FROM old_rows AS r));
                 ELSE
                     PERFORM {touch}(ARRAY(SELECT {site_of} FROM new_rows AS r
                                           UNION SELECT {site_of} FROM old_rows AS r));

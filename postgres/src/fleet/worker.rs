@@ -1,6 +1,7 @@
 //! One partition's sync in one transaction, and the worker loop around it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -179,22 +180,19 @@ pub(super) async fn sync_partitions(
     })
 }
 
-/// Renews the leases every third of their duration on a connection of its own, until
-/// none is ours any more or the task is aborted.
+/// Renews the leases every third of their duration on the worker's heartbeat connection,
+/// until none is ours any more or the task is aborted.
 fn spawn_heartbeat(
     fleet: &Fleet,
-    url: &str,
+    beat: &Arc<Client>,
     held: &[Lease],
     lease: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    let (fleet, url, held) = (fleet.clone(), url.to_owned(), held.to_vec());
+    let (fleet, beat, held) = (fleet.clone(), Arc::clone(beat), held.to_vec());
     tokio::spawn(async move {
-        let Ok(client) = connect(&url).await else {
-            return;
-        };
         loop {
             tokio::time::sleep(lease / 3).await;
-            if !matches!(fleet.heartbeat(&client, &held, lease).await, Ok(n) if n > 0) {
+            if !matches!(fleet.heartbeat(&*beat, &held, lease).await, Ok(n) if n > 0) {
                 return;
             }
         }
@@ -231,6 +229,8 @@ struct Session<'a, F> {
     worker: &'a str,
     options: &'a WorkerOptions,
     client: Client,
+    /// A second connection for heartbeats, which run while `client` is in a transaction.
+    beat: Arc<Client>,
     report: WorkerReport,
     on_applied: F,
 }
@@ -252,7 +252,10 @@ impl<F: FnMut(&Applied)> Session<'_, F> {
             if held.is_empty() {
                 return Ok(());
             }
-            let heartbeat = spawn_heartbeat(fleet, self.url, &held, options.lease);
+            if self.beat.is_closed() {
+                self.beat = Arc::new(connect(self.url).await?);
+            }
+            let heartbeat = spawn_heartbeat(fleet, &self.beat, &held, options.lease);
             let done = self.apply(fleet, &held).await;
             heartbeat.abort();
             done?;
@@ -319,6 +322,7 @@ impl Fleet {
             worker,
             options,
             client: connect(url).await?,
+            beat: Arc::new(connect(url).await?),
             report: WorkerReport::default(),
             on_applied,
         };
@@ -356,6 +360,7 @@ impl Fleet {
             worker,
             options,
             client: connect(url).await?,
+            beat: Arc::new(connect(url).await?),
             report: WorkerReport::default(),
             on_applied,
         };

@@ -144,6 +144,10 @@ async fn create<M: Row>(
             names.of::<M>()
         ))
         .await?;
+        // Fresh statistics for the planner, counting this transaction's rows: without
+        // them a bulk-loaded table looks empty until autovacuum gets to it.
+        tx.batch_execute(&format!("ANALYZE {}", names.of::<M>()))
+            .await?;
     }
     touched::<M>("creating", table.created, created)
 }
