@@ -37,6 +37,12 @@ const COMMAND: Command = Command {
             &["M"],
             "interfaces changed, created or deleted afterwards (default 100000)",
         ),
+        Opt::value(
+            "--bulk-creates",
+            &["ROWS"],
+            "PgInventory::bulk_creates (default 50000; more than the rows measures the \
+             per-row foreign-key checks)",
+        ),
     ],
 };
 
@@ -55,7 +61,8 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let changes: usize = args.parsed_or("--changes", 100_000)?;
     let mut client = connect(&common::url()).await?;
     let schema = common::fresh_schema(&client, "bench").await?;
-    let pg = PgInventory::new(schema.clone());
+    let bulk: usize = args.parsed_or("--bulk-creates", statesync_postgres::BULK_CREATES)?;
+    let pg = PgInventory::new(schema.clone()).bulk_creates(bulk);
     pg.create_tables(&client).await?;
     let source = generate(interfaces, 1);
 
