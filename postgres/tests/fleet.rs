@@ -353,6 +353,11 @@ async fn a_listener_syncs_the_partitions_the_source_triggers_notify() {
     let second = next(&mut applied_rx).await;
     assert_eq!(second.partitions, [(site.name.clone(), version + 1)]);
     assert_eq!(second.rows, (0, changed as usize, 0));
+    assert_eq!(
+        (first.partial, second.partial),
+        (0, 1),
+        "only the changed devices read"
+    );
     let now = fleet.source().load(&mut setup.client).await.unwrap();
     assert_eq!(fleet.target().load(&mut setup.client).await.unwrap(), now);
 

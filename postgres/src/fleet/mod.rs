@@ -66,6 +66,7 @@ pub struct Fleet {
     source_version: String,
     partition: String,
     applied: String,
+    change: String,
     touch: String,
     channel: String,
 }
@@ -79,6 +80,7 @@ impl Fleet {
             source_version: schema.table("partition_source"),
             partition: schema.table("partition"),
             applied: schema.table("partition_applied"),
+            change: schema.table("partition_change"),
             touch: format!("\"{schema}\".statesync_touch"),
             channel: format!("statesync_{schema}"),
             source,
@@ -118,22 +120,31 @@ impl Fleet {
         ];
         let sql = format!(
             "{}\n{}",
-            tables::control_sql(&self.source_version, &self.partition, &self.applied),
-            tables::trigger_sql(
-                &self.touch,
+            tables::control_sql(
                 &self.source_version,
                 &self.partition,
-                &self.channel,
+                &self.applied,
+                &self.change
+            ),
+            tables::trigger_sql(
+                &tables::TriggerNames {
+                    touch: &self.touch,
+                    source_version: &self.source_version,
+                    partition: &self.partition,
+                    change: &self.change,
+                    channel: &self.channel,
+                },
                 [&names[0], &names[1], &names[2]],
                 &format!("\"{source}\".statesync"),
             )
         );
         client.batch_execute(&sql).await?;
         let enrol = format!(
-            "SELECT {}(ARRAY(SELECT name FROM {} UNION SELECT name FROM {}))",
-            self.touch,
+            "SELECT {touch}(array_agg(name), array_fill(NULL::text, ARRAY[count(*)::int]))
+               FROM (SELECT name FROM {} UNION SELECT name FROM {}) AS s HAVING count(*) > 0",
             names[0],
-            self.target.schema().table("site")
+            self.target.schema().table("site"),
+            touch = self.touch,
         );
         client.batch_execute(&enrol).await?;
         Ok(())

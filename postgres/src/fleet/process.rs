@@ -102,8 +102,13 @@ pub fn applied_line(worker: &str, applied: &Applied) -> String {
         .iter()
         .map(|(name, version)| format!("{name} v{version}"))
         .collect();
+    let partial = match applied.partial {
+        0 => String::new(),
+        n if n == partitions.len() => " (changed devices only)".to_owned(),
+        n => format!(" ({n} by changed devices only)"),
+    };
     format!(
-        "applied {} by {worker}: +{created} ~{updated} -{deleted} rows in {} ms",
+        "applied {} by {worker}: +{created} ~{updated} -{deleted} rows{partial} in {} ms",
         partitions.join(", "),
         applied.elapsed.as_millis()
     )

@@ -7,8 +7,15 @@
 /// - `partition`: per partition, the source version the target holds (`base_version`) and
 ///   the lease (`owner`, `expires_at`), the claims made and the last error;
 /// - `partition_applied`: one row per application, keyed by partition and version, so one
-///   version can never be applied twice.
-pub(crate) fn control_sql(source_version: &str, partition: &str, applied: &str) -> String {
+///   version can never be applied twice;
+/// - `partition_change`: per version of a partition, the devices its statement touched
+///   (`NULL`: the site itself, so the whole partition), so a sync can read only those.
+pub(crate) fn control_sql(
+    source_version: &str,
+    partition: &str,
+    applied: &str,
+    change: &str,
+) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {source_version} (
             name    text   PRIMARY KEY,
@@ -28,54 +35,81 @@ pub(crate) fn control_sql(source_version: &str, partition: &str, applied: &str) 
             worker       text        NOT NULL,
             applied_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
             PRIMARY KEY (partition, base_version)
-        );"
+        );
+        CREATE TABLE IF NOT EXISTS {change} (
+            partition text   NOT NULL,
+            device    text,
+            version   bigint NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS partition_change_by_version ON {change} (partition, version);"
     )
 }
 
-/// The function that marks partitions changed (bumps their source version, makes sure
-/// they have a lease row, and notifies `channel` with each name at commit), and the
-/// statement-level triggers on the source's three tables that call it with the sites their
-/// statement touched. One call per statement, not per row: a COPY of a million rows
-/// touches each site once.
-pub(crate) fn trigger_sql(
-    touch: &str,
-    source_version: &str,
-    partition: &str,
-    channel: &str,
-    source: [&str; 3],
-    prefix: &str,
-) -> String {
+/// The function that marks partitions changed: for each (site, device) pair (device
+/// `NULL` for the site itself) it bumps the site's source version, records the device
+/// under that version, makes sure the site has a lease row, and notifies `channel` with
+/// the site's name at commit. And the statement-level triggers on the source's three
+/// tables that call it with the pairs their statement touched: one call per statement, not
+/// per row, so a COPY of a million rows costs one call.
+pub(crate) fn trigger_sql(names: &TriggerNames<'_>, source: [&str; 3], prefix: &str) -> String {
+    let TriggerNames {
+        touch,
+        source_version,
+        partition,
+        change,
+        channel,
+    } = names;
     let [site, device, interface] = source;
     let mut sql = format!(
-        "CREATE OR REPLACE FUNCTION {touch}(sites text[]) RETURNS void LANGUAGE plpgsql AS $fn$
+        "CREATE OR REPLACE FUNCTION {touch}(sites text[], devices text[]) RETURNS void
+         LANGUAGE plpgsql AS $fn$
         BEGIN
-            INSERT INTO {source_version} (name, version)
-                SELECT DISTINCT s, 1 FROM unnest(sites) AS s WHERE s IS NOT NULL
-                ON CONFLICT (name) DO UPDATE SET version = {source_version}.version + 1;
+            WITH bumped AS (
+                INSERT INTO {source_version} (name, version)
+                    SELECT DISTINCT s, 1 FROM unnest(sites) AS s WHERE s IS NOT NULL
+                    ON CONFLICT (name) DO UPDATE SET version = {source_version}.version + 1
+                    RETURNING name, version)
+            INSERT INTO {change} (partition, device, version)
+                SELECT DISTINCT b.name, c.device, b.version
+                  FROM bumped AS b JOIN unnest(sites, devices) AS c (site, device)
+                    ON c.site = b.name;
             INSERT INTO {partition} (name)
                 SELECT DISTINCT s FROM unnest(sites) AS s WHERE s IS NOT NULL
                 ON CONFLICT (name) DO NOTHING;
-            PERFORM pg_notify('{channel}', s) FROM (SELECT DISTINCT s FROM unnest(sites) AS s WHERE s IS NOT NULL) AS d;
+            PERFORM pg_notify('{channel}', d.s)
+               FROM (SELECT DISTINCT s FROM unnest(sites) AS s WHERE s IS NOT NULL) AS d;
         END
         $fn$;\n"
     );
     let interface_site = format!("(SELECT d.site FROM {device} AS d WHERE d.name = r.device)");
-    for (table, name, site_of) in [
-        (site, "site", "r.name".to_owned()),
-        (device, "device", "r.site".to_owned()),
-        (interface, "interface", interface_site),
+    for (table, name, site_of, device_of) in [
+        (site, "site", "r.name".to_owned(), "NULL::text"),
+        (device, "device", "r.site".to_owned(), "r.name"),
+        (interface, "interface", interface_site, "r.device"),
     ] {
         let function = format!("{prefix}_touch_{name}");
+        let pairs = |rows: &str| {
+            format!("SELECT DISTINCT {site_of} AS site, {device_of} AS device FROM {rows} AS r")
+        };
+        let (new_rows, old_rows) = (pairs("new_rows"), pairs("old_rows"));
         sql.push_str(&format!(
             "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            DECLARE
+                sites   text[];
+                devices text[];
             BEGIN
                 IF TG_OP = 'INSERT' THEN
-                    PERFORM {touch}(ARRAY(SELECT DISTINCT {site_of} FROM new_rows AS r));
+                    SELECT array_agg(c.site), array_agg(c.device) INTO sites, devices
+                      FROM ({new_rows}) AS c;
                 ELSIF TG_OP = 'DELETE' THEN
-                    PERFORM {touch}(ARRAY(SELECT DISTINCT {site_of} FROM old_rows AS r));
+                    SELECT array_agg(c.site), array_agg(c.device) INTO sites, devices
+                      FROM ({old_rows}) AS c;
                 ELSE
-                    PERFORM {touch}(ARRAY(SELECT {site_of} FROM new_rows AS r
-                                          UNION SELECT {site_of} FROM old_rows AS r));
+                    SELECT array_agg(c.site), array_agg(c.device) INTO sites, devices
+                      FROM ({new_rows} UNION {old_rows}) AS c;
+                END IF;
+                IF sites IS NOT NULL THEN
+                    PERFORM {touch}(sites, devices);
                 END IF;
                 RETURN NULL;
             END
@@ -90,4 +124,13 @@ pub(crate) fn trigger_sql(
         ));
     }
     sql
+}
+
+/// The names [`trigger_sql`] needs.
+pub(crate) struct TriggerNames<'a> {
+    pub(crate) touch: &'a str,
+    pub(crate) source_version: &'a str,
+    pub(crate) partition: &'a str,
+    pub(crate) change: &'a str,
+    pub(crate) channel: &'a str,
 }

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use statesync::sync::SyncOptions;
+use statesync_suite::inventory::Inventory;
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, Client, IsolationLevel};
+use tokio_postgres::{AsyncMessage, Client, GenericClient, IsolationLevel};
 
 use super::{Fleet, Lease, PartitionError};
 use crate::{Error, PgInventory, connect};
@@ -57,6 +58,9 @@ pub struct Applied {
     pub partitions: Vec<(String, i64)>,
     /// Rows created, updated and deleted, over those partitions.
     pub rows: (usize, usize, usize),
+    /// How many of the partitions were read in part: only the devices the source's
+    /// change records name (the others were read whole).
+    pub partial: usize,
     /// From the source read to the commit.
     pub elapsed: Duration,
 }
@@ -81,6 +85,94 @@ impl WorkerReport {
     }
 }
 
+/// What of each partition a sync reads: whole partitions, and partitions of which only
+/// some devices changed since the target's base version.
+#[derive(Debug, Default)]
+struct Scope {
+    whole: Vec<String>,
+    partial: Vec<String>,
+    devices: Vec<String>,
+}
+
+impl Scope {
+    /// Keeps the partitions named in `kept`.
+    fn retain(&mut self, kept: &[String]) {
+        self.whole.retain(|name| kept.contains(name));
+        self.partial.retain(|name| kept.contains(name));
+    }
+
+    /// Reads the scope from `inventory`.
+    async fn load(
+        &self,
+        inventory: &PgInventory,
+        client: &impl GenericClient,
+    ) -> Result<Inventory, Error> {
+        let mut whole = if self.whole.is_empty() {
+            Inventory::default()
+        } else {
+            inventory.load_sites(client, &self.whole).await?
+        };
+        if !self.partial.is_empty() {
+            let partial = inventory
+                .load_devices(client, &self.partial, &self.devices)
+                .await?;
+            for site in partial.sites {
+                whole.sites.insert(site)?;
+            }
+        }
+        Ok(whole)
+    }
+}
+
+/// Per partition: its base and source versions, and the scope to read, from the
+/// source's change records between them.
+async fn plan(
+    fleet: &Fleet,
+    client: &impl GenericClient,
+    names: &[String],
+) -> Result<(HashMap<String, (i64, i64)>, Scope), tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT p.name, p.base_version, s.version FROM {} AS p JOIN {} AS s ON s.name = p.name
+          WHERE p.name = ANY($1)",
+        fleet.partition, fleet.source_version
+    );
+    let mut versions = HashMap::new();
+    for row in client.query(&sql, &[&names]).await? {
+        versions.insert(
+            row.try_get::<_, String>(0)?,
+            (row.try_get(1)?, row.try_get(2)?),
+        );
+    }
+    let sql = format!(
+        "SELECT DISTINCT c.partition, c.device FROM {} AS c
+           JOIN {} AS p ON p.name = c.partition JOIN {} AS s ON s.name = c.partition
+          WHERE c.partition = ANY($1) AND c.version > p.base_version AND c.version <= s.version",
+        fleet.change, fleet.partition, fleet.source_version
+    );
+    // `None`: the whole partition.
+    let mut changed: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    for row in client.query(&sql, &[&names]).await? {
+        let partition: String = row.try_get(0)?;
+        let device: Option<String> = row.try_get(1)?;
+        let entry = changed.entry(partition).or_insert_with(|| Some(Vec::new()));
+        match (entry.as_mut(), device) {
+            (Some(devices), Some(device)) => devices.push(device),
+            _ => *entry = None,
+        }
+    }
+    let mut scope = Scope::default();
+    for name in names.iter().filter(|name| versions.contains_key(*name)) {
+        match changed.remove(name) {
+            Some(Some(devices)) if !devices.is_empty() => {
+                scope.partial.push(name.clone());
+                scope.devices.extend(devices);
+            }
+            _ => scope.whole.push(name.clone()),
+        }
+    }
+    Ok((versions, scope))
+}
+
 pub(super) async fn sync_partitions(
     fleet: &Fleet,
     client: &mut Client,
@@ -96,9 +188,10 @@ pub(super) async fn sync_partitions(
     let started = Instant::now();
     let worker = held.first().map(|l| l.worker.clone()).unwrap_or_default();
 
-    // The source's partitions and their versions, from one snapshot: the triggers bump
-    // a version in the transaction that changes the rows.
-    let (versions, mut source) = {
+    // The versions, what changed between them, and the source's side of it, from one
+    // snapshot: the triggers bump a version and record the change in the transaction
+    // that changes the rows.
+    let (versions, mut scope, mut source) = {
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
@@ -106,22 +199,15 @@ pub(super) async fn sync_partitions(
             .start()
             .await
             .map_err(db)?;
-        let sql = format!(
-            "SELECT name, version FROM {} WHERE name = ANY($1)",
-            fleet.source_version
-        );
-        let mut versions = HashMap::new();
-        for row in tx.query(&sql, &[&names]).await.map_err(db)? {
-            let name: String = row.try_get(0).map_err(db)?;
-            versions.insert(name, row.try_get::<_, i64>(1).map_err(db)?);
-        }
-        let source = fleet.source.load_sites(&tx, &names).await.map_err(failed)?;
+        let (versions, scope) = plan(fleet, &tx, &names).await.map_err(db)?;
+        let source = scope.load(&fleet.source, &tx).await.map_err(failed)?;
         tx.commit().await.map_err(db)?;
-        (versions, source)
+        (versions, scope, source)
     };
 
     // Everything else in one transaction, under the partition rows' locks: the lease is
-    // checked where nobody can take it any more.
+    // checked where nobody can take it any more, and the base must be the one planned
+    // from.
     let tx = client.transaction().await.map_err(db)?;
     let sql = format!(
         "SELECT name, owner, base_version FROM {} WHERE name = ANY($1) ORDER BY name FOR UPDATE",
@@ -132,8 +218,9 @@ pub(super) async fn sync_partitions(
         let name: String = row.try_get(0).map_err(db)?;
         let owner: Option<String> = row.try_get(1).map_err(db)?;
         let base: i64 = row.try_get(2).map_err(db)?;
-        if let Some(&version) = versions.get(&name)
+        if let Some(&(planned, version)) = versions.get(&name)
             && owner.as_deref() == Some(worker.as_str())
+            && base == planned
             && base < version
         {
             ours.push((name, version));
@@ -142,13 +229,12 @@ pub(super) async fn sync_partitions(
     if ours.is_empty() {
         return Err(PartitionError::LostLease(names.join(", ")));
     }
-    if ours.len() < names.len() {
-        source
-            .sites
-            .retain(|site| ours.iter().any(|(name, _)| *name == site.name));
-    }
     let kept: Vec<String> = ours.iter().map(|(name, _)| name.clone()).collect();
-    let mut target = fleet.target.load_sites(&tx, &kept).await.map_err(failed)?;
+    if kept.len() < names.len() {
+        scope.retain(&kept);
+        source.sites.retain(|site| kept.contains(&site.name));
+    }
+    let mut target = scope.load(&fleet.target, &tx).await.map_err(failed)?;
     let (_, changes) =
         PgInventory::record(&mut target, &source, SyncOptions::default()).map_err(failed)?;
     fleet.target.write(&tx, &changes).await.map_err(failed)?;
@@ -172,10 +258,17 @@ pub(super) async fn sync_partitions(
     tx.execute(&sql, &[&kept, &versions, &worker])
         .await
         .map_err(db)?;
+    let sql = format!(
+        "DELETE FROM {} AS c USING unnest($1::text[], $2::bigint[]) AS v (name, version)
+          WHERE c.partition = v.name AND c.version <= v.version",
+        fleet.change
+    );
+    tx.execute(&sql, &[&kept, &versions]).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
     Ok(Applied {
         partitions: ours,
         rows: changes.counts(),
+        partial: scope.partial.len(),
         elapsed: started.elapsed(),
     })
 }

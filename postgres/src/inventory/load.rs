@@ -11,25 +11,41 @@ use tokio_postgres::types::ToSql;
 use super::Names;
 use crate::Error;
 
-/// Which sites to read.
+/// What to read.
 pub(crate) enum Sites<'a> {
+    /// Everything.
     All,
+    /// These sites, whole.
     Only(&'a [String]),
+    /// These sites, each with only those of its devices that are named here.
+    Devices(&'a [String], &'a [String]),
 }
 
-impl Sites<'_> {
-    fn filter(&self, column: &str) -> String {
+impl<'a> Sites<'a> {
+    /// The `WHERE` of the site query, and its parameters.
+    fn sites(&self) -> (&'static str, Vec<&(dyn ToSql + Sync)>) {
         match self {
-            Sites::All => String::new(),
-            Sites::Only(_) => format!(" WHERE {column} = ANY($1::text[])"),
+            Sites::All => ("", Vec::new()),
+            Sites::Only(sites) | Sites::Devices(sites, _) => (
+                " WHERE name = ANY($1::text[])",
+                vec![sites as &(dyn ToSql + Sync)],
+            ),
         }
     }
-}
 
-fn params<'a>(sites: &'a Sites<'_>) -> Vec<&'a (dyn ToSql + Sync)> {
-    match sites {
-        Sites::All => Vec::new(),
-        Sites::Only(names) => vec![names as &(dyn ToSql + Sync)],
+    /// The `WHERE` of the device query, and its parameters.
+    fn devices(&self) -> (&'static str, Vec<&(dyn ToSql + Sync)>) {
+        match self {
+            Sites::All => ("", Vec::new()),
+            Sites::Only(sites) => (
+                " WHERE site = ANY($1::text[])",
+                vec![sites as &(dyn ToSql + Sync)],
+            ),
+            Sites::Devices(sites, devices) => (
+                " WHERE site = ANY($1::text[]) AND name = ANY($2::text[])",
+                vec![sites as &(dyn ToSql + Sync), devices as &(dyn ToSql + Sync)],
+            ),
+        }
     }
 }
 
@@ -38,14 +54,15 @@ pub(crate) async fn load(
     names: &Names,
     sites: Sites<'_>,
 ) -> Result<Inventory, Error> {
-    let params = params(&sites);
-    let mut devices = load_devices(client, names, &sites, &params).await?;
+    let mut devices = load_devices(client, names, &sites).await?;
     // For some sites, the interfaces of their devices by name: an index scan of the
     // interface key's first column, whatever the planner knows of the tables.
     let device_names: Vec<&str> = devices.keys().map(String::as_str).collect();
     let (filter, interface_params): (&str, Vec<&(dyn ToSql + Sync)>) = match sites {
         Sites::All => ("", Vec::new()),
-        Sites::Only(_) => (" WHERE device = ANY($1::text[])", vec![&device_names]),
+        Sites::Only(_) | Sites::Devices(..) => {
+            (" WHERE device = ANY($1::text[])", vec![&device_names])
+        }
     };
     let sql = format!(
         "SELECT device, name, description, enabled, mtu, mode, vlans FROM {}{filter} \
@@ -67,10 +84,10 @@ pub(crate) async fn load(
         device.interfaces.insert(interface)?;
     }
 
+    let (filter, params) = sites.sites();
     let sql = format!(
-        "SELECT name, region FROM {}{} ORDER BY name",
-        names.site,
-        sites.filter("name")
+        "SELECT name, region FROM {}{filter} ORDER BY name",
+        names.site
     );
     let mut inventory = Inventory::default();
     for row in client.query(&sql, &params).await? {
@@ -104,15 +121,14 @@ async fn load_devices(
     client: &impl GenericClient,
     names: &Names,
     sites: &Sites<'_>,
-    params: &[&(dyn ToSql + Sync)],
 ) -> Result<HashMap<String, (usize, Device)>, Error> {
+    let (filter, params) = sites.devices();
     let sql = format!(
-        "SELECT site, name, role, model, serial FROM {}{} ORDER BY site, name",
-        names.device,
-        sites.filter("site")
+        "SELECT site, name, role, model, serial FROM {}{filter} ORDER BY site, name",
+        names.device
     );
     let mut devices = HashMap::new();
-    for (at, row) in client.query(&sql, params).await?.iter().enumerate() {
+    for (at, row) in client.query(&sql, &params).await?.iter().enumerate() {
         let device = Device {
             site: row.try_get(0)?,
             name: row.try_get(1)?,

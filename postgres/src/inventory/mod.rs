@@ -213,6 +213,21 @@ impl PgInventory {
         write::write(tx, &self.names, changes, &self.settings).await
     }
 
+    /// Reads the given sites with only the named devices of each (and their interfaces),
+    /// inside the caller's transaction: the part of a partition that changed. A device
+    /// named here that is not in one of `sites` is not read.
+    ///
+    /// # Errors
+    /// As [`PgInventory::load`].
+    pub async fn load_devices(
+        &self,
+        client: &impl GenericClient,
+        sites: &[String],
+        devices: &[String],
+    ) -> Result<Inventory, Error> {
+        load::load(client, &self.names, load::Sites::Devices(sites, devices)).await
+    }
+
     /// Makes the tables hold `source`, given `target`, what they hold now (from
     /// [`PgInventory::load`] or the previous sync): records the changes with the engine,
     /// then writes them in one transaction. Nothing is written when nothing changed or the
