@@ -17,6 +17,11 @@
 //! crash or a lost connection before `COMMIT` leaves nothing; a `COMMIT` is final: each
 //! version of each partition is applied exactly once. A killed worker's lease expires and
 //! another worker takes the partition. A worker holds one partition in memory at a time.
+//!
+//! The triggers also record, per version, the devices each statement touched (or the site
+//! itself). When only devices changed between the target's base version and the source's,
+//! the sync reads just those devices, with their interfaces, on both sides
+//! ([`PgInventory::load_devices`]); otherwise the whole partition.
 
 pub mod process;
 mod tables;
