@@ -25,6 +25,23 @@ fn edit_first_device(inventory: &mut Inventory, edit: impl FnOnce(&mut Device)) 
     edit(&mut device);
 }
 
+/// A schema holding `generate(interfaces, seed)`, synced there by the adapter; the loaded
+/// state is returned with it.
+async fn filled(
+    test: &str,
+    interfaces: usize,
+    seed: u64,
+) -> (TestSchema, PgInventory, tokio_postgres::Client, Inventory) {
+    let (guard, pg, mut client) = setup(test).await;
+    let source = generate(interfaces, seed);
+    let mut target = pg.load(&mut client).await.unwrap();
+    pg.sync(&mut client, &mut target, &source, SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(target, source);
+    (guard, pg, client, target)
+}
+
 async fn setup(test: &str) -> (TestSchema, PgInventory, tokio_postgres::Client) {
     let guard = TestSchema::new(test).await;
     let client = connect(&url()).await.unwrap();
@@ -71,12 +88,8 @@ async fn an_initial_sync_fills_an_empty_schema_and_a_rerun_finds_nothing() {
 #[tokio::test]
 #[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
 async fn changes_are_carried_in_one_transaction_and_counted() {
-    let (_guard, pg, mut client) = setup("inv_changes").await;
-    let source = generate(3_000, 11);
-    let mut target = pg.load(&mut client).await.unwrap();
-    pg.sync(&mut client, &mut target, &source, SyncOptions::default())
-        .await
-        .unwrap();
+    let (_guard, pg, mut client, mut target) = filled("inv_changes", 3_000, 11).await;
+    let source = target.clone();
 
     let mut changed = mutate(&source, 12);
     // An update with awkward text, and an interface moved to an empty VLAN list.
@@ -131,12 +144,8 @@ async fn changes_are_carried_in_one_transaction_and_counted() {
 #[tokio::test]
 #[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
 async fn a_failure_anywhere_in_the_write_rolls_the_whole_sync_back() {
-    let (_guard, pg, mut client) = setup("inv_fail").await;
-    let source = generate(1_000, 3);
-    let mut target = pg.load(&mut client).await.unwrap();
-    pg.sync(&mut client, &mut target, &source, SyncOptions::default())
-        .await
-        .unwrap();
+    let (_guard, pg, mut client, target) = filled("inv_fail", 1_000, 3).await;
+    let source = target.clone();
     let changed = mutate(&source, 4);
 
     for at in [

@@ -28,17 +28,7 @@ pub async fn drop_schema(client: &Client, schema: &Schema) -> Result<(), Error> 
 }
 
 /// The peak resident memory of this process so far, in MB (Linux: `VmHWM`).
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some((kb / 1024.0).round())
-}
+pub use statesync_postgres::fleet_process::peak_rss_mb;
 
 /// Seconds, to the millisecond.
 pub fn seconds(elapsed: std::time::Duration) -> f64 {

@@ -328,7 +328,25 @@ struct Session<'a, F> {
     on_applied: F,
 }
 
-impl<F: FnMut(&Applied)> Session<'_, F> {
+impl<'a, F: FnMut(&Applied)> Session<'a, F> {
+    /// Connects the worker's two connections.
+    async fn open(
+        url: &'a str,
+        worker: &'a str,
+        options: &'a WorkerOptions,
+        on_applied: F,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            url,
+            worker,
+            options,
+            client: connect(url).await?,
+            beat: Arc::new(connect(url).await?),
+            report: WorkerReport::default(),
+            on_applied,
+        })
+    }
+
     /// Claims and syncs partitions until none is claimable.
     async fn drain(&mut self, fleet: &Fleet) -> Result<(), Error> {
         let options = self.options;
@@ -410,15 +428,7 @@ impl Fleet {
         options: &WorkerOptions,
         on_applied: impl FnMut(&Applied),
     ) -> Result<WorkerReport, Error> {
-        let mut session = Session {
-            url,
-            worker,
-            options,
-            client: connect(url).await?,
-            beat: Arc::new(connect(url).await?),
-            report: WorkerReport::default(),
-            on_applied,
-        };
+        let mut session = Session::open(url, worker, options, on_applied).await?;
         loop {
             session.drain(self).await?;
             if options.stop_when_idle
@@ -448,15 +458,7 @@ impl Fleet {
         stop: impl Future<Output = ()>,
     ) -> Result<WorkerReport, Error> {
         let (_listening, mut notes) = connect_listening(url, &self.channel).await?;
-        let mut session = Session {
-            url,
-            worker,
-            options,
-            client: connect(url).await?,
-            beat: Arc::new(connect(url).await?),
-            report: WorkerReport::default(),
-            on_applied,
-        };
+        let mut session = Session::open(url, worker, options, on_applied).await?;
         tokio::pin!(stop);
         loop {
             session.drain(self).await?;
