@@ -184,6 +184,83 @@ where
         Ok(checkout)
     }
 
+    /// The state at `version`: version 0 with the diffs up to `version` applied.
+    ///
+    /// # Errors
+    /// [`Error::BadRow`] when there is no such version; as [`PgHistory::head`] otherwise.
+    pub async fn checkout(
+        &self,
+        client: &impl GenericClient,
+        version: i64,
+    ) -> Result<Checkout<M>, Error> {
+        let sql = format!(
+            "SELECT version, snapshot, diff FROM {} WHERE root = $1 AND version <= $2
+             ORDER BY version",
+            self.table
+        );
+        let rows = client.query(&sql, &[&self.root, &version]).await?;
+        let mut checkout: Option<Checkout<M>> = None;
+        for row in &rows {
+            let at: i64 = row.try_get(0)?;
+            let what = || format!("history {:?} version {at}", self.root);
+            match checkout.as_mut() {
+                None if at == 0 => {
+                    let Json(snapshot): Json<serde_json::Value> = row.try_get(1)?;
+                    let state = serde_json::from_value(snapshot).map_err(|source| Error::Json {
+                        what: what(),
+                        source,
+                    })?;
+                    checkout = Some(Checkout { version: 0, state });
+                }
+                Some(held) if at == held.version + 1 => {
+                    let Json(diff): Json<serde_json::Value> = row.try_get(2)?;
+                    let diff: Diff<M> =
+                        serde_json::from_value(diff).map_err(|source| Error::Json {
+                            what: what(),
+                            source,
+                        })?;
+                    held.state.apply(&diff)?;
+                    held.version = at;
+                }
+                _ => return Err(Error::BadRow(format!("{}: out of sequence", what()))),
+            }
+        }
+        checkout
+            .filter(|held| held.version == version)
+            .ok_or_else(|| {
+                Error::BadRow(format!("history {:?} has no version {version}", self.root))
+            })
+    }
+
+    /// Commits a diff made by someone else against version `base` (a server handling a
+    /// client's push, the diff in its serde form): the diff must apply to the state at
+    /// `base`, and `base` must still be the head. Any number of servers can do this in
+    /// front of one database.
+    ///
+    /// # Errors
+    /// [`CommitError::Stale`] when `base` is not the head any more (the client pulls,
+    /// merges and pushes again); [`CommitError::NoSuchVersion`]; a diff that does not
+    /// apply is [`CommitError::Other`] with [`Error::Model`]. Nothing is written on error.
+    pub async fn commit_diff(
+        &self,
+        client: &impl GenericClient,
+        base: i64,
+        diff: &Diff<M>,
+        message: &str,
+    ) -> Result<Checkout<M>, CommitError> {
+        let head = self.version(client).await?;
+        if base > head || base < 0 {
+            return Err(CommitError::NoSuchVersion(base));
+        }
+        if base < head {
+            return Err(CommitError::Stale { base, head });
+        }
+        let at_base = self.checkout(client, base).await?;
+        let mut next = at_base.state.clone();
+        next.apply(diff).map_err(Error::Model)?;
+        self.commit(client, &at_base, &next, message).await
+    }
+
     /// The newest version number, without reading any state.
     ///
     /// # Errors

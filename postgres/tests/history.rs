@@ -198,3 +198,79 @@ async fn eight_tasks_commit_a_thousand_versions_without_gap_or_duplicate() {
         head.state
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn two_servers_in_front_of_one_database_take_pushes_in_their_serde_form() {
+    let guard = TestSchema::new("hist_servers").await;
+    // Two "servers", each with its own connection (in production, its own process).
+    let servers = [
+        connect(&url()).await.unwrap(),
+        connect(&url()).await.unwrap(),
+    ];
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    history.create_table(&servers[0]).await.unwrap();
+    let start = history.init(&servers[0], &counters(2)).await.unwrap();
+
+    // Two clients hold version 0, each edits its own counter and pushes its diff as JSON
+    // (with the version it was made against) to a different server.
+    let push = |server: usize, base: &statesync_postgres::Checkout<Counters>, task: u32| {
+        let diff = base.state.diff(&bump(&base.state, task)).unwrap();
+        (server, base.version, serde_json::to_string(&diff).unwrap())
+    };
+    let a = push(0, &start, 0);
+    let b = push(1, &start, 1);
+    let mut outcomes = Vec::new();
+    for (server, base, json) in [a, b] {
+        let diff: statesync::Diff<Counters> = serde_json::from_str(&json).unwrap();
+        outcomes.push(
+            history
+                .commit_diff(&servers[server], base, &diff, "push")
+                .await,
+        );
+    }
+    assert_eq!(outcomes[0].as_ref().unwrap().version, 1);
+    assert!(
+        matches!(outcomes[1], Err(CommitError::Stale { base: 0, head: 1 })),
+        "{:?}",
+        outcomes[1]
+    );
+
+    // The second client pulls through its server, merges and pushes again.
+    let mut theirs = start.clone();
+    history.pull(&servers[1], &mut theirs).await.unwrap();
+    let merged = statesync::merge::merge(
+        &start.state,
+        &bump(&start.state, 1),
+        &theirs.state,
+        &MergeOptions::default(),
+    );
+    assert!(merged.conflicts.is_empty());
+    let diff = theirs.state.diff(&merged.value).unwrap();
+    let done = history
+        .commit_diff(&servers[1], theirs.version, &diff, "push")
+        .await
+        .unwrap();
+    assert_eq!(done.version, 2);
+    // Both servers see the same head; a diff that does not apply is refused.
+    for server in &servers {
+        let head = history.head(server).await.unwrap();
+        assert_eq!(head, done);
+        assert_eq!(
+            history.checkout(server, 1).await.unwrap(),
+            *outcomes[0].as_ref().unwrap()
+        );
+    }
+    let bogus = start.state.diff(&counters(3)).unwrap(); // creates counter 2 ...
+    let twice = history.commit_diff(&servers[0], 2, &bogus, "x").await;
+    assert!(twice.is_ok(), "{twice:?}");
+    let again = history.commit_diff(&servers[0], 3, &bogus, "x").await; // ... which now exists
+    assert!(
+        matches!(
+            again,
+            Err(CommitError::Other(statesync_postgres::Error::Model(_)))
+        ),
+        "{again:?}"
+    );
+    assert_eq!(history.version(&servers[1]).await.unwrap(), 3);
+}
