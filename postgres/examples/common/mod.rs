@@ -1,5 +1,4 @@
-//! What the PostgreSQL examples share: the server's URL, a schema of their own, and the
-//! process's peak memory.
+//! What the PostgreSQL examples share: the server's URL and a schema of their own.
 #![allow(dead_code)]
 
 use statesync_postgres::{Error, Schema};
@@ -26,9 +25,6 @@ pub async fn drop_schema(client: &Client, schema: &Schema) -> Result<(), Error> 
         .await?;
     Ok(())
 }
-
-/// The peak resident memory of this process so far, in MB (Linux: `VmHWM`).
-pub use statesync_postgres::fleet_process::peak_rss_mb;
 
 /// Seconds, to the millisecond.
 pub fn seconds(elapsed: std::time::Duration) -> f64 {
