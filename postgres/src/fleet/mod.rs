@@ -9,7 +9,7 @@
 //! A worker [claims](Fleet::claim) one such partition with `FOR UPDATE SKIP LOCKED`: the
 //! lease (owner, expiry) is committed at once, so other workers skip it, and a
 //! [heartbeat](Fleet::heartbeat) pushes the expiry on while the worker is alive. Then
-//! [`Fleet::sync_partition`] reads the source's partition and its version in one snapshot,
+//! [`Fleet::sync_partitions`] reads the source's partition and its version in one snapshot,
 //! and in ONE transaction locks the partition's row, checks the lease is still its own
 //! (a worker whose lease expired and was taken over is fenced off here), loads the
 //! target's partition, writes the changes, moves `base_version` to the version it read,
@@ -46,7 +46,7 @@ pub struct Lease {
     pub claims: i32,
 }
 
-/// Why [`Fleet::sync_partition`] did not apply a partition. Nothing of it was written.
+/// Why [`Fleet::sync_partitions`] applied nothing. Nothing of it was written.
 #[derive(Debug, thiserror::Error)]
 pub enum PartitionError {
     /// The lease expired and another worker took the partition (or finished it).
