@@ -394,3 +394,55 @@ async fn next(
         .unwrap()
         .unwrap()
 }
+
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_lease_holds_while_its_heartbeat_runs_and_frees_the_partition_when_it_stops() {
+    let source = generate(480, 51); // 1 partition
+    let setup = setup("lease", &source).await;
+    let fleet = &setup.fleet;
+    let lease = Duration::from_millis(300);
+    let other = connect(&url()).await.unwrap();
+
+    let held = fleet.claim(&setup.client, "a", lease, 10, 1).await.unwrap();
+    assert_eq!(held.len(), 1);
+    // Three lease durations with a heartbeat every 100 ms: nobody else can claim it.
+    for _ in 0..9 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            fleet.heartbeat(&setup.client, &held, lease).await.unwrap(),
+            1
+        );
+        assert!(
+            fleet
+                .claim(&other, "b", lease, 10, 1)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    // The heartbeat stops (the worker died): after the lease, another worker claims it,
+    // and the first one's heartbeat finds the lease gone.
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    let taken = fleet.claim(&other, "b", lease, 10, 1).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].partition, held[0].partition);
+    assert_eq!(taken[0].claims, 2);
+    assert_eq!(
+        fleet.heartbeat(&setup.client, &held, lease).await.unwrap(),
+        0
+    );
+    // And the first worker's sync is fenced off: nothing applied in its name.
+    let mut first = connect(&url()).await.unwrap();
+    let refused = fleet
+        .sync_partitions(&mut first, &held, &WorkerOptions::default())
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(statesync_postgres::PartitionError::LostLease(_))
+        ),
+        "{refused:?}"
+    );
+    assert!(fleet.applied(&setup.client).await.unwrap().is_empty());
+}
