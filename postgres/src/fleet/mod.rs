@@ -78,8 +78,12 @@ pub struct Fleet {
 
 impl Fleet {
     /// The fleet syncing `source` into `target`; its control tables live in the target's
-    /// schema. One fleet per source (the triggers are named per source table).
+    /// schema. One fleet per source (the triggers are named per source table). Workers
+    /// write the target with per-row foreign-key checks whatever the size of a partition
+    /// ([`PgInventory::bulk_creates`] is turned off): the bulk path locks whole tables,
+    /// which concurrent workers would wait on, or deadlock over.
     pub fn new(source: PgInventory, target: PgInventory) -> Self {
+        let target = target.bulk_creates(usize::MAX);
         let schema: &Schema = target.schema();
         Self {
             source_version: schema.table("partition_source"),
