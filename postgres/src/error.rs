@@ -20,7 +20,7 @@ pub enum Error {
     },
     /// A name that cannot be a PostgreSQL identifier here.
     #[error(
-        "{0:?} is not a plain identifier (a-z, 0-9, _; at most 63 bytes; not starting with a digit)"
+        "{0:?} is not a plain identifier (a-z, 0-9, _; at most 63 bytes; not starting with a digit or pg_)"
     )]
     BadIdentifier(String),
     /// A row that does not fit the models, naming it.

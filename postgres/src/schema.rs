@@ -10,13 +10,15 @@ use crate::Error;
 /// use statesync_postgres::Schema;
 /// assert_eq!(Schema::new("fleet_1")?.table("site"), "\"fleet_1\".\"site\"");
 /// assert!(Schema::new("Robert'); DROP TABLE students;--").is_err());
+/// assert!(Schema::new("pg_catalog").is_err());
 /// # Ok::<(), statesync_postgres::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Schema(String);
 
 impl Schema {
-    /// Checks `name`: `[a-z_][a-z0-9_]*`, at most 63 bytes.
+    /// Checks `name`: `[a-z_][a-z0-9_]*`, at most 63 bytes, not starting with `pg_`
+    /// (reserved by PostgreSQL for its own schemas).
     ///
     /// # Errors
     /// [`Error::BadIdentifier`].
@@ -26,7 +28,7 @@ impl Schema {
             .next()
             .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
         let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if first_ok && rest_ok && name.len() <= 63 {
+        if first_ok && rest_ok && name.len() <= 63 && !name.starts_with("pg_") {
             Ok(Self(name.to_owned()))
         } else {
             Err(Error::BadIdentifier(name.to_owned()))
