@@ -458,7 +458,7 @@ where
     let order = sync.order;
     let mut run = Run::new(&mut bridge, sync, summary.changes());
     run.report.counts.unchanged = summary.unchanged;
-    run.walker = Some(Box::new(Walker::new(order)));
+    run.walker = Some(Box::new(Walker::new(order, max_in_flight)));
     let mut engine = Engine {
         target,
         diff,

@@ -20,7 +20,7 @@
 //! [`Walker::cleanup`]).
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::diff::{Action, Diff, ModelUpdate};
@@ -36,8 +36,9 @@ use super::super::{HookError, SyncTree};
 /// A key whose type is forgotten (the walker holds keys of every model type).
 type AnyKey = Arc<dyn Any + Send + Sync>;
 
-/// How many elements a step looks at beyond those it can start calls for.
-const BATCH: usize = 32;
+/// How many keys of a collection in memory a walk reads ahead, beyond four per call that
+/// may be in flight.
+const AHEAD: usize = 32;
 
 /// How a step goes down into an element's children.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -97,10 +98,10 @@ struct Cursor {
 enum Work {
     /// Walks a diff collection.
     Walk(WalkState),
-    /// Creates the children of a created element, from `next` on (`None`: the first).
-    Create { next: Option<AnyKey> },
-    /// Deletes the children of an element being deleted, from `next` on.
-    Delete { group: u64, next: Option<AnyKey> },
+    /// Creates the children of a created element.
+    Create { ahead: Ahead },
+    /// Deletes the children of an element being deleted.
+    Delete { group: u64, ahead: Ahead },
     /// At every children collection of the element the place leads to.
     Every(Every),
     /// The end of a delete group: the element's own delete, now that its children are done.
@@ -121,6 +122,48 @@ enum Every {
     Create,
     /// Delete their elements (the element is being deleted).
     Delete(u64),
+}
+
+/// Where a walk of a collection in memory is: a [`Reading`] of its model's key type, `None`
+/// before it began.
+type Ahead = Option<Box<dyn Any + Send + Sync>>;
+
+/// Reads a collection's keys in memory ahead, a chunk at a time, so that a walk of a wide
+/// collection resumed after each call does not read it from its start each time. The keys
+/// read and not handled yet belong to children not started, which nothing else removes.
+struct Reading<K> {
+    queue: VecDeque<K>,
+    /// The first key not read yet; `None` at the end, once begun.
+    resume: Option<K>,
+    begun: bool,
+}
+
+impl<K: Clone + Send + Sync + 'static> Reading<K> {
+    fn from(ahead: Ahead) -> Self {
+        match ahead.and_then(|ahead| ahead.downcast::<Self>().ok()) {
+            Some(reading) => *reading,
+            None => Self {
+                queue: VecDeque::new(),
+                resume: None,
+                begun: false,
+            },
+        }
+    }
+
+    fn keep(self) -> Ahead {
+        Some(Box::new(self))
+    }
+
+    /// The next key to handle, reading up to `chunk` more when none is left.
+    fn peek<M: DiffModel<Key = K>, S: Slots<M>>(&mut self, slots: &S, chunk: usize) -> Option<K> {
+        if self.queue.is_empty() && (!self.begun || self.resume.is_some()) {
+            let (keys, after) = batch(slots, self.resume.as_ref(), chunk);
+            self.begun = true;
+            self.resume = after;
+            self.queue = keys.into();
+        }
+        self.queue.front().cloned()
+    }
 }
 
 /// Where a diff collection's walk is.
@@ -233,11 +276,13 @@ pub(in crate::sync) struct Walker {
     second_walk: bool,
     /// Whether every call ended and was applied: nothing to clean up.
     pub(super) finished: bool,
+    /// How many keys a walk of a collection in memory reads ahead.
+    chunk: usize,
 }
 
 impl Walker {
     /// A walker at the start of a sync in `order`.
-    pub(super) fn new(order: SyncOrder) -> Self {
+    pub(super) fn new(order: SyncOrder, max_in_flight: usize) -> Self {
         let phase = match order {
             SyncOrder::DeletesFirst => Phase::Delete,
             SyncOrder::PerCollection => Phase::All,
@@ -254,6 +299,7 @@ impl Walker {
             order,
             second_walk: false,
             finished: false,
+            chunk: max_in_flight.saturating_mul(4).saturating_add(AHEAD),
         };
         walker.push_root_walk(phase);
         walker
@@ -438,12 +484,12 @@ impl Walker {
                 let state = self.walk_state(phase);
                 self.push(place, Work::Walk(state));
             }
-            Some(Every::Create) => self.push(place, Work::Create { next: None }),
+            Some(Every::Create) => self.push(place, Work::Create { ahead: None }),
             Some(Every::Delete(group)) => {
                 if let Some(entry) = self.groups.get_mut(&group) {
                     entry.open += 1;
                 }
-                self.push(place, Work::Delete { group, next: None });
+                self.push(place, Work::Delete { group, ahead: None });
             }
             None => {}
         }
@@ -581,8 +627,8 @@ fn act<M, H, S>(
             Some(diff) => walk(walker, slots, diff, state, run),
             None => walker.lost(Work::Walk(state)),
         },
-        Work::Create { next } => create_children(walker, slots, next, run),
-        Work::Delete { group, next } => delete_children(walker, slots, group, next, run),
+        Work::Create { ahead } => create_children(walker, slots, ahead, run),
+        Work::Delete { group, ahead } => delete_children(walker, slots, group, ahead, run),
         Work::Finish { key, group } => match key.downcast_ref::<M::Key>() {
             Some(key) => finish(walker, slots, key, group, run),
             None => walker.lost(Work::Finish { key, group }),
@@ -809,12 +855,12 @@ fn delete_subtree<M, H>(
     walker.started(place, erase(key), Kind::Delete { mode, parent });
 }
 
-/// Deletes the children of an element being deleted, from a key on.
+/// Deletes the children of an element being deleted, from where its walk is.
 fn delete_children<M, H, S>(
     walker: &mut Walker,
     slots: &mut S,
     group: u64,
-    next: Option<AnyKey>,
+    ahead: Ahead,
     run: &mut Run<'_, '_, H>,
 ) where
     M: SyncTree<H>,
@@ -822,26 +868,21 @@ fn delete_children<M, H, S>(
     S: Slots<M>,
 {
     let place = walker.nav.place.clone();
-    let from = next.as_ref().and_then(|key| key.downcast_ref::<M::Key>());
-    let (keys, after) = batch(slots, from, walker.nav.free + BATCH);
-    for key in &keys {
+    let mut reading = Reading::<M::Key>::from(ahead);
+    while let Some(key) = reading.peek(slots, walker.chunk) {
         if !walker.room(run.stopped) {
-            walker.push(
-                place,
-                Work::Delete {
-                    group,
-                    next: Some(erase(key)),
-                },
-            );
+            let ahead = reading.keep();
+            walker.push(place, Work::Delete { group, ahead });
             return;
         }
-        let Some(child) = slots.slot_mut(key) else {
+        reading.queue.pop_front();
+        let Some(child) = slots.slot_mut(&key) else {
             continue;
         };
         let skip = if run.stopped {
             Some(SkipReason::Stopped)
         } else {
-            run.skip_flag::<M>(key, Operation::Delete)
+            run.skip_flag::<M>(&key, Operation::Delete)
                 .map(SkipReason::Flag)
         };
         if let Some(reason) = skip {
@@ -854,18 +895,9 @@ fn delete_children<M, H, S>(
         if let Some(entry) = walker.groups.get_mut(&group) {
             entry.open += 1;
         }
-        delete_subtree(walker, &place, key, &*child, Parent::Group(group), run);
+        delete_subtree(walker, &place, &key, &*child, Parent::Group(group), run);
     }
-    match after {
-        Some(after) => walker.push(
-            place,
-            Work::Delete {
-                group,
-                next: Some(erase(&after)),
-            },
-        ),
-        None => walker.release(group),
-    }
+    walker.release(group);
 }
 
 /// The end of a delete group: the element's own delete after its children (or, when they
@@ -996,11 +1028,12 @@ fn create_element<M, H, S>(
 }
 
 /// Creates the children of a created element (in memory already, not created in the
-/// system yet), from a key on; a child a flag skips, or that the stop leaves, goes out.
+/// system yet), from where its walk is; a child a flag skips, or that the stop leaves, goes
+/// out of memory.
 fn create_children<M, H, S>(
     walker: &mut Walker,
     slots: &mut S,
-    next: Option<AnyKey>,
+    ahead: Ahead,
     run: &mut Run<'_, '_, H>,
 ) where
     M: SyncTree<H>,
@@ -1008,42 +1041,30 @@ fn create_children<M, H, S>(
     S: Slots<M>,
 {
     let place = walker.nav.place.clone();
-    let from = next.as_ref().and_then(|key| key.downcast_ref::<M::Key>());
-    let (keys, after) = batch(slots, from, walker.nav.free + BATCH);
-    for key in &keys {
+    let mut reading = Reading::<M::Key>::from(ahead);
+    while let Some(key) = reading.peek(slots, walker.chunk) {
         if !walker.room(run.stopped) {
-            walker.push(
-                place,
-                Work::Create {
-                    next: Some(erase(key)),
-                },
-            );
+            let ahead = reading.keep();
+            walker.push(place, Work::Create { ahead });
             return;
         }
-        let Some(child) = slots.slot_mut(key) else {
+        reading.queue.pop_front();
+        let Some(child) = slots.slot_mut(&key) else {
             continue;
         };
         let skip = if run.stopped {
             Some(SkipReason::Stopped)
         } else {
-            run.skip_flag::<M>(key, Operation::Create)
+            run.skip_flag::<M>(&key, Operation::Create)
                 .map(SkipReason::Flag)
         };
         if let Some(reason) = skip {
             run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
-            slots.remove_slot(key);
+            slots.remove_slot(&key);
             continue;
         }
         let _ = run.call(|hooks, parents| M::hook_create(hooks, &*child, parents));
-        walker.started(&place, erase(key), Kind::Create { top: false });
-    }
-    if let Some(after) = after {
-        walker.push(
-            place,
-            Work::Create {
-                next: Some(erase(&after)),
-            },
-        );
+        walker.started(&place, erase(&key), Kind::Create { top: false });
     }
 }
 
