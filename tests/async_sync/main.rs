@@ -22,7 +22,7 @@ use statesync::sync::{
 };
 use statesync::{DiffModel, Store};
 use statesync_suite::fixtures;
-use statesync_suite::inventory::{Inventory, Site};
+use statesync_suite::inventory::{Interface, Inventory, Site, SiteKey};
 
 /// A random inventory: up to 4 sites of up to 3 devices of up to 3 interfaces, with
 /// attributes drawn from small sets (so two draws share elements and differ in some).
@@ -159,14 +159,18 @@ fn same_report_as_the_blocking_engine_on_random_diffs() {
             }
         }
         let flags = SyncFlags::CONTINUE_ON_FAILURE;
-        // Every third seed deletes sites before their devices, every third syncs
-        // collection by collection.
-        let variant = seed % 3;
+        // By seed: sites deleted before their devices, collection by collection, unchanged
+        // elements listed, an ignored site and interfaces never created.
+        let variant = seed % 5;
         let sync_options = || {
             let options = SyncOptions::new(flags);
             match variant {
                 1 => options.model_flags::<Site>(ModelFlags::PARENT_FIRST_DELETION),
                 2 => options.order(SyncOrder::PerCollection),
+                3 => SyncOptions::new(flags | SyncFlags::LOG_UNCHANGED_RECORDS),
+                4 => options
+                    .instance_flags::<Site>(SiteKey { name: "s1".into() }, ModelFlags::IGNORE)
+                    .model_flags::<Interface>(ModelFlags::SKIP_UNMATCHED_SRC),
                 _ => options,
             }
         };
@@ -233,6 +237,128 @@ fn same_report_as_the_blocking_engine_on_random_diffs() {
         if variant != 1 {
             assert!(async_fake.differences(&target).is_empty(), "seed {seed}");
         }
+    }
+}
+
+/// A store's diff synced with `Store::sync_diff_async`: the blocking `Store::sync_diff`'s
+/// outcomes, counts and memory for the same failures, on random diffs.
+#[test]
+fn store_sync_diff_async_is_store_sync_diff() {
+    for seed in 0..20u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x570e);
+        let before = random_inventory(&mut rng);
+        let source = random_inventory(&mut rng);
+        let diff = before.sites.diff(&source.sites).unwrap();
+        let mut fail = std::collections::BTreeSet::new();
+        for element in fake::all_names(&before)
+            .into_iter()
+            .chain(fake::all_names(&source))
+        {
+            if rng.random_bool(0.15) {
+                fail.insert(element);
+            }
+        }
+        let options = || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE);
+
+        let mut blocking_fake = Fake::holding(seed, &before);
+        blocking_fake.fail = fail.clone();
+        let mut blocking_sites = before.sites.clone();
+        let blocking = blocking_sites.sync_diff(&diff, &mut Blocking(&blocking_fake), options());
+
+        let mut async_fake = Fake::holding(seed, &before);
+        async_fake.fail = fail;
+        let mut sites = before.sites.clone();
+        let chosen = AsyncSyncOptions::new(options())
+            .max_in_flight(1 + (seed as usize % 7))
+            .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+        let report = runtime().block_on(sites.sync_diff_async(&diff, &async_fake, chosen));
+
+        assert_eq!(report.counts, blocking.counts, "seed {seed}");
+        assert_eq!(lines(&report), lines(&blocking), "seed {seed}");
+        assert_eq!(sites, blocking_sites, "seed {seed}");
+        assert!(async_fake.lock().violations.is_empty(), "seed {seed}");
+        let after = Inventory { sites };
+        assert_eq!(
+            async_fake.differences(&after),
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
+    }
+}
+
+/// `SyncOptions::on_outcome` gets every outcome of an async sync, and the report keeps
+/// none, only the counts.
+#[test]
+fn outcomes_handed_over_instead_of_kept() {
+    runtime().block_on(async {
+        let source = big_inventory();
+        let mut target = Inventory::default();
+        let fake = Fake::new(8);
+        let seen = std::sync::Mutex::new(Vec::new());
+        let sync = SyncOptions::default().on_outcome(|outcome| {
+            seen.lock().unwrap().push(outcome.to_string());
+        });
+        let options = AsyncSyncOptions::new(sync)
+            .max_in_flight(8)
+            .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+        let report = target
+            .sync_from_async(&source, &fake, options)
+            .await
+            .unwrap();
+        assert!(report.is_success(), "{report}");
+        assert!(report.outcomes.is_empty());
+        assert_eq!(report.counts.created, 104);
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), 104);
+        assert!(seen.iter().all(|line| line.ends_with(": applied")));
+        assert_eq!(target, source);
+    });
+}
+
+/// A keyed root replaced (its key changed): the old root and its subtree are deleted, then
+/// the new one created, in both orders, as the blocking engine does.
+#[test]
+fn root_replaced() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Cluster {
+        #[statesync(id)]
+        name: String,
+        #[statesync(children)]
+        nodes: Store<Node>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Node {
+        #[statesync(id)]
+        name: String,
+        size: u32,
+    }
+
+    let cluster = |name: &str, nodes: &[&str]| Cluster {
+        name: name.into(),
+        nodes: Store::try_from_iter(nodes.iter().map(|node| Node {
+            name: (*node).into(),
+            size: 1,
+        }))
+        .unwrap(),
+    };
+    let before = cluster("a", &["n1", "n2"]);
+    let source = cluster("b", &["n1", "n3", "n4"]);
+    for order in [SyncOrder::DeletesFirst, SyncOrder::PerCollection] {
+        let mut blocking_target = before.clone();
+        let blocking = blocking_target
+            .sync_from(&source, &mut InMemory, SyncOptions::default().order(order))
+            .unwrap();
+        let mut target = before.clone();
+        let options = AsyncSyncOptions::new(SyncOptions::default().order(order)).max_in_flight(4);
+        let report = runtime()
+            .block_on(target.sync_from_async(&source, &InMemory, options))
+            .unwrap();
+        assert!(report.is_success(), "{order:?}: {report}");
+        assert_eq!(lines(&report), lines(&blocking), "{order:?}");
+        assert_eq!((report.counts.deleted, report.counts.created), (3, 4));
+        assert_eq!(target, source, "{order:?}");
+        assert_eq!(blocking_target, source, "{order:?}");
     }
 }
 
