@@ -422,14 +422,9 @@ where
         let Some(child) = children.child_mut(&key) else {
             continue;
         };
-        let skipped = if run.stopped {
-            // Its parent was created, it was not: say so, and leave it out of memory.
-            Some(SkipReason::Stopped)
-        } else {
-            run.skip_flag::<C::Model>(&key, Operation::Create)
-                .map(SkipReason::Flag)
-        };
-        if let Some(reason) = skipped {
+        // Its parent was created, it was not (a stop, a flag): say so, and leave it out of
+        // memory.
+        if let Some(reason) = run.skip_reason::<C::Model>(&key, Operation::Create) {
             run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
             dropped.push(key);
             continue;

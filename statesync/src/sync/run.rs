@@ -8,7 +8,7 @@ use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 use super::HookError;
 use super::flags::{ModelFlags, SyncFlags, SyncOptions, SyncOrder};
 use super::parents::Parents;
-use super::report::{Failure, Outcome, Status, SyncReport};
+use super::report::{Failure, Outcome, SkipReason, Status, SyncReport};
 
 /// How often (in elements) the progress callback is called.
 const PROGRESS_EVERY: usize = 1024;
@@ -185,6 +185,20 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             Operation::Update => return None,
         };
         (flags.contains(model_flag) || self.options.flags.contains(sync_flag)).then_some(name)
+    }
+
+    /// Why the element of `M` with `key` is left alone for `operation`, if it is: the sync
+    /// stopped, or a flag says so.
+    pub(super) fn skip_reason<M: DiffModel + 'static>(
+        &self,
+        key: &M::Key,
+        operation: Operation,
+    ) -> Option<SkipReason> {
+        if self.stopped {
+            Some(SkipReason::Stopped)
+        } else {
+            self.skip_flag::<M>(key, operation).map(SkipReason::Flag)
+        }
     }
 
     pub(super) fn record<M: DiffModel>(
