@@ -614,23 +614,20 @@ fn overhead_against_the_blocking_engine() {
             .unwrap();
         assert_eq!(report.counts.created, 10_101);
     });
-    let mut target = Inventory::default();
     let runtime = runtime();
-    let concurrent = time(&mut || {
-        let report = runtime
-            .block_on(target.sync_from_async(&source, &InMemory, options(1)))
-            .unwrap();
-        assert_eq!(report.counts.created, 10_101);
-    });
-    let mut target = Inventory::default();
-    let wide = time(&mut || {
-        let report = runtime
-            .block_on(target.sync_from_async(&source, &InMemory, options(64)))
-            .unwrap();
-        assert_eq!(report.counts.created, 10_101);
-    });
+    let concurrently = |source: &Inventory, max_in_flight: usize| {
+        let mut target = Inventory::default();
+        time(&mut || {
+            let report = runtime
+                .block_on(target.sync_from_async(source, &InMemory, options(max_in_flight)))
+                .unwrap();
+            let creates = Inventory::default().diff(source).unwrap().summary().create;
+            assert_eq!(report.counts.created, creates);
+        })
+    };
+    let (one, many) = (concurrently(&source, 1), concurrently(&source, 64));
     println!(
-        "10,101 creates in memory: blocking {blocking:?}, async 1 in flight {concurrent:?}, 64 in flight {wide:?}"
+        "10,101 creates in memory: blocking {blocking:?}, async 1 in flight {one:?}, 64 in flight {many:?}"
     );
     // A created element with many children: the async engine reads them ahead, rather
     // than from the start of the collection after each call.
@@ -646,13 +643,7 @@ fn overhead_against_the_blocking_engine() {
             .unwrap();
         assert_eq!(report.counts.created, 50_001);
     });
-    let mut target = Inventory::default();
-    let wide = time(&mut || {
-        let report = runtime
-            .block_on(target.sync_from_async(&source, &InMemory, options(64)))
-            .unwrap();
-        assert_eq!(report.counts.created, 50_001);
-    });
+    let wide = concurrently(&source, 64);
     println!(
         "1 site of 50,000 devices created in memory: blocking {blocking:?}, async 64 in flight {wide:?}"
     );

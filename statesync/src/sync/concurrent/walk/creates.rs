@@ -6,7 +6,7 @@ use super::super::super::SyncTree;
 use super::super::super::engine::{self, Slots};
 use super::super::super::report::Status;
 use super::super::super::run::Run;
-use super::reading::{Ahead, Reading};
+use super::reading::{Ahead, Next, Reading};
 use super::{Kind, Place, Walker, Work, erase};
 
 /// A create of the diff: flags, refusals, then its call.
@@ -49,13 +49,9 @@ pub(super) fn create_children<M, H, S>(
 {
     let place = walker.nav.place.clone();
     let mut reading = Reading::<M::Key>::from(ahead);
-    while let Some(key) = reading.peek(slots, walker.chunk) {
-        if !walker.room(run.stopped) {
-            let ahead = reading.keep();
-            walker.push(place, Work::Create { ahead });
-            return;
-        }
-        reading.queue.pop_front();
+    while let Next::Key(key) = walker.next_child(&mut reading, slots, run.stopped, |ahead| {
+        Work::Create { ahead }
+    }) {
         let Some(child) = slots.slot_mut(&key) else {
             continue;
         };

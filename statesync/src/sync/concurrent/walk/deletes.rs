@@ -8,7 +8,7 @@ use super::super::super::engine::Slots;
 use super::super::super::flags::ModelFlags;
 use super::super::super::report::{SkipReason, Status};
 use super::super::super::run::{Run, has_children};
-use super::reading::{Ahead, Reading};
+use super::reading::{Ahead, Next, Reading};
 use super::{DeleteMode, Kind, Parent, Place, Walker, Work, erase};
 
 /// A delete of the diff: flags, presence, then the delete of the element with its subtree.
@@ -100,13 +100,14 @@ pub(super) fn delete_children<M, H, S>(
 {
     let place = walker.nav.place.clone();
     let mut reading = Reading::<M::Key>::from(ahead);
-    while let Some(key) = reading.peek(slots, walker.chunk) {
-        if !walker.room(run.stopped) {
-            let ahead = reading.keep();
-            walker.push(place, Work::Delete { group, ahead });
-            return;
-        }
-        reading.queue.pop_front();
+    let next = loop {
+        let key = match walker.next_child(&mut reading, slots, run.stopped, |ahead| Work::Delete {
+            group,
+            ahead,
+        }) {
+            Next::Key(key) => key,
+            next => break next,
+        };
         let Some(child) = slots.slot_mut(&key) else {
             continue;
         };
@@ -121,8 +122,10 @@ pub(super) fn delete_children<M, H, S>(
             entry.open += 1;
         }
         delete_subtree(walker, &place, &key, &*child, Parent::Group(group), run);
+    };
+    if let Next::End = next {
+        walker.release(group);
     }
-    walker.release(group);
 }
 
 /// The end of a delete group: the element's own delete after its children (or, when they
