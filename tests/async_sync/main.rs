@@ -286,6 +286,34 @@ fn store_sync_diff_async_is_store_sync_diff() {
     }
 }
 
+/// Progress is reported as each call ends: the count of elements done rises one call at a
+/// time to the total.
+#[test]
+fn progress_as_each_call_ends() {
+    runtime().block_on(async {
+        let source = big_inventory();
+        let mut target = Inventory::default();
+        let fake = Fake::new(9);
+        let seen = std::sync::Mutex::new(Vec::new());
+        let sync = SyncOptions::default().on_progress(|progress| {
+            assert_eq!(progress.stage, "sync");
+            seen.lock().unwrap().push((progress.done, progress.total));
+        });
+        let options = AsyncSyncOptions::new(sync)
+            .max_in_flight(8)
+            .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+        let report = target
+            .sync_from_async(&source, &fake, options)
+            .await
+            .unwrap();
+        assert!(report.is_success(), "{report}");
+        let seen = seen.into_inner().unwrap();
+        assert!(seen.len() >= 104, "{} progress calls", seen.len());
+        assert!(seen.windows(2).all(|pair| pair[0].0 <= pair[1].0));
+        assert_eq!(seen.last(), Some(&(104, 104)));
+    });
+}
+
 /// `SyncOptions::on_outcome` gets every outcome of an async sync, and the report keeps
 /// none, only the counts.
 #[test]

@@ -149,11 +149,16 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
 
     /// The report so far, with the last progress call.
     pub(super) fn take_report(&mut self) -> SyncReport {
+        self.report_progress();
+        self.report.stopped = self.stopped;
+        std::mem::take(&mut self.report)
+    }
+
+    /// Calls the progress callback with the elements recorded so far.
+    pub(super) fn report_progress(&mut self) {
         let done = self.recorded;
         self.options
             .report_progress("sync", done, self.total.max(done));
-        self.report.stopped = self.stopped;
-        std::mem::take(&mut self.report)
     }
 
     pub(super) fn flags_of<M: DiffModel + 'static>(&self, key: &M::Key) -> ModelFlags {

@@ -473,6 +473,7 @@ where
     let pacer = Pacer::new(rate_limit);
     let mut in_flight = FuturesUnordered::new();
     let mut most_in_flight = 0;
+    let mut applied = false;
     loop {
         // Steps while there is room for calls (after a stop, steps start none: they record
         // what is left as skipped).
@@ -489,11 +490,17 @@ where
             }
             most_in_flight = most_in_flight.max(in_flight.len());
         }
+        if std::mem::take(&mut applied) {
+            // Progress as each call ends.
+            engine.run.report_progress();
+        }
         if in_flight.is_empty() && !engine.next_walk() {
             break;
         }
         if let Some((id, result)) = in_flight.next().await {
+            // Applied by the next step, before anything else.
             engine.ended(id, result);
+            applied = true;
         }
     }
     tracing::debug!(max_in_flight = most_in_flight, "hooks done");
