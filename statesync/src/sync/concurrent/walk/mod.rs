@@ -405,7 +405,8 @@ impl Walker {
 
     /// Opens the delete group of the element with `key` of the collection at `place` and
     /// queues the walks of its children collections: before its own delete, or after it
-    /// succeeded (`parent_first`). `parent` hears how the element's delete ended.
+    /// succeeded (`parent_first`). `parent` hears how the element's delete ended. Takes one
+    /// of the step's room.
     fn delete_children_of(
         &mut self,
         parent: Parent,
@@ -428,6 +429,9 @@ impl Walker {
             },
         );
         self.push(down, Work::Every(Every::Delete(group)));
+        // A group is state until its element's delete ends: it takes room as a call does,
+        // so a step over many such deletes opens no more groups than there is room for.
+        self.nav.free = self.nav.free.saturating_sub(1);
     }
 
     /// One child (or cursor) of a delete group done.
