@@ -1,17 +1,26 @@
 //! statesync's async engine syncing the inventory into the REST service through
 //! [`RestAdapter`]: the service's foreign keys check the order, injected failures and
 //! timeouts check retries and convergence, and the service's counters check that the
-//! engine never caused a duplicate, an orphan or a refused parent delete.
+//! engine never caused a duplicate, an orphan or a refused parent delete. After every
+//! round, failed or not, memory, the report and the service agree element by element; a
+//! sync dropped at a random point leaves memory as the calls that ended left the service.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use statesync::Store;
-use statesync::sync::{AsyncSyncModel, AsyncSyncOptions, RetryPolicy, SyncFlags, SyncOptions};
-use statesync_rest::{Client, ClientConfig, Config, RestAdapter, Service};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use statesync::sync::{
+    AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, HookError, Parents, RetryPolicy,
+    Status, SyncFlags, SyncOptions, SyncReport,
+};
+use statesync::{DiffModel, Operation, Store};
+use statesync_rest::{Client, ClientConfig, Config, Error, RestAdapter, RunningService, Service};
 use statesync_suite::fixtures;
-use statesync_suite::inventory::Inventory;
+use statesync_suite::inventory::{Device, Interface, Inventory, Site};
 
 /// 3 sites of 4 devices of 4 interfaces: 63 elements.
 fn inventory(region: &str) -> Inventory {
@@ -24,54 +33,169 @@ fn inventory(region: &str) -> Inventory {
     Inventory { sites }
 }
 
-fn options(max_in_flight: usize) -> AsyncSyncOptions<'static> {
+/// A seeded inventory: some of 4 sites of up to 4 devices of up to 4 interfaces, with
+/// attributes from small sets (two draws share elements and differ in some).
+fn random_inventory(rng: &mut ChaCha8Rng) -> Inventory {
+    let mut sites = Store::new();
+    for s in 0..4 {
+        if !rng.random_bool(0.75) {
+            continue;
+        }
+        let mut site = fixtures::site(&format!("site{s}"), 4, 4);
+        site.region = ["emea", "apac"][rng.random_range(0..2)].into();
+        site.devices.retain(|_| rng.random_bool(0.75));
+        site.devices.for_each_mut(|device| {
+            device.role = ["leaf", "spine"][rng.random_range(0..2)].into();
+            device.interfaces.retain(|_| rng.random_bool(0.75));
+            device
+                .interfaces
+                .for_each_mut(|interface| interface.mtu = [1500, 9000][rng.random_range(0..2)]);
+        });
+        sites.insert(site).unwrap();
+    }
+    Inventory { sites }
+}
+
+fn options(max_in_flight: usize, attempts: u32) -> AsyncSyncOptions<'static> {
     AsyncSyncOptions::new(SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE))
         .max_in_flight(max_in_flight)
         .retry(
-            RetryPolicy::attempts(6).backoff(Duration::from_millis(2), Duration::from_millis(50)),
+            RetryPolicy::attempts(attempts)
+                .backoff(Duration::from_millis(1), Duration::from_millis(20)),
         )
         .sleep(|d| Box::pin(tokio::time::sleep(d)))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn syncs_into_the_service_through_failures_and_converges() {
-    for seed in 0..50 {
-        let service = Service::start(Config {
-            latency: Duration::from_millis(2),
-            failure_rate: 0.1,
-            timeout_rate: 0.03,
-            stall: Duration::from_millis(400),
-            seed,
-            database: None,
+/// A service on a loopback port with 1 ms latency and these failures, a client for the
+/// sync (whose timeout the stalls exceed) and one for reading the state back.
+async fn service(
+    seed: u64,
+    failure_rate: f64,
+    timeout_rate: f64,
+) -> (RunningService, Client, Client) {
+    let service = Service::start(Config {
+        latency: Duration::from_millis(1),
+        failure_rate,
+        timeout_rate,
+        stall: Duration::from_millis(150),
+        seed,
+        database: None,
+    })
+    .await
+    .unwrap();
+    let timeout = |ms| ClientConfig {
+        timeout: Duration::from_millis(ms),
+    };
+    let client = Client::new(&service.url(), &timeout(100)).unwrap();
+    let reader = Client::new(&service.url(), &timeout(10_000)).unwrap();
+    (service, client, reader)
+}
+
+/// Every element of an inventory by its name in a report (`device[site=s, name=d]`), with
+/// its attributes (its children apart).
+fn elements(inventory: &Inventory) -> BTreeMap<String, String> {
+    fn name<M: DiffModel>(model: &M) -> String {
+        format!("{}[{}]", M::NAME, model.key())
+    }
+    let mut elements = BTreeMap::new();
+    for site in inventory.sites.iter() {
+        let alone = Site {
+            devices: Store::new(),
+            ..site.clone()
+        };
+        elements.insert(name(site), format!("{alone:?}"));
+        for device in site.devices.iter() {
+            let alone = Device {
+                interfaces: Store::new(),
+                ..device.clone()
+            };
+            elements.insert(name(device), format!("{alone:?}"));
+            for interface in device.interfaces.iter() {
+                elements.insert(name(interface), format!("{interface:?}"));
+            }
+        }
+    }
+    elements
+}
+
+/// Checks one round: memory and the service agree on every element but those whose call
+/// timed out (the change may have happened: the report says so); an element the report
+/// says applied is, in memory and in the service, as the source has it (or gone).
+fn check_round(
+    seed: u64,
+    report: &SyncReport,
+    target: &Inventory,
+    held: &Inventory,
+    source: &Inventory,
+) {
+    let memory = elements(target);
+    let service = elements(held);
+    let wanted = elements(source);
+    let unknown: BTreeSet<String> = report
+        .failures()
+        .filter(|outcome| match &outcome.status {
+            Status::Failed(failure) => failure
+                .downcast_ref::<Error>()
+                .is_some_and(Error::outcome_unknown),
+            _ => false,
         })
-        .await
-        .unwrap();
-        let client = Client::new(
-            &service.url(),
-            &ClientConfig {
-                timeout: Duration::from_millis(200),
-            },
-        )
-        .unwrap();
-        let adapter = RestAdapter::new(client.clone());
-        let mut converged = false;
-        // Each source in turn: created, then changed (updates), then emptied (deletes).
-        for source in [inventory("emea"), inventory("apac"), Inventory::default()] {
+        .map(|outcome| format!("{}[{}]", outcome.model, outcome.key))
+        .collect();
+    for name in memory.keys().chain(service.keys()) {
+        if memory.get(name) != service.get(name) {
+            assert!(
+                unknown.contains(name),
+                "seed {seed}: {name}: memory {:?}, service {:?}\n{report}",
+                memory.get(name),
+                service.get(name)
+            );
+        }
+    }
+    for outcome in report
+        .outcomes
+        .iter()
+        .filter(|o| o.status == Status::Applied)
+    {
+        let name = format!("{}[{}]", outcome.model, outcome.key);
+        let expected = match outcome.operation {
+            Operation::Create | Operation::Update => wanted.get(&name),
+            Operation::Delete => None,
+        };
+        assert_eq!(memory.get(&name), expected, "seed {seed}: {outcome}");
+        assert_eq!(service.get(&name), expected, "seed {seed}: {outcome}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_round_agrees_with_the_service_and_reruns_converge() {
+    let mut stalls = 0;
+    for seed in 0..50 {
+        let (service, client, reader) = service(seed, 0.1, 0.03).await;
+        let adapter = RestAdapter::new(client);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Created, then changed (updates, deletes and creates), then emptied.
+        let sources = [
+            inventory("emea"),
+            random_inventory(&mut rng),
+            Inventory::default(),
+        ];
+        for source in sources {
+            let mut converged = false;
             for _round in 0..10 {
                 // Each round starts from what the service holds.
-                let mut target = client.load().await.unwrap();
+                let mut target = reader.load().await.unwrap();
                 let report = target
-                    .sync_from_async(&source, &adapter, options(16))
+                    .sync_from_async(&source, &adapter, options(16, 6))
                     .await
                     .unwrap();
+                let held = reader.load().await.unwrap();
+                check_round(seed, &report, &target, &held, &source);
                 if report.is_success() {
-                    // Memory is the service's state once every hook succeeded.
                     assert_eq!(target, source, "seed {seed}");
-                    assert_eq!(client.load().await.unwrap(), source, "seed {seed}");
+                    assert_eq!(held, source, "seed {seed}");
                     converged = true;
                     break;
                 }
-                converged = false;
             }
             assert!(converged, "seed {seed}: no convergence in 10 rounds");
         }
@@ -80,8 +204,139 @@ async fn syncs_into_the_service_through_failures_and_converges() {
         assert_eq!(stats.missing_parents, 0, "seed {seed}: {stats:?}");
         assert_eq!(stats.has_children, 0, "seed {seed}: {stats:?}");
         assert!(stats.injected_failures > 0, "seed {seed}: {stats:?}");
+        stalls += stats.injected_stalls;
         service.shutdown().await.unwrap();
     }
+    // Timeouts happened: changes made that the client could not know of.
+    assert!(stalls > 0);
+}
+
+/// The REST adapter, noting which elements' calls started and which ended.
+struct Tracking {
+    inner: RestAdapter,
+    started: Mutex<BTreeSet<String>>,
+    ended: Mutex<BTreeSet<String>>,
+}
+
+impl Tracking {
+    async fn track<M: DiffModel>(
+        &self,
+        model: &M,
+        call: impl Future<Output = Result<(), HookError>>,
+    ) -> Result<(), HookError> {
+        let name = format!("{}[{}]", M::NAME, model.key());
+        self.started.lock().unwrap().insert(name.clone());
+        let result = call.await;
+        self.ended.lock().unwrap().insert(name);
+        result
+    }
+
+    /// Elements whose call started and did not end.
+    fn in_flight(&self) -> BTreeSet<String> {
+        let ended = self.ended.lock().unwrap();
+        let started = self.started.lock().unwrap();
+        started.difference(&ended).cloned().collect()
+    }
+}
+
+impl AsyncAdapter for Tracking {}
+impl AsyncHooks<Inventory> for Tracking {}
+
+/// Each model's hooks: the REST adapter's, tracked.
+macro_rules! tracked {
+    ($($model:ty),*) => {$(
+        impl AsyncHooks<$model> for Tracking {
+            async fn create(&self, model: &$model, parents: &Parents) -> Result<(), HookError> {
+                self.track(model, self.inner.create(model, parents)).await
+            }
+
+            async fn update(
+                &self,
+                model: &$model,
+                changes: &<$model as DiffModel>::Changes,
+                parents: &Parents,
+            ) -> Result<(), HookError> {
+                self.track(model, self.inner.update(model, changes, parents)).await
+            }
+
+            async fn delete(&self, model: &$model, parents: &Parents) -> Result<(), HookError> {
+                self.track(model, self.inner.delete(model, parents)).await
+            }
+        }
+    )*};
+}
+
+tracked!(Site, Device, Interface);
+
+/// The sync future dropped at a random point (with 10% of requests failing, no retries):
+/// memory equals the service for every element but those whose call was in flight; the
+/// next syncs converge, and the engine never caused a duplicate or an orphan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_sync_leaves_memory_as_the_service() {
+    let mut dropped = 0;
+    for seed in 0..50 {
+        // Failures without stalls: every call that ended did what its result says.
+        let (service, client, reader) = service(seed, 0.1, 0.0).await;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xd20f);
+        let adapter = RestAdapter::new(client);
+        let before = random_inventory(&mut rng);
+        let source = random_inventory(&mut rng);
+        // The service starts out holding `before`.
+        for _round in 0..10 {
+            let mut target = reader.load().await.unwrap();
+            let report = target
+                .sync_from_async(&before, &adapter, options(16, 1))
+                .await
+                .unwrap();
+            if report.is_success() {
+                break;
+            }
+        }
+        assert_eq!(reader.load().await.unwrap(), before, "seed {seed}");
+
+        let tracking = Tracking {
+            inner: adapter.clone(),
+            started: Mutex::new(BTreeSet::new()),
+            ended: Mutex::new(BTreeSet::new()),
+        };
+        let mut target = before.clone();
+        let deadline = Duration::from_micros(rng.random_range(0..15_000));
+        let sync = target.sync_from_async(&source, &tracking, options(1 + seed as usize % 8, 1));
+        if tokio::time::timeout(deadline, sync).await.is_err() {
+            dropped += 1;
+        }
+        let in_flight = tracking.in_flight();
+        let held = elements(&reader.load().await.unwrap());
+        let memory = elements(&target);
+        for name in memory.keys().chain(held.keys()) {
+            if !in_flight.contains(name) {
+                assert_eq!(memory.get(name), held.get(name), "seed {seed}: {name}");
+            }
+        }
+
+        let mut converged = false;
+        for _round in 0..10 {
+            let mut target = reader.load().await.unwrap();
+            let report = target
+                .sync_from_async(&source, &adapter, options(16, 1))
+                .await
+                .unwrap();
+            if report.is_success() {
+                assert_eq!(target, source, "seed {seed}");
+                converged = true;
+                break;
+            }
+        }
+        assert!(converged, "seed {seed}: no convergence in 10 rounds");
+        assert_eq!(reader.load().await.unwrap(), source, "seed {seed}");
+        let stats = service.stats();
+        assert_eq!(stats.duplicates, 0, "seed {seed}: {stats:?}");
+        assert_eq!(stats.missing_parents, 0, "seed {seed}: {stats:?}");
+        assert_eq!(stats.has_children, 0, "seed {seed}: {stats:?}");
+        service.shutdown().await.unwrap();
+    }
+    // Most syncs were dropped before they ended (the others ended first).
+    assert!(dropped >= 25, "{dropped} of 50 dropped");
 }
 
 /// With latency, many requests at once are much faster than one at a time.
@@ -101,13 +356,13 @@ async fn concurrency_pays_off_against_latency() {
         let mut target = client.load().await.unwrap();
         let started = std::time::Instant::now();
         let report = target
-            .sync_from_async(&source, &adapter, options(max_in_flight))
+            .sync_from_async(&source, &adapter, options(max_in_flight, 6))
             .await
             .unwrap();
         assert!(report.is_success(), "{report}");
         elapsed.push(started.elapsed());
         let emptied = target
-            .sync_from_async(&Inventory::default(), &adapter, options(32))
+            .sync_from_async(&Inventory::default(), &adapter, options(32, 6))
             .await
             .unwrap();
         assert!(emptied.is_success(), "{emptied}");

@@ -15,7 +15,7 @@ use super::report::{SkipReason, Status};
 use super::run::{Run, has_children};
 
 /// Where a collection's elements live: a children collection, or the root itself.
-trait Slots<M: DiffModel> {
+pub(super) trait Slots<M: DiffModel> {
     /// Whether a new element can go in (a root only after its old model was deleted).
     fn has_room(&self) -> bool {
         true
@@ -108,6 +108,11 @@ where
     H: ?Sized,
     S: Slots<M>,
 {
+    #[cfg(feature = "async")]
+    if run.walker.is_some() {
+        super::concurrent::walk::collection(slots, Some(diff), run);
+        return;
+    }
     if run.stopped {
         return;
     }
@@ -140,7 +145,7 @@ where
 
 /// Lists the elements of a collection the diff does not name (each with its subtree, all
 /// unchanged), in key order.
-fn record_unchanged<M, H, S>(slots: &S, diff: &Diff<M>, run: &mut Run<'_, '_, H>)
+pub(super) fn record_unchanged<M, H, S>(slots: &S, diff: &Diff<M>, run: &mut Run<'_, '_, H>)
 where
     M: DiffModel,
     H: ?Sized,
@@ -163,6 +168,63 @@ where
     }
 }
 
+/// What an update of one element comes to before any hook: nothing more to do (recorded
+/// if there was something to say), or a hook call.
+pub(super) enum UpdateDecision {
+    /// The element is not there, or a flag leaves it alone: not entered either.
+    Left,
+    /// Decided without a hook (no attribute changed, a stale diff, or not the update walk).
+    Decided,
+    /// The update hook must run.
+    Call,
+}
+
+/// Decides the update of the element with `key`, recording what needs no hook: not found
+/// or `IGNORE` (its child diffs are then not walked), unchanged, a stale diff. The blocking
+/// and the async engines both decide through it.
+pub(super) fn decide_update<M, H, S>(
+    slots: &mut S,
+    key: &M::Key,
+    update: &ModelUpdate<M>,
+    run: &mut Run<'_, '_, H>,
+) -> UpdateDecision
+where
+    M: SyncTree<H>,
+    H: ?Sized,
+    S: Slots<M>,
+{
+    let Some(current) = slots.slot_mut(key) else {
+        if run.phase.updates() {
+            run.record_not_found::<M>(key, Operation::Update);
+        }
+        return UpdateDecision::Left;
+    };
+    if run.flags_of::<M>(key).contains(ModelFlags::IGNORE) {
+        if run.phase.updates() {
+            run.record::<M>(
+                key,
+                Operation::Update,
+                Status::Skipped(SkipReason::Flag("IGNORE")),
+            );
+        }
+        return UpdateDecision::Left;
+    }
+    if !run.phase.updates() {
+        return UpdateDecision::Decided;
+    }
+    if !update.has_field_changes() {
+        if run.options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS) {
+            run.record::<M>(key, Operation::Update, Status::Unchanged);
+        }
+        UpdateDecision::Decided
+    } else if let Err(field) = current.check_fields(&update.fields) {
+        run.record_error::<M>(key, Operation::Update, crate::diff::stale::<M>(key, field));
+        UpdateDecision::Decided
+    } else {
+        UpdateDecision::Call
+    }
+}
+
 /// Updates one element: its attributes through the update hook (checked against the diff's
 /// old values first, restored on failure), then its child diffs. In the delete walk only
 /// its child diffs are walked.
@@ -176,30 +238,14 @@ fn update_element<M, H, S>(
     H: ?Sized,
     S: Slots<M>,
 {
+    let decision = decide_update(slots, key, update, run);
     let Some(current) = slots.slot_mut(key) else {
-        if run.phase.updates() {
-            run.record_not_found::<M>(key, Operation::Update);
-        }
         return;
     };
-    if run.flags_of::<M>(key).contains(ModelFlags::IGNORE) {
-        if run.phase.updates() {
-            run.record::<M>(
-                key,
-                Operation::Update,
-                Status::Skipped(SkipReason::Flag("IGNORE")),
-            );
-        }
-        return;
-    }
-    if run.phase.updates() {
-        if !update.has_field_changes() {
-            if run.options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS) {
-                run.record::<M>(key, Operation::Update, Status::Unchanged);
-            }
-        } else if let Err(field) = current.check_fields(&update.fields) {
-            run.record_error::<M>(key, Operation::Update, crate::diff::stale::<M>(key, field));
-        } else {
+    match decision {
+        UpdateDecision::Left => return,
+        UpdateDecision::Decided => {}
+        UpdateDecision::Call => {
             let undo = current.snapshot_fields(&update.fields);
             current.apply_fields(&update.fields);
             let result =
@@ -315,22 +361,7 @@ where
         );
         return;
     }
-    let refused = if !model.has_key(key) {
-        Some(Error::KeyMismatch {
-            model: M::NAME,
-            expected: key.to_string(),
-            found: model.key().to_string(),
-        })
-    } else if slots.slot_mut(key).is_some() || !slots.has_room() {
-        Some(Error::AlreadyExists {
-            model: M::NAME,
-            key: key.to_string(),
-            path: Path::root(),
-        })
-    } else {
-        None
-    };
-    if let Some(error) = refused {
+    if let Some(error) = create_refusal(slots, key, model) {
         run.record_error::<M>(key, Operation::Create, error);
         return;
     }
@@ -348,6 +379,30 @@ where
     }
 }
 
+/// Why a create of `model` under `key` cannot go in, if it cannot: the model has another
+/// key, or the slot is taken.
+pub(super) fn create_refusal<M: DiffModel, S: Slots<M>>(
+    slots: &mut S,
+    key: &M::Key,
+    model: &M,
+) -> Option<Error> {
+    if !model.has_key(key) {
+        Some(Error::KeyMismatch {
+            model: M::NAME,
+            expected: key.to_string(),
+            found: model.key().to_string(),
+        })
+    } else if slots.slot_mut(key).is_some() || !slots.has_room() {
+        Some(Error::AlreadyExists {
+            model: M::NAME,
+            key: key.to_string(),
+            path: Path::root(),
+        })
+    } else {
+        None
+    }
+}
+
 /// Creates the children of a model just created (called by generated code): each child's
 /// hook, then its own children; a child whose hook failed (or that a flag skips) leaves
 /// memory, with its subtree reported as skipped.
@@ -357,19 +412,19 @@ where
     C::Model: SyncTree<H>,
     H: ?Sized,
 {
+    #[cfg(feature = "async")]
+    if run.walker.is_some() {
+        super::concurrent::walk::collection(children, None, run);
+        return;
+    }
     let mut dropped = Vec::new();
     for key in children.child_keys() {
         let Some(child) = children.child_mut(&key) else {
             continue;
         };
-        let skipped = if run.stopped {
-            // Its parent was created, it was not: say so, and leave it out of memory.
-            Some(SkipReason::Stopped)
-        } else {
-            run.skip_flag::<C::Model>(&key, Operation::Create)
-                .map(SkipReason::Flag)
-        };
-        if let Some(reason) = skipped {
+        // Its parent was created, it was not (a stop, a flag): say so, and leave it out of
+        // memory.
+        if let Some(reason) = run.skip_reason::<C::Model>(&key, Operation::Create) {
             run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
             dropped.push(key);
             continue;
@@ -402,6 +457,11 @@ where
     C::Model: SyncTree<H>,
     H: ?Sized,
 {
+    #[cfg(feature = "async")]
+    if run.walker.is_some() {
+        super::concurrent::walk::collection(children, None, run);
+        return true;
+    }
     let mut all_gone = true;
     for key in children.child_keys() {
         if run.stopped {

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use crate::model::DiffModel;
 
+use super::report::Outcome;
+
 bitflags::bitflags! {
     /// Flags for a whole sync.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -201,6 +203,7 @@ pub struct SyncOptions<'a> {
     pub delete_limit: Option<DeleteLimit>,
     model_flags: HashMap<TypeId, TypeFlags>,
     progress: Option<Box<dyn FnMut(Progress) + Send + 'a>>,
+    on_outcome: Option<Box<dyn FnMut(Outcome) + Send + 'a>>,
 }
 
 impl fmt::Debug for SyncOptions<'_> {
@@ -214,6 +217,7 @@ impl fmt::Debug for SyncOptions<'_> {
                 &self.model_flags.values().collect::<Vec<_>>(),
             )
             .field("progress", &self.progress.is_some())
+            .field("on_outcome", &self.on_outcome.is_some())
             .finish()
     }
 }
@@ -281,6 +285,58 @@ impl<'a> SyncOptions<'a> {
         self
     }
 
+    /// Hands each element's [`Outcome`] to `on_outcome` as it is recorded, instead of
+    /// keeping it in [`SyncReport::outcomes`](super::SyncReport::outcomes): the report then
+    /// holds the counts only, so a sync of a huge diff keeps no per-element state (write
+    /// the outcomes to a log, or count what you need).
+    ///
+    /// ```
+    /// use statesync::sync::{InMemory, Status, SyncModel, SyncOptions};
+    /// use statesync::{DiffModel, Store};
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Zone {
+    ///     #[statesync(children)]
+    ///     records: Store<Record>,
+    /// }
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Record {
+    ///     #[statesync(id)]
+    ///     name: String,
+    /// }
+    ///
+    /// let records = (0..1000).map(|i| Record { name: format!("r{i}") });
+    /// let source = Zone { records: Store::try_from_iter(records)? };
+    /// let mut target = Zone { records: Store::new() };
+    /// let mut applied = 0;
+    /// let options = SyncOptions::default().on_outcome(|outcome| {
+    ///     if outcome.status == Status::Applied {
+    ///         applied += 1;
+    ///     }
+    /// });
+    /// let report = target.sync_from(&source, &mut InMemory, options)?;
+    /// assert!(report.outcomes.is_empty()); // handed over, not kept
+    /// assert_eq!(report.counts.created, 1000);
+    /// assert_eq!(applied, 1000);
+    /// # Ok::<(), statesync::Error>(())
+    /// ```
+    pub fn on_outcome(mut self, on_outcome: impl FnMut(Outcome) + Send + 'a) -> Self {
+        self.on_outcome = Some(Box::new(on_outcome));
+        self
+    }
+
+    /// Gives an outcome to the `on_outcome` callback if there is one; else back, to keep.
+    pub(crate) fn hand_over(&mut self, outcome: Outcome) -> Option<Outcome> {
+        match &mut self.on_outcome {
+            Some(on_outcome) => {
+                on_outcome(outcome);
+                None
+            }
+            None => Some(outcome),
+        }
+    }
+
     /// The flags in force for every element of model `M`: its derive's and this call's.
     pub fn flags_for<M: DiffModel + 'static>(&self) -> ModelFlags {
         M::FLAGS
@@ -330,19 +386,7 @@ impl<'a> SyncOptions<'a> {
             delete_limit: None,
             model_flags: self.model_flags.clone(),
             progress: None,
-        }
-    }
-
-    /// The same flags (and `CONTINUE_ON_FAILURE`) and order, without a progress callback
-    /// or a delete limit: for the async engine's replay of its hooks' results.
-    #[cfg(feature = "async")]
-    pub(crate) fn for_replay(&self) -> SyncOptions<'static> {
-        SyncOptions {
-            flags: self.flags | SyncFlags::CONTINUE_ON_FAILURE,
-            order: self.order,
-            delete_limit: None,
-            model_flags: self.model_flags.clone(),
-            progress: None,
+            on_outcome: None,
         }
     }
 

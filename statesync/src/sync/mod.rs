@@ -336,7 +336,7 @@ impl<M: DiffModel> Store<M> {
 }
 
 /// The elements of a store, descendants included.
-fn store_size<M: DiffModel>(store: &Store<M>) -> usize {
+pub(super) fn store_size<M: DiffModel>(store: &Store<M>) -> usize {
     store.iter().map(crate::summary::subtree_size).sum()
 }
 

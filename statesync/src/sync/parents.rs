@@ -188,19 +188,6 @@ impl Parents {
         });
     }
 
-    /// The ancestors as (model type, rendered key) pairs: where an element sits, to tell
-    /// elements apart across a whole tree (the async engine's dependencies).
-    #[cfg(feature = "async")]
-    pub(crate) fn path(&self) -> Vec<(TypeId, String)> {
-        self.ancestors
-            .iter()
-            .map(|ancestor| match &ancestor.key {
-                AncestorKey::Typed(type_id, key) => (*type_id, key.to_string()),
-                AncestorKey::Rendered(key) => (TypeId::of::<()>(), key.clone()),
-            })
-            .collect()
-    }
-
     /// Enters the children of an element for display only (no typed lookup): for walks
     /// that record outcomes but call no hook.
     pub(crate) fn push_untyped<M: DiffModel>(&mut self, key: &M::Key) {

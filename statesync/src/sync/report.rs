@@ -207,9 +207,12 @@ impl SyncCounts {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
     /// One outcome per element the sync visited, in that order (parents are created before
-    /// children, children deleted before parents). After a stop (see `stopped`) the rest of
-    /// the plan is not visited; children of an element created just before the stop are
-    /// listed as skipped.
+    /// children, children deleted before parents); the async engine records them as calls
+    /// end, which keeps both orders. After a stop (see `stopped`) the blocking engine does
+    /// not visit the rest of the plan (children of an element created just before the stop
+    /// are listed as skipped); the async engine lists every element it had not started as
+    /// skipped. Empty when [`SyncOptions::on_outcome`](super::SyncOptions::on_outcome) took
+    /// the outcomes.
     pub outcomes: Vec<Outcome>,
     /// The counts.
     pub counts: SyncCounts,

@@ -8,7 +8,7 @@ use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 use super::HookError;
 use super::flags::{ModelFlags, SyncFlags, SyncOptions, SyncOrder};
 use super::parents::Parents;
-use super::report::{Failure, Outcome, Status, SyncReport};
+use super::report::{Failure, Outcome, SkipReason, Status, SyncReport};
 
 /// How often (in elements) the progress callback is called.
 const PROGRESS_EVERY: usize = 1024;
@@ -86,6 +86,12 @@ pub struct Run<'h, 'o, H: ?Sized> {
     pub(super) root_deleted: bool,
     /// A dry run: hooks are not called and count as successes.
     pub(super) dry: bool,
+    /// Outcomes recorded so far (kept in the report or handed to the options' callback).
+    pub(super) recorded: usize,
+    /// The async engine's walker: when set, the engine's collection functions hand each
+    /// collection to it instead of syncing it (see `concurrent::walk`).
+    #[cfg(feature = "async")]
+    pub(super) walker: Option<Box<super::concurrent::walk::Walker>>,
 }
 
 impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
@@ -100,6 +106,9 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             parents: Parents::default(),
             root_deleted: false,
             dry: false,
+            recorded: 0,
+            #[cfg(feature = "async")]
+            walker: None,
         }
     }
 
@@ -135,11 +144,21 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
     }
 
     pub(super) fn finish(mut self) -> SyncReport {
-        let done = self.report.outcomes.len();
+        self.take_report()
+    }
+
+    /// The report so far, with the last progress call.
+    pub(super) fn take_report(&mut self) -> SyncReport {
+        self.report_progress();
+        self.report.stopped = self.stopped;
+        std::mem::take(&mut self.report)
+    }
+
+    /// Calls the progress callback with the elements recorded so far.
+    pub(super) fn report_progress(&mut self) {
+        let done = self.recorded;
         self.options
             .report_progress("sync", done, self.total.max(done));
-        self.report.stopped = self.stopped;
-        self.report
     }
 
     pub(super) fn flags_of<M: DiffModel + 'static>(&self, key: &M::Key) -> ModelFlags {
@@ -173,6 +192,20 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         (flags.contains(model_flag) || self.options.flags.contains(sync_flag)).then_some(name)
     }
 
+    /// Why the element of `M` with `key` is left alone for `operation`, if it is: the sync
+    /// stopped, or a flag says so.
+    pub(super) fn skip_reason<M: DiffModel + 'static>(
+        &self,
+        key: &M::Key,
+        operation: Operation,
+    ) -> Option<SkipReason> {
+        if self.stopped {
+            Some(SkipReason::Stopped)
+        } else {
+            self.skip_flag::<M>(key, operation).map(SkipReason::Flag)
+        }
+    }
+
     pub(super) fn record<M: DiffModel>(
         &mut self,
         key: &M::Key,
@@ -183,7 +216,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
     }
 
     /// Records an outcome, with how many times its hook was called.
-    fn record_attempts<M: DiffModel>(
+    pub(super) fn record_attempts<M: DiffModel>(
         &mut self,
         key: &M::Key,
         operation: Operation,
@@ -222,15 +255,19 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             parents = &*parents,
             "element"
         );
-        self.report.outcomes.push(Outcome {
+        let outcome = Outcome {
             model: M::NAME,
             key: key.to_string(),
             parents,
             operation,
             status,
             attempts,
-        });
-        let done = self.report.outcomes.len();
+        };
+        if let Some(outcome) = self.options.hand_over(outcome) {
+            self.report.outcomes.push(outcome);
+        }
+        self.recorded += 1;
+        let done = self.recorded;
         if done.is_multiple_of(PROGRESS_EVERY) {
             self.options
                 .report_progress("sync", done, self.total.max(done));

@@ -10,18 +10,31 @@
 //! [`SkipReason::Stopped`](super::SkipReason)); the in-memory target changes only where a
 //! hook succeeded. Siblings and independent subtrees run concurrently.
 //!
-//! **How.** The blocking engine itself lists the hook calls of the sync (on a copy of the
-//! target, every hook taken as a success) with what each needs first; those calls run
-//! concurrently; then the blocking engine runs again on the target, each hook call answered
-//! with the result its async call had. Memory and report are thus exactly the blocking
-//! engine's for the same hook results (with `CONTINUE_ON_FAILURE`), in the blocking
-//! engine's order (not completion order), and each [`Outcome`](super::Outcome) says how
-//! many attempts its hook took.
+//! **How.** The engine walks the diff step by step with the blocking engine's own typed
+//! walk and decisions (flags, refusals, records): each step goes from the root down to one
+//! collection by the keys on the way, starts the calls there is room for and leaves a
+//! cursor where it stopped. A call's result is applied to the target as soon as it ends
+//! (a created element goes into memory then, an updated one takes its new values, a deleted
+//! one leaves), and what waited for it (a created element's children, a parent's delete
+//! after its children) gets its own cursor. The engine keeps only those cursors, the calls
+//! in flight and the deletes waiting on children: its working memory grows with
+//! `max_in_flight` and the depth of the tree, not with the size of the diff or the target
+//! (see the README's numbers). Each call holds a copy of its element (as the blocking
+//! engine shows it to its hook, children included) until it ends.
+//!
+//! **Report.** The outcomes are those of the blocking engine for the same hook results,
+//! recorded in completion order: an element when its call ends, an element decided without
+//! a call (a flag, a refusal, unchanged) when the walk reaches it. After a stop, every
+//! element the walk had not started is listed as skipped
+//! ([`SkipReason::Stopped`](super::SkipReason)). Each [`Outcome`](super::Outcome) says how
+//! many attempts its hook took. To sync a huge diff without keeping one outcome per
+//! element, hand them to [`SyncOptions::on_outcome`](super::SyncOptions::on_outcome).
 //!
 //! **Cancellation.** The sync future holds the target mutably, so nothing can see memory
-//! while it runs; when it ends, or is dropped (a timeout, Ctrl-C), memory is brought to
-//! what the hooks that completed did: calls still in flight are abandoned, and a later
-//! sync finds and redoes what they (and calls never started) left undone.
+//! while it runs; when it is dropped (a timeout, Ctrl-C), memory is left as the hooks that
+//! completed made the system: calls still in flight are abandoned, the children of created
+//! elements that were never created leave memory again, and a later sync finds and redoes
+//! what was left undone.
 //!
 //! **Executor.** Any: the engine uses only the `futures` crate. A timer for backoff and
 //! the rate limit comes from the options ([`AsyncSyncOptions::sleep`]).
@@ -114,25 +127,24 @@
 //! ```
 
 mod bridge;
+mod calls;
+mod engine;
 mod options;
-mod schedule;
+pub(in crate::sync) mod walk;
 
 use std::future::Future;
-use std::time::Instant;
 
 pub use bridge::AsyncBridge;
 pub use options::{AsyncSyncOptions, IsTransient, RetryPolicy, Sleep, Transient};
 
-use super::flags::{SyncFlags, SyncOptions, SyncOrder};
 use super::parents::Parents;
-use super::report::{SkipReason, Status, SyncCounts, SyncReport};
-use super::run::Run;
-use super::{HookError, SyncTree, engine, plan};
+use super::report::SyncReport;
+use super::{HookError, SyncTree};
 use crate::diff::Diff;
 use crate::error::Error;
 use crate::model::DiffModel;
-use bridge::{Job, Mode};
-use schedule::Schedule;
+use crate::store::Store;
+use engine::sync_diff;
 
 /// What carries changes into one external system, asynchronously; the per-model work is
 /// in [`AsyncHooks`]. Hooks take `&self` so many run at once: keep state behind a lock or
@@ -303,170 +315,80 @@ pub trait AsyncSyncModel: DiffModel + Send + Sync {
         Self: SyncTree<AsyncBridge<H>>,
         Diff<Self>: Send + Sync,
     {
-        sync_diff(self, diff, hooks, options)
+        sync_diff(
+            self,
+            diff,
+            hooks,
+            options,
+            crate::summary::subtree_size,
+            |target, diff, run| super::engine::sync_root(target, diff, run),
+        )
     }
 }
 
 impl<M: DiffModel + Send + Sync> AsyncSyncModel for M {}
 
-/// The async engine: the delete limit, the jobs, their run, their results applied.
-async fn sync_diff<M, H>(
-    target: &mut M,
-    diff: &Diff<M>,
-    hooks: &H,
-    mut options: AsyncSyncOptions<'_>,
-) -> SyncReport
-where
-    M: SyncTree<AsyncBridge<H>> + Send + Sync,
-    H: AsyncAdapter + ?Sized,
-    Diff<M>: Send + Sync,
-{
-    let started = Instant::now();
-    let summary = diff.summary();
-    tracing::info!(
-        model = M::NAME,
-        create = summary.create,
-        update = summary.update,
-        delete = summary.delete,
-        max_in_flight = options.max_in_flight,
-        "async sync started"
-    );
-    let deletes_first = options.sync.order == SyncOrder::DeletesFirst;
-    if let Some(refusal) = plan::check_delete_limit(
-        &*target,
-        diff,
-        &mut AsyncBridge::<H>::collector(deletes_first),
-        &options.sync,
-        &crate::summary::subtree_size,
-        &mut |target, diff, run| engine::sync_root(target, diff, run),
-    ) {
-        let report = SyncReport {
-            refused: Some(refusal),
-            counts: SyncCounts {
-                unchanged: summary.unchanged,
-                ..SyncCounts::default()
-            },
-            elapsed: started.elapsed(),
-            ..SyncReport::default()
-        };
-        hooks.sync_finished(&report).await;
-        return report;
-    }
-    let (jobs, misfit) = collect::<M, H>(target, diff, &options.sync);
-    let mut applier = Applier {
-        schedule: Schedule::new(&jobs),
-        jobs,
-        target,
-        diff,
-        options: Some(options.sync.for_replay()),
-        unchanged: summary.unchanged,
-    };
-    // A diff that does not fit the target (an update of a missing key) fails without a
-    // hook: without CONTINUE_ON_FAILURE that stops the sync before anything starts.
-    if misfit && !options.sync.flags.contains(SyncFlags::CONTINUE_ON_FAILURE) {
-        applier.schedule.stopped = true;
-    }
-    applier
-        .schedule
-        .run(&applier.jobs, hooks, &mut options)
-        .await;
-    tracing::debug!(
-        jobs = applier.jobs.len(),
-        max_in_flight = applier.schedule.max_in_flight_seen,
-        "hooks done"
-    );
-    let mut report = applier.apply();
-    if report.changed_anything() {
-        report.record_complete(hooks.sync_complete(&report).await);
-    }
-    hooks.sync_finished(&report).await;
-    report.elapsed = started.elapsed();
-    report.log_finished("async sync finished");
-    report
-}
-
-/// The hook calls of a sync of `diff` into `target`, each with the calls it needs first;
-/// and whether the diff does not fit the target somewhere (a failure without a hook).
-fn collect<M, H>(target: &M, diff: &Diff<M>, options: &SyncOptions<'_>) -> (Vec<Job<H>>, bool)
-where
-    M: SyncTree<AsyncBridge<H>>,
-    H: ?Sized,
-{
-    let mut copy = target.clone();
-    let mut bridge = AsyncBridge::collector(options.order == SyncOrder::DeletesFirst);
-    let mut run = Run::new(&mut bridge, options.for_replay(), 0);
-    run.walk(|run| engine::sync_root(&mut copy, diff, run));
-    let misfit = run.finish().counts.failed > 0;
-    match bridge.mode {
-        Mode::Collect(collector) => (collector.jobs, misfit),
-        Mode::Replay(_) => (Vec::new(), misfit),
-    }
-}
-
-/// Applies the jobs' results to the target, once: when the sync ends, or when its future
-/// is dropped.
-struct Applier<'t, M, H>
-where
-    M: SyncTree<AsyncBridge<H>>,
-    H: ?Sized,
-{
-    schedule: Schedule,
-    jobs: Vec<Job<H>>,
-    target: &'t mut M,
-    diff: &'t Diff<M>,
-    /// Taken by the one replay.
-    options: Option<SyncOptions<'static>>,
-    unchanged: usize,
-}
-
-impl<M, H> Applier<'_, M, H>
-where
-    M: SyncTree<AsyncBridge<H>>,
-    H: ?Sized,
-{
-    /// Replays the sync on the target with each hook answered by its job's result; the
-    /// report of that replay, with attempts, and calls never made reported as skipped.
-    fn apply(&mut self) -> SyncReport {
-        let Some(options) = self.options.take() else {
-            return SyncReport::default();
-        };
-        let jobs = std::mem::take(&mut self.jobs);
-        let results = std::mem::take(&mut self.schedule.results);
-        let total = self.diff.summary().changes();
-        let mut bridge = AsyncBridge::replayer(jobs, results);
-        let mut run = Run::new(&mut bridge, options, total);
-        run.report.counts.unchanged = self.unchanged;
-        let (target, diff) = (&mut *self.target, self.diff);
-        run.walk(|run| engine::sync_root(target, diff, run));
-        let mut report = run.finish();
-        report.stopped = self.schedule.stopped;
-        if let Mode::Replay(replayer) = &bridge.mode {
-            let called = report
-                .outcomes
-                .iter_mut()
-                .filter(|outcome| outcome.attempts == 1);
-            for (outcome, &(attempts, not_run)) in called.zip(&replayer.answers) {
-                outcome.attempts = attempts;
-                if not_run && matches!(outcome.status, Status::Failed(_)) {
-                    outcome.status = Status::Skipped(SkipReason::Stopped);
-                    report.counts.failed = report.counts.failed.saturating_sub(1);
-                    report.counts.skipped += 1;
-                }
-            }
-        }
-        report
-    }
-}
-
-impl<M, H> Drop for Applier<'_, M, H>
-where
-    M: SyncTree<AsyncBridge<H>>,
-    H: ?Sized,
-{
-    /// A dropped sync future still leaves memory as the completed hooks made the system.
-    fn drop(&mut self) {
-        if self.options.is_some() {
-            drop(self.apply());
-        }
+impl<M: DiffModel + Send + Sync> Store<M> {
+    /// Carries a diff of this collection (from [`Store::diff`], [`Store::diff_keys`] or
+    /// [`Store::diff_touched`]) into the store through async `hooks`, concurrently: the
+    /// async counterpart of [`Store::sync_diff`], as
+    /// [`AsyncSyncModel::sync_diff_async`] is for a root model.
+    ///
+    /// ```
+    /// use statesync::sync::{AsyncAdapter, AsyncHooks, AsyncSyncOptions, HookError, Parents};
+    /// use statesync::{DiffModel, Store};
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Vlan {
+    ///     #[statesync(id)]
+    ///     id: u16,
+    ///     name: String,
+    /// }
+    ///
+    /// /// A switch's API: counts the VLANs it was asked to create.
+    /// #[derive(Default)]
+    /// struct Switch(std::sync::atomic::AtomicUsize);
+    ///
+    /// impl AsyncAdapter for Switch {}
+    /// impl AsyncHooks<Vlan> for Switch {
+    ///     async fn create(&self, _: &Vlan, _: &Parents) -> Result<(), HookError> {
+    ///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), statesync::Error> {
+    /// let vlan = |id: u16| Vlan { id, name: format!("v{id}") };
+    /// let mut vlans = Store::try_from_iter([vlan(10)])?;
+    /// let wanted = Store::try_from_iter([vlan(10), vlan(20), vlan(30)])?;
+    /// let diff = vlans.diff(&wanted)?;
+    /// let switch = Switch::default();
+    /// let report = vlans.sync_diff_async(&diff, &switch, AsyncSyncOptions::default()).await;
+    /// assert_eq!(report.counts.created, 2);
+    /// assert_eq!(switch.0.into_inner(), 2);
+    /// assert_eq!(vlans, wanted);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sync_diff_async<'a, H>(
+        &'a mut self,
+        diff: &'a Diff<M>,
+        hooks: &'a H,
+        options: AsyncSyncOptions<'a>,
+    ) -> impl Future<Output = SyncReport> + Send + 'a
+    where
+        H: AsyncAdapter + ?Sized,
+        M: SyncTree<AsyncBridge<H>>,
+        Diff<M>: Send + Sync,
+    {
+        sync_diff(
+            self,
+            diff,
+            hooks,
+            options,
+            super::store_size,
+            super::engine::sync_collection,
+        )
     }
 }

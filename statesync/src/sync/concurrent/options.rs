@@ -131,7 +131,9 @@ impl RetryPolicy {
 pub struct AsyncSyncOptions<'a> {
     /// The blocking engine's options: their meaning is the same here.
     pub sync: SyncOptions<'a>,
-    /// The most hooks running at once (at least 1). Default 10, as Terraform's.
+    /// The most hooks running at once (at least 1). Default 10, as Terraform's. It also
+    /// bounds what the engine holds while it runs (the calls in flight and a few cursors
+    /// per level of the tree), whatever the size of the diff.
     pub max_in_flight: usize,
     /// Retries of transient errors.
     pub retry: RetryPolicy,

@@ -1,0 +1,101 @@
+//! One hook call of the async engine: made, retried while its error is transient (with
+//! backoff and jitter), paced by the rate limit.
+
+use std::hash::BuildHasher;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::super::HookError;
+use super::bridge::Task;
+use super::options::{IsTransient, RetryPolicy, Sleep, Transient};
+use super::walk::CallResult;
+
+/// What a call needs of the options.
+pub(super) struct Tools {
+    pub(super) retry: RetryPolicy,
+    pub(super) sleep: Option<Sleep>,
+    pub(super) is_transient: Option<IsTransient>,
+}
+
+impl Tools {
+    fn is_transient(&self, error: &(dyn std::error::Error + 'static)) -> bool {
+        Transient::is_transient(error) || self.is_transient.as_ref().is_some_and(|f| f(error))
+    }
+}
+
+/// One call: its hook, retried while its error is transient and attempts remain. Returns
+/// the call's id and how it ended.
+pub(super) async fn run<H: ?Sized>(
+    id: u64,
+    task: Box<dyn Task<H>>,
+    hooks: &H,
+    tools: &Tools,
+    pacer: &Pacer,
+) -> (u64, CallResult) {
+    let mut attempts = 0;
+    loop {
+        pacer.wait(tools.sleep.as_ref()).await;
+        attempts += 1;
+        let error: HookError = match task.call(hooks).await {
+            Ok(()) => return (id, Ok(attempts)),
+            Err(error) => error,
+        };
+        if attempts >= tools.retry.max_attempts || !tools.is_transient(&*error) {
+            let error = match error.downcast::<Transient>() {
+                Ok(transient) => transient.0,
+                Err(error) => error,
+            };
+            return (id, Err((error, attempts)));
+        }
+        tracing::debug!(attempts, "retrying a transient error");
+        if let Some(sleep) = &tools.sleep {
+            sleep(jitter(tools.retry.backoff_after(attempts), id, attempts)).await;
+        }
+    }
+}
+
+/// A random duration between half of `backoff` and all of it.
+fn jitter(backoff: Duration, index: u64, attempt: u32) -> Duration {
+    let random = std::collections::hash_map::RandomState::new().hash_one((index, attempt));
+    let half = backoff / 2;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+    half + Duration::from_nanos(random.checked_rem(nanos.saturating_add(1)).unwrap_or(0))
+}
+
+/// The rate limit: each call takes the next free slot, `1 / rate` seconds after the last.
+pub(super) struct Pacer {
+    interval: Option<Duration>,
+    next: Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    pub(super) fn new(rate: Option<f64>) -> Self {
+        let interval = rate
+            .filter(|rate| rate.is_finite() && *rate > 0.0)
+            .map(|rate| Duration::from_secs_f64(1.0 / rate));
+        Self {
+            interval,
+            next: Mutex::new(None),
+        }
+    }
+
+    /// Waits for this call's slot.
+    async fn wait(&self, sleep: Option<&Sleep>) {
+        let (Some(interval), Some(sleep)) = (self.interval, sleep) else {
+            return;
+        };
+        let now = Instant::now();
+        let slot = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let slot = next.map_or(now, |next| next.max(now));
+            *next = Some(slot + interval);
+            slot
+        };
+        if slot > now {
+            sleep(slot - now).await;
+        }
+    }
+}

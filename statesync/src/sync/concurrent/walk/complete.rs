@@ -1,0 +1,117 @@
+//! A call that ended: its outcome recorded, memory changed where it succeeded, and what
+//! waited for it started.
+
+use crate::diff::{Action, Diff};
+use crate::error::Operation;
+
+use super::super::super::SyncTree;
+use super::super::super::engine::Slots;
+use super::super::super::report::{Failure, SkipReason, Status};
+use super::super::super::run::{Run, has_children};
+use super::{CallResult, DeleteMode, Every, Kind, Via, Walker, Work, erase, find};
+
+/// Applies a call that ended: records it, changes memory where it succeeded, and starts
+/// what waited for it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn complete<M, H, S>(
+    walker: &mut Walker,
+    slots: &mut S,
+    diff: Option<&Diff<M>>,
+    key: &M::Key,
+    kind: Kind,
+    result: CallResult,
+    run: &mut Run<'_, '_, H>,
+) where
+    M: SyncTree<H>,
+    H: ?Sized,
+    S: Slots<M>,
+{
+    let (operation, attempts, status) = match (&kind, result) {
+        (Kind::Create { .. }, Ok(attempts)) => (Operation::Create, attempts, Status::Applied),
+        (Kind::Update, Ok(attempts)) => (Operation::Update, attempts, Status::Applied),
+        (Kind::Delete { .. }, Ok(attempts)) => (Operation::Delete, attempts, Status::Applied),
+        (kind, Err((error, attempts))) => {
+            let operation = match kind {
+                Kind::Create { .. } => Operation::Create,
+                Kind::Update => Operation::Update,
+                Kind::Delete { .. } => Operation::Delete,
+            };
+            (operation, attempts, Status::Failed(Failure::new(error)))
+        }
+    };
+    let applied = status == Status::Applied;
+    run.record_attempts::<M>(key, operation, status, attempts);
+    let place = walker.nav.place.clone();
+    match kind {
+        Kind::Create { top: true } => {
+            let Some(Action::Create(model)) = diff
+                .and_then(|diff| find(diff, key))
+                .map(|element| &element.action)
+            else {
+                return;
+            };
+            if applied {
+                slots.insert_slot(model.clone());
+                if has_children(model) {
+                    walker.push(
+                        place.down(erase(key), Via::Target),
+                        Work::Every(Every::Create),
+                    );
+                }
+            } else {
+                let reason = Status::Skipped(SkipReason::ParentFailed);
+                run.record_descendants(model, Operation::Create, reason);
+            }
+        }
+        Kind::Create { top: false } => {
+            let Some(model) = slots.slot_mut(key) else {
+                return;
+            };
+            if applied {
+                if has_children(&*model) {
+                    walker.push(
+                        place.down(erase(key), Via::Target),
+                        Work::Every(Every::Create),
+                    );
+                }
+            } else {
+                let reason = Status::Skipped(SkipReason::ParentFailed);
+                run.record_descendants(&*model, Operation::Create, reason);
+                slots.remove_slot(key);
+            }
+        }
+        Kind::Update => {
+            if applied
+                && let Some(Action::Update(update)) = diff
+                    .and_then(|diff| find(diff, key))
+                    .map(|element| &element.action)
+                && let Some(current) = slots.slot_mut(key)
+            {
+                current.apply_fields(&update.fields);
+            }
+        }
+        Kind::Delete { mode, parent } => {
+            if !applied {
+                walker.report(parent, false);
+                return;
+            }
+            let Some(model) = slots.slot_mut(key) else {
+                walker.report(parent, true);
+                return;
+            };
+            match mode {
+                DeleteMode::Alone => {
+                    run.record_descendants(&*model, Operation::Delete, Status::Applied);
+                }
+                DeleteMode::ParentFirst if has_children(&*model) => {
+                    // Gone from the system; it leaves memory once its children were tried.
+                    walker.delete_children_of(parent, &place, erase(key), true);
+                    return;
+                }
+                DeleteMode::ParentFirst | DeleteMode::Own => {}
+            }
+            slots.remove_slot(key);
+            walker.report(parent, true);
+        }
+    }
+}

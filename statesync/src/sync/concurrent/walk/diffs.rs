@@ -1,0 +1,140 @@
+//! The walk of a diff collection: its deletes, updates (and their child diffs) and creates.
+
+use crate::diff::{Action, Diff, ModelUpdate};
+use crate::error::Operation;
+
+use super::super::super::SyncTree;
+use super::super::super::engine::{self, Slots, UpdateDecision};
+use super::super::super::flags::SyncFlags;
+use super::super::super::report::{SkipReason, Status};
+use super::super::super::run::Run;
+use super::creates::create_element;
+use super::deletes::delete_element;
+use super::{Cursor, Every, Kind, Place, Stage, Via, WalkState, Walker, Work, erase};
+
+/// Walks a diff collection from where its cursor is, as the blocking engine's
+/// `sync_elements` does: (unchanged elements listed), deletes, updates (each followed by its
+/// child diffs, depth first), creates (collection by collection, after this collection's
+/// deletes ended).
+pub(super) fn walk<M, H, S>(
+    walker: &mut Walker,
+    slots: &mut S,
+    diff: &Diff<M>,
+    mut state: WalkState,
+    run: &mut Run<'_, '_, H>,
+) where
+    M: SyncTree<H>,
+    H: ?Sized,
+    S: Slots<M>,
+{
+    run.phase = state.phase;
+    let place = walker.nav.place.clone();
+    let elements = diff.elements();
+    loop {
+        match state.stage {
+            Stage::Unchanged => {
+                if state.phase.updates()
+                    && run.options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS)
+                {
+                    engine::record_unchanged(slots, diff, run);
+                }
+                state.stage = Stage::Deletes;
+            }
+            Stage::Deletes => {
+                while state.phase.deletes()
+                    && let Some(element) = elements.get(state.at)
+                {
+                    if let Action::Delete(model) = &element.action {
+                        if !walker.room(run.stopped) {
+                            walker.push(place, Work::Walk(state));
+                            return;
+                        }
+                        delete_element(walker, slots, &place, &element.key, model, state.id, run);
+                    }
+                    state.at += 1;
+                }
+                state.stage = Stage::Updates;
+                state.at = 0;
+            }
+            Stage::Updates => {
+                while let Some(element) = elements.get(state.at) {
+                    let Action::Update(update) = &element.action else {
+                        state.at += 1;
+                        continue;
+                    };
+                    if !walker.room(run.stopped) {
+                        walker.push(place, Work::Walk(state));
+                        return;
+                    }
+                    state.at += 1;
+                    if update_element(walker, slots, &place, &element.key, update, run) {
+                        let into = place.down(erase(&element.key), Via::Diff);
+                        walker.push(into, Work::Every(Every::Walk(state.phase)));
+                        walker.push(place, Work::Walk(state));
+                        return;
+                    }
+                }
+                state.stage = Stage::Creates;
+                state.at = 0;
+            }
+            Stage::Creates => {
+                if !state.phase.creates() {
+                    return;
+                }
+                if let Some(wait) = walker.walks.get_mut(&state.id) {
+                    // Deletes of this collection still run: its creates wait for them.
+                    wait.parked = Some(Cursor {
+                        place,
+                        work: Work::Walk(state),
+                    });
+                    return;
+                }
+                while let Some(element) = elements.get(state.at) {
+                    if let Action::Create(model) = &element.action {
+                        if !walker.room(run.stopped) {
+                            walker.push(place, Work::Walk(state));
+                            return;
+                        }
+                        create_element(walker, slots, &place, &element.key, model, run);
+                    }
+                    state.at += 1;
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// An update of the diff: decided as the blocking engine does; `true` when its child diffs
+/// are to be walked next.
+pub(super) fn update_element<M, H, S>(
+    walker: &mut Walker,
+    slots: &mut S,
+    place: &Place,
+    key: &M::Key,
+    update: &ModelUpdate<M>,
+    run: &mut Run<'_, '_, H>,
+) -> bool
+where
+    M: SyncTree<H>,
+    H: ?Sized,
+    S: Slots<M>,
+{
+    let decision = engine::decide_update(slots, key, update, run);
+    if let UpdateDecision::Left = decision {
+        return false;
+    }
+    if let UpdateDecision::Call = decision {
+        if run.stopped {
+            run.record::<M>(key, Operation::Update, Status::Skipped(SkipReason::Stopped));
+        } else if let Some(current) = slots.slot_mut(key) {
+            // The hook sees the model as it will be; memory changes when it succeeded.
+            let mut updated = current.clone();
+            updated.apply_fields(&update.fields);
+            let _ =
+                run.call(|hooks, parents| M::hook_update(hooks, &updated, &update.fields, parents));
+            walker.started(place, erase(key), Kind::Update);
+        }
+    }
+    run.enters::<M>(&update.children)
+}
