@@ -81,6 +81,7 @@ fn generate(model: &Model) -> TokenStream {
     let child_diffs = child_diffs_type(model);
     let model_impl = model_impl(model);
     let sync_impl = sync_impl(model);
+    let merge_impl = merge_impl(model);
     let keyed_impl = keyed_impl(model);
     quote! {
         #key
@@ -91,6 +92,7 @@ fn generate(model: &Model) -> TokenStream {
         const _: () = {
             #model_impl
             #sync_impl
+            #merge_impl
             #keyed_impl
         };
     }
@@ -352,6 +354,26 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         &via_serialize,
         &via_deserialize,
     );
+    // `Debug`/`PartialEq` on each child's diff, behind `for<'__s>` (checked where used, so
+    // a model whose children lack them still compiles); in a cycle, on the child model
+    // instead (a bound on its diff would be a cycle of bounds).
+    let bounded_on = |tr: TokenStream| {
+        let mut predicates: Vec<syn::WherePredicate> = generics
+            .where_clause
+            .as_ref()
+            .map(|clause| clause.predicates.iter().cloned().collect())
+            .unwrap_or_default();
+        for (field, child) in children.iter().zip(&child_models) {
+            predicates.push(if in_cycle(field) {
+                syn::parse_quote!(for<'__s> #child: #tr)
+            } else {
+                syn::parse_quote!(for<'__s> #krate::Diff<#child>: #tr)
+            });
+        }
+        bound::build_where(predicates)
+    };
+    let debug_where = bounded_on(quote!(::core::fmt::Debug));
+    let eq_where = bounded_on(quote!(::core::cmp::PartialEq));
     let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
     let member_names: Vec<String> = members.iter().map(|member| member.to_string()).collect();
     let ident_name = ident.to_string();
@@ -380,7 +402,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     quote! {
         #docs
         #[derive(
-            ::core::clone::Clone, ::core::cmp::PartialEq,
+            ::core::clone::Clone,
             #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
         )]
         #serde
@@ -392,14 +414,23 @@ fn child_diffs_type(model: &Model) -> TokenStream {
             pub __serde: ::core::marker::PhantomData<fn() -> __Via>,
         }
 
-        // By hand, to leave the marker field out.
+        // By hand, to leave the marker field out, and bounded so that the child diffs are
+        // `Debug` and `PartialEq` exactly when the child models are.
         #[automatically_derived]
         #[allow(unused_qualifications)]
-        impl #impl_generics ::core::fmt::Debug for #ident #type_generics #where_clause {
+        impl #impl_generics ::core::fmt::Debug for #ident #type_generics #debug_where {
             fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 __f.debug_struct(#ident_name)
                     #(.field(#member_names, &self.#members))*
                     .finish()
+            }
+        }
+
+        #[automatically_derived]
+        #[allow(unused_qualifications)]
+        impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #eq_where {
+            fn eq(&self, __other: &Self) -> ::core::primitive::bool {
+                true #(&& self.#members == __other.#members)*
             }
         }
 
@@ -488,7 +519,6 @@ fn model_impl(model: &Model) -> TokenStream {
         })
         .collect();
 
-    let merge = merge_fn(model);
     let keyed_checks = keyed_checks(model);
     let flags = model.options.flags.as_ref().map(|flags| {
         let names = &flags.value;
@@ -568,8 +598,6 @@ fn model_impl(model: &Model) -> TokenStream {
                     __serde: ::core::marker::PhantomData,
                 }
             }
-
-            #merge
 
             fn apply_fields(&mut self, __changes: &Self::Changes) {
                 #(#attr_runtime::apply_field(&mut self.#attr_members, &__changes.#attr_members);)*
@@ -714,10 +742,36 @@ fn model_strategy(model: &Model) -> TokenStream {
     }
 }
 
-/// `merge_models`: a struct literal with every field merged: ids and skipped fields from
-/// ours, attributes through `MergeCx::field`, children through `MergeCx::children`.
-fn merge_fn(model: &Model) -> TokenStream {
+/// `impl MergeModel`, for `'static` models that are `Debug` (bounded behind `for<'__s>`, so
+/// a model that is not still compiles and only its merges do not). `merge_models` is a
+/// struct literal with every field merged: ids and skipped fields from ours, attributes
+/// through `MergeCx::field`, children through `MergeCx::children`. It is `#[inline]`: its
+/// code is generated where a merge calls it, so a model never merged costs no merge code.
+fn merge_impl(model: &Model) -> TokenStream {
     let krate = &model.krate;
+    let ident = model.ident;
+    let mut generics = model.generics.clone();
+    let (_, type_generics, _) = model.generics.split_for_impl();
+    let this = quote!(#ident #type_generics);
+    let mut predicates = bound::impl_predicates(model);
+    predicates.push(syn::parse_quote!(#this: 'static));
+    predicates.push(syn::parse_quote!(for<'__s> #this: ::core::fmt::Debug));
+    // Children merge too: bounded behind `for<'__s>` (a child that is not `Debug` makes only
+    // merges unusable), except in a cycle (a bound on itself would never resolve).
+    let cycle = model
+        .options
+        .sync_models
+        .as_ref()
+        .map(|models| models.value.as_slice())
+        .unwrap_or_default();
+    for field in model.fields_with(Role::Children) {
+        if !bound::is_recursive(model, field.ty) && !bound::mentions_any(field.ty, cycle) {
+            let child = child_model(model, field);
+            predicates.push(syn::parse_quote!(for<'__s> #child: #krate::merge::MergeModel));
+        }
+    }
+    generics.where_clause = bound::build_where(predicates);
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
     let model_default = model_strategy(model);
     let newer = match &model.options.version {
         Some(version) => {
@@ -772,7 +826,7 @@ fn merge_fn(model: &Model) -> TokenStream {
                 };
                 quote_spanned!(span=>
                     #member: __cx.field(
-                        <Self as #at::DiffModel>::NAME,
+                        ::core::any::TypeId::of::<Self>(),
                         #name,
                         (__base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member),
                         #eq,
@@ -792,17 +846,21 @@ fn merge_fn(model: &Model) -> TokenStream {
         quote!(Self { #(#fields,)* })
     };
     quote! {
-        const MERGE_STRATEGY: #krate::merge::Strategy = #model_default;
+        #[automatically_derived]
+        impl #impl_generics #krate::merge::MergeModel for #this #where_clause {
+            const MERGE_STRATEGY: #krate::merge::Strategy = #model_default;
 
-        fn merge_models(
-            __base: ::core::option::Option<&Self>,
-            __ours: &Self,
-            __theirs: &Self,
-            __cx: &mut #krate::merge::MergeCx<'_>,
-        ) -> Self {
-            let __newer: ::core::option::Option<::core::cmp::Ordering> = #newer;
-            let _ = __newer;
-            #body
+            #[inline]
+            fn merge_models(
+                __base: ::core::option::Option<&Self>,
+                __ours: &Self,
+                __theirs: &Self,
+                __cx: &mut #krate::merge::MergeCx<'_>,
+            ) -> Self {
+                let __newer: ::core::option::Option<::core::cmp::Ordering> = #newer;
+                let _ = __newer;
+                #body
+            }
         }
     }
 }

@@ -23,14 +23,14 @@ pub struct Change<T> {
 /// The changes to a collection of models of one type, matched by key. Elements are held in
 /// key order, so the same two states always give the same diff whatever order their
 /// children were inserted in. Unchanged elements are only counted.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Diff<M: DiffModel> {
     pub(crate) elements: Vec<ElementDiff<M>>,
     pub(crate) unchanged: usize,
 }
 
 /// One element of a [`Diff`]: the key of the model and what happens to it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(
     deny_unknown_fields,
     bound(
@@ -46,7 +46,7 @@ pub struct ElementDiff<M: DiffModel> {
 }
 
 /// What happens to one element.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(
     rename_all = "snake_case",
     bound(
@@ -78,6 +78,85 @@ pub struct ModelUpdate<M: DiffModel> {
     pub fields: M::Changes,
     /// One diff per children field.
     pub children: M::ChildDiffs,
+}
+
+/// `Debug` and `PartialEq` of the diff types when the models (and so their child diffs)
+/// have them: written out, because a derive would ask for them only of `M` and not of
+/// `M::ChildDiffs`.
+impl<M> fmt::Debug for Diff<M>
+where
+    M: DiffModel + fmt::Debug,
+    M::ChildDiffs: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Diff")
+            .field("elements", &self.elements)
+            .field("unchanged", &self.unchanged)
+            .finish()
+    }
+}
+
+impl<M> PartialEq for Diff<M>
+where
+    M: DiffModel + PartialEq,
+    M::ChildDiffs: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.elements == other.elements && self.unchanged == other.unchanged
+    }
+}
+
+impl<M> fmt::Debug for ElementDiff<M>
+where
+    M: DiffModel + fmt::Debug,
+    M::ChildDiffs: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ElementDiff")
+            .field("key", &self.key)
+            .field("action", &self.action)
+            .finish()
+    }
+}
+
+impl<M> PartialEq for ElementDiff<M>
+where
+    M: DiffModel + PartialEq,
+    M::ChildDiffs: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.action == other.action
+    }
+}
+
+impl<M> fmt::Debug for Action<M>
+where
+    M: DiffModel + fmt::Debug,
+    M::ChildDiffs: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Create(model) => f.debug_tuple("Create").field(model).finish(),
+            Action::Delete(model) => f.debug_tuple("Delete").field(model).finish(),
+            Action::Update(update) => f.debug_tuple("Update").field(update).finish(),
+        }
+    }
+}
+
+impl<M> PartialEq for Action<M>
+where
+    M: DiffModel + PartialEq,
+    M::ChildDiffs: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Action::Create(a), Action::Create(b)) | (Action::Delete(a), Action::Delete(b)) => {
+                a == b
+            }
+            (Action::Update(a), Action::Update(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl<M: DiffModel> ModelUpdate<M> {

@@ -35,7 +35,8 @@ pub use summary::Summary;
 
 /// Derives [`DiffModel`](trait@DiffModel) for a struct with named fields, with a key type
 /// (`XKey`), a field enum (`XField`), a changes record (`XChanges`) and a child-diff record
-/// (`XChildDiffs`). Models also derive `Clone`, `Debug` and `PartialEq`.
+/// (`XChildDiffs`). Models also derive `Clone`; a diff is `Debug`/`PartialEq` when they are
+/// (and [`merge`] needs `Debug`).
 ///
 /// Field options:
 ///

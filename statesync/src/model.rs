@@ -6,7 +6,6 @@ use std::hash::Hash;
 
 use crate::diff::Diff;
 use crate::error::Error;
-use crate::merge::{MergeCx, Strategy};
 use crate::sync::ModelFlags;
 
 /// What a generated key type (`DeviceKey`) provides: it is owned, ordered, hashable and
@@ -28,9 +27,10 @@ pub trait ModelField: Copy + Eq + Debug + 'static {
 /// hierarchy. Implement it with `#[derive(DiffModel)]`; the methods are the small per-model
 /// pieces the runtime (diff, apply, rendering, sync) is built from.
 ///
-/// Models are `Clone + Debug + PartialEq` (derive them beside `DiffModel`): a diff owns the
-/// models it creates and deletes, and diffs are printed and compared.
-pub trait DiffModel: Clone + Debug + PartialEq {
+/// Models are `Clone` (derive it beside `DiffModel`): a diff owns the models it creates and
+/// deletes, so that `state.apply(&state.diff(&new)?)` does not borrow `state` twice. A diff
+/// is `Debug` and `PartialEq` when its models are.
+pub trait DiffModel: Clone {
     /// The generated key type, built from the `#[statesync(id)]` fields (`()`-like for a
     /// singleton).
     type Key: ModelKey;
@@ -38,8 +38,9 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     type Field: ModelField;
     /// The generated record of changed attributes: one `Option<Change<T>>` per field.
     type Changes: Clone + Debug + PartialEq + Default;
-    /// The generated record of child diffs: one [`Diff`] per `children` field.
-    type ChildDiffs: Clone + Debug + PartialEq + Default;
+    /// The generated record of child diffs: one [`Diff`] per `children` field (`Debug` and
+    /// `PartialEq` when the child models are).
+    type ChildDiffs: Clone + Default;
 
     /// The model's name (`#[statesync(name = "...")]`, default the type name in snake case).
     const NAME: &'static str;
@@ -64,15 +65,6 @@ pub trait DiffModel: Clone + Debug + PartialEq {
 
     /// Calls `f` with each changed field, its old and its new value, in declaration order.
     fn for_each_change(changes: &Self::Changes, f: &mut OnChange<'_, Self::Field>);
-
-    /// The model's merge strategy (`#[statesync(merge = "...")]`; default `Report`): the
-    /// default for its fields, and the rule for an element deleted on one side and changed
-    /// on the other.
-    const MERGE_STRATEGY: Strategy = Strategy::Report;
-
-    /// Merges `ours` and `theirs` against `base` (absent when both sides created the
-    /// element), field by field and children by key. See [`crate::merge`].
-    fn merge_models(base: Option<&Self>, ours: &Self, theirs: &Self, cx: &mut MergeCx<'_>) -> Self;
 
     /// Child diffs the other way (see [`Diff::invert`]).
     fn invert_child_diffs(diffs: &Self::ChildDiffs) -> Self::ChildDiffs;

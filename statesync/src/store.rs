@@ -539,7 +539,7 @@ impl<M: DiffModel> Store<M> {
 
 /// Two stores are equal when they hold equal models under the same keys, in any order (and
 /// equal [`Store::collisions`]).
-impl<M: DiffModel> PartialEq for Store<M> {
+impl<M: DiffModel + PartialEq> PartialEq for Store<M> {
     fn eq(&self, other: &Self) -> bool {
         self.map == other.map && self.collisions == other.collisions
     }
@@ -547,7 +547,7 @@ impl<M: DiffModel> PartialEq for Store<M> {
 
 impl<M: DiffModel + Eq> Eq for Store<M> {}
 
-impl<M: DiffModel> fmt::Debug for Store<M> {
+impl<M: DiffModel + fmt::Debug> fmt::Debug for Store<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
             .entries(self.map.values().chain(&self.collisions))
@@ -661,7 +661,7 @@ impl<M: DiffModel> Drop for StoreMut<'_, M> {
     }
 }
 
-impl<M: DiffModel> fmt::Debug for StoreMut<'_, M> {
+impl<M: DiffModel + fmt::Debug> fmt::Debug for StoreMut<'_, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         M::fmt(self, f)
     }

@@ -1,5 +1,6 @@
 //! The state of one merge: options, the path being merged, and the conflicts found.
 
+use std::any::TypeId;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::{self, Debug};
@@ -7,6 +8,7 @@ use std::fmt::{self, Debug};
 use crate::children::ChildCollection;
 use crate::model::{DiffModel, ModelField};
 
+use super::MergeModel;
 use super::strategy::{Preference, Strategy};
 
 /// Which value a reported conflict keeps.
@@ -68,10 +70,10 @@ pub struct Merged<M> {
     pub conflicts: Vec<Conflict>,
 }
 
-/// Per-call strategy overrides, by model and field.
+/// Per-call strategy overrides, by model type and field.
 #[derive(Debug, Clone, Default)]
 pub struct MergeOptions {
-    overrides: HashMap<(&'static str, Option<&'static str>), Strategy>,
+    overrides: HashMap<(TypeId, Option<&'static str>), Strategy>,
 }
 
 impl MergeOptions {
@@ -79,21 +81,27 @@ impl MergeOptions {
     /// every field without a per-call field override, declared strategies included, and its
     /// delete/update conflicts). Only the strategies of [`Preference`] can be set per call:
     /// the others need code the derive generates for the declared field. Overrides are
-    /// kept by model name, so two model types of one merge must not share a name.
-    pub fn prefer<M: DiffModel>(mut self, field: Option<M::Field>, preference: Preference) -> Self {
-        self.overrides
-            .insert((M::NAME, field.map(ModelField::name)), preference.into());
+    /// kept by model type: two model types that share a name do not share overrides.
+    pub fn prefer<M: MergeModel>(
+        mut self,
+        field: Option<M::Field>,
+        preference: Preference,
+    ) -> Self {
+        self.overrides.insert(
+            (TypeId::of::<M>(), field.map(ModelField::name)),
+            preference.into(),
+        );
         self
     }
 
-    fn for_field(&self, model: &'static str, field: &'static str) -> Option<Strategy> {
+    fn for_field(&self, model: TypeId, field: &'static str) -> Option<Strategy> {
         self.overrides
             .get(&(model, Some(field)))
             .or_else(|| self.overrides.get(&(model, None)))
             .copied()
     }
 
-    fn for_model(&self, model: &'static str) -> Option<Strategy> {
+    fn for_model(&self, model: TypeId) -> Option<Strategy> {
         self.overrides.get(&(model, None)).copied()
     }
 }
@@ -146,26 +154,29 @@ impl<'o> MergeCx<'o> {
         }
     }
 
-    pub(super) fn merge_root<M: DiffModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
+    pub(super) fn merge_root<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
         self.path.push(Self::segment(M::NAME, ours));
         let merged = M::merge_models(Some(base), ours, theirs, self);
         self.path.pop();
         merged
     }
 
-    /// Merges one attribute. `declared` is the field's (or its model's) strategy, `newer`
-    /// compares the models' version fields, `resolve` runs the declared `Max`, `Min`,
-    /// `Union` or `Custom` strategy (`None`: unresolved).
+    /// Merges one attribute of the model type `model`. `declared` is the field's (or its
+    /// model's) strategy, `newer` compares the models' version fields, `resolve` runs the
+    /// declared `Max`, `Min`, `Union` or `Custom` strategy (`None`: unresolved). The
+    /// functions are pointers, not closures, so that this is compiled once per attribute
+    /// type, not once per attribute.
     #[allow(clippy::too_many_arguments)]
+    #[doc(hidden)]
     pub fn field<T: Clone + Debug>(
         &mut self,
-        model: &'static str,
+        model: TypeId,
         field: &'static str,
         (base, ours, theirs): (Option<&T>, &T, &T),
-        eq: impl Fn(&T, &T) -> bool,
+        eq: fn(&T, &T) -> bool,
         declared: Strategy,
         newer: Option<Ordering>,
-        resolve: impl FnOnce(Option<&T>, &T, &T) -> Option<T>,
+        resolve: fn(Option<&T>, &T, &T) -> Option<T>,
     ) -> T {
         if eq(ours, theirs) {
             return ours.clone();
@@ -210,7 +221,8 @@ impl<'o> MergeCx<'o> {
     }
 
     /// Merges one children field by key.
-    pub fn children<C: ChildCollection>(
+    #[doc(hidden)]
+    pub fn children<C: ChildCollection<Model: MergeModel>>(
         &mut self,
         field: &'static str,
         base: Option<&C>,
@@ -267,7 +279,7 @@ impl<'o> MergeCx<'o> {
 
     /// An element that `deleter` deleted and the other side kept as `survivor`: deleted if
     /// the survivor is unchanged, otherwise the model's strategy decides.
-    fn deleted_on_one_side<M: DiffModel>(
+    fn deleted_on_one_side<M: MergeModel>(
         &mut self,
         base: &M,
         survivor: &M,
@@ -277,7 +289,10 @@ impl<'o> MergeCx<'o> {
         if untouched {
             return None;
         }
-        let strategy = self.options.for_model(M::NAME).unwrap_or(M::MERGE_STRATEGY);
+        let strategy = self
+            .options
+            .for_model(TypeId::of::<M>())
+            .unwrap_or(M::MERGE_STRATEGY);
         let winner = match strategy {
             Strategy::Ours => Some(Side::Ours),
             Strategy::Theirs => Some(Side::Theirs),

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::model::DiffModel;
 
 /// One version: its number, its message and the diff from the version before.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(bound(
     serialize = "Diff<M>: Serialize",
     deserialize = "Diff<M>: Deserialize<'de>"
@@ -22,6 +22,28 @@ pub struct Commit<M: DiffModel> {
     pub message: String,
     /// The change from the previous version.
     pub diff: Diff<M>,
+}
+
+impl<M: DiffModel> std::fmt::Debug for Commit<M>
+where
+    Diff<M>: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Commit")
+            .field("version", &self.version)
+            .field("message", &self.message)
+            .field("diff", &self.diff)
+            .finish()
+    }
+}
+
+impl<M: DiffModel> PartialEq for Commit<M>
+where
+    Diff<M>: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version && self.message == other.message && self.diff == other.diff
+    }
 }
 
 /// The versions of a model: the initial state and a diff per commit (no copies), plus the
@@ -44,11 +66,33 @@ pub struct Commit<M: DiffModel> {
 /// assert_eq!(messages, ["initial", "more users", "even more", "too many"]);
 /// # Ok::<(), statesync::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct History<M: DiffModel> {
     initial: M,
     commits: Vec<Commit<M>>,
     head: M,
+}
+
+impl<M: DiffModel + std::fmt::Debug> std::fmt::Debug for History<M>
+where
+    Diff<M>: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("initial", &self.initial)
+            .field("commits", &self.commits)
+            .field("head", &self.head)
+            .finish()
+    }
+}
+
+impl<M: DiffModel + PartialEq> PartialEq for History<M>
+where
+    Diff<M>: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.initial == other.initial && self.commits == other.commits && self.head == other.head
+    }
 }
 
 impl<M: DiffModel> History<M> {

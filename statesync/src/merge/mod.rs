@@ -47,16 +47,33 @@ pub use context::{Conflict, ConflictKind, Kept, MergeCx, MergeOptions, Merged};
 pub use history::{Commit, History, Refused};
 pub use strategy::{MergeUnion, Preference, Strategy};
 
+use std::fmt::Debug;
+
 use crate::model::DiffModel;
 
+/// A model that can be merged three-way: `#[derive(DiffModel)]` implements it (with the
+/// `merge` feature) for every `'static` model that is also `Debug` (conflicts show values
+/// the way a plan does). The merge code of a model is only compiled where a merge of it is.
+pub trait MergeModel: DiffModel + Debug + 'static {
+    /// The model's merge strategy (`#[statesync(merge = "...")]`; default `Report`): the
+    /// default for its fields, and the rule for an element deleted on one side and changed
+    /// on the other.
+    const MERGE_STRATEGY: Strategy = Strategy::Report;
+
+    /// Merges `ours` and `theirs` against `base` (absent when both sides created the
+    /// element), field by field and children by key. Generated; call [`merge`] instead.
+    #[doc(hidden)]
+    fn merge_models(base: Option<&Self>, ours: &Self, theirs: &Self, cx: &mut MergeCx<'_>) -> Self;
+}
+
 /// Merges `ours` and `theirs`, both changed from `base`; conflicts kept as `ours`.
-pub fn merge<M: DiffModel>(base: &M, ours: &M, theirs: &M, options: &MergeOptions) -> Merged<M> {
+pub fn merge<M: MergeModel>(base: &M, ours: &M, theirs: &M, options: &MergeOptions) -> Merged<M> {
     merge_keeping(base, ours, theirs, options, Kept::Ours)
 }
 
 /// Like [`merge`], choosing which value a reported conflict keeps: ours, theirs or the
 /// base's (a bidirectional sync uses all three: one per side and one for the new base).
-pub fn merge_keeping<M: DiffModel>(
+pub fn merge_keeping<M: MergeModel>(
     base: &M,
     ours: &M,
     theirs: &M,
