@@ -124,6 +124,10 @@ fn keyed_checks(model: &Model) -> TokenStream {
         let child = child_model(model, field);
         quote_spanned!(field.span()=> __keyed::<#child>();)
     });
+    let checks: Vec<TokenStream> = checks.collect();
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
     let krate = &model.krate;
     quote! {
         fn __keyed<__T: ?::core::marker::Sized + #krate::Keyed>() {}
@@ -300,6 +304,9 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     let vis = model.vis;
     let ident = model.companion("ChildDiffs");
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
+    if children.is_empty() {
+        return TokenStream::new();
+    }
     let types: Vec<&syn::Type> = children.iter().map(|field| field.ty).collect();
     let mut generics = bound::companion_generics(model, &types);
     generics.params.push(syn::parse_quote!(__Via = ()));
@@ -447,6 +454,17 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     }
 }
 
+/// The model's `ChildDiffs`: the generated record, or the runtime's `NoChildDiffs` for a
+/// model without children fields.
+fn child_diffs_path(model: &Model, children: &[&Field]) -> TokenStream {
+    if children.is_empty() {
+        let krate = &model.krate;
+        quote!(#krate::NoChildDiffs)
+    } else {
+        companion_path(model, "ChildDiffs", &field_types(children))
+    }
+}
+
 fn companion_path(model: &Model, suffix: &str, types: &[&syn::Type]) -> TokenStream {
     let ident = model.companion(suffix);
     let generics = bound::companion_generics(model, types);
@@ -471,60 +489,51 @@ fn model_impl(model: &Model) -> TokenStream {
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
     let key = companion_path(model, "Key", &field_types(&ids));
     let changes = companion_path(model, "Changes", &field_types(&attributes));
-    let child_diffs = companion_path(model, "ChildDiffs", &field_types(&children));
+    let child_diffs = child_diffs_path(model, &children);
     let field_enum = model.companion("Field");
     let key_ident = model.companion("Key");
-    let changes_ident = model.companion("Changes");
-    let child_diffs_ident = model.companion("ChildDiffs");
 
     let id_members: Vec<&Ident> = ids.iter().map(|field| field.ident).collect();
     let key_clones = ids.iter().map(|field| {
         let member = field.ident;
         quote_spanned!(field.span()=> #member: ::core::clone::Clone::clone(&self.#member))
     });
-
-    let attr_members: Vec<&Ident> = attributes.iter().map(|field| field.ident).collect();
-    let variants: Vec<Ident> = attributes.iter().map(|field| variant(field)).collect();
-    let diff_fields = attributes.iter().map(|field| {
+    // The description: one `Attribute` per compared attribute, one `ChildField` per
+    // children field, each placed at its field so a type error points there.
+    let attribute_calls = attributes.iter().map(|field| {
         let member = field.ident;
-        let krate = model.krate_at(field.span());
-        match field.eq() {
-            Some(eq) => quote_spanned!(field.span()=>
-                #member: #krate::__private::diff_field_with(
-                    &self.#member, &__new.#member, |__a, __b| #eq(__a, __b),
-                )
-            ),
-            None => quote_spanned!(field.span()=>
-                #member: #krate::__private::diff_field(&self.#member, &__new.#member)
-            ),
-        }
+        let variant = variant(field);
+        let eq = field_eq(field);
+        let at = model.krate_at(field.span());
+        quote_spanned!(field.span()=> __v.attribute(#at::Attribute {
+            field: #field_enum::#variant,
+            get: |__m| &__m.#member,
+            get_mut: |__m| &mut __m.#member,
+            change: |__c| &__c.#member,
+            change_mut: |__c| &mut __c.#member,
+            eq: #eq,
+        });)
     });
-
-    let child_members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
-    let child_names: Vec<String> = children.iter().map(|field| field.name.clone()).collect();
-    let child_runtime: Vec<TokenStream> = children
-        .iter()
-        .map(|field| {
-            let at = model.krate_at(field.span());
-            quote_spanned!(field.span()=> #at::__private)
-        })
-        .collect();
-    let attr_names: Vec<&String> = attributes.iter().map(|field| &field.name).collect();
-    let attr_eqs: Vec<TokenStream> = attributes.iter().map(|field| field_eq(field)).collect();
-    let attr_runtime: Vec<TokenStream> = attributes
-        .iter()
-        .map(|field| {
-            let at = model.krate_at(field.span());
-            quote_spanned!(field.span()=> #at::__private)
-        })
-        .collect();
-
+    let child_calls = children.iter().map(|field| {
+        let member = field.ident;
+        let name = &field.name;
+        let at = model.krate_at(field.span());
+        quote_spanned!(field.span()=> __v.children(#at::ChildField {
+            name: #name,
+            get: |__m| &__m.#member,
+            get_mut: |__m| &mut __m.#member,
+            diff: |__d| &__d.#member,
+            diff_mut: |__d| &mut __d.#member,
+        });)
+    });
     let keyed_checks = keyed_checks(model);
     let flags = model.options.flags.as_ref().map(|flags| {
         let names = &flags.value;
         quote!(const FLAGS: #krate::sync::ModelFlags =
             #krate::sync::ModelFlags::empty()#(.union(#krate::sync::ModelFlags::#names))*;)
     });
+    let unused = attributes.is_empty().then(|| quote!(let _ = __v;));
+    let no_children = children.is_empty().then(|| quote!(let _ = __v;));
 
     quote! {
         #[automatically_derived]
@@ -549,92 +558,17 @@ fn model_impl(model: &Model) -> TokenStream {
                 true #(&& self.#id_members == __other.#id_members)*
             }
 
-            fn diff_fields(&self, __new: &Self) -> Self::Changes {
-                #changes_ident { #(#diff_fields,)* }
+            #[inline(always)]
+            fn visit_attributes<__V: #krate::AttributeVisitor<Self>>(__v: &mut __V) {
+                #unused
+                #(#attribute_calls)*
             }
 
-            fn changes_are_empty(__changes: &Self::Changes) -> ::core::primitive::bool {
-                true #(&& __changes.#attr_members.is_none())*
-            }
-
-            fn for_each_change(
-                __changes: &Self::Changes,
-                __f: &mut #krate::OnChange<'_, Self::Field>,
-            ) {
-                #(
-                    if let ::core::option::Option::Some(__change) = &__changes.#attr_members {
-                        __f(#field_enum::#variants, &__change.old, &__change.new);
-                    }
-                )*
-            }
-
-            fn check_fields(
-                &self,
-                __changes: &Self::Changes,
-            ) -> ::core::result::Result<(), &'static ::core::primitive::str> {
-                #(
-                    if !#attr_runtime::field_unmoved(&self.#attr_members, &__changes.#attr_members, #attr_eqs) {
-                        return ::core::result::Result::Err(#attr_names);
-                    }
-                )*
-                ::core::result::Result::Ok(())
-            }
-
-            fn snapshot_fields(&self, __changes: &Self::Changes) -> Self::Changes {
-                #changes_ident {
-                    #(#attr_members: #attr_runtime::snapshot_field(&self.#attr_members, &__changes.#attr_members),)*
-                }
-            }
-
-            fn invert_changes(__changes: &Self::Changes) -> Self::Changes {
-                #changes_ident {
-                    #(#attr_members: #attr_runtime::invert_field(&__changes.#attr_members),)*
-                }
-            }
-
-            fn invert_child_diffs(__diffs: &Self::ChildDiffs) -> Self::ChildDiffs {
-                #child_diffs_ident {
-                    #(#child_members: __diffs.#child_members.invert(),)*
-                    __serde: ::core::marker::PhantomData,
-                }
-            }
-
-            fn apply_fields(&mut self, __changes: &Self::Changes) {
-                #(#attr_runtime::apply_field(&mut self.#attr_members, &__changes.#attr_members);)*
-            }
-
-            fn diff_children(
-                &self,
-                __new: &Self,
-                __observer: &mut dyn #krate::DiffObserver,
-            ) -> ::core::result::Result<Self::ChildDiffs, #krate::Error> {
+            #[inline(always)]
+            fn visit_child_fields<__V: #krate::ChildFieldVisitor<Self>>(__v: &mut __V) {
                 #keyed_checks
-                let _ = &__observer;
-                ::core::result::Result::Ok(#child_diffs_ident {
-                    #(#child_members: #child_runtime::diff_children(
-                        self, #child_names, &self.#child_members, &__new.#child_members, __observer,
-                    )?,)*
-                    __serde: ::core::marker::PhantomData,
-                })
-            }
-
-            fn check_children(&self, __diffs: &Self::ChildDiffs) -> ::core::result::Result<(), #krate::Error> {
-                #(#child_runtime::check_children(
-                    self, #child_names, &self.#child_members, &__diffs.#child_members,
-                )?;)*
-                ::core::result::Result::Ok(())
-            }
-
-            fn apply_children(&mut self, __diffs: &Self::ChildDiffs) {
-                #(#child_runtime::apply_children(&mut self.#child_members, &__diffs.#child_members);)*
-            }
-
-            fn visit_child_diffs<__V: #krate::DiffVisitor>(__diffs: &Self::ChildDiffs, __visitor: &mut __V) {
-                #(__visitor.visit(#child_names, &__diffs.#child_members);)*
-            }
-
-            fn visit_children<__V: #krate::ModelVisitor>(&self, __visitor: &mut __V) {
-                #(#child_runtime::visit_children(#child_names, &self.#child_members, __visitor);)*
+                #no_children
+                #(#child_calls)*
             }
         }
     }
@@ -772,95 +706,108 @@ fn merge_impl(model: &Model) -> TokenStream {
     }
     generics.where_clause = bound::build_where(predicates);
     let (impl_generics, _, where_clause) = generics.split_for_impl();
-    let model_default = model_strategy(model);
-    let newer = match &model.options.version {
-        Some(version) => {
-            let member = &version.value;
-            quote!(::core::cmp::PartialOrd::partial_cmp(&__ours.#member, &__theirs.#member))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let fields = model.fields.iter().map(|field| {
-        let member = field.ident;
-        let name = &field.name;
-        let span = field.span();
-        let at = model.krate_at(span);
-        match field.role {
-            Role::Id | Role::Skip => {
-                quote_spanned!(span=> #member: ::core::clone::Clone::clone(&__ours.#member))
-            }
-            Role::Children => quote_spanned!(span=>
-                #member: __cx.children(
-                    #name,
-                    __base.map(|__b| &__b.#member),
-                    &__ours.#member,
-                    &__theirs.#member,
-                )
-            ),
-            Role::Attribute => {
-                let eq = field_eq(field);
-                let options = &field.options;
-                let (declared, resolve) = match (&options.merge, &options.merge_with) {
-                    (_, Some(Valued { value: with, .. })) => (
-                        quote!(#at::merge::Strategy::Custom),
-                        quote_spanned!(span=> |__b, __o, __t| #with(__b, __o, __t)),
-                    ),
-                    (Some(merge), None) => {
-                        let variant = merge.value.variant();
-                        let resolve = match merge.value.strategy {
-                            Strategy::Max => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_max(__o, __t)),
-                            Strategy::Min => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_min(__o, __t)),
-                            Strategy::Union => quote_spanned!(span=> |__b, __o, __t| ::core::option::Option::Some(
-                                #at::merge::MergeUnion::merge_union(__b, __o, __t)
-                            )),
-                            Strategy::Ours | Strategy::Theirs | Strategy::Newest | Strategy::Report => {
-                                quote!(|_, _, _| ::core::option::Option::None)
-                            }
-                        };
-                        (quote!(#at::merge::Strategy::#variant), resolve)
-                    }
-                    (None, None) => (
-                        model_default.clone(),
-                        quote!(|_, _, _| ::core::option::Option::None),
-                    ),
-                };
-                quote_spanned!(span=>
-                    #member: __cx.field(
-                        ::core::any::TypeId::of::<Self>(),
-                        #name,
-                        (__base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member),
-                        #eq,
-                        #declared,
-                        __newer,
-                        #resolve,
-                    )
-                )
+    let field_enum = model.companion("Field");
+    let declared_strategy = model.options.merge.as_ref().map(|_| {
+        let strategy = model_strategy(model);
+        quote!(const MERGE_STRATEGY: #krate::merge::Strategy = #strategy;)
+    });
+    let newer = model.options.version.as_ref().map(|version| {
+        let member = &version.value;
+        quote! {
+            #[inline]
+            fn newer(__ours: &Self, __theirs: &Self) -> ::core::option::Option<::core::cmp::Ordering> {
+                ::core::cmp::PartialOrd::partial_cmp(&__ours.#member, &__theirs.#member)
             }
         }
     });
-    // The stand-in beside derive errors keeps ours whole: cloning it field by field would
-    // ask more of the field types than the stand-in's bounds give.
-    let body = if model.fallback {
-        quote!(::core::clone::Clone::clone(__ours))
-    } else {
-        quote!(Self { #(#fields,)* })
-    };
+    // Attributes with a declared strategy; the others merge under the model's strategy.
+    let rules: Vec<TokenStream> = model
+        .fields_with(Role::Attribute)
+        .filter_map(|field| {
+            let member = field.ident;
+            let variant = variant(field);
+            let span = field.span();
+            let at = model.krate_at(span);
+            let eq = field_eq(field);
+            let options = &field.options;
+            let (strategy, resolve) = match (&options.merge, &options.merge_with) {
+                (_, Some(Valued { value: with, .. })) => (
+                    quote!(Custom),
+                    quote_spanned!(span=> |__b, __o, __t| #with(__b, __o, __t)),
+                ),
+                (Some(merge), None) => {
+                    let variant = merge.value.variant();
+                    let resolve = match merge.value.strategy {
+                        Strategy::Max => {
+                            quote_spanned!(span=> |_, __o, __t| #at::__private::merge_max(__o, __t))
+                        }
+                        Strategy::Min => {
+                            quote_spanned!(span=> |_, __o, __t| #at::__private::merge_min(__o, __t))
+                        }
+                        Strategy::Union => {
+                            quote_spanned!(span=> |__b, __o, __t| ::core::option::Option::Some(
+                                #at::merge::MergeUnion::merge_union(__b, __o, __t)
+                            ))
+                        }
+                        Strategy::Ours | Strategy::Theirs | Strategy::Newest | Strategy::Report => {
+                            quote!(|_, _, _| ::core::option::Option::None)
+                        }
+                    };
+                    (quote!(#variant), resolve)
+                }
+                (None, None) => return None,
+            };
+            Some(quote_spanned!(span=> __v.rule(#at::merge::Rule {
+                field: #field_enum::#variant,
+                get: |__m| &__m.#member,
+                get_mut: |__m| &mut __m.#member,
+                eq: #eq,
+                strategy: #at::merge::Strategy::#strategy,
+                resolve: #resolve,
+            });))
+        })
+        .collect();
+    let visit_rules = (!rules.is_empty()).then(|| {
+        quote! {
+            #[inline]
+            fn visit_rules<__V: #krate::merge::RuleVisitor<Self>>(__v: &mut __V) {
+                #(#rules)*
+            }
+        }
+    });
+    // Models with children: every field from ours, children merged by key (built field by
+    // field, so ours' children are not cloned only to be replaced).
+    let merge_children = (model.fields_with(Role::Children).next().is_some() && !model.fallback)
+        .then(|| {
+            let fields = model.fields.iter().map(|field| {
+                let member = field.ident;
+                let name = &field.name;
+                match field.role {
+                    Role::Children => quote_spanned!(field.span()=>
+                        #member: __cx.children(#name, __base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member)
+                    ),
+                    _ => quote_spanned!(field.span()=> #member: ::core::clone::Clone::clone(&__ours.#member)),
+                }
+            });
+            quote! {
+                #[inline]
+                fn merge_children(
+                    __base: ::core::option::Option<&Self>,
+                    __ours: &Self,
+                    __theirs: &Self,
+                    __cx: &mut #krate::merge::MergeCx<'_>,
+                ) -> Self {
+                    Self { #(#fields,)* }
+                }
+            }
+        });
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::merge::MergeModel for #this #where_clause {
-            const MERGE_STRATEGY: #krate::merge::Strategy = #model_default;
-
-            #[inline]
-            fn merge_models(
-                __base: ::core::option::Option<&Self>,
-                __ours: &Self,
-                __theirs: &Self,
-                __cx: &mut #krate::merge::MergeCx<'_>,
-            ) -> Self {
-                let __newer: ::core::option::Option<::core::cmp::Ordering> = #newer;
-                let _ = __newer;
-                #body
-            }
+            #declared_strategy
+            #newer
+            #visit_rules
+            #merge_children
         }
     }
 }

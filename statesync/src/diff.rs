@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::depth::{Level, check_subtree};
 use crate::error::{Error, Operation, Path};
+use crate::fields::SameAttributes;
 use crate::model::{DiffModel, DiffObserver, DiffVisitor, Unobserved};
 
 /// One changed attribute: its value before and after.
@@ -198,10 +199,24 @@ pub(crate) fn compare<M: DiffModel>(
 ) -> Result<Compared<M>, Error> {
     let _level = Level::enter::<M>(|| new.key())?;
     observer.visited(1);
-    let fields = old.diff_fields(new);
+    // Equal attributes (the common case) are found without building a record of changes.
+    let mut same = SameAttributes {
+        old,
+        new,
+        same: true,
+    };
+    M::visit_attributes(&mut same);
     let children = old.diff_children(new, observer)?;
     let mut tally = ChildTally::default();
     M::visit_child_diffs(&children, &mut tally);
+    if same.same && !tally.changed {
+        return Ok(Compared::Unchanged(tally.unchanged.saturating_add(1)));
+    }
+    let fields = if same.same {
+        M::Changes::default()
+    } else {
+        old.diff_fields(new)
+    };
     if !tally.changed && M::changes_are_empty(&fields) {
         Ok(Compared::Unchanged(tally.unchanged.saturating_add(1)))
     } else {
@@ -307,7 +322,7 @@ impl<M: DiffModel> Diff<M> {
 
     /// [`Diff::from_elements`] for elements known to be within the depth.
     pub(crate) fn sorted(mut elements: Vec<ElementDiff<M>>, unchanged: usize) -> Self {
-        elements.sort_by(|a, b| a.key.cmp(&b.key));
+        crate::order::sort_by_key_ref(&mut elements, |element| &element.key);
         Self {
             elements,
             unchanged,

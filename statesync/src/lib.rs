@@ -6,9 +6,11 @@ mod children;
 mod depth;
 mod diff;
 mod error;
+mod fields;
 pub mod file;
 pub mod merge;
 mod model;
+mod order;
 pub mod projection;
 mod render;
 pub mod scope;
@@ -26,6 +28,9 @@ pub use children::{ChildCollection, Keyed};
 pub use depth::MAX_DEPTH;
 pub use diff::{Action, Change, Diff, ElementDiff, ModelUpdate};
 pub use error::{Error, Operation, Path, Result};
+pub use fields::NoChildDiffs;
+#[doc(hidden)]
+pub use fields::{Attribute, AttributeVisitor, ChildField, ChildFieldVisitor};
 pub use model::{
     DiffModel, DiffObserver, DiffVisitor, ModelField, ModelKey, ModelVisitor, OnChange, Unobserved,
 };

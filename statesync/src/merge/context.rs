@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt::{self, Debug};
 
 use crate::children::ChildCollection;
+use crate::fields::{Attribute, AttributeVisitor};
 use crate::model::{DiffModel, ModelField};
 
 use super::MergeModel;
@@ -106,6 +107,130 @@ impl MergeOptions {
     }
 }
 
+/// An attribute with a declared merge strategy (`merge = "..."` or `merge_with`): where it
+/// sits, its equality, and the function that runs `Max`, `Min`, `Union` or `Custom`.
+pub struct Rule<M: DiffModel, T> {
+    /// The attribute's field.
+    pub field: M::Field,
+    /// The attribute in a model.
+    pub get: fn(&M) -> &T,
+    /// The attribute in a model, to set.
+    pub get_mut: fn(&mut M) -> &mut T,
+    /// The attribute's equality.
+    pub eq: fn(&T, &T) -> bool,
+    /// The declared strategy.
+    pub strategy: Strategy,
+    /// Resolves a conflict under `Max`, `Min`, `Union` or `Custom` (`None`: unresolved).
+    pub resolve: fn(Option<&T>, &T, &T) -> Option<T>,
+}
+
+/// Visits the attributes of `M` that declare a merge strategy.
+pub trait RuleVisitor<M: DiffModel> {
+    /// Called once per attribute with a declared strategy.
+    fn rule<T: Clone + Debug>(&mut self, rule: Rule<M, T>);
+}
+
+/// Never resolves: the strategies that need no code of the attribute's own.
+fn unresolved<T>(_: Option<&T>, _: &T, _: &T) -> Option<T> {
+    None
+}
+
+/// Merges a model's attributes into `merged` (which holds ours): those with a declared
+/// rule first, the others under the model's strategy; each field's conflict is kept with
+/// its position, so conflicts come out in declaration order.
+struct MergeAttributes<'m, 'c, 'o, M: MergeModel> {
+    base: Option<&'m M>,
+    ours: &'m M,
+    theirs: &'m M,
+    merged: &'m mut M,
+    cx: &'c mut MergeCx<'o>,
+    newer: Option<Ordering>,
+    ruled: Vec<M::Field>,
+    conflicts: Vec<(usize, Conflict)>,
+}
+
+impl<M: MergeModel> MergeAttributes<'_, '_, '_, M> {
+    fn merge<T: Clone + Debug>(&mut self, rule: Rule<M, T>) {
+        let before = self.cx.conflicts.len();
+        let value = self.cx.field(
+            TypeId::of::<M>(),
+            rule.field.name(),
+            (
+                self.base.map(rule.get),
+                (rule.get)(self.ours),
+                (rule.get)(self.theirs),
+            ),
+            rule.eq,
+            rule.strategy,
+            self.newer,
+            rule.resolve,
+        );
+        *(rule.get_mut)(self.merged) = value;
+        if self.cx.conflicts.len() > before {
+            let at = M::Field::ALL.iter().position(|known| *known == rule.field);
+            self.conflicts.extend(
+                self.cx
+                    .conflicts
+                    .drain(before..)
+                    .map(|conflict| (at.unwrap_or_default(), conflict)),
+            );
+        }
+    }
+}
+
+impl<M: MergeModel> RuleVisitor<M> for MergeAttributes<'_, '_, '_, M> {
+    fn rule<T: Clone + Debug>(&mut self, rule: Rule<M, T>) {
+        self.ruled.push(rule.field);
+        self.merge(rule);
+    }
+}
+
+impl<M: MergeModel> AttributeVisitor<M> for MergeAttributes<'_, '_, '_, M> {
+    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+        if !self.ruled.contains(&a.field) {
+            self.merge(Rule {
+                field: a.field,
+                get: a.get,
+                get_mut: a.get_mut,
+                eq: a.eq,
+                strategy: M::MERGE_STRATEGY,
+                resolve: unresolved,
+            });
+        }
+    }
+}
+
+/// Merges one model: its children by key (the derive's `merge_children`), then its
+/// attributes; the model's own conflicts come before its children's.
+pub(crate) fn merge_model<M: MergeModel>(
+    base: Option<&M>,
+    ours: &M,
+    theirs: &M,
+    cx: &mut MergeCx<'_>,
+) -> M {
+    let before = cx.conflicts.len();
+    let mut merged = M::merge_children(base, ours, theirs, cx);
+    let children: Vec<Conflict> = cx.conflicts.drain(before..).collect();
+    let mut attributes = MergeAttributes {
+        base,
+        ours,
+        theirs,
+        merged: &mut merged,
+        cx,
+        newer: M::newer(ours, theirs),
+        ruled: Vec::new(),
+        conflicts: Vec::new(),
+    };
+    M::visit_rules(&mut attributes);
+    M::visit_attributes(&mut attributes);
+    let mut own = std::mem::take(&mut attributes.conflicts);
+    crate::order::sort_by_key_ref(&mut own, |(at, _)| at);
+    cx.conflicts
+        .extend(own.into_iter().map(|(_, conflict)| conflict));
+    cx.conflicts.extend(children);
+    merged
+}
+
 /// A conflicting value, rendered as in a plan (map and set entries sorted).
 fn render(value: &dyn Debug) -> String {
     crate::render::render_value(value)
@@ -156,7 +281,7 @@ impl<'o> MergeCx<'o> {
 
     pub(super) fn merge_root<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
         self.path.push(Self::segment(M::NAME, ours));
-        let merged = M::merge_models(Some(base), ours, theirs, self);
+        let merged = merge_model(Some(base), ours, theirs, self);
         self.path.pop();
         merged
     }
@@ -239,7 +364,7 @@ impl<'o> MergeCx<'o> {
             let kept = match theirs.child(&key) {
                 Some(their) => {
                     let before = self.conflicts.len();
-                    let merged_child = C::Model::merge_models(base_child, our, their, self);
+                    let merged_child = merge_model(base_child, our, their, self);
                     // Created on both sides with a conflict: a base has no value to keep, so
                     // the element stays out of it and the conflict comes up again next time.
                     let unresolved_creation = base_child.is_none()

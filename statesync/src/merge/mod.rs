@@ -43,7 +43,7 @@ mod history;
 mod strategy;
 
 pub use bidirectional::{BidirectionalReport, sync_bidirectional};
-pub use context::{Conflict, ConflictKind, Kept, MergeCx, MergeOptions, Merged};
+pub use context::{Conflict, ConflictKind, Kept, MergeCx, MergeOptions, Merged, Rule, RuleVisitor};
 pub use history::{Commit, History, Refused};
 pub use strategy::{MergeUnion, Preference, Strategy};
 
@@ -53,17 +53,39 @@ use crate::model::DiffModel;
 
 /// A model that can be merged three-way: `#[derive(DiffModel)]` implements it (with the
 /// `merge` feature) for every `'static` model that is also `Debug` (conflicts show values
-/// the way a plan does). The merge code of a model is only compiled where a merge of it is.
+/// the way a plan does). What it describes (the attributes with a declared strategy, how
+/// the children merge) is turned into a merge by generic runtime code, compiled only where
+/// a merge of the model is.
 pub trait MergeModel: DiffModel + Debug + 'static {
     /// The model's merge strategy (`#[statesync(merge = "...")]`; default `Report`): the
     /// default for its fields, and the rule for an element deleted on one side and changed
     /// on the other.
     const MERGE_STRATEGY: Strategy = Strategy::Report;
 
-    /// Merges `ours` and `theirs` against `base` (absent when both sides created the
-    /// element), field by field and children by key. Generated; call [`merge`] instead.
+    /// How the version fields of two models compare (`#[statesync(version = "...")]`), for
+    /// the `newest` strategy.
     #[doc(hidden)]
-    fn merge_models(base: Option<&Self>, ours: &Self, theirs: &Self, cx: &mut MergeCx<'_>) -> Self;
+    #[inline]
+    fn newer(_ours: &Self, _theirs: &Self) -> Option<std::cmp::Ordering> {
+        None
+    }
+
+    /// Calls the visitor with each attribute that declares a strategy (generated).
+    #[doc(hidden)]
+    #[inline]
+    fn visit_rules<V: RuleVisitor<Self>>(_visitor: &mut V) {}
+
+    /// `ours` with its children merged by key (generated for models with children).
+    #[doc(hidden)]
+    #[inline]
+    fn merge_children(
+        _base: Option<&Self>,
+        ours: &Self,
+        _theirs: &Self,
+        _cx: &mut MergeCx<'_>,
+    ) -> Self {
+        ours.clone()
+    }
 }
 
 /// Merges `ours` and `theirs`, both changed from `base`; conflicts kept as `ours`.
