@@ -64,9 +64,24 @@ fn serde_attrs(
             )
             .collect(),
     );
+    if !SERDE {
+        return TokenStream::new();
+    }
     quote! {
+        #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
         #[serde(crate = #serde_path, deny_unknown_fields, bound(serialize = #serialize, deserialize = #deserialize))]
     }
+}
+
+/// Which layers the derive emits beside the core, from its features (forwarded by the
+/// runtime's features of the same names).
+const SERDE: bool = cfg!(feature = "serde");
+const SYNC: bool = cfg!(feature = "sync");
+const MERGE: bool = cfg!(feature = "merge");
+
+/// A `#[serde(...)]` field attribute, when serde is emitted.
+fn serde_field(attr: TokenStream) -> Option<TokenStream> {
+    SERDE.then(|| quote!(#[serde(#attr)]))
 }
 
 fn doc(text: String) -> TokenStream {
@@ -80,8 +95,8 @@ fn generate(model: &Model) -> TokenStream {
     let changes = changes_type(model);
     let child_diffs = child_diffs_type(model);
     let model_impl = model_impl(model);
-    let sync_impl = sync_impl(model);
-    let merge_impl = merge_impl(model);
+    let sync_impl = SYNC.then(|| sync_impl(model));
+    let merge_impl = MERGE.then(|| merge_impl(model));
     let keyed_impl = keyed_impl(model);
     quote! {
         #key
@@ -168,7 +183,6 @@ fn key_type(model: &Model) -> TokenStream {
         #[derive(
             ::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq,
             ::core::cmp::PartialOrd, ::core::cmp::Ord, ::core::hash::Hash,
-            #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
         )]
         #serde
         #vis struct #ident #generics #where_clause { #(#fields,)* }
@@ -235,7 +249,6 @@ fn field_enum(model: &Model) -> TokenStream {
 }
 
 fn changes_type(model: &Model) -> TokenStream {
-    let krate = &model.krate;
     let vis = model.vis;
     let ident = model.companion("Changes");
     let attributes: Vec<&Field> = model.fields_with(Role::Attribute).collect();
@@ -244,6 +257,10 @@ fn changes_type(model: &Model) -> TokenStream {
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let serde = serde_attrs(model, &types, &[], &[]);
     let members: Vec<&Ident> = attributes.iter().map(|field| field.ident).collect();
+    let skip_none = serde_field(quote!(
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    ));
     let fields = attributes.iter().map(|field| {
         let name = field.ident;
         let ty = field.ty;
@@ -252,7 +269,7 @@ fn changes_type(model: &Model) -> TokenStream {
         let field_ty = quote_spanned!(field.span()=> ::core::option::Option<#at::Change<#ty>>);
         quote! {
             #docs
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+            #skip_none
             pub #name: #field_ty
         }
     });
@@ -270,7 +287,6 @@ fn changes_type(model: &Model) -> TokenStream {
         #docs
         #[derive(
             ::core::clone::Clone, ::core::fmt::Debug,
-            #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
         )]
         #serde
         #vis struct #ident #generics #where_clause { #(#fields,)* }
@@ -381,6 +397,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     };
     let debug_where = bounded_on(quote!(::core::fmt::Debug));
     let eq_where = bounded_on(quote!(::core::cmp::PartialEq));
+    let serde_skip = serde_field(quote!(skip));
     let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
     let member_names: Vec<String> = members.iter().map(|member| member.to_string()).collect();
     let ident_name = ident.to_string();
@@ -397,9 +414,13 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         let docs = doc(format!("The diff of the `{name}` children."));
         let at = model.krate_at(field.span());
         let field_ty = quote_spanned!(field.span()=> #at::Diff<#child>);
-        let with = (!in_cycle(field)).then(|| {
-            quote!(#[serde(serialize_with = #serialize_with, deserialize_with = #deserialize_with)])
-        });
+        let with = (!in_cycle(field))
+            .then(|| {
+                serde_field(
+                    quote!(serialize_with = #serialize_with, deserialize_with = #deserialize_with),
+                )
+            })
+            .flatten();
         quote!(#docs #with pub #name: #field_ty)
     });
     let docs = doc(format!(
@@ -408,15 +429,12 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     ));
     quote! {
         #docs
-        #[derive(
-            ::core::clone::Clone,
-            #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
-        )]
+        #[derive(::core::clone::Clone)]
         #serde
         #vis struct #ident #generics #where_clause {
             #(#fields,)*
             /// Carries the parameter the serde impls are bounded on; always `()`.
-            #[serde(skip)]
+            #serde_skip
             #[doc(hidden)]
             pub __serde: ::core::marker::PhantomData<fn() -> __Via>,
         }
@@ -527,10 +545,10 @@ fn model_impl(model: &Model) -> TokenStream {
         });)
     });
     let keyed_checks = keyed_checks(model);
-    let flags = model.options.flags.as_ref().map(|flags| {
+    let flags = model.options.flags.as_ref().filter(|_| SYNC).map(|flags| {
         let names = &flags.value;
-        quote!(const FLAGS: #krate::sync::ModelFlags =
-            #krate::sync::ModelFlags::empty()#(.union(#krate::sync::ModelFlags::#names))*;)
+        quote!(const DECLARED_FLAGS: ::core::primitive::u8 =
+            #krate::sync::ModelFlags::empty()#(.union(#krate::sync::ModelFlags::#names))*.bits();)
     });
     let unused = attributes.is_empty().then(|| quote!(let _ = __v;));
     let no_children = children.is_empty().then(|| quote!(let _ = __v;));

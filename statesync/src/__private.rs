@@ -7,8 +7,10 @@ use crate::diff::{Change, Diff};
 use crate::error::Error;
 use crate::model::{DiffModel, DiffObserver, ModelVisitor};
 use crate::render::render_value;
+#[cfg(feature = "sync")]
 use crate::sync::{Run, SyncTree};
 
+#[cfg(feature = "serde")]
 pub use ::serde;
 
 // The equalities below are function pointers, not closures: each closure is a type of its
@@ -97,6 +99,7 @@ pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
 }
 
 /// Syncs one children field's diff through the hooks.
+#[cfg(feature = "sync")]
 #[inline]
 pub fn sync_children<C, H>(children: &mut C, diff: &Diff<C::Model>, run: &mut Run<'_, '_, H>)
 where
@@ -108,6 +111,7 @@ where
 }
 
 /// Creates the children of a just-created model through the hooks.
+#[cfg(feature = "sync")]
 #[inline]
 pub fn create_children<C, H>(children: &mut C, run: &mut Run<'_, '_, H>)
 where
@@ -119,6 +123,7 @@ where
 }
 
 /// Deletes the children of a model about to be deleted; `false` when one stays.
+#[cfg(feature = "sync")]
 #[inline]
 pub fn delete_children<C, H>(children: &mut C, run: &mut Run<'_, '_, H>) -> bool
 where

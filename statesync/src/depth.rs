@@ -91,6 +91,7 @@ impl Drop for Level {
 ///
 /// # Errors
 /// The serializer's custom error, the text of [`Error::TooDeep`] naming `first`.
+#[cfg(feature = "serde")]
 pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
     first: Option<&M>,
 ) -> Result<Option<Level>, E> {

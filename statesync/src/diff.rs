@@ -4,16 +4,15 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use crate::depth::{Level, check_subtree};
 use crate::error::{Error, Operation, Path};
 use crate::fields::SameAttributes;
 use crate::model::{DiffModel, DiffObserver, DiffVisitor, Unobserved};
 
 /// One changed attribute: its value before and after.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Change<T> {
     /// The value in the old state.
     pub old: T,
@@ -31,12 +30,16 @@ pub struct Diff<M: DiffModel> {
 }
 
 /// One element of a [`Diff`]: the key of the model and what happens to it.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    bound(
-        serialize = "M: Serialize, M::Key: Serialize, M::Changes: Serialize, M::ChildDiffs: Serialize",
-        deserialize = "M: Deserialize<'de>, M::Key: Deserialize<'de>, M::Changes: Deserialize<'de>, M::ChildDiffs: Deserialize<'de>"
+#[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "M: serde::Serialize, M::Key: serde::Serialize, M::Changes: serde::Serialize, M::ChildDiffs: serde::Serialize",
+            deserialize = "M: serde::Deserialize<'de>, M::Key: serde::Deserialize<'de>, M::Changes: serde::Deserialize<'de>, M::ChildDiffs: serde::Deserialize<'de>"
+        )
     )
 )]
 pub struct ElementDiff<M: DiffModel> {
@@ -47,12 +50,16 @@ pub struct ElementDiff<M: DiffModel> {
 }
 
 /// What happens to one element.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(
-    rename_all = "snake_case",
-    bound(
-        serialize = "M: Serialize, M::Changes: Serialize, M::ChildDiffs: Serialize",
-        deserialize = "M: Deserialize<'de>, M::Changes: Deserialize<'de>, M::ChildDiffs: Deserialize<'de>"
+#[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        rename_all = "snake_case",
+        bound(
+            serialize = "M: serde::Serialize, M::Changes: serde::Serialize, M::ChildDiffs: serde::Serialize",
+            deserialize = "M: serde::Deserialize<'de>, M::Changes: serde::Deserialize<'de>, M::ChildDiffs: serde::Deserialize<'de>"
+        )
     )
 )]
 pub enum Action<M: DiffModel> {
@@ -66,12 +73,16 @@ pub enum Action<M: DiffModel> {
 
 /// The changed attributes and the child diffs of a model present in both states. Its
 /// `fields` may be empty when only children changed: the model itself is then unchanged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    bound(
-        serialize = "M::Changes: Serialize, M::ChildDiffs: Serialize",
-        deserialize = "M::Changes: Deserialize<'de>, M::ChildDiffs: Deserialize<'de>"
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "M::Changes: serde::Serialize, M::ChildDiffs: serde::Serialize",
+            deserialize = "M::Changes: serde::Deserialize<'de>, M::ChildDiffs: serde::Deserialize<'de>"
+        )
     )
 )]
 pub struct ModelUpdate<M: DiffModel> {
@@ -586,139 +597,5 @@ fn invalid_root<M: DiffModel>(key: &M::Key) -> Error {
 impl<M: DiffModel> fmt::Display for Diff<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         crate::render::write_plan(self, f)
-    }
-}
-
-/// The serialised form of a [`Diff`]: the model name, the elements and the unchanged count.
-#[derive(Serialize)]
-#[serde(bound(serialize = "ElementDiff<M>: Serialize"))]
-struct DiffOut<'a, M: DiffModel> {
-    model: &'static str,
-    elements: &'a [ElementDiff<M>],
-    unchanged: usize,
-}
-
-/// Serialised as `{"model": "...", "elements": [...], "unchanged": n}`.
-impl<M: DiffModel> Serialize for Diff<M>
-where
-    ElementDiff<M>: Serialize,
-{
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        DiffOut {
-            model: M::NAME,
-            elements: &self.elements,
-            unchanged: self.unchanged,
-        }
-        .serialize(serializer)
-    }
-}
-
-/// A diff serialised for another model type is refused, naming both models. The model name
-/// is checked as soon as it is read, before the elements.
-impl<'de, M: DiffModel> Deserialize<'de> for Diff<M>
-where
-    ElementDiff<M>: Deserialize<'de>,
-{
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_struct(
-            "Diff",
-            DIFF_FIELDS,
-            DiffInVisitor(std::marker::PhantomData),
-        )
-    }
-}
-
-const DIFF_FIELDS: &[&str] = &["model", "elements", "unchanged"];
-
-/// Enters one more level of nested diffs while deserialising, refusing elements deeper than
-/// [`crate::MAX_DEPTH`] (a format without a recursion limit would overflow the stack). The
-/// elements at the limit carry child diffs one level further, which must be empty: the
-/// `bool` says whether this is that level.
-fn enter_nested<E: serde::de::Error>() -> Result<(Level, bool), E> {
-    Level::try_enter_within(crate::MAX_DEPTH.saturating_add(1)).ok_or_else(too_deep_to_read)
-}
-
-/// Refuses elements in a diff one level beyond [`crate::MAX_DEPTH`].
-fn refuse_below_limit<E: serde::de::Error, T>(below: bool, elements: &[T]) -> Result<(), E> {
-    if below && !elements.is_empty() {
-        return Err(too_deep_to_read());
-    }
-    Ok(())
-}
-
-fn too_deep_to_read<E: serde::de::Error>() -> E {
-    E::custom(format_args!(
-        "diff nested deeper than the {} levels statesync supports",
-        crate::MAX_DEPTH
-    ))
-}
-
-struct DiffInVisitor<M>(std::marker::PhantomData<M>);
-
-impl<'de, M: DiffModel> serde::de::Visitor<'de> for DiffInVisitor<M>
-where
-    ElementDiff<M>: Deserialize<'de>,
-{
-    type Value = Diff<M>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a diff of `{}` models", M::NAME)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Diff<M>, A::Error> {
-        use serde::de::Error as _;
-        let (_level, below) = enter_nested::<A::Error>()?;
-        let name: String = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::invalid_length(0, &self))?;
-        if name != M::NAME {
-            return Err(A::Error::custom(format_args!(
-                "expected a diff of `{}` models, found one of `{name}`",
-                M::NAME
-            )));
-        }
-        let elements: Vec<ElementDiff<M>> = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::invalid_length(1, &self))?;
-        refuse_below_limit(below, &elements)?;
-        let unchanged: usize = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::invalid_length(2, &self))?;
-        Ok(Diff::sorted(elements, unchanged))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Diff<M>, A::Error> {
-        use serde::de::Error as _;
-        let (_level, below) = enter_nested::<A::Error>()?;
-        let (mut model, mut elements, mut unchanged) = (None, None, None);
-        while let Some(field) = map.next_key::<String>()? {
-            match field.as_str() {
-                "model" if model.is_none() => {
-                    let name: String = map.next_value()?;
-                    if name != M::NAME {
-                        return Err(A::Error::custom(format_args!(
-                            "expected a diff of `{}` models, found one of `{name}`",
-                            M::NAME
-                        )));
-                    }
-                    model = Some(name);
-                }
-                "elements" if elements.is_none() => {
-                    let read = map.next_value::<Vec<ElementDiff<M>>>()?;
-                    refuse_below_limit(below, &read)?;
-                    elements = Some(read);
-                }
-                "unchanged" if unchanged.is_none() => unchanged = Some(map.next_value::<usize>()?),
-                "model" | "elements" | "unchanged" => {
-                    return Err(A::Error::custom(format_args!("duplicate field `{field}`")));
-                }
-                other => return Err(A::Error::unknown_field(other, DIFF_FIELDS)),
-            }
-        }
-        model.ok_or_else(|| A::Error::missing_field("model"))?;
-        Ok(Diff::sorted(
-            elements.ok_or_else(|| A::Error::missing_field("elements"))?,
-            unchanged.ok_or_else(|| A::Error::missing_field("unchanged"))?,
-        ))
     }
 }

@@ -13,8 +13,6 @@
 
 use std::fmt::Debug;
 
-use serde::{Deserialize, Serialize};
-
 use crate::children::ChildCollection;
 use crate::diff::{Change, Diff};
 use crate::error::Error;
@@ -66,8 +64,9 @@ pub trait ChildFieldVisitor<M: DiffModel> {
 
 /// The child diffs of a model without children fields (`DiffModel::ChildDiffs` of every
 /// leaf model): nothing, written as `{}`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct NoChildDiffs {}
 
 pub(crate) struct DiffFields<'a, M: DiffModel> {

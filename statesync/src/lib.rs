@@ -1,26 +1,36 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+// The core: models, keys, fields, stores, diffs, apply, rendering. It names no layer above.
 mod canonical;
 mod children;
 mod depth;
 mod diff;
+#[cfg(feature = "serde")]
+mod diff_serde;
 mod error;
 mod fields;
 pub mod file;
-pub mod merge;
 mod model;
 mod order;
 pub mod projection;
 mod render;
-pub mod scope;
-pub mod serde_map;
 mod store;
 mod summary;
+
+// The layers on top, each a cargo feature (see the README's "Features").
+#[cfg(feature = "merge")]
+pub mod merge;
+#[cfg(feature = "sync")]
+pub mod scope;
+#[cfg(feature = "serde")]
+pub mod serde_map;
+#[cfg(feature = "sync")]
 pub mod sync;
 
 #[doc(hidden)]
 pub mod __private;
+#[cfg(feature = "serde")]
 #[doc(hidden)]
 pub mod __serde_child;
 

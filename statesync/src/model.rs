@@ -11,7 +11,6 @@ use crate::fields::{
     DiffFields, EachChange, EachChild, EachChildDiff, FirstMoved, Invert, InvertChildren, NoChange,
     Snapshot,
 };
-use crate::sync::ModelFlags;
 
 /// What a generated key type (`DeviceKey`) provides: it is owned, ordered, hashable and
 /// printable (`site=nyc, name=sw1`).
@@ -50,8 +49,10 @@ pub trait DiffModel: Clone {
     /// The model's name (`#[statesync(name = "...")]`, default the type name in snake case).
     const NAME: &'static str;
 
-    /// Sync flags declared in the derive (`#[statesync(flags = "IGNORE | ...")]`).
-    const FLAGS: ModelFlags = ModelFlags::empty();
+    /// The flags declared in the derive (`#[statesync(flags = "...")]`), as bits the core
+    /// keeps for the layer that reads them (`sync::ModelFlags`; see `sync::SyncModel::FLAGS`).
+    #[doc(hidden)]
+    const DECLARED_FLAGS: u8 = 0;
 
     /// The model's key, built from its id fields.
     fn key(&self) -> Self::Key;

@@ -37,11 +37,15 @@
 //! assert_eq!(merged.conflicts[0].theirs.as_deref(), Some("\"theirs\""));
 //! ```
 
+#[cfg(feature = "sync")]
 mod bidirectional;
 mod context;
 mod history;
+#[cfg(feature = "history")]
+mod history_file;
 mod strategy;
 
+#[cfg(feature = "sync")]
 pub use bidirectional::{BidirectionalReport, sync_bidirectional};
 pub use context::{Conflict, ConflictKind, Kept, MergeCx, MergeOptions, Merged, Rule, RuleVisitor};
 pub use history::{Commit, History, Refused};

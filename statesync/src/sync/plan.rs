@@ -131,7 +131,7 @@ impl DiffVisitor for FlagScan {
         if self.0 || diff.is_empty() {
             return;
         }
-        if C::FLAGS.intersects(SKIPPING) {
+        if <C as super::SyncModel>::FLAGS.intersects(SKIPPING) {
             self.0 = true;
             return;
         }
@@ -149,7 +149,7 @@ impl ModelVisitor for FlagScan {
         if self.0 {
             return;
         }
-        if C::FLAGS.intersects(SKIPPING) {
+        if <C as super::SyncModel>::FLAGS.intersects(SKIPPING) {
             self.0 = true;
             return;
         }
