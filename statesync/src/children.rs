@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use crate::diff::{
     Action, Diff, DiffBuilder, already_exists, check_create, check_delete, check_update, not_found,
 };
-use crate::error::{Error, Operation, Path};
+use crate::error::{Error, Operation};
 use crate::model::{DiffModel, DiffObserver};
 use crate::store::Store;
 
@@ -133,11 +133,7 @@ impl<'a, M: DiffModel> VecIndex<'a, M> {
             HashMap::with_capacity_and_hasher(items.len(), foldhash::fast::RandomState::default());
         for item in items {
             if by_key.insert(item.key(), item).is_some() {
-                return Err(Error::DuplicateKey {
-                    model: M::NAME,
-                    key: item.key().to_string(),
-                    path: Path::root(),
-                });
+                return Err(Error::duplicate_key(M::NAME, &item.key()));
             }
         }
         Ok(Self { by_key })
@@ -154,6 +150,8 @@ impl<M: DiffModel> Lookup<M> for VecIndex<'_, M> {
 /// model for the old one at a position; elements found on both sides are compared, the
 /// rest are deletes (old only) or creates (new only). The pass over the new side, which
 /// looks every new key up in the old side, is skipped when every new element was matched.
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
     old: impl Iterator<Item = (&'a M::Key, &'a M)>,
     old_lookup: &dyn Lookup<M>,
@@ -205,26 +203,20 @@ fn aligned_finder<'b, M: DiffModel>(
 /// The shared check: no key appears twice, every update and delete names a present key,
 /// every create an absent one (with a model of that key), updated fields still hold the
 /// diff's old values, and nested updates check out too.
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(), Error> {
     // A diff's elements are in key order, so a key named twice is named twice in a row.
     let mut previous: Option<&M::Key> = None;
     for element in diff.elements() {
         let key = &element.key;
         if previous.replace(key) == Some(key) {
-            return Err(Error::DuplicateKey {
-                model: M::NAME,
-                key: key.to_string(),
-                path: Path::root(),
-            });
+            return Err(Error::duplicate_key(M::NAME, &key));
         }
         match &element.action {
             Action::Create(model) => {
                 if !model.has_key(key) {
-                    return Err(Error::KeyMismatch {
-                        model: M::NAME,
-                        expected: key.to_string(),
-                        found: model.key().to_string(),
-                    });
+                    return Err(Error::key_mismatch(M::NAME, key, &model.key()));
                 }
                 if lookup.find(key).is_some() {
                     return Err(already_exists::<M>(key));
@@ -270,6 +262,8 @@ fn deletes<M: DiffModel>(diff: &Diff<M>, key: &M::Key) -> bool {
 }
 
 /// Applies a checked diff: deletes in one pass, then updates in place, then creates.
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 fn apply_keyed<M: DiffModel>(target: &mut impl Patch<M>, diff: &Diff<M>) {
     if deleted_keys(diff).next().is_some() {
         target.remove_deleted(diff);
@@ -493,11 +487,7 @@ macro_rules! map_children {
             fn diff_collection(&self, new: &Self, observer: &mut dyn DiffObserver) -> Result<Diff<M>, Error> {
                 for (key, model) in self.iter().chain(new.iter()) {
                     if !model.has_key(key) {
-                        return Err(Error::KeyMismatch {
-                            model: M::NAME,
-                            expected: key.to_string(),
-                            found: model.key().to_string(),
-                        });
+                        return Err(Error::key_mismatch(M::NAME, key, &model.key()));
                     }
                 }
                 diff_keyed(self.iter(), self, new.iter(), |_, key| new.get(key), observer)

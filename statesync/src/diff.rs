@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::depth::{Level, check_subtree};
-use crate::error::{Error, Operation, Path};
+use crate::error::{Error, Operation};
 use crate::fields::SameAttributes;
 use crate::model::{DiffModel, DiffObserver, DiffVisitor, Unobserved};
 
@@ -202,7 +202,7 @@ impl DiffVisitor for ChildTally {
     }
 }
 
-/// Compares two models that have the same key.
+/// Compares two models that have the same key (inlined where a diff is made: the hot path).
 pub(crate) fn compare<M: DiffModel>(
     old: &M,
     new: &M,
@@ -233,6 +233,12 @@ pub(crate) fn compare<M: DiffModel>(
     } else {
         Ok(Compared::Changed(ModelUpdate { fields, children }))
     }
+}
+
+/// [`compare`] for the checks of `apply` (not inlined: one copy per model type there).
+#[inline(never)]
+fn compare_outlined<M: DiffModel>(old: &M, new: &M) -> Result<Compared<M>, Error> {
+    compare(old, new, &mut Unobserved)
 }
 
 /// Tells the observer about a created element and (when it wants) its subtree.
@@ -458,11 +464,7 @@ impl<M: DiffModel> Diff<M> {
                     return Err(invalid_root::<M>(deleted));
                 }
                 if !created.has_key(created_key) {
-                    return Err(Error::KeyMismatch {
-                        model: M::NAME,
-                        expected: created_key.to_string(),
-                        found: created.key().to_string(),
-                    });
+                    return Err(Error::key_mismatch(M::NAME, created_key, &created.key()));
                 }
                 if !root.has_key(deleted) {
                     return Err(not_found::<M>(Operation::Delete, deleted));
@@ -479,6 +481,8 @@ impl<M: DiffModel> Diff<M> {
 
 /// Checks an update against the current model: its fields hold the diff's old values and
 /// its child diffs apply.
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 pub(crate) fn check_update<M: DiffModel>(
     current: &M,
     key: &M::Key,
@@ -494,19 +498,17 @@ pub(crate) fn check_update<M: DiffModel>(
 /// Checks a delete against the current model: the diff's payload must have the element's
 /// key and equal it, under the fields' equality and children included, or the delete would
 /// lose what changed since (and its inverse would not restore it).
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 pub(crate) fn check_delete<M: DiffModel>(
     current: &M,
     key: &M::Key,
     payload: &M,
 ) -> Result<(), Error> {
     if !payload.has_key(key) {
-        return Err(Error::KeyMismatch {
-            model: M::NAME,
-            expected: key.to_string(),
-            found: payload.key().to_string(),
-        });
+        return Err(Error::key_mismatch(M::NAME, key, &payload.key()));
     }
-    match compare(current, payload, &mut Unobserved)? {
+    match compare_outlined(current, payload)? {
         Compared::Unchanged(_) => Ok(()),
         Compared::Changed(update) => Err(stale_as::<M>(
             Operation::Delete,
@@ -544,9 +546,11 @@ impl DiffVisitor for FirstChanged {
 /// Checks a created model: every collection in it has distinct keys (a `Vec` of children
 /// could hold two with one key, and the applied state could never be diffed again), map
 /// children sit under their own keys, and it is within [`crate::MAX_DEPTH`].
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 pub(crate) fn check_create<M: DiffModel>(created: &M) -> Result<(), Error> {
     check_subtree(created)?;
-    compare(created, created, &mut Unobserved).map(drop)
+    compare_outlined(created, created).map(drop)
 }
 
 /// An update whose field moved on.
@@ -560,38 +564,20 @@ pub(crate) fn stale_as<M: DiffModel>(
     key: &M::Key,
     field: &'static str,
 ) -> Error {
-    Error::Stale {
-        operation,
-        model: M::NAME,
-        key: key.to_string(),
-        field,
-        path: Path::root(),
-    }
+    Error::stale(operation, M::NAME, key, field)
 }
 
 pub(crate) fn not_found<M: DiffModel>(operation: Operation, key: &M::Key) -> Error {
-    Error::NotFound {
-        operation,
-        model: M::NAME,
-        key: key.to_string(),
-        path: Path::root(),
-    }
+    Error::not_found(operation, M::NAME, key)
 }
 
 pub(crate) fn already_exists<M: DiffModel>(key: &M::Key) -> Error {
-    Error::AlreadyExists {
-        model: M::NAME,
-        key: key.to_string(),
-        path: Path::root(),
-    }
+    Error::already_exists(M::NAME, key)
 }
 
 /// A root holds exactly one model: a diff for it is an update, or a delete plus a create.
 fn invalid_root<M: DiffModel>(key: &M::Key) -> Error {
-    Error::InvalidRootDiff {
-        model: M::NAME,
-        key: key.to_string(),
-    }
+    Error::invalid_root(M::NAME, key)
 }
 
 impl<M: DiffModel> fmt::Display for Diff<M> {

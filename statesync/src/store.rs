@@ -239,11 +239,7 @@ impl<M: DiffModel> Store<M> {
     /// Refuses a store with a colliding rename pending: it holds two models with one key.
     pub(crate) fn check_collisions(&self) -> Result<(), Error> {
         match self.collisions.first() {
-            Some(model) => Err(Error::DuplicateKey {
-                model: M::NAME,
-                key: model.key().to_string(),
-                path: Path::root(),
-            }),
+            Some(model) => Err(Error::duplicate_key(M::NAME, &model.key())),
             None => Ok(()),
         }
     }
@@ -277,11 +273,7 @@ impl<M: DiffModel> Store<M> {
             self.touch(&key);
         }
         match self.map.entry(key) {
-            Entry::Occupied(entry) => Err(Error::DuplicateKey {
-                model: M::NAME,
-                key: entry.key().to_string(),
-                path: Path::root(),
-            }),
+            Entry::Occupied(entry) => Err(Error::duplicate_key(M::NAME, entry.key())),
             Entry::Vacant(entry) => {
                 entry.insert(model);
                 Ok(())
@@ -339,11 +331,7 @@ impl<M: DiffModel> Store<M> {
             Entry::Vacant(entry) => {
                 let model = make();
                 if !model.has_key(entry.key()) {
-                    return Err(Error::KeyMismatch {
-                        model: M::NAME,
-                        expected: entry.key().to_string(),
-                        found: model.key().to_string(),
-                    });
+                    return Err(Error::key_mismatch(M::NAME, entry.key(), &model.key()));
                 }
                 let index = entry.index();
                 entry.insert(model);
