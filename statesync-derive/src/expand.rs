@@ -150,6 +150,22 @@ fn keyed_checks(model: &Model) -> TokenStream {
     }
 }
 
+/// The models of a mutual-recursion cycle (`sync_models`), if declared.
+fn cycle<'m>(model: &'m Model) -> &'m [syn::Type] {
+    model
+        .options
+        .sync_models
+        .as_ref()
+        .map(|models| models.value.as_slice())
+        .unwrap_or_default()
+}
+
+/// Whether a children field holds this model or models of its cycle: such a field puts no
+/// bound on its models into this model's impls (a cycle of bounds never resolves).
+fn in_cycle(model: &Model, field: &Field) -> bool {
+    bound::is_recursive(model, field.ty) || bound::mentions_any(field.ty, cycle(model))
+}
+
 fn ids<'m>(model: &'m Model) -> Vec<&'m Field<'m>> {
     model.fields_with(Role::Id).collect()
 }
@@ -331,15 +347,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         .iter()
         .map(|field| child_model(model, field))
         .collect();
-    let cycle = model
-        .options
-        .sync_models
-        .as_ref()
-        .map(|models| models.value.as_slice())
-        .unwrap_or_default();
-    let in_cycle = |field: &Field| {
-        bound::is_recursive(model, field.ty) || bound::mentions_any(field.ty, cycle)
-    };
+    let in_cycle = |field: &Field| in_cycle(model, field);
     // The serde impls must compile for models without serde, at any depth. A field's diff
     // is written through `__Via: SerializeVia<Diff<Child>>` (`__Via` is `()`, whose impl asks
     // for `Diff<Child>: Serialize`): a bound that names a parameter is assumed in the body
@@ -615,17 +623,11 @@ fn sync_impl(model: &Model) -> TokenStream {
     // Mutually recursive models list their cycle: hooks for every model of it, instead of
     // `Child: SyncTree<H>` bounds that would chase each other forever. Children outside the
     // cycle keep their bound.
-    let cycle = model
-        .options
-        .sync_models
-        .as_ref()
-        .map(|models| models.value.as_slice());
-    for other in cycle.unwrap_or_default() {
+    for other in cycle(model) {
         predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#other>));
     }
     for field in &children {
-        let in_cycle = cycle.is_some_and(|cycle| bound::mentions_any(field.ty, cycle));
-        if !in_cycle && !bound::is_recursive(model, field.ty) {
+        if !in_cycle(model, field) {
             let child = child_model(model, field);
             predicates.push(syn::parse_quote!(#child: #krate::sync::SyncTree<__H>));
         }
@@ -710,14 +712,8 @@ fn merge_impl(model: &Model) -> TokenStream {
     predicates.push(syn::parse_quote!(for<'__s> #this: ::core::fmt::Debug));
     // Children merge too: bounded behind `for<'__s>` (a child that is not `Debug` makes only
     // merges unusable), except in a cycle (a bound on itself would never resolve).
-    let cycle = model
-        .options
-        .sync_models
-        .as_ref()
-        .map(|models| models.value.as_slice())
-        .unwrap_or_default();
     for field in model.fields_with(Role::Children) {
-        if !bound::is_recursive(model, field.ty) && !bound::mentions_any(field.ty, cycle) {
+        if !in_cycle(model, field) {
             let child = child_model(model, field);
             predicates.push(syn::parse_quote!(for<'__s> #child: #krate::merge::MergeModel));
         }

@@ -95,51 +95,38 @@ pub struct ModelUpdate<M: DiffModel> {
 /// `Debug` and `PartialEq` of the diff types when the models (and so their child diffs)
 /// have them: written out, because a derive would ask for them only of `M` and not of
 /// `M::ChildDiffs`.
-impl<M> fmt::Debug for Diff<M>
-where
-    M: DiffModel + fmt::Debug,
-    M::ChildDiffs: fmt::Debug,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Diff")
-            .field("elements", &self.elements)
-            .field("unchanged", &self.unchanged)
-            .finish()
-    }
+/// `Debug` and `PartialEq` for a struct of the diff tree, field by field.
+macro_rules! debug_and_eq {
+    ($ty:ident { $($field:ident),* }) => {
+        impl<M> fmt::Debug for $ty<M>
+        where
+            M: DiffModel + fmt::Debug,
+            M::ChildDiffs: fmt::Debug,
+        {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish()
+            }
+        }
+
+        impl<M> PartialEq for $ty<M>
+        where
+            M: DiffModel + PartialEq,
+            M::ChildDiffs: PartialEq,
+        {
+            fn eq(&self, other: &Self) -> bool {
+                true $(&& self.$field == other.$field)*
+            }
+        }
+    };
 }
 
-impl<M> PartialEq for Diff<M>
-where
-    M: DiffModel + PartialEq,
-    M::ChildDiffs: PartialEq,
-{
-    fn eq(&self, other: &Self) -> bool {
-        self.elements == other.elements && self.unchanged == other.unchanged
-    }
-}
-
-impl<M> fmt::Debug for ElementDiff<M>
-where
-    M: DiffModel + fmt::Debug,
-    M::ChildDiffs: fmt::Debug,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ElementDiff")
-            .field("key", &self.key)
-            .field("action", &self.action)
-            .finish()
-    }
-}
-
-impl<M> PartialEq for ElementDiff<M>
-where
-    M: DiffModel + PartialEq,
-    M::ChildDiffs: PartialEq,
-{
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key && self.action == other.action
-    }
-}
+debug_and_eq!(Diff {
+    elements,
+    unchanged
+});
+debug_and_eq!(ElementDiff { key, action });
 
 impl<M> fmt::Debug for Action<M>
 where
