@@ -7,7 +7,8 @@
 //! are merged by key: created on one side → created; deleted on one side and untouched on
 //! the other → deleted; deleted on one side and changed on the other → the model's strategy
 //! decides (default: a conflict); created on both sides → merged field by field against an
-//! empty base.
+//! empty base. Conflicts are listed model by model, parents first: a model's attributes in
+//! declaration order, then its children's conflicts.
 //!
 //! ```
 //! use statesync::merge::{merge, MergeOptions};
