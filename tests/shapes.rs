@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Debug;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -205,7 +206,7 @@ macro_rules! model {
 }
 
 /// Diff, summary, apply, for a shape `depth` levels deep with `M` at the top.
-fn exercise<M: DiffModel + FromSpec>(depth: usize) -> (M, M, Diff<M>) {
+fn exercise<M: DiffModel + FromSpec + Debug + PartialEq>(depth: usize) -> (M, M, Diff<M>) {
     let old_spec = Spec::tree(depth, 1, 1);
     let new_spec = old_spec.changed(depth);
     let old = M::from_spec(&old_spec);
@@ -231,8 +232,8 @@ fn exercise<M: DiffModel + FromSpec>(depth: usize) -> (M, M, Diff<M>) {
 /// back applies.
 fn exercise_serde<M>(depth: usize)
 where
-    M: DiffModel + FromSpec + Serialize + DeserializeOwned,
-    Diff<M>: Serialize + DeserializeOwned,
+    M: DiffModel + FromSpec + Debug + PartialEq + Serialize + DeserializeOwned,
+    Diff<M>: Debug + PartialEq + Serialize + DeserializeOwned,
 {
     let (old, new, diff) = exercise::<M>(depth);
     for model in [&old, &new] {

@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use statesync::merge::{Conflict, MergeOptions, merge};
+use statesync::merge::{Conflict, MergeModel, MergeOptions, merge};
 use statesync::{Diff, DiffModel};
 use tokio_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
@@ -388,7 +388,10 @@ where
         message: &str,
         options: &MergeOptions,
         attempts: usize,
-    ) -> Result<Committed<M>, CommitError> {
+    ) -> Result<Committed<M>, CommitError>
+    where
+        M: MergeModel,
+    {
         let mut conflicts = Vec::new();
         for stale in 0..attempts {
             match self.commit(client, &base, &ours, message).await {

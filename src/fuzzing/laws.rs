@@ -1,5 +1,7 @@
 //! The laws checked on each fuzz input.
 
+use std::fmt::Debug;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use statesync::{Diff, DiffModel, Store};
@@ -39,7 +41,7 @@ fn check_on<M>(
     index: fn(&M) -> Result<(), Violation>,
 ) -> Result<Outcome, Violation>
 where
-    M: DiffModel + Serialize + DeserializeOwned,
+    M: DiffModel + Debug + PartialEq + Serialize + DeserializeOwned,
     Diff<M>: DeserializeOwned,
 {
     let Ok(diff) = serde_json::from_slice::<Diff<M>>(json) else {
@@ -82,7 +84,9 @@ where
 }
 
 /// The state written as JSON reads back equal, and writes the same JSON again.
-fn round_trip<M: DiffModel + Serialize + DeserializeOwned>(state: &M) -> Result<(), Violation> {
+fn round_trip<M: DiffModel + Debug + PartialEq + Serialize + DeserializeOwned>(
+    state: &M,
+) -> Result<(), Violation> {
     let json = serde_json::to_string(state).map_err(broken)?;
     let back: M = serde_json::from_str(&json)
         .map_err(|error| broken(format_args!("the state did not read back: {error}")))?;

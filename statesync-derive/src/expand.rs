@@ -64,9 +64,24 @@ fn serde_attrs(
             )
             .collect(),
     );
+    if !SERDE {
+        return TokenStream::new();
+    }
     quote! {
+        #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
         #[serde(crate = #serde_path, deny_unknown_fields, bound(serialize = #serialize, deserialize = #deserialize))]
     }
+}
+
+/// Which layers the derive emits beside the core, from its features (forwarded by the
+/// runtime's features of the same names).
+const SERDE: bool = cfg!(feature = "serde");
+const SYNC: bool = cfg!(feature = "sync");
+const MERGE: bool = cfg!(feature = "merge");
+
+/// A `#[serde(...)]` field attribute, when serde is emitted.
+fn serde_field(attr: TokenStream) -> Option<TokenStream> {
+    SERDE.then(|| quote!(#[serde(#attr)]))
 }
 
 fn doc(text: String) -> TokenStream {
@@ -80,7 +95,8 @@ fn generate(model: &Model) -> TokenStream {
     let changes = changes_type(model);
     let child_diffs = child_diffs_type(model);
     let model_impl = model_impl(model);
-    let sync_impl = sync_impl(model);
+    let sync_impl = SYNC.then(|| sync_impl(model));
+    let merge_impl = MERGE.then(|| merge_impl(model));
     let keyed_impl = keyed_impl(model);
     quote! {
         #key
@@ -91,6 +107,7 @@ fn generate(model: &Model) -> TokenStream {
         const _: () = {
             #model_impl
             #sync_impl
+            #merge_impl
             #keyed_impl
         };
     }
@@ -122,11 +139,31 @@ fn keyed_checks(model: &Model) -> TokenStream {
         let child = child_model(model, field);
         quote_spanned!(field.span()=> __keyed::<#child>();)
     });
+    let checks: Vec<TokenStream> = checks.collect();
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
     let krate = &model.krate;
     quote! {
         fn __keyed<__T: ?::core::marker::Sized + #krate::Keyed>() {}
         #(#checks)*
     }
+}
+
+/// The models of a mutual-recursion cycle (`sync_models`), if declared.
+fn cycle<'m>(model: &'m Model) -> &'m [syn::Type] {
+    model
+        .options
+        .sync_models
+        .as_ref()
+        .map(|models| models.value.as_slice())
+        .unwrap_or_default()
+}
+
+/// Whether a children field holds this model or models of its cycle: such a field puts no
+/// bound on its models into this model's impls (a cycle of bounds never resolves).
+fn in_cycle(model: &Model, field: &Field) -> bool {
+    bound::is_recursive(model, field.ty) || bound::mentions_any(field.ty, cycle(model))
 }
 
 fn ids<'m>(model: &'m Model) -> Vec<&'m Field<'m>> {
@@ -162,7 +199,6 @@ fn key_type(model: &Model) -> TokenStream {
         #[derive(
             ::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq,
             ::core::cmp::PartialOrd, ::core::cmp::Ord, ::core::hash::Hash,
-            #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
         )]
         #serde
         #vis struct #ident #generics #where_clause { #(#fields,)* }
@@ -229,7 +265,6 @@ fn field_enum(model: &Model) -> TokenStream {
 }
 
 fn changes_type(model: &Model) -> TokenStream {
-    let krate = &model.krate;
     let vis = model.vis;
     let ident = model.companion("Changes");
     let attributes: Vec<&Field> = model.fields_with(Role::Attribute).collect();
@@ -238,6 +273,10 @@ fn changes_type(model: &Model) -> TokenStream {
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let serde = serde_attrs(model, &types, &[], &[]);
     let members: Vec<&Ident> = attributes.iter().map(|field| field.ident).collect();
+    let skip_none = serde_field(quote!(
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    ));
     let fields = attributes.iter().map(|field| {
         let name = field.ident;
         let ty = field.ty;
@@ -246,7 +285,7 @@ fn changes_type(model: &Model) -> TokenStream {
         let field_ty = quote_spanned!(field.span()=> ::core::option::Option<#at::Change<#ty>>);
         quote! {
             #docs
-            #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+            #skip_none
             pub #name: #field_ty
         }
     });
@@ -264,7 +303,6 @@ fn changes_type(model: &Model) -> TokenStream {
         #docs
         #[derive(
             ::core::clone::Clone, ::core::fmt::Debug,
-            #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
         )]
         #serde
         #vis struct #ident #generics #where_clause { #(#fields,)* }
@@ -298,6 +336,9 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     let vis = model.vis;
     let ident = model.companion("ChildDiffs");
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
+    if children.is_empty() {
+        return TokenStream::new();
+    }
     let types: Vec<&syn::Type> = children.iter().map(|field| field.ty).collect();
     let mut generics = bound::companion_generics(model, &types);
     generics.params.push(syn::parse_quote!(__Via = ()));
@@ -306,15 +347,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         .iter()
         .map(|field| child_model(model, field))
         .collect();
-    let cycle = model
-        .options
-        .sync_models
-        .as_ref()
-        .map(|models| models.value.as_slice())
-        .unwrap_or_default();
-    let in_cycle = |field: &Field| {
-        bound::is_recursive(model, field.ty) || bound::mentions_any(field.ty, cycle)
-    };
+    let in_cycle = |field: &Field| in_cycle(model, field);
     // The serde impls must compile for models without serde, at any depth. A field's diff
     // is written through `__Via: SerializeVia<Diff<Child>>` (`__Via` is `()`, whose impl asks
     // for `Diff<Child>: Serialize`): a bound that names a parameter is assumed in the body
@@ -352,6 +385,27 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         &via_serialize,
         &via_deserialize,
     );
+    // `Debug`/`PartialEq` on each child's diff, behind `for<'__s>` (checked where used, so
+    // a model whose children lack them still compiles); in a cycle, on the child model
+    // instead (a bound on its diff would be a cycle of bounds).
+    let bounded_on = |tr: TokenStream| {
+        let mut predicates: Vec<syn::WherePredicate> = generics
+            .where_clause
+            .as_ref()
+            .map(|clause| clause.predicates.iter().cloned().collect())
+            .unwrap_or_default();
+        for (field, child) in children.iter().zip(&child_models) {
+            predicates.push(if in_cycle(field) {
+                syn::parse_quote!(for<'__s> #child: #tr)
+            } else {
+                syn::parse_quote!(for<'__s> #krate::Diff<#child>: #tr)
+            });
+        }
+        bound::build_where(predicates)
+    };
+    let debug_where = bounded_on(quote!(::core::fmt::Debug));
+    let eq_where = bounded_on(quote!(::core::cmp::PartialEq));
+    let serde_skip = serde_field(quote!(skip));
     let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
     let member_names: Vec<String> = members.iter().map(|member| member.to_string()).collect();
     let ident_name = ident.to_string();
@@ -368,9 +422,13 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         let docs = doc(format!("The diff of the `{name}` children."));
         let at = model.krate_at(field.span());
         let field_ty = quote_spanned!(field.span()=> #at::Diff<#child>);
-        let with = (!in_cycle(field)).then(|| {
-            quote!(#[serde(serialize_with = #serialize_with, deserialize_with = #deserialize_with)])
-        });
+        let with = (!in_cycle(field))
+            .then(|| {
+                serde_field(
+                    quote!(serialize_with = #serialize_with, deserialize_with = #deserialize_with),
+                )
+            })
+            .flatten();
         quote!(#docs #with pub #name: #field_ty)
     });
     let docs = doc(format!(
@@ -379,27 +437,33 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     ));
     quote! {
         #docs
-        #[derive(
-            ::core::clone::Clone, ::core::cmp::PartialEq,
-            #krate::__private::serde::Serialize, #krate::__private::serde::Deserialize,
-        )]
+        #[derive(::core::clone::Clone)]
         #serde
         #vis struct #ident #generics #where_clause {
             #(#fields,)*
             /// Carries the parameter the serde impls are bounded on; always `()`.
-            #[serde(skip)]
+            #serde_skip
             #[doc(hidden)]
             pub __serde: ::core::marker::PhantomData<fn() -> __Via>,
         }
 
-        // By hand, to leave the marker field out.
+        // By hand, to leave the marker field out, and bounded so that the child diffs are
+        // `Debug` and `PartialEq` exactly when the child models are.
         #[automatically_derived]
         #[allow(unused_qualifications)]
-        impl #impl_generics ::core::fmt::Debug for #ident #type_generics #where_clause {
+        impl #impl_generics ::core::fmt::Debug for #ident #type_generics #debug_where {
             fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 __f.debug_struct(#ident_name)
                     #(.field(#member_names, &self.#members))*
                     .finish()
+            }
+        }
+
+        #[automatically_derived]
+        #[allow(unused_qualifications)]
+        impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #eq_where {
+            fn eq(&self, __other: &Self) -> ::core::primitive::bool {
+                true #(&& self.#members == __other.#members)*
             }
         }
 
@@ -413,6 +477,17 @@ fn child_diffs_type(model: &Model) -> TokenStream {
                 }
             }
         }
+    }
+}
+
+/// The model's `ChildDiffs`: the generated record, or the runtime's `NoChildDiffs` for a
+/// model without children fields.
+fn child_diffs_path(model: &Model, children: &[&Field]) -> TokenStream {
+    if children.is_empty() {
+        let krate = &model.krate;
+        quote!(#krate::NoChildDiffs)
+    } else {
+        companion_path(model, "ChildDiffs", &field_types(children))
     }
 }
 
@@ -440,61 +515,51 @@ fn model_impl(model: &Model) -> TokenStream {
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
     let key = companion_path(model, "Key", &field_types(&ids));
     let changes = companion_path(model, "Changes", &field_types(&attributes));
-    let child_diffs = companion_path(model, "ChildDiffs", &field_types(&children));
+    let child_diffs = child_diffs_path(model, &children);
     let field_enum = model.companion("Field");
     let key_ident = model.companion("Key");
-    let changes_ident = model.companion("Changes");
-    let child_diffs_ident = model.companion("ChildDiffs");
 
     let id_members: Vec<&Ident> = ids.iter().map(|field| field.ident).collect();
     let key_clones = ids.iter().map(|field| {
         let member = field.ident;
         quote_spanned!(field.span()=> #member: ::core::clone::Clone::clone(&self.#member))
     });
-
-    let attr_members: Vec<&Ident> = attributes.iter().map(|field| field.ident).collect();
-    let variants: Vec<Ident> = attributes.iter().map(|field| variant(field)).collect();
-    let diff_fields = attributes.iter().map(|field| {
+    // The description: one `Attribute` per compared attribute, one `ChildField` per
+    // children field, each placed at its field so a type error points there.
+    let attribute_calls = attributes.iter().map(|field| {
         let member = field.ident;
-        let krate = model.krate_at(field.span());
-        match field.eq() {
-            Some(eq) => quote_spanned!(field.span()=>
-                #member: #krate::__private::diff_field_with(
-                    &self.#member, &__new.#member, |__a, __b| #eq(__a, __b),
-                )
-            ),
-            None => quote_spanned!(field.span()=>
-                #member: #krate::__private::diff_field(&self.#member, &__new.#member)
-            ),
-        }
+        let variant = variant(field);
+        let eq = field_eq(field);
+        let at = model.krate_at(field.span());
+        quote_spanned!(field.span()=> __v.attribute(#at::Attribute {
+            field: #field_enum::#variant,
+            get: |__m| &__m.#member,
+            get_mut: |__m| &mut __m.#member,
+            change: |__c| &__c.#member,
+            change_mut: |__c| &mut __c.#member,
+            eq: #eq,
+        });)
     });
-
-    let child_members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
-    let child_names: Vec<String> = children.iter().map(|field| field.name.clone()).collect();
-    let child_runtime: Vec<TokenStream> = children
-        .iter()
-        .map(|field| {
-            let at = model.krate_at(field.span());
-            quote_spanned!(field.span()=> #at::__private)
-        })
-        .collect();
-    let attr_names: Vec<&String> = attributes.iter().map(|field| &field.name).collect();
-    let attr_eqs: Vec<TokenStream> = attributes.iter().map(|field| field_eq(field)).collect();
-    let attr_runtime: Vec<TokenStream> = attributes
-        .iter()
-        .map(|field| {
-            let at = model.krate_at(field.span());
-            quote_spanned!(field.span()=> #at::__private)
-        })
-        .collect();
-
-    let merge = merge_fn(model);
+    let child_calls = children.iter().map(|field| {
+        let member = field.ident;
+        let name = &field.name;
+        let at = model.krate_at(field.span());
+        quote_spanned!(field.span()=> __v.children(#at::ChildField {
+            name: #name,
+            get: |__m| &__m.#member,
+            get_mut: |__m| &mut __m.#member,
+            diff: |__d| &__d.#member,
+            diff_mut: |__d| &mut __d.#member,
+        });)
+    });
     let keyed_checks = keyed_checks(model);
-    let flags = model.options.flags.as_ref().map(|flags| {
+    let flags = model.options.flags.as_ref().filter(|_| SYNC).map(|flags| {
         let names = &flags.value;
-        quote!(const FLAGS: #krate::sync::ModelFlags =
-            #krate::sync::ModelFlags::empty()#(.union(#krate::sync::ModelFlags::#names))*;)
+        quote!(const DECLARED_FLAGS: ::core::primitive::u8 =
+            #krate::sync::ModelFlags::empty()#(.union(#krate::sync::ModelFlags::#names))*.bits();)
     });
+    let unused = attributes.is_empty().then(|| quote!(let _ = __v;));
+    let no_children = children.is_empty().then(|| quote!(let _ = __v;));
 
     quote! {
         #[automatically_derived]
@@ -519,94 +584,17 @@ fn model_impl(model: &Model) -> TokenStream {
                 true #(&& self.#id_members == __other.#id_members)*
             }
 
-            fn diff_fields(&self, __new: &Self) -> Self::Changes {
-                #changes_ident { #(#diff_fields,)* }
+            #[inline(always)]
+            fn visit_attributes<__V: #krate::AttributeVisitor<Self>>(__v: &mut __V) {
+                #unused
+                #(#attribute_calls)*
             }
 
-            fn changes_are_empty(__changes: &Self::Changes) -> ::core::primitive::bool {
-                true #(&& __changes.#attr_members.is_none())*
-            }
-
-            fn for_each_change(
-                __changes: &Self::Changes,
-                __f: &mut #krate::OnChange<'_, Self::Field>,
-            ) {
-                #(
-                    if let ::core::option::Option::Some(__change) = &__changes.#attr_members {
-                        __f(#field_enum::#variants, &__change.old, &__change.new);
-                    }
-                )*
-            }
-
-            fn check_fields(
-                &self,
-                __changes: &Self::Changes,
-            ) -> ::core::result::Result<(), &'static ::core::primitive::str> {
-                #(
-                    if !#attr_runtime::field_unmoved(&self.#attr_members, &__changes.#attr_members, #attr_eqs) {
-                        return ::core::result::Result::Err(#attr_names);
-                    }
-                )*
-                ::core::result::Result::Ok(())
-            }
-
-            fn snapshot_fields(&self, __changes: &Self::Changes) -> Self::Changes {
-                #changes_ident {
-                    #(#attr_members: #attr_runtime::snapshot_field(&self.#attr_members, &__changes.#attr_members),)*
-                }
-            }
-
-            fn invert_changes(__changes: &Self::Changes) -> Self::Changes {
-                #changes_ident {
-                    #(#attr_members: #attr_runtime::invert_field(&__changes.#attr_members),)*
-                }
-            }
-
-            fn invert_child_diffs(__diffs: &Self::ChildDiffs) -> Self::ChildDiffs {
-                #child_diffs_ident {
-                    #(#child_members: __diffs.#child_members.invert(),)*
-                    __serde: ::core::marker::PhantomData,
-                }
-            }
-
-            #merge
-
-            fn apply_fields(&mut self, __changes: &Self::Changes) {
-                #(#attr_runtime::apply_field(&mut self.#attr_members, &__changes.#attr_members);)*
-            }
-
-            fn diff_children(
-                &self,
-                __new: &Self,
-                __observer: &mut dyn #krate::DiffObserver,
-            ) -> ::core::result::Result<Self::ChildDiffs, #krate::Error> {
+            #[inline(always)]
+            fn visit_child_fields<__V: #krate::ChildFieldVisitor<Self>>(__v: &mut __V) {
                 #keyed_checks
-                let _ = &__observer;
-                ::core::result::Result::Ok(#child_diffs_ident {
-                    #(#child_members: #child_runtime::diff_children(
-                        self, #child_names, &self.#child_members, &__new.#child_members, __observer,
-                    )?,)*
-                    __serde: ::core::marker::PhantomData,
-                })
-            }
-
-            fn check_children(&self, __diffs: &Self::ChildDiffs) -> ::core::result::Result<(), #krate::Error> {
-                #(#child_runtime::check_children(
-                    self, #child_names, &self.#child_members, &__diffs.#child_members,
-                )?;)*
-                ::core::result::Result::Ok(())
-            }
-
-            fn apply_children(&mut self, __diffs: &Self::ChildDiffs) {
-                #(#child_runtime::apply_children(&mut self.#child_members, &__diffs.#child_members);)*
-            }
-
-            fn visit_child_diffs<__V: #krate::DiffVisitor>(__diffs: &Self::ChildDiffs, __visitor: &mut __V) {
-                #(__visitor.visit(#child_names, &__diffs.#child_members);)*
-            }
-
-            fn visit_children<__V: #krate::ModelVisitor>(&self, __visitor: &mut __V) {
-                #(#child_runtime::visit_children(#child_names, &self.#child_members, __visitor);)*
+                #no_children
+                #(#child_calls)*
             }
         }
     }
@@ -635,17 +623,11 @@ fn sync_impl(model: &Model) -> TokenStream {
     // Mutually recursive models list their cycle: hooks for every model of it, instead of
     // `Child: SyncTree<H>` bounds that would chase each other forever. Children outside the
     // cycle keep their bound.
-    let cycle = model
-        .options
-        .sync_models
-        .as_ref()
-        .map(|models| models.value.as_slice());
-    for other in cycle.unwrap_or_default() {
+    for other in cycle(model) {
         predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#other>));
     }
     for field in &children {
-        let in_cycle = cycle.is_some_and(|cycle| bound::mentions_any(field.ty, cycle));
-        if !in_cycle && !bound::is_recursive(model, field.ty) {
+        if !in_cycle(model, field) {
             let child = child_model(model, field);
             predicates.push(syn::parse_quote!(#child: #krate::sync::SyncTree<__H>));
         }
@@ -714,95 +696,132 @@ fn model_strategy(model: &Model) -> TokenStream {
     }
 }
 
-/// `merge_models`: a struct literal with every field merged: ids and skipped fields from
-/// ours, attributes through `MergeCx::field`, children through `MergeCx::children`.
-fn merge_fn(model: &Model) -> TokenStream {
+/// `impl MergeModel`, for `'static` models that are `Debug` (bounded behind `for<'__s>`, so
+/// a model that is not still compiles and only its merges do not). `merge_models` is a
+/// struct literal with every field merged: ids and skipped fields from ours, attributes
+/// through `MergeCx::field`, children through `MergeCx::children`. It is `#[inline]`: its
+/// code is generated where a merge calls it, so a model never merged costs no merge code.
+fn merge_impl(model: &Model) -> TokenStream {
     let krate = &model.krate;
-    let model_default = model_strategy(model);
-    let newer = match &model.options.version {
-        Some(version) => {
-            let member = &version.value;
-            quote!(::core::cmp::PartialOrd::partial_cmp(&__ours.#member, &__theirs.#member))
+    let ident = model.ident;
+    let mut generics = model.generics.clone();
+    let (_, type_generics, _) = model.generics.split_for_impl();
+    let this = quote!(#ident #type_generics);
+    let mut predicates = bound::impl_predicates(model);
+    predicates.push(syn::parse_quote!(#this: 'static));
+    predicates.push(syn::parse_quote!(for<'__s> #this: ::core::fmt::Debug));
+    // Children merge too: bounded behind `for<'__s>` (a child that is not `Debug` makes only
+    // merges unusable), except in a cycle (a bound on itself would never resolve).
+    for field in model.fields_with(Role::Children) {
+        if !in_cycle(model, field) {
+            let child = child_model(model, field);
+            predicates.push(syn::parse_quote!(for<'__s> #child: #krate::merge::MergeModel));
         }
-        None => quote!(::core::option::Option::None),
-    };
-    let fields = model.fields.iter().map(|field| {
-        let member = field.ident;
-        let name = &field.name;
-        let span = field.span();
-        let at = model.krate_at(span);
-        match field.role {
-            Role::Id | Role::Skip => {
-                quote_spanned!(span=> #member: ::core::clone::Clone::clone(&__ours.#member))
-            }
-            Role::Children => quote_spanned!(span=>
-                #member: __cx.children(
-                    #name,
-                    __base.map(|__b| &__b.#member),
-                    &__ours.#member,
-                    &__theirs.#member,
-                )
-            ),
-            Role::Attribute => {
-                let eq = field_eq(field);
-                let options = &field.options;
-                let (declared, resolve) = match (&options.merge, &options.merge_with) {
-                    (_, Some(Valued { value: with, .. })) => (
-                        quote!(#at::merge::Strategy::Custom),
-                        quote_spanned!(span=> |__b, __o, __t| #with(__b, __o, __t)),
-                    ),
-                    (Some(merge), None) => {
-                        let variant = merge.value.variant();
-                        let resolve = match merge.value.strategy {
-                            Strategy::Max => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_max(__o, __t)),
-                            Strategy::Min => quote_spanned!(span=> |_, __o, __t| #at::__private::merge_min(__o, __t)),
-                            Strategy::Union => quote_spanned!(span=> |__b, __o, __t| ::core::option::Option::Some(
-                                #at::merge::MergeUnion::merge_union(__b, __o, __t)
-                            )),
-                            Strategy::Ours | Strategy::Theirs | Strategy::Newest | Strategy::Report => {
-                                quote!(|_, _, _| ::core::option::Option::None)
-                            }
-                        };
-                        (quote!(#at::merge::Strategy::#variant), resolve)
-                    }
-                    (None, None) => (
-                        model_default.clone(),
-                        quote!(|_, _, _| ::core::option::Option::None),
-                    ),
-                };
-                quote_spanned!(span=>
-                    #member: __cx.field(
-                        <Self as #at::DiffModel>::NAME,
-                        #name,
-                        (__base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member),
-                        #eq,
-                        #declared,
-                        __newer,
-                        #resolve,
-                    )
-                )
+    }
+    generics.where_clause = bound::build_where(predicates);
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let field_enum = model.companion("Field");
+    let declared_strategy = model.options.merge.as_ref().map(|_| {
+        let strategy = model_strategy(model);
+        quote!(const MERGE_STRATEGY: #krate::merge::Strategy = #strategy;)
+    });
+    let newer = model.options.version.as_ref().map(|version| {
+        let member = &version.value;
+        quote! {
+            #[inline]
+            fn newer(__ours: &Self, __theirs: &Self) -> ::core::option::Option<::core::cmp::Ordering> {
+                ::core::cmp::PartialOrd::partial_cmp(&__ours.#member, &__theirs.#member)
             }
         }
     });
-    // The stand-in beside derive errors keeps ours whole: cloning it field by field would
-    // ask more of the field types than the stand-in's bounds give.
-    let body = if model.fallback {
-        quote!(::core::clone::Clone::clone(__ours))
-    } else {
-        quote!(Self { #(#fields,)* })
-    };
+    // Attributes with a declared strategy; the others merge under the model's strategy.
+    let rules: Vec<TokenStream> = model
+        .fields_with(Role::Attribute)
+        .filter_map(|field| {
+            let member = field.ident;
+            let variant = variant(field);
+            let span = field.span();
+            let at = model.krate_at(span);
+            let eq = field_eq(field);
+            let options = &field.options;
+            let (strategy, resolve) = match (&options.merge, &options.merge_with) {
+                (_, Some(Valued { value: with, .. })) => (
+                    quote!(Custom),
+                    quote_spanned!(span=> |__b, __o, __t| #with(__b, __o, __t)),
+                ),
+                (Some(merge), None) => {
+                    let variant = merge.value.variant();
+                    let resolve = match merge.value.strategy {
+                        Strategy::Max => {
+                            quote_spanned!(span=> |_, __o, __t| #at::__private::merge_max(__o, __t))
+                        }
+                        Strategy::Min => {
+                            quote_spanned!(span=> |_, __o, __t| #at::__private::merge_min(__o, __t))
+                        }
+                        Strategy::Union => {
+                            quote_spanned!(span=> |__b, __o, __t| ::core::option::Option::Some(
+                                #at::merge::MergeUnion::merge_union(__b, __o, __t)
+                            ))
+                        }
+                        Strategy::Ours | Strategy::Theirs | Strategy::Newest | Strategy::Report => {
+                            quote!(|_, _, _| ::core::option::Option::None)
+                        }
+                    };
+                    (quote!(#variant), resolve)
+                }
+                (None, None) => return None,
+            };
+            Some(quote_spanned!(span=> __v.rule(#at::merge::Rule {
+                field: #field_enum::#variant,
+                get: |__m| &__m.#member,
+                get_mut: |__m| &mut __m.#member,
+                eq: #eq,
+                strategy: #at::merge::Strategy::#strategy,
+                resolve: #resolve,
+            });))
+        })
+        .collect();
+    let visit_rules = (!rules.is_empty()).then(|| {
+        quote! {
+            #[inline]
+            fn visit_rules<__V: #krate::merge::RuleVisitor<Self>>(__v: &mut __V) {
+                #(#rules)*
+            }
+        }
+    });
+    // Models with children: every field from ours, children merged by key (built field by
+    // field, so ours' children are not cloned only to be replaced).
+    let merge_children = (model.fields_with(Role::Children).next().is_some() && !model.fallback)
+        .then(|| {
+            let fields = model.fields.iter().map(|field| {
+                let member = field.ident;
+                let name = &field.name;
+                match field.role {
+                    Role::Children => quote_spanned!(field.span()=>
+                        #member: __cx.children(#name, __base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member)
+                    ),
+                    _ => quote_spanned!(field.span()=> #member: ::core::clone::Clone::clone(&__ours.#member)),
+                }
+            });
+            quote! {
+                #[inline]
+                fn merge_children(
+                    __base: ::core::option::Option<&Self>,
+                    __ours: &Self,
+                    __theirs: &Self,
+                    __cx: &mut #krate::merge::MergeCx<'_>,
+                ) -> Self {
+                    Self { #(#fields,)* }
+                }
+            }
+        });
     quote! {
-        const MERGE_STRATEGY: #krate::merge::Strategy = #model_default;
-
-        fn merge_models(
-            __base: ::core::option::Option<&Self>,
-            __ours: &Self,
-            __theirs: &Self,
-            __cx: &mut #krate::merge::MergeCx<'_>,
-        ) -> Self {
-            let __newer: ::core::option::Option<::core::cmp::Ordering> = #newer;
-            let _ = __newer;
-            #body
+        #[automatically_derived]
+        impl #impl_generics #krate::merge::MergeModel for #this #where_clause {
+            #declared_strategy
+            #newer
+            #visit_rules
+            #merge_children
         }
     }
 }

@@ -107,3 +107,29 @@ fn errors_are_collected() {
         }
     }));
 }
+
+/// The budget of issue 10: the inventory's `Interface` model (as `src/inventory.rs` declares
+/// it, doc comments left out) expands to at most 300 lines of pretty-printed code.
+#[test]
+fn interface_expands_within_300_lines() {
+    let expanded = expand(parse_quote! {
+        #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[statesync(name = "interface")]
+        pub struct Interface {
+            #[statesync(id)]
+            pub device: String,
+            #[statesync(id)]
+            pub name: String,
+            pub description: String,
+            pub enabled: bool,
+            #[statesync(merge = "max")]
+            pub mtu: u32,
+            pub mode: String,
+            #[statesync(merge = "union")]
+            pub vlans: Vec<u16>,
+        }
+    });
+    let lines = expanded.lines().count();
+    println!("Interface expands to {lines} lines");
+    assert!(lines <= 300, "{lines} lines:\n{expanded}");
+}

@@ -7,23 +7,23 @@ use crate::diff::{Change, Diff};
 use crate::error::Error;
 use crate::model::{DiffModel, DiffObserver, ModelVisitor};
 use crate::render::render_value;
+#[cfg(feature = "sync")]
 use crate::sync::{Run, SyncTree};
 
+#[cfg(feature = "serde")]
 pub use ::serde;
 
-/// A field's change, cloning the values only when they differ under [`same_value`] with `==`.
-#[inline]
-pub fn diff_field<T: PartialEq + Clone + Debug>(old: &T, new: &T) -> Option<Change<T>> {
-    diff_field_with(old, new, T::eq)
-}
+// The equalities below are function pointers, not closures: each closure is a type of its
+// own, which would compile these functions once per attribute instead of once per
+// attribute type.
 
-/// A field's change under a custom equality (`#[statesync(eq = path)]`), through
-/// [`same_value`].
-#[inline]
+/// A field's change under its equality (`==` or `#[statesync(eq = path)]`), cloning the
+/// values only when they differ under [`same_value`].
+#[inline(always)]
 pub fn diff_field_with<T: Clone + Debug>(
     old: &T,
     new: &T,
-    eq: impl Fn(&T, &T) -> bool,
+    eq: fn(&T, &T) -> bool,
 ) -> Option<Change<T>> {
     if same_value(old, new, eq) {
         None
@@ -40,8 +40,8 @@ pub fn diff_field_with<T: Clone + Debug>(
 /// when both render alike (`NaN` renders as `NaN` whatever its sign and payload; map and
 /// set entries are sorted first). Without this, a model holding `NaN` would differ from its
 /// own clone, and no diff of it could ever be applied.
-#[inline]
-pub fn same_value<T: Debug>(a: &T, b: &T, eq: impl Fn(&T, &T) -> bool) -> bool {
+#[inline(always)]
+pub fn same_value<T: Debug>(a: &T, b: &T, eq: fn(&T, &T) -> bool) -> bool {
     eq(a, b) || (!eq(a, a) && !eq(b, b) && render_value(a) == render_value(b))
 }
 
@@ -79,12 +79,6 @@ pub fn check_children<P: DiffModel, C: ChildCollection>(
         .map_err(|error| error.within(P::NAME, &parent.key(), field))
 }
 
-/// Applies one children field's checked diff.
-#[inline]
-pub fn apply_children<C: ChildCollection>(current: &mut C, diff: &Diff<C::Model>) {
-    current.apply_checked(diff);
-}
-
 /// Calls the visitor with each child of one children field.
 #[inline]
 pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
@@ -95,7 +89,7 @@ pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
     if V::KEY_ORDER {
         let mut sorted = Vec::new();
         children.for_each_child(&mut |child| sorted.push((child.key(), child)));
-        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::order::sort_by_key_ref(&mut sorted, |(key, _)| key);
         for (_, child) in sorted {
             visitor.visit(field, child);
         }
@@ -105,6 +99,7 @@ pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
 }
 
 /// Syncs one children field's diff through the hooks.
+#[cfg(feature = "sync")]
 #[inline]
 pub fn sync_children<C, H>(children: &mut C, diff: &Diff<C::Model>, run: &mut Run<'_, '_, H>)
 where
@@ -116,6 +111,7 @@ where
 }
 
 /// Creates the children of a just-created model through the hooks.
+#[cfg(feature = "sync")]
 #[inline]
 pub fn create_children<C, H>(children: &mut C, run: &mut Run<'_, '_, H>)
 where
@@ -127,6 +123,7 @@ where
 }
 
 /// Deletes the children of a model about to be deleted; `false` when one stays.
+#[cfg(feature = "sync")]
 #[inline]
 pub fn delete_children<C, H>(children: &mut C, run: &mut Run<'_, '_, H>) -> bool
 where
@@ -151,7 +148,7 @@ pub fn snapshot_field<T: Clone>(current: &T, change: &Option<Change<T>>) -> Opti
 pub fn field_unmoved<T: Debug>(
     current: &T,
     change: &Option<Change<T>>,
-    eq: impl Fn(&T, &T) -> bool,
+    eq: fn(&T, &T) -> bool,
 ) -> bool {
     change
         .as_ref()

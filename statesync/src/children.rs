@@ -1,7 +1,7 @@
 //! Collections of child models, matched by key: [`ChildCollection`] and its implementations
 //! for [`Store`], `Vec`, `BTreeMap`, `HashMap` and `IndexMap`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
 use indexmap::IndexMap;
@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use crate::diff::{
     Action, Diff, DiffBuilder, already_exists, check_create, check_delete, check_update, not_found,
 };
-use crate::error::{Error, Operation, Path};
+use crate::error::{Error, Operation};
 use crate::model::{DiffModel, DiffObserver};
 use crate::store::Store;
 
@@ -133,11 +133,7 @@ impl<'a, M: DiffModel> VecIndex<'a, M> {
             HashMap::with_capacity_and_hasher(items.len(), foldhash::fast::RandomState::default());
         for item in items {
             if by_key.insert(item.key(), item).is_some() {
-                return Err(Error::DuplicateKey {
-                    model: M::NAME,
-                    key: item.key().to_string(),
-                    path: Path::root(),
-                });
+                return Err(Error::duplicate_key(M::NAME, &item.key()));
             }
         }
         Ok(Self { by_key })
@@ -154,6 +150,8 @@ impl<M: DiffModel> Lookup<M> for VecIndex<'_, M> {
 /// model for the old one at a position; elements found on both sides are compared, the
 /// rest are deletes (old only) or creates (new only). The pass over the new side, which
 /// looks every new key up in the old side, is skipped when every new element was matched.
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
     old: impl Iterator<Item = (&'a M::Key, &'a M)>,
     old_lookup: &dyn Lookup<M>,
@@ -205,25 +203,20 @@ fn aligned_finder<'b, M: DiffModel>(
 /// The shared check: no key appears twice, every update and delete names a present key,
 /// every create an absent one (with a model of that key), updated fields still hold the
 /// diff's old values, and nested updates check out too.
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(), Error> {
-    let mut seen: HashSet<&M::Key, foldhash::fast::RandomState> = HashSet::default();
+    // A diff's elements are in key order, so a key named twice is named twice in a row.
+    let mut previous: Option<&M::Key> = None;
     for element in diff.elements() {
         let key = &element.key;
-        if !seen.insert(key) {
-            return Err(Error::DuplicateKey {
-                model: M::NAME,
-                key: key.to_string(),
-                path: Path::root(),
-            });
+        if previous.replace(key) == Some(key) {
+            return Err(Error::duplicate_key(M::NAME, &key));
         }
         match &element.action {
             Action::Create(model) => {
                 if !model.has_key(key) {
-                    return Err(Error::KeyMismatch {
-                        model: M::NAME,
-                        expected: key.to_string(),
-                        found: model.key().to_string(),
-                    });
+                    return Err(Error::key_mismatch(M::NAME, key, &model.key()));
                 }
                 if lookup.find(key).is_some() {
                     return Err(already_exists::<M>(key));
@@ -245,21 +238,35 @@ fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(
 
 /// Write access by key, the three operations the shared apply algorithm needs.
 trait Patch<M: DiffModel> {
-    fn remove_keys(&mut self, keys: &HashSet<&M::Key, foldhash::fast::RandomState>);
+    /// Removes the elements `diff` deletes (there is at least one).
+    fn remove_deleted(&mut self, diff: &Diff<M>);
     fn find_mut(&mut self, key: &M::Key) -> Option<&mut M>;
     fn add(&mut self, key: &M::Key, model: M);
 }
 
-/// Applies a checked diff: deletes in one pass, then updates in place, then creates.
-fn apply_keyed<M: DiffModel>(target: &mut impl Patch<M>, diff: &Diff<M>) {
-    let deletes: HashSet<&M::Key, foldhash::fast::RandomState> = diff
-        .elements()
+/// The keys a diff deletes.
+fn deleted_keys<M: DiffModel>(diff: &Diff<M>) -> impl Iterator<Item = &M::Key> {
+    diff.elements()
         .iter()
         .filter(|element| matches!(element.action, Action::Delete(_)))
         .map(|element| &element.key)
-        .collect();
-    if !deletes.is_empty() {
-        target.remove_keys(&deletes);
+}
+
+/// Whether a diff deletes the element with this key (its elements are in key order).
+fn deletes<M: DiffModel>(diff: &Diff<M>, key: &M::Key) -> bool {
+    diff.elements()
+        .binary_search_by(|element| element.key.cmp(key))
+        .ok()
+        .and_then(|at| diff.elements().get(at))
+        .is_some_and(|element| matches!(element.action, Action::Delete(_)))
+}
+
+/// Applies a checked diff: deletes in one pass, then updates in place, then creates.
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
+fn apply_keyed<M: DiffModel>(target: &mut impl Patch<M>, diff: &Diff<M>) {
+    if deleted_keys(diff).next().is_some() {
+        target.remove_deleted(diff);
     }
     for element in diff.elements() {
         match &element.action {
@@ -276,8 +283,8 @@ fn apply_keyed<M: DiffModel>(target: &mut impl Patch<M>, diff: &Diff<M>) {
 }
 
 impl<M: DiffModel> Patch<M> for Store<M> {
-    fn remove_keys(&mut self, keys: &HashSet<&M::Key, foldhash::fast::RandomState>) {
-        self.retain_keys(|key| !keys.contains(key));
+    fn remove_deleted(&mut self, diff: &Diff<M>) {
+        self.retain_keys(|key| !deletes(diff, key));
     }
 
     fn find_mut(&mut self, key: &M::Key) -> Option<&mut M> {
@@ -428,11 +435,11 @@ impl<M: DiffModel> IndexedVec<M> {
 }
 
 impl<M: DiffModel> Patch<M> for IndexedVec<M> {
-    fn remove_keys(&mut self, keys: &HashSet<&M::Key, foldhash::fast::RandomState>) {
-        for key in keys {
+    fn remove_deleted(&mut self, diff: &Diff<M>) {
+        for key in deleted_keys(diff) {
             if let Some(slot) = self
                 .positions
-                .remove(*key)
+                .remove(key)
                 .and_then(|at| self.slots.get_mut(at))
             {
                 *slot = None;
@@ -455,9 +462,9 @@ impl<M: DiffModel> Patch<M> for IndexedVec<M> {
 macro_rules! map_children {
     ($map:ident, $remove:ident $(, $hasher:ident)?) => {
         impl<M: DiffModel $(, $hasher: BuildHasher)?> Patch<M> for $map<M::Key, M $(, $hasher)?> {
-            fn remove_keys(&mut self, keys: &HashSet<&M::Key, foldhash::fast::RandomState>) {
-                for key in keys {
-                    drop(self.$remove(*key));
+            fn remove_deleted(&mut self, diff: &Diff<M>) {
+                for key in deleted_keys(diff) {
+                    drop(self.$remove(key));
                 }
             }
 
@@ -480,11 +487,7 @@ macro_rules! map_children {
             fn diff_collection(&self, new: &Self, observer: &mut dyn DiffObserver) -> Result<Diff<M>, Error> {
                 for (key, model) in self.iter().chain(new.iter()) {
                     if !model.has_key(key) {
-                        return Err(Error::KeyMismatch {
-                            model: M::NAME,
-                            expected: key.to_string(),
-                            found: model.key().to_string(),
-                        });
+                        return Err(Error::key_mismatch(M::NAME, key, &model.key()));
                     }
                 }
                 diff_keyed(self.iter(), self, new.iter(), |_, key| new.get(key), observer)

@@ -7,7 +7,7 @@
 use std::cell::Cell;
 
 use crate::diff::{Action, Diff};
-use crate::error::{Error, Path};
+use crate::error::Error;
 use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 
 /// The deepest tree statesync handles: a root and its descendants down to 16 levels (the
@@ -91,6 +91,7 @@ impl Drop for Level {
 ///
 /// # Errors
 /// The serializer's custom error, the text of [`Error::TooDeep`] naming `first`.
+#[cfg(feature = "serde")]
 pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
     first: Option<&M>,
 ) -> Result<Option<Level>, E> {
@@ -103,12 +104,7 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
 
 /// The error for an element one level beyond [`MAX_DEPTH`].
 pub(crate) fn too_deep<M: DiffModel>(key: &M::Key) -> Error {
-    Error::TooDeep {
-        model: M::NAME,
-        key: key.to_string(),
-        limit: MAX_DEPTH,
-        path: Path::root(),
-    }
+    Error::too_deep(M::NAME, key)
 }
 
 /// Checks that a model's subtree, entered at the current level, stays within
@@ -116,6 +112,8 @@ pub(crate) fn too_deep<M: DiffModel>(key: &M::Key) -> Error {
 ///
 /// # Errors
 /// [`Error::TooDeep`] naming the first element too deep, with its path below `model`.
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 pub(crate) fn check_subtree<M: DiffModel>(model: &M) -> Result<(), Error> {
     let _level = Level::enter::<M>(|| model.key())?;
     let mut check = SubtreeCheck::default();

@@ -4,15 +4,15 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use crate::depth::{Level, check_subtree};
-use crate::error::{Error, Operation, Path};
+use crate::error::{Error, Operation};
+use crate::fields::SameAttributes;
 use crate::model::{DiffModel, DiffObserver, DiffVisitor, Unobserved};
 
 /// One changed attribute: its value before and after.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Change<T> {
     /// The value in the old state.
     pub old: T,
@@ -23,19 +23,23 @@ pub struct Change<T> {
 /// The changes to a collection of models of one type, matched by key. Elements are held in
 /// key order, so the same two states always give the same diff whatever order their
 /// children were inserted in. Unchanged elements are only counted.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Diff<M: DiffModel> {
     pub(crate) elements: Vec<ElementDiff<M>>,
     pub(crate) unchanged: usize,
 }
 
 /// One element of a [`Diff`]: the key of the model and what happens to it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    bound(
-        serialize = "M: Serialize, M::Key: Serialize, M::Changes: Serialize, M::ChildDiffs: Serialize",
-        deserialize = "M: Deserialize<'de>, M::Key: Deserialize<'de>, M::Changes: Deserialize<'de>, M::ChildDiffs: Deserialize<'de>"
+#[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "M: serde::Serialize, M::Key: serde::Serialize, M::Changes: serde::Serialize, M::ChildDiffs: serde::Serialize",
+            deserialize = "M: serde::Deserialize<'de>, M::Key: serde::Deserialize<'de>, M::Changes: serde::Deserialize<'de>, M::ChildDiffs: serde::Deserialize<'de>"
+        )
     )
 )]
 pub struct ElementDiff<M: DiffModel> {
@@ -46,12 +50,16 @@ pub struct ElementDiff<M: DiffModel> {
 }
 
 /// What happens to one element.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "snake_case",
-    bound(
-        serialize = "M: Serialize, M::Changes: Serialize, M::ChildDiffs: Serialize",
-        deserialize = "M: Deserialize<'de>, M::Changes: Deserialize<'de>, M::ChildDiffs: Deserialize<'de>"
+#[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        rename_all = "snake_case",
+        bound(
+            serialize = "M: serde::Serialize, M::Changes: serde::Serialize, M::ChildDiffs: serde::Serialize",
+            deserialize = "M: serde::Deserialize<'de>, M::Changes: serde::Deserialize<'de>, M::ChildDiffs: serde::Deserialize<'de>"
+        )
     )
 )]
 pub enum Action<M: DiffModel> {
@@ -65,12 +73,16 @@ pub enum Action<M: DiffModel> {
 
 /// The changed attributes and the child diffs of a model present in both states. Its
 /// `fields` may be empty when only children changed: the model itself is then unchanged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    bound(
-        serialize = "M::Changes: Serialize, M::ChildDiffs: Serialize",
-        deserialize = "M::Changes: Deserialize<'de>, M::ChildDiffs: Deserialize<'de>"
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "M::Changes: serde::Serialize, M::ChildDiffs: serde::Serialize",
+            deserialize = "M::Changes: serde::Deserialize<'de>, M::ChildDiffs: serde::Deserialize<'de>"
+        )
     )
 )]
 pub struct ModelUpdate<M: DiffModel> {
@@ -78,6 +90,72 @@ pub struct ModelUpdate<M: DiffModel> {
     pub fields: M::Changes,
     /// One diff per children field.
     pub children: M::ChildDiffs,
+}
+
+/// `Debug` and `PartialEq` of the diff types when the models (and so their child diffs)
+/// have them: written out, because a derive would ask for them only of `M` and not of
+/// `M::ChildDiffs`.
+/// `Debug` and `PartialEq` for a struct of the diff tree, field by field.
+macro_rules! debug_and_eq {
+    ($ty:ident { $($field:ident),* }) => {
+        impl<M> fmt::Debug for $ty<M>
+        where
+            M: DiffModel + fmt::Debug,
+            M::ChildDiffs: fmt::Debug,
+        {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish()
+            }
+        }
+
+        impl<M> PartialEq for $ty<M>
+        where
+            M: DiffModel + PartialEq,
+            M::ChildDiffs: PartialEq,
+        {
+            fn eq(&self, other: &Self) -> bool {
+                true $(&& self.$field == other.$field)*
+            }
+        }
+    };
+}
+
+debug_and_eq!(Diff {
+    elements,
+    unchanged
+});
+debug_and_eq!(ElementDiff { key, action });
+
+impl<M> fmt::Debug for Action<M>
+where
+    M: DiffModel + fmt::Debug,
+    M::ChildDiffs: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Create(model) => f.debug_tuple("Create").field(model).finish(),
+            Action::Delete(model) => f.debug_tuple("Delete").field(model).finish(),
+            Action::Update(update) => f.debug_tuple("Update").field(update).finish(),
+        }
+    }
+}
+
+impl<M> PartialEq for Action<M>
+where
+    M: DiffModel + PartialEq,
+    M::ChildDiffs: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Action::Create(a), Action::Create(b)) | (Action::Delete(a), Action::Delete(b)) => {
+                a == b
+            }
+            (Action::Update(a), Action::Update(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl<M: DiffModel> ModelUpdate<M> {
@@ -111,7 +189,7 @@ impl DiffVisitor for ChildTally {
     }
 }
 
-/// Compares two models that have the same key.
+/// Compares two models that have the same key (inlined where a diff is made: the hot path).
 pub(crate) fn compare<M: DiffModel>(
     old: &M,
     new: &M,
@@ -119,15 +197,35 @@ pub(crate) fn compare<M: DiffModel>(
 ) -> Result<Compared<M>, Error> {
     let _level = Level::enter::<M>(|| new.key())?;
     observer.visited(1);
-    let fields = old.diff_fields(new);
+    // Equal attributes (the common case) are found without building a record of changes.
+    let mut same = SameAttributes {
+        old,
+        new,
+        same: true,
+    };
+    M::visit_attributes(&mut same);
     let children = old.diff_children(new, observer)?;
     let mut tally = ChildTally::default();
     M::visit_child_diffs(&children, &mut tally);
+    if same.same && !tally.changed {
+        return Ok(Compared::Unchanged(tally.unchanged.saturating_add(1)));
+    }
+    let fields = if same.same {
+        M::Changes::default()
+    } else {
+        old.diff_fields(new)
+    };
     if !tally.changed && M::changes_are_empty(&fields) {
         Ok(Compared::Unchanged(tally.unchanged.saturating_add(1)))
     } else {
         Ok(Compared::Changed(ModelUpdate { fields, children }))
     }
+}
+
+/// [`compare`] for the checks of `apply` (not inlined: one copy per model type there).
+#[inline(never)]
+fn compare_outlined<M: DiffModel>(old: &M, new: &M) -> Result<Compared<M>, Error> {
+    compare(old, new, &mut Unobserved)
 }
 
 /// Tells the observer about a created element and (when it wants) its subtree.
@@ -228,7 +326,7 @@ impl<M: DiffModel> Diff<M> {
 
     /// [`Diff::from_elements`] for elements known to be within the depth.
     pub(crate) fn sorted(mut elements: Vec<ElementDiff<M>>, unchanged: usize) -> Self {
-        elements.sort_by(|a, b| a.key.cmp(&b.key));
+        crate::order::sort_by_key_ref(&mut elements, |element| &element.key);
         Self {
             elements,
             unchanged,
@@ -353,11 +451,7 @@ impl<M: DiffModel> Diff<M> {
                     return Err(invalid_root::<M>(deleted));
                 }
                 if !created.has_key(created_key) {
-                    return Err(Error::KeyMismatch {
-                        model: M::NAME,
-                        expected: created_key.to_string(),
-                        found: created.key().to_string(),
-                    });
+                    return Err(Error::key_mismatch(M::NAME, created_key, &created.key()));
                 }
                 if !root.has_key(deleted) {
                     return Err(not_found::<M>(Operation::Delete, deleted));
@@ -374,6 +468,8 @@ impl<M: DiffModel> Diff<M> {
 
 /// Checks an update against the current model: its fields hold the diff's old values and
 /// its child diffs apply.
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 pub(crate) fn check_update<M: DiffModel>(
     current: &M,
     key: &M::Key,
@@ -389,19 +485,17 @@ pub(crate) fn check_update<M: DiffModel>(
 /// Checks a delete against the current model: the diff's payload must have the element's
 /// key and equal it, under the fields' equality and children included, or the delete would
 /// lose what changed since (and its inverse would not restore it).
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 pub(crate) fn check_delete<M: DiffModel>(
     current: &M,
     key: &M::Key,
     payload: &M,
 ) -> Result<(), Error> {
     if !payload.has_key(key) {
-        return Err(Error::KeyMismatch {
-            model: M::NAME,
-            expected: key.to_string(),
-            found: payload.key().to_string(),
-        });
+        return Err(Error::key_mismatch(M::NAME, key, &payload.key()));
     }
-    match compare(current, payload, &mut Unobserved)? {
+    match compare_outlined(current, payload)? {
         Compared::Unchanged(_) => Ok(()),
         Compared::Changed(update) => Err(stale_as::<M>(
             Operation::Delete,
@@ -439,9 +533,11 @@ impl DiffVisitor for FirstChanged {
 /// Checks a created model: every collection in it has distinct keys (a `Vec` of children
 /// could hold two with one key, and the applied state could never be diffed again), map
 /// children sit under their own keys, and it is within [`crate::MAX_DEPTH`].
+// Not inlined: one copy per model type, called from each place that needs it.
+#[inline(never)]
 pub(crate) fn check_create<M: DiffModel>(created: &M) -> Result<(), Error> {
     check_subtree(created)?;
-    compare(created, created, &mut Unobserved).map(drop)
+    compare_outlined(created, created).map(drop)
 }
 
 /// An update whose field moved on.
@@ -455,176 +551,24 @@ pub(crate) fn stale_as<M: DiffModel>(
     key: &M::Key,
     field: &'static str,
 ) -> Error {
-    Error::Stale {
-        operation,
-        model: M::NAME,
-        key: key.to_string(),
-        field,
-        path: Path::root(),
-    }
+    Error::stale(operation, M::NAME, key, field)
 }
 
 pub(crate) fn not_found<M: DiffModel>(operation: Operation, key: &M::Key) -> Error {
-    Error::NotFound {
-        operation,
-        model: M::NAME,
-        key: key.to_string(),
-        path: Path::root(),
-    }
+    Error::not_found(operation, M::NAME, key)
 }
 
 pub(crate) fn already_exists<M: DiffModel>(key: &M::Key) -> Error {
-    Error::AlreadyExists {
-        model: M::NAME,
-        key: key.to_string(),
-        path: Path::root(),
-    }
+    Error::already_exists(M::NAME, key)
 }
 
 /// A root holds exactly one model: a diff for it is an update, or a delete plus a create.
 fn invalid_root<M: DiffModel>(key: &M::Key) -> Error {
-    Error::InvalidRootDiff {
-        model: M::NAME,
-        key: key.to_string(),
-    }
+    Error::invalid_root(M::NAME, key)
 }
 
 impl<M: DiffModel> fmt::Display for Diff<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         crate::render::write_plan(self, f)
-    }
-}
-
-/// The serialised form of a [`Diff`]: the model name, the elements and the unchanged count.
-#[derive(Serialize)]
-#[serde(bound(serialize = "ElementDiff<M>: Serialize"))]
-struct DiffOut<'a, M: DiffModel> {
-    model: &'static str,
-    elements: &'a [ElementDiff<M>],
-    unchanged: usize,
-}
-
-/// Serialised as `{"model": "...", "elements": [...], "unchanged": n}`.
-impl<M: DiffModel> Serialize for Diff<M>
-where
-    ElementDiff<M>: Serialize,
-{
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        DiffOut {
-            model: M::NAME,
-            elements: &self.elements,
-            unchanged: self.unchanged,
-        }
-        .serialize(serializer)
-    }
-}
-
-/// A diff serialised for another model type is refused, naming both models. The model name
-/// is checked as soon as it is read, before the elements.
-impl<'de, M: DiffModel> Deserialize<'de> for Diff<M>
-where
-    ElementDiff<M>: Deserialize<'de>,
-{
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_struct(
-            "Diff",
-            DIFF_FIELDS,
-            DiffInVisitor(std::marker::PhantomData),
-        )
-    }
-}
-
-const DIFF_FIELDS: &[&str] = &["model", "elements", "unchanged"];
-
-/// Enters one more level of nested diffs while deserialising, refusing elements deeper than
-/// [`crate::MAX_DEPTH`] (a format without a recursion limit would overflow the stack). The
-/// elements at the limit carry child diffs one level further, which must be empty: the
-/// `bool` says whether this is that level.
-fn enter_nested<E: serde::de::Error>() -> Result<(Level, bool), E> {
-    Level::try_enter_within(crate::MAX_DEPTH.saturating_add(1)).ok_or_else(too_deep_to_read)
-}
-
-/// Refuses elements in a diff one level beyond [`crate::MAX_DEPTH`].
-fn refuse_below_limit<E: serde::de::Error, T>(below: bool, elements: &[T]) -> Result<(), E> {
-    if below && !elements.is_empty() {
-        return Err(too_deep_to_read());
-    }
-    Ok(())
-}
-
-fn too_deep_to_read<E: serde::de::Error>() -> E {
-    E::custom(format_args!(
-        "diff nested deeper than the {} levels statesync supports",
-        crate::MAX_DEPTH
-    ))
-}
-
-struct DiffInVisitor<M>(std::marker::PhantomData<M>);
-
-impl<'de, M: DiffModel> serde::de::Visitor<'de> for DiffInVisitor<M>
-where
-    ElementDiff<M>: Deserialize<'de>,
-{
-    type Value = Diff<M>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a diff of `{}` models", M::NAME)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Diff<M>, A::Error> {
-        use serde::de::Error as _;
-        let (_level, below) = enter_nested::<A::Error>()?;
-        let name: String = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::invalid_length(0, &self))?;
-        if name != M::NAME {
-            return Err(A::Error::custom(format_args!(
-                "expected a diff of `{}` models, found one of `{name}`",
-                M::NAME
-            )));
-        }
-        let elements: Vec<ElementDiff<M>> = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::invalid_length(1, &self))?;
-        refuse_below_limit(below, &elements)?;
-        let unchanged: usize = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::invalid_length(2, &self))?;
-        Ok(Diff::sorted(elements, unchanged))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Diff<M>, A::Error> {
-        use serde::de::Error as _;
-        let (_level, below) = enter_nested::<A::Error>()?;
-        let (mut model, mut elements, mut unchanged) = (None, None, None);
-        while let Some(field) = map.next_key::<String>()? {
-            match field.as_str() {
-                "model" if model.is_none() => {
-                    let name: String = map.next_value()?;
-                    if name != M::NAME {
-                        return Err(A::Error::custom(format_args!(
-                            "expected a diff of `{}` models, found one of `{name}`",
-                            M::NAME
-                        )));
-                    }
-                    model = Some(name);
-                }
-                "elements" if elements.is_none() => {
-                    let read = map.next_value::<Vec<ElementDiff<M>>>()?;
-                    refuse_below_limit(below, &read)?;
-                    elements = Some(read);
-                }
-                "unchanged" if unchanged.is_none() => unchanged = Some(map.next_value::<usize>()?),
-                "model" | "elements" | "unchanged" => {
-                    return Err(A::Error::custom(format_args!("duplicate field `{field}`")));
-                }
-                other => return Err(A::Error::unknown_field(other, DIFF_FIELDS)),
-            }
-        }
-        model.ok_or_else(|| A::Error::missing_field("model"))?;
-        Ok(Diff::sorted(
-            elements.ok_or_else(|| A::Error::missing_field("elements"))?,
-            unchanged.ok_or_else(|| A::Error::missing_field("unchanged"))?,
-        ))
     }
 }

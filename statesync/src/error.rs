@@ -159,6 +159,98 @@ pub enum Error {
 }
 
 impl Error {
+    // The constructors below are not generic and are marked cold: every model's diff,
+    // check and apply code calls them on its error paths, and formatting a key is compiled
+    // here once instead of once per model type.
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn not_found(
+        operation: Operation,
+        model: &'static str,
+        key: &dyn fmt::Display,
+    ) -> Self {
+        Error::NotFound {
+            operation,
+            model,
+            key: key.to_string(),
+            path: Path::root(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn already_exists(model: &'static str, key: &dyn fmt::Display) -> Self {
+        Error::AlreadyExists {
+            model,
+            key: key.to_string(),
+            path: Path::root(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn stale(
+        operation: Operation,
+        model: &'static str,
+        key: &dyn fmt::Display,
+        field: &'static str,
+    ) -> Self {
+        Error::Stale {
+            operation,
+            model,
+            key: key.to_string(),
+            field,
+            path: Path::root(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn duplicate_key(model: &'static str, key: &dyn fmt::Display) -> Self {
+        Error::DuplicateKey {
+            model,
+            key: key.to_string(),
+            path: Path::root(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn key_mismatch(
+        model: &'static str,
+        expected: &dyn fmt::Display,
+        found: &dyn fmt::Display,
+    ) -> Self {
+        Error::KeyMismatch {
+            model,
+            expected: expected.to_string(),
+            found: found.to_string(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn invalid_root(model: &'static str, key: &dyn fmt::Display) -> Self {
+        Error::InvalidRootDiff {
+            model,
+            key: key.to_string(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn too_deep(model: &'static str, key: &dyn fmt::Display) -> Self {
+        Error::TooDeep {
+            model,
+            key: key.to_string(),
+            limit: crate::MAX_DEPTH,
+            path: Path::root(),
+        }
+    }
+}
+
+impl Error {
     /// Adds an ancestor (`model[key].field`) in front of this error's path.
     pub fn within(mut self, model: &str, key: &dyn fmt::Display, field: &str) -> Self {
         let key = key.to_string();

@@ -1,24 +1,36 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+// The core: models, keys, fields, stores, diffs, apply, rendering. It names no layer above.
 mod canonical;
 mod children;
 mod depth;
 mod diff;
+#[cfg(feature = "serde")]
+mod diff_serde;
 mod error;
+mod fields;
 pub mod file;
-pub mod merge;
 mod model;
+mod order;
 pub mod projection;
 mod render;
-pub mod scope;
-pub mod serde_map;
 mod store;
 mod summary;
+
+// The layers on top, each a cargo feature (see the README's "Features").
+#[cfg(feature = "merge")]
+pub mod merge;
+#[cfg(feature = "sync")]
+pub mod scope;
+#[cfg(feature = "serde")]
+pub mod serde_map;
+#[cfg(feature = "sync")]
 pub mod sync;
 
 #[doc(hidden)]
 pub mod __private;
+#[cfg(feature = "serde")]
 #[doc(hidden)]
 pub mod __serde_child;
 
@@ -26,6 +38,9 @@ pub use children::{ChildCollection, Keyed};
 pub use depth::MAX_DEPTH;
 pub use diff::{Action, Change, Diff, ElementDiff, ModelUpdate};
 pub use error::{Error, Operation, Path, Result};
+pub use fields::NoChildDiffs;
+#[doc(hidden)]
+pub use fields::{Attribute, AttributeVisitor, ChildField, ChildFieldVisitor};
 pub use model::{
     DiffModel, DiffObserver, DiffVisitor, ModelField, ModelKey, ModelVisitor, OnChange, Unobserved,
 };
@@ -35,7 +50,8 @@ pub use summary::Summary;
 
 /// Derives [`DiffModel`](trait@DiffModel) for a struct with named fields, with a key type
 /// (`XKey`), a field enum (`XField`), a changes record (`XChanges`) and a child-diff record
-/// (`XChildDiffs`). Models also derive `Clone`, `Debug` and `PartialEq`.
+/// (`XChildDiffs`). Models also derive `Clone`; a diff is `Debug`/`PartialEq` when they are
+/// (and [`merge`] needs `Debug`).
 ///
 /// Field options:
 ///

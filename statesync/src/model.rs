@@ -6,8 +6,11 @@ use std::hash::Hash;
 
 use crate::diff::Diff;
 use crate::error::Error;
-use crate::merge::{MergeCx, Strategy};
-use crate::sync::ModelFlags;
+use crate::fields::{
+    ApplyChildren, ApplyFields, AttributeVisitor, CheckChildren, ChildFieldVisitor, DiffChildren,
+    DiffFields, EachChange, EachChild, EachChildDiff, FirstMoved, Invert, InvertChildren, NoChange,
+    Snapshot,
+};
 
 /// What a generated key type (`DeviceKey`) provides: it is owned, ordered, hashable and
 /// printable (`site=nyc, name=sw1`).
@@ -28,9 +31,10 @@ pub trait ModelField: Copy + Eq + Debug + 'static {
 /// hierarchy. Implement it with `#[derive(DiffModel)]`; the methods are the small per-model
 /// pieces the runtime (diff, apply, rendering, sync) is built from.
 ///
-/// Models are `Clone + Debug + PartialEq` (derive them beside `DiffModel`): a diff owns the
-/// models it creates and deletes, and diffs are printed and compared.
-pub trait DiffModel: Clone + Debug + PartialEq {
+/// Models are `Clone` (derive it beside `DiffModel`): a diff owns the models it creates and
+/// deletes, so that `state.apply(&state.diff(&new)?)` does not borrow `state` twice. A diff
+/// is `Debug` and `PartialEq` when its models are.
+pub trait DiffModel: Clone {
     /// The generated key type, built from the `#[statesync(id)]` fields (`()`-like for a
     /// singleton).
     type Key: ModelKey;
@@ -38,86 +42,187 @@ pub trait DiffModel: Clone + Debug + PartialEq {
     type Field: ModelField;
     /// The generated record of changed attributes: one `Option<Change<T>>` per field.
     type Changes: Clone + Debug + PartialEq + Default;
-    /// The generated record of child diffs: one [`Diff`] per `children` field.
-    type ChildDiffs: Clone + Debug + PartialEq + Default;
+    /// The generated record of child diffs: one [`Diff`] per `children` field (`Debug` and
+    /// `PartialEq` when the child models are).
+    type ChildDiffs: Clone + Default;
 
     /// The model's name (`#[statesync(name = "...")]`, default the type name in snake case).
     const NAME: &'static str;
 
-    /// Sync flags declared in the derive (`#[statesync(flags = "IGNORE | ...")]`).
-    const FLAGS: ModelFlags = ModelFlags::empty();
+    /// The flags declared in the derive (`#[statesync(flags = "...")]`), as bits the core
+    /// keeps for the layer that reads them (`sync::ModelFlags`; see `sync::SyncModel::FLAGS`).
+    #[doc(hidden)]
+    const DECLARED_FLAGS: u8 = 0;
 
     /// The model's key, built from its id fields.
     fn key(&self) -> Self::Key;
 
     /// Whether this model's id fields equal `key`, without building a key.
+    #[doc(hidden)]
     fn has_key(&self, key: &Self::Key) -> bool;
 
     /// Whether two models have the same key, without building keys.
+    #[doc(hidden)]
     fn same_key(&self, other: &Self) -> bool;
 
+    /// Calls the visitor with each compared attribute, in declaration order: the model's
+    /// description, generated; the runtime builds diff, check, apply and rendering on it.
+    #[doc(hidden)]
+    fn visit_attributes<V: AttributeVisitor<Self>>(visitor: &mut V);
+
+    /// Calls the visitor with each children field, in declaration order (generated).
+    #[doc(hidden)]
+    fn visit_child_fields<V: ChildFieldVisitor<Self>>(visitor: &mut V);
+
     /// The compared attributes that differ from `self` to `new`; clones only what changed.
-    fn diff_fields(&self, new: &Self) -> Self::Changes;
+    #[doc(hidden)]
+    #[inline]
+    fn diff_fields(&self, new: &Self) -> Self::Changes {
+        let mut diff = DiffFields {
+            old: self,
+            new,
+            changes: Self::Changes::default(),
+        };
+        Self::visit_attributes(&mut diff);
+        diff.changes
+    }
 
     /// Whether a record of changes holds no change.
-    fn changes_are_empty(changes: &Self::Changes) -> bool;
+    #[doc(hidden)]
+    #[inline]
+    fn changes_are_empty(changes: &Self::Changes) -> bool {
+        let mut empty = NoChange::<Self>(changes, true);
+        Self::visit_attributes(&mut empty);
+        empty.1
+    }
 
     /// Calls `f` with each changed field, its old and its new value, in declaration order.
-    fn for_each_change(changes: &Self::Changes, f: &mut OnChange<'_, Self::Field>);
-
-    /// The model's merge strategy (`#[statesync(merge = "...")]`; default `Report`): the
-    /// default for its fields, and the rule for an element deleted on one side and changed
-    /// on the other.
-    const MERGE_STRATEGY: Strategy = Strategy::Report;
-
-    /// Merges `ours` and `theirs` against `base` (absent when both sides created the
-    /// element), field by field and children by key. See [`crate::merge`].
-    fn merge_models(base: Option<&Self>, ours: &Self, theirs: &Self, cx: &mut MergeCx<'_>) -> Self;
+    #[doc(hidden)]
+    fn for_each_change(changes: &Self::Changes, f: &mut OnChange<'_, Self::Field>) {
+        Self::visit_attributes(&mut EachChange::<Self>(changes, f));
+    }
 
     /// Child diffs the other way (see [`Diff::invert`]).
-    fn invert_child_diffs(diffs: &Self::ChildDiffs) -> Self::ChildDiffs;
+    #[doc(hidden)]
+    fn invert_child_diffs(diffs: &Self::ChildDiffs) -> Self::ChildDiffs {
+        let mut invert = InvertChildren::<Self> {
+            diffs,
+            out: Self::ChildDiffs::default(),
+        };
+        Self::visit_child_fields(&mut invert);
+        invert.out
+    }
 
     /// The same changes the other way: every old value becomes the new one.
-    fn invert_changes(changes: &Self::Changes) -> Self::Changes;
+    #[doc(hidden)]
+    fn invert_changes(changes: &Self::Changes) -> Self::Changes {
+        let mut invert = Invert::<Self> {
+            changes,
+            out: Self::Changes::default(),
+        };
+        Self::visit_attributes(&mut invert);
+        invert.out
+    }
 
     /// Checks that every changed attribute still holds the change's old value (under the
     /// field's equality); the name of the first that does not.
     ///
     /// # Errors
     /// The display name of the field that moved on.
-    fn check_fields(&self, changes: &Self::Changes) -> Result<(), &'static str>;
+    #[doc(hidden)]
+    fn check_fields(&self, changes: &Self::Changes) -> Result<(), &'static str> {
+        let mut check = FirstMoved {
+            current: self,
+            changes,
+            moved: None,
+        };
+        Self::visit_attributes(&mut check);
+        check.moved.map_or(Ok(()), Err)
+    }
 
     /// The current values of the attributes `changes` touches, as a record that restores
     /// them when applied.
-    fn snapshot_fields(&self, changes: &Self::Changes) -> Self::Changes;
+    #[doc(hidden)]
+    fn snapshot_fields(&self, changes: &Self::Changes) -> Self::Changes {
+        let mut snapshot = Snapshot {
+            current: self,
+            changes,
+            out: Self::Changes::default(),
+        };
+        Self::visit_attributes(&mut snapshot);
+        snapshot.out
+    }
 
     /// Sets the changed attributes to their new values.
-    fn apply_fields(&mut self, changes: &Self::Changes);
+    #[doc(hidden)]
+    fn apply_fields(&mut self, changes: &Self::Changes) {
+        Self::visit_attributes(&mut ApplyFields {
+            target: self,
+            changes,
+        });
+    }
 
     /// Diffs each children collection of `self` against the one of `new`.
     ///
     /// # Errors
     /// [`Error::DuplicateKey`] when a collection holds two children with one key.
+    #[doc(hidden)]
+    #[inline]
     fn diff_children(
         &self,
         new: &Self,
         observer: &mut dyn DiffObserver,
-    ) -> Result<Self::ChildDiffs, Error>;
+    ) -> Result<Self::ChildDiffs, Error> {
+        let mut diff = DiffChildren {
+            old: self,
+            new,
+            observer,
+            out: Self::ChildDiffs::default(),
+            error: None,
+        };
+        Self::visit_child_fields(&mut diff);
+        match diff.error {
+            Some(error) => Err(error),
+            None => Ok(diff.out),
+        }
+    }
 
     /// Checks that child diffs can be applied to `self`, changing nothing.
     ///
     /// # Errors
     /// [`Error::NotFound`] or [`Error::AlreadyExists`] naming the element at fault.
-    fn check_children(&self, diffs: &Self::ChildDiffs) -> Result<(), Error>;
+    #[doc(hidden)]
+    fn check_children(&self, diffs: &Self::ChildDiffs) -> Result<(), Error> {
+        let mut check = CheckChildren {
+            current: self,
+            diffs,
+            error: None,
+        };
+        Self::visit_child_fields(&mut check);
+        check.error.map_or(Ok(()), Err)
+    }
 
     /// Applies child diffs that [`DiffModel::check_children`] accepted.
-    fn apply_children(&mut self, diffs: &Self::ChildDiffs);
+    #[doc(hidden)]
+    fn apply_children(&mut self, diffs: &Self::ChildDiffs) {
+        Self::visit_child_fields(&mut ApplyChildren {
+            target: self,
+            diffs,
+        });
+    }
 
     /// Calls the visitor with each child diff, in declaration order.
-    fn visit_child_diffs<V: DiffVisitor>(diffs: &Self::ChildDiffs, visitor: &mut V);
+    #[doc(hidden)]
+    #[inline]
+    fn visit_child_diffs<V: DiffVisitor>(diffs: &Self::ChildDiffs, visitor: &mut V) {
+        Self::visit_child_fields(&mut EachChildDiff::<Self, V>(diffs, visitor));
+    }
 
     /// Calls the visitor with each child model, collection by collection, in order.
-    fn visit_children<V: ModelVisitor>(&self, visitor: &mut V);
+    #[doc(hidden)]
+    fn visit_children<V: ModelVisitor>(&self, visitor: &mut V) {
+        Self::visit_child_fields(&mut EachChild(self, visitor));
+    }
 
     /// The change that turns `self` into `new`: an update of `self` when the keys are equal,
     /// a delete of `self` and a create of `new` when they are not.

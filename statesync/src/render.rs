@@ -104,19 +104,23 @@ impl ModelVisitor for SubtreeEntries<'_> {
     }
 }
 
+// What does not depend on the model type is written once, out of line; the generic parts
+// (one copy per model type) only fetch the name, the key and the changes.
 impl Flatten {
-    fn entry<M: DiffModel>(&self, key: &M::Key, kind: EntryKind) -> Entry {
+    #[inline(never)]
+    fn entry(&self, model: &'static str, key: &dyn fmt::Display, kind: EntryKind) -> Entry {
         Entry {
             depth: self.depth,
-            model: M::NAME,
+            model,
             key: key.to_string(),
             kind,
             fields: Vec::new(),
         }
     }
 
+    #[inline(never)]
     fn push_model<M: DiffModel>(&mut self, model: &M, kind: EntryKind) {
-        let entry = self.entry::<M>(&model.key(), kind);
+        let entry = self.entry(M::NAME, &model.key(), kind);
         self.entries.push(entry);
         self.depth += 1;
         model.visit_children(&mut SubtreeEntries {
@@ -134,13 +138,9 @@ impl DiffVisitor for Flatten {
                 Action::Create(model) => self.push_model(model, EntryKind::Create),
                 Action::Delete(model) => self.push_model(model, EntryKind::Delete),
                 Action::Update(update) => {
-                    let mut entry = self.entry::<C>(&element.key, EntryKind::Unchanged);
+                    let mut entry = self.entry(C::NAME, &element.key, EntryKind::Unchanged);
                     C::for_each_change(&update.fields, &mut |field, old, new| {
-                        entry.fields.push(FieldChange {
-                            field: field.name(),
-                            old: render_value(old),
-                            new: render_value(new),
-                        });
+                        push_change(&mut entry, field.name(), old, new);
                     });
                     if !entry.fields.is_empty() {
                         entry.kind = EntryKind::Update;
@@ -153,6 +153,16 @@ impl DiffVisitor for Flatten {
             }
         }
     }
+}
+
+/// Adds a changed attribute to an entry.
+#[inline(never)]
+fn push_change(entry: &mut Entry, field: &'static str, old: &dyn Debug, new: &dyn Debug) {
+    entry.fields.push(FieldChange {
+        field,
+        old: render_value(old),
+        new: render_value(new),
+    });
 }
 
 /// A value's `Debug` rendering, the same in every run: map and set entries are sorted (see

@@ -1,12 +1,9 @@
 //! [`Store`]: an insertion-ordered collection of models indexed by their typed key.
 
 use std::fmt;
-use std::marker::PhantomData;
 
 use indexmap::IndexMap;
 use indexmap::map::Entry;
-use serde::de::{SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::children::ChildCollection;
 use std::collections::HashSet;
@@ -242,11 +239,7 @@ impl<M: DiffModel> Store<M> {
     /// Refuses a store with a colliding rename pending: it holds two models with one key.
     pub(crate) fn check_collisions(&self) -> Result<(), Error> {
         match self.collisions.first() {
-            Some(model) => Err(Error::DuplicateKey {
-                model: M::NAME,
-                key: model.key().to_string(),
-                path: Path::root(),
-            }),
+            Some(model) => Err(Error::duplicate_key(M::NAME, &model.key())),
             None => Ok(()),
         }
     }
@@ -280,11 +273,7 @@ impl<M: DiffModel> Store<M> {
             self.touch(&key);
         }
         match self.map.entry(key) {
-            Entry::Occupied(entry) => Err(Error::DuplicateKey {
-                model: M::NAME,
-                key: entry.key().to_string(),
-                path: Path::root(),
-            }),
+            Entry::Occupied(entry) => Err(Error::duplicate_key(M::NAME, entry.key())),
             Entry::Vacant(entry) => {
                 entry.insert(model);
                 Ok(())
@@ -342,11 +331,7 @@ impl<M: DiffModel> Store<M> {
             Entry::Vacant(entry) => {
                 let model = make();
                 if !model.has_key(entry.key()) {
-                    return Err(Error::KeyMismatch {
-                        model: M::NAME,
-                        expected: entry.key().to_string(),
-                        found: model.key().to_string(),
-                    });
+                    return Err(Error::key_mismatch(M::NAME, entry.key(), &model.key()));
                 }
                 let index = entry.index();
                 entry.insert(model);
@@ -539,7 +524,7 @@ impl<M: DiffModel> Store<M> {
 
 /// Two stores are equal when they hold equal models under the same keys, in any order (and
 /// equal [`Store::collisions`]).
-impl<M: DiffModel> PartialEq for Store<M> {
+impl<M: DiffModel + PartialEq> PartialEq for Store<M> {
     fn eq(&self, other: &Self) -> bool {
         self.map == other.map && self.collisions == other.collisions
     }
@@ -547,7 +532,7 @@ impl<M: DiffModel> PartialEq for Store<M> {
 
 impl<M: DiffModel + Eq> Eq for Store<M> {}
 
-impl<M: DiffModel> fmt::Debug for Store<M> {
+impl<M: DiffModel + fmt::Debug> fmt::Debug for Store<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
             .entries(self.map.values().chain(&self.collisions))
@@ -581,40 +566,52 @@ impl<M: DiffModel> TryFrom<Vec<M>> for Store<M> {
     }
 }
 
-/// Serialised as a sequence of models, in order, followed by any [`Store::collisions`] (so
-/// nothing is lost; reading them back is refused as a duplicate key). A store of models
-/// nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) is an error, not a stack overflow.
-impl<M: DiffModel + Serialize> Serialize for Store<M> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let first = self.map.values().next().or(self.collisions.first());
-        let _level = crate::depth::enter_write::<M, S::Error>(first)?;
-        serializer.collect_seq(self.map.values().chain(&self.collisions))
-    }
-}
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use std::fmt;
+    use std::marker::PhantomData;
 
-/// Deserialised from a sequence of models; a duplicate key is an error naming the model
-/// and the key.
-impl<'de, M: DiffModel + Deserialize<'de>> Deserialize<'de> for Store<M> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_seq(StoreVisitor(PhantomData))
-    }
-}
+    use serde::de::{SeqAccess, Visitor};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-struct StoreVisitor<M>(PhantomData<M>);
+    use super::Store;
+    use crate::model::DiffModel;
 
-impl<'de, M: DiffModel + Deserialize<'de>> Visitor<'de> for StoreVisitor<M> {
-    type Value = Store<M>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a sequence of `{}` models with distinct keys", M::NAME)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Store<M>, A::Error> {
-        let mut store = Store::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(model) = seq.next_element::<M>()? {
-            store.insert(model).map_err(serde::de::Error::custom)?;
+    /// Serialised as a sequence of models, in order, followed by any [`Store::collisions`] (so
+    /// nothing is lost; reading them back is refused as a duplicate key). A store of models
+    /// nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) is an error, not a stack overflow.
+    impl<M: DiffModel + Serialize> Serialize for Store<M> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let first = self.map.values().next().or(self.collisions.first());
+            let _level = crate::depth::enter_write::<M, S::Error>(first)?;
+            serializer.collect_seq(self.map.values().chain(&self.collisions))
         }
-        Ok(store)
+    }
+
+    /// Deserialised from a sequence of models; a duplicate key is an error naming the model
+    /// and the key.
+    impl<'de, M: DiffModel + Deserialize<'de>> Deserialize<'de> for Store<M> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_seq(StoreVisitor(PhantomData))
+        }
+    }
+
+    struct StoreVisitor<M>(PhantomData<M>);
+
+    impl<'de, M: DiffModel + Deserialize<'de>> Visitor<'de> for StoreVisitor<M> {
+        type Value = Store<M>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a sequence of `{}` models with distinct keys", M::NAME)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Store<M>, A::Error> {
+            let mut store = Store::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(model) = seq.next_element::<M>()? {
+                store.insert(model).map_err(serde::de::Error::custom)?;
+            }
+            Ok(store)
+        }
     }
 }
 
@@ -661,7 +658,7 @@ impl<M: DiffModel> Drop for StoreMut<'_, M> {
     }
 }
 
-impl<M: DiffModel> fmt::Debug for StoreMut<'_, M> {
+impl<M: DiffModel + fmt::Debug> fmt::Debug for StoreMut<'_, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         M::fmt(self, f)
     }

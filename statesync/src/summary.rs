@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use crate::diff::{Action, Diff};
 use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 
@@ -11,7 +9,8 @@ use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 /// the new state, `delete` if only in the old, `update` if in both with at least one
 /// differing attribute, `unchanged` otherwise. Children of a created or deleted parent count
 /// as creates or deletes themselves (the counting rule of Python's diffsync).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Summary {
     /// Elements only in the new state.
     pub create: usize,
@@ -24,7 +23,7 @@ pub struct Summary {
     /// Elements a sync's flags leave alone (diffsync's `skip`): always 0 in the summary of
     /// a [`Diff`]; counted in the summary of a [`Plan`](crate::sync::Plan), where skipped
     /// elements are neither changes nor unchanged.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub skip: usize,
 }
 

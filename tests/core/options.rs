@@ -364,3 +364,53 @@ fn mutually_recursive_models_diff_apply_and_sync() {
     assert!(report.is_success());
     assert_eq!(old, new);
 }
+
+/// Models that derive only `Clone` beside `DiffModel`: diff, render and apply need no
+/// `Debug` or `PartialEq` of the model (a diff is `Debug`/`PartialEq` when its models are).
+mod clone_only {
+    use statesync::{DiffModel, Store};
+
+    #[derive(DiffModel, Clone)]
+    pub struct Rack {
+        #[statesync(id)]
+        pub name: String,
+        pub units: u8,
+        #[statesync(children)]
+        pub hosts: Store<Host>,
+    }
+
+    #[derive(DiffModel, Clone)]
+    pub struct Host {
+        #[statesync(id)]
+        pub name: String,
+        pub up: bool,
+    }
+}
+
+#[test]
+fn models_need_only_clone_beside_the_derive() -> Result<(), statesync::Error> {
+    use clone_only::{Host, Rack};
+    let old = Rack {
+        name: "r1".into(),
+        units: 42,
+        hosts: statesync::Store::try_from_iter([Host {
+            name: "h1".into(),
+            up: true,
+        }])?,
+    };
+    let mut new = old.clone();
+    new.units = 48;
+    new.hosts.insert(Host {
+        name: "h2".into(),
+        up: false,
+    })?;
+    let diff = old.diff(&new)?;
+    assert_eq!(
+        diff.to_string(),
+        "~ rack[name=r1] units: 42 -> 48\n  + host[name=h2]\n"
+    );
+    let mut applied = old.clone();
+    applied.apply(&diff)?;
+    assert!(applied.diff(&new)?.is_empty());
+    Ok(())
+}

@@ -369,3 +369,56 @@ fn carry_back_carries_only_the_edits() {
     );
     assert_eq!(ams(&mut source).region, "moved");
 }
+
+/// Two model types that share a name (`item`) in one merge: an override of one does not
+/// reach the other (overrides were kept by name, and collided).
+mod shared_name {
+    use statesync::DiffModel;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    #[statesync(name = "item")]
+    pub struct Outer {
+        #[statesync(id)]
+        pub id: u8,
+        pub label: String,
+        #[statesync(children)]
+        pub inner: Vec<Inner>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    #[statesync(name = "item")]
+    pub struct Inner {
+        #[statesync(id)]
+        pub id: u8,
+        pub label: String,
+    }
+}
+
+#[test]
+fn overrides_are_kept_by_model_type_not_by_name() {
+    use shared_name::{Inner, Outer, OuterField};
+    let base = Outer {
+        id: 1,
+        label: "base".into(),
+        inner: vec![Inner {
+            id: 2,
+            label: "base".into(),
+        }],
+    };
+    let side = |label: &str| Outer {
+        id: 1,
+        label: label.into(),
+        inner: vec![Inner {
+            id: 2,
+            label: label.into(),
+        }],
+    };
+    let options =
+        MergeOptions::default().prefer::<Outer>(Some(OuterField::Label), Preference::Theirs);
+    let merged = merge(&base, &side("ours"), &side("theirs"), &options);
+    assert_eq!(merged.value.label, "theirs");
+    // The inner model's `label` has no override: a conflict, ours kept.
+    assert_eq!(merged.value.inner[0].label, "ours");
+    assert_eq!(merged.conflicts.len(), 1, "{:?}", merged.conflicts);
+    assert_eq!(merged.conflicts[0].path, "item[id=1].inner[id=2].label");
+}

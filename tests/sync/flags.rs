@@ -126,7 +126,10 @@ struct Shelf {
 
 #[test]
 fn flags_declared_in_the_derive_apply() {
-    assert_eq!(<Keeper as DiffModel>::FLAGS, ModelFlags::SKIP_UNMATCHED_DST);
+    assert_eq!(
+        <Keeper as statesync::sync::SyncModel>::FLAGS,
+        ModelFlags::SKIP_UNMATCHED_DST
+    );
     let keeper = |name: &str| Keeper { name: name.into() };
     let mut target = Shelf {
         keepers: Store::try_from_iter([keeper("a")]).unwrap(),

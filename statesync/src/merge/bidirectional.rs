@@ -1,12 +1,11 @@
 //! Bidirectional sync of two replicas against a stored base.
 
 use crate::error::Error;
-use crate::model::DiffModel;
 use crate::sync::{Adapter, SyncModel, SyncOptions, SyncReport, SyncTree};
 
 use super::context::{Conflict, Kept, MergeOptions};
 use super::history::History;
-use super::merge_keeping;
+use super::{MergeModel, merge_keeping};
 
 /// What a bidirectional sync did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +35,7 @@ pub fn sync_bidirectional<M, A, B>(
     options: &MergeOptions,
 ) -> Result<BidirectionalReport, Error>
 where
-    M: DiffModel + SyncTree<A> + SyncTree<B>,
+    M: MergeModel + SyncTree<A> + SyncTree<B>,
     A: Adapter + ?Sized,
     B: Adapter + ?Sized,
 {

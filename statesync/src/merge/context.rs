@@ -1,12 +1,15 @@
 //! The state of one merge: options, the path being merged, and the conflicts found.
 
+use std::any::TypeId;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::{self, Debug};
 
 use crate::children::ChildCollection;
+use crate::fields::{Attribute, AttributeVisitor};
 use crate::model::{DiffModel, ModelField};
 
+use super::MergeModel;
 use super::strategy::{Preference, Strategy};
 
 /// Which value a reported conflict keeps.
@@ -68,10 +71,10 @@ pub struct Merged<M> {
     pub conflicts: Vec<Conflict>,
 }
 
-/// Per-call strategy overrides, by model and field.
+/// Per-call strategy overrides, by model type and field.
 #[derive(Debug, Clone, Default)]
 pub struct MergeOptions {
-    overrides: HashMap<(&'static str, Option<&'static str>), Strategy>,
+    overrides: HashMap<(TypeId, Option<&'static str>), Strategy>,
 }
 
 impl MergeOptions {
@@ -79,23 +82,153 @@ impl MergeOptions {
     /// every field without a per-call field override, declared strategies included, and its
     /// delete/update conflicts). Only the strategies of [`Preference`] can be set per call:
     /// the others need code the derive generates for the declared field. Overrides are
-    /// kept by model name, so two model types of one merge must not share a name.
-    pub fn prefer<M: DiffModel>(mut self, field: Option<M::Field>, preference: Preference) -> Self {
-        self.overrides
-            .insert((M::NAME, field.map(ModelField::name)), preference.into());
+    /// kept by model type: two model types that share a name do not share overrides.
+    pub fn prefer<M: MergeModel>(
+        mut self,
+        field: Option<M::Field>,
+        preference: Preference,
+    ) -> Self {
+        self.overrides.insert(
+            (TypeId::of::<M>(), field.map(ModelField::name)),
+            preference.into(),
+        );
         self
     }
 
-    fn for_field(&self, model: &'static str, field: &'static str) -> Option<Strategy> {
+    fn for_field(&self, model: TypeId, field: &'static str) -> Option<Strategy> {
         self.overrides
             .get(&(model, Some(field)))
             .or_else(|| self.overrides.get(&(model, None)))
             .copied()
     }
 
-    fn for_model(&self, model: &'static str) -> Option<Strategy> {
+    fn for_model(&self, model: TypeId) -> Option<Strategy> {
         self.overrides.get(&(model, None)).copied()
     }
+}
+
+/// An attribute with a declared merge strategy (`merge = "..."` or `merge_with`): where it
+/// sits, its equality, and the function that runs `Max`, `Min`, `Union` or `Custom`.
+pub struct Rule<M: DiffModel, T> {
+    /// The attribute's field.
+    pub field: M::Field,
+    /// The attribute in a model.
+    pub get: fn(&M) -> &T,
+    /// The attribute in a model, to set.
+    pub get_mut: fn(&mut M) -> &mut T,
+    /// The attribute's equality.
+    pub eq: fn(&T, &T) -> bool,
+    /// The declared strategy.
+    pub strategy: Strategy,
+    /// Resolves a conflict under `Max`, `Min`, `Union` or `Custom` (`None`: unresolved).
+    pub resolve: fn(Option<&T>, &T, &T) -> Option<T>,
+}
+
+/// Visits the attributes of `M` that declare a merge strategy.
+pub trait RuleVisitor<M: DiffModel> {
+    /// Called once per attribute with a declared strategy.
+    fn rule<T: Clone + Debug>(&mut self, rule: Rule<M, T>);
+}
+
+/// Never resolves: the strategies that need no code of the attribute's own.
+fn unresolved<T>(_: Option<&T>, _: &T, _: &T) -> Option<T> {
+    None
+}
+
+/// Merges a model's attributes into `merged` (which holds ours): those with a declared
+/// rule first, the others under the model's strategy; each field's conflict is kept with
+/// its position, so conflicts come out in declaration order.
+struct MergeAttributes<'m, 'c, 'o, M: MergeModel> {
+    base: Option<&'m M>,
+    ours: &'m M,
+    theirs: &'m M,
+    merged: &'m mut M,
+    cx: &'c mut MergeCx<'o>,
+    newer: Option<Ordering>,
+    ruled: Vec<M::Field>,
+    conflicts: Vec<(usize, Conflict)>,
+}
+
+impl<M: MergeModel> MergeAttributes<'_, '_, '_, M> {
+    fn merge<T: Clone + Debug>(&mut self, rule: Rule<M, T>) {
+        let before = self.cx.conflicts.len();
+        let value = self.cx.field(
+            TypeId::of::<M>(),
+            rule.field.name(),
+            (
+                self.base.map(rule.get),
+                (rule.get)(self.ours),
+                (rule.get)(self.theirs),
+            ),
+            rule.eq,
+            rule.strategy,
+            self.newer,
+            rule.resolve,
+        );
+        *(rule.get_mut)(self.merged) = value;
+        if self.cx.conflicts.len() > before {
+            let at = M::Field::ALL.iter().position(|known| *known == rule.field);
+            self.conflicts.extend(
+                self.cx
+                    .conflicts
+                    .drain(before..)
+                    .map(|conflict| (at.unwrap_or_default(), conflict)),
+            );
+        }
+    }
+}
+
+impl<M: MergeModel> RuleVisitor<M> for MergeAttributes<'_, '_, '_, M> {
+    fn rule<T: Clone + Debug>(&mut self, rule: Rule<M, T>) {
+        self.ruled.push(rule.field);
+        self.merge(rule);
+    }
+}
+
+impl<M: MergeModel> AttributeVisitor<M> for MergeAttributes<'_, '_, '_, M> {
+    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+        if !self.ruled.contains(&a.field) {
+            self.merge(Rule {
+                field: a.field,
+                get: a.get,
+                get_mut: a.get_mut,
+                eq: a.eq,
+                strategy: M::MERGE_STRATEGY,
+                resolve: unresolved,
+            });
+        }
+    }
+}
+
+/// Merges one model: its children by key (the derive's `merge_children`), then its
+/// attributes; the model's own conflicts come before its children's.
+pub(crate) fn merge_model<M: MergeModel>(
+    base: Option<&M>,
+    ours: &M,
+    theirs: &M,
+    cx: &mut MergeCx<'_>,
+) -> M {
+    let before = cx.conflicts.len();
+    let mut merged = M::merge_children(base, ours, theirs, cx);
+    let children: Vec<Conflict> = cx.conflicts.drain(before..).collect();
+    let mut attributes = MergeAttributes {
+        base,
+        ours,
+        theirs,
+        merged: &mut merged,
+        cx,
+        newer: M::newer(ours, theirs),
+        ruled: Vec::new(),
+        conflicts: Vec::new(),
+    };
+    M::visit_rules(&mut attributes);
+    M::visit_attributes(&mut attributes);
+    let mut own = std::mem::take(&mut attributes.conflicts);
+    crate::order::sort_by_key_ref(&mut own, |(at, _)| at);
+    cx.conflicts
+        .extend(own.into_iter().map(|(_, conflict)| conflict));
+    cx.conflicts.extend(children);
+    merged
 }
 
 /// A conflicting value, rendered as in a plan (map and set entries sorted).
@@ -146,26 +279,29 @@ impl<'o> MergeCx<'o> {
         }
     }
 
-    pub(super) fn merge_root<M: DiffModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
+    pub(super) fn merge_root<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
         self.path.push(Self::segment(M::NAME, ours));
-        let merged = M::merge_models(Some(base), ours, theirs, self);
+        let merged = merge_model(Some(base), ours, theirs, self);
         self.path.pop();
         merged
     }
 
-    /// Merges one attribute. `declared` is the field's (or its model's) strategy, `newer`
-    /// compares the models' version fields, `resolve` runs the declared `Max`, `Min`,
-    /// `Union` or `Custom` strategy (`None`: unresolved).
+    /// Merges one attribute of the model type `model`. `declared` is the field's (or its
+    /// model's) strategy, `newer` compares the models' version fields, `resolve` runs the
+    /// declared `Max`, `Min`, `Union` or `Custom` strategy (`None`: unresolved). The
+    /// functions are pointers, not closures, so that this is compiled once per attribute
+    /// type, not once per attribute.
     #[allow(clippy::too_many_arguments)]
+    #[doc(hidden)]
     pub fn field<T: Clone + Debug>(
         &mut self,
-        model: &'static str,
+        model: TypeId,
         field: &'static str,
         (base, ours, theirs): (Option<&T>, &T, &T),
-        eq: impl Fn(&T, &T) -> bool,
+        eq: fn(&T, &T) -> bool,
         declared: Strategy,
         newer: Option<Ordering>,
-        resolve: impl FnOnce(Option<&T>, &T, &T) -> Option<T>,
+        resolve: fn(Option<&T>, &T, &T) -> Option<T>,
     ) -> T {
         if eq(ours, theirs) {
             return ours.clone();
@@ -210,7 +346,8 @@ impl<'o> MergeCx<'o> {
     }
 
     /// Merges one children field by key.
-    pub fn children<C: ChildCollection>(
+    #[doc(hidden)]
+    pub fn children<C: ChildCollection<Model: MergeModel>>(
         &mut self,
         field: &'static str,
         base: Option<&C>,
@@ -227,7 +364,7 @@ impl<'o> MergeCx<'o> {
             let kept = match theirs.child(&key) {
                 Some(their) => {
                     let before = self.conflicts.len();
-                    let merged_child = C::Model::merge_models(base_child, our, their, self);
+                    let merged_child = merge_model(base_child, our, their, self);
                     // Created on both sides with a conflict: a base has no value to keep, so
                     // the element stays out of it and the conflict comes up again next time.
                     let unresolved_creation = base_child.is_none()
@@ -267,7 +404,7 @@ impl<'o> MergeCx<'o> {
 
     /// An element that `deleter` deleted and the other side kept as `survivor`: deleted if
     /// the survivor is unchanged, otherwise the model's strategy decides.
-    fn deleted_on_one_side<M: DiffModel>(
+    fn deleted_on_one_side<M: MergeModel>(
         &mut self,
         base: &M,
         survivor: &M,
@@ -277,7 +414,10 @@ impl<'o> MergeCx<'o> {
         if untouched {
             return None;
         }
-        let strategy = self.options.for_model(M::NAME).unwrap_or(M::MERGE_STRATEGY);
+        let strategy = self
+            .options
+            .for_model(TypeId::of::<M>())
+            .unwrap_or(M::MERGE_STRATEGY);
         let winner = match strategy {
             Strategy::Ours => Some(Side::Ours),
             Strategy::Theirs => Some(Side::Theirs),

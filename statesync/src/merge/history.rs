@@ -1,20 +1,19 @@
 //! [`History`]: versions of a model, stored as diffs.
 
-use std::path::Path;
-
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-
-use crate::diff::{Diff, ElementDiff};
+use crate::diff::Diff;
 use crate::error::Error;
 use crate::model::DiffModel;
 
 /// One version: its number, its message and the diff from the version before.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "Diff<M>: Serialize",
-    deserialize = "Diff<M>: Deserialize<'de>"
-))]
+#[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "Diff<M>: serde::Serialize",
+        deserialize = "Diff<M>: serde::Deserialize<'de>"
+    ))
+)]
 pub struct Commit<M: DiffModel> {
     /// The version number (the initial state is version 0).
     pub version: usize,
@@ -22,6 +21,28 @@ pub struct Commit<M: DiffModel> {
     pub message: String,
     /// The change from the previous version.
     pub diff: Diff<M>,
+}
+
+impl<M: DiffModel> std::fmt::Debug for Commit<M>
+where
+    Diff<M>: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Commit")
+            .field("version", &self.version)
+            .field("message", &self.message)
+            .field("diff", &self.diff)
+            .finish()
+    }
+}
+
+impl<M: DiffModel> PartialEq for Commit<M>
+where
+    Diff<M>: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version && self.message == other.message && self.diff == other.diff
+    }
 }
 
 /// The versions of a model: the initial state and a diff per commit (no copies), plus the
@@ -44,11 +65,33 @@ pub struct Commit<M: DiffModel> {
 /// assert_eq!(messages, ["initial", "more users", "even more", "too many"]);
 /// # Ok::<(), statesync::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct History<M: DiffModel> {
-    initial: M,
-    commits: Vec<Commit<M>>,
-    head: M,
+    pub(super) initial: M,
+    pub(super) commits: Vec<Commit<M>>,
+    pub(super) head: M,
+}
+
+impl<M: DiffModel + std::fmt::Debug> std::fmt::Debug for History<M>
+where
+    Diff<M>: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("initial", &self.initial)
+            .field("commits", &self.commits)
+            .field("head", &self.head)
+            .finish()
+    }
+}
+
+impl<M: DiffModel + PartialEq> PartialEq for History<M>
+where
+    Diff<M>: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.initial == other.initial && self.commits == other.commits && self.head == other.head
+    }
 }
 
 impl<M: DiffModel> History<M> {
@@ -190,62 +233,5 @@ fn no_version(version: usize) -> Error {
         model: "version",
         key: version.to_string(),
         path: crate::error::Path::root(),
-    }
-}
-
-/// The persistent form: the initial state and the commits.
-#[derive(Deserialize)]
-#[serde(bound(deserialize = "M: Deserialize<'de>, Diff<M>: Deserialize<'de>"))]
-struct Stored<M: DiffModel> {
-    initial: M,
-    commits: Vec<Commit<M>>,
-}
-
-/// [`Stored`] borrowed from a history, so saving copies nothing.
-#[derive(Serialize)]
-#[serde(bound(serialize = "M: Serialize, Diff<M>: Serialize"))]
-struct StoredRef<'a, M: DiffModel> {
-    initial: &'a M,
-    commits: &'a [Commit<M>],
-}
-
-impl<M: DiffModel + Serialize + DeserializeOwned> History<M>
-where
-    ElementDiff<M>: Serialize + DeserializeOwned,
-{
-    /// Writes the history to a JSON file through [`crate::file::replace`]: the old file
-    /// stays as it was unless the whole new one was written, flushed and synced.
-    ///
-    /// # Errors
-    /// The I/O or serialisation error, or [`InvalidData`](std::io::ErrorKind::InvalidData)
-    /// for an initial state deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) (which
-    /// [`History::load`] could not read); the file at `path` is then unchanged.
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        // The initial state was checked by `new`, commits when made: all of it loads again.
-        let stored = StoredRef {
-            initial: &self.initial,
-            commits: &self.commits,
-        };
-        crate::file::replace(path, |out| {
-            serde_json::to_writer(out, &stored).map_err(std::io::Error::from)
-        })
-    }
-
-    /// Reads a history written by [`History::save`], replaying it to rebuild the head.
-    ///
-    /// # Errors
-    /// The I/O error, malformed JSON, or commits that do not replay.
-    pub fn load(path: &Path) -> std::io::Result<Self> {
-        let stored: Stored<M> = serde_json::from_slice(&std::fs::read(path)?)?;
-        let mut history = Self::new(stored.initial)
-            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
-        for commit in stored.commits {
-            history
-                .head
-                .apply(&commit.diff)
-                .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
-            history.commits.push(commit);
-        }
-        Ok(history)
     }
 }

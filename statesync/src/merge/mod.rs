@@ -7,7 +7,8 @@
 //! are merged by key: created on one side → created; deleted on one side and untouched on
 //! the other → deleted; deleted on one side and changed on the other → the model's strategy
 //! decides (default: a conflict); created on both sides → merged field by field against an
-//! empty base.
+//! empty base. Conflicts are listed model by model, parents first: a model's attributes in
+//! declaration order, then its children's conflicts.
 //!
 //! ```
 //! use statesync::merge::{merge, MergeOptions};
@@ -37,26 +38,69 @@
 //! assert_eq!(merged.conflicts[0].theirs.as_deref(), Some("\"theirs\""));
 //! ```
 
+#[cfg(feature = "sync")]
 mod bidirectional;
 mod context;
 mod history;
+#[cfg(feature = "history")]
+mod history_file;
 mod strategy;
 
+#[cfg(feature = "sync")]
 pub use bidirectional::{BidirectionalReport, sync_bidirectional};
-pub use context::{Conflict, ConflictKind, Kept, MergeCx, MergeOptions, Merged};
+pub use context::{Conflict, ConflictKind, Kept, MergeCx, MergeOptions, Merged, Rule, RuleVisitor};
 pub use history::{Commit, History, Refused};
 pub use strategy::{MergeUnion, Preference, Strategy};
 
+use std::fmt::Debug;
+
 use crate::model::DiffModel;
 
+/// A model that can be merged three-way: `#[derive(DiffModel)]` implements it (with the
+/// `merge` feature) for every `'static` model that is also `Debug` (conflicts show values
+/// the way a plan does). What it describes (the attributes with a declared strategy, how
+/// the children merge) is turned into a merge by generic runtime code, compiled only where
+/// a merge of the model is.
+pub trait MergeModel: DiffModel + Debug + 'static {
+    /// The model's merge strategy (`#[statesync(merge = "...")]`; default `Report`): the
+    /// default for its fields, and the rule for an element deleted on one side and changed
+    /// on the other.
+    const MERGE_STRATEGY: Strategy = Strategy::Report;
+
+    /// How the version fields of two models compare (`#[statesync(version = "...")]`), for
+    /// the `newest` strategy.
+    #[doc(hidden)]
+    #[inline]
+    fn newer(_ours: &Self, _theirs: &Self) -> Option<std::cmp::Ordering> {
+        None
+    }
+
+    /// Calls the visitor with each attribute that declares a strategy (generated).
+    #[doc(hidden)]
+    #[inline]
+    fn visit_rules<V: RuleVisitor<Self>>(_visitor: &mut V) {}
+
+    /// `ours` with its children merged by key (generated for models with children).
+    #[doc(hidden)]
+    #[inline]
+    fn merge_children(
+        _base: Option<&Self>,
+        ours: &Self,
+        _theirs: &Self,
+        _cx: &mut MergeCx<'_>,
+    ) -> Self {
+        ours.clone()
+    }
+}
+
 /// Merges `ours` and `theirs`, both changed from `base`; conflicts kept as `ours`.
-pub fn merge<M: DiffModel>(base: &M, ours: &M, theirs: &M, options: &MergeOptions) -> Merged<M> {
+pub fn merge<M: MergeModel>(base: &M, ours: &M, theirs: &M, options: &MergeOptions) -> Merged<M> {
     merge_keeping(base, ours, theirs, options, Kept::Ours)
 }
 
 /// Like [`merge`], choosing which value a reported conflict keeps: ours, theirs or the
 /// base's (a bidirectional sync uses all three: one per side and one for the new base).
-pub fn merge_keeping<M: DiffModel>(
+pub fn merge_keeping<M: MergeModel>(
     base: &M,
     ours: &M,
     theirs: &M,

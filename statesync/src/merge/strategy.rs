@@ -3,8 +3,6 @@
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{BuildHasher, Hash};
 
-use serde::{Deserialize, Serialize};
-
 /// How a field changed differently on both sides is resolved (and, at model level, an
 /// element deleted on one side and changed on the other).
 ///
@@ -12,7 +10,8 @@ use serde::{Deserialize, Serialize};
 /// (`#[statesync(merge = "theirs")]`, the default for its fields and for delete/update
 /// conflicts); `Ours`, `Theirs`, `Newest` and `Report` can also be set per call with
 /// [`MergeOptions::prefer`](super::MergeOptions::prefer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Strategy {
     /// Our (source) side wins.
     Ours,
@@ -43,7 +42,8 @@ pub enum Strategy {
 ///
 /// assert_eq!(Strategy::from(Preference::Theirs), Strategy::Theirs);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Preference {
     /// Our (source) side wins.
     Ours,

@@ -162,7 +162,7 @@ where
             unchanged.push((key, model));
         }
     });
-    unchanged.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::order::sort_by_key_ref(&mut unchanged, |(key, _)| key);
     for (_, model) in unchanged {
         run.record_subtree(model, Operation::Update, Status::Unchanged);
     }

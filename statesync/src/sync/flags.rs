@@ -339,7 +339,7 @@ impl<'a> SyncOptions<'a> {
 
     /// The flags in force for every element of model `M`: its derive's and this call's.
     pub fn flags_for<M: DiffModel + 'static>(&self) -> ModelFlags {
-        M::FLAGS
+        <M as super::SyncModel>::FLAGS
             | self
                 .model_flags
                 .get(&TypeId::of::<M>())
@@ -350,7 +350,7 @@ impl<'a> SyncOptions<'a> {
     /// element's own.
     pub fn flags_for_instance<M: DiffModel + 'static>(&self, key: &M::Key) -> ModelFlags {
         let Some(entry) = self.model_flags.get(&TypeId::of::<M>()) else {
-            return M::FLAGS;
+            return <M as super::SyncModel>::FLAGS;
         };
         let own = entry
             .instances
@@ -359,7 +359,7 @@ impl<'a> SyncOptions<'a> {
             .and_then(|instances| instances.get(key))
             .copied()
             .unwrap_or_default();
-        M::FLAGS | entry.flags | own
+        <M as super::SyncModel>::FLAGS | entry.flags | own
     }
 
     fn entry<M: DiffModel + 'static>(&mut self) -> &mut TypeFlags {

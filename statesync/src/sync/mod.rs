@@ -191,6 +191,9 @@ pub trait SyncTree<H: ?Sized>: DiffModel<Key: Send + Sync> + 'static {
 /// Diff and sync in diffsync's words, on any model: `target.diff_from(&source)` is what the
 /// target must do to look like the source, `target.sync_from(&source, ...)` does it.
 pub trait SyncModel: DiffModel {
+    /// The sync flags declared in the derive (`#[statesync(flags = "IGNORE | ...")]`).
+    const FLAGS: ModelFlags = ModelFlags::from_bits_truncate(Self::DECLARED_FLAGS);
+
     /// What `self` (the target) must do to look like `source`.
     ///
     /// # Errors

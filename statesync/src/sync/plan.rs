@@ -55,10 +55,31 @@ use super::run::Run;
 /// );
 /// # Ok::<(), statesync::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Plan<M: DiffModel> {
     diff: Diff<M>,
     summary: Summary,
+}
+
+impl<M: DiffModel> std::fmt::Debug for Plan<M>
+where
+    Diff<M>: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("diff", &self.diff)
+            .field("summary", &self.summary)
+            .finish()
+    }
+}
+
+impl<M: DiffModel> PartialEq for Plan<M>
+where
+    Diff<M>: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.diff == other.diff && self.summary == other.summary
+    }
 }
 
 impl<M: DiffModel> Plan<M> {
@@ -110,7 +131,7 @@ impl DiffVisitor for FlagScan {
         if self.0 || diff.is_empty() {
             return;
         }
-        if C::FLAGS.intersects(SKIPPING) {
+        if <C as super::SyncModel>::FLAGS.intersects(SKIPPING) {
             self.0 = true;
             return;
         }
@@ -128,7 +149,7 @@ impl ModelVisitor for FlagScan {
         if self.0 {
             return;
         }
-        if C::FLAGS.intersects(SKIPPING) {
+        if <C as super::SyncModel>::FLAGS.intersects(SKIPPING) {
             self.0 = true;
             return;
         }
