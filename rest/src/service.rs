@@ -256,6 +256,26 @@ struct Counters {
     not_found: AtomicU64,
     injected_failures: AtomicU64,
     injected_stalls: AtomicU64,
+    in_flight: AtomicU64,
+    peak_in_flight: AtomicU64,
+}
+
+/// Counts a request as in flight from its creation to its drop (answered, or abandoned by
+/// a client that hung up).
+struct InFlight<'a>(&'a Counters);
+
+impl<'a> InFlight<'a> {
+    fn enter(counters: &'a Counters) -> Self {
+        let now = counters.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        counters.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+        Self(counters)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Counters {
@@ -284,6 +304,7 @@ impl Counters {
             not_found: read(&self.not_found),
             injected_failures: read(&self.injected_failures),
             injected_stalls: read(&self.injected_stalls),
+            peak_in_flight: read(&self.peak_in_flight),
         }
     }
 }
@@ -356,6 +377,7 @@ fn router(shared: Arc<Shared>) -> Router {
 /// The latency and failure layer in front of the inventory endpoints.
 async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     Counters::add(&shared.counters.requests);
+    let _in_flight = InFlight::enter(&shared.counters);
     tokio::time::sleep(shared.latency).await;
     let fate = if request.method() == Method::GET {
         Fate::Serve

@@ -191,4 +191,7 @@ pub struct Stats {
     /// Requests that were carried out and then stalled past the client's timeout by
     /// injection.
     pub injected_stalls: u64,
+    /// The most requests to the inventory endpoints the service was serving at once.
+    #[serde(default)]
+    pub peak_in_flight: u64,
 }
