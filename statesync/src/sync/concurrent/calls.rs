@@ -62,6 +62,10 @@ fn jitter(backoff: Duration, index: u64, attempt: u32) -> Duration {
     half + Duration::from_nanos(random.checked_rem(nanos.saturating_add(1)).unwrap_or(0))
 }
 
+/// The longest interval between two calls a rate limit sets (about 136 years): a smaller
+/// rate (`1e-20` calls per second) is as good as never, and must not overflow an `Instant`.
+const MAX_INTERVAL: Duration = Duration::from_secs(u32::MAX as u64);
+
 /// The rate limit: each call takes the next free slot, `1 / rate` seconds after the last.
 pub(super) struct Pacer {
     interval: Option<Duration>,
@@ -72,7 +76,10 @@ impl Pacer {
     pub(super) fn new(rate: Option<f64>) -> Self {
         let interval = rate
             .filter(|rate| rate.is_finite() && *rate > 0.0)
-            .map(|rate| Duration::from_secs_f64(1.0 / rate));
+            .map(|rate| {
+                Duration::try_from_secs_f64(1.0 / rate)
+                    .map_or(MAX_INTERVAL, |interval| interval.min(MAX_INTERVAL))
+            });
         Self {
             interval,
             next: Mutex::new(None),
@@ -91,11 +98,30 @@ impl Pacer {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let slot = next.map_or(now, |next| next.max(now));
-            *next = Some(slot + interval);
+            *next = Some(slot.checked_add(interval).unwrap_or(slot));
             slot
         };
         if slot > now {
             sleep(slot - now).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_INTERVAL, Pacer};
+    use std::time::Duration;
+
+    #[test]
+    fn any_rate_makes_a_pacer_without_panicking() {
+        // 1e-20 calls per second is an interval beyond what a Duration holds.
+        assert_eq!(Pacer::new(Some(1e-20)).interval, Some(MAX_INTERVAL));
+        assert_eq!(
+            Pacer::new(Some(4.0)).interval,
+            Some(Duration::from_millis(250))
+        );
+        for no_limit in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(Pacer::new(Some(no_limit)).interval, None, "{no_limit}");
         }
     }
 }
