@@ -18,6 +18,13 @@ pub enum Error {
         /// serde_json's error.
         source: serde_json::Error,
     },
+    /// A value that JSON cannot hold as it is (a NaN or infinite float is written as
+    /// `null`): it was refused before anything was written.
+    #[error("{what} does not survive JSON (a NaN or infinite float is written as null)")]
+    NotJson {
+        /// What was being written, as `history "inventory": the diff after version 3`.
+        what: String,
+    },
     /// A name that cannot be a PostgreSQL identifier here.
     #[error(
         "{0:?} is not a plain identifier (a-z, 0-9, _; at most 63 bytes; not starting with a digit or pg_)"

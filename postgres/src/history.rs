@@ -22,6 +22,22 @@ use tokio_postgres::types::Json;
 
 use crate::{Error, Schema};
 
+/// `value` as JSON, and what that JSON reads back as: a value JSON cannot hold (a NaN
+/// float becomes `null`) reads back differently, or not at all ([`Error::NotJson`]).
+fn to_json<T: Serialize + DeserializeOwned>(
+    value: &T,
+    what: &str,
+) -> Result<(serde_json::Value, T), Error> {
+    let json = serde_json::to_value(value).map_err(|source| Error::Json {
+        what: what.to_owned(),
+        source,
+    })?;
+    let back = serde_json::from_value(json.clone()).map_err(|_| Error::NotJson {
+        what: what.to_owned(),
+    })?;
+    Ok((json, back))
+}
+
 /// A state at a version: what a process holds, and what it commits against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkout<M> {
@@ -145,10 +161,11 @@ where
         client: &impl GenericClient,
         initial: &M,
     ) -> Result<Checkout<M>, Error> {
-        let snapshot = serde_json::to_value(initial).map_err(|source| Error::Json {
-            what: format!("history {:?}: initial state", self.root),
-            source,
-        })?;
+        let what = format!("history {:?}: the initial state", self.root);
+        let (snapshot, back) = to_json(initial, &what)?;
+        if !back.diff(initial)?.is_empty() {
+            return Err(Error::NotJson { what });
+        }
         let sql = format!(
             "INSERT INTO {} (root, version, message, snapshot) VALUES ($1, 0, 'initial', $2)
              ON CONFLICT (root, version) DO NOTHING",
@@ -328,7 +345,7 @@ where
     ///
     /// # Errors
     /// [`CommitError::Stale`] when someone did; [`CommitError::NoSuchVersion`] when `base`
-    /// is not a version of this root; [`CommitError::Other`] for the rest. Nothing is
+    /// is not a version of this root; [`CommitError::Other`] for the rest (a state JSON cannot hold, such as a NaN float, is [`Error::NotJson`]). Nothing is
     /// written on error.
     pub async fn commit(
         &self,
@@ -340,13 +357,17 @@ where
         let diff = base.state.diff(next).map_err(Error::Model)?;
         let mut state = base.state.clone();
         state.apply(&diff).map_err(Error::Model)?;
-        let value = serde_json::to_value(&diff).map_err(|source| Error::Json {
-            what: format!(
-                "history {:?}: diff after version {}",
-                self.root, base.version
-            ),
-            source,
-        })?;
+        let what = format!(
+            "history {:?}: the diff after version {}",
+            self.root, base.version
+        );
+        let (value, back) = to_json(&diff, &what)?;
+        let mut replayed = base.state.clone();
+        if replayed.apply(&back).is_err()
+            || !replayed.diff(&state).map_err(Error::Model)?.is_empty()
+        {
+            return Err(Error::NotJson { what }.into());
+        }
         let sql = format!(
             "INSERT INTO {t} (root, version, message, diff)
              SELECT $1, $2::bigint + 1, $3, $4

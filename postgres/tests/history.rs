@@ -274,3 +274,66 @@ async fn two_servers_in_front_of_one_database_take_pushes_in_their_serde_form() 
     );
     assert_eq!(history.version(&servers[1]).await.unwrap(), 3);
 }
+
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Gauges {
+    #[statesync(children)]
+    gauges: Store<Gauge>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Gauge {
+    #[statesync(id)]
+    name: String,
+    reading: f64,
+    limit: Option<f64>,
+}
+
+/// JSON writes a NaN float as `null`: such a state is refused before anything is written,
+/// so the history stays readable (found by an outside review: a NaN commit made every
+/// later read fail).
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_state_json_cannot_hold_is_refused_and_the_history_stays_readable() {
+    let guard = TestSchema::new("hist_nan").await;
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Gauges>::new(&guard.schema, "gauges");
+    history.create_table(&client).await.unwrap();
+    let gauge = |reading: f64, limit: Option<f64>| Gauges {
+        gauges: Store::try_from_iter([Gauge {
+            name: "g".into(),
+            reading,
+            limit,
+        }])
+        .unwrap(),
+    };
+    let nan_initial = history.init(&client, &gauge(f64::NAN, None)).await;
+    assert!(
+        matches!(nan_initial, Err(statesync_postgres::Error::NotJson { .. })),
+        "{nan_initial:?}"
+    );
+    let base = history.init(&client, &gauge(1.0, Some(2.0))).await.unwrap();
+    for bad in [
+        gauge(f64::NAN, Some(2.0)),
+        gauge(1.0, Some(f64::NAN)),
+        gauge(f64::INFINITY, None),
+    ] {
+        let refused = history.commit(&client, &base, &bad, "bad").await;
+        assert!(
+            matches!(
+                refused,
+                Err(CommitError::Other(
+                    statesync_postgres::Error::NotJson { .. }
+                ))
+            ),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(history.version(&client).await.unwrap(), 0);
+    assert_eq!(history.head(&client).await.unwrap(), base);
+    let next = history
+        .commit(&client, &base, &gauge(3.0, None), "good")
+        .await
+        .unwrap();
+    assert_eq!(history.head(&client).await.unwrap(), next);
+}
