@@ -58,3 +58,68 @@ fn a_history_survives_a_restart() {
     std::fs::write(&path, b"{\"initial\": 3}").unwrap();
     assert!(History::<Inventory>::load(&path).is_err());
 }
+
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Gauges {
+    #[statesync(children)]
+    gauges: statesync::Store<Gauge>,
+}
+
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Gauge {
+    #[statesync(id)]
+    name: String,
+    reading: f64,
+    limit: Option<f64>,
+}
+
+fn gauges(reading: f64, limit: Option<f64>) -> Gauges {
+    let gauge = Gauge {
+        name: "g".into(),
+        reading,
+        limit,
+    };
+    Gauges {
+        gauges: statesync::Store::try_from_iter([gauge]).unwrap(),
+    }
+}
+
+/// JSON writes a NaN float as `null`: a history holding one is refused by `save`, naming
+/// the file and the version, and the file keeps its previous contents (found by an
+/// outside review: the file was written and then could not be loaded).
+#[test]
+fn save_refuses_what_json_cannot_hold_and_keeps_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gauges.json");
+    let mut history = History::new(gauges(1.0, Some(2.0))).unwrap();
+    history.commit(&gauges(3.0, None), "good").unwrap();
+    history.save(&path).unwrap();
+    let saved = std::fs::read(&path).unwrap();
+
+    for (bad, version) in [
+        (gauges(f64::NAN, None), 2),
+        (gauges(3.0, Some(f64::NAN)), 2),
+        (gauges(f64::INFINITY, None), 2),
+    ] {
+        let mut with_bad = history.clone();
+        with_bad.commit(&bad, "bad").unwrap();
+        with_bad.commit(&gauges(4.0, None), "after").unwrap();
+        let error = with_bad.save(&path).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        let message = error.to_string();
+        assert!(message.contains("gauges.json"), "{message}");
+        assert!(message.contains(&format!("version {version}")), "{message}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            saved,
+            "the file is unchanged"
+        );
+    }
+    let nan_initial = History::new(gauges(f64::NAN, None)).unwrap();
+    let error = nan_initial.save(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("the history") || error.contains("version 0"),
+        "{error}"
+    );
+    assert_eq!(History::<Gauges>::load(&path).unwrap(), history);
+}

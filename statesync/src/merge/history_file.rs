@@ -32,36 +32,83 @@ where
     /// Writes the history to a JSON file through [`crate::file::replace`]: the old file
     /// stays as it was unless the whole new one was written, flushed and synced.
     ///
+    /// Before the file is touched, what would be written is read back and replayed,
+    /// version by version: a state JSON cannot hold (a NaN or infinite float, which JSON
+    /// writes as `null`) is refused, so whatever `save` writes, [`History::load`] reads
+    /// back as it was. This costs a parse and a replay of the history.
+    ///
     /// # Errors
     /// The I/O or serialisation error, or [`InvalidData`](std::io::ErrorKind::InvalidData)
-    /// for an initial state deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) (which
-    /// [`History::load`] could not read); the file at `path` is then unchanged.
+    /// naming the file and the first version that does not read back as it is; the file
+    /// at `path` is then unchanged.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        // The initial state was checked by `new`, commits when made: all of it loads again.
         let stored = StoredRef {
             initial: &self.initial,
             commits: &self.commits,
         };
-        crate::file::replace(path, |out| {
-            serde_json::to_writer(out, &stored).map_err(std::io::Error::from)
-        })
+        let json = serde_json::to_vec(&stored).map_err(std::io::Error::from)?;
+        self.reads_back().map_err(|what| {
+            invalid(
+                path,
+                format!(
+                    "{what} does not survive JSON (a NaN or infinite float is written as \
+                     null); nothing was written"
+                ),
+            )
+        })?;
+        crate::file::replace(path, |out| out.write_all(&json))
+    }
+
+    /// Whether the history reads back from JSON as it is, version by version; else which
+    /// version does not.
+    fn reads_back(&self) -> Result<(), String> {
+        fn round_trip<T: Serialize + DeserializeOwned>(value: &T) -> Option<T> {
+            serde_json::from_value(serde_json::to_value(value).ok()?).ok()
+        }
+        let differs = |version: usize| format!("version {version}");
+        let mut ours = self.initial.clone();
+        let mut back = round_trip(&self.initial).ok_or_else(|| differs(0))?;
+        if !back.diff(&ours).map_err(|_| differs(0))?.is_empty() {
+            return Err(differs(0));
+        }
+        for commit in &self.commits {
+            let version = commit.version;
+            let read: Commit<M> = round_trip(commit).ok_or_else(|| differs(version))?;
+            ours.apply(&commit.diff).map_err(|_| differs(version))?;
+            back.apply(&read.diff).map_err(|_| differs(version))?;
+            if !back.diff(&ours).map_err(|_| differs(version))?.is_empty() {
+                return Err(differs(version));
+            }
+        }
+        Ok(())
     }
 
     /// Reads a history written by [`History::save`], replaying it to rebuild the head.
     ///
     /// # Errors
-    /// The I/O error, malformed JSON, or commits that do not replay.
+    /// The I/O error, malformed JSON, or commits that do not replay; each names the file.
     pub fn load(path: &Path) -> std::io::Result<Self> {
-        let stored: Stored<M> = serde_json::from_slice(&std::fs::read(path)?)?;
-        let mut history = Self::new(stored.initial)
-            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+        let bytes = std::fs::read(path).map_err(|error| {
+            std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+        })?;
+        let stored: Stored<M> =
+            serde_json::from_slice(&bytes).map_err(|error| invalid(path, error))?;
+        let mut history = Self::new(stored.initial).map_err(|error| invalid(path, error))?;
         for commit in stored.commits {
             history
                 .head
                 .apply(&commit.diff)
-                .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+                .map_err(|error| invalid(path, error))?;
             history.commits.push(commit);
         }
         Ok(history)
     }
+}
+
+/// An [`InvalidData`](std::io::ErrorKind::InvalidData) error naming the file.
+fn invalid(path: &Path, error: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("{}: {error}", path.display()),
+    )
 }
