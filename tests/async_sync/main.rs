@@ -292,7 +292,8 @@ fn store_sync_diff_async_is_store_sync_diff() {
 }
 
 /// Progress is reported as each call ends: the count of elements done rises one call at a
-/// time to the total.
+/// time to the total. Before it, `sync_from_async` reports the diff's stage as `sync_from`
+/// does (it reported none: found by an outside review).
 #[test]
 fn progress_as_each_call_ends() {
     runtime().block_on(async {
@@ -300,9 +301,17 @@ fn progress_as_each_call_ends() {
         let mut target = Inventory::default();
         let fake = Fake::new(9);
         let seen = std::sync::Mutex::new(Vec::new());
+        let diffed = std::sync::Mutex::new(Vec::new());
         let sync = SyncOptions::default().on_progress(|progress| {
-            assert_eq!(progress.stage, "sync");
-            seen.lock().unwrap().push((progress.done, progress.total));
+            let done_total = (progress.done, progress.total);
+            match progress.stage {
+                "diff" => diffed.lock().unwrap().push(done_total),
+                stage => {
+                    assert_eq!(stage, "sync");
+                    assert!(!diffed.lock().unwrap().is_empty(), "the diff comes first");
+                    seen.lock().unwrap().push(done_total);
+                }
+            }
         });
         let options = AsyncSyncOptions::new(sync)
             .max_in_flight(8)
@@ -316,6 +325,10 @@ fn progress_as_each_call_ends() {
         assert!(seen.len() >= 104, "{} progress calls", seen.len());
         assert!(seen.windows(2).all(|pair| pair[0].0 <= pair[1].0));
         assert_eq!(seen.last(), Some(&(104, 104)));
+        // The source's elements, the root included.
+        let diffed = diffed.into_inner().unwrap();
+        assert_eq!(diffed.first(), Some(&(0, 105)));
+        assert_eq!(diffed.last(), Some(&(105, 105)));
     });
 }
 

@@ -252,22 +252,7 @@ pub trait SyncModel: DiffModel {
     where
         Self: SyncTree<H>,
     {
-        let diff = if options.has_progress() {
-            // A whole diff visits every element of the source once.
-            let total = crate::summary::subtree_size(source);
-            let mut observer = DiffProgress {
-                options: &mut options,
-                done: 0,
-                total,
-            };
-            observer.options.report_progress("diff", 0, total);
-            let diff = self.diff_observed(source, &mut observer)?;
-            let done = observer.done;
-            options.report_progress("diff", done, total.max(done));
-            diff
-        } else {
-            self.diff(source)?
-        };
+        let diff = diff_reporting(self, source, &mut options)?;
         Ok(self.sync_diff(&diff, hooks, options))
     }
 
@@ -341,6 +326,30 @@ impl<M: DiffModel> Store<M> {
 /// The elements of a store, descendants included.
 pub(super) fn store_size<M: DiffModel>(store: &Store<M>) -> usize {
     store.iter().map(crate::summary::subtree_size).sum()
+}
+
+/// `target.diff(source)`, reporting the `"diff"` stage to `options`' progress callback
+/// when there is one (both engines' `sync_from`).
+pub(crate) fn diff_reporting<M: DiffModel>(
+    target: &M,
+    source: &M,
+    options: &mut SyncOptions<'_>,
+) -> Result<Diff<M>, Error> {
+    if !options.has_progress() {
+        return target.diff(source);
+    }
+    // A whole diff visits every element of the source once.
+    let total = crate::summary::subtree_size(source);
+    let mut observer = DiffProgress {
+        options,
+        done: 0,
+        total,
+    };
+    observer.options.report_progress("diff", 0, total);
+    let diff = target.diff_observed(source, &mut observer)?;
+    let done = observer.done;
+    options.report_progress("diff", done, total.max(done));
+    Ok(diff)
 }
 
 /// Reports diff progress every [`DIFF_PROGRESS_EVERY`] elements.

@@ -280,7 +280,8 @@ pub trait AsyncSyncModel: DiffModel + Send + Sync {
         Diff<Self>: Send + Sync,
     {
         async move {
-            let diff = self.diff(source)?;
+            let mut options = options;
+            let diff = super::diff_reporting(self, source, &mut options.sync)?;
             Ok(self.sync_diff_async(&diff, hooks, options).await)
         }
     }
