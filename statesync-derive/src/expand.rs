@@ -310,6 +310,9 @@ fn changes_type(model: &Model) -> TokenStream {
         #[automatically_derived]
         #[allow(unused_qualifications)]
         impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #where_clause {
+            // Compiled where records of changes are compared, not in every crate that
+            // declares models (it is most of what a model costs its crate otherwise).
+            #[inline]
             fn eq(&self, __other: &Self) -> ::core::primitive::bool {
                 true #(&& #field_eqs)*
             }
@@ -462,6 +465,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         #[automatically_derived]
         #[allow(unused_qualifications)]
         impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #eq_where {
+            #[inline]
             fn eq(&self, __other: &Self) -> ::core::primitive::bool {
                 true #(&& self.#members == __other.#members)*
             }
