@@ -310,6 +310,9 @@ fn changes_type(model: &Model) -> TokenStream {
         #[automatically_derived]
         #[allow(unused_qualifications)]
         impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #where_clause {
+            // Compiled where records of changes are compared, not in every crate that
+            // declares models (it is most of what a model costs its crate otherwise).
+            #[inline]
             fn eq(&self, __other: &Self) -> ::core::primitive::bool {
                 true #(&& #field_eqs)*
             }
@@ -462,6 +465,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         #[automatically_derived]
         #[allow(unused_qualifications)]
         impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #eq_where {
+            #[inline]
             fn eq(&self, __other: &Self) -> ::core::primitive::bool {
                 true #(&& self.#members == __other.#members)*
             }
@@ -525,32 +529,43 @@ fn model_impl(model: &Model) -> TokenStream {
         quote_spanned!(field.span()=> #member: ::core::clone::Clone::clone(&self.#member))
     });
     // The description: one `Attribute` per compared attribute, one `ChildField` per
-    // children field, each placed at its field so a type error points there.
-    let attribute_calls = attributes.iter().map(|field| {
-        let member = field.ident;
-        let variant = variant(field);
-        let eq = field_eq(field);
-        let at = model.krate_at(field.span());
-        quote_spanned!(field.span()=> __v.attribute(#at::Attribute {
+    // children field, each placed at its field so a type error points there. They are
+    // constants of the model (not built inside the generic `visit_*` functions), so their
+    // accessors are compiled once per model, not once per model and visitor.
+    let attribute_consts: Vec<Ident> = (0..attributes.len()).map(attribute_const).collect();
+    let attribute_defs = attributes
+        .iter()
+        .zip(&attribute_consts)
+        .map(|(field, name)| {
+            let member = field.ident;
+            let ty = field.ty;
+            let variant = variant(field);
+            let eq = field_eq(field);
+            let at = model.krate_at(field.span());
+            quote_spanned!(field.span()=> const #name: #at::Attribute<Self, #ty> = #at::Attribute {
             field: #field_enum::#variant,
             get: |__m| &__m.#member,
             get_mut: |__m| &mut __m.#member,
             change: |__c| &__c.#member,
             change_mut: |__c| &mut __c.#member,
             eq: #eq,
-        });)
-    });
-    let child_calls = children.iter().map(|field| {
+        };)
+        });
+    let child_consts: Vec<Ident> = (0..children.len())
+        .map(|index| quote::format_ident!("__STATESYNC_CHILDREN_{}", index))
+        .collect();
+    let child_defs = children.iter().zip(&child_consts).map(|(field, name)| {
         let member = field.ident;
-        let name = &field.name;
+        let ty = field.ty;
+        let field_name = &field.name;
         let at = model.krate_at(field.span());
-        quote_spanned!(field.span()=> __v.children(#at::ChildField {
-            name: #name,
+        quote_spanned!(field.span()=> const #name: #at::ChildField<Self, #ty> = #at::ChildField {
+            name: #field_name,
             get: |__m| &__m.#member,
             get_mut: |__m| &mut __m.#member,
             diff: |__d| &__d.#member,
             diff_mut: |__d| &mut __d.#member,
-        });)
+        };)
     });
     let keyed_checks = keyed_checks(model);
     let flags = model.options.flags.as_ref().filter(|_| SYNC).map(|flags| {
@@ -561,7 +576,19 @@ fn model_impl(model: &Model) -> TokenStream {
     let unused = attributes.is_empty().then(|| quote!(let _ = __v;));
     let no_children = children.is_empty().then(|| quote!(let _ = __v;));
 
+    let consts = (!attributes.is_empty() || !children.is_empty()).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #ident #type_generics #where_clause {
+                #(#attribute_defs)*
+                #(#child_defs)*
+            }
+        }
+    });
+
     quote! {
+        #consts
+
         #[automatically_derived]
         impl #impl_generics #krate::DiffModel for #ident #type_generics #where_clause {
             type Key = #key;
@@ -587,14 +614,14 @@ fn model_impl(model: &Model) -> TokenStream {
             #[inline(always)]
             fn visit_attributes<__V: #krate::AttributeVisitor<Self>>(__v: &mut __V) {
                 #unused
-                #(#attribute_calls)*
+                #(__v.attribute(Self::#attribute_consts);)*
             }
 
             #[inline(always)]
             fn visit_child_fields<__V: #krate::ChildFieldVisitor<Self>>(__v: &mut __V) {
                 #keyed_checks
                 #no_children
-                #(#child_calls)*
+                #(__v.children(Self::#child_consts);)*
             }
         }
     }
@@ -676,9 +703,7 @@ fn sync_impl(model: &Model) -> TokenStream {
             }
 
             fn delete_children(&mut self, __run: &mut #krate::sync::Run<'_, '_, __H>) -> ::core::primitive::bool {
-                let mut __all_gone = true;
-                #(__all_gone &= #krate::__private::delete_children(&mut self.#members, __run);)*
-                __all_gone
+                true #(& #krate::__private::delete_children(&mut self.#members, __run))*
             }
         }
     }
@@ -720,7 +745,6 @@ fn merge_impl(model: &Model) -> TokenStream {
     }
     generics.where_clause = bound::build_where(predicates);
     let (impl_generics, _, where_clause) = generics.split_for_impl();
-    let field_enum = model.companion("Field");
     let declared_strategy = model.options.merge.as_ref().map(|_| {
         let strategy = model_strategy(model);
         quote!(const MERGE_STRATEGY: #krate::merge::Strategy = #strategy;)
@@ -737,12 +761,11 @@ fn merge_impl(model: &Model) -> TokenStream {
     // Attributes with a declared strategy; the others merge under the model's strategy.
     let rules: Vec<TokenStream> = model
         .fields_with(Role::Attribute)
-        .filter_map(|field| {
-            let member = field.ident;
-            let variant = variant(field);
+        .enumerate()
+        .filter_map(|(index, field)| {
+            let attribute = attribute_const(index);
             let span = field.span();
             let at = model.krate_at(span);
-            let eq = field_eq(field);
             let options = &field.options;
             let (strategy, resolve) = match (&options.merge, &options.merge_with) {
                 (_, Some(Valued { value: with, .. })) => (
@@ -772,10 +795,7 @@ fn merge_impl(model: &Model) -> TokenStream {
                 (None, None) => return None,
             };
             Some(quote_spanned!(span=> __v.rule(#at::merge::Rule {
-                field: #field_enum::#variant,
-                get: |__m| &__m.#member,
-                get_mut: |__m| &mut __m.#member,
-                eq: #eq,
+                attribute: Self::#attribute,
                 strategy: #at::merge::Strategy::#strategy,
                 resolve: #resolve,
             });))
@@ -827,6 +847,11 @@ fn merge_impl(model: &Model) -> TokenStream {
 }
 
 /// The field's equality as a closure: its `eq` function, or `==`.
+/// The name of the model's constant describing its `index`th compared attribute.
+fn attribute_const(index: usize) -> Ident {
+    quote::format_ident!("__STATESYNC_ATTRIBUTE_{}", index)
+}
+
 fn field_eq(field: &Field) -> TokenStream {
     let span = field.span();
     match field.eq() {

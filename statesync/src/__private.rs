@@ -143,8 +143,10 @@ pub fn snapshot_field<T: Clone>(current: &T, change: &Option<Change<T>>) -> Opti
     })
 }
 
-/// Whether a field still holds the change's old value (under [`same_value`]).
-#[inline]
+/// Whether a field still holds the change's old value (under [`same_value`]). Checked
+/// before an apply, not on the hot path of a diff: one copy per attribute type, not inlined
+/// into each attribute of each model.
+#[inline(never)]
 pub fn field_unmoved<T: Debug>(
     current: &T,
     change: &Option<Change<T>>,

@@ -1,33 +1,49 @@
 //! Sorting without a copy of the sort algorithm per element type. A stable sort is a lot of
 //! code, and statesync sorts elements of every model type (diffs are kept in key order):
 //! here the algorithm runs once, non-generic, on indices compared through a `&dyn Fn`, and
-//! only the small permutation that follows is compiled per type.
+//! what is compiled per type is the comparison and the swaps that follow.
 
 use std::cmp::Ordering;
 
-/// The stable order of `len` items compared by index, or `None` when they are in order
-/// already (the common case: stores and diffs mostly come sorted).
-fn sorted_indices(len: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Option<Vec<usize>> {
+/// The swaps that sort `len` items, compared by index, stably: applied in order to the
+/// items, `swap(a, b)` each. Empty when they are in order already (the common case: stores
+/// and diffs mostly come sorted).
+fn sorting_swaps(len: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<(usize, usize)> {
     if (1..len).all(|at| cmp(at - 1, at) != Ordering::Greater) {
-        return None;
+        return Vec::new();
     }
     let mut order: Vec<usize> = (0..len).collect();
     order.sort_by(|&a, &b| cmp(a, b));
-    Some(order)
+    // `held[at]`: the item now at position `at`; `place[item]`: the position of `item`.
+    let mut held: Vec<usize> = (0..len).collect();
+    let mut place: Vec<usize> = (0..len).collect();
+    let mut swaps = Vec::new();
+    for (at, &item) in order.iter().enumerate() {
+        let Some(&from) = place.get(item) else {
+            continue;
+        };
+        if from != at {
+            swaps.push((at, from));
+            held.swap(at, from);
+            for position in [at, from] {
+                if let Some(&moved) = held.get(position)
+                    && let Some(slot) = place.get_mut(moved)
+                {
+                    *slot = position;
+                }
+            }
+        }
+    }
+    swaps
 }
 
-/// Sorts `items` stably by the key `key` borrows from each.
-pub(crate) fn sort_by_key_ref<T, K: Ord + ?Sized>(items: &mut Vec<T>, key: impl Fn(&T) -> &K) {
+/// Sorts `items` stably by the key `key` borrows from each. The sort runs on indices, once
+/// for every type; what is compiled per type is the comparison and a loop of swaps.
+pub(crate) fn sort_by_key_ref<T, K: Ord + ?Sized>(items: &mut [T], key: impl Fn(&T) -> &K) {
     let compare = |a: usize, b: usize| items.get(a).map(&key).cmp(&items.get(b).map(&key));
-    let Some(order) = sorted_indices(items.len(), &compare) else {
-        return;
-    };
-    let mut slots: Vec<Option<T>> = std::mem::take(items).into_iter().map(Some).collect();
-    items.extend(
-        order
-            .into_iter()
-            .filter_map(|at| slots.get_mut(at).and_then(Option::take)),
-    );
+    for (a, b) in sorting_swaps(items.len(), &compare) {
+        items.swap(a, b);
+    }
 }
 
 #[cfg(test)]
@@ -42,6 +58,11 @@ mod tests {
         let mut sorted = vec![(1, 'x'), (1, 'y'), (2, 'z')];
         sort_by_key_ref(&mut sorted, |item| &item.0);
         assert_eq!(sorted, [(1, 'x'), (1, 'y'), (2, 'z')]);
+        let mut reversed: Vec<(usize, usize)> = (0..50).rev().map(|at| (at / 3, at)).collect();
+        sort_by_key_ref(&mut reversed, |item| &item.0);
+        let mut expected: Vec<(usize, usize)> = (0..50).map(|at| (at / 3, at)).collect();
+        expected.sort_by_key(|item| (item.0, std::cmp::Reverse(item.1)));
+        assert_eq!(reversed, expected);
         let mut empty: Vec<(u8, char)> = Vec::new();
         sort_by_key_ref(&mut empty, |item| &item.0);
         assert!(empty.is_empty());

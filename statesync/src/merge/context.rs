@@ -107,17 +107,12 @@ impl MergeOptions {
     }
 }
 
-/// An attribute with a declared merge strategy (`merge = "..."` or `merge_with`): where it
-/// sits, its equality, and the function that runs `Max`, `Min`, `Union` or `Custom`.
+/// An attribute with a declared merge strategy (`merge = "..."` or `merge_with`): the
+/// attribute (where it sits, its equality), and the function that runs `Max`, `Min`,
+/// `Union` or `Custom`.
 pub struct Rule<M: DiffModel, T> {
-    /// The attribute's field.
-    pub field: M::Field,
-    /// The attribute in a model.
-    pub get: fn(&M) -> &T,
-    /// The attribute in a model, to set.
-    pub get_mut: fn(&mut M) -> &mut T,
-    /// The attribute's equality.
-    pub eq: fn(&T, &T) -> bool,
+    /// The attribute, as the model describes it to the core.
+    pub attribute: Attribute<M, T>,
     /// The declared strategy.
     pub strategy: Strategy,
     /// Resolves a conflict under `Max`, `Min`, `Union` or `Custom` (`None`: unresolved).
@@ -151,23 +146,28 @@ struct MergeAttributes<'m, 'c, 'o, M: MergeModel> {
 
 impl<M: MergeModel> MergeAttributes<'_, '_, '_, M> {
     fn merge<T: Clone + Debug>(&mut self, rule: Rule<M, T>) {
+        let Rule {
+            attribute: a,
+            strategy,
+            resolve,
+        } = rule;
         let before = self.cx.conflicts.len();
         let value = self.cx.field(
             TypeId::of::<M>(),
-            rule.field.name(),
+            a.field.name(),
             (
-                self.base.map(rule.get),
-                (rule.get)(self.ours),
-                (rule.get)(self.theirs),
+                self.base.map(a.get),
+                (a.get)(self.ours),
+                (a.get)(self.theirs),
             ),
-            rule.eq,
-            rule.strategy,
+            a.eq,
+            strategy,
             self.newer,
-            rule.resolve,
+            resolve,
         );
-        *(rule.get_mut)(self.merged) = value;
+        *(a.get_mut)(self.merged) = value;
         if self.cx.conflicts.len() > before {
-            let at = M::Field::ALL.iter().position(|known| *known == rule.field);
+            let at = M::Field::ALL.iter().position(|known| *known == a.field);
             self.conflicts.extend(
                 self.cx
                     .conflicts
@@ -180,7 +180,7 @@ impl<M: MergeModel> MergeAttributes<'_, '_, '_, M> {
 
 impl<M: MergeModel> RuleVisitor<M> for MergeAttributes<'_, '_, '_, M> {
     fn rule<T: Clone + Debug>(&mut self, rule: Rule<M, T>) {
-        self.ruled.push(rule.field);
+        self.ruled.push(rule.attribute.field);
         self.merge(rule);
     }
 }
@@ -189,10 +189,7 @@ impl<M: MergeModel> AttributeVisitor<M> for MergeAttributes<'_, '_, '_, M> {
     fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
         if !self.ruled.contains(&a.field) {
             self.merge(Rule {
-                field: a.field,
-                get: a.get,
-                get_mut: a.get_mut,
-                eq: a.eq,
+                attribute: a,
                 strategy: M::MERGE_STRATEGY,
                 resolve: unresolved,
             });
