@@ -400,20 +400,7 @@ fn drive<T: Clone, M: DiffModel, H: Adapter + ?Sized>(
     );
     if let Some(refusal) = plan::check_delete_limit(target, diff, hooks, &options, &size, &mut work)
     {
-        tracing::warn!(
-            deletes = refusal.deletes,
-            elements = refusal.elements,
-            "sync refused: too many deletes"
-        );
-        let report = SyncReport {
-            refused: Some(refusal),
-            counts: SyncCounts {
-                unchanged: summary.unchanged,
-                ..SyncCounts::default()
-            },
-            elapsed: started.elapsed(),
-            ..SyncReport::default()
-        };
+        let report = SyncReport::refusal(refusal, summary.unchanged, started.elapsed());
         hooks.sync_finished(&report);
         return report;
     }

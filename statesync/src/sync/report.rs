@@ -228,6 +228,25 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
+    /// The report of a sync the delete limit refused before any hook ran (both engines),
+    /// logged at warn.
+    pub(crate) fn refusal(refusal: DeleteRefusal, unchanged: usize, elapsed: Duration) -> Self {
+        tracing::warn!(
+            deletes = refusal.deletes,
+            elements = refusal.elements,
+            "sync refused: too many deletes"
+        );
+        Self {
+            refused: Some(refusal),
+            counts: SyncCounts {
+                unchanged,
+                ..SyncCounts::default()
+            },
+            elapsed,
+            ..Self::default()
+        }
+    }
+
     /// Whether every planned change was applied and `sync_complete` succeeded.
     pub fn is_success(&self) -> bool {
         self.counts.failed == 0

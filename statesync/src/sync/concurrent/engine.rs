@@ -7,7 +7,7 @@ use std::time::Instant;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use super::super::report::{SyncCounts, SyncReport};
+use super::super::report::SyncReport;
 use super::super::run::Run;
 use super::super::{SyncTree, plan};
 use super::bridge::{AsyncBridge, Task};
@@ -61,15 +61,7 @@ where
         &size,
         &mut |target, diff, run| enter(target, diff, run),
     ) {
-        let report = SyncReport {
-            refused: Some(refusal),
-            counts: SyncCounts {
-                unchanged: summary.unchanged,
-                ..SyncCounts::default()
-            },
-            elapsed: started.elapsed(),
-            ..SyncReport::default()
-        };
+        let report = SyncReport::refusal(refusal, summary.unchanged, started.elapsed());
         hooks.sync_finished(&report).await;
         return report;
     }
