@@ -282,6 +282,16 @@ fn set_valued<T>(
     Ok(())
 }
 
+/// A function's path, as `eq = path::to::fn` or, as serde writes its `with`, in quotes
+/// (`eq = "path::to::fn"`).
+fn parse_fn_path(meta: &ParseNestedMeta) -> syn::Result<syn::Path> {
+    if meta.input.peek(syn::LitStr) {
+        let quoted: syn::LitStr = meta.input.parse()?;
+        return quoted.parse();
+    }
+    meta.input.parse()
+}
+
 fn option_name(meta: &ParseNestedMeta) -> String {
     meta.path.get_ident().map_or_else(
         || meta.path.to_token_stream().to_string(),
@@ -308,7 +318,7 @@ pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
                     &mut options.eq,
                     EQ,
                     "path::to::fn",
-                    |m| m.input.parse(),
+                    parse_fn_path,
                     errors,
                 ),
                 RENAME => set_valued(
@@ -332,7 +342,7 @@ pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
                     &mut options.merge_with,
                     MERGE_WITH,
                     "path::to::fn",
-                    |m| m.input.parse(),
+                    parse_fn_path,
                     errors,
                 ),
                 other if CONTAINER_OPTIONS.contains(&other) => {

@@ -13,7 +13,7 @@ struct Port {
     enabled: bool,
     #[statesync(eq = close_enough)]
     load: f64,
-    #[statesync(eq = same_text)]
+    #[statesync(eq = "same_text")] // quoted, as serde writes `with`: the same
     label: String,
     #[statesync(skip)]
     cache: Vec<u8>,
