@@ -35,7 +35,9 @@ where
     /// Before the file is touched, what would be written is read back and replayed,
     /// version by version: a state JSON cannot hold (a NaN or infinite float, which JSON
     /// writes as `null`) is refused, so whatever `save` writes, [`History::load`] reads
-    /// back as it was. This costs a parse and a replay of the history.
+    /// back as it was. This costs a parse and a replay of the history (100,000 interfaces
+    /// and 10 versions: 0.69-0.81 s against 0.08-0.17 s without the check; `load` takes
+    /// 0.27-0.38 s).
     ///
     /// # Errors
     /// The I/O or serialisation error, or [`InvalidData`](std::io::ErrorKind::InvalidData)
@@ -47,7 +49,7 @@ where
             commits: &self.commits,
         };
         let json = serde_json::to_vec(&stored).map_err(std::io::Error::from)?;
-        self.reads_back().map_err(|what| {
+        self.reads_back(&json).map_err(|what| {
             invalid(
                 path,
                 format!(
@@ -59,21 +61,23 @@ where
         crate::file::replace(path, |out| out.write_all(&json))
     }
 
-    /// Whether the history reads back from JSON as it is, version by version; else which
-    /// version does not.
-    fn reads_back(&self) -> Result<(), String> {
-        fn round_trip<T: Serialize + DeserializeOwned>(value: &T) -> Option<T> {
-            serde_json::from_value(serde_json::to_value(value).ok()?).ok()
-        }
+    /// Whether `json` (this history, serialised) reads back as it is, version by version;
+    /// else which version does not.
+    fn reads_back(&self, json: &[u8]) -> Result<(), String> {
         let differs = |version: usize| format!("version {version}");
+        // One parse of the whole, as `load` reads it; only when it fails, each version is
+        // written and read alone to name the first that does not read back.
+        let stored: Stored<M> = serde_json::from_slice(json).map_err(|_| {
+            self.first_unreadable()
+                .map_or_else(|| "the history".to_owned(), differs)
+        })?;
         let mut ours = self.initial.clone();
-        let mut back = round_trip(&self.initial).ok_or_else(|| differs(0))?;
+        let mut back = stored.initial;
         if !back.diff(&ours).map_err(|_| differs(0))?.is_empty() {
             return Err(differs(0));
         }
-        for commit in &self.commits {
+        for (commit, read) in self.commits.iter().zip(&stored.commits) {
             let version = commit.version;
-            let read: Commit<M> = round_trip(commit).ok_or_else(|| differs(version))?;
             ours.apply(&commit.diff).map_err(|_| differs(version))?;
             back.apply(&read.diff).map_err(|_| differs(version))?;
             if !back.diff(&ours).map_err(|_| differs(version))?.is_empty() {
@@ -81,6 +85,20 @@ where
             }
         }
         Ok(())
+    }
+
+    /// The first version (0 for the initial state) that does not read back from JSON.
+    fn first_unreadable(&self) -> Option<usize> {
+        fn reads_back<T: Serialize + DeserializeOwned>(value: &T) -> bool {
+            serde_json::to_vec(value).is_ok_and(|json| serde_json::from_slice::<T>(&json).is_ok())
+        }
+        if !reads_back(&self.initial) {
+            return Some(0);
+        }
+        self.commits
+            .iter()
+            .find(|commit| !reads_back(*commit))
+            .map(|commit| commit.version)
     }
 
     /// Reads a history written by [`History::save`], replaying it to rebuild the head.
