@@ -19,14 +19,7 @@ use statesync::sync::{InMemory, SyncModel, SyncOptions};
 use statesync_suite::cli::{Args, Command, Opt};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::json_file;
-
-/// Peak resident memory of this process, from `/proc/self/status` (Linux), in MB.
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
+use statesync_suite::measure::peak_rss_mb;
 
 const COMMAND: Command = Command {
     name: "inventory_bench",

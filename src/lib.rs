@@ -10,5 +10,6 @@ pub mod fixtures;
 pub mod fuzzing;
 pub mod inventory;
 pub mod json_file;
+pub mod measure;
 pub mod remote;
 pub mod sqlite;

@@ -109,7 +109,7 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
         c + u + d,
         common::seconds(changes_s),
         common::seconds(incremental.write),
-        statesync_postgres::fleet_process::peak_rss_mb().unwrap_or(f64::NAN),
+        statesync_suite::measure::peak_rss_mb().map_or(f64::NAN, f64::round),
     );
     if !verified {
         return Err("the tables do not hold the changed source".into());

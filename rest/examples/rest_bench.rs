@@ -84,7 +84,8 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
             round2(narrow.as_secs_f64() / blocking.as_secs_f64()).into(),
         );
     }
-    line.insert("peak_rss_mb".into(), peak_rss_mb()?.into());
+    let peak = statesync_suite::measure::peak_rss_mb().ok_or("no VmHWM in /proc/self/status")?;
+    line.insert("peak_rss_mb".into(), round2(peak).into());
     println!("{}", serde_json::Value::Object(line));
     runtime.block_on(service.shutdown())?;
     Ok(())
@@ -245,16 +246,4 @@ fn seconds(duration: Duration) -> f64 {
 
 fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
-}
-
-/// The process's peak resident memory (`VmHWM` in `/proc/self/status`), in MB.
-fn peak_rss_mb() -> Result<f64, Box<dyn Error>> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .ok_or("no VmHWM in /proc/self/status")?
-        .parse()?;
-    Ok(round2(kb / 1024.0))
 }

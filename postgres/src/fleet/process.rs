@@ -114,19 +114,6 @@ pub fn applied_line(worker: &str, applied: &Applied) -> String {
     )
 }
 
-/// The peak resident memory of this process so far, in MB (Linux: `VmHWM`).
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some((kb / 1024.0).round())
-}
-
 /// The last line of a worker process: `done w1: 52 applied, 0 lost leases, 0 reconnects,
 /// 0 failures, peak 31 MB`.
 pub fn done_line(worker: &str, report: &WorkerReport) -> String {
@@ -136,6 +123,6 @@ pub fn done_line(worker: &str, report: &WorkerReport) -> String {
         report.lost_leases,
         report.reconnects,
         report.failures,
-        peak_rss_mb().unwrap_or(f64::NAN)
+        statesync_suite::measure::peak_rss_mb().map_or(f64::NAN, f64::round)
     )
 }
