@@ -13,6 +13,9 @@
 #
 #   bash scripts/compile-cost.sh            # prints a table and the ratios
 #   OUT=/tmp/cc bash scripts/compile-cost.sh
+#   bash scripts/compile-cost.sh ir [TOP]   # only the DiffModel crate with the using
+#                                           # function: its unoptimised LLVM IR lines,
+#                                           # per function family (scripts/ir_lines.py)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${OUT:-$root/target/compile-cost}"
@@ -151,6 +154,15 @@ rebuild_cost() {
 }
 
 export CARGO_TARGET_DIR="$out/target"
+if [[ ${1:-} == ir ]]; then
+    rm -rf "$out/diff"
+    write_crate "$out/diff" 1 1
+    rm -f "$CARGO_TARGET_DIR"/release/deps/compile_cost_diff-*.ll
+    (cd "$out/diff" && cargo rustc --release --quiet -- --emit=llvm-ir \
+        -Cno-prepopulate-passes -Cpasses=name-anon-globals)
+    python3 "$root/scripts/ir_lines.py" "$CARGO_TARGET_DIR"/release/deps/compile_cost_diff-*.ll "${2:-40}"
+    exit
+fi
 rm -rf "$out/serde" "$out/serde-decl" "$out/diff" "$out/diff-decl"
 write_crate "$out/serde" 0 1
 write_crate "$out/serde-decl" 0 0
