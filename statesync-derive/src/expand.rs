@@ -852,10 +852,13 @@ fn attribute_const(index: usize) -> Ident {
     quote::format_ident!("__STATESYNC_ATTRIBUTE_{}", index)
 }
 
+/// The attribute's equality: the field's `eq`, or `PartialEq::eq` of its type (a function,
+/// not a closure: one for every attribute of that type in every model, and no shim).
 fn field_eq(field: &Field) -> TokenStream {
     let span = field.span();
+    let ty = field.ty;
     match field.eq() {
         Some(eq) => quote_spanned!(span=> |__a, __b| #eq(__a, __b)),
-        None => quote_spanned!(span=> |__a, __b| __a == __b),
+        None => quote_spanned!(span=> <#ty as ::core::cmp::PartialEq>::eq),
     }
 }

@@ -72,9 +72,22 @@ impl Level {
         })
     }
 
-    /// Enters the level of an element, or the error that names it.
-    pub(crate) fn enter<M: DiffModel>(key: impl FnOnce() -> M::Key) -> Result<Self, Error> {
-        Self::try_enter().ok_or_else(|| too_deep::<M>(&key()))
+    /// Enters the level of a model, or the error that names it (the key is built only
+    /// then). No closure: one small copy per model type.
+    pub(crate) fn enter_model<M: DiffModel>(model: &M) -> Result<Self, Error> {
+        match Self::try_enter() {
+            Some(level) => Ok(level),
+            None => Err(too_deep::<M>(&model.key())),
+        }
+    }
+
+    /// Enters the level of the element with this key, or the error that names it.
+    /// Not generic: compiled once.
+    pub(crate) fn enter_key(
+        model: &'static str,
+        key: &dyn std::fmt::Display,
+    ) -> Result<Self, Error> {
+        Self::try_enter().ok_or_else(|| Error::too_deep(model, key))
     }
 }
 
@@ -115,7 +128,7 @@ pub(crate) fn too_deep<M: DiffModel>(key: &M::Key) -> Error {
 // Not inlined: one copy per model type, called from each place that needs it.
 #[inline(never)]
 pub(crate) fn check_subtree<M: DiffModel>(model: &M) -> Result<(), Error> {
-    let _level = Level::enter::<M>(|| model.key())?;
+    let _level = Level::enter_model(model)?;
     let mut check = SubtreeCheck::default();
     model.visit_children(&mut check);
     match check.error {
@@ -136,7 +149,7 @@ impl ModelVisitor for SubtreeCheck {
         if self.error.is_some() {
             return;
         }
-        let Ok(_level) = Level::enter::<C>(|| child.key()) else {
+        let Some(_level) = Level::try_enter() else {
             self.error = Some((too_deep::<C>(&child.key()), field));
             return;
         };
@@ -157,7 +170,7 @@ pub(crate) fn check_diff<M: DiffModel>(diff: &Diff<M>) -> Result<(), Error> {
         match &element.action {
             Action::Create(model) | Action::Delete(model) => check_subtree(model)?,
             Action::Update(update) => {
-                let _level = Level::enter::<M>(|| element.key.clone())?;
+                let _level = Level::enter_key(M::NAME, &element.key)?;
                 let mut children = ChildDiffsCheck::default();
                 M::visit_child_diffs(&update.children, &mut children);
                 if let Some((error, field)) = children.error {

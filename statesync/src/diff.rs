@@ -195,7 +195,7 @@ pub(crate) fn compare<M: DiffModel>(
     new: &M,
     observer: &mut dyn DiffObserver,
 ) -> Result<Compared<M>, Error> {
-    let _level = Level::enter::<M>(|| new.key())?;
+    let _level = Level::enter_model(new)?;
     observer.visited(1);
     // Equal attributes (the common case) are found without building a record of changes.
     let mut same = SameAttributes {
@@ -475,7 +475,7 @@ pub(crate) fn check_update<M: DiffModel>(
     key: &M::Key,
     update: &ModelUpdate<M>,
 ) -> Result<(), Error> {
-    let _level = Level::enter::<M>(|| key.clone())?;
+    let _level = Level::enter_key(M::NAME, key)?;
     current
         .check_fields(&update.fields)
         .map_err(|field| stale::<M>(key, field))?;
