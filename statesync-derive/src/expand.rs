@@ -532,6 +532,10 @@ fn model_impl(model: &Model) -> TokenStream {
     // children field, each placed at its field so a type error points there. They are
     // constants of the model (not built inside the generic `visit_*` functions), so their
     // accessors are compiled once per model, not once per model and visitor.
+    // The accessors into the model are named functions, not closures: a closure made a
+    // function pointer costs a shim besides its body (a function and about 30 lines of LLVM
+    // IR each). Those into the records stay closures, whose expansion is a line, not three:
+    // the budget of generated lines (`interface_expands_within_300_lines`) allows no more.
     let attribute_consts: Vec<Ident> = (0..attributes.len()).map(attribute_const).collect();
     let attribute_defs = attributes
         .iter()
@@ -542,14 +546,19 @@ fn model_impl(model: &Model) -> TokenStream {
             let variant = variant(field);
             let eq = field_eq(field);
             let at = model.krate_at(field.span());
-            quote_spanned!(field.span()=> const #name: #at::Attribute<Self, #ty> = #at::Attribute {
-            field: #field_enum::#variant,
-            get: |__m| &__m.#member,
-            get_mut: |__m| &mut __m.#member,
-            change: |__c| &__c.#member,
-            change_mut: |__c| &mut __c.#member,
-            eq: #eq,
-        };)
+            let [get, get_mut] = accessor_names(name);
+            quote_spanned!(field.span()=>
+                fn #get(__m: &Self) -> &#ty { &__m.#member }
+                fn #get_mut(__m: &mut Self) -> &mut #ty { &mut __m.#member }
+                const #name: #at::Attribute<Self, #ty> = #at::Attribute {
+                    field: #field_enum::#variant,
+                    get: Self::#get,
+                    get_mut: Self::#get_mut,
+                    change: |__c| &__c.#member,
+                    change_mut: |__c| &mut __c.#member,
+                    eq: #eq,
+                };
+            )
         });
     let child_consts: Vec<Ident> = (0..children.len())
         .map(|index| quote::format_ident!("__STATESYNC_CHILDREN_{}", index))
@@ -559,13 +568,18 @@ fn model_impl(model: &Model) -> TokenStream {
         let ty = field.ty;
         let field_name = &field.name;
         let at = model.krate_at(field.span());
-        quote_spanned!(field.span()=> const #name: #at::ChildField<Self, #ty> = #at::ChildField {
-            name: #field_name,
-            get: |__m| &__m.#member,
-            get_mut: |__m| &mut __m.#member,
-            diff: |__d| &__d.#member,
-            diff_mut: |__d| &mut __d.#member,
-        };)
+        let [get, get_mut] = accessor_names(name);
+        quote_spanned!(field.span()=>
+            fn #get(__m: &Self) -> &#ty { &__m.#member }
+            fn #get_mut(__m: &mut Self) -> &mut #ty { &mut __m.#member }
+            const #name: #at::ChildField<Self, #ty> = #at::ChildField {
+                name: #field_name,
+                get: Self::#get,
+                get_mut: Self::#get_mut,
+                diff: |__d| &__d.#member,
+                diff_mut: |__d| &mut __d.#member,
+            };
+        )
     });
     let keyed_checks = keyed_checks(model);
     let flags = model.options.flags.as_ref().filter(|_| SYNC).map(|flags| {
@@ -579,6 +593,7 @@ fn model_impl(model: &Model) -> TokenStream {
     let consts = (!attributes.is_empty() || !children.is_empty()).then(|| {
         quote! {
             #[automatically_derived]
+            #[doc(hidden)]
             impl #impl_generics #ident #type_generics #where_clause {
                 #(#attribute_defs)*
                 #(#child_defs)*
@@ -662,34 +677,9 @@ fn sync_impl(model: &Model) -> TokenStream {
     generics.where_clause = bound::build_where(predicates);
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
-    quote! {
-        #[automatically_derived]
-        impl #impl_generics #krate::sync::SyncTree<__H> for #this #where_clause {
-            fn hook_create(
-                __hooks: &mut __H,
-                __model: &Self,
-                __parents: &#krate::sync::Parents,
-            ) -> ::core::result::Result<(), #krate::sync::HookError> {
-                <__H as #krate::sync::Hooks<#this>>::create(__hooks, __model, __parents)
-            }
-
-            fn hook_update(
-                __hooks: &mut __H,
-                __model: &Self,
-                __changes: &<Self as #krate::DiffModel>::Changes,
-                __parents: &#krate::sync::Parents,
-            ) -> ::core::result::Result<(), #krate::sync::HookError> {
-                <__H as #krate::sync::Hooks<#this>>::update(__hooks, __model, __changes, __parents)
-            }
-
-            fn hook_delete(
-                __hooks: &mut __H,
-                __model: &Self,
-                __parents: &#krate::sync::Parents,
-            ) -> ::core::result::Result<(), #krate::sync::HookError> {
-                <__H as #krate::sync::Hooks<#this>>::delete(__hooks, __model, __parents)
-            }
-
+    // A model without children keeps the trait's defaults (it has none to sync).
+    let children_fns = (!members.is_empty()).then(|| {
+        quote! {
             fn sync_child_diffs(
                 &mut self,
                 __diffs: &<Self as #krate::DiffModel>::ChildDiffs,
@@ -705,6 +695,19 @@ fn sync_impl(model: &Model) -> TokenStream {
             fn delete_children(&mut self, __run: &mut #krate::sync::Run<'_, '_, __H>) -> ::core::primitive::bool {
                 true #(& #krate::__private::delete_children(&mut self.#members, __run))*
             }
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::sync::SyncTree<__H> for #this #where_clause {
+            fn hook(
+                __hooks: &mut __H,
+                __call: #krate::sync::HookCall<'_, Self>,
+            ) -> ::core::result::Result<(), #krate::sync::HookError> {
+                __call.run(__hooks)
+            }
+
+            #children_fns
         }
     }
 }
@@ -850,6 +853,16 @@ fn merge_impl(model: &Model) -> TokenStream {
 /// The name of the model's constant describing its `index`th compared attribute.
 fn attribute_const(index: usize) -> Ident {
     quote::format_ident!("__STATESYNC_ATTRIBUTE_{}", index)
+}
+
+/// The names of the two accessors into the model behind the description constant `name`
+/// (`__STATESYNC_ATTRIBUTE_0` has `__statesync_attribute_0` and `__statesync_attribute_0_mut`).
+fn accessor_names(name: &Ident) -> [Ident; 2] {
+    let name = name.to_string().to_lowercase();
+    [
+        quote::format_ident!("{name}"),
+        quote::format_ident!("{name}_mut"),
+    ]
 }
 
 /// The attribute's equality: the field's `eq`, or `PartialEq::eq` of its type (a function,

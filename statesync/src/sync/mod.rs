@@ -163,9 +163,17 @@ impl<M: DiffModel> Hooks<M> for InMemory {}
 /// `Send + Sync` key (hooks get the keys of their ancestors in [`Parents`], which async
 /// hooks hold across threads).
 pub trait SyncTree<H: ?Sized>: DiffModel<Key: Send + Sync> + 'static {
+    /// Calls the hook of `H` for `Self` that `call` names (generated: the one place that
+    /// knows `H` has hooks for `Self`; see [`HookCall::run`]).
+    #[doc(hidden)]
+    fn hook(hooks: &mut H, call: HookCall<'_, Self>) -> Result<(), HookError>;
+
     /// Calls `H`'s create hook.
     #[doc(hidden)]
-    fn hook_create(hooks: &mut H, model: &Self, parents: &Parents) -> Result<(), HookError>;
+    fn hook_create(hooks: &mut H, model: &Self, parents: &Parents) -> Result<(), HookError> {
+        Self::hook(hooks, HookCall::Create { model, parents })
+    }
+
     /// Calls `H`'s update hook.
     #[doc(hidden)]
     fn hook_update(
@@ -173,19 +181,75 @@ pub trait SyncTree<H: ?Sized>: DiffModel<Key: Send + Sync> + 'static {
         model: &Self,
         changes: &Self::Changes,
         parents: &Parents,
-    ) -> Result<(), HookError>;
+    ) -> Result<(), HookError> {
+        Self::hook(
+            hooks,
+            HookCall::Update {
+                model,
+                changes,
+                parents,
+            },
+        )
+    }
+
     /// Calls `H`'s delete hook.
     #[doc(hidden)]
-    fn hook_delete(hooks: &mut H, model: &Self, parents: &Parents) -> Result<(), HookError>;
-    /// Syncs each child diff into this model's children.
+    fn hook_delete(hooks: &mut H, model: &Self, parents: &Parents) -> Result<(), HookError> {
+        Self::hook(hooks, HookCall::Delete { model, parents })
+    }
+
+    /// Syncs each child diff into this model's children (generated for models with
+    /// children; a model without has none to sync).
     #[doc(hidden)]
-    fn sync_child_diffs(&mut self, diffs: &Self::ChildDiffs, run: &mut Run<'_, '_, H>);
+    fn sync_child_diffs(&mut self, diffs: &Self::ChildDiffs, run: &mut Run<'_, '_, H>) {
+        let _ = (diffs, run);
+    }
+
     /// Creates every child of a model just created, parents first; drops failed ones.
     #[doc(hidden)]
-    fn create_children(&mut self, run: &mut Run<'_, '_, H>);
+    fn create_children(&mut self, run: &mut Run<'_, '_, H>) {
+        let _ = run;
+    }
+
     /// Deletes every child, children first; `false` when one could not be deleted.
     #[doc(hidden)]
-    fn delete_children(&mut self, run: &mut Run<'_, '_, H>) -> bool;
+    fn delete_children(&mut self, run: &mut Run<'_, '_, H>) -> bool {
+        let _ = run;
+        true
+    }
+}
+
+/// One call of a model's hooks, as [`SyncTree::hook`] takes it.
+#[doc(hidden)]
+pub enum HookCall<'a, M: DiffModel> {
+    /// [`Hooks::create`].
+    Create { model: &'a M, parents: &'a Parents },
+    /// [`Hooks::update`].
+    Update {
+        model: &'a M,
+        changes: &'a M::Changes,
+        parents: &'a Parents,
+    },
+    /// [`Hooks::delete`].
+    Delete { model: &'a M, parents: &'a Parents },
+}
+
+impl<M: DiffModel> HookCall<'_, M> {
+    /// Calls the hook of `hooks` this call names.
+    ///
+    /// # Errors
+    /// The hook's.
+    pub fn run<H: Hooks<M> + ?Sized>(self, hooks: &mut H) -> Result<(), HookError> {
+        match self {
+            HookCall::Create { model, parents } => hooks.create(model, parents),
+            HookCall::Update {
+                model,
+                changes,
+                parents,
+            } => hooks.update(model, changes, parents),
+            HookCall::Delete { model, parents } => hooks.delete(model, parents),
+        }
+    }
 }
 
 /// Diff and sync in diffsync's words, on any model: `target.diff_from(&source)` is what the
