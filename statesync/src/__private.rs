@@ -86,17 +86,26 @@ pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
     children: &C,
     visitor: &mut V,
 ) {
-    if V::KEY_ORDER {
-        let mut sorted = Vec::new();
-        children.for_each_child(&mut |child| sorted.push((child.key(), child)));
-        crate::order::sort_by_key_ref(&mut sorted, |(key, _)| key);
-        for (_, child) in sorted {
-            visitor.visit(field, child);
+    if visitor.key_order() {
+        for (_, child) in &in_key_order(children) {
+            visitor.visit(field, *child);
         }
     } else {
         children.for_each_child(&mut |child| visitor.visit(field, child));
     }
 }
+
+/// The children of a collection in key order (one copy per collection type, whichever
+/// visitor asks).
+fn in_key_order<C: ChildCollection>(children: &C) -> Vec<(KeyOf<C::Model>, &C::Model)> {
+    let mut sorted = Vec::new();
+    children.for_each_child(&mut |child| sorted.push((child.key(), child)));
+    crate::order::sort_by_key_ref(&mut sorted, |(key, _)| key);
+    sorted
+}
+
+/// The key type of a model.
+type KeyOf<M> = <M as DiffModel>::Key;
 
 /// Syncs one children field's diff through the hooks.
 #[cfg(feature = "sync")]

@@ -5,6 +5,7 @@
 //! returns [`Error::TooDeep`] one level beyond the limit, instead of overflowing the stack.
 
 use std::cell::Cell;
+use std::fmt::{self, Display};
 
 use crate::diff::{Action, Diff};
 use crate::error::Error;
@@ -125,26 +126,75 @@ pub(crate) fn too_deep<M: DiffModel>(key: &M::Key) -> Error {
 ///
 /// # Errors
 /// [`Error::TooDeep`] naming the first element too deep, with its path below `model`.
+pub(crate) fn check_subtree<M: DiffModel>(model: &M) -> Result<(), Error> {
+    walk_subtree(model, &mut ())
+}
+
+/// What a walk of a subtree ([`walk_subtree`]) tells: each model below the walked one,
+/// parents before children. The walks that need no more than this (checking the depth,
+/// counting, rendering) share one walk, compiled once per model type.
+pub(crate) trait SubtreeSink {
+    /// Whether children come in key order (for output that must not depend on insertion
+    /// order) rather than in their collection's order. Off by default: sorting costs.
+    fn key_order(&self) -> bool {
+        false
+    }
+
+    /// A model `depth` levels below the walked one (1 for its children).
+    fn model(&mut self, depth: usize, name: &'static str, key: &dyn Display) {
+        let _ = (depth, name, key);
+    }
+}
+
+/// The sink that only checks the depth.
+impl SubtreeSink for () {}
+
+/// Walks a model's subtree within [`MAX_DEPTH`] (the model at the current level), telling
+/// `sink` about every model below it.
+///
+/// # Errors
+/// [`Error::TooDeep`] naming the first element too deep, with its path below `model`.
 // Not inlined: one copy per model type, called from each place that needs it.
 #[inline(never)]
-pub(crate) fn check_subtree<M: DiffModel>(model: &M) -> Result<(), Error> {
+pub(crate) fn walk_subtree<M: DiffModel>(
+    model: &M,
+    sink: &mut dyn SubtreeSink,
+) -> Result<(), Error> {
     let _level = Level::enter_model(model)?;
-    let mut check = SubtreeCheck::default();
-    model.visit_children(&mut check);
-    match check.error {
+    let mut walk = SubtreeWalk {
+        sink,
+        depth: 1,
+        error: None,
+    };
+    model.visit_children(&mut walk);
+    match walk.error {
         Some((error, field)) => Err(error.within(M::NAME, &model.key(), field)),
         None => Ok(()),
     }
 }
 
+/// A model's key, built when it is displayed.
+struct KeyOf<'a, M>(&'a M);
+
+impl<M: DiffModel> Display for KeyOf<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Display::fmt(&self.0.key(), f)
+    }
+}
+
 /// Walks children one level further each time; stops at the first too deep.
-#[derive(Default)]
-struct SubtreeCheck {
+struct SubtreeWalk<'s> {
+    sink: &'s mut dyn SubtreeSink,
+    depth: usize,
     /// The error, and the children field under which it was found.
     error: Option<(Error, &'static str)>,
 }
 
-impl ModelVisitor for SubtreeCheck {
+impl ModelVisitor for SubtreeWalk<'_> {
+    fn key_order(&self) -> bool {
+        self.sink.key_order()
+    }
+
     fn visit<C: DiffModel>(&mut self, field: &'static str, child: &C) {
         if self.error.is_some() {
             return;
@@ -153,7 +203,10 @@ impl ModelVisitor for SubtreeCheck {
             self.error = Some((too_deep::<C>(&child.key()), field));
             return;
         };
+        self.sink.model(self.depth, C::NAME, &KeyOf(child));
+        self.depth += 1;
         child.visit_children(self);
+        self.depth -= 1;
         if let Some((error, below)) = self.error.take() {
             self.error = Some((error.within(C::NAME, &child.key(), below), field));
         }

@@ -303,6 +303,11 @@ pub trait ModelVisitor {
     /// for output that must not depend on insertion order. Off by default: sorting costs.
     const KEY_ORDER: bool = false;
 
+    /// [`ModelVisitor::KEY_ORDER`], for a visitor that decides when it runs.
+    fn key_order(&self) -> bool {
+        Self::KEY_ORDER
+    }
+
     /// Called with the name of a children field and one child model.
     fn visit<C: DiffModel>(&mut self, field: &'static str, child: &C);
 }

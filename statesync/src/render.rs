@@ -3,8 +3,9 @@
 
 use std::fmt::{self, Debug, Write as _};
 
+use crate::depth::{SubtreeSink, walk_subtree};
 use crate::diff::{Action, Diff};
-use crate::model::{DiffModel, DiffVisitor, ModelField, ModelVisitor};
+use crate::model::{DiffModel, DiffVisitor, ModelField};
 
 /// What an [`Entry`] does to its element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,17 +91,23 @@ struct Flatten {
     entries: Vec<Entry>,
 }
 
-/// Lists a created or deleted model's descendants with the same kind.
+/// Lists a created or deleted model's descendants with the same kind, in key order.
 struct SubtreeEntries<'a> {
     flatten: &'a mut Flatten,
     kind: EntryKind,
 }
 
-impl ModelVisitor for SubtreeEntries<'_> {
-    const KEY_ORDER: bool = true;
+impl SubtreeSink for SubtreeEntries<'_> {
+    fn key_order(&self) -> bool {
+        true
+    }
 
-    fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
-        self.flatten.push_model(child, self.kind);
+    fn model(&mut self, depth: usize, name: &'static str, key: &dyn fmt::Display) {
+        let entry = Entry {
+            depth: self.flatten.depth + depth,
+            ..self.flatten.entry(name, key, self.kind)
+        };
+        self.flatten.entries.push(entry);
     }
 }
 
@@ -118,16 +125,18 @@ impl Flatten {
         }
     }
 
-    #[inline(never)]
+    /// A created or deleted model and its descendants (within [`crate::MAX_DEPTH`], as
+    /// every diff statesync makes or reads is).
     fn push_model<M: DiffModel>(&mut self, model: &M, kind: EntryKind) {
         let entry = self.entry(M::NAME, &model.key(), kind);
         self.entries.push(entry);
-        self.depth += 1;
-        model.visit_children(&mut SubtreeEntries {
-            flatten: self,
-            kind,
-        });
-        self.depth -= 1;
+        let _ = walk_subtree(
+            model,
+            &mut SubtreeEntries {
+                flatten: self,
+                kind,
+            },
+        );
     }
 }
 

@@ -2,8 +2,9 @@
 
 use std::fmt;
 
+use crate::depth::{SubtreeSink, walk_subtree};
 use crate::diff::{Action, Diff};
-use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
+use crate::model::{DiffModel, DiffVisitor};
 
 /// Counts over a whole diff tree. Each model instance is one element: `create` if only in
 /// the new state, `delete` if only in the old, `update` if in both with at least one
@@ -50,21 +51,21 @@ impl fmt::Display for Summary {
     }
 }
 
-/// Counts a model and all its descendants.
-#[derive(Default)]
+/// Counts the models of a subtree.
 struct SubtreeSize(usize);
 
-impl ModelVisitor for SubtreeSize {
-    fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
+impl SubtreeSink for SubtreeSize {
+    fn model(&mut self, _depth: usize, _name: &'static str, _key: &dyn fmt::Display) {
         self.0 = self.0.saturating_add(1);
-        child.visit_children(self);
     }
 }
 
-/// The number of elements in a model's subtree, the model included.
+/// The number of elements in a model's subtree, the model included (within
+/// [`MAX_DEPTH`](crate::MAX_DEPTH): a deeper tree is counted down to the limit).
 pub(crate) fn subtree_size<M: DiffModel>(model: &M) -> usize {
     let mut size = SubtreeSize(1);
-    model.visit_children(&mut size);
+    // Too deep a tree is counted as far as it goes; the diff itself refuses it.
+    let _ = walk_subtree(model, &mut size);
     size.0
 }
 
