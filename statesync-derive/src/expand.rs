@@ -629,14 +629,14 @@ fn model_impl(model: &Model) -> TokenStream {
             #[inline(always)]
             fn visit_attributes<__V: #krate::AttributeVisitor<Self>>(__v: &mut __V) {
                 #unused
-                #(__v.attribute(Self::#attribute_consts);)*
+                #(__v.attribute(&Self::#attribute_consts);)*
             }
 
             #[inline(always)]
             fn visit_child_fields<__V: #krate::ChildFieldVisitor<Self>>(__v: &mut __V) {
                 #keyed_checks
                 #no_children
-                #(__v.children(Self::#child_consts);)*
+                #(__v.children(&Self::#child_consts);)*
             }
         }
     }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::depth::{Level, check_subtree};
 use crate::error::{Error, Operation};
-use crate::fields::SameAttributes;
+use crate::fields::{DiffChildren, SameAttributes};
 use crate::model::{DiffModel, DiffObserver, DiffVisitor, Unobserved};
 
 /// One changed attribute: its value before and after.
@@ -174,18 +174,45 @@ pub(crate) enum Compared<M: DiffModel> {
     Changed(ModelUpdate<M>),
 }
 
-/// Tallies child diffs: whether any holds an element and how many unchanged elements they
-/// count.
+/// Tallies child diffs as they are made: whether any holds an element and how many
+/// unchanged elements they count.
 #[derive(Default)]
-struct ChildTally {
-    changed: bool,
-    unchanged: usize,
+pub(crate) struct ChildTally {
+    pub(crate) changed: bool,
+    pub(crate) unchanged: usize,
 }
 
-impl DiffVisitor for ChildTally {
-    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+impl ChildTally {
+    /// Counts one child diff.
+    pub(crate) fn add<C: DiffModel>(&mut self, diff: &Diff<C>) {
         self.changed |= !diff.elements.is_empty();
         self.unchanged = self.unchanged.saturating_add(diff.unchanged);
+    }
+}
+
+/// Diffs each children collection of `old` against the one of `new`, with a tally of the
+/// child diffs.
+///
+/// # Errors
+/// [`Error::DuplicateKey`] when a collection holds two children with one key.
+#[inline]
+fn diff_children<M: DiffModel>(
+    old: &M,
+    new: &M,
+    observer: &mut dyn DiffObserver,
+) -> Result<(M::ChildDiffs, ChildTally), Error> {
+    let mut diff = DiffChildren {
+        old,
+        new,
+        observer,
+        out: M::ChildDiffs::default(),
+        tally: ChildTally::default(),
+        error: None,
+    };
+    M::visit_child_fields(&mut diff);
+    match diff.error {
+        Some(error) => Err(error),
+        None => Ok((diff.out, diff.tally)),
     }
 }
 
@@ -204,9 +231,7 @@ pub(crate) fn compare<M: DiffModel>(
         same: true,
     };
     M::visit_attributes(&mut same);
-    let children = old.diff_children(new, observer)?;
-    let mut tally = ChildTally::default();
-    M::visit_child_diffs(&children, &mut tally);
+    let (children, tally) = diff_children(old, new, observer)?;
     if same.same && !tally.changed {
         return Ok(Compared::Unchanged(tally.unchanged.saturating_add(1)));
     }

@@ -14,7 +14,7 @@
 use std::fmt::Debug;
 
 use crate::children::ChildCollection;
-use crate::diff::{Change, Diff};
+use crate::diff::{Change, ChildTally, Diff};
 use crate::error::Error;
 use crate::model::{DiffModel, DiffObserver, DiffVisitor, ModelField, ModelVisitor, OnChange};
 
@@ -35,10 +35,20 @@ pub struct Attribute<M: DiffModel, T> {
     pub eq: fn(&T, &T) -> bool,
 }
 
+// By hand: a derive would ask `M` and `T` to be `Copy`; the description only holds
+// function pointers and a field.
+impl<M: DiffModel, T> Clone for Attribute<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M: DiffModel, T> Copy for Attribute<M, T> {}
+
 /// Visits the compared attributes of `M`, each with its own type.
 pub trait AttributeVisitor<M: DiffModel> {
     /// Called once per compared attribute, in declaration order.
-    fn attribute<T: Clone + Debug>(&mut self, attribute: Attribute<M, T>);
+    fn attribute<T: Clone + Debug>(&mut self, attribute: &Attribute<M, T>);
 }
 
 /// One children field of `M`: its name, the collection in a model, and its diff in a record
@@ -59,7 +69,7 @@ pub struct ChildField<M: DiffModel, C: ChildCollection> {
 /// Visits the children fields of `M`, each with its own collection type.
 pub trait ChildFieldVisitor<M: DiffModel> {
     /// Called once per children field, in declaration order.
-    fn children<C: ChildCollection>(&mut self, field: ChildField<M, C>);
+    fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>);
 }
 
 /// The child diffs of a model without children fields (`DiffModel::ChildDiffs` of every
@@ -80,7 +90,7 @@ pub(crate) struct DiffFields<'a, M: DiffModel> {
 // are inlined in turn.
 impl<M: DiffModel> AttributeVisitor<M> for DiffFields<'_, M> {
     #[inline(always)]
-    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+    fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         *(a.change_mut)(&mut self.changes) =
             crate::__private::diff_field_with((a.get)(self.old), (a.get)(self.new), a.eq);
     }
@@ -96,7 +106,7 @@ pub(crate) struct SameAttributes<'a, M: DiffModel> {
 
 impl<M: DiffModel> AttributeVisitor<M> for SameAttributes<'_, M> {
     #[inline(always)]
-    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+    fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         self.same =
             self.same && crate::__private::same_value((a.get)(self.old), (a.get)(self.new), a.eq);
     }
@@ -106,7 +116,7 @@ pub(crate) struct NoChange<'a, M: DiffModel>(pub(crate) &'a M::Changes, pub(crat
 
 impl<M: DiffModel> AttributeVisitor<M> for NoChange<'_, M> {
     #[inline(always)]
-    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+    fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         self.1 &= (a.change)(self.0).is_none();
     }
 }
@@ -117,7 +127,7 @@ pub(crate) struct EachChange<'a, 'f, M: DiffModel>(
 );
 
 impl<M: DiffModel> AttributeVisitor<M> for EachChange<'_, '_, M> {
-    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+    fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         if let Some(change) = (a.change)(self.0) {
             (self.1)(a.field, &change.old, &change.new);
         }
@@ -132,7 +142,7 @@ pub(crate) struct FirstMoved<'a, M: DiffModel> {
 }
 
 impl<M: DiffModel> AttributeVisitor<M> for FirstMoved<'_, M> {
-    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+    fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         if self.moved.is_none()
             && !crate::__private::field_unmoved(
                 (a.get)(self.current),
@@ -153,7 +163,7 @@ pub(crate) struct Snapshot<'a, M: DiffModel> {
 }
 
 impl<M: DiffModel> AttributeVisitor<M> for Snapshot<'_, M> {
-    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+    fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         *(a.change_mut)(&mut self.out) =
             crate::__private::snapshot_field((a.get)(self.current), (a.change)(self.changes));
     }
@@ -165,7 +175,7 @@ pub(crate) struct Invert<'a, M: DiffModel> {
 }
 
 impl<M: DiffModel> AttributeVisitor<M> for Invert<'_, M> {
-    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+    fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         *(a.change_mut)(&mut self.out) = crate::__private::invert_field((a.change)(self.changes));
     }
 }
@@ -176,7 +186,7 @@ pub(crate) struct ApplyFields<'a, M: DiffModel> {
 }
 
 impl<M: DiffModel> AttributeVisitor<M> for ApplyFields<'_, M> {
-    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+    fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         crate::__private::apply_field((a.get_mut)(self.target), (a.change)(self.changes));
     }
 }
@@ -187,7 +197,7 @@ pub(crate) struct InvertChildren<'a, M: DiffModel> {
 }
 
 impl<M: DiffModel> ChildFieldVisitor<M> for InvertChildren<'_, M> {
-    fn children<C: ChildCollection>(&mut self, field: ChildField<M, C>) {
+    fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
         *(field.diff_mut)(&mut self.out) = (field.diff)(self.diffs).invert();
     }
 }
@@ -197,11 +207,12 @@ pub(crate) struct DiffChildren<'a, 'o, M: DiffModel> {
     pub(crate) new: &'a M,
     pub(crate) observer: &'a mut (dyn DiffObserver + 'o),
     pub(crate) out: M::ChildDiffs,
+    pub(crate) tally: ChildTally,
     pub(crate) error: Option<Error>,
 }
 
 impl<M: DiffModel> ChildFieldVisitor<M> for DiffChildren<'_, '_, M> {
-    fn children<C: ChildCollection>(&mut self, field: ChildField<M, C>) {
+    fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
         if self.error.is_some() {
             return;
         }
@@ -212,7 +223,10 @@ impl<M: DiffModel> ChildFieldVisitor<M> for DiffChildren<'_, '_, M> {
             (field.get)(self.new),
             self.observer,
         ) {
-            Ok(diff) => *(field.diff_mut)(&mut self.out) = diff,
+            Ok(diff) => {
+                self.tally.add(&diff);
+                *(field.diff_mut)(&mut self.out) = diff;
+            }
             Err(error) => self.error = Some(error),
         }
     }
@@ -225,7 +239,7 @@ pub(crate) struct CheckChildren<'a, M: DiffModel> {
 }
 
 impl<M: DiffModel> ChildFieldVisitor<M> for CheckChildren<'_, M> {
-    fn children<C: ChildCollection>(&mut self, field: ChildField<M, C>) {
+    fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
         if self.error.is_none()
             && let Err(error) = crate::__private::check_children(
                 self.current,
@@ -245,7 +259,7 @@ pub(crate) struct ApplyChildren<'a, M: DiffModel> {
 }
 
 impl<M: DiffModel> ChildFieldVisitor<M> for ApplyChildren<'_, M> {
-    fn children<C: ChildCollection>(&mut self, field: ChildField<M, C>) {
+    fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
         (field.get_mut)(self.target).apply_checked((field.diff)(self.diffs));
     }
 }
@@ -257,7 +271,7 @@ pub(crate) struct EachChildDiff<'a, M: DiffModel, V>(
 
 impl<M: DiffModel, V: DiffVisitor> ChildFieldVisitor<M> for EachChildDiff<'_, M, V> {
     #[inline(always)]
-    fn children<C: ChildCollection>(&mut self, field: ChildField<M, C>) {
+    fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
         self.1.visit(field.name, (field.diff)(self.0));
     }
 }
@@ -266,7 +280,7 @@ pub(crate) struct EachChild<'a, M: DiffModel, V>(pub(crate) &'a M, pub(crate) &'
 
 impl<M: DiffModel, V: ModelVisitor> ChildFieldVisitor<M> for EachChild<'_, M, V> {
     #[inline]
-    fn children<C: ChildCollection>(&mut self, field: ChildField<M, C>) {
+    fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
         crate::__private::visit_children(field.name, (field.get)(self.0), self.1);
     }
 }

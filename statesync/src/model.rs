@@ -7,9 +7,8 @@ use std::hash::Hash;
 use crate::diff::Diff;
 use crate::error::Error;
 use crate::fields::{
-    ApplyChildren, ApplyFields, AttributeVisitor, CheckChildren, ChildFieldVisitor, DiffChildren,
-    DiffFields, EachChange, EachChild, EachChildDiff, FirstMoved, Invert, InvertChildren, NoChange,
-    Snapshot,
+    ApplyChildren, ApplyFields, AttributeVisitor, CheckChildren, ChildFieldVisitor, DiffFields,
+    EachChange, EachChild, EachChildDiff, FirstMoved, Invert, InvertChildren, NoChange, Snapshot,
 };
 
 /// What a generated key type (`DeviceKey`) provides: it is owned, ordered, hashable and
@@ -160,31 +159,6 @@ pub trait DiffModel: Clone {
             target: self,
             changes,
         });
-    }
-
-    /// Diffs each children collection of `self` against the one of `new`.
-    ///
-    /// # Errors
-    /// [`Error::DuplicateKey`] when a collection holds two children with one key.
-    #[doc(hidden)]
-    #[inline]
-    fn diff_children(
-        &self,
-        new: &Self,
-        observer: &mut dyn DiffObserver,
-    ) -> Result<Self::ChildDiffs, Error> {
-        let mut diff = DiffChildren {
-            old: self,
-            new,
-            observer,
-            out: Self::ChildDiffs::default(),
-            error: None,
-        };
-        Self::visit_child_fields(&mut diff);
-        match diff.error {
-            Some(error) => Err(error),
-            None => Ok(diff.out),
-        }
     }
 
     /// Checks that child diffs can be applied to `self`, changing nothing.

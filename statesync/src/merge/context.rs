@@ -186,10 +186,10 @@ impl<M: MergeModel> RuleVisitor<M> for MergeAttributes<'_, '_, '_, M> {
 }
 
 impl<M: MergeModel> AttributeVisitor<M> for MergeAttributes<'_, '_, '_, M> {
-    fn attribute<T: Clone + Debug>(&mut self, a: Attribute<M, T>) {
+    fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         if !self.ruled.contains(&a.field) {
             self.merge(Rule {
-                attribute: a,
+                attribute: *a,
                 strategy: M::MERGE_STRATEGY,
                 resolve: unresolved,
             });
