@@ -7,6 +7,7 @@ mod attr;
 mod bound;
 mod check;
 mod expand;
+mod serde_impl;
 
 use proc_macro::TokenStream;
 

@@ -33,6 +33,9 @@ pub mod __private;
 #[cfg(feature = "serde")]
 #[doc(hidden)]
 pub mod __serde_child;
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub mod __serde_record;
 
 pub use children::{ChildCollection, Keyed};
 pub use depth::MAX_DEPTH;

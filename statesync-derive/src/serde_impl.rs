@@ -1,0 +1,109 @@
+//! `Serialize` and `Deserialize` for the generated records (key, changes, child diffs). The
+//! impls only list the fields; the runtime's `__serde_record` writes and reads them, compiled
+//! once for every record (serde's derive would emit a few hundred lines per record, most of
+//! what a model costs the crate that declares it).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ext::IdentExt;
+use syn::{Generics, Ident, WherePredicate};
+
+use crate::ast::Model;
+use crate::bound;
+
+/// How one field of a record is written and read.
+pub enum Slot {
+    /// A change: left out when `None`, `None` when absent.
+    Optional,
+    /// A key field: always written, needed.
+    Required,
+    /// A child diff written as itself (a field in a recursion cycle): needed.
+    Direct,
+    /// A child diff written through the record's `__Via` parameter: needed.
+    Via,
+}
+
+/// One field of a record.
+pub struct RecordField<'a> {
+    pub member: &'a Ident,
+    pub slot: Slot,
+}
+
+/// What a record is, for its impls.
+pub struct Record<'a> {
+    pub model: &'a Model<'a>,
+    pub ident: &'a Ident,
+    /// The record's generics, with its own where clause.
+    pub generics: &'a Generics,
+    pub fields: Vec<RecordField<'a>>,
+    /// Field types (or other types) whose serde the impls are bounded on, behind
+    /// `for<'__s>` so a record of types without serde still compiles.
+    pub bounded: Vec<syn::Type>,
+    pub serialize_extra: Vec<WherePredicate>,
+    pub deserialize_extra: Vec<WherePredicate>,
+    /// Whether the record is built from `Default` (changes, child diffs) rather than from
+    /// every field read (a key).
+    pub from_default: bool,
+}
+
+/// The two impls.
+pub fn impls(record: &Record) -> TokenStream {
+    let krate = &record.model.krate;
+    let serde = quote!(#krate::__private::serde);
+    let ident = record.ident;
+    let name = ident.to_string();
+    let (_, type_generics, _) = record.generics.split_for_impl();
+    // `for<'__s>` keeps a bound that names no parameter from being checked where the impl
+    // is written; `Deserialize<'de>` names the impl's lifetime already (and a higher-ranked
+    // `DeserializeOwned` bound would be ambiguous beside the type's own impl).
+    let predicates = |extra: &[WherePredicate], bound: &dyn Fn(&syn::Type) -> WherePredicate| {
+        let mut predicates: Vec<WherePredicate> = record
+            .generics
+            .where_clause
+            .as_ref()
+            .map(|clause| clause.predicates.iter().cloned().collect())
+            .unwrap_or_default();
+        predicates.extend(record.bounded.iter().map(bound));
+        predicates.extend(extra.iter().cloned());
+        bound::build_where(predicates)
+    };
+    let serialize_where = predicates(
+        &record.serialize_extra,
+        &|ty| syn::parse_quote!(for<'__s> #ty: #serde::Serialize),
+    );
+    let deserialize_where = predicates(
+        &record.deserialize_extra,
+        &|ty| syn::parse_quote!(#ty: #serde::Deserialize<'de>),
+    );
+    let (impl_generics, _, _) = record.generics.split_for_impl();
+    let mut de_generics = record.generics.clone();
+    de_generics.params.insert(0, syn::parse_quote!('de));
+    let (de_impl_generics, _, _) = de_generics.split_for_impl();
+    let predicates_of = |clause: Option<syn::WhereClause>| {
+        clause.map(|clause| clause.predicates).unwrap_or_default()
+    };
+    let serialize_where = predicates_of(serialize_where);
+    let deserialize_where = predicates_of(deserialize_where);
+    let build = if record.from_default {
+        quote!(default)
+    } else {
+        quote!(fields)
+    };
+    let fields = record.fields.iter().map(|field| {
+        let member = field.member;
+        let name = member.unraw().to_string();
+        let kind = match field.slot {
+            Slot::Optional => quote!(optional),
+            Slot::Required => quote!(required),
+            Slot::Direct => quote!(direct),
+            Slot::Via => quote!(via),
+        };
+        quote!(#member #name #kind)
+    });
+    quote! {
+        #krate::__record_serde!(
+            #name, [#impl_generics], [#de_impl_generics], [#ident #type_generics],
+            [#serialize_where], [#deserialize_where], #build, #(#fields),*
+        );
+    }
+}
