@@ -21,8 +21,7 @@ pub(crate) enum Paired {
 /// only in the new list, in order. `same(old, new)` compares the keys at two positions.
 ///
 /// The new side is searched first where the last match suggests (lists loaded from
-/// similar sources are mostly aligned, and comparing a hash and a key is cheaper than a
-/// lookup); the pass over the new side is skipped when every new key was matched.
+/// similar sources are mostly aligned, and comparing two keys is cheaper than a lookup); the pass over the new side is skipped when every new key was matched.
 ///
 /// # Errors
 /// The first error `emit` returns.
@@ -32,21 +31,10 @@ pub(crate) fn join(
     same: &dyn Fn(usize, usize) -> bool,
     emit: &mut dyn FnMut(Paired) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let mut shift: isize = 0;
     let mut matched = 0;
+    let mut guess = Guess::default();
     for at in 0..old.len() {
-        let Some(hash) = old.hash_at(at) else {
-            continue;
-        };
-        let guess = at
-            .checked_add_signed(shift)
-            .filter(|&guess| new.hash_at(guess) == Some(hash) && same(at, guess));
-        let found = guess.or_else(|| {
-            let found = new.find(hash, &|found| same(at, found))?;
-            shift = found as isize - at as isize;
-            Some(found)
-        });
-        match found {
+        match guess.find(at, (old, new, false), same) {
             Some(found) => {
                 matched += 1;
                 emit(Paired::Both {
@@ -58,16 +46,51 @@ pub(crate) fn join(
         }
     }
     if matched < new.len() {
+        let mut guess = Guess::default();
         for at in 0..new.len() {
-            let Some(hash) = new.hash_at(at) else {
-                continue;
-            };
-            if old.find(hash, &|found| same(found, at)).is_none() {
+            if guess.find(at, (new, old, true), same).is_none() {
                 emit(Paired::New(at))?;
             }
         }
     }
     Ok(())
+}
+
+/// Where the key at a position of one list is in the other: first where the last match
+/// suggests, then through the index.
+#[derive(Default)]
+struct Guess {
+    /// The distance between the last match in the other list and its position here.
+    shift: isize,
+}
+
+impl Guess {
+    /// The position in `other` of the key at `at` in `this`. `same(old, new)` compares the
+    /// keys at two positions of the old and the new list; `this` is the new list when
+    /// `back` is true.
+    fn find(
+        &mut self,
+        at: usize,
+        (this, other, back): (&Positions, &Positions, bool),
+        same: &dyn Fn(usize, usize) -> bool,
+    ) -> Option<usize> {
+        let same = |at: usize, found: usize| {
+            if back {
+                same(found, at)
+            } else {
+                same(at, found)
+            }
+        };
+        let hash = this.hash_at(at)?;
+        let guess = at
+            .checked_add_signed(self.shift)
+            .filter(|&guess| guess < other.len() && same(at, guess));
+        guess.or_else(|| {
+            let found = other.find(hash, &|found| same(at, found))?;
+            self.shift = found as isize - at as isize;
+            Some(found)
+        })
+    }
 }
 
 #[cfg(test)]
