@@ -298,8 +298,8 @@ fn apply_keyed<M: DiffModel>(target: &mut impl Patch<M>, diff: &Diff<M>) {
 
 impl<M: DiffModel> Patch<M> for Store<M> {
     fn remove_deleted(&mut self, diff: &Diff<M>) {
-        let mut keep = vec![true; self.len()];
-        let (keys, _) = self.indexed();
+        let (keys, models) = self.indexed();
+        let mut keep = vec![true; models.len()];
         for key in deleted_keys(diff) {
             if let Some(flag) = keys.position(key).and_then(|at| keep.get_mut(at)) {
                 *flag = false;

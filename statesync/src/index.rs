@@ -212,10 +212,7 @@ impl<K: Hash + Eq> Keys<K> {
 
     /// The position of the key `other` holds at `at` (reusing its hash).
     pub(crate) fn position_of(&self, other: &Self, at: usize) -> Option<usize> {
-        let key = other.keys.get(at)?;
-        let hash = other.positions.hash_at(at)?;
-        self.positions
-            .find(hash, &|found| self.keys.get(found) == Some(key))
+        self.hashed(other.positions.hash_at(at)?, other.keys.get(at)?)
     }
 
     /// Whether a key is present.
@@ -226,17 +223,9 @@ impl<K: Hash + Eq> Keys<K> {
     /// Adds a key at the end and returns its position, or, when it is present, returns its
     /// position as `Err` and leaves the keys unchanged.
     pub(crate) fn insert(&mut self, key: K) -> Result<usize, usize> {
-        let keys = &self.keys;
-        match self
-            .positions
-            .find_or_push(hash_of(&key), &|at| keys.get(at) == Some(&key))
-        {
-            Ok(present) => Err(present),
-            Err(added) => {
-                self.keys.push(key);
-                Ok(added)
-            }
-        }
+        let added = self.index_new(&key)?;
+        self.keys.push(key);
+        Ok(added)
     }
 
     /// Adds a copy of a key at the end when it is absent (hashing it once).
@@ -244,12 +233,21 @@ impl<K: Hash + Eq> Keys<K> {
     where
         K: Clone,
     {
-        let keys = &self.keys;
-        let found = self
-            .positions
-            .find_or_push(hash_of(key), &|at| keys.get(at) == Some(key));
-        if found.is_err() {
+        if self.index_new(key).is_ok() {
             self.keys.push(key.clone());
+        }
+    }
+
+    /// The position of a key as `Err` when it is present; otherwise indexes a new position
+    /// at the end for it, which the caller fills by pushing the key.
+    fn index_new(&mut self, key: &K) -> Result<usize, usize> {
+        let keys = &self.keys;
+        match self
+            .positions
+            .find_or_push(hash_of(key), &|at| keys.get(at) == Some(key))
+        {
+            Ok(present) => Err(present),
+            Err(added) => Ok(added),
         }
     }
 

@@ -88,12 +88,7 @@ impl<M: DiffModel> Default for Store<M> {
 impl<M: DiffModel> Store<M> {
     /// An empty store.
     pub fn new() -> Self {
-        Self {
-            keys: Keys::default(),
-            models: Vec::new(),
-            touched: None,
-            collisions: Vec::new(),
-        }
+        Self::with_capacity(0)
     }
 
     /// An empty store with room for `capacity` models.
