@@ -10,6 +10,8 @@ use crate::diff::{
     Action, Diff, DiffBuilder, already_exists, check_create, check_delete, check_update, not_found,
 };
 use crate::error::{Error, Operation};
+use crate::index::Keys;
+use crate::join::{Paired, join};
 use crate::model::{DiffModel, DiffObserver};
 use crate::store::Store;
 
@@ -122,47 +124,94 @@ impl<M: DiffModel, S: BuildHasher> Lookup<M> for IndexMap<M::Key, M, S> {
     }
 }
 
-/// A borrowed index over a `Vec` of children, refusing duplicate keys.
+/// A borrowed `Vec` of children with an index of their keys, refusing duplicate keys.
 struct VecIndex<'a, M: DiffModel> {
-    by_key: HashMap<M::Key, &'a M, foldhash::fast::RandomState>,
+    keys: Keys<M::Key>,
+    items: &'a [M],
 }
 
 impl<'a, M: DiffModel> VecIndex<'a, M> {
     fn build(items: &'a [M]) -> Result<Self, Error> {
-        let mut by_key =
-            HashMap::with_capacity_and_hasher(items.len(), foldhash::fast::RandomState::default());
+        let mut keys = Keys::with_capacity(items.len());
         for item in items {
-            if by_key.insert(item.key(), item).is_some() {
+            if keys.insert(item.key()).is_err() {
                 return Err(Error::duplicate_key(M::NAME, &item.key()));
             }
         }
-        Ok(Self { by_key })
+        Ok(Self { keys, items })
     }
 }
 
 impl<M: DiffModel> Lookup<M> for VecIndex<'_, M> {
     fn find(&self, key: &M::Key) -> Option<&M> {
-        self.by_key.get(key).copied()
+        self.items.get(self.keys.position(key)?)
     }
 }
 
-/// The shared diff algorithm: a join of two keyed collections. `find_new` finds the new
-/// model for the old one at a position; elements found on both sides are compared, the
-/// rest are deletes (old only) or creates (new only). The pass over the new side, which
-/// looks every new key up in the old side, is skipped when every new element was matched.
+/// Keys with their index, and the models at the same positions: a [`Store`], or a `Vec`
+/// with its [`VecIndex`].
+type Indexed<'a, M> = (&'a Keys<<M as DiffModel>::Key>, &'a [M]);
+
+/// The diff of two indexed collections: the join ([`join`], the same code for every model
+/// type) pairs the positions of equal keys; pairs are compared, the rest are deletes (old
+/// only) or creates (new only).
 // Not inlined: one copy per model type, called from each place that needs it.
 #[inline(never)]
-fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
+fn diff_indexed<M: DiffModel>(
+    old: Indexed<'_, M>,
+    new: Indexed<'_, M>,
+    observer: &mut dyn DiffObserver,
+) -> Result<Diff<M>, Error> {
+    let mut diff = DiffBuilder::new(observer);
+    join(
+        old.0.positions(),
+        new.0.positions(),
+        &|at_old, at_new| old.0.get(at_old) == new.0.get(at_new),
+        &mut |paired| match paired {
+            Paired::Both {
+                old: at_old,
+                new: at_new,
+            } => match (entry(old, at_old), new.1.get(at_new)) {
+                (Some((key, old)), Some(new)) => diff.compared(key, old, new),
+                _ => Ok(()),
+            },
+            Paired::Old(at) => match entry(old, at) {
+                Some((key, old)) => diff.deleted(key, old),
+                None => Ok(()),
+            },
+            Paired::New(at) => match entry(new, at) {
+                Some((key, new)) => diff.created(key, new),
+                None => Ok(()),
+            },
+        },
+    )?;
+    Ok(diff.finish())
+}
+
+/// The key and model at a position of an indexed collection.
+fn entry<'a, M: DiffModel>(
+    (keys, models): Indexed<'a, M>,
+    at: usize,
+) -> Option<(&'a M::Key, &'a M)> {
+    Some((keys.get(at)?, models.get(at)?))
+}
+
+/// The diff of two maps keyed by the child's key: each old child is compared with the new
+/// child of its key or deleted; the pass over the new side, which looks every new key up
+/// in the old side, is skipped when every new child was matched.
+// Not inlined: one copy per model and map type.
+#[inline(never)]
+fn diff_maps<'a, M: DiffModel + 'a>(
     old: impl Iterator<Item = (&'a M::Key, &'a M)>,
     old_lookup: &dyn Lookup<M>,
-    new: impl ExactSizeIterator<Item = (&'b M::Key, &'b M)>,
-    mut find_new: impl FnMut(usize, &M::Key) -> Option<&'b M>,
+    new: impl ExactSizeIterator<Item = (&'a M::Key, &'a M)>,
+    new_lookup: &dyn Lookup<M>,
     observer: &mut dyn DiffObserver,
 ) -> Result<Diff<M>, Error> {
     let mut diff = DiffBuilder::new(observer);
     let mut matched = 0;
-    for (at, (key, old_model)) in old.enumerate() {
-        match find_new(at, key) {
+    for (key, old_model) in old {
+        match new_lookup.find(key) {
             Some(new_model) => {
                 matched += 1;
                 diff.compared(key, old_model, new_model)?;
@@ -180,26 +229,6 @@ fn diff_keyed<'a, 'b, M: DiffModel + 'a + 'b>(
     Ok(diff.finish())
 }
 
-/// Finds the new model for an old one in a [`Store`], trying first the position where the
-/// last match suggests it is (stores loaded from similar sources are mostly aligned, and a
-/// key comparison is cheaper than a hash lookup), then the hash index.
-fn aligned_finder<'b, M: DiffModel>(
-    new: &'b Store<M>,
-) -> impl FnMut(usize, &M::Key) -> Option<&'b M> {
-    let mut shift: isize = 0;
-    move |at, key| {
-        let guess = at.checked_add_signed(shift);
-        if let Some((found_key, model)) = guess.and_then(|guess| new.get_index(guess))
-            && found_key == key
-        {
-            return Some(model);
-        }
-        let (index, model) = new.get_full(key)?;
-        shift = index as isize - at as isize;
-        Some(model)
-    }
-}
-
 /// The shared check: no key appears twice, every update and delete names a present key,
 /// every create an absent one (with a model of that key), updated fields still hold the
 /// diff's old values, and nested updates check out too.
@@ -213,24 +242,18 @@ fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(
         if previous.replace(key) == Some(key) {
             return Err(Error::duplicate_key(M::NAME, &key));
         }
-        match &element.action {
-            Action::Create(model) => {
+        match (&element.action, lookup.find(key)) {
+            (Action::Create(model), None) => {
                 if !model.has_key(key) {
                     return Err(Error::key_mismatch(M::NAME, key, &model.key()));
                 }
-                if lookup.find(key).is_some() {
-                    return Err(already_exists::<M>(key));
-                }
                 check_create(model)?;
             }
-            Action::Delete(payload) => match lookup.find(key) {
-                Some(current) => check_delete(current, key, payload)?,
-                None => return Err(not_found::<M>(Operation::Delete, key)),
-            },
-            Action::Update(update) => match lookup.find(key) {
-                Some(current) => check_update(current, key, update)?,
-                None => return Err(not_found::<M>(Operation::Update, key)),
-            },
+            (Action::Create(_), Some(_)) => return Err(already_exists::<M>(key)),
+            (Action::Delete(payload), Some(current)) => check_delete(current, key, payload)?,
+            (Action::Update(update), Some(current)) => check_update(current, key, update)?,
+            (Action::Delete(_), None) => return Err(not_found::<M>(Operation::Delete, key)),
+            (Action::Update(_), None) => return Err(not_found::<M>(Operation::Update, key)),
         }
     }
     Ok(())
@@ -250,15 +273,6 @@ fn deleted_keys<M: DiffModel>(diff: &Diff<M>) -> impl Iterator<Item = &M::Key> {
         .iter()
         .filter(|element| matches!(element.action, Action::Delete(_)))
         .map(|element| &element.key)
-}
-
-/// Whether a diff deletes the element with this key (its elements are in key order).
-fn deletes<M: DiffModel>(diff: &Diff<M>, key: &M::Key) -> bool {
-    diff.elements()
-        .binary_search_by(|element| element.key.cmp(key))
-        .ok()
-        .and_then(|at| diff.elements().get(at))
-        .is_some_and(|element| matches!(element.action, Action::Delete(_)))
 }
 
 /// Applies a checked diff: deletes in one pass, then updates in place, then creates.
@@ -284,7 +298,14 @@ fn apply_keyed<M: DiffModel>(target: &mut impl Patch<M>, diff: &Diff<M>) {
 
 impl<M: DiffModel> Patch<M> for Store<M> {
     fn remove_deleted(&mut self, diff: &Diff<M>) {
-        self.retain_keys(|key| !deletes(diff, key));
+        let (keys, models) = self.indexed();
+        let mut keep = vec![true; models.len()];
+        for key in deleted_keys(diff) {
+            if let Some(flag) = keys.position(key).and_then(|at| keep.get_mut(at)) {
+                *flag = false;
+            }
+        }
+        self.retain_flagged(&keep);
     }
 
     fn find_mut(&mut self, key: &M::Key) -> Option<&mut M> {
@@ -310,13 +331,7 @@ impl<M: DiffModel> ChildCollection for Store<M> {
     ) -> Result<Diff<M>, Error> {
         self.check_collisions()?;
         new.check_collisions()?;
-        diff_keyed(
-            self.entries(),
-            self,
-            new.entries(),
-            aligned_finder(new),
-            observer,
-        )
+        diff_indexed(self.indexed(), new.indexed(), observer)
     }
 
     fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
@@ -362,15 +377,9 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
         new: &Self,
         observer: &mut dyn DiffObserver,
     ) -> Result<Diff<M>, Error> {
-        let old_index = VecIndex::build(self)?;
-        let new_index = VecIndex::build(new)?;
-        diff_keyed(
-            old_index.by_key.iter().map(|(key, model)| (key, *model)),
-            &old_index,
-            new_index.by_key.iter().map(|(key, model)| (key, *model)),
-            |_, key| new_index.find(key),
-            observer,
-        )
+        let old = VecIndex::build(self)?;
+        let new = VecIndex::build(new)?;
+        diff_indexed((&old.keys, old.items), (&new.keys, new.items), observer)
     }
 
     fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
@@ -413,19 +422,43 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
 /// [`IndexedVec::into_vec`] closes, keeping the order of the survivors.
 struct IndexedVec<M: DiffModel> {
     slots: Vec<Option<M>>,
-    positions: HashMap<M::Key, usize, foldhash::fast::RandomState>,
+    keys: Keys<M::Key>,
+    /// `slot_of[at]`: the slot of the key at position `at` of `keys` (the last of equal
+    /// keys, which a checked diff never meets).
+    slot_of: Vec<usize>,
 }
 
 impl<M: DiffModel> IndexedVec<M> {
     fn new(items: Vec<M>) -> Self {
-        let positions = items
-            .iter()
-            .enumerate()
-            .map(|(at, model)| (model.key(), at))
-            .collect();
-        Self {
-            slots: items.into_iter().map(Some).collect(),
-            positions,
+        let mut indexed = Self {
+            slots: Vec::with_capacity(items.len()),
+            keys: Keys::with_capacity(items.len()),
+            slot_of: Vec::with_capacity(items.len()),
+        };
+        for item in items {
+            indexed.add(item.key(), item);
+        }
+        indexed
+    }
+
+    /// The slot of the child with this key.
+    fn slot(&self, key: &M::Key) -> Option<usize> {
+        self.keys
+            .position(key)
+            .and_then(|at| self.slot_of.get(at).copied())
+    }
+
+    /// Adds a child at the end, filed under `key`.
+    fn add(&mut self, key: M::Key, model: M) {
+        let slot = self.slots.len();
+        self.slots.push(Some(model));
+        match self.keys.insert(key) {
+            Ok(_) => self.slot_of.push(slot),
+            Err(at) => {
+                if let Some(held) = self.slot_of.get_mut(at) {
+                    *held = slot;
+                }
+            }
         }
     }
 
@@ -437,24 +470,19 @@ impl<M: DiffModel> IndexedVec<M> {
 impl<M: DiffModel> Patch<M> for IndexedVec<M> {
     fn remove_deleted(&mut self, diff: &Diff<M>) {
         for key in deleted_keys(diff) {
-            if let Some(slot) = self
-                .positions
-                .remove(key)
-                .and_then(|at| self.slots.get_mut(at))
-            {
+            if let Some(slot) = self.slot(key).and_then(|at| self.slots.get_mut(at)) {
                 *slot = None;
             }
         }
     }
 
     fn find_mut(&mut self, key: &M::Key) -> Option<&mut M> {
-        let at = *self.positions.get(key)?;
+        let at = self.slot(key)?;
         self.slots.get_mut(at)?.as_mut()
     }
 
     fn add(&mut self, key: &M::Key, model: M) {
-        self.positions.insert(key.clone(), self.slots.len());
-        self.slots.push(Some(model));
+        IndexedVec::add(self, key.clone(), model);
     }
 }
 
@@ -490,7 +518,7 @@ macro_rules! map_children {
                         return Err(Error::key_mismatch(M::NAME, key, &model.key()));
                     }
                 }
-                diff_keyed(self.iter(), self, new.iter(), |_, key| new.get(key), observer)
+                diff_maps(self.iter(), self, new.iter(), new, observer)
             }
 
             fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {

@@ -11,6 +11,8 @@ mod diff_serde;
 mod error;
 mod fields;
 pub mod file;
+mod index;
+mod join;
 mod model;
 mod order;
 pub mod projection;

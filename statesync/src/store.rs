@@ -2,17 +2,11 @@
 
 use std::fmt;
 
-use indexmap::IndexMap;
-use indexmap::map::Entry;
-
 use crate::children::ChildCollection;
-use std::collections::HashSet;
-
 use crate::diff::{Diff, DiffBuilder};
 use crate::error::{Error, Operation, Path};
+use crate::index::{Keys, hash_of, retain_flagged};
 use crate::model::{DiffModel, Unobserved};
-
-type Hasher = foldhash::fast::RandomState;
 
 /// An insertion-ordered collection of models, indexed by their typed key (O(1) average
 /// lookups, with a fast hasher seeded per process, since keys may come from the network).
@@ -72,11 +66,15 @@ type Hasher = foldhash::fast::RandomState;
 /// assert_eq!(aside[0].name, "voice");
 /// # Ok::<(), statesync::Error>(())
 /// ```
+// The index is the same code for every model type (`crate::index`): keys in order with a
+// hash index of their positions, and the models at the same positions.
 #[derive(Clone)]
 pub struct Store<M: DiffModel> {
-    map: IndexMap<M::Key, M, Hasher>,
+    keys: Keys<M::Key>,
+    /// `models[at]` has the key `keys[at]`.
+    models: Vec<M>,
     /// Keys changed since tracking started ([`Store::track_changes`]); `None` when off.
-    touched: Option<HashSet<M::Key, Hasher>>,
+    touched: Option<Keys<M::Key>>,
     /// Models renamed onto a key another model holds, kept aside until taken back.
     collisions: Vec<M>,
 }
@@ -90,17 +88,14 @@ impl<M: DiffModel> Default for Store<M> {
 impl<M: DiffModel> Store<M> {
     /// An empty store.
     pub fn new() -> Self {
-        Self {
-            map: IndexMap::with_hasher(Hasher::default()),
-            touched: None,
-            collisions: Vec::new(),
-        }
+        Self::with_capacity(0)
     }
 
     /// An empty store with room for `capacity` models.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            map: IndexMap::with_capacity_and_hasher(capacity, Hasher::default()),
+            keys: Keys::with_capacity(capacity),
+            models: Vec::with_capacity(capacity),
             touched: None,
             collisions: Vec::new(),
         }
@@ -122,17 +117,17 @@ impl<M: DiffModel> Store<M> {
     /// How many models the store holds under their keys (not counting
     /// [`Store::collisions`]).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.models.len()
     }
 
     /// Whether the store is empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.models.is_empty()
     }
 
     /// The model with this key.
     pub fn get(&self, key: &M::Key) -> Option<&M> {
-        self.map.get(key)
+        self.models.get(self.keys.position(key)?)
     }
 
     /// The model with this key, to change in place, behind a guard that keeps the index
@@ -142,7 +137,7 @@ impl<M: DiffModel> Store<M> {
     ///
     /// Bind it with `mut` to assign through it: `if let Some(mut m) = store.get_mut(&k)`.
     pub fn get_mut(&mut self, key: &M::Key) -> Option<StoreMut<'_, M>> {
-        let index = self.map.get_index_of(key)?;
+        let index = self.keys.position(key)?;
         self.touch(key);
         Some(StoreMut {
             store: self,
@@ -177,18 +172,18 @@ impl<M: DiffModel> Store<M> {
     /// Mutable access without the guard, for code that never changes id fields (apply).
     pub(crate) fn get_mut_unguarded(&mut self, key: &M::Key) -> Option<&mut M> {
         self.touch(key);
-        self.map.get_mut(key)
+        self.models.get_mut(self.keys.position(key)?)
     }
 
     /// Calls `f` with each model in order, to change it in place; a model whose id fields
     /// `f` changed is filed under its new key as [`Store::get_mut`] does. With tracking on,
     /// every key counts as touched.
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut M)) {
-        if let Some(touched) = &mut self.touched {
-            touched.extend(self.map.keys().cloned());
+        for key in self.keys.as_slice() {
+            touch(&mut self.touched, key);
         }
         let mut index = 0;
-        while let Some((key, model)) = self.map.get_index_mut(index) {
+        while let (Some(key), Some(model)) = (self.keys.get(index), self.models.get_mut(index)) {
             f(model);
             if model.has_key(key) {
                 index += 1;
@@ -205,23 +200,19 @@ impl<M: DiffModel> Store<M> {
     /// position; when another model holds that key, moves it to the collisions instead.
     /// Whether the model is still at `index`.
     fn rekey(&mut self, index: usize, old: &M::Key) -> bool {
-        let Some((_, model)) = self.map.get_index(index) else {
+        let Some(model) = self.models.get(index) else {
             return false;
         };
         let new = model.key();
         self.touch(old);
         self.touch(&new);
-        if self.map.contains_key(&new) {
-            if let Some((_, model)) = self.map.shift_remove_index(index) {
+        if self.keys.contains(&new) {
+            if let Some(model) = self.shift_remove_index(index) {
                 self.collisions.push(model);
             }
             return false;
         }
-        let Some((_, model)) = self.map.swap_remove_index(index) else {
-            return false;
-        };
-        let (last, _) = self.map.insert_full(new, model);
-        self.map.swap_indices(index, last);
+        self.keys.replace(index, new);
         true
     }
 
@@ -246,20 +237,37 @@ impl<M: DiffModel> Store<M> {
 
     /// Keeps the models for which `keep` is true, in order; the others are removed (and
     /// count as touched).
-    pub fn retain(&mut self, mut keep: impl FnMut(&M) -> bool) {
-        let touched = &mut self.touched;
-        self.map.retain(|key, model| {
-            let kept = keep(model);
-            if !kept && let Some(touched) = touched {
-                touched.insert(key.clone());
+    pub fn retain(&mut self, keep: impl FnMut(&M) -> bool) {
+        let flags: Vec<bool> = self.models.iter().map(keep).collect();
+        self.retain_flagged(&flags);
+    }
+
+    /// Keeps the models at the positions `keep` flags, in order; the others are removed (and
+    /// count as touched).
+    pub(crate) fn retain_flagged(&mut self, keep: &[bool]) {
+        if !keep.contains(&false) {
+            return;
+        }
+        if self.touched.is_some() {
+            for (at, key) in self.keys.as_slice().iter().enumerate() {
+                if keep.get(at) == Some(&false) {
+                    touch(&mut self.touched, key);
+                }
             }
-            kept
-        });
+        }
+        self.keys.retain(keep);
+        retain_flagged(&mut self.models, keep);
+    }
+
+    /// Removes the model at a position, shifting the models after it.
+    fn shift_remove_index(&mut self, index: usize) -> Option<M> {
+        self.keys.shift_remove(index)?;
+        (index < self.models.len()).then(|| self.models.remove(index))
     }
 
     /// Whether a model with this key is present.
     pub fn contains(&self, key: &M::Key) -> bool {
-        self.map.contains_key(key)
+        self.keys.contains(key)
     }
 
     /// Adds a model at the end.
@@ -268,16 +276,15 @@ impl<M: DiffModel> Store<M> {
     /// [`Error::DuplicateKey`] when a model with the same key is present; the store is
     /// left unchanged.
     pub fn insert(&mut self, model: M) -> Result<(), Error> {
-        let key = model.key();
-        if !self.map.contains_key(&key) {
-            self.touch(&key);
-        }
-        match self.map.entry(key) {
-            Entry::Occupied(entry) => Err(Error::duplicate_key(M::NAME, entry.key())),
-            Entry::Vacant(entry) => {
-                entry.insert(model);
+        match self.keys.insert(model.key()) {
+            Ok(index) => {
+                self.models.push(model);
+                if let Some(key) = self.keys.get(index) {
+                    touch(&mut self.touched, key);
+                }
                 Ok(())
             }
+            Err(_) => Err(Error::duplicate_key(M::NAME, &model.key())),
         }
     }
 
@@ -286,7 +293,13 @@ impl<M: DiffModel> Store<M> {
     pub fn upsert(&mut self, model: M) -> Option<M> {
         let key = model.key();
         self.touch(&key);
-        self.map.insert(key, model)
+        match self.keys.insert(key) {
+            Ok(_) => {
+                self.models.push(model);
+                None
+            }
+            Err(index) => Some(std::mem::replace(self.models.get_mut(index)?, model)),
+        }
     }
 
     /// Replaces the model with the same key and returns the old one.
@@ -296,7 +309,11 @@ impl<M: DiffModel> Store<M> {
     pub fn update(&mut self, model: M) -> Result<M, Error> {
         let key = model.key();
         self.touch(&key);
-        match self.map.get_mut(&key) {
+        match self
+            .keys
+            .position(&key)
+            .and_then(|at| self.models.get_mut(at))
+        {
             Some(slot) => Ok(std::mem::replace(slot, model)),
             None => Err(Error::NotFound {
                 operation: Operation::Update,
@@ -311,7 +328,7 @@ impl<M: DiffModel> Store<M> {
     /// O(n): it shifts the models after it.
     pub fn remove(&mut self, key: &M::Key) -> Option<M> {
         self.touch(key);
-        self.map.shift_remove(key)
+        self.shift_remove_index(self.keys.position(key)?)
     }
 
     /// The model with this key, inserting `make()` first when it is absent, behind the
@@ -326,16 +343,14 @@ impl<M: DiffModel> Store<M> {
         make: impl FnOnce() -> M,
     ) -> Result<StoreMut<'_, M>, Error> {
         self.touch(&key);
-        let index = match self.map.entry(key.clone()) {
-            Entry::Occupied(entry) => entry.index(),
-            Entry::Vacant(entry) => {
+        let index = match self.keys.position(&key) {
+            Some(index) => index,
+            None => {
                 let model = make();
-                if !model.has_key(entry.key()) {
-                    return Err(Error::key_mismatch(M::NAME, entry.key(), &model.key()));
+                if !model.has_key(&key) {
+                    return Err(Error::key_mismatch(M::NAME, &key, &model.key()));
                 }
-                let index = entry.index();
-                entry.insert(model);
-                index
+                self.push_absent(key.clone(), model)
             }
         };
         Ok(StoreMut {
@@ -351,18 +366,17 @@ impl<M: DiffModel> Store<M> {
     pub fn update_or_insert(&mut self, model: M) -> StoreMut<'_, M> {
         let key = model.key();
         self.touch(&key);
-        let index = match self.map.entry(key.clone()) {
-            Entry::Occupied(mut entry) => {
-                let current = entry.get_mut();
+        let found = self
+            .keys
+            .position(&key)
+            .and_then(|index| Some((index, self.models.get_mut(index)?)));
+        let index = match found {
+            Some((index, current)) => {
                 let changes = current.diff_fields(&model);
                 current.apply_fields(&changes);
-                entry.index()
-            }
-            Entry::Vacant(entry) => {
-                let index = entry.index();
-                entry.insert(model);
                 index
             }
+            None => self.push_absent(key.clone(), model),
         };
         StoreMut {
             store: self,
@@ -371,51 +385,35 @@ impl<M: DiffModel> Store<M> {
         }
     }
 
+    /// Adds a model whose key `key` is absent at the end; returns its position.
+    fn push_absent(&mut self, key: M::Key, model: M) -> usize {
+        let index = self.keys.insert(key).unwrap_or_else(|present| present);
+        self.models.push(model);
+        index
+    }
+
     /// The models in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &M> + DoubleEndedIterator {
-        self.map.values()
+        self.models.iter()
     }
 
     /// The keys in order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &M::Key> + DoubleEndedIterator {
-        self.map.keys()
+        self.keys.as_slice().iter()
     }
 
     /// Keys with their models, in order.
     pub fn entries(&self) -> impl ExactSizeIterator<Item = (&M::Key, &M)> + DoubleEndedIterator {
-        self.map.iter()
+        self.keys.as_slice().iter().zip(&self.models)
     }
 
-    /// The key and model at a position in insertion order.
-    pub(crate) fn get_index(&self, index: usize) -> Option<(&M::Key, &M)> {
-        self.map.get_index(index)
-    }
-
-    /// The position and model of a key.
-    pub(crate) fn get_full(&self, key: &M::Key) -> Option<(usize, &M)> {
-        self.map
-            .get_full(key)
-            .map(|(index, _, model)| (index, model))
-    }
-
-    /// Keeps the models whose key passes `keep`, in order (one pass).
-    pub(crate) fn retain_keys(&mut self, mut keep: impl FnMut(&M::Key) -> bool) {
-        let touched = &mut self.touched;
-        self.map.retain(|key, _| {
-            let kept = keep(key);
-            if !kept && let Some(touched) = touched {
-                touched.insert(key.clone());
-            }
-            kept
-        });
+    /// The keys with their index, and the models at the same positions.
+    pub(crate) fn indexed(&self) -> (&Keys<M::Key>, &[M]) {
+        (&self.keys, &self.models)
     }
 
     fn touch(&mut self, key: &M::Key) {
-        if let Some(touched) = &mut self.touched
-            && !touched.contains(key)
-        {
-            touched.insert(key.clone());
-        }
+        touch(&mut self.touched, key);
     }
 
     /// Starts recording which keys change: every key passed to a mutating method
@@ -423,7 +421,7 @@ impl<M: DiffModel> Store<M> {
     /// that edits the store through these methods makes [`Store::diff_touched`] cost what the
     /// events touched, not the size of the store. Clears what was recorded before.
     pub fn track_changes(&mut self) {
-        self.touched = Some(HashSet::default());
+        self.touched = Some(Keys::default());
     }
 
     /// Stops recording changes and forgets what was recorded.
@@ -433,17 +431,16 @@ impl<M: DiffModel> Store<M> {
 
     /// The keys touched since tracking started, or `None` when tracking is off.
     pub fn touched(&self) -> Option<impl Iterator<Item = &M::Key>> {
-        self.touched.as_ref().map(|touched| touched.iter())
+        self.touched
+            .as_ref()
+            .map(|touched| touched.as_slice().iter())
     }
 
     /// Returns the keys touched so far and starts a fresh record (tracking stays on). Call
     /// it after a sync that succeeded: keys whose sync failed must stay touched (put them
     /// back with [`Store::touch_keys`]) or later incremental syncs will not see them.
     pub fn take_touched(&mut self) -> Vec<M::Key> {
-        self.touched
-            .as_mut()
-            .map(|touched| touched.drain().collect())
-            .unwrap_or_default()
+        self.touched.as_mut().map(Keys::take).unwrap_or_default()
     }
 
     /// Marks keys as touched (when tracking is on), for example those whose sync failed.
@@ -475,12 +472,15 @@ impl<M: DiffModel> Store<M> {
         new.check_collisions()?;
         let mut observer = Unobserved;
         let mut diff = DiffBuilder::new(&mut observer);
-        let mut seen: HashSet<&M::Key, Hasher> = HashSet::default();
+        let mut seen = SeenPairs::default();
         for key in keys {
-            if !seen.insert(key) {
+            let hash = hash_of(key);
+            let (at_old, at_new) = (self.keys.hashed(hash, key), new.keys.hashed(hash, key));
+            if !seen.first_time(at_old, at_new) {
                 continue;
             }
-            match (self.get(key), new.get(key)) {
+            let old_model = at_old.and_then(|at| self.models.get(at));
+            match (old_model, at_new.and_then(|at| new.models.get(at))) {
                 (Some(old), Some(new)) => diff.compared(key, old, new)?,
                 (Some(old), None) => diff.deleted(key, old)?,
                 (None, Some(new)) => diff.created(key, new)?,
@@ -498,7 +498,7 @@ impl<M: DiffModel> Store<M> {
     /// [`Error::DuplicateKey`] from a `Vec` of children inside.
     pub fn diff_touched(&self, new: &Self) -> Result<Diff<M>, Error> {
         match &new.touched {
-            Some(touched) => self.diff_keys(new, touched.iter()),
+            Some(touched) => self.diff_keys(new, touched.as_slice()),
             None => self.diff(new),
         }
     }
@@ -526,7 +526,16 @@ impl<M: DiffModel> Store<M> {
 /// equal [`Store::collisions`]).
 impl<M: DiffModel + PartialEq> PartialEq for Store<M> {
     fn eq(&self, other: &Self) -> bool {
-        self.map == other.map && self.collisions == other.collisions
+        if self.len() != other.len() || self.collisions != other.collisions {
+            return false;
+        }
+        for (at, model) in self.models.iter().enumerate() {
+            let found = other.keys.position_of(&self.keys, at);
+            if found.and_then(|at| other.models.get(at)) != Some(model) {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -535,26 +544,27 @@ impl<M: DiffModel + Eq> Eq for Store<M> {}
 impl<M: DiffModel + fmt::Debug> fmt::Debug for Store<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.map.values().chain(&self.collisions))
+            .entries(&self.models)
+            .entries(&self.collisions)
             .finish()
     }
 }
 
 impl<'a, M: DiffModel> IntoIterator for &'a Store<M> {
     type Item = &'a M;
-    type IntoIter = indexmap::map::Values<'a, M::Key, M>;
+    type IntoIter = std::slice::Iter<'a, M>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.map.values()
+        self.models.iter()
     }
 }
 
 impl<M: DiffModel> IntoIterator for Store<M> {
     type Item = M;
-    type IntoIter = indexmap::map::IntoValues<M::Key, M>;
+    type IntoIter = std::vec::IntoIter<M>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.map.into_values()
+        self.models.into_iter()
     }
 }
 
@@ -572,6 +582,7 @@ mod serde_impl {
     use std::marker::PhantomData;
 
     use serde::de::{SeqAccess, Visitor};
+    use serde::ser::SerializeSeq;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::Store;
@@ -582,9 +593,17 @@ mod serde_impl {
     /// nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) is an error, not a stack overflow.
     impl<M: DiffModel + Serialize> Serialize for Store<M> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let first = self.map.values().next().or(self.collisions.first());
+            let first = self.models.first().or(self.collisions.first());
             let _level = crate::depth::enter_write::<M, S::Error>(first)?;
-            serializer.collect_seq(self.map.values().chain(&self.collisions))
+            let mut seq =
+                serializer.serialize_seq(Some(self.models.len() + self.collisions.len()))?;
+            for model in &self.models {
+                seq.serialize_element(model)?;
+            }
+            for model in &self.collisions {
+                seq.serialize_element(model)?;
+            }
+            seq.end()
         }
     }
 
@@ -615,6 +634,27 @@ mod serde_impl {
     }
 }
 
+/// Records a key as touched, when tracking is on.
+fn touch<K: Clone + std::hash::Hash + Eq>(touched: &mut Option<Keys<K>>, key: &K) {
+    if let Some(touched) = touched {
+        touched.insert_cloned(key);
+    }
+}
+
+/// The keys [`Store::diff_keys`] has seen, by their positions in the two stores (a key in
+/// neither has nothing to diff): one set for every model type.
+#[derive(Default)]
+struct SeenPairs(
+    std::collections::HashSet<(Option<usize>, Option<usize>), foldhash::fast::RandomState>,
+);
+
+impl SeenPairs {
+    /// Whether the key at these positions is seen for the first time.
+    fn first_time(&mut self, old: Option<usize>, new: Option<usize>) -> bool {
+        (old, new) == (None, None) || self.0.insert((old, new))
+    }
+}
+
 /// Mutable access to one model of a [`Store`] (from [`Store::get_mut`]): dereferences to the
 /// model, and when dropped files it under its key again if its id fields changed (or, when
 /// another model holds the new key, keeps it aside in [`Store::collisions`]).
@@ -630,10 +670,10 @@ impl<M: DiffModel> std::ops::Deref for StoreMut<'_, M> {
     type Target = M;
 
     // The guard borrows the store mutably from a valid index to its drop, so the index
-    // cannot go out of bounds; `IndexMap` offers no infallible access by position.
+    // cannot go out of bounds.
     #[allow(clippy::indexing_slicing)]
     fn deref(&self) -> &M {
-        &self.store.map[self.index]
+        &self.store.models[self.index]
     }
 }
 
@@ -641,7 +681,7 @@ impl<M: DiffModel> std::ops::DerefMut for StoreMut<'_, M> {
     // As in `deref`.
     #[allow(clippy::indexing_slicing)]
     fn deref_mut(&mut self) -> &mut M {
-        &mut self.store.map[self.index]
+        &mut self.store.models[self.index]
     }
 }
 
@@ -649,9 +689,9 @@ impl<M: DiffModel> Drop for StoreMut<'_, M> {
     fn drop(&mut self) {
         let renamed = self
             .store
-            .map
-            .get_index(self.index)
-            .is_some_and(|(_, model)| !model.has_key(&self.key));
+            .models
+            .get(self.index)
+            .is_some_and(|model| !model.has_key(&self.key));
         if renamed {
             self.store.rekey(self.index, &self.key);
         }
