@@ -18,31 +18,50 @@ pub use ::serde;
 // attribute type.
 
 /// A field's change under its equality (`==` or `#[statesync(eq = path)]`), cloning the
-/// values only when they differ under [`same_value`].
+/// values only when they differ under [`same_value`]. Only the equality is inlined where
+/// a diff is made (the common case: equal); the rest is one function per attribute type.
 #[inline(always)]
 pub fn diff_field_with<T: Clone + Debug>(
     old: &T,
     new: &T,
     eq: fn(&T, &T) -> bool,
 ) -> Option<Change<T>> {
-    if same_value(old, new, eq) {
+    if eq(old, new) {
         None
     } else {
-        Some(Change {
-            old: old.clone(),
-            new: new.clone(),
-        })
+        change_unless_alike(old, new, eq)
     }
+}
+
+/// The change between two values `eq` finds different, unless they are the same under
+/// [`same_value`] all the same.
+#[inline(never)]
+fn change_unless_alike<T: Clone + Debug>(
+    old: &T,
+    new: &T,
+    eq: fn(&T, &T) -> bool,
+) -> Option<Change<T>> {
+    (!alike_unequal(old, new, eq)).then(|| Change {
+        old: old.clone(),
+        new: new.clone(),
+    })
 }
 
 /// Whether two attribute values are the same under `eq`, where a value that is not equal
 /// to itself (a float `NaN`, or anything holding one) is the same as another such value
 /// when both render alike (`NaN` renders as `NaN` whatever its sign and payload; map and
 /// set entries are sorted first). Without this, a model holding `NaN` would differ from its
-/// own clone, and no diff of it could ever be applied.
+/// own clone, and no diff of it could ever be applied. Only `eq` is inlined.
 #[inline(always)]
 pub fn same_value<T: Debug>(a: &T, b: &T, eq: fn(&T, &T) -> bool) -> bool {
-    eq(a, b) || (!eq(a, a) && !eq(b, b) && render_value(a) == render_value(b))
+    eq(a, b) || alike_unequal(a, b, eq)
+}
+
+/// For two values `eq` finds different: whether neither equals itself and both render
+/// alike (see [`same_value`]). One function per attribute type.
+#[inline(never)]
+fn alike_unequal<T: Debug>(a: &T, b: &T, eq: fn(&T, &T) -> bool) -> bool {
+    !eq(a, a) && !eq(b, b) && render_value(a) == render_value(b)
 }
 
 /// Sets a field to its new value when it changed.
