@@ -165,15 +165,6 @@ impl<M: DiffModel> ModelUpdate<M> {
     }
 }
 
-/// The outcome of comparing two models with the same key.
-pub(crate) enum Compared<M: DiffModel> {
-    /// Nothing differs; the number of elements in the subtree (the model and its
-    /// descendants).
-    Unchanged(usize),
-    /// Something differs.
-    Changed(ModelUpdate<M>),
-}
-
 /// Tallies child diffs as they are made: whether any holds an element and how many
 /// unchanged elements they count.
 #[derive(Default)]
@@ -216,13 +207,17 @@ fn diff_children<M: DiffModel>(
     }
 }
 
-/// Compares two models that have the same key (inlined where a diff is made: the hot path).
+/// Compares two models that have the same key (inlined where a diff is made: the hot
+/// path): the number of elements of the subtree when nothing differs (the model and its
+/// descendants), or 0 with what differs in `changed`. The update is written only when
+/// there is one, so comparing equal models moves nothing but a count.
 pub(crate) fn compare<M: DiffModel>(
     old: &M,
     new: &M,
     observer: &mut dyn DiffObserver,
-) -> Result<Compared<M>, Error> {
-    let _level = Level::enter_model(new)?;
+    changed: &mut Option<ModelUpdate<M>>,
+) -> Result<usize, Error> {
+    let _level = Level::enter_or_check(new)?;
     observer.visited(1);
     // Equal attributes (the common case) are found without building a record of changes.
     let mut same = SameAttributes {
@@ -233,24 +228,42 @@ pub(crate) fn compare<M: DiffModel>(
     M::visit_attributes(&mut same);
     let (children, tally) = diff_children(old, new, observer)?;
     if same.same && !tally.changed {
-        return Ok(Compared::Unchanged(tally.unchanged.saturating_add(1)));
+        return Ok(tally.unchanged.saturating_add(1));
     }
-    let fields = if same.same {
+    Ok(record_update(old, new, same.same, children, tally, changed))
+}
+
+/// The rest of [`compare`] when something may differ (out of line, so the hot path stays
+/// small): the update into `changed` and 0, or the unchanged count when the attributes
+/// that compared unequal are alike after all (see `__private::same_value`).
+#[inline(never)]
+fn record_update<M: DiffModel>(
+    old: &M,
+    new: &M,
+    same_attributes: bool,
+    children: M::ChildDiffs,
+    tally: ChildTally,
+    changed: &mut Option<ModelUpdate<M>>,
+) -> usize {
+    let fields = if same_attributes {
         M::Changes::default()
     } else {
         old.diff_fields(new)
     };
     if !tally.changed && M::changes_are_empty(&fields) {
-        Ok(Compared::Unchanged(tally.unchanged.saturating_add(1)))
-    } else {
-        Ok(Compared::Changed(ModelUpdate { fields, children }))
+        return tally.unchanged.saturating_add(1);
     }
+    *changed = Some(ModelUpdate { fields, children });
+    0
 }
 
-/// [`compare`] for the checks of `apply` (not inlined: one copy per model type there).
+/// [`compare`] for the checks of `apply` (not inlined: one copy per model type there):
+/// what differs, if anything.
 #[inline(never)]
-fn compare_outlined<M: DiffModel>(old: &M, new: &M) -> Result<Compared<M>, Error> {
-    compare(old, new, &mut Unobserved)
+fn compare_outlined<M: DiffModel>(old: &M, new: &M) -> Result<Option<ModelUpdate<M>>, Error> {
+    let mut changed = None;
+    compare(old, new, &mut Unobserved, &mut changed)?;
+    Ok(changed)
 }
 
 /// Tells the observer about a created element and (when it wants) its subtree.
@@ -282,14 +295,14 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
 
     /// An element on both sides.
     pub(crate) fn compared(&mut self, key: &M::Key, old: &M, new: &M) -> Result<(), Error> {
-        match compare(old, new, self.observer)? {
-            Compared::Unchanged(count) => {
-                self.unchanged = self.unchanged.saturating_add(count);
-            }
-            Compared::Changed(update) => self.elements.push(ElementDiff {
+        let mut changed = None;
+        let unchanged = compare(old, new, self.observer, &mut changed)?;
+        match changed {
+            Some(update) => self.elements.push(ElementDiff {
                 key: key.clone(),
                 action: Action::Update(update),
             }),
+            None => self.unchanged = self.unchanged.saturating_add(unchanged),
         }
         Ok(())
     }
@@ -364,21 +377,33 @@ impl<M: DiffModel> Diff<M> {
         new: &M,
         observer: &mut dyn DiffObserver,
     ) -> Result<Self, Error> {
-        if old.same_key(new) {
-            return Ok(match compare(old, new, observer)? {
-                Compared::Unchanged(count) => Self {
-                    unchanged: count,
-                    ..Self::default()
-                },
-                Compared::Changed(update) => Self::sorted(
-                    vec![ElementDiff {
-                        key: new.key(),
-                        action: Action::Update(update),
-                    }],
-                    0,
-                ),
-            });
+        if !old.same_key(new) {
+            return Self::replaced(old, new, observer);
         }
+        let mut changed = None;
+        let unchanged = compare(old, new, observer, &mut changed)?;
+        Ok(match changed {
+            None => Self {
+                unchanged,
+                ..Self::default()
+            },
+            Some(update) => Self::updated(new, update),
+        })
+    }
+
+    /// The root diff of an update.
+    #[inline(never)]
+    fn updated(new: &M, update: ModelUpdate<M>) -> Self {
+        let element = ElementDiff {
+            key: new.key(),
+            action: Action::Update(update),
+        };
+        Self::sorted(vec![element], 0)
+    }
+
+    /// The root diff of a root replaced by one with another key: a delete and a create.
+    #[inline(never)]
+    fn replaced(old: &M, new: &M, observer: &mut dyn DiffObserver) -> Result<Self, Error> {
         check_subtree(old)?;
         check_subtree(new)?;
         observe_created(observer, new);
@@ -521,8 +546,8 @@ pub(crate) fn check_delete<M: DiffModel>(
         return Err(Error::key_mismatch(M::NAME, key, &payload.key()));
     }
     match compare_outlined(current, payload)? {
-        Compared::Unchanged(_) => Ok(()),
-        Compared::Changed(update) => Err(stale_as::<M>(
+        None => Ok(()),
+        Some(update) => Err(stale_as::<M>(
             Operation::Delete,
             key,
             first_difference(&update),
