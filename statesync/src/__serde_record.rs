@@ -1,11 +1,14 @@
 //! The serde of the records `#[derive(DiffModel)]` generates (keys, changes, child diffs),
 //! for generated code only.
 //!
-//! A generated impl lists the record's fields, each as a type-erased value to write or a
-//! slot to read into; [`serialize`] and [`deserialize`], compiled once for each serializer
-//! and deserializer type (not once per record), do the rest. The format is the one
-//! `#[derive(Serialize, Deserialize)]` with `deny_unknown_fields` writes and reads: a struct
-//! of named fields, `None` changes left out.
+//! A generated impl is one call of [`__record_serde!`](crate::__record_serde), which hands
+//! [`serialize`] and [`deserialize`] the record's field names and its fields as a list
+//! (`(first, (second, (third, ())))`) of typed slots. The work is written here once,
+//! generic over that list: it is compiled where a record is written or read, with static
+//! dispatch, not in every crate that declares models (serde's derive would emit a few
+//! hundred lines per record there). The format is the one `#[derive(Serialize,
+//! Deserialize)]` with `deny_unknown_fields` writes and reads: a struct of named fields,
+//! `None` changes left out.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -15,39 +18,105 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::__serde_child::{DeserializeVia, SerializeVia};
 
-/// One field to write: its name and its value, `None` to leave it out.
-pub type Out<'a> = (&'static str, Option<&'a dyn erased_serde::Serialize>);
+/// The fields of a record to write, each with the next of the record's names.
+pub trait Fields {
+    /// How many fields will be written (not left out).
+    fn present(&self) -> usize;
 
-/// Writes a record as a struct of its fields.
-///
-/// # Errors
-/// The serializer's.
-pub fn serialize<S: Serializer>(
-    serializer: S,
-    name: &'static str,
-    fields: &[Out<'_>],
-) -> Result<S::Ok, S::Error> {
-    let len = fields.iter().filter(|(_, value)| value.is_some()).count();
-    let mut record = serializer.serialize_struct(name, len)?;
-    for &(field, value) in fields {
-        match value {
-            Some(value) => record.serialize_field(field, value)?,
-            None => record.skip_field(field)?,
+    /// Writes each field under its name, or leaves it out.
+    ///
+    /// # Errors
+    /// The serializer's.
+    fn write<S: SerializeStruct>(
+        &self,
+        names: &mut std::slice::Iter<'_, &'static str>,
+        record: &mut S,
+    ) -> Result<(), S::Error>;
+}
+
+/// The end of a list of fields.
+impl Fields for () {
+    fn present(&self) -> usize {
+        0
+    }
+
+    fn write<S: SerializeStruct>(
+        &self,
+        _names: &mut std::slice::Iter<'_, &'static str>,
+        _record: &mut S,
+    ) -> Result<(), S::Error> {
+        Ok(())
+    }
+}
+
+/// A field, then the rest.
+impl<H: Fields, T: Fields> Fields for (H, T) {
+    fn present(&self) -> usize {
+        self.0.present() + self.1.present()
+    }
+
+    fn write<S: SerializeStruct>(
+        &self,
+        names: &mut std::slice::Iter<'_, &'static str>,
+        record: &mut S,
+    ) -> Result<(), S::Error> {
+        self.0.write(names, record)?;
+        self.1.write(names, record)
+    }
+}
+
+/// Writes one field that is always there.
+fn write_one<S: SerializeStruct, T: Serialize + ?Sized>(
+    names: &mut std::slice::Iter<'_, &'static str>,
+    record: &mut S,
+    value: &T,
+) -> Result<(), S::Error> {
+    match names.next() {
+        Some(name) => record.serialize_field(name, value),
+        None => Err(serde::ser::Error::custom(
+            "a record with fewer names than fields",
+        )),
+    }
+}
+
+/// A change: written unless it is `None`.
+pub struct OptionalOut<'a, T>(pub &'a Option<T>);
+
+impl<T: Serialize> Fields for OptionalOut<'_, T> {
+    fn present(&self) -> usize {
+        usize::from(self.0.is_some())
+    }
+
+    fn write<S: SerializeStruct>(
+        &self,
+        names: &mut std::slice::Iter<'_, &'static str>,
+        record: &mut S,
+    ) -> Result<(), S::Error> {
+        match (self.0, names.next()) {
+            (Some(_), Some(name)) => record.serialize_field(name, self.0),
+            (None, Some(name)) => record.skip_field(name),
+            (_, None) => Err(serde::ser::Error::custom(
+                "a record with fewer names than fields",
+            )),
         }
     }
-    record.end()
 }
 
-/// A change, written unless it is `None`.
-pub fn optional<T: Serialize>(value: &Option<T>) -> Option<&dyn erased_serde::Serialize> {
-    value
-        .as_ref()
-        .map(|_| value as &dyn erased_serde::Serialize)
-}
+/// A field always written (a key field, or a child diff in a recursion cycle).
+pub struct RequiredOut<'a, T>(pub &'a T);
 
-/// A field always written.
-pub fn required<T: Serialize>(value: &T) -> Option<&dyn erased_serde::Serialize> {
-    Some(value)
+impl<T: Serialize> Fields for RequiredOut<'_, T> {
+    fn present(&self) -> usize {
+        1
+    }
+
+    fn write<S: SerializeStruct>(
+        &self,
+        names: &mut std::slice::Iter<'_, &'static str>,
+        record: &mut S,
+    ) -> Result<(), S::Error> {
+        write_one(names, record, self.0)
+    }
 }
 
 /// A child diff, written through the record's `__Via` parameter (see
@@ -67,72 +136,200 @@ impl<V: SerializeVia<T>, T> Serialize for ViaOut<'_, V, T> {
     }
 }
 
-/// Where one field is read into.
-pub trait In<'de> {
-    /// Reads the field's value.
+impl<V: SerializeVia<T>, T> Fields for ViaOut<'_, V, T> {
+    fn present(&self) -> usize {
+        1
+    }
+
+    fn write<S: SerializeStruct>(
+        &self,
+        names: &mut std::slice::Iter<'_, &'static str>,
+        record: &mut S,
+    ) -> Result<(), S::Error> {
+        write_one(names, record, self)
+    }
+}
+
+/// Writes a record as a struct of its fields.
+///
+/// # Errors
+/// The serializer's.
+pub fn serialize<S: Serializer, F: Fields>(
+    serializer: S,
+    name: &'static str,
+    names: &[&'static str],
+    fields: &F,
+) -> Result<S::Ok, S::Error> {
+    let mut record = serializer.serialize_struct(name, fields.present())?;
+    fields.write(&mut names.iter(), &mut record)?;
+    record.end()
+}
+
+/// The slots a record's fields are read into, in the order of the record's names.
+pub trait Slots<'de> {
+    /// How many fields the list holds.
+    const LEN: usize;
+
+    /// Reads the value of field `at` from `map`.
     ///
     /// # Errors
     /// The deserializer's.
-    fn read(
-        &mut self,
-        deserializer: &mut dyn erased_serde::Deserializer<'de>,
-    ) -> erased_serde::Result<()>;
+    fn read<A: MapAccess<'de>>(&mut self, at: usize, map: &mut A) -> Result<(), A::Error>;
 
-    /// Whether the record needs this field (a change may be left out; a key field or a
-    /// child diff may not).
-    fn required(&self) -> bool;
+    /// Reads every field in order from `seq`; `false` when it ends first.
+    ///
+    /// # Errors
+    /// The deserializer's.
+    fn read_all<A: SeqAccess<'de>>(&mut self, seq: &mut A) -> Result<bool, A::Error>;
+
+    /// The position (counted from `at`) of the first field the record needs that was not
+    /// read, as `seen` tells.
+    fn missing(&self, at: usize, seen: &Seen) -> Option<usize>;
+}
+
+/// The end of a list of slots.
+impl<'de> Slots<'de> for () {
+    const LEN: usize = 0;
+
+    fn read<A: MapAccess<'de>>(&mut self, _at: usize, _map: &mut A) -> Result<(), A::Error> {
+        Err(de::Error::custom(
+            "a field beyond the record's (a bug in statesync)",
+        ))
+    }
+
+    fn read_all<A: SeqAccess<'de>>(&mut self, _seq: &mut A) -> Result<bool, A::Error> {
+        Ok(true)
+    }
+
+    fn missing(&self, _at: usize, _seen: &Seen) -> Option<usize> {
+        None
+    }
+}
+
+/// A slot, then the rest.
+impl<'de, H: Slots<'de>, T: Slots<'de>> Slots<'de> for (H, T) {
+    const LEN: usize = H::LEN + T::LEN;
+
+    fn read<A: MapAccess<'de>>(&mut self, at: usize, map: &mut A) -> Result<(), A::Error> {
+        match at.checked_sub(H::LEN) {
+            None => self.0.read(at, map),
+            Some(rest) => self.1.read(rest, map),
+        }
+    }
+
+    fn read_all<A: SeqAccess<'de>>(&mut self, seq: &mut A) -> Result<bool, A::Error> {
+        Ok(self.0.read_all(seq)? && self.1.read_all(seq)?)
+    }
+
+    fn missing(&self, at: usize, seen: &Seen) -> Option<usize> {
+        self.0
+            .missing(at, seen)
+            .or_else(|| self.1.missing(at + H::LEN, seen))
+    }
+}
+
+/// Implements [`Slots`] for a slot of one field, which reads its [`SlotValue`] and stores it
+/// (`|this, value| store`); `$required` says whether the record needs the field.
+macro_rules! slot {
+    ($slot:ident<$($param:ident),*> where [$($bound:tt)*], $required:expr, |$this:ident, $value:ident| $store:expr) => {
+        impl<'de, $($param),*> Slots<'de> for $slot<'_, $($param),*>
+        where
+            $($bound)*
+        {
+            const LEN: usize = 1;
+
+            fn read<A: MapAccess<'de>>(&mut self, _at: usize, map: &mut A) -> Result<(), A::Error> {
+                let $this = self;
+                let $value = map.next_value_seed(Value::<Self>::new())?;
+                $store;
+                Ok(())
+            }
+
+            fn read_all<A: SeqAccess<'de>>(&mut self, seq: &mut A) -> Result<bool, A::Error> {
+                let $this = self;
+                match seq.next_element_seed(Value::<Self>::new())? {
+                    Some($value) => {
+                        $store;
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
+
+            fn missing(&self, at: usize, seen: &Seen) -> Option<usize> {
+                ($required && !seen.get(at)).then_some(at)
+            }
+        }
+    };
+}
+
+/// What a slot reads: the value type of its field.
+pub trait SlotValue<'de> {
+    /// The field's value as read.
+    type Value;
+
+    /// Reads it.
+    ///
+    /// # Errors
+    /// The deserializer's.
+    fn read_value<D: Deserializer<'de>>(deserializer: D) -> Result<Self::Value, D::Error>;
+}
+
+/// Reads a value of a slot type `S`.
+struct Value<S>(PhantomData<fn() -> S>);
+
+impl<S> Value<S> {
+    fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<'de, S: SlotValue<'de>> DeserializeSeed<'de> for Value<S> {
+    type Value = S::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
+        S::read_value(deserializer)
+    }
 }
 
 /// A change: `None` unless read.
 pub struct Optional<'a, T>(pub &'a mut Option<T>);
 
-impl<'de, T: Deserialize<'de>> In<'de> for Optional<'_, T> {
-    fn read(
-        &mut self,
-        deserializer: &mut dyn erased_serde::Deserializer<'de>,
-    ) -> erased_serde::Result<()> {
-        *self.0 = erased_serde::deserialize(deserializer)?;
-        Ok(())
-    }
+impl<'de, T: Deserialize<'de>> SlotValue<'de> for Optional<'_, T> {
+    type Value = Option<T>;
 
-    fn required(&self) -> bool {
-        false
+    fn read_value<D: Deserializer<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+        Option::deserialize(deserializer)
     }
 }
+
+slot!(Optional<T> where [T: Deserialize<'de>], false, |this, value| *this.0 = value);
 
 /// A field the record needs, read into `Some`.
 pub struct Required<'a, T>(pub &'a mut Option<T>);
 
-impl<'de, T: Deserialize<'de>> In<'de> for Required<'_, T> {
-    fn read(
-        &mut self,
-        deserializer: &mut dyn erased_serde::Deserializer<'de>,
-    ) -> erased_serde::Result<()> {
-        *self.0 = Some(erased_serde::deserialize(deserializer)?);
-        Ok(())
-    }
+impl<'de, T: Deserialize<'de>> SlotValue<'de> for Required<'_, T> {
+    type Value = T;
 
-    fn required(&self) -> bool {
-        true
+    fn read_value<D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+        T::deserialize(deserializer)
     }
 }
+
+slot!(Required<T> where [T: Deserialize<'de>], true, |this, value| *this.0 = Some(value));
 
 /// A field the record needs, read in place.
 pub struct Direct<'a, T>(pub &'a mut T);
 
-impl<'de, T: Deserialize<'de>> In<'de> for Direct<'_, T> {
-    fn read(
-        &mut self,
-        deserializer: &mut dyn erased_serde::Deserializer<'de>,
-    ) -> erased_serde::Result<()> {
-        *self.0 = erased_serde::deserialize(deserializer)?;
-        Ok(())
-    }
+impl<'de, T: Deserialize<'de>> SlotValue<'de> for Direct<'_, T> {
+    type Value = T;
 
-    fn required(&self) -> bool {
-        true
+    fn read_value<D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+        T::deserialize(deserializer)
     }
 }
+
+slot!(Direct<T> where [T: Deserialize<'de>], true, |this, value| *this.0 = value);
 
 /// A child diff the record needs, read through its `__Via` parameter.
 pub struct ViaIn<'a, V, T>(&'a mut T, PhantomData<fn() -> V>);
@@ -144,51 +341,85 @@ impl<'a, V, T> ViaIn<'a, V, T> {
     }
 }
 
-impl<'de, V: DeserializeVia<T>, T> In<'de> for ViaIn<'_, V, T> {
-    fn read(
-        &mut self,
-        deserializer: &mut dyn erased_serde::Deserializer<'de>,
-    ) -> erased_serde::Result<()> {
-        *self.0 = V::deserialize_via(deserializer)?;
-        Ok(())
-    }
+impl<'de, V: DeserializeVia<T>, T> SlotValue<'de> for ViaIn<'_, V, T> {
+    type Value = T;
 
-    fn required(&self) -> bool {
-        true
+    fn read_value<D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+        V::deserialize_via(deserializer)
     }
 }
 
-/// One field to read: its name and its slot.
-pub type Field<'a, 'de> = (&'static str, &'a mut dyn In<'de>);
+slot!(ViaIn<V, T> where [V: DeserializeVia<T>], true, |this, value| *this.0 = value);
 
-/// Reads a record written by [`serialize`] (or by serde's derive) into its fields' slots:
+/// Which fields of a record were read.
+pub struct Seen {
+    /// Up to 64 fields, one bit each (no allocation for every record read).
+    bits: u64,
+    /// Beyond 64, one flag each.
+    more: Vec<bool>,
+}
+
+impl Seen {
+    fn new(len: usize) -> Self {
+        Self {
+            bits: 0,
+            more: if len > 64 {
+                vec![false; len]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn get(&self, at: usize) -> bool {
+        match self.more.get(at) {
+            Some(&seen) => seen,
+            None => at < 64 && self.bits & (1 << at) != 0,
+        }
+    }
+
+    /// Marks `at` read; whether it was already.
+    fn set(&mut self, at: usize) -> bool {
+        let before = self.get(at);
+        if let Some(seen) = self.more.get_mut(at) {
+            *seen = true;
+        } else if at < 64 {
+            self.bits |= 1 << at;
+        }
+        before
+    }
+}
+
+/// Reads a record written by [`serialize`] (or by serde's derive) into its slots:
 /// unknown and repeated fields are errors, and so is a missing field the record needs.
 ///
 /// # Errors
 /// The deserializer's, or one of the above.
-pub fn deserialize<'de, D: Deserializer<'de>>(
+pub fn deserialize<'de, D: Deserializer<'de>, S: Slots<'de>>(
     deserializer: D,
     name: &'static str,
-    fields: &mut [Field<'_, 'de>],
+    names: &'static [&'static str],
+    slots: &mut S,
 ) -> Result<(), D::Error> {
-    deserializer.deserialize_struct(name, &[], RecordVisitor { name, fields })
+    deserializer.deserialize_struct(name, names, RecordVisitor { name, names, slots })
 }
 
-/// A value `T` is missing unless it was read: `Some` after [`deserialize`] for a field it
-/// required.
+/// A value that was read, or `missing field` naming `field` (after [`deserialize`], the
+/// fields a record needs are there).
 ///
 /// # Errors
-/// `missing field` naming `field`.
+/// `missing field`.
 pub fn take<T, E: de::Error>(value: Option<T>, field: &'static str) -> Result<T, E> {
     value.ok_or_else(|| E::missing_field(field))
 }
 
-struct RecordVisitor<'f, 'a, 'de> {
+struct RecordVisitor<'s, S> {
     name: &'static str,
-    fields: &'f mut [Field<'a, 'de>],
+    names: &'static [&'static str],
+    slots: &'s mut S,
 }
 
-impl<'de> de::Visitor<'de> for RecordVisitor<'_, '_, 'de> {
+impl<'de, S: Slots<'de>> de::Visitor<'de> for RecordVisitor<'_, S> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -196,41 +427,38 @@ impl<'de> de::Visitor<'de> for RecordVisitor<'_, '_, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = vec![false; self.fields.len()];
-        while let Some(at) = map.next_key_seed(FieldName(self.fields))? {
-            let (field, slot) = self.fields.get_mut(at).ok_or_else(|| {
-                de::Error::custom("field index out of range (a bug in statesync)")
-            })?;
-            let Some(seen) = seen.get_mut(at) else {
-                return Err(de::Error::custom("field index out of range"));
-            };
-            if std::mem::replace(seen, true) {
+        let mut seen = Seen::new(self.names.len());
+        while let Some(at) = map.next_key_seed(FieldName(self.names))? {
+            if seen.set(at) {
+                let field = self.names.get(at).copied().unwrap_or_default();
                 return Err(de::Error::duplicate_field(field));
             }
-            map.next_value_seed(Slot(&mut **slot))?;
+            self.slots.read(at, &mut map)?;
         }
-        for ((field, slot), seen) in self.fields.iter().zip(seen) {
-            if !seen && slot.required() {
-                return Err(de::Error::missing_field(field));
-            }
+        match self.slots.missing(0, &seen) {
+            Some(at) => Err(de::Error::missing_field(
+                self.names.get(at).copied().unwrap_or_default(),
+            )),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        for (at, (_, slot)) in self.fields.iter_mut().enumerate() {
-            if seq.next_element_seed(Slot(&mut **slot))?.is_none() {
-                return Err(de::Error::invalid_length(at, &"a value for every field"));
-            }
+        if self.slots.read_all(&mut seq)? {
+            Ok(())
+        } else {
+            Err(de::Error::invalid_length(
+                S::LEN,
+                &"a value for every field",
+            ))
         }
-        Ok(())
     }
 }
 
-/// Reads a field's name: its position among the record's fields.
-struct FieldName<'f, 'a, 'de>(&'f [Field<'a, 'de>]);
+/// Reads a field's name: its position among the record's names.
+struct FieldName(&'static [&'static str]);
 
-impl<'de> DeserializeSeed<'de> for FieldName<'_, '_, 'de> {
+impl<'de> DeserializeSeed<'de> for FieldName {
     type Value = usize;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
@@ -238,7 +466,7 @@ impl<'de> DeserializeSeed<'de> for FieldName<'_, '_, 'de> {
     }
 }
 
-impl<'de> de::Visitor<'de> for FieldName<'_, '_, 'de> {
+impl<'de> de::Visitor<'de> for FieldName {
     type Value = usize;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -248,8 +476,8 @@ impl<'de> de::Visitor<'de> for FieldName<'_, '_, 'de> {
     fn visit_str<E: de::Error>(self, name: &str) -> Result<usize, E> {
         self.0
             .iter()
-            .position(|(field, _)| *field == name)
-            .ok_or_else(|| E::custom(UnknownField(name, self.0)))
+            .position(|field| *field == name)
+            .ok_or_else(|| E::unknown_field(name, self.0))
     }
 
     fn visit_bytes<E: de::Error>(self, name: &[u8]) -> Result<usize, E> {
@@ -260,46 +488,14 @@ impl<'de> de::Visitor<'de> for FieldName<'_, '_, 'de> {
     }
 }
 
-/// serde's `unknown field` message, with the record's own list of fields.
-struct UnknownField<'n, 'f, 'a, 'de>(&'n str, &'f [Field<'a, 'de>]);
-
-impl fmt::Display for UnknownField<'_, '_, '_, '_> {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "unknown field `{}`, ", self.0)?;
-        match self.1 {
-            [] => formatter.write_str("there are no fields"),
-            [(only, _)] => write!(formatter, "expected `{only}`"),
-            fields => {
-                formatter.write_str("expected one of ")?;
-                for (at, (field, _)) in fields.iter().enumerate() {
-                    let separator = if at == 0 { "" } else { ", " };
-                    write!(formatter, "{separator}`{field}`")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-/// Reads one field's value into its slot.
-struct Slot<'s, 'de>(&'s mut dyn In<'de>);
-
-impl<'de> DeserializeSeed<'de> for Slot<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        let mut erased = <dyn erased_serde::Deserializer>::erase(deserializer);
-        self.0.read(&mut erased).map_err(de::Error::custom)
-    }
-}
-
 /// `Serialize` and `Deserialize` for one generated record: what `#[derive(DiffModel)]`
 /// calls instead of writing the impls out, so the derive's own expansion stays a few
 /// lines per record. Its input: the record's name, `[impl generics]`, `[impl generics with
 /// 'de]`, `[the type]`, `[serialize bounds]`, `[deserialize bounds]`, `default` (built from
 /// `Default`, each field read into place) or `fields` (built from every field read), and
 /// each field as `member "name" kind`, where kind is `optional`, `required`, `direct` or
-/// `via`.
+/// `via`. (The fields become a nested list, one macro step each: a record of more than
+/// about 120 fields would need a higher `recursion_limit`.)
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __record_serde {
@@ -314,9 +510,12 @@ macro_rules! __record_serde {
                 &self,
                 serializer: S,
             ) -> ::core::result::Result<S::Ok, S::Error> {
-                $crate::__serde_record::serialize(serializer, $name, &[
-                    $(($field_name, $crate::__record_serde!(@out $kind &self.$field)),)*
-                ])
+                $crate::__serde_record::serialize(
+                    serializer,
+                    $name,
+                    &[$($field_name),*],
+                    &$crate::__record_serde!(@outs self $($field $kind)*),
+                )
             }
         }
 
@@ -332,26 +531,51 @@ macro_rules! __record_serde {
             }
         }
     };
-    (@out optional $value:expr) => { $crate::__serde_record::optional($value) };
-    (@out via $value:expr) => {
-        ::core::option::Option::Some(&$crate::__serde_record::ViaOut::<__Via, _>::new($value))
+    (@outs $this:ident) => { () };
+    (@outs $this:ident $field:ident $kind:ident $($rest:tt)*) => {
+        (
+            $crate::__record_serde!(@out $kind &$this.$field),
+            $crate::__record_serde!(@outs $this $($rest)*),
+        )
     };
-    (@out $kind:ident $value:expr) => { $crate::__serde_record::required($value) };
+    (@out optional $value:expr) => { $crate::__serde_record::OptionalOut($value) };
+    (@out via $value:expr) => { $crate::__serde_record::ViaOut::<__Via, _>::new($value) };
+    (@out $kind:ident $value:expr) => { $crate::__serde_record::RequiredOut($value) };
+    (@ins $out:ident) => { () };
+    (@ins $out:ident $field:ident $kind:ident $($rest:tt)*) => {
+        (
+            $crate::__record_serde!(@in $kind &mut $out.$field),
+            $crate::__record_serde!(@ins $out $($rest)*),
+        )
+    };
     (@in optional $slot:expr) => { $crate::__serde_record::Optional($slot) };
     (@in via $slot:expr) => { $crate::__serde_record::ViaIn::<__Via, _>::new($slot) };
     (@in $kind:ident $slot:expr) => { $crate::__serde_record::Direct($slot) };
+    (@required) => { () };
+    (@required $field:ident $($rest:tt)*) => {
+        (
+            $crate::__serde_record::Required(&mut $field),
+            $crate::__record_serde!(@required $($rest)*),
+        )
+    };
     (@read default $deserializer:ident $name:literal $($field:ident $field_name:literal $kind:ident)*) => {{
         let mut out = <Self as ::core::default::Default>::default();
-        $crate::__serde_record::deserialize($deserializer, $name, &mut [
-            $(($field_name, &mut $crate::__record_serde!(@in $kind &mut out.$field)),)*
-        ])?;
+        $crate::__serde_record::deserialize(
+            $deserializer,
+            $name,
+            &[$($field_name),*],
+            &mut $crate::__record_serde!(@ins out $($field $kind)*),
+        )?;
         ::core::result::Result::Ok(out)
     }};
     (@read fields $deserializer:ident $name:literal $($field:ident $field_name:literal $kind:ident)*) => {{
         $(let mut $field = ::core::option::Option::None;)*
-        $crate::__serde_record::deserialize($deserializer, $name, &mut [
-            $(($field_name, &mut $crate::__serde_record::Required(&mut $field)),)*
-        ])?;
+        $crate::__serde_record::deserialize(
+            $deserializer,
+            $name,
+            &[$($field_name),*],
+            &mut $crate::__record_serde!(@required $($field)*),
+        )?;
         ::core::result::Result::Ok(Self {
             $($field: $crate::__serde_record::take($field, $field_name)?,)*
         })

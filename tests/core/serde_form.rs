@@ -145,3 +145,60 @@ fn generic_models_with_children_roundtrip() {
     };
     assert!(opaque.diff(&opaque.clone()).unwrap().is_empty());
 }
+
+/// The generated records (key, changes, child diffs) are written by the runtime, not by
+/// serde's derive: the form is pinned here, field by field, and so are the errors.
+#[test]
+fn records_have_the_form_of_serde_structs() {
+    let old = statesync_suite::fixtures::device("nyc", "sw1", 1);
+    let mut new = old.clone();
+    new.role = "spine".into();
+    let diff = old.diff(&new).unwrap();
+    let json = serde_json::to_value(&diff).unwrap();
+    let element = &json["elements"][0];
+    assert_eq!(
+        element["key"],
+        serde_json::json!({"site": "nyc", "name": "sw1"})
+    );
+    assert_eq!(
+        element["action"]["update"]["fields"],
+        serde_json::json!({"role": {"old": old.role, "new": "spine"}}),
+        "unchanged attributes are left out"
+    );
+    assert_eq!(
+        element["action"]["update"]["children"],
+        serde_json::json!({"interfaces": {"model": "interface", "elements": [], "unchanged": 1}})
+    );
+
+    let fields = |fields: &str| {
+        format!(
+            r#"{{"model":"device","elements":[{{"key":{{"site":"a","name":"b"}},"action":{{"update":{{"fields":{fields},"children":{{"interfaces":{{"model":"interface","elements":[],"unchanged":0}}}}}}}}}}],"unchanged":0}}"#
+        )
+    };
+    let error = |json: &str| {
+        serde_json::from_str::<Diff<Device>>(json)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(
+        error(&fields(r#"{"colour":{"old":1,"new":2}}"#))
+            .starts_with("unknown field `colour`, expected one of `role`, `model`, `serial`"),
+        "{}",
+        error(&fields(r#"{"colour":{"old":1,"new":2}}"#))
+    );
+    let twice = fields(r#"{"role":{"old":"a","new":"b"},"role":{"old":"a","new":"c"}}"#);
+    assert!(
+        error(&twice).starts_with("duplicate field `role`"),
+        "{}",
+        error(&twice)
+    );
+    let bad_value = fields(r#"{"role":{"old":1,"new":"b"}}"#);
+    assert!(
+        error(&bad_value).starts_with("invalid type: integer `1`, expected a string"),
+        "{}",
+        error(&bad_value)
+    );
+    let read: Diff<Device> =
+        serde_json::from_str(&fields(r#"{"role":{"old":"a","new":"b"}}"#)).unwrap();
+    assert_eq!(read.elements().len(), 1);
+}
