@@ -69,7 +69,6 @@ use crate::model::{DiffModel, Unobserved};
 /// ```
 // The index is the same code for every model type (`crate::index`): keys in order with a
 // hash index of their positions, and the models at the same positions.
-#[derive(Clone)]
 pub struct Store<M: DiffModel> {
     /// Dropped by `Store`'s `Drop`: one function per model type, where drop glue for the
     /// collections inside would be copied into every codegen unit that drops a store.
@@ -107,6 +106,16 @@ impl<M: DiffModel> Drop for Store<M> {
     }
 }
 
+impl<M: DiffModel> Clone for Store<M> {
+    // Not inlined: one copy per model type, not one inside every clone of a parent model.
+    #[inline(never)]
+    fn clone(&self) -> Self {
+        Self {
+            parts: self.parts.clone(),
+        }
+    }
+}
+
 impl<M: DiffModel> Default for Store<M> {
     fn default() -> Self {
         Self::new()
@@ -116,10 +125,14 @@ impl<M: DiffModel> Default for Store<M> {
 impl<M: DiffModel> Store<M> {
     /// An empty store.
     pub fn new() -> Self {
-        Self::with_capacity(0)
+        Self {
+            parts: ManuallyDrop::new(Parts::default()),
+        }
     }
 
     /// An empty store with room for `capacity` models.
+    // Not inlined: one copy per model type.
+    #[inline(never)]
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             parts: ManuallyDrop::new(Parts {
@@ -200,6 +213,8 @@ impl<M: DiffModel> Store<M> {
     }
 
     /// Mutable access without the guard, for code that never changes id fields (apply).
+    // Not inlined: one copy per model type for the applies that call it.
+    #[inline(never)]
     pub(crate) fn get_mut_unguarded(&mut self, key: &M::Key) -> Option<&mut M> {
         self.touch(key);
         let parts = &mut *self.parts;
@@ -325,7 +340,11 @@ impl<M: DiffModel> Store<M> {
                 }
                 Ok(())
             }
-            Err(_) => Err(Error::duplicate_key(M::NAME, &model.key())),
+            // The key in the index is the model's key.
+            Err(at) => Err(match parts.keys.get(at) {
+                Some(key) => Error::duplicate_key(M::NAME, key),
+                None => Error::duplicate_key(M::NAME, &model.key()),
+            }),
         }
     }
 
@@ -648,15 +667,15 @@ mod serde_impl {
     /// nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) is an error, not a stack overflow.
     impl<M: DiffModel + Serialize> Serialize for Store<M> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let first = self.parts.models.first().or(self.parts.collisions.first());
-            let _level = crate::depth::enter_write::<M, S::Error>(first)?;
-            let mut seq = serializer
-                .serialize_seq(Some(self.parts.models.len() + self.parts.collisions.len()))?;
-            for model in &self.parts.models {
-                seq.serialize_element(model)?;
-            }
-            for model in &self.parts.collisions {
-                seq.serialize_element(model)?;
+            let (models, collisions) = (&self.parts.models, &self.parts.collisions);
+            let _level =
+                crate::depth::enter_write::<M, S::Error>(models.first().or(collisions.first()))?;
+            let mut seq = serializer.serialize_seq(Some(models.len() + collisions.len()))?;
+            // One loop over both lists: its body is compiled once per model and serializer.
+            for list in [models, collisions] {
+                for model in list {
+                    seq.serialize_element(model)?;
+                }
             }
             seq.end()
         }
