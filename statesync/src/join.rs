@@ -56,6 +56,23 @@ pub(crate) fn join(
     Ok(())
 }
 
+/// Whether every key of the old list is in the new one with `both(old, new)` true for their
+/// positions, stopping at the first that is not. `same(old, new)` compares the keys at two
+/// positions. With lists of equal length and distinct keys: whether they pair one to one.
+pub(crate) fn all_paired(
+    old: &Positions,
+    new: &Positions,
+    same: &dyn Fn(usize, usize) -> bool,
+    both: &mut dyn FnMut(usize, usize) -> bool,
+) -> bool {
+    let mut guess = Guess::default();
+    (0..old.len()).all(|at| {
+        guess
+            .find(at, (old, new, false), same)
+            .is_some_and(|found| both(at, found))
+    })
+}
+
 /// Where the key at a position of one list is in the other: first where the last match
 /// suggests, then through the index.
 #[derive(Default)]

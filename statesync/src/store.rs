@@ -7,6 +7,7 @@ use crate::children::ChildCollection;
 use crate::diff::{Diff, DiffBuilder};
 use crate::error::{Error, Operation, Path};
 use crate::index::{Keys, hash_of, retain_flagged};
+use crate::join::all_paired;
 use crate::model::{DiffModel, Unobserved};
 
 /// An insertion-ordered collection of models, indexed by their typed key (O(1) average
@@ -340,11 +341,7 @@ impl<M: DiffModel> Store<M> {
                 }
                 Ok(())
             }
-            // The key in the index is the model's key.
-            Err(at) => Err(match parts.keys.get(at) {
-                Some(key) => Error::duplicate_key(M::NAME, key),
-                None => Error::duplicate_key(M::NAME, &model.key()),
-            }),
+            Err((_, key)) => Err(Error::duplicate_key(M::NAME, &key)),
         }
     }
 
@@ -358,7 +355,7 @@ impl<M: DiffModel> Store<M> {
                 self.parts.models.push(model);
                 None
             }
-            Err(index) => Some(std::mem::replace(self.parts.models.get_mut(index)?, model)),
+            Err((index, _)) => Some(std::mem::replace(self.parts.models.get_mut(index)?, model)),
         }
     }
 
@@ -453,7 +450,7 @@ impl<M: DiffModel> Store<M> {
             .parts
             .keys
             .insert(key)
-            .unwrap_or_else(|present| present);
+            .unwrap_or_else(|(present, _)| present);
         self.parts.models.push(model);
         index
     }
@@ -603,13 +600,13 @@ impl<M: DiffModel + PartialEq> PartialEq for Store<M> {
         if self.len() != other.len() || self.parts.collisions != other.parts.collisions {
             return false;
         }
-        for (at, model) in self.parts.models.iter().enumerate() {
-            let found = other.parts.keys.position_of(&self.parts.keys, at);
-            if found.and_then(|at| other.parts.models.get(at)) != Some(model) {
-                return false;
-            }
-        }
-        true
+        let (this, other) = (&*self.parts, &*other.parts);
+        all_paired(
+            this.keys.positions(),
+            other.keys.positions(),
+            &|at, found| this.keys.get(at) == other.keys.get(found),
+            &mut |at, found| this.models.get(at) == other.models.get(found),
+        )
     }
 }
 
@@ -671,14 +668,25 @@ mod serde_impl {
             let _level =
                 crate::depth::enter_write::<M, S::Error>(models.first().or(collisions.first()))?;
             let mut seq = serializer.serialize_seq(Some(models.len() + collisions.len()))?;
-            // One loop over both lists: its body is compiled once per model and serializer.
-            for list in [models, collisions] {
-                for model in list {
-                    seq.serialize_element(model)?;
-                }
-            }
+            serialize_elements(&mut seq, &[models.as_slice(), collisions.as_slice()])?;
             seq.end()
         }
+    }
+
+    /// Serialises the models of the lists in order.
+    // Not inlined: one loop, compiled once per model and serializer (a loop over the two
+    // lists in place was unrolled).
+    #[inline(never)]
+    fn serialize_elements<S: SerializeSeq, M: Serialize>(
+        seq: &mut S,
+        lists: &[&[M]],
+    ) -> Result<(), S::Error> {
+        for list in lists {
+            for model in *list {
+                seq.serialize_element(model)?;
+            }
+        }
+        Ok(())
     }
 
     /// Deserialised from a sequence of models; a duplicate key is an error naming the model
