@@ -597,16 +597,23 @@ impl<M: DiffModel> Store<M> {
 /// equal [`Store::collisions`]).
 impl<M: DiffModel + PartialEq> PartialEq for Store<M> {
     fn eq(&self, other: &Self) -> bool {
-        if self.len() != other.len() || self.parts.collisions != other.parts.collisions {
+        let (this, other) = (&*self.parts, &*other.parts);
+        if this.models.len() != other.models.len()
+            || this.collisions.len() != other.collisions.len()
+        {
             return false;
         }
-        let (this, other) = (&*self.parts, &*other.parts);
-        all_paired(
-            this.keys.positions(),
-            other.keys.positions(),
-            &|at, found| this.keys.get(at) == other.keys.get(found),
-            &mut |at, found| this.models.get(at) == other.models.get(found),
-        )
+        // One call site of the models' equality for both lists (a slice comparison of the
+        // collisions would be another copy of it).
+        let same: &dyn Fn(Option<&M>, Option<&M>) -> bool = &|a, b| a == b;
+        let collided = |at| same(this.collisions.get(at), other.collisions.get(at));
+        (0..this.collisions.len()).all(collided)
+            && all_paired(
+                this.keys.positions(),
+                other.keys.positions(),
+                &|at, found| this.keys.get(at) == other.keys.get(found),
+                &mut |at, found| same(this.models.get(at), other.models.get(found)),
+            )
     }
 }
 
