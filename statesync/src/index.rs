@@ -144,6 +144,8 @@ impl Positions {
 
 /// Keeps the items for which `keep[at]` is true, in order. A loop of swaps and one
 /// truncation: small next to `Vec::retain`, for one copy per item type.
+// Not inlined: one copy per item type, not one more inside each caller.
+#[inline(never)]
 pub(crate) fn retain_flagged<T>(items: &mut Vec<T>, keep: &[bool]) {
     let mut kept = 0;
     for at in 0..items.len() {
