@@ -150,4 +150,30 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn all_paired_needs_every_old_key_with_its_pair() {
+        let old = keys(&["a", "b", "c"]);
+        let new = keys(&["c", "a", "b"]);
+        let same = |a: usize, b: usize| old.get(a) == new.get(b);
+        let mut pairs = Vec::new();
+        let all = all_paired(old.positions(), new.positions(), &same, &mut |a, b| {
+            pairs.push((a, b));
+            true
+        });
+        assert!(all);
+        assert_eq!(pairs, [(0, 1), (1, 2), (2, 0)]);
+        let refused = |at: usize, _| at != 1;
+        assert!(!all_paired(old.positions(), new.positions(), &same, &mut {
+            refused
+        }));
+        let fewer = keys(&["a", "c"]);
+        let same = |a: usize, b: usize| old.get(a) == fewer.get(b);
+        assert!(!all_paired(
+            old.positions(),
+            fewer.positions(),
+            &same,
+            &mut |_, _| true
+        ));
+    }
 }
