@@ -134,8 +134,8 @@ impl<'a, M: DiffModel> VecIndex<'a, M> {
     fn build(items: &'a [M]) -> Result<Self, Error> {
         let mut keys = Keys::with_capacity(items.len());
         for item in items {
-            if keys.insert(item.key()).is_err() {
-                return Err(Error::duplicate_key(M::NAME, &item.key()));
+            if let Err((_, key)) = keys.insert(item.key()) {
+                return Err(Error::duplicate_key(M::NAME, &key));
             }
         }
         Ok(Self { keys, items })
@@ -454,7 +454,7 @@ impl<M: DiffModel> IndexedVec<M> {
         self.slots.push(Some(model));
         match self.keys.insert(key) {
             Ok(_) => self.slot_of.push(slot),
-            Err(at) => {
+            Err((at, _)) => {
                 if let Some(held) = self.slot_of.get_mut(at) {
                     *held = slot;
                 }

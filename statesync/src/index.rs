@@ -144,6 +144,8 @@ impl Positions {
 
 /// Keeps the items for which `keep[at]` is true, in order. A loop of swaps and one
 /// truncation: small next to `Vec::retain`, for one copy per item type.
+// Not inlined: one copy per item type, not one more inside each caller.
+#[inline(never)]
 pub(crate) fn retain_flagged<T>(items: &mut Vec<T>, keep: &[bool]) {
     let mut kept = 0;
     for at in 0..items.len() {
@@ -160,10 +162,20 @@ pub(crate) fn retain_flagged<T>(items: &mut Vec<T>, keep: &[bool]) {
 
 /// Keys in insertion order with a hash index: the typed face of [`Positions`]. A key's
 /// position is its place in [`Keys::as_slice`].
-#[derive(Clone)]
 pub(crate) struct Keys<K> {
     keys: Vec<K>,
     positions: Positions,
+}
+
+impl<K: Clone> Clone for Keys<K> {
+    // Not inlined: one copy per key type, not one in each clone of a store.
+    #[inline(never)]
+    fn clone(&self) -> Self {
+        Self {
+            keys: self.keys.clone(),
+            positions: self.positions.clone(),
+        }
+    }
 }
 
 impl<K> Default for Keys<K> {
@@ -210,22 +222,21 @@ impl<K: Hash + Eq> Keys<K> {
             .find(hash, &|at| self.keys.get(at) == Some(key))
     }
 
-    /// The position of the key `other` holds at `at` (reusing its hash).
-    pub(crate) fn position_of(&self, other: &Self, at: usize) -> Option<usize> {
-        self.hashed(other.positions.hash_at(at)?, other.keys.get(at)?)
-    }
-
     /// Whether a key is present.
     pub(crate) fn contains(&self, key: &K) -> bool {
         self.position(key).is_some()
     }
 
     /// Adds a key at the end and returns its position, or, when it is present, returns its
-    /// position as `Err` and leaves the keys unchanged.
-    pub(crate) fn insert(&mut self, key: K) -> Result<usize, usize> {
-        let added = self.index_new(&key)?;
-        self.keys.push(key);
-        Ok(added)
+    /// position and the key given as `Err` and leaves the keys unchanged.
+    pub(crate) fn insert(&mut self, key: K) -> Result<usize, (usize, K)> {
+        match self.index_new(&key) {
+            Ok(added) => {
+                self.keys.push(key);
+                Ok(added)
+            }
+            Err(present) => Err((present, key)),
+        }
     }
 
     /// Adds a copy of a key at the end when it is absent (hashing it once).
@@ -291,7 +302,7 @@ mod tests {
         for key in 0..100 {
             assert_eq!(keys.insert(key), Ok(key as usize));
         }
-        assert_eq!(keys.insert(7), Err(7));
+        assert_eq!(keys.insert(7), Err((7, 7)));
         assert_eq!(keys.shift_remove(3), Some(3));
         assert_eq!(keys.shift_remove(90), Some(91));
         keys.replace(0, 1000);

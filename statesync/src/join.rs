@@ -56,6 +56,23 @@ pub(crate) fn join(
     Ok(())
 }
 
+/// Whether every key of the old list is in the new one with `both(old, new)` true for their
+/// positions, stopping at the first that is not. `same(old, new)` compares the keys at two
+/// positions. With lists of equal length and distinct keys: whether they pair one to one.
+pub(crate) fn all_paired(
+    old: &Positions,
+    new: &Positions,
+    same: &dyn Fn(usize, usize) -> bool,
+    both: &mut dyn FnMut(usize, usize) -> bool,
+) -> bool {
+    let mut guess = Guess::default();
+    (0..old.len()).all(|at| {
+        guess
+            .find(at, (old, new, false), same)
+            .is_some_and(|found| both(at, found))
+    })
+}
+
 /// Where the key at a position of one list is in the other: first where the last match
 /// suggests, then through the index.
 #[derive(Default)]
@@ -132,5 +149,31 @@ mod tests {
                 Paired::New(4),
             ]
         );
+    }
+
+    #[test]
+    fn all_paired_needs_every_old_key_with_its_pair() {
+        let old = keys(&["a", "b", "c"]);
+        let new = keys(&["c", "a", "b"]);
+        let same = |a: usize, b: usize| old.get(a) == new.get(b);
+        let mut pairs = Vec::new();
+        let all = all_paired(old.positions(), new.positions(), &same, &mut |a, b| {
+            pairs.push((a, b));
+            true
+        });
+        assert!(all);
+        assert_eq!(pairs, [(0, 1), (1, 2), (2, 0)]);
+        let refused = |at: usize, _| at != 1;
+        assert!(!all_paired(old.positions(), new.positions(), &same, &mut {
+            refused
+        }));
+        let fewer = keys(&["a", "c"]);
+        let same = |a: usize, b: usize| old.get(a) == fewer.get(b);
+        assert!(!all_paired(
+            old.positions(),
+            fewer.positions(),
+            &same,
+            &mut |_, _| true
+        ));
     }
 }

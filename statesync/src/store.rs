@@ -1,11 +1,13 @@
 //! [`Store`]: an insertion-ordered collection of models indexed by their typed key.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use crate::children::ChildCollection;
 use crate::diff::{Diff, DiffBuilder};
 use crate::error::{Error, Operation, Path};
 use crate::index::{Keys, hash_of, retain_flagged};
+use crate::join::all_paired;
 use crate::model::{DiffModel, Unobserved};
 
 /// An insertion-ordered collection of models, indexed by their typed key (O(1) average
@@ -68,8 +70,15 @@ use crate::model::{DiffModel, Unobserved};
 /// ```
 // The index is the same code for every model type (`crate::index`): keys in order with a
 // hash index of their positions, and the models at the same positions.
-#[derive(Clone)]
 pub struct Store<M: DiffModel> {
+    /// Dropped by `Store`'s `Drop`: one function per model type, where drop glue for the
+    /// collections inside would be copied into every codegen unit that drops a store.
+    parts: ManuallyDrop<Parts<M>>,
+}
+
+/// What a [`Store`] holds.
+#[derive(Clone)]
+struct Parts<M: DiffModel> {
     keys: Keys<M::Key>,
     /// `models[at]` has the key `keys[at]`.
     models: Vec<M>,
@@ -77,6 +86,35 @@ pub struct Store<M: DiffModel> {
     touched: Option<Keys<M::Key>>,
     /// Models renamed onto a key another model holds, kept aside until taken back.
     collisions: Vec<M>,
+}
+
+impl<M: DiffModel> Default for Parts<M> {
+    fn default() -> Self {
+        Self {
+            keys: Keys::default(),
+            models: Vec::new(),
+            touched: None,
+            collisions: Vec::new(),
+        }
+    }
+}
+
+impl<M: DiffModel> Drop for Store<M> {
+    // Not inlined: the one place a store's contents are dropped.
+    #[inline(never)]
+    fn drop(&mut self) {
+        drop(std::mem::take(&mut *self.parts));
+    }
+}
+
+impl<M: DiffModel> Clone for Store<M> {
+    // Not inlined: one copy per model type, not one inside every clone of a parent model.
+    #[inline(never)]
+    fn clone(&self) -> Self {
+        Self {
+            parts: self.parts.clone(),
+        }
+    }
 }
 
 impl<M: DiffModel> Default for Store<M> {
@@ -88,16 +126,22 @@ impl<M: DiffModel> Default for Store<M> {
 impl<M: DiffModel> Store<M> {
     /// An empty store.
     pub fn new() -> Self {
-        Self::with_capacity(0)
+        Self {
+            parts: ManuallyDrop::new(Parts::default()),
+        }
     }
 
     /// An empty store with room for `capacity` models.
+    // Not inlined: one copy per model type.
+    #[inline(never)]
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            keys: Keys::with_capacity(capacity),
-            models: Vec::with_capacity(capacity),
-            touched: None,
-            collisions: Vec::new(),
+            parts: ManuallyDrop::new(Parts {
+                keys: Keys::with_capacity(capacity),
+                models: Vec::with_capacity(capacity),
+                touched: None,
+                collisions: Vec::new(),
+            }),
         }
     }
 
@@ -117,17 +161,17 @@ impl<M: DiffModel> Store<M> {
     /// How many models the store holds under their keys (not counting
     /// [`Store::collisions`]).
     pub fn len(&self) -> usize {
-        self.models.len()
+        self.parts.models.len()
     }
 
     /// Whether the store is empty.
     pub fn is_empty(&self) -> bool {
-        self.models.is_empty()
+        self.parts.models.is_empty()
     }
 
     /// The model with this key.
     pub fn get(&self, key: &M::Key) -> Option<&M> {
-        self.models.get(self.keys.position(key)?)
+        self.parts.models.get(self.parts.keys.position(key)?)
     }
 
     /// The model with this key, to change in place, behind a guard that keeps the index
@@ -137,7 +181,7 @@ impl<M: DiffModel> Store<M> {
     ///
     /// Bind it with `mut` to assign through it: `if let Some(mut m) = store.get_mut(&k)`.
     pub fn get_mut(&mut self, key: &M::Key) -> Option<StoreMut<'_, M>> {
-        let index = self.keys.position(key)?;
+        let index = self.parts.keys.position(key)?;
         self.touch(key);
         Some(StoreMut {
             store: self,
@@ -170,20 +214,29 @@ impl<M: DiffModel> Store<M> {
     }
 
     /// Mutable access without the guard, for code that never changes id fields (apply).
+    // Not inlined: one copy per model type for the applies that call it.
+    #[inline(never)]
     pub(crate) fn get_mut_unguarded(&mut self, key: &M::Key) -> Option<&mut M> {
         self.touch(key);
-        self.models.get_mut(self.keys.position(key)?)
+        let parts = &mut *self.parts;
+        parts.models.get_mut(parts.keys.position(key)?)
     }
 
     /// Calls `f` with each model in order, to change it in place; a model whose id fields
     /// `f` changed is filed under its new key as [`Store::get_mut`] does. With tracking on,
     /// every key counts as touched.
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut M)) {
-        for key in self.keys.as_slice() {
-            touch(&mut self.touched, key);
+        let parts = &mut *self.parts;
+        for key in parts.keys.as_slice() {
+            touch(&mut parts.touched, key);
         }
         let mut index = 0;
-        while let (Some(key), Some(model)) = (self.keys.get(index), self.models.get_mut(index)) {
+        loop {
+            let parts = &mut *self.parts;
+            let (Some(key), Some(model)) = (parts.keys.get(index), parts.models.get_mut(index))
+            else {
+                break;
+            };
             f(model);
             if model.has_key(key) {
                 index += 1;
@@ -200,36 +253,38 @@ impl<M: DiffModel> Store<M> {
     /// position; when another model holds that key, moves it to the collisions instead.
     /// Whether the model is still at `index`.
     fn rekey(&mut self, index: usize, old: &M::Key) -> bool {
-        let Some(model) = self.models.get(index) else {
+        let Some(model) = self.parts.models.get(index) else {
             return false;
         };
         let new = model.key();
         self.touch(old);
         self.touch(&new);
-        if self.keys.contains(&new) {
+        if self.parts.keys.contains(&new) {
             if let Some(model) = self.shift_remove_index(index) {
-                self.collisions.push(model);
+                self.parts.collisions.push(model);
             }
             return false;
         }
-        self.keys.replace(index, new);
+        self.parts.keys.replace(index, new);
         true
     }
 
     /// Models renamed (through [`Store::get_mut`] or [`Store::for_each_mut`]) onto a key
     /// another model holds: kept aside, not in the index, in the order they collided.
     pub fn collisions(&self) -> &[M] {
-        &self.collisions
+        &self.parts.collisions
     }
 
     /// Takes the models kept aside by colliding renames; diffs and applies work again.
     pub fn take_collisions(&mut self) -> Vec<M> {
-        std::mem::take(&mut self.collisions)
+        std::mem::take(&mut self.parts.collisions)
     }
 
     /// Refuses a store with a colliding rename pending: it holds two models with one key.
+    // Not inlined: one copy per model type for the diffs and checks that call it.
+    #[inline(never)]
     pub(crate) fn check_collisions(&self) -> Result<(), Error> {
-        match self.collisions.first() {
+        match self.parts.collisions.first() {
             Some(model) => Err(Error::duplicate_key(M::NAME, &model.key())),
             None => Ok(()),
         }
@@ -238,7 +293,7 @@ impl<M: DiffModel> Store<M> {
     /// Keeps the models for which `keep` is true, in order; the others are removed (and
     /// count as touched).
     pub fn retain(&mut self, keep: impl FnMut(&M) -> bool) {
-        let flags: Vec<bool> = self.models.iter().map(keep).collect();
+        let flags: Vec<bool> = self.parts.models.iter().map(keep).collect();
         self.retain_flagged(&flags);
     }
 
@@ -248,26 +303,27 @@ impl<M: DiffModel> Store<M> {
         if !keep.contains(&false) {
             return;
         }
-        if self.touched.is_some() {
-            for (at, key) in self.keys.as_slice().iter().enumerate() {
+        let parts = &mut *self.parts;
+        if parts.touched.is_some() {
+            for (at, key) in parts.keys.as_slice().iter().enumerate() {
                 if keep.get(at) == Some(&false) {
-                    touch(&mut self.touched, key);
+                    touch(&mut parts.touched, key);
                 }
             }
         }
-        self.keys.retain(keep);
-        retain_flagged(&mut self.models, keep);
+        parts.keys.retain(keep);
+        retain_flagged(&mut parts.models, keep);
     }
 
     /// Removes the model at a position, shifting the models after it.
     fn shift_remove_index(&mut self, index: usize) -> Option<M> {
-        self.keys.shift_remove(index)?;
-        (index < self.models.len()).then(|| self.models.remove(index))
+        self.parts.keys.shift_remove(index)?;
+        (index < self.parts.models.len()).then(|| self.parts.models.remove(index))
     }
 
     /// Whether a model with this key is present.
     pub fn contains(&self, key: &M::Key) -> bool {
-        self.keys.contains(key)
+        self.parts.keys.contains(key)
     }
 
     /// Adds a model at the end.
@@ -276,15 +332,16 @@ impl<M: DiffModel> Store<M> {
     /// [`Error::DuplicateKey`] when a model with the same key is present; the store is
     /// left unchanged.
     pub fn insert(&mut self, model: M) -> Result<(), Error> {
-        match self.keys.insert(model.key()) {
+        let parts = &mut *self.parts;
+        match parts.keys.insert(model.key()) {
             Ok(index) => {
-                self.models.push(model);
-                if let Some(key) = self.keys.get(index) {
-                    touch(&mut self.touched, key);
+                parts.models.push(model);
+                if let Some(key) = parts.keys.get(index) {
+                    touch(&mut parts.touched, key);
                 }
                 Ok(())
             }
-            Err(_) => Err(Error::duplicate_key(M::NAME, &model.key())),
+            Err((_, key)) => Err(Error::duplicate_key(M::NAME, &key)),
         }
     }
 
@@ -293,12 +350,12 @@ impl<M: DiffModel> Store<M> {
     pub fn upsert(&mut self, model: M) -> Option<M> {
         let key = model.key();
         self.touch(&key);
-        match self.keys.insert(key) {
+        match self.parts.keys.insert(key) {
             Ok(_) => {
-                self.models.push(model);
+                self.parts.models.push(model);
                 None
             }
-            Err(index) => Some(std::mem::replace(self.models.get_mut(index)?, model)),
+            Err((index, _)) => Some(std::mem::replace(self.parts.models.get_mut(index)?, model)),
         }
     }
 
@@ -309,10 +366,11 @@ impl<M: DiffModel> Store<M> {
     pub fn update(&mut self, model: M) -> Result<M, Error> {
         let key = model.key();
         self.touch(&key);
-        match self
+        let parts = &mut *self.parts;
+        match parts
             .keys
             .position(&key)
-            .and_then(|at| self.models.get_mut(at))
+            .and_then(|at| parts.models.get_mut(at))
         {
             Some(slot) => Ok(std::mem::replace(slot, model)),
             None => Err(Error::NotFound {
@@ -328,7 +386,7 @@ impl<M: DiffModel> Store<M> {
     /// O(n): it shifts the models after it.
     pub fn remove(&mut self, key: &M::Key) -> Option<M> {
         self.touch(key);
-        self.shift_remove_index(self.keys.position(key)?)
+        self.shift_remove_index(self.parts.keys.position(key)?)
     }
 
     /// The model with this key, inserting `make()` first when it is absent, behind the
@@ -343,7 +401,7 @@ impl<M: DiffModel> Store<M> {
         make: impl FnOnce() -> M,
     ) -> Result<StoreMut<'_, M>, Error> {
         self.touch(&key);
-        let index = match self.keys.position(&key) {
+        let index = match self.parts.keys.position(&key) {
             Some(index) => index,
             None => {
                 let model = make();
@@ -366,10 +424,11 @@ impl<M: DiffModel> Store<M> {
     pub fn update_or_insert(&mut self, model: M) -> StoreMut<'_, M> {
         let key = model.key();
         self.touch(&key);
-        let found = self
+        let parts = &mut *self.parts;
+        let found = parts
             .keys
             .position(&key)
-            .and_then(|index| Some((index, self.models.get_mut(index)?)));
+            .and_then(|index| Some((index, parts.models.get_mut(index)?)));
         let index = match found {
             Some((index, current)) => {
                 let changes = current.diff_fields(&model);
@@ -387,33 +446,37 @@ impl<M: DiffModel> Store<M> {
 
     /// Adds a model whose key `key` is absent at the end; returns its position.
     fn push_absent(&mut self, key: M::Key, model: M) -> usize {
-        let index = self.keys.insert(key).unwrap_or_else(|present| present);
-        self.models.push(model);
+        let index = self
+            .parts
+            .keys
+            .insert(key)
+            .unwrap_or_else(|(present, _)| present);
+        self.parts.models.push(model);
         index
     }
 
     /// The models in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &M> + DoubleEndedIterator {
-        self.models.iter()
+        self.parts.models.iter()
     }
 
     /// The keys in order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &M::Key> + DoubleEndedIterator {
-        self.keys.as_slice().iter()
+        self.parts.keys.as_slice().iter()
     }
 
     /// Keys with their models, in order.
     pub fn entries(&self) -> impl ExactSizeIterator<Item = (&M::Key, &M)> + DoubleEndedIterator {
-        self.keys.as_slice().iter().zip(&self.models)
+        self.parts.keys.as_slice().iter().zip(&self.parts.models)
     }
 
     /// The keys with their index, and the models at the same positions.
     pub(crate) fn indexed(&self) -> (&Keys<M::Key>, &[M]) {
-        (&self.keys, &self.models)
+        (&self.parts.keys, &self.parts.models)
     }
 
     fn touch(&mut self, key: &M::Key) {
-        touch(&mut self.touched, key);
+        touch(&mut self.parts.touched, key);
     }
 
     /// Starts recording which keys change: every key passed to a mutating method
@@ -421,17 +484,18 @@ impl<M: DiffModel> Store<M> {
     /// that edits the store through these methods makes [`Store::diff_touched`] cost what the
     /// events touched, not the size of the store. Clears what was recorded before.
     pub fn track_changes(&mut self) {
-        self.touched = Some(Keys::default());
+        self.parts.touched = Some(Keys::default());
     }
 
     /// Stops recording changes and forgets what was recorded.
     pub fn stop_tracking(&mut self) {
-        self.touched = None;
+        self.parts.touched = None;
     }
 
     /// The keys touched since tracking started, or `None` when tracking is off.
     pub fn touched(&self) -> Option<impl Iterator<Item = &M::Key>> {
-        self.touched
+        self.parts
+            .touched
             .as_ref()
             .map(|touched| touched.as_slice().iter())
     }
@@ -440,7 +504,11 @@ impl<M: DiffModel> Store<M> {
     /// it after a sync that succeeded: keys whose sync failed must stay touched (put them
     /// back with [`Store::touch_keys`]) or later incremental syncs will not see them.
     pub fn take_touched(&mut self) -> Vec<M::Key> {
-        self.touched.as_mut().map(Keys::take).unwrap_or_default()
+        self.parts
+            .touched
+            .as_mut()
+            .map(Keys::take)
+            .unwrap_or_default()
     }
 
     /// Marks keys as touched (when tracking is on), for example those whose sync failed.
@@ -475,12 +543,15 @@ impl<M: DiffModel> Store<M> {
         let mut seen = SeenPairs::default();
         for key in keys {
             let hash = hash_of(key);
-            let (at_old, at_new) = (self.keys.hashed(hash, key), new.keys.hashed(hash, key));
+            let (at_old, at_new) = (
+                self.parts.keys.hashed(hash, key),
+                new.parts.keys.hashed(hash, key),
+            );
             if !seen.first_time(at_old, at_new) {
                 continue;
             }
-            let old_model = at_old.and_then(|at| self.models.get(at));
-            match (old_model, at_new.and_then(|at| new.models.get(at))) {
+            let old_model = at_old.and_then(|at| self.parts.models.get(at));
+            match (old_model, at_new.and_then(|at| new.parts.models.get(at))) {
                 (Some(old), Some(new)) => diff.compared(key, old, new)?,
                 (Some(old), None) => diff.deleted(key, old)?,
                 (None, Some(new)) => diff.created(key, new)?,
@@ -497,7 +568,7 @@ impl<M: DiffModel> Store<M> {
     /// # Errors
     /// [`Error::DuplicateKey`] from a `Vec` of children inside.
     pub fn diff_touched(&self, new: &Self) -> Result<Diff<M>, Error> {
-        match &new.touched {
+        match &new.parts.touched {
             Some(touched) => self.diff_keys(new, touched.as_slice()),
             None => self.diff(new),
         }
@@ -526,16 +597,23 @@ impl<M: DiffModel> Store<M> {
 /// equal [`Store::collisions`]).
 impl<M: DiffModel + PartialEq> PartialEq for Store<M> {
     fn eq(&self, other: &Self) -> bool {
-        if self.len() != other.len() || self.collisions != other.collisions {
+        let (this, other) = (&*self.parts, &*other.parts);
+        if this.models.len() != other.models.len()
+            || this.collisions.len() != other.collisions.len()
+        {
             return false;
         }
-        for (at, model) in self.models.iter().enumerate() {
-            let found = other.keys.position_of(&self.keys, at);
-            if found.and_then(|at| other.models.get(at)) != Some(model) {
-                return false;
-            }
-        }
-        true
+        // One call site of the models' equality for both lists (a slice comparison of the
+        // collisions would be another copy of it).
+        let same: &dyn Fn(Option<&M>, Option<&M>) -> bool = &|a, b| a == b;
+        let collided = |at| same(this.collisions.get(at), other.collisions.get(at));
+        (0..this.collisions.len()).all(collided)
+            && all_paired(
+                this.keys.positions(),
+                other.keys.positions(),
+                &|at, found| this.keys.get(at) == other.keys.get(found),
+                &mut |at, found| same(this.models.get(at), other.models.get(found)),
+            )
     }
 }
 
@@ -544,8 +622,8 @@ impl<M: DiffModel + Eq> Eq for Store<M> {}
 impl<M: DiffModel + fmt::Debug> fmt::Debug for Store<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(&self.models)
-            .entries(&self.collisions)
+            .entries(&self.parts.models)
+            .entries(&self.parts.collisions)
             .finish()
     }
 }
@@ -555,7 +633,7 @@ impl<'a, M: DiffModel> IntoIterator for &'a Store<M> {
     type IntoIter = std::slice::Iter<'a, M>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.models.iter()
+        self.parts.models.iter()
     }
 }
 
@@ -563,8 +641,8 @@ impl<M: DiffModel> IntoIterator for Store<M> {
     type Item = M;
     type IntoIter = std::vec::IntoIter<M>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.models.into_iter()
+    fn into_iter(mut self) -> Self::IntoIter {
+        std::mem::take(&mut self.parts.models).into_iter()
     }
 }
 
@@ -593,18 +671,29 @@ mod serde_impl {
     /// nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) is an error, not a stack overflow.
     impl<M: DiffModel + Serialize> Serialize for Store<M> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let first = self.models.first().or(self.collisions.first());
-            let _level = crate::depth::enter_write::<M, S::Error>(first)?;
-            let mut seq =
-                serializer.serialize_seq(Some(self.models.len() + self.collisions.len()))?;
-            for model in &self.models {
-                seq.serialize_element(model)?;
-            }
-            for model in &self.collisions {
-                seq.serialize_element(model)?;
-            }
+            let (models, collisions) = (&self.parts.models, &self.parts.collisions);
+            let _level =
+                crate::depth::enter_write::<M, S::Error>(models.first().or(collisions.first()))?;
+            let mut seq = serializer.serialize_seq(Some(models.len() + collisions.len()))?;
+            serialize_elements(&mut seq, &[models.as_slice(), collisions.as_slice()])?;
             seq.end()
         }
+    }
+
+    /// Serialises the models of the lists in order.
+    // Not inlined: one loop, compiled once per model and serializer (a loop over the two
+    // lists in place was unrolled).
+    #[inline(never)]
+    fn serialize_elements<S: SerializeSeq, M: Serialize>(
+        seq: &mut S,
+        lists: &[&[M]],
+    ) -> Result<(), S::Error> {
+        for list in lists {
+            for model in *list {
+                seq.serialize_element(model)?;
+            }
+        }
+        Ok(())
     }
 
     /// Deserialised from a sequence of models; a duplicate key is an error naming the model
@@ -673,7 +762,7 @@ impl<M: DiffModel> std::ops::Deref for StoreMut<'_, M> {
     // cannot go out of bounds.
     #[allow(clippy::indexing_slicing)]
     fn deref(&self) -> &M {
-        &self.store.models[self.index]
+        &self.store.parts.models[self.index]
     }
 }
 
@@ -681,7 +770,7 @@ impl<M: DiffModel> std::ops::DerefMut for StoreMut<'_, M> {
     // As in `deref`.
     #[allow(clippy::indexing_slicing)]
     fn deref_mut(&mut self) -> &mut M {
-        &mut self.store.models[self.index]
+        &mut self.store.parts.models[self.index]
     }
 }
 
@@ -689,6 +778,7 @@ impl<M: DiffModel> Drop for StoreMut<'_, M> {
     fn drop(&mut self) {
         let renamed = self
             .store
+            .parts
             .models
             .get(self.index)
             .is_some_and(|model| !model.has_key(&self.key));
