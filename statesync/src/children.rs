@@ -291,7 +291,7 @@ fn apply_keyed<M: DiffModel>(target: &mut impl Patch<M>, diff: &Diff<M>) {
                     model.apply_children(&update.children);
                 }
             }
-            Action::Create(model) => target.add(&element.key, model.clone()),
+            Action::Create(model) => target.add(&element.key, crate::diff::clone_model(model)),
         }
     }
 }

@@ -266,6 +266,14 @@ fn compare_outlined<M: DiffModel>(old: &M, new: &M) -> Result<Option<ModelUpdate
     Ok(changed)
 }
 
+/// A copy of a model for a diff or a collection: one out-of-line function per model type,
+/// so the model's `Clone` (which derives inline, children and all) is not copied into each
+/// place that copies a model.
+#[inline(never)]
+pub(crate) fn clone_model<M: Clone>(model: &M) -> M {
+    model.clone()
+}
+
 /// Tells the observer about a created element and (when it wants) its subtree.
 fn observe_created<M: DiffModel>(observer: &mut dyn DiffObserver, created: &M) {
     let count = if observer.counts_subtrees() {
@@ -315,7 +323,7 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
         check_subtree(old)?;
         self.elements.push(ElementDiff {
             key: key.clone(),
-            action: Action::Delete(old.clone()),
+            action: Action::Delete(clone_model(old)),
         });
         Ok(())
     }
@@ -329,7 +337,7 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
         observe_created(self.observer, new);
         self.elements.push(ElementDiff {
             key: key.clone(),
-            action: Action::Create(new.clone()),
+            action: Action::Create(clone_model(new)),
         });
         Ok(())
     }
@@ -409,11 +417,11 @@ impl<M: DiffModel> Diff<M> {
         observe_created(observer, new);
         let delete = ElementDiff {
             key: old.key(),
-            action: Action::Delete(old.clone()),
+            action: Action::Delete(clone_model(old)),
         };
         let create = ElementDiff {
             key: new.key(),
-            action: Action::Create(new.clone()),
+            action: Action::Create(clone_model(new)),
         };
         Ok(Self::sorted(vec![delete, create], 0))
     }
@@ -445,8 +453,8 @@ impl<M: DiffModel> Diff<M> {
             .map(|element| ElementDiff {
                 key: element.key.clone(),
                 action: match &element.action {
-                    Action::Create(model) => Action::Delete(model.clone()),
-                    Action::Delete(model) => Action::Create(model.clone()),
+                    Action::Create(model) => Action::Delete(clone_model(model)),
+                    Action::Delete(model) => Action::Create(clone_model(model)),
                     Action::Update(update) => Action::Update(ModelUpdate {
                         fields: M::invert_changes(&update.fields),
                         children: M::invert_child_diffs(&update.children),
