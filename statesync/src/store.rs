@@ -30,6 +30,11 @@ use crate::model::{DiffModel, Unobserved};
 /// # Ok::<(), statesync::Error>(())
 /// ```
 ///
+/// A `Store` has a `Drop` of its own (its contents are dropped by one function per model
+/// type, which keeps the crates that use it small to compile). So a store of models that
+/// borrow data must go before that data does, as any collection with a `Drop` must: declare
+/// the borrowed data first.
+///
 /// The index always agrees with the models: mutable access goes through a [`StoreMut`]
 /// guard that files the model under its new key when its id fields changed (a rename keeps
 /// the model's position). A rename onto a key another model holds is refused: the renamed
