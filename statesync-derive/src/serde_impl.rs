@@ -12,6 +12,7 @@ use crate::ast::Model;
 use crate::bound;
 
 /// How one field of a record is written and read.
+#[derive(Clone, Copy)]
 pub enum Slot {
     /// A change: left out when `None`, `None` when absent.
     Optional,
@@ -44,6 +45,35 @@ pub struct Record<'a> {
     /// Whether the record is built from `Default` (changes, child diffs) rather than from
     /// every field read (a key).
     pub from_default: bool,
+}
+
+impl<'a> Record<'a> {
+    /// A record whose fields are all of one kind and whose impls are bounded on the fields'
+    /// types only (the key, with `Slot::Required`; the changes, with `Slot::Optional`).
+    pub fn of_fields(
+        model: &'a Model<'a>,
+        ident: &'a Ident,
+        generics: &'a Generics,
+        fields: &[&'a crate::ast::Field<'a>],
+        slot: Slot,
+    ) -> Self {
+        Self {
+            model,
+            ident,
+            generics,
+            fields: fields
+                .iter()
+                .map(|field| RecordField {
+                    member: field.ident,
+                    slot,
+                })
+                .collect(),
+            bounded: fields.iter().map(|field| field.ty.clone()).collect(),
+            serialize_extra: Vec::new(),
+            deserialize_extra: Vec::new(),
+            from_default: matches!(slot, Slot::Optional),
+        }
+    }
 }
 
 /// The two impls.

@@ -102,7 +102,7 @@ impl<T: Serialize> Fields for OptionalOut<'_, T> {
     }
 }
 
-/// A field always written (a key field, or a child diff in a recursion cycle).
+/// A field always written (a key field or a child diff).
 pub struct RequiredOut<'a, T>(pub &'a T);
 
 impl<T: Serialize> Fields for RequiredOut<'_, T> {
@@ -133,20 +133,6 @@ impl<'a, V, T> ViaOut<'a, V, T> {
 impl<V: SerializeVia<T>, T> Serialize for ViaOut<'_, V, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         V::serialize_via(self.0, serializer)
-    }
-}
-
-impl<V: SerializeVia<T>, T> Fields for ViaOut<'_, V, T> {
-    fn present(&self) -> usize {
-        1
-    }
-
-    fn write<S: SerializeStruct>(
-        &self,
-        names: &mut std::slice::Iter<'_, &'static str>,
-        record: &mut S,
-    ) -> Result<(), S::Error> {
-        write_one(names, record, self)
     }
 }
 
@@ -539,7 +525,9 @@ macro_rules! __record_serde {
         )
     };
     (@out optional $value:expr) => { $crate::__serde_record::OptionalOut($value) };
-    (@out via $value:expr) => { $crate::__serde_record::ViaOut::<__Via, _>::new($value) };
+    (@out via $value:expr) => {
+        $crate::__serde_record::RequiredOut(&$crate::__serde_record::ViaOut::<__Via, _>::new($value))
+    };
     (@out $kind:ident $value:expr) => { $crate::__serde_record::RequiredOut($value) };
     (@ins $out:ident) => { () };
     (@ins $out:ident $field:ident $kind:ident $($rest:tt)*) => {
