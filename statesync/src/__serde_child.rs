@@ -1,5 +1,5 @@
 //! The serde of one child diff inside a generated `XChildDiffs` record, for generated code
-//! only.
+//! only (through [`crate::__serde_record`]).
 //!
 //! The record's serde impls are bounded on `__Via: SerializeVia<Diff<Child>>` (and
 //! `DeserializeVia`), where `__Via` is a parameter of the record that is always `()`. A
@@ -39,25 +39,4 @@ impl<T: DeserializeOwned> DeserializeVia<T> for () {
     fn deserialize_via<'de, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
         T::deserialize(deserializer)
     }
-}
-
-/// `serialize_with` of a child-diff field.
-///
-/// # Errors
-/// The serializer's.
-pub fn serialize<V: SerializeVia<T>, T, S: Serializer>(
-    value: &T,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    V::serialize_via(value, serializer)
-}
-
-/// `deserialize_with` of a child-diff field.
-///
-/// # Errors
-/// The deserializer's.
-pub fn deserialize<'de, V: DeserializeVia<T>, T, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<T, D::Error> {
-    V::deserialize_via(deserializer)
 }
