@@ -119,21 +119,43 @@ pub fn impls(record: &Record) -> TokenStream {
     } else {
         quote!(fields)
     };
-    let fields = record.fields.iter().map(|field| {
-        let member = field.member;
+    let kinds: Vec<(&Ident, TokenStream)> = record
+        .fields
+        .iter()
+        .map(|field| {
+            let kind = match field.slot {
+                Slot::Optional => quote!(optional),
+                Slot::Required => quote!(required),
+                Slot::Direct => quote!(direct),
+                Slot::Via => quote!(via),
+            };
+            (field.member, kind)
+        })
+        .collect();
+    let fields = kinds.iter().map(|(member, kind)| {
         let name = member.unraw().to_string();
-        let kind = match field.slot {
-            Slot::Optional => quote!(optional),
-            Slot::Required => quote!(required),
-            Slot::Direct => quote!(direct),
-            Slot::Via => quote!(via),
-        };
         quote!(#member #name #kind)
     });
+    let tree = balanced(&kinds);
     quote! {
         #krate::__record_serde!(
             #name, [#impl_generics], [#de_impl_generics], [#ident #type_generics],
-            [#serialize_where], [#deserialize_where], #build, #(#fields),*
+            [#serialize_where], [#deserialize_where], #build, [#(#fields),*], #tree
         );
+    }
+}
+
+/// The fields as a balanced binary tree, `[left right]` with `(member kind)` leaves and
+/// `[]` for none, in field order: the runtime walks it with one macro step and one trait
+/// impl per level, so a record of any width stays within the compiler's recursion limits.
+fn balanced(fields: &[(&Ident, TokenStream)]) -> TokenStream {
+    match fields {
+        [] => quote!([]),
+        [(member, kind)] => quote!((#member #kind)),
+        _ => {
+            let (left, right) = fields.split_at(fields.len() / 2);
+            let (left, right) = (balanced(left), balanced(right));
+            quote!([#left #right])
+        }
     }
 }

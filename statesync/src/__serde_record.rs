@@ -2,10 +2,10 @@
 //! for generated code only.
 //!
 //! A generated impl is one call of [`__record_serde!`](crate::__record_serde), which hands
-//! [`serialize`] and [`deserialize`] the record's field names and its fields as a list
-//! (`(first, (second, (third, ())))`) of typed slots. The work is written here once,
-//! generic over that list: it is compiled where a record is written or read, with static
-//! dispatch, not in every crate that declares models (serde's derive would emit a few
+//! [`serialize`] and [`deserialize`] the record's field names and its fields as a balanced
+//! tree of pairs of typed slots (`((first, second), (third, fourth))`). The work is written
+//! here once, generic over that tree: it is compiled where a record is written or read, with
+//! static dispatch, not in every crate that declares models (serde's derive would emit a few
 //! hundred lines per record there). The format is the one `#[derive(Serialize,
 //! Deserialize)]` with `deny_unknown_fields` writes and reads: a struct of named fields,
 //! `None` changes left out.
@@ -34,7 +34,7 @@ pub trait Fields {
     ) -> Result<(), S::Error>;
 }
 
-/// The end of a list of fields.
+/// No fields (a record without any, or an empty branch).
 impl Fields for () {
     fn present(&self) -> usize {
         0
@@ -49,7 +49,7 @@ impl Fields for () {
     }
 }
 
-/// A field, then the rest.
+/// The fields of the left branch, then those of the right.
 impl<H: Fields, T: Fields> Fields for (H, T) {
     fn present(&self) -> usize {
         self.0.present() + self.1.present()
@@ -153,7 +153,7 @@ pub fn serialize<S: Serializer, F: Fields>(
 
 /// The slots a record's fields are read into, in the order of the record's names.
 pub trait Slots<'de> {
-    /// How many fields the list holds.
+    /// How many fields the tree holds.
     const LEN: usize;
 
     /// Reads the value of field `at` from `map`.
@@ -173,7 +173,7 @@ pub trait Slots<'de> {
     fn missing(&self, at: usize, seen: &Seen) -> Option<usize>;
 }
 
-/// The end of a list of slots.
+/// No slots (a record without fields, or an empty branch).
 impl<'de> Slots<'de> for () {
     const LEN: usize = 0;
 
@@ -192,7 +192,7 @@ impl<'de> Slots<'de> for () {
     }
 }
 
-/// A slot, then the rest.
+/// The slots of the left branch, then those of the right.
 impl<'de, H: Slots<'de>, T: Slots<'de>> Slots<'de> for (H, T) {
     const LEN: usize = H::LEN + T::LEN;
 
@@ -478,17 +478,18 @@ impl<'de> de::Visitor<'de> for FieldName {
 /// calls instead of writing the impls out, so the derive's own expansion stays a few
 /// lines per record. Its input: the record's name, `[impl generics]`, `[impl generics with
 /// 'de]`, `[the type]`, `[serialize bounds]`, `[deserialize bounds]`, `default` (built from
-/// `Default`, each field read into place) or `fields` (built from every field read), and
-/// each field as `member "name" kind`, where kind is `optional`, `required`, `direct` or
-/// `via`. (The fields become a nested list, one macro step each: a record of more than
-/// about 120 fields would need a higher `recursion_limit`.)
+/// `Default`, each field read into place) or `fields` (built from every field read), the
+/// fields as `[member "name" kind, ...]` (kind: `optional`, `required`, `direct` or `via`),
+/// and the same fields as a balanced tree (`[left right]`, `(member kind)`, `[]`), which
+/// becomes the nested list of [`Fields`] and [`Slots`]: a macro step per level of the tree,
+/// so records of any width stay within the recursion limit.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __record_serde {
     (
         $name:literal, [$($impl:tt)*], [$($de_impl:tt)*], [$($ty:tt)*],
         [$($ser_where:tt)*], [$($de_where:tt)*], $build:ident,
-        $($field:ident $field_name:literal $kind:ident),* $(,)?
+        [$($field:ident $field_name:literal $kind:ident),*], $tree:tt
     ) => {
         #[automatically_derived]
         impl $($impl)* $crate::__private::serde::Serialize for $($ty)* where $($ser_where)* {
@@ -500,7 +501,7 @@ macro_rules! __record_serde {
                     serializer,
                     $name,
                     &[$($field_name),*],
-                    &$crate::__record_serde!(@outs self $($field $kind)*),
+                    &$crate::__record_serde!(@outs self $tree),
                 )
             }
         }
@@ -513,56 +514,71 @@ macro_rules! __record_serde {
             fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> ::core::result::Result<Self, D::Error> {
-                $crate::__record_serde!(@read $build deserializer $name $($field $field_name $kind)*)
+                $crate::__record_serde!(
+                    @read $build deserializer $name [$($field $field_name)*] $tree
+                )
             }
         }
     };
-    (@outs $this:ident) => { () };
-    (@outs $this:ident $field:ident $kind:ident $($rest:tt)*) => {
+    (@outs $this:ident []) => { () };
+    (@outs $this:ident [$left:tt $right:tt]) => {
         (
-            $crate::__record_serde!(@out $kind &$this.$field),
-            $crate::__record_serde!(@outs $this $($rest)*),
+            $crate::__record_serde!(@outs $this $left),
+            $crate::__record_serde!(@outs $this $right),
         )
     };
-    (@out optional $value:expr) => { $crate::__serde_record::OptionalOut($value) };
-    (@out via $value:expr) => {
-        $crate::__serde_record::RequiredOut(&$crate::__serde_record::ViaOut::<__Via, _>::new($value))
+    (@outs $this:ident ($field:ident optional)) => {
+        $crate::__serde_record::OptionalOut(&$this.$field)
     };
-    (@out $kind:ident $value:expr) => { $crate::__serde_record::RequiredOut($value) };
-    (@ins $out:ident) => { () };
-    (@ins $out:ident $field:ident $kind:ident $($rest:tt)*) => {
-        (
-            $crate::__record_serde!(@in $kind &mut $out.$field),
-            $crate::__record_serde!(@ins $out $($rest)*),
+    (@outs $this:ident ($field:ident via)) => {
+        $crate::__serde_record::RequiredOut(
+            &$crate::__serde_record::ViaOut::<__Via, _>::new(&$this.$field),
         )
     };
-    (@in optional $slot:expr) => { $crate::__serde_record::Optional($slot) };
-    (@in via $slot:expr) => { $crate::__serde_record::ViaIn::<__Via, _>::new($slot) };
-    (@in $kind:ident $slot:expr) => { $crate::__serde_record::Direct($slot) };
-    (@required) => { () };
-    (@required $field:ident $($rest:tt)*) => {
+    (@outs $this:ident ($field:ident $kind:ident)) => {
+        $crate::__serde_record::RequiredOut(&$this.$field)
+    };
+    (@ins $out:ident []) => { () };
+    (@ins $out:ident [$left:tt $right:tt]) => {
         (
-            $crate::__serde_record::Required(&mut $field),
-            $crate::__record_serde!(@required $($rest)*),
+            $crate::__record_serde!(@ins $out $left),
+            $crate::__record_serde!(@ins $out $right),
         )
     };
-    (@read default $deserializer:ident $name:literal $($field:ident $field_name:literal $kind:ident)*) => {{
+    (@ins $out:ident ($field:ident optional)) => {
+        $crate::__serde_record::Optional(&mut $out.$field)
+    };
+    (@ins $out:ident ($field:ident via)) => {
+        $crate::__serde_record::ViaIn::<__Via, _>::new(&mut $out.$field)
+    };
+    (@ins $out:ident ($field:ident $kind:ident)) => {
+        $crate::__serde_record::Direct(&mut $out.$field)
+    };
+    (@required []) => { () };
+    (@required [$left:tt $right:tt]) => {
+        (
+            $crate::__record_serde!(@required $left),
+            $crate::__record_serde!(@required $right),
+        )
+    };
+    (@required ($field:ident $kind:ident)) => { $crate::__serde_record::Required(&mut $field) };
+    (@read default $deserializer:ident $name:literal [$($field:ident $field_name:literal)*] $tree:tt) => {{
         let mut out = <Self as ::core::default::Default>::default();
         $crate::__serde_record::deserialize(
             $deserializer,
             $name,
             &[$($field_name),*],
-            &mut $crate::__record_serde!(@ins out $($field $kind)*),
+            &mut $crate::__record_serde!(@ins out $tree),
         )?;
         ::core::result::Result::Ok(out)
     }};
-    (@read fields $deserializer:ident $name:literal $($field:ident $field_name:literal $kind:ident)*) => {{
+    (@read fields $deserializer:ident $name:literal [$($field:ident $field_name:literal)*] $tree:tt) => {{
         $(let mut $field = ::core::option::Option::None;)*
         $crate::__serde_record::deserialize(
             $deserializer,
             $name,
             &[$($field_name),*],
-            &mut $crate::__record_serde!(@required $($field)*),
+            &mut $crate::__record_serde!(@required $tree),
         )?;
         ::core::result::Result::Ok(Self {
             $($field: $crate::__serde_record::take($field, $field_name)?,)*

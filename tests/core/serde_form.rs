@@ -202,3 +202,42 @@ fn records_have_the_form_of_serde_structs() {
         serde_json::from_str(&fields(r#"{"role":{"old":"a","new":"b"}}"#)).unwrap();
     assert_eq!(read.elements().len(), 1);
 }
+
+/// A model as wide as a table: 130 attributes, more than a record's serde could take when it
+/// walked the fields one macro step each (the compiler's recursion limit is 128).
+macro_rules! wide_model {
+    ($($field:ident),* $(,)?) => {
+        #[derive(
+            statesync::DiffModel, Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize,
+        )]
+        struct Wide {
+            #[statesync(id)]
+            id: u32,
+            $($field: u32,)*
+        }
+    };
+}
+
+wide_model!(
+    f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15, f16, f17, f18, f19, f20,
+    f21, f22, f23, f24, f25, f26, f27, f28, f29, f30, f31, f32, f33, f34, f35, f36, f37, f38, f39,
+    f40, f41, f42, f43, f44, f45, f46, f47, f48, f49, f50, f51, f52, f53, f54, f55, f56, f57, f58,
+    f59, f60, f61, f62, f63, f64, f65, f66, f67, f68, f69, f70, f71, f72, f73, f74, f75, f76, f77,
+    f78, f79, f80, f81, f82, f83, f84, f85, f86, f87, f88, f89, f90, f91, f92, f93, f94, f95, f96,
+    f97, f98, f99, f100, f101, f102, f103, f104, f105, f106, f107, f108, f109, f110, f111, f112,
+    f113, f114, f115, f116, f117, f118, f119, f120, f121, f122, f123, f124, f125, f126, f127, f128,
+    f129,
+);
+
+#[test]
+fn a_wide_model_roundtrips_through_json() {
+    let old = Wide::default();
+    let mut new = old.clone();
+    new.f0 = 1;
+    new.f129 = 2;
+    let diff = old.diff(&new).unwrap();
+    let json = serde_json::to_string(&diff).unwrap();
+    assert!(json.contains(r#""f129":{"old":0,"new":2}"#), "{json}");
+    let back: Diff<Wide> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, diff);
+}
