@@ -116,15 +116,14 @@ pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
 
 /// The children of a collection in key order (one copy per collection type, whichever
 /// visitor asks).
-fn in_key_order<C: ChildCollection>(children: &C) -> Vec<(KeyOf<C::Model>, &C::Model)> {
+fn in_key_order<C: ChildCollection>(
+    children: &C,
+) -> Vec<(<C::Model as DiffModel>::Key, &C::Model)> {
     let mut sorted = Vec::new();
     children.for_each_child(&mut |child| sorted.push((child.key(), child)));
     crate::order::sort_by_key_ref(&mut sorted, |(key, _)| key);
     sorted
 }
-
-/// The key type of a model.
-type KeyOf<M> = <M as DiffModel>::Key;
 
 /// Syncs one children field's diff through the hooks.
 #[cfg(feature = "sync")]

@@ -98,10 +98,7 @@ impl Level {
 
     /// Enters the level of the element with this key, or the error that names it.
     /// Not generic: compiled once.
-    pub(crate) fn enter_key(
-        model: &'static str,
-        key: &dyn std::fmt::Display,
-    ) -> Result<Self, Error> {
+    pub(crate) fn enter_key(model: &'static str, key: &dyn Display) -> Result<Self, Error> {
         Self::try_enter().ok_or_else(|| Error::too_deep(model, key))
     }
 }
