@@ -116,7 +116,7 @@ pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
 
 /// The children of a collection in key order (one copy per collection type, whichever
 /// visitor asks).
-fn in_key_order<C: ChildCollection>(
+pub(crate) fn in_key_order<C: ChildCollection>(
     children: &C,
 ) -> Vec<(<C::Model as DiffModel>::Key, &C::Model)> {
     let mut sorted = Vec::new();

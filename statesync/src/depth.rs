@@ -5,11 +5,12 @@
 //! returns [`Error::TooDeep`] one level beyond the limit, instead of overflowing the stack.
 
 use std::cell::Cell;
-use std::fmt::{self, Display};
+use std::fmt::Display;
 
+use crate::any_model::{AnyModel, KeyOf};
 use crate::diff::{Action, Diff};
 use crate::error::Error;
-use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
+use crate::model::{DiffModel, DiffVisitor};
 
 /// The deepest tree statesync handles: a root and its descendants down to 16 levels (the
 /// root is level 1). Deeper trees are refused with [`Error::TooDeep`] by `diff`, `apply`,
@@ -144,13 +145,13 @@ pub(crate) fn too_deep<M: DiffModel>(key: &M::Key) -> Error {
 ///
 /// # Errors
 /// [`Error::TooDeep`] naming the first element too deep, with its path below `model`.
-pub(crate) fn check_subtree<M: DiffModel>(model: &M) -> Result<(), Error> {
+pub(crate) fn check_subtree(model: &dyn AnyModel) -> Result<(), Error> {
     walk_subtree(model, &mut ())
 }
 
 /// What a walk of a subtree ([`walk_subtree`]) tells: each model below the walked one,
 /// parents before children. The walks that need no more than this (checking the depth,
-/// counting, rendering) share one walk, compiled once per model type.
+/// counting, rendering) share one walk, compiled once.
 pub(crate) trait SubtreeSink {
     /// Whether children come in key order (for output that must not depend on insertion
     /// order) rather than in their collection's order. Off by default: sorting costs.
@@ -168,65 +169,60 @@ pub(crate) trait SubtreeSink {
 impl SubtreeSink for () {}
 
 /// Walks a model's subtree within [`MAX_DEPTH`] (the model at the current level), telling
-/// `sink` about every model below it.
+/// `sink` about every model below it. Not generic: the models are reached through
+/// [`AnyModel`].
 ///
 /// # Errors
 /// [`Error::TooDeep`] naming the first element too deep, with its path below `model`.
-// Not inlined: one copy per model type, called from each place that needs it.
-#[inline(never)]
-pub(crate) fn walk_subtree<M: DiffModel>(
-    model: &M,
-    sink: &mut dyn SubtreeSink,
-) -> Result<(), Error> {
-    let _level = Level::enter_model(model)?;
+pub(crate) fn walk_subtree(model: &dyn AnyModel, sink: &mut dyn SubtreeSink) -> Result<(), Error> {
+    let _level = Level::try_enter().ok_or_else(|| too_deep_at(model))?;
     let mut walk = SubtreeWalk {
+        key_order: sink.key_order(),
         sink,
         depth: 1,
         error: None,
     };
-    model.visit_children(&mut walk);
+    walk.children_of(model);
     match walk.error {
-        Some((error, field)) => Err(error.within(M::NAME, &model.key(), field)),
+        Some((error, field)) => Err(error.within(model.name(), &KeyOf(model), field)),
         None => Ok(()),
     }
 }
 
-/// A model's key, built when it is displayed.
-struct KeyOf<'a, M>(&'a M);
-
-impl<M: DiffModel> Display for KeyOf<'_, M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Display::fmt(&self.0.key(), f)
-    }
+/// The error for a model one level beyond [`MAX_DEPTH`].
+fn too_deep_at(model: &dyn AnyModel) -> Error {
+    Error::too_deep(model.name(), &KeyOf(model))
 }
 
 /// Walks children one level further each time; stops at the first too deep.
 struct SubtreeWalk<'s> {
     sink: &'s mut dyn SubtreeSink,
+    key_order: bool,
     depth: usize,
     /// The error, and the children field under which it was found.
     error: Option<(Error, &'static str)>,
 }
 
-impl ModelVisitor for SubtreeWalk<'_> {
-    fn key_order(&self) -> bool {
-        self.sink.key_order()
+impl SubtreeWalk<'_> {
+    /// Tells the sink about each child of `model`, then walks the child's own subtree.
+    fn children_of(&mut self, model: &dyn AnyModel) {
+        model.each_child(self.key_order, &mut |field, child| self.child(field, child));
     }
 
-    fn visit<C: DiffModel>(&mut self, field: &'static str, child: &C) {
+    fn child(&mut self, field: &'static str, child: &dyn AnyModel) {
         if self.error.is_some() {
             return;
         }
         let Some(_level) = Level::try_enter() else {
-            self.error = Some((too_deep::<C>(&child.key()), field));
+            self.error = Some((too_deep_at(child), field));
             return;
         };
-        self.sink.model(self.depth, C::NAME, &KeyOf(child));
+        self.sink.model(self.depth, child.name(), &KeyOf(child));
         self.depth += 1;
-        child.visit_children(self);
+        self.children_of(child);
         self.depth -= 1;
         if let Some((error, below)) = self.error.take() {
-            self.error = Some((error.within(C::NAME, &child.key(), below), field));
+            self.error = Some((error.within(child.name(), &KeyOf(child), below), field));
         }
     }
 }

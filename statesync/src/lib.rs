@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 // The core: models, keys, fields, stores, diffs, apply, rendering. It names no layer above.
+mod any_model;
 mod canonical;
 mod children;
 mod depth;

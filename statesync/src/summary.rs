@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::any_model::AnyModel;
 use crate::depth::{SubtreeSink, walk_subtree};
 use crate::diff::{Action, Diff};
 use crate::model::{DiffModel, DiffVisitor};
@@ -62,7 +63,7 @@ impl SubtreeSink for SubtreeSize {
 
 /// The number of elements in a model's subtree, the model included (within
 /// [`MAX_DEPTH`](crate::MAX_DEPTH): a deeper tree is counted down to the limit).
-pub(crate) fn subtree_size<M: DiffModel>(model: &M) -> usize {
+pub(crate) fn subtree_size(model: &dyn AnyModel) -> usize {
     let mut size = SubtreeSize(1);
     // Too deep a tree is counted as far as it goes; the diff itself refuses it.
     let _ = walk_subtree(model, &mut size);

@@ -354,7 +354,7 @@ pub trait SyncModel: DiffModel {
             diff,
             hooks,
             options,
-            crate::summary::subtree_size,
+            |model: &Self| crate::summary::subtree_size(model),
             |target, diff, run| engine::sync_root(target, diff, run),
         )
     }
@@ -389,7 +389,10 @@ impl<M: DiffModel> Store<M> {
 
 /// The elements of a store, descendants included.
 pub(super) fn store_size<M: DiffModel>(store: &Store<M>) -> usize {
-    store.iter().map(crate::summary::subtree_size).sum()
+    store
+        .iter()
+        .map(|model| crate::summary::subtree_size(model))
+        .sum()
 }
 
 /// `target.diff(source)`, reporting the `"diff"` stage to `options`' progress callback

@@ -321,7 +321,7 @@ pub trait AsyncSyncModel: DiffModel + Send + Sync {
             diff,
             hooks,
             options,
-            crate::summary::subtree_size,
+            |model: &Self| crate::summary::subtree_size(model),
             |target, diff, run| super::engine::sync_root(target, diff, run),
         )
     }
