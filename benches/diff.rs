@@ -116,18 +116,18 @@ fn incremental(c: &mut Criterion) {
     let target = generate(1_000_000, 1);
     let mut source = target.clone();
     source.sites.track_changes();
-    let sites: Vec<_> = source.sites.keys().cloned().collect();
+    let sites: Vec<_> = source.sites.keys().collect();
     for (at, key) in sites.iter().cycle().step_by(7).take(100).enumerate() {
         let Some(mut site) = source.sites.get_mut(key) else {
             continue;
         };
-        let Some(device) = site.devices.keys().nth(at % 10).cloned() else {
+        let Some(device) = site.devices.keys().nth(at % 10) else {
             continue;
         };
         let Some(mut device) = site.devices.get_mut(&device) else {
             continue;
         };
-        let port = device.interfaces.keys().nth(at % 48).cloned();
+        let port = device.interfaces.keys().nth(at % 48);
         if let Some(port) = port {
             device.interfaces.modify(&port, |port| port.mtu += 1);
         }

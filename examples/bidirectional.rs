@@ -44,9 +44,9 @@ fn run() -> Result<(), HookError> {
         name: "et-0/0/0".into(),
     };
     {
-        let site = edited.sites.keys().next().cloned().ok_or("no site")?;
+        let site = edited.sites.keys().next().ok_or("no site")?;
         let mut site = edited.sites.get_mut(&site).ok_or("no site")?;
-        let device = site.devices.keys().next().cloned().ok_or("no device")?;
+        let device = site.devices.keys().next().ok_or("no device")?;
         let mut device = site.devices.get_mut(&device).ok_or("no device")?;
         device.role = "edge".into();
         device.interfaces.get_mut(&port).ok_or("no port")?.mtu = 1400;

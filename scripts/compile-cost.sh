@@ -9,9 +9,14 @@
 #
 # For each variant it reports the CPU time (user + sys) of a release build of the crate
 # itself (dependencies are built first and not counted), with and without the using
-# function, and the wall time of a debug incremental rebuild after a one-line edit.
+# function, and the wall time of a debug incremental rebuild after a one-line edit. The
+# release builds run RUNS times each (default 3), the two variants alternately so that a
+# machine busy for a while slows both, and the table shows the medians (every run is
+# printed below it): one build's CPU time varies by a quarter from run to run on a shared
+# 2-core machine.
 #
 #   bash scripts/compile-cost.sh            # prints a table and the ratios
+#   RUNS=5 bash scripts/compile-cost.sh
 #   OUT=/tmp/cc bash scripts/compile-cost.sh
 #   bash scripts/compile-cost.sh ir [TOP]   # only the DiffModel crate with the using
 #                                           # function: its unoptimised LLVM IR lines,
@@ -176,16 +181,34 @@ write_crate "$out/serde-decl" 0 0
 write_crate "$out/diff" 1 1
 write_crate "$out/diff-decl" 1 0
 
-serde_use=$(crate_cost "$out/serde")
-diff_use=$(crate_cost "$out/diff")
-serde_decl=$(crate_cost "$out/serde-decl")
-diff_decl=$(crate_cost "$out/diff-decl")
+runs="${RUNS:-3}"
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# alternate NAME A B: CPU of release builds of A and B, RUNS times each, alternately; sets
+# NAME_a and NAME_b to the medians and prints every run to stderr.
+alternate() {
+    local name=$1 a=$2 b=$3 as=() bs=()
+    for ((run = 0; run < runs; run++)); do
+        as+=("$(crate_cost "$a")")
+        bs+=("$(crate_cost "$b")")
+    done
+    echo "$(basename "$a"): ${as[*]}; $(basename "$b"): ${bs[*]}" >&2
+    printf -v "${name}_a" '%s' "$(median "${as[@]}")"
+    printf -v "${name}_b" '%s' "$(median "${bs[@]}")"
+}
+
+alternate use "$out/serde" "$out/diff" 2>"$out/runs.txt"
+alternate decl "$out/serde-decl" "$out/diff-decl" 2>>"$out/runs.txt"
+serde_use=$use_a diff_use=$use_b serde_decl=$decl_a diff_decl=$decl_b
 serde_inc=$(rebuild_cost "$out/serde-decl")
 diff_inc=$(rebuild_cost "$out/diff-decl")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (a > 0 ? b / a : 0) }'; }
 echo "| 50 models | serde only | + DiffModel | ratio |"
 echo "| --- | --- | --- | --- |"
-echo "| release build, CPU s (with the using function) | $serde_use | $diff_use | $(ratio "$serde_use" "$diff_use") |"
-echo "| release build, CPU s (models only) | $serde_decl | $diff_decl | $(ratio "$serde_decl" "$diff_decl") |"
+echo "| release build, CPU s (with the using function, median of $runs) | $serde_use | $diff_use | $(ratio "$serde_use" "$diff_use") |"
+echo "| release build, CPU s (models only, median of $runs) | $serde_decl | $diff_decl | $(ratio "$serde_decl" "$diff_decl") |"
 echo "| debug incremental rebuild, wall s (models only, median of 3) | $serde_inc | $diff_inc | $(ratio "$serde_inc" "$diff_inc") |"
+echo
+echo "Every release build, in the order run:"
+cat "$out/runs.txt"

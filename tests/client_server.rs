@@ -487,17 +487,17 @@ fn edited(state: &Inventory, rng: &mut impl rand::Rng) -> Inventory {
         (2, Some(key)) => {
             let role = format!("role{}", rng.random_range(0..3));
             let mut site = next.sites.get_mut(&key).unwrap();
-            let first = site.devices.keys().next().cloned();
+            let first = site.devices.keys().next();
             if let Some(first) = first {
                 site.devices.modify(&first, |device| device.role = role);
             }
         }
         (3, Some(key)) => {
             let mut site = next.sites.get_mut(&key).unwrap();
-            let first = site.devices.keys().next().cloned();
+            let first = site.devices.keys().next();
             if let Some(first) = first {
                 site.devices.modify(&first, |device| {
-                    let interface = device.interfaces.keys().next().cloned();
+                    let interface = device.interfaces.keys().next();
                     if let Some(interface) = interface {
                         device.interfaces.remove(&interface);
                     }

@@ -190,10 +190,10 @@ proptest! {
         let target = build(&b, false);
         let mut new = old.clone();
         new.sites.track_changes();
-        let keep: Vec<_> = target.sites.keys().cloned().collect();
+        let keep: Vec<_> = target.sites.keys().collect();
         for key in old.sites.keys() {
-            if !keep.contains(key) {
-                new.sites.remove(key);
+            if !keep.contains(&key) {
+                new.sites.remove(&key);
             }
         }
         for site in target.sites.iter() {
@@ -221,10 +221,10 @@ proptest! {
         let report = scoped.sync_into(&mut target, &mut statesync::sync::InMemory, statesync::sync::SyncOptions::default()).unwrap();
         prop_assert!(report.is_success());
         for key in before.keys().chain(source.keys()) {
-            if covers.contains(key) {
-                prop_assert_eq!(target.get(key), source.get(key));
+            if covers.contains(&key) {
+                prop_assert_eq!(target.get(&key), source.get(&key));
             } else {
-                prop_assert_eq!(target.get(key), before.get(key));
+                prop_assert_eq!(target.get(&key), before.get(&key));
             }
         }
     }

@@ -202,7 +202,7 @@ impl Inputs {
 /// removed or added.
 fn edit_site(rng: &mut ChaCha8Rng, site: &mut Site) {
     for _ in 0..rng.random_range(1..4) {
-        let devices: Vec<_> = site.devices.keys().cloned().collect();
+        let devices: Vec<_> = site.devices.keys().collect();
         let picked = pick(rng, &devices).cloned();
         match (rng.random_range(0..5), picked) {
             (0, _) => site.region = format!("r{}", rng.random_range(0..3)),
@@ -237,13 +237,13 @@ fn edit_tree(rng: &mut ChaCha8Rng, node: &mut Node) {
             drop(node.children.upsert(tree(&name, rng.random_range(1..3), 2)));
         }
         3 => {
-            let first = node.children.keys().next().cloned();
+            let first = node.children.keys().next();
             if let Some(key) = first {
                 node.children.remove(&key);
             }
         }
         4 => {
-            let last = node.children.keys().last().cloned();
+            let last = node.children.keys().last();
             if let Some(key) = last {
                 let renamed = format!("{}.r{}", node.name, rng.random_range(0..3));
                 node.children.modify(&key, |child| child.name = renamed);
@@ -251,7 +251,7 @@ fn edit_tree(rng: &mut ChaCha8Rng, node: &mut Node) {
             }
         }
         _ => {
-            let keys: Vec<_> = node.children.keys().cloned().collect();
+            let keys: Vec<_> = node.children.keys().collect();
             if let Some(key) = pick(rng, &keys) {
                 node.children.modify(key, |child| edit_tree(rng, child));
             }

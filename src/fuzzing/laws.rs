@@ -98,9 +98,10 @@ fn round_trip<M: DiffModel + Debug + PartialEq + Serialize + DeserializeOwned>(
 
 /// Every model of a store sits under its own key, lookups find it, nothing is aside.
 fn store_index<M: DiffModel>(store: &Store<M>) -> Result<(), Violation> {
-    for (key, model) in store.entries() {
-        let found = store.get(key).is_some_and(|got| std::ptr::eq(got, model));
-        if !model.has_key(key) || model.key() != *key || !found {
+    for model in store {
+        let key = model.key();
+        let found = store.get(&key).is_some_and(|got| std::ptr::eq(got, model));
+        if !model.has_key(&key) || !found {
             return Err(broken(format_args!(
                 "{}[{key}] is filed under a key that is not its own",
                 M::NAME

@@ -10,10 +10,10 @@ use crate::diff::{
     Action, Diff, DiffBuilder, already_exists, check_create, check_delete, check_update, not_found,
 };
 use crate::error::{Error, Operation};
-use crate::index::Keys;
+use crate::index::{Keys, Positions, hash_of};
 use crate::join::{Paired, join};
 use crate::model::{DiffModel, DiffObserver};
-use crate::store::Store;
+use crate::store::{Store, position_of};
 
 /// A collection of child models that can be diffed and patched by key. Implemented for
 /// [`Store<T>`], `Vec<T>`, and maps keyed by the child's key (`BTreeMap<T::Key, T>`,
@@ -126,31 +126,35 @@ impl<M: DiffModel, S: BuildHasher> Lookup<M> for IndexMap<M::Key, M, S> {
 
 /// A borrowed `Vec` of children with an index of their keys, refusing duplicate keys.
 struct VecIndex<'a, M: DiffModel> {
-    keys: Keys<M::Key>,
+    index: Positions,
     items: &'a [M],
 }
 
 impl<'a, M: DiffModel> VecIndex<'a, M> {
+    // Not inlined: one copy per model type.
+    #[inline(never)]
     fn build(items: &'a [M]) -> Result<Self, Error> {
-        let mut keys = Keys::with_capacity(items.len());
+        let mut index = Positions::with_capacity(items.len());
         for item in items {
-            if let Err((_, key)) = keys.insert(item.key()) {
+            let key = item.key();
+            let same = |at: usize| items.get(at).is_some_and(|other| other.has_key(&key));
+            if index.find_or_push(hash_of(&key), &same).is_ok() {
                 return Err(Error::duplicate_key(M::NAME, &key));
             }
         }
-        Ok(Self { keys, items })
+        Ok(Self { index, items })
     }
 }
 
 impl<M: DiffModel> Lookup<M> for VecIndex<'_, M> {
     fn find(&self, key: &M::Key) -> Option<&M> {
-        self.items.get(self.keys.position(key)?)
+        self.items.get(position_of(&self.index, self.items, key)?)
     }
 }
 
-/// Keys with their index, and the models at the same positions: a [`Store`], or a `Vec`
+/// The index of the models' keys, and the models at its positions: a [`Store`], or a `Vec`
 /// with its [`VecIndex`].
-type Indexed<'a, M> = (&'a Keys<<M as DiffModel>::Key>, &'a [M]);
+type Indexed<'a, M> = (&'a Positions, &'a [M]);
 
 /// The diff of two indexed collections: the join ([`join`], the same code for every model
 /// type) pairs the positions of equal keys; pairs are compared, the rest are deletes (old
@@ -163,37 +167,27 @@ fn diff_indexed<M: DiffModel>(
     observer: &mut dyn DiffObserver,
 ) -> Result<Diff<M>, Error> {
     let mut diff = DiffBuilder::new(observer);
+    let (old_models, new_models) = (old.1, new.1);
     join(
-        old.0.positions(),
-        new.0.positions(),
-        &|at_old, at_new| old.0.get(at_old) == new.0.get(at_new),
+        old.0,
+        new.0,
+        &|at_old, at_new| match (old_models.get(at_old), new_models.get(at_new)) {
+            (Some(old), Some(new)) => old.same_key(new),
+            _ => false,
+        },
         &mut |paired| match paired {
             Paired::Both {
                 old: at_old,
                 new: at_new,
-            } => match (entry(old, at_old), new.1.get(at_new)) {
-                (Some((key, old)), Some(new)) => diff.compared(key, old, new),
+            } => match (old_models.get(at_old), new_models.get(at_new)) {
+                (Some(old), Some(new)) => diff.compared(old, new),
                 _ => Ok(()),
             },
-            Paired::Old(at) => match entry(old, at) {
-                Some((key, old)) => diff.deleted(key, old),
-                None => Ok(()),
-            },
-            Paired::New(at) => match entry(new, at) {
-                Some((key, new)) => diff.created(key, new),
-                None => Ok(()),
-            },
+            Paired::Old(at) => old_models.get(at).map_or(Ok(()), |old| diff.deleted(old)),
+            Paired::New(at) => new_models.get(at).map_or(Ok(()), |new| diff.created(new)),
         },
     )?;
     Ok(diff.finish())
-}
-
-/// The key and model at a position of an indexed collection.
-fn entry<'a, M: DiffModel>(
-    (keys, models): Indexed<'a, M>,
-    at: usize,
-) -> Option<(&'a M::Key, &'a M)> {
-    Some((keys.get(at)?, models.get(at)?))
 }
 
 /// The diff of two maps keyed by the child's key: each old child is compared with the new
@@ -214,15 +208,15 @@ fn diff_maps<'a, M: DiffModel + 'a>(
         match new_lookup.find(key) {
             Some(new_model) => {
                 matched += 1;
-                diff.compared(key, old_model, new_model)?;
+                diff.compared(old_model, new_model)?;
             }
-            None => diff.deleted(key, old_model)?,
+            None => diff.deleted(old_model)?,
         }
     }
     if matched < new.len() {
         for (key, new_model) in new {
             if old_lookup.find(key).is_none() {
-                diff.created(key, new_model)?;
+                diff.created(new_model)?;
             }
         }
     }
@@ -298,10 +292,10 @@ fn apply_keyed<M: DiffModel>(target: &mut impl Patch<M>, diff: &Diff<M>) {
 
 impl<M: DiffModel> Patch<M> for Store<M> {
     fn remove_deleted(&mut self, diff: &Diff<M>) {
-        let (keys, models) = self.indexed();
+        let (index, models) = self.indexed();
         let mut keep = vec![true; models.len()];
         for key in deleted_keys(diff) {
-            if let Some(flag) = keys.position(key).and_then(|at| keep.get_mut(at)) {
+            if let Some(flag) = position_of(index, models, key).and_then(|at| keep.get_mut(at)) {
                 *flag = false;
             }
         }
@@ -348,7 +342,7 @@ impl<M: DiffModel> ChildCollection for Store<M> {
     }
 
     fn child_keys(&self) -> Vec<M::Key> {
-        self.keys().cloned().collect()
+        self.keys().collect()
     }
 
     fn child_mut(&mut self, key: &M::Key) -> Option<&mut M> {
@@ -379,7 +373,7 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
     ) -> Result<Diff<M>, Error> {
         let old = VecIndex::build(self)?;
         let new = VecIndex::build(new)?;
-        diff_indexed((&old.keys, old.items), (&new.keys, new.items), observer)
+        diff_indexed((&old.index, old.items), (&new.index, new.items), observer)
     }
 
     fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {

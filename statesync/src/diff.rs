@@ -301,13 +301,13 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
         }
     }
 
-    /// An element on both sides.
-    pub(crate) fn compared(&mut self, key: &M::Key, old: &M, new: &M) -> Result<(), Error> {
+    /// An element on both sides (its key is built only when it changed).
+    pub(crate) fn compared(&mut self, old: &M, new: &M) -> Result<(), Error> {
         let mut changed = None;
         let unchanged = compare(old, new, self.observer, &mut changed)?;
         match changed {
             Some(update) => self.elements.push(ElementDiff {
-                key: key.clone(),
+                key: new.key(),
                 action: Action::Update(update),
             }),
             None => self.unchanged = self.unchanged.saturating_add(unchanged),
@@ -319,10 +319,10 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
     ///
     /// # Errors
     /// [`Error::TooDeep`] when its subtree is deeper than [`crate::MAX_DEPTH`].
-    pub(crate) fn deleted(&mut self, key: &M::Key, old: &M) -> Result<(), Error> {
+    pub(crate) fn deleted(&mut self, old: &M) -> Result<(), Error> {
         check_subtree(old)?;
         self.elements.push(ElementDiff {
-            key: key.clone(),
+            key: old.key(),
             action: Action::Delete(clone_model(old)),
         });
         Ok(())
@@ -332,11 +332,11 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
     ///
     /// # Errors
     /// [`Error::TooDeep`] when its subtree is deeper than [`crate::MAX_DEPTH`].
-    pub(crate) fn created(&mut self, key: &M::Key, new: &M) -> Result<(), Error> {
+    pub(crate) fn created(&mut self, new: &M) -> Result<(), Error> {
         check_subtree(new)?;
         observe_created(self.observer, new);
         self.elements.push(ElementDiff {
-            key: key.clone(),
+            key: new.key(),
             action: Action::Create(clone_model(new)),
         });
         Ok(())

@@ -201,16 +201,6 @@ impl<K: Hash + Eq> Keys<K> {
         &self.keys
     }
 
-    /// The index of the positions.
-    pub(crate) fn positions(&self) -> &Positions {
-        &self.positions
-    }
-
-    /// The key at a position.
-    pub(crate) fn get(&self, at: usize) -> Option<&K> {
-        self.keys.get(at)
-    }
-
     /// The position of a key.
     pub(crate) fn position(&self, key: &K) -> Option<usize> {
         self.hashed(hash_of(key), key)
@@ -220,11 +210,6 @@ impl<K: Hash + Eq> Keys<K> {
     pub(crate) fn hashed(&self, hash: u64, key: &K) -> Option<usize> {
         self.positions
             .find(hash, &|at| self.keys.get(at) == Some(key))
-    }
-
-    /// Whether a key is present.
-    pub(crate) fn contains(&self, key: &K) -> bool {
-        self.position(key).is_some()
     }
 
     /// Adds a key at the end and returns its position, or, when it is present, returns its
@@ -262,29 +247,6 @@ impl<K: Hash + Eq> Keys<K> {
         }
     }
 
-    /// Replaces the key at a position by another, absent, key.
-    pub(crate) fn replace(&mut self, at: usize, key: K) {
-        if let Some(slot) = self.keys.get_mut(at) {
-            self.positions.rehash(at, hash_of(&key));
-            *slot = key;
-        }
-    }
-
-    /// Removes the key at a position, shifting the keys after it.
-    pub(crate) fn shift_remove(&mut self, at: usize) -> Option<K> {
-        if at >= self.keys.len() {
-            return None;
-        }
-        self.positions.shift_remove(at);
-        Some(self.keys.remove(at))
-    }
-
-    /// Keeps the keys at the positions `keep` flags, in order.
-    pub(crate) fn retain(&mut self, keep: &[bool]) {
-        self.positions.retain(keep);
-        retain_flagged(&mut self.keys, keep);
-    }
-
     /// Takes the keys out, leaving none (the index keeps its memory).
     pub(crate) fn take(&mut self) -> Vec<K> {
         self.positions.clear();
@@ -297,30 +259,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_keep_order_through_removes_and_renames() {
+    fn keys_keep_order_and_refuse_duplicates() {
         let mut keys = Keys::default();
         for key in 0..100 {
             assert_eq!(keys.insert(key), Ok(key as usize));
         }
         assert_eq!(keys.insert(7), Err((7, 7)));
-        assert_eq!(keys.shift_remove(3), Some(3));
-        assert_eq!(keys.shift_remove(90), Some(91));
-        keys.replace(0, 1000);
-        let flags: Vec<bool> = (0..keys.as_slice().len()).map(|at| at % 2 == 0).collect();
-        keys.retain(&flags);
-        let expected: Vec<i32> = [1000]
-            .into_iter()
-            .chain((1..100).filter(|&k| k != 3 && k != 91))
-            .enumerate()
-            .filter(|(at, _)| at % 2 == 0)
-            .map(|(_, key)| key)
-            .collect();
+        keys.insert_cloned(&7);
+        keys.insert_cloned(&100);
+        let expected: Vec<i32> = (0..=100).collect();
         assert_eq!(keys.as_slice(), expected.as_slice());
         for (at, key) in expected.iter().enumerate() {
             assert_eq!(keys.position(key), Some(at));
         }
+        assert_eq!(keys.position(&-1), None);
+        assert_eq!(keys.take(), expected);
         assert_eq!(keys.position(&0), None);
-        assert_eq!(keys.position(&3), None);
     }
 
     #[test]

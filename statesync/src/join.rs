@@ -113,14 +113,27 @@ impl Guess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::Keys;
+    use crate::index::hash_of;
 
-    fn keys(list: &[&'static str]) -> Keys<&'static str> {
-        let mut keys = Keys::default();
-        for key in list {
-            assert!(keys.insert(*key).is_ok());
+    /// Distinct keys with their index.
+    struct Keys(Vec<&'static str>, Positions);
+
+    impl Keys {
+        fn positions(&self) -> &Positions {
+            &self.1
         }
-        keys
+
+        fn get(&self, at: usize) -> Option<&&'static str> {
+            self.0.get(at)
+        }
+    }
+
+    fn keys(list: &[&'static str]) -> Keys {
+        let mut positions = Positions::default();
+        for key in list {
+            positions.push(hash_of(key));
+        }
+        Keys(list.to_vec(), positions)
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl<M: DiffModel> Scoped<M> {
     /// keys are covered too (they were loaded).
     pub fn new(models: Store<M>, covers: impl IntoIterator<Item = M::Key>) -> Self {
         let mut covers: Vec<M::Key> = covers.into_iter().collect();
-        covers.extend(models.keys().cloned());
+        covers.extend(models.keys());
         covers.sort();
         covers.dedup();
         Self { models, covers }

@@ -6,7 +6,7 @@ use std::mem::ManuallyDrop;
 use crate::children::ChildCollection;
 use crate::diff::{Diff, DiffBuilder};
 use crate::error::{Error, Operation, Path};
-use crate::index::{Keys, hash_of, retain_flagged};
+use crate::index::{Keys, Positions, hash_of, retain_flagged};
 use crate::join::all_paired;
 use crate::model::{DiffModel, Unobserved};
 
@@ -73,8 +73,9 @@ use crate::model::{DiffModel, Unobserved};
 /// assert_eq!(aside[0].name, "voice");
 /// # Ok::<(), statesync::Error>(())
 /// ```
-// The index is the same code for every model type (`crate::index`): keys in order with a
-// hash index of their positions, and the models at the same positions.
+// The index is the same code for every model type (`crate::index`): a hash index of the
+// positions of the models' keys. The keys are not stored: a lookup hashes the key it is
+// given and compares it with the id fields of the models its hash leads to.
 pub struct Store<M: DiffModel> {
     /// Dropped by `Store`'s `Drop`: one function per model type, where drop glue for the
     /// collections inside would be copied into every codegen unit that drops a store.
@@ -84,8 +85,8 @@ pub struct Store<M: DiffModel> {
 /// What a [`Store`] holds.
 #[derive(Clone)]
 struct Parts<M: DiffModel> {
-    keys: Keys<M::Key>,
-    /// `models[at]` has the key `keys[at]`.
+    /// The hash of each model's key, by position, and a table from hashes to positions.
+    index: Positions,
     models: Vec<M>,
     /// Keys changed since tracking started ([`Store::track_changes`]); `None` when off.
     touched: Option<Keys<M::Key>>,
@@ -96,7 +97,7 @@ struct Parts<M: DiffModel> {
 impl<M: DiffModel> Default for Parts<M> {
     fn default() -> Self {
         Self {
-            keys: Keys::default(),
+            index: Positions::default(),
             models: Vec::new(),
             touched: None,
             collisions: Vec::new(),
@@ -142,7 +143,7 @@ impl<M: DiffModel> Store<M> {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             parts: ManuallyDrop::new(Parts {
-                keys: Keys::with_capacity(capacity),
+                index: Positions::with_capacity(capacity),
                 models: Vec::with_capacity(capacity),
                 touched: None,
                 collisions: Vec::new(),
@@ -176,7 +177,12 @@ impl<M: DiffModel> Store<M> {
 
     /// The model with this key.
     pub fn get(&self, key: &M::Key) -> Option<&M> {
-        self.parts.models.get(self.parts.keys.position(key)?)
+        self.parts.models.get(self.position(key)?)
+    }
+
+    /// The position of the model with this key.
+    fn position(&self, key: &M::Key) -> Option<usize> {
+        position_of(&self.parts.index, &self.parts.models, key)
     }
 
     /// The model with this key, to change in place, behind a guard that keeps the index
@@ -186,7 +192,7 @@ impl<M: DiffModel> Store<M> {
     ///
     /// Bind it with `mut` to assign through it: `if let Some(mut m) = store.get_mut(&k)`.
     pub fn get_mut(&mut self, key: &M::Key) -> Option<StoreMut<'_, M>> {
-        let index = self.parts.keys.position(key)?;
+        let index = self.position(key)?;
         self.touch(key);
         Some(StoreMut {
             store: self,
@@ -223,33 +229,26 @@ impl<M: DiffModel> Store<M> {
     #[inline(never)]
     pub(crate) fn get_mut_unguarded(&mut self, key: &M::Key) -> Option<&mut M> {
         self.touch(key);
-        let parts = &mut *self.parts;
-        parts.models.get_mut(parts.keys.position(key)?)
+        let at = self.position(key)?;
+        self.parts.models.get_mut(at)
     }
 
     /// Calls `f` with each model in order, to change it in place; a model whose id fields
     /// `f` changed is filed under its new key as [`Store::get_mut`] does. With tracking on,
-    /// every key counts as touched.
+    /// every key counts as touched. Builds each model's key (to see whether `f` changed it).
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut M)) {
         let parts = &mut *self.parts;
-        for key in parts.keys.as_slice() {
-            touch(&mut parts.touched, key);
+        if parts.touched.is_some() {
+            for model in &parts.models {
+                touch(&mut parts.touched, &model.key());
+            }
         }
         let mut index = 0;
-        loop {
-            let parts = &mut *self.parts;
-            let (Some(key), Some(model)) = (parts.keys.get(index), parts.models.get_mut(index))
-            else {
-                break;
-            };
+        while let Some(model) = self.parts.models.get_mut(index) {
+            let key = model.key();
             f(model);
-            if model.has_key(key) {
+            if model.has_key(&key) || self.rekey(index, &key) {
                 index += 1;
-            } else {
-                let key = key.clone();
-                if self.rekey(index, &key) {
-                    index += 1;
-                }
             }
         }
     }
@@ -264,13 +263,17 @@ impl<M: DiffModel> Store<M> {
         let new = model.key();
         self.touch(old);
         self.touch(&new);
-        if self.parts.keys.contains(&new) {
+        let hash = hash_of(&new);
+        let models = &self.parts.models;
+        let held_elsewhere =
+            |at: usize| at != index && models.get(at).is_some_and(|m| m.has_key(&new));
+        if self.parts.index.find(hash, &held_elsewhere).is_some() {
             if let Some(model) = self.shift_remove_index(index) {
                 self.parts.collisions.push(model);
             }
             return false;
         }
-        self.parts.keys.replace(index, new);
+        self.parts.index.rehash(index, hash);
         true
     }
 
@@ -310,25 +313,28 @@ impl<M: DiffModel> Store<M> {
         }
         let parts = &mut *self.parts;
         if parts.touched.is_some() {
-            for (at, key) in parts.keys.as_slice().iter().enumerate() {
+            for (at, model) in parts.models.iter().enumerate() {
                 if keep.get(at) == Some(&false) {
-                    touch(&mut parts.touched, key);
+                    touch(&mut parts.touched, &model.key());
                 }
             }
         }
-        parts.keys.retain(keep);
+        parts.index.retain(keep);
         retain_flagged(&mut parts.models, keep);
     }
 
     /// Removes the model at a position, shifting the models after it.
     fn shift_remove_index(&mut self, index: usize) -> Option<M> {
-        self.parts.keys.shift_remove(index)?;
-        (index < self.parts.models.len()).then(|| self.parts.models.remove(index))
+        if index >= self.parts.models.len() {
+            return None;
+        }
+        self.parts.index.shift_remove(index);
+        Some(self.parts.models.remove(index))
     }
 
     /// Whether a model with this key is present.
     pub fn contains(&self, key: &M::Key) -> bool {
-        self.parts.keys.contains(key)
+        self.position(key).is_some()
     }
 
     /// Adds a model at the end.
@@ -337,16 +343,27 @@ impl<M: DiffModel> Store<M> {
     /// [`Error::DuplicateKey`] when a model with the same key is present; the store is
     /// left unchanged.
     pub fn insert(&mut self, model: M) -> Result<(), Error> {
-        let parts = &mut *self.parts;
-        match parts.keys.insert(model.key()) {
-            Ok(index) => {
-                parts.models.push(model);
-                if let Some(key) = parts.keys.get(index) {
-                    touch(&mut parts.touched, key);
-                }
+        let key = model.key();
+        match self.index_new(&key) {
+            Ok(_) => {
+                self.parts.models.push(model);
+                self.touch(&key);
                 Ok(())
             }
-            Err((_, key)) => Err(Error::duplicate_key(M::NAME, &key)),
+            Err(_) => Err(Error::duplicate_key(M::NAME, &key)),
+        }
+    }
+
+    /// Indexes a new position at the end for `key` (`Ok`), which the caller fills by
+    /// pushing its model; or, when a model has the key, leaves the index unchanged and
+    /// returns that model's position (`Err`).
+    fn index_new(&mut self, key: &M::Key) -> Result<usize, usize> {
+        let parts = &mut *self.parts;
+        let models = &parts.models;
+        let same = |at: usize| models.get(at).is_some_and(|model| model.has_key(key));
+        match parts.index.find_or_push(hash_of(key), &same) {
+            Ok(present) => Err(present),
+            Err(added) => Ok(added),
         }
     }
 
@@ -355,12 +372,12 @@ impl<M: DiffModel> Store<M> {
     pub fn upsert(&mut self, model: M) -> Option<M> {
         let key = model.key();
         self.touch(&key);
-        match self.parts.keys.insert(key) {
+        match self.index_new(&key) {
             Ok(_) => {
                 self.parts.models.push(model);
                 None
             }
-            Err((index, _)) => Some(std::mem::replace(self.parts.models.get_mut(index)?, model)),
+            Err(index) => Some(std::mem::replace(self.parts.models.get_mut(index)?, model)),
         }
     }
 
@@ -371,11 +388,9 @@ impl<M: DiffModel> Store<M> {
     pub fn update(&mut self, model: M) -> Result<M, Error> {
         let key = model.key();
         self.touch(&key);
-        let parts = &mut *self.parts;
-        match parts
-            .keys
+        match self
             .position(&key)
-            .and_then(|at| parts.models.get_mut(at))
+            .and_then(|at| self.parts.models.get_mut(at))
         {
             Some(slot) => Ok(std::mem::replace(slot, model)),
             None => Err(Error::NotFound {
@@ -391,7 +406,7 @@ impl<M: DiffModel> Store<M> {
     /// O(n): it shifts the models after it.
     pub fn remove(&mut self, key: &M::Key) -> Option<M> {
         self.touch(key);
-        self.shift_remove_index(self.parts.keys.position(key)?)
+        self.shift_remove_index(self.position(key)?)
     }
 
     /// The model with this key, inserting `make()` first when it is absent, behind the
@@ -406,14 +421,14 @@ impl<M: DiffModel> Store<M> {
         make: impl FnOnce() -> M,
     ) -> Result<StoreMut<'_, M>, Error> {
         self.touch(&key);
-        let index = match self.parts.keys.position(&key) {
+        let index = match self.position(&key) {
             Some(index) => index,
             None => {
                 let model = make();
                 if !model.has_key(&key) {
                     return Err(Error::key_mismatch(M::NAME, &key, &model.key()));
                 }
-                self.push_absent(key.clone(), model)
+                self.push_absent(&key, model)
             }
         };
         Ok(StoreMut {
@@ -429,18 +444,16 @@ impl<M: DiffModel> Store<M> {
     pub fn update_or_insert(&mut self, model: M) -> StoreMut<'_, M> {
         let key = model.key();
         self.touch(&key);
-        let parts = &mut *self.parts;
-        let found = parts
-            .keys
+        let found = self
             .position(&key)
-            .and_then(|index| Some((index, parts.models.get_mut(index)?)));
+            .and_then(|index| Some((index, self.parts.models.get_mut(index)?)));
         let index = match found {
             Some((index, current)) => {
                 let changes = current.diff_fields(&model);
                 current.apply_fields(&changes);
                 index
             }
-            None => self.push_absent(key.clone(), model),
+            None => self.push_absent(&key, model),
         };
         StoreMut {
             store: self,
@@ -450,12 +463,8 @@ impl<M: DiffModel> Store<M> {
     }
 
     /// Adds a model whose key `key` is absent at the end; returns its position.
-    fn push_absent(&mut self, key: M::Key, model: M) -> usize {
-        let index = self
-            .parts
-            .keys
-            .insert(key)
-            .unwrap_or_else(|(present, _)| present);
+    fn push_absent(&mut self, key: &M::Key, model: M) -> usize {
+        let index = self.parts.index.push(hash_of(key));
         self.parts.models.push(model);
         index
     }
@@ -465,19 +474,20 @@ impl<M: DiffModel> Store<M> {
         self.parts.models.iter()
     }
 
-    /// The keys in order.
-    pub fn keys(&self) -> impl ExactSizeIterator<Item = &M::Key> + DoubleEndedIterator {
-        self.parts.keys.as_slice().iter()
+    /// The keys in order, each built from its model's id fields (a store keeps no copy of
+    /// its keys).
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = M::Key> + DoubleEndedIterator + '_ {
+        self.parts.models.iter().map(DiffModel::key)
     }
 
-    /// Keys with their models, in order.
-    pub fn entries(&self) -> impl ExactSizeIterator<Item = (&M::Key, &M)> + DoubleEndedIterator {
-        self.parts.keys.as_slice().iter().zip(&self.parts.models)
+    /// Keys with their models, in order (the keys built as [`Store::keys`] builds them).
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = (M::Key, &M)> + DoubleEndedIterator {
+        self.parts.models.iter().map(|model| (model.key(), model))
     }
 
-    /// The keys with their index, and the models at the same positions.
-    pub(crate) fn indexed(&self) -> (&Keys<M::Key>, &[M]) {
-        (&self.parts.keys, &self.parts.models)
+    /// The index of the models' keys, and the models at its positions.
+    pub(crate) fn indexed(&self) -> (&Positions, &[M]) {
+        (&self.parts.index, &self.parts.models)
     }
 
     fn touch(&mut self, key: &M::Key) {
@@ -548,22 +558,24 @@ impl<M: DiffModel> Store<M> {
         let mut seen = SeenPairs::default();
         for key in keys {
             let hash = hash_of(key);
-            let (at_old, at_new) = (
-                self.parts.keys.hashed(hash, key),
-                new.parts.keys.hashed(hash, key),
-            );
+            let (at_old, at_new) = (self.hashed(hash, key), new.hashed(hash, key));
             if !seen.first_time(at_old, at_new) {
                 continue;
             }
             let old_model = at_old.and_then(|at| self.parts.models.get(at));
             match (old_model, at_new.and_then(|at| new.parts.models.get(at))) {
-                (Some(old), Some(new)) => diff.compared(key, old, new)?,
-                (Some(old), None) => diff.deleted(key, old)?,
-                (None, Some(new)) => diff.created(key, new)?,
+                (Some(old), Some(new)) => diff.compared(old, new)?,
+                (Some(old), None) => diff.deleted(old)?,
+                (None, Some(new)) => diff.created(new)?,
                 (None, None) => {}
             }
         }
         Ok(diff.finish())
+    }
+
+    /// The position of the model with this key, whose [`hash_of`] is `hash`.
+    fn hashed(&self, hash: u64, key: &M::Key) -> Option<usize> {
+        position_hashed(&self.parts.index, &self.parts.models, hash, key)
     }
 
     /// The diff to `new` over the keys `new` recorded as touched ([`Store::track_changes`]),
@@ -614,9 +626,12 @@ impl<M: DiffModel + PartialEq> PartialEq for Store<M> {
         let collided = |at| same(this.collisions.get(at), other.collisions.get(at));
         (0..this.collisions.len()).all(collided)
             && all_paired(
-                this.keys.positions(),
-                other.keys.positions(),
-                &|at, found| this.keys.get(at) == other.keys.get(found),
+                &this.index,
+                &other.index,
+                &|at, found| match (this.models.get(at), other.models.get(found)) {
+                    (Some(a), Some(b)) => a.same_key(b),
+                    _ => false,
+                },
                 &mut |at, found| same(this.models.get(at), other.models.get(found)),
             )
     }
@@ -726,6 +741,29 @@ mod serde_impl {
             Ok(store)
         }
     }
+}
+
+/// The position of the model with this key in `models`, indexed by `index`. Not inlined:
+/// one copy per model type, for every lookup by key.
+#[inline(never)]
+pub(crate) fn position_of<M: DiffModel>(
+    index: &Positions,
+    models: &[M],
+    key: &M::Key,
+) -> Option<usize> {
+    position_hashed(index, models, hash_of(key), key)
+}
+
+/// [`position_of`] for a key whose [`hash_of`] is `hash`.
+fn position_hashed<M: DiffModel>(
+    index: &Positions,
+    models: &[M],
+    hash: u64,
+    key: &M::Key,
+) -> Option<usize> {
+    index.find(hash, &|at| {
+        models.get(at).is_some_and(|model| model.has_key(key))
+    })
 }
 
 /// Records a key as touched, when tracking is on.

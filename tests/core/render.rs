@@ -12,7 +12,7 @@ fn a_three_level_plan_renders_parents_before_children() {
     {
         let mut ams = new.sites.get_mut(&SiteKey { name: "ams".into() }).unwrap();
         ams.region = "eu-west".into();
-        let first = ams.devices.keys().next().unwrap().clone();
+        let first = ams.devices.keys().next().unwrap();
         let mut device = ams.devices.get_mut(&first).unwrap();
         device.serial = "NEW".into();
         device.interfaces.for_each_mut(|i| {
