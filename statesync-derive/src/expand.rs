@@ -592,6 +592,10 @@ fn model_impl(model: &Model) -> TokenStream {
                 true #(&& self.#id_members == __other.#id_members)*
             }
 
+            fn hash_key(&self, __state: &mut #krate::__private::KeyHasher) {
+                #(::core::hash::Hash::hash(&self.#id_members, __state);)*
+            }
+
             #[inline(always)]
             fn visit_attributes<__V: #krate::AttributeVisitor<Self>>(__v: &mut __V) {
                 #unused

@@ -13,6 +13,8 @@ use crate::sync::{Run, SyncTree};
 #[cfg(feature = "serde")]
 pub use ::serde;
 
+pub use crate::index::KeyHasher;
+
 // The equalities below are function pointers, not closures: each closure is a type of its
 // own, which would compile these functions once per attribute instead of once per
 // attribute type.

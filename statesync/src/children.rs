@@ -10,7 +10,7 @@ use crate::diff::{
     Action, Diff, DiffBuilder, already_exists, check_create, check_delete, check_update, not_found,
 };
 use crate::error::{Error, Operation};
-use crate::index::{Keys, Positions, hash_of};
+use crate::index::{Keys, Positions, hash_of_model};
 use crate::join::{Paired, join};
 use crate::model::{DiffModel, DiffObserver};
 use crate::store::{Store, position_of};
@@ -136,10 +136,9 @@ impl<'a, M: DiffModel> VecIndex<'a, M> {
     fn build(items: &'a [M]) -> Result<Self, Error> {
         let mut index = Positions::with_capacity(items.len());
         for item in items {
-            let key = item.key();
-            let same = |at: usize| items.get(at).is_some_and(|other| other.has_key(&key));
-            if index.find_or_push(hash_of(&key), &same).is_ok() {
-                return Err(Error::duplicate_key(M::NAME, &key));
+            let same = |at: usize| items.get(at).is_some_and(|other| other.same_key(item));
+            if index.find_or_push(hash_of_model(item), &same).is_ok() {
+                return Err(Error::duplicate_key(M::NAME, &item.key()));
             }
         }
         Ok(Self { index, items })

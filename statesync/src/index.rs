@@ -3,16 +3,36 @@
 //! takes key equality as a `&dyn Fn` over positions. What is compiled per key type is
 //! hashing a key ([`hash_of`]) and comparing two keys.
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::OnceLock;
 
 use hashbrown::HashTable;
 
-/// The hash of a key. One seed per process, random (keys may come from the network), so
+use crate::model::DiffModel;
+
+/// The hasher keys are hashed with. A model hashes its id fields into it
+/// ([`DiffModel::hash_key`]) to get its key's hash without building the key.
+pub type KeyHasher = foldhash::fast::FoldHasher<'static>;
+
+/// A hasher for one key. One seed per process, random (keys may come from the network), so
 /// that a hash computed for one index can be looked up in another.
-pub(crate) fn hash_of<K: Hash + ?Sized>(key: &K) -> u64 {
+fn key_hasher() -> KeyHasher {
     static STATE: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
-    STATE.get_or_init(Default::default).hash_one(key)
+    STATE.get_or_init(Default::default).build_hasher()
+}
+
+/// The hash of a key.
+pub(crate) fn hash_of<K: Hash + ?Sized>(key: &K) -> u64 {
+    let mut hasher = key_hasher();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The hash of a model's key ([`hash_of`] its key), from its id fields.
+pub(crate) fn hash_of_model<M: DiffModel>(model: &M) -> u64 {
+    let mut hasher = key_hasher();
+    model.hash_key(&mut hasher);
+    hasher.finish()
 }
 
 /// Equality of the looked-up key with the key at a position.

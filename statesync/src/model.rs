@@ -64,6 +64,13 @@ pub trait DiffModel: Clone {
     #[doc(hidden)]
     fn same_key(&self, other: &Self) -> bool;
 
+    /// Hashes the model's key into `state` as the key's own `Hash` does (the derive hashes
+    /// the id fields in order, without building the key).
+    #[doc(hidden)]
+    fn hash_key(&self, state: &mut crate::__private::KeyHasher) {
+        std::hash::Hash::hash(&self.key(), state);
+    }
+
     /// Calls the visitor with each compared attribute, in declaration order: the model's
     /// description, generated; the runtime builds diff, check, apply and rendering on it.
     #[doc(hidden)]

@@ -6,7 +6,7 @@ use std::mem::ManuallyDrop;
 use crate::children::ChildCollection;
 use crate::diff::{Diff, DiffBuilder};
 use crate::error::{Error, Operation, Path};
-use crate::index::{Keys, Positions, hash_of, retain_flagged};
+use crate::index::{Keys, Positions, hash_of, hash_of_model, retain_flagged};
 use crate::join::all_paired;
 use crate::model::{DiffModel, Unobserved};
 
@@ -343,25 +343,24 @@ impl<M: DiffModel> Store<M> {
     /// [`Error::DuplicateKey`] when a model with the same key is present; the store is
     /// left unchanged.
     pub fn insert(&mut self, model: M) -> Result<(), Error> {
-        let key = model.key();
-        match self.index_new(&key) {
+        match self.index_new(&model) {
             Ok(_) => {
+                self.touch_model(&model);
                 self.parts.models.push(model);
-                self.touch(&key);
                 Ok(())
             }
-            Err(_) => Err(Error::duplicate_key(M::NAME, &key)),
+            Err(_) => Err(Error::duplicate_key(M::NAME, &model.key())),
         }
     }
 
-    /// Indexes a new position at the end for `key` (`Ok`), which the caller fills by
-    /// pushing its model; or, when a model has the key, leaves the index unchanged and
-    /// returns that model's position (`Err`).
-    fn index_new(&mut self, key: &M::Key) -> Result<usize, usize> {
+    /// Indexes a new position at the end for `model`'s key (`Ok`), which the caller fills
+    /// by pushing the model; or, when a model has that key, leaves the index unchanged and
+    /// returns that model's position (`Err`). Builds no key.
+    fn index_new(&mut self, model: &M) -> Result<usize, usize> {
         let parts = &mut *self.parts;
         let models = &parts.models;
-        let same = |at: usize| models.get(at).is_some_and(|model| model.has_key(key));
-        match parts.index.find_or_push(hash_of(key), &same) {
+        let same = |at: usize| models.get(at).is_some_and(|held| held.same_key(model));
+        match parts.index.find_or_push(hash_of_model(model), &same) {
             Ok(present) => Err(present),
             Err(added) => Ok(added),
         }
@@ -370,9 +369,8 @@ impl<M: DiffModel> Store<M> {
     /// Adds a model, or replaces the one with the same key (keeping its position).
     /// Returns the replaced model.
     pub fn upsert(&mut self, model: M) -> Option<M> {
-        let key = model.key();
-        self.touch(&key);
-        match self.index_new(&key) {
+        self.touch_model(&model);
+        match self.index_new(&model) {
             Ok(_) => {
                 self.parts.models.push(model);
                 None
@@ -492,6 +490,13 @@ impl<M: DiffModel> Store<M> {
 
     fn touch(&mut self, key: &M::Key) {
         touch(&mut self.parts.touched, key);
+    }
+
+    /// Records a model's key as touched (built only when tracking is on).
+    fn touch_model(&mut self, model: &M) {
+        if self.parts.touched.is_some() {
+            self.touch(&model.key());
+        }
     }
 
     /// Starts recording which keys change: every key passed to a mutating method

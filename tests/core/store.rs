@@ -362,3 +362,81 @@ mod renames {
         }
     }
 }
+
+/// A store hashes a model's id fields where a lookup hashes the key: the two must agree for
+/// every kind of id field, or lookups miss (the index is built from models, looked up by
+/// keys).
+mod mixed_ids {
+    use statesync::{DiffModel, Store};
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Mixed {
+        #[statesync(id)]
+        rank: u8,
+        #[statesync(id)]
+        name: String,
+        #[statesync(id)]
+        zone: i64,
+        #[statesync(id)]
+        span: u16,
+        #[statesync(id)]
+        flag: bool,
+        #[statesync(id)]
+        mark: char,
+        note: String,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Borrowed<'a> {
+        #[statesync(id)]
+        name: &'a str,
+        size: u32,
+    }
+
+    fn mixed(n: u16) -> Mixed {
+        Mixed {
+            rank: (n % 7) as u8,
+            name: format!("m{}", n / 3),
+            zone: i64::from(n) - 50,
+            span: n,
+            flag: n % 3 == 0,
+            mark: if n % 2 == 0 { 'é' } else { 'x' },
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn lookups_by_key_find_models_with_any_id_types() {
+        let store = Store::try_from_iter((0..200).map(mixed)).unwrap();
+        for n in 0..200 {
+            let model = mixed(n);
+            assert_eq!(store.get(&model.key()), Some(&model));
+        }
+        assert!(!store.contains(&mixed(200).key()));
+        // A `Vec` of children is indexed the same way: a duplicate is found.
+        let twice = vec![mixed(1), mixed(2), mixed(1)];
+        assert!(Store::try_from_iter(twice.clone()).is_err());
+        assert!(
+            statesync::ChildCollection::diff_collection(
+                &twice,
+                &Vec::new(),
+                &mut statesync::Unobserved
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn lookups_by_key_find_borrowing_models() {
+        let names: Vec<String> = (0..50).map(|n| format!("b{n}")).collect();
+        let store =
+            Store::try_from_iter(names.iter().map(|name| Borrowed { name, size: 1 })).unwrap();
+        for name in &names {
+            assert_eq!(
+                store.get(&BorrowedKey { name }).map(|b| b.name),
+                Some(name.as_str())
+            );
+        }
+        drop(store);
+    }
+}
