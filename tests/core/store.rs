@@ -399,8 +399,8 @@ mod mixed_ids {
             name: format!("m{}", n / 3),
             zone: i64::from(n) - 50,
             span: n,
-            flag: n % 3 == 0,
-            mark: if n % 2 == 0 { 'é' } else { 'x' },
+            flag: n.is_multiple_of(3),
+            mark: if n.is_multiple_of(2) { 'é' } else { 'x' },
             note: String::new(),
         }
     }
