@@ -447,7 +447,7 @@ impl<M: DiffModel> IndexedVec<M> {
         self.slots.push(Some(model));
         match self.keys.insert(key) {
             Ok(_) => self.slot_of.push(slot),
-            Err((at, _)) => {
+            Err(at) => {
                 if let Some(held) = self.slot_of.get_mut(at) {
                     *held = slot;
                 }

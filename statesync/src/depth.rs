@@ -79,7 +79,7 @@ impl Level {
     pub(crate) fn enter_model<M: DiffModel>(model: &M) -> Result<Self, Error> {
         match Self::try_enter() {
             Some(level) => Ok(level),
-            None => Err(too_deep::<M>(&model.key())),
+            None => Err(too_deep(model)),
         }
     }
 
@@ -93,7 +93,7 @@ impl Level {
         if DEPTH.with(Cell::get) < MAX_DEPTH {
             Ok(None)
         } else {
-            Err(too_deep::<M>(&model.key()))
+            Err(too_deep(model))
         }
     }
 
@@ -124,7 +124,7 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
     match (Level::try_enter(), first) {
         (Some(level), _) => Ok(Some(level)),
         (None, None) => Ok(None),
-        (None, Some(model)) => Err(E::custom(too_deep::<M>(&model.key()))),
+        (None, Some(model)) => Err(E::custom(too_deep(model))),
     }
 }
 
@@ -135,10 +135,6 @@ const fn has_children<M: DiffModel>() -> bool {
     size_of::<M::ChildDiffs>() != 0
 }
 
-/// The error for an element one level beyond [`MAX_DEPTH`].
-pub(crate) fn too_deep<M: DiffModel>(key: &M::Key) -> Error {
-    Error::too_deep(M::NAME, key)
-}
 
 /// Checks that a model's subtree, entered at the current level, stays within
 /// [`MAX_DEPTH`]; the walk itself never goes deeper than the limit.
@@ -175,7 +171,7 @@ impl SubtreeSink for () {}
 /// # Errors
 /// [`Error::TooDeep`] naming the first element too deep, with its path below `model`.
 pub(crate) fn walk_subtree(model: &dyn AnyModel, sink: &mut dyn SubtreeSink) -> Result<(), Error> {
-    let _level = Level::try_enter().ok_or_else(|| too_deep_at(model))?;
+    let _level = Level::try_enter().ok_or_else(|| too_deep(model))?;
     let mut walk = SubtreeWalk {
         key_order: sink.key_order(),
         sink,
@@ -189,8 +185,8 @@ pub(crate) fn walk_subtree(model: &dyn AnyModel, sink: &mut dyn SubtreeSink) -> 
     }
 }
 
-/// The error for a model one level beyond [`MAX_DEPTH`].
-fn too_deep_at(model: &dyn AnyModel) -> Error {
+/// The error for a model one level beyond [`MAX_DEPTH`], naming it.
+fn too_deep(model: &dyn AnyModel) -> Error {
     Error::too_deep(model.name(), &KeyOf(model))
 }
 
@@ -214,7 +210,7 @@ impl SubtreeWalk<'_> {
             return;
         }
         let Some(_level) = Level::try_enter() else {
-            self.error = Some((too_deep_at(child), field));
+            self.error = Some((too_deep(child), field));
             return;
         };
         self.sink.model(self.depth, child.name(), &KeyOf(child));

@@ -233,15 +233,11 @@ impl<K: Hash + Eq> Keys<K> {
     }
 
     /// Adds a key at the end and returns its position, or, when it is present, returns its
-    /// position and the key given as `Err` and leaves the keys unchanged.
-    pub(crate) fn insert(&mut self, key: K) -> Result<usize, (usize, K)> {
-        match self.index_new(&key) {
-            Ok(added) => {
-                self.keys.push(key);
-                Ok(added)
-            }
-            Err(present) => Err((present, key)),
-        }
+    /// position as `Err` and leaves the keys unchanged.
+    pub(crate) fn insert(&mut self, key: K) -> Result<usize, usize> {
+        let added = self.index_new(&key)?;
+        self.keys.push(key);
+        Ok(added)
     }
 
     /// Adds a copy of a key at the end when it is absent (hashing it once).
@@ -284,7 +280,7 @@ mod tests {
         for key in 0..100 {
             assert_eq!(keys.insert(key), Ok(key as usize));
         }
-        assert_eq!(keys.insert(7), Err((7, 7)));
+        assert_eq!(keys.insert(7), Err(7));
         keys.insert_cloned(&7);
         keys.insert_cloned(&100);
         let expected: Vec<i32> = (0..=100).collect();
