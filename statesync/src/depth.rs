@@ -135,7 +135,6 @@ const fn has_children<M: DiffModel>() -> bool {
     size_of::<M::ChildDiffs>() != 0
 }
 
-
 /// Checks that a model's subtree, entered at the current level, stays within
 /// [`MAX_DEPTH`]; the walk itself never goes deeper than the limit.
 ///

@@ -440,3 +440,73 @@ mod mixed_ids {
         drop(store);
     }
 }
+
+/// A shape the inventory does not have: a generic model keyed by its type parameter, with
+/// `Vec` and map children, three levels deep, without serde; renamed through `for_each_mut`.
+mod generic_tree {
+    use std::collections::BTreeMap;
+
+    use statesync::{DiffModel, Store};
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Leaf {
+        #[statesync(id)]
+        id: u32,
+        value: f64,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Branch {
+        #[statesync(id)]
+        name: String,
+        #[statesync(children)]
+        leaves: Vec<Leaf>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Root<T: Clone + std::fmt::Debug + std::fmt::Display + Ord + std::hash::Hash> {
+        #[statesync(id)]
+        id: T,
+        #[statesync(children)]
+        branches: BTreeMap<BranchKey, Branch>,
+    }
+
+    fn root(id: u64, leaves: u32) -> Root<u64> {
+        let branch = Branch {
+            name: "b".into(),
+            leaves: (0..leaves)
+                .map(|id| Leaf {
+                    id,
+                    value: f64::from(id),
+                })
+                .collect(),
+        };
+        Root {
+            id,
+            branches: BTreeMap::from([(branch.key(), branch)]),
+        }
+    }
+
+    #[test]
+    fn a_store_of_generic_roots_diffs_applies_and_refiles_renames() {
+        let mut old = Store::try_from_iter((0..20).map(|id| root(id, 2))).unwrap();
+        let new = Store::try_from_iter((5..25).map(|id| root(id, 3))).unwrap();
+        let diff = old.diff(&new).unwrap();
+        let summary = diff.summary();
+        // Five new roots of five elements, a third leaf in each of the fifteen kept roots;
+        // five old roots of four elements.
+        assert_eq!((summary.create, summary.delete), (5 * 5 + 15, 5 * 4));
+        old.apply(&diff).unwrap();
+        assert_eq!(old, new);
+        assert_eq!(
+            old.keys().map(|key| key.id).collect::<Vec<_>>(),
+            (5..25).collect::<Vec<_>>()
+        );
+        old.for_each_mut(|root| root.id += 100);
+        for id in 105..125 {
+            assert!(old.contains(&RootKey { id }));
+        }
+        assert!(!old.contains(&RootKey { id: 5 }));
+        assert_eq!(old.diff(&new).unwrap().summary().create, new.len() * 5);
+    }
+}
