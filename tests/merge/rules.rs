@@ -67,6 +67,28 @@ fn one_sided_and_identical_changes_never_conflict() {
     assert_eq!(merged.value, both);
 }
 
+/// A field that holds `NaN` on one side and in the base is unchanged on that side, as a
+/// diff sees it: the other side's edit wins without a conflict.
+#[test]
+fn a_nan_kept_on_one_side_is_unchanged() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Gauge {
+        #[statesync(id)]
+        id: u8,
+        reading: f64,
+    }
+    let gauge = |reading| Gauge { id: 1, reading };
+    let (base, theirs) = (gauge(f64::NAN), gauge(2.5));
+    for (ours, theirs) in [(&base, &theirs), (&theirs, &base)] {
+        let merged = merge(&base, ours, theirs, &MergeOptions::default());
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+        assert_eq!(merged.value.reading, 2.5);
+    }
+    let merged = merge(&base, &base, &base.clone(), &MergeOptions::default());
+    assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+    assert!(merged.value.reading.is_nan());
+}
+
 #[test]
 fn every_strategy_resolves_its_field() {
     let base = doc();

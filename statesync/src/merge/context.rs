@@ -300,14 +300,17 @@ impl<'o> MergeCx<'o> {
         newer: Option<Ordering>,
         resolve: fn(Option<&T>, &T, &T) -> Option<T>,
     ) -> T {
-        if eq(ours, theirs) {
+        // Compared as a diff compares them, so that a value unequal to itself (`NaN`) is
+        // the same as its copy and a side that kept it is unchanged.
+        let same = |a: &T, b: &T| crate::__private::same_value(a, b, eq);
+        if same(ours, theirs) {
             return ours.clone();
         }
         if let Some(base) = base {
-            if eq(base, ours) {
+            if same(base, ours) {
                 return theirs.clone();
             }
-            if eq(base, theirs) {
+            if same(base, theirs) {
                 return ours.clone();
             }
         }

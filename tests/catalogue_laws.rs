@@ -1,0 +1,283 @@
+//! The laws of diff, apply, merge and sync on a model unlike the inventory, written as a
+//! new user would: id fields that are not first and of unusual types (`char`, `i8`, a
+//! `i128`), raw identifiers, a renamed and a skipped field, float attributes that
+//! may be `NaN`, an enum attribute, two children fields of different collection kinds per
+//! model, and map children read through `serde_map`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use proptest::prelude::*;
+use serde::{Deserialize, Serialize};
+use statesync::merge::{MergeOptions, merge};
+use statesync::sync::{InMemory, SyncModel, SyncOptions};
+use statesync::{DiffModel, Store};
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+enum Kind {
+    Paper,
+    Cloth,
+    Digital { pages: u16 },
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Catalogue {
+    title: String,
+    #[statesync(id)]
+    code: u16,
+    #[statesync(children)]
+    #[serde(with = "statesync::serde_map")]
+    shelves: BTreeMap<ShelfKey, Shelf>,
+    #[statesync(children)]
+    staff: Vec<Staff>,
+    /// Not compared, not synced.
+    #[statesync(skip)]
+    #[serde(skip)]
+    cache: u32,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Shelf {
+    label: Option<String>,
+    #[statesync(id)]
+    floor: i8,
+    #[statesync(id)]
+    row: char,
+    #[statesync(children)]
+    books: Store<Book>,
+    #[statesync(children)]
+    #[serde(with = "statesync::serde_map")]
+    notes: IndexMap<NoteKey, Note>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Book {
+    title: String,
+    price: f64,
+    #[statesync(id)]
+    isbn: u64,
+    authors: Vec<String>,
+    dims: (u8, bool),
+    #[statesync(rename = "kind")]
+    r#type: Kind,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Staff {
+    #[statesync(id)]
+    r#ref: u8,
+    #[statesync(id)]
+    desk: char,
+    #[statesync(merge = "max")]
+    grade: u8,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Note {
+    #[statesync(id)]
+    id: i128,
+    text: Box<str>,
+}
+
+/// A book's attributes, from small spaces so that two draws often agree.
+type BookSpec = (u8, u8, u8);
+/// A shelf: its label, books by isbn, notes by id.
+type ShelfSpec = (u8, BTreeMap<u8, BookSpec>, BTreeMap<i8, u8>);
+/// A catalogue: its title, shelves by (floor, row), staff by ref with a grade.
+type Spec = (u8, BTreeMap<(i8, u8), ShelfSpec>, BTreeMap<u8, u8>);
+
+fn spec() -> impl Strategy<Value = Spec> {
+    let book = (0u8..3, 0u8..4, 0u8..3);
+    let shelf = (
+        0u8..3,
+        prop::collection::btree_map(0u8..4, book, 0..4),
+        prop::collection::btree_map(-2i8..2, 0u8..2, 0..3),
+    );
+    (
+        0u8..2,
+        prop::collection::btree_map((-1i8..1, 0u8..2), shelf, 0..3),
+        prop::collection::btree_map(0u8..3, 0u8..3, 0..3),
+    )
+}
+
+fn price(value: u8) -> f64 {
+    match value {
+        0 => 9.5,
+        1 => f64::NAN,
+        2 => -0.0,
+        _ => f64::INFINITY,
+    }
+}
+
+fn kind(value: u8) -> Kind {
+    match value {
+        0 => Kind::Paper,
+        1 => Kind::Cloth,
+        _ => Kind::Digital { pages: 300 },
+    }
+}
+
+/// Builds the catalogue; `reversed` inserts every collection in the opposite order.
+fn build((title, shelves, staff): &Spec, reversed: bool) -> Catalogue {
+    fn ordered<K, V>(map: &BTreeMap<K, V>, reversed: bool) -> Vec<(&K, &V)> {
+        let mut items: Vec<_> = map.iter().collect();
+        if reversed {
+            items.reverse();
+        }
+        items
+    }
+    let shelves =
+        ordered(shelves, reversed)
+            .into_iter()
+            .map(|(&(floor, row), (label, books, notes))| {
+                let row = char::from(b'a' + row);
+                let books =
+                    ordered(books, reversed)
+                        .into_iter()
+                        .map(|(&isbn, &(title, cost, form))| Book {
+                            title: format!("t{title}"),
+                            price: price(cost),
+                            isbn: 9_780_000_000_000 + u64::from(isbn),
+                            authors: (0..title).map(|at| format!("a{at}")).collect(),
+                            dims: (form, cost % 2 == 0),
+                            r#type: kind(form),
+                        });
+                let notes = ordered(notes, reversed).into_iter().map(|(&id, &text)| {
+                    let id = i128::from(id) * i128::from(u64::MAX);
+                    (
+                        NoteKey { id },
+                        Note {
+                            id,
+                            text: format!("n{text}").into(),
+                        },
+                    )
+                });
+                let shelf = Shelf {
+                    label: (*label > 0).then(|| format!("l{label}")),
+                    floor,
+                    row,
+                    books: Store::try_from_iter(books).unwrap(),
+                    notes: notes.collect(),
+                };
+                (ShelfKey { floor, row }, shelf)
+            });
+    Catalogue {
+        title: format!("c{title}"),
+        code: 7,
+        shelves: shelves.collect(),
+        staff: ordered(staff, reversed)
+            .into_iter()
+            .map(|(&r, &grade)| Staff {
+                r#ref: r,
+                desk: char::from(b'x' + r),
+                grade,
+            })
+            .collect(),
+        cache: u32::from(*title),
+    }
+}
+
+/// The spec with every price finite.
+fn finite(mut spec: Spec) -> Spec {
+    for (_, books, _) in spec.1.values_mut() {
+        for (_, cost, _) in books.values_mut() {
+            *cost = *cost % 2 * 2;
+        }
+    }
+    spec
+}
+
+/// Equal in every compared field (`PartialEq` is not: a `NaN` price differs from itself).
+fn same<M: DiffModel>(a: &M, b: &M) -> bool {
+    a.diff(b).unwrap().is_empty()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn apply_of_diff_gives_the_new_state_and_the_inverse_restores(a in spec(), b in spec()) {
+        let (old, new) = (build(&a, false), build(&b, true));
+        let diff = old.diff(&new).unwrap();
+        let mut state = old.clone();
+        state.apply(&diff).unwrap();
+        prop_assert!(same(&state, &new), "{}", state.diff(&new).unwrap());
+        state.apply(&diff.invert()).unwrap();
+        prop_assert!(same(&state, &old), "{}", state.diff(&old).unwrap());
+    }
+
+    #[test]
+    fn a_model_diffs_empty_with_itself_in_any_insertion_order(a in spec()) {
+        let (model, reversed) = (build(&a, false), build(&a, true));
+        prop_assert!(same(&model, &model));
+        prop_assert!(same(&model, &reversed));
+        prop_assert!(same(&reversed, &model));
+    }
+
+    #[test]
+    fn the_diff_and_its_rendering_do_not_depend_on_insertion_order(a in spec(), b in spec()) {
+        let forward = build(&a, false).diff(&build(&b, false)).unwrap();
+        let backward = build(&a, true).diff(&build(&b, true)).unwrap();
+        prop_assert_eq!(forward.to_string(), backward.to_string());
+        prop_assert_eq!(forward.summary(), backward.summary());
+    }
+
+    /// JSON has no `NaN` or infinity (`serde_json` writes `null` and cannot read it back as
+    /// an `f64`), so the prices here are finite.
+    #[test]
+    fn a_diff_read_back_from_json_applies_alike(a in spec(), b in spec()) {
+        let (old, new) = (build(&finite(a), false), build(&finite(b), false));
+        let diff = old.diff(&new).unwrap();
+        let json = serde_json::to_string(&diff).unwrap();
+        let back: statesync::Diff<Catalogue> = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(back.to_string(), diff.to_string());
+        let mut state = old.clone();
+        state.apply(&back).unwrap();
+        prop_assert!(same(&state, &new));
+        let model: Catalogue = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        prop_assert!(same(&model, &new));
+    }
+
+    /// A diff applied to a state it was not made for either applies (where every element
+    /// it touches is as the diff expects) or fails and leaves the state as it was.
+    #[test]
+    fn a_failed_apply_leaves_the_state_unchanged(a in spec(), b in spec(), c in spec()) {
+        let (old, new, other) = (build(&a, false), build(&b, false), build(&c, true));
+        let diff = old.diff(&new).unwrap();
+        let mut state = other.clone();
+        match state.apply(&diff) {
+            Ok(()) => {
+                // What the diff touched now holds the new values: applying the inverse
+                // gives back `other`.
+                state.apply(&diff.invert()).unwrap();
+                prop_assert!(same(&state, &other));
+            }
+            Err(error) => {
+                prop_assert!(same(&state, &other), "{error}: {}", state.diff(&other).unwrap());
+                prop_assert_eq!(state.cache, other.cache);
+            }
+        }
+    }
+
+    #[test]
+    fn merging_with_an_unchanged_side_gives_the_other_side(a in spec(), b in spec()) {
+        let (base, theirs) = (build(&a, false), build(&b, true));
+        for (ours, theirs) in [(&base, &theirs), (&theirs, &base)] {
+            let merged = merge(&base, ours, theirs, &MergeOptions::default());
+            prop_assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+            prop_assert!(same(&merged.value, &build(&b, false)));
+        }
+    }
+
+    #[test]
+    fn syncing_in_memory_makes_the_target_equal_the_source(a in spec(), b in spec()) {
+        let (mut target, source) = (build(&a, true), build(&b, false));
+        let report = target.sync_from(&source, &mut InMemory, SyncOptions::default()).unwrap();
+        prop_assert!(report.is_success());
+        prop_assert!(same(&target, &source), "{}", target.diff(&source).unwrap());
+        let again = target.sync_from(&source, &mut InMemory, SyncOptions::default()).unwrap();
+        prop_assert!(again.is_success());
+        prop_assert_eq!(again.counts.changes(), 0);
+    }
+}
