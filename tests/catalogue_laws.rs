@@ -281,3 +281,92 @@ proptest! {
         prop_assert_eq!(again.counts.changes(), 0);
     }
 }
+
+/// An edit of a tracking store of books.
+#[derive(Clone, Debug)]
+enum Edit {
+    /// Insert or replace the book with this isbn, at this price.
+    Upsert(u8, u8),
+    Remove(u8),
+    /// Change the price in place (`modify`).
+    Reprice(u8, u8),
+    /// Change the isbn in place (`get_mut`): a rename, or a collision when it is taken.
+    Rename(u8, u8),
+    /// Move every even isbn up by one (`for_each_mut`).
+    ShiftEven,
+    /// Take the models a colliding rename kept aside.
+    TakeCollisions,
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (0u8..5, 0u8..4).prop_map(|(isbn, cost)| Edit::Upsert(isbn, cost)),
+        (0u8..5).prop_map(Edit::Remove),
+        (0u8..5, 0u8..4).prop_map(|(isbn, cost)| Edit::Reprice(isbn, cost)),
+        (0u8..5, 0u8..5).prop_map(|(from, to)| Edit::Rename(from, to)),
+        Just(Edit::ShiftEven),
+        Just(Edit::TakeCollisions),
+    ]
+}
+
+fn book(isbn: u8, cost: u8) -> Book {
+    Book {
+        title: format!("t{isbn}"),
+        price: price(cost),
+        isbn: u64::from(isbn),
+        authors: Vec::new(),
+        dims: (1, true),
+        r#type: Kind::Paper,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever a tracking store went through (renames and collisions included), the diff
+    /// over the touched keys is the full diff, or both are the same error.
+    #[test]
+    fn a_tracked_diff_equals_the_full_diff(
+        start in prop::collection::btree_map(0u8..5, 0u8..4, 0..5),
+        edits in prop::collection::vec(edit(), 0..8),
+    ) {
+        let old = Store::try_from_iter(start.iter().map(|(&isbn, &cost)| book(isbn, cost))).unwrap();
+        let mut new = old.clone();
+        new.track_changes();
+        for edit in edits {
+            let key = |isbn: u8| BookKey { isbn: u64::from(isbn) };
+            match edit {
+                Edit::Upsert(isbn, cost) => drop(new.upsert(book(isbn, cost))),
+                Edit::Remove(isbn) => drop(new.remove(&key(isbn))),
+                Edit::Reprice(isbn, cost) => drop(new.modify(&key(isbn), |b| b.price = price(cost))),
+                Edit::Rename(from, to) => {
+                    if let Some(mut book) = new.get_mut(&key(from)) {
+                        book.isbn = u64::from(to);
+                    }
+                }
+                Edit::ShiftEven => new.for_each_mut(|b| b.isbn += u64::from(b.isbn % 2 == 0)),
+                Edit::TakeCollisions => drop(new.take_collisions()),
+            }
+        }
+        let full = old.diff(&new);
+        let touched = old.diff_touched(&new);
+        match (&full, &touched) {
+            (Ok(full), Ok(touched)) => {
+                prop_assert_eq!(full.entries(), touched.entries());
+                let mut state = old.clone();
+                state.apply(touched).unwrap();
+                prop_assert!(state.diff(&new).unwrap().is_empty());
+            }
+            (Err(full), Err(touched)) => {
+                prop_assert_eq!(full.to_string(), touched.to_string());
+                prop_assert!(!new.collisions().is_empty());
+            }
+            _ => prop_assert!(false, "full {full:?}, touched {touched:?}"),
+        }
+        // Every model is under its own key, once.
+        for (key, model) in new.entries() {
+            prop_assert!(model.has_key(&key));
+            prop_assert_eq!(new.get(&key).map(|b| b.isbn), Some(model.isbn));
+        }
+    }
+}
