@@ -233,22 +233,68 @@ impl<M: DiffModel> Store<M> {
         self.parts.models.get_mut(at)
     }
 
-    /// Calls `f` with each model in order, to change it in place; a model whose id fields
-    /// `f` changed is filed under its new key as [`Store::get_mut`] does. With tracking on,
-    /// every key counts as touched. Builds each model's key (to see whether `f` changed it).
+    /// Calls `f` with each model in order, to change it in place; models whose id fields `f`
+    /// changed are filed under their new keys once every model has been through `f`, so a
+    /// renumbering that ends with distinct keys (`id += 1`) is a set of renames, whatever
+    /// the order. A renamed model whose new key another model holds in the end is kept
+    /// aside in [`Store::collisions`] (a model `f` did not rename keeps its key; of renamed
+    /// models with one key, the first in order stays). With tracking on, every key counts
+    /// as touched. Builds each model's key (to see whether `f` changed it).
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut M)) {
         let parts = &mut *self.parts;
-        if parts.touched.is_some() {
-            for model in &parts.models {
-                touch(&mut parts.touched, &model.key());
+        let mut renamed = Vec::new();
+        for (at, model) in parts.models.iter_mut().enumerate() {
+            let key = model.key();
+            touch(&mut parts.touched, &key);
+            f(model);
+            if !model.has_key(&key) {
+                renamed.push(at);
             }
         }
-        let mut index = 0;
-        while let Some(model) = self.parts.models.get_mut(index) {
-            let key = model.key();
-            f(model);
-            if model.has_key(&key) || self.rekey(index, &key) {
-                index += 1;
+        if !renamed.is_empty() {
+            self.refile(&renamed);
+        }
+    }
+
+    /// Files the models at the positions `renamed` (in order) under their new keys; those
+    /// whose key a model not renamed, or an earlier renamed one, holds go to the collisions.
+    fn refile(&mut self, renamed: &[usize]) {
+        let parts = &mut *self.parts;
+        let mut was_renamed = vec![false; parts.models.len()];
+        for &at in renamed {
+            if let (Some(model), Some(flag)) = (parts.models.get(at), was_renamed.get_mut(at)) {
+                touch_model(&mut parts.touched, model);
+                parts.index.rehash(at, hash_of_model(model));
+                *flag = true;
+            }
+        }
+        let mut keep = vec![true; parts.models.len()];
+        for &at in renamed {
+            let Some(model) = parts.models.get(at) else {
+                continue;
+            };
+            let models = &parts.models;
+            let holder = |other: usize| {
+                other != at
+                    && keep.get(other) == Some(&true)
+                    && (was_renamed.get(other) == Some(&false) || other < at)
+                    && models.get(other).is_some_and(|o| o.same_key(model))
+            };
+            if parts.index.find(hash_of_model(model), &holder).is_some()
+                && let Some(flag) = keep.get_mut(at)
+            {
+                *flag = false;
+            }
+        }
+        if keep.contains(&false) {
+            parts.index.retain(&keep);
+            let models = std::mem::take(&mut parts.models);
+            for (model, kept) in models.into_iter().zip(&keep) {
+                if *kept {
+                    parts.models.push(model);
+                } else {
+                    parts.collisions.push(model);
+                }
             }
         }
     }
@@ -494,9 +540,7 @@ impl<M: DiffModel> Store<M> {
 
     /// Records a model's key as touched (built only when tracking is on).
     fn touch_model(&mut self, model: &M) {
-        if self.parts.touched.is_some() {
-            self.touch(&model.key());
-        }
+        touch_model(&mut self.parts.touched, model);
     }
 
     /// Starts recording which keys change: every key passed to a mutating method
@@ -775,6 +819,13 @@ fn position_hashed<M: DiffModel>(
 fn touch<K: Clone + std::hash::Hash + Eq>(touched: &mut Option<Keys<K>>, key: &K) {
     if let Some(touched) = touched {
         touched.insert_cloned(key);
+    }
+}
+
+/// Records a model's key as touched (built only when tracking is on).
+fn touch_model<M: DiffModel>(touched: &mut Option<Keys<M::Key>>, model: &M) {
+    if touched.is_some() {
+        touch(touched, &model.key());
     }
 }
 

@@ -228,6 +228,37 @@ mod renames {
         assert_eq!(store.collisions().len(), 2);
     }
 
+    /// A renumbering whose keys end distinct is a set of renames, in any direction; a
+    /// renamed model lands in the collisions only when its key is held in the end.
+    #[test]
+    fn for_each_mut_refiles_after_every_model_is_changed() {
+        let mut store = store();
+        store.for_each_mut(|item| item.id += 1);
+        assert_eq!(ids(&store), [2, 3, 4]);
+        assert!(store.collisions().is_empty());
+        store.for_each_mut(|item| item.id -= 1);
+        assert_eq!(ids(&store), [1, 2, 3]);
+        assert!(store.diff(&store.clone()).unwrap().is_empty());
+        store.for_each_mut(|item| item.id = 4 - item.id);
+        assert_eq!(ids(&store), [3, 2, 1]);
+        assert_eq!(
+            store.get(&ItemKey { id: 3 }).map(|item| item.value),
+            Some(10)
+        );
+        // 1 -> 2 where 2 stays: the renamed model is kept aside, the other keeps its key.
+        store.for_each_mut(|item| {
+            if item.id == 1 {
+                item.id = 2;
+            }
+        });
+        assert_eq!(ids(&store), [3, 2]);
+        assert_eq!(store.collisions().len(), 1);
+        assert_eq!(
+            store.get(&ItemKey { id: 2 }).map(|item| item.value),
+            Some(20)
+        );
+    }
+
     #[test]
     fn retain_keeps_order_and_tracks_what_it_removes() {
         let mut store = store();
