@@ -494,3 +494,50 @@ recursive!(
     [serde::Serialize, serde::Deserialize],
     exercise_serde
 );
+
+/// Field types that name `Self`: children of the model's own type, and an attribute that
+/// holds a model.
+mod self_named {
+    use statesync::DiffModel;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct Node {
+        #[statesync(id)]
+        pub id: u32,
+        pub label: String,
+        #[statesync(children)]
+        pub kids: Vec<Self>,
+        pub shadow: Option<Box<Self>>,
+    }
+
+    fn node(id: u32, label: &str, kids: Vec<Node>) -> Node {
+        Node {
+            id,
+            label: label.into(),
+            kids,
+            shadow: None,
+        }
+    }
+
+    #[test]
+    fn self_in_a_field_type_means_the_model() {
+        let old = node(
+            1,
+            "root",
+            vec![node(2, "a", vec![node(3, "b", Vec::new())])],
+        );
+        let mut new = node(
+            1,
+            "root",
+            vec![node(2, "a2", Vec::new()), node(4, "c", Vec::new())],
+        );
+        new.shadow = Some(Box::new(node(9, "s", Vec::new())));
+        let diff = old.diff(&new).unwrap();
+        assert_eq!(diff.summary().changes(), 4, "{diff}");
+        let json = serde_json::to_string(&diff).unwrap();
+        let back: statesync::Diff<Node> = serde_json::from_str(&json).unwrap();
+        let mut state = old.clone();
+        state.apply(&back).unwrap();
+        assert_eq!(state, new);
+    }
+}

@@ -7,6 +7,7 @@ mod attr;
 mod bound;
 mod check;
 mod expand;
+mod self_type;
 mod serde_impl;
 
 use proc_macro::TokenStream;
@@ -15,7 +16,7 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(DiffModel, attributes(statesync))]
 pub fn derive_diff_model(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    expand::derive(&input).into()
+    expand::derive(&self_type::spelled_out(&input)).into()
 }
 
 #[cfg(test)]
