@@ -541,3 +541,56 @@ mod self_named {
         assert_eq!(state, new);
     }
 }
+
+/// Type parameters that no compared field uses: one only in a skipped field, one only in
+/// children.
+mod odd_generics {
+    use std::marker::PhantomData;
+
+    use statesync::DiffModel;
+
+    /// Tagged with a type that is never compared.
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    pub struct Typed<T> {
+        #[statesync(id)]
+        pub id: u32,
+        pub value: u8,
+        #[statesync(skip)]
+        pub marker: PhantomData<T>,
+    }
+
+    /// Children of any model type.
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    pub struct Parent<C> {
+        #[statesync(id)]
+        pub id: u32,
+        #[statesync(children)]
+        pub kids: Vec<C>,
+    }
+
+    /// A marker that is neither `Ord`, `Hash` nor `Display`.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Marker;
+
+    #[test]
+    fn parameters_no_compared_field_uses() {
+        let typed = |id, value| Typed::<Marker> {
+            id,
+            value,
+            marker: PhantomData,
+        };
+        let diff = typed(1, 1).diff(&typed(1, 2)).unwrap();
+        assert_eq!(diff.to_string(), "~ typed[id=1] value: 1 -> 2\n");
+
+        let parent = |ids: &[u32]| Parent {
+            id: 1,
+            kids: ids.iter().map(|&id| typed(id, 0)).collect(),
+        };
+        let (old, new) = (parent(&[1, 2]), parent(&[2, 3]));
+        let diff = old.diff(&new).unwrap();
+        assert_eq!((diff.summary().create, diff.summary().delete), (1, 1));
+        let mut state = old.clone();
+        state.apply(&diff).unwrap();
+        assert_eq!(state, new);
+    }
+}

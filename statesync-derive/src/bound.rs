@@ -92,10 +92,13 @@ pub fn impl_predicates(model: &Model) -> Vec<WherePredicate> {
 }
 
 /// Bounds on type parameters used by compared fields (never on whole field types, so
-/// recursive models work), and `ChildCollection` on generic children fields.
+/// recursive models work), `Clone` on those used only by children (the child diffs are
+/// `Clone`), `ChildCollection` on generic children fields, and `Clone` on the model when a
+/// parameter is used by none of these (only by skipped fields), as `DiffModel` requires.
 fn inferred(model: &Model) -> Vec<WherePredicate> {
     let krate = &model.krate;
     let mut predicates = Vec::new();
+    let mut unbounded = false;
     for param in model.generics.type_params() {
         let ident = &param.ident;
         let name = ident.to_string();
@@ -113,6 +116,10 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
             predicates.push(parse_quote!(
                 #ident: ::core::clone::Clone + ::core::fmt::Debug + ::core::cmp::PartialEq
             ));
+        } else if used_by(Role::Children) {
+            predicates.push(parse_quote!(#ident: ::core::clone::Clone));
+        } else {
+            unbounded = true;
         }
     }
     for field in model.fields_with(Role::Children) {
@@ -121,6 +128,11 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
             predicates.push(parse_quote!(#ty: #krate::ChildCollection));
             predicates.push(parse_quote!(<#ty as #krate::ChildCollection>::Model: #krate::Keyed));
         }
+    }
+    if unbounded {
+        let ident = model.ident;
+        let (_, type_generics, _) = model.generics.split_for_impl();
+        predicates.push(parse_quote!(#ident #type_generics: ::core::clone::Clone));
     }
     predicates
 }
@@ -161,6 +173,9 @@ pub fn companion_generics(model: &Model, types: &[&Type]) -> Generics {
         .iter()
         .filter(|param| used.contains(&param_name(param)));
     let predicates = impl_predicates(model).into_iter().filter(|predicate| {
+        if bounds_the_model(model, predicate) {
+            return false;
+        }
         let mut names = Names::default();
         names.visit_where_predicate(predicate);
         let needs = mentioned(model.generics, &names);
@@ -171,6 +186,26 @@ pub fn companion_generics(model: &Model, types: &[&Type]) -> Generics {
         generics.where_clause = Some(clause);
     }
     generics
+}
+
+/// Whether a predicate bounds the model itself (`Model<T>: Clone`), which its companion
+/// types do not need.
+fn bounds_the_model(model: &Model, predicate: &WherePredicate) -> bool {
+    match predicate {
+        WherePredicate::Type(predicate) => match &predicate.bounded_ty {
+            Type::Path(path) => {
+                path.qself.is_none()
+                    && path.path.segments.len() == 1
+                    && path
+                        .path
+                        .segments
+                        .first()
+                        .is_some_and(|s| s.ident == *model.ident)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 pub fn build_where(predicates: Vec<WherePredicate>) -> Option<syn::WhereClause> {
