@@ -95,7 +95,7 @@ fn spec() -> impl Strategy<Value = Spec> {
         prop::collection::btree_map(-2i8..2, 0u8..2, 0..3),
     );
     (
-        0u8..2,
+        0u8..4,
         prop::collection::btree_map((-1i8..1, 0u8..2), shelf, 0..3),
         prop::collection::btree_map(0u8..3, 0u8..3, 0..3),
     )
@@ -163,8 +163,9 @@ fn build((title, shelves, staff): &Spec, reversed: bool) -> Catalogue {
                 (ShelfKey { floor, row }, shelf)
             });
     Catalogue {
-        title: format!("c{title}"),
-        code: 7,
+        title: format!("c{}", title % 2),
+        // Two root keys: a root replaced by one with another key is a case of every law.
+        code: 7 + u16::from(*title / 2),
         shelves: shelves.collect(),
         staff: ordered(staff, reversed)
             .into_iter()

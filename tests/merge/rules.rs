@@ -89,6 +89,36 @@ fn a_nan_kept_on_one_side_is_unchanged() {
     assert!(merged.value.reading.is_nan());
 }
 
+/// A root whose key changed is a replacement: taken when the other side left the base
+/// alone, merged when both sides chose the same new key, a conflict otherwise.
+#[test]
+fn a_root_replaced_on_one_side_is_taken_or_conflicts() {
+    let base = doc();
+    let mut replaced = doc();
+    replaced.id = 2;
+    replaced.title = "replaced".into();
+    for (ours, theirs) in [(&base, &replaced), (&replaced, &base)] {
+        let merged = merge(&base, ours, theirs, &MergeOptions::default());
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+        assert_eq!(merged.value, replaced);
+    }
+
+    let mut both = replaced.clone();
+    both.priority = 1;
+    let merged = merge(&base, &replaced, &both, &MergeOptions::default());
+    assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+    assert_eq!((merged.value.id, merged.value.priority), (2, 1));
+
+    let mut edited = doc();
+    edited.title = "edited".into();
+    let merged = merge(&base, &edited, &replaced, &MergeOptions::default());
+    assert_eq!(merged.conflicts.len(), 1);
+    let conflict = &merged.conflicts[0];
+    assert_eq!(conflict.kind, ConflictKind::RootKey);
+    assert_eq!(conflict.path, "doc[id=1]");
+    assert_eq!(merged.value, edited);
+}
+
 #[test]
 fn every_strategy_resolves_its_field() {
     let base = doc();

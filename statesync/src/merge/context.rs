@@ -30,6 +30,9 @@ pub enum ConflictKind {
     Field,
     /// An element deleted on one side and changed on the other.
     DeleteUpdate,
+    /// The root's key changed on both sides to different keys, or on one side while the
+    /// other side changed the root: a root holds one model, so the two cannot both be kept.
+    RootKey,
 }
 
 /// A conflict the strategies did not resolve. Values are rendered with `Debug`; `None`
@@ -276,11 +279,39 @@ impl<'o> MergeCx<'o> {
         }
     }
 
+    /// Merges two roots. A root whose key changed is a replacement (as a diff sees it: a
+    /// delete and a create): taken when the other side left the base unchanged, merged
+    /// without a base when both sides made a root with one new key, and a
+    /// [`ConflictKind::RootKey`] otherwise.
     pub(super) fn merge_root<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
-        self.path.push(Self::segment(M::NAME, ours));
-        let merged = merge_model(Some(base), ours, theirs, self);
+        if ours.same_key(theirs) {
+            let base = base.same_key(ours).then_some(base);
+            self.path.push(Self::segment(M::NAME, ours));
+            let merged = merge_model(base, ours, theirs, self);
+            self.path.pop();
+            return merged;
+        }
+        let unchanged = |side: &M| base.diff(side).is_ok_and(|diff| diff.is_empty());
+        if unchanged(ours) {
+            return theirs.clone();
+        }
+        if unchanged(theirs) {
+            return ours.clone();
+        }
+        self.path.push(Self::segment(M::NAME, base));
+        self.conflicts.push(Conflict {
+            path: self.path_to(""),
+            kind: ConflictKind::RootKey,
+            base: Some(render(base)),
+            ours: Some(render(ours)),
+            theirs: Some(render(theirs)),
+        });
         self.path.pop();
-        merged
+        match self.kept {
+            Kept::Ours => ours.clone(),
+            Kept::Theirs => theirs.clone(),
+            Kept::Base => base.clone(),
+        }
     }
 
     /// Merges one attribute of the model type `model`. `declared` is the field's (or its
