@@ -318,9 +318,9 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
     /// An element only on the old side.
     ///
     /// # Errors
-    /// [`Error::TooDeep`] when its subtree is deeper than [`crate::MAX_DEPTH`].
+    /// As [`check_create`]: its subtree is not one a diff can carry.
     pub(crate) fn deleted(&mut self, old: &M) -> Result<(), Error> {
-        check_subtree(old)?;
+        check_create(old)?;
         self.elements.push(ElementDiff {
             key: old.key(),
             action: Action::Delete(clone_model(old)),
@@ -331,9 +331,9 @@ impl<'o, M: DiffModel> DiffBuilder<'o, M> {
     /// An element only on the new side.
     ///
     /// # Errors
-    /// [`Error::TooDeep`] when its subtree is deeper than [`crate::MAX_DEPTH`].
+    /// As [`check_create`]: its subtree is not one a diff can carry.
     pub(crate) fn created(&mut self, new: &M) -> Result<(), Error> {
-        check_subtree(new)?;
+        check_create(new)?;
         observe_created(self.observer, new);
         self.elements.push(ElementDiff {
             key: new.key(),
@@ -412,8 +412,8 @@ impl<M: DiffModel> Diff<M> {
     /// The root diff of a root replaced by one with another key: a delete and a create.
     #[inline(never)]
     fn replaced(old: &M, new: &M, observer: &mut dyn DiffObserver) -> Result<Self, Error> {
-        check_subtree(old)?;
-        check_subtree(new)?;
+        check_create(old)?;
+        check_create(new)?;
         observe_created(observer, new);
         let delete = ElementDiff {
             key: old.key(),

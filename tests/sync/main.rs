@@ -6,3 +6,4 @@ mod flags;
 mod hooks;
 mod order;
 mod plan;
+mod subtrees;

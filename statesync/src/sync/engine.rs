@@ -380,7 +380,8 @@ where
 }
 
 /// Why a create of `model` under `key` cannot go in, if it cannot: the model has another
-/// key, or the slot is taken.
+/// key, the slot is taken, or its subtree is not one a diff can carry (two children with
+/// one key, a map entry under another key: see `apply`).
 pub(super) fn create_refusal<M: DiffModel, S: Slots<M>>(
     slots: &mut S,
     key: &M::Key,
@@ -399,7 +400,7 @@ pub(super) fn create_refusal<M: DiffModel, S: Slots<M>>(
             path: Path::root(),
         })
     } else {
-        None
+        crate::diff::check_create(model).err()
     }
 }
 

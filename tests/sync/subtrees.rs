@@ -1,0 +1,95 @@
+//! Subtrees a diff creates or deletes, on models of a library: their keys are checked
+//! before any hook runs, and a plan's delete of an element that changed since fails.
+
+use statesync::sync::{SyncFlags, SyncModel, SyncOptions};
+use statesync::{Action, Diff, DiffModel, ElementDiff, Error, Store};
+
+use crate::faulty::Faulty;
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Library {
+    #[statesync(children)]
+    shelves: Vec<Shelf>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Shelf {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    books: Vec<Book>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Book {
+    #[statesync(id)]
+    isbn: u32,
+    title: String,
+}
+
+fn book(isbn: u32, title: &str) -> Book {
+    Book {
+        isbn,
+        title: title.into(),
+    }
+}
+
+fn shelf(name: &str, books: Vec<Book>) -> Shelf {
+    Shelf {
+        name: name.into(),
+        books,
+    }
+}
+
+/// A shelf holding two books with one isbn.
+fn doubled() -> Shelf {
+    shelf("a", vec![book(1, "x"), book(1, "y")])
+}
+
+#[test]
+fn a_created_or_deleted_subtree_with_two_children_of_one_key_is_refused() {
+    let empty = Library {
+        shelves: Vec::new(),
+    };
+    let full = Library {
+        shelves: vec![doubled()],
+    };
+    for (old, new) in [(&empty, &full), (&full, &empty)] {
+        let error = old.diff(new).unwrap_err();
+        assert!(
+            matches!(&error, Error::DuplicateKey { model: "book", key, .. } if key == "isbn=1"),
+            "{error}"
+        );
+    }
+    let mut target = empty.clone();
+    let mut system = Faulty::default();
+    assert!(
+        target
+            .sync_from(&full, &mut system, SyncOptions::default())
+            .is_err()
+    );
+    assert!(system.log.is_empty());
+    assert_eq!(target, empty);
+}
+
+/// A diff made by hand (or read from elsewhere) that creates such a subtree: the create
+/// fails in the report, no hook runs, memory is unchanged.
+#[test]
+fn a_plan_that_creates_such_a_subtree_fails_that_element() {
+    let element = ElementDiff {
+        key: ShelfKey { name: "a".into() },
+        action: Action::Create(doubled()),
+    };
+    let plan = Diff::from_elements(vec![element], 0).unwrap();
+    let mut store = Store::<Shelf>::new();
+    let mut system = Faulty::default();
+    let report = store.sync_diff(
+        &plan,
+        &mut system,
+        SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
+    );
+    assert!(!report.is_success());
+    assert_eq!(report.counts.failed, 1);
+    assert!(system.log.is_empty(), "{:?}", system.log);
+    assert!(store.is_empty());
+}
