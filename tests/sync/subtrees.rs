@@ -1,7 +1,7 @@
 //! Subtrees a diff creates or deletes, on models of a library: their keys are checked
 //! before any hook runs, and a plan's delete of an element that changed since fails.
 
-use statesync::sync::{SyncFlags, SyncModel, SyncOptions};
+use statesync::sync::{ModelFlags, SyncFlags, SyncModel, SyncOptions};
 use statesync::{Action, Diff, DiffModel, ElementDiff, Error, Store};
 
 use crate::faulty::Faulty;
@@ -92,4 +92,42 @@ fn a_plan_that_creates_such_a_subtree_fails_that_element() {
     assert_eq!(report.counts.failed, 1);
     assert!(system.log.is_empty(), "{:?}", system.log);
     assert!(store.is_empty());
+}
+
+/// A parent whose delete fails, with flags that make its delete take its children along or
+/// go first: its children are not tried, and are counted as skipped under a failed parent
+/// (the counts add up to the plan, and the last progress reaches its total).
+#[test]
+fn children_of_a_failed_parent_delete_are_skipped_in_the_report() {
+    for flags in [
+        ModelFlags::SKIP_CHILDREN_ON_DELETE,
+        ModelFlags::PARENT_FIRST_DELETION,
+    ] {
+        let full = Library {
+            shelves: vec![shelf("a", vec![book(1, "x"), book(2, "y")])],
+        };
+        let mut target = full.clone();
+        let mut system = Faulty::default().failing("shelf[name=a]");
+        system.system.insert("shelf[name=a]".into());
+        let mut last = None;
+        let options = SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE)
+            .model_flags::<Shelf>(flags)
+            .on_progress(|progress| last = Some((progress.done, progress.total)));
+        let report = target
+            .sync_from(
+                &Library {
+                    shelves: Vec::new(),
+                },
+                &mut system,
+                options,
+            )
+            .unwrap();
+        assert_eq!(
+            (report.counts.failed, report.counts.skipped),
+            (1, 2),
+            "{flags:?}"
+        );
+        assert_eq!(last, Some((3, 3)), "{flags:?}");
+        assert_eq!(target, full);
+    }
 }

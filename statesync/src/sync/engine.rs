@@ -305,17 +305,24 @@ where
 fn delete_subtree<M: SyncTree<H>, H: ?Sized>(model: &mut M, run: &mut Run<'_, '_, H>) -> bool {
     let key = model.key();
     let flags = run.flags_of::<M>(&key);
+    // Children the parent's delete takes along (or that go after it) are not tried when it
+    // fails: skipped under a failed parent.
+    let parent_failed = Status::Skipped(SkipReason::ParentFailed);
     if flags.contains(ModelFlags::SKIP_CHILDREN_ON_DELETE) {
         let result = run.call(|hooks, parents| M::hook_delete(hooks, model, parents));
         let deleted = run.record_result::<M>(&key, Operation::Delete, result);
-        if deleted {
-            run.record_descendants(&*model, Operation::Delete, Status::Applied);
-        }
+        let status = if deleted {
+            Status::Applied
+        } else {
+            parent_failed
+        };
+        run.record_descendants(&*model, Operation::Delete, status);
         return deleted;
     }
     if flags.contains(ModelFlags::PARENT_FIRST_DELETION) {
         let result = run.call(|hooks, parents| M::hook_delete(hooks, model, parents));
         if !run.record_result::<M>(&key, Operation::Delete, result) {
+            run.record_descendants(&*model, Operation::Delete, parent_failed);
             return false;
         }
         // The parent is gone from the system; its children go from memory with it even

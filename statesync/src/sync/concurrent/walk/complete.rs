@@ -92,6 +92,14 @@ pub(super) fn complete<M, H, S>(
         }
         Kind::Delete { mode, parent } => {
             if !applied {
+                // Children the parent's delete was to take along (or go first) were not
+                // tried: skipped under a failed parent, as in the blocking engine.
+                if let (DeleteMode::Alone | DeleteMode::ParentFirst, Some(model)) =
+                    (mode, slots.slot_mut(key))
+                {
+                    let reason = Status::Skipped(SkipReason::ParentFailed);
+                    run.record_descendants(&*model, Operation::Delete, reason);
+                }
                 walker.report(parent, false);
                 return;
             }
