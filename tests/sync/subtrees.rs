@@ -1,7 +1,10 @@
 //! Subtrees a diff creates or deletes, on models of a library: their keys are checked
 //! before any hook runs, and a plan's delete of an element that changed since fails.
 
-use statesync::sync::{ModelFlags, SyncFlags, SyncModel, SyncOptions};
+use statesync::sync::{
+    AsyncSyncModel, AsyncSyncOptions, InMemory, ModelFlags, SyncFlags, SyncModel, SyncOptions,
+    SyncReport,
+};
 use statesync::{Action, Diff, DiffModel, ElementDiff, Error, Store};
 
 use crate::faulty::Faulty;
@@ -130,4 +133,47 @@ fn children_of_a_failed_parent_delete_are_skipped_in_the_report() {
         assert_eq!(last, Some((3, 3)), "{flags:?}");
         assert_eq!(target, full);
     }
+}
+
+/// A plan made earlier deletes a shelf; a book was put on it since. The delete fails as
+/// stale (no hook runs, the book stays), in the blocking and the async engine.
+#[test]
+fn a_plan_does_not_delete_an_element_that_changed_since() {
+    let before = Library {
+        shelves: vec![shelf("a", vec![book(1, "x")])],
+    };
+    let plan = before
+        .diff(&Library {
+            shelves: Vec::new(),
+        })
+        .unwrap();
+    let mut since = before.clone();
+    since.shelves[0].books.push(book(2, "y"));
+    let check = |target: &Library, report: &SyncReport| {
+        assert_eq!((report.counts.failed, report.counts.skipped), (1, 1));
+        assert_eq!(report.counts.deleted, 0);
+        assert_eq!(target, &since);
+        let failure = format!("{:?}", report.failures().next());
+        assert!(
+            failure.contains("Stale") && failure.contains("books"),
+            "{failure}"
+        );
+    };
+    let options = || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE);
+    let mut target = since.clone();
+    let mut system = Faulty::default();
+    let report = target.sync_diff(&plan, &mut system, options());
+    check(&target, &report);
+    assert!(system.log.is_empty(), "{:?}", system.log);
+
+    let mut target = since.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let report = runtime.block_on(target.sync_diff_async(
+        &plan,
+        &InMemory,
+        AsyncSyncOptions::new(options()),
+    ));
+    check(&target, &report);
 }

@@ -295,8 +295,33 @@ where
         run.record_not_found::<M>(&element.key, Operation::Delete);
         return;
     };
+    if let Action::Delete(payload) = &element.action
+        && !delete_is_current(current, &element.key, payload, run)
+    {
+        return;
+    }
     if delete_subtree(current, run) {
         slots.remove_slot(&element.key);
+    }
+}
+
+/// Whether the element to delete still equals the model the diff deletes (children
+/// included, as `apply` checks): otherwise its delete fails as stale, its descendants are
+/// skipped, and no hook runs, so a plan made earlier never deletes an edit made since.
+pub(super) fn delete_is_current<M: DiffModel, H: ?Sized>(
+    current: &M,
+    key: &M::Key,
+    payload: &M,
+    run: &mut Run<'_, '_, H>,
+) -> bool {
+    match crate::diff::check_delete(current, key, payload) {
+        Ok(()) => true,
+        Err(error) => {
+            run.record_error::<M>(key, Operation::Delete, error);
+            let skipped = Status::Skipped(SkipReason::ParentFailed);
+            run.record_descendants(payload, Operation::Delete, skipped);
+            false
+        }
     }
 }
 

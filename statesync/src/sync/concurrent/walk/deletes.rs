@@ -4,7 +4,7 @@
 use crate::error::Operation;
 
 use super::super::super::SyncTree;
-use super::super::super::engine::Slots;
+use super::super::super::engine::{self, Slots};
 use super::super::super::flags::ModelFlags;
 use super::super::super::report::{SkipReason, Status};
 use super::super::super::run::{Run, has_children};
@@ -45,6 +45,9 @@ pub(super) fn delete_element<M, H, S>(
         run.record_not_found::<M>(key, Operation::Delete);
         return;
     };
+    if !engine::delete_is_current(current, key, model, run) {
+        return;
+    }
     walker.walks.entry(walk).or_default().open += 1;
     delete_subtree(walker, place, key, current, Parent::Walk(walk), run);
 }
