@@ -59,6 +59,34 @@ fn a_history_survives_a_restart() {
     assert!(History::<Inventory>::load(&path).is_err());
 }
 
+/// A file whose commits are not numbered 1, 2, 3... (one dropped, one renumbered) is
+/// refused: checkout and revert go by position, and the next commit would repeat a number.
+#[test]
+fn a_history_with_commits_out_of_number_is_refused() {
+    let (history, states) = versions();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.json");
+    history.save(&path).unwrap();
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+
+    let mut dropped = saved.clone();
+    dropped["commits"].as_array_mut().unwrap().remove(0);
+    dropped["initial"] = serde_json::to_value(&states[1]).unwrap();
+    let mut renumbered = saved;
+    renumbered["commits"][1]["version"] = 7.into();
+    for (edited, found) in [(dropped, 2), (renumbered, 7)] {
+        std::fs::write(&path, serde_json::to_vec(&edited).unwrap()).unwrap();
+        let error = History::<Inventory>::load(&path).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("commit numbered {found}")),
+            "{error}"
+        );
+    }
+}
+
 #[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Gauges {
     #[statesync(children)]

@@ -104,7 +104,8 @@ where
     /// Reads a history written by [`History::save`], replaying it to rebuild the head.
     ///
     /// # Errors
-    /// The I/O error, malformed JSON, or commits that do not replay; each names the file.
+    /// The I/O error, malformed JSON, commits not numbered 1, 2, 3... in order, or commits
+    /// that do not replay; each names the file.
     pub fn load(path: &Path) -> std::io::Result<Self> {
         let bytes = std::fs::read(path).map_err(|error| {
             std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))
@@ -113,6 +114,12 @@ where
             serde_json::from_slice(&bytes).map_err(|error| invalid(path, error))?;
         let mut history = Self::new(stored.initial).map_err(|error| invalid(path, error))?;
         for commit in stored.commits {
+            let expected = history.commits.len() + 1;
+            if commit.version != expected {
+                let found = commit.version;
+                let error = format!("commit numbered {found} where {expected} belongs");
+                return Err(invalid(path, error));
+            }
             history
                 .head
                 .apply(&commit.diff)
