@@ -177,3 +177,36 @@ fn a_plan_does_not_delete_an_element_that_changed_since() {
     ));
     check(&target, &report);
 }
+
+/// Hooks whose update panics.
+struct Panicky;
+
+impl statesync::sync::Adapter for Panicky {}
+
+impl<M: DiffModel> statesync::sync::Hooks<M> for Panicky {
+    fn update(
+        &mut self,
+        _model: &M,
+        _changes: &M::Changes,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        panic!("the update hook panics");
+    }
+}
+
+/// An update hook that panics leaves the old values in memory, as a failed one does.
+#[test]
+fn a_panicking_update_hook_leaves_the_old_values() {
+    let before = Library {
+        shelves: vec![shelf("a", vec![book(1, "x")])],
+    };
+    let source = Library {
+        shelves: vec![shelf("a", vec![book(1, "y")])],
+    };
+    let mut target = before.clone();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        target.sync_from(&source, &mut Panicky, SyncOptions::default())
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(target, before);
+}

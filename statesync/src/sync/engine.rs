@@ -246,17 +246,39 @@ fn update_element<M, H, S>(
         UpdateDecision::Left => return,
         UpdateDecision::Decided => {}
         UpdateDecision::Call => {
+            // The hook sees the new values; they stay only when it succeeds (a failed or
+            // panicking hook leaves the old ones).
             let undo = current.snapshot_fields(&update.fields);
             current.apply_fields(&update.fields);
-            let result =
-                run.call(|hooks, parents| M::hook_update(hooks, current, &update.fields, parents));
-            if !run.record_result::<M>(key, Operation::Update, result) {
-                current.apply_fields(&undo);
+            let mut restore = Restore {
+                model: &mut *current,
+                undo: Some(undo),
+            };
+            let result = run.call(|hooks, parents| {
+                M::hook_update(hooks, restore.model, &update.fields, parents)
+            });
+            if run.record_result::<M>(key, Operation::Update, result) {
+                restore.undo = None;
             }
         }
     }
     if run.enters::<M>(&update.children) {
         run.within::<M, _>(key, |run| current.sync_child_diffs(&update.children, run));
+    }
+}
+
+/// Puts a model's old attribute values back when dropped armed (`undo` is `Some`): after a
+/// failed update hook, and while unwinding from a panicking one.
+struct Restore<'m, M: DiffModel> {
+    model: &'m mut M,
+    undo: Option<M::Changes>,
+}
+
+impl<M: DiffModel> Drop for Restore<'_, M> {
+    fn drop(&mut self) {
+        if let Some(undo) = self.undo.take() {
+            self.model.apply_fields(&undo);
+        }
     }
 }
 
