@@ -213,13 +213,31 @@ pub fn merge_min<T: PartialOrd + Clone>(ours: &T, theirs: &T) -> Option<T> {
     }
 }
 
-/// Writes a key as `name=value, name=value`.
+/// Writes a key as `name=value, name=value`. A value that would make the text ambiguous
+/// (empty, or holding `,` `=` `[` `]` `"` `\`, a control character such as a newline, or
+/// space at either end) is written quoted and escaped (`name="a, b"`), so two keys never
+/// read alike and a key never adds a line to a plan.
 pub fn write_key(f: &mut fmt::Formatter<'_>, parts: &[(&str, &dyn Display)]) -> fmt::Result {
     for (at, (name, value)) in parts.iter().enumerate() {
         if at > 0 {
             f.write_str(", ")?;
         }
-        write!(f, "{name}={value}")?;
+        let text = value.to_string();
+        if needs_quotes(&text) {
+            write!(f, "{name}={text:?}")?;
+        } else {
+            write!(f, "{name}={text}")?;
+        }
     }
     Ok(())
+}
+
+/// Whether a key value must be quoted to be read back unambiguously.
+fn needs_quotes(text: &str) -> bool {
+    text.is_empty()
+        || text.starts_with(char::is_whitespace)
+        || text.ends_with(char::is_whitespace)
+        || text
+            .chars()
+            .any(|c| matches!(c, ',' | '=' | '[' | ']' | '"' | '\\') || c.is_control())
 }

@@ -125,10 +125,11 @@ impl Flatten {
         }
     }
 
-    /// A created or deleted model and its descendants (within [`crate::MAX_DEPTH`], as
-    /// every diff statesync makes or reads is).
-    fn push_model<M: DiffModel>(&mut self, model: &M, kind: EntryKind) {
-        let entry = self.entry(M::NAME, &model.key(), kind);
+    /// A created or deleted model, listed under its element's key (the key `apply` and the
+    /// sync name, should the model hold another), and its descendants (within
+    /// [`crate::MAX_DEPTH`], as every diff statesync makes or reads is).
+    fn push_model<M: DiffModel>(&mut self, key: &M::Key, model: &M, kind: EntryKind) {
+        let entry = self.entry(M::NAME, key, kind);
         self.entries.push(entry);
         let _ = walk_subtree(
             model,
@@ -144,8 +145,8 @@ impl DiffVisitor for Flatten {
     fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
         for element in diff.elements() {
             match &element.action {
-                Action::Create(model) => self.push_model(model, EntryKind::Create),
-                Action::Delete(model) => self.push_model(model, EntryKind::Delete),
+                Action::Create(model) => self.push_model(&element.key, model, EntryKind::Create),
+                Action::Delete(model) => self.push_model(&element.key, model, EntryKind::Delete),
                 Action::Update(update) => {
                     let mut entry = self.entry(C::NAME, &element.key, EntryKind::Unchanged);
                     C::for_each_change(&update.fields, &mut |field, old, new| {

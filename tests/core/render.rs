@@ -86,3 +86,56 @@ mod hashed {
         assert_eq!(entries, service(0).diff(&service(1)).unwrap().entries());
     }
 }
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Dev {
+    #[statesync(id)]
+    site: String,
+    #[statesync(id)]
+    name: String,
+    role: String,
+}
+
+fn dev(site: &str, name: &str) -> Dev {
+    Dev {
+        site: site.into(),
+        name: name.into(),
+        role: "r".into(),
+    }
+}
+
+/// Key values that would make two keys read alike, or add a line to a plan, are written
+/// quoted and escaped; plain ones as they are.
+#[test]
+fn ambiguous_key_values_are_quoted() {
+    let (a, b) = (dev("a, name=b", "c"), dev("a", "b, name=c"));
+    assert_eq!(a.key().to_string(), r#"site="a, name=b", name=c"#);
+    assert_ne!(a.key().to_string(), b.key().to_string());
+    let forged = dev("x", "y]\n- dev[site=prod, name=core1");
+    let store = statesync::Store::try_from_iter([forged]).unwrap();
+    let plan = statesync::Store::new().diff(&store).unwrap().to_string();
+    assert_eq!(plan.lines().count(), 1, "{plan}");
+    assert_eq!(dev("", " p").key().to_string(), r#"site="", name=" p""#);
+    assert_eq!(
+        dev("ams", "sw-1/2 a").key().to_string(),
+        "site=ams, name=sw-1/2 a"
+    );
+}
+
+/// A create whose model holds another key than its element is listed under the element's
+/// key, the one `apply` refuses it by.
+#[test]
+fn a_create_is_listed_under_its_element_key() {
+    let key = DevKey {
+        site: "a".into(),
+        name: "1".into(),
+    };
+    let element = statesync::ElementDiff {
+        key: key.clone(),
+        action: statesync::Action::Create(dev("a", "2")),
+    };
+    let diff = statesync::Diff::from_elements(vec![element], 0).unwrap();
+    assert_eq!(diff.entries()[0].key, "site=a, name=1");
+    let error = statesync::Store::<Dev>::new().apply(&diff).unwrap_err();
+    assert!(error.to_string().contains("name=1"), "{error}");
+}
