@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::depth::Level;
-use crate::diff::{Diff, ElementDiff};
+use crate::diff::{Action, Diff, ElementDiff};
 use crate::model::DiffModel;
 
 /// The serialised form of a [`Diff`]: the model name, the elements and the unchanged count.
@@ -66,6 +66,22 @@ fn refuse_below_limit<E: serde::de::Error, T>(below: bool, elements: &[T]) -> Re
     Ok(())
 }
 
+/// Refuses created or deleted models whose subtrees go deeper than [`crate::MAX_DEPTH`]
+/// from this diff's level (its nesting is counted as it is read; the models' own levels
+/// only here, as `level` is left). Nested diffs check their own payloads as they are read.
+fn refuse_deep_payloads<E: serde::de::Error, M: DiffModel>(
+    level: Level,
+    elements: &[ElementDiff<M>],
+) -> Result<(), E> {
+    drop(level);
+    for element in elements {
+        if let Action::Create(model) | Action::Delete(model) = &element.action {
+            crate::depth::check_subtree(model).map_err(E::custom)?;
+        }
+    }
+    Ok(())
+}
+
 fn too_deep_to_read<E: serde::de::Error>() -> E {
     E::custom(format_args!(
         "diff nested deeper than the {} levels statesync supports",
@@ -87,7 +103,7 @@ where
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Diff<M>, A::Error> {
         use serde::de::Error as _;
-        let (_level, below) = enter_nested::<A::Error>()?;
+        let (level, below) = enter_nested::<A::Error>()?;
         let name: String = seq
             .next_element()?
             .ok_or_else(|| A::Error::invalid_length(0, &self))?;
@@ -104,12 +120,13 @@ where
         let unchanged: usize = seq
             .next_element()?
             .ok_or_else(|| A::Error::invalid_length(2, &self))?;
+        refuse_deep_payloads(level, &elements)?;
         Ok(Diff::sorted(elements, unchanged))
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Diff<M>, A::Error> {
         use serde::de::Error as _;
-        let (_level, below) = enter_nested::<A::Error>()?;
+        let (level, below) = enter_nested::<A::Error>()?;
         let (mut model, mut elements, mut unchanged) = (None, None, None);
         while let Some(field) = map.next_key::<String>()? {
             match field.as_str() {
@@ -136,9 +153,9 @@ where
             }
         }
         model.ok_or_else(|| A::Error::missing_field("model"))?;
-        Ok(Diff::sorted(
-            elements.ok_or_else(|| A::Error::missing_field("elements"))?,
-            unchanged.ok_or_else(|| A::Error::missing_field("unchanged"))?,
-        ))
+        let elements = elements.ok_or_else(|| A::Error::missing_field("elements"))?;
+        let unchanged = unchanged.ok_or_else(|| A::Error::missing_field("unchanged"))?;
+        refuse_deep_payloads(level, &elements)?;
+        Ok(Diff::sorted(elements, unchanged))
     }
 }

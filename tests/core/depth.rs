@@ -155,20 +155,25 @@ fn create_under_root_json(created: &Node) -> String {
     .to_string()
 }
 
+/// A created subtree that fits applies; one a level deeper is refused while the diff is
+/// read (its counts and rendering would walk every level), naming the element too deep.
 #[test]
-fn apply_refuses_a_created_subtree_beyond_the_limit_and_changes_nothing() {
-    let mut state = chain(2, 1);
-    let before = state.clone();
+fn a_created_subtree_beyond_the_limit_is_refused_while_reading() {
+    let state = chain(2, 1);
     let mut created = chain(MAX_DEPTH - 1, 5);
     created.name = "new".into();
     let fits: Diff<Node> = serde_json::from_str(&create_under_root_json(&created)).unwrap();
-    state.clone().apply(&fits).unwrap();
+    let mut applied = state.clone();
+    applied.apply(&fits).unwrap();
+    assert_eq!(fits.summary().create, MAX_DEPTH - 1);
     let mut deeper = chain(MAX_DEPTH, 5);
     deeper.name = "new".into();
-    let too_deep: Diff<Node> = serde_json::from_str(&create_under_root_json(&deeper)).unwrap();
-    let error = state.apply(&too_deep).unwrap_err();
-    assert_too_deep(&error, MAX_DEPTH);
-    assert_eq!(state, before);
+    let error = serde_json::from_str::<Diff<Node>>(&create_under_root_json(&deeper)).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("node[name=n{MAX_DEPTH}] is deeper than the")),
+        "{message}"
+    );
 }
 
 #[test]
