@@ -191,6 +191,9 @@ impl<M: DiffModel> Store<M> {
     /// model holds that key, kept aside in [`Store::collisions`].
     ///
     /// Bind it with `mut` to assign through it: `if let Some(mut m) = store.get_mut(&k)`.
+    /// A guard leaked with [`std::mem::forget`] never files its model: a model renamed
+    /// through it stays under its old key (safe, as a leaked `Vec::drain` is, but the index
+    /// no longer agrees with the model).
     pub fn get_mut(&mut self, key: &M::Key) -> Option<StoreMut<'_, M>> {
         let index = self.position(key)?;
         self.touch(key);
@@ -241,19 +244,23 @@ impl<M: DiffModel> Store<M> {
     /// models with one key, the first in order stays). With tracking on, every key counts
     /// as touched. Builds each model's key (to see whether `f` changed it).
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut M)) {
-        let parts = &mut *self.parts;
-        let mut renamed = Vec::new();
+        let mut refile = Refile {
+            store: self,
+            renamed: Vec::new(),
+            changing: None,
+        };
+        let parts = &mut *refile.store.parts;
         for (at, model) in parts.models.iter_mut().enumerate() {
             let key = model.key();
             touch(&mut parts.touched, &key);
+            // Should `f` panic, the model it was changing is filed again if it was renamed.
+            let key = &refile.changing.insert((at, key)).1;
             f(model);
-            if !model.has_key(&key) {
-                renamed.push(at);
+            if !model.has_key(key) {
+                refile.renamed.push(at);
             }
         }
-        if !renamed.is_empty() {
-            self.refile(&renamed);
-        }
+        refile.changing = None;
     }
 
     /// Files the models at the positions `renamed` (in order) under their new keys; those
@@ -706,12 +713,16 @@ impl<'a, M: DiffModel> IntoIterator for &'a Store<M> {
     }
 }
 
+/// The models in order, then the models kept aside by colliding renames
+/// ([`Store::collisions`]): nothing is dropped.
 impl<M: DiffModel> IntoIterator for Store<M> {
     type Item = M;
     type IntoIter = std::vec::IntoIter<M>;
 
     fn into_iter(mut self) -> Self::IntoIter {
-        std::mem::take(&mut self.parts.models).into_iter()
+        let mut models = std::mem::take(&mut self.parts.models);
+        models.append(&mut self.parts.collisions);
+        models.into_iter()
     }
 }
 
@@ -819,6 +830,34 @@ fn position_hashed<M: DiffModel>(
 fn touch<K: Clone + std::hash::Hash + Eq>(touched: &mut Option<Keys<K>>, key: &K) {
     if let Some(touched) = touched {
         touched.insert_cloned(key);
+    }
+}
+
+/// Files the models at the positions `renamed` under their keys when dropped: at the end
+/// of [`Store::for_each_mut`], and while unwinding from a panic in its `f`, so the index
+/// always agrees with the models.
+struct Refile<'s, M: DiffModel> {
+    store: &'s mut Store<M>,
+    renamed: Vec<usize>,
+    /// The position and the key before `f` of the model `f` is changing.
+    changing: Option<(usize, M::Key)>,
+}
+
+impl<M: DiffModel> Drop for Refile<'_, M> {
+    fn drop(&mut self) {
+        if let Some((at, key)) = self.changing.take()
+            && self
+                .store
+                .parts
+                .models
+                .get(at)
+                .is_some_and(|m| !m.has_key(&key))
+        {
+            self.renamed.push(at);
+        }
+        if !self.renamed.is_empty() {
+            self.store.refile(&self.renamed);
+        }
     }
 }
 

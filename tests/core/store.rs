@@ -541,3 +541,36 @@ mod generic_tree {
         assert_eq!(old.diff(&new).unwrap().summary().create, new.len() * 5);
     }
 }
+
+/// A panic in `for_each_mut`'s closure leaves every model filed under its own key, and a
+/// store taken apart by value keeps the models a colliding rename set aside.
+#[test]
+fn a_panic_in_for_each_mut_leaves_the_index_right_and_into_iter_drops_nothing() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Item {
+        #[statesync(id)]
+        id: u8,
+        value: u8,
+    }
+    let item = |id| Item { id, value: id };
+    let mut store = Store::try_from_iter([item(1), item(2), item(3)]).unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.for_each_mut(|item| {
+            item.id += 10;
+            assert!(item.id < 12, "panics while changing the second");
+        });
+    }));
+    assert!(panicked.is_err());
+    for (key, model) in store.entries() {
+        assert_eq!(store.get(&key), Some(model));
+    }
+    let ids: Vec<u8> = store.iter().map(|item| item.id).collect();
+    assert_eq!(ids, [11, 12, 3]);
+    assert!(store.insert(item(11)).is_err());
+
+    if let Some(mut renamed) = store.get_mut(&ItemKey { id: 3 }) {
+        renamed.id = 11;
+    }
+    assert_eq!(store.collisions().len(), 1);
+    assert_eq!(store.into_iter().count(), 3);
+}
