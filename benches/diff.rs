@@ -95,6 +95,10 @@ fn hierarchy(c: &mut Criterion) {
     group.bench_function("diff/hand_written", |bench| {
         bench.iter(|| baseline::diff(black_box(&old), black_box(&new)))
     });
+    let diff = old.diff(&new);
+    group.bench_function("render/statesync", |bench| {
+        bench.iter(|| black_box(&diff).as_ref().map(ToString::to_string))
+    });
     group.bench_function("diff_apply/statesync", |bench| {
         bench.iter_batched(
             || old.clone(),

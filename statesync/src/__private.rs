@@ -1,6 +1,6 @@
 //! What only generated code calls. Not a public API: it may change in any release.
 
-use std::fmt::{self, Debug, Display};
+use std::fmt::{self, Debug, Display, Write as _};
 
 use crate::children::ChildCollection;
 use crate::diff::{Change, Diff};
@@ -215,29 +215,75 @@ pub fn merge_min<T: PartialOrd + Clone>(ours: &T, theirs: &T) -> Option<T> {
 
 /// Writes a key as `name=value, name=value`. A value that would make the text ambiguous
 /// (empty, or holding `,` `=` `[` `]` `"` `\`, a control character such as a newline, or
-/// space at either end) is written quoted and escaped (`name="a, b"`), so two keys never
-/// read alike and a key never adds a line to a plan.
+/// space at either end) is written quoted and escaped as `Debug` escapes a string
+/// (`name="a, b"`), so two keys never read alike and a key never adds a line to a plan.
+/// Each value is formatted twice (a scan, then the text), allocating nothing.
 pub fn write_key(f: &mut fmt::Formatter<'_>, parts: &[(&str, &dyn Display)]) -> fmt::Result {
     for (at, (name, value)) in parts.iter().enumerate() {
         if at > 0 {
             f.write_str(", ")?;
         }
-        let text = value.to_string();
-        if needs_quotes(&text) {
-            write!(f, "{name}={text:?}")?;
+        f.write_str(name)?;
+        f.write_str("=")?;
+        let mut scan = Scan::default();
+        write!(scan, "{value}")?;
+        if scan.needs_quotes() {
+            f.write_str("\"")?;
+            write!(Escaped(f), "{value}")?;
+            f.write_str("\"")?;
         } else {
-            write!(f, "{name}={text}")?;
+            write!(f, "{value}")?;
         }
     }
     Ok(())
 }
 
-/// Whether a key value must be quoted to be read back unambiguously.
-fn needs_quotes(text: &str) -> bool {
-    text.is_empty()
-        || text.starts_with(char::is_whitespace)
-        || text.ends_with(char::is_whitespace)
-        || text
-            .chars()
-            .any(|c| matches!(c, ',' | '=' | '[' | ']' | '"' | '\\') || c.is_control())
+/// Reads a key value as it is written, to tell whether it must be quoted.
+#[derive(Default)]
+struct Scan {
+    started: bool,
+    /// Whether the last character written was whitespace.
+    spaced_end: bool,
+    ambiguous: bool,
+}
+
+impl Scan {
+    fn needs_quotes(&self) -> bool {
+        !self.started || self.spaced_end || self.ambiguous
+    }
+}
+
+impl fmt::Write for Scan {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let (Some(first), Some(last)) = (text.chars().next(), text.chars().next_back()) else {
+            return Ok(());
+        };
+        self.ambiguous |= !self.started && first.is_whitespace();
+        self.started = true;
+        self.spaced_end = last.is_whitespace();
+        // The marks are ASCII; only text with other characters is read char by char, for
+        // control characters beyond ASCII.
+        self.ambiguous |= text.bytes().any(|byte| {
+            matches!(byte, b',' | b'=' | b'[' | b']' | b'"' | b'\\') || byte.is_ascii_control()
+        }) || (!text.is_ascii() && text.chars().any(char::is_control));
+        Ok(())
+    }
+}
+
+/// Writes text escaped as a string's `Debug` escapes it (without the quotes).
+struct Escaped<'f, 'a>(&'f mut fmt::Formatter<'a>);
+
+impl fmt::Write for Escaped<'_, '_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for c in text.chars() {
+            if c == '\'' {
+                self.0.write_char(c)?;
+            } else {
+                for escaped in c.escape_debug() {
+                    self.0.write_char(escaped)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }

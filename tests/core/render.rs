@@ -120,6 +120,10 @@ fn ambiguous_key_values_are_quoted() {
         dev("ams", "sw-1/2 a").key().to_string(),
         "site=ams, name=sw-1/2 a"
     );
+    assert_eq!(
+        dev("zürich", "a\u{85}b").key().to_string(),
+        r#"site=zürich, name="a\u{85}b""#
+    );
 }
 
 /// A create whose model holds another key than its element is listed under the element's
