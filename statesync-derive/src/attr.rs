@@ -219,11 +219,32 @@ fn expected(options: &[&str]) -> String {
 
 /// Consumes whatever value follows an option we are rejecting, so parsing can go on.
 fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+    take_value(meta).map(drop)
+}
+
+/// Consumes the value that follows an option (`= value` or `(...)`), returning its tokens.
+fn take_value(meta: &ParseNestedMeta) -> syn::Result<TokenStream> {
+    let mut tokens = TokenStream::new();
     if meta.input.peek(Token![=]) {
-        meta.input.parse::<Token![=]>()?;
-        meta.input.parse::<syn::Expr>()?;
+        tokens.extend(meta.input.parse::<Token![=]>()?.into_token_stream());
+        skip_to_next_option(meta.input, &mut tokens)?;
     } else if meta.input.peek(syn::token::Paren) {
-        meta.input.parse::<proc_macro2::Group>()?;
+        tokens.extend(
+            meta.input
+                .parse::<proc_macro2::Group>()?
+                .into_token_stream(),
+        );
+    }
+    Ok(tokens)
+}
+
+/// Consumes tokens up to the next `,` of the attribute (or its end), into `tokens`.
+fn skip_to_next_option(
+    input: syn::parse::ParseStream<'_>,
+    tokens: &mut TokenStream,
+) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        tokens.extend(std::iter::once(input.parse::<proc_macro2::TokenTree>()?));
     }
     Ok(())
 }
@@ -239,12 +260,12 @@ fn set_flag(
     errors: &mut Errors,
 ) -> syn::Result<()> {
     if has_value(meta) {
-        let value_tokens = meta.input.fork().parse::<TokenStream>()?;
+        let value_tokens = take_value(meta)?;
         errors.at(
-            quote::quote!(#value_tokens),
+            value_tokens,
             format!("`{name}` is a flag and takes no value; write `#[{ATTR}({name})]`"),
         );
-        return skip_value(meta);
+        return Ok(());
     }
     if flag.is_set() {
         errors.at(&meta.path, format!("duplicate `{ATTR}` option `{name}`"));
@@ -270,7 +291,14 @@ fn set_valued<T>(
         return skip_value(meta);
     }
     meta.input.parse::<Token![=]>()?;
-    let value = parse(meta)?;
+    // A bad value is one error; the attribute's other options are still read.
+    let value = match parse(meta) {
+        Ok(value) => value,
+        Err(error) => {
+            errors.push(error);
+            return skip_to_next_option(meta.input, &mut TokenStream::new());
+        }
+    };
     if slot.is_some() {
         errors.at(&meta.path, format!("duplicate `{ATTR}` option `{name}`"));
     } else {

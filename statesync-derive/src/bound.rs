@@ -167,25 +167,62 @@ pub fn mentions_any(ty: &Type, others: &[Type]) -> bool {
 /// they mention, with the predicates that mention only those parameters.
 pub fn companion_generics(model: &Model, types: &[&Type]) -> Generics {
     let used = mentioned(model.generics, &names_in_types(types));
-    let params = model
+    // The parameters bare: their inline bounds become predicates, filtered as the others
+    // (a bound may name a parameter the companion does not hold), and defaults are left
+    // out (one may name such a parameter too).
+    let mut inline: Vec<WherePredicate> = Vec::new();
+    let params: Vec<GenericParam> = model
         .generics
         .params
         .iter()
-        .filter(|param| used.contains(&param_name(param)));
-    let predicates = impl_predicates(model).into_iter().filter(|predicate| {
-        if bounds_the_model(model, predicate) {
-            return false;
-        }
-        let mut names = Names::default();
-        names.visit_where_predicate(predicate);
-        let needs = mentioned(model.generics, &names);
-        !needs.is_empty() && needs.is_subset(&used)
-    });
+        .filter(|param| used.contains(&param_name(param)))
+        .map(|param| bare_param(param, &mut inline))
+        .collect();
+    let predicates = inline
+        .into_iter()
+        .chain(impl_predicates(model))
+        .filter(|predicate| {
+            if bounds_the_model(model, predicate) {
+                return false;
+            }
+            let mut names = Names::default();
+            names.visit_where_predicate(predicate);
+            let needs = mentioned(model.generics, &names);
+            !needs.is_empty() && needs.is_subset(&used)
+        });
     let mut generics: Generics = parse_quote!(<#(#params),*>);
     if let Some(clause) = build_where(predicates.collect()) {
         generics.where_clause = Some(clause);
     }
     generics
+}
+
+/// A generic parameter without its inline bounds (pushed to `predicates`) or default.
+fn bare_param(param: &GenericParam, predicates: &mut Vec<WherePredicate>) -> GenericParam {
+    let mut param = param.clone();
+    match &mut param {
+        GenericParam::Type(param) => {
+            if !param.bounds.is_empty() {
+                let (ident, bounds) = (&param.ident, &param.bounds);
+                predicates.push(parse_quote!(#ident: #bounds));
+            }
+            param.bounds.clear();
+            param.colon_token = None;
+            param.default = None;
+        }
+        GenericParam::Lifetime(param) => {
+            if !param.bounds.is_empty() {
+                let (lifetime, bounds) = (&param.lifetime, &param.bounds);
+                predicates.push(parse_quote!(#lifetime: #bounds));
+            }
+            param.bounds.clear();
+            param.colon_token = None;
+        }
+        GenericParam::Const(param) => {
+            param.default = None;
+        }
+    }
+    param
 }
 
 /// Whether a predicate bounds the model itself (`Model<T>: Clone`), which its companion

@@ -147,11 +147,34 @@ pub fn check(model: &Model, errors: &mut Errors) {
             ),
         ));
     }
-    if let Some(name) = &model.options.name
-        && name.value.value().is_empty()
-    {
-        errors.at(&name.value, format!("`{}` must not be empty", attr::NAME));
+    if let Some(name) = &model.options.name {
+        check_shown_name(&name.value, attr::NAME, errors);
     }
+    for field in &model.fields {
+        if let Some(rename) = &field.options.rename {
+            check_shown_name(&rename.value, attr::RENAME, errors);
+        }
+    }
+}
+
+/// A model's or a field's shown name: plans, keys and paths write it as is
+/// (`device[site=a, name=b].role`), so it is not empty and holds none of the marks they are
+/// read by, nor spaces or control characters.
+fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
+    let value = name.value();
+    let bad = value.chars().find(|&c| {
+        matches!(c, ',' | '=' | '[' | ']' | '"' | '\\' | '.' | ':')
+            || c.is_whitespace()
+            || c.is_control()
+    });
+    let problem = match bad {
+        _ if value.is_empty() => "must not be empty".to_owned(),
+        Some(c) => {
+            format!("must not hold {c:?}: plans, keys and paths show it as is (`model[key].field`)")
+        }
+        None => return,
+    };
+    errors.at(name, format!("`{option}` {problem}"));
 }
 
 /// Standard types that are never collections of models, by their last path segment.

@@ -716,6 +716,24 @@ fn merge_impl(model: &Model) -> TokenStream {
             predicates.push(syn::parse_quote!(for<'__s> #child: #krate::merge::MergeModel));
         }
     }
+    // The version field and `max`/`min` fields are ordered: a generic one is bounded so
+    // (a concrete one that is not is an error at the field).
+    for field in model.fields_with(Role::Attribute) {
+        let is_version = model
+            .options
+            .version
+            .as_ref()
+            .is_some_and(|version| *field.ident == version.value);
+        let ordered = field
+            .options
+            .merge
+            .as_ref()
+            .is_some_and(|merge| matches!(merge.value.strategy, Strategy::Max | Strategy::Min));
+        if (is_version || ordered) && bound::is_generic(model, field.ty) {
+            let ty = field.ty;
+            predicates.push(syn::parse_quote!(for<'__s> #ty: ::core::cmp::PartialOrd));
+        }
+    }
     generics.where_clause = bound::build_where(predicates);
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let declared_strategy = model.options.merge.as_ref().map(|_| {
@@ -724,10 +742,13 @@ fn merge_impl(model: &Model) -> TokenStream {
     });
     let newer = model.options.version.as_ref().map(|version| {
         let member = &version.value;
+        let compare = quote_spanned!(member.span()=>
+            ::core::cmp::PartialOrd::partial_cmp(&__ours.#member, &__theirs.#member)
+        );
         quote! {
             #[inline]
             fn newer(__ours: &Self, __theirs: &Self) -> ::core::option::Option<::core::cmp::Ordering> {
-                ::core::cmp::PartialOrd::partial_cmp(&__ours.#member, &__theirs.#member)
+                #compare
             }
         }
     });

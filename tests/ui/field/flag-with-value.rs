@@ -2,7 +2,7 @@ use statesync::DiffModel;
 
 #[derive(DiffModel, Clone, Debug, PartialEq)]
 struct Device {
-    #[statesync(id = true)]
+    #[statesync(id = true, rename = "host")]
     name: String,
 }
 
