@@ -594,3 +594,40 @@ mod odd_generics {
         assert_eq!(state, new);
     }
 }
+
+/// A where clause that names `Self`: it means the model in the generated types too.
+mod self_in_where {
+    use statesync::DiffModel;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    pub struct Wrapped<T>
+    where
+        T: Clone + std::fmt::Debug + PartialEq + Into<Option<Box<Self>>>,
+    {
+        #[statesync(id)]
+        pub id: u8,
+        pub value: T,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Plain(u8);
+
+    impl From<Plain> for Option<Box<Wrapped<Plain>>> {
+        fn from(_: Plain) -> Self {
+            None
+        }
+    }
+
+    #[test]
+    fn self_in_a_where_clause_means_the_model() {
+        let old = Wrapped {
+            id: 1,
+            value: Plain(1),
+        };
+        let new = Wrapped {
+            id: 1,
+            value: Plain(2),
+        };
+        assert_eq!(old.diff(&new).unwrap().summary().update, 1);
+    }
+}

@@ -1,6 +1,7 @@
 //! `Self` in a field's type, spelled out. The derive copies field types into the records it
 //! generates (the changes, the child diffs), where `Self` would mean the record, not the
-//! model: `children: Vec<Self>` must become `Vec<Node>` there.
+//! model: `children: Vec<Self>` must become `Vec<Node>` there. The same goes for the where
+//! clause, which the generated types carry.
 
 use std::borrow::Cow;
 
@@ -8,16 +9,18 @@ use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
 use syn::{Data, DeriveInput, Type};
 
-/// The input with `Self` in every field type replaced by the model's type (with its
-/// generics); the input itself when no field type names `Self`.
+/// The input with `Self` in every field type and in the where clause replaced by the
+/// model's type (with its generics); the input itself when none names `Self`.
 pub fn spelled_out(input: &DeriveInput) -> Cow<'_, DeriveInput> {
     let Data::Struct(data) = &input.data else {
         return Cow::Borrowed(input);
     };
+    let where_clause = input.generics.where_clause.as_ref();
     if !data
         .fields
         .iter()
         .any(|field| names_self(field.ty.to_token_stream()))
+        && !where_clause.is_some_and(|clause| names_self(clause.to_token_stream()))
     {
         return Cow::Borrowed(input);
     }
@@ -31,6 +34,12 @@ pub fn spelled_out(input: &DeriveInput) -> Cow<'_, DeriveInput> {
             if let Ok(ty) = syn::parse2::<Type>(tokens) {
                 field.ty = ty;
             }
+        }
+    }
+    if let Some(clause) = &input.generics.where_clause {
+        let tokens = replace(clause.to_token_stream(), &model);
+        if let Ok(clause) = syn::parse2::<syn::WhereClause>(tokens) {
+            input.generics.where_clause = Some(clause);
         }
     }
     Cow::Owned(input)
