@@ -206,7 +206,7 @@ async fn workers_killed_at_random_points_lose_their_leases_and_the_rest_finish()
         );
         let sql = format!(
             "SELECT count(*) FROM {} WHERE claims > 1",
-            setup.fleet.target().schema().table("partition")
+            setup.fleet.target().schema().table("partition_applied")
         );
         let reclaimed: i64 = setup.client.query_one(&sql, &[]).await.unwrap().get(0);
         taken_over += reclaimed;
@@ -445,4 +445,41 @@ async fn a_lease_holds_while_its_heartbeat_runs_and_frees_the_partition_when_it_
         "{refused:?}"
     );
     assert!(fleet.applied(&setup.client).await.unwrap().is_empty());
+}
+
+/// A partition that keeps changing and keeps being applied is never left alone: `max_claims`
+/// bounds claims without an application (found by an outside review: its claims were never
+/// counted from zero again, so a busy site stopped syncing after its tenth sync).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_busy_partition_keeps_syncing_past_max_claims() {
+    let mut source = generate(480, 41); // 1 partition
+    let mut setup = setup("busy", &source).await;
+    let fleet = setup.fleet.clone();
+    let options = WorkerOptions {
+        max_claims: 3,
+        ..WorkerOptions::default()
+    };
+    for round in 0..6 {
+        let report = fleet
+            .run_worker(&url(), "w0", &options, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(report.partitions(), 1, "round {round}: {report:?}");
+        let target = fleet.target().load(&mut setup.client).await.unwrap();
+        assert_eq!(target, source, "round {round}");
+        source
+            .sites
+            .for_each_mut(|site| site.region = format!("region-{round}"));
+        write_source(&fleet, &mut setup.client, &source).await;
+    }
+    assert!(
+        fleet
+            .stuck(&setup.client, options.max_claims)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let applied = setup.fleet.applied(&setup.client).await.unwrap();
+    assert_eq!(applied.len(), 6);
 }

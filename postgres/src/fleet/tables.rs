@@ -5,9 +5,11 @@
 /// - `partition_source`: per partition (site), the source's version, bumped by the
 ///   triggers in the same transaction as the change;
 /// - `partition`: per partition, the source version the target holds (`base_version`) and
-///   the lease (`owner`, `expires_at`), the claims made and the last error;
+///   the lease (`owner`, `expires_at`), the claims made since its last application and
+///   the last error;
 /// - `partition_applied`: one row per application, keyed by partition and version, so one
-///   version can never be applied twice;
+///   version can never be applied twice, with the claims it took (more than one: a worker
+///   took over a lease that expired);
 /// - `partition_change`: per version of a partition, the devices its statement touched
 ///   (`NULL`: the site itself, so the whole partition), so a sync can read only those.
 pub(crate) fn control_sql(
@@ -33,6 +35,7 @@ pub(crate) fn control_sql(
             partition    text        NOT NULL,
             base_version bigint      NOT NULL,
             worker       text        NOT NULL,
+            claims       integer     NOT NULL,
             applied_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
             PRIMARY KEY (partition, base_version)
         );

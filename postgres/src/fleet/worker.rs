@@ -242,22 +242,27 @@ pub(super) async fn sync_partitions(
         tokio::time::sleep(options.pause_before_commit).await;
     }
     let versions: Vec<i64> = ours.iter().map(|(_, version)| *version).collect();
+    // The application is logged with the claims it took; the partition's claims then count
+    // from zero again, so `max_claims` bounds claims without an application, not a busy
+    // partition's successful syncs.
+    let sql = format!(
+        "INSERT INTO {} (partition, base_version, worker, claims)
+         SELECT v.name, v.version, $3, p.claims
+           FROM unnest($1::text[], $2::bigint[]) AS v (name, version)
+           JOIN {} AS p ON p.name = v.name",
+        fleet.applied, fleet.partition
+    );
+    tx.execute(&sql, &[&kept, &versions, &worker])
+        .await
+        .map_err(db)?;
     let sql = format!(
         "UPDATE {} AS p SET base_version = v.version, owner = NULL, expires_at = NULL,
-                last_error = NULL
+                last_error = NULL, claims = 0
            FROM unnest($1::text[], $2::bigint[]) AS v (name, version)
           WHERE p.name = v.name",
         fleet.partition
     );
     tx.execute(&sql, &[&kept, &versions]).await.map_err(db)?;
-    let sql = format!(
-        "INSERT INTO {} (partition, base_version, worker)
-         SELECT name, version, $3 FROM unnest($1::text[], $2::bigint[]) AS v (name, version)",
-        fleet.applied
-    );
-    tx.execute(&sql, &[&kept, &versions, &worker])
-        .await
-        .map_err(db)?;
     let sql = format!(
         "DELETE FROM {} AS c USING unnest($1::text[], $2::bigint[]) AS v (name, version)
           WHERE c.partition = v.name AND c.version <= v.version",
