@@ -280,3 +280,48 @@ async fn bulk_creates_check_the_foreign_keys_once_and_still_refuse_an_orphan() {
     assert!(error.to_string().contains("foreign key"), "{error}");
     assert_eq!(pg.load(&mut client).await.unwrap(), before);
 }
+
+/// Two writers load the same tables. One changes a device's role and syncs; the other,
+/// from its older copy, changes the same device's model (or deletes the device): its sync
+/// fails instead of writing back the old role (found by an outside review: the update
+/// matched rows by key alone and overwrote every column).
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_concurrent_edit_is_not_overwritten() {
+    let (_guard, pg, mut client, loaded) = filled("inv_lost_update", 960, 13).await;
+    let mut first = loaded.clone();
+    let mut ours = loaded.clone();
+    edit_first_device(&mut ours, |device| device.role.push_str("-edited"));
+    pg.sync(&mut client, &mut first, &ours, SyncOptions::default())
+        .await
+        .unwrap();
+
+    let mut stale_update = loaded.clone();
+    edit_first_device(&mut stale_update, |device| device.model.push_str("-edited"));
+    let mut stale_delete = loaded.clone();
+    let site = stale_delete.sites.iter().next().unwrap().key();
+    let device = stale_delete
+        .sites
+        .get(&site)
+        .unwrap()
+        .devices
+        .iter()
+        .next()
+        .unwrap()
+        .key();
+    stale_delete
+        .sites
+        .modify(&site, |site| site.devices.remove(&device));
+    for theirs in [stale_update, stale_delete] {
+        let mut second = loaded.clone();
+        let error = pg
+            .sync(&mut client, &mut second, &theirs, SyncOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::NotCommitted { cause, .. } if matches!(**cause, Error::BadRow(_))),
+            "{error}"
+        );
+        assert_eq!(pg.load(&mut client).await.unwrap(), ours);
+    }
+}

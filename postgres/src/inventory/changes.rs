@@ -2,7 +2,6 @@
 //! its element (a row in COPY's text format, or a key to delete), and [`super::write`]
 //! carries the whole record into PostgreSQL in one transaction, in bulk.
 
-use statesync::DiffModel;
 use statesync::sync::{Adapter, HookError, Hooks, Parents};
 use statesync_suite::inventory::Inventory;
 
@@ -13,8 +12,14 @@ use super::rows::Row;
 pub struct Table {
     /// Keys to delete, one vector per key column.
     pub(crate) delete_keys: [Vec<String>; 2],
+    /// The rows to delete as they were loaded, in COPY text: a row that changed since is
+    /// not deleted, and the write fails.
+    pub(crate) deletes: String,
     /// Rows after their update, in COPY text.
     pub(crate) updates: String,
+    /// The same rows before their update, in the same order: a row that no longer holds
+    /// them is not updated, and the write fails.
+    pub(crate) updates_before: String,
     /// How many rows `updates` holds.
     pub(crate) updated: usize,
     /// Rows to create, in COPY text.
@@ -62,7 +67,7 @@ impl Adapter for Changes {}
 /// The root is not a row.
 impl Hooks<Inventory> for Changes {}
 
-impl<M: Row + DiffModel> Hooks<M> for Changes {
+impl<M: Row> Hooks<M> for Changes {
     fn create(&mut self, model: &M, _: &Parents) -> Result<(), HookError> {
         let table = M::table(self);
         model.encode(&mut table.creates);
@@ -70,15 +75,17 @@ impl<M: Row + DiffModel> Hooks<M> for Changes {
         Ok(())
     }
 
-    fn update(&mut self, model: &M, _: &M::Changes, _: &Parents) -> Result<(), HookError> {
+    fn update(&mut self, model: &M, changes: &M::Changes, _: &Parents) -> Result<(), HookError> {
         let table = M::table(self);
         model.encode(&mut table.updates);
+        model.encode_before(changes, &mut table.updates_before);
         table.updated += 1;
         Ok(())
     }
 
     fn delete(&mut self, model: &M, _: &Parents) -> Result<(), HookError> {
         let table = M::table(self);
+        model.encode(&mut table.deletes);
         let [a, b] = model.row_key();
         let [keys_a, keys_b] = &mut table.delete_keys;
         keys_a.push(a.to_owned());

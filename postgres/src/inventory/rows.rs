@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-use statesync_suite::inventory::{Device, Interface, Site};
+use statesync::{Change, DiffModel};
+use statesync_suite::inventory::{
+    Device, DeviceChanges, Interface, InterfaceChanges, Site, SiteChanges,
+};
 
 use super::changes::{Changes, Table};
 
@@ -36,7 +39,7 @@ pub(crate) fn schema_sql(site: &str, device: &str, interface: &str) -> String {
 }
 
 /// A model that is one row of one table.
-pub(crate) trait Row {
+pub(crate) trait Row: DiffModel {
     /// The table's name in its schema.
     const TABLE: &'static str;
     /// Every column, in COPY order; the key's columns first.
@@ -52,6 +55,14 @@ pub(crate) trait Row {
     fn row_key(&self) -> [&str; 2];
     /// Appends the row in COPY's text format, with its newline.
     fn encode(&self, out: &mut String);
+    /// Appends the row as it was before `changes` (each changed column's old value), as
+    /// [`Row::encode`] does: what an update expects the table to hold.
+    fn encode_before(&self, changes: &Self::Changes, out: &mut String);
+}
+
+/// A column's value before a change: the change's old value, or the value unchanged.
+fn before<'a, T>(value: &'a T, change: &'a Option<Change<T>>) -> &'a T {
+    change.as_ref().map_or(value, |change| &change.old)
 }
 
 /// Appends `value` escaped for COPY's text format (backslash, tab, newline, carriage
@@ -92,6 +103,13 @@ impl Row for Site {
         fields(out, &[&self.name, &self.region]);
         out.push('\n');
     }
+    fn encode_before(&self, changes: &SiteChanges, out: &mut String) {
+        fields(
+            out,
+            &[&self.name, before(&self.region, &changes.region).as_str()],
+        );
+        out.push('\n');
+    }
 }
 
 impl Row for Device {
@@ -114,6 +132,19 @@ impl Row for Device {
                 &self.role,
                 &self.model,
                 &self.serial,
+            ],
+        );
+        out.push('\n');
+    }
+    fn encode_before(&self, changes: &DeviceChanges, out: &mut String) {
+        fields(
+            out,
+            &[
+                &self.site,
+                &self.name,
+                before(&self.role, &changes.role).as_str(),
+                before(&self.model, &changes.model).as_str(),
+                before(&self.serial, &changes.serial).as_str(),
             ],
         );
         out.push('\n');
@@ -154,6 +185,18 @@ impl Row for Interface {
             let _ = write!(out, "{vlan}");
         }
         out.push_str("}\n");
+    }
+    fn encode_before(&self, changes: &InterfaceChanges, out: &mut String) {
+        let old = Interface {
+            device: self.device.clone(),
+            name: self.name.clone(),
+            description: before(&self.description, &changes.description).clone(),
+            enabled: *before(&self.enabled, &changes.enabled),
+            mtu: *before(&self.mtu, &changes.mtu),
+            mode: before(&self.mode, &changes.mode).clone(),
+            vlans: before(&self.vlans, &changes.vlans).clone(),
+        };
+        old.encode(out);
     }
 }
 

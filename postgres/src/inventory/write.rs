@@ -1,7 +1,9 @@
 //! Carries recorded [`Changes`] into the tables inside a transaction the caller holds:
-//! deletes (children first) by key arrays, updates through a temporary table filled by
-//! COPY, creates by COPY (parents first). Every statement checks how many rows it touched,
-//! so a table that changed since it was loaded fails the write instead of half-applying.
+//! deletes (children first) and updates through temporary tables filled by COPY, creates
+//! by COPY (parents first). A row is deleted or updated only while it holds what was
+//! loaded, and every statement checks how many rows it touched, so a table that changed
+//! since it was loaded (a row deleted, or edited by another writer) fails the write instead
+//! of half-applying it or overwriting the edit.
 
 use bytes::Bytes;
 use futures_util::{SinkExt, pin_mut};
@@ -70,46 +72,76 @@ async fn delete<M: Row>(tx: &Transaction<'_>, names: &Names, table: &Table) -> R
     if count == 0 {
         return Ok(());
     }
-    let [a, b] = &table.delete_keys;
     let name = names.of::<M>();
-    let deleted = match M::COLUMNS {
-        [first, second, ..] if M::KEY == 2 => {
-            let sql = format!(
-                "DELETE FROM {name} WHERE ({first}, {second}) IN \
-                 (SELECT * FROM unnest($1::text[], $2::text[]))"
-            );
-            tx.execute(&sql, &[a, b]).await?
-        }
-        [first, ..] => {
-            let sql = format!("DELETE FROM {name} WHERE {first} = ANY($1::text[])");
-            tx.execute(&sql, &[a]).await?
-        }
-        [] => 0,
-    };
+    let loaded = format!("statesync_delete_{}", M::TABLE);
+    tx.batch_execute(&format!(
+        "CREATE TEMPORARY TABLE {loaded} (LIKE {name}) ON COMMIT DROP"
+    ))
+    .await?;
+    copy(tx, &format!("COPY {loaded} FROM STDIN"), &table.deletes).await?;
+    let sql = format!(
+        "DELETE FROM {name} AS t USING {loaded} AS o WHERE {} AND {}",
+        same_key::<M>("t", "o"),
+        same_row::<M>("t", "o")
+    );
+    let deleted = tx.execute(&sql, &[]).await?;
     touched::<M>("deleting", count, deleted)
 }
 
+/// Rows of the tables updated: each row matched by key in the new rows (`u`) and the rows
+/// as loaded (`o`), and updated only while it still holds what was loaded, so an edit made
+/// by another writer since is not overwritten (the write fails instead).
 async fn update<M: Row>(tx: &Transaction<'_>, names: &Names, table: &Table) -> Result<(), Error> {
     if table.updated == 0 {
         return Ok(());
     }
     let name = names.of::<M>();
     let temp = format!("statesync_update_{}", M::TABLE);
+    let loaded = format!("statesync_loaded_{}", M::TABLE);
     tx.batch_execute(&format!(
-        "CREATE TEMPORARY TABLE {temp} (LIKE {name}) ON COMMIT DROP"
+        "CREATE TEMPORARY TABLE {temp} (LIKE {name}) ON COMMIT DROP;
+         CREATE TEMPORARY TABLE {loaded} (LIKE {name}) ON COMMIT DROP"
     ))
     .await?;
     copy(tx, &format!("COPY {temp} FROM STDIN"), &table.updates).await?;
-    let (key, rest) = M::COLUMNS.split_at(M::KEY);
+    copy(
+        tx,
+        &format!("COPY {loaded} FROM STDIN"),
+        &table.updates_before,
+    )
+    .await?;
+    let rest = M::COLUMNS.get(M::KEY..).unwrap_or_default();
     let set: Vec<String> = rest.iter().map(|c| format!("{c} = u.{c}")).collect();
-    let matched: Vec<String> = key.iter().map(|c| format!("t.{c} = u.{c}")).collect();
     let sql = format!(
-        "UPDATE {name} AS t SET {} FROM {temp} AS u WHERE {}",
+        "UPDATE {name} AS t SET {} FROM {temp} AS u JOIN {loaded} AS o ON {}
+          WHERE {} AND {}",
         set.join(", "),
-        matched.join(" AND ")
+        same_key::<M>("o", "u"),
+        same_key::<M>("t", "u"),
+        same_row::<M>("t", "o")
     );
     let updated = tx.execute(&sql, &[]).await?;
     touched::<M>("updating", table.updated, updated)
+}
+
+/// `a.k = b.k AND ...` over the key's columns.
+fn same_key<M: Row>(a: &str, b: &str) -> String {
+    let key = M::COLUMNS.get(..M::KEY).unwrap_or_default();
+    let matched: Vec<String> = key.iter().map(|c| format!("{a}.{c} = {b}.{c}")).collect();
+    matched.join(" AND ")
+}
+
+/// `(a.c, ...) IS NOT DISTINCT FROM (b.c, ...)` over every column.
+fn same_row<M: Row>(a: &str, b: &str) -> String {
+    let columns = |at: &str| {
+        let named: Vec<String> = M::COLUMNS.iter().map(|c| format!("{at}.{c}")).collect();
+        named.join(", ")
+    };
+    format!(
+        "ROW({}) IS NOT DISTINCT FROM ROW({})",
+        columns(a),
+        columns(b)
+    )
 }
 
 async fn create<M: Row>(
