@@ -17,7 +17,6 @@ use serde::de::DeserializeOwned;
 use statesync::merge::{Conflict, MergeModel, MergeOptions, merge};
 use statesync::{Diff, DiffModel};
 use tokio_postgres::GenericClient;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Json;
 
 use crate::{Error, Schema};
@@ -368,28 +367,30 @@ where
         {
             return Err(Error::NotJson { what }.into());
         }
+        // `ON CONFLICT DO NOTHING` rather than a unique violation: a violation would abort
+        // a transaction the caller holds, and the head could not be read to say `Stale`.
         let sql = format!(
             "INSERT INTO {t} (root, version, message, diff)
              SELECT $1, $2::bigint + 1, $3, $4
-             WHERE EXISTS (SELECT 1 FROM {t} WHERE root = $1 AND version = $2::bigint)",
+             WHERE EXISTS (SELECT 1 FROM {t} WHERE root = $1 AND version = $2::bigint)
+             ON CONFLICT (root, version) DO NOTHING",
             t = self.table
         );
-        match client
+        let inserted = client
             .execute(&sql, &[&self.root, &base.version, &message, &Json(&value)])
-            .await
-        {
-            Ok(1) => Ok(Checkout {
+            .await?;
+        if inserted == 1 {
+            return Ok(Checkout {
                 version: base.version + 1,
                 state,
+            });
+        }
+        match self.version(client).await {
+            Ok(head) if head > base.version => Err(CommitError::Stale {
+                base: base.version,
+                head,
             }),
-            Ok(_) => Err(CommitError::NoSuchVersion(base.version)),
-            Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                let head = self.version(client).await?;
-                Err(CommitError::Stale {
-                    base: base.version,
-                    head,
-                })
-            }
+            Ok(_) | Err(Error::BadRow(_)) => Err(CommitError::NoSuchVersion(base.version)),
             Err(error) => Err(error.into()),
         }
     }

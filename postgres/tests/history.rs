@@ -62,6 +62,17 @@ async fn of_two_commits_against_one_base_one_wins_and_the_other_is_stale() {
         matches!(second, Err(CommitError::Stale { base: 0, head: 1 })),
         "{second:?}"
     );
+    // The same stale commit inside a transaction the caller holds: still `Stale`, and the
+    // transaction goes on (a unique violation aborted it, and the head could not be read).
+    let mut client = client;
+    let tx = client.transaction().await.unwrap();
+    let inside = history.commit(&tx, &base, &bump(&base.state, 1), "b").await;
+    assert!(
+        matches!(inside, Err(CommitError::Stale { base: 0, head: 1 })),
+        "{inside:?}"
+    );
+    assert_eq!(history.version(&tx).await.unwrap(), 1);
+    tx.rollback().await.unwrap();
     // A base that is not a version: refused, no gap written.
     let ahead = statesync_postgres::Checkout {
         version: 7,
