@@ -483,3 +483,26 @@ async fn a_busy_partition_keeps_syncing_past_max_claims() {
     let applied = setup.fleet.applied(&setup.client).await.unwrap();
     assert_eq!(applied.len(), 6);
 }
+
+/// A target schema with a name as long as PostgreSQL allows: the triggers' channel is cut to
+/// what `pg_notify` takes, so writes to the source still go through (every one failed with
+/// "channel name too long": found by an outside review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_long_target_schema_name_keeps_the_source_writable() {
+    let source = generate(960, 43); // 2 partitions
+    // `t_` + 36 + `_pid_nanos_n`: about 60 bytes, beyond the 53 a whole channel name allows.
+    let mut setup = setup("long_schema_name_for_the_fleet_chan", &source).await;
+    assert!(setup.fleet.target().schema().name().len() > 53);
+    assert!(setup.fleet.channel().len() <= 63);
+    let fleet = setup.fleet.clone();
+    let report = fleet
+        .run_worker(&url(), "w0", &WorkerOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.partitions(), 2);
+    assert_eq!(
+        fleet.target().load(&mut setup.client).await.unwrap(),
+        source
+    );
+}

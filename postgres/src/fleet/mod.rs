@@ -91,7 +91,7 @@ impl Fleet {
             applied: schema.table("partition_applied"),
             change: schema.table("partition_change"),
             touch: format!("\"{schema}\".statesync_touch"),
-            channel: format!("statesync_{schema}"),
+            channel: channel_of(schema.name()),
             source,
             target,
         }
@@ -107,7 +107,8 @@ impl Fleet {
         &self.target
     }
 
-    /// The channel the source's triggers `NOTIFY` changed partitions on.
+    /// The channel the source's triggers `NOTIFY` changed partitions on: `statesync_` and
+    /// the target's schema name, cut to the 63 bytes PostgreSQL allows a channel name.
     pub fn channel(&self) -> &str {
         &self.channel
     }
@@ -342,4 +343,36 @@ fn lease_names(held: &[Lease]) -> (Vec<String>, String) {
     let names = held.iter().map(|l| l.partition.clone()).collect();
     let worker = held.first().map(|l| l.worker.clone()).unwrap_or_default();
     (names, worker)
+}
+
+/// The longest channel name PostgreSQL takes (`NAMEDATALEN` - 1); `pg_notify` refuses a
+/// longer one, and with it every write to the source.
+const MAX_CHANNEL: usize = 63;
+
+/// `statesync_` and the schema name, cut at a character boundary to [`MAX_CHANNEL`] bytes.
+/// Two fleets whose target schemas share their first 53 bytes share the channel: each then
+/// also hears the other's partitions, which it finds in sync and leaves alone.
+fn channel_of(schema: &str) -> String {
+    let mut channel = String::from("statesync_");
+    for c in schema.chars() {
+        if channel.len() + c.len_utf8() > MAX_CHANNEL {
+            break;
+        }
+        channel.push(c);
+    }
+    channel
+}
+
+#[cfg(test)]
+mod tests {
+    use super::channel_of;
+
+    #[test]
+    fn a_channel_name_fits_what_postgres_takes() {
+        assert_eq!(channel_of("inv"), "statesync_inv");
+        let long = "é".repeat(40);
+        let channel = channel_of(&long);
+        assert!(channel.len() <= 63 && channel.len() >= 62, "{channel}");
+        assert!(long.starts_with(channel.trim_start_matches("statesync_")));
+    }
 }
