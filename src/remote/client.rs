@@ -11,6 +11,21 @@ use super::wire::{read_line, write_message};
 use super::{MAX_MESSAGE, RemoteError, Request, Response};
 use crate::inventory::Inventory;
 
+/// How long a client waits to connect, and for each read or write of a request, unless
+/// the stream it is given has its own timeouts.
+pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sets [`TIMEOUT`] as the stream's read and write timeouts where it has none.
+fn with_timeouts(stream: &TcpStream) -> std::io::Result<()> {
+    if stream.read_timeout()?.is_none() {
+        stream.set_read_timeout(Some(TIMEOUT))?;
+    }
+    if stream.write_timeout()?.is_none() {
+        stream.set_write_timeout(Some(TIMEOUT))?;
+    }
+    Ok(())
+}
+
 /// A client: a local copy that it edits, the base version it last agreed on with the
 /// server, and the connection.
 pub struct Client {
@@ -31,15 +46,18 @@ impl Client {
     /// # Errors
     /// [`RemoteError`].
     pub fn connect(address: std::net::SocketAddr) -> Result<Self, RemoteError> {
-        Self::over(TcpStream::connect(address)?)
+        Self::over(TcpStream::connect_timeout(&address, TIMEOUT)?)
     }
 
     /// Fetches the whole state over a stream already connected to the server (one bound
-    /// to a chosen local address, say).
+    /// to a chosen local address, say). A stream without read and write timeouts gets
+    /// [`TIMEOUT`] for each, so a server that stalls fails a request instead of hanging it;
+    /// timeouts already set are kept.
     ///
     /// # Errors
     /// [`RemoteError`].
     pub fn over(stream: TcpStream) -> Result<Self, RemoteError> {
+        with_timeouts(&stream)?;
         let mut client = Self {
             broken: false,
             writer: stream.try_clone()?,
@@ -150,5 +168,43 @@ impl Client {
             Response::Rejected { error } => Err(RemoteError::Refused(error)),
             other => Err(RemoteError::Unexpected(format!("{other:?}"))),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
+
+    use super::{Client, TIMEOUT, with_timeouts};
+
+    #[test]
+    fn a_stream_gets_the_default_timeouts_and_keeps_its_own() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let plain = TcpStream::connect(address).unwrap();
+        with_timeouts(&plain).unwrap();
+        assert_eq!(plain.read_timeout().unwrap(), Some(TIMEOUT));
+        assert_eq!(plain.write_timeout().unwrap(), Some(TIMEOUT));
+        let own = TcpStream::connect(address).unwrap();
+        own.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        with_timeouts(&own).unwrap();
+        // The kernel rounds a timeout to its clock: near 50 ms, not the default.
+        let kept = own.read_timeout().unwrap().unwrap_or_default();
+        assert!(kept < Duration::from_secs(1), "{kept:?}");
+    }
+
+    /// A server that accepts and never answers: the client fails instead of hanging.
+    #[test]
+    fn a_stalled_server_fails_the_request() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let _accepted = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        assert!(Client::over(stream).is_err());
     }
 }
