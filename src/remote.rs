@@ -32,7 +32,7 @@ use statesync::Diff;
 
 use crate::inventory::Inventory;
 
-pub use client::Client;
+pub use client::{Client, TIMEOUT as CLIENT_TIMEOUT};
 pub use server::Server;
 
 /// The largest message accepted by default, in bytes.
