@@ -51,21 +51,22 @@ pub fn check(model: &Model, errors: &mut Errors) {
             );
         }
     }
+    // A missing version field is one mistake, however many `newest` strategies need it.
+    let mut newest_reported = false;
     for field in &model.fields {
         let options = &field.options;
+        // One error for the roles of a field, however many of them clash.
         if let (Some(id), true) = (options.id.span, options.children.is_set()) {
             errors.push(syn::Error::new(
                 id,
                 "`id` cannot be used on a `children` field: a key is made of plain values",
             ));
-        }
-        if let (Some(skip), true) = (options.skip.span, options.id.is_set()) {
+        } else if let (Some(skip), true) = (options.skip.span, options.id.is_set()) {
             errors.push(syn::Error::new(
                 skip,
                 "`id` and `skip` cannot be combined: an id field is always compared",
             ));
-        }
-        if let (Some(skip), true) = (options.skip.span, options.children.is_set()) {
+        } else if let (Some(skip), true) = (options.skip.span, options.children.is_set()) {
             errors.push(syn::Error::new(
                 skip,
                 "`children` and `skip` cannot be combined: drop `children` to ignore the field",
@@ -112,6 +113,7 @@ pub fn check(model: &Model, errors: &mut Errors) {
         if let Some(merge) = &options.merge
             && merge.value.strategy == Strategy::Newest
             && model.options.version.is_none()
+            && !std::mem::replace(&mut newest_reported, true)
         {
             errors.push(syn::Error::new(
                 merge.value.span,
@@ -128,6 +130,7 @@ pub fn check(model: &Model, errors: &mut Errors) {
     if let Some(merge) = &model.options.merge
         && merge.value.strategy == Strategy::Newest
         && model.options.version.is_none()
+        && !newest_reported
     {
         errors.push(syn::Error::new(
             merge.value.span,
