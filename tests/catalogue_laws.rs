@@ -371,3 +371,121 @@ proptest! {
         }
     }
 }
+
+/// A simulated system: the elements it holds by path (`catalogue[code=7] > shelf[...]`),
+/// hooks that fail for chosen elements, and what went wrong in the calls.
+#[derive(Default)]
+struct System {
+    held: std::collections::BTreeSet<String>,
+    fail: std::collections::BTreeSet<String>,
+    violations: Vec<String>,
+}
+
+fn path_of<M: DiffModel>(parents: &statesync::sync::Parents, model: &M) -> String {
+    let parents = parents.to_string();
+    let own = format!("{}[{}]", M::NAME, model.key());
+    if parents.is_empty() {
+        own
+    } else {
+        format!("{parents} > {own}")
+    }
+}
+
+impl System {
+    fn call(&mut self, operation: &str, path: String) -> Result<(), statesync::sync::HookError> {
+        if self.fail.contains(&path) {
+            return Err(format!("{operation} {path} fails").into());
+        }
+        let consistent = match operation {
+            "create" => self.held.insert(path.clone()),
+            "delete" => self.held.remove(&path),
+            _ => self.held.contains(&path),
+        };
+        if !consistent {
+            self.violations.push(format!("{operation} {path}"));
+        }
+        Ok(())
+    }
+}
+
+impl statesync::sync::Adapter for System {}
+
+impl<M: DiffModel> statesync::sync::Hooks<M> for System {
+    fn create(
+        &mut self,
+        model: &M,
+        parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        self.call("create", path_of(parents, model))
+    }
+
+    fn update(
+        &mut self,
+        model: &M,
+        _: &M::Changes,
+        parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        self.call("update", path_of(parents, model))
+    }
+
+    fn delete(
+        &mut self,
+        model: &M,
+        parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        self.call("delete", path_of(parents, model))
+    }
+}
+
+/// Every element of a catalogue by path, the root included.
+fn elements(catalogue: &Catalogue) -> std::collections::BTreeSet<String> {
+    struct Collect(Vec<String>, std::collections::BTreeSet<String>);
+    impl statesync::ModelVisitor for Collect {
+        fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
+            let prefix = self.0.last().cloned().unwrap_or_default();
+            let path = format!("{prefix} > {}[{}]", C::NAME, child.key());
+            self.1.insert(path.clone());
+            self.0.push(path);
+            child.visit_children(self);
+            self.0.pop();
+        }
+    }
+    let root = format!("catalogue[{}]", catalogue.key());
+    let mut collect = Collect(vec![root.clone()], std::collections::BTreeSet::from([root]));
+    catalogue.visit_children(&mut collect);
+    collect.1
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// With hooks failing for random elements, memory ends holding exactly what the system
+    /// holds, and no hook is asked for what the system cannot do (a create of what it
+    /// has, an update or delete of what it has not). The root keeps its key here: a
+    /// replaced root whose create fails is a known gap (README, "Not done yet").
+    #[test]
+    fn after_a_sync_with_failures_memory_is_what_the_system_holds(
+        a in spec(),
+        b in spec(),
+        failing in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        per_collection in any::<bool>(),
+    ) {
+        let fixed = |spec: &Spec| Catalogue { code: 7, ..build(spec, false) };
+        let (mut target, source) = (fixed(&a), fixed(&b));
+        let mut system = System { held: elements(&target), ..System::default() };
+        let all: Vec<String> = elements(&target).into_iter().chain(elements(&source)).collect();
+        for index in failing {
+            system.fail.insert(index.get(&all).clone());
+        }
+        let mut options = SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE);
+        if per_collection {
+            options = options.order(statesync::sync::SyncOrder::PerCollection);
+        }
+        let report = target.sync_from(&source, &mut system, options).unwrap();
+        prop_assert!(system.violations.is_empty(), "{:?}", system.violations);
+        prop_assert_eq!(&elements(&target), &system.held, "{}", report);
+        if system.fail.is_empty() {
+            prop_assert!(same(&target, &source));
+        }
+    }
+}
