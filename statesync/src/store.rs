@@ -263,19 +263,18 @@ impl<M: DiffModel> Store<M> {
         refile.changing = None;
     }
 
-    /// Files the models at the positions `renamed` (in order) under their new keys; those
-    /// whose key a model not renamed, or an earlier renamed one, holds go to the collisions.
+    /// Files the models at the positions `renamed` (ascending) under their new keys, in
+    /// place; those whose key a model not renamed, or an earlier renamed one, holds go to
+    /// the collisions. One rename through a [`StoreMut`] guard is `refile(&[at])`.
     fn refile(&mut self, renamed: &[usize]) {
         let parts = &mut *self.parts;
-        let mut was_renamed = vec![false; parts.models.len()];
         for &at in renamed {
-            if let (Some(model), Some(flag)) = (parts.models.get(at), was_renamed.get_mut(at)) {
+            if let Some(model) = parts.models.get(at) {
                 touch_model(&mut parts.touched, model);
                 parts.index.rehash(at, hash_of_model(model));
-                *flag = true;
             }
         }
-        let mut keep = vec![true; parts.models.len()];
+        let mut aside: Vec<usize> = Vec::new();
         for &at in renamed {
             let Some(model) = parts.models.get(at) else {
                 continue;
@@ -283,51 +282,29 @@ impl<M: DiffModel> Store<M> {
             let models = &parts.models;
             let holder = |other: usize| {
                 other != at
-                    && keep.get(other) == Some(&true)
-                    && (was_renamed.get(other) == Some(&false) || other < at)
+                    && aside.binary_search(&other).is_err()
+                    && (other < at || renamed.binary_search(&other).is_err())
                     && models.get(other).is_some_and(|o| o.same_key(model))
             };
-            if parts.index.find(hash_of_model(model), &holder).is_some()
-                && let Some(flag) = keep.get_mut(at)
-            {
-                *flag = false;
+            if parts.index.find(hash_of_model(model), &holder).is_some() {
+                aside.push(at);
             }
         }
-        if keep.contains(&false) {
-            parts.index.retain(&keep);
-            let models = std::mem::take(&mut parts.models);
-            for (model, kept) in models.into_iter().zip(&keep) {
-                if *kept {
-                    parts.models.push(model);
-                } else {
-                    parts.collisions.push(model);
-                }
+        if aside.is_empty() {
+            return;
+        }
+        let keep: Vec<bool> = (0..parts.models.len())
+            .map(|at| aside.binary_search(&at).is_err())
+            .collect();
+        parts.index.retain(&keep);
+        let models = std::mem::take(&mut parts.models);
+        for (model, kept) in models.into_iter().zip(&keep) {
+            if *kept {
+                parts.models.push(model);
+            } else {
+                parts.collisions.push(model);
             }
         }
-    }
-
-    /// Files the model at `index`, whose key was `old`, under its own key, keeping its
-    /// position; when another model holds that key, moves it to the collisions instead.
-    /// Whether the model is still at `index`.
-    fn rekey(&mut self, index: usize, old: &M::Key) -> bool {
-        let Some(model) = self.parts.models.get(index) else {
-            return false;
-        };
-        let new = model.key();
-        self.touch(old);
-        self.touch(&new);
-        let hash = hash_of(&new);
-        let models = &self.parts.models;
-        let held_elsewhere =
-            |at: usize| at != index && models.get(at).is_some_and(|m| m.has_key(&new));
-        if self.parts.index.find(hash, &held_elsewhere).is_some() {
-            if let Some(model) = self.shift_remove_index(index) {
-                self.parts.collisions.push(model);
-            }
-            return false;
-        }
-        self.parts.index.rehash(index, hash);
-        true
     }
 
     /// Models renamed (through [`Store::get_mut`] or [`Store::for_each_mut`]) onto a key
@@ -921,7 +898,8 @@ impl<M: DiffModel> Drop for StoreMut<'_, M> {
             .get(self.index)
             .is_some_and(|model| !model.has_key(&self.key));
         if renamed {
-            self.store.rekey(self.index, &self.key);
+            // Its old key was touched when the guard was made.
+            self.store.refile(&[self.index]);
         }
     }
 }
