@@ -210,3 +210,74 @@ fn a_panicking_update_hook_leaves_the_old_values() {
     assert!(panicked.is_err());
     assert_eq!(target, before);
 }
+
+/// The same stale delete on another shape: children in a `HashMap` two levels down, a
+/// generic attribute, no serde; and merging a root whose key changed on one side.
+#[test]
+fn a_stale_delete_in_a_map_two_levels_down_and_a_replaced_generic_root() {
+    use std::collections::HashMap;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Org<T: Clone + std::fmt::Debug + PartialEq> {
+        #[statesync(id)]
+        id: u8,
+        tag: T,
+        #[statesync(children)]
+        teams: HashMap<TeamKey, Team>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Team {
+        #[statesync(id)]
+        name: String,
+        #[statesync(children)]
+        members: HashMap<MemberKey, Member>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Member {
+        #[statesync(id)]
+        login: String,
+        admin: bool,
+    }
+
+    let member = |login: &str, admin| Member {
+        login: login.into(),
+        admin,
+    };
+    let team = |name: &str, members: Vec<Member>| Team {
+        name: name.into(),
+        members: members.into_iter().map(|m| (m.key(), m)).collect(),
+    };
+    let org = |id, teams: Vec<Team>| Org {
+        id,
+        tag: 1.5f32,
+        teams: teams.into_iter().map(|t| (t.key(), t)).collect(),
+    };
+    let before = org(1, vec![team("a", vec![member("x", false)])]);
+    let plan = before.diff(&org(1, Vec::new())).unwrap();
+    let mut since = before.clone();
+    since.teams.values_mut().for_each(|t| {
+        t.members.values_mut().for_each(|m| m.admin = true);
+    });
+    let mut target = since.clone();
+    let mut system = Faulty::default();
+    let report = target.sync_diff(
+        &plan,
+        &mut system,
+        SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
+    );
+    assert_eq!((report.counts.failed, report.counts.deleted), (1, 0));
+    assert!(system.log.is_empty(), "{:?}", system.log);
+    assert_eq!(target, since);
+
+    let replaced = org(2, Vec::new());
+    let merged = statesync::merge::merge(
+        &before,
+        &replaced,
+        &before,
+        &statesync::merge::MergeOptions::default(),
+    );
+    assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+    assert_eq!(merged.value, replaced);
+}
