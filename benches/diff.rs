@@ -63,6 +63,15 @@ fn single(c: &mut Criterion) {
     group.bench_function("equal", |bench| {
         bench.iter(|| black_box(&a).diff(black_box(&b)))
     });
+    // The same diff, asked only whether anything changed: the 80-byte `Result` is read
+    // where it is returned rather than copied whole into `black_box`.
+    group.bench_function("equal/is_empty", |bench| {
+        bench.iter(|| {
+            black_box(&a)
+                .diff(black_box(&b))
+                .is_ok_and(|diff| diff.is_empty())
+        })
+    });
     group.bench_function("one_field", |bench| {
         bench.iter(|| black_box(&a).diff(black_box(&changed)))
     });

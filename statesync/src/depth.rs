@@ -131,7 +131,7 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
 /// Whether models of type `M` have children fields: their record of child diffs holds a
 /// [`Diff`] per field, while a model without has the empty `NoChildDiffs`. Known when
 /// compiling, so the branches on it cost nothing.
-const fn has_children<M: DiffModel>() -> bool {
+pub(crate) const fn has_children<M: DiffModel>() -> bool {
     size_of::<M::ChildDiffs>() != 0
 }
 

@@ -220,17 +220,24 @@ pub(crate) fn compare<M: DiffModel>(
     let _level = Level::enter_or_check(new)?;
     observer.visited(1);
     // Equal attributes (the common case) are found without building a record of changes.
+    let same = same_attributes(old, new);
+    let (children, tally) = diff_children(old, new, observer)?;
+    if same && !tally.changed {
+        return Ok(tally.unchanged.saturating_add(1));
+    }
+    Ok(record_update(old, new, same, children, tally, changed))
+}
+
+/// Whether two models hold the same value in every compared attribute (children aside).
+#[inline(always)]
+fn same_attributes<M: DiffModel>(old: &M, new: &M) -> bool {
     let mut same = SameAttributes {
         old,
         new,
         same: true,
     };
     M::visit_attributes(&mut same);
-    let (children, tally) = diff_children(old, new, observer)?;
-    if same.same && !tally.changed {
-        return Ok(tally.unchanged.saturating_add(1));
-    }
-    Ok(record_update(old, new, same.same, children, tally, changed))
+    same.same
 }
 
 /// The rest of [`compare`] when something may differ (out of line, so the hot path stays
@@ -379,12 +386,29 @@ impl<M: DiffModel> Diff<M> {
         }
     }
 
-    /// The change that turns the root `old` into `new`.
+    /// The change that turns the root `old` into `new`. The common case of a leaf model
+    /// (no children fields) left unchanged is answered inline where the diff is asked for:
+    /// its attributes are compared there and nothing else is called (a leaf has no level
+    /// below it to count, so there is no depth to check).
+    #[inline]
     pub(crate) fn between(
         old: &M,
         new: &M,
         observer: &mut dyn DiffObserver,
     ) -> Result<Self, Error> {
+        if !crate::depth::has_children::<M>() && old.same_key(new) && same_attributes(old, new) {
+            observer.visited(1);
+            return Ok(Self {
+                elements: Vec::new(),
+                unchanged: 1,
+            });
+        }
+        Self::between_outlined(old, new, observer)
+    }
+
+    /// [`Diff::between`] beyond its inline case.
+    #[inline(never)]
+    fn between_outlined(old: &M, new: &M, observer: &mut dyn DiffObserver) -> Result<Self, Error> {
         if !old.same_key(new) {
             return Self::replaced(old, new, observer);
         }

@@ -212,6 +212,7 @@ pub trait DiffModel: Clone {
     /// [`Error::DuplicateKey`] when a `Vec` of children holds two children with one key;
     /// the error names the parent and the key. [`Error::TooDeep`] for a tree deeper than
     /// [`crate::MAX_DEPTH`].
+    #[inline]
     fn diff(&self, new: &Self) -> Result<Diff<Self>, Error> {
         Diff::between(self, new, &mut Unobserved)
     }
