@@ -9,6 +9,7 @@
 )]
 
 mod fake;
+mod plans;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -12,7 +12,7 @@ use crate::model::DiffModel;
 use super::SyncTree;
 use super::flags::{ModelFlags, SyncFlags};
 use super::report::{SkipReason, Status};
-use super::run::{Run, has_children};
+use super::run::{Run, Under, has_children, not_found};
 
 /// Where a collection's elements live: a children collection, or the root itself.
 pub(super) trait Slots<M: DiffModel> {
@@ -119,28 +119,61 @@ where
     if run.phase.updates() && run.options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS) {
         record_unchanged(slots, diff, run);
     }
+    let elements = diff.elements();
     if run.phase.deletes() {
-        for element in diff.elements() {
-            if let Action::Delete(_) = &element.action {
+        for (at, element) in elements.iter().enumerate() {
+            if let Action::Delete(_) = &element.action
+                && !refuse_repeated(elements, at, run)
+            {
                 delete_element(slots, element, run);
             }
         }
     }
-    for element in diff.elements() {
+    for (at, element) in elements.iter().enumerate() {
         if let Action::Update(update) = &element.action {
             if run.stopped {
                 return;
             }
-            update_element(slots, &element.key, update, run);
+            if !refuse_repeated(elements, at, run) {
+                update_element(slots, &element.key, update, run);
+            }
         }
     }
     if run.phase.creates() {
-        for element in diff.elements() {
-            if let Action::Create(model) = &element.action {
+        for (at, element) in elements.iter().enumerate() {
+            if let Action::Create(model) = &element.action
+                && !refuse_repeated(elements, at, run)
+            {
                 create_element(slots, &element.key, model, run);
             }
         }
     }
+}
+
+/// Whether the element at `at` names the key of the element before it, which only a plan
+/// built by hand or read from a file can do (`apply` refuses such a diff whole). The first
+/// is carried; a repeat is refused (`Error::DuplicateKey`, its subtree skipped) before any
+/// hook, by the walk that would act on it. Both engines refuse repeats this way.
+pub(super) fn refuse_repeated<M: DiffModel, H: ?Sized>(
+    elements: &[ElementDiff<M>],
+    at: usize,
+    run: &mut Run<'_, '_, H>,
+) -> bool {
+    let before = at.checked_sub(1).and_then(|before| elements.get(before));
+    let (Some(before), Some(element)) = (before, elements.get(at)) else {
+        return false;
+    };
+    if before.key != element.key {
+        return false;
+    }
+    let acts = match element.action {
+        Action::Delete(_) => run.phase.deletes(),
+        Action::Update(_) | Action::Create(_) => run.phase.updates(),
+    };
+    if acts && !run.stopped {
+        run.record_refused_element(element, Error::duplicate_key(M::NAME, &element.key));
+    }
+    true
 }
 
 /// Lists the elements of a collection the diff does not name (each with its subtree, all
@@ -195,17 +228,23 @@ where
 {
     let Some(current) = slots.slot_mut(key) else {
         if run.phase.updates() {
-            run.record_not_found::<M>(key, Operation::Update);
+            let error = not_found::<M>(Operation::Update, key);
+            run.record_refused::<M>(
+                key,
+                Operation::Update,
+                error,
+                Under::ChildDiffs(&update.children),
+            );
         }
         return UpdateDecision::Left;
     };
     if run.flags_of::<M>(key).contains(ModelFlags::IGNORE) {
         if run.phase.updates() {
-            run.record::<M>(
-                key,
-                Operation::Update,
-                Status::Skipped(SkipReason::Flag("IGNORE")),
-            );
+            let ignored = Status::Skipped(SkipReason::Flag("IGNORE"));
+            if update.has_field_changes() {
+                run.record::<M>(key, Operation::Update, ignored.clone());
+            }
+            run.record_child_diffs::<M>(key, &update.children, ignored);
         }
         return UpdateDecision::Left;
     }
@@ -314,7 +353,8 @@ where
         return;
     }
     let Some(current) = slots.slot_mut(&element.key) else {
-        run.record_not_found::<M>(&element.key, Operation::Delete);
+        let error = not_found::<M>(Operation::Delete, &element.key);
+        run.record_refused_element(element, error);
         return;
     };
     if let Action::Delete(payload) = &element.action
@@ -416,7 +456,7 @@ where
         return;
     }
     if let Some(error) = create_refusal(slots, key, model) {
-        run.record_error::<M>(key, Operation::Create, error);
+        run.record_refused(key, Operation::Create, error, Under::Subtree(model));
         return;
     }
     let result = run.call(|hooks, parents| M::hook_create(hooks, model, parents));

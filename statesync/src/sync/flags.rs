@@ -75,7 +75,9 @@ pub enum SyncOrder {
     DeletesFirst,
     /// Collection by collection: each collection's deletes, updates (with their children's
     /// own collections) and creates before the next collection. A move to a parent synced
-    /// earlier creates the element before deleting it.
+    /// earlier creates the element before deleting it. The async engine keeps only part of
+    /// this order: a collection's creates wait for its deletes, while its updates and the
+    /// next collections run alongside them.
     PerCollection,
 }
 
@@ -388,6 +390,14 @@ impl<'a> SyncOptions<'a> {
             progress: None,
             on_outcome: None,
         }
+    }
+
+    /// Drops the progress and outcome callbacks: for what a dropped async sync undoes,
+    /// which no caller hears of (its report is dropped with it).
+    #[cfg(feature = "async")]
+    pub(crate) fn silence(&mut self) {
+        self.progress = None;
+        self.on_outcome = None;
     }
 
     pub(crate) fn has_progress(&self) -> bool {

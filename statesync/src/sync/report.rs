@@ -107,7 +107,8 @@ impl fmt::Display for DeleteRefusal {
 /// Why an element was not attempted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkipReason {
-    /// Its parent's create failed, so it was never created.
+    /// Its parent failed or was refused (a create, a delete, a stale or missing element, a
+    /// key the plan names twice), so it was not tried.
     ParentFailed,
     /// One of its children could not be deleted, so the parent stays.
     ChildFailed,
@@ -120,7 +121,7 @@ pub enum SkipReason {
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SkipReason::ParentFailed => f.write_str("its parent could not be created"),
+            SkipReason::ParentFailed => f.write_str("its parent failed"),
             SkipReason::ChildFailed => f.write_str("a child could not be deleted"),
             SkipReason::Flag(flag) => write!(f, "flag {flag}"),
             SkipReason::Stopped => f.write_str("the sync stopped at an earlier failure"),

@@ -1,7 +1,7 @@
 //! [`Run`]: one sync in progress (hooks, options, parents, report), the walks it makes over
 //! the diff tree, and how it records each element's outcome.
 
-use crate::diff::{Action, Diff};
+use crate::diff::{Action, Diff, ElementDiff};
 use crate::error::{Error, Operation};
 use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 
@@ -283,10 +283,6 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         self.record::<M>(key, operation, Status::Failed(error.into()));
     }
 
-    pub(super) fn record_not_found<M: DiffModel>(&mut self, key: &M::Key, operation: Operation) {
-        self.record_error::<M>(key, operation, not_found::<M>(operation, key));
-    }
-
     pub(super) fn record_result<M: DiffModel>(
         &mut self,
         key: &M::Key,
@@ -317,6 +313,51 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
     ) {
         self.record::<M>(&model.key(), operation, status.clone());
         self.record_descendants(model, operation, status);
+    }
+
+    /// Records an element refused before its hook (`error`), and every change under it as
+    /// skipped because its parent failed, so that each change a plan names has one outcome
+    /// (the report's counts and the progress add up to the plan's).
+    pub(super) fn record_refused<M: DiffModel>(
+        &mut self,
+        key: &M::Key,
+        operation: Operation,
+        error: Error,
+        under: Under<'_, M>,
+    ) {
+        self.record_error::<M>(key, operation, error);
+        let skipped = Status::Skipped(SkipReason::ParentFailed);
+        match under {
+            Under::Subtree(model) => self.record_descendants(model, operation, skipped),
+            Under::ChildDiffs(children) => self.record_child_diffs::<M>(key, children, skipped),
+        }
+    }
+
+    /// [`Run::record_refused`] for an element of a diff.
+    pub(super) fn record_refused_element<M: DiffModel>(
+        &mut self,
+        element: &ElementDiff<M>,
+        error: Error,
+    ) {
+        let (operation, under) = match &element.action {
+            Action::Create(model) => (Operation::Create, Under::Subtree(model)),
+            Action::Delete(model) => (Operation::Delete, Under::Subtree(model)),
+            Action::Update(update) => (Operation::Update, Under::ChildDiffs(&update.children)),
+        };
+        self.record_refused(&element.key, operation, error, under);
+    }
+
+    /// Records every change in the child diffs of the element with `key` with one status:
+    /// creates and deletes with their subtrees, and updates of attributes, at every depth.
+    pub(super) fn record_child_diffs<M: DiffModel>(
+        &mut self,
+        key: &M::Key,
+        children: &M::ChildDiffs,
+        status: Status,
+    ) {
+        self.parents.push_untyped::<M>(key);
+        M::visit_child_diffs(children, &mut DiffRecorder { run: self, status });
+        self.parents.pop();
     }
 
     /// Records the descendants of `model` (not the model) with one status.
@@ -403,6 +444,41 @@ impl<H: ?Sized> ModelVisitor for SubtreeRecorder<'_, '_, '_, H> {
         self.run.parents.push_untyped::<C>(&key);
         child.visit_children(self);
         self.run.parents.pop();
+    }
+}
+
+/// What lies under a refused element: the subtree of a created or deleted model, or the
+/// child diffs of an update.
+pub(super) enum Under<'a, M: DiffModel> {
+    /// The model created or deleted, whose descendants are skipped with it.
+    Subtree(&'a M),
+    /// The child diffs of an update, whose changes are skipped with it.
+    ChildDiffs(&'a M::ChildDiffs),
+}
+
+/// Records the changes of child diffs with one status (see [`Run::record_child_diffs`]).
+struct DiffRecorder<'r, 'h, 'o, H: ?Sized> {
+    run: &'r mut Run<'h, 'o, H>,
+    status: Status,
+}
+
+impl<H: ?Sized> DiffVisitor for DiffRecorder<'_, '_, '_, H> {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+        for element in diff.elements() {
+            let status = self.status.clone();
+            match &element.action {
+                Action::Create(model) => self.run.record_subtree(model, Operation::Create, status),
+                Action::Delete(model) => self.run.record_subtree(model, Operation::Delete, status),
+                Action::Update(update) => {
+                    if update.has_field_changes() {
+                        self.run
+                            .record::<C>(&element.key, Operation::Update, status.clone());
+                    }
+                    self.run
+                        .record_child_diffs::<C>(&element.key, &update.children, status);
+                }
+            }
+        }
     }
 }
 

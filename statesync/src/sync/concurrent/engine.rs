@@ -189,6 +189,9 @@ impl<T, M: DiffModel, H: ?Sized> Drop for Engine<'_, '_, '_, T, M, H> {
             return;
         }
         walker.cleanup();
+        // The calls abandoned, and what they and the calls never started would have done,
+        // are undone in memory without telling the callbacks: nothing of it happened.
+        self.run.options.silence();
         self.run.stopped = true;
         while self.step(0).is_some() {}
     }

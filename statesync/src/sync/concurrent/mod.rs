@@ -163,7 +163,8 @@ pub trait AsyncAdapter: Sync {
         std::future::ready(Ok(()))
     }
 
-    /// Called once at the end of every sync, after `sync_complete` if that ran.
+    /// Called once at the end of every sync, after `sync_complete` if that ran; not when the
+    /// sync's future is dropped before its end (a dropped future cannot wait for it).
     fn sync_finished(&self, report: &SyncReport) -> impl Future<Output = ()> + Send {
         let _ = report;
         std::future::ready(())

@@ -5,7 +5,7 @@ use crate::error::Operation;
 use super::super::super::SyncTree;
 use super::super::super::engine::{self, Slots};
 use super::super::super::report::Status;
-use super::super::super::run::Run;
+use super::super::super::run::{Run, Under};
 use super::reading::{Ahead, Next, Reading};
 use super::{Kind, Place, Walker, Work, erase};
 
@@ -27,7 +27,7 @@ pub(super) fn create_element<M, H, S>(
         return;
     }
     if let Some(error) = engine::create_refusal(slots, key, model) {
-        run.record_error::<M>(key, Operation::Create, error);
+        run.record_refused(key, Operation::Create, error, Under::Subtree(model));
         return;
     }
     let _ = run.call(|hooks, parents| M::hook_create(hooks, model, parents));

@@ -7,7 +7,7 @@ use super::super::super::SyncTree;
 use super::super::super::engine::{self, Slots};
 use super::super::super::flags::ModelFlags;
 use super::super::super::report::{SkipReason, Status};
-use super::super::super::run::{Run, has_children};
+use super::super::super::run::{Run, Under, has_children, not_found};
 use super::reading::{Ahead, Next, Reading};
 use super::{DeleteMode, Kind, Parent, Place, Walker, Work, erase};
 
@@ -42,7 +42,8 @@ pub(super) fn delete_element<M, H, S>(
         return;
     }
     let Some(current) = slots.slot_mut(key) else {
-        run.record_not_found::<M>(key, Operation::Delete);
+        let error = not_found::<M>(Operation::Delete, key);
+        run.record_refused(key, Operation::Delete, error, Under::Subtree(model));
         return;
     };
     if !engine::delete_is_current(current, key, model, run) {

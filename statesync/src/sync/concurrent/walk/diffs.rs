@@ -44,7 +44,9 @@ pub(super) fn walk<M, H, S>(
                 while state.phase.deletes()
                     && let Some(element) = elements.get(state.at)
                 {
-                    if let Action::Delete(model) = &element.action {
+                    if let Action::Delete(model) = &element.action
+                        && !engine::refuse_repeated(elements, state.at, run)
+                    {
                         if !walker.room(run.stopped) {
                             walker.push(place, Work::Walk(state));
                             return;
@@ -62,6 +64,10 @@ pub(super) fn walk<M, H, S>(
                         state.at += 1;
                         continue;
                     };
+                    if engine::refuse_repeated(elements, state.at, run) {
+                        state.at += 1;
+                        continue;
+                    }
                     if !walker.room(run.stopped) {
                         walker.push(place, Work::Walk(state));
                         return;
@@ -90,7 +96,9 @@ pub(super) fn walk<M, H, S>(
                     return;
                 }
                 while let Some(element) = elements.get(state.at) {
-                    if let Action::Create(model) = &element.action {
+                    if let Action::Create(model) = &element.action
+                        && !engine::refuse_repeated(elements, state.at, run)
+                    {
                         if !walker.room(run.stopped) {
                             walker.push(place, Work::Walk(state));
                             return;
@@ -120,6 +128,19 @@ where
     H: ?Sized,
     S: Slots<M>,
 {
+    if run.stopped && run.phase.updates() {
+        // After a stop nothing more is decided or called: what the update would have done
+        // is skipped, at every depth (a stale or missing element is not a failure then).
+        let stopped = Status::Skipped(SkipReason::Stopped);
+        if update.has_field_changes() {
+            run.record::<M>(key, Operation::Update, stopped.clone());
+        }
+        if slots.slot_mut(key).is_none() {
+            run.record_child_diffs::<M>(key, &update.children, stopped);
+            return false;
+        }
+        return run.enters::<M>(&update.children);
+    }
     let decision = engine::decide_update(slots, key, update, run);
     if let UpdateDecision::Left = decision {
         return false;

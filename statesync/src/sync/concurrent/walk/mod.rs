@@ -594,11 +594,10 @@ pub(in crate::sync) fn collection<M, H, S>(
 
 /// The element of a diff with this key (elements are sorted by key).
 fn find<'d, M: DiffModel>(diff: &'d Diff<M>, key: &M::Key) -> Option<&'d ElementDiff<M>> {
+    // The first of elements with this key: the one the walk acts on (it refuses repeats).
     let elements = diff.elements();
-    elements
-        .binary_search_by(|element| element.key.cmp(key))
-        .ok()
-        .and_then(|at| elements.get(at))
+    let at = elements.partition_point(|element| element.key < *key);
+    elements.get(at).filter(|element| element.key == *key)
 }
 
 /// Acts at the step's place.

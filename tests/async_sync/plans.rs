@@ -1,0 +1,270 @@
+//! Plans built by hand or made against an older state, carried by both engines: each
+//! change a plan names gets exactly one outcome, a key named twice is carried once, and
+//! memory ends as the system does.
+
+use std::sync::Mutex;
+
+use statesync::sync::{
+    AsyncSyncModel, AsyncSyncOptions, SkipReason, Status, SyncFlags, SyncModel, SyncOptions,
+    SyncReport,
+};
+use statesync::{Action, Change, Diff, DiffModel, ElementDiff, ModelUpdate};
+use statesync_suite::fixtures;
+use statesync_suite::inventory::{
+    Inventory, InventoryChildDiffs, Site, SiteChanges, SiteChildDiffs,
+};
+
+use super::fake::{Blocking, Fake};
+use super::runtime;
+
+#[derive(Clone, Copy, Debug)]
+enum Engine {
+    Blocking,
+    Async,
+}
+
+const ENGINES: [Engine; 2] = [Engine::Blocking, Engine::Async];
+
+/// Carries `plan` into `target` (held by `fake`) with `CONTINUE_ON_FAILURE`; the report and
+/// the last progress the sync reported (done, total).
+fn carry(
+    engine: Engine,
+    target: &mut Inventory,
+    plan: &Diff<Inventory>,
+    fake: &Fake,
+) -> (SyncReport, Option<(usize, usize)>) {
+    let last = Mutex::new(None);
+    let sync = SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE).on_progress(|progress| {
+        if progress.stage == "sync" {
+            *last.lock().unwrap() = Some((progress.done, progress.total));
+        }
+    });
+    let report = match engine {
+        Engine::Blocking => target.sync_diff(plan, &mut Blocking(fake), sync),
+        Engine::Async => {
+            let options = AsyncSyncOptions::new(sync)
+                .max_in_flight(4)
+                .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+            runtime().block_on(target.sync_diff_async(plan, fake, options))
+        }
+    };
+    let last = last.into_inner().unwrap();
+    (report, last)
+}
+
+/// The root update that carries `sites` (a plan of the inventory's sites).
+fn root_plan(sites: Diff<Site>) -> Diff<Inventory> {
+    let update = ElementDiff {
+        key: Inventory::default().key(),
+        action: Action::Update(ModelUpdate {
+            fields: Default::default(),
+            children: InventoryChildDiffs {
+                sites,
+                ..Default::default()
+            },
+        }),
+    };
+    Diff::from_elements(vec![update], 0).unwrap()
+}
+
+/// What the report counts: every outcome recorded.
+fn recorded(report: &SyncReport) -> usize {
+    let counts = &report.counts;
+    counts.created + counts.updated + counts.deleted + counts.failed + counts.skipped
+}
+
+fn region_update(site: &str, old: &str, new: &str) -> ElementDiff<Site> {
+    let fields = SiteChanges {
+        region: Some(Change {
+            old: old.into(),
+            new: new.into(),
+        }),
+    };
+    ElementDiff {
+        key: fixtures::site(site, 0, 0).key(),
+        action: Action::Update(ModelUpdate {
+            fields,
+            children: Default::default(),
+        }),
+    }
+}
+
+/// A plan naming one site twice (two updates, two creates) is carried once per key by
+/// both engines: the repeat is refused before any hook (`DuplicateKey`, its subtree
+/// skipped), memory holds what the system got, and the counts add up to the plan's.
+#[test]
+fn a_key_named_twice_is_carried_once() {
+    for engine in ENGINES {
+        let mut before = Inventory::default();
+        before.sites.insert(fixtures::site("s0", 0, 0)).unwrap();
+        let created = || ElementDiff {
+            key: fixtures::site("s9", 1, 0).key(),
+            action: Action::Create(fixtures::site("s9", 1, 0)),
+        };
+        let sites = Diff::from_elements(
+            vec![
+                region_update("s0", "emea", "apac"),
+                region_update("s0", "emea", "amer"),
+                created(),
+                created(),
+            ],
+            0,
+        )
+        .unwrap();
+        let plan = root_plan(sites);
+        let fake = Fake::holding(1, &before);
+        let mut target = before.clone();
+        let (report, _) = carry(engine, &mut target, &plan, &fake);
+        // s0 updated once, s9 and its device created once.
+        assert_eq!(fake.lock().calls, 3, "{engine:?}: {report}");
+        assert_eq!(report.counts.updated, 1, "{engine:?}: {report}");
+        assert_eq!(report.counts.created, 2, "{engine:?}: {report}");
+        assert_eq!(report.counts.failed, 2, "{engine:?}: {report}");
+        assert_eq!(report.counts.skipped, 1, "{engine:?}: {report}");
+        let repeats = report
+            .outcomes
+            .iter()
+            .filter(|outcome| outcome.to_string().contains("appears more than once"))
+            .count();
+        assert_eq!(repeats, 2, "{engine:?}: {report}");
+        assert_eq!(recorded(&report), plan.summary().changes(), "{engine:?}");
+        assert_eq!(
+            fake.differences(&target),
+            Vec::<String>::new(),
+            "{engine:?}"
+        );
+        assert!(fake.lock().violations.is_empty(), "{engine:?}");
+        let s0 = target.sites.get(&fixtures::site("s0", 0, 0).key()).unwrap();
+        assert_eq!(s0.region, "apac", "{engine:?}");
+    }
+}
+
+/// A plan made against an older state: the site it updates is gone (its child changes
+/// cannot be reached), and the site it creates exists already (its device cannot go in).
+/// Each change under them is reported skipped because its parent failed, so the counts and
+/// the progress reach the plan's total, in both engines.
+#[test]
+fn every_change_of_a_stale_plan_has_one_outcome() {
+    for engine in ENGINES {
+        let mut before = Inventory::default();
+        before.sites.insert(fixtures::site("s0", 1, 1)).unwrap();
+        before.sites.insert(fixtures::site("s1", 0, 0)).unwrap();
+        let mut source = before.clone();
+        {
+            let mut s0 = source
+                .sites
+                .get_mut(&fixtures::site("s0", 0, 0).key())
+                .unwrap();
+            s0.region = "apac".into();
+            s0.devices
+                .insert(fixtures::device("s0", "s0-new", 2))
+                .unwrap();
+            let mut device = s0.devices.iter().next().unwrap().clone();
+            device.role = "spine".into();
+            drop(s0.devices.upsert(device));
+        }
+        source.sites.insert(fixtures::site("s2", 1, 1)).unwrap();
+        let plan = before.diff(&source).unwrap();
+        // Since the plan: s0 went, and s2 (without devices) came.
+        let mut target = before.clone();
+        drop(target.sites.remove(&fixtures::site("s0", 0, 0).key()));
+        target.sites.insert(fixtures::site("s2", 0, 0)).unwrap();
+        let fake = Fake::holding(2, &target);
+
+        let (report, progress) = carry(engine, &mut target, &plan, &fake);
+        assert_eq!(fake.lock().calls, 0, "{engine:?}: {report}");
+        assert_eq!(report.counts.failed, 2, "{engine:?}: {report}");
+        let changes = plan.summary().changes();
+        assert_eq!(recorded(&report), changes, "{engine:?}: {report}");
+        assert_eq!(progress, Some((changes, changes)), "{engine:?}");
+        let parent_failed = report
+            .outcomes
+            .iter()
+            .filter(|outcome| outcome.status == Status::Skipped(SkipReason::ParentFailed))
+            .count();
+        assert_eq!(parent_failed, changes - 2, "{engine:?}: {report}");
+        assert_eq!(
+            fake.differences(&target),
+            Vec::<String>::new(),
+            "{engine:?}"
+        );
+    }
+}
+
+/// After the first failure stops the sync, an update the async engine reaches is skipped
+/// (`Stopped`), even when its element is gone: nothing is decided after a stop, so a stale
+/// element is not one more failure.
+#[test]
+fn after_a_stop_a_missing_element_is_skipped_not_failed() {
+    let mut before = Inventory::default();
+    before.sites.insert(fixtures::site("s1", 0, 0)).unwrap();
+    let device = fixtures::device("s1", "s1-new", 0);
+    let mut fake = Fake::holding(3, &before);
+    fake.fail.insert(super::fake::name(&device));
+    let created = ElementDiff {
+        key: device.key(),
+        action: Action::Create(device),
+    };
+    let devices = SiteChildDiffs {
+        devices: Diff::from_elements(vec![created], 0).unwrap(),
+        ..Default::default()
+    };
+    let s1 = ElementDiff {
+        key: fixtures::site("s1", 0, 0).key(),
+        action: Action::Update(ModelUpdate {
+            fields: SiteChanges::default(),
+            children: devices,
+        }),
+    };
+    let plan =
+        root_plan(Diff::from_elements(vec![s1, region_update("s2", "emea", "apac")], 0).unwrap());
+    let mut target = before.clone();
+    let options = AsyncSyncOptions::default()
+        .max_in_flight(1)
+        .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+    let report = runtime().block_on(target.sync_diff_async(&plan, &fake, options));
+    assert_eq!(report.counts.failed, 1, "{report}");
+    let s2 = report
+        .outcomes
+        .iter()
+        .find(|outcome| outcome.key.contains("s2"))
+        .expect("an outcome for s2");
+    assert_eq!(s2.status, Status::Skipped(SkipReason::Stopped), "{report}");
+    assert_eq!(target, before);
+}
+
+/// A dropped async sync undoes in memory what its abandoned calls would have done without
+/// handing those made-up outcomes to `on_outcome` (nor to the progress callback).
+#[test]
+fn a_dropped_sync_tells_the_callbacks_nothing_it_did_not_do() {
+    let source = {
+        let mut source = Inventory::default();
+        for s in 0..4 {
+            source
+                .sites
+                .insert(fixtures::site(&format!("s{s}"), 3, 2))
+                .unwrap();
+        }
+        source
+    };
+    let mut target = Inventory::default();
+    let fake = Fake::new(4);
+    let seen = Mutex::new(Vec::new());
+    let sync = SyncOptions::default().on_outcome(|outcome| {
+        seen.lock().unwrap().push(outcome.to_string());
+    });
+    let options = AsyncSyncOptions::new(sync)
+        .max_in_flight(4)
+        .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+    runtime().block_on(async {
+        let sync = target.sync_from_async(&source, &fake, options);
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(4), sync).await;
+    });
+    let seen = seen.into_inner().unwrap();
+    assert!(!seen.is_empty());
+    assert!(
+        seen.iter().all(|line| line.ends_with(": applied")),
+        "{seen:#?}"
+    );
+    assert_eq!(fake.differences(&target), Vec::<String>::new());
+}
