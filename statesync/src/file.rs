@@ -4,7 +4,10 @@
 //! [`replace`] writes to a temporary file in the same directory, flushes it (the flush
 //! error is returned, not dropped by `BufWriter`'s `Drop`), syncs it to disk, renames it
 //! over the file and syncs the directory so the rename itself survives a crash. On any
-//! error the temporary file is removed and the old file is left as it was.
+//! error, or a panic of the writer, the temporary file is removed and the old file is left
+//! as it was. A temporary file that replaces a file gets that file's permissions before
+//! anything is written to it (on Unix it is created readable by its owner only), so a
+//! private file's new contents are never readable by others.
 //!
 //! ```
 //! # fn main() -> std::io::Result<()> {
@@ -82,23 +85,50 @@ pub fn replace_through<W: Write>(
     contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = parent_dir(path);
-    let (temp_path, temp) = create_temp(&dir, path)?;
-    let result = write_and_sync(&temp, wrap, contents, path)
-        .and_then(|()| std::fs::rename(&temp_path, path));
-    if let Err(error) = result {
-        let _ = std::fs::remove_file(&temp_path);
-        return Err(error);
+    let old = std::fs::metadata(path).ok().map(|old| old.permissions());
+    let (temp_path, temp) = create_temp(&dir, path, old.is_some())?;
+    // Removes the temporary file on any error, and when `contents` panics.
+    let temp_path = Discarded {
+        path: temp_path,
+        armed: true,
+    };
+    if let Some(permissions) = old {
+        // Before any byte is written: a file only its owner may read is never readable by
+        // others, not even while its replacement is being written.
+        temp.set_permissions(permissions)?;
     }
+    write_and_sync(&temp, wrap, contents)?;
+    std::fs::rename(&temp_path.path, path)?;
+    temp_path.keep();
     sync_dir(&dir)
 }
 
-/// Writes through `wrap`, flushes with the error returned, copies the old file's
-/// permissions and syncs the temporary file.
+/// A temporary file that is removed when dropped, unless kept.
+struct Discarded {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Discarded {
+    /// The file was renamed into place: nothing to remove.
+    fn keep(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Discarded {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes through `wrap`, flushes with the error returned, and syncs the temporary file.
 fn write_and_sync<W: Write>(
     temp: &File,
     wrap: impl FnOnce(File) -> W,
     contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-    path: &Path,
 ) -> io::Result<()> {
     let mut buffered = BufWriter::new(wrap(temp.try_clone()?));
     contents(&mut buffered)?;
@@ -107,9 +137,6 @@ fn write_and_sync<W: Write>(
         .map_err(io::IntoInnerError::into_error)?;
     inner.flush()?;
     drop(inner);
-    if let Ok(old) = std::fs::metadata(path) {
-        temp.set_permissions(old.permissions())?;
-    }
     temp.sync_all()
 }
 
@@ -120,8 +147,10 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// A new file beside `path`, named after it, that no other writer uses.
-fn create_temp(dir: &Path, path: &Path) -> io::Result<(PathBuf, File)> {
+/// A new file beside `path`, named after it, that no other writer uses. When it replaces
+/// a file (`private`), only its owner may read or write it until it gets that file's
+/// permissions (on Unix); a new file gets the default permissions.
+fn create_temp(dir: &Path, path: &Path, private: bool) -> io::Result<(PathBuf, File)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
@@ -135,11 +164,15 @@ fn create_temp(dir: &Path, path: &Path) -> io::Result<(PathBuf, File)> {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let temp_path = dir.join(temp_name);
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp_path)
-        {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        match options.open(&temp_path) {
             Ok(file) => return Ok((temp_path, file)),
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
             Err(error) => return Err(error),
@@ -159,7 +192,7 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -269,6 +302,50 @@ mod tests {
         assert!(replace(&path, |out| out.write_all(b"x")).is_err());
         assert!(path.join("inside").is_dir());
         assert_eq!(entries(&dir), ["taken"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The temporary file beside `path`, while `contents` writes it.
+    fn temp_beside(dir: &Path) -> PathBuf {
+        let names = entries(dir);
+        let temp = names.iter().find(|name| name.starts_with('.')).unwrap();
+        dir.join(temp)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_file_stays_private_while_its_replacement_is_written() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = dir("private");
+        let path = dir.join("history.json");
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut mode_while_written = 0;
+        replace(&path, |out| {
+            out.write_all(b"secret")?;
+            mode_while_written = std::fs::metadata(temp_beside(&dir))?.permissions().mode();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(mode_while_written & 0o777, 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), b"secret");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_panic_while_writing_leaves_no_temporary_file() {
+        let dir = dir("panic");
+        let path = dir.join("state.json");
+        std::fs::write(&path, b"old").unwrap();
+        let panicked = std::panic::catch_unwind(|| {
+            replace(&path, |out| {
+                out.write_all(b"half")?;
+                panic!("a serialiser that panics");
+            })
+        });
+        assert!(panicked.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(entries(&dir), ["state.json"]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
