@@ -722,3 +722,37 @@ fn a_long_pull_does_not_hold_up_other_requests() {
         "a short pull took {slowest:?} while the long one took {long:?}"
     );
 }
+
+/// A push that would make the whole state larger than a message is refused: committed, it
+/// would make every new client's `Hello` reply unreadable. The state stays servable.
+#[test]
+fn a_push_that_would_outgrow_a_message_is_refused() {
+    use statesync_suite::remote::Request;
+    let hello_size = Server::new(inventory()).handle_message(b"\"hello\"").len();
+    let limits = Limits {
+        max_message: hello_size + 2_000,
+        ..Limits::default()
+    };
+    let server = Server::with_limits(inventory(), limits.clone());
+    let push = |grown: Inventory| {
+        let (version, state) = server.snapshot();
+        let diff = state.diff(&grown).unwrap();
+        server.handle(Request::Push {
+            base: version,
+            diff,
+        })
+    };
+    let mut big = inventory();
+    big.sites.insert(site("big", 10, 10)).unwrap();
+    let reply = push(big);
+    assert!(
+        rejection(&reply).contains("larger than a message"),
+        "{reply:?}"
+    );
+    assert_eq!(server.snapshot(), (0, inventory()));
+    let mut small = inventory();
+    small.sites.insert(site("lon", 1, 1)).unwrap();
+    assert!(matches!(push(small), Response::Accepted { version: 1 }));
+    let hello = server.handle_message(b"\"hello\"");
+    assert!(hello.len() <= limits.max_message, "{}", hello.len());
+}

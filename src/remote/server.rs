@@ -11,7 +11,7 @@ use super::budget::Budget;
 use super::push::prepare;
 use super::versions::{Changes, Versions};
 use super::wire::{self, Frame};
-use super::{Limits, Request, Response};
+use super::{Limits, MAX_MESSAGE, Request, Response};
 use crate::inventory::Inventory;
 
 /// The server: the authoritative state as a head and its recent versions, the limits it
@@ -130,12 +130,39 @@ impl Server {
             Err(error) => return rejected(error),
         };
         drop(head);
+        if let Err(why) = self.fits_a_reply(&next) {
+            return rejected(why);
+        }
         // The guard must be gone before `stale` takes the lock again.
         let committed = self.versions().commit(base, next, recorded);
         match committed {
             Some(version) => Response::Accepted { version },
             // Another push was committed while this one was checked.
             None => stale(self),
+        }
+    }
+
+    /// Refuses a state that the whole-state reply (what `Hello` gets, and a client older
+    /// than the retained versions) could not carry within a message, of the server's
+    /// limit or the client's: committed, it would lock every new client out.
+    fn fits_a_reply(&self, state: &Inventory) -> Result<(), String> {
+        let limit = self
+            .limits
+            .max_message
+            .min(usize::try_from(MAX_MESSAGE).unwrap_or(usize::MAX));
+        let envelope = wire::to_line(&Response::State {
+            version: usize::MAX,
+            state: Inventory::default(),
+        })
+        .len()
+        .saturating_sub(serde_json::to_vec(&Inventory::default()).map_or(0, |empty| empty.len()));
+        if wire::json_within(state, limit.saturating_sub(envelope)) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the state would be larger than a message of {limit} bytes, which a new client \
+                 could not read: refused"
+            ))
         }
     }
 

@@ -149,6 +149,29 @@ pub(crate) fn to_line(message: &impl Serialize) -> Vec<u8> {
     bytes
 }
 
+/// Whether `value` written as JSON takes at most `limit` bytes; stops writing as soon as
+/// it does not (nothing is kept).
+pub(crate) fn json_within(value: &impl Serialize, limit: usize) -> bool {
+    /// Counts bytes down from the limit, failing past it.
+    struct Within(usize);
+
+    impl Write for Within {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0 = self
+                .0
+                .checked_sub(bytes.len())
+                .ok_or_else(|| io::Error::other("over the limit"))?;
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    serde_json::to_writer(Within(limit), value).is_ok()
+}
+
 /// Writes one message (the client's side: no deadline).
 pub(crate) fn write_message(stream: &mut impl Write, message: &impl Serialize) -> io::Result<()> {
     stream.write_all(&to_line(message))?;
