@@ -268,3 +268,74 @@ fn a_dropped_sync_tells_the_callbacks_nothing_it_did_not_do() {
     );
     assert_eq!(fake.differences(&target), Vec::<String>::new());
 }
+
+/// Plans made from one random state to another, carried into a third (so that many of
+/// their elements are missing, present already or changed since) whose system refuses some
+/// elements: both engines give the
+/// same outcomes and leave memory alike and as their systems, and every change of the plan
+/// has an outcome, in both orders.
+#[test]
+fn stale_plans_give_both_engines_the_same_outcomes() {
+    use rand::SeedableRng;
+    for seed in 0..200u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let before = super::random_inventory(&mut rng);
+        let source = super::random_inventory(&mut rng);
+        let now = super::random_inventory(&mut rng);
+        let plan = before.diff(&source).unwrap();
+        let order = if seed % 2 == 0 {
+            statesync::sync::SyncOrder::DeletesFirst
+        } else {
+            statesync::sync::SyncOrder::PerCollection
+        };
+        let options = || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE).order(order);
+
+        // And some elements the system refuses.
+        let fail: std::collections::BTreeSet<String> = super::fake::all_names(&now)
+            .into_iter()
+            .chain(super::fake::all_names(&source))
+            .filter(|_| rand::Rng::random_bool(&mut rng, 0.1))
+            .collect();
+        let mut blocking_fake = Fake::holding(seed, &now);
+        blocking_fake.fail = fail.clone();
+        let mut blocking_target = now.clone();
+        let blocking = blocking_target.sync_diff(&plan, &mut Blocking(&blocking_fake), options());
+
+        let mut async_fake = Fake::holding(seed, &now);
+        async_fake.fail = fail;
+        let mut async_target = now.clone();
+        let chosen = AsyncSyncOptions::new(options())
+            .max_in_flight(1 + (seed as usize % 5))
+            .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+        let report = runtime().block_on(async_target.sync_diff_async(&plan, &async_fake, chosen));
+
+        assert_eq!(report.counts, blocking.counts, "seed {seed}");
+        assert_eq!(
+            super::lines(&report),
+            super::lines(&blocking),
+            "seed {seed}"
+        );
+        assert_eq!(async_target, blocking_target, "seed {seed}");
+        // Every change has an outcome, and none has two (an element that is missing or
+        // refused has one even when only its children change: its failure).
+        let lines = super::lines(&report);
+        assert!(
+            recorded(&report) >= plan.summary().changes(),
+            "seed {seed}: {report}"
+        );
+        let mut distinct = lines.clone();
+        distinct.dedup();
+        assert_eq!(distinct.len(), lines.len(), "seed {seed}: {report}");
+        for (fake, target) in [
+            (&blocking_fake, &blocking_target),
+            (&async_fake, &async_target),
+        ] {
+            assert_eq!(
+                fake.differences(target),
+                Vec::<String>::new(),
+                "seed {seed}"
+            );
+            assert!(fake.lock().violations.is_empty(), "seed {seed}");
+        }
+    }
+}
