@@ -234,7 +234,9 @@ impl SqliteInventory {
     /// Loads the whole inventory (empty when the database has no tables yet).
     ///
     /// # Errors
-    /// The SQLite error, or a row that breaks a key (reported by the store).
+    /// The SQLite error, a row that breaks a key (reported by the store), or a row that
+    /// cannot be read (a value of the wrong type, out of range, VLANs that are not a JSON
+    /// list of numbers, a parent that is not there), named by its key.
     pub fn load(&self) -> Result<Inventory, HookError> {
         let mut inventory = Inventory::default();
         if !self.schema {
@@ -243,75 +245,98 @@ impl SqliteInventory {
         let mut sites = self
             .conn
             .prepare("SELECT name, region FROM site ORDER BY rowid")?;
-        for row in sites.query_map([], |row| {
-            Ok(Site {
-                name: row.get(0)?,
-                region: row.get(1)?,
+        for row in sites.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get(1))))? {
+            let (name, region) = row?;
+            let named =
+                |error: &dyn fmt::Display| row_error("site", format_args!("name={name}"), error);
+            let site = Site {
+                region: region.map_err(|error| named(&error))?,
+                name: name.clone(),
                 devices: Store::new(),
-            })
-        })? {
-            inventory.sites.insert(row?)?;
+            };
+            inventory.sites.insert(site)?;
         }
         let mut devices = self
             .conn
             .prepare("SELECT site, name, role, model, serial FROM device ORDER BY rowid")?;
         let mut device_site = std::collections::HashMap::new();
         for row in devices.query_map([], |row| {
-            Ok(Device {
-                site: row.get(0)?,
-                name: row.get(1)?,
-                role: row.get(2)?,
-                model: row.get(3)?,
-                serial: row.get(4)?,
-                interfaces: Store::new(),
-            })
+            let rest = (|| -> rusqlite::Result<(String, String, String)> {
+                Ok((row.get(2)?, row.get(3)?, row.get(4)?))
+            })();
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, rest))
         })? {
-            let device = row?;
-            device_site.insert(device.name.clone(), device.site.clone());
+            let (site_name, name, rest) = row?;
+            let named = |error: &dyn fmt::Display| {
+                row_error(
+                    "device",
+                    format_args!("site={site_name}, name={name}"),
+                    error,
+                )
+            };
+            let (role, model, serial) = rest.map_err(|error| named(&error))?;
+            device_site.insert(name.clone(), site_name.clone());
             let mut site = inventory
                 .sites
                 .get_mut(&crate::inventory::SiteKey {
-                    name: device.site.clone(),
+                    name: site_name.clone(),
                 })
-                .ok_or("device row without its site")?;
-            site.devices.insert(device)?;
+                .ok_or_else(|| named(&format_args!("no site {site_name}")))?;
+            site.devices.insert(Device {
+                site: site_name.clone(),
+                name: name.clone(),
+                role,
+                model,
+                serial,
+                interfaces: Store::new(),
+            })?;
         }
         let mut interfaces = self.conn.prepare(
             "SELECT device, name, description, enabled, mtu, mode, vlans FROM interface ORDER BY rowid",
         )?;
         for row in interfaces.query_map([], |row| {
-            let vlans: String = row.get(6)?;
-            Ok((
-                Interface {
-                    device: row.get(0)?,
-                    name: row.get(1)?,
-                    description: row.get(2)?,
-                    enabled: row.get(3)?,
-                    mtu: row.get(4)?,
-                    mode: row.get(5)?,
-                    vlans: Vec::new(),
-                },
-                vlans,
-            ))
+            let rest = (|| -> rusqlite::Result<(String, bool, u32, String, String)> {
+                Ok((
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                ))
+            })();
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, rest))
         })? {
-            let (mut interface, vlans) = row?;
-            interface.vlans = serde_json::from_str(&vlans)?;
-            let site = device_site
-                .get(&interface.device)
-                .ok_or("interface row without its device")?;
+            let (device, name, rest) = row?;
+            let named = |error: &dyn fmt::Display| {
+                row_error(
+                    "interface",
+                    format_args!("device={device}, name={name}"),
+                    error,
+                )
+            };
+            let (description, enabled, mtu, mode, vlans) = rest.map_err(|error| named(&error))?;
+            let vlans: Vec<u16> = serde_json::from_str(&vlans)
+                .map_err(|error| named(&format_args!("vlans {vlans:?}: {error}")))?;
+            let no_device = || named(&format_args!("no device {device}"));
+            let site = device_site.get(&device).ok_or_else(no_device)?;
             let mut site = inventory
                 .sites
                 .get_mut(&crate::inventory::SiteKey { name: site.clone() })
-                .ok_or("interface row without its device")?;
+                .ok_or_else(no_device)?;
             let key = crate::inventory::DeviceKey {
                 site: site.name.clone(),
-                name: interface.device.clone(),
+                name: device.clone(),
             };
-            let mut device = site
-                .devices
-                .get_mut(&key)
-                .ok_or("interface row without its device")?;
-            device.interfaces.insert(interface)?;
+            let mut holder = site.devices.get_mut(&key).ok_or_else(no_device)?;
+            holder.interfaces.insert(Interface {
+                device: device.clone(),
+                name: name.clone(),
+                description,
+                enabled,
+                mtu,
+                mode,
+                vlans,
+            })?;
         }
         Ok(inventory)
     }
@@ -498,6 +523,12 @@ impl Drop for SqliteInventory {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
     }
+}
+
+/// An error reading one row of `table`, naming it by its key:
+/// `interface row (device=sw1, name=et-0): vlans "oops": expected value ...`.
+fn row_error(table: &str, key: fmt::Arguments<'_>, error: &dyn fmt::Display) -> HookError {
+    format!("{table} row ({key}): {error}").into()
 }
 
 impl Adapter for SqliteInventory {

@@ -948,3 +948,47 @@ fn the_example_refuses_to_empty_the_database_unless_forced() {
             .is_empty()
     );
 }
+
+/// A row `load` cannot read is an error naming the row by its key: a value out of range,
+/// VLANs that are not a JSON list, a device whose site is not there.
+#[test]
+fn a_row_that_cannot_be_loaded_is_named_by_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let mut db = SqliteInventory::open(&path).unwrap();
+    let source = statesync_suite::fixtures::inventory();
+    let (_, report) = sync(&mut db, &source, SyncOptions::default());
+    assert!(report.is_success(), "{report}");
+    drop(db);
+    let corrupt = |sql: &str| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("PRAGMA foreign_keys = OFF; {sql}"))
+            .unwrap();
+    };
+    let load_error = || {
+        SqliteInventory::open(&path)
+            .unwrap()
+            .load()
+            .unwrap_err()
+            .to_string()
+    };
+
+    corrupt("UPDATE interface SET vlans = 'oops' WHERE device = 'ams-d0' AND name = 'et-0'");
+    let error = load_error();
+    assert!(
+        error.contains("interface row (device=ams-d0, name=et-0): vlans \"oops\""),
+        "{error}"
+    );
+    corrupt("UPDATE interface SET vlans = '[]', mtu = -1 WHERE device = 'ams-d0'");
+    let error = load_error();
+    assert!(
+        error.contains("interface row (device=ams-d0, name=et-"),
+        "{error}"
+    );
+    corrupt("UPDATE interface SET mtu = 1500; DELETE FROM site WHERE name = 'nyc'");
+    let error = load_error();
+    assert!(
+        error.contains("device row (site=nyc, name=nyc-d0): no site nyc"),
+        "{error}"
+    );
+}
