@@ -211,6 +211,114 @@ fn a_panicking_update_hook_leaves_the_old_values() {
     assert_eq!(target, before);
 }
 
+/// Hooks that panic on one book's create or delete, and record what the system holds.
+#[derive(Default)]
+struct PanicOnBook {
+    isbn: u32,
+    system: std::collections::BTreeSet<String>,
+}
+
+impl statesync::sync::Adapter for PanicOnBook {}
+
+impl statesync::sync::Hooks<Library> for PanicOnBook {}
+
+impl statesync::sync::Hooks<Shelf> for PanicOnBook {
+    fn create(
+        &mut self,
+        shelf: &Shelf,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        self.system.insert(shelf.name.clone());
+        Ok(())
+    }
+
+    fn delete(
+        &mut self,
+        shelf: &Shelf,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        self.system.remove(&shelf.name);
+        Ok(())
+    }
+}
+
+impl statesync::sync::Hooks<Book> for PanicOnBook {
+    fn create(
+        &mut self,
+        book: &Book,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        assert_ne!(book.isbn, self.isbn, "the create hook panics");
+        self.system.insert(book.isbn.to_string());
+        Ok(())
+    }
+
+    fn delete(
+        &mut self,
+        book: &Book,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        assert_ne!(book.isbn, self.isbn, "the delete hook panics");
+        self.system.remove(&book.isbn.to_string());
+        Ok(())
+    }
+}
+
+/// A created shelf whose second book's create hook panics is in memory (the system has
+/// it), with the book created before and without the two never created.
+#[test]
+fn a_panicking_child_create_hook_keeps_the_created_parent_in_memory() {
+    let empty = Library {
+        shelves: Vec::new(),
+    };
+    let source = Library {
+        shelves: vec![shelf("a", vec![book(1, "x"), book(2, "y"), book(3, "z")])],
+    };
+    let mut target = empty.clone();
+    let mut hooks = PanicOnBook {
+        isbn: 2,
+        ..PanicOnBook::default()
+    };
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        target.sync_from(&source, &mut hooks, SyncOptions::default())
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(
+        target,
+        Library {
+            shelves: vec![shelf("a", vec![book(1, "x")])],
+        }
+    );
+    assert_eq!(hooks.system, ["1".to_owned(), "a".to_owned()].into());
+}
+
+/// A shelf deleted before its books (`PARENT_FIRST_DELETION`) whose book's delete hook
+/// panics leaves memory, as it left the system.
+#[test]
+fn a_panicking_child_delete_hook_after_its_parent_was_deleted_removes_the_parent() {
+    let before = Library {
+        shelves: vec![
+            shelf("a", vec![book(1, "x"), book(2, "y")]),
+            shelf("b", vec![]),
+        ],
+    };
+    let source = Library {
+        shelves: vec![shelf("b", vec![])],
+    };
+    let mut target = before.clone();
+    let mut hooks = PanicOnBook {
+        isbn: 1,
+        system: ["a", "b", "1", "2"].map(str::to_owned).into(),
+    };
+    let options = SyncOptions::default().model_flags::<Shelf>(ModelFlags::PARENT_FIRST_DELETION);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        target.sync_from(&source, &mut hooks, options)
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(target, source);
+    assert!(!hooks.system.contains("a"));
+}
+
 /// The same stale delete on another shape: children in a `HashMap` two levels down, a
 /// generic attribute, no serde; and merging a root whose key changed on one side.
 #[test]

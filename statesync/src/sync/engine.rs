@@ -362,10 +362,18 @@ where
     {
         return;
     }
-    if delete_subtree(current, run) {
+    let (gone, panic) = delete_subtree(current, run);
+    if gone {
         slots.remove_slot(&element.key);
     }
+    if let Some(panic) = panic {
+        std::panic::resume_unwind(panic);
+    }
 }
+
+/// A panic caught under an element whose own hook succeeded, to go on with once memory
+/// holds what the system does.
+type Panic = Box<dyn std::any::Any + Send>;
 
 /// Whether the element to delete still equals the model the diff deletes (children
 /// included, as `apply` checks): otherwise its delete fails as stale, its descendants are
@@ -388,8 +396,13 @@ pub(super) fn delete_is_current<M: DiffModel, H: ?Sized>(
 }
 
 /// Deletes a model and its descendants through the hooks; `true` when the model is gone
-/// from the system (and must leave memory).
-fn delete_subtree<M: SyncTree<H>, H: ?Sized>(model: &mut M, run: &mut Run<'_, '_, H>) -> bool {
+/// from the system (and must leave memory), with the panic of a child's hook after the
+/// model's own delete succeeded (`PARENT_FIRST_DELETION`): the caller takes the model out
+/// of memory, then lets the panic go on.
+fn delete_subtree<M: SyncTree<H>, H: ?Sized>(
+    model: &mut M,
+    run: &mut Run<'_, '_, H>,
+) -> (bool, Option<Panic>) {
     let key = model.key();
     let flags = run.flags_of::<M>(&key);
     // Children the parent's delete takes along (or that go after it) are not tried when it
@@ -404,20 +417,22 @@ fn delete_subtree<M: SyncTree<H>, H: ?Sized>(model: &mut M, run: &mut Run<'_, '_
             parent_failed
         };
         run.record_descendants(&*model, Operation::Delete, status);
-        return deleted;
+        return (deleted, None);
     }
     if flags.contains(ModelFlags::PARENT_FIRST_DELETION) {
         let result = run.call(|hooks, parents| M::hook_delete(hooks, model, parents));
         if !run.record_result::<M>(&key, Operation::Delete, result) {
             run.record_descendants(&*model, Operation::Delete, parent_failed);
-            return false;
+            return (false, None);
         }
         // The parent is gone from the system; its children go from memory with it even
-        // when their own delete hooks fail (the failures are in the report).
-        run.within_model::<M, _>(has_children(&*model), &key, |run| {
-            model.delete_children(run)
-        });
-        return true;
+        // when their own delete hooks fail (the failures are in the report), or panic.
+        let children = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run.within_model::<M, _>(has_children(&*model), &key, |run| {
+                model.delete_children(run)
+            })
+        }));
+        return (true, children.err());
     }
     if !run.within_model::<M, _>(has_children(&*model), &key, |run| {
         model.delete_children(run)
@@ -429,13 +444,16 @@ fn delete_subtree<M: SyncTree<H>, H: ?Sized>(model: &mut M, run: &mut Run<'_, '_
                 Status::Skipped(SkipReason::ChildFailed),
             );
         }
-        return false;
+        return (false, None);
     }
     if run.stopped {
-        return false;
+        return (false, None);
     }
     let result = run.call(|hooks, parents| M::hook_delete(hooks, model, parents));
-    run.record_result::<M>(&key, Operation::Delete, result)
+    (
+        run.record_result::<M>(&key, Operation::Delete, result),
+        None,
+    )
 }
 
 fn create_element<M, H, S>(slots: &mut S, key: &M::Key, model: &M, run: &mut Run<'_, '_, H>)
@@ -462,8 +480,16 @@ where
     let result = run.call(|hooks, parents| M::hook_create(hooks, model, parents));
     if run.record_result::<M>(key, Operation::Create, result) {
         let mut created = model.clone();
-        run.within_model::<M, _>(has_children(model), key, |run| created.create_children(run));
+        let children = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run.within_model::<M, _>(has_children(model), key, |run| created.create_children(run))
+        }));
+        // The element is in the system: it goes into memory, also when a child's hook
+        // panicked, with the children created before (`create_collection` leaves out the
+        // rest).
         slots.insert_slot(created);
+        if let Err(panic) = children {
+            std::panic::resume_unwind(panic);
+        }
     } else {
         run.record_descendants(
             model,
@@ -512,35 +538,53 @@ where
         super::concurrent::walk::collection(children, None, run);
         return;
     }
+    let keys = children.child_keys();
     let mut dropped = Vec::new();
-    for key in children.child_keys() {
-        let Some(child) = children.child_mut(&key) else {
+    let mut panic = None;
+    for (at, key) in keys.iter().enumerate() {
+        let Some(child) = children.child_mut(key) else {
             continue;
         };
         // Its parent was created, it was not (a stop, a flag): say so, and leave it out of
         // memory.
-        if let Some(reason) = run.skip_reason::<C::Model>(&key, Operation::Create) {
+        if let Some(reason) = run.skip_reason::<C::Model>(key, Operation::Create) {
             run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
             dropped.push(key);
             continue;
         }
-        let result = run
-            .call(|hooks, parents| <C::Model as SyncTree<H>>::hook_create(hooks, child, parents));
-        if run.record_result::<C::Model>(&key, Operation::Create, result) {
-            run.within_model::<C::Model, _>(has_children(&*child), &key, |run| {
-                child.create_children(run)
+        let mut created = false;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let result = run.call(|hooks, parents| {
+                <C::Model as SyncTree<H>>::hook_create(hooks, child, parents)
             });
-        } else {
-            run.record_descendants(
-                &*child,
-                Operation::Create,
-                Status::Skipped(SkipReason::ParentFailed),
-            );
+            created = run.record_result::<C::Model>(key, Operation::Create, result);
+            if created {
+                run.within_model::<C::Model, _>(has_children(&*child), key, |run| {
+                    child.create_children(run)
+                });
+            } else {
+                run.record_descendants(
+                    &*child,
+                    Operation::Create,
+                    Status::Skipped(SkipReason::ParentFailed),
+                );
+            }
+        }));
+        if !created {
             dropped.push(key);
+        }
+        if let Err(caught) = outcome {
+            // A hook panicked: the children not tried yet are not in the system either.
+            dropped.extend(keys.get(at + 1..).unwrap_or_default());
+            panic = Some(caught);
+            break;
         }
     }
     for key in dropped {
-        drop(children.remove_child(&key));
+        drop(children.remove_child(key));
+    }
+    if let Some(panic) = panic {
+        std::panic::resume_unwind(panic);
     }
 }
 
@@ -574,10 +618,14 @@ where
             all_gone = false;
             continue;
         }
-        if delete_subtree(child, run) {
+        let (gone, panic) = delete_subtree(child, run);
+        if gone {
             drop(children.remove_child(&key));
         } else {
             all_gone = false;
+        }
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
         }
     }
     all_gone
