@@ -109,3 +109,72 @@ fn the_base_moves_on_only_when_both_sides_succeeded() {
     assert!(report.base_committed);
     assert!(a.diff(&b).unwrap().is_empty());
 }
+
+/// An adapter whose updates all fail.
+struct RefusesUpdates;
+
+impl statesync::sync::Adapter for RefusesUpdates {}
+
+impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesUpdates {
+    fn update(
+        &mut self,
+        _model: &M,
+        _changes: &M::Changes,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        Err("updates refused".into())
+    }
+}
+
+/// After a sync that one side failed in part, the base holds what reached both sides: a
+/// site B created and A got is in it, so B's user deleting it later is a delete (carried to
+/// A), not a site A created (carried back to B). What B did not get (A's region) is still
+/// A's change.
+#[test]
+fn what_reached_both_sides_is_in_the_base_after_a_partial_failure() {
+    let mut history = History::new(inventory()).unwrap();
+    let mut a = inventory();
+    let mut b = inventory();
+    b.sites.insert(site("lon", 1, 1)).unwrap();
+    ams(&mut a).region = "eu-west".into();
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut RefusesUpdates),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(!report.base_committed);
+    assert_eq!(report.b.counts.failed, 1);
+    let lon = SiteKey { name: "lon".into() };
+    assert!(a.sites.contains(&lon));
+    assert!(history.head().sites.contains(&lon));
+    assert_eq!(ams(&mut history.head().clone()).region, "emea");
+
+    drop(b.sites.remove(&lon));
+    let report = in_memory(&mut history, &mut a, &mut b);
+    assert!(report.conflicts.is_empty());
+    assert!(report.base_committed);
+    assert!(!a.sites.contains(&lon), "B's delete reached A");
+    assert!(!b.sites.contains(&lon), "and was not undone");
+    assert_eq!(ams(&mut b).region, "eu-west");
+    assert!(a.diff(&b).unwrap().is_empty());
+}
+
+/// Syncing replicas that already agree with the base commits nothing: the history does
+/// not grow with every run.
+#[test]
+fn a_sync_that_changes_nothing_commits_nothing() {
+    let mut history = History::new(inventory()).unwrap();
+    let mut a = inventory();
+    let mut b = inventory();
+    for _ in 0..3 {
+        let report = in_memory(&mut history, &mut a, &mut b);
+        assert!(report.base_committed);
+    }
+    assert_eq!(history.version(), 0);
+    ams(&mut a).region = "eu-west".into();
+    in_memory(&mut history, &mut a, &mut b);
+    in_memory(&mut history, &mut a, &mut b);
+    assert_eq!(history.version(), 1);
+}

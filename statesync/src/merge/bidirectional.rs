@@ -5,7 +5,7 @@ use crate::sync::{Adapter, SyncModel, SyncOptions, SyncReport, SyncTree};
 
 use super::context::{Conflict, Kept, MergeOptions};
 use super::history::History;
-use super::{MergeModel, merge_keeping};
+use super::{MergeModel, agreement, merge_keeping};
 
 /// What a bidirectional sync did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,15 +16,23 @@ pub struct BidirectionalReport {
     pub a: SyncReport,
     /// The sync into side B.
     pub b: SyncReport,
-    /// Whether the new base was committed (only when both syncs succeeded).
+    /// Whether the merge became the new base (only when both syncs succeeded; committed
+    /// to the history when it differs from the old base). When a sync failed, the base
+    /// moves only as far as both sides now agree.
     pub base_committed: bool,
 }
 
 /// Syncs two replicas both ways against the base at the head of `history`: each side's
 /// changes since the base are merged (A is "ours", B "theirs"), each side gets the diff that
 /// brings it to the merge through its own hooks, and the merge is committed as the new base
-/// only when both sides succeeded. Where a conflict is reported, each side keeps its own
-/// value and the base keeps the old one, so the conflict comes up again until resolved.
+/// when both sides succeeded. Where a conflict is reported, each side keeps its own value
+/// and the base keeps the old one, so the conflict comes up again until resolved.
+///
+/// When a side's sync failed in part, the base moves only as far as the two sides now
+/// agree: a value or an element both hold alike goes into it, everything else keeps the
+/// base's. So what one side did not get is still a change of the other side next time, and
+/// what reached both sides is no longer one (a side that then undoes it is heard). A sync
+/// that changes nothing commits nothing.
 ///
 /// # Errors
 /// Only a failed diff (duplicate keys); hook failures are in the reports.
@@ -48,8 +56,13 @@ where
     let report_a = a.sync_diff(&diff_a, hooks_a, SyncOptions::default());
     let report_b = b.sync_diff(&diff_b, hooks_b, SyncOptions::default());
     let base_committed = report_a.is_success() && report_b.is_success();
-    if base_committed {
-        history.commit(&new_base.value, "bidirectional sync")?;
+    let next = if base_committed {
+        new_base.value
+    } else {
+        agreement(&base, a, b)
+    };
+    if !base.diff(&next)?.is_empty() {
+        history.commit(&next, "bidirectional sync")?;
     }
     for conflict in &for_a.conflicts {
         tracing::warn!(%conflict, "conflict kept");

@@ -241,6 +241,8 @@ fn render(value: &dyn Debug) -> String {
 pub struct MergeCx<'o> {
     options: &'o MergeOptions,
     kept: Kept,
+    /// Whether this merge takes only what both sides agree on (see [`MergeCx::agreement`]).
+    agreement: bool,
     path: Vec<String>,
     conflicts: Vec<Conflict>,
 }
@@ -250,8 +252,21 @@ impl<'o> MergeCx<'o> {
         Self {
             options,
             kept,
+            agreement: false,
             path: Vec::new(),
             conflicts: Vec::new(),
+        }
+    }
+
+    /// A merge that is not one: where both sides hold the same value (or element) it takes
+    /// it, and everywhere else it keeps the base's (an element only one side holds keeps
+    /// the base's, or stays out). No strategy runs; what differs is counted as a conflict
+    /// (kept from the base), for the merge's own bookkeeping only.
+    #[cfg(feature = "sync")]
+    pub(super) fn agreement(options: &'o MergeOptions) -> Self {
+        Self {
+            agreement: true,
+            ..Self::new(options, Kept::Base)
         }
     }
 
@@ -284,6 +299,9 @@ impl<'o> MergeCx<'o> {
     /// without a base when both sides made a root with one new key, and a
     /// [`ConflictKind::RootKey`] otherwise.
     pub(super) fn merge_root<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
+        if self.agreement && !ours.same_key(theirs) {
+            return base.clone();
+        }
         if ours.same_key(theirs) {
             let base = base.same_key(ours).then_some(base);
             self.path.push(Self::segment(M::NAME, ours));
@@ -337,7 +355,7 @@ impl<'o> MergeCx<'o> {
         if same(ours, theirs) {
             return ours.clone();
         }
-        if let Some(base) = base {
+        if let Some(base) = base.filter(|_| !self.agreement) {
             if same(base, ours) {
                 return theirs.clone();
             }
@@ -345,7 +363,11 @@ impl<'o> MergeCx<'o> {
                 return ours.clone();
             }
         }
-        let strategy = self.options.for_field(model, field).unwrap_or(declared);
+        let strategy = if self.agreement {
+            Strategy::Report
+        } else {
+            self.options.for_field(model, field).unwrap_or(declared)
+        };
         let resolved = match strategy {
             Strategy::Ours => Some(ours.clone()),
             Strategy::Theirs => Some(theirs.clone()),
@@ -403,6 +425,7 @@ impl<'o> MergeCx<'o> {
                         && self.kept == Kept::Base;
                     (!unresolved_creation).then_some(merged_child)
                 }
+                None if self.agreement => base_child.cloned(),
                 None => match base_child {
                     None => Some(our.clone()),
                     Some(base_child) => self.deleted_on_one_side(base_child, our, Side::Theirs),
@@ -422,6 +445,7 @@ impl<'o> MergeCx<'o> {
             };
             self.path.push(Self::segment(field, their));
             let kept = match base.and_then(|base| base.child(&key)) {
+                base_child if self.agreement => base_child.cloned(),
                 None => Some(their.clone()),
                 Some(base_child) => self.deleted_on_one_side(base_child, their, Side::Ours),
             };

@@ -114,3 +114,10 @@ pub fn merge_keeping<M: MergeModel>(
         conflicts: cx.into_conflicts(),
     }
 }
+
+/// What `a` and `b` hold alike, with the base's values and elements everywhere else (see
+/// `MergeCx::agreement`): the base a bidirectional sync moves to when a side failed.
+#[cfg(feature = "sync")]
+pub(crate) fn agreement<M: MergeModel>(base: &M, a: &M, b: &M) -> M {
+    MergeCx::agreement(&MergeOptions::default()).merge_root(base, a, b)
+}
