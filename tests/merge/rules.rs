@@ -90,7 +90,8 @@ fn a_nan_kept_on_one_side_is_unchanged() {
 }
 
 /// A root whose key changed is a replacement: taken when the other side left the base
-/// alone, merged when both sides chose the same new key, a conflict otherwise.
+/// alone, merged against the base when both sides chose the same new key, a conflict
+/// otherwise.
 #[test]
 fn a_root_replaced_on_one_side_is_taken_or_conflicts() {
     let base = doc();
@@ -108,6 +109,17 @@ fn a_root_replaced_on_one_side_is_taken_or_conflicts() {
     let merged = merge(&base, &replaced, &both, &MergeOptions::default());
     assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
     assert_eq!((merged.value.id, merged.value.priority), (2, 1));
+    // The same new key on both sides, and the rest changed on one side only: merged
+    // against the base, so neither side's change is lost or a conflict.
+    let mut renamed = doc();
+    renamed.id = 2;
+    let mut retitled = renamed.clone();
+    retitled.title = "retitled".into();
+    for (ours, theirs) in [(&renamed, &retitled), (&retitled, &renamed)] {
+        let merged = merge(&base, ours, theirs, &MergeOptions::default());
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+        assert_eq!(merged.value, retitled);
+    }
 
     let mut edited = doc();
     edited.title = "edited".into();

@@ -296,16 +296,16 @@ impl<'o> MergeCx<'o> {
 
     /// Merges two roots. A root whose key changed is a replacement (as a diff sees it: a
     /// delete and a create): taken when the other side left the base unchanged, merged
-    /// without a base when both sides made a root with one new key, and a
+    /// against the base when both sides gave it one new key (the same change of its id
+    /// fields on both sides: the rest of it merges three-way as usual), and a
     /// [`ConflictKind::RootKey`] otherwise.
     pub(super) fn merge_root<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
         if self.agreement && !ours.same_key(theirs) {
             return base.clone();
         }
         if ours.same_key(theirs) {
-            let base = base.same_key(ours).then_some(base);
             self.path.push(Self::segment(M::NAME, ours));
-            let merged = merge_model(base, ours, theirs, self);
+            let merged = merge_model(Some(base), ours, theirs, self);
             self.path.pop();
             return merged;
         }
