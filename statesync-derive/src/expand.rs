@@ -752,7 +752,10 @@ fn merge_impl(model: &Model) -> TokenStream {
             }
         }
     });
-    // Attributes with a declared strategy; the others merge under the model's strategy.
+    // Attributes with a declared strategy; the others merge under the model's strategy,
+    // except the version field, which merges by `max` unless it says otherwise (so that the
+    // newest side's version comes with its values, and two bumps are no conflict).
+    let version = model.options.version.as_ref().map(|version| &version.value);
     let rules: Vec<TokenStream> = model
         .fields_with(Role::Attribute)
         .enumerate()
@@ -762,6 +765,17 @@ fn merge_impl(model: &Model) -> TokenStream {
             let at = model.krate_at(span);
             let options = &field.options;
             let (strategy, resolve) = match (&options.merge, &options.merge_with) {
+                (None, None) if version.is_some_and(|version| *field.ident == *version) => {
+                    // Ordered where `version` is spelt, as `newer` orders it: an unordered
+                    // version is one error there.
+                    let order = quote_spanned!(version.map_or(span, syn::Ident::span)=>
+                        ::core::cmp::PartialOrd::partial_cmp(__o, __t)
+                    );
+                    (
+                        quote!(Max),
+                        quote_spanned!(span=> |_, __o, __t| #at::__private::merge_by_order(__o, __t, #order)),
+                    )
+                }
                 (_, Some(Valued { value: with, .. })) => (
                     quote!(Custom),
                     quote_spanned!(span=> |__b, __o, __t| #with(__b, __o, __t)),

@@ -204,6 +204,22 @@ pub fn merge_max<T: PartialOrd + Clone>(ours: &T, theirs: &T) -> Option<T> {
     }
 }
 
+/// The larger of two values by their `order` (ours against theirs, as `partial_cmp` gives
+/// it); `None` when they do not compare. For the version field, whose order the generated
+/// code takes where the `version` option is spelt (so that a version that is not ordered is
+/// one error there).
+#[inline]
+pub fn merge_by_order<T: Clone>(
+    ours: &T,
+    theirs: &T,
+    order: Option<std::cmp::Ordering>,
+) -> Option<T> {
+    match order? {
+        std::cmp::Ordering::Less => Some(theirs.clone()),
+        _ => Some(ours.clone()),
+    }
+}
+
 /// The smaller of two values; `None` when they do not compare.
 #[inline]
 pub fn merge_min<T: PartialOrd + Clone>(ours: &T, theirs: &T) -> Option<T> {

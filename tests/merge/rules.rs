@@ -486,3 +486,39 @@ fn overrides_are_kept_by_model_type_not_by_name() {
     assert_eq!(merged.conflicts.len(), 1, "{:?}", merged.conflicts);
     assert_eq!(merged.conflicts[0].path, "item[id=1].inner[id=2].label");
 }
+
+/// A version field without a strategy of its own merges by `max`: the newest side's values
+/// come with its version, and two bumps are no conflict.
+#[test]
+fn the_version_field_merges_by_max_unless_it_says_otherwise() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    #[statesync(version = "rev")]
+    struct Note {
+        #[statesync(id)]
+        id: u8,
+        rev: u64,
+        #[statesync(merge = "newest")]
+        body: String,
+    }
+    let note = |rev, body: &str| Note {
+        id: 1,
+        rev,
+        body: body.into(),
+    };
+    let base = note(1, "base");
+    let (older, newer) = (note(2, "older"), note(3, "newer"));
+    for (ours, theirs) in [(&older, &newer), (&newer, &older)] {
+        let merged = merge(&base, ours, theirs, &MergeOptions::default());
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+        assert_eq!(merged.value, newer);
+    }
+    // Bumped alike with different bodies: which is newest is unknown, a conflict.
+    let merged = merge(
+        &base,
+        &note(2, "a"),
+        &note(2, "b"),
+        &MergeOptions::default(),
+    );
+    let paths: Vec<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["note[id=1].body"]);
+}
