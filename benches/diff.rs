@@ -162,5 +162,55 @@ fn incremental(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single, hierarchy, incremental);
+/// A part of a document whose parts are a `Vec` (looked up by key in a linear scan).
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+struct Part {
+    #[statesync(id)]
+    id: u32,
+    text: String,
+}
+
+/// A document whose parts are a `Vec`.
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+struct VecDocument {
+    #[statesync(children)]
+    parts: Vec<Part>,
+}
+
+/// The same document with its parts in a `Store` (looked up through its index).
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+struct StoreDocument {
+    #[statesync(children)]
+    parts: statesync::Store<Part>,
+}
+
+/// Three-way merges of a document of 20,000 parts, in a `Vec` and in a `Store`, each side
+/// editing its own 1%.
+fn merge_documents(c: &mut Criterion) {
+    let parts = |edited: u32, text: &str| -> Vec<Part> {
+        (0..20_000)
+            .map(|id| Part {
+                id,
+                text: if id % 100 == edited { text } else { "base" }.into(),
+            })
+            .collect()
+    };
+    let sides = [parts(100, ""), parts(1, "ours"), parts(2, "theirs")];
+    let [base, ours, theirs] = sides.clone().map(|parts| VecDocument { parts });
+    let options = statesync::merge::MergeOptions::default();
+    let mut group = c.benchmark_group("merge");
+    group.sample_size(10);
+    group.bench_function("vec_20k", |bench| {
+        bench.iter(|| statesync::merge::merge(black_box(&base), &ours, &theirs, &options))
+    });
+    let [base, ours, theirs] = sides.map(|parts| StoreDocument {
+        parts: statesync::Store::try_from_iter(parts).unwrap_or_default(),
+    });
+    group.bench_function("store_20k", |bench| {
+        bench.iter(|| statesync::merge::merge(black_box(&base), &ours, &theirs, &options))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, single, hierarchy, incremental, merge_documents);
 criterion_main!(benches);

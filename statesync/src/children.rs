@@ -28,6 +28,14 @@ pub trait ChildCollection: Default {
     /// The child model type.
     type Model: DiffModel;
 
+    /// Whether [`ChildCollection::child`] scans the collection (a `Vec`): work that looks
+    /// up many keys then builds an index first.
+    const SCANS: bool = false;
+
+    /// Whether the collection's order changes from one run to the next (a `HashMap`): work
+    /// whose output must not then goes by key order.
+    const UNORDERED: bool = false;
+
     /// The child with this key.
     fn child(&self, key: &<Self::Model as DiffModel>::Key) -> Option<&Self::Model>;
 
@@ -65,6 +73,16 @@ pub trait ChildCollection: Default {
 
     /// Adds a child (replacing one with the same key).
     fn insert_child(&mut self, child: Self::Model);
+
+    /// A collection of these children, whose keys are distinct, in this order (where the
+    /// collection keeps one). A `Vec` takes them as they are; the default inserts each.
+    fn from_children(children: Vec<Self::Model>) -> Self {
+        let mut collection = Self::default();
+        for child in children {
+            collection.insert_child(child);
+        }
+        collection
+    }
 }
 
 /// A model with id fields, so that several of them can share a collection: what a
@@ -360,6 +378,8 @@ impl<M: DiffModel> ChildCollection for Store<M> {
 impl<M: DiffModel> ChildCollection for Vec<M> {
     type Model = M;
 
+    const SCANS: bool = true;
+
     /// Linear in the length of the `Vec`: use a `Store` for large collections.
     fn child(&self, key: &M::Key) -> Option<&M> {
         self.iter().find(|child| child.has_key(key))
@@ -408,6 +428,10 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
             Some(slot) => *slot = child,
             None => self.push(child),
         }
+    }
+
+    fn from_children(children: Vec<M>) -> Self {
+        children
     }
 }
 
@@ -481,7 +505,7 @@ impl<M: DiffModel> Patch<M> for IndexedVec<M> {
 
 /// Implements [`ChildCollection`] for a map keyed by the child's key.
 macro_rules! map_children {
-    ($map:ident, $remove:ident $(, $hasher:ident)?) => {
+    ($map:ident, $remove:ident, $unordered:literal $(, $hasher:ident)?) => {
         impl<M: DiffModel $(, $hasher: BuildHasher)?> Patch<M> for $map<M::Key, M $(, $hasher)?> {
             fn remove_deleted(&mut self, diff: &Diff<M>) {
                 for key in deleted_keys(diff) {
@@ -500,6 +524,8 @@ macro_rules! map_children {
 
         impl<M: DiffModel $(, $hasher: BuildHasher + Default)?> ChildCollection for $map<M::Key, M $(, $hasher)?> {
             type Model = M;
+
+            const UNORDERED: bool = $unordered;
 
             fn child(&self, key: &M::Key) -> Option<&M> {
                 self.get(key)
@@ -545,6 +571,6 @@ macro_rules! map_children {
     };
 }
 
-map_children!(BTreeMap, remove);
-map_children!(HashMap, remove, S);
-map_children!(IndexMap, shift_remove, S);
+map_children!(BTreeMap, remove, false);
+map_children!(HashMap, remove, true, S);
+map_children!(IndexMap, shift_remove, false, S);

@@ -522,3 +522,54 @@ fn the_version_field_merges_by_max_unless_it_says_otherwise() {
     let paths: Vec<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(paths, ["note[id=1].body"]);
 }
+
+/// Conflicts come out in key order whatever order the children are held in: a `HashMap`
+/// iterates in another order in every process, a `Vec` in its own. The merged `Vec` keeps
+/// ours' order, then theirs' new children.
+#[test]
+fn conflicts_among_children_come_out_in_key_order() {
+    use std::collections::HashMap;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Part {
+        #[statesync(id)]
+        id: u32,
+        text: String,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Book {
+        #[statesync(children)]
+        by_id: HashMap<PartKey, Part>,
+        #[statesync(children)]
+        in_order: Vec<Part>,
+    }
+
+    let part = |id, text: &str| Part {
+        id,
+        text: text.into(),
+    };
+    let book = |text: &str, ids: &[u32]| Book {
+        by_id: ids
+            .iter()
+            .map(|&id| (PartKey { id }, part(id, text)))
+            .collect(),
+        in_order: ids.iter().map(|&id| part(id, text)).collect(),
+    };
+    let ids: Vec<u32> = (0..40).rev().collect();
+    let base = book("base", &ids);
+    let ours = book("ours", &ids);
+    let mut theirs = book("theirs", &ids);
+    theirs.in_order.push(part(99, "new"));
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    let paths: Vec<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
+    let expected: Vec<String> = ["by_id", "in_order"]
+        .iter()
+        .flat_map(|field| (0..40).map(move |id| format!("book.{field}[id={id}].text")))
+        .collect();
+    assert_eq!(paths, expected);
+    let order: Vec<u32> = merged.value.in_order.iter().map(|p| p.id).collect();
+    let mut expected_order = ids.clone();
+    expected_order.push(99);
+    assert_eq!(order, expected_order);
+}

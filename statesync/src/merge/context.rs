@@ -398,7 +398,11 @@ impl<'o> MergeCx<'o> {
         }
     }
 
-    /// Merges one children field by key.
+    /// Merges one children field by key. The merged collection holds ours' elements in
+    /// ours' order, then those only theirs holds in theirs' order, and conflicts come out in
+    /// that order too, except in a `HashMap` (whose order changes from run to run) and a
+    /// `Vec`, where they come out in key order. Each side is looked up through one index,
+    /// so a `Vec` merges in linear time.
     #[doc(hidden)]
     pub fn children<C: ChildCollection<Model: MergeModel>>(
         &mut self,
@@ -407,15 +411,29 @@ impl<'o> MergeCx<'o> {
         ours: &C,
         theirs: &C,
     ) -> C {
-        let mut merged = C::default();
-        for key in ours.child_keys() {
-            let Some(our) = ours.child(&key) else {
-                continue;
-            };
-            let base_child = base.and_then(|base| base.child(&key));
-            self.path.push(Self::segment(field, our));
-            let kept = match theirs.child(&key) {
-                Some(their) => {
+        let base = base.map(Index::new);
+        let (our_keys, their_keys) = (ours.child_keys(), theirs.child_keys());
+        let (ours, theirs) = (Index::new(ours), Index::new(theirs));
+        // Decided in key order where the collection's own order is no order (a `HashMap`)
+        // or may repeat a key (a `Vec`), else in ours' order and then theirs'.
+        let sorted = C::SCANS || C::UNORDERED;
+        let mut keys: Vec<&<C::Model as DiffModel>::Key> = if sorted {
+            our_keys.iter().chain(&their_keys).collect()
+        } else {
+            let theirs_only = their_keys.iter().filter(|key| ours.get(key).is_none());
+            our_keys.iter().chain(theirs_only).collect()
+        };
+        if sorted {
+            keys.sort_unstable();
+            keys.dedup();
+        }
+        // `decided[at]`: what the merge keeps of the element with `keys[at]`.
+        let mut decided = Vec::with_capacity(keys.len());
+        for &key in &keys {
+            let base_child = base.as_ref().and_then(|base| base.get(key));
+            let kept = match (ours.get(key), theirs.get(key)) {
+                (Some(our), Some(their)) => {
+                    self.path.push(Self::segment(field, our));
                     let before = self.conflicts.len();
                     let merged_child = merge_model(base_child, our, their, self);
                     // Created on both sides with a conflict: a base has no value to keep, so
@@ -423,38 +441,41 @@ impl<'o> MergeCx<'o> {
                     let unresolved_creation = base_child.is_none()
                         && self.conflicts.len() > before
                         && self.kept == Kept::Base;
+                    self.path.pop();
                     (!unresolved_creation).then_some(merged_child)
                 }
-                None if self.agreement => base_child.cloned(),
-                None => match base_child {
-                    None => Some(our.clone()),
-                    Some(base_child) => self.deleted_on_one_side(base_child, our, Side::Theirs),
-                },
+                (Some(only), None) | (None, Some(only)) => {
+                    let deleter = if theirs.get(key).is_some() {
+                        Side::Ours
+                    } else {
+                        Side::Theirs
+                    };
+                    self.path.push(Self::segment(field, only));
+                    let kept = match base_child {
+                        base_child if self.agreement => base_child.cloned(),
+                        None => Some(only.clone()),
+                        Some(base_child) => self.deleted_on_one_side(base_child, only, deleter),
+                    };
+                    self.path.pop();
+                    kept
+                }
+                (None, None) => None,
             };
-            self.path.pop();
-            if let Some(child) = kept {
-                merged.insert_child(child);
-            }
+            decided.push(kept);
         }
-        for key in theirs.child_keys() {
-            if ours.child(&key).is_some() {
-                continue;
-            }
-            let Some(their) = theirs.child(&key) else {
-                continue;
-            };
-            self.path.push(Self::segment(field, their));
-            let kept = match base.and_then(|base| base.child(&key)) {
-                base_child if self.agreement => base_child.cloned(),
-                None => Some(their.clone()),
-                Some(base_child) => self.deleted_on_one_side(base_child, their, Side::Ours),
-            };
-            self.path.pop();
-            if let Some(child) = kept {
-                merged.insert_child(child);
-            }
+        if !sorted {
+            return C::from_children(decided.into_iter().flatten().collect());
         }
-        merged
+        let mut merged = Vec::with_capacity(decided.len());
+        for key in our_keys.iter().chain(&their_keys) {
+            let child = keys
+                .binary_search(&key)
+                .ok()
+                .and_then(|at| decided.get_mut(at))
+                .and_then(Option::take);
+            merged.extend(child);
+        }
+        C::from_children(merged)
     }
 
     /// An element that `deleter` deleted and the other side kept as `survivor`: deleted if
@@ -503,6 +524,33 @@ impl<'o> MergeCx<'o> {
             Kept::Ours => keep_survivor(Side::Ours),
             Kept::Theirs => keep_survivor(Side::Theirs),
             Kept::Base => Some(base.clone()),
+        }
+    }
+}
+
+/// A children collection looked up by key: through its own index, or (a `Vec`, whose
+/// lookup is a scan) through a hash table built once, holding the first of a repeated key.
+enum Index<'c, C: ChildCollection> {
+    Own(&'c C),
+    Built(HashMap<<C::Model as DiffModel>::Key, &'c C::Model>),
+}
+
+impl<'c, C: ChildCollection> Index<'c, C> {
+    fn new(children: &'c C) -> Self {
+        if !C::SCANS {
+            return Index::Own(children);
+        }
+        let mut index = HashMap::new();
+        children.for_each_child(&mut |child| {
+            index.entry(child.key()).or_insert(child);
+        });
+        Index::Built(index)
+    }
+
+    fn get(&self, key: &<C::Model as DiffModel>::Key) -> Option<&'c C::Model> {
+        match self {
+            Index::Own(children) => children.child(key),
+            Index::Built(index) => index.get(key).copied(),
         }
     }
 }
