@@ -184,6 +184,44 @@ pub(crate) fn render_value(value: &dyn Debug) -> String {
     crate::canonical::canonical(&out)
 }
 
+/// [`render_value`] cut after about `limit` bytes (at a character boundary), marked
+/// ` …` where it was cut: for whole models, whose rendering grows with their subtree.
+pub(crate) fn render_bounded(value: &dyn Debug, limit: usize) -> String {
+    /// Takes at most `left` more bytes, then fails the formatting (which stops it).
+    struct Bounded {
+        out: String,
+        left: usize,
+    }
+
+    impl fmt::Write for Bounded {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            if text.len() <= self.left {
+                self.out.push_str(text);
+                self.left -= text.len();
+                return Ok(());
+            }
+            let mut end = self.left;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.out.push_str(text.get(..end).unwrap_or_default());
+            self.left = 0;
+            Err(fmt::Error)
+        }
+    }
+
+    let mut bounded = Bounded {
+        out: String::new(),
+        left: limit,
+    };
+    let cut = write!(bounded, "{value:?}").is_err();
+    let mut rendered = crate::canonical::canonical(&bounded.out);
+    if cut {
+        rendered.push_str(" …");
+    }
+    rendered
+}
+
 impl<M: DiffModel> Diff<M> {
     /// Every changed element (and each unchanged parent of one), parents before children,
     /// siblings in key order: the same diff always gives the same entries.

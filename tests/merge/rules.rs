@@ -573,3 +573,30 @@ fn conflicts_among_children_come_out_in_key_order() {
     expected_order.push(99);
     assert_eq!(order, expected_order);
 }
+
+/// A conflict about a whole element (deleted on one side, changed on the other) shows the
+/// start of its rendering, not its whole subtree: a site of 300 devices is not rendered
+/// three times in full.
+#[test]
+fn a_conflict_about_a_large_element_shows_its_start() {
+    let mut base = Inventory::default();
+    base.sites.insert(site("ams", 300, 2)).unwrap();
+    let deleted = Inventory::default();
+    let mut changed = base.clone();
+    changed
+        .sites
+        .get_mut(&SiteKey { name: "ams".into() })
+        .unwrap()
+        .region = "eu-west".into();
+    let merged = merge(&base, &deleted, &changed, &MergeOptions::default());
+    assert_eq!(merged.conflicts.len(), 1);
+    let conflict = &merged.conflicts[0];
+    assert_eq!(conflict.kind, ConflictKind::DeleteUpdate);
+    for shown in [&conflict.base, &conflict.theirs] {
+        let shown = shown.as_deref().unwrap();
+        assert!(shown.len() <= 1024 + " …".len(), "{}", shown.len());
+        assert!(shown.starts_with("Site {"), "{shown}");
+        assert!(shown.ends_with(" …"), "{shown}");
+    }
+    assert_eq!(conflict.ours, None);
+}

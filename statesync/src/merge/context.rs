@@ -37,6 +37,8 @@ pub enum ConflictKind {
 
 /// A conflict the strategies did not resolve. Values are rendered with `Debug`; `None`
 /// stands for "absent" (no base for an element created on both sides, or a deleted side).
+/// A conflict about a whole element (its delete, its root key) shows the first 1,024 bytes
+/// of each model's rendering, marked ` …` where cut, not its whole subtree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
     /// Where: `site[name=nyc].devices[site=nyc, name=sw1].role`.
@@ -236,6 +238,15 @@ fn render(value: &dyn Debug) -> String {
     crate::render::render_value(value)
 }
 
+/// How much of a whole model a conflict about an element (its delete, its root key) shows:
+/// the start of its rendering, not its whole subtree.
+const ELEMENT_SHOWN: usize = 1024;
+
+/// A model in a conflict about the element, cut after [`ELEMENT_SHOWN`] bytes.
+fn render_element(model: &dyn Debug) -> String {
+    crate::render::render_bounded(model, ELEMENT_SHOWN)
+}
+
 /// One merge in progress. Generated code calls [`MergeCx::field`] per attribute and
 /// [`MergeCx::children`] per children field.
 pub struct MergeCx<'o> {
@@ -320,9 +331,9 @@ impl<'o> MergeCx<'o> {
         self.conflicts.push(Conflict {
             path: self.path_to(""),
             kind: ConflictKind::RootKey,
-            base: Some(render(base)),
-            ours: Some(render(ours)),
-            theirs: Some(render(theirs)),
+            base: Some(render_element(base)),
+            ours: Some(render_element(ours)),
+            theirs: Some(render_element(theirs)),
         });
         self.path.pop();
         match self.kept {
@@ -510,13 +521,13 @@ impl<'o> MergeCx<'o> {
             return keep_survivor(side);
         }
         let (ours, theirs) = match deleter {
-            Side::Ours => (None, Some(render(survivor))),
-            Side::Theirs => (Some(render(survivor)), None),
+            Side::Ours => (None, Some(render_element(survivor))),
+            Side::Theirs => (Some(render_element(survivor)), None),
         };
         self.conflicts.push(Conflict {
             path: self.path_to(""),
             kind: ConflictKind::DeleteUpdate,
-            base: Some(render(base)),
+            base: Some(render_element(base)),
             ours,
             theirs,
         });
