@@ -186,6 +186,7 @@ pub(crate) fn render_value(value: &dyn Debug) -> String {
 
 /// [`render_value`] cut after about `limit` bytes (at a character boundary), marked
 /// ` …` where it was cut: for whole models, whose rendering grows with their subtree.
+#[cfg(feature = "merge")]
 pub(crate) fn render_bounded(value: &dyn Debug, limit: usize) -> String {
     /// Takes at most `left` more bytes, then fails the formatting (which stops it).
     struct Bounded {
