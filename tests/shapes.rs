@@ -631,3 +631,31 @@ mod self_in_where {
         assert_eq!(old.diff(&new).unwrap().summary().update, 1);
     }
 }
+
+/// `HashMap` children written through `serde_map` come out in key order: two maps of the
+/// same models (each iterating in its own order) are the same JSON.
+#[test]
+fn hash_map_children_are_written_in_key_order() {
+    #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct Shelf {
+        #[serde(with = "statesync::serde_map")]
+        #[statesync(children)]
+        books: HashMap<BookKey, Book>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct Book {
+        #[statesync(id)]
+        isbn: u32,
+    }
+
+    let shelf = || Shelf {
+        books: (0..40)
+            .map(|isbn| (BookKey { isbn }, Book { isbn }))
+            .collect(),
+    };
+    let json = serde_json::to_string(&shelf()).unwrap();
+    let expected: Vec<String> = (0..40).map(|isbn| format!("{{\"isbn\":{isbn}}}")).collect();
+    assert_eq!(json, format!("{{\"books\":[{}]}}", expected.join(",")));
+    assert_eq!(serde_json::to_string(&shelf()).unwrap(), json);
+}

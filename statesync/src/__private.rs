@@ -100,14 +100,16 @@ pub fn check_children<P: DiffModel, C: ChildCollection>(
         .map_err(|error| error.within(P::NAME, &parent.key(), field))
 }
 
-/// Calls the visitor with each child of one children field.
+/// Calls the visitor with each child of one children field: in the collection's order, or
+/// in key order when the visitor asks or the collection's order changes from run to run (a
+/// `HashMap`), so that what a walk reports is the same in every run.
 #[inline]
 pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
     field: &'static str,
     children: &C,
     visitor: &mut V,
 ) {
-    if visitor.key_order() {
+    if visitor.key_order() || C::UNORDERED {
         for (_, child) in &in_key_order(children) {
             visitor.visit(field, *child);
         }

@@ -61,7 +61,8 @@ pub trait ChildCollection: Default {
     /// Calls `f` with each child, in the collection's order.
     fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a Self::Model));
 
-    /// The keys of the children, in the collection's order.
+    /// The keys of the children, in the collection's order (in key order for a collection
+    /// whose order changes from run to run, [`ChildCollection::UNORDERED`]).
     fn child_keys(&self) -> Vec<<Self::Model as DiffModel>::Key>;
 
     /// The child with this key, to change in place. Its id fields must not change: a
@@ -553,7 +554,11 @@ macro_rules! map_children {
             }
 
             fn child_keys(&self) -> Vec<M::Key> {
-                self.keys().cloned().collect()
+                let mut keys: Vec<M::Key> = self.keys().cloned().collect();
+                if Self::UNORDERED {
+                    keys.sort_unstable();
+                }
+                keys
             }
 
             fn child_mut(&mut self, key: &M::Key) -> Option<&mut M> {

@@ -62,8 +62,18 @@ where
     C::Model: Serialize,
     S: Serializer,
 {
-    let mut models = Vec::new();
-    children.for_each_child(&mut |model| models.push(model));
+    // A `HashMap`'s order changes from run to run: its models are written in key order,
+    // so the same state is the same JSON.
+    let models: Vec<&C::Model> = if C::UNORDERED {
+        crate::__private::in_key_order(children)
+            .into_iter()
+            .map(|(_, model)| model)
+            .collect()
+    } else {
+        let mut models = Vec::new();
+        children.for_each_child(&mut |model| models.push(model));
+        models
+    };
     let _level = crate::depth::enter_write::<C::Model, S::Error>(models.first().copied())?;
     serializer.collect_seq(models)
 }

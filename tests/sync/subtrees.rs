@@ -389,3 +389,69 @@ fn a_stale_delete_in_a_map_two_levels_down_and_a_replaced_generic_root() {
     assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
     assert_eq!(merged.value, replaced);
 }
+
+/// Children in a `HashMap` are created, deleted and reported in key order: a `HashMap`
+/// iterates in another order in every process, and a sync's outcomes must not.
+#[test]
+fn hash_map_children_are_synced_in_key_order() {
+    use std::collections::HashMap;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Room {
+        #[statesync(children)]
+        racks: Vec<Rack>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Rack {
+        #[statesync(id)]
+        name: String,
+        #[statesync(children)]
+        units: HashMap<UnitKey, Unit>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Unit {
+        #[statesync(id)]
+        position: u32,
+    }
+
+    let rack = || Rack {
+        name: "r1".into(),
+        units: (0..30)
+            .map(|position| (UnitKey { position }, Unit { position }))
+            .collect(),
+    };
+    let empty = Room { racks: Vec::new() };
+    let full = Room {
+        racks: vec![rack()],
+    };
+    let positions = |report: &SyncReport| -> Vec<u32> {
+        report
+            .outcomes
+            .iter()
+            .filter(|outcome| outcome.model == "unit")
+            .filter_map(|outcome| outcome.key.trim_start_matches("position=").parse().ok())
+            .collect()
+    };
+    let in_order: Vec<u32> = (0..30).collect();
+    let mut target = empty.clone();
+    let created = target
+        .sync_from(&full, &mut InMemory, SyncOptions::default())
+        .unwrap();
+    assert_eq!(positions(&created), in_order);
+    let mut target = full.clone();
+    let deleted = target
+        .sync_from(&empty, &mut InMemory, SyncOptions::default())
+        .unwrap();
+    assert_eq!(positions(&deleted), in_order);
+    let mut target = empty;
+    let skipped = target
+        .sync_from(
+            &full,
+            &mut Faulty::default().failing("rack[name=r1]"),
+            SyncOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(positions(&skipped), in_order);
+}
