@@ -378,6 +378,8 @@ proptest! {
 struct System {
     held: std::collections::BTreeSet<String>,
     fail: std::collections::BTreeSet<String>,
+    /// The element whose hook panics (doing nothing to the system).
+    panic_on: Option<String>,
     violations: Vec<String>,
 }
 
@@ -393,6 +395,9 @@ fn path_of<M: DiffModel>(parents: &statesync::sync::Parents, model: &M) -> Strin
 
 impl System {
     fn call(&mut self, operation: &str, path: String) -> Result<(), statesync::sync::HookError> {
+        if self.panic_on.as_ref() == Some(&path) {
+            panic!("the hook of {path} panics");
+        }
         if self.fail.contains(&path) {
             return Err(format!("{operation} {path} fails").into());
         }
@@ -487,5 +492,31 @@ proptest! {
         if system.fail.is_empty() {
             prop_assert!(same(&target, &source));
         }
+    }
+
+    /// With the hook of one random element panicking (the caller catches the panic), memory
+    /// still ends holding what the system holds: a created parent stays with the children
+    /// created before, deleted children leave, an update keeps its old values.
+    #[test]
+    fn after_a_panicking_hook_memory_is_what_the_system_holds(
+        a in spec(),
+        b in spec(),
+        panicking in any::<prop::sample::Index>(),
+        per_collection in any::<bool>(),
+    ) {
+        let fixed = |spec: &Spec| Catalogue { code: 7, ..build(spec, false) };
+        let (mut target, source) = (fixed(&a), fixed(&b));
+        let mut system = System { held: elements(&target), ..System::default() };
+        let all: Vec<String> = elements(&target).into_iter().chain(elements(&source)).collect();
+        system.panic_on = Some(panicking.get(&all).clone());
+        let mut options = SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE);
+        if per_collection {
+            options = options.order(statesync::sync::SyncOrder::PerCollection);
+        }
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            target.sync_from(&source, &mut system, options)
+        }));
+        prop_assert!(system.violations.is_empty(), "{:?}", system.violations);
+        prop_assert_eq!(&elements(&target), &system.held, "panicked: {}", result.is_err());
     }
 }

@@ -7,6 +7,7 @@
 use crate::children::ChildCollection;
 use crate::diff::{Action, Diff, ElementDiff, ModelUpdate};
 use crate::error::{Error, Operation, Path};
+use crate::fields::{ChildField, ChildFieldVisitor};
 use crate::model::DiffModel;
 
 use super::SyncTree;
@@ -485,7 +486,10 @@ where
         }));
         // The element is in the system: it goes into memory, also when a child's hook
         // panicked, with the children created before (`create_collection` leaves out the
-        // rest).
+        // rest of its collection, and the collections after it are emptied here).
+        if children.is_err() {
+            empty_fields_after(&mut created, run.cut_short);
+        }
         slots.insert_slot(created);
         if let Err(panic) = children {
             std::panic::resume_unwind(panic);
@@ -574,7 +578,11 @@ where
             dropped.push(key);
         }
         if let Err(caught) = outcome {
-            // A hook panicked: the children not tried yet are not in the system either.
+            // A hook panicked: the children not tried yet are not in the system either,
+            // nor those of the created child's collections that were never reached.
+            if created && let Some(child) = children.child_mut(key) {
+                empty_fields_after(child, run.cut_short);
+            }
             dropped.extend(keys.get(at + 1..).unwrap_or_default());
             panic = Some(caught);
             break;
@@ -584,8 +592,42 @@ where
         drop(children.remove_child(key));
     }
     if let Some(panic) = panic {
+        run.cut_short = address_of(children);
         std::panic::resume_unwind(panic);
     }
+}
+
+/// A collection's address, to know it again among its parent's children fields.
+fn address_of<C>(collection: &C) -> usize {
+    std::ptr::from_ref(collection).addr()
+}
+
+/// Empties the children fields of `model` that come after the collection at `cut_short`:
+/// the creates a panicking hook cut short never reached them, so their children are not
+/// in the system.
+fn empty_fields_after<M: DiffModel>(model: &mut M, cut_short: usize) {
+    struct EmptyAfter<'m, M> {
+        model: &'m mut M,
+        cut_short: usize,
+        passed: bool,
+    }
+
+    impl<M: DiffModel> ChildFieldVisitor<M> for EmptyAfter<'_, M> {
+        fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
+            let collection = (field.get_mut)(self.model);
+            if self.passed {
+                *collection = C::default();
+            } else if address_of(collection) == self.cut_short {
+                self.passed = true;
+            }
+        }
+    }
+
+    M::visit_child_fields(&mut EmptyAfter {
+        model,
+        cut_short,
+        passed: false,
+    });
 }
 
 /// Deletes every child of a model about to be deleted (called by generated code);

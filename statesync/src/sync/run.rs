@@ -88,6 +88,9 @@ pub struct Run<'h, 'o, H: ?Sized> {
     pub(super) dry: bool,
     /// Outcomes recorded so far (kept in the report or handed to the options' callback).
     pub(super) recorded: usize,
+    /// The address of the children collection whose creates a panicking hook cut short
+    /// (0: none): the children fields after it in its parent were never reached.
+    pub(super) cut_short: usize,
     /// The async engine's walker: when set, the engine's collection functions hand each
     /// collection to it instead of syncing it (see `concurrent::walk`).
     #[cfg(feature = "async")]
@@ -105,6 +108,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             phase: Phase::All,
             parents: Parents::default(),
             root_deleted: false,
+            cut_short: 0,
             dry: false,
             recorded: 0,
             #[cfg(feature = "async")]
