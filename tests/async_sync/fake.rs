@@ -49,6 +49,8 @@ pub struct Fake {
     /// Whether a parent delete is refused while it has children (off for syncs that
     /// delete parents first).
     pub strict_deletes: bool,
+    /// The element whose call panics when it ends (changing nothing in the system).
+    pub panic_on: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +82,7 @@ impl Fake {
             transient: 0.0,
             max_delay: Duration::from_millis(3),
             strict_deletes: true,
+            panic_on: None,
         }
     }
 
@@ -152,6 +155,10 @@ impl Fake {
         let mut state = self.lock();
         state.in_flight -= 1;
         state.events.push((op, false));
+        if self.panic_on.as_ref() == Some(&element) {
+            drop(state);
+            panic!("the call of {element} panics");
+        }
         started.verdict?;
         let held = Held {
             parent: parent_of(parents),

@@ -339,3 +339,45 @@ fn stale_plans_give_both_engines_the_same_outcomes() {
         }
     }
 }
+
+/// A hook whose future panics ends the sync like a dropped one: memory is left as the
+/// calls that ended left the system, for a random element panicking in random diffs, and
+/// the next sync converges.
+#[test]
+fn a_panicking_hook_leaves_memory_as_the_system() {
+    use rand::{Rng, SeedableRng};
+    for seed in 0..100u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x9a1c);
+        let before = super::random_inventory(&mut rng);
+        let source = super::random_inventory(&mut rng);
+        let mut fake = Fake::holding(seed, &before);
+        let names: Vec<String> = super::fake::all_names(&before)
+            .into_iter()
+            .chain(super::fake::all_names(&source))
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        fake.panic_on = Some(names[rng.random_range(0..names.len())].clone());
+        let mut target = before.clone();
+        let options = AsyncSyncOptions::default()
+            .max_in_flight(1 + (seed as usize % 5))
+            .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            runtime().block_on(target.sync_from_async(&source, &fake, options))
+        }));
+        assert_eq!(
+            fake.differences(&target),
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
+        assert!(fake.lock().violations.is_empty(), "seed {seed}");
+
+        fake.panic_on = None;
+        let again = runtime()
+            .block_on(target.sync_from_async(&source, &fake, super::options(3)))
+            .unwrap();
+        assert!(again.is_success(), "seed {seed}: {again}");
+        assert_eq!(target, source, "seed {seed}");
+    }
+}
