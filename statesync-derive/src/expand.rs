@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::{DeriveInput, Ident};
 
 use crate::ast::{Field, Model, Role};
-use crate::attr::{Errors, Strategy, Valued};
+use crate::attr::{Errors, Strategy, StrategyOption, Valued};
 use crate::bound;
 use crate::check;
 use crate::serde_impl::{self, Record, RecordField, Slot};
@@ -753,9 +753,24 @@ fn merge_impl(model: &Model) -> TokenStream {
         }
     });
     // Attributes with a declared strategy; the others merge under the model's strategy,
-    // except the version field, which merges by `max` unless it says otherwise (so that the
-    // newest side's version comes with its values, and two bumps are no conflict).
-    let version = model.options.version.as_ref().map(|version| &version.value);
+    // except the version field of a model that merges anything by `newest`: it merges by
+    // `max` unless it says otherwise, so that the newest side's version comes with its
+    // values and two bumps are no conflict.
+    let is_newest = |merge: &Option<Valued<StrategyOption>>| {
+        merge
+            .as_ref()
+            .is_some_and(|merge| matches!(merge.value.strategy, Strategy::Newest))
+    };
+    let uses_newest = is_newest(&model.options.merge)
+        || model
+            .fields_with(Role::Attribute)
+            .any(|field| is_newest(&field.options.merge));
+    let version = model
+        .options
+        .version
+        .as_ref()
+        .map(|version| &version.value)
+        .filter(|_| uses_newest);
     let rules: Vec<TokenStream> = model
         .fields_with(Role::Attribute)
         .enumerate()

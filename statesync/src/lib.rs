@@ -132,8 +132,9 @@ pub use summary::Summary;
 /// - `flags = "IGNORE | ..."`: [`sync::ModelFlags`] for every sync of this model.
 /// - `merge = "..."`: the model's merge strategy (`ours`, `theirs`, `newest`, `report`), the
 ///   default for its attributes and the rule for deleted-here, changed-there elements.
-/// - `version = "field"`: the attribute `newest` compares. It merges by `max` unless it
-///   declares a `merge` of its own, so the newest side's version comes with its values.
+/// - `version = "field"`: the attribute `newest` compares. In a model that merges anything
+///   by `newest`, it merges by `max` unless it declares a `merge` of its own, so the newest
+///   side's version comes with its values.
 /// - `sync_models = "A, B, C"`: for mutually recursive models, every model type reachable
 ///   from the cycle (its members and their other descendants); the sync impl then asks the
 ///   adapter for hooks for each instead of chasing child bounds (which would recurse

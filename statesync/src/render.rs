@@ -184,40 +184,19 @@ pub(crate) fn render_value(value: &dyn Debug) -> String {
     crate::canonical::canonical(&out)
 }
 
-/// [`render_value`] cut after about `limit` bytes (at a character boundary), marked
-/// ` …` where it was cut: for whole models, whose rendering grows with their subtree.
+/// [`render_value`] cut after `limit` bytes (at a character boundary), marked ` …` where
+/// it was cut: for whole models, whose rendering grows with their subtree. The whole text
+/// is made canonical before it is cut, so the part kept is the same in every run (a
+/// `HashMap`'s entries are sorted first); it is built once and not kept.
 #[cfg(feature = "merge")]
 pub(crate) fn render_bounded(value: &dyn Debug, limit: usize) -> String {
-    /// Takes at most `left` more bytes, then fails the formatting (which stops it).
-    struct Bounded {
-        out: String,
-        left: usize,
-    }
-
-    impl fmt::Write for Bounded {
-        fn write_str(&mut self, text: &str) -> fmt::Result {
-            if text.len() <= self.left {
-                self.out.push_str(text);
-                self.left -= text.len();
-                return Ok(());
-            }
-            let mut end = self.left;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            self.out.push_str(text.get(..end).unwrap_or_default());
-            self.left = 0;
-            Err(fmt::Error)
+    let mut rendered = render_value(value);
+    if rendered.len() > limit {
+        let mut end = limit;
+        while !rendered.is_char_boundary(end) {
+            end -= 1;
         }
-    }
-
-    let mut bounded = Bounded {
-        out: String::new(),
-        left: limit,
-    };
-    let cut = write!(bounded, "{value:?}").is_err();
-    let mut rendered = crate::canonical::canonical(&bounded.out);
-    if cut {
+        rendered.truncate(end);
         rendered.push_str(" …");
     }
     rendered

@@ -600,3 +600,76 @@ fn a_conflict_about_a_large_element_shows_its_start() {
     }
     assert_eq!(conflict.ours, None);
 }
+
+/// A model with a version field that merges nothing by `newest` merges its version like any
+/// field: two bumps conflict, and each side keeps its own.
+#[test]
+fn without_newest_the_version_field_is_a_field_like_any() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    #[statesync(version = "rev")]
+    struct Entry {
+        #[statesync(id)]
+        id: u8,
+        rev: u64,
+        role: String,
+    }
+    let entry = |rev, role: &str| Entry {
+        id: 1,
+        rev,
+        role: role.into(),
+    };
+    let merged = merge(
+        &entry(1, "x"),
+        &entry(2, "a"),
+        &entry(3, "b"),
+        &MergeOptions::default(),
+    );
+    let paths: Vec<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["entry[id=1].rev", "entry[id=1].role"]);
+    assert_eq!(merged.value, entry(2, "a"));
+}
+
+/// A conflict about a large element shows the same text in every run, though the element
+/// holds a `HashMap` (which iterates in another order in every map).
+#[test]
+fn a_cut_conflict_is_the_same_in_every_run() {
+    use std::collections::HashMap;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Tagged {
+        #[statesync(id)]
+        name: String,
+        tags: HashMap<String, String>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Registry {
+        #[statesync(children)]
+        entries: Vec<Tagged>,
+    }
+
+    let tagged = |value: &str| Tagged {
+        name: "t".into(),
+        tags: (0..100)
+            .map(|at| (format!("key-{at:03}"), value.to_owned()))
+            .collect(),
+    };
+    let conflict = || {
+        let base = Registry {
+            entries: vec![tagged("old-value-of-some-length")],
+        };
+        let deleted = Registry {
+            entries: Vec::new(),
+        };
+        let changed = Registry {
+            entries: vec![tagged("new-value-of-some-length")],
+        };
+        let merged = merge(&base, &deleted, &changed, &MergeOptions::default());
+        merged.conflicts.into_iter().next().unwrap()
+    };
+    let first = conflict();
+    assert!(first.base.as_deref().unwrap().ends_with(" …"));
+    for _ in 0..5 {
+        assert_eq!(conflict(), first);
+    }
+}
