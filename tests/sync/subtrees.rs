@@ -455,3 +455,46 @@ fn hash_map_children_are_synced_in_key_order() {
         .unwrap();
     assert_eq!(positions(&skipped), in_order);
 }
+
+/// An `on_outcome` callback that panics while a created element's children are recorded
+/// leaves memory as the system: the children whose hooks succeeded stay (the one whose
+/// outcome panicked included), and those skipped or never tried leave.
+#[test]
+fn a_panicking_outcome_callback_leaves_memory_as_the_system() {
+    let empty = Library {
+        shelves: Vec::new(),
+    };
+    let full = Library {
+        shelves: vec![shelf("a", vec![book(1, "x"), book(2, "y"), book(3, "z")])],
+    };
+    // (the outcome that panics, the hook that fails, what memory and the system hold after)
+    let cases = [
+        ("book[isbn=2]: applied", None, vec![1, 2]),
+        ("book[isbn=2]: skipped", Some("book[isbn=1]"), vec![]),
+    ];
+    for (panics_at, failing, books) in cases {
+        let mut target = empty.clone();
+        let mut system = Faulty::default();
+        if let Some(failing) = failing {
+            system = system.failing(failing);
+        }
+        let options = SyncOptions::default().on_outcome(|outcome| {
+            assert!(
+                !outcome.to_string().contains(panics_at),
+                "the callback panics"
+            );
+        });
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            target.sync_from(&full, &mut system, options)
+        }));
+        assert!(panicked.is_err(), "{panics_at}");
+        let held: Vec<u32> = target.shelves[0].books.iter().map(|b| b.isbn).collect();
+        assert_eq!(held, books, "{panics_at}");
+        let mut expected: std::collections::BTreeSet<String> = books
+            .iter()
+            .map(|isbn| format!("book[isbn={isbn}]"))
+            .collect();
+        expected.insert("shelf[name=a]".into());
+        assert_eq!(system.system, expected, "{panics_at}");
+    }
+}

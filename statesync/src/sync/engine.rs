@@ -479,27 +479,30 @@ where
         return;
     }
     let result = run.call(|hooks, parents| M::hook_create(hooks, model, parents));
-    if run.record_result::<M>(key, Operation::Create, result) {
-        let mut created = model.clone();
-        let children = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run.within_model::<M, _>(has_children(model), key, |run| created.create_children(run))
-        }));
-        // The element is in the system: it goes into memory, also when a child's hook
-        // panicked, with the children created before (`create_collection` leaves out the
-        // rest of its collection, and the collections after it are emptied here).
-        if children.is_err() {
-            empty_fields_after(&mut created, run.cut_short);
-        }
-        slots.insert_slot(created);
-        if let Err(panic) = children {
-            std::panic::resume_unwind(panic);
-        }
-    } else {
+    if result.is_err() {
+        run.record_result::<M>(key, Operation::Create, result);
         run.record_descendants(
             model,
             Operation::Create,
             Status::Skipped(SkipReason::ParentFailed),
         );
+        return;
+    }
+    let mut created = model.clone();
+    run.cut_short = 0;
+    let rest = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run.record_result::<M>(key, Operation::Create, result);
+        run.within_model::<M, _>(has_children(model), key, |run| created.create_children(run));
+    }));
+    // The element is in the system: it goes into memory, also when a hook or a callback
+    // panicked under it, with the children created before (`create_collection` leaves out
+    // the rest of its collection; the collections after it are emptied here).
+    if rest.is_err() {
+        empty_fields_after(&mut created, run.cut_short);
+    }
+    slots.insert_slot(created);
+    if let Err(panic) = rest {
+        std::panic::resume_unwind(panic);
     }
 }
 
@@ -543,55 +546,62 @@ where
         return;
     }
     let keys = children.child_keys();
-    let mut dropped = Vec::new();
-    let mut panic = None;
-    for (at, key) in keys.iter().enumerate() {
-        let Some(child) = children.child_mut(key) else {
-            continue;
-        };
-        // Its parent was created, it was not (a stop, a flag): say so, and leave it out of
-        // memory.
-        if let Some(reason) = run.skip_reason::<C::Model>(key, Operation::Create) {
-            run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
-            dropped.push(key);
-            continue;
-        }
-        let mut created = false;
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    // `created[at]`: whether the hook of the child with `keys[at]` succeeded (the system
+    // has it); `reached`: the child being created when a panic came.
+    let mut created = vec![false; keys.len()];
+    let mut reached = None;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for (at, key) in keys.iter().enumerate() {
+            let Some(child) = children.child_mut(key) else {
+                continue;
+            };
+            reached = Some(at);
+            // Its parent was created, it was not (a stop, a flag): say so, and leave it out
+            // of memory.
+            if let Some(reason) = run.skip_reason::<C::Model>(key, Operation::Create) {
+                run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
+                continue;
+            }
             let result = run.call(|hooks, parents| {
                 <C::Model as SyncTree<H>>::hook_create(hooks, child, parents)
             });
-            created = run.record_result::<C::Model>(key, Operation::Create, result);
-            if created {
-                run.within_model::<C::Model, _>(has_children(&*child), key, |run| {
-                    child.create_children(run)
-                });
-            } else {
+            if result.is_err() {
+                run.record_result::<C::Model>(key, Operation::Create, result);
                 run.record_descendants(
                     &*child,
                     Operation::Create,
                     Status::Skipped(SkipReason::ParentFailed),
                 );
+                continue;
             }
-        }));
-        if !created {
-            dropped.push(key);
+            if let Some(slot) = created.get_mut(at) {
+                *slot = true;
+            }
+            run.cut_short = 0;
+            run.record_result::<C::Model>(key, Operation::Create, result);
+            run.within_model::<C::Model, _>(has_children(&*child), key, |run| {
+                child.create_children(run)
+            });
         }
-        if let Err(caught) = outcome {
-            // A hook panicked: the children not tried yet are not in the system either,
-            // nor those of the created child's collections that were never reached.
-            if created && let Some(child) = children.child_mut(key) {
-                empty_fields_after(child, run.cut_short);
-            }
-            dropped.extend(keys.get(at + 1..).unwrap_or_default());
-            panic = Some(caught);
-            break;
+    }));
+    if outcome.is_err() {
+        // A hook or a callback panicked under the child being created: of its collections,
+        // those never reached are not in the system.
+        let cut_short = run.cut_short;
+        if let Some(child) = reached
+            .filter(|&at| created.get(at) == Some(&true))
+            .and_then(|at| keys.get(at))
+            .and_then(|key| children.child_mut(key))
+        {
+            empty_fields_after(child, cut_short);
         }
     }
-    for key in dropped {
+    // Only the children whose hook succeeded stay: not those that failed, were skipped, or
+    // (after a panic) were never tried.
+    for (key, _) in keys.iter().zip(&created).filter(|(_, created)| !**created) {
         drop(children.remove_child(key));
     }
-    if let Some(panic) = panic {
+    if let Err(panic) = outcome {
         run.cut_short = address_of(children);
         std::panic::resume_unwind(panic);
     }
@@ -602,9 +612,9 @@ fn address_of<C>(collection: &C) -> usize {
     std::ptr::from_ref(collection).addr()
 }
 
-/// Empties the children fields of `model` that come after the collection at `cut_short`:
-/// the creates a panicking hook cut short never reached them, so their children are not
-/// in the system.
+/// Empties the children fields of `model` that come after the collection at `cut_short`
+/// (every children field when it is 0: none was reached): the creates a panic cut short
+/// never reached them, so their children are not in the system.
 fn empty_fields_after<M: DiffModel>(model: &mut M, cut_short: usize) {
     struct EmptyAfter<'m, M> {
         model: &'m mut M,
@@ -626,7 +636,7 @@ fn empty_fields_after<M: DiffModel>(model: &mut M, cut_short: usize) {
     M::visit_child_fields(&mut EmptyAfter {
         model,
         cut_short,
-        passed: false,
+        passed: cut_short == 0,
     });
 }
 
