@@ -101,15 +101,15 @@ pub fn check_children<P: DiffModel, C: ChildCollection>(
 }
 
 /// Calls the visitor with each child of one children field: in the collection's order, or
-/// in key order when the visitor asks or the collection's order changes from run to run (a
-/// `HashMap`), so that what a walk reports is the same in every run.
+/// in key order when the visitor asks (a walk whose output must be the same in every run,
+/// a `HashMap`'s order changing from run to run).
 #[inline]
 pub fn visit_children<C: ChildCollection, V: ModelVisitor>(
     field: &'static str,
     children: &C,
     visitor: &mut V,
 ) {
-    if visitor.key_order() || C::UNORDERED {
+    if visitor.key_order() {
         for (_, child) in &in_key_order(children) {
             visitor.visit(field, *child);
         }

@@ -75,7 +75,7 @@ fn each_child_of<C: ChildCollection>(
     key_order: bool,
     f: &mut OnChild<'_>,
 ) {
-    if key_order || C::UNORDERED {
+    if key_order {
         for (_, child) in &crate::__private::in_key_order(children) {
             f(field, *child);
         }

@@ -28,8 +28,10 @@ pub trait ChildCollection: Default {
     /// The child model type.
     type Model: DiffModel;
 
-    /// Whether [`ChildCollection::child`] scans the collection (a `Vec`): work that looks
-    /// up many keys then builds an index first.
+    /// Whether [`ChildCollection::child`] scans the collection (a `Vec`), which may also
+    /// hold a key twice: work that looks up many keys then builds an index first, keeping
+    /// the first of a repeated key. A collection of your own that can repeat a key should
+    /// say so here.
     const SCANS: bool = false;
 
     /// Whether the collection's order changes from one run to the next (a `HashMap`): work
@@ -75,8 +77,10 @@ pub trait ChildCollection: Default {
     /// Adds a child (replacing one with the same key).
     fn insert_child(&mut self, child: Self::Model);
 
-    /// A collection of these children, whose keys are distinct, in this order (where the
-    /// collection keeps one). A `Vec` takes them as they are; the default inserts each.
+    /// A collection of these children, in this order (where the collection keeps one). A
+    /// `Vec` takes them as they are; the default inserts each. The keys are distinct unless
+    /// the collections they came from repeat one, which only a collection that declares
+    /// [`ChildCollection::SCANS`] can (a merge then keeps the first).
     fn from_children(children: Vec<Self::Model>) -> Self {
         let mut collection = Self::default();
         for child in children {

@@ -92,12 +92,18 @@ pub fn replace_through<W: Write>(
         path: temp_path,
         armed: true,
     };
-    if let Some(permissions) = old {
-        // Before any byte is written: a file only its owner may read is never readable by
-        // others, not even while its replacement is being written.
-        temp.set_permissions(permissions)?;
+    // On Unix, before any byte is written: a file only its owner may read is never
+    // readable by others, not even while its replacement is being written. Elsewhere after
+    // the writing (a file made read-only there could not be removed after a failed write).
+    #[cfg(unix)]
+    if let Some(permissions) = &old {
+        temp.set_permissions(permissions.clone())?;
     }
     write_and_sync(&temp, wrap, contents)?;
+    #[cfg(not(unix))]
+    if let Some(permissions) = old {
+        temp.set_permissions(permissions)?;
+    }
     std::fs::rename(&temp_path.path, path)?;
     temp_path.keep();
     sync_dir(&dir)

@@ -381,3 +381,39 @@ fn a_panicking_hook_leaves_memory_as_the_system() {
         assert_eq!(target, source, "seed {seed}");
     }
 }
+
+/// After a stop, the async engine reports what is left as skipped, a repeated key too, so
+/// its counts reach the plan's total.
+#[test]
+fn after_a_stop_a_repeated_key_is_skipped_too() {
+    let mut before = Inventory::default();
+    before.sites.insert(fixtures::site("s0", 0, 0)).unwrap();
+    before.sites.insert(fixtures::site("s5", 0, 0)).unwrap();
+    let doomed = fixtures::site("s0", 0, 0);
+    let mut fake = Fake::holding(5, &before);
+    fake.fail.insert(super::fake::name(&doomed));
+    let deleted = ElementDiff {
+        key: doomed.key(),
+        action: Action::Delete(doomed),
+    };
+    let plan = root_plan(
+        Diff::from_elements(
+            vec![
+                deleted,
+                region_update("s5", "emea", "apac"),
+                region_update("s5", "emea", "amer"),
+            ],
+            0,
+        )
+        .unwrap(),
+    );
+    let mut target = before.clone();
+    let options = AsyncSyncOptions::default()
+        .max_in_flight(1)
+        .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+    let report = runtime().block_on(target.sync_diff_async(&plan, &fake, options));
+    assert_eq!(report.counts.failed, 1, "{report}");
+    assert_eq!(report.counts.skipped, 2, "{report}");
+    assert_eq!(recorded(&report), plan.summary().changes(), "{report}");
+    assert_eq!(target, before);
+}

@@ -308,8 +308,9 @@ impl<'o> MergeCx<'o> {
     /// Merges two roots. A root whose key changed is a replacement (as a diff sees it: a
     /// delete and a create): taken when the other side left the base unchanged, merged
     /// against the base when both sides gave it one new key (the same change of its id
-    /// fields on both sides: the rest of it merges three-way as usual), and a
-    /// [`ConflictKind::RootKey`] otherwise.
+    /// fields on both sides: its attributes merge three-way as usual, while children
+    /// whose keys hold the root's id fields no longer match the base's and merge as
+    /// created on both sides), and a [`ConflictKind::RootKey`] otherwise.
     pub(super) fn merge_root<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
         if self.agreement && !ours.same_key(theirs) {
             return base.clone();

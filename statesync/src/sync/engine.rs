@@ -173,6 +173,8 @@ pub(super) fn refuse_repeated<M: DiffModel, H: ?Sized>(
     };
     if acts && !run.stopped {
         run.record_refused_element(element, Error::duplicate_key(M::NAME, &element.key));
+    } else if acts && run.records_after_stop {
+        run.record_skipped_element(element, Status::Skipped(SkipReason::Stopped));
     }
     true
 }

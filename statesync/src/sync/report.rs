@@ -107,8 +107,9 @@ impl fmt::Display for DeleteRefusal {
 /// Why an element was not attempted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkipReason {
-    /// Its parent failed or was refused (a create, a delete, a stale or missing element, a
-    /// key the plan names twice), so it was not tried.
+    /// Its parent was not carried (a failed or refused create, a failed or stale delete
+    /// that was to take it along, a missing element, a key the plan names twice), so it
+    /// was not tried. (A failed update's child diffs are carried all the same.)
     ParentFailed,
     /// One of its children could not be deleted, so the parent stays.
     ChildFailed,

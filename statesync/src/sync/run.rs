@@ -88,6 +88,9 @@ pub struct Run<'h, 'o, H: ?Sized> {
     pub(super) dry: bool,
     /// Outcomes recorded so far (kept in the report or handed to the options' callback).
     pub(super) recorded: usize,
+    /// Whether what is left after a stop is still recorded (as skipped): the async engine
+    /// does, the blocking engine records nothing after a stop.
+    pub(super) records_after_stop: bool,
     /// The address of the children collection whose creates a panicking hook cut short
     /// (0: none): the children fields after it in its parent were never reached.
     pub(super) cut_short: usize,
@@ -108,6 +111,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             phase: Phase::All,
             parents: Parents::default(),
             root_deleted: false,
+            records_after_stop: false,
             cut_short: 0,
             dry: false,
             recorded: 0,
@@ -351,6 +355,24 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         self.record_refused(&element.key, operation, error, under);
     }
 
+    /// Records an element of a diff, and every change under it, with one status (a skip).
+    pub(super) fn record_skipped_element<M: DiffModel>(
+        &mut self,
+        element: &ElementDiff<M>,
+        status: Status,
+    ) {
+        match &element.action {
+            Action::Create(model) => self.record_subtree(model, Operation::Create, status),
+            Action::Delete(model) => self.record_subtree(model, Operation::Delete, status),
+            Action::Update(update) => {
+                if update.has_field_changes() {
+                    self.record::<M>(&element.key, Operation::Update, status.clone());
+                }
+                self.record_child_diffs::<M>(&element.key, &update.children, status);
+            }
+        }
+    }
+
     /// Records every change in the child diffs of the element with `key` with one status:
     /// creates and deletes with their subtrees, and updates of attributes, at every depth.
     pub(super) fn record_child_diffs<M: DiffModel>(
@@ -441,6 +463,9 @@ struct SubtreeRecorder<'r, 'h, 'o, H: ?Sized> {
 }
 
 impl<H: ?Sized> ModelVisitor for SubtreeRecorder<'_, '_, '_, H> {
+    // Outcomes come in key order, the same in every run (a `HashMap`'s order is not).
+    const KEY_ORDER: bool = true;
+
     fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
         let key = child.key();
         self.run
@@ -469,19 +494,8 @@ struct DiffRecorder<'r, 'h, 'o, H: ?Sized> {
 impl<H: ?Sized> DiffVisitor for DiffRecorder<'_, '_, '_, H> {
     fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
         for element in diff.elements() {
-            let status = self.status.clone();
-            match &element.action {
-                Action::Create(model) => self.run.record_subtree(model, Operation::Create, status),
-                Action::Delete(model) => self.run.record_subtree(model, Operation::Delete, status),
-                Action::Update(update) => {
-                    if update.has_field_changes() {
-                        self.run
-                            .record::<C>(&element.key, Operation::Update, status.clone());
-                    }
-                    self.run
-                        .record_child_diffs::<C>(&element.key, &update.children, status);
-                }
-            }
+            self.run
+                .record_skipped_element(element, self.status.clone());
         }
     }
 }

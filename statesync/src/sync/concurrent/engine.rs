@@ -69,6 +69,7 @@ where
     let mut run = Run::new(&mut bridge, sync, summary.changes());
     run.report.counts.unchanged = summary.unchanged;
     run.walker = Some(Box::new(Walker::new(order, max_in_flight)));
+    run.records_after_stop = true;
     let mut engine = Engine {
         target,
         diff,
