@@ -520,3 +520,108 @@ proptest! {
         prop_assert_eq!(&elements(&target), &system.held, "panicked: {}", result.is_err());
     }
 }
+
+/// The simulated system behind async hooks (the calls take turns on it).
+struct AsyncSystem(std::sync::Mutex<System>);
+
+impl AsyncSystem {
+    fn call(&self, operation: &str, path: String) -> Result<(), statesync::sync::HookError> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .call(operation, path)
+    }
+}
+
+impl statesync::sync::AsyncAdapter for AsyncSystem {}
+
+impl<M> statesync::sync::AsyncHooks<M> for AsyncSystem
+where
+    M: DiffModel + Send + Sync + 'static,
+    M::Changes: Sync,
+{
+    async fn create(
+        &self,
+        model: &M,
+        parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        self.call("create", path_of(parents, model))
+    }
+
+    async fn update(
+        &self,
+        model: &M,
+        _: &M::Changes,
+        parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        self.call("update", path_of(parents, model))
+    }
+
+    async fn delete(
+        &self,
+        model: &M,
+        parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        self.call("delete", path_of(parents, model))
+    }
+}
+
+/// The outcomes of a report as sorted lines (the async engine records them as calls end).
+fn outcome_lines(report: &statesync::sync::SyncReport) -> Vec<String> {
+    let mut lines: Vec<String> = report.outcomes.iter().map(ToString::to_string).collect();
+    lines.sort();
+    lines
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The async engine on this model (children in a `BTreeMap`, a `Vec`, a `Store` and
+    /// an `IndexMap`, keys of odd types), with hooks failing for random elements: the same
+    /// outcomes, counts and memory as the blocking engine, memory what the system holds.
+    #[test]
+    fn the_async_engine_agrees_with_the_blocking_one(
+        a in spec(),
+        b in spec(),
+        failing in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        per_collection in any::<bool>(),
+        max_in_flight in 1usize..6,
+    ) {
+        use statesync::sync::AsyncSyncModel;
+        let fixed = |spec: &Spec| Catalogue { code: 7, ..build(spec, false) };
+        let (before, source) = (fixed(&a), fixed(&b));
+        let all: Vec<String> = elements(&before).into_iter().chain(elements(&source)).collect();
+        let system = || {
+            let mut system = System { held: elements(&before), ..System::default() };
+            for index in &failing {
+                system.fail.insert(index.get(&all).clone());
+            }
+            system
+        };
+        let options = || {
+            let options = SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE);
+            if per_collection {
+                options.order(statesync::sync::SyncOrder::PerCollection)
+            } else {
+                options
+            }
+        };
+        let mut blocking_system = system();
+        let mut blocking = before.clone();
+        let blocking_report = blocking.sync_from(&source, &mut blocking_system, options()).unwrap();
+
+        let async_system = AsyncSystem(std::sync::Mutex::new(system()));
+        let mut target = before.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let chosen = statesync::sync::AsyncSyncOptions::new(options()).max_in_flight(max_in_flight);
+        let report = runtime
+            .block_on(target.sync_from_async(&source, &async_system, chosen))
+            .unwrap();
+        let async_system = async_system.0.into_inner().unwrap();
+        prop_assert_eq!(&report.counts, &blocking_report.counts);
+        prop_assert_eq!(outcome_lines(&report), outcome_lines(&blocking_report));
+        prop_assert!(same(&target, &blocking));
+        prop_assert!(async_system.violations.is_empty(), "{:?}", async_system.violations);
+        prop_assert_eq!(&elements(&target), &async_system.held);
+    }
+}
