@@ -219,9 +219,7 @@ fn after_a_stop_a_missing_element_is_skipped_not_failed() {
     let plan =
         root_plan(Diff::from_elements(vec![s1, region_update("s2", "emea", "apac")], 0).unwrap());
     let mut target = before.clone();
-    let options = AsyncSyncOptions::default()
-        .max_in_flight(1)
-        .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+    let options = super::options(1);
     let report = runtime().block_on(target.sync_diff_async(&plan, &fake, options));
     assert_eq!(report.counts.failed, 1, "{report}");
     let s2 = report
@@ -408,9 +406,7 @@ fn after_a_stop_a_repeated_key_is_skipped_too() {
         .unwrap(),
     );
     let mut target = before.clone();
-    let options = AsyncSyncOptions::default()
-        .max_in_flight(1)
-        .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+    let options = super::options(1);
     let report = runtime().block_on(target.sync_diff_async(&plan, &fake, options));
     assert_eq!(report.counts.failed, 1, "{report}");
     assert_eq!(report.counts.skipped, 2, "{report}");
