@@ -371,7 +371,45 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/inventory", get(inventory))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&shared), inject))
         .route("/stats", get(stats))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(no_route)
         .with_state(shared)
+}
+
+/// A request to a path no route takes: 404, with an [`ErrorBody`] saying so.
+async fn no_route(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        ErrorKind::NotFound,
+        format!("no route for {method} {}", uri.path()),
+    )
+}
+
+/// A method a route does not take: 405, with an [`ErrorBody`].
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    let mut error = ApiError::new(
+        ErrorKind::BadRequest,
+        format!("{method} is not allowed on {}", uri.path()),
+    );
+    error.status = StatusCode::METHOD_NOT_ALLOWED;
+    error
+}
+
+/// The longest name an element may have, in bytes: its URL must stay well within what
+/// clients send.
+pub const MAX_NAME: usize = 1024;
+
+/// Refuses a name no URL path can carry as one segment (empty, `.` or `..`, which URL
+/// rules drop or fold) or longer than [`MAX_NAME`].
+fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
+    if name.is_empty() || name == "." || name == ".." || name.len() > MAX_NAME {
+        return Err(ApiError::new(
+            ErrorKind::BadRequest,
+            format!(
+                "a {what} name must not be empty, `.` or `..`, nor longer than {MAX_NAME} bytes"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The latency and failure layer in front of the inventory endpoints.
@@ -379,10 +417,15 @@ async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: Next)
     Counters::add(&shared.counters.requests);
     let _in_flight = InFlight::enter(&shared.counters);
     tokio::time::sleep(shared.latency).await;
-    let fate = if request.method() == Method::GET {
-        Fate::Serve
-    } else {
+    // Only writes are drawn for: reads (`GET`, `HEAD`) and requests no route takes are
+    // served as they are.
+    let fate = if matches!(
+        *request.method(),
+        Method::POST | Method::PATCH | Method::DELETE
+    ) {
         shared.faults.draw()
+    } else {
+        Fate::Serve
     };
     match fate {
         Fate::Serve => next.run(request).await,
@@ -410,6 +453,7 @@ type Answer = Result<StatusCode, ApiError>;
 
 async fn create_site(State(shared): State<Arc<Shared>>, body: Body<SiteRow>) -> Answer {
     let Json(site) = body?;
+    check_name("site", &site.name)?;
     shared.run(move |db| db.create_site(&site)).await?;
     Ok(StatusCode::CREATED)
 }
@@ -435,6 +479,7 @@ async fn create_device(
     body: Body<NewDevice>,
 ) -> Answer {
     let Json(device) = body?;
+    check_name("device", &device.name)?;
     shared
         .run(move |db| db.create_device(&site, &device))
         .await?;
@@ -467,6 +512,7 @@ async fn create_interface(
     body: Body<NewInterface>,
 ) -> Answer {
     let Json(interface) = body?;
+    check_name("interface", &interface.name)?;
     shared
         .run(move |db| db.create_interface(&device, &interface))
         .await?;

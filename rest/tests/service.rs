@@ -603,3 +603,59 @@ async fn resource_calls_run_on_a_multi_threaded_runtime() {
     );
     service.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn names_no_url_can_carry_are_refused() {
+    let (service, client) = start(Config::default()).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    // A name that a URL path drops (`.`), folds (`..`) or cannot hold (empty), or one too
+    // long for a URL: refused, and nothing is stored.
+    let long = "x".repeat(statesync_rest::service::MAX_NAME + 1);
+    for name in ["", ".", "..", long.as_str()] {
+        let body = serde_json::json!({ "name": name, "region": "emea" });
+        let answer = http
+            .post(format!("{}/sites", service.url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 400, "{name:.10}");
+        let body: statesync_rest::ErrorBody = answer.json().await.unwrap();
+        assert_eq!(body.error, ErrorKind::BadRequest);
+    }
+    assert_eq!(client.load().await.unwrap(), Inventory::default());
+    service.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn only_writes_draw_faults_and_every_error_has_a_json_body() {
+    let config = Config {
+        failure_rate: 1.0,
+        ..Config::default()
+    };
+    let (service, _client) = start(config).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = service.url();
+    let head = http.head(format!("{url}/inventory")).send().await.unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    let answers = [
+        (http.put(format!("{url}/sites")), 405),
+        (http.get(format!("{url}/nowhere")), 404),
+    ];
+    for (request, status) in answers {
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), status);
+        let body: statesync_rest::ErrorBody = answer.json().await.unwrap();
+        assert!(!body.message.is_empty());
+    }
+    let stats = http
+        .get(format!("{url}/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Stats>()
+        .await
+        .unwrap();
+    assert_eq!(stats.injected_failures, 0);
+    service.shutdown().await.unwrap();
+}
