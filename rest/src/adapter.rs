@@ -1,6 +1,9 @@
 //! [`RestAdapter`]: the async hooks that sync the inventory models into the service.
 
-use statesync::sync::{AsyncAdapter, AsyncHooks, HookError, Parents, Transient};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use statesync::sync::{AsyncAdapter, AsyncHooks, HookError, Parents, SyncReport, Transient};
 use statesync_suite::inventory::Inventory;
 
 use crate::client::{Client, Error};
@@ -15,7 +18,8 @@ use crate::resource::Resource;
 /// update, which is idempotent. A create or delete whose outcome is unknown is not sent
 /// again, so the engine never causes a duplicate (`409`); it fails in the report, memory
 /// keeps the element as it was, and the next sync, from [`Client::load`], finds what the
-/// service holds and converges.
+/// service holds and converges. An update whose attempt timed out and whose retries then
+/// fail is reported with [`Error::EarlierAttemptUnknown`]: it may have been made.
 ///
 /// ```no_run
 /// use statesync::sync::{AsyncSyncModel, AsyncSyncOptions, RetryPolicy};
@@ -39,12 +43,25 @@ use crate::resource::Resource;
 #[derive(Debug, Clone)]
 pub struct RestAdapter {
     client: Client,
+    /// The elements (`site[name=ams]`) whose update's outcome is unknown in this sync (an
+    /// attempt timed out): a later attempt that fails still says the change may have been
+    /// made, so that the report never says "nothing was done" of a change that was.
+    uncertain: Arc<Mutex<HashSet<String>>>,
 }
 
 impl RestAdapter {
     /// An adapter that sends its requests through `client`.
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            uncertain: Arc::default(),
+        }
+    }
+
+    fn uncertain(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.uncertain
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The client.
@@ -62,7 +79,14 @@ fn hook_error(error: Error, idempotent: bool) -> HookError {
     }
 }
 
-impl AsyncAdapter for RestAdapter {}
+impl AsyncAdapter for RestAdapter {
+    /// Forgets the updates whose outcome was unknown: the next sync starts from what the
+    /// service holds.
+    fn sync_finished(&self, _report: &SyncReport) -> impl Future<Output = ()> + Send {
+        self.uncertain().clear();
+        std::future::ready(())
+    }
+}
 
 /// The root has no row of its own.
 impl AsyncHooks<Inventory> for RestAdapter {}
@@ -85,10 +109,24 @@ where
         changes: &M::Changes,
         _parents: &Parents,
     ) -> Result<(), HookError> {
-        model
-            .update(changes, &self.client)
-            .await
-            .map_err(|error| hook_error(error, true))
+        let element = format!("{}[{}]", M::NAME, model.key());
+        match model.update(changes, &self.client).await {
+            Ok(()) => {
+                self.uncertain().remove(&element);
+                Ok(())
+            }
+            Err(error) if error.outcome_unknown() => {
+                self.uncertain().insert(element);
+                Err(hook_error(error, true))
+            }
+            Err(error) if self.uncertain().contains(&element) => {
+                let error = Error::EarlierAttemptUnknown {
+                    last: Box::new(error),
+                };
+                Err(hook_error(error, true))
+            }
+            Err(error) => Err(hook_error(error, true)),
+        }
     }
 
     async fn delete(&self, model: &M, _parents: &Parents) -> Result<(), HookError> {

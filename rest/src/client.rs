@@ -96,6 +96,13 @@ pub enum Error {
     /// `GET /inventory` returned rows that do not form an inventory.
     #[error("the service's rows do not form an inventory: {0}")]
     Rows(#[from] RowsError),
+    /// A retried change failed, but an earlier attempt's outcome is unknown (it timed out
+    /// or lost its connection after sending): the change may have been made all the same.
+    #[error("{last} (an earlier attempt's outcome is unknown: the change may have been made)")]
+    EarlierAttemptUnknown {
+        /// The last attempt's error.
+        last: Box<Error>,
+    },
 }
 
 impl Error {
@@ -109,6 +116,7 @@ impl Error {
             Error::BaseUrl { .. } | Error::Build(_) | Error::Decode { .. } | Error::Rows(_) => {
                 false
             }
+            Error::EarlierAttemptUnknown { last } => last.is_transient(),
         }
     }
 
@@ -116,7 +124,10 @@ impl Error {
     /// connection lost after sending. A retry must then expect a `409` duplicate (create)
     /// or a `404` (delete) for a change that did happen.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(self, Error::Timeout { .. } | Error::Transport { .. })
+        matches!(
+            self,
+            Error::Timeout { .. } | Error::Transport { .. } | Error::EarlierAttemptUnknown { .. }
+        )
     }
 
     /// The service's kind of refusal, when it answered with one.

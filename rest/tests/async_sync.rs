@@ -369,3 +369,40 @@ async fn the_service_sees_up_to_max_in_flight_requests_at_once() {
         service.shutdown().await.unwrap();
     }
 }
+
+/// An update whose first attempt stalls (made, then timed out) and whose retry then fails
+/// with an injected `500` (nothing done by that attempt) is reported as possibly made: the
+/// report never says "nothing was done" of a change the service holds. Writes fail or stall
+/// half the time each, so some seeds draw exactly that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_update_that_may_have_been_made_says_so() {
+    let mut stalled_then_failed = 0;
+    for seed in 0..24 {
+        let (service, client, reader) = service(seed, 0.5, 0.5).await;
+        let mut site = fixtures::site("s", 0, 0);
+        // Made directly, until it is there (writes fail half the time).
+        while !reader.load().await.unwrap().sites.contains(&site.key()) {
+            let _ = reader.create_site(&site).await;
+        }
+        let mut target = reader.load().await.unwrap();
+        site.region = "apac".into();
+        let mut source = target.clone();
+        drop(source.sites.upsert(site));
+        let adapter = RestAdapter::new(client);
+        let report = target
+            .sync_from_async(&source, &adapter, options(1, 2))
+            .await
+            .unwrap();
+        let held = reader.load().await.unwrap();
+        check_round(seed, &report, &target, &held, &source);
+        let stats = service.stats();
+        if stats.injected_stalls > 0 && stats.injected_failures > 0 && report.counts.failed > 0 {
+            stalled_then_failed += 1;
+        }
+        service.shutdown().await.unwrap();
+    }
+    assert!(
+        stalled_then_failed > 0,
+        "no seed drew a stall then a failure"
+    );
+}
