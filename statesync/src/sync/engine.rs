@@ -482,12 +482,7 @@ where
     }
     let result = run.call(|hooks, parents| M::hook_create(hooks, model, parents));
     if result.is_err() {
-        run.record_result::<M>(key, Operation::Create, result);
-        run.record_descendants(
-            model,
-            Operation::Create,
-            Status::Skipped(SkipReason::ParentFailed),
-        );
+        record_failed_create(key, model, result, run);
         return;
     }
     let mut created = model.clone();
@@ -506,6 +501,21 @@ where
     if let Err(panic) = rest {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// A create whose hook failed: its failure, and its subtree skipped (never created).
+fn record_failed_create<M: DiffModel, H: ?Sized>(
+    key: &M::Key,
+    model: &M,
+    result: Result<(), super::HookError>,
+    run: &mut Run<'_, '_, H>,
+) {
+    run.record_result::<M>(key, Operation::Create, result);
+    run.record_descendants(
+        model,
+        Operation::Create,
+        Status::Skipped(SkipReason::ParentFailed),
+    );
 }
 
 /// Why a create of `model` under `key` cannot go in, if it cannot: the model has another
@@ -568,12 +578,7 @@ where
                 <C::Model as SyncTree<H>>::hook_create(hooks, child, parents)
             });
             if result.is_err() {
-                run.record_result::<C::Model>(key, Operation::Create, result);
-                run.record_descendants(
-                    &*child,
-                    Operation::Create,
-                    Status::Skipped(SkipReason::ParentFailed),
-                );
+                record_failed_create(key, &*child, result, run);
                 continue;
             }
             if let Some(slot) = created.get_mut(at) {
