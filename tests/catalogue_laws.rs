@@ -271,6 +271,31 @@ proptest! {
         }
     }
 
+    /// A three-way merge of random states does not depend on the order the children were
+    /// inserted in (the value, and the conflicts found: their order follows the
+    /// collections' own), and a side merged with itself is itself, without a conflict.
+    #[test]
+    fn merging_does_not_depend_on_insertion_order(a in spec(), b in spec(), c in spec()) {
+        let merged = |reversed: bool| {
+            merge(&build(&a, reversed), &build(&b, !reversed), &build(&c, reversed), &MergeOptions::default())
+        };
+        // Where and what (a whole model's rendering shows its `Vec` children in their own
+        // order, which the insertion order changes).
+        let sorted = |conflicts: Vec<statesync::merge::Conflict>| {
+            let mut found: Vec<(String, statesync::merge::ConflictKind)> =
+                conflicts.into_iter().map(|c| (c.path, c.kind)).collect();
+            found.sort_by(|x, y| x.0.cmp(&y.0));
+            found
+        };
+        let (one, other) = (merged(false), merged(true));
+        prop_assert!(same(&one.value, &other.value));
+        prop_assert_eq!(sorted(one.conflicts), sorted(other.conflicts));
+        let both = build(&b, false);
+        let itself = merge(&build(&a, false), &both, &build(&b, true), &MergeOptions::default());
+        prop_assert!(itself.conflicts.is_empty(), "{:?}", itself.conflicts);
+        prop_assert!(same(&itself.value, &both));
+    }
+
     #[test]
     fn syncing_in_memory_makes_the_target_equal_the_source(a in spec(), b in spec()) {
         let (mut target, source) = (build(&a, true), build(&b, false));
