@@ -413,3 +413,39 @@ fn after_a_stop_a_repeated_key_is_skipped_too() {
     assert_eq!(recorded(&report), plan.summary().changes(), "{report}");
     assert_eq!(target, before);
 }
+
+/// Under `SyncOrder::PerCollection` a collection's updates wait for its deletes, as in the
+/// blocking engine: a site's update never starts while another site's delete runs.
+#[test]
+fn per_collection_updates_wait_for_the_collections_deletes() {
+    for seed in 0..20u64 {
+        let mut before = Inventory::default();
+        for name in ["s0", "s1", "s2", "s3"] {
+            before.sites.insert(fixtures::site(name, 0, 0)).unwrap();
+        }
+        let mut source = before.clone();
+        for name in ["s0", "s1"] {
+            drop(source.sites.remove(&fixtures::site(name, 0, 0).key()));
+        }
+        for name in ["s2", "s3"] {
+            source
+                .sites
+                .get_mut(&fixtures::site(name, 0, 0).key())
+                .unwrap()
+                .region = "apac".into();
+        }
+        let fake = Fake::holding(seed, &before);
+        let mut target = before.clone();
+        let options = AsyncSyncOptions::new(
+            SyncOptions::default().order(statesync::sync::SyncOrder::PerCollection),
+        )
+        .max_in_flight(4)
+        .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+        let report = runtime()
+            .block_on(target.sync_from_async(&source, &fake, options))
+            .unwrap();
+        assert!(report.is_success(), "seed {seed}: {report}");
+        assert!(fake.deletes_came_first(), "seed {seed}");
+        assert_eq!(target, source, "seed {seed}");
+    }
+}

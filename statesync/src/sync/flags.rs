@@ -76,8 +76,8 @@ pub enum SyncOrder {
     /// Collection by collection: each collection's deletes, updates (with their children's
     /// own collections) and creates before the next collection. A move to a parent synced
     /// earlier creates the element before deleting it. The async engine keeps only part of
-    /// this order: a collection's creates wait for its deletes, while its updates and the
-    /// next collections run alongside them.
+    /// this order: a collection's updates and creates wait for its deletes, while the next
+    /// collections run alongside them.
     PerCollection,
 }
 

@@ -59,6 +59,17 @@ pub(super) fn walk<M, H, S>(
                 state.at = 0;
             }
             Stage::Updates => {
+                if state.phase.updates()
+                    && let Some(wait) = walker.walks.get_mut(&state.id)
+                {
+                    // Deletes of this collection still run: its updates (and then its
+                    // creates) wait for them, as in the blocking engine's order.
+                    wait.parked = Some(Cursor {
+                        place,
+                        work: Work::Walk(state),
+                    });
+                    return;
+                }
                 while let Some(element) = elements.get(state.at) {
                     let Action::Update(update) = &element.action else {
                         state.at += 1;
