@@ -178,3 +178,60 @@ fn a_sync_that_changes_nothing_commits_nothing() {
     in_memory(&mut history, &mut a, &mut b);
     assert_eq!(history.version(), 1);
 }
+
+/// The same partial failure on a shape of a user's own: a generic model without serde,
+/// children in a `Vec` two levels deep. What reached both sides is in the base, so a
+/// delete made afterwards on the side that failed reaches the other side.
+#[test]
+fn a_partial_failure_on_a_generic_model_with_vec_children() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Board<T: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static> {
+        title: T,
+        #[statesync(children)]
+        lists: Vec<List>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct List {
+        #[statesync(id)]
+        name: String,
+        #[statesync(children)]
+        cards: Vec<Card>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Card {
+        #[statesync(id)]
+        id: u32,
+    }
+
+    let board = |title: u8, cards: &[u32]| Board {
+        title,
+        lists: vec![List {
+            name: "todo".into(),
+            cards: cards.iter().map(|&id| Card { id }).collect(),
+        }],
+    };
+    let mut history = History::new(board(0, &[1])).unwrap();
+    let (mut a, mut b) = (board(1, &[1]), board(0, &[1, 2]));
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut RefusesUpdates),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(!report.base_committed);
+    assert_eq!(history.head(), &board(0, &[1, 2]), "card 2 reached both");
+    b.lists[0].cards.retain(|card| card.id != 2);
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut InMemory),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
+    assert_eq!(a, board(1, &[1]));
+    assert_eq!(b, a);
+}
