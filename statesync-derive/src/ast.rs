@@ -5,7 +5,7 @@ use heck::ToSnakeCase;
 use proc_macro2::Span;
 use syn::{DeriveInput, Ident, Type, Visibility};
 
-use crate::attr::{self, Errors};
+use crate::attr::{self, Companion, Errors};
 
 /// What a field is to the model.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -60,12 +60,14 @@ impl<'a> Model<'a> {
             syn::Data::Enum(data) => return Err(shape_error(data.enum_token, "an enum")),
             syn::Data::Union(data) => return Err(shape_error(data.union_token, "a union")),
         };
-        let options = attr::container_options(&input.attrs, errors);
-        let fields = named
+        let mut options = attr::container_options(&input.attrs, errors);
+        let fields: Vec<Field> = named
             .named
             .iter()
             .filter_map(|field| Field::from_syn(field, errors))
             .collect();
+        let has_children = fields.iter().any(|field| field.role == Role::Children);
+        crate::check::companion_names(&input.ident, has_children, &mut options, errors);
         let name = options.name.as_ref().map_or_else(
             || input.ident.to_string().to_snake_case(),
             |name| name.value.value(),
@@ -96,7 +98,12 @@ impl<'a> Model<'a> {
             field.role = Role::Skip;
             field.options = attr::FieldOptions::default();
         }
-        self.options = attr::ContainerOptions::default();
+        // The generated types keep the names the struct gives them: the user's own types
+        // may hold the default ones.
+        self.options = attr::ContainerOptions {
+            companions: std::mem::take(&mut self.options.companions),
+            ..attr::ContainerOptions::default()
+        };
         self.bound = None;
         self.fallback = true;
         self
@@ -120,10 +127,14 @@ impl<'a> Model<'a> {
             .collect()
     }
 
-    pub fn companion(&self, suffix: &str) -> Ident {
+    /// The name of a generated type: the one the struct gives it, or `{Model}{suffix}`.
+    pub fn companion(&self, companion: Companion) -> Ident {
+        if let Some(named) = self.options.companion(companion) {
+            return named.value.clone();
+        }
         let base = self.ident.to_string();
         let base = base.strip_prefix("r#").unwrap_or(&base);
-        quote::format_ident!("{base}{suffix}", span = self.ident.span())
+        quote::format_ident!("{base}{}", companion.suffix(), span = self.ident.span())
     }
 }
 

@@ -92,7 +92,67 @@ pub const BOUND: &str = "bound";
 pub const FLAGS: &str = "flags";
 pub const VERSION: &str = "version";
 pub const SYNC_MODELS: &str = "sync_models";
-const CONTAINER_OPTIONS: &[&str] = &[NAME, CRATE, BOUND, FLAGS, MERGE, VERSION, SYNC_MODELS];
+const CONTAINER_OPTIONS: &[&str] = &[
+    NAME,
+    CRATE,
+    BOUND,
+    FLAGS,
+    MERGE,
+    VERSION,
+    SYNC_MODELS,
+    Companion::Key.option(),
+    Companion::Field.option(),
+    Companion::Changes.option(),
+    Companion::ChildDiffs.option(),
+];
+
+/// A type the derive generates beside the model, named `{Model}{suffix}` unless the
+/// struct names it (`key_type = "PortId"`), for when that name is taken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Companion {
+    Key,
+    Field,
+    Changes,
+    ChildDiffs,
+}
+
+impl Companion {
+    pub const ALL: [Self; 4] = [Self::Key, Self::Field, Self::Changes, Self::ChildDiffs];
+
+    /// What the default name appends to the model's.
+    pub const fn suffix(self) -> &'static str {
+        match self {
+            Self::Key => "Key",
+            Self::Field => "Field",
+            Self::Changes => "Changes",
+            Self::ChildDiffs => "ChildDiffs",
+        }
+    }
+
+    /// The container option that names it.
+    pub const fn option(self) -> &'static str {
+        match self {
+            Self::Key => "key_type",
+            Self::Field => "field_type",
+            Self::Changes => "changes_type",
+            Self::ChildDiffs => "child_diffs_type",
+        }
+    }
+
+    /// A name the option could give.
+    const fn example(self) -> &'static str {
+        match self {
+            Self::Key => "PortId",
+            Self::Field => "PortAttribute",
+            Self::Changes => "PortEdits",
+            Self::ChildDiffs => "SiteChildren",
+        }
+    }
+
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// The model flags `flags = "..."` accepts (the runtime's `ModelFlags`).
 pub const MODEL_FLAGS: &[&str] = &[
@@ -167,6 +227,15 @@ pub struct ContainerOptions {
     pub sync_models: Option<Valued<Vec<syn::Type>>>,
     pub merge: Option<Valued<StrategyOption>>,
     pub version: Option<Valued<syn::Ident>>,
+    /// The names given to the generated types, by [`Companion`].
+    pub companions: [Option<Valued<syn::Ident>>; 4],
+}
+
+impl ContainerOptions {
+    /// The name the struct gives to a generated type, if any.
+    pub fn companion(&self, companion: Companion) -> Option<&Valued<syn::Ident>> {
+        self.companions[companion.index()].as_ref()
+    }
 }
 
 /// Parses a strategy name among the accepted ones.
@@ -488,6 +557,28 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     |m| parse_flags(&m.input.parse::<LitStr>()?),
                     errors,
                 ),
+                other if let Some(companion) = Companion::ALL.into_iter().find(|c| c.option() == other) => {
+                    set_valued(
+                        &meta,
+                        &mut options.companions[companion.index()],
+                        companion.option(),
+                        "\"TypeName\"",
+                        |m| {
+                            let lit = m.input.parse::<LitStr>()?;
+                            lit.parse::<syn::Ident>().map_err(|_| {
+                                syn::Error::new(
+                                    lit.span(),
+                                    format!(
+                                        "`{}` is a type name, like `\"{}\"`",
+                                        companion.option(),
+                                        companion.example()
+                                    ),
+                                )
+                            })
+                        },
+                        errors,
+                    )
+                }
                 other if FIELD_OPTIONS.contains(&other) => {
                     errors.at(
                         &meta.path,

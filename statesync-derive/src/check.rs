@@ -1,7 +1,9 @@
 //! Rules that need more than one option or the field itself.
 
 use crate::ast::{Model, Role};
-use crate::attr::{self, Errors, Strategy};
+use syn::Ident;
+
+use crate::attr::{self, Companion, Errors, Strategy};
 
 pub fn check(model: &Model, errors: &mut Errors) {
     let mut variants = std::collections::BTreeSet::new();
@@ -237,5 +239,53 @@ fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
         syn::Type::Ptr(_) | syn::Type::FnPtr(_) | syn::Type::Never(_) => Some(shown()),
         syn::Type::TraitObject(_) | syn::Type::ImplTrait(_) => Some(shown()),
         _ => None,
+    }
+}
+
+/// The names the struct gives to generated types (`key_type = "PortId"`): each is used, and
+/// no two of them, nor one and the model, are alike (rustc would report a redefinition at
+/// the derive, and every impl twice). The error is at the name the struct gave, and that
+/// name is dropped (the type keeps its default name), so that the impls emitted beside the
+/// error do not add errors of their own.
+pub fn companion_names(
+    model: &Ident,
+    has_children: bool,
+    options: &mut attr::ContainerOptions,
+    errors: &mut Errors,
+) {
+    if !has_children && let Some(named) = options.companions[Companion::ChildDiffs.index()].take() {
+        errors.push(syn::Error::new(
+            named.name_span,
+            format!(
+                "`{}` names the record of child diffs, and `{model}` has no `children` field",
+                Companion::ChildDiffs.option(),
+            ),
+        ));
+    }
+    let plain = |ident: &Ident| ident.to_string().trim_start_matches("r#").to_owned();
+    let base = plain(model);
+    // The model's name and the default names still in use; a leaf has no child diffs.
+    let mut taken = vec![base.clone()];
+    taken.extend(
+        Companion::ALL
+            .into_iter()
+            .filter(|&companion| companion != Companion::ChildDiffs || has_children)
+            .filter(|&companion| options.companion(companion).is_none())
+            .map(|companion| format!("{base}{}", companion.suffix())),
+    );
+    for slot in &mut options.companions {
+        let Some(named) = slot else { continue };
+        let name = plain(&named.value);
+        if taken.contains(&name) {
+            errors.push(syn::Error::new(
+                named.value.span(),
+                format!(
+                    "`{name}` is already the name of the model or of another type the derive generates for it"
+                ),
+            ));
+            *slot = None;
+        } else {
+            taken.push(name);
+        }
     }
 }

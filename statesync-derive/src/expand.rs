@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::{DeriveInput, Ident};
 
 use crate::ast::{Field, Model, Role};
-use crate::attr::{Errors, Strategy, StrategyOption, Valued};
+use crate::attr::{Companion, Errors, Strategy, StrategyOption, Valued};
 use crate::bound;
 use crate::check;
 use crate::serde_impl::{self, Record, RecordField, Slot};
@@ -126,7 +126,7 @@ fn ids<'m>(model: &'m Model) -> Vec<&'m Field<'m>> {
 fn key_type(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let vis = model.vis;
-    let ident = model.companion("Key");
+    let ident = model.companion(Companion::Key);
     let ids = ids(model);
     let types: Vec<&syn::Type> = ids.iter().map(|field| field.ty).collect();
     let generics = bound::companion_generics(model, &types);
@@ -182,7 +182,7 @@ fn variant(field: &Field) -> Ident {
 fn field_enum(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let vis = model.vis;
-    let ident = model.companion("Field");
+    let ident = model.companion(Companion::Field);
     let attributes: Vec<&Field> = model.fields_with(Role::Attribute).collect();
     let variants: Vec<Ident> = attributes.iter().map(|field| variant(field)).collect();
     let names: Vec<&String> = attributes.iter().map(|field| &field.name).collect();
@@ -228,7 +228,7 @@ fn field_enum(model: &Model) -> TokenStream {
 
 fn changes_type(model: &Model) -> TokenStream {
     let vis = model.vis;
-    let ident = model.companion("Changes");
+    let ident = model.companion(Companion::Changes);
     let attributes: Vec<&Field> = model.fields_with(Role::Attribute).collect();
     let types: Vec<&syn::Type> = attributes.iter().map(|field| field.ty).collect();
     let generics = bound::companion_generics(model, &types);
@@ -303,7 +303,7 @@ fn child_model(model: &Model, field: &Field) -> TokenStream {
 fn child_diffs_type(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let vis = model.vis;
-    let ident = model.companion("ChildDiffs");
+    let ident = model.companion(Companion::ChildDiffs);
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
     if children.is_empty() {
         return TokenStream::new();
@@ -457,12 +457,12 @@ fn child_diffs_path(model: &Model, children: &[&Field]) -> TokenStream {
         let krate = &model.krate;
         quote!(#krate::NoChildDiffs)
     } else {
-        companion_path(model, "ChildDiffs", &field_types(children))
+        companion_path(model, Companion::ChildDiffs, &field_types(children))
     }
 }
 
-fn companion_path(model: &Model, suffix: &str, types: &[&syn::Type]) -> TokenStream {
-    let ident = model.companion(suffix);
+fn companion_path(model: &Model, companion: Companion, types: &[&syn::Type]) -> TokenStream {
+    let ident = model.companion(companion);
     let generics = bound::companion_generics(model, types);
     let (_, type_generics, _) = generics.split_for_impl();
     quote!(#ident #type_generics)
@@ -483,11 +483,11 @@ fn model_impl(model: &Model) -> TokenStream {
     let ids = ids(model);
     let attributes: Vec<&Field> = model.fields_with(Role::Attribute).collect();
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
-    let key = companion_path(model, "Key", &field_types(&ids));
-    let changes = companion_path(model, "Changes", &field_types(&attributes));
+    let key = companion_path(model, Companion::Key, &field_types(&ids));
+    let changes = companion_path(model, Companion::Changes, &field_types(&attributes));
     let child_diffs = child_diffs_path(model, &children);
-    let field_enum = model.companion("Field");
-    let key_ident = model.companion("Key");
+    let field_enum = model.companion(Companion::Field);
+    let key_ident = model.companion(Companion::Key);
 
     let id_members: Vec<&Ident> = ids.iter().map(|field| field.ident).collect();
     let key_clones = ids.iter().map(|field| {

@@ -141,6 +141,10 @@ pub use summary::Summary;
 ///   forever). Put the same list on each model of the cycle. Models of a cycle that also
 ///   have children outside it must derive serde as well: the generated serde impls of their
 ///   diffs cannot otherwise be checked without a cycle of bounds.
+/// - `key_type = "..."`, `field_type = "..."`, `changes_type = "..."`,
+///   `child_diffs_type = "..."`: the names of the generated types (default `{Model}Key`,
+///   `{Model}Field`, `{Model}Changes`, `{Model}ChildDiffs`), for when one is taken, say by
+///   your own `PortKey` type. Each must differ from the model's and from the others' names.
 ///
 /// ```
 /// mod facade {
