@@ -100,8 +100,12 @@ impl<'a> Model<'a> {
         }
         // The generated types keep the names the struct gives them: the user's own types
         // may hold the default ones.
+        let options = std::mem::take(&mut self.options);
         self.options = attr::ContainerOptions {
-            companions: std::mem::take(&mut self.options.companions),
+            key_type: options.key_type,
+            field_type: options.field_type,
+            changes_type: options.changes_type,
+            child_diffs_type: options.child_diffs_type,
             ..attr::ContainerOptions::default()
         };
         self.bound = None;

@@ -148,10 +148,6 @@ impl Companion {
             Self::ChildDiffs => "SiteChildren",
         }
     }
-
-    pub const fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// The model flags `flags = "..."` accepts (the runtime's `ModelFlags`).
@@ -227,14 +223,32 @@ pub struct ContainerOptions {
     pub sync_models: Option<Valued<Vec<syn::Type>>>,
     pub merge: Option<Valued<StrategyOption>>,
     pub version: Option<Valued<syn::Ident>>,
-    /// The names given to the generated types, by [`Companion`].
-    pub companions: [Option<Valued<syn::Ident>>; 4],
+    /// The names given to the generated types (see [`Companion`]).
+    pub key_type: Option<Valued<syn::Ident>>,
+    pub field_type: Option<Valued<syn::Ident>>,
+    pub changes_type: Option<Valued<syn::Ident>>,
+    pub child_diffs_type: Option<Valued<syn::Ident>>,
 }
 
 impl ContainerOptions {
     /// The name the struct gives to a generated type, if any.
     pub fn companion(&self, companion: Companion) -> Option<&Valued<syn::Ident>> {
-        self.companions[companion.index()].as_ref()
+        match companion {
+            Companion::Key => self.key_type.as_ref(),
+            Companion::Field => self.field_type.as_ref(),
+            Companion::Changes => self.changes_type.as_ref(),
+            Companion::ChildDiffs => self.child_diffs_type.as_ref(),
+        }
+    }
+
+    /// The option that names a generated type.
+    pub fn companion_mut(&mut self, companion: Companion) -> &mut Option<Valued<syn::Ident>> {
+        match companion {
+            Companion::Key => &mut self.key_type,
+            Companion::Field => &mut self.field_type,
+            Companion::Changes => &mut self.changes_type,
+            Companion::ChildDiffs => &mut self.child_diffs_type,
+        }
     }
 }
 
@@ -560,7 +574,7 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                 other if let Some(companion) = Companion::ALL.into_iter().find(|c| c.option() == other) => {
                     set_valued(
                         &meta,
-                        &mut options.companions[companion.index()],
+                        options.companion_mut(companion),
                         companion.option(),
                         "\"TypeName\"",
                         |m| {

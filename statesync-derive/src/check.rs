@@ -253,7 +253,7 @@ pub fn companion_names(
     options: &mut attr::ContainerOptions,
     errors: &mut Errors,
 ) {
-    if !has_children && let Some(named) = options.companions[Companion::ChildDiffs.index()].take() {
+    if !has_children && let Some(named) = options.companion_mut(Companion::ChildDiffs).take() {
         errors.push(syn::Error::new(
             named.name_span,
             format!(
@@ -273,7 +273,8 @@ pub fn companion_names(
             .filter(|&companion| options.companion(companion).is_none())
             .map(|companion| format!("{base}{}", companion.suffix())),
     );
-    for slot in &mut options.companions {
+    for companion in Companion::ALL {
+        let slot = options.companion_mut(companion);
         let Some(named) = slot else { continue };
         let name = plain(&named.value);
         if taken.contains(&name) {
