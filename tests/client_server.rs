@@ -756,3 +756,24 @@ fn a_push_that_would_outgrow_a_message_is_refused() {
     let hello = server.handle_message(b"\"hello\"");
     assert!(hello.len() <= limits.max_message, "{}", hello.len());
 }
+
+/// A push is held to the inventory's invariants as a loaded file is: a device name reused
+/// in another site (the database's `device.name` is unique) is refused, and the state the
+/// server hands out stays one `json_file::load` and the SQLite adapter accept.
+#[test]
+fn a_push_that_reuses_a_device_name_in_another_site_is_refused() {
+    use statesync_suite::remote::Request;
+    let server = Server::new(inventory());
+    let mut reused = inventory();
+    reused
+        .sites
+        .get_mut(&SiteKey { name: "nyc".into() })
+        .unwrap()
+        .devices
+        .insert(statesync_suite::fixtures::device("nyc", "ams-d0", 1))
+        .unwrap();
+    let diff = inventory().diff(&reused).unwrap();
+    let reply = server.handle(Request::Push { base: 0, diff });
+    assert!(rejection(&reply).contains("ams-d0"), "{reply:?}");
+    assert_eq!(server.snapshot(), (0, inventory()));
+}

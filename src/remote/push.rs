@@ -1,5 +1,6 @@
-//! What a push must be to be committed: it applies to the head, keeps every child under
-//! the parent it names, and changes something with every part of it.
+//! What a push must be to be committed: it applies to the head, leaves a state that keeps
+//! the inventory's invariants (every child under the parent it names, device names unique
+//! across sites), and changes something with every part of it.
 
 use statesync::{Diff, DiffModel, Entry, EntryKind};
 
@@ -24,7 +25,9 @@ pub(crate) fn prepare(
     let mut next = head.clone();
     next.apply(pushed)
         .map_err(|error| format!("invalid diff: {error}"))?;
-    crate::json_file::check_parents(&next).map_err(|error| format!("invalid diff: {error}"))?;
+    // The invariants a loaded file is held to (every child under the parent it names, a
+    // device name in one site only): the state handed out is one every adapter accepts.
+    crate::json_file::check(&next).map_err(|error| format!("invalid diff: {error}"))?;
     let recorded = head
         .diff(&next)
         .map_err(|error| format!("invalid diff: {error}"))?;
