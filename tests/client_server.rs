@@ -777,3 +777,54 @@ fn a_push_that_reuses_a_device_name_in_another_site_is_refused() {
     assert!(rejection(&reply).contains("ams-d0"), "{reply:?}");
     assert_eq!(server.snapshot(), (0, inventory()));
 }
+
+/// A diff can be larger than either state it joins (a delete carries the whole subtree it
+/// removes): a pull or a stale push whose diff would not fit in a message is answered with
+/// the whole state, which always fits, so no client is locked out of catching up.
+#[test]
+fn a_diff_larger_than_a_message_is_answered_with_the_whole_state() {
+    use statesync_suite::remote::Request;
+    let initial = {
+        let mut state = Inventory::default();
+        state.sites.insert(site("ams", 6, 6)).unwrap();
+        state
+    };
+    let mut replaced = Inventory::default();
+    replaced.sites.insert(site("lon", 6, 6)).unwrap();
+    let state_size = Server::new(initial.clone())
+        .handle_message(b"\"hello\"")
+        .len();
+    let limits = Limits {
+        max_message: state_size + 2_000,
+        ..Limits::default()
+    };
+    let server = Server::with_limits(initial.clone(), limits.clone());
+    let diff = initial.diff(&replaced).unwrap();
+    assert!(matches!(
+        server.handle(Request::Push { base: 0, diff }),
+        Response::Accepted { version: 1 }
+    ));
+    let pull = server.handle_message(b"{\"pull\":{\"base\":0}}");
+    assert!(pull.len() <= limits.max_message, "{}", pull.len());
+    match serde_json::from_slice::<Response>(&pull).unwrap() {
+        Response::State { version, state } => assert_eq!((version, state), (1, replaced.clone())),
+        other => panic!("not the whole state: {other:?}"),
+    }
+    // A stale push from version 0 gets the same.
+    let mut edited = initial.clone();
+    ams(&mut edited).region = "apac".into();
+    let diff = initial.diff(&edited).unwrap();
+    let reply = server.handle(Request::Push { base: 0, diff });
+    let line = serde_json::to_vec(&reply).unwrap();
+    assert!(line.len() <= limits.max_message, "{}", line.len());
+    assert!(
+        matches!(reply, Response::State { version: 1, .. }),
+        "{reply:?}"
+    );
+    // A diff that fits is still sent as a diff.
+    assert!(
+        server
+            .handle_message(b"{\"pull\":{\"base\":1}}")
+            .starts_with(b"{\"changes\":")
+    );
+}

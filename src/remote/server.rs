@@ -4,6 +4,7 @@ use std::io::BufReader;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use serde::Serialize;
 use statesync::Diff;
 
 use super::admission::Admission;
@@ -102,14 +103,28 @@ impl Server {
     }
 
     /// What changed since `base`, as `as_diff` says, or the whole state for a base older
-    /// than the retained versions.
+    /// than the retained versions, or when the diff would not fit in a message (a diff
+    /// can outgrow both states: a delete carries the subtree it removes, so replacing
+    /// every site makes a diff twice the state). The whole state always fits: a push that
+    /// would make it too large is refused.
     fn since(&self, base: usize, as_diff: fn(usize, Diff<Inventory>) -> Response) -> Response {
         let plan = match self.versions().since(base) {
             Ok(plan) => plan,
             Err(error) => return rejected(error),
         };
         match plan.run() {
-            Ok(Changes::Diff(version, diff)) => as_diff(version, diff),
+            Ok(Changes::Diff(version, diff))
+                if self.fits_in_reply(&diff, |diff| as_diff(version, diff)) =>
+            {
+                as_diff(version, diff)
+            }
+            Ok(Changes::Diff(..)) => {
+                let (version, state) = self.versions().head();
+                Response::State {
+                    version,
+                    state: Inventory::clone(&state),
+                }
+            }
             Ok(Changes::Whole(version, state)) => Response::State {
                 version,
                 state: Inventory::clone(&state),
@@ -142,28 +157,44 @@ impl Server {
         }
     }
 
-    /// Refuses a state that the whole-state reply (what `Hello` gets, and a client older
-    /// than the retained versions) could not carry within a message, of the server's
-    /// limit or the client's: committed, it would lock every new client out.
+    /// Refuses a state that the whole-state reply (what `Hello` gets, a client older than
+    /// the retained versions, and one whose diff is too large) could not carry within a
+    /// message, of the server's limit or the client's: committed, it would lock every new
+    /// client out.
     fn fits_a_reply(&self, state: &Inventory) -> Result<(), String> {
-        let limit = self
-            .limits
-            .max_message
-            .min(usize::try_from(MAX_MESSAGE).unwrap_or(usize::MAX));
-        let envelope = wire::to_line(&Response::State {
+        if self.fits_in_reply(state, |state| Response::State {
             version: usize::MAX,
-            state: Inventory::default(),
-        })
-        .len()
-        .saturating_sub(serde_json::to_vec(&Inventory::default()).map_or(0, |empty| empty.len()));
-        if wire::json_within(state, limit.saturating_sub(envelope)) {
+            state,
+        }) {
             Ok(())
         } else {
             Err(format!(
-                "the state would be larger than a message of {limit} bytes, which a new client \
-                 could not read: refused"
+                "the state would be larger than a message of {} bytes, which a new client \
+                 could not read: refused",
+                self.message_limit()
             ))
         }
+    }
+
+    /// The largest reply line: the server's limit, or the client's if smaller.
+    fn message_limit(&self) -> usize {
+        self.limits
+            .max_message
+            .min(usize::try_from(MAX_MESSAGE).unwrap_or(usize::MAX))
+    }
+
+    /// Whether `value`, in the reply `wrap` makes of it, fits within a message: the reply
+    /// around an empty value is measured, and the value's JSON is written against the
+    /// room left (stopping as soon as it is over).
+    fn fits_in_reply<T: Serialize + Default>(
+        &self,
+        value: &T,
+        wrap: impl FnOnce(T) -> Response,
+    ) -> bool {
+        let envelope = wire::to_line(&wrap(T::default()))
+            .len()
+            .saturating_sub(serde_json::to_vec(&T::default()).map_or(0, |empty| empty.len()));
+        wire::json_within(value, self.message_limit().saturating_sub(envelope))
     }
 
     /// Serves one connection until the client closes it or breaks a deadline. Every line
