@@ -1,7 +1,9 @@
 //! The examples' command lines, parsed the way Rust programs do: `--help` (or `-h`) prints
 //! the usage and exits 0; an unknown argument, a missing value or an option given twice is
 //! refused with a message and exit code 2. Options are `--name`, `--name VALUE` or
-//! `--name=VALUE`; values may be any OS string (paths need not be UTF-8).
+//! `--name=VALUE`. A value after its option may be any OS string (paths need not be
+//! UTF-8) but not one that starts with `-`: `--db --dry-run` forgot the file, it does not
+//! name one `--dry-run`. `--name=VALUE` takes UTF-8 text, which may start with `-`.
 //!
 //! ```
 //! use statesync_suite::cli::{Command, Opt, Parsed};
@@ -187,9 +189,12 @@ impl Command {
             let values = match (inline, opt.values) {
                 (None, names) => names
                     .iter()
-                    .map(|_| args.next())
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| missing(opt))?,
+                    .map(|_| {
+                        args.next()
+                            .ok_or_else(|| missing(opt))
+                            .and_then(|value| not_an_option(opt, value))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
                 (Some(value), [_]) => vec![OsString::from(value)],
                 (Some(_), _) => {
                     return Err(UsageError(format!(
@@ -266,6 +271,28 @@ fn missing(opt: &Opt) -> UsageError {
     UsageError(format!("{} needs a value: {}", opt.name, synopsis(opt)))
 }
 
+/// A value given after its option, unless it is an option itself (`--db --dry-run` forgot
+/// the file; it does not name a file `--dry-run`). A single value that starts with `-` is
+/// given with `=` (`--db=-file`).
+fn not_an_option(opt: &Opt, value: OsString) -> Result<OsString, UsageError> {
+    match value.to_str() {
+        Some(text) if text.len() > 1 && text.starts_with('-') => {
+            let hint = match opt.values {
+                [_] => format!(
+                    "; write {}=VALUE for a value that starts with `-`",
+                    opt.name
+                ),
+                _ => String::new(),
+            };
+            Err(UsageError(format!(
+                "{} (`{text}` is an option{hint})",
+                missing(opt).0
+            )))
+        }
+        _ => Ok(value),
+    }
+}
+
 fn synopsis(opt: &Opt) -> String {
     std::iter::once(opt.name)
         .chain(opt.values.iter().copied())
@@ -338,6 +365,20 @@ mod tests {
             "--write-dataset needs a value: --write-dataset N DIR"
         );
         assert_eq!(error(&["--dry-run", "--dry-run"]), "--dry-run given twice");
+        // An option where a value belongs is a forgotten value, not a file named
+        // `--dry-run`; a value that starts with `--` is written with `=`.
+        assert_eq!(
+            error(&["--db", "--dry-run"]),
+            "--db needs a value: --db FILE (`--dry-run` is an option; write --db=VALUE for a value that starts with `-`)"
+        );
+        assert_eq!(
+            error(&["--write-dataset", "5", "-h"]),
+            "--write-dataset needs a value: --write-dataset N DIR (`-h` is an option)"
+        );
+        assert_eq!(
+            run(&["--db=--dry-run"]).path("--db"),
+            Some(PathBuf::from("--dry-run"))
+        );
         assert_eq!(
             error(&["--dry-run=yes"]),
             "--dry-run does not take `=`; use --dry-run"
