@@ -153,6 +153,9 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// How many bytes of a file's name its temporary file's name holds at most.
+const NAME_IN_TEMP: usize = 128;
+
 /// A new file beside `path`, named after it, that no other writer uses. When it replaces
 /// a file (`private`), only its owner may read or write it until it gets that file's
 /// permissions (on Unix); a new file gets the default permissions.
@@ -161,14 +164,20 @@ fn create_temp(dir: &Path, path: &Path, private: bool) -> io::Result<(PathBuf, F
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    // The start of the name, for whoever finds the file: a whole name may already take
+    // the 255 bytes file systems allow, leaving no room for the suffix.
+    let shown = name.to_string_lossy();
+    let mut end = shown.len().min(NAME_IN_TEMP);
+    while !shown.is_char_boundary(end) {
+        end -= 1;
+    }
+    let shown = shown.get(..end).unwrap_or_default();
     loop {
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(
-            ".{}.{}.tmp",
+        let temp_name = format!(
+            ".{shown}.{}.{}.tmp",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        );
         let temp_path = dir.join(temp_name);
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
@@ -242,6 +251,22 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    /// A name a file system takes (255 bytes) leaves no room for the temporary file's
+    /// suffix: the temporary name holds only the start of it.
+    #[test]
+    fn a_file_with_a_name_of_the_longest_length_is_written() {
+        let dir = dir("long");
+        for name in ["é".repeat(127) + "x", "a".repeat(255)] {
+            assert_eq!(name.len(), 255);
+            let path = dir.join(&name);
+            replace(&path, |out| out.write_all(b"first")).unwrap();
+            replace(&path, |out| out.write_all(b"second")).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        }
+        assert_eq!(entries(&dir).len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
