@@ -232,8 +232,9 @@ pub fn merge_min<T: PartialOrd + Clone>(ours: &T, theirs: &T) -> Option<T> {
 }
 
 /// Writes a key as `name=value, name=value`. A value that would make the text ambiguous
-/// (empty, or holding `,` `=` `[` `]` `"` `\`, a control character such as a newline, or
-/// space at either end) is written quoted and escaped as `Debug` escapes a string
+/// (empty, or holding `,` `=` `[` `]` `"` `\`, a control character such as a newline, a
+/// character that prints as nothing or moves the text such as U+200B or U+202E, or space
+/// at either end) is written quoted and escaped as `Debug` escapes a string
 /// (`name="a, b"`), so two keys never read alike and a key never adds a line to a plan.
 /// Each value is formatted twice (a scan, then the text), allocating nothing.
 pub fn write_key(f: &mut fmt::Formatter<'_>, parts: &[(&str, &dyn Display)]) -> fmt::Result {
@@ -280,10 +281,12 @@ impl fmt::Write for Scan {
         self.started = true;
         self.spaced_end = last.is_whitespace();
         // The marks are ASCII; only text with other characters is read char by char, for
-        // control characters beyond ASCII.
+        // what `Escaped` would escape beyond ASCII: control characters, and those that
+        // print as nothing or move the text (U+200B, U+202E, U+2028, a soft hyphen).
         self.ambiguous |= text.bytes().any(|byte| {
             matches!(byte, b',' | b'=' | b'[' | b']' | b'"' | b'\\') || byte.is_ascii_control()
-        }) || (!text.is_ascii() && text.chars().any(char::is_control));
+        }) || (!text.is_ascii()
+            && text.chars().any(|c| c.escape_debug().len() > 1));
         Ok(())
     }
 }

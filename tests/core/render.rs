@@ -124,6 +124,19 @@ fn ambiguous_key_values_are_quoted() {
         dev("zürich", "a\u{85}b").key().to_string(),
         r#"site=zürich, name="a\u{85}b""#
     );
+    // Characters that print as nothing, or turn the text around, or break the line: two
+    // keys that differ by one must not read alike, nor a key add a line.
+    for (name, written) in [
+        ("sw\u{200b}1", r#"name="sw\u{200b}1""#),
+        ("sw\u{202e}1", r#"name="sw\u{202e}1""#),
+        ("sw\u{2028}1", r#"name="sw\u{2028}1""#),
+        ("sw\u{feff}1", r#"name="sw\u{feff}1""#),
+        ("sw\u{ad}1", r#"name="sw\u{ad}1""#),
+    ] {
+        let shown = dev("a", name).key().to_string();
+        assert_eq!(shown, format!("site=a, {written}"));
+        assert_ne!(shown, dev("a", "sw1").key().to_string());
+    }
 }
 
 /// A create whose model holds another key than its element is listed under the element's
