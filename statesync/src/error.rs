@@ -147,7 +147,7 @@ pub enum Error {
         path: Path,
     },
     /// A model handed in under a key that is not its own.
-    #[error("key mismatch: {model}[{expected}] was given a model whose key is [{found}]")]
+    #[error("key mismatch: {path}{model}[{expected}] was given a model whose key is [{found}]")]
     KeyMismatch {
         /// Model name.
         model: &'static str,
@@ -155,6 +155,8 @@ pub enum Error {
         expected: String,
         /// The key of the model given.
         found: String,
+        /// Where the collection sits.
+        path: Path,
     },
 }
 
@@ -226,6 +228,7 @@ impl Error {
             model,
             expected: expected.to_string(),
             found: found.to_string(),
+            path: Path::root(),
         }
     }
 
@@ -264,8 +267,9 @@ impl Error {
             | Error::NotFound { path, .. }
             | Error::Stale { path, .. }
             | Error::AlreadyExists { path, .. }
-            | Error::TooDeep { path, .. } => path.push_front(segment),
-            Error::KeyMismatch { .. } | Error::InvalidRootDiff { .. } => {}
+            | Error::TooDeep { path, .. }
+            | Error::KeyMismatch { path, .. } => path.push_front(segment),
+            Error::InvalidRootDiff { .. } => {}
         }
         self
     }
@@ -277,8 +281,9 @@ impl Error {
             | Error::NotFound { path, .. }
             | Error::Stale { path, .. }
             | Error::AlreadyExists { path, .. }
-            | Error::TooDeep { path, .. } => Some(path),
-            Error::KeyMismatch { .. } | Error::InvalidRootDiff { .. } => None,
+            | Error::TooDeep { path, .. }
+            | Error::KeyMismatch { path, .. } => Some(path),
+            Error::InvalidRootDiff { .. } => None,
         }
     }
 }

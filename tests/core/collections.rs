@@ -112,9 +112,43 @@ fn a_map_entry_filed_under_another_key_is_an_error() {
         Error::KeyMismatch {
             model: "leaf",
             expected: "id=5".into(),
-            found: "id=6".into()
+            found: "id=6".into(),
+            path: error.path().cloned().unwrap_or_default(),
         }
     );
+    assert_eq!(
+        error.to_string(),
+        "key mismatch: holder[name=h].in_btree.leaf[id=5] was given a model whose key is [id=6]"
+    );
+}
+
+/// A create nested in an update, whose model has another key than its element, is
+/// refused naming where it sits.
+#[test]
+fn a_nested_create_under_another_key_names_its_parent() {
+    let old = holder(&[]);
+    let new = holder(&[leaf(6, "x")]);
+    let diff = old.diff(&new).unwrap();
+    // The create of leaf 6 in `in_btree`, filed under key 5.
+    let mut element = diff.elements()[0].clone();
+    let statesync::Action::Update(update) = &mut element.action else {
+        panic!("an update: {diff}")
+    };
+    let created = update.children.in_btree.elements()[0].clone();
+    update.children.in_btree = statesync::Diff::from_elements(
+        vec![statesync::ElementDiff {
+            key: LeafKey { id: 5 },
+            ..created
+        }],
+        0,
+    )
+    .unwrap();
+    let forged = statesync::Diff::from_elements(vec![element], 0).unwrap();
+    let mut state = old.clone();
+    let error = state.apply(&forged).unwrap_err();
+    assert!(matches!(error, Error::KeyMismatch { .. }), "{error}");
+    assert!(error.to_string().contains("holder[name=h]."), "{error}");
+    assert_eq!(state, old);
 }
 
 /// A create carrying a `Vec` of children with two of one key would leave a state that can

@@ -531,6 +531,7 @@ pub(super) fn create_refusal<M: DiffModel, S: Slots<M>>(
             model: M::NAME,
             expected: key.to_string(),
             found: model.key().to_string(),
+            path: Path::root(),
         })
     } else if slots.slot_mut(key).is_some() || !slots.has_room() {
         Some(Error::AlreadyExists {
