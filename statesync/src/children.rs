@@ -291,6 +291,15 @@ fn deleted_keys<M: DiffModel>(diff: &Diff<M>) -> impl Iterator<Item = &M::Key> {
         .map(|element| &element.key)
 }
 
+/// Whether a checked diff (elements in key order, no key twice) deletes `key`.
+fn deletes<M: DiffModel>(diff: &Diff<M>, key: &M::Key) -> bool {
+    diff.elements()
+        .binary_search_by(|element| element.key.cmp(key))
+        .ok()
+        .and_then(|at| diff.elements().get(at))
+        .is_some_and(|element| matches!(element.action, Action::Delete(_)))
+}
+
 /// Applies a checked diff: deletes in one pass, then updates in place, then creates.
 // Not inlined: one copy per model type, called from each place that needs it.
 #[inline(never)]
@@ -510,11 +519,17 @@ impl<M: DiffModel> Patch<M> for IndexedVec<M> {
 
 /// Implements [`ChildCollection`] for a map keyed by the child's key.
 macro_rules! map_children {
-    ($map:ident, $remove:ident, $unordered:literal $(, $hasher:ident)?) => {
+    ($map:ident, $remove:ident, $unordered:literal, $shifts:literal $(, $hasher:ident)?) => {
         impl<M: DiffModel $(, $hasher: BuildHasher)?> Patch<M> for $map<M::Key, M $(, $hasher)?> {
             fn remove_deleted(&mut self, diff: &Diff<M>) {
-                for key in deleted_keys(diff) {
-                    drop(self.$remove(key));
+                if $shifts {
+                    // One pass that keeps the order: removing one at a time shifts every
+                    // later entry each time (quadratic for a diff deleting most of them).
+                    self.retain(|key, _| !deletes(diff, key));
+                } else {
+                    for key in deleted_keys(diff) {
+                        drop(self.$remove(key));
+                    }
                 }
             }
 
@@ -580,6 +595,6 @@ macro_rules! map_children {
     };
 }
 
-map_children!(BTreeMap, remove, false);
-map_children!(HashMap, remove, true, S);
-map_children!(IndexMap, shift_remove, false, S);
+map_children!(BTreeMap, remove, false, false);
+map_children!(HashMap, remove, true, false, S);
+map_children!(IndexMap, shift_remove, false, true, S);

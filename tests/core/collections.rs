@@ -195,3 +195,17 @@ fn a_create_whose_vec_children_repeat_a_key_is_refused() {
     assert!(matches!(error, Error::DuplicateKey { model: "book", .. }));
     assert_eq!(target, empty);
 }
+
+/// Deleting from an `IndexMap` keeps the order of what stays (one pass, not a shift per
+/// deleted entry).
+#[test]
+fn deletes_from_an_index_map_keep_the_order_of_the_rest() {
+    let ids = [7, 3, 9, 1, 5, 8, 2];
+    let old = holder(&ids.map(|id| leaf(id, "v")));
+    let kept = [7, 9, 5, 2];
+    let new = holder(&kept.map(|id| leaf(id, "v")));
+    let mut state = old.clone();
+    state.apply(&old.diff(&new).unwrap()).unwrap();
+    let order: Vec<u32> = state.in_index.values().map(|leaf| leaf.id).collect();
+    assert_eq!(order, kept);
+}
