@@ -8,7 +8,8 @@
 //! static dispatch, not in every crate that declares models (serde's derive would emit a few
 //! hundred lines per record there). The format is the one `#[derive(Serialize,
 //! Deserialize)]` with `deny_unknown_fields` writes and reads: a struct of named fields,
-//! `None` changes left out.
+//! `None` changes left out in human-readable formats (JSON) and written in the others
+//! (postcard, bincode), which read a struct's fields by position.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -19,9 +20,13 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 use crate::__serde_child::{DeserializeVia, SerializeVia};
 
 /// The fields of a record to write, each with the next of the record's names.
+///
+/// `Omit::None` leaves `None` changes out; a format that is not self-describing (not
+/// human-readable: postcard, bincode) writes a struct's fields in order with no names,
+/// where a field left out would put every later one a place off, so it gets them all.
 pub trait Fields {
     /// How many fields will be written (not left out).
-    fn present(&self) -> usize;
+    fn present(&self, omit: Omit) -> usize;
 
     /// Writes each field under its name, or leaves it out.
     ///
@@ -31,12 +36,22 @@ pub trait Fields {
         &self,
         names: &mut std::slice::Iter<'_, &'static str>,
         record: &mut S,
+        omit: Omit,
     ) -> Result<(), S::Error>;
+}
+
+/// Which fields a record leaves out.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Omit {
+    /// `None` changes (self-describing formats such as JSON).
+    None,
+    /// Nothing (formats that write fields by position).
+    Nothing,
 }
 
 /// No fields (a record without any, or an empty branch).
 impl Fields for () {
-    fn present(&self) -> usize {
+    fn present(&self, _omit: Omit) -> usize {
         0
     }
 
@@ -44,6 +59,7 @@ impl Fields for () {
         &self,
         _names: &mut std::slice::Iter<'_, &'static str>,
         _record: &mut S,
+        _omit: Omit,
     ) -> Result<(), S::Error> {
         Ok(())
     }
@@ -51,17 +67,18 @@ impl Fields for () {
 
 /// The fields of the left branch, then those of the right.
 impl<H: Fields, T: Fields> Fields for (H, T) {
-    fn present(&self) -> usize {
-        self.0.present() + self.1.present()
+    fn present(&self, omit: Omit) -> usize {
+        self.0.present(omit) + self.1.present(omit)
     }
 
     fn write<S: SerializeStruct>(
         &self,
         names: &mut std::slice::Iter<'_, &'static str>,
         record: &mut S,
+        omit: Omit,
     ) -> Result<(), S::Error> {
-        self.0.write(names, record)?;
-        self.1.write(names, record)
+        self.0.write(names, record, omit)?;
+        self.1.write(names, record, omit)
     }
 }
 
@@ -79,22 +96,23 @@ fn write_one<S: SerializeStruct, T: Serialize + ?Sized>(
     }
 }
 
-/// A change: written unless it is `None`.
+/// A change: written unless it is `None` and `None`s are left out.
 pub struct OptionalOut<'a, T>(pub &'a Option<T>);
 
 impl<T: Serialize> Fields for OptionalOut<'_, T> {
-    fn present(&self) -> usize {
-        usize::from(self.0.is_some())
+    fn present(&self, omit: Omit) -> usize {
+        usize::from(self.0.is_some() || omit == Omit::Nothing)
     }
 
     fn write<S: SerializeStruct>(
         &self,
         names: &mut std::slice::Iter<'_, &'static str>,
         record: &mut S,
+        omit: Omit,
     ) -> Result<(), S::Error> {
         match (self.0, names.next()) {
-            (Some(_), Some(name)) => record.serialize_field(name, self.0),
-            (None, Some(name)) => record.skip_field(name),
+            (None, Some(name)) if omit == Omit::None => record.skip_field(name),
+            (_, Some(name)) => record.serialize_field(name, self.0),
             (_, None) => Err(serde::ser::Error::custom(
                 "a record with fewer names than fields",
             )),
@@ -106,7 +124,7 @@ impl<T: Serialize> Fields for OptionalOut<'_, T> {
 pub struct RequiredOut<'a, T>(pub &'a T);
 
 impl<T: Serialize> Fields for RequiredOut<'_, T> {
-    fn present(&self) -> usize {
+    fn present(&self, _omit: Omit) -> usize {
         1
     }
 
@@ -114,6 +132,7 @@ impl<T: Serialize> Fields for RequiredOut<'_, T> {
         &self,
         names: &mut std::slice::Iter<'_, &'static str>,
         record: &mut S,
+        _omit: Omit,
     ) -> Result<(), S::Error> {
         write_one(names, record, self.0)
     }
@@ -146,8 +165,13 @@ pub fn serialize<S: Serializer, F: Fields>(
     names: &[&'static str],
     fields: &F,
 ) -> Result<S::Ok, S::Error> {
-    let mut record = serializer.serialize_struct(name, fields.present())?;
-    fields.write(&mut names.iter(), &mut record)?;
+    let omit = if serializer.is_human_readable() {
+        Omit::None
+    } else {
+        Omit::Nothing
+    };
+    let mut record = serializer.serialize_struct(name, fields.present(omit))?;
+    fields.write(&mut names.iter(), &mut record, omit)?;
     record.end()
 }
 
