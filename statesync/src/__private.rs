@@ -52,7 +52,7 @@ fn change_unless_alike<T: Clone + Debug>(
 /// Whether two attribute values are the same under `eq`, where a value that is not equal
 /// to itself (a float `NaN`, or anything holding one) is the same as another such value
 /// when both render alike (`NaN` renders as `NaN` whatever its sign and payload; map and
-/// set entries are sorted first). Without this, a model holding `NaN` would differ from its
+/// set entries are sorted first, and `-0.0` reads as `0.0`, as `==` has it). Without this, a model holding `NaN` would differ from its
 /// own clone, and no diff of it could ever be applied. Only `eq` is inlined.
 #[inline(always)]
 pub fn same_value<T: Debug>(a: &T, b: &T, eq: fn(&T, &T) -> bool) -> bool {
@@ -63,7 +63,9 @@ pub fn same_value<T: Debug>(a: &T, b: &T, eq: fn(&T, &T) -> bool) -> bool {
 /// alike (see [`same_value`]). One function per attribute type.
 #[inline(never)]
 fn alike_unequal<T: Debug>(a: &T, b: &T, eq: fn(&T, &T) -> bool) -> bool {
-    !eq(a, a) && !eq(b, b) && render_value(a) == render_value(b)
+    !eq(a, a)
+        && !eq(b, b)
+        && crate::canonical::alike_but_zero_signs(&render_value(a), &render_value(b))
 }
 
 /// Sets a field to its new value when it changed.

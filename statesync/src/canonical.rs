@@ -6,21 +6,34 @@
 //! with a space is a map or a set (`{"a": 1, "b": 2}`, `{1, 2}`), while a struct prints
 //! `Name { field: value }`. Its top-level entries, split at `", "` outside strings,
 //! characters and brackets, are sorted by their text, runs of digits compared by value (so
-//! `{9, 10}` stays in that order). Entries inside are made canonical first.
+//! `{9, 10}` stays in that order). Entries inside are made canonical first, down to
+//! [`MAX_NESTING`] levels; deeper groups are copied as they are (a hand-written `Debug` can
+//! print any run of brackets, and the scan must not recurse without bound).
+//!
+//! Control characters outside strings (a hand-written `Debug` printing a raw newline) are
+//! escaped as a string's `Debug` escapes them, so a value never adds a line to a plan.
 
 use std::cmp::Ordering;
 use std::str::Chars;
 
+/// How many levels of nested groups the canonical form rewrites.
+pub(crate) const MAX_NESTING: usize = 64;
+
 /// The canonical form of a `Debug` rendering (see the module docs).
 pub(crate) fn canonical(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut scan = Scan { rest: text.chars() };
+    let mut scan = Scan {
+        rest: text.chars(),
+        depth: 0,
+    };
     scan.copy_until(None, &mut out, &mut Vec::new());
     out
 }
 
 struct Scan<'a> {
     rest: Chars<'a>,
+    /// How many groups the scan is inside.
+    depth: usize,
 }
 
 impl Scan<'_> {
@@ -39,18 +52,26 @@ impl Scan<'_> {
             match c {
                 '"' => self.copy_string(out),
                 '\'' => self.copy_char(out),
+                '[' | '(' | '{' if self.depth >= MAX_NESTING => out.push(c),
                 '[' | '(' => {
                     out.push(c);
                     let closer = if c == '[' { ']' } else { ')' };
+                    self.depth += 1;
                     if self.copy_until(Some(closer), out, &mut Vec::new()) {
                         out.push(closer);
                     }
+                    self.depth -= 1;
                 }
-                '{' => self.copy_braces(out),
+                '{' => {
+                    self.depth += 1;
+                    self.copy_braces(out);
+                    self.depth -= 1;
+                }
                 ',' if self.rest.clone().next() == Some(' ') => {
                     splits.push(out.len());
                     out.push(',');
                 }
+                c if c.is_control() => out.extend(c.escape_debug()),
                 _ => out.push(c),
             }
         }
@@ -85,15 +106,20 @@ impl Scan<'_> {
     fn copy_string(&mut self, out: &mut String) {
         out.push('"');
         while let Some(c) = self.rest.next() {
-            out.push(c);
             match c {
                 '\\' => {
+                    out.push(c);
                     if let Some(escaped) = self.rest.next() {
                         out.push(escaped);
                     }
                 }
-                '"' => return,
-                _ => {}
+                '"' => {
+                    out.push(c);
+                    return;
+                }
+                // Only a hand-written `Debug` leaves one raw in a string.
+                c if c.is_control() => out.extend(c.escape_debug()),
+                _ => out.push(c),
             }
         }
     }
@@ -131,6 +157,44 @@ impl Scan<'_> {
             self.rest = ahead;
         }
     }
+}
+
+/// Whether two renderings are alike once the sign of every zero outside strings is
+/// dropped (`-0.0` is `0.0`, as `==` has it): how values that are not equal to themselves
+/// (holding a `NaN`) are compared.
+pub(crate) fn alike_but_zero_signs(a: &str, b: &str) -> bool {
+    a == b || without_zero_signs(a) == without_zero_signs(b)
+}
+
+/// The text with the `-` of every `-0.0` outside strings left out.
+fn without_zero_signs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut rest = text.char_indices().peekable();
+    while let Some((at, c)) = rest.next() {
+        match c {
+            '"' => in_string = !in_string,
+            '\\' if in_string => {
+                out.push(c);
+                if let Some((_, escaped)) = rest.next() {
+                    out.push(escaped);
+                }
+                continue;
+            }
+            '-' if !in_string && is_zero_at(text, at + 1) => continue,
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether `0.0` starts at `at` and no digit follows it.
+fn is_zero_at(text: &str, at: usize) -> bool {
+    text.get(at..).is_some_and(|rest| {
+        rest.strip_prefix("0.0")
+            .is_some_and(|after| !after.starts_with(|c: char| c.is_ascii_digit() || c == 'e'))
+    })
 }
 
 /// Text order, with runs of ASCII digits compared by value.
@@ -181,6 +245,17 @@ fn digits(text: &str) -> (&str, &str) {
 mod tests {
     use super::canonical;
     use std::collections::{HashMap, HashSet};
+
+    #[test]
+    fn zero_signs_are_dropped_outside_strings_only() {
+        use super::alike_but_zero_signs as alike;
+        assert!(alike("[-0.0, NaN]", "[0.0, NaN]"));
+        assert!(alike("S { a: -0.0 }", "S { a: 0.0 }"));
+        assert!(!alike("[-0.05, NaN]", "[0.05, NaN]"));
+        assert!(!alike("[-0.0, NaN]", "[1.0, NaN]"));
+        assert!(!alike(r#"["-0.0", NaN]"#, r#"["0.0", NaN]"#));
+        assert!(!alike(r#"["\"-0.0", NaN]"#, r#"["\"0.0", NaN]"#));
+    }
 
     #[test]
     fn maps_and_sets_are_sorted_structs_and_lists_are_not() {

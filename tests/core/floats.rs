@@ -88,6 +88,14 @@ fn every_nan_is_the_same_and_zero_equals_minus_zero() {
     let b = gauge(-f64::NAN);
     assert!(a.diff(&b).unwrap().is_empty());
     assert!(gauge(0.0).diff(&gauge(-0.0)).unwrap().is_empty());
+    // Also beside a NaN in one container, where the values are compared by rendering.
+    let mut zero = gauge(f64::NAN);
+    zero.samples = vec![0.0, f32::NAN, 2.5];
+    let mut minus_zero = zero.clone();
+    minus_zero.samples = vec![-0.0, f32::NAN, 2.5];
+    assert!(zero.diff(&minus_zero).unwrap().is_empty());
+    minus_zero.samples = vec![-0.5, f32::NAN, 2.5];
+    assert!(!zero.diff(&minus_zero).unwrap().is_empty());
     assert!(
         !gauge(f64::NAN)
             .diff(&gauge(f64::INFINITY))

@@ -156,3 +156,52 @@ fn a_create_is_listed_under_its_element_key() {
     let error = statesync::Store::<Dev>::new().apply(&diff).unwrap_err();
     assert!(error.to_string().contains("name=1"), "{error}");
 }
+
+/// A value whose own `Debug` writes raw text (a newline, a run of brackets).
+#[derive(Clone, PartialEq)]
+struct Raw(String);
+
+impl std::fmt::Debug for Raw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Host {
+    #[statesync(id)]
+    name: String,
+    note: Raw,
+}
+
+/// A value rendered by a hand-written `Debug` cannot add a line to a plan (its control
+/// characters are escaped), nor overflow the stack with nesting (groups deeper than the
+/// canonical form looks into are copied as they are).
+#[test]
+fn a_raw_debug_value_cannot_forge_a_line_or_overflow_the_stack() {
+    let host = |note: &str| Host {
+        name: "h".into(),
+        note: Raw(note.into()),
+    };
+    let plan = host("x")
+        .diff(&host("y\n- host[name=prod]\r"))
+        .unwrap()
+        .to_string();
+    assert_eq!(plan, "~ host[name=h] note: x -> y\\n- host[name=prod]\\r\n");
+    let plan = host("x").diff(&host("\"a\nb\"")).unwrap().to_string();
+    assert_eq!(plan.lines().count(), 1, "{plan}");
+    let deep = "{".repeat(1_000_000);
+    let plan = host("x").diff(&host(&deep)).unwrap().to_string();
+    assert!(
+        plan.ends_with(&format!("note: x -> {deep}\n")),
+        "{}",
+        plan.len()
+    );
+    let nested = format!("{}{}", "[{b, a}".repeat(100_000), "]".repeat(100_000));
+    let plan = host("x").diff(&host(&nested)).unwrap().to_string();
+    assert!(
+        plan.contains("note: x -> [{a, b}[{a, b}"),
+        "{}",
+        &plan[..100]
+    );
+}
