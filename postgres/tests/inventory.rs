@@ -325,3 +325,26 @@ async fn a_concurrent_edit_is_not_overwritten() {
         assert_eq!(pg.load(&mut client).await.unwrap(), ours);
     }
 }
+
+/// `write` runs inside the caller's transaction: two writes in one transaction (two
+/// inventories, or one inventory twice), each with updates and deletes, both go in.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn two_writes_in_one_transaction_both_go_in() {
+    let (_a, first, mut client, mut first_state) = filled("inv_two_writes_a", 300, 3).await;
+    let (_b, second, _, mut second_state) = filled("inv_two_writes_b", 300, 4).await;
+    let first_source = mutate(&first_state, 5);
+    let second_source = mutate(&second_state, 6);
+    let (_, first_changes) =
+        PgInventory::record(&mut first_state, &first_source, SyncOptions::default()).unwrap();
+    let (_, second_changes) =
+        PgInventory::record(&mut second_state, &second_source, SyncOptions::default()).unwrap();
+    let (_, updated, deleted) = first_changes.counts();
+    assert!(updated > 0 && deleted > 0, "{:?}", first_changes.counts());
+    let tx = client.transaction().await.unwrap();
+    first.write(&tx, &first_changes).await.unwrap();
+    second.write(&tx, &second_changes).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(first.load(&mut client).await.unwrap(), first_source);
+    assert_eq!(second.load(&mut client).await.unwrap(), second_source);
+}

@@ -86,6 +86,8 @@ async fn delete<M: Row>(tx: &Transaction<'_>, names: &Names, table: &Table) -> R
         same_row::<M>("t", "o")
     );
     let deleted = tx.execute(&sql, &[]).await?;
+    // Gone before the caller's transaction writes again (another inventory, or this one).
+    tx.batch_execute(&format!("DROP TABLE {loaded}")).await?;
     touched::<M>("deleting", count, deleted)
 }
 
@@ -126,6 +128,8 @@ async fn update<M: Row>(tx: &Transaction<'_>, names: &Names, table: &Table) -> R
         same_row::<M>("t", "o")
     );
     let updated = tx.execute(&sql, &[]).await?;
+    tx.batch_execute(&format!("DROP TABLE {temp}, {loaded}"))
+        .await?;
     touched::<M>("updating", table.updated, updated)
 }
 
