@@ -1,5 +1,5 @@
 #![warn(missing_docs)]
-#![doc = include_str!("../README-section.md")]
+#![doc = include_str!(concat!(env!("OUT_DIR"), "/README-section.md"))]
 
 mod error;
 mod fleet;
