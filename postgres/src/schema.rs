@@ -40,9 +40,17 @@ impl Schema {
         &self.0
     }
 
-    /// `"schema"."table"`, for SQL text.
+    /// `"schema"."table"`, for SQL text: the table name quoted as an identifier (a `"`
+    /// in it doubled), so any name stays one identifier.
+    ///
+    /// ```
+    /// let schema = statesync_postgres::Schema::new("inv")?;
+    /// assert_eq!(schema.table("site"), r#""inv"."site""#);
+    /// assert_eq!(schema.table(r#"a"; DROP TABLE x; --"#), r#""inv"."a""; DROP TABLE x; --""#);
+    /// # Ok::<(), statesync_postgres::Error>(())
+    /// ```
     pub fn table(&self, table: &str) -> String {
-        format!("\"{}\".\"{table}\"", self.0)
+        format!("\"{}\".\"{}\"", self.0, table.replace('"', "\"\""))
     }
 
     /// `CREATE SCHEMA IF NOT EXISTS "schema"`.
