@@ -506,3 +506,43 @@ async fn a_long_target_schema_name_keeps_the_source_writable() {
         source
     );
 }
+
+/// A `TRUNCATE` of a source table marks every partition changed, as its rows' deletes
+/// would: the next worker pass empties the target too (found by an outside review: only
+/// INSERT, UPDATE and DELETE had triggers, and the target kept every interface).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_truncate_of_the_source_reaches_the_target() {
+    let source = generate(960, 43); // 2 partitions
+    let mut setup = setup("truncate", &source).await;
+    let fleet = setup.fleet.clone();
+    let options = WorkerOptions::default();
+    let report = fleet
+        .run_worker(&url(), "w0", &options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.partitions(), 2);
+    let table = fleet.source().schema().table("interface");
+    setup
+        .client
+        .batch_execute(&format!("TRUNCATE {table}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        fleet
+            .pending(&setup.client, options.max_claims)
+            .await
+            .unwrap(),
+        2
+    );
+    fleet
+        .run_worker(&url(), "w0", &options, |_| {})
+        .await
+        .unwrap();
+    let emptied = fleet.source().load(&mut setup.client).await.unwrap();
+    assert_eq!(emptied.sites.len(), 2);
+    assert_eq!(
+        fleet.target().load(&mut setup.client).await.unwrap(),
+        emptied
+    );
+}

@@ -53,7 +53,8 @@ pub(crate) fn control_sql(
 /// under that version, makes sure the site has a lease row, and notifies `channel` with
 /// the site's name at commit. And the statement-level triggers on the source's three
 /// tables that call it with the pairs their statement touched: one call per statement, not
-/// per row, so a COPY of a million rows costs one call.
+/// per row, so a COPY of a million rows costs one call. A `TRUNCATE` of any of them marks
+/// every partition changed, whole.
 pub(crate) fn trigger_sql(names: &TriggerNames<'_>, source: [&str; 3], prefix: &str) -> String {
     let TriggerNames {
         touch,
@@ -124,6 +125,27 @@ pub(crate) fn trigger_sql(names: &TriggerNames<'_>, source: [&str; 3], prefix: &
                 FOR EACH STATEMENT EXECUTE FUNCTION {function}();
             CREATE OR REPLACE TRIGGER statesync_delete AFTER DELETE ON {table}
                 REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}();\n"
+        ));
+    }
+    // A TRUNCATE has no rows to tell: it changes every partition there is, whole.
+    let truncated = format!("{prefix}_touch_all");
+    sql.push_str(&format!(
+        "CREATE OR REPLACE FUNCTION {truncated}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        DECLARE
+            sites text[];
+        BEGIN
+            SELECT array_agg(name) INTO sites FROM {source_version};
+            IF sites IS NOT NULL THEN
+                PERFORM {touch}(sites, array_fill(NULL::text, ARRAY[cardinality(sites)]));
+            END IF;
+            RETURN NULL;
+        END
+        $fn$;\n"
+    ));
+    for table in source {
+        sql.push_str(&format!(
+            "CREATE OR REPLACE TRIGGER statesync_truncate AFTER TRUNCATE ON {table}
+                FOR EACH STATEMENT EXECUTE FUNCTION {truncated}();\n"
         ));
     }
     sql
