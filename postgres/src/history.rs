@@ -344,8 +344,15 @@ where
     ///
     /// # Errors
     /// [`CommitError::Stale`] when someone did; [`CommitError::NoSuchVersion`] when `base`
-    /// is not a version of this root; [`CommitError::Other`] for the rest (a state JSON cannot hold, such as a NaN float, is [`Error::NotJson`]). Nothing is
-    /// written on error.
+    /// is not a version of this root; [`CommitError::Other`] for the rest (a state JSON
+    /// cannot hold, such as a NaN float, is [`Error::NotJson`]). Nothing is written on
+    /// error.
+    ///
+    /// In `READ COMMITTED` (the default) a lost race is `Stale` and the caller's
+    /// transaction goes on. In a `REPEATABLE READ` or `SERIALIZABLE` transaction whose
+    /// snapshot predates the other commit, PostgreSQL refuses the insert with a
+    /// serialization failure instead (SQLSTATE 40001, as [`CommitError::Other`]): that
+    /// transaction is aborted, and is retried whole, as any serialization failure is.
     pub async fn commit(
         &self,
         client: &impl GenericClient,
