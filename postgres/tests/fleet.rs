@@ -546,3 +546,103 @@ async fn a_truncate_of_the_source_reaches_the_target() {
         emptied
     );
 }
+
+/// An interface edited while another transaction moves its device to another site is
+/// filed under the site the device ends in: the edit's trigger waits for the move to
+/// commit before it reads the device's site. (It read the site as of its statement, so the
+/// edit bumped the old site only; a worker that applied the new site before the edit
+/// committed never saw it again: found by an outside review.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn an_interface_edit_racing_a_move_of_its_device_reaches_the_target() {
+    let source = generate(960, 47); // 2 partitions
+    let mut setup = setup("race_move", &source).await;
+    let fleet = setup.fleet.clone();
+    let options = WorkerOptions::default();
+    fleet
+        .run_worker(&url(), "w0", &options, |_| {})
+        .await
+        .unwrap();
+    let [from, to] = <[String; 2]>::try_from(sites(&source)).unwrap();
+    let device = source
+        .sites
+        .iter()
+        .find(|site| site.name == from)
+        .and_then(|site| site.devices.iter().next())
+        .unwrap()
+        .name
+        .clone();
+    let devices = fleet.source().schema().table("device");
+    let interfaces = fleet.source().schema().table("interface");
+
+    // The move, left open.
+    let mut mover = connect(&url()).await.unwrap();
+    let moving = mover.transaction().await.unwrap();
+    moving
+        .execute(
+            &format!("UPDATE {devices} SET site = $1 WHERE name = $2"),
+            &[&to, &device],
+        )
+        .await
+        .unwrap();
+    // The edit, in a transaction of its own, left open after its statement.
+    let (commit_edit, edit_may_commit) = tokio::sync::oneshot::channel::<()>();
+    let edit = {
+        let (interfaces, device) = (interfaces.clone(), device.clone());
+        tokio::spawn(async move {
+            let mut editor = connect(&url()).await.unwrap();
+            let editing = editor.transaction().await.unwrap();
+            editing
+                .execute(
+                    &format!("UPDATE {interfaces} SET mtu = mtu + 1 WHERE device = $1"),
+                    &[&device],
+                )
+                .await
+                .unwrap();
+            edit_may_commit.await.unwrap();
+            editing.commit().await.unwrap();
+        })
+    };
+    // The edit's statement waits on the move's locks; then the move commits.
+    let waiting = format!("UPDATE {interfaces}%");
+    let started = Instant::now();
+    loop {
+        let row = setup
+            .client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE wait_event_type = 'Lock' AND query LIKE $1",
+                &[&waiting],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) > 0 {
+            break;
+        }
+        assert!(started.elapsed() < BOUND, "the edit never waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    moving.commit().await.unwrap();
+    // The edit's statement is done once its trigger has run; a worker pass runs before it
+    // commits, then another after.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    fleet
+        .run_worker(&url(), "w0", &options, |_| {})
+        .await
+        .unwrap();
+    commit_edit.send(()).unwrap();
+    edit.await.unwrap();
+    fleet
+        .run_worker(&url(), "w0", &options, |_| {})
+        .await
+        .unwrap();
+    let now = fleet.source().load(&mut setup.client).await.unwrap();
+    let missed = fleet
+        .target()
+        .load(&mut setup.client)
+        .await
+        .unwrap()
+        .diff(&now)
+        .unwrap();
+    assert!(missed.is_empty(), "the target misses:\n{missed}");
+}

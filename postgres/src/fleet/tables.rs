@@ -85,7 +85,11 @@ pub(crate) fn trigger_sql(names: &TriggerNames<'_>, source: [&str; 3], prefix: &
         END
         $fn$;\n"
     );
-    let interface_site = format!("(SELECT d.site FROM {device} AS d WHERE d.name = r.device)");
+    // The device's site as it is once every move of the device that is under way has
+    // committed: `FOR SHARE` waits for such a move and reads the row it left (a plain read
+    // would see the site before the move, and the edit would bump only the old site).
+    let interface_site =
+        format!("(SELECT d.site FROM {device} AS d WHERE d.name = r.device FOR SHARE)");
     for (table, name, site_of, device_of) in [
         (site, "site", "r.name".to_owned(), "NULL::text"),
         (device, "device", "r.site".to_owned(), "r.name"),
