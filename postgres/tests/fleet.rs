@@ -646,3 +646,53 @@ async fn an_interface_edit_racing_a_move_of_its_device_reaches_the_target() {
         .unwrap();
     assert!(missed.is_empty(), "the target misses:\n{missed}");
 }
+
+/// Waits until the target holds `state`.
+async fn reaches(setup: &mut Setup, state: &Inventory) {
+    let started = Instant::now();
+    while setup.fleet.target().load(&mut setup.client).await.unwrap() != *state {
+        assert!(started.elapsed() < BOUND, "the target never caught up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A worker whose connections are terminated while it waits between polls connects again
+/// and syncs the next change (its claim used to fail and end the worker with the error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_connection_lost_while_idle_is_reconnected() {
+    let source = generate(480, 53); // 1 partition
+    let mut setup = setup("idle_lost", &source).await;
+    let fleet = setup.fleet.clone();
+    let worker = tokio::spawn({
+        let fleet = fleet.clone();
+        async move {
+            let options = WorkerOptions {
+                stop_when_idle: false,
+                poll: Duration::from_millis(50),
+                ..WorkerOptions::default()
+            };
+            fleet.run_worker(&url(), "w0", &options, |_| {}).await
+        }
+    });
+    reaches(&mut setup, &source).await;
+    // Every other connection that last spoke of the target's schema: the worker's two.
+    let schema = fleet.target().schema().name().to_owned();
+    let killed: i64 = setup
+        .client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+              WHERE pid <> pg_backend_pid() AND query LIKE '%' || $1 || '%'",
+            &[&schema],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(killed >= 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let changed = mutate(&source, 54);
+    write_source(&fleet, &mut setup.client, &changed).await;
+    reaches(&mut setup, &changed).await;
+    assert!(!worker.is_finished(), "{:?}", worker.await);
+    worker.abort();
+}

@@ -72,7 +72,8 @@ pub struct WorkerReport {
     pub applied: Vec<Applied>,
     /// Partitions whose lease it lost before applying them (another worker took over).
     pub lost_leases: usize,
-    /// Times it reconnected after a lost connection and retried.
+    /// Times it connected again after a lost connection (while idle, or holding
+    /// partitions, which it then retried).
     pub reconnects: usize,
     /// Claims it gave up on (their leases left to expire, to be retried).
     pub failures: usize,
@@ -352,11 +353,37 @@ impl<'a, F: FnMut(&Applied)> Session<'a, F> {
         })
     }
 
+    /// Whether the worker's connection was lost (a terminated backend answers with an
+    /// error before the client sees the socket close, so it is probed); if so, connects
+    /// again.
+    ///
+    /// # Errors
+    /// [`Error::Db`] when the server cannot be reached.
+    async fn reconnect_if_lost(&mut self) -> Result<bool, Error> {
+        let lost = self.client.is_closed() || self.client.batch_execute("").await.is_err();
+        if lost {
+            self.client = connect(self.url).await?;
+            self.report.reconnects += 1;
+        }
+        Ok(lost)
+    }
+
+    /// How many partitions need a sync; asked again on a new connection when the worker's
+    /// was lost while idle.
+    async fn pending(&mut self, fleet: &Fleet) -> Result<i64, Error> {
+        match fleet.pending(&self.client, self.options.max_claims).await {
+            Err(error) if !self.reconnect_if_lost().await? => Err(error),
+            Err(_) => fleet.pending(&self.client, self.options.max_claims).await,
+            Ok(pending) => Ok(pending),
+        }
+    }
+
     /// Claims and syncs partitions until none is claimable.
     async fn drain(&mut self, fleet: &Fleet) -> Result<(), Error> {
         let options = self.options;
+        let mut reconnected = false;
         loop {
-            let held = fleet
+            let claimed = fleet
                 .claim(
                     &self.client,
                     self.worker,
@@ -364,7 +391,19 @@ impl<'a, F: FnMut(&Applied)> Session<'a, F> {
                     options.max_claims,
                     options.batch,
                 )
-                .await?;
+                .await;
+            let held = match claimed {
+                Ok(held) => held,
+                // The connection was lost while idle: claim again on a new one, once.
+                Err(error) => {
+                    if reconnected || !self.reconnect_if_lost().await? {
+                        return Err(error);
+                    }
+                    reconnected = true;
+                    continue;
+                }
+            };
+            reconnected = false;
             if held.is_empty() {
                 return Ok(());
             }
@@ -393,17 +432,9 @@ impl<'a, F: FnMut(&Applied)> Session<'a, F> {
                 }
                 Err(PartitionError::LostLease(_)) => self.report.lost_leases += held.len(),
                 Err(PartitionError::Failed { source, .. }) => {
-                    // A terminated backend answers with an error before the client sees
-                    // the socket close: probe the connection.
-                    let lost =
-                        self.client.is_closed() || self.client.batch_execute("").await.is_err();
-                    if lost {
-                        self.client = connect(self.url).await?;
-                        if reconnects < self.options.reconnects {
-                            reconnects += 1;
-                            self.report.reconnects += 1;
-                            continue;
-                        }
+                    if self.reconnect_if_lost().await? && reconnects < self.options.reconnects {
+                        reconnects += 1;
+                        continue;
                     }
                     self.report.failures += 1;
                     fleet
@@ -436,9 +467,7 @@ impl Fleet {
         let mut session = Session::open(url, worker, options, on_applied).await?;
         loop {
             session.drain(self).await?;
-            if options.stop_when_idle
-                && self.pending(&session.client, options.max_claims).await? == 0
-            {
+            if options.stop_when_idle && session.pending(self).await? == 0 {
                 return Ok(session.report);
             }
             tokio::time::sleep(options.poll).await;
