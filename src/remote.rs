@@ -74,6 +74,10 @@ pub struct Limits {
     /// connections (64 MiB). A request that does not fit is refused as "busy" (its rest is
     /// skipped, not stored); so is a reply (short refusals are not counted).
     pub max_in_flight: usize,
+    /// The most of those bytes the connections from one peer address may hold together
+    /// (24 MiB: a whole message and half of another), so that one address cannot keep
+    /// every other client's requests refused as "busy".
+    pub max_in_flight_per_peer: usize,
     /// How long the server waits for the first byte of a message ([`IDLE_TIMEOUT`]).
     pub idle_timeout: Duration,
     /// How long a whole message may take from its first byte to its newline, and a whole
@@ -91,6 +95,7 @@ impl Default for Limits {
             max_connections: MAX_CONNECTIONS,
             max_per_peer: 8,
             max_in_flight: 64 * 1024 * 1024,
+            max_in_flight_per_peer: 24 * 1024 * 1024,
             idle_timeout: IDLE_TIMEOUT,
             message_deadline: Duration::from_secs(10),
             retained_versions: 64,

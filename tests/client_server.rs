@@ -828,3 +828,47 @@ fn a_diff_larger_than_a_message_is_answered_with_the_whole_state() {
             .starts_with(b"{\"changes\":")
     );
 }
+
+/// One address cannot take every byte in flight: its connections together hold at most
+/// its share, and a client from another address is served while they hold it (four
+/// connections of almost a whole message each used to fill the budget and keep every
+/// other request refused as busy).
+#[test]
+fn one_address_holds_at_most_its_share_of_the_bytes_in_flight() {
+    let limits = Limits {
+        max_message: 64 * 1024,
+        max_in_flight: 100 * 1024,
+        max_in_flight_per_peer: 40 * 1024,
+        message_deadline: Duration::from_secs(5),
+        ..Limits::default()
+    };
+    let (server, address) = start_with(inventory(), limits);
+    let padding = vec![b' '; 60 * 1024];
+    let pull = b"{\"pull\":{\"base\":0}}\n";
+    let hoarders: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut hoarder = connect_from([127, 0, 0, 1], address, None);
+            hoarder.write_all(&padding).unwrap();
+            hoarder
+        })
+        .collect();
+    // Every hoarder's bytes have arrived once the server has read what fits of them.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        server.bytes_in_flight() <= 40 * 1024,
+        "{}",
+        server.bytes_in_flight()
+    );
+    let mut other = connect_from([127, 0, 0, 2], address, None);
+    other.write_all(&padding[..30 * 1024]).unwrap();
+    other.write_all(pull).unwrap();
+    let answer = read_reply(&mut BufReader::new(other.try_clone().unwrap()));
+    assert!(
+        matches!(answer, Response::Changes { version: 0, .. }),
+        "{answer:?}"
+    );
+    drop(hoarders);
+    assert!(wait_until(Duration::from_secs(5), || server
+        .bytes_in_flight()
+        == 0));
+}

@@ -1,14 +1,16 @@
 //! The server: the authoritative state, the request handling, and the connections.
 
+use std::collections::HashMap;
 use std::io::BufReader;
+use std::net::IpAddr;
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use serde::Serialize;
 use statesync::Diff;
 
 use super::admission::Admission;
-use super::budget::Budget;
+use super::budget::{Budget, Held};
 use super::push::prepare;
 use super::versions::{Changes, Versions};
 use super::wire::{self, Frame};
@@ -23,6 +25,8 @@ pub struct Server {
     limits: Arc<Limits>,
     admission: Arc<Admission>,
     budget: Arc<Budget>,
+    /// Each peer address's share of the bytes in flight, while it has connections.
+    peers: Arc<Mutex<HashMap<IpAddr, Weak<Budget>>>>,
 }
 
 impl Server {
@@ -37,6 +41,7 @@ impl Server {
             versions: Arc::new(Mutex::new(Versions::new(state, limits.retained_versions))),
             admission: Arc::new(Admission::new(limits.max_connections, limits.max_per_peer)),
             budget: Arc::new(Budget::new(limits.max_in_flight)),
+            peers: Arc::default(),
             limits: Arc::new(limits),
         }
     }
@@ -204,10 +209,12 @@ impl Server {
     /// # Errors
     /// The connection's I/O error (a reply not taken within the deadline among them).
     pub fn serve(&self, stream: TcpStream) -> std::io::Result<()> {
+        let peer = self.peer_budget(stream.peer_addr().ok().map(|address| address.ip()));
+        let budgets = [&self.budget, &peer];
         let mut writer = stream.try_clone()?;
         let mut reader = BufReader::new(stream);
         loop {
-            let reply = match wire::read_frame(&mut reader, &self.limits, &self.budget)? {
+            let reply = match wire::read_frame(&mut reader, &self.limits, &budgets)? {
                 Frame::Message(line, held) => {
                     let reply = self.handle_message(&line);
                     drop((line, held));
@@ -222,14 +229,38 @@ impl Server {
                     return Ok(());
                 }
             };
-            self.send(&mut writer, reply)?;
+            self.send(&mut writer, reply, &budgets)?;
         }
+    }
+
+    /// The share of the bytes in flight of the connections from `peer`
+    /// ([`Limits::max_in_flight_per_peer`]), one for all of them while any is served (a
+    /// connection without a peer address gets one of its own).
+    fn peer_budget(&self, peer: Option<IpAddr>) -> Arc<Budget> {
+        let fresh = || Arc::new(Budget::new(self.limits.max_in_flight_per_peer));
+        let Some(peer) = peer else {
+            return fresh();
+        };
+        let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = peers.get(&peer).and_then(Weak::upgrade) {
+            return shared;
+        }
+        // The shares of peers gone are dropped here, so the map holds the peers served.
+        peers.retain(|_, share| share.strong_count() > 0);
+        let share = fresh();
+        peers.insert(peer, Arc::downgrade(&share));
+        share
     }
 
     /// Writes a reply within the deadline, its bytes counted in flight; a reply that does
     /// not fit is replaced by a short refusal.
-    fn send(&self, writer: &mut TcpStream, reply: Vec<u8>) -> std::io::Result<()> {
-        let mut held = self.budget.hold();
+    fn send(
+        &self,
+        writer: &mut TcpStream,
+        reply: Vec<u8>,
+        budgets: &[&Arc<Budget>],
+    ) -> std::io::Result<()> {
+        let mut held = Held::of(budgets);
         let reply = if held.grow(reply.len()) {
             reply
         } else {

@@ -26,21 +26,22 @@ pub(crate) enum Frame {
 
 /// Reads one line. The wait for its first byte is bounded by the idle timeout; the whole
 /// line, once started, by the message deadline (however slowly its bytes trickle in). A
-/// line longer than the limit, or that does not fit in the budget, is skipped, not stored.
+/// line longer than the limit, or that does not fit in one of the budgets (all
+/// connections', the peer's), is skipped, not stored.
 ///
 /// # Errors
 /// The connection's I/O error.
 pub(crate) fn read_frame(
     reader: &mut BufReader<TcpStream>,
     limits: &Limits,
-    budget: &Arc<Budget>,
+    budgets: &[&Arc<Budget>],
 ) -> io::Result<Frame> {
     // A zero timeout is refused by the OS: wait at least a millisecond.
     let idle = limits.idle_timeout.max(Duration::from_millis(1));
     reader.get_ref().set_read_timeout(Some(idle))?;
     let mut started: Option<Instant> = None;
     let mut line = Vec::new();
-    let mut held = budget.hold();
+    let mut held = Held::of(budgets);
     let mut refused: Option<String> = None;
     loop {
         if let Some(start) = started {
