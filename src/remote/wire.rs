@@ -213,10 +213,21 @@ pub(crate) fn error_text(error: &dyn Display) -> String {
     // A full `Bounded` stops the formatting with an error; the text so far is kept.
     let _ = write!(text, "{error}");
     if text.cut {
-        text.text.push_str("… (cut)");
+        // The mark takes the place of the text's last bytes: the whole stays within bounds.
+        let mut end = MAX_ERROR_TEXT
+            .saturating_sub(CUT.len())
+            .min(text.text.len());
+        while !text.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.text.truncate(end);
+        text.text.push_str(CUT);
     }
     text.text
 }
+
+/// What ends an error text that was cut.
+const CUT: &str = "… (cut)";
 
 struct Bounded {
     text: String,
@@ -248,8 +259,9 @@ mod tests {
     fn error_texts_are_cut_at_a_char_boundary() {
         let long = "é".repeat(MAX_ERROR_TEXT);
         let text = error_text(&format_args!("unknown variant `{long}`"));
+        assert!(text.len() <= MAX_ERROR_TEXT, "{}", text.len());
         assert!(
-            text.len() <= MAX_ERROR_TEXT + "… (cut)".len(),
+            text.len() > MAX_ERROR_TEXT - CUT.len() - 2,
             "{}",
             text.len()
         );
