@@ -128,6 +128,22 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
     }
 }
 
+/// Enters one level of reading a collection of `model` models (a `Store`, a `serde_map`
+/// field), so that models nested without bound are refused as they are read, in any
+/// format: one without a nesting limit of its own would otherwise recurse until the stack
+/// overflows, before the depth of what was read could be checked.
+///
+/// # Errors
+/// The deserializer's custom error, naming the models.
+#[cfg(feature = "serde")]
+pub(crate) fn enter_read<E: serde::de::Error>(model: &str) -> Result<Level, E> {
+    Level::try_enter().ok_or_else(|| {
+        E::custom(format_args!(
+            "`{model}` models nested deeper than the {MAX_DEPTH} levels statesync supports"
+        ))
+    })
+}
+
 /// Whether models of type `M` have children fields: their record of child diffs holds a
 /// [`Diff`] per field, while a model without has the empty `NoChildDiffs`. Known when
 /// compiling, so the branches on it cost nothing.

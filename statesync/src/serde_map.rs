@@ -106,6 +106,7 @@ where
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<C, A::Error> {
+        let _level = crate::depth::enter_read::<A::Error>(C::Model::NAME)?;
         let mut children = C::default();
         while let Some(model) = seq.next_element::<C::Model>()? {
             let key = model.key();

@@ -754,7 +754,8 @@ mod serde_impl {
     }
 
     /// Deserialised from a sequence of models; a duplicate key is an error naming the model
-    /// and the key.
+    /// and the key, and stores nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) are an
+    /// error, not a stack overflow, in any format.
     impl<'de, M: DiffModel + Deserialize<'de>> Deserialize<'de> for Store<M> {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             deserializer.deserialize_seq(StoreVisitor(PhantomData))
@@ -771,6 +772,7 @@ mod serde_impl {
         }
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Store<M>, A::Error> {
+            let _level = crate::depth::enter_read::<A::Error>(M::NAME)?;
             let mut store = Store::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
             while let Some(model) = seq.next_element::<M>()? {
                 store.insert(model).map_err(serde::de::Error::custom)?;

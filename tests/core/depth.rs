@@ -352,3 +352,31 @@ fn a_leaf_model_is_held_to_the_limit_like_any_other() {
         other => panic!("expected TooDeep, got {other}"),
     }
 }
+
+/// A diff read in a format without a nesting limit of its own (here `serde_json` with its
+/// limit off) whose create carries a `Store` tree far deeper than the limit: an error, not
+/// a stack overflow (the stores were read by serde's recursion before the depth was
+/// checked).
+#[test]
+fn reading_a_create_nested_far_too_deep_without_a_format_limit_is_an_error() {
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let depth = 100_000;
+            let mut json = String::from(
+                r#"{"model":"folder","elements":[{"key":{"name":"a"},"action":{"create":"#,
+            );
+            for _ in 0..depth {
+                json.push_str(r#"{"name":"a","children":["#);
+            }
+            json.push_str(&"]}".repeat(depth));
+            json.push_str(r#"}}],"unchanged":0}"#);
+            let mut reader = serde_json::Deserializer::from_str(&json);
+            reader.disable_recursion_limit();
+            let read = <statesync::Diff<Folder> as serde::Deserialize>::deserialize(&mut reader);
+            read.map(|_| ()).map_err(|error| error.to_string())
+        })
+        .unwrap();
+    let error = worker.join().unwrap().unwrap_err();
+    assert!(error.contains("deeper than the 16 levels"), "{error}");
+}
