@@ -498,3 +498,66 @@ fn a_panicking_outcome_callback_leaves_memory_as_the_system() {
         assert_eq!(system.system, expected, "{panics_at}");
     }
 }
+
+/// An `on_outcome` callback that panics on the outcome of an update or a delete whose hook
+/// succeeded leaves memory as the system: the update's new values stay, the deleted
+/// element (with its children) leaves, in each delete order.
+#[test]
+fn a_panicking_outcome_after_a_successful_update_or_delete_leaves_memory_as_the_system() {
+    let held = Library {
+        shelves: vec![
+            shelf("a", vec![book(1, "x"), book(2, "y")]),
+            shelf("b", vec![book(3, "z")]),
+        ],
+    };
+    let mut wanted = held.clone();
+    wanted.shelves[0].books[0].title = "x2".into();
+    wanted.shelves.remove(1);
+    // (the operation and element whose outcome panics, the delete order's flags)
+    let cases = [
+        ("update", "book[isbn=1]", ModelFlags::empty()),
+        ("delete", "shelf[name=b]", ModelFlags::empty()),
+        (
+            "delete",
+            "book[isbn=3]",
+            ModelFlags::SKIP_CHILDREN_ON_DELETE,
+        ),
+        (
+            "delete",
+            "shelf[name=b]",
+            ModelFlags::SKIP_CHILDREN_ON_DELETE,
+        ),
+        ("delete", "shelf[name=b]", ModelFlags::PARENT_FIRST_DELETION),
+    ];
+    for (operation, element, flags) in cases {
+        let panics_at = format!("{operation} {element}");
+        let mut target = held.clone();
+        let mut system = Faulty::default();
+        system.system = ["shelf[name=a]", "shelf[name=b]"]
+            .into_iter()
+            .chain(["book[isbn=1]", "book[isbn=2]", "book[isbn=3]"])
+            .map(String::from)
+            .collect();
+        let options = SyncOptions::default()
+            .model_flags::<Shelf>(flags)
+            .on_outcome(|outcome| {
+                let text = outcome.to_string();
+                assert!(
+                    !(text.starts_with(operation)
+                        && text.ends_with(&format!("{element}: applied"))),
+                    "the callback panics"
+                );
+            });
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            target.sync_from(&wanted, &mut system, options)
+        }));
+        assert!(panicked.is_err(), "{panics_at}");
+        if operation == "update" {
+            assert_eq!(target.shelves[0].books[0].title, "x2", "{panics_at}");
+        } else {
+            let shelves: Vec<&str> = target.shelves.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(shelves, ["a"], "{panics_at} {flags:?}");
+            assert!(!system.system.contains("shelf[name=b]"), "{panics_at}");
+        }
+    }
+}

@@ -299,9 +299,12 @@ fn update_element<M, H, S>(
             let result = run.call(|hooks, parents| {
                 M::hook_update(hooks, restore.model, &update.fields, parents)
             });
-            if run.record_result::<M>(key, Operation::Update, result) {
+            // Kept before the outcome is told: the system holds the new values even when
+            // an outcome callback panics.
+            if result.is_ok() {
                 restore.undo = None;
             }
+            run.record_result::<M>(key, Operation::Update, result);
         }
     }
     if run.enters::<M>(&update.children) {
@@ -411,31 +414,38 @@ fn delete_subtree<M: SyncTree<H>, H: ?Sized>(
     // Children the parent's delete takes along (or that go after it) are not tried when it
     // fails: skipped under a failed parent.
     let parent_failed = Status::Skipped(SkipReason::ParentFailed);
+    // Once a delete hook succeeded, what follows (outcome callbacks, the children's
+    // deletes) runs under `catch_unwind`: the model leaves memory before a panic goes on.
     if flags.contains(ModelFlags::SKIP_CHILDREN_ON_DELETE) {
         let result = run.call(|hooks, parents| M::hook_delete(hooks, model, parents));
-        let deleted = run.record_result::<M>(&key, Operation::Delete, result);
+        let deleted = result.is_ok();
         let status = if deleted {
             Status::Applied
         } else {
             parent_failed
         };
-        run.record_descendants(&*model, Operation::Delete, status);
-        return (deleted, None);
+        let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run.record_result::<M>(&key, Operation::Delete, result);
+            run.record_descendants(&*model, Operation::Delete, status);
+        }));
+        return (deleted, told.err());
     }
     if flags.contains(ModelFlags::PARENT_FIRST_DELETION) {
         let result = run.call(|hooks, parents| M::hook_delete(hooks, model, parents));
-        if !run.record_result::<M>(&key, Operation::Delete, result) {
+        if result.is_err() {
+            run.record_result::<M>(&key, Operation::Delete, result);
             run.record_descendants(&*model, Operation::Delete, parent_failed);
             return (false, None);
         }
         // The parent is gone from the system; its children go from memory with it even
         // when their own delete hooks fail (the failures are in the report), or panic.
-        let children = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let rest = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run.record_result::<M>(&key, Operation::Delete, result);
             run.within_model::<M, _>(has_children(&*model), &key, |run| {
                 model.delete_children(run)
             })
         }));
-        return (true, children.err());
+        return (true, rest.err());
     }
     if !run.within_model::<M, _>(has_children(&*model), &key, |run| {
         model.delete_children(run)
@@ -453,10 +463,11 @@ fn delete_subtree<M: SyncTree<H>, H: ?Sized>(
         return (false, None);
     }
     let result = run.call(|hooks, parents| M::hook_delete(hooks, model, parents));
-    (
-        run.record_result::<M>(&key, Operation::Delete, result),
-        None,
-    )
+    let deleted = result.is_ok();
+    let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run.record_result::<M>(&key, Operation::Delete, result);
+    }));
+    (deleted, told.err())
 }
 
 fn create_element<M, H, S>(slots: &mut S, key: &M::Key, model: &M, run: &mut Run<'_, '_, H>)
