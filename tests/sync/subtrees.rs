@@ -561,3 +561,48 @@ fn a_panicking_outcome_after_a_successful_update_or_delete_leaves_memory_as_the_
         }
     }
 }
+
+/// An adapter that panics in one hook and counts `sync_finished` calls.
+#[derive(Default)]
+struct Panicking {
+    finished: Vec<bool>,
+}
+
+impl statesync::sync::Adapter for Panicking {
+    fn sync_finished(&mut self, report: &SyncReport) {
+        self.finished.push(report.stopped);
+    }
+}
+
+impl statesync::sync::Hooks<Library> for Panicking {}
+impl statesync::sync::Hooks<Shelf> for Panicking {}
+
+impl statesync::sync::Hooks<Book> for Panicking {
+    fn update(
+        &mut self,
+        _model: &Book,
+        _changes: &BookChanges,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        panic!("the system's client panicked")
+    }
+}
+
+/// `sync_finished` runs whatever happened, a panicking hook included (to release a
+/// transaction or a lock), with the report so far marked stopped; then the panic goes on.
+#[test]
+fn sync_finished_runs_when_a_hook_panics() {
+    let held = Library {
+        shelves: vec![shelf("a", vec![book(1, "x")])],
+    };
+    let mut wanted = held.clone();
+    wanted.shelves[0].books[0].title = "x2".into();
+    let mut target = held.clone();
+    let mut adapter = Panicking::default();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        target.sync_from(&wanted, &mut adapter, SyncOptions::default())
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(adapter.finished, [true]);
+    assert_eq!(target, held);
+}

@@ -473,7 +473,16 @@ fn drive<T: Clone, M: DiffModel, H: Adapter + ?Sized>(
     }
     let mut run = Run::new(hooks, options, summary.changes());
     run.report.counts.unchanged = summary.unchanged;
-    run.walk(|run| work(target, diff, run));
+    let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run.walk(|run| work(target, diff, run));
+    }));
+    if let Err(panic) = walked {
+        // A hook or a callback panicked: the adapter still releases what the sync held,
+        // told what was done so far, before the panic goes on.
+        let report = run.abandon();
+        hooks.sync_finished(&report);
+        std::panic::resume_unwind(panic);
+    }
     let mut report = run.finish();
     if report.changed_anything() {
         report.record_complete(hooks.sync_complete(&report));

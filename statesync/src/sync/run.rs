@@ -155,6 +155,13 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         self.take_report()
     }
 
+    /// The report so far of a walk a panic cut short, marked stopped, without calling
+    /// any callback again (the one that panicked among them).
+    pub(super) fn abandon(mut self) -> SyncReport {
+        self.report.stopped = true;
+        std::mem::take(&mut self.report)
+    }
+
     /// The report so far, with the last progress call.
     pub(super) fn take_report(&mut self) -> SyncReport {
         self.report_progress();
