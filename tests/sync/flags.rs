@@ -153,3 +153,29 @@ fn flags_declared_in_the_derive_apply() {
     assert_eq!(report.counts.skipped, 1);
     assert_eq!(target.keepers.len(), 2);
 }
+
+/// `IGNORE` leaves an element alone whether or not memory holds it: a plan made against
+/// another state that updates an element memory lacks is skipped, as its delete is, not
+/// failed (a failure stopped the sync).
+#[test]
+fn an_ignored_update_of_a_missing_element_is_skipped_not_failed() {
+    let mut elsewhere = inventory();
+    elsewhere.sites.insert(site("lon", 1, 1)).unwrap();
+    let mut edited = elsewhere.clone();
+    edited
+        .sites
+        .get_mut(&SiteKey { name: "lon".into() })
+        .unwrap()
+        .region = "apac".into();
+    let plan = elsewhere.diff(&edited).unwrap();
+    let mut target = inventory();
+    let mut system = Faulty::holding(&target);
+    let report = target.sync_diff(
+        &plan,
+        &mut system,
+        SyncOptions::default().model_flags::<Site>(ModelFlags::IGNORE),
+    );
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.counts.skipped, 1, "{report}");
+    assert_eq!(target, inventory());
+}

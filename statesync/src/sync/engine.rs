@@ -229,6 +229,18 @@ where
     H: ?Sized,
     S: Slots<M>,
 {
+    // `IGNORE` first: an ignored element is left alone whether memory holds it or not, as
+    // its create and delete are.
+    if run.flags_of::<M>(key).contains(ModelFlags::IGNORE) {
+        if run.phase.updates() {
+            let ignored = Status::Skipped(SkipReason::Flag("IGNORE"));
+            if update.has_field_changes() {
+                run.record::<M>(key, Operation::Update, ignored.clone());
+            }
+            run.record_child_diffs::<M>(key, &update.children, ignored);
+        }
+        return UpdateDecision::Left;
+    }
     let Some(current) = slots.slot_mut(key) else {
         if run.phase.updates() {
             let error = not_found::<M>(Operation::Update, key);
@@ -241,16 +253,6 @@ where
         }
         return UpdateDecision::Left;
     };
-    if run.flags_of::<M>(key).contains(ModelFlags::IGNORE) {
-        if run.phase.updates() {
-            let ignored = Status::Skipped(SkipReason::Flag("IGNORE"));
-            if update.has_field_changes() {
-                run.record::<M>(key, Operation::Update, ignored.clone());
-            }
-            run.record_child_diffs::<M>(key, &update.children, ignored);
-        }
-        return UpdateDecision::Left;
-    }
     if !run.phase.updates() {
         return UpdateDecision::Decided;
     }
