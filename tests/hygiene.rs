@@ -1,6 +1,12 @@
 //! Generated code is hygienic and lint-clean: it compiles beside shadowed prelude names,
 //! through a re-exported crate path, under strict lints, and for a deprecated model.
-#![deny(warnings, unused_qualifications, missing_docs, unused_results)]
+#![deny(
+    warnings,
+    unused_qualifications,
+    missing_docs,
+    unused_results,
+    trivial_casts
+)]
 
 /// Models defined where the prelude's names mean something else.
 pub mod shadowed {
@@ -177,4 +183,86 @@ fn odd_names_and_where_clauses_derive() {
     let a = odd_names::Through::<u8> { id: 1, value: 1 };
     let b = odd_names::Through::<u8> { id: 1, value: 2 };
     assert_eq!(a.diff(&b).unwrap().summary().update, 1);
+}
+
+/// Type parameters and a lifetime named as serde's own (`S`, `D`, `'de`), a deprecated
+/// field type, and a field name whose lint is allowed on the struct alone: each compiled
+/// with an error or a warning in the generated code (found by an outside review).
+pub mod user_names {
+    /// A type parameter named `S`.
+    #[derive(
+        statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize,
+    )]
+    pub struct Tagged<S> {
+        /// Id.
+        #[statesync(id)]
+        pub id: u32,
+        /// Attribute.
+        pub value: S,
+    }
+
+    /// A document parameter named `D`, and a lifetime named `'de`.
+    #[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize)]
+    pub struct Folder<'de, D: Clone + std::fmt::Debug + PartialEq + serde::Serialize> {
+        /// Id.
+        #[statesync(id)]
+        pub name: &'de str,
+        /// Attribute.
+        pub doc: D,
+    }
+
+    /// A deprecated type.
+    #[deprecated(note = "use u32")]
+    #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct OldId(pub u32);
+
+    /// A field of a deprecated type, allowed where it is declared.
+    #[allow(deprecated)]
+    #[derive(
+        statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize,
+    )]
+    pub struct Ticket {
+        /// Id.
+        #[statesync(id)]
+        pub number: u32,
+        /// Attribute of a deprecated type.
+        pub legacy: OldId,
+    }
+
+    /// A field name from another convention, allowed on the struct alone.
+    #[allow(non_snake_case)]
+    #[derive(
+        statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize,
+    )]
+    pub struct Api {
+        /// Id.
+        #[statesync(id)]
+        pub id: u32,
+        /// camelCase, as the API names it.
+        pub displayName: String,
+    }
+}
+
+#[test]
+fn serde_named_parameters_deprecated_types_and_allowed_names_derive() {
+    let a = user_names::Tagged {
+        id: 1,
+        value: "a".to_owned(),
+    };
+    let mut b = a.clone();
+    b.value = "b".to_owned();
+    let diff = a.diff(&b).unwrap();
+    let json = serde_json::to_string(&diff).unwrap();
+    let back: statesync::Diff<user_names::Tagged<String>> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, diff);
+    let folder = user_names::Folder {
+        name: "f",
+        doc: 1_u8,
+    };
+    assert!(folder.diff(&folder.clone()).unwrap().is_empty());
+    let api = user_names::Api {
+        id: 1,
+        displayName: "x".into(),
+    };
+    assert!(api.diff(&api.clone()).unwrap().is_empty());
 }

@@ -37,12 +37,29 @@ const SERDE: bool = cfg!(feature = "serde");
 const SYNC: bool = cfg!(feature = "sync");
 const MERGE: bool = cfg!(feature = "merge");
 
+/// The lints the generated items allow: they carry the user's field names and types (a
+/// name of another convention, a deprecated type: allowed on the user's struct alone),
+/// and name everything by its full path. (One line each in the expansion.)
+fn allows() -> TokenStream {
+    quote!(#[allow(deprecated, non_snake_case, non_camel_case_types, unused_qualifications)])
+}
+
+/// [`allows`], and clippy's judgement of code the user did not write, for the block of
+/// impls (`ref_option` on an accessor of an `Option` field, say).
+fn allows_all() -> TokenStream {
+    quote! {
+        #[allow(deprecated, non_snake_case, unused_qualifications)]
+        #[allow(clippy::all, clippy::pedantic)]
+    }
+}
+
 fn doc(text: String) -> TokenStream {
     let text = format!(" {text}");
     quote!(#[doc = #text])
 }
 
 fn generate(model: &Model) -> TokenStream {
+    let allow = allows_all();
     let key = key_type(model);
     let field_enum = field_enum(model);
     let changes = changes_type(model);
@@ -56,7 +73,7 @@ fn generate(model: &Model) -> TokenStream {
         #field_enum
         #changes
         #child_diffs
-        #[allow(deprecated, unused_qualifications, clippy::all)]
+        #allow
         const _: () = {
             #model_impl
             #sync_impl
@@ -124,6 +141,7 @@ fn ids<'m>(model: &'m Model) -> Vec<&'m Field<'m>> {
 }
 
 fn key_type(model: &Model) -> TokenStream {
+    let allow = allows();
     let krate = &model.krate;
     let vis = model.vis;
     let ident = model.companion(Companion::Key);
@@ -153,10 +171,12 @@ fn key_type(model: &Model) -> TokenStream {
     let parts = ids.iter().map(|field| {
         let member = field.ident;
         let name = &field.name;
-        quote_spanned!(field.span()=> (#name, &self.#member as &dyn ::core::fmt::Display))
+        let at = model.krate_at(field.span());
+        quote_spanned!(field.span()=> (#name, #at::__private::id_field_display(&self.#member)))
     });
     quote! {
         #docs
+        #allow
         #[derive(
             ::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq,
             ::core::cmp::PartialOrd, ::core::cmp::Ord, ::core::hash::Hash,
@@ -164,7 +184,7 @@ fn key_type(model: &Model) -> TokenStream {
         #vis struct #ident #generics #where_clause { #(#fields,)* }
 
         #[automatically_derived]
-        #[allow(unused_qualifications)]
+        #allow
         impl #impl_generics ::core::fmt::Display for #ident #type_generics #where_clause {
             fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 #krate::__private::write_key(__f, &[#(#parts),*])
@@ -180,6 +200,7 @@ fn variant(field: &Field) -> Ident {
 }
 
 fn field_enum(model: &Model) -> TokenStream {
+    let allow = allows();
     let krate = &model.krate;
     let vis = model.vis;
     let ident = model.companion(Companion::Field);
@@ -195,6 +216,7 @@ fn field_enum(model: &Model) -> TokenStream {
     ));
     quote! {
         #docs
+        #allow
         #[derive(
             ::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug,
             ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::cmp::PartialOrd, ::core::cmp::Ord,
@@ -203,7 +225,7 @@ fn field_enum(model: &Model) -> TokenStream {
         #vis enum #ident { #(#variant_docs #variants,)* }
 
         #[automatically_derived]
-        #[allow(unused_qualifications)]
+        #allow
         impl #ident {
             /// Every compared attribute, in declaration order.
             pub const ALL: &'static [Self] = &[#(Self::#variants),*];
@@ -215,7 +237,7 @@ fn field_enum(model: &Model) -> TokenStream {
         }
 
         #[automatically_derived]
-        #[allow(unused_qualifications)]
+        #allow
         impl #krate::ModelField for #ident {
             const ALL: &'static [Self] = #ident::ALL;
 
@@ -227,6 +249,7 @@ fn field_enum(model: &Model) -> TokenStream {
 }
 
 fn changes_type(model: &Model) -> TokenStream {
+    let allow = allows();
     let vis = model.vis;
     let ident = model.companion(Companion::Changes);
     let attributes: Vec<&Field> = model.fields_with(Role::Attribute).collect();
@@ -266,6 +289,7 @@ fn changes_type(model: &Model) -> TokenStream {
     ));
     quote! {
         #docs
+        #allow
         #[derive(
             ::core::clone::Clone, ::core::fmt::Debug,
         )]
@@ -274,7 +298,7 @@ fn changes_type(model: &Model) -> TokenStream {
         #serde
 
         #[automatically_derived]
-        #[allow(unused_qualifications)]
+        #allow
         impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #where_clause {
             // Compiled where records of changes are compared, not in every crate that
             // declares models (it is most of what a model costs its crate otherwise).
@@ -285,7 +309,7 @@ fn changes_type(model: &Model) -> TokenStream {
         }
 
         #[automatically_derived]
-        #[allow(unused_qualifications)]
+        #allow
         impl #impl_generics ::core::default::Default for #ident #type_generics #where_clause {
             fn default() -> Self {
                 Self { #(#members: ::core::option::Option::None,)* }
@@ -301,6 +325,7 @@ fn child_model(model: &Model, field: &Field) -> TokenStream {
 }
 
 fn child_diffs_type(model: &Model) -> TokenStream {
+    let allow = allows();
     let krate = &model.krate;
     let vis = model.vis;
     let ident = model.companion(Companion::ChildDiffs);
@@ -406,6 +431,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     ));
     quote! {
         #docs
+        #allow
         #[derive(::core::clone::Clone)]
         #vis struct #ident #generics #where_clause {
             #(#fields,)*
@@ -419,7 +445,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         // By hand, to leave the marker field out, and bounded so that the child diffs are
         // `Debug` and `PartialEq` exactly when the child models are.
         #[automatically_derived]
-        #[allow(unused_qualifications)]
+        #allow
         impl #impl_generics ::core::fmt::Debug for #ident #type_generics #debug_where {
             fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 __f.debug_struct(#ident_name)
@@ -429,7 +455,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         }
 
         #[automatically_derived]
-        #[allow(unused_qualifications)]
+        #allow
         impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #eq_where {
             #[inline]
             fn eq(&self, __other: &Self) -> ::core::primitive::bool {
@@ -438,7 +464,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         }
 
         #[automatically_derived]
-        #[allow(unused_qualifications)]
+        #allow
         impl #impl_generics ::core::default::Default for #ident #type_generics #where_clause {
             fn default() -> Self {
                 Self {

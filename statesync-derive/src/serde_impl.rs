@@ -84,7 +84,7 @@ pub fn impls(record: &Record) -> TokenStream {
     let name = ident.to_string();
     let (_, type_generics, _) = record.generics.split_for_impl();
     // `for<'__s>` keeps a bound that names no parameter from being checked where the impl
-    // is written; `Deserialize<'de>` names the impl's lifetime already (and a higher-ranked
+    // is written; `Deserialize<'__de>` names the impl's lifetime already (and a higher-ranked
     // `DeserializeOwned` bound would be ambiguous beside the type's own impl).
     let predicates = |extra: &[WherePredicate], bound: &dyn Fn(&syn::Type) -> WherePredicate| {
         let mut predicates: Vec<WherePredicate> = record
@@ -103,11 +103,11 @@ pub fn impls(record: &Record) -> TokenStream {
     );
     let deserialize_where = predicates(
         &record.deserialize_extra,
-        &|ty| syn::parse_quote!(#ty: #serde::Deserialize<'de>),
+        &|ty| syn::parse_quote!(#ty: #serde::Deserialize<'__de>),
     );
     let (impl_generics, _, _) = record.generics.split_for_impl();
     let mut de_generics = record.generics.clone();
-    de_generics.params.insert(0, syn::parse_quote!('de));
+    de_generics.params.insert(0, syn::parse_quote!('__de));
     let (de_impl_generics, _, _) = de_generics.split_for_impl();
     let predicates_of = |clause: Option<syn::WhereClause>| {
         clause.map(|clause| clause.predicates).unwrap_or_default()

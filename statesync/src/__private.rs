@@ -233,6 +233,13 @@ pub fn merge_min<T: PartialOrd + Clone>(ours: &T, theirs: &T) -> Option<T> {
     }
 }
 
+/// A key field as the `&dyn Display` [`write_key`] takes: a coercion, where a cast
+/// (`as &dyn Display`) would trip a user's `trivial_casts` lint.
+#[inline]
+pub fn id_field_display<T: Display>(value: &T) -> &dyn Display {
+    value
+}
+
 /// Writes a key as `name=value, name=value`. A value that would make the text ambiguous
 /// (empty, or holding `,` `=` `[` `]` `"` `\`, a control character such as a newline, a
 /// character that prints as nothing or moves the text such as U+200B or U+202E, or space

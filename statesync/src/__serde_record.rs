@@ -501,7 +501,7 @@ impl<'de> de::Visitor<'de> for FieldName {
 /// `Serialize` and `Deserialize` for one generated record: what `#[derive(DiffModel)]`
 /// calls instead of writing the impls out, so the derive's own expansion stays a few
 /// lines per record. Its input: the record's name, `[impl generics]`, `[impl generics with
-/// 'de]`, `[the type]`, `[serialize bounds]`, `[deserialize bounds]`, `default` (built from
+/// '__de]`, `[the type]`, `[serialize bounds]`, `[deserialize bounds]`, `default` (built from
 /// `Default`, each field read into place) or `fields` (built from every field read), the
 /// fields as `[member "name" kind, ...]` (kind: `optional`, `required`, `direct` or `via`),
 /// and the same fields as a balanced tree (`[left right]`, `(member kind)`, `[]`), which
@@ -516,11 +516,12 @@ macro_rules! __record_serde {
         [$($field:ident $field_name:literal $kind:ident),*], $tree:tt
     ) => {
         #[automatically_derived]
+        #[allow(deprecated, non_snake_case, clippy::all, clippy::pedantic)]
         impl $($impl)* $crate::__private::serde::Serialize for $($ty)* where $($ser_where)* {
-            fn serialize<S: $crate::__private::serde::Serializer>(
+            fn serialize<__S: $crate::__private::serde::Serializer>(
                 &self,
-                serializer: S,
-            ) -> ::core::result::Result<S::Ok, S::Error> {
+                serializer: __S,
+            ) -> ::core::result::Result<__S::Ok, __S::Error> {
                 $crate::__serde_record::serialize(
                     serializer,
                     $name,
@@ -531,13 +532,14 @@ macro_rules! __record_serde {
         }
 
         #[automatically_derived]
-        impl $($de_impl)* $crate::__private::serde::Deserialize<'de> for $($ty)*
+        #[allow(deprecated, non_snake_case, clippy::all, clippy::pedantic)]
+        impl $($de_impl)* $crate::__private::serde::Deserialize<'__de> for $($ty)*
         where
             $($de_where)*
         {
-            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> ::core::result::Result<Self, D::Error> {
+            fn deserialize<__D: $crate::__private::serde::Deserializer<'__de>>(
+                deserializer: __D,
+            ) -> ::core::result::Result<Self, __D::Error> {
                 $crate::__record_serde!(
                     @read $build deserializer $name [$($field $field_name)*] $tree
                 )

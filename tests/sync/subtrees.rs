@@ -532,12 +532,14 @@ fn a_panicking_outcome_after_a_successful_update_or_delete_leaves_memory_as_the_
     for (operation, element, flags) in cases {
         let panics_at = format!("{operation} {element}");
         let mut target = held.clone();
-        let mut system = Faulty::default();
-        system.system = ["shelf[name=a]", "shelf[name=b]"]
-            .into_iter()
-            .chain(["book[isbn=1]", "book[isbn=2]", "book[isbn=3]"])
-            .map(String::from)
-            .collect();
+        let mut system = Faulty {
+            system: ["shelf[name=a]", "shelf[name=b]"]
+                .into_iter()
+                .chain(["book[isbn=1]", "book[isbn=2]", "book[isbn=3]"])
+                .map(String::from)
+                .collect(),
+            ..Faulty::default()
+        };
         let options = SyncOptions::default()
             .model_flags::<Shelf>(flags)
             .on_outcome(|outcome| {
