@@ -103,15 +103,22 @@ pub fn refresh<P: Projection<S>, S: DiffModel>(
 /// `edited` back into `source`; returns what changed in the source (sync it on to the real
 /// system with [`crate::sync::SyncModel::sync_diff`]). Only what was edited is carried: a
 /// field of the source that changed since `shown` and was not edited is left alone, and
-/// one that changed since *and* was edited is an [`Error::Stale`] (refresh, edit again).
+/// one that changed since *and* was edited is an [`Error::Stale`] (refresh, edit again), as
+/// is an edit of an element the source no longer shows ([`Error::NotFound`]): the view's
+/// edits are first applied to the source's projection as it is now, which refuses both.
+/// What is carried is what [`Projection::write_back`] writes: an edit it cannot express
+/// (a row deleted from a view whose `write_back` never removes) is not carried.
 ///
 /// # Errors
-/// [`Error::Stale`] as above; a diff or apply error (duplicate keys in a `Vec`).
+/// [`Error::Stale`] or [`Error::NotFound`] as above, naming the view's element; a diff or
+/// apply error (duplicate keys in a `Vec`). `source` is left as it was.
 pub fn carry_back<P: Projection<S>, S: DiffModel>(
     source: &mut S,
     shown: &P::View,
     edited: &P::View,
 ) -> Result<Diff<S>, Error> {
+    let edits = shown.diff(edited)?;
+    P::project(source).apply(&edits)?;
     let mut before = source.clone();
     P::write_back(shown, &mut before);
     let mut after = source.clone();

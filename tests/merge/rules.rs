@@ -434,6 +434,35 @@ fn carry_back_carries_only_the_edits() {
     assert_eq!(ams(&mut source).region, "moved");
 }
 
+/// An edit of a row whose source element is gone since the view was shown is refused,
+/// not dropped (`write_back` finds nothing to write it into, so the diff was empty).
+#[test]
+fn carry_back_refuses_an_edit_of_an_element_gone_since() {
+    use statesync::projection::{Projection, carry_back};
+    let mut source = inventory();
+    let shown = Regions::project(&source);
+    let _gone = source.sites.remove(&SiteKey { name: "ams".into() });
+    let before = source.clone();
+    let mut edited = shown.clone();
+    edited
+        .rows
+        .get_mut(&RegionRowKey { site: "ams".into() })
+        .unwrap()
+        .region = "mine".into();
+    let error = carry_back::<Regions, _>(&mut source, &shown, &edited).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            statesync::Error::NotFound {
+                model: "region_row",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(source, before);
+}
+
 /// Two model types that share a name (`item`) in one merge: an override of one does not
 /// reach the other (overrides were kept by name, and collided).
 mod shared_name {
