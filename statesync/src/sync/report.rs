@@ -111,7 +111,8 @@ pub enum SkipReason {
     /// that was to take it along, a missing element, a key the plan names twice), so it
     /// was not tried. (A failed update's child diffs are carried all the same.)
     ParentFailed,
-    /// One of its children could not be deleted, so the parent stays.
+    /// One of its children was not deleted (its hook failed, or a flag such as `IGNORE`
+    /// keeps it), so the parent stays: deleting it would take the child along.
     ChildFailed,
     /// A flag said to leave it (the flag's name).
     Flag(&'static str),
@@ -123,7 +124,7 @@ impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SkipReason::ParentFailed => f.write_str("its parent failed"),
-            SkipReason::ChildFailed => f.write_str("a child could not be deleted"),
+            SkipReason::ChildFailed => f.write_str("a child was not deleted"),
             SkipReason::Flag(flag) => write!(f, "flag {flag}"),
             SkipReason::Stopped => f.write_str("the sync stopped at an earlier failure"),
         }
