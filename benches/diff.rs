@@ -212,5 +212,51 @@ fn merge_documents(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single, hierarchy, incremental, merge_documents);
+/// A sync into memory of a document of 20,000 parts, in a `Vec` and in a `Store`, where a
+/// quarter of the parts are deleted, a quarter updated and as many created.
+fn sync_documents(c: &mut Criterion) {
+    use statesync::sync::{InMemory, SyncModel, SyncOptions};
+    let parts = |ids: std::ops::Range<u32>, text: &str| -> Vec<Part> {
+        ids.map(|id| Part {
+            id,
+            text: if id % 2 == 0 { text } else { "kept" }.into(),
+        })
+        .collect()
+    };
+    let (old, new) = (parts(0..20_000, "old"), parts(5_000..25_000, "new"));
+    let mut group = c.benchmark_group("sync");
+    group.sample_size(10);
+    let (target, source) = (
+        VecDocument { parts: old.clone() },
+        VecDocument { parts: new.clone() },
+    );
+    group.bench_function("vec_20k", |bench| {
+        bench.iter_batched(
+            || target.clone(),
+            |mut target| target.sync_from(&source, &mut InMemory, SyncOptions::default()),
+            BatchSize::LargeInput,
+        )
+    });
+    let store = |parts: Vec<Part>| StoreDocument {
+        parts: statesync::Store::try_from_iter(parts).unwrap_or_default(),
+    };
+    let (target, source) = (store(old), store(new));
+    group.bench_function("store_20k", |bench| {
+        bench.iter_batched(
+            || target.clone(),
+            |mut target| target.sync_from(&source, &mut InMemory, SyncOptions::default()),
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    single,
+    hierarchy,
+    incremental,
+    merge_documents,
+    sync_documents
+);
 criterion_main!(benches);

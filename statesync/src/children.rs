@@ -88,6 +88,26 @@ pub trait ChildCollection: Default {
         }
         collection
     }
+
+    /// Removes the children with these keys, in one pass where the collection keeps an
+    /// order (a `Store`, an `IndexMap`: removing one at a time shifts the rest each time).
+    #[doc(hidden)]
+    fn remove_children(&mut self, keys: &[<Self::Model as DiffModel>::Key]) {
+        for key in keys {
+            drop(self.remove_child(key));
+        }
+    }
+
+    /// The children, in the collection's order, taken out of it: for work on a collection
+    /// that [`ChildCollection::SCANS`], done on an index and put back with
+    /// [`ChildCollection::from_children`]. A `Vec` is its children; the default clones
+    /// each.
+    #[doc(hidden)]
+    fn into_children(self) -> Vec<Self::Model> {
+        let mut children = Vec::new();
+        self.for_each_child(&mut |child| children.push(child.clone()));
+        children
+    }
 }
 
 /// A model with id fields, so that several of them can share a collection: what a
@@ -384,6 +404,10 @@ impl<M: DiffModel> ChildCollection for Store<M> {
         self.remove(key)
     }
 
+    fn remove_children(&mut self, keys: &[M::Key]) {
+        self.remove_keys(keys);
+    }
+
     fn insert_child(&mut self, child: M) {
         drop(self.upsert(child));
     }
@@ -447,11 +471,16 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
     fn from_children(children: Vec<M>) -> Self {
         children
     }
+
+    fn into_children(self) -> Vec<M> {
+        self
+    }
 }
 
 /// A `Vec` of children with a position index, patched by key; deletions leave holes that
-/// [`IndexedVec::into_vec`] closes, keeping the order of the survivors.
-struct IndexedVec<M: DiffModel> {
+/// [`IndexedVec::into_vec`] closes, keeping the order of the survivors. (Apply patches a
+/// `Vec` of children through one; so does the sync engine.)
+pub(crate) struct IndexedVec<M: DiffModel> {
     slots: Vec<Option<M>>,
     keys: Keys<M::Key>,
     /// `slot_of[at]`: the slot of the key at position `at` of `keys` (the last of equal
@@ -459,8 +488,14 @@ struct IndexedVec<M: DiffModel> {
     slot_of: Vec<usize>,
 }
 
+impl<M: DiffModel> Default for IndexedVec<M> {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
 impl<M: DiffModel> IndexedVec<M> {
-    fn new(items: Vec<M>) -> Self {
+    pub(crate) fn new(items: Vec<M>) -> Self {
         let mut indexed = Self {
             slots: Vec::with_capacity(items.len()),
             keys: Keys::with_capacity(items.len()),
@@ -479,8 +514,25 @@ impl<M: DiffModel> IndexedVec<M> {
             .and_then(|at| self.slot_of.get(at).copied())
     }
 
+    /// The child with this key, to change in place.
+    pub(crate) fn get_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+        let at = self.slot(key)?;
+        self.slots.get_mut(at)?.as_mut()
+    }
+
+    /// Takes the child with this key out (its slot becomes a hole).
+    pub(crate) fn take(&mut self, key: &M::Key) -> Option<M> {
+        let at = self.slot(key)?;
+        self.slots.get_mut(at)?.take()
+    }
+
+    /// The children present, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &M> {
+        self.slots.iter().flatten()
+    }
+
     /// Adds a child at the end, filed under `key`.
-    fn add(&mut self, key: M::Key, model: M) {
+    pub(crate) fn add(&mut self, key: M::Key, model: M) {
         let slot = self.slots.len();
         self.slots.push(Some(model));
         match self.keys.insert(key) {
@@ -493,7 +545,7 @@ impl<M: DiffModel> IndexedVec<M> {
         }
     }
 
-    fn into_vec(self) -> Vec<M> {
+    pub(crate) fn into_vec(self) -> Vec<M> {
         self.slots.into_iter().flatten().collect()
     }
 }
@@ -508,8 +560,7 @@ impl<M: DiffModel> Patch<M> for IndexedVec<M> {
     }
 
     fn find_mut(&mut self, key: &M::Key) -> Option<&mut M> {
-        let at = self.slot(key)?;
-        self.slots.get_mut(at)?.as_mut()
+        self.get_mut(key)
     }
 
     fn add(&mut self, key: &M::Key, model: M) {
@@ -586,6 +637,20 @@ macro_rules! map_children {
 
             fn remove_child(&mut self, key: &M::Key) -> Option<M> {
                 self.$remove(key)
+            }
+
+            fn remove_children(&mut self, keys: &[M::Key]) {
+                if $shifts {
+                    let mut gone = Keys::with_capacity(keys.len());
+                    for key in keys {
+                        let _ = gone.insert(key);
+                    }
+                    self.retain(|key, _| gone.position(&key).is_none());
+                } else {
+                    for key in keys {
+                        drop(self.$remove(key));
+                    }
+                }
             }
 
             fn insert_child(&mut self, child: M) {

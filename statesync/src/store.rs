@@ -353,6 +353,19 @@ impl<M: DiffModel> Store<M> {
         retain_flagged(&mut parts.models, keep);
     }
 
+    /// Removes the models with these keys in one pass (keys absent are passed over), each
+    /// key recorded as touched when tracking.
+    pub(crate) fn remove_keys(&mut self, keys: &[M::Key]) {
+        let (index, models) = self.indexed();
+        let mut keep = vec![true; models.len()];
+        for key in keys {
+            if let Some(flag) = position_of(index, models, key).and_then(|at| keep.get_mut(at)) {
+                *flag = false;
+            }
+        }
+        self.retain_flagged(&keep);
+    }
+
     /// Removes the model at a position, shifting the models after it.
     fn shift_remove_index(&mut self, index: usize) -> Option<M> {
         if index >= self.parts.models.len() {

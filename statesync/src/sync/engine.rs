@@ -4,7 +4,7 @@
 //! does a collection's deletes, updates and creates in one walk. Every element's outcome is
 //! recorded, and the in-memory target changes only where a hook succeeded.
 
-use crate::children::ChildCollection;
+use crate::children::{ChildCollection, IndexedVec};
 use crate::diff::{Action, Diff, ElementDiff, ModelUpdate};
 use crate::error::{Error, Operation, Path};
 use crate::fields::{ChildField, ChildFieldVisitor};
@@ -23,9 +23,18 @@ pub(super) trait Slots<M: DiffModel> {
     }
     fn slot_mut(&mut self, key: &M::Key) -> Option<&mut M>;
     fn remove_slot(&mut self, key: &M::Key);
+    /// Removes the elements with these keys, in one pass where the collection keeps an
+    /// order.
+    fn remove_slots(&mut self, keys: &[M::Key]) {
+        for key in keys {
+            self.remove_slot(key);
+        }
+    }
     fn insert_slot(&mut self, model: M);
     /// Calls `f` with each element present.
     fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s M));
+    /// The keys of the elements present, in the order they are walked.
+    fn slot_keys(&self) -> Vec<M::Key>;
 }
 
 impl<C: ChildCollection> Slots<C::Model> for C {
@@ -37,6 +46,10 @@ impl<C: ChildCollection> Slots<C::Model> for C {
         drop(self.remove_child(key));
     }
 
+    fn remove_slots(&mut self, keys: &[<C::Model as DiffModel>::Key]) {
+        self.remove_children(keys);
+    }
+
     fn insert_slot(&mut self, model: C::Model) {
         self.insert_child(model);
     }
@@ -44,6 +57,87 @@ impl<C: ChildCollection> Slots<C::Model> for C {
     fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s C::Model)) {
         self.for_each_child(f);
     }
+
+    fn slot_keys(&self) -> Vec<<C::Model as DiffModel>::Key> {
+        self.child_keys()
+    }
+}
+
+/// A `Vec` of children while the engine works on it (see [`indexed`]).
+impl<M: DiffModel> Slots<M> for IndexedVec<M> {
+    fn slot_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+        self.get_mut(key)
+    }
+
+    fn remove_slot(&mut self, key: &M::Key) {
+        drop(self.take(key));
+    }
+
+    fn insert_slot(&mut self, model: M) {
+        self.add(model.key(), model);
+    }
+
+    fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s M)) {
+        self.iter().for_each(f);
+    }
+
+    fn slot_keys(&self) -> Vec<M::Key> {
+        self.iter().map(DiffModel::key).collect()
+    }
+}
+
+/// Runs `work` on the children of a collection that scans for a key (a `Vec`) through a
+/// position index, and puts them back after, in order, also when `work` panics: each
+/// lookup by key is then a hash, not a scan (a sync of 50,000 changes in one `Vec` took
+/// 1.5 s, quadratic; now as long as in a `Store`).
+fn indexed<C: ChildCollection, R>(
+    children: &mut C,
+    work: impl FnOnce(&mut IndexedVec<C::Model>) -> R,
+) -> R {
+    /// Puts the children back when dropped.
+    struct PutBack<'c, C: ChildCollection> {
+        children: &'c mut C,
+        indexed: IndexedVec<C::Model>,
+    }
+
+    impl<C: ChildCollection> Drop for PutBack<'_, C> {
+        fn drop(&mut self) {
+            let indexed = std::mem::take(&mut self.indexed);
+            *self.children = C::from_children(indexed.into_vec());
+        }
+    }
+
+    let indexed = IndexedVec::new(std::mem::take(children).into_children());
+    let mut back = PutBack { children, indexed };
+    work(&mut back.indexed)
+}
+
+/// The elements of a collection whose deletes succeeded, taken out of memory together when
+/// dropped: after the collection's deletes, and while unwinding from a panic among them
+/// (one pass, where removing each at once would shift a `Store`'s models every time).
+struct Removals<'s, M: DiffModel, S: Slots<M>> {
+    slots: &'s mut S,
+    gone: Vec<M::Key>,
+}
+
+impl<M: DiffModel, S: Slots<M>> Drop for Removals<'_, M, S> {
+    fn drop(&mut self) {
+        if !self.gone.is_empty() {
+            self.slots.remove_slots(&self.gone);
+        }
+    }
+}
+
+/// Whether the blocking engine walks this collection through an index ([`indexed`]): it
+/// scans for keys, and the async engine's walker (which finds its place anew at each
+/// step) is not running.
+fn through_index<C: ChildCollection, H: ?Sized>(run: &Run<'_, '_, H>) -> bool {
+    #[cfg(feature = "async")]
+    if run.walker.is_some() {
+        return false;
+    }
+    let _ = run;
+    C::SCANS
 }
 
 /// The root: one model, replaced by a delete plus a create when its key changes.
@@ -75,6 +169,14 @@ impl<M: DiffModel> Slots<M> for RootSlot<'_, M> {
             f(self.root);
         }
     }
+
+    fn slot_keys(&self) -> Vec<M::Key> {
+        if self.deleted {
+            Vec::new()
+        } else {
+            vec![self.root.key()]
+        }
+    }
 }
 
 pub(super) fn sync_root<M: SyncTree<H>, H: ?Sized>(
@@ -100,7 +202,11 @@ pub(crate) fn sync_collection<C, H>(
     C::Model: SyncTree<H>,
     H: ?Sized,
 {
-    sync_elements(children, diff, run);
+    if through_index::<C, H>(run) {
+        indexed(children, |slots| sync_elements(slots, diff, run));
+    } else {
+        sync_elements(children, diff, run);
+    }
 }
 
 fn sync_elements<M, H, S>(slots: &mut S, diff: &Diff<M>, run: &mut Run<'_, '_, H>)
@@ -122,11 +228,15 @@ where
     }
     let elements = diff.elements();
     if run.phase.deletes() {
+        let mut removals = Removals {
+            slots: &mut *slots,
+            gone: Vec::new(),
+        };
         for (at, element) in elements.iter().enumerate() {
             if let Action::Delete(_) = &element.action
                 && !refuse_repeated(elements, at, run)
             {
-                delete_element(slots, element, run);
+                delete_element(removals.slots, element, run, &mut removals.gone);
             }
         }
     }
@@ -347,8 +457,14 @@ fn skip_element<M: DiffModel, H: ?Sized>(
     }
 }
 
-fn delete_element<M, H, S>(slots: &mut S, element: &ElementDiff<M>, run: &mut Run<'_, '_, H>)
-where
+/// Deletes one element through its hooks; its key goes to `gone` when it left the system
+/// (the caller takes it out of memory).
+fn delete_element<M, H, S>(
+    slots: &mut S,
+    element: &ElementDiff<M>,
+    run: &mut Run<'_, '_, H>,
+    gone: &mut Vec<M::Key>,
+) where
     M: SyncTree<H>,
     H: ?Sized,
     S: Slots<M>,
@@ -370,9 +486,9 @@ where
     {
         return;
     }
-    let (gone, panic) = delete_subtree(current, run);
-    if gone {
-        slots.remove_slot(&element.key);
+    let (deleted, panic) = delete_subtree(current, run);
+    if deleted {
+        gone.push(element.key.clone());
     }
     if let Some(panic) = panic {
         std::panic::resume_unwind(panic);
@@ -571,26 +687,40 @@ where
         super::concurrent::walk::collection(children, None, run);
         return;
     }
-    let keys = children.child_keys();
+    let address = address_of(children);
+    if through_index::<C, H>(run) {
+        indexed(children, |slots| create_elements(slots, address, run));
+    } else {
+        create_elements(children, address, run);
+    }
+}
+
+/// [`create_collection`] on the collection's slots; `address` is the collection's, for a
+/// panic to name it.
+fn create_elements<M, H, S>(children: &mut S, address: usize, run: &mut Run<'_, '_, H>)
+where
+    M: SyncTree<H>,
+    H: ?Sized,
+    S: Slots<M>,
+{
+    let keys = children.slot_keys();
     // `created[at]`: whether the hook of the child with `keys[at]` succeeded (the system
     // has it); `reached`: the child being created when a panic came.
     let mut created = vec![false; keys.len()];
     let mut reached = None;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         for (at, key) in keys.iter().enumerate() {
-            let Some(child) = children.child_mut(key) else {
+            let Some(child) = children.slot_mut(key) else {
                 continue;
             };
             reached = Some(at);
             // Its parent was created, it was not (a stop, a flag): say so, and leave it out
             // of memory.
-            if let Some(reason) = run.skip_reason::<C::Model>(key, Operation::Create) {
+            if let Some(reason) = run.skip_reason::<M>(key, Operation::Create) {
                 run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
                 continue;
             }
-            let result = run.call(|hooks, parents| {
-                <C::Model as SyncTree<H>>::hook_create(hooks, child, parents)
-            });
+            let result = run.call(|hooks, parents| M::hook_create(hooks, child, parents));
             if result.is_err() {
                 record_failed_create(key, &*child, result, run);
                 continue;
@@ -599,10 +729,8 @@ where
                 *slot = true;
             }
             run.cut_short = 0;
-            run.record_result::<C::Model>(key, Operation::Create, result);
-            run.within_model::<C::Model, _>(has_children(&*child), key, |run| {
-                child.create_children(run)
-            });
+            run.record_result::<M>(key, Operation::Create, result);
+            run.within_model::<M, _>(has_children(&*child), key, |run| child.create_children(run));
         }
     }));
     if outcome.is_err() {
@@ -612,7 +740,7 @@ where
         if let Some(child) = reached
             .filter(|&at| created.get(at) == Some(&true))
             .and_then(|at| keys.get(at))
-            .and_then(|key| children.child_mut(key))
+            .and_then(|key| children.slot_mut(key))
         {
             empty_fields_after(child, cut_short);
         }
@@ -620,10 +748,10 @@ where
     // Only the children whose hook succeeded stay: not those that failed, were skipped, or
     // (after a panic) were never tried.
     for (key, _) in keys.iter().zip(&created).filter(|(_, created)| !**created) {
-        drop(children.remove_child(key));
+        children.remove_slot(key);
     }
     if let Err(panic) = outcome {
-        run.cut_short = address_of(children);
+        run.cut_short = address;
         std::panic::resume_unwind(panic);
     }
 }
@@ -674,15 +802,34 @@ where
         super::concurrent::walk::collection(children, None, run);
         return true;
     }
+    if through_index::<C, H>(run) {
+        indexed(children, |slots| delete_elements(slots, run))
+    } else {
+        delete_elements(children, run)
+    }
+}
+
+/// [`delete_collection`] on the collection's slots.
+fn delete_elements<M, H, S>(children: &mut S, run: &mut Run<'_, '_, H>) -> bool
+where
+    M: SyncTree<H>,
+    H: ?Sized,
+    S: Slots<M>,
+{
     let mut all_gone = true;
-    for key in children.child_keys() {
+    let keys = children.slot_keys();
+    let mut removals = Removals {
+        slots: children,
+        gone: Vec::new(),
+    };
+    for key in keys {
         if run.stopped {
             return false;
         }
-        let Some(child) = children.child_mut(&key) else {
+        let Some(child) = removals.slots.slot_mut(&key) else {
             continue;
         };
-        if let Some(flag) = run.skip_flag::<C::Model>(&key, Operation::Delete) {
+        if let Some(flag) = run.skip_flag::<M>(&key, Operation::Delete) {
             run.record_subtree(
                 &*child,
                 Operation::Delete,
@@ -693,7 +840,7 @@ where
         }
         let (gone, panic) = delete_subtree(child, run);
         if gone {
-            drop(children.remove_child(&key));
+            removals.gone.push(key);
         } else {
             all_gone = false;
         }
