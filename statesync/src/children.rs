@@ -521,12 +521,14 @@ impl<M: DiffModel> IndexedVec<M> {
     }
 
     /// Takes the child with this key out (its slot becomes a hole).
+    #[cfg(feature = "sync")]
     pub(crate) fn take(&mut self, key: &M::Key) -> Option<M> {
         let at = self.slot(key)?;
         self.slots.get_mut(at)?.take()
     }
 
     /// The children present, in order.
+    #[cfg(feature = "sync")]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &M> {
         self.slots.iter().flatten()
     }
