@@ -747,9 +747,13 @@ where
     }
     // Only the children whose hook succeeded stay: not those that failed, were skipped, or
     // (after a panic) were never tried.
-    for (key, _) in keys.iter().zip(&created).filter(|(_, created)| !**created) {
-        children.remove_slot(key);
-    }
+    let not_created: Vec<M::Key> = keys
+        .into_iter()
+        .zip(&created)
+        .filter(|(_, created)| !**created)
+        .map(|(key, _)| key)
+        .collect();
+    children.remove_slots(&not_created);
     if let Err(panic) = outcome {
         run.cut_short = address;
         std::panic::resume_unwind(panic);
