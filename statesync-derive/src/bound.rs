@@ -10,11 +10,13 @@ use crate::ast::{Model, Role};
 
 /// What a type (or predicate) names, found by walking its syntax tree: the first segment of
 /// every relative path (where a type or const parameter, or `Self`, appears), every path
-/// segment (where a model's own name appears), and every lifetime.
+/// segment (where a model's own name appears), the types named in this module (a path of
+/// one segment, or through `self` or `crate`: `Node`, not `v1::Node`), and every lifetime.
 #[derive(Default)]
 struct Names {
     heads: BTreeSet<String>,
     segments: BTreeSet<String>,
+    local: BTreeSet<String>,
 }
 
 impl<'ast> Visit<'ast> for Names {
@@ -23,6 +25,10 @@ impl<'ast> Visit<'ast> for Names {
             && let Some(first) = path.segments.first()
         {
             self.heads.insert(first.ident.to_string());
+            let here = path.segments.len() == 1 || first.ident == "self" || first.ident == "crate";
+            if here && let Some(last) = path.segments.last() {
+                self.local.insert(last.ident.to_string());
+            }
         }
         self.segments.extend(
             path.segments
@@ -144,10 +150,14 @@ pub fn is_generic(model: &Model, ty: &Type) -> bool {
 
 /// Whether a field's type names the model itself (`Vec<Node>` in `Node`, or `Self`): such
 /// a field must not put a bound on the model into the model's own impl, which would
-/// overflow trait resolution.
+/// overflow trait resolution. Read from the syntax: the model's name in this module
+/// (`Node`, `self::Node`, `crate::…::Node`), not another module's type of that name
+/// (`v1::Node`).
 pub fn is_recursive(model: &Model, ty: &Type) -> bool {
     let names = names_in_types(&[ty]);
-    names.segments.contains(&model.ident.to_string()) || names.heads.contains("Self")
+    let plain = model.ident.to_string();
+    let plain = plain.strip_prefix("r#").unwrap_or(&plain);
+    names.local.contains(plain) || names.heads.contains("Self")
 }
 
 /// Whether a type names any of the given types (by their last path segment).
