@@ -179,6 +179,8 @@ fn odd_names_and_where_clauses_derive() {
         .map(|field| field.name())
         .collect();
     assert_eq!(names, ["_1", "self_"]);
+    // The model's name is the struct's, without the raw prefix.
+    assert_eq!(<odd_names::Odd as statesync::DiffModel>::NAME, "odd");
     assert_eq!(odd_names::OddKey { r#type: 3 }.to_string(), "type=3");
     let a = odd_names::Through::<u8> { id: 1, value: 1 };
     let b = odd_names::Through::<u8> { id: 1, value: 2 };

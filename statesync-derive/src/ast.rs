@@ -69,7 +69,11 @@ impl<'a> Model<'a> {
         let has_children = fields.iter().any(|field| field.role == Role::Children);
         crate::check::companion_names(&input.ident, has_children, &mut options, errors);
         let name = options.name.as_ref().map_or_else(
-            || input.ident.to_string().to_snake_case(),
+            || {
+                syn::ext::IdentExt::unraw(&input.ident)
+                    .to_string()
+                    .to_snake_case()
+            },
             |name| name.value.value(),
         );
         let krate = options.krate.as_ref().map_or_else(
