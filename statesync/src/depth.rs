@@ -131,17 +131,23 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
 /// Enters one level of reading a collection of `model` models (a `Store`, a `serde_map`
 /// field), so that models nested without bound are refused as they are read, in any
 /// format: one without a nesting limit of its own would otherwise recurse until the stack
-/// overflows, before the depth of what was read could be checked.
+/// overflows, before the depth of what was read could be checked. One level more than
+/// [`MAX_DEPTH`] is allowed, as writing allows it for an empty collection (the children of
+/// the deepest models, which a create's payload reaches from inside its diff); what lies
+/// deeper is the error, and the depth of what was read is checked where it matters (a
+/// diff's payloads, a `History`).
 ///
 /// # Errors
 /// The deserializer's custom error, naming the models.
 #[cfg(feature = "serde")]
 pub(crate) fn enter_read<E: serde::de::Error>(model: &str) -> Result<Level, E> {
-    Level::try_enter().ok_or_else(|| {
-        E::custom(format_args!(
-            "`{model}` models nested deeper than the {MAX_DEPTH} levels statesync supports"
-        ))
-    })
+    Level::try_enter_within(MAX_DEPTH + 1)
+        .map(|(level, _)| level)
+        .ok_or_else(|| {
+            E::custom(format_args!(
+                "`{model}` models nested deeper than the {MAX_DEPTH} levels statesync supports"
+            ))
+        })
 }
 
 /// Whether models of type `M` have children fields: their record of child diffs holds a

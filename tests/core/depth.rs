@@ -380,3 +380,26 @@ fn reading_a_create_nested_far_too_deep_without_a_format_limit_is_an_error() {
     let error = worker.join().unwrap().unwrap_err();
     assert!(error.contains("deeper than the 16 levels"), "{error}");
 }
+
+/// A tree as deep as supported, with its children in `Store`s, reads back whole: as a
+/// value, and as the create a diff carries (the empty `Store` of its deepest folder is read
+/// one level below it, which reading must allow as writing does).
+#[test]
+fn a_store_tree_as_deep_as_supported_reads_back_as_a_value_and_in_a_diff() {
+    let deep = folders(MAX_DEPTH);
+    let json = serde_json::to_string(&deep).unwrap();
+    assert_eq!(serde_json::from_str::<Folder>(&json).unwrap(), deep);
+    let root = Folder {
+        name: "f1".into(),
+        children: statesync::Store::new(),
+    };
+    let diff = root.diff(&deep).unwrap();
+    let json = serde_json::to_string(&diff).unwrap();
+    let back: statesync::Diff<Folder> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, diff);
+    let inverse = serde_json::to_string(&diff.invert()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<statesync::Diff<Folder>>(&inverse).unwrap(),
+        diff.invert()
+    );
+}
