@@ -380,6 +380,46 @@ fn a_panicking_hook_leaves_memory_as_the_system() {
     }
 }
 
+/// An `on_outcome` callback that panics on the outcome of a call that succeeded ends the
+/// sync like a panicking hook: memory is left as the system (the element created, updated
+/// or deleted), for a random element in random diffs.
+#[test]
+fn a_panicking_outcome_callback_leaves_memory_as_the_system() {
+    use rand::{Rng, SeedableRng};
+    for seed in 0..100u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x0c7b);
+        let before = super::random_inventory(&mut rng);
+        let source = super::random_inventory(&mut rng);
+        let fake = Fake::holding(seed, &before);
+        let names: Vec<String> = super::fake::all_names(&before)
+            .into_iter()
+            .chain(super::fake::all_names(&source))
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        let doomed = format!("{}: applied", names[rng.random_range(0..names.len())]);
+        let mut target = before.clone();
+        let sync = statesync::sync::SyncOptions::default().on_outcome(|outcome| {
+            let text = outcome.to_string();
+            let (_, element) = text.split_at(text.find(' ').map_or(0, |at| at + 1));
+            let element = element.rsplit(" > ").next().unwrap_or(element);
+            assert!(element != doomed, "the callback panics");
+        });
+        let options = AsyncSyncOptions::new(sync)
+            .max_in_flight(1 + (seed as usize % 5))
+            .sleep(|duration| Box::pin(tokio::time::sleep(duration)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            runtime().block_on(target.sync_from_async(&source, &fake, options))
+        }));
+        assert_eq!(
+            fake.differences(&target),
+            Vec::<String>::new(),
+            "seed {seed}: {doomed}"
+        );
+    }
+}
+
 /// After a stop, the async engine reports what is left as skipped, a repeated key too, so
 /// its counts reach the plan's total.
 #[test]

@@ -189,6 +189,9 @@ impl<T, M: DiffModel, H: ?Sized> Drop for Engine<'_, '_, '_, T, M, H> {
         if walker.finished {
             return;
         }
+        // A step a panic cut short (a callback, a model's `Clone`) queues what it pushed
+        // (the children of an element it created, to take out of memory again).
+        walker.end();
         walker.cleanup();
         // The calls abandoned, and what they and the calls never started would have done,
         // are undone in memory without telling the callbacks: nothing of it happened.

@@ -40,7 +40,31 @@ pub(super) fn complete<M, H, S>(
         }
     };
     let applied = status == Status::Applied;
-    run.record_attempts::<M>(key, operation, status, attempts);
+    // The outcome is told first; a callback that panics on it is let go on only once memory
+    // holds what the call did to the system (as in the blocking engine).
+    let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run.record_attempts::<M>(key, operation, status, attempts);
+    }));
+    follow(walker, slots, diff, key, kind, applied, run);
+    if let Err(panic) = told {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Changes memory where the call succeeded, and starts what waited for it.
+fn follow<M, H, S>(
+    walker: &mut Walker,
+    slots: &mut S,
+    diff: Option<&Diff<M>>,
+    key: &M::Key,
+    kind: Kind,
+    applied: bool,
+    run: &mut Run<'_, '_, H>,
+) where
+    M: SyncTree<H>,
+    H: ?Sized,
+    S: Slots<M>,
+{
     let place = walker.nav.place.clone();
     match kind {
         Kind::Create { top: true } => {
@@ -109,7 +133,14 @@ pub(super) fn complete<M, H, S>(
             };
             match mode {
                 DeleteMode::Alone => {
-                    run.record_descendants(&*model, Operation::Delete, Status::Applied);
+                    let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run.record_descendants(&*model, Operation::Delete, Status::Applied);
+                    }));
+                    if let Err(panic) = told {
+                        slots.remove_slot(key);
+                        walker.report(parent, true);
+                        std::panic::resume_unwind(panic);
+                    }
                 }
                 DeleteMode::ParentFirst if has_children(&*model) => {
                     // Gone from the system; it leaves memory once its children were tried.

@@ -544,15 +544,24 @@ pub(in crate::sync) fn collection<M, H, S>(
     walker.nav.counter += 1;
     let level = walker.nav.level;
     if level == walker.nav.place.steps.len() {
-        if walker.nav.every.is_some() {
-            walker.every(index);
-        } else if index == walker.nav.place.field {
-            walker.nav.done = true;
-            if let Some(work) = walker.nav.work.take() {
-                act(&mut walker, slots, diff, work, run);
+        // A callback (or a model's `Clone`) that panics while the step acts: the walker
+        // goes back to the run before the panic goes on, so that the engine's cleanup
+        // still knows what was started and what is left (the children of an element just
+        // created, to take out of memory again).
+        let acted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if walker.nav.every.is_some() {
+                walker.every(index);
+            } else if index == walker.nav.place.field {
+                walker.nav.done = true;
+                if let Some(work) = walker.nav.work.take() {
+                    act(&mut walker, slots, diff, work, run);
+                }
             }
-        }
+        }));
         run.walker = Some(walker);
+        if let Err(panic) = acted {
+            std::panic::resume_unwind(panic);
+        }
         return;
     }
     let way = walker
