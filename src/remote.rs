@@ -75,8 +75,8 @@ pub struct Limits {
     /// skipped, not stored); so is a reply (short refusals are not counted).
     pub max_in_flight: usize,
     /// The most of those bytes the connections from one peer address may hold together
-    /// (24 MiB: a whole message and half of another), so that one address cannot keep
-    /// every other client's requests refused as "busy".
+    /// (24 MiB: a whole message and half of another; never less than `max_message`), so
+    /// that one address cannot keep every other client's requests refused as "busy".
     pub max_in_flight_per_peer: usize,
     /// How long the server waits for the first byte of a message ([`IDLE_TIMEOUT`]).
     pub idle_timeout: Duration,

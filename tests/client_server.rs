@@ -836,14 +836,14 @@ fn a_diff_larger_than_a_message_is_answered_with_the_whole_state() {
 #[test]
 fn one_address_holds_at_most_its_share_of_the_bytes_in_flight() {
     let limits = Limits {
-        max_message: 64 * 1024,
+        max_message: 32 * 1024,
         max_in_flight: 100 * 1024,
         max_in_flight_per_peer: 40 * 1024,
         message_deadline: Duration::from_secs(5),
         ..Limits::default()
     };
     let (server, address) = start_with(inventory(), limits);
-    let padding = vec![b' '; 60 * 1024];
+    let padding = vec![b' '; 30 * 1024];
     let pull = b"{\"pull\":{\"base\":0}}\n";
     let hoarders: Vec<TcpStream> = (0..3)
         .map(|_| {
@@ -860,7 +860,7 @@ fn one_address_holds_at_most_its_share_of_the_bytes_in_flight() {
         server.bytes_in_flight()
     );
     let mut other = connect_from([127, 0, 0, 2], address, None);
-    other.write_all(&padding[..30 * 1024]).unwrap();
+    other.write_all(&padding[..20 * 1024]).unwrap();
     other.write_all(pull).unwrap();
     let answer = read_reply(&mut BufReader::new(other.try_clone().unwrap()));
     assert!(

@@ -237,7 +237,12 @@ impl Server {
     /// ([`Limits::max_in_flight_per_peer`]), one for all of them while any is served (a
     /// connection without a peer address gets one of its own).
     fn peer_budget(&self, peer: Option<IpAddr>) -> Arc<Budget> {
-        let fresh = || Arc::new(Budget::new(self.limits.max_in_flight_per_peer));
+        // At least one whole message, whatever the limits say.
+        let share = self
+            .limits
+            .max_in_flight_per_peer
+            .max(self.limits.max_message);
+        let fresh = || Arc::new(Budget::new(share));
         let Some(peer) = peer else {
             return fresh();
         };
