@@ -10,8 +10,8 @@ use crate::ast::{Model, Role};
 
 /// What a type (or predicate) names, found by walking its syntax tree: the first segment of
 /// every relative path (where a type or const parameter, or `Self`, appears), every path
-/// segment (where a model's own name appears), the types named in this module (a path of
-/// one segment, or through `self` or `crate`: `Node`, not `v1::Node`), and every lifetime.
+/// segment (where a model's own name appears), the types a path may name from this module
+/// (`Node`, `crate::…::Node`, not `v1::Node`), and every lifetime.
 #[derive(Default)]
 struct Names {
     heads: BTreeSet<String>,
@@ -25,10 +25,17 @@ impl<'ast> Visit<'ast> for Names {
             && let Some(first) = path.segments.first()
         {
             self.heads.insert(first.ident.to_string());
-            let here = path.segments.len() == 1 || first.ident == "self" || first.ident == "crate";
-            if here && let Some(last) = path.segments.last() {
-                self.local.insert(last.ident.to_string());
-            }
+        }
+        // A path that may name a type of this module: one segment, or one that starts from
+        // a crate root or module (`crate::`, `self::`, `super::`, `::krate::`); not one
+        // through a module named here (`v1::Node`).
+        let here = path.leading_colon.is_some()
+            || path.segments.len() == 1
+            || path.segments.first().is_some_and(|first| {
+                first.ident == "self" || first.ident == "crate" || first.ident == "super"
+            });
+        if here && let Some(last) = path.segments.last() {
+            self.local.insert(last.ident.to_string());
         }
         self.segments.extend(
             path.segments
@@ -150,9 +157,9 @@ pub fn is_generic(model: &Model, ty: &Type) -> bool {
 
 /// Whether a field's type names the model itself (`Vec<Node>` in `Node`, or `Self`): such
 /// a field must not put a bound on the model into the model's own impl, which would
-/// overflow trait resolution. Read from the syntax: the model's name in this module
-/// (`Node`, `self::Node`, `crate::…::Node`), not another module's type of that name
-/// (`v1::Node`).
+/// overflow trait resolution. Read from the syntax: the model's name reached from here or
+/// from a root (`Node`, `self::Node`, `super::m::Node`, `crate::…::Node`), not through a
+/// module named here (`v1::Node`, another module's type of that name).
 pub fn is_recursive(model: &Model, ty: &Type) -> bool {
     let names = names_in_types(&[ty]);
     let plain = model.ident.to_string();
