@@ -98,15 +98,24 @@ pub trait ChildCollection: Default {
         }
     }
 
-    /// The children, in the collection's order, taken out of it: for work on a collection
-    /// that [`ChildCollection::SCANS`], done on an index and put back with
-    /// [`ChildCollection::from_children`]. A `Vec` is its children; the default clones
-    /// each.
+    /// The children, in the collection's order, taken out of it (it is left empty): for
+    /// work on a collection that [`ChildCollection::SCANS`], done on an index and put back
+    /// with [`ChildCollection::from_children`]. A `Vec` hands its children over; the
+    /// default clones each first (a panicking `Clone` leaves the collection as it was).
     #[doc(hidden)]
-    fn into_children(self) -> Vec<Self::Model> {
+    fn take_children(&mut self) -> Vec<Self::Model> {
         let mut children = Vec::new();
         self.for_each_child(&mut |child| children.push(child.clone()));
+        *self = Self::default();
         children
+    }
+
+    /// How many children the collection holds.
+    #[doc(hidden)]
+    fn child_count(&self) -> usize {
+        let mut count = 0;
+        self.for_each_child(&mut |_| count += 1);
+        count
     }
 }
 
@@ -472,8 +481,12 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
         children
     }
 
-    fn into_children(self) -> Vec<M> {
-        self
+    fn take_children(&mut self) -> Vec<M> {
+        std::mem::take(self)
+    }
+
+    fn child_count(&self) -> usize {
+        self.len()
     }
 }
 
@@ -512,6 +525,12 @@ impl<M: DiffModel> IndexedVec<M> {
         self.keys
             .position(key)
             .and_then(|at| self.slot_of.get(at).copied())
+    }
+
+    /// Whether two children were added under one key.
+    #[cfg(feature = "sync")]
+    pub(crate) fn repeats_a_key(&self) -> bool {
+        self.keys.as_slice().len() < self.slots.len()
     }
 
     /// The child with this key, to change in place.

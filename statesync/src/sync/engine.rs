@@ -86,30 +86,34 @@ impl<M: DiffModel> Slots<M> for IndexedVec<M> {
     }
 }
 
-/// Runs `work` on the children of a collection that scans for a key (a `Vec`) through a
-/// position index, and puts them back after, in order, also when `work` panics: each
-/// lookup by key is then a hash, not a scan (a sync of 50,000 changes in one `Vec` took
-/// 1.5 s, quadratic; now as long as in a `Store`).
-fn indexed<C: ChildCollection, R>(
-    children: &mut C,
-    work: impl FnOnce(&mut IndexedVec<C::Model>) -> R,
-) -> R {
-    /// Puts the children back when dropped.
-    struct PutBack<'c, C: ChildCollection> {
-        children: &'c mut C,
-        indexed: IndexedVec<C::Model>,
-    }
+/// The children of a collection that scans for a key (a `Vec`), taken out into a position
+/// index while the engine works on them, and put back in order when dropped, also while
+/// unwinding from a panic: each lookup by key is then a hash, not a scan (a sync of 50,000
+/// changes in one `Vec` took 1.5 s, quadratic; now as long as in a `Store`).
+struct Indexed<'c, C: ChildCollection> {
+    children: &'c mut C,
+    slots: IndexedVec<C::Model>,
+}
 
-    impl<C: ChildCollection> Drop for PutBack<'_, C> {
-        fn drop(&mut self) {
-            let indexed = std::mem::take(&mut self.indexed);
-            *self.children = C::from_children(indexed.into_vec());
+impl<'c, C: ChildCollection> Indexed<'c, C> {
+    /// The children indexed, or `None` (the collection left as it was) when it holds a
+    /// key twice: the engine then works on the collection itself, whose lookups find the
+    /// first of them.
+    fn new(children: &'c mut C) -> Option<Self> {
+        let slots = IndexedVec::new(children.take_children());
+        if slots.repeats_a_key() {
+            *children = C::from_children(slots.into_vec());
+            return None;
         }
+        Some(Self { children, slots })
     }
+}
 
-    let indexed = IndexedVec::new(std::mem::take(children).into_children());
-    let mut back = PutBack { children, indexed };
-    work(&mut back.indexed)
+impl<C: ChildCollection> Drop for Indexed<'_, C> {
+    fn drop(&mut self) {
+        let slots = std::mem::take(&mut self.slots);
+        *self.children = C::from_children(slots.into_vec());
+    }
 }
 
 /// The elements of a collection whose deletes succeeded, taken out of memory together when
@@ -128,17 +132,21 @@ impl<M: DiffModel, S: Slots<M>> Drop for Removals<'_, M, S> {
     }
 }
 
-/// Whether the blocking engine walks this collection through an index ([`indexed`]): it
-/// scans for keys, and the async engine's walker (which finds its place anew at each
-/// step) is not running.
-fn through_index<C: ChildCollection, H: ?Sized>(run: &Run<'_, '_, H>) -> bool {
+/// Whether the blocking engine walks this collection through an index ([`Indexed`]): it
+/// scans for keys, it will look up more than a few of them (`lookups`; below that, the
+/// scans cost less than the index), and the async engine's walker (which finds its place
+/// anew at each step) is not running.
+fn through_index<C: ChildCollection, H: ?Sized>(run: &Run<'_, '_, H>, lookups: usize) -> bool {
     #[cfg(feature = "async")]
     if run.walker.is_some() {
         return false;
     }
     let _ = run;
-    C::SCANS
+    C::SCANS && lookups > SCANS_BEFORE_INDEX
 }
+
+/// How many lookups by key in a collection that scans cost less than indexing it.
+const SCANS_BEFORE_INDEX: usize = 8;
 
 /// The root: one model, replaced by a delete plus a create when its key changes.
 struct RootSlot<'a, M> {
@@ -202,11 +210,13 @@ pub(crate) fn sync_collection<C, H>(
     C::Model: SyncTree<H>,
     H: ?Sized,
 {
-    if through_index::<C, H>(run) {
-        indexed(children, |slots| sync_elements(slots, diff, run));
-    } else {
-        sync_elements(children, diff, run);
+    if through_index::<C, H>(run, diff.elements().len())
+        && let Some(mut indexed) = Indexed::new(children)
+    {
+        sync_elements(&mut indexed.slots, diff, run);
+        return;
     }
+    sync_elements(children, diff, run);
 }
 
 fn sync_elements<M, H, S>(slots: &mut S, diff: &Diff<M>, run: &mut Run<'_, '_, H>)
@@ -688,11 +698,13 @@ where
         return;
     }
     let address = address_of(children);
-    if through_index::<C, H>(run) {
-        indexed(children, |slots| create_elements(slots, address, run));
-    } else {
-        create_elements(children, address, run);
+    if through_index::<C, H>(run, children.child_count())
+        && let Some(mut indexed) = Indexed::new(children)
+    {
+        create_elements(&mut indexed.slots, address, run);
+        return;
     }
+    create_elements(children, address, run);
 }
 
 /// [`create_collection`] on the collection's slots; `address` is the collection's, for a
@@ -753,7 +765,9 @@ where
         .filter(|(_, created)| !**created)
         .map(|(key, _)| key)
         .collect();
-    children.remove_slots(&not_created);
+    if !not_created.is_empty() {
+        children.remove_slots(&not_created);
+    }
     if let Err(panic) = outcome {
         run.cut_short = address;
         std::panic::resume_unwind(panic);
@@ -806,11 +820,12 @@ where
         super::concurrent::walk::collection(children, None, run);
         return true;
     }
-    if through_index::<C, H>(run) {
-        indexed(children, |slots| delete_elements(slots, run))
-    } else {
-        delete_elements(children, run)
+    if through_index::<C, H>(run, children.child_count())
+        && let Some(mut indexed) = Indexed::new(children)
+    {
+        return delete_elements(&mut indexed.slots, run);
     }
+    delete_elements(children, run)
 }
 
 /// [`delete_collection`] on the collection's slots.

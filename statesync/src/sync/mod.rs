@@ -476,16 +476,32 @@ fn drive<T: Clone, M: DiffModel, H: Adapter + ?Sized>(
     let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run.walk(|run| work(target, diff, run));
     }));
-    if let Err(panic) = walked {
-        // A hook or a callback panicked: the adapter still releases what the sync held,
-        // told what was done so far, before the panic goes on.
-        let report = run.abandon();
-        hooks.sync_finished(&report);
-        std::panic::resume_unwind(panic);
-    }
-    let mut report = run.finish();
+    // The last progress call, then the report.
+    let finished = walked.and_then(|()| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.take_report()))
+    });
+    let mut report = match finished {
+        Ok(report) => report,
+        Err(panic) => {
+            // A hook or a callback panicked: the adapter still releases what the sync
+            // held, told what was done so far, before the panic goes on.
+            let report = run.abandon();
+            hooks.sync_finished(&report);
+            std::panic::resume_unwind(panic);
+        }
+    };
+    drop(run);
     if report.changed_anything() {
-        report.record_complete(hooks.sync_complete(&report));
+        let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            hooks.sync_complete(&report)
+        }));
+        match completed {
+            Ok(result) => report.record_complete(result),
+            Err(panic) => {
+                hooks.sync_finished(&report);
+                std::panic::resume_unwind(panic);
+            }
+        }
     }
     hooks.sync_finished(&report);
     report.elapsed = started.elapsed();
