@@ -564,13 +564,20 @@ fn a_panicking_outcome_after_a_successful_update_or_delete_leaves_memory_as_the_
     }
 }
 
-/// An adapter that panics in one hook and counts `sync_finished` calls.
+/// An adapter that panics in one hook (or in `sync_complete`) and counts `sync_finished`
+/// calls.
 #[derive(Default)]
 struct Panicking {
     finished: Vec<bool>,
+    in_complete: bool,
 }
 
 impl statesync::sync::Adapter for Panicking {
+    fn sync_complete(&mut self, _report: &SyncReport) -> Result<(), statesync::sync::HookError> {
+        assert!(!self.in_complete, "the commit panicked");
+        Ok(())
+    }
+
     fn sync_finished(&mut self, report: &SyncReport) {
         self.finished.push(report.stopped);
     }
@@ -607,4 +614,16 @@ fn sync_finished_runs_when_a_hook_panics() {
     assert!(panicked.is_err());
     assert_eq!(adapter.finished, [true]);
     assert_eq!(target, held);
+    // A panic in `sync_complete` (after the hooks: here a created shelf).
+    let mut grown = held.clone();
+    grown.shelves.push(shelf("b", Vec::new()));
+    let mut adapter = Panicking {
+        in_complete: true,
+        ..Panicking::default()
+    };
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        target.sync_from(&grown, &mut adapter, SyncOptions::default())
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(adapter.finished, [false]);
 }
