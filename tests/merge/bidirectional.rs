@@ -161,6 +161,65 @@ fn what_reached_both_sides_is_in_the_base_after_a_partial_failure() {
     assert!(a.diff(&b).unwrap().is_empty());
 }
 
+/// A transactional replica: its hooks apply, and `sync_complete` rolls them all back
+/// (and says so) when the sync had a failure, as the SQLite adapter does all-or-nothing.
+struct RollsBack;
+
+impl statesync::sync::Adapter for RollsBack {
+    fn sync_complete(
+        &mut self,
+        report: &statesync::sync::SyncReport,
+    ) -> Result<(), statesync::sync::HookError> {
+        if report.counts.failed > 0 {
+            return Err("rolled back: a change failed".into());
+        }
+        Ok(())
+    }
+}
+
+impl<M: DiffModel> statesync::sync::Hooks<M> for RollsBack {
+    fn create(
+        &mut self,
+        model: &M,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        if M::NAME == "site" && model.key().to_string() == "name=lon" {
+            return Err("refused".into());
+        }
+        Ok(())
+    }
+}
+
+/// A side whose `sync_complete` failed (its transaction rolled back) kept none of the sync:
+/// its memory goes back to what it held, and the base does not take in changes it never
+/// kept. So A's edit still reaches it next time (it was taken for B's undoing of it, and
+/// lost: found by an outside review).
+#[test]
+fn a_side_that_rolled_back_keeps_nothing_and_loses_no_edit() {
+    let mut history = History::new(inventory()).unwrap();
+    let mut a = inventory();
+    let mut b = inventory();
+    ams(&mut a).region = "eu-west".into();
+    a.sites.insert(site("lon", 1, 1)).unwrap();
+    let before = b.clone();
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut RollsBack),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(report.b.complete_error.is_some());
+    assert!(!report.base_committed);
+    assert_eq!(b, before, "B's memory is what B holds: nothing of the sync");
+    assert_eq!(ams(&mut history.head().clone()).region, "emea");
+    // With B accepting now, A's edit reaches it.
+    let report = in_memory(&mut history, &mut a, &mut b);
+    assert!(report.base_committed, "{report:?}");
+    assert_eq!(ams(&mut b).region, "eu-west");
+    assert!(a.diff(&b).unwrap().is_empty());
+}
+
 /// Syncing replicas that already agree with the base commits nothing: the history does
 /// not grow with every run.
 #[test]

@@ -22,6 +22,26 @@ pub struct BidirectionalReport {
     pub base_committed: bool,
 }
 
+/// Carries `diff` into one side. When the side's `sync_complete` fails (its transaction
+/// rolled back, an all-or-nothing adapter's way to refuse a sync with a failure), the side
+/// kept none of it: its memory goes back to what it held before, so memory, and the base
+/// built from it, do not count changes the side never kept.
+fn sync_side<M, H>(side: &mut M, diff: &crate::Diff<M>, hooks: &mut H) -> SyncReport
+where
+    M: MergeModel + SyncTree<H>,
+    H: Adapter + ?Sized,
+{
+    if diff.is_empty() {
+        return side.sync_diff(diff, hooks, SyncOptions::default());
+    }
+    let before = side.clone();
+    let report = side.sync_diff(diff, hooks, SyncOptions::default());
+    if report.complete_error.is_some() {
+        *side = before;
+    }
+    report
+}
+
 /// Syncs two replicas both ways against the base at the head of `history`: each side's
 /// changes since the base are merged (A is "ours", B "theirs"), each side gets the diff that
 /// brings it to the merge through its own hooks, and the merge is committed as the new base
@@ -31,8 +51,10 @@ pub struct BidirectionalReport {
 /// When a side's sync failed in part, the base moves only as far as the two sides now
 /// agree: a value or an element both hold alike goes into it, everything else keeps the
 /// base's. So what one side did not get is still a change of the other side next time, and
-/// what reached both sides is no longer one (a side that then undoes it is heard). A sync
-/// that changes nothing commits nothing.
+/// what reached both sides is no longer one (a side that then undoes it is heard). A side
+/// whose `Adapter::sync_complete` failed is taken to have kept nothing of its sync (a
+/// transaction rolled back): its memory is put back as it was. A sync that changes nothing
+/// commits nothing.
 ///
 /// # Errors
 /// Only a failed diff (duplicate keys); hook failures are in the reports.
@@ -53,8 +75,8 @@ where
     let new_base = merge_keeping(&base, a, b, options, Kept::Base);
     let diff_a = a.diff(&for_a.value)?;
     let diff_b = b.diff(&for_b.value)?;
-    let report_a = a.sync_diff(&diff_a, hooks_a, SyncOptions::default());
-    let report_b = b.sync_diff(&diff_b, hooks_b, SyncOptions::default());
+    let report_a = sync_side(a, &diff_a, hooks_a);
+    let report_b = sync_side(b, &diff_b, hooks_b);
     let base_committed = report_a.is_success() && report_b.is_success();
     let next = if base_committed {
         new_base.value
