@@ -111,6 +111,9 @@ fn run() -> Result<(), HookError> {
         history.versions().collect::<Vec<_>>()
     );
 
+    if !report.a.is_success() || !report.b.is_success() {
+        return Err("a side did not take its sync (see its report above)".into());
+    }
     if report.conflicts.len() != 1 || left.summary().update != 1 || mtu(&json_side) != Some(1450) {
         return Err("the demo did not end as expected".into());
     }

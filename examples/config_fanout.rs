@@ -189,6 +189,15 @@ where
     for command in component.commands.iter().skip(before) {
         println!("    {command}");
     }
+    // A component that did not take its whole part fails the fan-out (exit 1), rather
+    // than being counted as done.
+    if !report.is_success() {
+        return Err(format!(
+            "{} did not take its configuration: {report}",
+            component.name
+        )
+        .into());
+    }
     Ok(report)
 }
 

@@ -39,6 +39,9 @@ fn run() -> Result<(), HookError> {
     println!("scoped to site-0002: {}", plan.summary());
     let report = scoped.sync_into(&mut target.sites, &mut db, SyncOptions::default())?;
     println!("  report: {report}");
+    if !report.is_success() {
+        return Err(format!("the scoped sync failed: {report}").into());
+    }
     let stored = db.load()?;
     let site = |name: &str| SiteKey { name: name.into() };
     let same = |name: &str| match (stored.sites.get(&site(name)), source.sites.get(&site(name))) {
@@ -55,6 +58,9 @@ fn run() -> Result<(), HookError> {
     let options = SyncOptions::default().model_flags::<Interface>(ModelFlags::IGNORE);
     let report = target.sync_from(&source, &mut db, options)?;
     println!("sites and devices only: {report}");
+    if !report.is_success() {
+        return Err(format!("the sync of sites and devices failed: {report}").into());
+    }
     let interfaces_left = db
         .load()?
         .diff(&source)?
