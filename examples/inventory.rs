@@ -172,8 +172,29 @@ fn dry_run(options: &Options, source: &Inventory) -> Result<(), HookError> {
         );
         Inventory::default()
     };
-    if print_plan(&options.db, &target.diff_from(source)?) {
+    let plan = target.diff_from(source)?;
+    if print_plan(&options.db, &plan) {
         println!("dry run: nothing written");
+    }
+    // What the sync's delete limit would say of this plan (the sync refuses before any
+    // hook runs).
+    let elements = 1 + target
+        .sites
+        .iter()
+        .map(|site| {
+            1 + site
+                .devices
+                .iter()
+                .map(|d| 1 + d.interfaces.len())
+                .sum::<usize>()
+        })
+        .sum::<usize>();
+    let deletes = plan.summary().delete;
+    if !options.force && !DeleteLimit::percent(50).allows(deletes, elements) {
+        println!(
+            "the sync would be refused: {deletes} deletes of {elements} elements is more than \
+             half (--force allows it)"
+        );
     }
     Ok(())
 }

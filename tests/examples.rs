@@ -158,3 +158,32 @@ fn inventory_refuses_an_unknown_argument() {
     let output = inventory(&["--db"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
+
+/// `--dry-run` says when the sync would be refused by the delete limit (it printed the plan
+/// and "nothing written" as if the sync would go through).
+#[test]
+fn inventory_dry_run_tells_of_the_delete_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    let small = dir.path().join("small.json");
+    statesync_suite::json_file::save(&statesync_suite::dataset::generate(500, 3), &big).unwrap();
+    statesync_suite::json_file::save(&statesync_suite::dataset::generate(50, 3), &small).unwrap();
+    let db = dir.path().join("inv.sqlite");
+    let db = db.to_str().unwrap();
+    let synced = inventory(&["--source", big.to_str().unwrap(), "--db", db]);
+    assert!(synced.status.success(), "{synced:?}");
+    let planned = inventory(&["--dry-run", "--source", small.to_str().unwrap(), "--db", db]);
+    assert!(planned.status.success(), "{planned:?}");
+    let stdout = String::from_utf8(planned.stdout).unwrap();
+    assert!(stdout.contains("the sync would be refused"), "{stdout}");
+    let forced = inventory(&[
+        "--dry-run",
+        "--force",
+        "--source",
+        small.to_str().unwrap(),
+        "--db",
+        db,
+    ]);
+    let stdout = String::from_utf8(forced.stdout).unwrap();
+    assert!(!stdout.contains("would be refused"), "{stdout}");
+}
