@@ -1,6 +1,7 @@
 //! The examples' command lines, parsed the way Rust programs do: `--help` (or `-h`) prints
 //! the usage and exits 0; an unknown argument, a missing value or an option given twice is
-//! refused with a message and exit code 2. Options are `--name`, `--name VALUE` or
+//! refused with a message and exit code 2, as is a value the program cannot read (`--generate
+//! many`). Options are `--name`, `--name VALUE` or
 //! `--name=VALUE`. A value after its option may be any OS string (paths need not be
 //! UTF-8) but not one that starts with `-`: `--db --dry-run` forgot the file, it does not
 //! name one `--dry-run`. `--name=VALUE` takes UTF-8 text, which may start with `-`.
@@ -251,8 +252,10 @@ impl Command {
     }
 
     /// The whole `main` of an example: parses the arguments, runs `run`, prints its error
-    /// and turns the outcome into an exit code (0, 1 for a failed run, 2 for bad usage).
-    pub fn main<E: Display>(&self, run: impl FnOnce(Args) -> Result<(), E>) -> ExitCode {
+    /// and turns the outcome into an exit code (0, 1 for a failed run, 2 for bad usage: a
+    /// [`UsageError`] from `run` too, such as a value [`Args::parsed_or`] could not read,
+    /// returned as it is or boxed as a `HookError`).
+    pub fn main<E: Display + 'static>(&self, run: impl FnOnce(Args) -> Result<(), E>) -> ExitCode {
         let args = match self.parse_env() {
             Ok(args) => args,
             Err(code) => return code,
@@ -261,10 +264,22 @@ impl Command {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("error: {error}");
-                ExitCode::FAILURE
+                if is_usage_error(&error) {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::FAILURE
+                }
             }
         }
     }
+}
+
+/// Whether a run's error is a [`UsageError`], as it is or boxed.
+fn is_usage_error(error: &dyn std::any::Any) -> bool {
+    error.is::<UsageError>()
+        || error
+            .downcast_ref::<Box<dyn std::error::Error + Send + Sync>>()
+            .is_some_and(|boxed| boxed.is::<UsageError>())
 }
 
 fn missing(opt: &Opt) -> UsageError {

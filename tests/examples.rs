@@ -187,3 +187,12 @@ fn inventory_dry_run_tells_of_the_delete_limit() {
     let stdout = String::from_utf8(forced.stdout).unwrap();
     assert!(!stdout.contains("would be refused"), "{stdout}");
 }
+
+/// A value the program cannot read is bad usage too: exit code 2, as an unknown argument.
+#[test]
+fn inventory_refuses_an_unreadable_value_with_exit_code_2() {
+    let output = inventory(&["--generate", "many"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("many"), "{stderr}");
+}
