@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use statesync::Diff;
-use statesync::sync::{DeleteLimit, HookError, SyncModel, SyncOptions, SyncReport};
+use statesync::sync::{DeleteLimit, HookError, SyncFlags, SyncModel, SyncOptions, SyncReport};
 use statesync_suite::cli::{Args, Command, Opt};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::Inventory;
@@ -201,7 +201,13 @@ fn dry_run(options: &Options, source: &Inventory) -> Result<(), HookError> {
 
 /// The sync's options: a progress bar, and a guard against emptying the database.
 fn sync_options<'a>(options: &Options, bar: &'a ProgressBar) -> SyncOptions<'a> {
-    let sync = SyncOptions::default().on_progress(move |progress| {
+    // `--partial` commits what succeeded: every change is tried, past a failure.
+    let flags = if options.partial {
+        SyncFlags::CONTINUE_ON_FAILURE
+    } else {
+        SyncFlags::empty()
+    };
+    let sync = SyncOptions::new(flags).on_progress(move |progress| {
         if progress.stage == "sync" {
             bar.set_length(progress.total as u64);
             bar.set_position(progress.done as u64);
@@ -270,10 +276,11 @@ fn conclude(db: &Path, report: &SyncReport, ending: &Ending) -> Result<(), HookE
             Ok(())
         }
         Ending::Committed => Err(format!(
-            "committed what was applied ({} changes); {} failed and are not in {db}: \
-             fix them and run again",
+            "committed what was applied ({} changes); {} failed and {} were skipped with \
+             them (or after a stop), and are not in {db}: fix them and run again",
             report.counts.changes(),
-            report.counts.failed
+            report.counts.failed,
+            report.counts.skipped
         )
         .into()),
         Ending::NothingWritten => {
