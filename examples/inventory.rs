@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use indicatif::{ProgressBar, ProgressStyle};
 use statesync::Diff;
 use statesync::sync::{DeleteLimit, HookError, SyncFlags, SyncModel, SyncOptions, SyncReport};
-use statesync_suite::cli::{Args, Command, Opt};
+use statesync_suite::cli::{Args, Command, Opt, UsageError};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::Inventory;
 use statesync_suite::json_file::{self, LoadError};
@@ -83,6 +83,21 @@ struct Options {
 
 impl Options {
     fn read(args: &Args) -> Result<Self, HookError> {
+        // Options that would be ignored are refused instead.
+        let ignored = match (
+            args.flag("--source"),
+            args.flag("--generate"),
+            args.flag("--max-source-bytes"),
+        ) {
+            (true, true, _) => {
+                Some("--generate makes the demo source; it has no use with --source")
+            }
+            (false, _, true) => Some("--max-source-bytes limits the file --source names; give one"),
+            _ => None,
+        };
+        if let Some(why) = ignored {
+            return Err(UsageError::new(format!("{why}; try --help")).into());
+        }
         Ok(Self {
             source: args.path("--source"),
             db: args

@@ -95,6 +95,14 @@ pub enum Parsed {
 #[error("{0}")]
 pub struct UsageError(String);
 
+impl UsageError {
+    /// A command line a program refuses for a reason of its own (two options that
+    /// exclude each other, say); [`Command::main`] exits 2 on it.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
 /// The options given, each with its values.
 #[derive(Debug, Default)]
 pub struct Args {

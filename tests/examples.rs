@@ -196,3 +196,17 @@ fn inventory_refuses_an_unreadable_value_with_exit_code_2() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("many"), "{stderr}");
 }
+
+/// An option that would be ignored is refused (`--generate` makes the demo source, which
+/// `--source` replaces; `--max-source-bytes` limits a file `--source` names).
+#[test]
+fn inventory_refuses_options_it_would_ignore() {
+    for args in [
+        &["--source", "x.json", "--generate", "5"][..],
+        &["--max-source-bytes", "10"][..],
+    ] {
+        let output = inventory(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        assert!(output.stdout.is_empty(), "nothing ran: {output:?}");
+    }
+}
