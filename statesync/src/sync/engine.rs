@@ -63,7 +63,7 @@ impl<C: ChildCollection> Slots<C::Model> for C {
     }
 }
 
-/// A `Vec` of children while the engine works on it (see [`indexed`]).
+/// A `Vec` of children while the engine works on it (see [`Indexed`]).
 impl<M: DiffModel> Slots<M> for IndexedVec<M> {
     fn slot_mut(&mut self, key: &M::Key) -> Option<&mut M> {
         self.get_mut(key)
@@ -823,13 +823,16 @@ where
     if through_index::<C, H>(run, children.child_count())
         && let Some(mut indexed) = Indexed::new(children)
     {
-        return delete_elements(&mut indexed.slots, run);
+        return delete_elements(&mut indexed.slots, run, false);
     }
-    delete_elements(children, run)
+    delete_elements(children, run, !C::SCANS)
 }
 
 /// [`delete_collection`] on the collection's slots.
-fn delete_elements<M, H, S>(children: &mut S, run: &mut Run<'_, '_, H>) -> bool
+/// `defer`: whether the deleted children leave together at the end (a collection that
+/// shifts on removal) or each at once (one that scans, which may repeat a key: the next
+/// copy is then found, not the one just deleted).
+fn delete_elements<M, H, S>(children: &mut S, run: &mut Run<'_, '_, H>, defer: bool) -> bool
 where
     M: SyncTree<H>,
     H: ?Sized,
@@ -858,8 +861,10 @@ where
             continue;
         }
         let (gone, panic) = delete_subtree(child, run);
-        if gone {
+        if gone && defer {
             removals.gone.push(key);
+        } else if gone {
+            removals.slots.remove_slot(&key);
         } else {
             all_gone = false;
         }
