@@ -21,7 +21,28 @@ pub struct Device {
     legacy: Vec<v1::Device>,
 }
 
+/// The other way round: a model in a module whose children are the parent module's model
+/// of the same name (`super::Device`).
+mod v2 {
+    #[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+    pub struct Device {
+        #[statesync(id)]
+        pub name: String,
+        #[statesync(children)]
+        pub older: Vec<super::Device>,
+    }
+}
+
 fn main() {
+    let newer = v2::Device { name: "n".into(), older: Vec::new() };
+    let mut target = newer.clone();
+    let mut source = newer.clone();
+    source.older.push(Device { name: "o".into(), legacy: Vec::new() });
+    target
+        .sync_from(&source, &mut InMemory, SyncOptions::default())
+        .expect("synced");
+    assert_eq!(target, source);
+
     let old = Device { name: "d".into(), legacy: Vec::new() };
     let mut new = old.clone();
     new.legacy.push(v1::Device { name: "a".into(), fqdn: "a.example".into() });
