@@ -625,5 +625,5 @@ fn sync_finished_runs_when_a_hook_panics() {
         target.sync_from(&grown, &mut adapter, SyncOptions::default())
     }));
     assert!(panicked.is_err());
-    assert_eq!(adapter.finished, [false]);
+    assert_eq!(adapter.finished, [true]);
 }

@@ -498,6 +498,7 @@ fn drive<T: Clone, M: DiffModel, H: Adapter + ?Sized>(
         match completed {
             Ok(result) => report.record_complete(result),
             Err(panic) => {
+                report.stopped = true;
                 hooks.sync_finished(&report);
                 std::panic::resume_unwind(panic);
             }
