@@ -99,9 +99,15 @@ fn follow<M, H, S>(
                     );
                 }
             } else {
+                // Out of memory (it is not in the system) before a panicking callback goes on.
                 let reason = Status::Skipped(SkipReason::ParentFailed);
-                run.record_descendants(&*model, Operation::Create, reason);
+                let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run.record_descendants(&*model, Operation::Create, reason);
+                }));
                 slots.remove_slot(key);
+                if let Err(panic) = told {
+                    std::panic::resume_unwind(panic);
+                }
             }
         }
         Kind::Update => {
@@ -118,13 +124,20 @@ fn follow<M, H, S>(
             if !applied {
                 // Children the parent's delete was to take along (or go first) were not
                 // tried: skipped under a failed parent, as in the blocking engine.
-                if let (DeleteMode::Alone | DeleteMode::ParentFirst, Some(model)) =
-                    (mode, slots.slot_mut(key))
-                {
-                    let reason = Status::Skipped(SkipReason::ParentFailed);
-                    run.record_descendants(&*model, Operation::Delete, reason);
-                }
+                let told = match (mode, slots.slot_mut(key)) {
+                    (DeleteMode::Alone | DeleteMode::ParentFirst, Some(model)) => {
+                        let reason = Status::Skipped(SkipReason::ParentFailed);
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            run.record_descendants(&*model, Operation::Delete, reason);
+                        }))
+                    }
+                    _ => Ok(()),
+                };
+                // The parent hears of the failure before a panicking callback goes on.
                 walker.report(parent, false);
+                if let Err(panic) = told {
+                    std::panic::resume_unwind(panic);
+                }
                 return;
             }
             let Some(model) = slots.slot_mut(key) else {
