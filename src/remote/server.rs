@@ -40,7 +40,8 @@ impl Server {
         Self {
             versions: Arc::new(Mutex::new(Versions::new(state, limits.retained_versions))),
             admission: Arc::new(Admission::new(limits.max_connections, limits.max_per_peer)),
-            budget: Arc::new(Budget::new(limits.max_in_flight)),
+            // At least one whole message, whatever the limits say.
+            budget: Arc::new(Budget::new(limits.max_in_flight.max(limits.max_message))),
             peers: Arc::default(),
             limits: Arc::new(limits),
         }
