@@ -179,3 +179,30 @@ fn an_ignored_update_of_a_missing_element_is_skipped_not_failed() {
     assert_eq!(report.counts.skipped, 1, "{report}");
     assert_eq!(target, inventory());
 }
+
+/// A root whose key changes is a delete and a create; when a flag skips the delete, the
+/// create cannot go in either (a root holds one model): it is skipped with the same flag,
+/// not failed (which stopped the sync, while the plan showed nothing wrong).
+#[test]
+fn a_renamed_root_whose_delete_a_flag_skips_is_left_alone() {
+    let mut target = site("ams", 1, 1);
+    let source = site("lon", 1, 1);
+    let options = SyncOptions::new(SyncFlags::SKIP_UNMATCHED_DST);
+    let plan = target.diff_from_with(&source, &options).unwrap();
+    let report = target
+        .sync_from(
+            &source,
+            &mut statesync::sync::InMemory,
+            SyncOptions::new(SyncFlags::SKIP_UNMATCHED_DST),
+        )
+        .unwrap();
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.counts.created, 0, "{report}");
+    assert_eq!(target, site("ams", 1, 1));
+    assert_eq!(
+        plan.summary().create,
+        0,
+        "the plan agrees: {}",
+        plan.summary()
+    );
+}

@@ -615,6 +615,11 @@ where
         );
         return;
     }
+    if let Some(flag) = kept_root_flag(slots, key, run) {
+        let reason = Status::Skipped(SkipReason::Flag(flag));
+        run.record_subtree(model, Operation::Create, reason);
+        return;
+    }
     if let Some(error) = create_refusal(slots, key, model) {
         run.record_refused(key, Operation::Create, error, Under::Subtree(model));
         return;
@@ -655,6 +660,21 @@ fn record_failed_create<M: DiffModel, H: ?Sized>(
         Operation::Create,
         Status::Skipped(SkipReason::ParentFailed),
     );
+}
+
+/// For a root renamed (a delete and a create) whose delete a flag skipped: the flag. The
+/// old model stays, and the new one cannot go beside it (a root holds one model), so the
+/// create goes the same way as the delete rather than failing.
+pub(super) fn kept_root_flag<M: DiffModel + 'static, H: ?Sized, S: Slots<M>>(
+    slots: &S,
+    key: &M::Key,
+    run: &Run<'_, '_, H>,
+) -> Option<&'static str> {
+    if slots.has_room() {
+        return None;
+    }
+    let kept = slots.slot_keys().into_iter().find(|kept| kept != key)?;
+    run.skip_flag::<M>(&kept, Operation::Delete)
 }
 
 /// Why a create of `model` under `key` cannot go in, if it cannot: the model has another
