@@ -60,12 +60,26 @@ pub(super) fn create_children<M, H, S>(
         let Some(child) = slots.slot_mut(&key) else {
             continue;
         };
-        if let Some(reason) = run.skip_reason::<M>(&key, Operation::Create) {
-            run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
-            slots.remove_slot(&key);
-            continue;
+        let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if let Some(reason) = run.skip_reason::<M>(&key, Operation::Create) {
+                run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
+                return false;
+            }
+            let _ = run.call(|hooks, parents| M::hook_create(hooks, &*child, parents));
+            true
+        }));
+        match stepped {
+            Ok(true) => walker.started(&place, erase(&key), Kind::Create { top: false }),
+            Ok(false) => slots.remove_slot(&key),
+            Err(panic) => {
+                // A callback (or the child's `Clone`) panicked before its call started: the
+                // child is not in the system, nor are those still to read, which the
+                // dropped engine takes out of memory from where this walk stopped.
+                slots.remove_slot(&key);
+                let ahead = std::mem::replace(&mut reading, Reading::from(None)).keep();
+                walker.push(place.clone(), Work::Create { ahead });
+                std::panic::resume_unwind(panic);
+            }
         }
-        let _ = run.call(|hooks, parents| M::hook_create(hooks, &*child, parents));
-        walker.started(&place, erase(&key), Kind::Create { top: false });
     }
 }

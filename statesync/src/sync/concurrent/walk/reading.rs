@@ -34,7 +34,7 @@ impl<K: Clone + Send + Sync + 'static> Reading<K> {
         }
     }
 
-    fn keep(self) -> Ahead {
+    pub(super) fn keep(self) -> Ahead {
         Some(Box::new(self))
     }
 
