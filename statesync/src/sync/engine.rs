@@ -135,14 +135,18 @@ impl<M: DiffModel, S: Slots<M>> Drop for Removals<'_, M, S> {
 /// Whether the blocking engine walks this collection through an index ([`Indexed`]): it
 /// scans for keys, it will look up more than a few of them (`lookups`; below that, the
 /// scans cost less than the index), and the async engine's walker (which finds its place
-/// anew at each step) is not running.
-fn through_index<C: ChildCollection, H: ?Sized>(run: &Run<'_, '_, H>, lookups: usize) -> bool {
+/// anew at each step) is not running. `lookups` is counted only for a collection that
+/// scans: counting a `Store`'s or a map's children would walk them on every visit.
+fn through_index<C: ChildCollection, H: ?Sized>(
+    run: &Run<'_, '_, H>,
+    lookups: impl FnOnce() -> usize,
+) -> bool {
     #[cfg(feature = "async")]
     if run.walker.is_some() {
         return false;
     }
     let _ = run;
-    C::SCANS && lookups > SCANS_BEFORE_INDEX
+    C::SCANS && lookups() > SCANS_BEFORE_INDEX
 }
 
 /// How many lookups by key in a collection that scans cost less than indexing it.
@@ -210,7 +214,7 @@ pub(crate) fn sync_collection<C, H>(
     C::Model: SyncTree<H>,
     H: ?Sized,
 {
-    if through_index::<C, H>(run, diff.elements().len())
+    if through_index::<C, H>(run, || diff.elements().len())
         && let Some(mut indexed) = Indexed::new(children)
     {
         sync_elements(&mut indexed.slots, diff, run);
@@ -718,7 +722,7 @@ where
         return;
     }
     let address = address_of(children);
-    if through_index::<C, H>(run, children.child_count())
+    if through_index::<C, H>(run, || children.child_count())
         && let Some(mut indexed) = Indexed::new(children)
     {
         create_elements(&mut indexed.slots, address, run);
@@ -840,7 +844,7 @@ where
         super::concurrent::walk::collection(children, None, run);
         return true;
     }
-    if through_index::<C, H>(run, children.child_count())
+    if through_index::<C, H>(run, || children.child_count())
         && let Some(mut indexed) = Indexed::new(children)
     {
         return delete_elements(&mut indexed.slots, run, false);
