@@ -24,7 +24,7 @@ pub fn name<M: DiffModel>(model: &M) -> String {
 
 impl Faulty {
     /// A system that already holds everything in `state`.
-    pub fn holding(state: &Inventory) -> Self {
+    pub fn holding<M: DiffModel>(state: &M) -> Self {
         Self {
             system: elements(state),
             ..Self::default()
@@ -87,7 +87,7 @@ impl ModelVisitor for Collect {
 }
 
 /// Every element below the root, as the simulated system names them.
-pub fn elements(state: &Inventory) -> BTreeSet<String> {
+pub fn elements<M: DiffModel>(state: &M) -> BTreeSet<String> {
     let mut collect = Collect(BTreeSet::new());
     state.visit_children(&mut collect);
     collect.0

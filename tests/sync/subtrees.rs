@@ -627,3 +627,86 @@ fn sync_finished_runs_when_a_hook_panics() {
     assert!(panicked.is_err());
     assert_eq!(adapter.finished, [true]);
 }
+
+/// A generic model without serde whose children are `Vec`s long enough for the engine to
+/// index them, two levels deep: deletes, updates and creates at both levels, some hooks
+/// failing. Memory ends as the system (which refuses a second create or delete of one
+/// element), and a re-run with the faults gone converges.
+mod long_vecs {
+    use statesync::DiffModel;
+    use statesync::sync::{SyncFlags, SyncModel, SyncOptions};
+
+    use crate::faulty::{Faulty, elements};
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Board<T: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static> {
+        #[statesync(children)]
+        lists: Vec<List<T>>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct List<T: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static> {
+        #[statesync(id)]
+        name: String,
+        note: T,
+        #[statesync(children)]
+        cards: Vec<Card>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Card {
+        #[statesync(id)]
+        id: u32,
+        text: String,
+    }
+
+    fn board(lists: impl Iterator<Item = u32>, edit: u32) -> Board<u32> {
+        Board {
+            lists: lists
+                .map(|list| List {
+                    name: format!("l{list}"),
+                    note: if list % 4 == 0 { edit } else { 0 },
+                    // Card ids unique over the board: the system names elements by key.
+                    cards: (list * 100..list * 100 + 20)
+                        .map(|id| Card {
+                            id: id + 50 * edit * u32::from(id % 5 == 0),
+                            text: if id % 3 == 0 {
+                                format!("t{edit}")
+                            } else {
+                                "t".into()
+                            },
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn long_vec_children_sync_as_the_system_does() {
+        let held = board(0..20, 0);
+        let wanted = board(5..25, 1);
+        let mut target = held.clone();
+        let mut system = Faulty::holding(&held)
+            .failing("list[name=l8]")
+            .failing("card[id=1002]")
+            .failing("list[name=l22]");
+        let report = target
+            .sync_from(
+                &wanted,
+                &mut system,
+                SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
+            )
+            .unwrap();
+        assert!(report.counts.failed >= 3, "{report}");
+        assert!(report.counts.changes() > 100, "{report}");
+        assert_eq!(elements(&target), system.system);
+        system.fail.clear();
+        let again = target
+            .sync_from(&wanted, &mut system, SyncOptions::default())
+            .unwrap();
+        assert!(again.is_success(), "{again}");
+        assert!(target.diff(&wanted).unwrap().is_empty());
+        assert_eq!(elements(&target), system.system);
+    }
+}
