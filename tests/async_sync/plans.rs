@@ -338,24 +338,52 @@ fn stale_plans_give_both_engines_the_same_outcomes() {
     }
 }
 
+/// A random sync for one seed: the states before and wanted, a fake system holding the
+/// first, and the names of the elements of both (`None` when there are none).
+struct Case {
+    rng: rand_chacha::ChaCha8Rng,
+    before: Inventory,
+    source: Inventory,
+    fake: Fake,
+    names: Vec<String>,
+}
+
+fn random_case(seed: u64, salt: u64) -> Option<Case> {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ salt);
+    let before = super::random_inventory(&mut rng);
+    let source = super::random_inventory(&mut rng);
+    let fake = Fake::holding(seed, &before);
+    let names: Vec<String> = super::fake::all_names(&before)
+        .into_iter()
+        .chain(super::fake::all_names(&source))
+        .collect();
+    (!names.is_empty()).then_some(Case {
+        rng,
+        before,
+        source,
+        fake,
+        names,
+    })
+}
+
 /// A hook whose future panics ends the sync like a dropped one: memory is left as the
 /// calls that ended left the system, for a random element panicking in random diffs, and
 /// the next sync converges.
 #[test]
 fn a_panicking_hook_leaves_memory_as_the_system() {
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     for seed in 0..100u64 {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x9a1c);
-        let before = super::random_inventory(&mut rng);
-        let source = super::random_inventory(&mut rng);
-        let mut fake = Fake::holding(seed, &before);
-        let names: Vec<String> = super::fake::all_names(&before)
-            .into_iter()
-            .chain(super::fake::all_names(&source))
-            .collect();
-        if names.is_empty() {
+        let Some(Case {
+            mut rng,
+            before,
+            source,
+            mut fake,
+            names,
+        }) = random_case(seed, 0x9a1c)
+        else {
             continue;
-        }
+        };
         fake.panic_on = Some(names[rng.random_range(0..names.len())].clone());
         let mut target = before.clone();
         let options = AsyncSyncOptions::default()
@@ -385,19 +413,18 @@ fn a_panicking_hook_leaves_memory_as_the_system() {
 /// or deleted), for a random element in random diffs.
 #[test]
 fn a_panicking_outcome_callback_leaves_memory_as_the_system() {
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     for seed in 0..100u64 {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x0c7b);
-        let before = super::random_inventory(&mut rng);
-        let source = super::random_inventory(&mut rng);
-        let mut fake = Fake::holding(seed, &before);
-        let names: Vec<String> = super::fake::all_names(&before)
-            .into_iter()
-            .chain(super::fake::all_names(&source))
-            .collect();
-        if names.is_empty() {
+        let Some(Case {
+            mut rng,
+            before,
+            source,
+            mut fake,
+            names,
+        }) = random_case(seed, 0x0c7b)
+        else {
             continue;
-        }
+        };
         let name = names[rng.random_range(0..names.len())].clone();
         // A third of the seeds: the element's call fails, and the callback panics on that;
         // another third: it fails and stops the sync, and the callback panics on the first

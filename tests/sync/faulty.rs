@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 
 use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncReport};
 use statesync::{DiffModel, ModelVisitor};
-use statesync_suite::inventory::Inventory;
 
 #[derive(Default)]
 pub struct Faulty {
