@@ -348,3 +348,38 @@ async fn two_writes_in_one_transaction_both_go_in() {
     assert_eq!(first.load(&mut client).await.unwrap(), first_source);
     assert_eq!(second.load(&mut client).await.unwrap(), second_source);
 }
+
+/// Rows that do not fit the models (written by another program: the table allows them)
+/// are refused with an error that names the row, whatever column is at fault.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_row_that_does_not_fit_the_models_is_named() {
+    let (_guard, pg, mut client) = setup("inv_bad_rows").await;
+    let schema = pg.schema().name().to_owned();
+    let sql = format!(
+        "INSERT INTO {schema}.site VALUES ('s1', 'eu'); \
+         INSERT INTO {schema}.device VALUES ('s1', 'd1', 'leaf', 'qfx', 'SN1');"
+    );
+    client.batch_execute(&sql).await.unwrap();
+    for (vlans, expected) in [
+        ("ARRAY[70000]", "vlan 70000 is not a u16"),
+        ("ARRAY[-1]", "vlan -1 is not a u16"),
+        ("ARRAY[10, NULL]", "a vlan is NULL"),
+        ("ARRAY[[1, 2], [3, 4]]", "column vlans"),
+    ] {
+        let sql = format!(
+            "DELETE FROM {schema}.interface; INSERT INTO {schema}.interface \
+             VALUES ('d1', 'et-0', 'x', true, 1500, 'access', {vlans})"
+        );
+        client.batch_execute(&sql).await.unwrap();
+        let error = pg.load(&mut client).await.unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, Error::BadRow(_)), "{text}");
+        assert!(
+            text.contains("interface[device=d1, name=et-0]") && text.contains(expected),
+            "{text}"
+        );
+    }
+    // The failed load's rollback goes out with the next statement.
+    client.batch_execute("SELECT 1").await.unwrap();
+}

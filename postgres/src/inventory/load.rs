@@ -91,9 +91,11 @@ pub(crate) async fn load(
     );
     let mut inventory = Inventory::default();
     for row in client.query(&sql, &params).await? {
+        let name: String = cell(&row, 0, &|| "site".to_owned())?;
+        let region = cell(&row, 1, &|| format!("site[name={name}]"))?;
         inventory.sites.insert(Site {
-            name: row.try_get(0)?,
-            region: row.try_get(1)?,
+            name,
+            region,
             devices: Store::new(),
         })?;
     }
@@ -129,12 +131,15 @@ async fn load_devices(
     );
     let mut devices = HashMap::new();
     for (at, row) in client.query(&sql, &params).await?.iter().enumerate() {
+        let site: String = cell(row, 0, &|| "device".to_owned())?;
+        let name: String = cell(row, 1, &|| format!("device[site={site}]"))?;
+        let element = || format!("device[site={site}, name={name}]");
         let device = Device {
-            site: row.try_get(0)?,
-            name: row.try_get(1)?,
-            role: row.try_get(2)?,
-            model: row.try_get(3)?,
-            serial: row.try_get(4)?,
+            role: cell(row, 2, &element)?,
+            model: cell(row, 3, &element)?,
+            serial: cell(row, 4, &element)?,
+            site,
+            name,
             interfaces: Store::new(),
         };
         devices.insert(device.name.clone(), (at, device));
@@ -143,24 +148,40 @@ async fn load_devices(
 }
 
 fn interface(row: &tokio_postgres::Row) -> Result<Interface, Error> {
-    let device: String = row.try_get(0)?;
-    let name: String = row.try_get(1)?;
-    let mtu: i64 = row.try_get(4)?;
-    let vlans: Vec<i32> = row.try_get(6)?;
-    let bad =
-        |what: String| Error::BadRow(format!("interface[device={device}, name={name}]: {what}"));
+    let device: String = cell(row, 0, &|| "interface".to_owned())?;
+    let name: String = cell(row, 1, &|| format!("interface[device={device}]"))?;
+    let element = || format!("interface[device={device}, name={name}]");
+    let bad = |what: String| Error::BadRow(format!("{}: {what}", element()));
+    let mtu: i64 = cell(row, 4, &element)?;
     let mtu = u32::try_from(mtu).map_err(|_| bad(format!("mtu {mtu} is not a u32")))?;
+    let vlans: Vec<Option<i32>> = cell(row, 6, &element)?;
     let vlans = vlans
         .iter()
-        .map(|&vlan| u16::try_from(vlan).map_err(|_| bad(format!("vlan {vlan} is not a u16"))))
+        .map(|&vlan| match vlan {
+            Some(vlan) => u16::try_from(vlan).map_err(|_| bad(format!("vlan {vlan} is not a u16"))),
+            None => Err(bad("a vlan is NULL".to_owned())),
+        })
         .collect::<Result<Vec<u16>, Error>>()?;
     Ok(Interface {
-        description: row.try_get(2)?,
-        enabled: row.try_get(3)?,
-        mode: row.try_get(5)?,
+        description: cell(row, 2, &element)?,
+        enabled: cell(row, 3, &element)?,
+        mode: cell(row, 5, &element)?,
         mtu,
         vlans,
         device,
         name,
+    })
+}
+
+/// Column `at` of `row`, or [`Error::BadRow`] naming the element (`element()`) and the
+/// column when it does not read as `T` (a `NULL`, another type).
+fn cell<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a tokio_postgres::Row,
+    at: usize,
+    element: &dyn Fn() -> String,
+) -> Result<T, Error> {
+    row.try_get(at).map_err(|error| {
+        let column = row.columns().get(at).map_or("?", |column| column.name());
+        Error::BadRow(format!("{}: column {column}: {error}", element()))
     })
 }

@@ -49,14 +49,27 @@ impl Drop for TestSchema {
     fn drop(&mut self) {
         // Drop runs inside the test's runtime (or while it unwinds): use a thread with its
         // own runtime so the schema goes whatever state the test's runtime is in.
-        let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema.name());
+        // A test that panics may leave a transaction of its own open in the schema (its
+        // connection's task no longer runs): after a few seconds of waiting for its locks,
+        // the connections holding locks there are ended, so a failing test fails rather
+        // than hangs.
+        let name = self.schema.name().to_owned();
+        let sql = format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE");
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
                 let client = connect(&url()).await?;
-                client.batch_execute(&sql).await?;
+                client.batch_execute("SET lock_timeout = '5s'").await?;
+                if client.batch_execute(&sql).await.is_err() {
+                    let holders = "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+                         JOIN pg_class c ON c.oid = l.relation \
+                         JOIN pg_namespace n ON n.oid = c.relnamespace \
+                         WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()";
+                    client.execute(holders, &[&name]).await?;
+                    client.batch_execute(&sql).await?;
+                }
                 Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
             })
         })
