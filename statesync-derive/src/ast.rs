@@ -212,7 +212,17 @@ impl<'a> Field<'a> {
         self.options.eq.as_ref().map(|eq| &eq.value)
     }
 
+    /// Where the field's generated code points: at its type, resolved as the derive's own
+    /// code (see [`located_at`]).
     pub fn span(&self) -> Span {
-        syn::spanned::Spanned::span(&self.ty)
+        located_at(syn::spanned::Spanned::span(&self.ty))
     }
+}
+
+/// A span located at `span` (errors point there) whose names resolve as the derive's own
+/// code does: generated code names `self` and locals of its own, which a field's span
+/// would resolve where the field's tokens came from (the body of a `macro_rules!` that
+/// wrote the struct, apart from the derive).
+pub fn located_at(span: Span) -> Span {
+    span.resolved_at(Span::call_site())
 }

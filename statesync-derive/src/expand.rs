@@ -768,7 +768,7 @@ fn merge_impl(model: &Model) -> TokenStream {
     });
     let newer = model.options.version.as_ref().map(|version| {
         let member = &version.value;
-        let compare = quote_spanned!(member.span()=>
+        let compare = quote_spanned!(crate::ast::located_at(member.span())=>
             ::core::cmp::PartialOrd::partial_cmp(&__ours.#member, &__theirs.#member)
         );
         quote! {
@@ -809,7 +809,7 @@ fn merge_impl(model: &Model) -> TokenStream {
                 (None, None) if version.is_some_and(|version| *field.ident == *version) => {
                     // Ordered where `version` is spelt, as `newer` orders it: an unordered
                     // version is one error there.
-                    let order = quote_spanned!(version.map_or(span, syn::Ident::span)=>
+                    let order = quote_spanned!(version.map_or(span, |version| crate::ast::located_at(version.span()))=>
                         ::core::cmp::PartialOrd::partial_cmp(__o, __t)
                     );
                     (
