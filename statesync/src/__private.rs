@@ -68,6 +68,22 @@ fn alike_unequal<T: Debug>(a: &T, b: &T, eq: fn(&T, &T) -> bool) -> bool {
         && crate::canonical::alike_but_zero_signs(&render_value(a), &render_value(b))
 }
 
+/// Whether two records of an attribute's change are the same: both absent, or both with
+/// the same old and the same new value under the attribute's equality (its `eq`, and
+/// [`same_value`]'s reading of values unequal to themselves). The generated `PartialEq` of
+/// a record of changes compares each attribute with this. One function per attribute type.
+pub fn same_change<T: Debug>(
+    a: &Option<Change<T>>,
+    b: &Option<Change<T>>,
+    eq: fn(&T, &T) -> bool,
+) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => same_value(&a.old, &b.old, eq) && same_value(&a.new, &b.new, eq),
+        _ => false,
+    }
+}
+
 /// Sets a field to its new value when it changed.
 #[inline]
 pub fn apply_field<T: Clone>(slot: &mut T, change: &Option<Change<T>>) {

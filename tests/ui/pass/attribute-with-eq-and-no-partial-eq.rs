@@ -1,0 +1,38 @@
+//! An attribute whose type has no `PartialEq` compiles when `eq` compares it, and records
+//! of changes compare with that `eq` too (and read a `NaN` as itself, as diffs do). A
+//! `Diff` is `PartialEq` only when the model is (it may hold models).
+
+use statesync::DiffModel;
+
+/// A compiled pattern: clonable and printable, not comparable.
+#[derive(Clone, Debug)]
+pub struct Pattern(String);
+
+fn same_pattern(a: &Pattern, b: &Pattern) -> bool {
+    a.0 == b.0
+}
+
+#[derive(DiffModel, Clone, Debug)]
+pub struct Rule {
+    #[statesync(id)]
+    pub name: String,
+    #[statesync(eq = same_pattern)]
+    pub pattern: Pattern,
+    pub weight: f64,
+}
+
+fn main() {
+    let old = Rule { name: "r".into(), pattern: Pattern("a*".into()), weight: 1.0 };
+    let new = Rule { pattern: Pattern("b*".into()), weight: f64::NAN, ..old.clone() };
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(diff.summary().update, 1);
+    let statesync::Action::Update(update) = &diff.elements()[0].action else {
+        panic!("an update");
+    };
+    assert!(update.fields == update.fields.clone());
+    assert!(update.fields != RuleChanges::default());
+    let mut applied = old.clone();
+    applied.apply(&diff).unwrap();
+    assert!(same_pattern(&applied.pattern, &new.pattern));
+    assert!(old.diff(&Rule { pattern: Pattern("a*".into()), ..old.clone() }).unwrap().is_empty());
+}
