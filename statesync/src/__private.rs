@@ -68,18 +68,18 @@ fn alike_unequal<T: Debug>(a: &T, b: &T, eq: fn(&T, &T) -> bool) -> bool {
         && crate::canonical::alike_but_zero_signs(&render_value(a), &render_value(b))
 }
 
-/// Whether two records of an attribute's change are the same: both absent, or both with
-/// the same old and the same new value under the attribute's equality (its `eq`, and
-/// [`same_value`]'s reading of values unequal to themselves). The generated `PartialEq` of
-/// a record of changes compares each attribute with this. One function per attribute type.
-pub fn same_change<T: Debug>(
+/// Whether two records of the change of an attribute with its own `eq` are the same: both
+/// absent, or both with old values and new values equal under `eq` (what `==` on them
+/// would say with `eq` as the type's `PartialEq`, which it need not have). The generated
+/// `PartialEq` of a record of changes compares such attributes with this.
+pub fn same_change<T>(
     a: &Option<Change<T>>,
     b: &Option<Change<T>>,
     eq: fn(&T, &T) -> bool,
 ) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(a), Some(b)) => same_value(&a.old, &b.old, eq) && same_value(&a.new, &b.new, eq),
+        (Some(a), Some(b)) => eq(&a.old, &b.old) && eq(&a.new, &b.new),
         _ => false,
     }
 }

@@ -1,6 +1,6 @@
 //! An attribute whose type has no `PartialEq` compiles when `eq` compares it, and records
-//! of changes compare with that `eq` too (and read a `NaN` as itself, as diffs do). A
-//! `Diff` is `PartialEq` only when the model is (it may hold models).
+//! of changes compare with that `eq` too. A `Diff` is `PartialEq` only when the model is
+//! (it may hold models).
 
 use statesync::DiffModel;
 
@@ -18,12 +18,12 @@ pub struct Rule {
     pub name: String,
     #[statesync(eq = same_pattern)]
     pub pattern: Pattern,
-    pub weight: f64,
+    pub weight: u32,
 }
 
 fn main() {
-    let old = Rule { name: "r".into(), pattern: Pattern("a*".into()), weight: 1.0 };
-    let new = Rule { pattern: Pattern("b*".into()), weight: f64::NAN, ..old.clone() };
+    let old = Rule { name: "r".into(), pattern: Pattern("a*".into()), weight: 1 };
+    let new = Rule { pattern: Pattern("b*".into()), weight: 2, ..old.clone() };
     let diff = old.diff(&new).unwrap();
     assert_eq!(diff.summary().update, 1);
     let statesync::Action::Update(update) = &diff.elements()[0].action else {
