@@ -781,7 +781,14 @@ fn merge_impl(model: &Model) -> TokenStream {
         let compare = quote_spanned!(crate::ast::located_at(member.span())=>
             ::core::cmp::PartialOrd::partial_cmp(&__ours.#member, &__theirs.#member)
         );
+        let name = model
+            .fields
+            .iter()
+            .find(|field| *field.ident == *member)
+            .map_or_else(|| member.to_string(), |field| field.name.clone());
         quote! {
+            const VERSION_FIELD: ::core::option::Option<&'static ::core::primitive::str> =
+                ::core::option::Option::Some(#name);
             #[inline]
             fn newer(__ours: &Self, __theirs: &Self) -> ::core::option::Option<::core::cmp::Ordering> {
                 #compare

@@ -658,6 +658,55 @@ fn without_newest_the_version_field_is_a_field_like_any() {
     assert_eq!(merged.value, entry(2, "a"));
 }
 
+/// Per call, `newest` on one field (or on the model) brings the newer side's version with
+/// it, as a declared `newest` does: two bumps are no conflict, and the merged version is the
+/// newer one. A per-call preference on the version itself still wins.
+#[test]
+fn a_per_call_newest_brings_the_version_along() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    #[statesync(version = "rev")]
+    struct Note {
+        #[statesync(id)]
+        id: u8,
+        rev: u64,
+        body: String,
+        owner: String,
+    }
+    let note = |rev, body: &str| Note {
+        id: 1,
+        rev,
+        body: body.into(),
+        owner: "o".into(),
+    };
+    let (base, ours, theirs) = (note(1, "b"), note(2, "ours"), note(3, "theirs"));
+    for options in [
+        MergeOptions::default().prefer::<Note>(Some(NoteField::Body), Preference::Newest),
+        MergeOptions::default().prefer::<Note>(None, Preference::Newest),
+    ] {
+        let merged = merge(&base, &ours, &theirs, &options);
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+        assert_eq!(merged.value, note(3, "theirs"));
+        let merged = merge(&base, &theirs, &ours, &options);
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+        assert_eq!(merged.value, note(3, "theirs"));
+    }
+    let options = MergeOptions::default()
+        .prefer::<Note>(Some(NoteField::Body), Preference::Newest)
+        .prefer::<Note>(Some(NoteField::Rev), Preference::Ours);
+    assert_eq!(
+        merge(&base, &ours, &theirs, &options).value,
+        note(2, "theirs")
+    );
+    // Without a newest preference the version is a field like any (the test above).
+    let options = MergeOptions::default().prefer::<Note>(Some(NoteField::Body), Preference::Theirs);
+    let paths: Vec<String> = merge(&base, &ours, &theirs, &options)
+        .conflicts
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(paths, ["note[id=1].rev"]);
+}
+
 /// A conflict about a large element shows the same text in every run, though the element
 /// holds a `HashMap` (which iterates in another order in every map).
 #[test]

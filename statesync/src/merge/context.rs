@@ -107,6 +107,14 @@ impl MergeOptions {
             .copied()
     }
 
+    /// Whether a per-call preference makes the model or one of its fields merge by
+    /// `Newest`.
+    fn prefers_newest(&self, model: TypeId) -> bool {
+        self.overrides
+            .iter()
+            .any(|((of, _), strategy)| *of == model && matches!(strategy, Strategy::Newest))
+    }
+
     fn for_model(&self, model: TypeId) -> Option<Strategy> {
         self.overrides.get(&(model, None)).copied()
     }
@@ -193,9 +201,16 @@ impl<M: MergeModel> RuleVisitor<M> for MergeAttributes<'_, '_, '_, M> {
 impl<M: MergeModel> AttributeVisitor<M> for MergeAttributes<'_, '_, '_, M> {
     fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         if !self.ruled.contains(&a.field) {
+            let strategy = if M::VERSION_FIELD == Some(a.field.name())
+                && self.cx.options.prefers_newest(TypeId::of::<M>())
+            {
+                Strategy::Newest
+            } else {
+                M::MERGE_STRATEGY
+            };
             self.merge(Rule {
                 attribute: *a,
-                strategy: M::MERGE_STRATEGY,
+                strategy,
                 resolve: unresolved,
             });
         }

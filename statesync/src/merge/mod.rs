@@ -67,6 +67,13 @@ pub trait MergeModel: DiffModel + Debug + 'static {
     /// on the other.
     const MERGE_STRATEGY: Strategy = Strategy::Report;
 
+    /// The display name of the version field (`#[statesync(version = "...")]`), if any:
+    /// under a per-call `Newest` preference for the model or any of its fields, it merges
+    /// by `Newest` too (the newer side's version comes with its values) unless it has a
+    /// rule or a per-call preference of its own.
+    #[doc(hidden)]
+    const VERSION_FIELD: Option<&'static str> = None;
+
     /// How the version fields of two models compare (`#[statesync(version = "...")]`), for
     /// the `newest` strategy.
     #[doc(hidden)]
