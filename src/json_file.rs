@@ -2,8 +2,6 @@
 //! errors that name the file, the element and the key; write one back.
 
 use std::collections::HashMap;
-use std::fs::{File, Metadata};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use statesync::DiffModel;
@@ -129,80 +127,14 @@ pub fn load_capped(file: &Path, max_bytes: u64) -> Result<Inventory, LoadError> 
     Ok(inventory)
 }
 
-/// Reads a regular file of at most `max_bytes`: refuses anything else before reading.
+/// Reads the file through [`statesync::file::read_capped`], its errors as ours.
 fn read_capped(file: &Path, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
-    let io = |source| LoadError::Io {
-        file: file.to_owned(),
-        source,
-    };
-    let too_large = || LoadError::TooLarge {
-        file: file.to_owned(),
-        max_bytes,
-    };
-    let regular = |metadata: &Metadata| match not_regular(metadata) {
-        Some(kind) => Err(LoadError::NotAFile {
-            file: file.to_owned(),
-            kind,
-        }),
-        None if metadata.len() > max_bytes => Err(too_large()),
-        None => Ok(()),
-    };
-    regular(&std::fs::metadata(file).map_err(io)?)?;
-    let handle = open_without_blocking(file).map_err(io)?;
-    // Checked again on what was opened: the path may have been replaced in between.
-    let metadata = handle.metadata().map_err(io)?;
-    regular(&metadata)?;
-    let capacity = usize::try_from(metadata.len()).unwrap_or(0);
-    let mut text = Vec::with_capacity(capacity);
-    handle
-        .take(max_bytes.saturating_add(1))
-        .read_to_end(&mut text)
-        .map_err(io)?;
-    if u64::try_from(text.len()).map_or(true, |read| read > max_bytes) {
-        return Err(too_large());
-    }
-    Ok(text)
-}
-
-/// What a path is when it is not a regular file.
-fn not_regular(metadata: &Metadata) -> Option<&'static str> {
-    let kind = metadata.file_type();
-    if kind.is_file() {
-        return None;
-    }
-    if kind.is_dir() {
-        return Some("a directory");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return Some("a FIFO");
-        }
-        if kind.is_char_device() {
-            return Some("a character device");
-        }
-        if kind.is_block_device() {
-            return Some("a block device");
-        }
-        if kind.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some("not a regular file")
-}
-
-/// Opens for reading; on Unix without blocking, so a FIFO swapped in after the check does
-/// not hang the open (a regular file reads the same either way).
-fn open_without_blocking(file: &Path) -> std::io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    options.open(file)
+    use statesync::file::ReadError;
+    statesync::file::read_capped(file, max_bytes).map_err(|error| match error {
+        ReadError::Io { file, source } => LoadError::Io { file, source },
+        ReadError::NotAFile { file, kind } => LoadError::NotAFile { file, kind },
+        ReadError::TooLarge { file, max_bytes } => LoadError::TooLarge { file, max_bytes },
+    })
 }
 
 /// Parses the document; on error, parses it again tracking the path, so the common case

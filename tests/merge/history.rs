@@ -87,6 +87,45 @@ fn a_history_with_commits_out_of_number_is_refused() {
     }
 }
 
+/// A path that is not a file (a device that never ends, a FIFO that blocks) is refused
+/// before reading, and so is a file over the limit; each error names the path.
+#[test]
+fn load_reads_only_a_regular_file_within_its_limit() {
+    let (history, _) = versions();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.json");
+    history.save(&path).unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert_eq!(
+        History::<Inventory>::load_capped(&path, size).unwrap(),
+        history
+    );
+    let error = History::<Inventory>::load_capped(&path, size - 1).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::FileTooLarge);
+    assert!(error.to_string().contains("history.json"), "{error}");
+    #[cfg(unix)]
+    {
+        let error = History::<Inventory>::load(std::path::Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("/dev/zero: is a character device"),
+            "{error}"
+        );
+        let fifo = dir.path().join("fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let error = History::<Inventory>::load(&fifo).unwrap_err();
+        assert!(error.to_string().contains("is a FIFO"), "{error}");
+    }
+    let error = History::<Inventory>::load(dir.path()).unwrap_err();
+    assert!(error.to_string().contains("is a directory"), "{error}");
+}
+
 #[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Gauges {
     #[statesync(children)]

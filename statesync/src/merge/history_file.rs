@@ -101,15 +101,26 @@ where
             .map(|commit| commit.version)
     }
 
-    /// Reads a history written by [`History::save`], replaying it to rebuild the head.
+    /// Reads a history written by [`History::save`], of at most [`History::MAX_FILE_BYTES`],
+    /// replaying it to rebuild the head.
     ///
     /// # Errors
-    /// The I/O error, malformed JSON, commits not numbered 1, 2, 3... in order, or commits
-    /// that do not replay; each names the file.
+    /// The I/O error, a path that is not a regular file (a FIFO, a device: refused before
+    /// reading), a file over the limit (`ErrorKind::FileTooLarge`), malformed JSON, commits
+    /// not numbered 1, 2, 3... in order, or commits that do not replay; each names the file.
     pub fn load(path: &Path) -> std::io::Result<Self> {
-        let bytes = std::fs::read(path).map_err(|error| {
-            std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))
-        })?;
+        Self::load_capped(path, Self::MAX_FILE_BYTES)
+    }
+
+    /// The size limit of [`History::load`]: 1 GiB.
+    pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+    /// [`History::load`] with a size limit of `max_bytes`.
+    ///
+    /// # Errors
+    /// As [`History::load`].
+    pub fn load_capped(path: &Path, max_bytes: u64) -> std::io::Result<Self> {
+        let bytes = crate::file::read_capped(path, max_bytes)?;
         let stored: Stored<M> =
             serde_json::from_slice(&bytes).map_err(|error| invalid(path, error))?;
         let mut history = Self::new(stored.initial).map_err(|error| invalid(path, error))?;
