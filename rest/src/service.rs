@@ -398,14 +398,21 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
 /// clients send.
 pub const MAX_NAME: usize = 1024;
 
-/// Refuses a name no URL path can carry as one segment (empty, `.` or `..`, which URL
-/// rules drop or fold) or longer than [`MAX_NAME`].
+/// Refuses a name no URL path can carry as one segment: empty, `.` or `..` (which URL
+/// rules drop or fold), holding a control character (URL parsers drop a tab, CR or LF
+/// from a path, so `a<TAB>b` would reach `ab`), or longer than [`MAX_NAME`].
 fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
-    if name.is_empty() || name == "." || name == ".." || name.len() > MAX_NAME {
+    if name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.len() > MAX_NAME
+        || name.chars().any(char::is_control)
+    {
         return Err(ApiError::new(
             ErrorKind::BadRequest,
             format!(
-                "a {what} name must not be empty, `.` or `..`, nor longer than {MAX_NAME} bytes"
+                "a {what} name must not be empty, `.` or `..`, hold a control character, nor be \
+                 longer than {MAX_NAME} bytes"
             ),
         ));
     }

@@ -608,10 +608,20 @@ async fn resource_calls_run_on_a_multi_threaded_runtime() {
 async fn names_no_url_can_carry_are_refused() {
     let (service, client) = start(Config::default()).await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    // A name that a URL path drops (`.`), folds (`..`) or cannot hold (empty), or one too
-    // long for a URL: refused, and nothing is stored.
+    // A name that a URL path drops (`.`), folds (`..`) or cannot hold (empty, or with a
+    // tab, CR or LF, which URL parsers drop: `a\tb` would reach `ab`), or one too long for
+    // a URL: refused, and nothing is stored.
     let long = "x".repeat(statesync_rest::service::MAX_NAME + 1);
-    for name in ["", ".", "..", long.as_str()] {
+    for name in [
+        "",
+        ".",
+        "..",
+        "a\tb",
+        "a\nb",
+        "a\rb",
+        "a\u{7}b",
+        long.as_str(),
+    ] {
         let body = serde_json::json!({ "name": name, "region": "emea" });
         let answer = http
             .post(format!("{}/sites", service.url()))
