@@ -78,6 +78,13 @@ pub enum OpenError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// The name is one SQLite takes for a database in memory (empty, `:memory:`), which a
+    /// sync would lose when it ends.
+    #[error("{path:?} names no file (SQLite would keep the database in memory and lose it)")]
+    NotAFile {
+        /// The name given.
+        path: PathBuf,
+    },
     /// The database holds tables (or other objects) that are not the inventory's.
     #[error("{path}: holds {found}, not the inventory's tables; refusing to use it")]
     NotOurs {
@@ -86,6 +93,17 @@ pub enum OpenError {
         /// What it holds instead, as `table users, index users_by_email`.
         found: String,
     },
+}
+
+/// Refuses the names SQLite takes for a database kept in memory and lost when closed (an
+/// empty name, `:memory:`): a sync into one would report a commit that nothing kept.
+fn refuse_in_memory(path: &Path) -> Result<(), OpenError> {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return Err(OpenError::NotAFile {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// How a sync's transaction ended, as SQLite reported it.
@@ -174,7 +192,11 @@ impl SqliteInventory {
     /// # Errors
     /// [`OpenError`].
     pub fn open(path: &Path) -> Result<Self, OpenError> {
-        let conn = Connection::open(path).map_err(|source| sqlite_error(path, source))?;
+        refuse_in_memory(path)?;
+        // Not a URI (`file:...`): a path is a file, never a database kept in memory.
+        let flags = OpenFlags::default() - OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|source| sqlite_error(path, source))?;
         Self::checked(conn, path)
     }
 
@@ -184,6 +206,7 @@ impl SqliteInventory {
     /// # Errors
     /// [`OpenError`]; a missing file is [`OpenError::Sqlite`].
     pub fn open_read_only(path: &Path) -> Result<Self, OpenError> {
+        refuse_in_memory(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|source| sqlite_error(path, source))?;

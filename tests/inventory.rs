@@ -571,6 +571,17 @@ fn tables(path: &Path) -> Vec<String> {
         .unwrap()
 }
 
+/// The names SQLite takes for a database in memory are refused: a sync into one reported a
+/// commit that nothing kept.
+#[test]
+fn a_database_in_memory_is_refused() {
+    for name in ["", ":memory:"] {
+        let error = SqliteInventory::open(Path::new(name)).err().unwrap();
+        assert!(matches!(error, OpenError::NotAFile { .. }), "{error:?}");
+        assert!(SqliteInventory::open_read_only(Path::new(name)).is_err());
+    }
+}
+
 #[test]
 fn a_database_of_another_application_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
