@@ -552,6 +552,61 @@ fn the_version_field_merges_by_max_unless_it_says_otherwise() {
     assert_eq!(paths, ["note[id=1].body"]);
 }
 
+/// A side that kept the base's children in the base's order takes the other side's order:
+/// an insert in the middle or a reorder made on one side only is kept, so
+/// `merge(base, base, x) == x` and `merge(base, x, base) == x` hold with `==` on a `Vec`
+/// (and for the order of an `IndexMap`). When both sides changed the order, ours' comes
+/// first, as before.
+#[test]
+fn one_sided_order_changes_are_kept() {
+    use indexmap::IndexMap;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Step {
+        #[statesync(id)]
+        id: u8,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Plan {
+        #[statesync(id)]
+        name: String,
+        #[statesync(children)]
+        steps: Vec<Step>,
+        #[statesync(children)]
+        named: IndexMap<StepKey, Step>,
+    }
+
+    let plan = |ids: &[u8]| Plan {
+        name: "p".into(),
+        steps: ids.iter().map(|&id| Step { id }).collect(),
+        named: ids
+            .iter()
+            .map(|&id| (StepKey { id }, Step { id }))
+            .collect(),
+    };
+    let order = |plan: &Plan| -> (Vec<u8>, Vec<u8>) {
+        (
+            plan.steps.iter().map(|s| s.id).collect(),
+            plan.named.values().map(|s| s.id).collect(),
+        )
+    };
+    let base = plan(&[1, 2, 3]);
+    let options = MergeOptions::default();
+    for changed in [plan(&[1, 9, 2, 3]), plan(&[3, 1, 2]), plan(&[2, 3])] {
+        let merged = merge(&base, &base, &changed, &options);
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+        assert_eq!(merged.value, changed);
+        assert_eq!(order(&merged.value), order(&changed));
+        let merged = merge(&base, &changed, &base, &options);
+        assert_eq!(merged.value, changed);
+        assert_eq!(order(&merged.value), order(&changed));
+    }
+    // Both reordered: ours' order, then what only theirs holds.
+    let merged = merge(&base, &plan(&[3, 2, 1]), &plan(&[2, 1, 3, 4]), &options);
+    assert_eq!(order(&merged.value), (vec![3, 2, 1, 4], vec![3, 2, 1, 4]));
+}
+
 /// Conflicts come out in key order whatever order the children are held in: a `HashMap`
 /// iterates in another order in every process, a `Vec` in its own. The merged `Vec` keeps
 /// ours' order, then theirs' new children.

@@ -426,10 +426,12 @@ impl<'o> MergeCx<'o> {
     }
 
     /// Merges one children field by key. The merged collection holds ours' elements in
-    /// ours' order, then those only theirs holds in theirs' order, and conflicts come out in
-    /// that order too, except in a `HashMap` (whose order changes from run to run) and a
-    /// `Vec`, where they come out in key order. Each side is looked up through one index,
-    /// so a `Vec` merges in linear time.
+    /// ours' order, then those only theirs holds in theirs' order (theirs' first, then
+    /// ours', when ours kept the base's keys in the base's order and theirs did not: so an
+    /// insert or a reorder made on one side only is kept, and `merge(base, base, x)` is
+    /// `x`), and conflicts come out in that order too, except in a `HashMap` (whose order
+    /// changes from run to run) and a `Vec`, where they come out in key order. Each side
+    /// is looked up through one index, so a `Vec` merges in linear time.
     #[doc(hidden)]
     pub fn children<C: ChildCollection<Model: MergeModel>>(
         &mut self,
@@ -438,17 +440,26 @@ impl<'o> MergeCx<'o> {
         ours: &C,
         theirs: &C,
     ) -> C {
-        let base = base.map(Index::new);
         let (our_keys, their_keys) = (ours.child_keys(), theirs.child_keys());
+        let theirs_first = base.is_some_and(|base| {
+            let base_keys = base.child_keys();
+            base_keys == our_keys && base_keys != their_keys
+        });
+        let base = base.map(Index::new);
         let (ours, theirs) = (Index::new(ours), Index::new(theirs));
+        let (first, first_keys, second_keys) = if theirs_first {
+            (&theirs, &their_keys, &our_keys)
+        } else {
+            (&ours, &our_keys, &their_keys)
+        };
         // Decided in key order where the collection's own order is no order (a `HashMap`)
-        // or may repeat a key (a `Vec`), else in ours' order and then theirs'.
+        // or may repeat a key (a `Vec`), else in the order the merged collection takes.
         let sorted = C::SCANS || C::UNORDERED;
         let mut keys: Vec<&<C::Model as DiffModel>::Key> = if sorted {
-            our_keys.iter().chain(&their_keys).collect()
+            first_keys.iter().chain(second_keys).collect()
         } else {
-            let theirs_only = their_keys.iter().filter(|key| ours.get(key).is_none());
-            our_keys.iter().chain(theirs_only).collect()
+            let second_only = second_keys.iter().filter(|key| first.get(key).is_none());
+            first_keys.iter().chain(second_only).collect()
         };
         if sorted {
             keys.sort_unstable();
@@ -494,7 +505,7 @@ impl<'o> MergeCx<'o> {
             return C::from_children(decided.into_iter().flatten().collect());
         }
         let mut merged = Vec::with_capacity(decided.len());
-        for key in our_keys.iter().chain(&their_keys) {
+        for key in first_keys.iter().chain(second_keys) {
             let child = keys
                 .binary_search(&key)
                 .ok()
