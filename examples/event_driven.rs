@@ -130,7 +130,11 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), HookError> {
-    let interfaces = args.parsed_or("--interfaces", 50_000)?;
+    let interfaces = args.size_or(
+        "--interfaces",
+        50_000,
+        statesync_suite::dataset::MAX_INTERFACES,
+    )?;
     let events = args.parsed_or("--events", 100)?;
     let mut source = generate(interfaces, 1);
     let mut target = source.clone();

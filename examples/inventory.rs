@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use indicatif::{ProgressBar, ProgressStyle};
 use statesync::Diff;
 use statesync::sync::{DeleteLimit, HookError, SyncFlags, SyncModel, SyncOptions, SyncReport};
-use statesync_suite::cli::{Args, Command, Opt, UsageError};
+use statesync_suite::cli::{self, Args, Command, Opt, UsageError};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::Inventory;
 use statesync_suite::json_file::{self, LoadError};
@@ -105,7 +105,11 @@ impl Options {
                 .unwrap_or_else(|| Path::new(DEMO_DIR).join("inventory.sqlite")),
             dry_run: args.flag("--dry-run"),
             partial: args.flag("--partial"),
-            generate: args.parsed_or("--generate", 10_000)?,
+            generate: args.size_or(
+                "--generate",
+                10_000,
+                statesync_suite::dataset::MAX_INTERFACES,
+            )?,
             mutate: args.flag("--mutate"),
             force: args.flag("--force"),
             max_source_bytes: args.parsed_or("--max-source-bytes", json_file::DEFAULT_MAX_BYTES)?,
@@ -121,7 +125,7 @@ impl Options {
             );
             return Ok(());
         }
-        std::fs::create_dir_all(DEMO_DIR)?;
+        cli::at_path(Path::new(DEMO_DIR), std::fs::create_dir_all(DEMO_DIR))?;
         json_file::save(inventory, path)?;
         println!("{what}, written to {}", path.display());
         Ok(())
@@ -238,7 +242,7 @@ fn sync_options<'a>(options: &Options, bar: &'a ProgressBar) -> SyncOptions<'a> 
 fn sync(options: &Options, source: &Inventory) -> Result<(), HookError> {
     let existed = options.db.exists();
     if let Some(dir) = options.db.parent() {
-        std::fs::create_dir_all(dir)?;
+        cli::at_path(dir, std::fs::create_dir_all(dir))?;
     }
     let mut db = SqliteInventory::open(&options.db)?.all_or_nothing(!options.partial);
     let mut target = db.load()?;
@@ -270,8 +274,8 @@ fn sync(options: &Options, source: &Inventory) -> Result<(), HookError> {
 /// leaves nothing behind; only when SQLite confirmed the rollback (no journal to replay).
 fn remove_if_left_empty(db: &Path, ending: &Ending) -> std::io::Result<()> {
     let certain = matches!(ending, Ending::RolledBack { .. } | Ending::NothingWritten);
-    if certain && std::fs::metadata(db)?.len() == 0 {
-        std::fs::remove_file(db)?;
+    if certain && cli::at_path(db, std::fs::metadata(db))?.len() == 0 {
+        cli::at_path(db, std::fs::remove_file(db))?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use statesync::sync::{InMemory, SyncModel, SyncOptions};
-use statesync_suite::cli::{Args, Command, Opt};
+use statesync_suite::cli::{self, Args, Command, Opt};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::json_file;
 use statesync_suite::measure::peak_rss_mb;
@@ -47,8 +47,13 @@ fn run(args: Args) -> Result<(), statesync::sync::HookError> {
                 .to_str()
                 .and_then(|count| count.parse().ok())
                 .ok_or("--write-dataset: N is not a number")?;
+            let count = cli::at_most(
+                "--write-dataset N",
+                count,
+                statesync_suite::dataset::MAX_INTERFACES,
+            )?;
             let dir = PathBuf::from(dir);
-            std::fs::create_dir_all(&dir)?;
+            cli::at_path(&dir, std::fs::create_dir_all(&dir))?;
             let old = generate(count, 1);
             json_file::save(&mutate(&old, 2), &dir.join("source.json"))?;
             json_file::save(&old, &dir.join("target.json"))?;

@@ -148,6 +148,32 @@ impl Args {
     }
 }
 
+impl Args {
+    /// [`Args::parsed_or`] for a size: a value above `max` is refused (a size the machine
+    /// cannot hold would grow memory until the process is killed).
+    ///
+    /// # Errors
+    /// A [`UsageError`] naming the option, the value and the limit.
+    pub fn size_or(&self, name: &str, default: usize, max: usize) -> Result<usize, UsageError> {
+        let size = self.parsed_or(name, default)?;
+        at_most(name, size, max)
+    }
+}
+
+/// `size` when it is at most `max`, else a [`UsageError`] naming the option (or operand)
+/// `name` and the limit.
+///
+/// # Errors
+/// As said.
+pub fn at_most(name: &str, size: usize, max: usize) -> Result<usize, UsageError> {
+    if size > max {
+        return Err(UsageError(format!(
+            "{name}: {size} is more than the limit of {max}"
+        )));
+    }
+    Ok(size)
+}
+
 fn parse_value<T: FromStr>(name: &str, value: &OsStr) -> Result<T, UsageError>
 where
     T::Err: Display,
@@ -412,4 +438,24 @@ mod tests {
             "invalid value `many` for --count: invalid digit found in string"
         );
     }
+}
+
+/// The I/O error of an operation on `path`, naming the path (a bare `Permission denied`
+/// does not say which file), its kind kept.
+///
+/// ```
+/// use std::path::Path;
+/// use statesync_suite::cli::at_path;
+///
+/// let missing = Path::new("/nonexistent/statesync");
+/// let error = at_path(missing, std::fs::metadata(missing)).unwrap_err();
+/// assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
+/// assert!(error.to_string().starts_with("/nonexistent/statesync: "));
+/// ```
+///
+/// # Errors
+/// `result`'s error, named.
+pub fn at_path<T>(path: &std::path::Path, result: std::io::Result<T>) -> std::io::Result<T> {
+    result
+        .map_err(|error| std::io::Error::new(error.kind(), format!("{}: {error}", path.display())))
 }

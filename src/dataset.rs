@@ -69,6 +69,11 @@ fn site_name(number: usize) -> String {
     format!("site-{number:04}")
 }
 
+/// The most interfaces the examples generate: about 8 GB in memory (a million take about
+/// 800 MB), so a larger number asked on a command line is refused rather than left to grow
+/// until the process is killed.
+pub const MAX_INTERFACES: usize = 10_000_000;
+
 /// An inventory of exactly `interfaces` interfaces: 48 per device, 10 devices per site.
 pub fn generate(interfaces: usize, seed: u64) -> Inventory {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -195,6 +195,12 @@ fn inventory_refuses_an_unreadable_value_with_exit_code_2() {
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("many"), "{stderr}");
+    // A size no machine holds is refused before anything is generated (it grew memory
+    // until the process was killed).
+    let output = inventory(&["--generate", "100000000000", "--dry-run"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("more than the limit"), "{stderr}");
 }
 
 /// An option that would be ignored is refused (`--generate` makes the demo source, which

@@ -82,7 +82,11 @@ struct Options {
 impl Options {
     fn from_args(args: &Args) -> Result<Self, UsageError> {
         Ok(Self {
-            interfaces: args.parsed_or("--interfaces", 2000)?,
+            interfaces: args.size_or(
+                "--interfaces",
+                2000,
+                statesync_suite::dataset::MAX_INTERFACES,
+            )?,
             latency: Duration::from_millis(args.parsed_or("--latency-ms", 5)?),
             max_in_flight: args.parsed_or("--max-in-flight", 64)?,
             failure_rate: args.parsed_or("--failure-rate", 0.0)?,

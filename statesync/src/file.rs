@@ -31,8 +31,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// is replaced by the file, not followed.
 ///
 /// # Errors
-/// The first I/O error of creating, writing, flushing, syncing or renaming; the file at
-/// `path` is then unchanged. An error syncing the directory after the rename means the
+/// The first I/O error of creating, writing, flushing, syncing or renaming, naming the file
+/// (its kind is the cause's, and `source()` leads to it); the file at `path` is then
+/// unchanged. An error syncing the directory after the rename means the
 /// new file is in place but may not survive a crash.
 pub fn replace(
     path: &Path,
@@ -80,6 +81,32 @@ pub fn replace(
 /// # Errors
 /// As [`replace`].
 pub fn replace_through<W: Write>(
+    path: &Path,
+    wrap: impl FnOnce(File) -> W,
+    contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    replace_unnamed(path, wrap, contents).map_err(|source| {
+        io::Error::new(
+            source.kind(),
+            NamedError {
+                file: path.to_owned(),
+                source,
+            },
+        )
+    })
+}
+
+/// An I/O error of [`replace`], naming the file it was to replace (the error's kind is the
+/// one it wraps, and `source()` leads to it).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", file.display())]
+struct NamedError {
+    file: PathBuf,
+    source: io::Error,
+}
+
+/// [`replace_through`] without the file's name on its errors.
+fn replace_unnamed<W: Write>(
     path: &Path,
     wrap: impl FnOnce(File) -> W,
     contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -318,7 +345,15 @@ mod tests {
             out.write_all(b"half")?;
             Err(io::Error::other("serialisation failed"))
         });
-        assert_eq!(result.unwrap_err().to_string(), "serialisation failed");
+        // Named by the file, and the writer's own error behind it.
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::Other);
+        assert_eq!(
+            error.to_string(),
+            format!("{}: serialisation failed", path.display())
+        );
+        let cause = std::error::Error::source(error.get_ref().unwrap()).unwrap();
+        assert_eq!(cause.to_string(), "serialisation failed");
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
         assert_eq!(entries(&dir), ["state.json"]);
         std::fs::remove_dir_all(dir).unwrap();
