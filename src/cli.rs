@@ -349,6 +349,26 @@ fn synopsis(opt: &Opt) -> String {
         .join(" ")
 }
 
+/// The I/O error of an operation on `path`, naming the path (a bare `Permission denied`
+/// does not say which file), its kind kept.
+///
+/// ```
+/// use std::path::Path;
+/// use statesync_suite::cli::at_path;
+///
+/// let missing = Path::new("/nonexistent/statesync");
+/// let error = at_path(missing, std::fs::metadata(missing)).unwrap_err();
+/// assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
+/// assert!(error.to_string().starts_with("/nonexistent/statesync: "));
+/// ```
+///
+/// # Errors
+/// `result`'s error, named.
+pub fn at_path<T>(path: &std::path::Path, result: std::io::Result<T>) -> std::io::Result<T> {
+    result
+        .map_err(|error| std::io::Error::new(error.kind(), format!("{}: {error}", path.display())))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
@@ -438,24 +458,4 @@ mod tests {
             "invalid value `many` for --count: invalid digit found in string"
         );
     }
-}
-
-/// The I/O error of an operation on `path`, naming the path (a bare `Permission denied`
-/// does not say which file), its kind kept.
-///
-/// ```
-/// use std::path::Path;
-/// use statesync_suite::cli::at_path;
-///
-/// let missing = Path::new("/nonexistent/statesync");
-/// let error = at_path(missing, std::fs::metadata(missing)).unwrap_err();
-/// assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
-/// assert!(error.to_string().starts_with("/nonexistent/statesync: "));
-/// ```
-///
-/// # Errors
-/// `result`'s error, named.
-pub fn at_path<T>(path: &std::path::Path, result: std::io::Result<T>) -> std::io::Result<T> {
-    result
-        .map_err(|error| std::io::Error::new(error.kind(), format!("{}: {error}", path.display())))
 }
