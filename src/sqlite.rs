@@ -267,9 +267,12 @@ impl SqliteInventory {
         }
         let mut sites = self
             .conn
-            .prepare("SELECT name, region FROM site ORDER BY rowid")?;
-        for row in sites.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get(1))))? {
-            let (name, region) = row?;
+            .prepare("SELECT name, region, rowid FROM site ORDER BY rowid")?;
+        for row in sites.query_map([], |row| {
+            Ok((row.get::<_, i64>(2)?, row.get::<_, String>(0), row.get(1)))
+        })? {
+            let (rowid, name, region) = row?;
+            let name = key_text("site", rowid, name)?;
             let named =
                 |error: &dyn fmt::Display| row_error("site", format_args!("name={name}"), error);
             let site = Site {
@@ -281,15 +284,25 @@ impl SqliteInventory {
         }
         let mut devices = self
             .conn
-            .prepare("SELECT site, name, role, model, serial FROM device ORDER BY rowid")?;
+            .prepare("SELECT site, name, role, model, serial, rowid FROM device ORDER BY rowid")?;
         let mut device_site = std::collections::HashMap::new();
         for row in devices.query_map([], |row| {
             let rest = (|| -> rusqlite::Result<(String, String, String)> {
                 Ok((row.get(2)?, row.get(3)?, row.get(4)?))
             })();
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, rest))
+            let rowid = row.get::<_, i64>(5)?;
+            Ok((
+                rowid,
+                row.get::<_, String>(0),
+                row.get::<_, String>(1),
+                rest,
+            ))
         })? {
-            let (site_name, name, rest) = row?;
+            let (rowid, site_name, name, rest) = row?;
+            let (site_name, name) = (
+                key_text("device", rowid, site_name)?,
+                key_text("device", rowid, name)?,
+            );
             let named = |error: &dyn fmt::Display| {
                 row_error(
                     "device",
@@ -315,7 +328,8 @@ impl SqliteInventory {
             })?;
         }
         let mut interfaces = self.conn.prepare(
-            "SELECT device, name, description, enabled, mtu, mode, vlans FROM interface ORDER BY rowid",
+            "SELECT device, name, description, enabled, mtu, mode, vlans, rowid FROM interface \
+             ORDER BY rowid",
         )?;
         for row in interfaces.query_map([], |row| {
             let rest = (|| -> rusqlite::Result<(String, bool, u32, String, String)> {
@@ -327,9 +341,19 @@ impl SqliteInventory {
                     row.get(6)?,
                 ))
             })();
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, rest))
+            let rowid = row.get::<_, i64>(7)?;
+            Ok((
+                rowid,
+                row.get::<_, String>(0),
+                row.get::<_, String>(1),
+                rest,
+            ))
         })? {
-            let (device, name, rest) = row?;
+            let (rowid, device, name, rest) = row?;
+            let (device, name) = (
+                key_text("interface", rowid, device)?,
+                key_text("interface", rowid, name)?,
+            );
             let named = |error: &dyn fmt::Display| {
                 row_error(
                     "interface",
@@ -554,6 +578,12 @@ fn row_error(table: &str, key: fmt::Arguments<'_>, error: &dyn fmt::Display) -> 
     format!("{table} row ({key}): {error}").into()
 }
 
+/// A key column as read: its text, or an error naming the table and the row by its rowid
+/// (a `NULL` or a value that is not text has no key to name it by).
+fn key_text(table: &str, rowid: i64, read: rusqlite::Result<String>) -> Result<String, HookError> {
+    read.map_err(|error| row_error(table, format_args!("rowid={rowid}"), &error))
+}
+
 impl Adapter for SqliteInventory {
     fn sync_complete(&mut self, report: &SyncReport) -> Result<(), HookError> {
         match self.transaction {
@@ -581,6 +611,31 @@ impl Adapter for SqliteInventory {
         }
         self.touched = false;
     }
+}
+
+/// Refuses a model whose parent field (`device.site`, `interface.device`) names another
+/// parent than the one it sits under, `parent` (a source built in memory can hold one;
+/// `json_file::load` refuses such a file): its row would go under the parent it names,
+/// while memory keeps it under the other.
+fn check_parent(field: &str, named: &str, parent: Option<&str>) -> Result<(), HookError> {
+    match parent {
+        Some(parent) if parent != named => {
+            Err(format!("sits under {parent} but its {field} names {named}").into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn site_of(parents: &Parents) -> Option<&str> {
+    parents
+        .key::<Site>()
+        .map(|key: &crate::inventory::SiteKey| key.name.as_str())
+}
+
+fn device_of(parents: &Parents) -> Option<&str> {
+    parents
+        .key::<Device>()
+        .map(|key: &crate::inventory::DeviceKey| key.name.as_str())
 }
 
 /// The root has no row.
@@ -612,7 +667,8 @@ impl Hooks<Site> for SqliteInventory {
 }
 
 impl Hooks<Device> for SqliteInventory {
-    fn create(&mut self, device: &Device, _parents: &Parents) -> Result<(), HookError> {
+    fn create(&mut self, device: &Device, parents: &Parents) -> Result<(), HookError> {
+        check_parent("site", &device.site, site_of(parents))?;
         self.execute(
             "INSERT INTO device (site, name, role, model, serial) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -629,8 +685,9 @@ impl Hooks<Device> for SqliteInventory {
         &mut self,
         device: &Device,
         _changes: &DeviceChanges,
-        _parents: &Parents,
+        parents: &Parents,
     ) -> Result<(), HookError> {
+        check_parent("site", &device.site, site_of(parents))?;
         self.execute(
             "UPDATE device SET role = ?3, model = ?4, serial = ?5 WHERE site = ?1 AND name = ?2",
             params![
@@ -643,7 +700,8 @@ impl Hooks<Device> for SqliteInventory {
         )
     }
 
-    fn delete(&mut self, device: &Device, _parents: &Parents) -> Result<(), HookError> {
+    fn delete(&mut self, device: &Device, parents: &Parents) -> Result<(), HookError> {
+        check_parent("site", &device.site, site_of(parents))?;
         self.execute(
             "DELETE FROM device WHERE site = ?1 AND name = ?2",
             params![device.site, device.name],
@@ -652,7 +710,8 @@ impl Hooks<Device> for SqliteInventory {
 }
 
 impl Hooks<Interface> for SqliteInventory {
-    fn create(&mut self, i: &Interface, _parents: &Parents) -> Result<(), HookError> {
+    fn create(&mut self, i: &Interface, parents: &Parents) -> Result<(), HookError> {
+        check_parent("device", &i.device, device_of(parents))?;
         self.execute(
             "INSERT INTO interface (device, name, description, enabled, mtu, mode, vlans)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -672,8 +731,9 @@ impl Hooks<Interface> for SqliteInventory {
         &mut self,
         i: &Interface,
         _changes: &InterfaceChanges,
-        _parents: &Parents,
+        parents: &Parents,
     ) -> Result<(), HookError> {
+        check_parent("device", &i.device, device_of(parents))?;
         self.execute(
             "UPDATE interface SET description = ?3, enabled = ?4, mtu = ?5, mode = ?6, vlans = ?7
              WHERE device = ?1 AND name = ?2",
@@ -689,7 +749,8 @@ impl Hooks<Interface> for SqliteInventory {
         )
     }
 
-    fn delete(&mut self, i: &Interface, _parents: &Parents) -> Result<(), HookError> {
+    fn delete(&mut self, i: &Interface, parents: &Parents) -> Result<(), HookError> {
+        check_parent("device", &i.device, device_of(parents))?;
         self.execute(
             "DELETE FROM interface WHERE device = ?1 AND name = ?2",
             params![i.device, i.name],

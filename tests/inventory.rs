@@ -8,7 +8,7 @@ use statesync::sync::{
 };
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::{
-    Device, DeviceChanges, Interface, InterfaceChanges, Inventory, Site, SiteChanges,
+    Device, DeviceChanges, Interface, InterfaceChanges, Inventory, Site, SiteChanges, SiteKey,
 };
 use statesync_suite::json_file::{self, Invariant, LoadError};
 use statesync_suite::sqlite::{Ending, OpenError, SqliteInventory};
@@ -1002,4 +1002,65 @@ fn a_row_that_cannot_be_loaded_is_named_by_its_key() {
         error.contains("device row (site=nyc, name=nyc-d0): no site nyc"),
         "{error}"
     );
+    // A key that is NULL (SQLite lets a text primary key be NULL) or not text has no key
+    // to name the row by: it is named by its rowid.
+    corrupt(
+        "DELETE FROM device WHERE site = 'nyc'; UPDATE site SET name = NULL WHERE name = 'ams'",
+    );
+    let error = load_error();
+    assert!(error.contains("site row (rowid="), "{error}");
+    corrupt(
+        "UPDATE site SET name = 'ams' WHERE name IS NULL; \
+         UPDATE interface SET name = x'00ff' WHERE device = 'ams-d0' AND name = 'et-0'",
+    );
+    let error = load_error();
+    assert!(error.contains("interface row (rowid="), "{error}");
+}
+
+/// A source built in memory whose device names another site than the one it sits under
+/// (`json_file::load` refuses such a file; a program can still build one) is refused by
+/// the adapter, naming the device, rather than written under the site it names while
+/// memory keeps it under the other.
+#[test]
+fn a_model_under_another_parent_than_it_names_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = SqliteInventory::open(&dir.path().join("inv.sqlite"))
+        .unwrap()
+        .all_or_nothing(false);
+    let mut source = statesync_suite::fixtures::inventory();
+    let mut ams = source
+        .sites
+        .get_mut(&SiteKey { name: "ams".into() })
+        .unwrap();
+    let mut moved = ams.devices.iter().next().unwrap().clone();
+    moved.site = "nyc".into();
+    moved.name = "stray".into();
+    for interface in moved.interfaces.iter().map(|i| i.key()).collect::<Vec<_>>() {
+        moved.interfaces.remove(&interface);
+    }
+    ams.devices.insert(moved).unwrap();
+    drop(ams);
+    let (target, report) = sync(
+        &mut db,
+        &source,
+        SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
+    );
+    assert_eq!(report.counts.failed, 1, "{report}");
+    let failure = format!("{:?}", report.outcomes);
+    assert!(
+        failure.contains("stray") && failure.contains("sits under ams but its site names nyc"),
+        "{failure}"
+    );
+    drop(db);
+    let stored = SqliteInventory::open(&dir.path().join("inv.sqlite"))
+        .unwrap()
+        .load()
+        .unwrap();
+    assert!(
+        stored
+            .sites
+            .iter()
+            .all(|site| site.devices.iter().all(|d| d.name != "stray"))
+    );
+    assert_eq!(stored, target);
 }
