@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -456,6 +457,22 @@ async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: Next)
 }
 
 type Body<T> = Result<Json<T>, JsonRejection>;
+
+/// The keys a path names (`Path`), refused as a `400` with an [`ErrorBody`] when they do not
+/// read (a segment that is not UTF-8, `%FF`), as bad JSON is: axum's own rejection is plain
+/// text.
+struct Keys<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for Keys<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(keys)) => Ok(Keys(keys)),
+            Err(rejection) => Err(ApiError::new(ErrorKind::BadRequest, rejection.body_text())),
+        }
+    }
+}
 type Answer = Result<StatusCode, ApiError>;
 
 async fn create_site(State(shared): State<Arc<Shared>>, body: Body<SiteRow>) -> Answer {
@@ -467,7 +484,7 @@ async fn create_site(State(shared): State<Arc<Shared>>, body: Body<SiteRow>) -> 
 
 async fn update_site(
     State(shared): State<Arc<Shared>>,
-    Path(name): Path<String>,
+    Keys(name): Keys<String>,
     body: Body<SitePatch>,
 ) -> Answer {
     let Json(patch) = body?;
@@ -475,14 +492,14 @@ async fn update_site(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn delete_site(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Answer {
+async fn delete_site(State(shared): State<Arc<Shared>>, Keys(name): Keys<String>) -> Answer {
     shared.run(move |db| db.delete_site(&name)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn create_device(
     State(shared): State<Arc<Shared>>,
-    Path(site): Path<String>,
+    Keys(site): Keys<String>,
     body: Body<NewDevice>,
 ) -> Answer {
     let Json(device) = body?;
@@ -495,7 +512,7 @@ async fn create_device(
 
 async fn update_device(
     State(shared): State<Arc<Shared>>,
-    Path((site, name)): Path<(String, String)>,
+    Keys((site, name)): Keys<(String, String)>,
     body: Body<DevicePatch>,
 ) -> Answer {
     let Json(patch) = body?;
@@ -507,7 +524,7 @@ async fn update_device(
 
 async fn delete_device(
     State(shared): State<Arc<Shared>>,
-    Path((site, name)): Path<(String, String)>,
+    Keys((site, name)): Keys<(String, String)>,
 ) -> Answer {
     shared.run(move |db| db.delete_device(&site, &name)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -515,7 +532,7 @@ async fn delete_device(
 
 async fn create_interface(
     State(shared): State<Arc<Shared>>,
-    Path(device): Path<String>,
+    Keys(device): Keys<String>,
     body: Body<NewInterface>,
 ) -> Answer {
     let Json(interface) = body?;
@@ -528,7 +545,7 @@ async fn create_interface(
 
 async fn update_interface(
     State(shared): State<Arc<Shared>>,
-    Path((device, name)): Path<(String, String)>,
+    Keys((device, name)): Keys<(String, String)>,
     body: Body<InterfacePatch>,
 ) -> Answer {
     let Json(patch) = body?;
@@ -540,7 +557,7 @@ async fn update_interface(
 
 async fn delete_interface(
     State(shared): State<Arc<Shared>>,
-    Path((device, name)): Path<(String, String)>,
+    Keys((device, name)): Keys<(String, String)>,
 ) -> Answer {
     shared
         .run(move |db| db.delete_interface(&device, &name))

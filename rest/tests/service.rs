@@ -633,6 +633,19 @@ async fn names_no_url_can_carry_are_refused() {
         let body: statesync_rest::ErrorBody = answer.json().await.unwrap();
         assert_eq!(body.error, ErrorKind::BadRequest);
     }
+    // A path segment that is not UTF-8 is a 400 with a JSON body too (axum's own answer
+    // was plain text).
+    for request in [
+        http.patch(format!("{}/sites/%FF", service.url()))
+            .json(&serde_json::json!({ "region": "x" })),
+        http.delete(format!("{}/sites/ams/devices/%C3", service.url())),
+    ] {
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), 400);
+        let body: statesync_rest::ErrorBody = answer.json().await.unwrap();
+        assert_eq!(body.error, ErrorKind::BadRequest);
+        assert!(body.message.contains("UTF-8"), "{}", body.message);
+    }
     assert_eq!(client.load().await.unwrap(), Inventory::default());
     service.shutdown().await.unwrap();
 }
