@@ -25,6 +25,9 @@ use crate::inventory::{
 };
 
 /// The inventory's tables and their columns, in order.
+/// How many of each table's first columns are its key (its primary key, in order).
+const KEY_COLUMNS: [usize; 3] = [1, 2, 2];
+
 const TABLES: [(&str, &[&str]); 3] = [
     ("site", &["name", "region"]),
     ("device", &["site", "name", "role", "model", "serial"]),
@@ -541,20 +544,42 @@ fn find_schema(conn: &Connection) -> rusqlite::Result<Schema> {
         return Ok(Schema::Foreign(foreign.join(", ")));
     }
     let mut wrong = Vec::new();
-    for (table, expected) in TABLES {
+    for ((table, expected), keys) in TABLES.into_iter().zip(KEY_COLUMNS) {
         let columns = conn
             .prepare(&format!("PRAGMA table_info({table})"))?
-            .query_map([], |row| row.get::<_, String>(1))?
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(1)?, row.get::<_, i64>(5)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+        // Its key, in order, is the primary key: else a keyed update or delete could
+        // change several rows, and a key could be stored twice.
+        let primary: Vec<i64> = columns.iter().map(|(_, at)| *at).collect();
+        let expected_primary: Vec<i64> = (1..=expected.len())
+            .map(|at| if at <= keys { at as i64 } else { 0 })
+            .collect();
         if columns.is_empty() {
             wrong.push(format!("no table {table}"));
-        } else if columns != expected {
+        } else if names != expected {
             wrong.push(format!(
                 "table {table} with columns ({}) instead of ({})",
-                columns.join(", "),
+                names.join(", "),
                 expected.join(", ")
             ));
+        } else if primary != expected_primary {
+            let key = expected.get(..keys).unwrap_or_default().join(", ");
+            wrong.push(format!("table {table} without the primary key ({key})"));
         }
+    }
+    // Interfaces name their device alone: device names must be unique.
+    let unique_device_names: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_index_list('device') AS list WHERE list.\"unique\" = 1 \
+         AND (SELECT group_concat(name) FROM pragma_index_info(list.name)) = 'name'",
+        [],
+        |row| row.get(0),
+    )?;
+    if wrong.is_empty() && unique_device_names == 0 {
+        wrong.push("table device without UNIQUE (name)".to_owned());
     }
     if wrong.is_empty() {
         Ok(Schema::Ours)

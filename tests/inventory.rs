@@ -610,6 +610,36 @@ fn a_database_of_another_application_is_refused_before_anything_is_written() {
     );
     assert_eq!(tables(&path), ["site"]);
 
+    // The right columns without the keys are not ours either: a keyed update could change
+    // two rows, and interfaces would go to whichever device of their name came last.
+    let no_keys = "CREATE TABLE site (name, region); \
+                   CREATE TABLE device (site, name, role, model, serial); \
+                   CREATE TABLE interface (device, name, description, enabled, mtu, mode, vlans);";
+    let unique_name = "CREATE TABLE site (name TEXT PRIMARY KEY, region); \
+                       CREATE TABLE device (site, name, role, model, serial, PRIMARY KEY (site, name)); \
+                       CREATE TABLE interface (device, name, description, enabled, mtu, mode, vlans, \
+                       PRIMARY KEY (device, name));";
+    for (file, sql, expected) in [
+        (
+            "no-keys.sqlite",
+            no_keys,
+            "table site without the primary key (name)",
+        ),
+        (
+            "no-unique.sqlite",
+            unique_name,
+            "table device without UNIQUE (name)",
+        ),
+    ] {
+        let path = dir.path().join(file);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        let error = SqliteInventory::open(&path).err().unwrap().to_string();
+        assert!(error.contains(expected), "{error}");
+    }
+
     // A file that is not a database is refused too, and left alone.
     let path = write(dir.path(), "notes.txt", "not a database, just text\n");
     assert!(SqliteInventory::open(&path).is_err());
