@@ -81,9 +81,12 @@ pub enum OpenError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
-    /// The name is one SQLite takes for a database in memory (empty, `:memory:`), which a
-    /// sync would lose when it ends.
-    #[error("{path:?} names no file (SQLite would keep the database in memory and lose it)")]
+    /// The name is one SQLite may take for a database in memory (empty, `:memory:`, a
+    /// `file:` URI), which a sync would lose when it ends.
+    #[error(
+        "{path:?} names no file (SQLite would read it as a database in memory or a URI; a file \
+         whose name starts with `file:` is ./file:...)"
+    )]
     NotAFile {
         /// The name given.
         path: PathBuf,
@@ -98,10 +101,14 @@ pub enum OpenError {
     },
 }
 
-/// Refuses the names SQLite takes for a database kept in memory and lost when closed (an
-/// empty name, `:memory:`): a sync into one would report a commit that nothing kept.
+/// Refuses the names SQLite may take for a database kept in memory and lost when closed
+/// (an empty name, `:memory:`, or a URI: the bundled SQLite reads a name that starts with
+/// `file:` as one, whatever the open flags say, and `file:x?mode=memory` is in memory): a
+/// sync into one would report a commit that nothing kept. (A file whose name starts with
+/// `file:` is reached as `./file:...`.)
 fn refuse_in_memory(path: &Path) -> Result<(), OpenError> {
-    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+    let name = path.as_os_str();
+    if name.is_empty() || name == ":memory:" || name.as_encoded_bytes().starts_with(b"file:") {
         return Err(OpenError::NotAFile {
             path: path.to_owned(),
         });
@@ -196,10 +203,7 @@ impl SqliteInventory {
     /// [`OpenError`].
     pub fn open(path: &Path) -> Result<Self, OpenError> {
         refuse_in_memory(path)?;
-        // Not a URI (`file:...`): a path is a file, never a database kept in memory.
-        let flags = OpenFlags::default() - OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags)
-            .map_err(|source| sqlite_error(path, source))?;
+        let conn = Connection::open(path).map_err(|source| sqlite_error(path, source))?;
         Self::checked(conn, path)
     }
 
@@ -641,7 +645,8 @@ impl Adapter for SqliteInventory {
 /// Refuses a model whose parent field (`device.site`, `interface.device`) names another
 /// parent than the one it sits under, `parent` (a source built in memory can hold one;
 /// `json_file::load` refuses such a file): its row would go under the parent it names,
-/// while memory keeps it under the other.
+/// while memory keeps it under the other. Checked on create and update; a delete removes
+/// the row the model names, where such a row was written.
 fn check_parent(field: &str, named: &str, parent: Option<&str>) -> Result<(), HookError> {
     match parent {
         Some(parent) if parent != named => {
@@ -725,8 +730,7 @@ impl Hooks<Device> for SqliteInventory {
         )
     }
 
-    fn delete(&mut self, device: &Device, parents: &Parents) -> Result<(), HookError> {
-        check_parent("site", &device.site, site_of(parents))?;
+    fn delete(&mut self, device: &Device, _parents: &Parents) -> Result<(), HookError> {
         self.execute(
             "DELETE FROM device WHERE site = ?1 AND name = ?2",
             params![device.site, device.name],
@@ -774,8 +778,7 @@ impl Hooks<Interface> for SqliteInventory {
         )
     }
 
-    fn delete(&mut self, i: &Interface, parents: &Parents) -> Result<(), HookError> {
-        check_parent("device", &i.device, device_of(parents))?;
+    fn delete(&mut self, i: &Interface, _parents: &Parents) -> Result<(), HookError> {
         self.execute(
             "DELETE FROM interface WHERE device = ?1 AND name = ?2",
             params![i.device, i.name],

@@ -571,14 +571,22 @@ fn tables(path: &Path) -> Vec<String> {
         .unwrap()
 }
 
-/// The names SQLite takes for a database in memory are refused: a sync into one reported a
-/// commit that nothing kept.
+/// The names SQLite takes for a database in memory, or reads as a URI, are refused: a sync
+/// into one reported a commit that nothing kept.
 #[test]
 fn a_database_in_memory_is_refused() {
-    for name in ["", ":memory:"] {
+    for name in [
+        "",
+        ":memory:",
+        "file:inventory?mode=memory",
+        "file::memory:",
+    ] {
         let error = SqliteInventory::open(Path::new(name)).err().unwrap();
         assert!(matches!(error, OpenError::NotAFile { .. }), "{error:?}");
-        assert!(SqliteInventory::open_read_only(Path::new(name)).is_err());
+        let error = SqliteInventory::open_read_only(Path::new(name))
+            .err()
+            .unwrap();
+        assert!(matches!(error, OpenError::NotAFile { .. }), "{error:?}");
     }
 }
 

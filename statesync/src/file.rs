@@ -233,6 +233,148 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Why [`read_capped`] read nothing. Each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be opened or read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The path is not a regular file (a FIFO would block, a device never end): refused
+    /// before reading.
+    #[error("{file}: is {kind}, not a regular file; refusing to read it")]
+    NotAFile {
+        /// The file.
+        file: PathBuf,
+        /// What it is instead (`a FIFO`, `a character device`, ...).
+        kind: &'static str,
+    },
+    /// The file is larger than the limit: refused before (or while) reading.
+    #[error("{file}: larger than the limit of {max_bytes} bytes; raise the limit to read it")]
+    TooLarge {
+        /// The file.
+        file: PathBuf,
+        /// The limit.
+        max_bytes: u64,
+    },
+}
+
+impl From<ReadError> for io::Error {
+    fn from(error: ReadError) -> Self {
+        let kind = match &error {
+            ReadError::Io { source, .. } => source.kind(),
+            ReadError::NotAFile { .. } => io::ErrorKind::InvalidInput,
+            ReadError::TooLarge { .. } => io::ErrorKind::FileTooLarge,
+        };
+        io::Error::new(kind, error)
+    }
+}
+
+/// Reads the regular file at `path`, of at most `max_bytes`: anything else (a directory, a
+/// FIFO, a device, a socket) is refused before reading, and so is a file larger than the
+/// limit, checked again on what was opened (the path may be replaced in between) and
+/// while reading (the file may grow). On Unix the file is opened without blocking, so a
+/// FIFO put there after the check does not hang the open.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("statesync-read-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("state.json");
+/// std::fs::write(&path, b"{}").unwrap();
+/// assert_eq!(statesync::file::read_capped(&path, 2).unwrap(), b"{}");
+/// assert!(matches!(
+///     statesync::file::read_capped(&path, 1),
+///     Err(statesync::file::ReadError::TooLarge { max_bytes: 1, .. })
+/// ));
+/// # #[cfg(unix)]
+/// assert!(matches!(
+///     statesync::file::read_capped(std::path::Path::new("/dev/zero"), 1 << 20),
+///     Err(statesync::file::ReadError::NotAFile { .. })
+/// ));
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+///
+/// # Errors
+/// [`ReadError`], naming the file.
+pub fn read_capped(path: &Path, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
+    let io = |source| ReadError::Io {
+        file: path.to_owned(),
+        source,
+    };
+    let too_large = || ReadError::TooLarge {
+        file: path.to_owned(),
+        max_bytes,
+    };
+    let regular = |metadata: &Metadata| match not_regular(metadata) {
+        Some(kind) => Err(ReadError::NotAFile {
+            file: path.to_owned(),
+            kind,
+        }),
+        None if metadata.len() > max_bytes => Err(too_large()),
+        None => Ok(()),
+    };
+    regular(&std::fs::metadata(path).map_err(io)?)?;
+    let handle = open_without_blocking(path).map_err(io)?;
+    let metadata = handle.metadata().map_err(io)?;
+    regular(&metadata)?;
+    let mut bytes = Vec::new();
+    // Reserved as the file says, but never beyond the limit (checked above) nor past
+    // what the allocator grants: a failed reservation only means growing as it reads.
+    let _ = bytes.try_reserve_exact(usize::try_from(metadata.len()).unwrap_or(0));
+    handle
+        .take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if u64::try_from(bytes.len()).map_or(true, |read| read > max_bytes) {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// What a path is when it is not a regular file.
+fn not_regular(metadata: &Metadata) -> Option<&'static str> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("a FIFO");
+        }
+        if kind.is_char_device() {
+            return Some("a character device");
+        }
+        if kind.is_block_device() {
+            return Some("a block device");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Opens for reading; on Unix without blocking (a regular file reads the same either way).
+fn open_without_blocking(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
@@ -436,146 +578,4 @@ mod tests {
         assert_eq!(entries(&dir), ["state.json"]);
         std::fs::remove_dir_all(dir).unwrap();
     }
-}
-
-/// Why [`read_capped`] read nothing. Each names the file.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    /// The file could not be opened or read.
-    #[error("{file}: {source}")]
-    Io {
-        /// The file.
-        file: PathBuf,
-        /// The I/O error.
-        source: io::Error,
-    },
-    /// The path is not a regular file (a FIFO would block, a device never end): refused
-    /// before reading.
-    #[error("{file}: is {kind}, not a regular file; refusing to read it")]
-    NotAFile {
-        /// The file.
-        file: PathBuf,
-        /// What it is instead (`a FIFO`, `a character device`, ...).
-        kind: &'static str,
-    },
-    /// The file is larger than the limit: refused before (or while) reading.
-    #[error("{file}: larger than the limit of {max_bytes} bytes; raise the limit to read it")]
-    TooLarge {
-        /// The file.
-        file: PathBuf,
-        /// The limit.
-        max_bytes: u64,
-    },
-}
-
-impl From<ReadError> for io::Error {
-    fn from(error: ReadError) -> Self {
-        let kind = match &error {
-            ReadError::Io { source, .. } => source.kind(),
-            ReadError::NotAFile { .. } => io::ErrorKind::InvalidInput,
-            ReadError::TooLarge { .. } => io::ErrorKind::FileTooLarge,
-        };
-        io::Error::new(kind, error.to_string())
-    }
-}
-
-/// Reads the regular file at `path`, of at most `max_bytes`: anything else (a directory, a
-/// FIFO, a device, a socket) is refused before reading, and so is a file larger than the
-/// limit, checked again on what was opened (the path may be replaced in between) and
-/// while reading (the file may grow). On Unix the file is opened without blocking, so a
-/// FIFO put there after the check does not hang the open.
-///
-/// ```
-/// # let dir = std::env::temp_dir().join(format!("statesync-read-doc-{}", std::process::id()));
-/// # std::fs::create_dir_all(&dir).unwrap();
-/// let path = dir.join("state.json");
-/// std::fs::write(&path, b"{}").unwrap();
-/// assert_eq!(statesync::file::read_capped(&path, 2).unwrap(), b"{}");
-/// assert!(matches!(
-///     statesync::file::read_capped(&path, 1),
-///     Err(statesync::file::ReadError::TooLarge { max_bytes: 1, .. })
-/// ));
-/// # #[cfg(unix)]
-/// assert!(matches!(
-///     statesync::file::read_capped(std::path::Path::new("/dev/zero"), 1 << 20),
-///     Err(statesync::file::ReadError::NotAFile { .. })
-/// ));
-/// # std::fs::remove_dir_all(&dir).unwrap();
-/// ```
-///
-/// # Errors
-/// [`ReadError`], naming the file.
-pub fn read_capped(path: &Path, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
-    let io = |source| ReadError::Io {
-        file: path.to_owned(),
-        source,
-    };
-    let too_large = || ReadError::TooLarge {
-        file: path.to_owned(),
-        max_bytes,
-    };
-    let regular = |metadata: &Metadata| match not_regular(metadata) {
-        Some(kind) => Err(ReadError::NotAFile {
-            file: path.to_owned(),
-            kind,
-        }),
-        None if metadata.len() > max_bytes => Err(too_large()),
-        None => Ok(()),
-    };
-    regular(&std::fs::metadata(path).map_err(io)?)?;
-    let handle = open_without_blocking(path).map_err(io)?;
-    let metadata = handle.metadata().map_err(io)?;
-    regular(&metadata)?;
-    let mut bytes = Vec::new();
-    // Reserved as the file says, but never beyond the limit (checked above) nor past
-    // what the allocator grants: a failed reservation only means growing as it reads.
-    let _ = bytes.try_reserve_exact(usize::try_from(metadata.len()).unwrap_or(0));
-    handle
-        .take(max_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if u64::try_from(bytes.len()).map_or(true, |read| read > max_bytes) {
-        return Err(too_large());
-    }
-    Ok(bytes)
-}
-
-/// What a path is when it is not a regular file.
-fn not_regular(metadata: &Metadata) -> Option<&'static str> {
-    let kind = metadata.file_type();
-    if kind.is_file() {
-        return None;
-    }
-    if kind.is_dir() {
-        return Some("a directory");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return Some("a FIFO");
-        }
-        if kind.is_char_device() {
-            return Some("a character device");
-        }
-        if kind.is_block_device() {
-            return Some("a block device");
-        }
-        if kind.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some("not a regular file")
-}
-
-/// Opens for reading; on Unix without blocking (a regular file reads the same either way).
-fn open_without_blocking(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    options.open(path)
 }

@@ -593,7 +593,7 @@ fn one_sided_order_changes_are_kept() {
     };
     let base = plan(&[1, 2, 3]);
     let options = MergeOptions::default();
-    for changed in [plan(&[1, 9, 2, 3]), plan(&[3, 1, 2]), plan(&[2, 3])] {
+    for changed in [plan(&[1, 9, 2, 3]), plan(&[3, 1, 2, 4]), plan(&[2, 3])] {
         let merged = merge(&base, &base, &changed, &options);
         assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
         assert_eq!(merged.value, changed);
@@ -605,6 +605,10 @@ fn one_sided_order_changes_are_kept() {
     // Both reordered: ours' order, then what only theirs holds.
     let merged = merge(&base, &plan(&[3, 2, 1]), &plan(&[2, 1, 3, 4]), &options);
     assert_eq!(order(&merged.value), (vec![3, 2, 1, 4], vec![3, 2, 1, 4]));
+    // Theirs deleted an element and reordered: the base's order (ours'), less the deleted
+    // one, so an element a merge keeps against a delete would stay in place.
+    let merged = merge(&base, &plan(&[1, 2, 3]), &plan(&[3, 1]), &options);
+    assert_eq!(order(&merged.value), (vec![1, 3], vec![1, 3]));
 }
 
 /// Conflicts come out in key order whatever order the children are held in: a `HashMap`

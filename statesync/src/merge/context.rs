@@ -426,10 +426,10 @@ impl<'o> MergeCx<'o> {
     }
 
     /// Merges one children field by key. The merged collection holds ours' elements in
-    /// ours' order, then those only theirs holds in theirs' order (theirs' first, then
-    /// ours', when ours kept the base's keys in the base's order and theirs did not: so an
-    /// insert or a reorder made on one side only is kept, and `merge(base, base, x)` is
-    /// `x`), and conflicts come out in that order too, except in a `HashMap` (whose order
+    /// ours' order, then those only theirs holds in theirs' order (theirs' order instead
+    /// when ours kept the base's keys in the base's order and theirs reordered or added to
+    /// them without deleting any: so an insert or a reorder made on one side only is kept),
+    /// and conflicts come out in that order too, except in a `HashMap` (whose order
     /// changes from run to run) and a `Vec`, where they come out in key order. Each side
     /// is looked up through one index, so a `Vec` merges in linear time.
     #[doc(hidden)]
@@ -441,12 +441,19 @@ impl<'o> MergeCx<'o> {
         theirs: &C,
     ) -> C {
         let (our_keys, their_keys) = (ours.child_keys(), theirs.child_keys());
-        let theirs_first = base.is_some_and(|base| {
-            let base_keys = base.child_keys();
-            base_keys == our_keys && base_keys != their_keys
-        });
-        let base = base.map(Index::new);
+        // Theirs' order when ours kept the base's and theirs holds all of ours' elements
+        // (reordered or added to, nothing deleted: an element a merge keeps against a
+        // delete stays in place). Not in an agreement, which takes no side's order, nor
+        // where the order is no order (a `HashMap`).
+        let reordered_by_theirs =
+            |base: &C| our_keys != their_keys && base.child_keys() == our_keys;
+        let base_index = base.map(Index::new);
         let (ours, theirs) = (Index::new(ours), Index::new(theirs));
+        let theirs_first = !self.agreement
+            && !C::UNORDERED
+            && base.is_some_and(reordered_by_theirs)
+            && our_keys.iter().all(|key| theirs.get(key).is_some());
+        let base = base_index;
         let (first, first_keys, second_keys) = if theirs_first {
             (&theirs, &their_keys, &our_keys)
         } else {
