@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use statesync::sync::{InMemory, SyncModel, SyncOptions};
-use statesync_suite::cli::{self, Args, Command, Opt};
+use statesync_suite::cli::{self, Args, Command, Opt, UsageError};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::json_file;
 use statesync_suite::measure::peak_rss_mb;
@@ -46,7 +46,7 @@ fn run(args: Args) -> Result<(), statesync::sync::HookError> {
             let count: usize = count
                 .to_str()
                 .and_then(|count| count.parse().ok())
-                .ok_or("--write-dataset: N is not a number")?;
+                .ok_or_else(|| UsageError::new("--write-dataset: N is not a number"))?;
             let count = cli::at_most(
                 "--write-dataset N",
                 count,

@@ -146,9 +146,7 @@ impl Args {
             Some(value) => parse_value(name, value),
         }
     }
-}
 
-impl Args {
     /// [`Args::parsed_or`] for a size: a value above `max` is refused (a size the machine
     /// cannot hold would grow memory until the process is killed).
     ///
@@ -163,8 +161,16 @@ impl Args {
 /// `size` when it is at most `max`, else a [`UsageError`] naming the option (or operand)
 /// `name` and the limit.
 ///
+/// ```
+/// use statesync_suite::cli::at_most;
+///
+/// assert_eq!(at_most("--count", 10, 10), Ok(10));
+/// let refused = at_most("--count", 11, 10).unwrap_err();
+/// assert_eq!(refused.to_string(), "--count: 11 is more than the limit of 10");
+/// ```
+///
 /// # Errors
-/// As said.
+/// The [`UsageError`] when `size` is above `max`.
 pub fn at_most(name: &str, size: usize, max: usize) -> Result<usize, UsageError> {
     if size > max {
         return Err(UsageError(format!(

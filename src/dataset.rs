@@ -69,10 +69,12 @@ fn site_name(number: usize) -> String {
     format!("site-{number:04}")
 }
 
-/// The most interfaces the examples generate: about 8 GB in memory (a million take about
-/// 800 MB), so a larger number asked on a command line is refused rather than left to grow
-/// until the process is killed.
-pub const MAX_INTERFACES: usize = 10_000_000;
+/// The most interfaces (or changes) the examples generate. A million interfaces are a
+/// dataset file of about 130 MB and peak at about 800 MB in the benchmark (two inventories
+/// and their diff), so five million stay within [`crate::json_file::DEFAULT_MAX_BYTES`] and
+/// a machine's memory; a larger number asked on a command line is refused rather than left
+/// to grow until the process is killed.
+pub const MAX_INTERFACES: usize = 5_000_000;
 
 /// An inventory of exactly `interfaces` interfaces: 48 per device, 10 devices per site.
 pub fn generate(interfaces: usize, seed: u64) -> Inventory {

@@ -24,6 +24,7 @@ use statesync::sync::SyncOptions;
 use statesync_postgres::fleet_process::{WORKER_OPTIONS, WorkerArgs, done_line};
 use statesync_postgres::{Applied, Fleet, PgInventory, WorkerOptions, connect};
 use statesync_suite::cli::{Args, Command, Opt};
+use statesync_suite::dataset::MAX_INTERFACES;
 use statesync_suite::dataset::generate;
 use statesync_suite::inventory::{Inventory, Site};
 use tokio_postgres::Client;
@@ -95,9 +96,9 @@ fn main() -> ExitCode {
 
 async fn coordinate(args: Args) -> Result<(), Box<dyn Error>> {
     let workers: usize = args.parsed_or("--workers", 4)?;
-    let interfaces: usize = args.parsed_or("--interfaces", 1_000_000)?;
+    let interfaces = args.size_or("--interfaces", 1_000_000, MAX_INTERFACES)?;
     let partitions: usize = args.parsed_or("--partitions", 200)?;
-    let changes: usize = args.parsed_or("--changes", 100)?;
+    let changes = args.size_or("--changes", 100, MAX_INTERFACES)?;
     let url = common::url();
     let mut client = connect(&url).await?;
     let fleet = Fleet::new(

@@ -14,6 +14,7 @@ use statesync::Store;
 use statesync::sync::SyncOptions;
 use statesync_postgres::{PgInventory, connect};
 use statesync_suite::cli::{Args, Command, Opt};
+use statesync_suite::dataset::MAX_INTERFACES;
 use statesync_suite::dataset::generate;
 use statesync_suite::inventory::{Device, Interface, Inventory, Site};
 
@@ -57,8 +58,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn Error>> {
-    let interfaces: usize = args.parsed_or("--interfaces", 1_000_000)?;
-    let changes: usize = args.parsed_or("--changes", 100_000)?;
+    let interfaces = args.size_or("--interfaces", 1_000_000, MAX_INTERFACES)?;
+    let changes = args.size_or("--changes", 100_000, MAX_INTERFACES)?;
     let mut client = connect(&common::url()).await?;
     let schema = common::fresh_schema(&client, "bench").await?;
     let bulk: usize = args.parsed_or("--bulk-creates", statesync_postgres::BULK_CREATES)?;

@@ -48,7 +48,11 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn Error>> {
-    let changes: usize = args.parsed_or("--changes", 10_000)?;
+    let changes = args.size_or(
+        "--changes",
+        10_000,
+        statesync_suite::dataset::MAX_INTERFACES,
+    )?;
     let latency = Duration::from_millis(args.parsed_or("--latency-ms", 20)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

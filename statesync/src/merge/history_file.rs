@@ -40,15 +40,27 @@ where
     /// 0.27-0.38 s).
     ///
     /// # Errors
-    /// The I/O or serialisation error, or [`InvalidData`](std::io::ErrorKind::InvalidData)
-    /// naming the file and the first version that does not read back as it is; the file
-    /// at `path` is then unchanged.
+    /// The I/O or serialisation error, [`FileTooLarge`](std::io::ErrorKind::FileTooLarge)
+    /// for a history larger than [`History::load`] reads ([`History::MAX_FILE_BYTES`]), or
+    /// [`InvalidData`](std::io::ErrorKind::InvalidData) naming the file and the first
+    /// version that does not read back as it is; the file at `path` is then unchanged.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let stored = StoredRef {
             initial: &self.initial,
             commits: &self.commits,
         };
         let json = serde_json::to_vec(&stored).map_err(std::io::Error::from)?;
+        if u64::try_from(json.len()).map_or(true, |len| len > Self::MAX_FILE_BYTES) {
+            let error = format!(
+                "{} bytes, more than `load` reads ({} bytes); nothing was written",
+                json.len(),
+                Self::MAX_FILE_BYTES
+            );
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!("{}: {error}", path.display()),
+            ));
+        }
         self.reads_back(&json).map_err(|what| {
             invalid(
                 path,
