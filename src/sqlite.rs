@@ -21,7 +21,7 @@ use statesync::Store;
 use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncReport};
 
 use crate::inventory::{
-    Device, DeviceChanges, Interface, InterfaceChanges, Inventory, Site, SiteChanges,
+    Device, DeviceChanges, Interface, InterfaceChanges, Inventory, ParentField, Site, SiteChanges,
 };
 
 /// The inventory's tables and their columns, in order.
@@ -642,32 +642,6 @@ impl Adapter for SqliteInventory {
     }
 }
 
-/// Refuses a model whose parent field (`device.site`, `interface.device`) names another
-/// parent than the one it sits under, `parent` (a source built in memory can hold one;
-/// `json_file::load` refuses such a file): its row would go under the parent it names,
-/// while memory keeps it under the other. Checked on create and update; a delete removes
-/// the row the model names, where such a row was written.
-fn check_parent(field: &str, named: &str, parent: Option<&str>) -> Result<(), HookError> {
-    match parent {
-        Some(parent) if parent != named => {
-            Err(format!("sits under {parent} but its {field} names {named}").into())
-        }
-        _ => Ok(()),
-    }
-}
-
-fn site_of(parents: &Parents) -> Option<&str> {
-    parents
-        .key::<Site>()
-        .map(|key: &crate::inventory::SiteKey| key.name.as_str())
-}
-
-fn device_of(parents: &Parents) -> Option<&str> {
-    parents
-        .key::<Device>()
-        .map(|key: &crate::inventory::DeviceKey| key.name.as_str())
-}
-
 /// The root has no row.
 impl Hooks<Inventory> for SqliteInventory {}
 
@@ -698,7 +672,7 @@ impl Hooks<Site> for SqliteInventory {
 
 impl Hooks<Device> for SqliteInventory {
     fn create(&mut self, device: &Device, parents: &Parents) -> Result<(), HookError> {
-        check_parent("site", &device.site, site_of(parents))?;
+        device.check_parent(parents)?;
         self.execute(
             "INSERT INTO device (site, name, role, model, serial) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -717,7 +691,7 @@ impl Hooks<Device> for SqliteInventory {
         _changes: &DeviceChanges,
         parents: &Parents,
     ) -> Result<(), HookError> {
-        check_parent("site", &device.site, site_of(parents))?;
+        device.check_parent(parents)?;
         self.execute(
             "UPDATE device SET role = ?3, model = ?4, serial = ?5 WHERE site = ?1 AND name = ?2",
             params![
@@ -740,7 +714,7 @@ impl Hooks<Device> for SqliteInventory {
 
 impl Hooks<Interface> for SqliteInventory {
     fn create(&mut self, i: &Interface, parents: &Parents) -> Result<(), HookError> {
-        check_parent("device", &i.device, device_of(parents))?;
+        i.check_parent(parents)?;
         self.execute(
             "INSERT INTO interface (device, name, description, enabled, mtu, mode, vlans)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -762,7 +736,7 @@ impl Hooks<Interface> for SqliteInventory {
         _changes: &InterfaceChanges,
         parents: &Parents,
     ) -> Result<(), HookError> {
-        check_parent("device", &i.device, device_of(parents))?;
+        i.check_parent(parents)?;
         self.execute(
             "UPDATE interface SET description = ?3, enabled = ?4, mtu = ?5, mode = ?6, vlans = ?7
              WHERE device = ?1 AND name = ?2",

@@ -383,3 +383,36 @@ async fn a_row_that_does_not_fit_the_models_is_named() {
     // The failed load's rollback goes out with the next statement.
     client.batch_execute("SELECT 1").await.unwrap();
 }
+
+/// A source built in memory whose device names another site than it sits under is not
+/// recorded for the tables (its row would go under the site it names while memory keeps it
+/// under the other): the device fails, naming both sites. Needs no server.
+#[test]
+fn a_device_under_another_site_than_it_names_is_not_recorded() {
+    let mut source = statesync_suite::fixtures::inventory();
+    let mut ams = source
+        .sites
+        .get_mut(&SiteKey { name: "ams".into() })
+        .unwrap();
+    let mut stray = ams.devices.iter().next().unwrap().clone();
+    stray.site = "nyc".into();
+    stray.name = "stray".into();
+    stray.interfaces = statesync::Store::new();
+    ams.devices.insert(stray).unwrap();
+    drop(ams);
+    let mut target = Inventory::default();
+    let (report, changes) = PgInventory::record(
+        &mut target,
+        &source,
+        SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE),
+    )
+    .unwrap();
+    assert_eq!(report.counts.failed, 1, "{report}");
+    let outcomes = format!("{:?}", report.outcomes);
+    assert!(
+        outcomes.contains("sits under ams but its site names nyc"),
+        "{outcomes}"
+    );
+    let (created, _, _) = changes.counts();
+    assert_eq!(created, report.counts.created);
+}

@@ -3,7 +3,7 @@
 //! carries the whole record into PostgreSQL in one transaction, in bulk.
 
 use statesync::sync::{Adapter, HookError, Hooks, Parents};
-use statesync_suite::inventory::Inventory;
+use statesync_suite::inventory::{Inventory, ParentField};
 
 use super::rows::Row;
 
@@ -67,15 +67,24 @@ impl Adapter for Changes {}
 /// The root is not a row.
 impl Hooks<Inventory> for Changes {}
 
-impl<M: Row> Hooks<M> for Changes {
-    fn create(&mut self, model: &M, _: &Parents) -> Result<(), HookError> {
+/// Creates and updates are refused for a model under another parent than it names
+/// ([`ParentField`]): its row would go under the one it names.
+impl<M: Row + ParentField> Hooks<M> for Changes {
+    fn create(&mut self, model: &M, parents: &Parents) -> Result<(), HookError> {
+        model.check_parent(parents)?;
         let table = M::table(self);
         model.encode(&mut table.creates);
         table.created += 1;
         Ok(())
     }
 
-    fn update(&mut self, model: &M, changes: &M::Changes, _: &Parents) -> Result<(), HookError> {
+    fn update(
+        &mut self,
+        model: &M,
+        changes: &M::Changes,
+        parents: &Parents,
+    ) -> Result<(), HookError> {
+        model.check_parent(parents)?;
         let table = M::table(self);
         model.encode(&mut table.updates);
         model.encode_before(changes, &mut table.updates_before);
