@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use statesync::sync::{AsyncAdapter, AsyncHooks, HookError, Parents, SyncReport, Transient};
-use statesync_suite::inventory::Inventory;
+use statesync_suite::inventory::{Inventory, ParentField};
 
 use crate::client::{Client, Error};
 use crate::resource::Resource;
@@ -91,12 +91,15 @@ impl AsyncAdapter for RestAdapter {
 /// The root has no row of its own.
 impl AsyncHooks<Inventory> for RestAdapter {}
 
+/// A create or update of a model under another parent than it names is refused before any
+/// request ([`ParentField`]): it would go to the parent it names.
 impl<M> AsyncHooks<M> for RestAdapter
 where
-    M: Resource + Send + Sync,
+    M: Resource + ParentField + Send + Sync,
     M::Changes: Sync,
 {
-    async fn create(&self, model: &M, _parents: &Parents) -> Result<(), HookError> {
+    async fn create(&self, model: &M, parents: &Parents) -> Result<(), HookError> {
+        model.check_parent(parents)?;
         model
             .create(&self.client)
             .await
@@ -107,8 +110,9 @@ where
         &self,
         model: &M,
         changes: &M::Changes,
-        _parents: &Parents,
+        parents: &Parents,
     ) -> Result<(), HookError> {
+        model.check_parent(parents)?;
         let element = format!("{}[{}]", M::NAME, model.key());
         match model.update(changes, &self.client).await {
             Ok(()) => {

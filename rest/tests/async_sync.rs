@@ -406,3 +406,44 @@ async fn a_retried_update_that_may_have_been_made_says_so() {
         "no seed drew a stall then a failure"
     );
 }
+
+/// A device built in memory under another site than it names is refused before any
+/// request (it would be created under the site it names while memory keeps it under the
+/// other); the rest of the sync goes through, and memory is the service.
+#[tokio::test]
+async fn a_device_under_another_site_than_it_names_is_refused() {
+    let (service, client, reader) = service(1, 0.0, 0.0).await;
+    let adapter = RestAdapter::new(client);
+    let mut source = inventory("emea");
+    let mut site0 = source
+        .sites
+        .get_mut(&statesync_suite::inventory::SiteKey {
+            name: "site0".into(),
+        })
+        .unwrap();
+    let mut stray = site0.devices.iter().next().unwrap().clone();
+    stray.site = "site1".into();
+    stray.name = "stray".into();
+    stray.interfaces = Store::new();
+    site0.devices.insert(stray).unwrap();
+    drop(site0);
+    let mut target = Inventory::default();
+    let report = target
+        .sync_from_async(&source, &adapter, options(4, 1))
+        .await
+        .unwrap();
+    assert_eq!(report.counts.failed, 1, "{report}");
+    let outcomes = format!("{:?}", report.outcomes);
+    assert!(
+        outcomes.contains("sits under site0 but its site names site1"),
+        "{outcomes}"
+    );
+    let held = reader.load().await.unwrap();
+    assert_eq!(held, target);
+    assert!(
+        held.sites
+            .iter()
+            .all(|site| site.devices.iter().all(|device| device.name != "stray"))
+    );
+    service.shutdown().await.unwrap();
+}
