@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use statesync::Diff;
+use statesync::file::ReadError;
 use statesync::sync::{DeleteLimit, HookError, SyncFlags, SyncModel, SyncOptions, SyncReport};
 use statesync_suite::cli::{self, Args, Command, Opt, UsageError};
 use statesync_suite::dataset::{generate, mutate};
@@ -138,7 +139,9 @@ fn load_source(options: &Options) -> Result<Inventory, HookError> {
         Some(path) => json_file::load_capped(path, options.max_source_bytes).map_err(
             |error| -> HookError {
                 match error {
-                    LoadError::TooLarge { .. } => format!("{error} (--max-source-bytes)").into(),
+                    LoadError::Read(ReadError::TooLarge { .. }) => {
+                        format!("{error} (--max-source-bytes)").into()
+                    }
                     error => error.into(),
                 }
             },

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use statesync::DiffModel;
+use statesync::file::ReadError;
 
 use crate::inventory::{Device, Inventory};
 
@@ -15,31 +16,10 @@ pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 /// Why a file could not be loaded. Nothing is written when loading fails.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// The file could not be read.
-    #[error("{file}: {source}")]
-    Io {
-        /// The file.
-        file: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The path is not a regular file (a FIFO would block, a device never end): refused
-    /// before reading.
-    #[error("{file}: is {kind}, not a regular file; refusing to read it")]
-    NotAFile {
-        /// The file.
-        file: PathBuf,
-        /// What it is instead (`a FIFO`, `a character device`, ...).
-        kind: &'static str,
-    },
-    /// The file is larger than the limit: refused before (or while) reading.
-    #[error("{file}: larger than the limit of {max_bytes} bytes; raise the limit to read it")]
-    TooLarge {
-        /// The file.
-        file: PathBuf,
-        /// The limit.
-        max_bytes: u64,
-    },
+    /// The file could not be read: an I/O error, not a regular file (a FIFO would block,
+    /// a device never end), or larger than the limit; each names the file.
+    #[error(transparent)]
+    Read(#[from] ReadError),
     /// The JSON is malformed, does not have the dataset's shape (a missing or unknown
     /// field), or holds a duplicate key; the message names the place in the document
     /// (`sites[0].devices[2]`) and the line and column.
@@ -114,7 +94,7 @@ pub fn load(file: &Path) -> Result<Inventory, LoadError> {
 /// # Errors
 /// As [`load`].
 pub fn load_capped(file: &Path, max_bytes: u64) -> Result<Inventory, LoadError> {
-    let text = read_capped(file, max_bytes)?;
+    let text = statesync::file::read_capped(file, max_bytes)?;
     let inventory = parse(&text).map_err(|(path, source)| LoadError::Parse {
         file: file.to_owned(),
         path,
@@ -125,16 +105,6 @@ pub fn load_capped(file: &Path, max_bytes: u64) -> Result<Inventory, LoadError> 
         source,
     })?;
     Ok(inventory)
-}
-
-/// Reads the file through [`statesync::file::read_capped`], its errors as ours.
-fn read_capped(file: &Path, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
-    use statesync::file::ReadError;
-    statesync::file::read_capped(file, max_bytes).map_err(|error| match error {
-        ReadError::Io { file, source } => LoadError::Io { file, source },
-        ReadError::NotAFile { file, kind } => LoadError::NotAFile { file, kind },
-        ReadError::TooLarge { file, max_bytes } => LoadError::TooLarge { file, max_bytes },
-    })
 }
 
 /// Parses the document; on error, parses it again tracking the path, so the common case

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use statesync::DiffModel;
+use statesync::file::ReadError;
 use statesync::sync::{
     Adapter, HookError, Hooks, Parents, SyncFlags, SyncModel, SyncOptions, SyncReport,
 };
@@ -408,20 +409,20 @@ fn a_fifo_or_a_device_is_refused_without_reading() {
     assert!(
         matches!(
             error,
-            LoadError::NotAFile {
+            LoadError::Read(ReadError::NotAFile {
                 kind: "a character device",
                 ..
-            }
+            })
         ),
         "{error:?}"
     );
     let error = json_file::load(dir.path()).unwrap_err();
     assert!(matches!(
         error,
-        LoadError::NotAFile {
+        LoadError::Read(ReadError::NotAFile {
             kind: "a directory",
             ..
-        }
+        })
     ));
 }
 
@@ -433,7 +434,7 @@ fn a_file_over_the_size_limit_is_refused() {
     let size = std::fs::metadata(&source).unwrap().len();
     let error = json_file::load_capped(&source, size - 1).unwrap_err();
     assert!(
-        matches!(error, LoadError::TooLarge { max_bytes, .. } if max_bytes == size - 1),
+        matches!(error, LoadError::Read(ReadError::TooLarge { max_bytes, .. }) if max_bytes == size - 1),
         "{error:?}"
     );
     assert!(
