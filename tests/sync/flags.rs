@@ -1,6 +1,8 @@
 //! The flags, with diffsync's meanings.
 
-use statesync::sync::{ModelFlags, SkipReason, Status, SyncFlags, SyncModel, SyncOptions};
+use statesync::sync::{
+    AsyncSyncModel, ModelFlags, SkipReason, Status, SyncFlags, SyncModel, SyncOptions,
+};
 use statesync::{DiffModel, Store};
 use statesync_suite::fixtures::{inventory, site};
 use statesync_suite::inventory::{Inventory, Site, SiteKey};
@@ -202,6 +204,130 @@ fn a_renamed_root_whose_delete_a_flag_skips_is_left_alone() {
     assert_eq!(
         plan.summary().create,
         0,
+        "the plan agrees: {}",
+        plan.summary()
+    );
+}
+
+/// A user's root with children, for the renamed-root cases below.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Tenant {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    hosts: Store<Host>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Host {
+    #[statesync(id)]
+    name: String,
+    ip: String,
+}
+
+fn tenant(name: &str, hosts: &[&str]) -> Tenant {
+    let hosts = hosts.iter().map(|host| Host {
+        name: (*host).into(),
+        ip: format!("10.0.0.{}", host.len()),
+    });
+    Tenant {
+        name: name.into(),
+        hosts: Store::try_from_iter(hosts).unwrap(),
+    }
+}
+
+/// Syncs `source` into `target` through a system that holds `target`, root included; the
+/// report, the plan made first, and what the system holds after.
+fn sync_tenant(
+    target: &mut Tenant,
+    source: &Tenant,
+    options: impl Fn() -> SyncOptions<'static>,
+) -> (
+    statesync::sync::SyncReport,
+    statesync::sync::Plan<Tenant>,
+    std::collections::BTreeSet<String>,
+) {
+    let plan = target.diff_from_with(source, &options()).unwrap();
+    let mut system = Faulty::holding(&*target);
+    system.system.insert(crate::faulty::name(&*target));
+    let mut by_async = target.clone();
+    let report = target.sync_from(source, &mut system, options()).unwrap();
+    let async_report = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(by_async.sync_from_async(
+            source,
+            &statesync::sync::InMemory,
+            statesync::sync::AsyncSyncOptions::new(options()),
+        ))
+        .unwrap();
+    assert_eq!(
+        by_async, *target,
+        "the async engine leaves what the blocking one does"
+    );
+    assert_eq!(async_report.counts, report.counts, "{async_report}");
+    (report, plan, system.system)
+}
+
+/// Everything the system holds of a tenant, root included.
+fn held(tenant: &Tenant) -> std::collections::BTreeSet<String> {
+    let mut all = elements(tenant);
+    all.insert(crate::faulty::name(tenant));
+    all
+}
+
+/// A root renamed under `SKIP_UNMATCHED_SRC`: the new root is not created, so the old one
+/// is not deleted either (a root cannot be empty). Before, its subtree and then the root
+/// were deleted from the system while memory kept the root.
+#[test]
+fn a_renamed_root_whose_create_a_flag_skips_is_not_deleted() {
+    let mut target = tenant("a", &["h1", "h22"]);
+    let source = tenant("b", &["h333"]);
+    let (report, plan, system) = sync_tenant(&mut target, &source, || {
+        SyncOptions::new(SyncFlags::SKIP_UNMATCHED_SRC)
+    });
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.counts.deleted, 0, "{report}");
+    assert_eq!(target, tenant("a", &["h1", "h22"]));
+    assert_eq!(system, held(&target), "memory is what the system holds");
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|o| o.status == Status::Skipped(SkipReason::Flag("SKIP_UNMATCHED_SRC"))),
+        "{report}"
+    );
+    assert_eq!(
+        plan.summary().delete,
+        0,
+        "the plan agrees: {}",
+        plan.summary()
+    );
+    assert!(plan.is_empty(), "{plan}");
+}
+
+/// A root renamed while a flag keeps one of its children: the old root stays (a child
+/// stays), so the new one is skipped, not refused as "already exists" (a failure that
+/// stopped the sync, while the plan showed nothing to fail).
+#[test]
+fn a_renamed_root_kept_by_a_flagged_child_skips_the_create() {
+    let mut target = tenant("a", &["h1", "h22"]);
+    let source = tenant("b", &["h333"]);
+    let options = || SyncOptions::default().model_flags::<Host>(ModelFlags::SKIP_UNMATCHED_DST);
+    let (report, plan, system) = sync_tenant(&mut target, &source, options);
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.counts.changes(), 0, "{report}");
+    assert_eq!(target, tenant("a", &["h1", "h22"]));
+    assert_eq!(system, held(&target));
+    let create = report
+        .outcomes
+        .iter()
+        .find(|o| o.operation == statesync::Operation::Create && o.key == "name=b")
+        .expect("the create is reported");
+    assert_eq!(create.status, Status::Skipped(SkipReason::ChildFailed));
+    assert_eq!(
+        (plan.summary().create, plan.summary().skip),
+        (0, report.counts.skipped),
         "the plan agrees: {}",
         plan.summary()
     );

@@ -31,6 +31,11 @@ pub(super) trait Slots<M: DiffModel> {
         }
     }
     fn insert_slot(&mut self, model: M);
+    /// The key of the model that replaces the one held, when this is a root whose key the
+    /// diff changes (a delete and a create): its delete waits on that create.
+    fn replacement(&self) -> Option<&M::Key> {
+        None
+    }
     /// Calls `f` with each element present.
     fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s M));
     /// The keys of the elements present, in the order they are walked.
@@ -153,9 +158,11 @@ fn through_index<C: ChildCollection, H: ?Sized>(
 const SCANS_BEFORE_INDEX: usize = 8;
 
 /// The root: one model, replaced by a delete plus a create when its key changes.
-struct RootSlot<'a, M> {
+struct RootSlot<'a, M: DiffModel> {
     root: &'a mut M,
     deleted: bool,
+    /// The key of the created model, when the diff replaces the root.
+    replacement: Option<&'a M::Key>,
 }
 
 impl<M: DiffModel> Slots<M> for RootSlot<'_, M> {
@@ -174,6 +181,10 @@ impl<M: DiffModel> Slots<M> for RootSlot<'_, M> {
     fn insert_slot(&mut self, model: M) {
         *self.root = model;
         self.deleted = false;
+    }
+
+    fn replacement(&self) -> Option<&M::Key> {
+        self.replacement
     }
 
     fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s M)) {
@@ -196,9 +207,19 @@ pub(super) fn sync_root<M: SyncTree<H>, H: ?Sized>(
     diff: &Diff<M>,
     run: &mut Run<'_, '_, H>,
 ) {
+    let replaced = diff
+        .elements()
+        .iter()
+        .any(|element| matches!(element.action, Action::Delete(_)));
+    let replacement = diff
+        .elements()
+        .iter()
+        .find(|element| replaced && matches!(element.action, Action::Create(_)))
+        .map(|element| &element.key);
     let mut slot = RootSlot {
         root,
         deleted: run.root_deleted,
+        replacement,
     };
     sync_elements(&mut slot, diff, run);
     run.root_deleted = slot.deleted;
@@ -486,7 +507,7 @@ fn delete_element<M, H, S>(
     if run.stopped {
         return;
     }
-    if let Some(flag) = run.skip_flag::<M>(&element.key, Operation::Delete) {
+    if let Some(flag) = delete_skip_flag(slots, &element.key, run) {
         skip_element(element, run, SkipReason::Flag(flag));
         return;
     }
@@ -619,9 +640,8 @@ where
         );
         return;
     }
-    if let Some(flag) = kept_root_flag(slots, key, run) {
-        let reason = Status::Skipped(SkipReason::Flag(flag));
-        run.record_subtree(model, Operation::Create, reason);
+    if let Some(reason) = kept_root_reason(slots, key, run) {
+        run.record_subtree(model, Operation::Create, Status::Skipped(reason));
         return;
     }
     if let Some(error) = create_refusal(slots, key, model) {
@@ -666,19 +686,37 @@ fn record_failed_create<M: DiffModel, H: ?Sized>(
     );
 }
 
-/// For a root renamed (a delete and a create) whose delete a flag skipped: the flag. The
-/// old model stays, and the new one cannot go beside it (a root holds one model), so the
-/// create goes the same way as the delete rather than failing.
-pub(super) fn kept_root_flag<M: DiffModel + 'static, H: ?Sized, S: Slots<M>>(
+/// The flag that leaves the delete of the element with `key` alone, if any: its own, or,
+/// for a root the diff replaces (a delete and a create), the flag that leaves the create
+/// alone. A root holds one model, so it is deleted only when its replacement can go in;
+/// otherwise memory would keep the old root the system no longer has.
+pub(super) fn delete_skip_flag<M: DiffModel + 'static, H: ?Sized, S: Slots<M>>(
     slots: &S,
     key: &M::Key,
     run: &Run<'_, '_, H>,
 ) -> Option<&'static str> {
+    run.skip_flag::<M>(key, Operation::Delete).or_else(|| {
+        let replacement = slots.replacement()?;
+        run.skip_flag::<M>(replacement, Operation::Create)
+    })
+}
+
+/// For a root renamed (a delete and a create) whose delete was skipped (by a flag, or
+/// because a child of it stays): the reason. The old model stays, and the new one cannot
+/// go beside it (a root holds one model), so the create goes the same way as the delete
+/// rather than failing.
+pub(super) fn kept_root_reason<M: DiffModel + 'static, H: ?Sized, S: Slots<M>>(
+    slots: &S,
+    key: &M::Key,
+    run: &Run<'_, '_, H>,
+) -> Option<SkipReason> {
     if slots.has_room() {
         return None;
     }
     let kept = slots.slot_keys().into_iter().find(|kept| kept != key)?;
     run.skip_flag::<M>(&kept, Operation::Delete)
+        .map(SkipReason::Flag)
+        .or_else(|| run.root_delete_skipped.clone())
 }
 
 /// Why a create of `model` under `key` cannot go in, if it cannot: the model has another

@@ -84,6 +84,9 @@ pub struct Run<'h, 'o, H: ?Sized> {
     pub(super) parents: Parents,
     /// Whether the root was deleted (by an earlier walk, when it is replaced).
     pub(super) root_deleted: bool,
+    /// Why the root's own delete was skipped, if it was: a root the diff replaces then
+    /// keeps its old model, and the create of the new one is skipped the same way.
+    pub(super) root_delete_skipped: Option<SkipReason>,
     /// A dry run: hooks are not called and count as successes.
     pub(super) dry: bool,
     /// Outcomes recorded so far (kept in the report or handed to the options' callback).
@@ -111,6 +114,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             phase: Phase::All,
             parents: Parents::default(),
             root_deleted: false,
+            root_delete_skipped: None,
             records_after_stop: false,
             cut_short: 0,
             dry: false,
@@ -259,7 +263,12 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
                     self.stopped = true;
                 }
             }
-            (Status::Skipped(_), _) => counts.skipped += 1,
+            (Status::Skipped(reason), operation) => {
+                counts.skipped += 1;
+                if operation == Operation::Delete && parents.is_empty() {
+                    self.root_delete_skipped = Some(reason.clone());
+                }
+            }
             (Status::Unchanged, _) => {}
         }
         tracing::debug!(

@@ -4,7 +4,7 @@ use crate::error::Operation;
 
 use super::super::super::SyncTree;
 use super::super::super::engine::{self, Slots};
-use super::super::super::report::{SkipReason, Status};
+use super::super::super::report::Status;
 use super::super::super::run::{Run, Under};
 use super::reading::{Ahead, Next, Reading};
 use super::{Kind, Place, Walker, Work, erase};
@@ -26,9 +26,8 @@ pub(super) fn create_element<M, H, S>(
         run.record_subtree(model, Operation::Create, Status::Skipped(reason));
         return;
     }
-    if let Some(flag) = engine::kept_root_flag(slots, key, run) {
-        let reason = Status::Skipped(SkipReason::Flag(flag));
-        run.record_subtree(model, Operation::Create, reason);
+    if let Some(reason) = engine::kept_root_reason(slots, key, run) {
+        run.record_subtree(model, Operation::Create, Status::Skipped(reason));
         return;
     }
     if let Some(error) = engine::create_refusal(slots, key, model) {

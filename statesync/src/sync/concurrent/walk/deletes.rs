@@ -33,7 +33,7 @@ pub(super) fn delete_element<M, H, S>(
         );
         return;
     }
-    if let Some(flag) = run.skip_flag::<M>(key, Operation::Delete) {
+    if let Some(flag) = engine::delete_skip_flag(slots, key, run) {
         run.record_subtree(
             model,
             Operation::Delete,
