@@ -332,3 +332,31 @@ fn a_renamed_root_kept_by_a_flagged_child_skips_the_create() {
         plan.summary()
     );
 }
+
+/// With `LOG_UNCHANGED_RECORDS`, an `IGNORE`d element whose own attributes did not change
+/// is listed as unchanged also when its children changed (they are listed as skipped).
+/// Before, it was in no outcome at all.
+#[test]
+fn an_ignored_parent_with_only_child_changes_is_listed_unchanged() {
+    let ams = SiteKey { name: "ams".into() };
+    let mut source = inventory();
+    let mut site = source.sites.get_mut(&ams).unwrap();
+    let device = site.devices.keys().next().unwrap();
+    site.devices.get_mut(&device).unwrap().role = "moved".into();
+    drop(site);
+    let mut target = inventory();
+    let options = SyncOptions::new(SyncFlags::LOG_UNCHANGED_RECORDS)
+        .instance_flags::<Site>(ams, ModelFlags::IGNORE);
+    let report = target
+        .sync_from(&source, &mut statesync::sync::InMemory, options)
+        .unwrap();
+    let listed: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.model == "site" && o.key == "name=ams")
+        .map(|o| o.status.clone())
+        .collect();
+    assert_eq!(listed, [Status::Unchanged], "{report}");
+    assert_eq!(report.counts.skipped, 1, "{report}");
+    assert_eq!(target, inventory());
+}

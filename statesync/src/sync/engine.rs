@@ -381,6 +381,8 @@ where
             let ignored = Status::Skipped(SkipReason::Flag("IGNORE"));
             if update.has_field_changes() {
                 run.record::<M>(key, Operation::Update, ignored.clone());
+            } else if run.options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS) {
+                run.record::<M>(key, Operation::Update, Status::Unchanged);
             }
             run.record_child_diffs::<M>(key, &update.children, ignored);
         }
