@@ -287,7 +287,15 @@ fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(
         if previous.replace(key) == Some(key) {
             return Err(Error::duplicate_key(M::NAME, &key));
         }
-        match (&element.action, lookup.find(key)) {
+        let current = lookup.find(key);
+        // A map can hold a model under another key than its own (read from a format with
+        // struct map keys): refused, as `diff` refuses it.
+        if let Some(current) = current
+            && !current.has_key(key)
+        {
+            return Err(Error::key_mismatch(M::NAME, key, &current.key()));
+        }
+        match (&element.action, current) {
             (Action::Create(model), None) => {
                 if !model.has_key(key) {
                     return Err(Error::key_mismatch(M::NAME, key, &model.key()));

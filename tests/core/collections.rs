@@ -122,6 +122,24 @@ fn a_map_entry_filed_under_another_key_is_an_error() {
     );
 }
 
+/// An apply that reaches a map entry filed under another key than its model's (a state
+/// read from a format with struct map keys can hold one) is refused, as `diff` refuses
+/// the state, and changes nothing. Before, the entry was updated and the next diff failed.
+#[test]
+fn an_apply_to_a_map_entry_filed_under_another_key_is_refused() {
+    let old = holder(&[leaf(1, "a")]);
+    let new = holder(&[leaf(1, "b")]);
+    let diff = old.diff(&new).unwrap();
+    let mut state = old.clone();
+    state.in_btree.clear();
+    state.in_btree.insert(LeafKey { id: 1 }, leaf(6, "a"));
+    let before = state.clone();
+    let error = state.apply(&diff).unwrap_err();
+    assert!(matches!(error, Error::KeyMismatch { .. }), "{error}");
+    assert!(error.to_string().contains("in_btree"), "{error}");
+    assert_eq!(state, before);
+}
+
 /// A create nested in an update, whose model has another key than its element, is
 /// refused naming where it sits.
 #[test]
