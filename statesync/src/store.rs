@@ -386,9 +386,12 @@ impl<M: DiffModel> Store<M> {
     /// [`Error::DuplicateKey`] when a model with the same key is present; the store is
     /// left unchanged.
     pub fn insert(&mut self, model: M) -> Result<(), Error> {
+        // Recorded first (a refused insert records a key that did not change, which costs
+        // a diff of one element): the user code it runs (the id's `Clone` and `Hash`) may
+        // panic, and must not find the index holding a position no model fills.
+        self.touch_model(&model);
         match self.index_new(&model) {
             Ok(_) => {
-                self.touch_model(&model);
                 self.parts.models.push(model);
                 Ok(())
             }

@@ -574,3 +574,50 @@ fn a_panic_in_for_each_mut_leaves_the_index_right_and_into_iter_drops_nothing() 
     assert_eq!(store.collisions().len(), 1);
     assert_eq!(store.into_iter().count(), 3);
 }
+
+/// An id whose `Clone` panics for one value, as user code may.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Touchy(u32);
+
+impl Clone for Touchy {
+    fn clone(&self) -> Self {
+        assert_ne!(self.0, 13, "unlucky");
+        Touchy(self.0)
+    }
+}
+
+impl std::fmt::Display for Touchy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Ticket {
+    #[statesync(id)]
+    id: Touchy,
+}
+
+/// A panic in user code inside `insert` (the id's `Clone`, when tracking records the key)
+/// leaves the store as it was. Before, the index kept a position for the model that never
+/// went in, and every model inserted after it was filed one position off: not found by its
+/// key, and insertable twice.
+#[test]
+fn a_panic_inside_insert_leaves_the_index_whole() {
+    let mut store = Store::try_from_iter([Ticket { id: Touchy(1) }]).unwrap();
+    store.track_changes();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.insert(Ticket { id: Touchy(13) })
+    }));
+    assert!(panicked.is_err());
+    store.insert(Ticket { id: Touchy(14) }).unwrap();
+    assert_eq!(
+        store.get(&TicketKey { id: Touchy(14) }).map(|t| t.id.0),
+        Some(14)
+    );
+    assert!(
+        store.insert(Ticket { id: Touchy(14) }).is_err(),
+        "a duplicate"
+    );
+    assert_eq!(store.len(), 2);
+}
