@@ -455,9 +455,16 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
     }
 
     fn apply_checked(&mut self, diff: &Diff<M>) {
-        let mut indexed = IndexedVec::new(std::mem::take(self));
-        apply_keyed(&mut indexed, diff);
-        *self = indexed.into_vec();
+        // The keys are built while the `Vec` still holds its children, and a panic in what
+        // follows (a created model's `Clone`) puts back what the patch holds: user code
+        // that panics does not empty the `Vec`.
+        let keys = self.iter().map(DiffModel::key).collect();
+        let children = std::mem::take(self);
+        let mut patch = PutBack {
+            vec: self,
+            indexed: IndexedVec::with_keys(children, keys),
+        };
+        apply_keyed(&mut patch.indexed, diff);
     }
 
     fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a M)) {
@@ -511,19 +518,39 @@ pub(crate) struct IndexedVec<M: DiffModel> {
 
 impl<M: DiffModel> Default for IndexedVec<M> {
     fn default() -> Self {
-        Self::new(Vec::new())
+        Self::with_keys(Vec::new(), Vec::new())
+    }
+}
+
+/// Puts the children a patch holds back into their `Vec` when dropped: when the patch is
+/// done, and while unwinding from a panic in it.
+struct PutBack<'v, M: DiffModel> {
+    vec: &'v mut Vec<M>,
+    indexed: IndexedVec<M>,
+}
+
+impl<M: DiffModel> Drop for PutBack<'_, M> {
+    fn drop(&mut self) {
+        *self.vec = std::mem::take(&mut self.indexed).into_vec();
     }
 }
 
 impl<M: DiffModel> IndexedVec<M> {
+    #[cfg(feature = "sync")]
     pub(crate) fn new(items: Vec<M>) -> Self {
+        let keys = items.iter().map(DiffModel::key).collect();
+        Self::with_keys(items, keys)
+    }
+
+    /// The children `items`, filed under `keys` (their keys, in order).
+    fn with_keys(items: Vec<M>, keys: Vec<M::Key>) -> Self {
         let mut indexed = Self {
             slots: Vec::with_capacity(items.len()),
             keys: Keys::with_capacity(items.len()),
             slot_of: Vec::with_capacity(items.len()),
         };
-        for item in items {
-            indexed.add(item.key(), item);
+        for (item, key) in items.into_iter().zip(keys) {
+            indexed.add(key, item);
         }
         indexed
     }

@@ -256,3 +256,51 @@ fn a_root_replacement_checks_the_deleted_root() {
     ));
     assert_eq!(edited.name, "sw1");
 }
+
+/// Whether [`Brittle`]'s `Clone` panics for "glass".
+static FRAGILE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A child whose `Clone` panics for one name once [`FRAGILE`] is set, as user code may.
+#[derive(DiffModel, Debug, PartialEq)]
+struct Brittle {
+    #[statesync(id)]
+    name: String,
+}
+
+impl Clone for Brittle {
+    fn clone(&self) -> Self {
+        let fragile = FRAGILE.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(!fragile || self.name != "glass", "cracked");
+        Brittle {
+            name: self.name.clone(),
+        }
+    }
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Cabinet {
+    #[statesync(children)]
+    items: Vec<Brittle>,
+}
+
+/// A panic in user code while a `Vec` of children is patched (the `Clone` of a created
+/// model) leaves the children it had, as a `Store` or a map does. Before, the whole `Vec`
+/// was taken out for the patch and the panic left it empty.
+#[test]
+fn a_panic_while_a_vec_is_patched_keeps_its_children() {
+    let brittle = |name: &str| Brittle { name: name.into() };
+    let old = Cabinet {
+        items: vec![brittle("cup"), brittle("plate")],
+    };
+    let mut state = Cabinet {
+        items: vec![brittle("cup"), brittle("plate")],
+    };
+    let new = Cabinet {
+        items: vec![brittle("cup"), brittle("plate"), brittle("glass")],
+    };
+    let diff = old.diff(&new).unwrap();
+    FRAGILE.store(true, std::sync::atomic::Ordering::Relaxed);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| state.apply(&diff)));
+    assert!(panicked.is_err());
+    assert_eq!(state.items, [brittle("cup"), brittle("plate")]);
+}
