@@ -740,8 +740,10 @@ mod serde_impl {
     use crate::model::DiffModel;
 
     /// Serialised as a sequence of models, in order, followed by any [`Store::collisions`] (so
-    /// nothing is lost; reading them back is refused as a duplicate key). A store of models
-    /// nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) is an error, not a stack overflow.
+    /// nothing is lost). Reading them back is refused as a duplicate key while a model of the
+    /// store holds their key; a model set aside whose key was freed since (the holder
+    /// removed) comes back as an ordinary model, last. A store of models nested deeper than
+    /// [`MAX_DEPTH`](crate::MAX_DEPTH) is an error, not a stack overflow.
     impl<M: DiffModel + Serialize> Serialize for Store<M> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let (models, collisions) = (&self.parts.models, &self.parts.collisions);
