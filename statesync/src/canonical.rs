@@ -182,6 +182,23 @@ fn without_zero_signs(text: &str) -> String {
                 continue;
             }
             '-' if !in_string && is_zero_at(text, at + 1) => continue,
+            '\'' if !in_string => {
+                // A char literal ('"', '\'', '\u{0}') is copied whole: its quote starts no
+                // string.
+                out.push(c);
+                let mut escaped = false;
+                for (_, next) in rest.by_ref() {
+                    out.push(next);
+                    if escaped {
+                        escaped = false;
+                    } else if next == '\\' {
+                        escaped = true;
+                    } else if next == '\'' {
+                        break;
+                    }
+                }
+                continue;
+            }
             _ => {}
         }
         out.push(c);
@@ -255,6 +272,13 @@ mod tests {
         assert!(!alike("[-0.0, NaN]", "[1.0, NaN]"));
         assert!(!alike(r#"["-0.0", NaN]"#, r#"["0.0", NaN]"#));
         assert!(!alike(r#"["\"-0.0", NaN]"#, r#"["\"0.0", NaN]"#));
+        // A quote in a char literal starts no string.
+        assert!(alike(
+            r#"[('"', -0.0), ('x', NaN)]"#,
+            r#"[('"', 0.0), ('x', NaN)]"#
+        ));
+        assert!(alike(r"[('\'', -0.0), NaN]", r"[('\'', 0.0), NaN]"));
+        assert!(!alike(r#"[('"', "-0.0"), NaN]"#, r#"[('"', "0.0"), NaN]"#));
     }
 
     #[test]
