@@ -496,6 +496,15 @@ impl<'de> de::Visitor<'de> for FieldName {
             Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(name), &self)),
         }
     }
+
+    /// A field named by its index, as formats that do not write names (CBOR's packed
+    /// mode) name it, and as serde's own derive reads it.
+    fn visit_u64<E: de::Error>(self, index: u64) -> Result<usize, E> {
+        usize::try_from(index)
+            .ok()
+            .filter(|&at| at < self.0.len())
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Unsigned(index), &self))
+    }
 }
 
 /// `Serialize` and `Deserialize` for one generated record: what `#[derive(DiffModel)]`

@@ -325,3 +325,17 @@ fn serde_map_reads_a_vec_in_linear_comparisons() {
         "{error}"
     );
 }
+
+/// A generated record reads fields named by their index, as serde's own derive does (CBOR
+/// in packed mode names fields so); an index beyond the fields is an error.
+#[test]
+fn generated_records_read_fields_named_by_index() {
+    use serde::Deserialize;
+    use serde::de::value::{Error, MapDeserializer};
+    use statesync_suite::inventory::DeviceKey;
+    let by_index = MapDeserializer::<_, Error>::new([(0_u64, "nyc"), (1, "sw1")].into_iter());
+    let key = DeviceKey::deserialize(by_index).unwrap();
+    assert_eq!((key.site.as_str(), key.name.as_str()), ("nyc", "sw1"));
+    let beyond = MapDeserializer::<_, Error>::new([(0_u64, "nyc"), (2, "sw1")].into_iter());
+    assert!(DeviceKey::deserialize(beyond).is_err());
+}
