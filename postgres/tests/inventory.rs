@@ -85,6 +85,27 @@ async fn an_initial_sync_fills_an_empty_schema_and_a_rerun_finds_nothing() {
     assert_eq!(again.rows, (0, 0, 0));
 }
 
+/// A sync dropped before its transaction commits (a timeout around it) leaves `target` as
+/// the tables hold it. Before, memory already held the source, and the next sync found
+/// nothing to write.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_sync_dropped_before_its_commit_leaves_the_target_as_the_tables() {
+    let (_guard, pg, mut client, mut target) = filled("inv_dropped", 500, 21).await;
+    let source = mutate(&target, 22);
+    let sync = pg.sync(&mut client, &mut target, &source, SyncOptions::default());
+    let dropped = tokio::time::timeout(std::time::Duration::ZERO, sync).await;
+    assert!(dropped.is_err(), "the sync was dropped before it finished");
+    let held = pg.load(&mut client).await.unwrap();
+    assert!(target == held, "memory holds what the tables hold");
+    let synced = pg
+        .sync(&mut client, &mut target, &source, SyncOptions::default())
+        .await
+        .unwrap();
+    assert_ne!(synced.rows, (0, 0, 0), "the next sync writes the changes");
+    assert!(pg.load(&mut client).await.unwrap() == source);
+}
+
 #[tokio::test]
 #[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
 async fn changes_are_carried_in_one_transaction_and_counted() {

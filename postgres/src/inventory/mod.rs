@@ -233,6 +233,11 @@ impl PgInventory {
     /// then writes them in one transaction. Nothing is written when nothing changed or the
     /// options' delete limit refused the sync (see the report).
     ///
+    /// The changes are recorded on a copy of `target`, which replaces it once they are
+    /// committed: a sync dropped before (a timeout around the call) leaves `target` as the
+    /// tables hold it. (Dropped while the commit itself was on its way, the tables may
+    /// hold either state: load them again.)
+    ///
     /// # Errors
     /// A failed diff (nothing written); [`Error::NotCommitted`] when the write failed:
     /// the transaction was rolled back, and `target` was reloaded from the tables (if the
@@ -244,10 +249,12 @@ impl PgInventory {
         source: &Inventory,
         options: SyncOptions<'_>,
     ) -> Result<Synced, Error> {
-        let (report, changes) = Self::record(target, source, options)?;
+        let mut synced = target.clone();
+        let (report, changes) = Self::record(&mut synced, source, options)?;
         let started = std::time::Instant::now();
         let rows = changes.counts();
         if changes.is_empty() {
+            *target = synced;
             return Ok(Synced {
                 report,
                 rows,
@@ -267,6 +274,7 @@ impl PgInventory {
                 target_reloaded: reloaded,
             });
         }
+        *target = synced;
         Ok(Synced {
             report,
             rows,
