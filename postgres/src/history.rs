@@ -62,6 +62,10 @@ pub enum CommitError {
     /// history that was removed).
     #[error("version {0} is not in the history")]
     NoSuchVersion(i64),
+    /// The commit changes nothing (an empty diff, or one whose new values are the old
+    /// ones): no version is written, so a writer that pushes nothing makes nobody stale.
+    #[error("the commit changes nothing")]
+    Unchanged,
     /// Still stale after the given number of attempts.
     #[error("still stale after {0} attempts")]
     Contended(usize),
@@ -255,8 +259,10 @@ where
     ///
     /// # Errors
     /// [`CommitError::Stale`] when `base` is not the head any more (the client pulls,
-    /// merges and pushes again); [`CommitError::NoSuchVersion`]; a diff that does not
-    /// apply is [`CommitError::Other`] with [`Error::Model`]. Nothing is written on error.
+    /// merges and pushes again); [`CommitError::NoSuchVersion`]; [`CommitError::Unchanged`]
+    /// for a diff that changes nothing (empty, or new values equal to the old); a diff that
+    /// does not apply is [`CommitError::Other`] with [`Error::Model`]. Nothing is written on
+    /// error.
     pub async fn commit_diff(
         &self,
         client: &impl GenericClient,
@@ -343,8 +349,9 @@ where
     /// as version `base.version + 1`, which succeeds only if nobody committed after `base`.
     ///
     /// # Errors
-    /// [`CommitError::Stale`] when someone did; [`CommitError::NoSuchVersion`] when `base`
-    /// is not a version of this root; [`CommitError::Other`] for the rest (a state JSON
+    /// [`CommitError::Unchanged`] when `next` is `base.state` under diff (nothing is
+    /// written); [`CommitError::Stale`] when someone did; [`CommitError::NoSuchVersion`]
+    /// when `base` is not a version of this root; [`CommitError::Other`] for the rest (a state JSON
     /// cannot hold, such as a NaN float, is [`Error::NotJson`]). Nothing is written on
     /// error.
     ///
@@ -361,6 +368,9 @@ where
         message: &str,
     ) -> Result<Checkout<M>, CommitError> {
         let diff = base.state.diff(next).map_err(Error::Model)?;
+        if diff.is_empty() {
+            return Err(CommitError::Unchanged);
+        }
         let mut state = base.state.clone();
         state.apply(&diff).map_err(Error::Model)?;
         let what = format!(
@@ -427,6 +437,14 @@ where
                 Ok(checkout) => {
                     return Ok(Committed {
                         checkout,
+                        conflicts,
+                        stale,
+                    });
+                }
+                // Ours holds nothing the base does not (an edit another commit made too).
+                Err(CommitError::Unchanged) => {
+                    return Ok(Committed {
+                        checkout: base,
                         conflicts,
                         stale,
                     });

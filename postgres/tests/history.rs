@@ -348,3 +348,49 @@ async fn a_state_json_cannot_hold_is_refused_and_the_history_stays_readable() {
         .unwrap();
     assert_eq!(history.head(&client).await.unwrap(), next);
 }
+
+/// A push that changes nothing (an empty diff, or an update whose old and new values are
+/// equal) is refused and writes no version: before, each was a new version that made
+/// every honest writer stale, and was replayed by every checkout after.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_push_that_changes_nothing_writes_no_version() {
+    let guard = TestSchema::new("hist_noop").await;
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    history.create_table(&client).await.unwrap();
+    let start = history.init(&client, &counters(2)).await.unwrap();
+    let empty = history
+        .commit_diff(&client, 0, &statesync::Diff::default(), "nothing")
+        .await;
+    assert!(matches!(empty, Err(CommitError::Unchanged)), "{empty:?}");
+    // An update of counter 0 from 0 to 0.
+    let bumped = start.state.diff(&bump(&start.state, 0)).unwrap();
+    let no_op: statesync::Diff<Counters> = serde_json::from_str(
+        &serde_json::to_string(&bumped)
+            .unwrap()
+            .replace("\"new\":1", "\"new\":0"),
+    )
+    .unwrap();
+    let same = history.commit_diff(&client, 0, &no_op, "same").await;
+    assert!(matches!(same, Err(CommitError::Unchanged)), "{same:?}");
+    let unchanged = history.commit(&client, &start, &start.state, "again").await;
+    assert!(
+        matches!(unchanged, Err(CommitError::Unchanged)),
+        "{unchanged:?}"
+    );
+    assert_eq!(history.version(&client).await.unwrap(), 0);
+    // A merging commit whose edit is already in: nothing to write, and that is no error.
+    let merged = history
+        .commit_merging(
+            &client,
+            start.clone(),
+            start.state.clone(),
+            "m",
+            &MergeOptions::default(),
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(merged.checkout.version, 0);
+}
