@@ -41,6 +41,10 @@ pub enum Error {
         /// Whether the in-memory target was reloaded from the tables afterwards.
         target_reloaded: bool,
     },
+    /// Options that cannot work, refused before anything is done (a worker's lease too
+    /// short to renew).
+    #[error("bad options: {0}")]
+    BadOptions(String),
     /// A failure injected with [`crate::PgInventory::inject_failure`].
     #[error("injected failure {0}")]
     Injected(crate::FailAt),

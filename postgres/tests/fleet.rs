@@ -698,3 +698,27 @@ async fn a_connection_lost_while_idle_is_reconnected() {
     assert!(!worker.is_finished(), "{:?}", worker.await);
     worker.abort();
 }
+
+/// A lease too short to renew (zero made the heartbeat a busy loop of `UPDATE`s, and every
+/// lease was born expired) is refused before the worker connects.
+#[tokio::test]
+async fn a_worker_refuses_a_lease_too_short_to_renew() {
+    let schema = |name: &str| statesync_postgres::Schema::new(name).unwrap();
+    let fleet = Fleet::new(
+        PgInventory::new(schema("src")),
+        PgInventory::new(schema("dst")),
+    );
+    for lease in [Duration::ZERO, Duration::from_millis(99)] {
+        let options = WorkerOptions {
+            lease,
+            ..WorkerOptions::default()
+        };
+        let refused = fleet
+            .run_worker("postgres://nowhere.invalid/x", "w", &options, |_| {})
+            .await;
+        assert!(
+            matches!(refused, Err(statesync_postgres::Error::BadOptions(_))),
+            "{refused:?}"
+        );
+    }
+}

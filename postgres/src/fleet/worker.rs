@@ -17,7 +17,7 @@ use crate::{Error, PgInventory, connect};
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
     /// How long a claim lasts without a heartbeat (the heartbeat renews it every third of
-    /// it). Default 10 s.
+    /// it). Default 10 s; at least [`WorkerOptions::MIN_LEASE`].
     pub lease: Duration,
     /// How long to wait before looking again when every pending partition is leased by
     /// another worker. Default 100 ms.
@@ -35,6 +35,24 @@ pub struct WorkerOptions {
     pub stop_when_idle: bool,
     /// How many partitions to claim and apply in one transaction (default 1).
     pub batch: i64,
+}
+
+impl WorkerOptions {
+    /// The shortest lease a worker takes: its heartbeat renews it every third of it, and a
+    /// shorter one would spin on renewals (a zero lease is born expired).
+    pub const MIN_LEASE: Duration = Duration::from_millis(100);
+
+    /// Refuses options a worker cannot run with.
+    fn check(&self) -> Result<(), Error> {
+        if self.lease < Self::MIN_LEASE {
+            return Err(Error::BadOptions(format!(
+                "a lease of {:?} is shorter than the {:?} a worker needs to renew it",
+                self.lease,
+                Self::MIN_LEASE
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for WorkerOptions {
@@ -342,6 +360,7 @@ impl<'a, F: FnMut(&Applied)> Session<'a, F> {
         options: &'a WorkerOptions,
         on_applied: F,
     ) -> Result<Self, Error> {
+        options.check()?;
         Ok(Self {
             url,
             worker,
@@ -455,7 +474,12 @@ impl Fleet {
     /// error and lets the leases expire, so the partitions are retried later.
     /// `on_applied` sees each transaction's partitions (to print a line, say).
     ///
+    /// A lease belongs to a worker name: give each worker process its own. Two processes
+    /// under one name renew each other's leases and may work on one partition together
+    /// (each partition version is still applied once: the second finds it done).
+    ///
     /// # Errors
+    /// [`Error::BadOptions`] for a lease shorter than [`WorkerOptions::MIN_LEASE`];
     /// [`Error::Db`] when the server cannot be reached (to claim, or to reconnect).
     pub async fn run_worker(
         &self,
@@ -481,8 +505,8 @@ impl Fleet {
     /// Returns when `stop` completes.
     ///
     /// # Errors
-    /// [`Error::Db`] when the server cannot be reached; [`Error::BadRow`] when the
-    /// listening connection closed.
+    /// [`Error::BadOptions`] as [`Fleet::run_worker`]; [`Error::Db`] when the server cannot
+    /// be reached; [`Error::BadRow`] when the listening connection closed.
     pub async fn listen(
         &self,
         url: &str,
