@@ -25,9 +25,12 @@
 //! | `GET /stats` | | `200` [`Stats`] |
 //!
 //! The keys follow the models': a site by name, a device by site and name (device names are
-//! unique across sites), an interface by device name and name. Every error answer has an
-//! [`ErrorBody`]. Bad JSON is a `400`; injected failures are `500`s (see [`service`] for the
-//! failure model: a timed-out request **was** carried out).
+//! unique across sites), an interface by device name and name. Every error answer the
+//! service makes has an [`ErrorBody`] (hyper itself answers a request it cannot parse,
+//! such as one with oversized headers, without one). Bad JSON is a `400`, a body over 2 MB
+//! a `413`; injected failures are `500`s (see [`service`] for the failure model: a
+//! timed-out request **was** carried out). The demo sets no connection limit or timeout:
+//! put it behind a proxy that does before exposing it.
 //!
 //! The [`Client`] has one method per endpoint, taking the models, and an [`Error`] that
 //! says whether it [is transient](Error::is_transient) and whether [the change may have

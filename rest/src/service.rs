@@ -344,8 +344,13 @@ impl From<DbError> for ApiError {
 }
 
 impl From<JsonRejection> for ApiError {
+    /// A bad request (400), or a body beyond the limit (413, as axum says).
     fn from(rejection: JsonRejection) -> Self {
-        Self::new(ErrorKind::BadRequest, rejection.body_text())
+        let mut error = Self::new(ErrorKind::BadRequest, rejection.body_text());
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            error.status = StatusCode::PAYLOAD_TOO_LARGE;
+        }
+        error
     }
 }
 

@@ -650,6 +650,26 @@ async fn names_no_url_can_carry_are_refused() {
     service.shutdown().await.unwrap();
 }
 
+/// A body beyond the server's limit is a 413 with a JSON `ErrorBody` (it was a 400, as if
+/// the JSON were malformed), and nothing is stored.
+#[tokio::test]
+async fn a_body_too_large_is_a_413_with_a_json_body() {
+    let (service, client) = start(Config::default()).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let body = serde_json::json!({ "name": "ams", "region": "x".repeat(3 << 20) });
+    let answer = http
+        .post(format!("{}/sites", service.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 413);
+    let body: statesync_rest::ErrorBody = answer.json().await.unwrap();
+    assert_eq!(body.error, ErrorKind::BadRequest);
+    assert_eq!(client.load().await.unwrap(), Inventory::default());
+    service.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn only_writes_draw_faults_and_every_error_has_a_json_body() {
     let config = Config {
