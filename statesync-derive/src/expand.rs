@@ -1,8 +1,8 @@
 //! Code generation from the checked [`Model`]: the key type, the field enum, the changes and
 //! child-diff records, and the `DiffModel` impl. Everything else lives in the runtime.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::{DeriveInput, Ident};
 
 use crate::ast::{Field, Model, Role};
@@ -284,9 +284,9 @@ fn changes_type(model: &Model) -> TokenStream {
         let member = field.ident;
         match field.eq() {
             None => quote_spanned!(field.span()=> self.#member == __other.#member),
-            Some(_) => {
+            Some(eq) => {
                 let at = model.krate_at(field.span());
-                let eq = field_eq(field);
+                let eq = eq_outside_the_model(model, &generics, field.span(), eq);
                 quote_spanned!(field.span()=>
                     #at::__private::same_change(&self.#member, &__other.#member, #eq)
                 )
@@ -926,6 +926,60 @@ fn accessor_names(name: &Ident) -> [Ident; 2] {
         quote::format_ident!("{name}"),
         quote::format_ident!("{name}_mut"),
     ]
+}
+
+/// A field's `eq` called from outside the model's impls (the record of changes, whose
+/// parameters are `in_scope`): a path that starts with `Self` names the model there, with
+/// its parameters (`Self::same` becomes `<Gauge<T>>::same`). A model parameter the record
+/// does not have (one only skipped or children fields use) cannot be named there: that is
+/// an error on the path.
+fn eq_outside_the_model(
+    model: &Model,
+    in_scope: &syn::Generics,
+    span: Span,
+    eq: &syn::Path,
+) -> TokenStream {
+    let mut segments = eq.segments.iter();
+    if eq.leading_colon.is_some() || segments.next().is_none_or(|first| first.ident != "Self") {
+        return quote_spanned!(span=> |__a, __b| #eq(__a, __b));
+    }
+    let ident = model.ident;
+    let params = &model.generics.params;
+    let inferred = (!params.is_empty()).then(|| {
+        let held = |name: &Ident| {
+            in_scope.params.iter().any(|param| match param {
+                syn::GenericParam::Type(held) => held.ident == *name,
+                syn::GenericParam::Const(held) => held.ident == *name,
+                syn::GenericParam::Lifetime(_) => false,
+            })
+        };
+        let mut each = Vec::new();
+        for param in params {
+            match param {
+                syn::GenericParam::Lifetime(_) => each.push(quote!('_)),
+                syn::GenericParam::Type(syn::TypeParam { ident, .. })
+                | syn::GenericParam::Const(syn::ConstParam { ident, .. }) => {
+                    if !held(ident) {
+                        let message = format!(
+                            "`Self` in `eq` cannot name `{}` in its record of changes, which \
+                             has no parameter `{ident}` (no compared attribute uses it): name a \
+                             function outside the model's impl",
+                            model.ident
+                        );
+                        return Err(syn::Error::new_spanned(eq, message).to_compile_error());
+                    }
+                    each.push(ident.to_token_stream());
+                }
+            }
+        }
+        Ok(quote!(<#(#each),*>))
+    });
+    let inferred = match inferred.transpose() {
+        Ok(inferred) => inferred,
+        Err(error) => return error,
+    };
+    let rest = segments.map(|segment| quote!(::#segment));
+    quote_spanned!(span=> |__a, __b| <#ident #inferred> #(#rest)* (__a, __b))
 }
 
 /// The attribute's equality: the field's `eq`, or `PartialEq::eq` of its type (a function,

@@ -21,7 +21,38 @@ pub struct Rule {
     pub weight: u32,
 }
 
+/// `eq` may name a function of the model through `Self`, on a generic model too (the
+/// record of changes compares with it, where `Self` is not the model).
+#[derive(DiffModel, Clone, Debug)]
+pub struct Gauge<T: Clone + std::fmt::Debug + PartialEq> {
+    #[statesync(id)]
+    pub name: String,
+    #[statesync(eq = Self::same_length)]
+    pub reading: Pattern,
+    #[statesync(eq = "Self::same_unit")]
+    pub unit: T,
+}
+
+impl<T: Clone + std::fmt::Debug + PartialEq> Gauge<T> {
+    fn same_length(a: &Pattern, b: &Pattern) -> bool {
+        a.0.len() == b.0.len()
+    }
+
+    fn same_unit(a: &T, b: &T) -> bool {
+        a == b
+    }
+}
+
 fn main() {
+    let gauge = Gauge { name: "g".into(), reading: Pattern("ab".into()), unit: 1_u8 };
+    let longer = Gauge { reading: Pattern("abc".into()), ..gauge.clone() };
+    let diff = gauge.diff(&longer).unwrap();
+    let statesync::Action::Update(update) = &diff.elements()[0].action else {
+        panic!("an update");
+    };
+    assert!(update.fields == update.fields.clone());
+    assert!(gauge.diff(&Gauge { reading: Pattern("xy".into()), ..gauge.clone() }).unwrap().is_empty());
+
     let old = Rule { name: "r".into(), pattern: Pattern("a*".into()), weight: 1 };
     let new = Rule { pattern: Pattern("b*".into()), weight: 2, ..old.clone() };
     let diff = old.diff(&new).unwrap();
