@@ -26,15 +26,19 @@ impl<'ast> Visit<'ast> for Names {
         {
             self.heads.insert(first.ident.to_string());
         }
-        // A path that may name a type of this module: one segment, or one from this
-        // module or a crate root (`self::`, `crate::`, `::krate::`); not one through another
-        // module (`v1::Node`, `super::Node`: a migration's other model of the same name).
-        let here = path.leading_colon.is_some()
-            || path.segments.len() == 1
-            || path
-                .segments
-                .first()
-                .is_some_and(|first| first.ident == "self" || first.ident == "crate");
+        // A path that may name a type of this module: one segment, or one from this module
+        // or the crate root (`self::Node`, `crate::Node`); not one through another module
+        // (`v1::Node`, `super::Node`, `crate::v1::Node`: a migration's other model of the
+        // same name) or another crate (`::krate::Node`).
+        let here = path.leading_colon.is_none()
+            && match path.segments.len() {
+                1 => true,
+                2 => path
+                    .segments
+                    .first()
+                    .is_some_and(|first| first.ident == "self" || first.ident == "crate"),
+                _ => false,
+            };
         if here && let Some(last) = path.segments.last() {
             self.local.insert(last.ident.to_string());
         }
@@ -158,9 +162,10 @@ pub fn is_generic(model: &Model, ty: &Type) -> bool {
 
 /// Whether a field's type names the model itself (`Vec<Node>` in `Node`, or `Self`): such
 /// a field must not put a bound on the model into the model's own impl, which would
-/// overflow trait resolution. Read from the syntax: the model's name reached from here or
-/// from a root (`Node`, `self::Node`, `crate::…::Node`), not through another module
-/// (`v1::Node`, `super::Node`: another type of that name, as a migration keeps).
+/// overflow trait resolution. Read from the syntax: the model's name alone or reached
+/// from this module or the crate root (`Node`, `self::Node`, `crate::Node`), not through
+/// another module (`v1::Node`, `super::Node`, `crate::v1::Node`: another type of that
+/// name, as a migration keeps).
 pub fn is_recursive(model: &Model, ty: &Type) -> bool {
     let names = names_in_types(&[ty]);
     let plain = model.ident.to_string();

@@ -33,7 +33,26 @@ mod v2 {
     }
 }
 
+/// The same reached from the crate root (`crate::v1::Device`): another model too.
+mod v3 {
+    #[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+    pub struct Device {
+        #[statesync(id)]
+        pub name: String,
+        #[statesync(children)]
+        pub legacy: Vec<crate::v1::Device>,
+    }
+}
+
 fn main() {
+    let mut target = v3::Device { name: "d".into(), legacy: Vec::new() };
+    let mut source = target.clone();
+    source.legacy.push(v1::Device { name: "a".into(), fqdn: "a.example".into() });
+    target
+        .sync_from(&source, &mut InMemory, SyncOptions::default())
+        .expect("synced");
+    assert_eq!(target, source);
+
     let newer = v2::Device { name: "n".into(), older: Vec::new() };
     let mut target = newer.clone();
     let mut source = newer.clone();
