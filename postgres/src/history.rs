@@ -58,8 +58,8 @@ pub enum CommitError {
         /// The head when the commit was refused.
         head: i64,
     },
-    /// The base version does not exist in this history (a checkout of another root, or a
-    /// history that was removed).
+    /// The base version does not exist in this history (a version this root never had,
+    /// or a history that was removed).
     #[error("version {0} is not in the history")]
     NoSuchVersion(i64),
     /// The commit changes nothing (an empty diff, or one whose new values are the old
@@ -348,12 +348,18 @@ where
     /// Commits `next` as the version after `base`: the diff from `base.state` is inserted
     /// as version `base.version + 1`, which succeeds only if nobody committed after `base`.
     ///
+    /// `base` must be a checkout of this history, as this history gave it: the commit
+    /// trusts its state (reading the version back to compare would cost a replay). Edit a
+    /// clone of it, never the checkout itself; a checkout edited in place, or one of
+    /// another root at a version this root also has, stores a diff this history cannot
+    /// replay, and every later checkout fails.
+    ///
     /// # Errors
     /// [`CommitError::Unchanged`] when `next` is `base.state` under diff (nothing is
     /// written); [`CommitError::Stale`] when someone did; [`CommitError::NoSuchVersion`]
-    /// when `base` is not a version of this root; [`CommitError::Other`] for the rest (a state JSON
-    /// cannot hold, such as a NaN float, is [`Error::NotJson`]). Nothing is written on
-    /// error.
+    /// when `base` is not a version of this root; [`CommitError::Other`] for the rest (a
+    /// state JSON cannot hold, such as a NaN float, is [`Error::NotJson`]). Nothing is
+    /// written on error.
     ///
     /// In `READ COMMITTED` (the default) a lost race is `Stale` and the caller's
     /// transaction goes on. In a `REPEATABLE READ` or `SERIALIZABLE` transaction whose
