@@ -351,8 +351,8 @@ where
     /// `base` must be a checkout of this history, as this history gave it: the commit
     /// trusts its state (reading the version back to compare would cost a replay). Edit a
     /// clone of it, never the checkout itself; a checkout edited in place, or one of
-    /// another root at a version this root also has, stores a diff this history cannot
-    /// replay, and every later checkout fails.
+    /// another root at a version this root also has, stores a diff from a state the
+    /// history never held: the edit may be lost, or every later checkout fail.
     ///
     /// # Errors
     /// [`CommitError::Unchanged`] when `next` is `base.state` under diff (nothing is
@@ -421,6 +421,8 @@ where
     /// Commits `ours` (edited from `base`), and while the commit is stale pulls the newer
     /// versions, merges three-way (base, ours, theirs: conflicts keep ours and are
     /// returned) and commits the merge against the new head, at most `attempts` times.
+    /// When there is nothing to commit (ours, or the merge, holds nothing new), nothing is
+    /// written and the checkout returned is the head.
     ///
     /// # Errors
     /// [`CommitError::Contended`] after `attempts` stale refusals; any other error of
@@ -447,8 +449,13 @@ where
                         stale,
                     });
                 }
-                // Ours holds nothing the base does not (an edit another commit made too).
+                // Ours holds nothing the base does not (an edit another commit made too):
+                // nothing to write, and the result is the head.
                 Err(CommitError::Unchanged) => {
+                    if self.version(client).await? < base.version {
+                        return Err(CommitError::NoSuchVersion(base.version));
+                    }
+                    self.pull(client, &mut base).await?;
                     return Ok(Committed {
                         checkout: base,
                         conflicts,

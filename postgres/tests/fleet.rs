@@ -720,5 +720,18 @@ async fn a_worker_refuses_a_lease_too_short_to_renew() {
             matches!(refused, Err(statesync_postgres::Error::BadOptions(_))),
             "{refused:?}"
         );
+        let listening = fleet
+            .listen(
+                "postgres://nowhere.invalid/x",
+                "w",
+                &options,
+                |_| {},
+                std::future::pending(),
+            )
+            .await;
+        assert!(
+            matches!(listening, Err(statesync_postgres::Error::BadOptions(_))),
+            "{listening:?}"
+        );
     }
 }

@@ -393,4 +393,21 @@ async fn a_push_that_changes_nothing_writes_no_version() {
         .await
         .unwrap();
     assert_eq!(merged.checkout.version, 0);
+    // The same against a base another commit moved past: the head comes back.
+    let ahead = history
+        .commit(&client, &start, &bump(&start.state, 1), "b")
+        .await
+        .unwrap();
+    let merged = history
+        .commit_merging(
+            &client,
+            start.clone(),
+            start.state.clone(),
+            "m",
+            &MergeOptions::default(),
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(merged.checkout, ahead);
 }

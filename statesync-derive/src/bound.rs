@@ -11,7 +11,8 @@ use crate::ast::{Model, Role};
 /// What a type (or predicate) names, found by walking its syntax tree: the first segment of
 /// every relative path (where a type or const parameter, or `Self`, appears), every path
 /// segment (where a model's own name appears), the types a path may name from this module
-/// (`Node`, `crate::…::Node`, not `v1::Node`), and every lifetime.
+/// (`Node`, `self::Node`, `crate::Node`, not `v1::Node` or `crate::v1::Node`), and every
+/// lifetime.
 #[derive(Default)]
 struct Names {
     heads: BTreeSet<String>,

@@ -15,7 +15,8 @@ use crate::model::{DiffModel, DiffVisitor};
 /// The deepest tree statesync handles: a root and its descendants down to 16 levels (the
 /// root is level 1). Deeper trees are refused with [`Error::TooDeep`] by `diff`, `apply`
 /// and the check before it; deserialising a [`Diff`](crate::Diff) nested deeper fails with
-/// the format's own error (its text names the model type, not the element).
+/// the format's own error ("diff nested deeper than the 16 levels statesync supports"; a
+/// created or deleted model too deep is named).
 ///
 /// Why 16: a diff nests 6 JSON containers per level of update (diff, elements, element,
 /// action, update, children), and `serde_json` refuses input nested deeper than 128. Sixteen

@@ -240,13 +240,15 @@ impl<K: Hash + Eq> Keys<K> {
         Ok(added)
     }
 
-    /// Adds a copy of a key at the end when it is absent (hashing it once).
+    /// Adds a copy of a key at the end when it is absent (hashing it once). The copy is
+    /// made first: a `Clone` that panics leaves no position without its key.
     pub(crate) fn insert_cloned(&mut self, key: &K)
     where
         K: Clone,
     {
+        let copy = key.clone();
         if self.index_new(key).is_ok() {
-            self.keys.push(key.clone());
+            self.keys.push(copy);
         }
     }
 

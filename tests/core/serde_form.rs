@@ -266,13 +266,19 @@ fn a_wide_model_roundtrips_through_json() {
 static COMPARED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// An id that counts how often it is compared.
-#[derive(Debug, Clone, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 struct Counted(u32);
 
 impl PartialEq for Counted {
     fn eq(&self, other: &Self) -> bool {
         COMPARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.0 == other.0
+    }
+}
+
+impl std::hash::Hash for Counted {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 

@@ -515,6 +515,7 @@ impl Fleet {
         on_applied: impl FnMut(&Applied),
         stop: impl Future<Output = ()>,
     ) -> Result<WorkerReport, Error> {
+        options.check()?;
         let (_listening, mut notes) = connect_listening(url, &self.channel).await?;
         let mut session = Session::open(url, worker, options, on_applied).await?;
         tokio::pin!(stop);

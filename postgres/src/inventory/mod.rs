@@ -233,10 +233,10 @@ impl PgInventory {
     /// then writes them in one transaction. Nothing is written when nothing changed or the
     /// options' delete limit refused the sync (see the report).
     ///
-    /// The changes are recorded on a copy of `target`, which replaces it once they are
-    /// committed: a sync dropped before (a timeout around the call) leaves `target` as the
-    /// tables hold it. (Dropped while the commit itself was on its way, the tables may
-    /// hold either state: load them again.)
+    /// When something changed, the changes are recorded on a copy of `target`, which
+    /// replaces it once they are committed: a sync dropped before (a timeout around the
+    /// call) leaves `target` as the tables hold it. (Dropped while the commit itself was on
+    /// its way, the tables may hold either state: load them again.)
     ///
     /// # Errors
     /// A failed diff (nothing written); [`Error::NotCommitted`] when the write failed:
@@ -249,8 +249,20 @@ impl PgInventory {
         source: &Inventory,
         options: SyncOptions<'_>,
     ) -> Result<Synced, Error> {
+        let mut options = options;
+        let diff = statesync::sync::diff_with_progress(target, source, &mut options)?;
+        let mut changes = Changes::default();
+        if diff.is_empty() {
+            // Nothing changes in memory: no copy to make.
+            let report = target.sync_diff(&diff, &mut changes, options);
+            return Ok(Synced {
+                report,
+                rows: (0, 0, 0),
+                write: std::time::Duration::ZERO,
+            });
+        }
         let mut synced = target.clone();
-        let (report, changes) = Self::record(&mut synced, source, options)?;
+        let report = synced.sync_diff(&diff, &mut changes, options);
         let started = std::time::Instant::now();
         let rows = changes.counts();
         if changes.is_empty() {

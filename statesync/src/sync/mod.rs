@@ -316,7 +316,7 @@ pub trait SyncModel: DiffModel {
     where
         Self: SyncTree<H>,
     {
-        let diff = diff_reporting(self, source, &mut options)?;
+        let diff = diff_with_progress(self, source, &mut options)?;
         Ok(self.sync_diff(&diff, hooks, options))
     }
 
@@ -396,8 +396,42 @@ pub(super) fn store_size<M: DiffModel>(store: &Store<M>) -> usize {
 }
 
 /// `target.diff(source)`, reporting the `"diff"` stage to `options`' progress callback
-/// when there is one (both engines' `sync_from`).
-pub(crate) fn diff_reporting<M: DiffModel>(
+/// when there is one: the diff `sync_from` makes, for a caller that looks at the diff
+/// before it syncs (then [`SyncModel::sync_diff`] with the same options does what
+/// `sync_from` does).
+///
+/// ```
+/// use statesync::sync::{InMemory, SyncModel, SyncOptions, diff_with_progress};
+/// use statesync::{DiffModel, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Zone {
+///     #[statesync(children)]
+///     records: Store<Record>,
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Record {
+///     #[statesync(id)]
+///     name: String,
+/// }
+///
+/// let mut target = Zone { records: Store::new() };
+/// let source = Zone { records: Store::try_from_iter([Record { name: "a".into() }])? };
+/// let mut stages = Vec::new();
+/// let mut options = SyncOptions::default().on_progress(|p| stages.push(p.stage));
+/// let diff = diff_with_progress(&target, &source, &mut options)?;
+/// assert_eq!(diff.summary().create, 1); // looked at before the sync
+/// let report = target.sync_diff(&diff, &mut InMemory, options);
+/// assert_eq!(report.counts.created, 1);
+/// assert_eq!(target, source);
+/// assert_eq!(stages.first(), Some(&"diff"));
+/// # Ok::<(), statesync::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`DiffModel::diff`].
+pub fn diff_with_progress<M: DiffModel>(
     target: &M,
     source: &M,
     options: &mut SyncOptions<'_>,

@@ -282,7 +282,7 @@ pub trait AsyncSyncModel: DiffModel + Send + Sync {
     {
         async move {
             let mut options = options;
-            let diff = super::diff_reporting(self, source, &mut options.sync)?;
+            let diff = super::diff_with_progress(self, source, &mut options.sync)?;
             Ok(self.sync_diff_async(&diff, hooks, options).await)
         }
     }
