@@ -465,8 +465,11 @@ impl<'de, S: Slots<'de>> de::Visitor<'de> for RecordVisitor<'_, S> {
     }
 }
 
-/// Reads a field's name: its position among the record's names.
-struct FieldName(&'static [&'static str]);
+/// Reads a field's name: its position among the record's names (also for [`Diff`]'s own
+/// fields).
+///
+/// [`Diff`]: crate::Diff
+pub(crate) struct FieldName(pub(crate) &'static [&'static str]);
 
 impl<'de> DeserializeSeed<'de> for FieldName {
     type Value = usize;

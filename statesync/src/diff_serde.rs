@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::__serde_record::FieldName;
 use crate::depth::Level;
 use crate::diff::{Action, Diff, ElementDiff};
 use crate::model::DiffModel;
@@ -128,9 +129,9 @@ where
         use serde::de::Error as _;
         let (level, below) = enter_nested::<A::Error>()?;
         let (mut model, mut elements, mut unchanged) = (None, None, None);
-        while let Some(field) = map.next_key::<String>()? {
-            match field.as_str() {
-                "model" if model.is_none() => {
+        while let Some(field) = map.next_key_seed(FieldName(DIFF_FIELDS))? {
+            match field {
+                0 if model.is_none() => {
                     let name: String = map.next_value()?;
                     if name != M::NAME {
                         return Err(A::Error::custom(format_args!(
@@ -140,16 +141,16 @@ where
                     }
                     model = Some(name);
                 }
-                "elements" if elements.is_none() => {
+                1 if elements.is_none() => {
                     let read = map.next_value::<Vec<ElementDiff<M>>>()?;
                     refuse_below_limit(below, &read)?;
                     elements = Some(read);
                 }
-                "unchanged" if unchanged.is_none() => unchanged = Some(map.next_value::<usize>()?),
-                "model" | "elements" | "unchanged" => {
-                    return Err(A::Error::custom(format_args!("duplicate field `{field}`")));
+                2 if unchanged.is_none() => unchanged = Some(map.next_value::<usize>()?),
+                _ => {
+                    let name = DIFF_FIELDS.get(field).copied().unwrap_or_default();
+                    return Err(A::Error::custom(format_args!("duplicate field `{name}`")));
                 }
-                other => return Err(A::Error::unknown_field(other, DIFF_FIELDS)),
             }
         }
         model.ok_or_else(|| A::Error::missing_field("model"))?;

@@ -344,4 +344,15 @@ fn generated_records_read_fields_named_by_index() {
     assert_eq!((key.site.as_str(), key.name.as_str()), ("nyc", "sw1"));
     let beyond = MapDeserializer::<_, Error>::new([(0_u64, "nyc"), (2, "sw1")].into_iter());
     assert!(DeviceKey::deserialize(beyond).is_err());
+    // A diff's own fields too.
+    let fields = [
+        (0_u64, serde_json::json!("inventory")),
+        (1, serde_json::json!([])),
+        (2, serde_json::json!(3)),
+    ];
+    let diff = Diff::<Inventory>::deserialize(MapDeserializer::<_, serde_json::Error>::new(
+        fields.into_iter(),
+    ))
+    .unwrap();
+    assert_eq!((diff.is_empty(), diff.unchanged_here()), (true, 3));
 }
