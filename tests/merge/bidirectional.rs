@@ -294,3 +294,57 @@ fn a_partial_failure_on_a_generic_model_with_vec_children() {
     assert_eq!(a, board(1, &[1]));
     assert_eq!(b, a);
 }
+
+/// A device a flag in its derive keeps from being deleted.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(flags = "SKIP_UNMATCHED_DST")]
+struct Kept {
+    #[statesync(id)]
+    name: String,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Rack {
+    #[statesync(children)]
+    kept: statesync::Store<Kept>,
+}
+
+fn rack(names: &[&str]) -> Rack {
+    let kept = names.iter().map(|name| Kept {
+        name: (*name).into(),
+    });
+    Rack {
+        kept: statesync::Store::try_from_iter(kept).unwrap(),
+    }
+}
+
+/// A change a side's flags keep it from taking (a delete its model's `SKIP_UNMATCHED_DST`
+/// skips) does not reach that side: the base does not take it either, so the other side's
+/// edit is not lost. Before, both reports counted as successes, the base dropped the
+/// element while one side kept it, and the next run re-created it on the other side.
+#[test]
+fn a_change_a_flag_skips_on_one_side_stays_a_change() {
+    let mut history = History::new(rack(&["d", "e"])).unwrap();
+    let mut a = rack(&["d", "e"]);
+    let mut b = rack(&["e"]);
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut InMemory),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.a.counts.skipped, 1, "{}", report.a);
+    assert!(!report.base_committed);
+    assert_eq!(history.head(), &rack(&["d", "e"]), "the base keeps d");
+    // The next run still sees B's delete, and never re-creates d on B.
+    let again = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut InMemory),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(again.b.counts.created, 0, "{}", again.b);
+    assert_eq!(b, rack(&["e"]));
+}

@@ -16,9 +16,9 @@ pub struct BidirectionalReport {
     pub a: SyncReport,
     /// The sync into side B.
     pub b: SyncReport,
-    /// Whether the merge became the new base (only when both syncs succeeded; committed
-    /// to the history when it differs from the old base). When a sync failed, the base
-    /// moves only as far as both sides now agree.
+    /// Whether the merge became the new base (only when both syncs succeeded with nothing
+    /// skipped; committed to the history when it differs from the old base). Otherwise the
+    /// base moves only as far as both sides now agree.
     pub base_committed: bool,
 }
 
@@ -42,13 +42,21 @@ where
     report
 }
 
+/// Whether a side took the whole of its sync: nothing failed, and nothing was left by a
+/// flag its models declare (a skipped change did not reach the side, though the report is
+/// a success).
+fn reached(report: &SyncReport) -> bool {
+    report.is_success() && report.counts.skipped == 0
+}
+
 /// Syncs two replicas both ways against the base at the head of `history`: each side's
 /// changes since the base are merged (A is "ours", B "theirs"), each side gets the diff that
 /// brings it to the merge through its own hooks, and the merge is committed as the new base
 /// when both sides succeeded. Where a conflict is reported, each side keeps its own value
 /// and the base keeps the old one, so the conflict comes up again until resolved.
 ///
-/// When a side's sync failed in part, the base moves only as far as the two sides now
+/// When a side's sync failed in part, or a flag its models declare (`IGNORE`,
+/// `SKIP_UNMATCHED_DST`, ...) left part of it, the base moves only as far as the two sides now
 /// agree: a value or an element both hold alike goes into it, everything else keeps the
 /// base's. So what one side did not get is still a change of the other side next time, and
 /// what reached both sides is no longer one (a side that then undoes it is heard). A side
@@ -77,7 +85,7 @@ where
     let diff_b = b.diff(&for_b.value)?;
     let report_a = sync_side(a, &diff_a, hooks_a);
     let report_b = sync_side(b, &diff_b, hooks_b);
-    let base_committed = report_a.is_success() && report_b.is_success();
+    let base_committed = reached(&report_a) && reached(&report_b);
     let next = if base_committed {
         new_base.value
     } else {
