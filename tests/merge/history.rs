@@ -190,3 +190,50 @@ fn save_refuses_what_json_cannot_hold_and_keeps_the_file() {
     );
     assert_eq!(History::<Gauges>::load(&path).unwrap(), history);
 }
+
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Shelf {
+    #[statesync(children)]
+    books: Vec<Book>,
+}
+
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Book {
+    #[statesync(id)]
+    title: String,
+}
+
+/// An initial state whose `Vec` of children repeats a key is refused, by `new` and by
+/// `load` (a hand-edited file): no commit could be diffed against it. Before, both took it,
+/// every later commit failed, and `save` blamed a float that JSON cannot hold.
+#[test]
+fn an_initial_state_that_repeats_a_key_is_refused() {
+    let book = || Book {
+        title: "dune".into(),
+    };
+    let twice = Shelf {
+        books: vec![book(), book()],
+    };
+    let error = History::new(twice.clone()).unwrap_err();
+    assert!(
+        matches!(error, statesync::Error::DuplicateKey { .. }),
+        "{error}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.json");
+    History::new(Shelf {
+        books: vec![book()],
+    })
+    .unwrap()
+    .save(&path)
+    .unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replacen(
+        r#""books":[{"title":"dune"}]"#,
+        r#""books":[{"title":"dune"},{"title":"dune"}]"#,
+        1,
+    );
+    assert_ne!(edited, text, "the file holds the initial state: {text}");
+    std::fs::write(&path, edited).unwrap();
+    assert!(History::<Shelf>::load(&path).is_err());
+}

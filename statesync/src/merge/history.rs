@@ -100,9 +100,11 @@ impl<M: DiffModel> History<M> {
     /// # Errors
     /// [`Error::TooDeep`] when `initial` nests deeper than [`crate::MAX_DEPTH`]: a history
     /// holds only what it can save and load again (and copying a deeper tree could
-    /// overflow the stack).
+    /// overflow the stack). [`Error::DuplicateKey`] (or [`Error::KeyMismatch`]) when a
+    /// collection in it repeats a key (a `Vec` of children) or files a child under another
+    /// key (a map): no commit could ever be diffed against it.
     pub fn new(initial: M) -> Result<Self, Error> {
-        crate::depth::check_subtree(&initial)?;
+        crate::diff::check_create(&initial)?;
         Ok(Self {
             head: initial.clone(),
             initial,
