@@ -110,12 +110,71 @@ pub trait ChildCollection: Default {
         children
     }
 
+    /// Up to `limit` keys of the children in the collection's order from the child with
+    /// key `from` on (from the first when `from` is `None`), and the key after them if
+    /// there is one: how the async engine reads a wide collection a chunk at a time. The
+    /// default reads from the start each time; a `Store`, a `BTreeMap` and an `IndexMap`
+    /// start at `from` (so reading n children in chunks is linear, not quadratic).
+    #[doc(hidden)]
+    fn child_keys_from(
+        &self,
+        from: Option<&<Self::Model as DiffModel>::Key>,
+        limit: usize,
+    ) -> ChildKeys<<Self::Model as DiffModel>::Key> {
+        let mut keys = ChildKeys::new(limit);
+        let mut on = from.is_none();
+        self.for_each_child(&mut |model| {
+            on = on || from.is_some_and(|from| model.has_key(from));
+            if on {
+                keys.push_with(|| model.key());
+            }
+        });
+        keys
+    }
+
     /// How many children the collection holds.
     #[doc(hidden)]
     fn child_count(&self) -> usize {
         let mut count = 0;
         self.for_each_child(&mut |_| count += 1);
         count
+    }
+}
+
+/// Keys read a chunk at a time ([`ChildCollection::child_keys_from`]): up to a limit, and
+/// the key after them.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildKeys<K> {
+    /// The keys read, in order.
+    pub keys: Vec<K>,
+    /// The key after them, where the next chunk starts; `None` at the end.
+    pub after: Option<K>,
+    limit: usize,
+}
+
+impl<K> ChildKeys<K> {
+    /// Nothing read yet, up to `limit` keys.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            keys: Vec::new(),
+            after: None,
+            limit,
+        }
+    }
+
+    /// Takes one more key (built only when it is kept): into the chunk while there is room,
+    /// then as the key after it. Whether more are wanted.
+    pub fn push_with(&mut self, key: impl FnOnce() -> K) -> bool {
+        if self.after.is_some() {
+            return false;
+        }
+        if self.keys.len() < self.limit {
+            self.keys.push(key());
+        } else {
+            self.after = Some(key());
+        }
+        self.after.is_none()
     }
 }
 
@@ -428,6 +487,20 @@ impl<M: DiffModel> ChildCollection for Store<M> {
     fn insert_child(&mut self, child: M) {
         drop(self.upsert(child));
     }
+
+    fn child_keys_from(&self, from: Option<&M::Key>, limit: usize) -> ChildKeys<M::Key> {
+        let (index, models) = self.indexed();
+        let start = from.map_or(Some(0), |from| position_of(index, models, from));
+        let mut keys = ChildKeys::new(limit);
+        if let Some(rest) = start.and_then(|start| models.get(start..)) {
+            for model in rest {
+                if !keys.push_with(|| model.key()) {
+                    break;
+                }
+            }
+        }
+        keys
+    }
 }
 
 impl<M: DiffModel> ChildCollection for Vec<M> {
@@ -712,8 +785,54 @@ macro_rules! map_children {
             fn insert_child(&mut self, child: M) {
                 drop(self.insert(child.key(), child));
             }
+
+            fn child_keys_from(&self, from: Option<&M::Key>, limit: usize) -> ChildKeys<M::Key> {
+                map_keys_from!($map, self, from, limit)
+            }
         }
     };
+}
+
+/// [`ChildCollection::child_keys_from`] of a map: a `BTreeMap` and an `IndexMap` start at
+/// `from`; a `HashMap` has no order to start in, and reads from its start.
+macro_rules! map_keys_from {
+    (BTreeMap, $map:ident, $from:ident, $limit:ident) => {{
+        let mut keys = ChildKeys::new($limit);
+        let rest = match $from {
+            Some(from) => $map.range(from..),
+            None => $map.range(..),
+        };
+        for (key, _) in rest {
+            if !keys.push_with(|| key.clone()) {
+                break;
+            }
+        }
+        keys
+    }};
+    (IndexMap, $map:ident, $from:ident, $limit:ident) => {{
+        let mut keys = ChildKeys::new($limit);
+        let start = $from.map_or(Some(0), |from| $map.get_index_of(from));
+        for index in start.into_iter().flat_map(|start| start..$map.len()) {
+            let Some((key, _)) = $map.get_index(index) else {
+                break;
+            };
+            if !keys.push_with(|| key.clone()) {
+                break;
+            }
+        }
+        keys
+    }};
+    (HashMap, $map:ident, $from:ident, $limit:ident) => {{
+        let mut keys = ChildKeys::new($limit);
+        let mut on = $from.is_none();
+        for key in $map.keys() {
+            on = on || $from == Some(key);
+            if on && !keys.push_with(|| key.clone()) {
+                break;
+            }
+        }
+        keys
+    }};
 }
 
 map_children!(BTreeMap, remove, false, false);

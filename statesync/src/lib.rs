@@ -40,6 +40,8 @@ pub mod __serde_child;
 #[doc(hidden)]
 pub mod __serde_record;
 
+#[doc(hidden)]
+pub use children::ChildKeys;
 pub use children::{ChildCollection, Keyed};
 pub use depth::MAX_DEPTH;
 pub use diff::{Action, Change, Diff, ElementDiff, ModelUpdate};

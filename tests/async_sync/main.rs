@@ -10,6 +10,7 @@
 
 mod fake;
 mod plans;
+mod wide;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! does a collection's deletes, updates and creates in one walk. Every element's outcome is
 //! recorded, and the in-memory target changes only where a hook succeeded.
 
-use crate::children::{ChildCollection, IndexedVec};
+use crate::children::{ChildCollection, ChildKeys, IndexedVec};
 use crate::diff::{Action, Diff, ElementDiff, ModelUpdate};
 use crate::error::{Error, Operation, Path};
 use crate::fields::{ChildField, ChildFieldVisitor};
@@ -40,6 +40,19 @@ pub(super) trait Slots<M: DiffModel> {
     fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s M));
     /// The keys of the elements present, in the order they are walked.
     fn slot_keys(&self) -> Vec<M::Key>;
+    /// Up to `limit` keys of the elements present, from the one with key `from` on, and
+    /// the key after them (see [`ChildCollection::child_keys_from`]).
+    fn slot_keys_from(&self, from: Option<&M::Key>, limit: usize) -> ChildKeys<M::Key> {
+        let mut keys = ChildKeys::new(limit);
+        let mut on = from.is_none();
+        self.for_each_slot(&mut |model| {
+            on = on || from.is_some_and(|from| model.has_key(from));
+            if on {
+                keys.push_with(|| model.key());
+            }
+        });
+        keys
+    }
 }
 
 impl<C: ChildCollection> Slots<C::Model> for C {
@@ -65,6 +78,14 @@ impl<C: ChildCollection> Slots<C::Model> for C {
 
     fn slot_keys(&self) -> Vec<<C::Model as DiffModel>::Key> {
         self.child_keys()
+    }
+
+    fn slot_keys_from(
+        &self,
+        from: Option<&<C::Model as DiffModel>::Key>,
+        limit: usize,
+    ) -> ChildKeys<<C::Model as DiffModel>::Key> {
+        self.child_keys_from(from, limit)
     }
 }
 

@@ -41,43 +41,13 @@ impl<K: Clone + Send + Sync + 'static> Reading<K> {
     /// The next key to handle, reading up to `chunk` more when none is left.
     fn peek<M: DiffModel<Key = K>, S: Slots<M>>(&mut self, slots: &S, chunk: usize) -> Option<K> {
         if self.queue.is_empty() && (!self.begun || self.resume.is_some()) {
-            let (keys, after) = batch(slots, self.resume.as_ref(), chunk);
+            let read = slots.slot_keys_from(self.resume.as_ref(), chunk);
             self.begun = true;
-            self.resume = after;
-            self.queue = keys.into();
+            self.resume = read.after;
+            self.queue = read.keys.into();
         }
         self.queue.front().cloned()
     }
-}
-
-/// Up to `limit` keys of the collection from `from` on (all from the first when `from` is
-/// `None`), and the key after them if there is one.
-pub(super) fn batch<M: DiffModel, S: Slots<M>>(
-    slots: &S,
-    from: Option<&M::Key>,
-    limit: usize,
-) -> (Vec<M::Key>, Option<M::Key>) {
-    let mut on = from.is_none();
-    let mut keys = Vec::new();
-    let mut after = None;
-    slots.for_each_slot(&mut |model| {
-        if after.is_some() {
-            return;
-        }
-        if !on {
-            if from.is_some_and(|from| model.has_key(from)) {
-                on = true;
-            } else {
-                return;
-            }
-        }
-        if keys.len() < limit {
-            keys.push(model.key());
-        } else {
-            after = Some(model.key());
-        }
-    });
-    (keys, after)
 }
 
 /// What a walk of a collection in memory does next.
