@@ -535,3 +535,39 @@ fn per_collection_updates_wait_for_the_collections_deletes() {
         assert_eq!(target, source, "seed {seed}");
     }
 }
+
+/// After a stop, a parent delete that never started is `Stopped` when the stop left its
+/// children (none of them failed), and `ChildFailed` when one of its own children failed.
+/// Before, both were `ChildFailed`.
+#[test]
+fn after_a_stop_a_parent_left_with_its_children_is_stopped() {
+    let mut target = Inventory::default();
+    for site in ["s1", "s2"] {
+        target.sites.insert(fixtures::site(site, 40, 0)).unwrap();
+    }
+    let mut fake = Fake::holding(5, &target);
+    let s1 = target.sites.iter().next().unwrap();
+    let failing = s1.devices.iter().next().unwrap();
+    fake.fail.insert(super::fake::name(failing));
+    let report =
+        runtime().block_on(target.sync_from_async(&Inventory::default(), &fake, super::options(8)));
+    let report = report.unwrap();
+    assert_eq!(report.counts.failed, 1, "{report}");
+    let site = |name: &str| {
+        let outcome = report
+            .outcomes
+            .iter()
+            .find(|outcome| outcome.model == "site" && outcome.key.contains(name));
+        outcome.map(|outcome| outcome.status.clone())
+    };
+    assert_eq!(
+        site("s1"),
+        Some(Status::Skipped(SkipReason::ChildFailed)),
+        "{report}"
+    );
+    assert_eq!(
+        site("s2"),
+        Some(Status::Skipped(SkipReason::Stopped)),
+        "{report}"
+    );
+}

@@ -116,10 +116,14 @@ pub(super) fn delete_children<M, H, S>(
             continue;
         };
         if let Some(reason) = run.skip_reason::<M>(&key, Operation::Delete) {
-            run.record_subtree(&*child, Operation::Delete, Status::Skipped(reason));
-            if let Some(entry) = walker.groups.get_mut(&group) {
+            // A child a flag keeps keeps its parent (`ChildFailed`); one a stop leaves says
+            // nothing of it: the parent is `Stopped` (see `finish`).
+            if reason != SkipReason::Stopped
+                && let Some(entry) = walker.groups.get_mut(&group)
+            {
                 entry.all_gone = false;
             }
+            run.record_subtree(&*child, Operation::Delete, Status::Skipped(reason));
             continue;
         }
         if let Some(entry) = walker.groups.get_mut(&group) {
