@@ -392,12 +392,13 @@ impl<'a> SyncOptions<'a> {
         }
     }
 
-    /// Drops the progress and outcome callbacks: for what a dropped async sync undoes,
-    /// which no caller hears of (its report is dropped with it).
+    /// Drops the progress and outcome callbacks, and the outcomes from now on: for what a
+    /// dropped async sync undoes, which no caller hears of (its report is dropped with it,
+    /// so it does not keep them either).
     #[cfg(feature = "async")]
     pub(crate) fn silence(&mut self) {
         self.progress = None;
-        self.on_outcome = None;
+        self.on_outcome = Some(Box::new(drop));
     }
 
     pub(crate) fn has_progress(&self) -> bool {
