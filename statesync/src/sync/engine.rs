@@ -4,7 +4,7 @@
 //! does a collection's deletes, updates and creates in one walk. Every element's outcome is
 //! recorded, and the in-memory target changes only where a hook succeeded.
 
-use crate::children::{ChildCollection, ChildKeys, IndexedVec};
+use crate::children::{ChildCollection, IndexedVec};
 use crate::diff::{Action, Diff, ElementDiff, ModelUpdate};
 use crate::error::{Error, Operation, Path};
 use crate::fields::{ChildField, ChildFieldVisitor};
@@ -41,9 +41,15 @@ pub(super) trait Slots<M: DiffModel> {
     /// The keys of the elements present, in the order they are walked.
     fn slot_keys(&self) -> Vec<M::Key>;
     /// Up to `limit` keys of the elements present, from the one with key `from` on, and
-    /// the key after them (see [`ChildCollection::child_keys_from`]).
-    fn slot_keys_from(&self, from: Option<&M::Key>, limit: usize) -> ChildKeys<M::Key> {
-        let mut keys = ChildKeys::new(limit);
+    /// the key after them (see [`ChildCollection::child_keys_from`]): how the async engine
+    /// reads a collection.
+    #[cfg(feature = "async")]
+    fn slot_keys_from(
+        &self,
+        from: Option<&M::Key>,
+        limit: usize,
+    ) -> crate::children::ChildKeys<M::Key> {
+        let mut keys = crate::children::ChildKeys::new(limit);
         let mut on = from.is_none();
         self.for_each_slot(&mut |model| {
             on = on || from.is_some_and(|from| model.has_key(from));
@@ -80,11 +86,12 @@ impl<C: ChildCollection> Slots<C::Model> for C {
         self.child_keys()
     }
 
+    #[cfg(feature = "async")]
     fn slot_keys_from(
         &self,
         from: Option<&<C::Model as DiffModel>::Key>,
         limit: usize,
-    ) -> ChildKeys<<C::Model as DiffModel>::Key> {
+    ) -> crate::children::ChildKeys<<C::Model as DiffModel>::Key> {
         self.child_keys_from(from, limit)
     }
 }
