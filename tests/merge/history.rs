@@ -237,3 +237,18 @@ fn an_initial_state_that_repeats_a_key_is_refused() {
     std::fs::write(&path, edited).unwrap();
     assert!(History::<Shelf>::load(&path).is_err());
 }
+
+/// A commit that changes nothing records no version, as `PgHistory`'s: `commit` returns
+/// the head's version, and `commit_diff` (a replica's push) refuses it as `Unchanged`, so a
+/// replica pushing nothing makes no other one stale.
+#[test]
+fn a_commit_that_changes_nothing_records_no_version() {
+    let (mut history, states) = versions();
+    let head = history.version();
+    let last = states.last().unwrap().clone();
+    assert_eq!(history.commit(&last, "again").unwrap(), head);
+    assert_eq!(history.version(), head);
+    let refused = history.commit_diff(head, &statesync::Diff::default(), "nothing");
+    assert_eq!(refused, Err(statesync::merge::Refused::Unchanged));
+    assert_eq!(history.commits().len(), head);
+}

@@ -136,12 +136,16 @@ impl<M: DiffModel> History<M> {
         &self.commits
     }
 
-    /// Records `state` as a new version and returns its number.
+    /// Records `state` as a new version and returns its number; a state that changes
+    /// nothing records no version, and the head's number is returned.
     ///
     /// # Errors
     /// [`Error::DuplicateKey`] when `state` holds a `Vec` with two children of one key.
     pub fn commit(&mut self, state: &M, message: &str) -> Result<usize, Error> {
         let diff = self.head.diff(state)?;
+        if diff.is_empty() {
+            return Ok(self.version());
+        }
         self.head.apply(&diff)?;
         self.commits.push(Commit {
             version: self.commits.len() + 1,
@@ -196,6 +200,10 @@ pub enum Refused {
     /// The diff does not apply to the head (it names missing or existing elements).
     #[error("invalid diff: {0}")]
     Invalid(Error),
+    /// The diff changes nothing (empty, or its new values are the head's): no version is
+    /// recorded, so a replica pushing nothing makes no other one stale.
+    #[error("the diff changes nothing")]
+    Unchanged,
 }
 
 impl<M: DiffModel> History<M> {
@@ -208,11 +216,11 @@ impl<M: DiffModel> History<M> {
     }
 
     /// Commits a diff a replica made against version `base`: refused when `base` is not the
-    /// head (the replica must merge first) or when it does not apply; the head is then
-    /// unchanged. Returns the new version.
+    /// head (the replica must merge first), when it does not apply, or when it changes
+    /// nothing; the head is then unchanged. Returns the new version.
     ///
     /// # Errors
-    /// [`Refused::Stale`] or [`Refused::Invalid`].
+    /// [`Refused::Stale`], [`Refused::Invalid`] or [`Refused::Unchanged`].
     pub fn commit_diff(
         &mut self,
         base: usize,
@@ -225,7 +233,11 @@ impl<M: DiffModel> History<M> {
         }
         let mut next = self.head.clone();
         next.apply(diff).map_err(Refused::Invalid)?;
-        self.commit(&next, message).map_err(Refused::Invalid)
+        let committed = self.commit(&next, message).map_err(Refused::Invalid)?;
+        if committed == head {
+            return Err(Refused::Unchanged);
+        }
+        Ok(committed)
     }
 }
 
