@@ -229,6 +229,11 @@ pub trait AsyncHooks<M: DiffModel>: AsyncAdapter {
     /// Updates the system: `model` is the model after the update, `changes` the changed
     /// attributes with old and new values.
     ///
+    /// The future must be `Send`. An `async fn` that keeps `changes` (or `model`) across an
+    /// `.await` holds a reference to it, so in a blanket `impl<M: DiffModel> AsyncHooks<M>`
+    /// bound `M::Changes: Sync` (and `M: Sync`), or copy what the call needs before its
+    /// first `.await` (a generated record of changes is `Sync` when its attributes are).
+    ///
     /// # Errors
     /// The system's error; the in-memory model keeps its old values.
     fn update(
