@@ -121,15 +121,7 @@ pub trait ChildCollection: Default {
         from: Option<&<Self::Model as DiffModel>::Key>,
         limit: usize,
     ) -> ChildKeys<<Self::Model as DiffModel>::Key> {
-        let mut keys = ChildKeys::new(limit);
-        let mut on = from.is_none();
-        self.for_each_child(&mut |model| {
-            on = on || from.is_some_and(|from| model.has_key(from));
-            if on {
-                keys.push_with(|| model.key());
-            }
-        });
-        keys
+        ChildKeys::scanning(from, limit, |each| self.for_each_child(each))
     }
 
     /// How many children the collection holds.
@@ -161,6 +153,24 @@ impl<K> ChildKeys<K> {
             after: None,
             limit,
         }
+    }
+
+    /// The keys of the models `walk` hands over, from the one with key `from` on: a walk of
+    /// the whole collection each time (for collections with no place to start from).
+    pub(crate) fn scanning<'m, M: DiffModel<Key = K> + 'm>(
+        from: Option<&K>,
+        limit: usize,
+        walk: impl FnOnce(&mut dyn FnMut(&'m M)),
+    ) -> Self {
+        let mut keys = Self::new(limit);
+        let mut on = from.is_none();
+        walk(&mut |model| {
+            on = on || from.is_some_and(|from| model.has_key(from));
+            if on {
+                keys.push_with(|| model.key());
+            }
+        });
+        keys
     }
 
     /// Takes one more key (built only when it is kept): into the chunk while there is room,

@@ -7,10 +7,10 @@ use statesync_suite::fixtures::{inventory, site};
 use statesync_suite::inventory::{DeviceKey, Inventory, Site, SiteKey};
 
 /// A bidirectional sync of two in-memory replicas with default strategies.
-fn in_memory(
-    history: &mut History<Inventory>,
-    a: &mut Inventory,
-    b: &mut Inventory,
+fn in_memory<M: statesync::merge::MergeModel + statesync::sync::SyncTree<InMemory>>(
+    history: &mut History<M>,
+    a: &mut M,
+    b: &mut M,
 ) -> statesync::merge::BidirectionalReport {
     sync_bidirectional(
         history,
@@ -327,24 +327,12 @@ fn a_change_a_flag_skips_on_one_side_stays_a_change() {
     let mut history = History::new(rack(&["d", "e"])).unwrap();
     let mut a = rack(&["d", "e"]);
     let mut b = rack(&["e"]);
-    let report = sync_bidirectional(
-        &mut history,
-        (&mut a, &mut InMemory),
-        (&mut b, &mut InMemory),
-        &MergeOptions::default(),
-    )
-    .unwrap();
+    let report = in_memory(&mut history, &mut a, &mut b);
     assert_eq!(report.a.counts.skipped, 1, "{}", report.a);
     assert!(!report.base_committed);
     assert_eq!(history.head(), &rack(&["d", "e"]), "the base keeps d");
     // The next run still sees B's delete, and never re-creates d on B.
-    let again = sync_bidirectional(
-        &mut history,
-        (&mut a, &mut InMemory),
-        (&mut b, &mut InMemory),
-        &MergeOptions::default(),
-    )
-    .unwrap();
+    let again = in_memory(&mut history, &mut a, &mut b);
     assert_eq!(again.b.counts.created, 0, "{}", again.b);
     assert_eq!(b, rack(&["e"]));
 }

@@ -49,15 +49,7 @@ pub(super) trait Slots<M: DiffModel> {
         from: Option<&M::Key>,
         limit: usize,
     ) -> crate::children::ChildKeys<M::Key> {
-        let mut keys = crate::children::ChildKeys::new(limit);
-        let mut on = from.is_none();
-        self.for_each_slot(&mut |model| {
-            on = on || from.is_some_and(|from| model.has_key(from));
-            if on {
-                keys.push_with(|| model.key());
-            }
-        });
-        keys
+        crate::children::ChildKeys::scanning(from, limit, |each| self.for_each_slot(each))
     }
 }
 
