@@ -314,11 +314,14 @@ impl Command {
     }
 }
 
-/// Whether a run's error is a [`UsageError`], as it is or boxed.
+/// Whether a run's error is a [`UsageError`], as it is or boxed (`Send + Sync` or not).
 fn is_usage_error(error: &dyn std::any::Any) -> bool {
     error.is::<UsageError>()
         || error
             .downcast_ref::<Box<dyn std::error::Error + Send + Sync>>()
+            .is_some_and(|boxed| boxed.is::<UsageError>())
+        || error
+            .downcast_ref::<Box<dyn std::error::Error>>()
             .is_some_and(|boxed| boxed.is::<UsageError>())
 }
 
@@ -390,6 +393,20 @@ mod tests {
             Opt::value("--write-dataset", &["N", "DIR"], "write a dataset"),
         ],
     };
+
+    /// A usage error is told apart however it is boxed (exit 2, not 1): a program whose
+    /// errors are `Box<dyn Error>` exited 1 on its usage errors.
+    #[test]
+    fn a_usage_error_is_found_in_any_box() {
+        let usage = || UsageError::new("--x is required");
+        let plain: Box<dyn std::error::Error> = Box::new(usage());
+        let shared: Box<dyn std::error::Error + Send + Sync> = Box::new(usage());
+        assert!(is_usage_error(&usage()));
+        assert!(is_usage_error(&plain));
+        assert!(is_usage_error(&shared));
+        let other: Box<dyn std::error::Error> = "no".into();
+        assert!(!is_usage_error(&other));
+    }
 
     fn run(args: &[&str]) -> Args {
         match COMMAND.parse(args.iter().copied()).unwrap() {

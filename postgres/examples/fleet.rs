@@ -23,7 +23,7 @@ use statesync::Store;
 use statesync::sync::SyncOptions;
 use statesync_postgres::fleet_process::{WORKER_OPTIONS, WorkerArgs, done_line};
 use statesync_postgres::{Applied, Fleet, PgInventory, WorkerOptions, connect};
-use statesync_suite::cli::{Args, Command, Opt};
+use statesync_suite::cli::{Args, Command, Opt, UsageError};
 use statesync_suite::dataset::MAX_INTERFACES;
 use statesync_suite::dataset::generate;
 use statesync_suite::inventory::{Inventory, Site};
@@ -94,25 +94,49 @@ fn main() -> ExitCode {
     })
 }
 
+/// The most worker processes the coordinator starts (each holds two connections).
+const MAX_WORKERS: usize = 32;
+
 async fn coordinate(args: Args) -> Result<(), Box<dyn Error>> {
-    let workers: usize = args.parsed_or("--workers", 4)?;
+    let workers = args.size_or("--workers", 4, MAX_WORKERS)?;
     let interfaces = args.size_or("--interfaces", 1_000_000, MAX_INTERFACES)?;
     let partitions: usize = args.parsed_or("--partitions", 200)?;
     let changes = args.size_or("--changes", 100, MAX_INTERFACES)?;
+    if workers == 0 || interfaces == 0 {
+        return Err(UsageError::new("--workers and --interfaces must be at least 1").into());
+    }
     let url = common::url();
     let mut client = connect(&url).await?;
     let fleet = Fleet::new(
         PgInventory::new(common::fresh_schema(&client, "fleet_src").await?),
         PgInventory::new(common::fresh_schema(&client, "fleet_dst").await?),
     );
-    fleet.create_tables(&client).await?;
+    let sizes = (workers, interfaces, partitions, changes);
+    let run = run_fleet(&fleet, &url, &mut client, sizes).await;
+    // The schemas go on failure too (a failed run left them behind); `--keep` keeps them.
+    if !args.flag("--keep") {
+        common::drop_schema(&client, fleet.source().schema()).await?;
+        common::drop_schema(&client, fleet.target().schema()).await?;
+    }
+    run
+}
+
+/// The coordinator's run in its fresh schemas: the source written, the workers' sync
+/// verified, then the listener's.
+async fn run_fleet(
+    fleet: &Fleet,
+    url: &str,
+    client: &mut Client,
+    (workers, interfaces, partitions, changes): (usize, usize, usize, usize),
+) -> Result<(), Box<dyn Error>> {
+    fleet.create_tables(client).await?;
 
     let started = Instant::now();
     let source = regroup(generate(interfaces, 1), partitions);
     let mut empty = Inventory::default();
     fleet
         .source()
-        .sync(&mut client, &mut empty, &source, SyncOptions::default())
+        .sync(client, &mut empty, &source, SyncOptions::default())
         .await?;
     drop(empty);
     println!(
@@ -123,7 +147,7 @@ async fn coordinate(args: Args) -> Result<(), Box<dyn Error>> {
 
     let started = Instant::now();
     let children = (0..workers)
-        .map(|w| spawn_worker(&fleet, &format!("w{w}")))
+        .map(|w| spawn_worker(fleet, &format!("w{w}")))
         .collect::<Result<Vec<_>, _>>()?;
     let outcomes = relay(children);
     let elapsed = started.elapsed();
@@ -132,19 +156,13 @@ async fn coordinate(args: Args) -> Result<(), Box<dyn Error>> {
             return Err("a worker failed".into());
         }
     }
-    let applied = fleet.applied(&client).await?.len();
+    let applied = fleet.applied(client).await?.len();
     println!(
         "{workers} workers: {applied} partitions applied in {:.1} s",
         elapsed.as_secs_f64()
     );
-    verify(&fleet, &mut client, &source).await?;
-
-    listen_demo(&fleet, &url, &mut client, changes).await?;
-    if !args.flag("--keep") {
-        common::drop_schema(&client, fleet.source().schema()).await?;
-        common::drop_schema(&client, fleet.target().schema()).await?;
-    }
-    Ok(())
+    verify(fleet, client, &source).await?;
+    listen_demo(fleet, url, client, changes).await
 }
 
 /// The dataset's devices regrouped into `partitions` sites (each device moves into site
@@ -259,7 +277,7 @@ async fn listen_demo(
     let keys = interface_keys(fleet, client).await?;
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let spread: Vec<&(String, String, String)> = (0..changes)
-        .filter_map(|_| keys.get(rng.random_range(0..keys.len())))
+        .filter_map(|_| keys.get(rng.random_range(0..keys.len().max(1))))
         .collect();
     let clustered: Vec<&(String, String, String)> = keys.iter().take(changes).collect();
     for (label, picked) in [("spread", spread), ("on few devices", clustered)] {

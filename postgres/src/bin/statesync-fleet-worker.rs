@@ -6,18 +6,14 @@ use std::process::ExitCode;
 use statesync_postgres::fleet_process::{WORKER_COMMAND, WorkerArgs, done_line};
 
 fn main() -> ExitCode {
-    WORKER_COMMAND.main(|args| {
+    WORKER_COMMAND.main(|args| -> Result<(), Box<dyn std::error::Error>> {
         let worker = WorkerArgs::parse(&args)?;
-        let url =
-            std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set".to_owned())?;
+        let url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set")?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let report = runtime
-            .block_on(worker.run(&url))
-            .map_err(|e| e.to_string())?;
+            .build()?;
+        let report = runtime.block_on(worker.run(&url))?;
         println!("{}", done_line(&worker.name, &report));
-        Ok::<(), String>(())
+        Ok(())
     })
 }

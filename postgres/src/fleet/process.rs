@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use statesync_suite::cli::{Args, Command, Opt};
+use statesync_suite::cli::{Args, Command, Opt, UsageError};
 
 use super::{Applied, Fleet, WorkerOptions, WorkerReport};
 use crate::{Error, PgInventory, Schema};
@@ -49,27 +49,25 @@ impl WorkerArgs {
     /// Reads `--source`, `--target`, `--name`, `--lease-ms` and `--pause-ms`.
     ///
     /// # Errors
-    /// A missing or malformed option, said in words.
-    pub fn parse(args: &Args) -> Result<Self, String> {
+    /// A missing or malformed option, said in words: a [`UsageError`], so that the
+    /// program exits 2 on it.
+    pub fn parse(args: &Args) -> Result<Self, UsageError> {
         let text = |name: &str| {
             args.value(name)
                 .and_then(|v| v.to_str())
                 .map(str::to_owned)
-                .ok_or_else(|| format!("{name} is required"))
+                .ok_or_else(|| UsageError::new(format!("{name} is required")))
         };
-        let schema = |name: &str| Schema::new(&text(name)?).map_err(|e| format!("{name}: {e}"));
+        let schema = |name: &str| {
+            Schema::new(&text(name)?).map_err(|e| UsageError::new(format!("{name}: {e}")))
+        };
         let fleet = Fleet::new(
             PgInventory::new(schema("--source")?),
             PgInventory::new(schema("--target")?),
         );
         let options = WorkerOptions {
-            lease: Duration::from_millis(
-                args.parsed_or("--lease-ms", 10_000)
-                    .map_err(|e| e.to_string())?,
-            ),
-            pause_before_commit: Duration::from_millis(
-                args.parsed_or("--pause-ms", 0).map_err(|e| e.to_string())?,
-            ),
+            lease: Duration::from_millis(args.parsed_or("--lease-ms", 10_000)?),
+            pause_before_commit: Duration::from_millis(args.parsed_or("--pause-ms", 0)?),
             ..WorkerOptions::default()
         };
         Ok(Self {
