@@ -82,10 +82,11 @@ pub enum OpenError {
         source: rusqlite::Error,
     },
     /// The name is one SQLite may take for a database in memory (empty, `:memory:`, a
-    /// `file:` URI), which a sync would lose when it ends.
+    /// `file:` URI), which a sync would lose when it ends, or it names something other than
+    /// a regular file (a FIFO, which would block the open forever, a device, a directory).
     #[error(
-        "{path:?} names no file (SQLite would read it as a database in memory or a URI; a file \
-         whose name starts with `file:` is ./file:...)"
+        "{path:?} names no file (SQLite would read it as a database in memory or a URI, or it \
+         is a directory, FIFO or device; a file whose name starts with `file:` is ./file:...)"
     )]
     NotAFile {
         /// The name given.
@@ -108,7 +109,14 @@ pub enum OpenError {
 /// `file:` is reached as `./file:...`.)
 fn refuse_in_memory(path: &Path) -> Result<(), OpenError> {
     let name = path.as_os_str();
-    if name.is_empty() || name == ":memory:" || name.as_encoded_bytes().starts_with(b"file:") {
+    // Something other than a regular file that is there (a FIFO, a device, a directory):
+    // opening a FIFO blocks until a writer comes, forever.
+    let not_a_file = std::fs::metadata(path).is_ok_and(|found| !found.is_file());
+    if name.is_empty()
+        || name == ":memory:"
+        || name.as_encoded_bytes().starts_with(b"file:")
+        || not_a_file
+    {
         return Err(OpenError::NotAFile {
             path: path.to_owned(),
         });

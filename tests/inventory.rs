@@ -591,6 +591,26 @@ fn a_database_in_memory_is_refused() {
     }
 }
 
+/// A FIFO, a device or a directory as the database is refused before SQLite opens it: a
+/// read-only open of a FIFO (`inventory --dry-run --db fifo`) blocked forever.
+#[cfg(unix)]
+#[test]
+fn a_database_that_is_no_regular_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.sqlite");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for path in [fifo.as_path(), Path::new("/dev/null"), dir.path()] {
+        let error = SqliteInventory::open_read_only(path).err().unwrap();
+        assert!(matches!(error, OpenError::NotAFile { .. }), "{error:?}");
+        let error = SqliteInventory::open(path).err().unwrap();
+        assert!(matches!(error, OpenError::NotAFile { .. }), "{error:?}");
+    }
+}
+
 #[test]
 fn a_database_of_another_application_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
