@@ -147,7 +147,9 @@ impl Database {
     pub(crate) fn create_device(&self, site: &str, device: &NewDevice) -> Result<(), DbError> {
         self.write(
             Write::Insert,
-            &format!("device {} of site {site}", device.name),
+            // Not "of site": device names are unique across sites, so the device that
+            // exists already may be in another site.
+            &format!("device {} (for site {site})", device.name),
             "INSERT INTO device (site, name, role, model, serial) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![site, device.name, device.role, device.model, device.serial],
         )
