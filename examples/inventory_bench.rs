@@ -65,7 +65,10 @@ fn run(args: Args) -> Result<(), statesync::sync::HookError> {
         }
         _ => match (args.path("--source"), args.path("--target")) {
             (Some(source), Some(target)) => (source, target),
-            _ => return Err("give --source and --target, or --write-dataset; try --help".into()),
+            _ => {
+                let usage = "give --source and --target, or --write-dataset; try --help";
+                return Err(UsageError::new(usage).into());
+            }
         },
     };
 

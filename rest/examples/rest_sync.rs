@@ -81,7 +81,7 @@ struct Options {
 
 impl Options {
     fn from_args(args: &Args) -> Result<Self, UsageError> {
-        Ok(Self {
+        Self {
             interfaces: args.size_or(
                 "--interfaces",
                 2000,
@@ -93,7 +93,26 @@ impl Options {
             timeout_rate: args.parsed_or("--timeout-rate", 0.0)?,
             max_rounds: args.parsed_or("--max-rounds", 10)?,
             seed: args.parsed_or("--seed", 1)?,
-        })
+        }
+        .checked()
+    }
+
+    /// Refuses what the service or the engine would refuse later: rates that are not
+    /// fractions adding up to at most 1, no call in flight.
+    fn checked(self) -> Result<Self, UsageError> {
+        let fraction = |rate: f64| rate.is_finite() && (0.0..=1.0).contains(&rate);
+        if !fraction(self.failure_rate)
+            || !fraction(self.timeout_rate)
+            || self.failure_rate + self.timeout_rate > 1.0
+        {
+            return Err(UsageError::new(
+                "--failure-rate and --timeout-rate are fractions (0 to 1) adding up to at most 1",
+            ));
+        }
+        if self.max_in_flight == 0 {
+            return Err(UsageError::new("--max-in-flight must be at least 1"));
+        }
+        Ok(self)
     }
 
     /// The client gives up on a request after this long: well past the service's latency.
