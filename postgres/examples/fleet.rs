@@ -32,7 +32,7 @@ use tokio_postgres::Client;
 mod common;
 
 const OPTIONS: &[Opt] = &[
-    Opt::value("--workers", &["N"], "worker processes (default 4)"),
+    Opt::value("--workers", &["N"], "worker processes, 1 to 32 (default 4)"),
     Opt::value(
         "--interfaces",
         &["N"],
