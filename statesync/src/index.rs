@@ -240,14 +240,17 @@ impl<K: Hash + Eq> Keys<K> {
         Ok(added)
     }
 
-    /// Adds a copy of a key at the end when it is absent (hashing it once). The copy is
-    /// made first: a `Clone` that panics leaves no position without its key.
+    /// Adds a copy of a key at the end when it is absent (hashing it once, copying it only
+    /// then). The copy is made before the index takes a position for it: a `Clone` that
+    /// panics leaves no position without its key.
     pub(crate) fn insert_cloned(&mut self, key: &K)
     where
         K: Clone,
     {
-        let copy = key.clone();
-        if self.index_new(key).is_ok() {
+        let hash = hash_of(key);
+        if self.hashed(hash, key).is_none() {
+            let copy = key.clone();
+            self.positions.push(hash);
             self.keys.push(copy);
         }
     }

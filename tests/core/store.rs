@@ -621,3 +621,28 @@ fn a_panic_inside_insert_leaves_the_index_whole() {
     );
     assert_eq!(store.len(), 2);
 }
+
+/// The same for the record of touched keys: a panic in the id's `Clone` while a key is
+/// recorded (a `get_mut` with tracking on) leaves the record whole, so a key touched twice
+/// after it is recorded once.
+#[test]
+fn a_panic_while_a_key_is_recorded_leaves_the_record_whole() {
+    let mut store =
+        Store::try_from_iter([Ticket { id: Touchy(13) }, Ticket { id: Touchy(14) }]).unwrap();
+    store.track_changes();
+    let unlucky = TicketKey { id: Touchy(13) };
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.get_mut(&unlucky).is_some()
+    }));
+    assert!(panicked.is_err());
+    for _ in 0..2 {
+        assert!(store.get_mut(&TicketKey { id: Touchy(14) }).is_some());
+    }
+    let touched: Vec<u32> = store
+        .touched()
+        .into_iter()
+        .flatten()
+        .map(|k| k.id.0)
+        .collect();
+    assert_eq!(touched, [14]);
+}
