@@ -227,15 +227,18 @@ pub(super) fn sync_root<M: SyncTree<H>, H: ?Sized>(
     diff: &Diff<M>,
     run: &mut Run<'_, '_, H>,
 ) {
-    let replaced = diff
-        .elements()
+    // A root diff that deletes and creates replaces the root by the created model.
+    let elements = diff.elements();
+    let replacement = elements
         .iter()
-        .any(|element| matches!(element.action, Action::Delete(_)));
-    let replacement = diff
-        .elements()
-        .iter()
-        .find(|element| replaced && matches!(element.action, Action::Create(_)))
-        .map(|element| &element.key);
+        .any(|element| matches!(element.action, Action::Delete(_)))
+        .then(|| {
+            let created = elements
+                .iter()
+                .find(|element| matches!(element.action, Action::Create(_)));
+            created.map(|element| &element.key)
+        })
+        .flatten();
     let mut slot = RootSlot {
         root,
         deleted: run.root_deleted,
