@@ -944,42 +944,29 @@ fn eq_outside_the_model(
         return quote_spanned!(span=> |__a, __b| #eq(__a, __b));
     }
     let ident = model.ident;
-    let params = &model.generics.params;
-    let inferred = (!params.is_empty()).then(|| {
-        let held = |name: &Ident| {
-            in_scope.params.iter().any(|param| match param {
-                syn::GenericParam::Type(held) => held.ident == *name,
-                syn::GenericParam::Const(held) => held.ident == *name,
-                syn::GenericParam::Lifetime(_) => false,
-            })
-        };
-        let mut each = Vec::new();
-        for param in params {
-            match param {
-                syn::GenericParam::Lifetime(_) => each.push(quote!('_)),
-                syn::GenericParam::Type(syn::TypeParam { ident, .. })
-                | syn::GenericParam::Const(syn::ConstParam { ident, .. }) => {
-                    if !held(ident) {
-                        let message = format!(
-                            "`Self` in `eq` cannot name `{}` in its record of changes, which \
-                             has no parameter `{ident}` (no compared attribute uses it): name a \
-                             function outside the model's impl",
-                            model.ident
-                        );
-                        return Err(syn::Error::new_spanned(eq, message).to_compile_error());
-                    }
-                    each.push(ident.to_token_stream());
-                }
-            }
-        }
-        Ok(quote!(<#(#each),*>))
-    });
-    let inferred = match inferred.transpose() {
-        Ok(inferred) => inferred,
-        Err(error) => return error,
+    let generics = model.generics;
+    let in_scope = |name: &Ident| {
+        in_scope.type_params().any(|held| held.ident == *name)
+            || in_scope.const_params().any(|held| held.ident == *name)
     };
+    let named = generics.type_params().map(|param| &param.ident);
+    let mut named = named.chain(generics.const_params().map(|param| &param.ident));
+    if let Some(missing) = named.find(|name| !in_scope(name)) {
+        let message = format!(
+            "`Self` in `eq` cannot name `{ident}` in its record of changes, which has no \
+             parameter `{missing}` (no compared attribute uses it): name a function outside \
+             the model's impl"
+        );
+        return syn::Error::new_spanned(eq, message).to_compile_error();
+    }
+    let args = generics.params.iter().map(|param| match param {
+        syn::GenericParam::Lifetime(_) => quote!('_),
+        syn::GenericParam::Type(param) => param.ident.to_token_stream(),
+        syn::GenericParam::Const(param) => param.ident.to_token_stream(),
+    });
+    let args = (!generics.params.is_empty()).then(|| quote!(<#(#args),*>));
     let rest = segments.map(|segment| quote!(::#segment));
-    quote_spanned!(span=> |__a, __b| <#ident #inferred> #(#rest)* (__a, __b))
+    quote_spanned!(span=> |__a, __b| <#ident #args> #(#rest)* (__a, __b))
 }
 
 /// The attribute's equality: the field's `eq`, or `PartialEq::eq` of its type (a function,
