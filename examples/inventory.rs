@@ -183,17 +183,20 @@ fn print_plan(db: &Path, plan: &Diff<Inventory>) -> bool {
     !plan.is_empty()
 }
 
-/// Plans against the database without writing to it (or creating it).
-fn dry_run(options: &Options, source: &Inventory) -> Result<(), HookError> {
-    let target = if options.db.exists() {
-        SqliteInventory::open_read_only(&options.db)?.load()?
-    } else {
-        println!(
-            "{} does not exist yet: planning against an empty inventory",
-            options.db.display()
-        );
-        Inventory::default()
-    };
+/// The database as it is, read without writing to it (or creating it).
+fn read_target(options: &Options) -> Result<Inventory, HookError> {
+    if options.db.exists() {
+        return Ok(SqliteInventory::open_read_only(&options.db)?.load()?);
+    }
+    println!(
+        "{} does not exist yet: planning against an empty inventory",
+        options.db.display()
+    );
+    Ok(Inventory::default())
+}
+
+/// Plans against the database without writing to it.
+fn dry_run(options: &Options, target: &Inventory, source: &Inventory) -> Result<(), HookError> {
     let plan = target.diff_from(source)?;
     if print_plan(&options.db, &plan) {
         println!("dry run: nothing written");
@@ -242,21 +245,54 @@ fn sync_options<'a>(options: &Options, bar: &'a ProgressBar) -> SyncOptions<'a> 
     }
 }
 
-fn sync(options: &Options, source: &Inventory) -> Result<(), HookError> {
-    let existed = options.db.exists();
-    if let Some(dir) = options.db.parent() {
-        cli::at_path(dir, std::fs::create_dir_all(dir))?;
-    }
-    let mut db = SqliteInventory::open(&options.db)?.all_or_nothing(!options.partial);
-    let mut target = db.load()?;
-    let plan = target.diff_from(source)?;
-    if !print_plan(&options.db, &plan) {
-        drop(db);
-        if !existed {
-            remove_if_left_empty(&options.db, &Ending::NothingWritten)?;
+/// The database opened for the sync, and what it holds.
+struct Opened {
+    db: SqliteInventory,
+    target: Inventory,
+    /// Whether the file was there before this run (one it created and left empty is
+    /// removed).
+    existed: bool,
+}
+
+impl Opened {
+    fn open(options: &Options) -> Result<Self, HookError> {
+        let existed = options.db.exists();
+        if let Some(dir) = options.db.parent() {
+            cli::at_path(dir, std::fs::create_dir_all(dir))?;
         }
-        return Ok(());
+        let mut db = SqliteInventory::open(&options.db)?.all_or_nothing(!options.partial);
+        let target = db.load()?;
+        Ok(Self {
+            db,
+            target,
+            existed,
+        })
     }
+
+    /// Closes the database without a sync; a file this run created is removed.
+    fn close_unused(self, path: &Path) -> std::io::Result<()> {
+        drop(self.db);
+        if !self.existed {
+            remove_if_left_empty(path, &Ending::NothingWritten)?;
+        }
+        Ok(())
+    }
+}
+
+fn sync(options: &Options, opened: Opened, source: &Inventory) -> Result<(), HookError> {
+    let plan = match opened.target.diff_from(source) {
+        Ok(plan) if print_plan(&options.db, &plan) => plan,
+        Ok(_) => return Ok(opened.close_unused(&options.db)?),
+        Err(error) => {
+            opened.close_unused(&options.db)?;
+            return Err(error.into());
+        }
+    };
+    let Opened {
+        mut db,
+        mut target,
+        existed,
+    } = opened;
     let bar = ProgressBar::new(plan.summary().changes() as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")?);
     let report = target.sync_diff(&plan, &mut db, sync_options(options, &bar));
@@ -321,11 +357,20 @@ fn conclude(db: &Path, report: &SyncReport, ending: &Ending) -> Result<(), HookE
 
 fn run(args: Args) -> Result<(), HookError> {
     let options = Options::read(&args)?;
-    let source = load_source(&options)?;
+    // The database is opened and read first: a bad --db fails before the demo source is
+    // generated and written.
     if options.dry_run {
-        dry_run(&options, &source)
-    } else {
-        sync(&options, &source)
+        let target = read_target(&options)?;
+        let source = load_source(&options)?;
+        return dry_run(&options, &target, &source);
+    }
+    let opened = Opened::open(&options)?;
+    match load_source(&options) {
+        Ok(source) => sync(&options, opened, &source),
+        Err(error) => {
+            opened.close_unused(&options.db)?;
+            Err(error)
+        }
     }
 }
 

@@ -78,3 +78,20 @@ pub fn cargo() -> std::process::Command {
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
     command
 }
+
+/// `cargo run --quiet --example NAME --` run from `dir`, so that the example writes its demo
+/// files (`target/...`, relative to where it runs) under `dir`; arguments for the example
+/// follow.
+pub fn example_in(dir: &std::path::Path, name: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO"));
+    command.current_dir(dir).args([
+        "run",
+        "--quiet",
+        "--manifest-path",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        "--example",
+        name,
+        "--",
+    ]);
+    command
+}

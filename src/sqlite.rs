@@ -16,7 +16,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, ffi, params};
 use statesync::Store;
 use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncReport};
 
@@ -90,6 +90,18 @@ pub enum OpenError {
     )]
     NotAFile {
         /// The name given.
+        path: PathBuf,
+    },
+    /// A write to the database was interrupted (a crash, a killed sync) and left a hot
+    /// journal, which must be rolled back before the database can be read: a read-only
+    /// open cannot do that. Opening it once for writing ([`SqliteInventory::open`]) rolls
+    /// it back.
+    #[error(
+        "{path}: a write to it was interrupted and left a journal to roll back, which a \
+         read-only open cannot do; open it once for writing to recover it"
+    )]
+    Interrupted {
+        /// The database file.
         path: PathBuf,
     },
     /// The database holds tables (or other objects) that are not the inventory's.
@@ -519,10 +531,18 @@ impl SqliteInventory {
 }
 
 fn sqlite_error(path: &Path, source: rusqlite::Error) -> OpenError {
-    OpenError::Sqlite {
-        path: path.to_owned(),
-        source,
+    let path = path.to_owned();
+    let hot_journal = matches!(
+        source.sqlite_error(),
+        Some(error) if matches!(
+            error.extended_code,
+            ffi::SQLITE_READONLY_ROLLBACK | ffi::SQLITE_READONLY_RECOVERY
+        )
+    );
+    if hot_journal {
+        return OpenError::Interrupted { path };
     }
+    OpenError::Sqlite { path, source }
 }
 
 /// What a database holds.

@@ -303,6 +303,35 @@ fn the_example_refuses_a_bad_file_and_writes_nothing() {
     assert!(!db.exists(), "nothing is written");
 }
 
+/// The database is opened and checked before the demo source is generated: a bad `--db`
+/// leaves the demo file as it was (it was rewritten first, then the run failed).
+#[test]
+fn the_example_checks_the_database_before_writing_the_demo_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_db = write(
+        dir.path(),
+        "notes.sqlite",
+        "not a database, and longer than a header",
+    );
+    let output = statesync_suite::fixtures::example_in(dir.path(), "inventory")
+        .args(["--generate", "5", "--db"])
+        .arg(&not_a_db)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("notes.sqlite"), "{stderr}");
+    assert!(
+        !dir.path()
+            .join("target/inventory-demo/source.json")
+            .exists(),
+        "the demo source was written: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let notes = std::fs::read_to_string(&not_a_db).unwrap();
+    assert_eq!(notes, "not a database, and longer than a header");
+}
+
 fn device_json(site: &str, name: &str) -> String {
     format!(
         r#"{{"site": "{site}", "name": "{name}", "role": "leaf", "model": "m", "serial": "x", "interfaces": []}}"#
@@ -748,6 +777,44 @@ fn opening_read_only_writes_nothing_and_creates_nothing() {
     );
     drop(read_only);
     assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+/// A crash in the middle of a sync leaves a hot journal. A read-only open (`--dry-run`)
+/// cannot roll it back, and said only "attempt to write a readonly database"; it now says
+/// what happened and how to recover.
+#[test]
+fn a_read_only_open_after_an_interrupted_write_says_how_to_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let base = generate(300, 81);
+    let mut db = SqliteInventory::open(&path).unwrap();
+    sync(&mut db, &base, SyncOptions::default());
+    // A write in progress whose pages spill to the file (the cache holds one page): copies
+    // of the database and its journal taken now are what a crash leaves.
+    db.connection()
+        .execute_batch(
+            "PRAGMA cache_size = 1; BEGIN; \
+             UPDATE interface SET description = 'changed ' || description;",
+        )
+        .unwrap();
+    let crashed = dir.path().join("crashed.sqlite");
+    std::fs::copy(&path, &crashed).unwrap();
+    std::fs::copy(
+        dir.path().join("inv.sqlite-journal"),
+        dir.path().join("crashed.sqlite-journal"),
+    )
+    .unwrap();
+    let error = SqliteInventory::open_read_only(&crashed).err().unwrap();
+    assert!(matches!(error, OpenError::Interrupted { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("open it once for writing"),
+        "{error}"
+    );
+    // Opened for writing, the interrupted write is rolled back: what was committed is there.
+    let recovered = SqliteInventory::open(&crashed).unwrap();
+    assert_eq!(recovered.load().unwrap(), base);
+    drop(recovered);
+    assert!(SqliteInventory::open_read_only(&crashed).is_ok());
 }
 
 #[test]
