@@ -186,7 +186,7 @@ fn print_plan(db: &Path, plan: &Diff<Inventory>) -> bool {
 /// The database as it is, read without writing to it (or creating it).
 fn read_target(options: &Options) -> Result<Inventory, HookError> {
     if options.db.exists() {
-        return Ok(SqliteInventory::open_read_only(&options.db)?.load()?);
+        return SqliteInventory::open_read_only(&options.db)?.load();
     }
     println!(
         "{} does not exist yet: planning against an empty inventory",
@@ -260,7 +260,7 @@ impl Opened {
         if let Some(dir) = options.db.parent() {
             cli::at_path(dir, std::fs::create_dir_all(dir))?;
         }
-        let mut db = SqliteInventory::open(&options.db)?.all_or_nothing(!options.partial);
+        let db = SqliteInventory::open(&options.db)?.all_or_nothing(!options.partial);
         let target = db.load()?;
         Ok(Self {
             db,
