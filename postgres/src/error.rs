@@ -33,6 +33,15 @@ pub enum Error {
     /// A row that does not fit the models, naming it.
     #[error("{0}")]
     BadRow(String),
+    /// A checkout given to a history other than the one it came from (another root, or
+    /// another schema's table): its state is not a version of this history.
+    #[error("a checkout of history {checkout} given to history {history}")]
+    OtherHistory {
+        /// The checkout's history: its root and table.
+        checkout: String,
+        /// The history it was given to.
+        history: String,
+    },
     /// A sync whose changes could not be written: the transaction was rolled back.
     #[error("sync not committed (rolled back{}): {cause}", if *target_reloaded { ", target reloaded" } else { "; the target could not be reloaded" })]
     NotCommitted {

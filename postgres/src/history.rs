@@ -11,6 +11,7 @@
 //! version is only ever written right after an existing one) and no duplicate (the key).
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -38,12 +39,42 @@ fn to_json<T: Serialize + DeserializeOwned>(
 }
 
 /// A state at a version: what a process holds, and what it commits against.
+///
+/// Only a [`PgHistory`] makes one (checkout, head, pull, commit), so a checkout always
+/// holds the state its history had at its version, and remembers which history that is:
+/// a commit trusts its state rather than replay the history to compare, and refuses a
+/// checkout of another history. To make a change, edit a clone of [`Checkout::state`] and
+/// commit it against the checkout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkout<M> {
-    /// The version `state` is.
-    pub version: i64,
-    /// The state at `version`.
-    pub state: M,
+    version: i64,
+    state: M,
+    /// The history's table and root.
+    history: Arc<HistoryId>,
+}
+
+/// Which history a checkout is of: the table and the root.
+#[derive(Debug, PartialEq, Eq)]
+struct HistoryId {
+    table: String,
+    root: String,
+}
+
+impl<M> Checkout<M> {
+    /// The version the state is.
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// The state at [`Checkout::version`].
+    pub fn state(&self) -> &M {
+        &self.state
+    }
+
+    /// The state, without its version.
+    pub fn into_state(self) -> M {
+        self.state
+    }
 }
 
 /// Why a commit was refused. The history is unchanged.
@@ -107,13 +138,14 @@ pub struct Committed<M> {
 /// let mut ours = base.state.clone();
 /// ours.sites.upsert(Site { name: "ams".into(), region: "emea".into(), devices: Default::default() });
 /// let done = history.commit_merging(&client, base, ours, "add ams", &MergeOptions::default(), 10).await?;
-/// println!("version {} after {} stale attempts", done.checkout.version, done.stale);
+/// println!("version {} after {} stale attempts", done.checkout.version(), done.stale);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct PgHistory<M> {
     table: String,
     root: String,
+    id: Arc<HistoryId>,
     model: PhantomData<fn() -> M>,
 }
 
@@ -124,9 +156,15 @@ where
 {
     /// The history named `root` in `schema`'s `statesync_history` table.
     pub fn new(schema: &Schema, root: &str) -> Self {
-        Self {
-            table: schema.table("statesync_history"),
+        let table = schema.table("statesync_history");
+        let id = Arc::new(HistoryId {
+            table: table.clone(),
             root: root.to_owned(),
+        });
+        Self {
+            table,
+            root: root.to_owned(),
+            id,
             model: PhantomData,
         }
     }
@@ -199,7 +237,7 @@ where
             what: format!("history {:?} version 0", self.root),
             source,
         })?;
-        let mut checkout = Checkout { version: 0, state };
+        let mut checkout = self.at_version_0(state);
         self.pull(client, &mut checkout).await?;
         Ok(checkout)
     }
@@ -230,7 +268,7 @@ where
                         what: what(),
                         source,
                     })?;
-                    checkout = Some(Checkout { version: 0, state });
+                    checkout = Some(self.at_version_0(state));
                 }
                 Some(held) if at == held.version + 1 => {
                     let Json(diff): Json<serde_json::Value> = row.try_get(2)?;
@@ -283,6 +321,25 @@ where
         self.commit(client, &at_base, &next, message).await
     }
 
+    fn at_version_0(&self, state: M) -> Checkout<M> {
+        Checkout {
+            version: 0,
+            state,
+            history: Arc::clone(&self.id),
+        }
+    }
+
+    /// Refuses a checkout of another history.
+    fn owns(&self, checkout: &Checkout<M>) -> Result<(), Error> {
+        if checkout.history == self.id {
+            return Ok(());
+        }
+        Err(Error::OtherHistory {
+            checkout: format!("{:?} in {}", checkout.history.root, checkout.history.table),
+            history: format!("{:?} in {}", self.root, self.table),
+        })
+    }
+
     /// The newest version number, without reading any state.
     ///
     /// # Errors
@@ -321,6 +378,7 @@ where
         client: &impl GenericClient,
         checkout: &mut Checkout<M>,
     ) -> Result<usize, Error> {
+        self.owns(checkout)?;
         let sql = format!(
             "SELECT version, diff FROM {} WHERE root = $1 AND version > $2 ORDER BY version",
             self.table
@@ -348,11 +406,9 @@ where
     /// Commits `next` as the version after `base`: the diff from `base.state` is inserted
     /// as version `base.version + 1`, which succeeds only if nobody committed after `base`.
     ///
-    /// `base` must be a checkout of this history, as this history gave it: the commit
-    /// trusts its state (reading the version back to compare would cost a replay). Edit a
-    /// clone of it, never the checkout itself; a checkout edited in place, or one of
-    /// another root at a version this root also has, stores a diff from a state the
-    /// history never held: the edit may be lost, or every later checkout fail.
+    /// `base` comes from this history, which made it (a [`Checkout`] cannot be made or
+    /// edited otherwise): the commit trusts its state rather than replay the history to
+    /// compare, and refuses a checkout of another history ([`Error::OtherHistory`]).
     ///
     /// # Errors
     /// [`CommitError::Unchanged`] when `next` is `base.state` under diff (nothing is
@@ -373,6 +429,7 @@ where
         next: &M,
         message: &str,
     ) -> Result<Checkout<M>, CommitError> {
+        self.owns(base)?;
         let diff = base.state.diff(next).map_err(Error::Model)?;
         if diff.is_empty() {
             return Err(CommitError::Unchanged);
@@ -406,6 +463,7 @@ where
             return Ok(Checkout {
                 version: base.version + 1,
                 state,
+                history: Arc::clone(&self.id),
             });
         }
         match self.version(client).await {

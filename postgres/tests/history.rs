@@ -48,15 +48,15 @@ async fn of_two_commits_against_one_base_one_wins_and_the_other_is_stale() {
     let history = PgHistory::<Counters>::new(&guard.schema, "counters");
     history.create_table(&client).await.unwrap();
     let base = history.init(&client, &counters(2)).await.unwrap();
-    assert_eq!(base.version, 0);
+    assert_eq!(base.version(), 0);
 
     let first = history
-        .commit(&client, &base, &bump(&base.state, 0), "a")
+        .commit(&client, &base, &bump(base.state(), 0), "a")
         .await
         .unwrap();
-    assert_eq!(first.version, 1);
+    assert_eq!(first.version(), 1);
     let second = history
-        .commit(&client, &base, &bump(&base.state, 1), "b")
+        .commit(&client, &base, &bump(base.state(), 1), "b")
         .await;
     assert!(
         matches!(second, Err(CommitError::Stale { base: 0, head: 1 })),
@@ -66,7 +66,9 @@ async fn of_two_commits_against_one_base_one_wins_and_the_other_is_stale() {
     // transaction goes on (a unique violation aborted it, and the head could not be read).
     let mut client = client;
     let tx = client.transaction().await.unwrap();
-    let inside = history.commit(&tx, &base, &bump(&base.state, 1), "b").await;
+    let inside = history
+        .commit(&tx, &base, &bump(base.state(), 1), "b")
+        .await;
     assert!(
         matches!(inside, Err(CommitError::Stale { base: 0, head: 1 })),
         "{inside:?}"
@@ -74,14 +76,31 @@ async fn of_two_commits_against_one_base_one_wins_and_the_other_is_stale() {
     assert_eq!(history.version(&tx).await.unwrap(), 1);
     tx.rollback().await.unwrap();
     // A base that is not a version: refused, no gap written.
-    let ahead = statesync_postgres::Checkout {
-        version: 7,
-        state: base.state.clone(),
-    };
-    let gap = history
-        .commit(&client, &ahead, &bump(&base.state, 1), "c")
-        .await;
+    let diff = base.state().diff(&bump(base.state(), 1)).unwrap();
+    let gap = history.commit_diff(&client, 7, &diff, "c").await;
     assert!(matches!(gap, Err(CommitError::NoSuchVersion(7))), "{gap:?}");
+    // A checkout of another root (at a version this root has too) is refused, by commit
+    // and by pull: its state was never a version of this history.
+    let other = PgHistory::<Counters>::new(&guard.schema, "other");
+    let mut of_other = other.init(&client, &counters(3)).await.unwrap();
+    let refused = history
+        .commit(&client, &of_other, &bump(of_other.state(), 0), "c")
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(CommitError::Other(
+                statesync_postgres::Error::OtherHistory { .. }
+            ))
+        ),
+        "{refused:?}"
+    );
+    let refused = history.pull(&client, &mut of_other).await;
+    assert!(
+        matches!(refused, Err(statesync_postgres::Error::OtherHistory { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(of_other.version(), 0);
     // init again keeps the first initial state.
     let again = history.init(&client, &counters(5)).await.unwrap();
     assert_eq!(again, first);
@@ -102,12 +121,12 @@ async fn of_two_commits_against_one_base_one_wins_and_the_other_is_stale() {
         )
         .await
         .unwrap();
-    assert_eq!((done.checkout.version, done.stale), (2, 1));
+    assert_eq!((done.checkout.version(), done.stale), (2, 1));
     assert!(done.conflicts.is_empty());
     let head = history.head(&client).await.unwrap();
     assert_eq!(head, done.checkout);
     assert_eq!(
-        head.state
+        head.state()
             .counters
             .iter()
             .map(|c| c.value)
@@ -135,7 +154,7 @@ async fn eight_tasks_commit_a_thousand_versions_without_gap_or_duplicate() {
             let mut base = history.head(&client).await.unwrap();
             let (mut stale, mut versions) = (0, Vec::new());
             for _ in 0..EACH {
-                let ours = bump(&base.state, task);
+                let ours = bump(base.state(), task);
                 let done = history
                     .commit_merging(
                         &client,
@@ -151,7 +170,7 @@ async fn eight_tasks_commit_a_thousand_versions_without_gap_or_duplicate() {
                 // What this task committed is what it holds: its own counter moved by one.
                 assert_eq!(
                     done.checkout
-                        .state
+                        .state()
                         .counters
                         .get(&CounterKey { task })
                         .unwrap()
@@ -159,7 +178,7 @@ async fn eight_tasks_commit_a_thousand_versions_without_gap_or_duplicate() {
                     versions.len() as u64 + 1
                 );
                 stale += done.stale;
-                versions.push(done.checkout.version);
+                versions.push(done.checkout.version());
                 base = done.checkout;
             }
             (stale, versions)
@@ -202,11 +221,11 @@ async fn eight_tasks_commit_a_thousand_versions_without_gap_or_duplicate() {
 
     // Replaying the diffs gives every counter its 125 bumps: no update was lost.
     let head = history.head(&setup).await.unwrap();
-    assert_eq!(head.version, 1000);
+    assert_eq!(head.version(), 1000);
     assert!(
-        head.state.counters.iter().all(|c| c.value == EACH),
+        head.state().counters.iter().all(|c| c.value == EACH),
         "{:?}",
-        head.state
+        head.state()
     );
 }
 
@@ -226,8 +245,12 @@ async fn two_servers_in_front_of_one_database_take_pushes_in_their_serde_form() 
     // Two clients hold version 0, each edits its own counter and pushes its diff as JSON
     // (with the version it was made against) to a different server.
     let push = |server: usize, base: &statesync_postgres::Checkout<Counters>, task: u32| {
-        let diff = base.state.diff(&bump(&base.state, task)).unwrap();
-        (server, base.version, serde_json::to_string(&diff).unwrap())
+        let diff = base.state().diff(&bump(base.state(), task)).unwrap();
+        (
+            server,
+            base.version(),
+            serde_json::to_string(&diff).unwrap(),
+        )
     };
     let a = push(0, &start, 0);
     let b = push(1, &start, 1);
@@ -240,7 +263,7 @@ async fn two_servers_in_front_of_one_database_take_pushes_in_their_serde_form() 
                 .await,
         );
     }
-    assert_eq!(outcomes[0].as_ref().unwrap().version, 1);
+    assert_eq!(outcomes[0].as_ref().unwrap().version(), 1);
     assert!(
         matches!(outcomes[1], Err(CommitError::Stale { base: 0, head: 1 })),
         "{:?}",
@@ -251,18 +274,18 @@ async fn two_servers_in_front_of_one_database_take_pushes_in_their_serde_form() 
     let mut theirs = start.clone();
     history.pull(&servers[1], &mut theirs).await.unwrap();
     let merged = statesync::merge::merge(
-        &start.state,
-        &bump(&start.state, 1),
-        &theirs.state,
+        start.state(),
+        &bump(start.state(), 1),
+        theirs.state(),
         &MergeOptions::default(),
     );
     assert!(merged.conflicts.is_empty());
-    let diff = theirs.state.diff(&merged.value).unwrap();
+    let diff = theirs.state().diff(&merged.value).unwrap();
     let done = history
-        .commit_diff(&servers[1], theirs.version, &diff, "push")
+        .commit_diff(&servers[1], theirs.version(), &diff, "push")
         .await
         .unwrap();
-    assert_eq!(done.version, 2);
+    assert_eq!(done.version(), 2);
     // Both servers see the same head; a diff that does not apply is refused.
     for server in &servers {
         let head = history.head(server).await.unwrap();
@@ -272,7 +295,7 @@ async fn two_servers_in_front_of_one_database_take_pushes_in_their_serde_form() 
             *outcomes[0].as_ref().unwrap()
         );
     }
-    let bogus = start.state.diff(&counters(3)).unwrap(); // creates counter 2 ...
+    let bogus = start.state().diff(&counters(3)).unwrap(); // creates counter 2 ...
     let twice = history.commit_diff(&servers[0], 2, &bogus, "x").await;
     assert!(twice.is_ok(), "{twice:?}");
     let again = history.commit_diff(&servers[0], 3, &bogus, "x").await; // ... which now exists
@@ -365,7 +388,7 @@ async fn a_push_that_changes_nothing_writes_no_version() {
         .await;
     assert!(matches!(empty, Err(CommitError::Unchanged)), "{empty:?}");
     // An update of counter 0 from 0 to 0.
-    let bumped = start.state.diff(&bump(&start.state, 0)).unwrap();
+    let bumped = start.state().diff(&bump(start.state(), 0)).unwrap();
     let no_op: statesync::Diff<Counters> = serde_json::from_str(
         &serde_json::to_string(&bumped)
             .unwrap()
@@ -374,7 +397,9 @@ async fn a_push_that_changes_nothing_writes_no_version() {
     .unwrap();
     let same = history.commit_diff(&client, 0, &no_op, "same").await;
     assert!(matches!(same, Err(CommitError::Unchanged)), "{same:?}");
-    let unchanged = history.commit(&client, &start, &start.state, "again").await;
+    let unchanged = history
+        .commit(&client, &start, start.state(), "again")
+        .await;
     assert!(
         matches!(unchanged, Err(CommitError::Unchanged)),
         "{unchanged:?}"
@@ -387,7 +412,7 @@ async fn a_push_that_changes_nothing_writes_no_version() {
         history.commit_merging(
             &client,
             start.clone(),
-            start.state.clone(),
+            start.state().clone(),
             "m",
             &options,
             3,
@@ -395,7 +420,7 @@ async fn a_push_that_changes_nothing_writes_no_version() {
     };
     assert_eq!(nothing_new().await.unwrap().checkout, start);
     let ahead = history
-        .commit(&client, &start, &bump(&start.state, 1), "b")
+        .commit(&client, &start, &bump(start.state(), 1), "b")
         .await
         .unwrap();
     assert_eq!(nothing_new().await.unwrap().checkout, ahead);
