@@ -135,7 +135,7 @@ pub struct Committed<M> {
 /// let history = PgHistory::<Inventory>::new(&Schema::new("public")?, "inventory");
 /// history.create_table(&client).await?;
 /// let base = history.init(&client, &Inventory::default()).await?; // or history.head()
-/// let mut ours = base.state.clone();
+/// let mut ours = base.state().clone();
 /// ours.sites.upsert(Site { name: "ams".into(), region: "emea".into(), devices: Default::default() });
 /// let done = history.commit_merging(&client, base, ours, "add ams", &MergeOptions::default(), 10).await?;
 /// println!("version {} after {} stale attempts", done.checkout.version(), done.stale);
