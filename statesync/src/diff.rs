@@ -10,13 +10,22 @@ use crate::fields::{DiffChildren, SameAttributes};
 use crate::model::{DiffModel, DiffObserver, DiffVisitor, Unobserved};
 
 /// One changed attribute: its value before and after.
+///
+/// Read from serde, both values must be there, whatever `T` is (a missing `Option` is not
+/// taken as `None`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+#[cfg_attr(
+    feature = "serde",
+    serde(deny_unknown_fields, bound(deserialize = "T: serde::Deserialize<'de>"))
+)]
 pub struct Change<T> {
     /// The value in the old state.
+    // `deserialize_with`, even T's own: serde then refuses a missing field of any type.
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "T::deserialize"))]
     pub old: T,
     /// The value in the new state.
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "T::deserialize"))]
     pub new: T,
 }
 

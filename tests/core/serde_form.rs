@@ -124,6 +124,29 @@ struct Crate<T> {
     content: T,
 }
 
+/// A change without its old or its new value is refused whatever the attribute's type: for
+/// an `Option` attribute a missing value read as `None`, and apply cleared the field.
+#[test]
+fn a_change_without_a_value_is_refused_for_an_option_attribute_too() {
+    let old = Crate {
+        n: 1,
+        content: Some(300_u32),
+    };
+    let new = Crate {
+        n: 1,
+        content: Some(301_u32),
+    };
+    let text = serde_json::to_string(&old.diff(&new).unwrap()).unwrap();
+    let whole = r#"{"old":300,"new":301}"#;
+    assert!(text.contains(whole), "{text}");
+    for partial in [r#"{"old":300}"#, r#"{"new":301}"#] {
+        let bad = text.replace(whole, partial);
+        let read = serde_json::from_str::<Diff<Crate<Option<u32>>>>(&bad);
+        let error = read.expect_err(&bad).to_string();
+        assert!(error.contains("missing field"), "{error}");
+    }
+}
+
 /// A model whose fields are not serde: it still derives, its diffs just do not serialise.
 #[derive(DiffModel, Clone, Debug, PartialEq)]
 struct Opaque {
