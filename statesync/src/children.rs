@@ -206,13 +206,14 @@ impl<K> ChildKeys<K> {
 ///     #[statesync(id)]
 ///     name: String,
 ///     #[statesync(children)]
-///     ports: Store<Port>, // error: model `Port` has no id fields
+///     ports: Store<Port>, // error: `Port` is not a model with id fields
 /// }
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "model `{Self}` has no id fields, so it cannot be a child matched by key",
+    message = "`{Self}` is not a model with id fields, so it cannot be a child matched by key",
     label = "the models of this `children` field need keys",
-    note = "mark the fields that identify a `{Self}` with `#[statesync(id)]`"
+    note = "derive `DiffModel` on `{Self}` and mark the fields that identify one with \
+            `#[statesync(id)]`"
 )]
 pub trait Keyed {}
 
