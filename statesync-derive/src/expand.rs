@@ -683,6 +683,8 @@ fn sync_impl(model: &Model) -> TokenStream {
     generics.where_clause = bound::build_where(predicates);
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
+    // The display names, for `Parents::field`.
+    let names: Vec<&String> = children.iter().map(|field| &field.name).collect();
     // A model without children keeps the trait's defaults (it has none to sync).
     let children_fns = (!members.is_empty()).then(|| {
         quote! {
@@ -691,15 +693,15 @@ fn sync_impl(model: &Model) -> TokenStream {
                 __diffs: &<Self as #krate::DiffModel>::ChildDiffs,
                 __run: &mut #krate::sync::Run<'_, '_, __H>,
             ) {
-                #(#krate::__private::sync_children(&mut self.#members, &__diffs.#members, __run);)*
+                #(#krate::__private::sync_children(#names, &mut self.#members, &__diffs.#members, __run);)*
             }
 
             fn create_children(&mut self, __run: &mut #krate::sync::Run<'_, '_, __H>) {
-                #(#krate::__private::create_children(&mut self.#members, __run);)*
+                #(#krate::__private::create_children(#names, &mut self.#members, __run);)*
             }
 
             fn delete_children(&mut self, __run: &mut #krate::sync::Run<'_, '_, __H>) -> ::core::primitive::bool {
-                true #(& #krate::__private::delete_children(&mut self.#members, __run))*
+                true #(& #krate::__private::delete_children(#names, &mut self.#members, __run))*
             }
         }
     });

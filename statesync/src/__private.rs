@@ -150,36 +150,47 @@ pub(crate) fn in_key_order<C: ChildCollection>(
 /// Syncs one children field's diff through the hooks.
 #[cfg(feature = "sync")]
 #[inline]
-pub fn sync_children<C, H>(children: &mut C, diff: &Diff<C::Model>, run: &mut Run<'_, '_, H>)
-where
+pub fn sync_children<C, H>(
+    field: &'static str,
+    children: &mut C,
+    diff: &Diff<C::Model>,
+    run: &mut Run<'_, '_, H>,
+) where
     C: ChildCollection,
     C::Model: SyncTree<H>,
     H: ?Sized,
 {
+    run.enter_field(field);
     crate::sync::engine::sync_collection(children, diff, run);
 }
 
 /// Creates the children of a just-created model through the hooks.
 #[cfg(feature = "sync")]
 #[inline]
-pub fn create_children<C, H>(children: &mut C, run: &mut Run<'_, '_, H>)
+pub fn create_children<C, H>(field: &'static str, children: &mut C, run: &mut Run<'_, '_, H>)
 where
     C: ChildCollection,
     C::Model: SyncTree<H>,
     H: ?Sized,
 {
+    run.enter_field(field);
     crate::sync::engine::create_collection(children, run);
 }
 
 /// Deletes the children of a model about to be deleted; `false` when one stays.
 #[cfg(feature = "sync")]
 #[inline]
-pub fn delete_children<C, H>(children: &mut C, run: &mut Run<'_, '_, H>) -> bool
+pub fn delete_children<C, H>(
+    field: &'static str,
+    children: &mut C,
+    run: &mut Run<'_, '_, H>,
+) -> bool
 where
     C: ChildCollection,
     C::Model: SyncTree<H>,
     H: ?Sized,
 {
+    run.enter_field(field);
     crate::sync::engine::delete_collection(children, run)
 }
 

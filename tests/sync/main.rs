@@ -2,6 +2,7 @@
 
 mod engine;
 mod faulty;
+mod fields;
 mod flags;
 mod hooks;
 mod order;

@@ -26,11 +26,13 @@ enum AncestorKey {
     Rendered(String),
 }
 
-/// One ancestor: its model and its key.
+/// One ancestor: its model, its key, and the children field of it being walked.
 #[derive(Clone)]
 struct Ancestor {
     model: &'static str,
     key: AncestorKey,
+    /// The children field of this ancestor that holds the next one (or the element).
+    field: &'static str,
 }
 
 impl Ancestor {
@@ -159,6 +161,56 @@ impl Parents {
         self.ancestors.is_empty()
     }
 
+    /// The children field of the nearest ancestor that holds the element (its display
+    /// name: `rename`d or the field's own), `None` for the root. It tells apart the
+    /// collections of a parent with two `children` fields of one model type, which
+    /// [`Parents::key`] and the rendered parents do not.
+    ///
+    /// ```
+    /// use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncModel, SyncOptions};
+    /// use statesync::{DiffModel, Store};
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Firewall {
+    ///     #[statesync(id)]
+    ///     name: String,
+    ///     #[statesync(children)]
+    ///     ingress: Store<Rule>,
+    ///     #[statesync(children)]
+    ///     egress: Store<Rule>,
+    /// }
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Rule {
+    ///     #[statesync(id)]
+    ///     seq: u32,
+    /// }
+    ///
+    /// #[derive(Default)]
+    /// struct Api(Vec<String>);
+    ///
+    /// impl Adapter for Api {}
+    /// impl Hooks<Firewall> for Api {}
+    /// impl Hooks<Rule> for Api {
+    ///     fn create(&mut self, rule: &Rule, parents: &Parents) -> Result<(), HookError> {
+    ///         let table = parents.field().ok_or("a rule needs a firewall")?;
+    ///         self.0.push(format!("INSERT INTO {table} VALUES ({})", rule.seq));
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let empty = Firewall { name: "fw".into(), ingress: Store::new(), egress: Store::new() };
+    /// let mut source = empty.clone();
+    /// source.egress.insert(Rule { seq: 10 })?;
+    /// let mut api = Api::default();
+    /// empty.clone().sync_from(&source, &mut api, SyncOptions::default())?;
+    /// assert_eq!(api.0, ["INSERT INTO egress VALUES (10)"]);
+    /// # Ok::<(), statesync::Error>(())
+    /// ```
+    pub fn field(&self) -> Option<&'static str> {
+        self.ancestors.last().map(|ancestor| ancestor.field)
+    }
+
     /// The model names of the ancestors, from the root down.
     pub fn models(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.ancestors.iter().map(|ancestor| ancestor.model)
@@ -185,6 +237,7 @@ impl Parents {
         self.ancestors.push(Ancestor {
             model: M::NAME,
             key: AncestorKey::Typed(TypeId::of::<M>(), Arc::new(key.clone())),
+            field: "",
         });
     }
 
@@ -195,7 +248,15 @@ impl Parents {
         self.ancestors.push(Ancestor {
             model: M::NAME,
             key: AncestorKey::Rendered(key.to_string()),
+            field: "",
         });
+    }
+
+    /// Enters the children field `field` of the innermost ancestor.
+    pub(crate) fn enter_field(&mut self, field: &'static str) {
+        if let Some(ancestor) = self.ancestors.last_mut() {
+            ancestor.field = field;
+        }
     }
 
     /// Leaves the children of the element entered last.

@@ -418,6 +418,12 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         self.parents.pop();
     }
 
+    /// The children field of the innermost parent that the walk enters next (see
+    /// [`Parents::field`]).
+    pub(crate) fn enter_field(&mut self, field: &'static str) {
+        self.parents.enter_field(field);
+    }
+
     /// Runs `work` with the element of `M` with `key` as the innermost parent.
     pub(super) fn within<M: DiffModel<Key: Send + Sync> + 'static, T>(
         &mut self,

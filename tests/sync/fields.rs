@@ -1,0 +1,219 @@
+//! A parent with two `children` fields of one model type: hooks tell the collections apart
+//! by `Parents::field` (every hook of both fields got the same parents before).
+
+use std::sync::Mutex;
+
+use statesync::sync::{
+    Adapter, AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, HookError, Hooks, Parents,
+    SyncModel, SyncOptions,
+};
+use statesync::{DiffModel, Store};
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Firewall {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    ingress: Store<Rule>,
+    #[statesync(children, rename = "outbound")]
+    egress: Store<Rule>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Rule {
+    #[statesync(id)]
+    seq: u32,
+    action: String,
+}
+
+fn rule(seq: u32, action: &str) -> Rule {
+    Rule {
+        seq,
+        action: action.into(),
+    }
+}
+
+fn firewall(name: &str, ingress: &[Rule], egress: &[Rule]) -> Firewall {
+    Firewall {
+        name: name.into(),
+        ingress: Store::try_from_iter(ingress.iter().cloned()).unwrap(),
+        egress: Store::try_from_iter(egress.iter().cloned()).unwrap(),
+    }
+}
+
+/// Every rule call as `op field seq`, with the firewall call as `op firewall name`.
+#[derive(Default)]
+struct Calls(Mutex<Vec<String>>);
+
+impl Calls {
+    fn rule(&self, op: &str, rule: &Rule, parents: &Parents) {
+        let field = parents.field().unwrap_or("none");
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{op} {field} {}", rule.seq));
+    }
+
+    fn firewall(&self, op: &str, firewall: &Firewall, parents: &Parents) {
+        assert_eq!(parents.field(), None, "a root is in no field");
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{op} firewall {}", firewall.name));
+    }
+
+    fn sorted(&self) -> Vec<String> {
+        let mut calls = self.0.lock().unwrap().clone();
+        calls.sort();
+        calls
+    }
+}
+
+impl Adapter for Calls {}
+
+impl Hooks<Firewall> for Calls {
+    fn create(&mut self, model: &Firewall, parents: &Parents) -> Result<(), HookError> {
+        self.firewall("create", model, parents);
+        Ok(())
+    }
+
+    fn delete(&mut self, model: &Firewall, parents: &Parents) -> Result<(), HookError> {
+        self.firewall("delete", model, parents);
+        Ok(())
+    }
+}
+
+impl Hooks<Rule> for Calls {
+    fn create(&mut self, model: &Rule, parents: &Parents) -> Result<(), HookError> {
+        self.rule("create", model, parents);
+        Ok(())
+    }
+
+    fn update(
+        &mut self,
+        model: &Rule,
+        _: &RuleChanges,
+        parents: &Parents,
+    ) -> Result<(), HookError> {
+        self.rule("update", model, parents);
+        Ok(())
+    }
+
+    fn delete(&mut self, model: &Rule, parents: &Parents) -> Result<(), HookError> {
+        self.rule("delete", model, parents);
+        Ok(())
+    }
+}
+
+impl AsyncAdapter for Calls {}
+
+impl AsyncHooks<Firewall> for Calls {
+    async fn create(&self, model: &Firewall, parents: &Parents) -> Result<(), HookError> {
+        self.firewall("create", model, parents);
+        Ok(())
+    }
+
+    async fn delete(&self, model: &Firewall, parents: &Parents) -> Result<(), HookError> {
+        self.firewall("delete", model, parents);
+        Ok(())
+    }
+}
+
+impl AsyncHooks<Rule> for Calls {
+    async fn create(&self, model: &Rule, parents: &Parents) -> Result<(), HookError> {
+        self.rule("create", model, parents);
+        Ok(())
+    }
+
+    async fn update(
+        &self,
+        model: &Rule,
+        _: &RuleChanges,
+        parents: &Parents,
+    ) -> Result<(), HookError> {
+        self.rule("update", model, parents);
+        Ok(())
+    }
+
+    async fn delete(&self, model: &Rule, parents: &Parents) -> Result<(), HookError> {
+        self.rule("delete", model, parents);
+        Ok(())
+    }
+}
+
+/// Updates, creates and deletes in both fields (rule 10 moves from one to the other),
+/// then a renamed root: its rules are deleted and created with it.
+fn cases() -> Vec<(Firewall, Firewall, Vec<&'static str>)> {
+    let before = firewall(
+        "fw",
+        &[rule(1, "allow"), rule(10, "deny")],
+        &[rule(1, "allow"), rule(2, "deny")],
+    );
+    let after = firewall(
+        "fw",
+        &[rule(1, "deny")],
+        &[rule(1, "allow"), rule(2, "allow"), rule(10, "deny")],
+    );
+    let renamed = firewall("fw2", &[rule(1, "deny")], &[rule(3, "deny")]);
+    vec![
+        (
+            before,
+            after.clone(),
+            vec![
+                "create outbound 10",
+                "delete ingress 10",
+                "update ingress 1",
+                "update outbound 2",
+            ],
+        ),
+        (
+            after,
+            renamed,
+            vec![
+                "create firewall fw2",
+                "create ingress 1",
+                "create outbound 3",
+                "delete firewall fw",
+                "delete ingress 1",
+                "delete outbound 1",
+                "delete outbound 10",
+                "delete outbound 2",
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn hooks_tell_two_fields_of_one_model_apart() {
+    for (target, source, expected) in cases() {
+        let calls = Calls::default();
+        let mut adapter = calls;
+        let mut memory = target.clone();
+        let report = memory
+            .sync_from(&source, &mut adapter, SyncOptions::default())
+            .unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(adapter.sorted(), expected);
+        assert_eq!(memory, source);
+    }
+}
+
+#[test]
+fn async_hooks_tell_two_fields_of_one_model_apart() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for (target, source, expected) in cases() {
+        for max_in_flight in [1, 8] {
+            let calls = Calls::default();
+            let mut memory = target.clone();
+            let options = AsyncSyncOptions::default().max_in_flight(max_in_flight);
+            let report = runtime
+                .block_on(memory.sync_from_async(&source, &calls, options))
+                .unwrap();
+            assert!(report.is_success(), "{report}");
+            assert_eq!(calls.sorted(), expected, "max_in_flight {max_in_flight}");
+            assert_eq!(memory, source);
+        }
+    }
+}
