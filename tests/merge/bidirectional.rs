@@ -161,6 +161,59 @@ fn what_reached_both_sides_is_in_the_base_after_a_partial_failure() {
     assert!(a.diff(&b).unwrap().is_empty());
 }
 
+/// An adapter whose deletes of sites fail (their devices and interfaces go first, and
+/// are deleted).
+struct RefusesSiteDeletes;
+
+impl statesync::sync::Adapter for RefusesSiteDeletes {}
+
+impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesSiteDeletes {
+    fn delete(
+        &mut self,
+        _model: &M,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        if M::NAME == "site" {
+            return Err("503 try later".into());
+        }
+        Ok(())
+    }
+}
+
+/// A delete of a subtree that reached one side only in part (the children were deleted,
+/// the parent's delete failed): what both sides deleted is out of the base, so the next
+/// sync carries the rest of the delete. The base kept the whole subtree, the side's
+/// remaining element looked updated against it, and every later sync reported a
+/// delete-versus-update conflict nobody made.
+#[test]
+fn a_delete_that_reached_one_side_in_part_is_finished_next_time() {
+    let mut history = History::new(inventory()).unwrap();
+    let mut a = inventory();
+    let mut b = inventory();
+    let ams_key = SiteKey { name: "ams".into() };
+    drop(a.sites.remove(&ams_key));
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut RefusesSiteDeletes),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(!report.base_committed);
+    assert_eq!(report.b.counts.failed, 1);
+    assert!(ams(&mut b).devices.is_empty(), "its devices went first");
+    // The base: ams as before, without what both sides deleted.
+    let base_ams = history.head().sites.get(&ams_key).unwrap();
+    assert!(base_ams.devices.is_empty(), "{:?}", base_ams.devices);
+
+    let report = in_memory(&mut history, &mut a, &mut b);
+    assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
+    assert!(report.base_committed);
+    assert!(!b.sites.contains(&ams_key), "the delete reached B");
+    assert!(a.diff(&b).unwrap().is_empty());
+    assert!(history.head().diff(&a).unwrap().is_empty());
+}
+
 /// A transactional replica: its hooks apply, and `sync_complete` rolls them all back
 /// (and says so) when the sync had a failure, as the SQLite adapter does all-or-nothing.
 struct RollsBack;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::{self, Debug};
 
 use crate::children::ChildCollection;
-use crate::fields::{Attribute, AttributeVisitor};
+use crate::fields::{Attribute, AttributeVisitor, ChildField, ChildFieldVisitor};
 use crate::model::{DiffModel, ModelField};
 
 use super::MergeModel;
@@ -497,7 +497,16 @@ impl<'o> MergeCx<'o> {
                     };
                     self.path.push(Self::segment(field, only));
                     let kept = match base_child {
-                        base_child if self.agreement => base_child.cloned(),
+                        // One side deleted the element, the other kept it: no agreement on
+                        // the element (the base's attributes stay), but on its subtree
+                        // there is: what the keeping side deleted too is gone from both.
+                        Some(base_child) if self.agreement => Some(merge_model(
+                            Some(base_child),
+                            &without_children(base_child),
+                            only,
+                            self,
+                        )),
+                        None if self.agreement => None,
                         None => Some(only.clone()),
                         Some(base_child) => self.deleted_on_one_side(base_child, only, deleter),
                     };
@@ -604,4 +613,20 @@ impl<'c, C: ChildCollection> Index<'c, C> {
 enum Side {
     Ours,
     Theirs,
+}
+
+/// `model` with every children collection emptied: in an agreement, what the side that
+/// deleted `model` holds of its subtree (nothing).
+fn without_children<M: DiffModel>(model: &M) -> M {
+    struct Clear<'m, M>(&'m mut M);
+
+    impl<M: DiffModel> ChildFieldVisitor<M> for Clear<'_, M> {
+        fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
+            drop((field.get_mut)(self.0).take_children());
+        }
+    }
+
+    let mut bare = model.clone();
+    M::visit_child_fields(&mut Clear(&mut bare));
+    bare
 }
