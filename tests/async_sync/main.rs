@@ -334,6 +334,51 @@ fn progress_as_each_call_ends() {
     });
 }
 
+/// With `LOG_UNCHANGED_RECORDS` the unchanged elements are outcomes too, and in the total
+/// from the first progress call: the total stays put in both engines (the async engine
+/// reported 1 of 1, then 3 of 3, as it found the unchanged ones).
+#[test]
+fn progress_counts_logged_unchanged_records_from_the_start() {
+    let source = big_inventory();
+    let mut target = source.clone();
+    let first = target.sites.iter().next().map(DiffModel::key).unwrap();
+    drop(target.sites.remove(&first));
+    target.sites.insert(fixtures::site("gone", 1, 1)).unwrap();
+    fn progress_of(calls: &std::sync::Mutex<Vec<(usize, usize)>>) -> SyncOptions<'_> {
+        SyncOptions::new(SyncFlags::LOG_UNCHANGED_RECORDS).on_progress(move |progress| {
+            if progress.stage == "sync" {
+                calls.lock().unwrap().push((progress.done, progress.total));
+            }
+        })
+    }
+    let check = |calls: Vec<(usize, usize)>, report: &SyncReport| {
+        let outcomes = report.outcomes.len();
+        assert!(outcomes > report.counts.changes(), "{report}");
+        assert!(!calls.is_empty());
+        assert!(
+            calls.iter().all(|&(_, total)| total == outcomes),
+            "{calls:?} of {outcomes} outcomes"
+        );
+        assert_eq!(calls.last(), Some(&(outcomes, outcomes)));
+    };
+    let blocking_calls = std::sync::Mutex::new(Vec::new());
+    let report = target
+        .clone()
+        .sync_from(&source, &mut InMemory, progress_of(&blocking_calls))
+        .unwrap();
+    check(blocking_calls.into_inner().unwrap(), &report);
+    runtime().block_on(async {
+        let calls = std::sync::Mutex::new(Vec::new());
+        let options = AsyncSyncOptions::new(progress_of(&calls)).max_in_flight(4);
+        let report = target
+            .clone()
+            .sync_from_async(&source, &InMemory, options)
+            .await
+            .unwrap();
+        check(calls.into_inner().unwrap(), &report);
+    });
+}
+
 /// `SyncOptions::on_outcome` gets every outcome of an async sync, and the report keeps
 /// none, only the counts.
 #[test]

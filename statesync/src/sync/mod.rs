@@ -505,8 +505,7 @@ fn drive<T: Clone, M: DiffModel, H: Adapter + ?Sized>(
         hooks.sync_finished(&report);
         return report;
     }
-    let mut run = Run::new(hooks, options, summary.changes());
-    run.report.counts.unchanged = summary.unchanged;
+    let mut run = Run::new(hooks, options, &summary);
     let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run.walk(|run| work(target, diff, run));
     }));

@@ -4,6 +4,7 @@
 use crate::diff::{Action, Diff, ElementDiff};
 use crate::error::{Error, Operation};
 use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
+use crate::summary::Summary;
 
 use super::HookError;
 use super::flags::{ModelFlags, SyncFlags, SyncOptions, SyncOrder};
@@ -104,11 +105,20 @@ pub struct Run<'h, 'o, H: ?Sized> {
 }
 
 impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
-    pub(super) fn new(hooks: &'h mut H, options: SyncOptions<'o>, total: usize) -> Self {
+    /// A run of a diff with `summary`. Its progress total is the outcomes a run that does
+    /// not stop records: every change, and every unchanged element too when
+    /// `LOG_UNCHANGED_RECORDS` lists them.
+    pub(super) fn new(hooks: &'h mut H, options: SyncOptions<'o>, summary: &Summary) -> Self {
+        let mut total = summary.changes();
+        if options.flags.contains(SyncFlags::LOG_UNCHANGED_RECORDS) {
+            total = total.saturating_add(summary.unchanged);
+        }
+        let mut report = SyncReport::default();
+        report.counts.unchanged = summary.unchanged;
         Self {
             hooks,
             options,
-            report: SyncReport::default(),
+            report,
             stopped: false,
             total,
             phase: Phase::All,
@@ -126,7 +136,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
 
     /// A run that calls no hook: what the sync would do if every hook succeeded.
     pub(super) fn dry(hooks: &'h mut H, options: SyncOptions<'o>) -> Self {
-        let mut run = Self::new(hooks, options, 0);
+        let mut run = Self::new(hooks, options, &Summary::default());
         run.dry = true;
         run
     }
@@ -168,7 +178,14 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
 
     /// The report so far, with the last progress call.
     pub(super) fn take_report(&mut self) -> SyncReport {
-        self.report_progress();
+        // A run that did not stop is done: its total is what it recorded (fewer than
+        // counted when unchanged elements under an `IGNORE`d parent went unlisted).
+        if self.stopped {
+            self.report_progress();
+        } else {
+            self.options
+                .report_progress("sync", self.recorded, self.recorded);
+        }
         self.report.stopped = self.stopped;
         std::mem::take(&mut self.report)
     }

@@ -66,8 +66,7 @@ where
         return report;
     }
     let order = sync.order;
-    let mut run = Run::new(&mut bridge, sync, summary.changes());
-    run.report.counts.unchanged = summary.unchanged;
+    let mut run = Run::new(&mut bridge, sync, &summary);
     run.walker = Some(Box::new(Walker::new(order, max_in_flight)));
     run.records_after_stop = true;
     let mut engine = Engine {
