@@ -308,7 +308,12 @@ where
         diff: &Diff<M>,
         message: &str,
     ) -> Result<Checkout<M>, CommitError> {
-        let head = self.version(client).await?;
+        let head = match self.version(client).await {
+            Ok(head) => head,
+            // A root with no version (removed, or never initialised) has no `base`.
+            Err(Error::BadRow(_)) => return Err(CommitError::NoSuchVersion(base)),
+            Err(error) => return Err(error.into()),
+        };
         if base > head || base < 0 {
             return Err(CommitError::NoSuchVersion(base));
         }

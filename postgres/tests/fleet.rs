@@ -699,20 +699,45 @@ async fn a_connection_lost_while_idle_is_reconnected() {
     worker.abort();
 }
 
-/// A lease too short to renew (zero made the heartbeat a busy loop of `UPDATE`s, and every
-/// lease was born expired) is refused before the worker connects.
+/// Options a worker cannot run with are refused before it connects: a lease too short to
+/// renew (zero made the heartbeat a busy loop of `UPDATE`s, and every lease was born
+/// expired) or too long for PostgreSQL's timestamps (a database error), a batch or a claim
+/// limit under 1 (nothing was ever claimed: the worker polled forever) or a negative batch
+/// (a database error).
 #[tokio::test]
-async fn a_worker_refuses_a_lease_too_short_to_renew() {
+async fn a_worker_refuses_options_it_cannot_run_with() {
     let schema = |name: &str| statesync_postgres::Schema::new(name).unwrap();
     let fleet = Fleet::new(
         PgInventory::new(schema("src")),
         PgInventory::new(schema("dst")),
     );
-    for lease in [Duration::ZERO, Duration::from_millis(99)] {
-        let options = WorkerOptions {
-            lease,
+    let bad = [
+        WorkerOptions {
+            lease: Duration::ZERO,
             ..WorkerOptions::default()
-        };
+        },
+        WorkerOptions {
+            lease: Duration::from_millis(99),
+            ..WorkerOptions::default()
+        },
+        WorkerOptions {
+            lease: Duration::MAX,
+            ..WorkerOptions::default()
+        },
+        WorkerOptions {
+            batch: 0,
+            ..WorkerOptions::default()
+        },
+        WorkerOptions {
+            batch: -1,
+            ..WorkerOptions::default()
+        },
+        WorkerOptions {
+            max_claims: 0,
+            ..WorkerOptions::default()
+        },
+    ];
+    for options in bad {
         let refused = fleet
             .run_worker("postgres://nowhere.invalid/x", "w", &options, |_| {})
             .await;

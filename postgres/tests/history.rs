@@ -79,6 +79,13 @@ async fn of_two_commits_against_one_base_one_wins_and_the_other_is_stale() {
     let diff = base.state().diff(&bump(base.state(), 1)).unwrap();
     let gap = history.commit_diff(&client, 7, &diff, "c").await;
     assert!(matches!(gap, Err(CommitError::NoSuchVersion(7))), "{gap:?}");
+    // So is any base of a root that has no version (it was `BadRow`).
+    let never = PgHistory::<Counters>::new(&guard.schema, "never_initialised");
+    let none = never.commit_diff(&client, 0, &diff, "c").await;
+    assert!(
+        matches!(none, Err(CommitError::NoSuchVersion(0))),
+        "{none:?}"
+    );
     // A checkout of another root (at a version this root has too) is refused, by commit
     // and by pull: its state was never a version of this history.
     let other = PgHistory::<Counters>::new(&guard.schema, "other");

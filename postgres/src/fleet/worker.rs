@@ -17,13 +17,13 @@ use crate::{Error, PgInventory, connect};
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
     /// How long a claim lasts without a heartbeat (the heartbeat renews it every third of
-    /// it). Default 10 s; at least [`WorkerOptions::MIN_LEASE`].
+    /// it). Default 10 s; from [`WorkerOptions::MIN_LEASE`] to [`WorkerOptions::MAX_LEASE`].
     pub lease: Duration,
     /// How long to wait before looking again when every pending partition is leased by
     /// another worker. Default 100 ms.
     pub poll: Duration,
     /// A partition claimed this many times without being applied is left alone (and
-    /// listed by [`Fleet::stuck`]). Default 10.
+    /// listed by [`Fleet::stuck`]). Default 10; at least 1.
     pub max_claims: i32,
     /// Per partition, how many times to reconnect and retry after the connection was
     /// lost. Default 3.
@@ -33,7 +33,7 @@ pub struct WorkerOptions {
     pub pause_before_commit: Duration,
     /// Return when no partition needs a sync (default `true`); `false` keeps polling.
     pub stop_when_idle: bool,
-    /// How many partitions to claim and apply in one transaction (default 1).
+    /// How many partitions to claim and apply in one transaction (default 1; at least 1).
     pub batch: i64,
 }
 
@@ -42,16 +42,35 @@ impl WorkerOptions {
     /// shorter one would spin on renewals (a zero lease is born expired).
     pub const MIN_LEASE: Duration = Duration::from_millis(100);
 
+    /// The longest lease a worker takes: a worker that dies holds its partitions that
+    /// long, and PostgreSQL's timestamps end in the year 294276.
+    pub const MAX_LEASE: Duration = Duration::from_secs(24 * 60 * 60);
+
     /// Refuses options a worker cannot run with.
     fn check(&self) -> Result<(), Error> {
-        if self.lease < Self::MIN_LEASE {
-            return Err(Error::BadOptions(format!(
+        let refusal = if self.lease < Self::MIN_LEASE {
+            format!(
                 "a lease of {:?} is shorter than the {:?} a worker needs to renew it",
                 self.lease,
                 Self::MIN_LEASE
-            )));
-        }
-        Ok(())
+            )
+        } else if self.lease > Self::MAX_LEASE {
+            format!(
+                "a lease of {:?} is longer than the {:?} a dead worker may hold partitions",
+                self.lease,
+                Self::MAX_LEASE
+            )
+        } else if self.batch < 1 {
+            format!("a batch of {} partitions claims none", self.batch)
+        } else if self.max_claims < 1 {
+            format!(
+                "max_claims {} leaves every partition alone before its first claim",
+                self.max_claims
+            )
+        } else {
+            return Ok(());
+        };
+        Err(Error::BadOptions(refusal))
     }
 }
 
@@ -479,7 +498,7 @@ impl Fleet {
     /// (each partition version is still applied once: the second finds it done).
     ///
     /// # Errors
-    /// [`Error::BadOptions`] for a lease shorter than [`WorkerOptions::MIN_LEASE`];
+    /// [`Error::BadOptions`] for options out of their ranges (see [`WorkerOptions`]);
     /// [`Error::Db`] when the server cannot be reached (to claim, or to reconnect).
     pub async fn run_worker(
         &self,
