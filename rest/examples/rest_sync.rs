@@ -169,6 +169,7 @@ async fn demo(options: &Options) -> Result<(), Box<dyn Error>> {
         &service.url(),
         &ClientConfig {
             timeout: options.client_timeout(),
+            ..ClientConfig::default()
         },
     )?;
     let adapter = RestAdapter::new(client.clone());

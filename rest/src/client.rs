@@ -23,13 +23,20 @@ use crate::wire::{
 pub struct ClientConfig {
     /// The longest one request may take, from sending it to reading the whole answer.
     pub timeout: Duration,
+    /// The largest answer body read ([`Error::TooLarge`] beyond it); an error answer's
+    /// body is cut at [`ERROR_BODY_LIMIT`] bytes instead.
+    pub max_body_bytes: usize,
 }
 
+/// How much of an error answer's body is kept as its message.
+pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
 impl Default for ClientConfig {
-    /// A 10-second timeout.
+    /// A 10-second timeout; answers up to 1 GiB.
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(10),
+            max_body_bytes: 1 << 30,
         }
     }
 }
@@ -49,8 +56,12 @@ pub enum Error {
     /// The HTTP client could not be built.
     #[error("building the HTTP client: {0}")]
     Build(#[source] reqwest::Error),
-    /// No answer within the timeout: the change may or may not have happened.
-    #[error("{request}: no answer within {timeout:?}; the change may or may not have been made")]
+    /// No answer within the timeout: a change (any request but a `GET`) may or may not
+    /// have happened.
+    #[error(
+        "{request}: no answer within {timeout:?}{}",
+        if changes(request) { "; the change may or may not have been made" } else { "" }
+    )]
     Timeout {
         /// The request, as `POST /sites`.
         request: String,
@@ -90,8 +101,16 @@ pub enum Error {
     Decode {
         /// The request.
         request: String,
-        /// reqwest's error.
-        source: reqwest::Error,
+        /// What the body is not.
+        source: serde_json::Error,
+    },
+    /// An answer body larger than [`ClientConfig::max_body_bytes`]: not read further.
+    #[error("{request}: the answer is larger than {limit} bytes; not read further")]
+    TooLarge {
+        /// The request.
+        request: String,
+        /// The limit.
+        limit: usize,
     },
     /// `GET /inventory` returned rows that do not form an inventory.
     #[error("the service's rows do not form an inventory: {0}")]
@@ -113,21 +132,24 @@ impl Error {
         match self {
             Error::Timeout { .. } | Error::Connect { .. } | Error::Transport { .. } => true,
             Error::Status { status, .. } => *status >= 500,
-            Error::BaseUrl { .. } | Error::Build(_) | Error::Decode { .. } | Error::Rows(_) => {
-                false
-            }
+            Error::BaseUrl { .. }
+            | Error::Build(_)
+            | Error::Decode { .. }
+            | Error::TooLarge { .. }
+            | Error::Rows(_) => false,
             Error::EarlierAttemptUnknown { last } => last.is_transient(),
         }
     }
 
     /// Whether the change may have been made although the call failed: a timeout or a
-    /// connection lost after sending. A retry must then expect a `409` duplicate (create)
-    /// or a `404` (delete) for a change that did happen.
+    /// connection lost after sending a change (a `GET` changes nothing). A retry must then
+    /// expect a `409` duplicate (create) or a `404` (delete) for a change that did happen.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(
-            self,
-            Error::Timeout { .. } | Error::Transport { .. } | Error::EarlierAttemptUnknown { .. }
-        )
+        match self {
+            Error::Timeout { request, .. } | Error::Transport { request, .. } => changes(request),
+            Error::EarlierAttemptUnknown { .. } => true,
+            _ => false,
+        }
     }
 
     /// The service's kind of refusal, when it answered with one.
@@ -153,6 +175,7 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     timeout: Duration,
+    max_body_bytes: usize,
 }
 
 impl Client {
@@ -179,6 +202,7 @@ impl Client {
             http,
             base,
             timeout: config.timeout,
+            max_body_bytes: config.max_body_bytes,
         })
     }
 
@@ -330,10 +354,36 @@ impl Client {
 
     async fn get<T: serde::de::DeserializeOwned>(&self, segments: &[&str]) -> Result<T, Error> {
         let (request, response) = self.send(Method::GET, segments, None::<&()>).await?;
-        response
-            .json()
-            .await
-            .map_err(|source| self.failure(request, source))
+        let body = match self.read_body(response, self.max_body_bytes).await {
+            Ok(body) => body,
+            Err(Cut::Failed(source)) => return Err(self.failure(request, source)),
+            Err(Cut::TooLarge(_)) => {
+                return Err(Error::TooLarge {
+                    request,
+                    limit: self.max_body_bytes,
+                });
+            }
+        };
+        serde_json::from_slice(&body).map_err(|source| Error::Decode { request, source })
+    }
+
+    /// Reads an answer's body, at most `limit` bytes: what came before the limit with
+    /// [`Cut::TooLarge`] beyond it (a length announced beyond it is not read at all).
+    async fn read_body(&self, mut response: Response, limit: usize) -> Result<Vec<u8>, Cut> {
+        let announced = response.content_length().unwrap_or(0);
+        if announced > limit as u64 {
+            return Err(Cut::TooLarge(Vec::new()));
+        }
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+        while let Some(chunk) = response.chunk().await.map_err(Cut::Failed)? {
+            let room = limit - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(chunk.get(..room).unwrap_or_default());
+                return Err(Cut::TooLarge(body));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// Sends one request; an answer other than `2xx` is an [`Error::Status`].
@@ -357,9 +407,9 @@ impl Client {
         if status.is_success() {
             return Ok((request, response));
         }
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(source) => return Err(self.failure(request, source)),
+        let text = match self.read_body(response, ERROR_BODY_LIMIT).await {
+            Ok(body) | Err(Cut::TooLarge(body)) => String::from_utf8_lossy(&body).into_owned(),
+            Err(Cut::Failed(source)) => return Err(self.failure(request, source)),
         };
         let (kind, message) = match serde_json::from_str::<ErrorBody>(&text) {
             Ok(body) => (Some(body.error), body.message),
@@ -382,10 +432,21 @@ impl Client {
             }
         } else if source.is_connect() {
             Error::Connect { request, source }
-        } else if source.is_decode() {
-            Error::Decode { request, source }
         } else {
             Error::Transport { request, source }
         }
     }
+}
+
+/// Why a body was not read whole.
+enum Cut {
+    /// The connection failed (or timed out) while reading.
+    Failed(reqwest::Error),
+    /// It is longer than the limit: what came before it.
+    TooLarge(Vec<u8>),
+}
+
+/// Whether a request (`POST /sites`) may change the service: all but a `GET`.
+fn changes(request: &str) -> bool {
+    !request.starts_with("GET ")
 }

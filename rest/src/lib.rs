@@ -75,7 +75,7 @@ pub mod service;
 pub mod wire;
 
 pub use adapter::RestAdapter;
-pub use client::{Client, ClientConfig, Error};
+pub use client::{Client, ClientConfig, ERROR_BODY_LIMIT, Error};
 pub use convert::RowsError;
 pub use resource::Resource;
 pub use service::{Config, RunningService, Service, StartError};

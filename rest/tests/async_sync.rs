@@ -85,6 +85,7 @@ async fn service(
     .unwrap();
     let timeout = |ms| ClientConfig {
         timeout: Duration::from_millis(ms),
+        ..ClientConfig::default()
     };
     let client = Client::new(&service.url(), &timeout(100)).unwrap();
     let reader = Client::new(&service.url(), &timeout(10_000)).unwrap();

@@ -34,7 +34,11 @@ async fn start(config: Config) -> (RunningService, Client) {
 
 async fn start_with_timeout(config: Config, timeout: Duration) -> (RunningService, Client) {
     let service = Service::start(config).await.unwrap();
-    let client = Client::new(&service.url(), &ClientConfig { timeout }).unwrap();
+    let config = ClientConfig {
+        timeout,
+        ..ClientConfig::default()
+    };
+    let client = Client::new(&service.url(), &config).unwrap();
     (service, client)
 }
 
@@ -336,6 +340,7 @@ async fn a_timed_out_create_happened_and_its_retry_is_a_duplicate() {
         &service.url(),
         &ClientConfig {
             timeout: Duration::from_secs(5),
+            ..ClientConfig::default()
         },
     )
     .unwrap();
@@ -537,6 +542,89 @@ async fn an_unreachable_service_is_a_transient_connect_error() {
     let error = client.create_site(&site("ams")).await.unwrap_err();
     assert!(matches!(error, Error::Connect { .. }), "{error}");
     assert!(error.is_transient() && !error.outcome_unknown());
+}
+
+/// A server that answers every request with `head` and then `body` forever (`endless`)
+/// or once, then closes: a hostile or broken service.
+fn hostile_server(head: &'static str, body: &'static [u8], endless: bool) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = Vec::new();
+            let mut byte = [0_u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                request.push(byte[0]);
+            }
+            let _ = stream.write_all(head.as_bytes());
+            while stream.write_all(body).is_ok() && endless {}
+        }
+    });
+    url
+}
+
+/// The client reads at most `max_body_bytes` of an answer (it read an endless body until
+/// its timeout, gigabytes of it) and a cut-off error body; a reply cut short is a
+/// transient transport failure (it was a permanent bad body); a `GET` that timed out made
+/// no change.
+#[tokio::test]
+async fn the_client_bounds_what_it_reads_and_names_broken_replies() {
+    let config = |timeout_ms| ClientConfig {
+        timeout: Duration::from_millis(timeout_ms),
+        max_body_bytes: 1 << 20,
+    };
+    let body: &'static [u8] = Box::leak(vec![b'['; 4096].into_boxed_slice());
+    let endless_ok = hostile_server(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n",
+        body,
+        true,
+    );
+    let client = Client::new(&endless_ok, &config(30_000)).unwrap();
+    let started = Instant::now();
+    let error = client.load().await.unwrap_err();
+    assert!(matches!(error, Error::TooLarge { .. }), "{error}");
+    assert!(!error.is_transient(), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let endless_err = hostile_server("HTTP/1.1 500 Oops\r\n\r\n", body, true);
+    let client = Client::new(&endless_err, &config(30_000)).unwrap();
+    let error = client.create_site(&site("ams")).await.unwrap_err();
+    let cut = matches!(
+        &error,
+        Error::Status { status: 500, message, .. }
+            if message.len() == statesync_rest::ERROR_BODY_LIMIT
+    );
+    assert!(cut, "{error}");
+
+    let cut_short = hostile_server(
+        "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n",
+        b"{\"sites\":",
+        false,
+    );
+    let client = Client::new(&cut_short, &config(5_000)).unwrap();
+    let error = client.load().await.unwrap_err();
+    assert!(matches!(error, Error::Transport { .. }), "{error}");
+    assert!(error.is_transient() && !error.outcome_unknown(), "{error}");
+
+    // Accepts and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(5));
+        drop(held);
+    });
+    let client = Client::new(&silent, &config(200)).unwrap();
+    let error = client.load().await.unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error}");
+    assert!(error.is_transient() && !error.outcome_unknown(), "{error}");
+    assert!(!error.to_string().contains("change"), "{error}");
 }
 
 #[tokio::test]
