@@ -33,6 +33,18 @@ pub enum Error {
     /// A row that does not fit the models, naming it.
     #[error("{0}")]
     BadRow(String),
+    /// A checkout of a version the history does not hold as the checkout has it: the
+    /// commit that made it was rolled back (another may have taken its number since), or
+    /// the history was removed. Check out the head again.
+    #[error(
+        "version {version} of history {history} is not the checkout's (its commit was rolled back, or the history removed)"
+    )]
+    VersionGone {
+        /// The checkout's version.
+        version: i64,
+        /// The history: its root and table.
+        history: String,
+    },
     /// A checkout given to a history other than the one it came from (another root, or
     /// another schema's table): its state is not a version of this history.
     #[error("a checkout of history {checkout} given to history {history}")]

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use statesync::merge::{Conflict, MergeModel, MergeOptions, merge};
 use statesync::{Diff, DiffModel};
 use tokio_postgres::GenericClient;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 
 use crate::{Error, Schema};
 
@@ -41,17 +41,25 @@ fn to_json<T: Serialize + DeserializeOwned>(
 /// A state at a version: what a process holds, and what it commits against.
 ///
 /// Only a [`PgHistory`] makes one (checkout, head, pull, commit), so a checkout always
-/// holds the state its history had at its version, and remembers which history that is:
-/// a commit trusts its state rather than replay the history to compare, and refuses a
-/// checkout of another history. To make a change, edit a clone of [`Checkout::state`] and
-/// commit it against the checkout.
+/// holds the state its history had at its version, and remembers which history that is
+/// and a digest of the version's row: a commit trusts its state rather than replay the
+/// history to compare, and refuses a checkout of another history or of a version the
+/// history no longer holds as it was (a commit in a transaction that then rolled back,
+/// followed by another process's commit of that version). To make a change, edit a clone
+/// of [`Checkout::state`] and commit it against the checkout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkout<M> {
     version: i64,
     state: M,
     /// The history's table and root.
     history: Arc<HistoryId>,
+    /// `md5` of the version's row as PostgreSQL prints it (its diff, or the snapshot of
+    /// version 0).
+    digest: String,
 }
+
+/// The digest of a row, in SQL: what [`Checkout::digest`] holds.
+const ROW_DIGEST: &str = "md5(coalesce(diff, snapshot)::text)";
 
 /// Which history a checkout is of: the table and the root.
 #[derive(Debug, PartialEq, Eq)]
@@ -89,8 +97,10 @@ pub enum CommitError {
         /// The head when the commit was refused.
         head: i64,
     },
-    /// The base version does not exist in this history (a version this root never had,
-    /// or a history that was removed).
+    /// The base version does not exist in this history as the checkout has it: a version
+    /// this root never had, a history that was removed, a commit that was rolled back
+    /// (another may have taken its number since), or a version committed after the
+    /// snapshot of the caller's `REPEATABLE READ` transaction, which cannot see it.
     #[error("version {0} is not in the history")]
     NoSuchVersion(i64),
     /// The commit changes nothing (an empty diff, or one whose new values are the old
@@ -225,7 +235,7 @@ where
     /// does not read back or apply.
     pub async fn head(&self, client: &impl GenericClient) -> Result<Checkout<M>, Error> {
         let sql = format!(
-            "SELECT snapshot FROM {} WHERE root = $1 AND version = 0",
+            "SELECT snapshot, {ROW_DIGEST} FROM {} WHERE root = $1 AND version = 0",
             self.table
         );
         let row = client
@@ -237,7 +247,7 @@ where
             what: format!("history {:?} version 0", self.root),
             source,
         })?;
-        let mut checkout = self.at_version_0(state);
+        let mut checkout = self.at_version_0(state, row.try_get(1)?);
         self.pull(client, &mut checkout).await?;
         Ok(checkout)
     }
@@ -252,8 +262,8 @@ where
         version: i64,
     ) -> Result<Checkout<M>, Error> {
         let sql = format!(
-            "SELECT version, snapshot, diff FROM {} WHERE root = $1 AND version <= $2
-             ORDER BY version",
+            "SELECT version, snapshot, diff, {ROW_DIGEST} FROM {} WHERE root = $1
+             AND version <= $2 ORDER BY version",
             self.table
         );
         let rows = client.query(&sql, &[&self.root, &version]).await?;
@@ -268,7 +278,7 @@ where
                         what: what(),
                         source,
                     })?;
-                    checkout = Some(self.at_version_0(state));
+                    checkout = Some(self.at_version_0(state, row.try_get(3)?));
                 }
                 Some(held) if at == held.version + 1 => {
                     let Json(diff): Json<serde_json::Value> = row.try_get(2)?;
@@ -279,6 +289,7 @@ where
                         })?;
                     held.state.apply(&diff)?;
                     held.version = at;
+                    held.digest = row.try_get(3)?;
                 }
                 _ => return Err(Error::BadRow(format!("{}: out of sequence", what()))),
             }
@@ -326,11 +337,12 @@ where
         self.commit(client, &at_base, &next, message).await
     }
 
-    fn at_version_0(&self, state: M) -> Checkout<M> {
+    fn at_version_0(&self, state: M, digest: String) -> Checkout<M> {
         Checkout {
             version: 0,
             state,
             history: Arc::clone(&self.id),
+            digest,
         }
     }
 
@@ -385,11 +397,27 @@ where
     ) -> Result<usize, Error> {
         self.owns(checkout)?;
         let sql = format!(
-            "SELECT version, diff FROM {} WHERE root = $1 AND version > $2 ORDER BY version",
+            "SELECT version, diff, {ROW_DIGEST} FROM {} WHERE root = $1 AND version >= $2
+             ORDER BY version",
             self.table
         );
         let rows = client.query(&sql, &[&self.root, &checkout.version]).await?;
-        for row in &rows {
+        // The checkout's own version first, as the checkout has it.
+        let held = match rows.first() {
+            Some(row) => {
+                row.try_get::<_, i64>(0)? == checkout.version
+                    && row.try_get::<_, String>(2)? == checkout.digest
+            }
+            None => false,
+        };
+        if !held {
+            return Err(Error::VersionGone {
+                version: checkout.version,
+                history: format!("{:?} in {}", self.root, self.table),
+            });
+        }
+        let rows = rows.get(1..).unwrap_or_default();
+        for row in rows {
             let version: i64 = row.try_get(0)?;
             if version != checkout.version + 1 {
                 return Err(Error::BadRow(format!(
@@ -404,6 +432,7 @@ where
             })?;
             checkout.state.apply(&diff)?;
             checkout.version = version;
+            checkout.digest = row.try_get(2)?;
         }
         Ok(rows.len())
     }
@@ -426,7 +455,8 @@ where
     /// transaction goes on. In a `REPEATABLE READ` or `SERIALIZABLE` transaction whose
     /// snapshot predates the other commit, PostgreSQL refuses the insert with a
     /// serialization failure instead (SQLSTATE 40001, as [`CommitError::Other`]): that
-    /// transaction is aborted, and is retried whole, as any serialization failure is.
+    /// transaction is aborted, and is retried whole, as any serialization failure is. A
+    /// base committed after such a snapshot was taken is not seen: `NoSuchVersion`.
     pub async fn commit(
         &self,
         client: &impl GenericClient,
@@ -454,30 +484,53 @@ where
         }
         // `ON CONFLICT DO NOTHING` rather than a unique violation: a violation would abort
         // a transaction the caller holds, and the head could not be read to say `Stale`.
+        // Only after the base's row as the checkout has it (not another row of that
+        // version, committed after the checkout's commit rolled back).
         let sql = format!(
             "INSERT INTO {t} (root, version, message, diff)
              SELECT $1, $2::bigint + 1, $3, $4
-             WHERE EXISTS (SELECT 1 FROM {t} WHERE root = $1 AND version = $2::bigint)
-             ON CONFLICT (root, version) DO NOTHING",
+             WHERE EXISTS (SELECT 1 FROM {t} WHERE root = $1 AND version = $2::bigint
+                           AND {ROW_DIGEST} = $5)
+             ON CONFLICT (root, version) DO NOTHING
+             RETURNING {ROW_DIGEST}",
             t = self.table
         );
-        let inserted = client
-            .execute(&sql, &[&self.root, &base.version, &message, &Json(&value)])
-            .await?;
-        if inserted == 1 {
+        let params: [&(dyn ToSql + Sync); 5] = [
+            &self.root,
+            &base.version,
+            &message,
+            &Json(&value),
+            &base.digest,
+        ];
+        if let Some(row) = client.query_opt(&sql, &params).await? {
             return Ok(Checkout {
                 version: base.version + 1,
                 state,
                 history: Arc::clone(&self.id),
+                digest: row.try_get(0)?,
             });
         }
-        match self.version(client).await {
-            Ok(head) if head > base.version => Err(CommitError::Stale {
-                base: base.version,
-                head,
-            }),
-            Ok(_) | Err(Error::BadRow(_)) => Err(CommitError::NoSuchVersion(base.version)),
-            Err(error) => Err(error.into()),
+        // Stale if the base is still there as it was, and the head past it.
+        let sql = format!(
+            "SELECT {ROW_DIGEST} = $3, (SELECT max(version) FROM {t} WHERE root = $1)
+             FROM {t} WHERE root = $1 AND version = $2",
+            t = self.table
+        );
+        let found = client
+            .query_opt(&sql, &[&self.root, &base.version, &base.digest])
+            .await?;
+        match found {
+            Some(row) if row.try_get::<_, bool>(0)? => {
+                let head: Option<i64> = row.try_get(1)?;
+                match head {
+                    Some(head) if head > base.version => Err(CommitError::Stale {
+                        base: base.version,
+                        head,
+                    }),
+                    _ => Err(CommitError::NoSuchVersion(base.version)),
+                }
+            }
+            _ => Err(CommitError::NoSuchVersion(base.version)),
         }
     }
 

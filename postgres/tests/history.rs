@@ -432,3 +432,69 @@ async fn a_push_that_changes_nothing_writes_no_version() {
         .unwrap();
     assert_eq!(nothing_new().await.unwrap().checkout, ahead);
 }
+
+/// A commit made in the caller's transaction that then rolled back gave a checkout of a
+/// version the history never kept. Once another process committed that version number, a
+/// commit against the checkout stored a diff from a state the history never held, and no
+/// process could read the history again. Now the commit is refused, and so is a pull.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_checkout_whose_commit_rolled_back_is_refused() {
+    let guard = TestSchema::new("hist_rolled_back").await;
+    let mut client = connect(&url()).await.unwrap();
+    let other = connect(&url()).await.unwrap();
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    history.create_table(&client).await.unwrap();
+    let start = history.init(&client, &counters(2)).await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    let mut phantom = history
+        .commit(&tx, &start, &bump(start.state(), 0), "rolled back")
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    let theirs = history
+        .commit(&other, &start, &bump(start.state(), 1), "kept")
+        .await
+        .unwrap();
+    assert_eq!((phantom.version(), theirs.version()), (1, 1));
+
+    let on_top = history
+        .commit(&client, &phantom, &bump(phantom.state(), 0), "on top")
+        .await;
+    assert!(
+        matches!(on_top, Err(CommitError::NoSuchVersion(1))),
+        "{on_top:?}"
+    );
+    let pulled = history.pull(&client, &mut phantom).await;
+    assert!(
+        matches!(
+            pulled,
+            Err(statesync_postgres::Error::VersionGone { version: 1, .. })
+        ),
+        "{pulled:?}"
+    );
+    let merging = history
+        .commit_merging(
+            &client,
+            phantom.clone(),
+            bump(phantom.state(), 0),
+            "merging",
+            &MergeOptions::default(),
+            3,
+        )
+        .await;
+    assert!(
+        matches!(merging, Err(CommitError::NoSuchVersion(1))),
+        "{merging:?}"
+    );
+    // Nothing was written: the history reads back as the other process left it, and a
+    // checkout of it commits.
+    let head = history.head(&client).await.unwrap();
+    assert_eq!(head, theirs);
+    let next = history
+        .commit(&client, &head, &bump(head.state(), 0), "after")
+        .await
+        .unwrap();
+    assert_eq!(next.version(), 2);
+    assert_eq!(history.head(&other).await.unwrap(), next);
+}
