@@ -155,7 +155,7 @@ async fn demo(options: &Options) -> Result<(), Box<dyn Error>> {
         // Longer than the client's timeout: the client sees a timeout for a change made.
         stall: options.client_timeout() * 2,
         seed: options.seed,
-        database: None,
+        ..Config::default()
     })
     .await?;
     println!(

@@ -29,7 +29,9 @@
 //! service makes has an [`ErrorBody`] (hyper itself answers a request it cannot parse,
 //! such as one with oversized headers, without one). Bad JSON is a `400`, a body over 2 MB
 //! a `413`; injected failures are `500`s (see [`service`] for the failure model: a
-//! timed-out request **was** carried out). The demo sets no connection limit or timeout:
+//! timed-out request **was** carried out). The demo serves at most
+//! [`service::Config::max_connections`] connections at a time (64; more wait until one
+//! closes) and sets no timeout for idle or slow clients, which can thus hold every place:
 //! put it behind a proxy that does before exposing it.
 //!
 //! The [`Client`] has one method per endpoint, taking the models, and an [`Error`] that
@@ -70,6 +72,7 @@ mod client;
 mod convert;
 mod db;
 mod faults;
+mod limit;
 mod resource;
 pub mod service;
 pub mod wire;

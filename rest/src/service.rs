@@ -32,6 +32,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+
+use crate::limit::LimitedListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -57,6 +59,10 @@ pub struct Config {
     pub seed: u64,
     /// The database file; `None` for a fresh in-memory database.
     pub database: Option<PathBuf>,
+    /// Connections served at a time (default 64, at least 1); more wait in the kernel's
+    /// backlog until one closes. Each may hold a whole `GET /inventory` answer that its
+    /// client does not read; there is no timeout for idle or slow clients.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -68,6 +74,7 @@ impl Default for Config {
             stall: Duration::from_secs(10),
             seed: 0,
             database: None,
+            max_connections: 64,
         }
     }
 }
@@ -83,6 +90,9 @@ impl Config {
                 failure_rate: self.failure_rate,
                 timeout_rate: self.timeout_rate,
             });
+        }
+        if self.max_connections == 0 {
+            return Err(StartError::NoConnections);
         }
         Ok(())
     }
@@ -102,6 +112,9 @@ pub enum StartError {
         /// The timeout rate given.
         timeout_rate: f64,
     },
+    /// `max_connections` is 0: no request could be served.
+    #[error("max_connections is 0: the service could serve no request")]
+    NoConnections,
     /// The database could not be opened or given its tables.
     #[error("opening the database: {0}")]
     Database(#[from] rusqlite::Error),
@@ -135,7 +148,7 @@ impl Service {
         let app = router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
+            axum::serve(LimitedListener::new(listener, config.max_connections), app)
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;
                 })

@@ -79,7 +79,7 @@ async fn service(
         timeout_rate,
         stall: Duration::from_millis(150),
         seed,
-        database: None,
+        ..Config::default()
     })
     .await
     .unwrap();

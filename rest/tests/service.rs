@@ -627,6 +627,35 @@ async fn the_client_bounds_what_it_reads_and_names_broken_replies() {
     assert!(!error.to_string().contains("change"), "{error}");
 }
 
+/// The service holds at most `max_connections` open (it held as many as clients made,
+/// each able to keep a whole answer it did not read): one more waits until one closes.
+#[tokio::test]
+async fn connections_past_the_limit_wait_for_one_to_close() {
+    let (service, client) = start_with_timeout(
+        Config {
+            max_connections: 2,
+            ..Config::default()
+        },
+        Duration::from_millis(300),
+    )
+    .await;
+    let idle: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| std::net::TcpStream::connect(service.address()).unwrap())
+        .collect();
+    // Let the service accept both before asking.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waited = client.stats().await.unwrap_err();
+    assert!(matches!(waited, Error::Timeout { .. }), "{waited}");
+    drop(idle);
+    client.stats().await.unwrap();
+    let refused = Service::start(Config {
+        max_connections: 0,
+        ..Config::default()
+    })
+    .await;
+    assert!(refused.is_err());
+}
+
 #[tokio::test]
 async fn rates_must_be_fractions() {
     for (failure_rate, timeout_rate) in [(1.5, 0.0), (0.0, -0.1), (0.6, 0.6), (f64::NAN, 0.0)] {
