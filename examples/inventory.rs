@@ -161,10 +161,27 @@ fn load_source(options: &Options) -> Result<Inventory, HookError> {
         Some(_) => "source-mutated.json",
         None => "source.json",
     };
-    let mutated = mutate(&source, 2);
     let path = Path::new(DEMO_DIR).join(name);
+    if let Some(source) = &options.source
+        && same_file(source, &path)
+    {
+        return Err(UsageError::new(format!(
+            "--source {} is where --mutate writes its mutated copy; copy it elsewhere first",
+            source.display()
+        ))
+        .into());
+    }
+    let mutated = mutate(&source, 2);
     options.save(&mutated, &path, "applied the mutation pass to the source")?;
     Ok(mutated)
+}
+
+/// Whether two paths name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!(
+        (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+        (Ok(a), Ok(b)) if a == b
+    )
 }
 
 /// Prints the plan; `false` when there is nothing to do.
@@ -306,7 +323,7 @@ fn sync(options: &Options, opened: Opened, source: &Inventory) -> Result<(), Hoo
     if !existed {
         remove_if_left_empty(&options.db, &ending)?;
     }
-    conclude(&options.db, &report, &ending)
+    conclude(options, &report, &ending)
 }
 
 /// A database file this run created and did not commit to is removed, so a failed run
@@ -320,8 +337,8 @@ fn remove_if_left_empty(db: &Path, ending: &Ending) -> std::io::Result<()> {
 }
 
 /// The last line: what the database holds, from how the transaction ended.
-fn conclude(db: &Path, report: &SyncReport, ending: &Ending) -> Result<(), HookError> {
-    let db = db.display();
+fn conclude(options: &Options, report: &SyncReport, ending: &Ending) -> Result<(), HookError> {
+    let db = options.db.display();
     if let Some(refusal) = &report.refused {
         return Err(format!(
             "{refusal}; nothing was written to {db}: run again with --force to delete anyway"
@@ -345,12 +362,16 @@ fn conclude(db: &Path, report: &SyncReport, ending: &Ending) -> Result<(), HookE
             Err(format!("nothing was written to {db}: every change failed or was skipped").into())
         }
         Ending::RolledBack { .. } | Ending::Abandoned { .. } => {
-            let hint = if report.counts.failed > 0 {
-                " (--partial commits what succeeded)"
+            let counts = format!(
+                "{} failed, {} skipped with them (or after a stop)",
+                report.counts.failed, report.counts.skipped
+            );
+            let hint = if report.counts.failed > 0 && !options.partial {
+                "; --partial commits what succeeded"
             } else {
                 ""
             };
-            Err(format!("{db}: {ending}{hint}").into())
+            Err(format!("{db}: {ending} ({counts}){hint}").into())
         }
     }
 }

@@ -332,6 +332,34 @@ fn the_example_checks_the_database_before_writing_the_demo_source() {
     assert_eq!(notes, "not a database, and longer than a header");
 }
 
+/// `--mutate` writes its copy of a `--source` file beside the demo files, never over the
+/// file: a `--source` that names that very copy is refused (it was overwritten).
+#[test]
+fn the_example_never_mutates_the_source_file_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("target/inventory-demo");
+    std::fs::create_dir_all(&demo).unwrap();
+    let source = demo.join("source-mutated.json");
+    json_file::save(&generate(20, 4), &source).unwrap();
+    let before = std::fs::read(&source).unwrap();
+    let output = statesync_suite::fixtures::example_in(dir.path(), "inventory")
+        .args([
+            "--source",
+            "target/inventory-demo/source-mutated.json",
+            "--mutate",
+        ])
+        .args(["--db", "inv.sqlite"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("copy it elsewhere"),
+        "{output:?}"
+    );
+    assert_eq!(std::fs::read(&source).unwrap(), before);
+    assert!(!dir.path().join("inv.sqlite").exists());
+}
+
 fn device_json(site: &str, name: &str) -> String {
     format!(
         r#"{{"site": "{site}", "name": "{name}", "role": "leaf", "model": "m", "serial": "x", "interfaces": []}}"#
