@@ -35,7 +35,7 @@ fn run() -> Result<(), HookError> {
     db.load()?
         .sync_from(&start, &mut db, SyncOptions::default())?;
     History::new(start.clone())?.save(&history_path)?;
-    println!("two replicas of {} interfaces, and a base, in {DIR}", 200);
+    statesync_suite::say!("two replicas of {} interfaces, and a base, in {DIR}", 200)?;
 
     // Edits on the JSON side.
     let mut edited = json_file::load(&json_path)?;
@@ -53,7 +53,9 @@ fn run() -> Result<(), HookError> {
     }
     edited.sites.insert(site("lon", 1, 2))?;
     json_file::save(&edited, &json_path)?;
-    println!("json side: role of site-0001-dev-001 -> edge, et-0/0/0 mtu -> 1400, new site lon");
+    statesync_suite::say!(
+        "json side: role of site-0001-dev-001 -> edge, et-0/0/0 mtu -> 1400, new site lon"
+    )?;
 
     // Edits on the SQLite side, straight in SQL as another tool would make them.
     db.connection().execute(
@@ -68,9 +70,9 @@ fn run() -> Result<(), HookError> {
         "DELETE FROM interface WHERE device = ?1 AND name = ?2",
         params!["site-0001-dev-002", "et-0/0/5"],
     )?;
-    println!(
+    statesync_suite::say!(
         "sqlite side: role of site-0001-dev-001 -> core, et-0/0/0 mtu -> 1450, et-0/0/5 of dev-002 deleted"
-    );
+    )?;
 
     // Sync both ways against the stored base.
     let mut history = History::<Inventory>::load(&history_path)?;
@@ -85,11 +87,11 @@ fn run() -> Result<(), HookError> {
     json_file::save(&json_side, &json_path)?;
     history.save(&history_path)?;
 
-    println!("into json:   {}", report.a);
-    println!("into sqlite: {}", report.b);
-    println!("conflicts kept and reported: {}", report.conflicts.len());
+    statesync_suite::say!("into json:   {}", report.a)?;
+    statesync_suite::say!("into sqlite: {}", report.b)?;
+    statesync_suite::say!("conflicts kept and reported: {}", report.conflicts.len())?;
     for conflict in &report.conflicts {
-        println!("  {conflict}");
+        statesync_suite::say!("  {conflict}")?;
     }
     let mtu = |side: &Inventory| {
         side.sites
@@ -98,18 +100,18 @@ fn run() -> Result<(), HookError> {
             .find_map(|device| device.interfaces.get(&port))
             .map(|port| port.mtu)
     };
-    println!(
+    statesync_suite::say!(
         "et-0/0/0 mtu: json {:?}, sqlite {:?} (max wins)",
         mtu(&json_side),
         mtu(&db.load()?)
-    );
+    )?;
     let left = json_side.diff(&db.load()?)?;
-    println!("what still differs (the kept conflict):\n{left}");
-    println!(
+    statesync_suite::say!("what still differs (the kept conflict):\n{left}")?;
+    statesync_suite::say!(
         "base committed: {}, versions: {:?}",
         report.base_committed,
         history.versions().collect::<Vec<_>>()
-    );
+    )?;
 
     if !report.a.is_success() || !report.b.is_success() {
         return Err("a side did not take its sync (see its report above)".into());

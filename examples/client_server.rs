@@ -32,46 +32,46 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::new(inventory());
     let serving = server.clone();
     std::thread::spawn(move || serving.listen(listener));
-    println!("server on {address}, version {}", server.snapshot().0);
+    statesync_suite::say!("server on {address}, version {}", server.snapshot().0)?;
 
     let mut alice = Client::connect(address)?;
     let mut bob = Client::connect(address)?;
-    println!(
+    statesync_suite::say!(
         "alice and bob have the full state ({} sites) at version {}",
         alice.state.sites.len(),
         alice.version
-    );
+    )?;
 
     let ams = SiteKey { name: "ams".into() };
     if let Some(mut site) = alice.state.sites.get_mut(&ams) {
         site.region = "eu-west".into();
     }
     alice.push()?;
-    println!(
+    statesync_suite::say!(
         "alice pushed a region change: now version {}",
         alice.version
-    );
+    )?;
 
     bob.state.sites.insert(site("lon", 1, 2))?;
     if let Some(mut site) = bob.state.sites.get_mut(&ams) {
         site.region = "emea-2".into();
     }
     let conflicts = bob.push()?;
-    println!(
+    statesync_suite::say!(
         "bob pushed against version 0: refused as stale, merged, pushed again as version {}",
         bob.version
-    );
+    )?;
     for conflict in &conflicts {
-        println!("  conflict, bob's value kept: {conflict}");
+        statesync_suite::say!("  conflict, bob's value kept: {conflict}")?;
     }
 
     alice.pull()?;
     let (version, state) = server.snapshot();
-    println!(
+    statesync_suite::say!(
         "alice pulled version {version}; alice = server: {}, bob = server: {}",
         alice.state.diff(&state)?.is_empty(),
         bob.state.diff(&state)?.is_empty()
-    );
+    )?;
 
     // Three hostile lines sent at once, then a well-formed pull: each gets its answer.
     let mut hostile = TcpStream::connect(address)?;
@@ -87,12 +87,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let mut answer = String::new();
         replies.read_line(&mut answer)?;
-        println!("{what}: {}", answer.trim());
+        statesync_suite::say!("{what}: {}", answer.trim())?;
     }
     let mut answer = String::new();
     replies.read_line(&mut answer)?;
-    println!("and the pull after them: {}", answer.trim());
-    println!("server still at version {}", server.snapshot().0);
+    statesync_suite::say!("and the pull after them: {}", answer.trim())?;
+    statesync_suite::say!("server still at version {}", server.snapshot().0)?;
 
     if server.snapshot().0 != version
         || !answer.starts_with("{\"changes\"")

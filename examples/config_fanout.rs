@@ -185,9 +185,9 @@ where
     let before = component.commands.len();
     let report = state.sync_from(&desired, component, SyncOptions::default())?;
     component.state = state;
-    println!("  {:<12} {report}", component.name);
+    statesync_suite::say!("  {:<12} {report}", component.name)?;
     for command in component.commands.iter().skip(before) {
-        println!("    {command}");
+        statesync_suite::say!("    {command}")?;
     }
     // A component that did not take its whole part fails the fan-out (exit 1), rather
     // than being counted as done.
@@ -243,12 +243,12 @@ fn run() -> Result<(), HookError> {
         map: log_rules,
     };
 
-    println!("initial fan-out:");
+    statesync_suite::say!("initial fan-out:")?;
     fan_out(&mut balancer, &config)?;
     fan_out(&mut scheduler, &config)?;
     fan_out(&mut shipper, &config)?;
 
-    println!("after scaling api to 5 and quieting jobs:");
+    statesync_suite::say!("after scaling api to 5 and quieting jobs:")?;
     if let Some(mut api) = config.services.get_mut(&ServiceKey { name: "api".into() }) {
         api.replicas = 5;
     }
@@ -261,7 +261,7 @@ fn run() -> Result<(), HookError> {
     let scheduler_report = fan_out(&mut scheduler, &config)?;
     let shipper_report = fan_out(&mut shipper, &config)?;
 
-    println!("again, with nothing new:");
+    statesync_suite::say!("again, with nothing new:")?;
     let idle = [
         fan_out(&mut balancer, &config)?,
         fan_out(&mut scheduler, &config)?,

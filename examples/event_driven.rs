@@ -144,7 +144,7 @@ fn run(args: Args) -> Result<(), HookError> {
         .flat_map(|site| site.devices.iter())
         .map(|device| (device.name.clone(), device.site.clone()))
         .collect();
-    println!("inventory of {interfaces} interfaces, in sync; {events} events coming");
+    statesync_suite::say!("inventory of {interfaces} interfaces, in sync; {events} events coming")?;
 
     source.sites.track_changes();
     let mut handled = 0;
@@ -171,14 +171,14 @@ fn run(args: Args) -> Result<(), HookError> {
     }
 
     let changes = diff.summary().changes();
-    println!("handled {handled} events touching {touched} sites: {changes} changes");
-    println!("incremental diff + sync: {incremental_ms:.2} ms ({report})");
-    println!(
+    statesync_suite::say!("handled {handled} events touching {touched} sites: {changes} changes")?;
+    statesync_suite::say!("incremental diff + sync: {incremental_ms:.2} ms ({report})")?;
+    statesync_suite::say!(
         "full diff of the same states: {full_ms:.2} ms ({} changes)",
         full.summary().changes()
-    );
+    )?;
     let left = target.diff(&source)?.summary().changes();
-    println!("after the incremental sync, a full diff finds {left} changes");
+    statesync_suite::say!("after the incremental sync, a full diff finds {left} changes")?;
     if left != 0 || changes != full.summary().changes() || !report.is_success() {
         return Err("the incremental sync missed something".into());
     }

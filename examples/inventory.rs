@@ -17,7 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use statesync::Diff;
 use statesync::file::ReadError;
 use statesync::sync::{DeleteLimit, HookError, SyncFlags, SyncModel, SyncOptions, SyncReport};
-use statesync_suite::cli::{self, Args, Command, Opt, UsageError};
+use statesync_suite::cli::{self, Args, Command, Opt, OutputError, UsageError};
 use statesync_suite::dataset::{generate, mutate};
 use statesync_suite::inventory::Inventory;
 use statesync_suite::json_file::{self, LoadError};
@@ -120,15 +120,15 @@ impl Options {
     /// Writes a demo file, unless this is a dry run.
     fn save(&self, inventory: &Inventory, path: &Path, what: &str) -> Result<(), HookError> {
         if self.dry_run {
-            println!(
+            statesync_suite::say!(
                 "{what} (dry run: kept in memory, not written to {})",
                 path.display()
-            );
+            )?;
             return Ok(());
         }
         cli::at_path(Path::new(DEMO_DIR), std::fs::create_dir_all(DEMO_DIR))?;
         json_file::save(inventory, path)?;
-        println!("{what}, written to {}", path.display());
+        statesync_suite::say!("{what}, written to {}", path.display())?;
         Ok(())
     }
 }
@@ -185,19 +185,19 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Prints the plan; `false` when there is nothing to do.
-fn print_plan(db: &Path, plan: &Diff<Inventory>) -> bool {
-    println!("plan for {}: {}", db.display(), plan.summary());
+fn print_plan(db: &Path, plan: &Diff<Inventory>) -> Result<bool, OutputError> {
+    statesync_suite::say!("plan for {}: {}", db.display(), plan.summary())?;
     let entries = plan.entries();
     for entry in entries.iter().take(PLAN_LINES) {
-        println!("  {entry}");
+        statesync_suite::say!("  {entry}")?;
     }
     if entries.len() > PLAN_LINES {
-        println!("  … and {} more", entries.len() - PLAN_LINES);
+        statesync_suite::say!("  … and {} more", entries.len() - PLAN_LINES)?;
     }
     if plan.is_empty() {
-        println!("nothing to do: {} is in sync", db.display());
+        statesync_suite::say!("nothing to do: {} is in sync", db.display())?;
     }
-    !plan.is_empty()
+    Ok(!plan.is_empty())
 }
 
 /// The database as it is, read without writing to it (or creating it).
@@ -205,18 +205,18 @@ fn read_target(options: &Options) -> Result<Inventory, HookError> {
     if options.db.exists() {
         return SqliteInventory::open_read_only(&options.db)?.load();
     }
-    println!(
+    statesync_suite::say!(
         "{} does not exist yet: planning against an empty inventory",
         options.db.display()
-    );
+    )?;
     Ok(Inventory::default())
 }
 
 /// Plans against the database without writing to it.
 fn dry_run(options: &Options, target: &Inventory, source: &Inventory) -> Result<(), HookError> {
     let plan = target.diff_from(source)?;
-    if print_plan(&options.db, &plan) {
-        println!("dry run: nothing written");
+    if print_plan(&options.db, &plan)? {
+        statesync_suite::say!("dry run: nothing written")?;
     }
     // What the sync's delete limit would say of this plan (the sync refuses before any
     // hook runs).
@@ -233,10 +233,10 @@ fn dry_run(options: &Options, target: &Inventory, source: &Inventory) -> Result<
         .sum::<usize>();
     let deletes = plan.summary().delete;
     if !options.force && !DeleteLimit::percent(50).allows(deletes, elements) {
-        println!(
+        statesync_suite::say!(
             "the sync would be refused: {deletes} deletes of {elements} elements is more than \
              half (--force allows it)"
-        );
+        )?;
     }
     Ok(())
 }
@@ -297,12 +297,21 @@ impl Opened {
 }
 
 fn sync(options: &Options, opened: Opened, source: &Inventory) -> Result<(), HookError> {
-    let plan = match opened.target.diff_from(source) {
-        Ok(plan) if print_plan(&options.db, &plan) => plan,
-        Ok(_) => return Ok(opened.close_unused(&options.db)?),
+    // Nothing to do, or a failure before the sync: the database is closed unused.
+    let planned = opened
+        .target
+        .diff_from(source)
+        .map_err(HookError::from)
+        .and_then(|plan| match print_plan(&options.db, &plan)? {
+            true => Ok(Some(plan)),
+            false => Ok(None),
+        });
+    let plan = match planned {
+        Ok(Some(plan)) => plan,
+        Ok(None) => return Ok(opened.close_unused(&options.db)?),
         Err(error) => {
             opened.close_unused(&options.db)?;
-            return Err(error.into());
+            return Err(error);
         }
     };
     let Opened {
@@ -314,9 +323,9 @@ fn sync(options: &Options, opened: Opened, source: &Inventory) -> Result<(), Hoo
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")?);
     let report = target.sync_diff(&plan, &mut db, sync_options(options, &bar));
     bar.finish_and_clear();
-    println!("report: {report}");
+    statesync_suite::say!("report: {report}")?;
     for failure in report.failures().take(10) {
-        println!("  {failure}");
+        statesync_suite::say!("  {failure}")?;
     }
     let ending = db.ending().cloned().unwrap_or(Ending::NothingWritten);
     drop(db);
@@ -347,7 +356,7 @@ fn conclude(options: &Options, report: &SyncReport, ending: &Ending) -> Result<(
     }
     match ending {
         Ending::Committed if report.is_success() => {
-            println!("committed: {db} now matches the source");
+            statesync_suite::say!("committed: {db} now matches the source")?;
             Ok(())
         }
         Ending::Committed => Err(format!(

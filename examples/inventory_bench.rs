@@ -97,13 +97,13 @@ fn run(args: Args) -> Result<(), statesync::sync::HookError> {
 
     // The root (`inventory`) is a container, not an element of the dataset: it is not
     // counted, as in diffsync where the adapter is the root.
-    println!(
+    statesync_suite::say!(
         "{{\"load_s\":{load_s:.3},\"diff_s\":{diff_s:.3},\"sync_s\":{sync_s:.3},\"create\":{},\"update\":{},\"delete\":{},\"unchanged\":{},\"after_sync_changes\":{after},\"peak_rss_mb\":{:.0}}}",
         summary.create,
         summary.update,
         summary.delete,
         summary.unchanged.saturating_sub(1),
         peak_rss_mb().unwrap_or(f64::NAN),
-    );
+    )?;
     Ok(())
 }

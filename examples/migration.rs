@@ -81,17 +81,17 @@ fn run(v1: &V1Inventory, db: &mut SqliteInventory, label: &str) -> Result<usize,
     let desired = migrate(v1)?;
     let mut current = db.load()?;
     let plan = current.diff_from(&desired)?;
-    println!("{label}: plan {}", plan.summary());
+    statesync_suite::say!("{label}: plan {}", plan.summary())?;
     for entry in plan
         .entries()
         .iter()
         .filter(|e| e.kind != statesync::EntryKind::Unchanged)
         .take(4)
     {
-        println!("    {entry}");
+        statesync_suite::say!("    {entry}")?;
     }
     let report = current.sync_diff(&plan, db, SyncOptions::default());
-    println!("  report: {report}");
+    statesync_suite::say!("  report: {report}")?;
     if !report.is_success() {
         return Err("migration failed".into());
     }
@@ -120,12 +120,12 @@ fn migrate_demo() -> Result<(), HookError> {
     }
     let incremental = run(&v1, &mut db, "after a v1 edit")?;
 
-    println!(
+    statesync_suite::say!(
         "v2 rows: {} sites, {} devices, {} interfaces",
         db.count("site")?,
         db.count("device")?,
         db.count("interface")?
-    );
+    )?;
     if first == 0 || again != 0 || incremental != 2 {
         return Err("the migration is not idempotent".into());
     }

@@ -27,18 +27,18 @@ fn run() -> Result<(), HookError> {
     let source = mutate(&start, 4);
     json_file::save(&source, &source_path)?;
     let everywhere = db.load()?.diff(&source)?.summary();
-    println!(
+    statesync_suite::say!(
         "{} sites in the database; the source changed everywhere: {everywhere}",
         start.sites.len()
-    );
+    )?;
 
     // 1. One site: a scoped load says it covers site-0002, and only site-0002.
     let scoped = json_file::load_sites(&source_path, &["site-0002"])?;
     let mut target = db.load()?;
     let plan = scoped.plan_for(&target.sites)?;
-    println!("scoped to site-0002: {}", plan.summary());
+    statesync_suite::say!("scoped to site-0002: {}", plan.summary())?;
     let report = scoped.sync_into(&mut target.sites, &mut db, SyncOptions::default())?;
-    println!("  report: {report}");
+    statesync_suite::say!("  report: {report}")?;
     if !report.is_success() {
         return Err(format!("the scoped sync failed: {report}").into());
     }
@@ -48,16 +48,16 @@ fn run() -> Result<(), HookError> {
         (Some(a), Some(b)) => a.diff(b).is_ok_and(|d| d.is_empty()),
         _ => false,
     };
-    println!("  site-0002 now matches the source: {}", same("site-0002"));
-    println!(
+    statesync_suite::say!("  site-0002 now matches the source: {}", same("site-0002"))?;
+    statesync_suite::say!(
         "  site-0001 untouched (still differs from the source): {}",
         !same("site-0001")
-    );
+    )?;
 
     // 2. Model types: sites and devices everywhere, interfaces left alone.
     let options = SyncOptions::default().model_flags::<Interface>(ModelFlags::IGNORE);
     let report = target.sync_from(&source, &mut db, options)?;
-    println!("sites and devices only: {report}");
+    statesync_suite::say!("sites and devices only: {report}")?;
     if !report.is_success() {
         return Err(format!("the sync of sites and devices failed: {report}").into());
     }
@@ -68,7 +68,7 @@ fn run() -> Result<(), HookError> {
         .iter()
         .filter(|e| e.model == "interface")
         .count();
-    println!("  interface changes left for later: {interfaces_left}");
+    statesync_suite::say!("  interface changes left for later: {interfaces_left}")?;
 
     if !same("site-0002") || same("site-0001") || interfaces_left == 0 {
         return Err("the partial sync went outside its scope".into());

@@ -85,10 +85,10 @@ fn run() -> Result<(), HookError> {
     let mut inventory = db.load()?;
     inventory.sync_from(&self::inventory(), &mut db, SyncOptions::default())?;
     let mut board = PortBoard::project(&inventory);
-    println!(
+    statesync_suite::say!(
         "board of {} ports projected from the inventory",
         board.ports.len()
-    );
+    )?;
 
     // The operator disables a port on the board: carried back, then into the database.
     let row = PortKey {
@@ -102,11 +102,11 @@ fn run() -> Result<(), HookError> {
     }
     let carried = carry_back::<PortBoard, _>(&mut inventory, &board, &edited)?;
     board = edited;
-    println!("carried back into the inventory:\n{carried}");
+    statesync_suite::say!("carried back into the inventory:\n{carried}")?;
     let report = db
         .load()?
         .sync_from(&inventory, &mut db, SyncOptions::default())?;
-    println!("and into the database: {report}");
+    statesync_suite::say!("and into the database: {report}")?;
 
     // The inventory grows a port: the board follows.
     {
@@ -124,7 +124,7 @@ fn run() -> Result<(), HookError> {
         d1.interfaces.insert(interface("ams-d1", "et-9"))?;
     }
     let shown = refresh::<PortBoard, _>(&inventory, &mut board)?;
-    println!("the board follows the inventory:\n{shown}");
+    statesync_suite::say!("the board follows the inventory:\n{shown}")?;
 
     let stored = db.load()?;
     let disabled = stored

@@ -5,6 +5,9 @@
 //! `--name=VALUE`. A value after its option may be any OS string (paths need not be
 //! UTF-8) but not one that starts with `-`: `--db --dry-run` forgot the file, it does not
 //! name one `--dry-run`. `--name=VALUE` takes UTF-8 text, which may start with `-`.
+//! The examples print through [`say!`](crate::say): standard output closed (`| head -1`) or
+//! full ends the run as any failure does, exit code 1 with a message, where `println!`
+//! panicked.
 //!
 //! ```
 //! use statesync_suite::cli::{Command, Opt, Parsed};
@@ -280,12 +283,12 @@ impl Command {
     pub fn parse_env(&self) -> Result<Args, ExitCode> {
         match self.parse(std::env::args_os().skip(1)) {
             Ok(Parsed::Run(args)) => Ok(args),
-            Ok(Parsed::Help) => {
-                println!("{}", self.usage());
-                Err(ExitCode::SUCCESS)
-            }
+            Ok(Parsed::Help) => match say(format_args!("{}", self.usage())) {
+                Ok(()) => Err(ExitCode::SUCCESS),
+                Err(_) => Err(ExitCode::FAILURE),
+            },
             Err(error) => {
-                eprintln!("error: {error}");
+                complain(&error);
                 Err(ExitCode::from(2))
             }
         }
@@ -303,7 +306,7 @@ impl Command {
         match run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
-                eprintln!("error: {error}");
+                complain(&error);
                 if is_usage_error(&error) {
                     ExitCode::from(2)
                 } else {
@@ -481,4 +484,39 @@ mod tests {
             "invalid value `many` for --count: invalid digit found in string"
         );
     }
+}
+
+/// Why a line could not be written to standard output: it was closed (the reader of a
+/// pipe went away: `example | head -1`) or failed (`> /dev/full`).
+#[derive(Debug, thiserror::Error)]
+#[error("writing to standard output: {0}")]
+pub struct OutputError(#[from] std::io::Error);
+
+/// Writes a line to standard output. `println!` panics when it cannot (exit code 101 after
+/// the work was done); this returns the error for the program to end as it ends on any
+/// other.
+///
+/// # Errors
+/// [`OutputError`].
+pub fn say(line: std::fmt::Arguments<'_>) -> Result<(), OutputError> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(line)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// [`say`] with `format!`'s arguments: `say!("{count} done")?`.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::say(::std::format_args!($($arg)*))
+    };
+}
+
+/// Writes `error: ...` to standard error, if it can (it is the last thing a failed run
+/// says; `eprintln!` panics when standard error is closed).
+fn complain(error: &dyn Display) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "error: {error}");
 }

@@ -360,6 +360,33 @@ fn the_example_never_mutates_the_source_file_in_place() {
     assert!(!dir.path().join("inv.sqlite").exists());
 }
 
+/// A closed standard output (`inventory | head -1`) ends the run with an error, exit code
+/// 1, and a database the run created is removed: `println!` panicked (exit code 101), and
+/// left an empty database file behind.
+#[test]
+fn the_example_ends_cleanly_when_its_output_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.json");
+    json_file::save(&generate(20, 5), &source).unwrap();
+    let db = dir.path().join("inv.sqlite");
+    let mut child = statesync_suite::fixtures::example_in(dir.path(), "inventory")
+        .arg("--source")
+        .arg(&source)
+        .arg("--db")
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("writing to standard output"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!db.exists(), "the database it created is removed");
+}
+
 fn device_json(site: &str, name: &str) -> String {
     format!(
         r#"{{"site": "{site}", "name": "{name}", "role": "leaf", "model": "m", "serial": "x", "interfaces": []}}"#

@@ -87,7 +87,7 @@ fn main() -> ExitCode {
         if args.flag("--worker") {
             let worker = WorkerArgs::parse(&args)?;
             let report = runtime.block_on(worker.run(&common::url()))?;
-            println!("{}", done_line(&worker.name, &report));
+            statesync_suite::say!("{}", done_line(&worker.name, &report))?;
             return Ok(());
         }
         runtime.block_on(coordinate(args))
@@ -139,11 +139,11 @@ async fn run_fleet(
         .sync(client, &mut empty, &source, SyncOptions::default())
         .await?;
     drop(empty);
-    println!(
+    statesync_suite::say!(
         "source: {interfaces} interfaces in {} partitions written in {:.1} s",
         source.sites.len(),
         started.elapsed().as_secs_f64()
-    );
+    )?;
 
     let started = Instant::now();
     let children = (0..workers)
@@ -157,10 +157,10 @@ async fn run_fleet(
         }
     }
     let applied = fleet.applied(client).await?.len();
-    println!(
+    statesync_suite::say!(
         "{workers} workers: {applied} partitions applied in {:.1} s",
         elapsed.as_secs_f64()
-    );
+    )?;
     verify(fleet, client, &source).await?;
     listen_demo(fleet, url, client, changes).await
 }
@@ -211,7 +211,10 @@ fn relay(children: Vec<Child>) -> Vec<bool> {
         handles.push(std::thread::spawn(move || {
             if let Some(stdout) = stdout {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    println!("{line}");
+                    // Our own output closed: stop relaying (the worker's pipe closes too).
+                    if statesync_suite::say!("{line}").is_err() {
+                        break;
+                    }
                 }
             }
             child.wait().is_ok_and(|status| status.success())
@@ -230,7 +233,7 @@ async fn verify(
 ) -> Result<(), Box<dyn Error>> {
     let target = fleet.target().load(client).await?;
     let equal = &target == source;
-    println!("target == source: {equal}");
+    statesync_suite::say!("target == source: {equal}")?;
     if equal {
         Ok(())
     } else {
@@ -307,11 +310,11 @@ async fn listen_demo(
             synced.extend(applied.partitions.into_iter().map(|(name, _)| name));
             last = at;
         }
-        println!(
+        statesync_suite::say!(
             "listener: {updated} interfaces changed ({label}) in {} partitions, synced end to end in {} ms",
             sites.len(),
             last.duration_since(committed).as_millis()
-        );
+        )?;
     }
     let _ = stop_tx.send(());
     listener.await??;

@@ -96,7 +96,7 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
     common::drop_schema(&client, &schema).await?;
 
     let (c, u, d) = incremental.rows;
-    println!(
+    statesync_suite::say!(
         "{{\"interfaces\":{interfaces},\"initial_sync_s\":{},\"initial_write_s\":{},\"initial_engine_s\":{},\"initial_rows\":{},\
          \"load_s\":{},\"rerun_s\":{},\"rerun_rows\":{},\"changes\":{},\"changes_sync_s\":{},\
          \"changes_write_s\":{},\"verified\":{verified},\"peak_rss_mb\":{}}}",
@@ -111,7 +111,7 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
         common::seconds(changes_s),
         common::seconds(incremental.write),
         statesync_suite::measure::peak_rss_mb().map_or(f64::NAN, f64::round),
-    );
+    )?;
     if !verified {
         return Err("the tables do not hold the changed source".into());
     }

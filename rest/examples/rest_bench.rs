@@ -90,7 +90,7 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     }
     let peak = statesync_suite::measure::peak_rss_mb().ok_or("no VmHWM in /proc/self/status")?;
     line.insert("peak_rss_mb".into(), round2(peak).into());
-    println!("{}", serde_json::Value::Object(line));
+    statesync_suite::say!("{}", serde_json::Value::Object(line))?;
     runtime.block_on(service.shutdown())?;
     Ok(())
 }

@@ -158,13 +158,13 @@ async fn demo(options: &Options) -> Result<(), Box<dyn Error>> {
         ..Config::default()
     })
     .await?;
-    println!(
+    statesync_suite::say!(
         "service on {} (latency {:?}, failure rate {}, timeout rate {})",
         service.url(),
         options.latency,
         options.failure_rate,
         options.timeout_rate
-    );
+    )?;
     let client = Client::new(
         &service.url(),
         &ClientConfig {
@@ -174,12 +174,12 @@ async fn demo(options: &Options) -> Result<(), Box<dyn Error>> {
     )?;
     let adapter = RestAdapter::new(client.clone());
     let source = generate(options.interfaces, options.seed);
-    println!(
+    statesync_suite::say!(
         "source: {} sites, {} interfaces; max_in_flight {}",
         source.sites.len(),
         interface_count(&source),
         options.max_in_flight
-    );
+    )?;
 
     let started = Instant::now();
     let rounds = converge(&client, &adapter, &source, options).await?;
@@ -193,26 +193,29 @@ async fn demo(options: &Options) -> Result<(), Box<dyn Error>> {
     if client.load().await? != source {
         return Err("the sync reported success but the service differs from the source".into());
     }
-    println!(
+    statesync_suite::say!(
         "converged in {rounds} round{} ({:.2?}); the service holds the source",
         if rounds == 1 { "" } else { "s" },
         started.elapsed()
-    );
+    )?;
 
     // Again, from what the service holds: nothing to do.
     let mut target = client.load().await?;
     let again = sync_round(&mut target, &source, &adapter, options).await?;
-    println!("second run: {again}");
+    statesync_suite::say!("second run: {again}")?;
     if again.counts.changes() != 0 || !again.is_success() {
         return Err("the second run had something to do".into());
     }
-    println!("second run: nothing to do");
+    statesync_suite::say!("second run: nothing to do")?;
 
     let stats = service.stats();
-    println!(
+    statesync_suite::say!(
         "service counters: {} injected failures, {} duplicates, {} missing parents, {} refused parent deletes",
-        stats.injected_failures, stats.duplicates, stats.missing_parents, stats.has_children
-    );
+        stats.injected_failures,
+        stats.duplicates,
+        stats.missing_parents,
+        stats.has_children
+    )?;
     service.shutdown().await?;
     Ok(())
 }
@@ -228,12 +231,12 @@ async fn converge(
     for round in 1..=options.max_rounds {
         let mut target = client.load().await?;
         let report = sync_round(&mut target, source, adapter, options).await?;
-        println!("round {round}: {report}");
+        statesync_suite::say!("round {round}: {report}")?;
         for failure in report.failures().take(3) {
-            println!("  {failure}");
+            statesync_suite::say!("  {failure}")?;
         }
         if report.counts.failed > 3 {
-            println!("  ... and {} more failures", report.counts.failed - 3);
+            statesync_suite::say!("  ... and {} more failures", report.counts.failed - 3)?;
         }
         if report.is_success() {
             return Ok(Some(round));

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
             .enable_all()
             .build()?;
         let report = runtime.block_on(worker.run(&url))?;
-        println!("{}", done_line(&worker.name, &report));
+        statesync_suite::say!("{}", done_line(&worker.name, &report))?;
         Ok(())
     })
 }
