@@ -43,10 +43,7 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<(), statesync::sync::HookError> {
     let (source, target) = match args.values("--write-dataset") {
         Some([count, dir]) => {
-            let count: usize = count
-                .to_str()
-                .and_then(|count| count.parse().ok())
-                .ok_or_else(|| UsageError::new("--write-dataset: N is not a number"))?;
+            let count: usize = cli::parse_operand("--write-dataset N", count)?;
             let count = cli::at_most(
                 "--write-dataset N",
                 count,

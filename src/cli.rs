@@ -183,6 +183,26 @@ pub fn at_most(name: &str, size: usize, max: usize) -> Result<usize, UsageError>
     Ok(size)
 }
 
+/// An operand (a value that follows no `--name`, or the second of an option's values),
+/// read as [`Args::parsed_or`] reads a value: `"--write-dataset N"` names it in errors.
+///
+/// ```
+/// use statesync_suite::cli::parse_operand;
+///
+/// assert_eq!(parse_operand::<usize>("N", "12".as_ref()), Ok(12));
+/// let refused = parse_operand::<usize>("N", "99999999999999999999999".as_ref()).unwrap_err();
+/// assert!(refused.to_string().contains("too large"), "{refused}");
+/// ```
+///
+/// # Errors
+/// A [`UsageError`] naming the operand, the value and why it was refused.
+pub fn parse_operand<T: FromStr>(name: &str, value: &OsStr) -> Result<T, UsageError>
+where
+    T::Err: Display,
+{
+    parse_value(name, value)
+}
+
 fn parse_value<T: FromStr>(name: &str, value: &OsStr) -> Result<T, UsageError>
 where
     T::Err: Display,

@@ -112,6 +112,9 @@ impl Options {
         if self.max_in_flight == 0 {
             return Err(UsageError::new("--max-in-flight must be at least 1"));
         }
+        if self.max_rounds == 0 {
+            return Err(UsageError::new("--max-rounds must be at least 1"));
+        }
         Ok(self)
     }
 

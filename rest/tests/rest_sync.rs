@@ -75,12 +75,13 @@ fn help_exits_zero_and_a_bad_option_does_not() {
     }
     let bad = rest_sync(&["--latency-ms", "soon"]);
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
-    // Rates the service would refuse, and no call in flight, are usage errors (exit 2),
-    // refused before the service starts.
+    // Rates the service would refuse, no call in flight and no round are usage errors
+    // (exit 2), refused before the service starts.
     for bad in [
         &["--failure-rate", "2"][..],
         &["--failure-rate", "NaN"],
         &["--max-in-flight", "0"],
+        &["--max-rounds", "0"],
     ] {
         let refused = rest_sync(bad);
         assert_eq!(refused.status.code(), Some(2), "{refused:?}");
