@@ -23,6 +23,11 @@ pub const WORKER_OPTIONS: &[Opt] = &[
         &["MS"],
         "pause before each COMMIT (default 0)",
     ),
+    Opt::value(
+        "--batch",
+        &["N"],
+        "partitions claimed and applied in one transaction (default 1)",
+    ),
 ];
 
 /// The worker binary's command line.
@@ -46,7 +51,7 @@ pub struct WorkerArgs {
 }
 
 impl WorkerArgs {
-    /// Reads `--source`, `--target`, `--name`, `--lease-ms` and `--pause-ms`.
+    /// Reads `--source`, `--target`, `--name`, `--lease-ms`, `--pause-ms` and `--batch`.
     ///
     /// # Errors
     /// A missing or malformed option, said in words: a [`UsageError`], so that the
@@ -68,6 +73,7 @@ impl WorkerArgs {
         let options = WorkerOptions {
             lease: Duration::from_millis(args.parsed_or("--lease-ms", 10_000)?),
             pause_before_commit: Duration::from_millis(args.parsed_or("--pause-ms", 0)?),
+            batch: args.parsed_or("--batch", 1)?,
             ..WorkerOptions::default()
         };
         Ok(Self {
@@ -85,7 +91,8 @@ impl WorkerArgs {
     pub async fn run(&self, url: &str) -> Result<WorkerReport, Error> {
         self.fleet
             .run_worker(url, &self.name, &self.options, |applied| {
-                println!("{}", applied_line(&self.name, applied));
+                // The line is for whoever watches; a closed output stops no sync.
+                let _ = statesync_suite::say!("{}", applied_line(&self.name, applied));
             })
             .await
     }
