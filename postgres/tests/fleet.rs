@@ -760,3 +760,20 @@ async fn a_worker_refuses_options_it_cannot_run_with() {
         );
     }
 }
+
+/// The worker binary's command line sets the batch (it could not: a swap of devices
+/// between two sites needs both partitions in one transaction).
+#[test]
+fn the_worker_command_line_sets_the_batch() {
+    use statesync_postgres::fleet_process::{WORKER_COMMAND, WorkerArgs};
+    use statesync_suite::cli::Parsed;
+    let args = ["--source", "src", "--target", "dst", "--name", "w1"];
+    let Ok(Parsed::Run(parsed)) = WORKER_COMMAND.parse(args.iter().chain(&["--batch", "3"])) else {
+        panic!("not parsed");
+    };
+    assert_eq!(WorkerArgs::parse(&parsed).unwrap().options.batch, 3);
+    let Ok(Parsed::Run(parsed)) = WORKER_COMMAND.parse(args) else {
+        panic!("not parsed");
+    };
+    assert_eq!(WorkerArgs::parse(&parsed).unwrap().options.batch, 1);
+}
