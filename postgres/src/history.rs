@@ -42,24 +42,26 @@ fn to_json<T: Serialize + DeserializeOwned>(
 ///
 /// Only a [`PgHistory`] makes one (checkout, head, pull, commit), so a checkout always
 /// holds the state its history had at its version, and remembers which history that is
-/// and a digest of the version's row: a commit trusts its state rather than replay the
-/// history to compare, and refuses a checkout of another history or of a version the
-/// history no longer holds as it was (a commit in a transaction that then rolled back,
-/// followed by another process's commit of that version). To make a change, edit a clone
-/// of [`Checkout::state`] and commit it against the checkout.
+/// and the version's chain digest (of the initial state and every diff up to it): a commit
+/// trusts its state rather than replay the history to compare, and refuses a checkout of
+/// another history or of a version the history no longer holds as it was (a commit in a
+/// transaction that then rolled back, followed by other commits of those versions). To
+/// make a change, edit a clone of [`Checkout::state`] and commit it against the checkout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkout<M> {
     version: i64,
     state: M,
     /// The history's table and root.
     history: Arc<HistoryId>,
-    /// `md5` of the version's row as PostgreSQL prints it (its diff, or the snapshot of
-    /// version 0).
+    /// The version's `chain` column: SHA-256 of version 0's snapshot, then of each
+    /// version's predecessor's chain followed by its diff (as PostgreSQL prints them).
     digest: String,
 }
 
-/// The digest of a row, in SQL: what [`Checkout::digest`] holds.
-const ROW_DIGEST: &str = "md5(coalesce(diff, snapshot)::text)";
+/// The SQL of a chain digest of `text`.
+fn chain_of(text: &str) -> String {
+    format!("encode(sha256(convert_to({text}, 'UTF8')), 'hex')")
+}
 
 /// Which history a checkout is of: the table and the root.
 #[derive(Debug, PartialEq, Eq)]
@@ -191,6 +193,7 @@ where
                 message      text        NOT NULL,
                 snapshot     jsonb,
                 diff         jsonb,
+                chain        text        NOT NULL,
                 committed_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (root, version),
                 CHECK ((version = 0) = (snapshot IS NOT NULL)),
@@ -218,9 +221,11 @@ where
             return Err(Error::NotJson { what });
         }
         let sql = format!(
-            "INSERT INTO {} (root, version, message, snapshot) VALUES ($1, 0, 'initial', $2)
+            "INSERT INTO {} (root, version, message, snapshot, chain)
+             VALUES ($1, 0, 'initial', $2, {})
              ON CONFLICT (root, version) DO NOTHING",
-            self.table
+            self.table,
+            chain_of("$2::jsonb::text")
         );
         client
             .execute(&sql, &[&self.root, &Json(&snapshot)])
@@ -235,7 +240,7 @@ where
     /// does not read back or apply.
     pub async fn head(&self, client: &impl GenericClient) -> Result<Checkout<M>, Error> {
         let sql = format!(
-            "SELECT snapshot, {ROW_DIGEST} FROM {} WHERE root = $1 AND version = 0",
+            "SELECT snapshot, chain FROM {} WHERE root = $1 AND version = 0",
             self.table
         );
         let row = client
@@ -262,7 +267,7 @@ where
         version: i64,
     ) -> Result<Checkout<M>, Error> {
         let sql = format!(
-            "SELECT version, snapshot, diff, {ROW_DIGEST} FROM {} WHERE root = $1
+            "SELECT version, snapshot, diff, chain FROM {} WHERE root = $1
              AND version <= $2 ORDER BY version",
             self.table
         );
@@ -388,7 +393,10 @@ where
     /// `version` says which; its state always matches it).
     ///
     /// # Errors
-    /// [`Error::Db`]; a diff that does not read back or apply ([`Error::Json`],
+    /// [`Error::OtherHistory`] for a checkout of another history; [`Error::VersionGone`]
+    /// when this history does not hold the checkout's version as the checkout has it (its
+    /// commit rolled back, the history was removed, or a replica that has not caught up
+    /// with it); [`Error::Db`]; a diff that does not read back or apply ([`Error::Json`],
     /// [`Error::Model`]); a gap in the stored versions ([`Error::BadRow`]).
     pub async fn pull(
         &self,
@@ -397,7 +405,7 @@ where
     ) -> Result<usize, Error> {
         self.owns(checkout)?;
         let sql = format!(
-            "SELECT version, diff, {ROW_DIGEST} FROM {} WHERE root = $1 AND version >= $2
+            "SELECT version, diff, chain FROM {} WHERE root = $1 AND version >= $2
              ORDER BY version",
             self.table
         );
@@ -484,16 +492,16 @@ where
         }
         // `ON CONFLICT DO NOTHING` rather than a unique violation: a violation would abort
         // a transaction the caller holds, and the head could not be read to say `Stale`.
-        // Only after the base's row as the checkout has it (not another row of that
-        // version, committed after the checkout's commit rolled back).
+        // Only after the base's row as the checkout has it, chain and all (not another
+        // row of that version, committed after the checkout's commit rolled back).
         let sql = format!(
-            "INSERT INTO {t} (root, version, message, diff)
-             SELECT $1, $2::bigint + 1, $3, $4
-             WHERE EXISTS (SELECT 1 FROM {t} WHERE root = $1 AND version = $2::bigint
-                           AND {ROW_DIGEST} = $5)
+            "INSERT INTO {t} (root, version, message, diff, chain)
+             SELECT $1, $2::bigint + 1, $3, $4, {chain}
+               FROM {t} AS b WHERE b.root = $1 AND b.version = $2::bigint AND b.chain = $5
              ON CONFLICT (root, version) DO NOTHING
-             RETURNING {ROW_DIGEST}",
-            t = self.table
+             RETURNING chain",
+            t = self.table,
+            chain = chain_of("b.chain || $4::jsonb::text")
         );
         let params: [&(dyn ToSql + Sync); 5] = [
             &self.root,
@@ -512,7 +520,7 @@ where
         }
         // Stale if the base is still there as it was, and the head past it.
         let sql = format!(
-            "SELECT {ROW_DIGEST} = $3, (SELECT max(version) FROM {t} WHERE root = $1)
+            "SELECT chain = $3, (SELECT max(version) FROM {t} WHERE root = $1)
              FROM {t} WHERE root = $1 AND version = $2",
             t = self.table
         );
@@ -571,7 +579,13 @@ where
                     if self.version(client).await? < base.version {
                         return Err(CommitError::NoSuchVersion(base.version));
                     }
-                    self.pull(client, &mut base).await?;
+                    match self.pull(client, &mut base).await {
+                        Ok(_) => {}
+                        Err(Error::VersionGone { version, .. }) => {
+                            return Err(CommitError::NoSuchVersion(version));
+                        }
+                        Err(error) => return Err(error.into()),
+                    }
                     return Ok(Committed {
                         checkout: base,
                         conflicts,

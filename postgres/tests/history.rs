@@ -433,10 +433,12 @@ async fn a_push_that_changes_nothing_writes_no_version() {
     assert_eq!(nothing_new().await.unwrap().checkout, ahead);
 }
 
-/// A commit made in the caller's transaction that then rolled back gave a checkout of a
-/// version the history never kept. Once another process committed that version number, a
-/// commit against the checkout stored a diff from a state the history never held, and no
-/// process could read the history again. Now the commit is refused, and so is a pull.
+/// Commits made in the caller's transaction that then rolled back gave checkouts of
+/// versions the history never kept. Once another process committed those version numbers,
+/// a commit against such a checkout stored a diff from a state the history never held, and
+/// no process could read the history again. Now the commit is refused, and so is a pull,
+/// also when the other process's last diff is the very diff the checkout's was (each
+/// version's digest chains all before it).
 #[tokio::test]
 #[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
 async fn a_checkout_whose_commit_rolled_back_is_refused() {
@@ -445,56 +447,69 @@ async fn a_checkout_whose_commit_rolled_back_is_refused() {
     let other = connect(&url()).await.unwrap();
     let history = PgHistory::<Counters>::new(&guard.schema, "counters");
     history.create_table(&client).await.unwrap();
-    let start = history.init(&client, &counters(2)).await.unwrap();
+    let start = history.init(&client, &counters(3)).await.unwrap();
     let tx = client.transaction().await.unwrap();
-    let mut phantom = history
+    let phantom_1 = history
         .commit(&tx, &start, &bump(start.state(), 0), "rolled back")
         .await
         .unwrap();
+    let mut phantom_2 = history
+        .commit(&tx, &phantom_1, &bump(phantom_1.state(), 2), "rolled back")
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
-    let theirs = history
+    let theirs_1 = history
         .commit(&other, &start, &bump(start.state(), 1), "kept")
         .await
         .unwrap();
-    assert_eq!((phantom.version(), theirs.version()), (1, 1));
+    // The same diff as phantom 2's: counter 2 from 0 to 1.
+    let theirs_2 = history
+        .commit(&other, &theirs_1, &bump(theirs_1.state(), 2), "kept")
+        .await
+        .unwrap();
+    assert_eq!((phantom_2.version(), theirs_2.version()), (2, 2));
 
-    let on_top = history
-        .commit(&client, &phantom, &bump(phantom.state(), 0), "on top")
-        .await;
-    assert!(
-        matches!(on_top, Err(CommitError::NoSuchVersion(1))),
-        "{on_top:?}"
-    );
-    let pulled = history.pull(&client, &mut phantom).await;
+    for phantom in [&phantom_1, &phantom_2] {
+        let on_top = history
+            .commit(&client, phantom, &bump(phantom.state(), 0), "on top")
+            .await;
+        assert!(
+            matches!(on_top, Err(CommitError::NoSuchVersion(v)) if v == phantom.version()),
+            "{on_top:?}"
+        );
+    }
+    let pulled = history.pull(&client, &mut phantom_2).await;
     assert!(
         matches!(
             pulled,
-            Err(statesync_postgres::Error::VersionGone { version: 1, .. })
+            Err(statesync_postgres::Error::VersionGone { version: 2, .. })
         ),
         "{pulled:?}"
     );
-    let merging = history
-        .commit_merging(
-            &client,
-            phantom.clone(),
-            bump(phantom.state(), 0),
-            "merging",
-            &MergeOptions::default(),
-            3,
-        )
-        .await;
-    assert!(
-        matches!(merging, Err(CommitError::NoSuchVersion(1))),
-        "{merging:?}"
-    );
+    for ours in [bump(phantom_2.state(), 0), phantom_2.state().clone()] {
+        let merging = history
+            .commit_merging(
+                &client,
+                phantom_2.clone(),
+                ours,
+                "merging",
+                &MergeOptions::default(),
+                3,
+            )
+            .await;
+        assert!(
+            matches!(merging, Err(CommitError::NoSuchVersion(2))),
+            "{merging:?}"
+        );
+    }
     // Nothing was written: the history reads back as the other process left it, and a
     // checkout of it commits.
     let head = history.head(&client).await.unwrap();
-    assert_eq!(head, theirs);
+    assert_eq!(head, theirs_2);
     let next = history
         .commit(&client, &head, &bump(head.state(), 0), "after")
         .await
         .unwrap();
-    assert_eq!(next.version(), 2);
+    assert_eq!(next.version(), 3);
     assert_eq!(history.head(&other).await.unwrap(), next);
 }
