@@ -19,17 +19,29 @@ struct Firewall {
     egress: Store<Rule>,
 }
 
+/// A rule has children of its own, empty in every case here: walking them must not move
+/// the firewall's field (the blocking engine walks a childless element's empty fields
+/// without entering it).
 #[derive(DiffModel, Clone, Debug, PartialEq)]
 struct Rule {
     #[statesync(id)]
     seq: u32,
     action: String,
+    #[statesync(children)]
+    notes: Store<Note>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Note {
+    #[statesync(id)]
+    text: String,
 }
 
 fn rule(seq: u32, action: &str) -> Rule {
     Rule {
         seq,
         action: action.into(),
+        notes: Store::new(),
     }
 }
 
@@ -105,7 +117,11 @@ impl Hooks<Rule> for Calls {
     }
 }
 
+impl Hooks<Note> for Calls {}
+
 impl AsyncAdapter for Calls {}
+
+impl AsyncHooks<Note> for Calls {}
 
 impl AsyncHooks<Firewall> for Calls {
     async fn create(&self, model: &Firewall, parents: &Parents) -> Result<(), HookError> {
@@ -154,7 +170,11 @@ fn cases() -> Vec<(Firewall, Firewall, Vec<&'static str>)> {
         &[rule(1, "deny")],
         &[rule(1, "allow"), rule(2, "allow"), rule(10, "deny")],
     );
-    let renamed = firewall("fw2", &[rule(1, "deny")], &[rule(3, "deny")]);
+    let renamed = firewall(
+        "fw2",
+        &[rule(1, "deny"), rule(5, "allow")],
+        &[rule(3, "deny"), rule(4, "deny")],
+    );
     vec![
         (
             before,
@@ -172,7 +192,9 @@ fn cases() -> Vec<(Firewall, Firewall, Vec<&'static str>)> {
             vec![
                 "create firewall fw2",
                 "create ingress 1",
+                "create ingress 5",
                 "create outbound 3",
+                "create outbound 4",
                 "delete firewall fw",
                 "delete ingress 1",
                 "delete outbound 1",

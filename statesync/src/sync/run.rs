@@ -465,7 +465,14 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         if has_children {
             self.within::<M, T>(key, work)
         } else {
-            work(self)
+            // Not entered: the children fields `work` walks (all empty) are the element's,
+            // not the parent's, whose field stays as it was.
+            let field = self.parents.field();
+            let out = work(self);
+            if let Some(field) = field {
+                self.parents.enter_field(field);
+            }
+            out
         }
     }
 
