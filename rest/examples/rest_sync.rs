@@ -158,6 +158,8 @@ async fn demo(options: &Options) -> Result<(), Box<dyn Error>> {
         // Longer than the client's timeout: the client sees a timeout for a change made.
         stall: options.client_timeout() * 2,
         seed: options.seed,
+        // Room for every call in flight and its retries while stalled calls hold theirs.
+        max_connections: options.max_in_flight.saturating_mul(2).max(64),
         ..Config::default()
     })
     .await?;

@@ -354,7 +354,7 @@ impl Client {
 
     async fn get<T: serde::de::DeserializeOwned>(&self, segments: &[&str]) -> Result<T, Error> {
         let (request, response) = self.send(Method::GET, segments, None::<&()>).await?;
-        let body = match self.read_body(response, self.max_body_bytes).await {
+        let body = match read_body(response, self.max_body_bytes, true).await {
             Ok(body) => body,
             Err(Cut::Failed(source)) => return Err(self.failure(request, source)),
             Err(Cut::TooLarge(_)) => {
@@ -365,25 +365,6 @@ impl Client {
             }
         };
         serde_json::from_slice(&body).map_err(|source| Error::Decode { request, source })
-    }
-
-    /// Reads an answer's body, at most `limit` bytes: what came before the limit with
-    /// [`Cut::TooLarge`] beyond it (a length announced beyond it is not read at all).
-    async fn read_body(&self, mut response: Response, limit: usize) -> Result<Vec<u8>, Cut> {
-        let announced = response.content_length().unwrap_or(0);
-        if announced > limit as u64 {
-            return Err(Cut::TooLarge(Vec::new()));
-        }
-        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
-        while let Some(chunk) = response.chunk().await.map_err(Cut::Failed)? {
-            let room = limit - body.len();
-            if chunk.len() > room {
-                body.extend_from_slice(chunk.get(..room).unwrap_or_default());
-                return Err(Cut::TooLarge(body));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
     }
 
     /// Sends one request; an answer other than `2xx` is an [`Error::Status`].
@@ -407,7 +388,7 @@ impl Client {
         if status.is_success() {
             return Ok((request, response));
         }
-        let text = match self.read_body(response, ERROR_BODY_LIMIT).await {
+        let text = match read_body(response, ERROR_BODY_LIMIT, false).await {
             Ok(body) | Err(Cut::TooLarge(body)) => String::from_utf8_lossy(&body).into_owned(),
             Err(Cut::Failed(source)) => return Err(self.failure(request, source)),
         };
@@ -436,6 +417,34 @@ impl Client {
             Error::Transport { request, source }
         }
     }
+}
+
+/// Reads an answer's body, at most `limit` bytes: what came before the limit with
+/// [`Cut::TooLarge`] beyond it, or at once, reading nothing, when the answer announces a
+/// longer body and `refuse_announced` (the rest is not wanted). Memory is reserved as the
+/// body comes, never on the length the answer announces.
+async fn read_body(
+    mut response: Response,
+    limit: usize,
+    refuse_announced: bool,
+) -> Result<Vec<u8>, Cut> {
+    if refuse_announced
+        && response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+    {
+        return Err(Cut::TooLarge(Vec::new()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Cut::Failed)? {
+        let room = limit - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(chunk.get(..room).unwrap_or_default());
+            return Err(Cut::TooLarge(body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Why a body was not read whole.

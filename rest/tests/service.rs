@@ -592,15 +592,21 @@ async fn the_client_bounds_what_it_reads_and_names_broken_replies() {
         started.elapsed()
     );
 
-    let endless_err = hostile_server("HTTP/1.1 500 Oops\r\n\r\n", body, true);
-    let client = Client::new(&endless_err, &config(30_000)).unwrap();
-    let error = client.create_site(&site("ams")).await.unwrap_err();
-    let cut = matches!(
-        &error,
-        Error::Status { status: 500, message, .. }
-            if message.len() == statesync_rest::ERROR_BODY_LIMIT
-    );
-    assert!(cut, "{error}");
+    // An error body, endless or announced longer than what is kept: its first 64 KiB.
+    for head in [
+        "HTTP/1.1 500 Oops\r\n\r\n",
+        "HTTP/1.1 500 Oops\r\ncontent-length: 1048576\r\n\r\n",
+    ] {
+        let endless_err = hostile_server(head, body, true);
+        let client = Client::new(&endless_err, &config(30_000)).unwrap();
+        let error = client.create_site(&site("ams")).await.unwrap_err();
+        let cut = matches!(
+            &error,
+            Error::Status { status: 500, message, .. }
+                if message.len() == statesync_rest::ERROR_BODY_LIMIT
+        );
+        assert!(cut, "{head:?}: {error}");
+    }
 
     let cut_short = hostile_server(
         "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n",
