@@ -323,14 +323,16 @@ fn sync(options: &Options, opened: Opened, source: &Inventory) -> Result<(), Hoo
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")?);
     let report = target.sync_diff(&plan, &mut db, sync_options(options, &bar));
     bar.finish_and_clear();
-    statesync_suite::say!("report: {report}")?;
-    for failure in report.failures().take(10) {
-        statesync_suite::say!("  {failure}")?;
-    }
+    // The database is closed (and a file this run created and left empty removed) before
+    // anything is printed: a closed output must not skip it.
     let ending = db.ending().cloned().unwrap_or(Ending::NothingWritten);
     drop(db);
     if !existed {
         remove_if_left_empty(&options.db, &ending)?;
+    }
+    statesync_suite::say!("report: {report}")?;
+    for failure in report.failures().take(10) {
+        statesync_suite::say!("  {failure}")?;
     }
     conclude(options, &report, &ending)
 }
