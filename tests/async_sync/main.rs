@@ -335,11 +335,19 @@ fn progress_as_each_call_ends() {
 }
 
 /// With `LOG_UNCHANGED_RECORDS` the unchanged elements are outcomes too, and in the total
-/// from the first progress call: the total stays put in both engines (the async engine
-/// reported 1 of 1, then 3 of 3, as it found the unchanged ones).
+/// from the first progress call: the total stays put in both engines (the blocking engine
+/// reported 1,024 of 1,024 first; the async engine 1 of 1, then 3 of 3, as they found the
+/// unchanged ones).
 #[test]
 fn progress_counts_logged_unchanged_records_from_the_start() {
-    let source = big_inventory();
+    // Over 1,024 elements, so that the blocking engine reports before its end too.
+    let mut sites = Store::new();
+    for s in 0..4 {
+        sites
+            .insert(fixtures::site(&format!("s{s}"), 20, 15))
+            .unwrap();
+    }
+    let source = Inventory { sites };
     let mut target = source.clone();
     let first = target.sites.iter().next().map(DiffModel::key).unwrap();
     drop(target.sites.remove(&first));
