@@ -26,6 +26,10 @@ pub(crate) trait AnyModel {
     /// when `key_order` is set (for output that must not depend on insertion order), or
     /// else in its own order.
     fn each_child(&self, key_order: bool, f: &mut OnChild<'_>);
+
+    /// The model's children fields that share their model type with another of its
+    /// children fields (see [`fields_sharing_a_model`]).
+    fn fields_sharing_a_model(&self) -> Vec<&'static str>;
 }
 
 impl<M: DiffModel> AnyModel for M {
@@ -44,6 +48,41 @@ impl<M: DiffModel> AnyModel for M {
             f,
         });
     }
+
+    fn fields_sharing_a_model(&self) -> Vec<&'static str> {
+        fields_sharing_a_model::<M>()
+    }
+}
+
+/// The children fields of `M` whose model (by name) another children field of `M` holds
+/// too, such as a firewall's `ingress` and `egress` rules: what a rendering names, since
+/// the model and key alone do not say which collection an element is in. Empty for a
+/// model with fewer than two children fields (without allocating).
+pub(crate) fn fields_sharing_a_model<M: DiffModel>() -> Vec<&'static str> {
+    struct Fields(Vec<(&'static str, &'static str)>);
+
+    impl<M: DiffModel> ChildFieldVisitor<M> for Fields {
+        fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
+            self.0.push((field.name, <C::Model as DiffModel>::NAME));
+        }
+    }
+
+    let mut fields = Fields(Vec::new());
+    M::visit_child_fields(&mut fields);
+    shared(&fields.0)
+}
+
+/// Of `(field, model)` pairs, the fields whose model another field has too.
+fn shared(fields: &[(&'static str, &'static str)]) -> Vec<&'static str> {
+    fields
+        .iter()
+        .filter(|(field, model)| {
+            fields
+                .iter()
+                .any(|(other, other_model)| other != field && other_model == model)
+        })
+        .map(|(field, _)| *field)
+        .collect()
 }
 
 /// A model's key, built when it is displayed.

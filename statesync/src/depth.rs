@@ -182,6 +182,18 @@ pub(crate) trait SubtreeSink {
     fn model(&mut self, depth: usize, name: &'static str, key: &dyn Display) {
         let _ = (depth, name, key);
     }
+
+    /// Whether [`SubtreeSink::named_field`] is wanted (finding it costs a look at every
+    /// parent's children fields). Off by default.
+    fn names_fields(&self) -> bool {
+        false
+    }
+
+    /// The children field that holds the model told of last, when its parent has another
+    /// children field of that model (only if [`SubtreeSink::names_fields`]).
+    fn named_field(&mut self, field: &'static str) {
+        let _ = field;
+    }
 }
 
 /// The sink that only checks the depth.
@@ -225,10 +237,17 @@ struct SubtreeWalk<'s> {
 impl SubtreeWalk<'_> {
     /// Tells the sink about each child of `model`, then walks the child's own subtree.
     fn children_of(&mut self, model: &dyn AnyModel) {
-        model.each_child(self.key_order, &mut |field, child| self.child(field, child));
+        let named = if self.sink.names_fields() {
+            model.fields_sharing_a_model()
+        } else {
+            Vec::new()
+        };
+        model.each_child(self.key_order, &mut |field, child| {
+            self.child(field, child, named.contains(&field));
+        });
     }
 
-    fn child(&mut self, field: &'static str, child: &dyn AnyModel) {
+    fn child(&mut self, field: &'static str, child: &dyn AnyModel, named: bool) {
         if self.error.is_some() {
             return;
         }
@@ -237,6 +256,9 @@ impl SubtreeWalk<'_> {
             return;
         };
         self.sink.model(self.depth, child.name(), &KeyOf(child));
+        if named {
+            self.sink.named_field(field);
+        }
         self.depth += 1;
         self.children_of(child);
         self.depth -= 1;

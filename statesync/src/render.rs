@@ -54,6 +54,11 @@ pub struct Entry {
     pub model: &'static str,
     /// The model's key, rendered (`site=nyc, name=sw1`).
     pub key: String,
+    /// The children field that holds the element, when its parent has another children
+    /// field of the same model (a firewall's `ingress` and `egress` rules), so that the
+    /// model and key alone do not say where it is; `None` otherwise. Rendered after the
+    /// key: `+ rule[seq=10] (egress)`.
+    pub field: Option<&'static str>,
     /// What happens to the element.
     pub kind: EntryKind,
     /// The changed attributes (updates only).
@@ -73,6 +78,9 @@ impl fmt::Display for Entry {
         if !self.key.is_empty() {
             write!(f, "[{}]", self.key)?;
         }
+        if let Some(field) = self.field {
+            write!(f, " ({field})")?;
+        }
         for (at, change) in self.fields.iter().enumerate() {
             let separator = if at == 0 { " " } else { ", " };
             write!(
@@ -89,6 +97,8 @@ impl fmt::Display for Entry {
 struct Flatten {
     depth: usize,
     entries: Vec<Entry>,
+    /// The children fields of the current parent that entries name (see [`Entry::field`]).
+    named: Vec<&'static str>,
 }
 
 /// Lists a created or deleted model's descendants with the same kind, in key order.
@@ -105,9 +115,19 @@ impl SubtreeSink for SubtreeEntries<'_> {
     fn model(&mut self, depth: usize, name: &'static str, key: &dyn fmt::Display) {
         let entry = Entry {
             depth: self.flatten.depth + depth,
-            ..self.flatten.entry(name, key, self.kind)
+            ..self.flatten.entry(name, key, self.kind, None)
         };
         self.flatten.entries.push(entry);
+    }
+
+    fn names_fields(&self) -> bool {
+        true
+    }
+
+    fn named_field(&mut self, field: &'static str) {
+        if let Some(entry) = self.flatten.entries.last_mut() {
+            entry.field = Some(field);
+        }
     }
 }
 
@@ -115,21 +135,39 @@ impl SubtreeSink for SubtreeEntries<'_> {
 // (one copy per model type) only fetch the name, the key and the changes.
 impl Flatten {
     #[inline(never)]
-    fn entry(&self, model: &'static str, key: &dyn fmt::Display, kind: EntryKind) -> Entry {
+    fn entry(
+        &self,
+        model: &'static str,
+        key: &dyn fmt::Display,
+        kind: EntryKind,
+        field: Option<&'static str>,
+    ) -> Entry {
         Entry {
             depth: self.depth,
             model,
             key: key.to_string(),
+            field,
             kind,
             fields: Vec::new(),
         }
     }
 
+    /// `field` if entries of the current parent name it.
+    fn named(&self, field: &'static str) -> Option<&'static str> {
+        self.named.contains(&field).then_some(field)
+    }
+
     /// A created or deleted model, listed under its element's key (the key `apply` and the
     /// sync name, should the model hold another), and its descendants (within
     /// [`crate::MAX_DEPTH`], as every diff statesync makes or reads is).
-    fn push_model<M: DiffModel>(&mut self, key: &M::Key, model: &M, kind: EntryKind) {
-        let entry = self.entry(M::NAME, key, kind);
+    fn push_model<M: DiffModel>(
+        &mut self,
+        key: &M::Key,
+        model: &M,
+        kind: EntryKind,
+        field: Option<&'static str>,
+    ) {
+        let entry = self.entry(M::NAME, key, kind, field);
         self.entries.push(entry);
         let _ = walk_subtree(
             model,
@@ -142,13 +180,18 @@ impl Flatten {
 }
 
 impl DiffVisitor for Flatten {
-    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+    fn visit<C: DiffModel>(&mut self, field: &'static str, diff: &Diff<C>) {
+        let field = self.named(field);
         for element in diff.elements() {
             match &element.action {
-                Action::Create(model) => self.push_model(&element.key, model, EntryKind::Create),
-                Action::Delete(model) => self.push_model(&element.key, model, EntryKind::Delete),
+                Action::Create(model) => {
+                    self.push_model(&element.key, model, EntryKind::Create, field);
+                }
+                Action::Delete(model) => {
+                    self.push_model(&element.key, model, EntryKind::Delete, field);
+                }
                 Action::Update(update) => {
-                    let mut entry = self.entry(C::NAME, &element.key, EntryKind::Unchanged);
+                    let mut entry = self.entry(C::NAME, &element.key, EntryKind::Unchanged, field);
                     C::for_each_change(&update.fields, &mut |field, old, new| {
                         push_change(&mut entry, field.name(), old, new);
                     });
@@ -157,7 +200,12 @@ impl DiffVisitor for Flatten {
                     }
                     self.entries.push(entry);
                     self.depth += 1;
+                    let parents = std::mem::replace(
+                        &mut self.named,
+                        crate::any_model::fields_sharing_a_model::<C>(),
+                    );
                     C::visit_child_diffs(&update.children, self);
+                    self.named = parents;
                     self.depth -= 1;
                 }
             }
@@ -209,6 +257,7 @@ impl<M: DiffModel> Diff<M> {
         let mut flatten = Flatten {
             depth: 0,
             entries: Vec::new(),
+            named: Vec::new(),
         };
         flatten.visit("", self);
         flatten.entries

@@ -239,3 +239,35 @@ fn async_hooks_tell_two_fields_of_one_model_apart() {
         }
     }
 }
+
+/// Plans and entries name the children field of an element whose parent has another
+/// children field of its model: a rule moved from one field to the other rendered as
+/// `- rule[seq=10]` and `+ rule[seq=10]`, and a rule in either read the same.
+#[test]
+fn plans_name_the_field_where_two_fields_hold_one_model() {
+    let before = firewall("fw", &[rule(10, "deny")], &[]);
+    let after = firewall("fw", &[], &[rule(10, "deny")]);
+    let moved = before.diff(&after).unwrap();
+    let plan = moved.to_string();
+    assert!(plan.contains("- rule[seq=10] (ingress)\n"), "{plan}");
+    assert!(plan.contains("+ rule[seq=10] (outbound)\n"), "{plan}");
+    let fields: Vec<_> = moved.entries().iter().map(|entry| entry.field).collect();
+    assert_eq!(fields, [None, Some("ingress"), Some("outbound")]);
+    // In a created or deleted subtree too; the rule's own single field is not named.
+    let mut noted = rule(1, "deny");
+    noted.notes.insert(Note { text: "why".into() }).unwrap();
+    let replaced = before
+        .diff(&firewall("fw2", &[noted], &[rule(3, "deny")]))
+        .unwrap();
+    let plan = replaced.to_string();
+    for line in [
+        "- firewall[name=fw]\n",
+        "  - rule[seq=10] (ingress)\n",
+        "+ firewall[name=fw2]\n",
+        "  + rule[seq=1] (ingress)\n",
+        "    + note[text=why]\n",
+        "  + rule[seq=3] (outbound)\n",
+    ] {
+        assert!(plan.contains(line), "{line:?} not in\n{plan}");
+    }
+}
