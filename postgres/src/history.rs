@@ -493,11 +493,14 @@ where
         // `ON CONFLICT DO NOTHING` rather than a unique violation: a violation would abort
         // a transaction the caller holds, and the head could not be read to say `Stale`.
         // Only after the base's row as the checkout has it, chain and all (not another
-        // row of that version, committed after the checkout's commit rolled back).
+        // row of that version, committed after the checkout's commit rolled back), and
+        // with that row locked against a delete until this transaction ends (a history
+        // removed meanwhile would leave the new version without its predecessors).
         let sql = format!(
             "INSERT INTO {t} (root, version, message, diff, chain)
              SELECT $1, $2::bigint + 1, $3, $4, {chain}
                FROM {t} AS b WHERE b.root = $1 AND b.version = $2::bigint AND b.chain = $5
+                FOR KEY SHARE OF b
              ON CONFLICT (root, version) DO NOTHING
              RETURNING chain",
             t = self.table,

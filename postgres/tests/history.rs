@@ -513,3 +513,38 @@ async fn a_checkout_whose_commit_rolled_back_is_refused() {
     assert_eq!(next.version(), 3);
     assert_eq!(history.head(&other).await.unwrap(), next);
 }
+
+/// A commit racing the removal of its history (a `DELETE` of its rows in a transaction not
+/// yet committed) waits for it, then finds its base gone and writes nothing. It wrote a
+/// version without predecessors, returned `Ok`, and the root could not be read again.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_commit_racing_the_removal_of_its_history_writes_nothing() {
+    let guard = TestSchema::new("hist_removed").await;
+    let mut admin = connect(&url()).await.unwrap();
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    history.create_table(&client).await.unwrap();
+    let start = history.init(&client, &counters(1)).await.unwrap();
+    let table = guard.schema.table("statesync_history");
+    let removal = admin.transaction().await.unwrap();
+    removal
+        .execute(&format!("DELETE FROM {table} WHERE root = 'counters'"), &[])
+        .await
+        .unwrap();
+    let racing = tokio::spawn(async move {
+        history
+            .commit(&client, &start, &bump(start.state(), 0), "racing")
+            .await
+            .map(|checkout| checkout.version())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    removal.commit().await.unwrap();
+    let raced = racing.await.unwrap();
+    assert!(
+        matches!(raced, Err(CommitError::NoSuchVersion(0))),
+        "{raced:?}"
+    );
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    assert!(history.versions(&admin).await.unwrap().is_empty());
+}
