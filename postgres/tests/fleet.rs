@@ -777,3 +777,72 @@ fn the_worker_command_line_sets_the_batch() {
     };
     assert_eq!(WorkerArgs::parse(&parsed).unwrap().options.batch, 1);
 }
+
+/// A batch that fails is tried partition by partition: a site whose own change is fine is
+/// applied although two other sites of its batch swapped devices (which needs both in one
+/// transaction). It took the swap's error, and claims, until it was stuck with them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_failed_batch_is_retried_partition_by_partition() {
+    let source = generate(1440, 1); // 3 partitions
+    let mut setup = setup("batch_alone", &source).await;
+    let fleet = setup.fleet.clone();
+    let options = WorkerOptions {
+        lease: Duration::from_millis(300),
+        poll: Duration::from_millis(20),
+        batch: 2,
+        max_claims: 3,
+        ..WorkerOptions::default()
+    };
+    fleet
+        .run_worker(&url(), "w0", &options, |_| {})
+        .await
+        .unwrap();
+    let names = sites(&source);
+    let first_device = |at: usize| {
+        let site = source.sites.iter().nth(at).unwrap();
+        site.devices.iter().next().unwrap().name.clone()
+    };
+    let (device, interface) = (
+        fleet.source().schema().table("device"),
+        fleet.source().schema().table("interface"),
+    );
+    let swap = format!(
+        "UPDATE {device} SET site = CASE name WHEN $1 THEN $4 WHEN $2 THEN $3 END
+          WHERE name IN ($1, $2)"
+    );
+    setup
+        .client
+        .execute(
+            &swap,
+            &[&first_device(0), &first_device(2), &names[0], &names[2]],
+        )
+        .await
+        .unwrap();
+    let edit = format!("UPDATE {interface} SET mtu = mtu + 1 WHERE device = $1");
+    setup
+        .client
+        .execute(&edit, &[&first_device(1)])
+        .await
+        .unwrap();
+    let url = url();
+    let run = tokio::time::timeout(BOUND, fleet.run_worker(&url, "w1", &options, |_| {}));
+    let report = run.await.unwrap().unwrap();
+    assert!(report.failures > 0, "{report:?}");
+    let stuck: Vec<String> = fleet
+        .stuck(&setup.client, options.max_claims)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(stuck, [names[0].clone(), names[2].clone()]);
+    let now = fleet.source().load(&mut setup.client).await.unwrap();
+    let target = fleet.target().load(&mut setup.client).await.unwrap();
+    let site = |inventory: &Inventory, at: usize| inventory.sites.iter().nth(at).cloned();
+    assert_eq!(
+        site(&target, 1),
+        site(&now, 1),
+        "the middle site's edit is applied"
+    );
+}

@@ -456,7 +456,32 @@ impl<'a, F: FnMut(&Applied)> Session<'a, F> {
     }
 
     /// Syncs the claimed partitions; reconnects and retries after a lost connection.
+    /// Applies the partitions held in one transaction. When that fails for more than one,
+    /// each is tried alone: one failing partition must not keep the others from being
+    /// applied (nor give them its error, and its claims, until they are stuck too).
     async fn apply(&mut self, fleet: &Fleet, held: &[Lease]) -> Result<(), Error> {
+        let Some(error) = self.apply_together(fleet, held).await? else {
+            return Ok(());
+        };
+        if held.len() == 1 {
+            return self.failed(fleet, held, &error).await;
+        }
+        for lease in held {
+            let alone = std::slice::from_ref(lease);
+            if let Some(error) = self.apply_together(fleet, alone).await? {
+                self.failed(fleet, alone, &error).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the partitions in one transaction (reconnecting after a lost connection, up
+    /// to [`WorkerOptions::reconnects`] times); the error when that failed.
+    async fn apply_together(
+        &mut self,
+        fleet: &Fleet,
+        held: &[Lease],
+    ) -> Result<Option<String>, Error> {
         let mut reconnects = 0;
         loop {
             match fleet
@@ -474,14 +499,17 @@ impl<'a, F: FnMut(&Applied)> Session<'a, F> {
                         reconnects += 1;
                         continue;
                     }
-                    self.report.failures += 1;
-                    fleet
-                        .record_failure(&self.client, held, &source.to_string())
-                        .await?;
+                    return Ok(Some(source.to_string()));
                 }
             }
-            return Ok(());
+            return Ok(None);
         }
+    }
+
+    /// Counts a failure and records its error on the partitions.
+    async fn failed(&mut self, fleet: &Fleet, held: &[Lease], error: &str) -> Result<(), Error> {
+        self.report.failures += 1;
+        fleet.record_failure(&self.client, held, error).await
     }
 }
 
@@ -489,8 +517,9 @@ impl Fleet {
     /// A worker: claims up to [`WorkerOptions::batch`] partitions at a time and syncs
     /// them in one transaction (heartbeat running), until none needs a sync (with
     /// [`WorkerOptions::stop_when_idle`]; otherwise it polls on). After a lost connection
-    /// it reconnects and retries what it holds; after another failure it records the
-    /// error and lets the leases expire, so the partitions are retried later.
+    /// it reconnects and retries what it holds; a batch that failed otherwise is tried
+    /// again partition by partition, and a partition that fails alone has its error
+    /// recorded and its lease left to expire, so it is retried later.
     /// `on_applied` sees each transaction's partitions (to print a line, say).
     ///
     /// A lease belongs to a worker name: give each worker process its own. Two processes
