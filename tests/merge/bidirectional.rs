@@ -214,6 +214,49 @@ fn a_delete_that_reached_one_side_in_part_is_finished_next_time() {
     assert!(history.head().diff(&a).unwrap().is_empty());
 }
 
+/// A real delete-versus-update conflict stays one after a sync that failed in part: the
+/// agreed base keeps the conflicted element whole. It dropped what both sides lacked of
+/// it, so the side that kept and edited the element looked unchanged next time, and the
+/// other side's delete silently won.
+#[test]
+fn a_conflict_survives_a_sync_that_failed_in_part() {
+    let mut history = History::new(inventory()).unwrap();
+    let mut a = inventory();
+    let mut b = inventory();
+    let ams_key = SiteKey { name: "ams".into() };
+    drop(a.sites.remove(&ams_key));
+    a.sites
+        .get_mut(&SiteKey { name: "nyc".into() })
+        .unwrap()
+        .region = "us-east".into();
+    let device = ams(&mut b)
+        .devices
+        .iter()
+        .next()
+        .map(DiffModel::key)
+        .unwrap();
+    drop(ams(&mut b).devices.remove(&device));
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut RefusesUpdates),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(!report.base_committed);
+    assert_eq!(report.b.counts.failed, 1);
+    assert_eq!(report.conflicts.len(), 1, "{:?}", report.conflicts);
+    for round in 2..4 {
+        let report = in_memory(&mut history, &mut a, &mut b);
+        assert_eq!(report.conflicts.len(), 1, "round {round}");
+        assert!(b.sites.contains(&ams_key), "round {round}: B's edit kept");
+        assert!(
+            !a.sites.contains(&ams_key),
+            "round {round}: A's delete kept"
+        );
+    }
+}
+
 /// A transactional replica: its hooks apply, and `sync_complete` rolls them all back
 /// (and says so) when the sync had a failure, as the SQLite adapter does all-or-nothing.
 struct RollsBack;

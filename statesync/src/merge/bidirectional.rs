@@ -89,7 +89,7 @@ where
     let next = if base_committed {
         new_base.value
     } else {
-        agreement(&base, a, b)
+        agreement(&base, a, b, &for_a.conflicts)
     };
     if !base.diff(&next)?.is_empty() {
         history.commit(&next, "bidirectional sync")?;

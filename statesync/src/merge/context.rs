@@ -269,6 +269,9 @@ pub struct MergeCx<'o> {
     kept: Kept,
     /// Whether this merge takes only what both sides agree on (see [`MergeCx::agreement`]).
     agreement: bool,
+    /// In an agreement, the conflicts the merge it follows reported: their elements keep
+    /// the base's, whole.
+    conflicted: &'o [Conflict],
     path: Vec<String>,
     conflicts: Vec<Conflict>,
 }
@@ -279,6 +282,7 @@ impl<'o> MergeCx<'o> {
             options,
             kept,
             agreement: false,
+            conflicted: &[],
             path: Vec::new(),
             conflicts: Vec::new(),
         }
@@ -286,14 +290,22 @@ impl<'o> MergeCx<'o> {
 
     /// A merge that is not one: where both sides hold the same value (or element) it takes
     /// it, and everywhere else it keeps the base's (an element only one side holds keeps
-    /// the base's, or stays out). No strategy runs; what differs is counted as a conflict
-    /// (kept from the base), for the merge's own bookkeeping only.
+    /// the base's, without what both sides deleted of its subtree, or stays out; one with a
+    /// conflict of `conflicted` keeps the base's whole). No strategy runs; what differs is
+    /// counted as a conflict (kept from the base), for the merge's own bookkeeping only.
     #[cfg(feature = "sync")]
-    pub(super) fn agreement(options: &'o MergeOptions) -> Self {
+    pub(super) fn agreement(options: &'o MergeOptions, conflicted: &'o [Conflict]) -> Self {
         Self {
             agreement: true,
+            conflicted,
             ..Self::new(options, Kept::Base)
         }
+    }
+
+    /// Whether the element the path leads to has a conflict of [`MergeCx::conflicted`].
+    fn is_conflicted(&self) -> bool {
+        let path = self.path_to("");
+        self.conflicted.iter().any(|conflict| conflict.path == path)
     }
 
     pub(super) fn into_conflicts(self) -> Vec<Conflict> {
@@ -497,6 +509,12 @@ impl<'o> MergeCx<'o> {
                     };
                     self.path.push(Self::segment(field, only));
                     let kept = match base_child {
+                        // A conflict of the merge this agreement follows (a delete against
+                        // an edit): the base's element, whole, so the conflict comes up
+                        // again.
+                        Some(base_child) if self.agreement && self.is_conflicted() => {
+                            Some(base_child.clone())
+                        }
                         // One side deleted the element, the other kept it: no agreement on
                         // the element (the base's attributes stay), but on its subtree
                         // there is: what the keeping side deleted too is gone from both.

@@ -122,9 +122,10 @@ pub fn merge_keeping<M: MergeModel>(
     }
 }
 
-/// What `a` and `b` hold alike, with the base's values and elements everywhere else (see
+/// What `a` and `b` hold alike, with the base's values and elements everywhere else, and
+/// the base's whole where the merge before the sync reported one of `conflicts` (see
 /// `MergeCx::agreement`): the base a bidirectional sync moves to when a side failed.
 #[cfg(feature = "sync")]
-pub(crate) fn agreement<M: MergeModel>(base: &M, a: &M, b: &M) -> M {
-    MergeCx::agreement(&MergeOptions::default()).merge_root(base, a, b)
+pub(crate) fn agreement<M: MergeModel>(base: &M, a: &M, b: &M, conflicts: &[Conflict]) -> M {
+    MergeCx::agreement(&MergeOptions::default(), conflicts).merge_root(base, a, b)
 }
