@@ -17,8 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use statesync::merge::{Conflict, MergeModel, MergeOptions, merge};
 use statesync::{Diff, DiffModel};
-use tokio_postgres::GenericClient;
 use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::{GenericClient, Row};
 
 use crate::{Error, Schema};
 
@@ -61,6 +61,16 @@ pub struct Checkout<M> {
 /// The SQL of a chain digest of `text`.
 fn chain_of(text: &str) -> String {
     format!("encode(sha256(convert_to({text}, 'UTF8')), 'hex')")
+}
+
+/// The SQL of whether a row's chain is its content's, read in version order: `NULL` for a
+/// row whose predecessor the query did not read.
+fn sound() -> String {
+    format!(
+        "chain = CASE WHEN version = 0 THEN {} ELSE {} END",
+        chain_of("snapshot::text"),
+        chain_of("lag(chain) OVER (ORDER BY version) || diff::text")
+    )
 }
 
 /// Which history a checkout is of: the table and the root.
@@ -240,13 +250,15 @@ where
     /// does not read back or apply.
     pub async fn head(&self, client: &impl GenericClient) -> Result<Checkout<M>, Error> {
         let sql = format!(
-            "SELECT snapshot, chain FROM {} WHERE root = $1 AND version = 0",
+            "SELECT snapshot, chain, {} FROM {} WHERE root = $1 AND version = 0",
+            sound(),
             self.table
         );
         let row = client
             .query_opt(&sql, &[&self.root])
             .await?
             .ok_or_else(|| Error::BadRow(format!("history {:?} has no version 0", self.root)))?;
+        self.check_sound(&row, 2, 0)?;
         let Json(snapshot): Json<serde_json::Value> = row.try_get(0)?;
         let state = serde_json::from_value(snapshot).map_err(|source| Error::Json {
             what: format!("history {:?} version 0", self.root),
@@ -267,8 +279,9 @@ where
         version: i64,
     ) -> Result<Checkout<M>, Error> {
         let sql = format!(
-            "SELECT version, snapshot, diff, chain FROM {} WHERE root = $1
+            "SELECT version, snapshot, diff, chain, {} FROM {} WHERE root = $1
              AND version <= $2 ORDER BY version",
+            sound(),
             self.table
         );
         let rows = client.query(&sql, &[&self.root, &version]).await?;
@@ -276,6 +289,7 @@ where
         for row in &rows {
             let at: i64 = row.try_get(0)?;
             let what = || format!("history {:?} version {at}", self.root);
+            self.check_sound(row, 4, at)?;
             match checkout.as_mut() {
                 None if at == 0 => {
                     let Json(snapshot): Json<serde_json::Value> = row.try_get(1)?;
@@ -351,6 +365,19 @@ where
         }
     }
 
+    /// Refuses a row whose chain digest (column `at`, as [`sound`] computes it) is not its
+    /// content's: a snapshot or diff edited by hand, its chain kept.
+    fn check_sound(&self, row: &Row, at: usize, version: i64) -> Result<(), Error> {
+        match row.try_get::<_, Option<bool>>(at)? {
+            Some(false) => Err(Error::BadRow(format!(
+                "history {:?} version {version}: its content is not what its chain digest \
+                 says (edited in place?)",
+                self.root
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses a checkout of another history.
     fn owns(&self, checkout: &Checkout<M>) -> Result<(), Error> {
         if checkout.history == self.id {
@@ -405,8 +432,9 @@ where
     ) -> Result<usize, Error> {
         self.owns(checkout)?;
         let sql = format!(
-            "SELECT version, diff, chain FROM {} WHERE root = $1 AND version >= $2
+            "SELECT version, diff, chain, {} FROM {} WHERE root = $1 AND version >= $2
              ORDER BY version",
+            sound(),
             self.table
         );
         let rows = client.query(&sql, &[&self.root, &checkout.version]).await?;
@@ -427,6 +455,7 @@ where
         let rows = rows.get(1..).unwrap_or_default();
         for row in rows {
             let version: i64 = row.try_get(0)?;
+            self.check_sound(row, 3, version)?;
             if version != checkout.version + 1 {
                 return Err(Error::BadRow(format!(
                     "history {:?}: version {version} follows {}",

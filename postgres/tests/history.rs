@@ -548,3 +548,42 @@ async fn a_commit_racing_the_removal_of_its_history_writes_nothing() {
     let history = PgHistory::<Counters>::new(&guard.schema, "counters");
     assert!(history.versions(&admin).await.unwrap().is_empty());
 }
+
+/// A diff edited in place, its chain digest kept, is refused where it is read (head,
+/// checkout, pull): it was applied as if it were what was committed, and a checkout made
+/// before the edit still committed on top of it.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_diff_edited_in_place_is_refused_where_it_is_read() {
+    let guard = TestSchema::new("hist_edited").await;
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    history.create_table(&client).await.unwrap();
+    let mut start = history.init(&client, &counters(2)).await.unwrap();
+    let first = history
+        .commit(&client, &start, &bump(start.state(), 0), "a")
+        .await
+        .unwrap();
+    history
+        .commit(&client, &first, &bump(first.state(), 1), "b")
+        .await
+        .unwrap();
+    let table = guard.schema.table("statesync_history");
+    client
+        .execute(
+            &format!(
+                "UPDATE {table} SET diff = (SELECT diff FROM {table} WHERE version = 2)
+                  WHERE version = 1"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let edited = |result: Result<(), statesync_postgres::Error>| {
+        matches!(result, Err(statesync_postgres::Error::BadRow(message))
+            if message.contains("version 1") && message.contains("chain digest"))
+    };
+    assert!(edited(history.head(&client).await.map(drop)));
+    assert!(edited(history.checkout(&client, 2).await.map(drop)));
+    assert!(edited(history.pull(&client, &mut start).await.map(drop)));
+}
