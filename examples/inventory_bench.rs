@@ -54,7 +54,10 @@ fn run(args: Args) -> Result<(), statesync::sync::HookError> {
             let old = generate(count, 1);
             json_file::save(&mutate(&old, 2), &dir.join("source.json"))?;
             json_file::save(&old, &dir.join("target.json"))?;
-            eprintln!("wrote {0}/source.json and {0}/target.json", dir.display());
+            statesync_suite::cli::tell(format_args!(
+                "wrote {0}/source.json and {0}/target.json",
+                dir.display()
+            ));
             (
                 args.path("--source").unwrap_or(dir.join("source.json")),
                 args.path("--target").unwrap_or(dir.join("target.json")),

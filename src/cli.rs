@@ -305,7 +305,10 @@ impl Command {
             Ok(Parsed::Run(args)) => Ok(args),
             Ok(Parsed::Help) => match say(format_args!("{}", self.usage())) {
                 Ok(()) => Err(ExitCode::SUCCESS),
-                Err(_) => Err(ExitCode::FAILURE),
+                Err(error) => {
+                    complain(&error);
+                    Err(ExitCode::FAILURE)
+                }
             },
             Err(error) => {
                 complain(&error);
@@ -535,8 +538,15 @@ macro_rules! say {
 }
 
 /// Writes `error: ...` to standard error, if it can (it is the last thing a failed run
-/// says; `eprintln!` panics when standard error is closed).
+/// says).
 fn complain(error: &dyn Display) {
+    tell(format_args!("error: {error}"));
+}
+
+/// Writes a line to standard error if it can: `eprintln!` panics when standard error is
+/// closed or full, and a line of news is not worth a failed run.
+pub fn tell(line: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "error: {error}");
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(line).and_then(|()| err.write_all(b"\n"));
 }

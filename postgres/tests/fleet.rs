@@ -779,8 +779,9 @@ fn the_worker_command_line_sets_the_batch() {
 }
 
 /// A batch that fails is tried partition by partition: a site whose own change is fine is
-/// applied although two other sites of its batch swapped devices (which needs both in one
-/// transaction). It took the swap's error, and claims, until it was stuck with them.
+/// applied although another site of its batch swapped a device with a third site (which
+/// needs both in one transaction). It took the swap's error, and claims, until it was
+/// stuck with them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
 async fn a_failed_batch_is_retried_partition_by_partition() {
@@ -836,7 +837,8 @@ async fn a_failed_batch_is_retried_partition_by_partition() {
         .into_iter()
         .map(|(name, _)| name)
         .collect();
-    assert_eq!(stuck, [names[0].clone(), names[2].clone()]);
+    // The swapped sites may still meet in one batch (once both are free at one claim).
+    assert!(!stuck.contains(&names[1]), "{stuck:?}");
     let now = fleet.source().load(&mut setup.client).await.unwrap();
     let target = fleet.target().load(&mut setup.client).await.unwrap();
     let site = |inventory: &Inventory, at: usize| inventory.sites.iter().nth(at).cloned();
@@ -845,4 +847,7 @@ async fn a_failed_batch_is_retried_partition_by_partition() {
         site(&now, 1),
         "the middle site's edit is applied"
     );
+    if stuck.is_empty() {
+        assert_eq!(target, now);
+    }
 }

@@ -145,7 +145,7 @@ impl Bench<'_> {
         };
         let elapsed = started.elapsed();
         check(&report, engine)?;
-        eprintln!("{engine:?}: {report}");
+        statesync_suite::cli::tell(format_args!("{engine:?}: {report}"));
         if self.runtime.block_on(client.load())? != self.source {
             return Err(format!("{engine:?}: the service differs from the source").into());
         }

@@ -129,7 +129,7 @@ fn main() -> ExitCode {
     let options = match COMMAND.parse_env().map(|args| Options::from_args(&args)) {
         Ok(Ok(options)) => options,
         Ok(Err(usage)) => {
-            eprintln!("error: {usage}");
+            statesync_suite::cli::tell(format_args!("error: {usage}"));
             return ExitCode::from(2);
         }
         Err(code) => return code,
@@ -137,7 +137,7 @@ fn main() -> ExitCode {
     match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            statesync_suite::cli::tell(format_args!("error: {error}"));
             ExitCode::FAILURE
         }
     }
@@ -158,8 +158,12 @@ async fn demo(options: &Options) -> Result<(), Box<dyn Error>> {
         // Longer than the client's timeout: the client sees a timeout for a change made.
         stall: options.client_timeout() * 2,
         seed: options.seed,
-        // Room for every call in flight and its retries while stalled calls hold theirs.
-        max_connections: options.max_in_flight.saturating_mul(2).max(64),
+        // Room for every call in flight, the client's idle connections and retries while
+        // stalled calls hold theirs.
+        max_connections: options
+            .max_in_flight
+            .saturating_mul(4)
+            .clamp(1024, statesync_rest::service::MAX_CONNECTIONS),
         ..Config::default()
     })
     .await?;

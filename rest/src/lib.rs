@@ -30,7 +30,7 @@
 //! such as one with oversized headers, without one). Bad JSON is a `400`, a body over 2 MB
 //! a `413`; injected failures are `500`s (see [`service`] for the failure model: a
 //! timed-out request **was** carried out). The demo serves at most
-//! [`service::Config::max_connections`] connections at a time (64; more wait until one
+//! [`service::Config::max_connections`] connections at a time (1,024; more wait until one
 //! closes) and sets no timeout for idle or slow clients, which can thus hold every place:
 //! put it behind a proxy that does before exposing it.
 //!

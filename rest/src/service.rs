@@ -59,9 +59,11 @@ pub struct Config {
     pub seed: u64,
     /// The database file; `None` for a fresh in-memory database.
     pub database: Option<PathBuf>,
-    /// Connections served at a time (default 64, at least 1); more wait in the kernel's
-    /// backlog until one closes. Each may hold a whole `GET /inventory` answer that its
-    /// client does not read; there is no timeout for idle or slow clients.
+    /// Connections served at a time (default 1,024; from 1 to [`MAX_CONNECTIONS`]); more
+    /// wait in the kernel's backlog until one closes. Idle keep-alive connections count
+    /// (a client's pool keeps them for a while), and each may hold a whole `GET
+    /// /inventory` answer that its client does not read; there is no timeout for idle
+    /// or slow clients.
     pub max_connections: usize,
 }
 
@@ -74,7 +76,7 @@ impl Default for Config {
             stall: Duration::from_secs(10),
             seed: 0,
             database: None,
-            max_connections: 64,
+            max_connections: 1024,
         }
     }
 }
@@ -91,8 +93,8 @@ impl Config {
                 timeout_rate: self.timeout_rate,
             });
         }
-        if self.max_connections == 0 {
-            return Err(StartError::NoConnections);
+        if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS {
+            return Err(StartError::Connections(self.max_connections));
         }
         Ok(())
     }
@@ -112,9 +114,9 @@ pub enum StartError {
         /// The timeout rate given.
         timeout_rate: f64,
     },
-    /// `max_connections` is 0: no request could be served.
-    #[error("max_connections is 0: the service could serve no request")]
-    NoConnections,
+    /// `max_connections` is 0 (no request could be served) or above [`MAX_CONNECTIONS`].
+    #[error("max_connections {0} is not between 1 and {MAX_CONNECTIONS}")]
+    Connections(usize),
     /// The database could not be opened or given its tables.
     #[error("opening the database: {0}")]
     Database(#[from] rusqlite::Error),
@@ -122,6 +124,9 @@ pub enum StartError {
     #[error("binding 127.0.0.1: {0}")]
     Bind(#[from] io::Error),
 }
+
+/// The most connections a service may be asked to serve at a time.
+pub const MAX_CONNECTIONS: usize = 1 << 20;
 
 /// The service; [`Service::start`] runs one.
 #[derive(Debug)]
@@ -194,7 +199,9 @@ impl RunningService {
 
     /// Stops accepting connections, waits up to [`RunningService::SHUTDOWN_GRACE`] for the
     /// requests in flight (a stalled request may take longer: it is then abandoned), and
-    /// returns.
+    /// returns. Connections still open then are not closed: a request on one may still be
+    /// served, and write to the database, after this returns (drop the runtime to end
+    /// them).
     ///
     /// # Errors
     /// The server's I/O error.

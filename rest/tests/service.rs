@@ -608,6 +608,18 @@ async fn the_client_bounds_what_it_reads_and_names_broken_replies() {
         assert!(cut, "{head:?}: {error}");
     }
 
+    // A redirect is an answer, not followed: a `303` turned a create into a `GET` that
+    // succeeded, and the create was reported made.
+    let redirect = hostile_server(
+        "HTTP/1.1 303 See Other\r\nlocation: /elsewhere\r\ncontent-length: 0\r\n\r\n",
+        b"",
+        false,
+    );
+    let client = Client::new(&redirect, &config(5_000)).unwrap();
+    let error = client.create_site(&site("ams")).await.unwrap_err();
+    assert_eq!(error.status(), Some(303), "{error}");
+    assert!(!error.is_transient(), "{error}");
+
     let cut_short = hostile_server(
         "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n",
         b"{\"sites\":",
@@ -654,12 +666,14 @@ async fn connections_past_the_limit_wait_for_one_to_close() {
     assert!(matches!(waited, Error::Timeout { .. }), "{waited}");
     drop(idle);
     client.stats().await.unwrap();
-    let refused = Service::start(Config {
-        max_connections: 0,
-        ..Config::default()
-    })
-    .await;
-    assert!(refused.is_err());
+    for max_connections in [0, statesync_rest::service::MAX_CONNECTIONS + 1] {
+        let refused = Service::start(Config {
+            max_connections,
+            ..Config::default()
+        })
+        .await;
+        assert!(refused.is_err(), "{max_connections}");
+    }
 }
 
 #[tokio::test]
