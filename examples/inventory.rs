@@ -266,34 +266,75 @@ fn sync_options<'a>(options: &Options, bar: &'a ProgressBar) -> SyncOptions<'a> 
 struct Opened {
     db: SqliteInventory,
     target: Inventory,
-    /// Whether the file was there before this run (one it created and left empty is
-    /// removed).
-    existed: bool,
+    created: Created,
 }
 
 impl Opened {
     fn open(options: &Options) -> Result<Self, HookError> {
-        let existed = options.db.exists();
+        let created = Created {
+            file: !options.db.exists(),
+            dir: options.db.parent().and_then(first_missing),
+        };
         if let Some(dir) = options.db.parent() {
             cli::at_path(dir, std::fs::create_dir_all(dir))?;
         }
-        let db = SqliteInventory::open(&options.db)?.all_or_nothing(!options.partial);
-        let target = db.load()?;
-        Ok(Self {
-            db,
-            target,
-            existed,
-        })
+        let opened = SqliteInventory::open(&options.db).map_err(HookError::from);
+        let loaded = opened.and_then(|db| {
+            let target = db.load()?;
+            Ok((db, target))
+        });
+        match loaded {
+            Ok((db, target)) => Ok(Self {
+                db: db.all_or_nothing(!options.partial),
+                target,
+                created,
+            }),
+            Err(error) => {
+                created.clean_up(&options.db, &Ending::NothingWritten)?;
+                Err(error)
+            }
+        }
     }
 
-    /// Closes the database without a sync; a file this run created is removed.
+    /// Closes the database without a sync; what this run created for it is removed.
     fn close_unused(self, path: &Path) -> std::io::Result<()> {
         drop(self.db);
-        if !self.existed {
-            remove_if_left_empty(path, &Ending::NothingWritten)?;
+        self.created.clean_up(path, &Ending::NothingWritten)
+    }
+}
+
+/// What this run created for the database: the file, and the directories above it.
+struct Created {
+    /// Whether the file was not there before this run.
+    file: bool,
+    /// The topmost directory this run made for it.
+    dir: Option<PathBuf>,
+}
+
+impl Created {
+    /// Removes a database file this run created and did not commit to, and the directories
+    /// it made for it (those left empty), so a failed run leaves nothing behind.
+    fn clean_up(&self, db: &Path, ending: &Ending) -> std::io::Result<()> {
+        if !self.file || !remove_if_left_empty(db, ending)? {
+            return Ok(());
+        }
+        if let (Some(top), Some(parent)) = (&self.dir, db.parent()) {
+            for dir in parent.ancestors() {
+                if std::fs::remove_dir(dir).is_err() || dir == top {
+                    break;
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// The topmost of `dir` and its ancestors that does not exist.
+fn first_missing(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .take_while(|ancestor| !ancestor.as_os_str().is_empty() && !ancestor.exists())
+        .last()
+        .map(Path::to_owned)
 }
 
 fn sync(options: &Options, opened: Opened, source: &Inventory) -> Result<(), HookError> {
@@ -317,7 +358,7 @@ fn sync(options: &Options, opened: Opened, source: &Inventory) -> Result<(), Hoo
     let Opened {
         mut db,
         mut target,
-        existed,
+        created,
     } = opened;
     let bar = ProgressBar::new(plan.summary().changes() as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")?);
@@ -327,9 +368,7 @@ fn sync(options: &Options, opened: Opened, source: &Inventory) -> Result<(), Hoo
     // anything is printed: a closed output must not skip it.
     let ending = db.ending().cloned().unwrap_or(Ending::NothingWritten);
     drop(db);
-    if !existed {
-        remove_if_left_empty(&options.db, &ending)?;
-    }
+    created.clean_up(&options.db, &ending)?;
     statesync_suite::say!("report: {report}")?;
     for failure in report.failures().take(10) {
         statesync_suite::say!("  {failure}")?;
@@ -337,14 +376,19 @@ fn sync(options: &Options, opened: Opened, source: &Inventory) -> Result<(), Hoo
     conclude(options, &report, &ending)
 }
 
-/// A database file this run created and did not commit to is removed, so a failed run
-/// leaves nothing behind; only when SQLite confirmed the rollback (no journal to replay).
-fn remove_if_left_empty(db: &Path, ending: &Ending) -> std::io::Result<()> {
+/// Removes an empty database file, only when SQLite confirmed the rollback (no journal to
+/// replay); whether it did.
+fn remove_if_left_empty(db: &Path, ending: &Ending) -> std::io::Result<bool> {
     let certain = matches!(ending, Ending::RolledBack { .. } | Ending::NothingWritten);
-    if certain && cli::at_path(db, std::fs::metadata(db))?.len() == 0 {
+    // A file the failed open never made is not there to remove.
+    let Ok(found) = std::fs::metadata(db) else {
+        return Ok(true);
+    };
+    if certain && found.len() == 0 {
         cli::at_path(db, std::fs::remove_file(db))?;
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// The last line: what the database holds, from how the transaction ended.

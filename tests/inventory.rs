@@ -387,6 +387,25 @@ fn the_example_ends_cleanly_when_its_output_is_closed() {
     assert!(!db.exists(), "the database it created is removed");
 }
 
+/// A failed run removes the directories it made for a new database, as it removes the
+/// file (it left `new/deeper/` behind).
+#[test]
+fn a_failed_run_removes_the_directories_it_made_for_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.json", "{");
+    std::fs::create_dir(dir.path().join("kept")).unwrap();
+    for db in ["new/deeper/inv.sqlite", "kept/new/inv.sqlite"] {
+        let output = statesync_suite::fixtures::example_in(dir.path(), "inventory")
+            .args(["--source", "bad.json", "--db", db])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+    }
+    assert!(!dir.path().join("new").exists());
+    assert!(!dir.path().join("kept/new").exists());
+    assert!(dir.path().join("kept").exists(), "what was there stays");
+}
+
 fn device_json(site: &str, name: &str) -> String {
     format!(
         r#"{{"site": "{site}", "name": "{name}", "role": "leaf", "model": "m", "serial": "x", "interfaces": []}}"#
