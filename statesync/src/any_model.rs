@@ -59,17 +59,32 @@ impl<M: DiffModel> AnyModel for M {
 /// the model and key alone do not say which collection an element is in. Empty for a
 /// model with fewer than two children fields (without allocating).
 pub(crate) fn fields_sharing_a_model<M: DiffModel>() -> Vec<&'static str> {
-    struct Fields(Vec<(&'static str, &'static str)>);
+    /// `(field, model)` pairs; the first is held apart, so that a model with one
+    /// children field (most parents) allocates nothing.
+    #[derive(Default)]
+    struct Fields {
+        first: Option<(&'static str, &'static str)>,
+        all: Vec<(&'static str, &'static str)>,
+    }
 
     impl<M: DiffModel> ChildFieldVisitor<M> for Fields {
         fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
-            self.0.push((field.name, <C::Model as DiffModel>::NAME));
+            let pair = (field.name, <C::Model as DiffModel>::NAME);
+            match self.first {
+                None => self.first = Some(pair),
+                Some(first) => {
+                    if self.all.is_empty() {
+                        self.all.push(first);
+                    }
+                    self.all.push(pair);
+                }
+            }
         }
     }
 
-    let mut fields = Fields(Vec::new());
+    let mut fields = Fields::default();
     M::visit_child_fields(&mut fields);
-    shared(&fields.0)
+    shared(&fields.all)
 }
 
 /// Of `(field, model)` pairs, the fields whose model another field has too.
