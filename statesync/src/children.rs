@@ -60,6 +60,33 @@ pub trait ChildCollection: Default {
     /// Applies a diff that [`ChildCollection::check_diff`] accepted.
     fn apply_checked(&mut self, diff: &Diff<Self::Model>);
 
+    /// Checks that every child is filed under its own key. A map can hold a model under
+    /// another key (one built by hand, or whose id fields were changed in place without
+    /// moving it): a diff refuses such a map, and so do `apply` and a sync that would
+    /// create into it (the new model's key could then be held twice). The default, for a
+    /// collection that files each child by the child's own key, finds nothing.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use statesync::{ChildCollection, DiffModel, Error};
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Host {
+    ///     #[statesync(id)]
+    ///     name: String,
+    /// }
+    ///
+    /// let mut hosts = BTreeMap::new();
+    /// hosts.insert(HostKey { name: "a".into() }, Host { name: "b".into() });
+    /// assert!(matches!(hosts.check_filing(), Err(Error::KeyMismatch { .. })));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::KeyMismatch`] naming the first child filed under another key.
+    fn check_filing(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Calls `f` with each child, in the collection's order.
     fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a Self::Model));
 
@@ -380,6 +407,23 @@ fn check_keyed<M: DiffModel>(lookup: &dyn Lookup<M>, diff: &Diff<M>) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Checks that each map entry holds a model of the entry's key.
+fn check_filed<'a, M: DiffModel + 'a>(
+    mut entries: impl Iterator<Item = (&'a M::Key, &'a M)>,
+) -> Result<(), Error> {
+    match entries.find(|(key, model)| !model.has_key(key)) {
+        Some((key, model)) => Err(Error::key_mismatch(M::NAME, key, &model.key())),
+        None => Ok(()),
+    }
+}
+
+/// Whether a diff creates an element.
+fn creates<M: DiffModel>(diff: &Diff<M>) -> bool {
+    diff.elements()
+        .iter()
+        .any(|element| matches!(element.action, Action::Create(_)))
 }
 
 /// Write access by key, the three operations the shared apply algorithm needs.
@@ -743,16 +787,22 @@ macro_rules! map_children {
             }
 
             fn diff_collection(&self, new: &Self, observer: &mut dyn DiffObserver) -> Result<Diff<M>, Error> {
-                for (key, model) in self.iter().chain(new.iter()) {
-                    if !model.has_key(key) {
-                        return Err(Error::key_mismatch(M::NAME, key, &model.key()));
-                    }
-                }
+                check_filed(self.iter().chain(new.iter()))?;
                 diff_maps(self.iter(), self, new.iter(), new, observer)
             }
 
             fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
+                // An update or a delete finds its element's own key checked below; a
+                // create could add a key that an entry filed elsewhere holds already,
+                // which only a look at every entry shows.
+                if creates(diff) {
+                    self.check_filing()?;
+                }
                 check_keyed(self, diff)
+            }
+
+            fn check_filing(&self) -> Result<(), Error> {
+                check_filed(self.iter())
             }
 
             fn apply_checked(&mut self, diff: &Diff<M>) {

@@ -586,6 +586,10 @@ pub(crate) fn check_delete<M: DiffModel>(
     if !payload.has_key(key) {
         return Err(Error::key_mismatch(M::NAME, key, &payload.key()));
     }
+    // A map entry can hold a model of another key.
+    if !current.has_key(key) {
+        return Err(Error::key_mismatch(M::NAME, key, &current.key()));
+    }
     match compare_outlined(current, payload)? {
         None => Ok(()),
         Some(update) => Err(stale_as::<M>(

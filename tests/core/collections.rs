@@ -140,6 +140,29 @@ fn an_apply_to_a_map_entry_filed_under_another_key_is_refused() {
     assert_eq!(state, before);
 }
 
+/// A create into a map that holds a model under another key than its own, where that
+/// model has the created key, is refused and changes nothing. Before, the create went in
+/// and the map held the model's key twice (under 1 and under 6).
+#[test]
+fn a_create_into_a_map_holding_a_model_under_another_key_is_refused() {
+    let old = holder(&[]);
+    let new = holder(&[leaf(6, "x")]);
+    let diff = old.diff(&new).unwrap();
+    for collection in ["in_btree", "in_hash", "in_index"] {
+        let mut state = old.clone();
+        match collection {
+            "in_btree" => drop(state.in_btree.insert(LeafKey { id: 1 }, leaf(6, "a"))),
+            "in_hash" => drop(state.in_hash.insert(LeafKey { id: 1 }, leaf(6, "a"))),
+            _ => drop(state.in_index.insert(LeafKey { id: 1 }, leaf(6, "a"))),
+        }
+        let before = state.clone();
+        let error = state.apply(&diff).unwrap_err();
+        assert!(matches!(error, Error::KeyMismatch { .. }), "{error}");
+        assert!(error.to_string().contains(collection), "{error}");
+        assert_eq!(state, before);
+    }
+}
+
 /// A create nested in an update, whose model has another key than its element, is
 /// refused naming where it sits.
 #[test]

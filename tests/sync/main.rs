@@ -5,6 +5,7 @@ mod faulty;
 mod fields;
 mod flags;
 mod hooks;
+mod maps;
 mod order;
 mod plan;
 mod subtrees;

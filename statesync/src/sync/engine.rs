@@ -31,6 +31,11 @@ pub(super) trait Slots<M: DiffModel> {
         }
     }
     fn insert_slot(&mut self, model: M);
+    /// Why no element can be created here: a map holding a model under another key
+    /// ([`ChildCollection::check_filing`]).
+    fn filing_error(&self) -> Option<Error> {
+        None
+    }
     /// The key of the model that replaces the one held, when this is a root whose key the
     /// diff changes (a delete and a create): its delete waits on that create.
     fn replacement(&self) -> Option<&M::Key> {
@@ -68,6 +73,10 @@ impl<C: ChildCollection> Slots<C::Model> for C {
 
     fn insert_slot(&mut self, model: C::Model) {
         self.insert_child(model);
+    }
+
+    fn filing_error(&self) -> Option<Error> {
+        self.check_filing().err()
     }
 
     fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s C::Model)) {
@@ -412,17 +421,15 @@ where
         return UpdateDecision::Left;
     }
     let Some(current) = slots.slot_mut(key) else {
-        if run.phase.updates() {
-            let error = not_found::<M>(Operation::Update, key);
-            run.record_refused::<M>(
-                key,
-                Operation::Update,
-                error,
-                Under::ChildDiffs(&update.children),
-            );
-        }
+        refuse_update(key, update, not_found::<M>(Operation::Update, key), run);
         return UpdateDecision::Left;
     };
+    // A map entry holding a model of another key.
+    if !current.has_key(key) {
+        let error = Error::key_mismatch(M::NAME, key, &current.key());
+        refuse_update(key, update, error, run);
+        return UpdateDecision::Left;
+    }
     if !run.phase.updates() {
         return UpdateDecision::Decided;
     }
@@ -436,6 +443,18 @@ where
         UpdateDecision::Decided
     } else {
         UpdateDecision::Call
+    }
+}
+
+/// An update refused before any hook, with its subtree (reported in the update walk).
+fn refuse_update<M: DiffModel, H: ?Sized>(
+    key: &M::Key,
+    update: &ModelUpdate<M>,
+    error: Error,
+    run: &mut Run<'_, '_, H>,
+) {
+    if run.phase.updates() {
+        run.record_refused::<M>(key, Operation::Update, error, Under::ChildDiffs(&update.children));
     }
 }
 
@@ -765,6 +784,8 @@ pub(super) fn create_refusal<M: DiffModel, S: Slots<M>>(
             key: key.to_string(),
             path: Path::root(),
         })
+    } else if let Some(error) = slots.filing_error() {
+        Some(error)
     } else {
         crate::diff::check_create(model).err()
     }
