@@ -271,3 +271,65 @@ fn plans_name_the_field_where_two_fields_hold_one_model() {
         assert!(plan.contains(line), "{line:?} not in\n{plan}");
     }
 }
+
+/// The outcome lines of a report, sorted.
+fn lines(report: &statesync::sync::SyncReport) -> Vec<String> {
+    let mut lines: Vec<String> = report.outcomes.iter().map(ToString::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// Report outcomes name the field as plans do: a rule moved from one field to the other
+/// read `create firewall[name=fw] > rule[seq=10]: applied` and `delete` of the same line.
+/// Outcomes recorded without a hook (the subtree of a failed create) name it too.
+#[test]
+fn outcomes_name_the_field_where_two_fields_hold_one_model() {
+    let before = firewall("fw", &[rule(10, "deny")], &[]);
+    let after = firewall("fw", &[], &[rule(10, "deny")]);
+    let expected = [
+        "create firewall[name=fw] > rule[seq=10] (outbound): applied",
+        "delete firewall[name=fw] > rule[seq=10] (ingress): applied",
+    ];
+    let mut memory = before.clone();
+    let report = memory
+        .sync_from(&after, &mut Calls::default(), SyncOptions::default())
+        .unwrap();
+    assert_eq!(lines(&report), expected);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut memory = before.clone();
+    let report = runtime
+        .block_on(memory.sync_from_async(&after, &Calls::default(), AsyncSyncOptions::default()))
+        .unwrap();
+    assert_eq!(lines(&report), expected);
+    let single = report.outcomes.iter().map(|outcome| outcome.field);
+    assert!(single.clone().all(|field| field.is_some()));
+
+    // A failed create of the firewall: its rules are skipped, named by field; the notes
+    // of a rule (its only children field) are not named.
+    struct Refuse;
+    impl Adapter for Refuse {}
+    impl Hooks<Firewall> for Refuse {
+        fn create(&mut self, _: &Firewall, _: &Parents) -> Result<(), HookError> {
+            Err("no".into())
+        }
+    }
+    impl Hooks<Rule> for Refuse {}
+    impl Hooks<Note> for Refuse {}
+    let mut noted = rule(1, "deny");
+    noted.notes.insert(Note { text: "why".into() }).unwrap();
+    let mut memory = before.clone();
+    let options = SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE);
+    let report = memory
+        .sync_from(&firewall("fw2", &[noted], &[rule(3, "deny")]), &mut Refuse, options)
+        .unwrap();
+    let lines = lines(&report);
+    for line in [
+        "create firewall[name=fw2] > rule[seq=1] (ingress): skipped: its parent failed",
+        "create firewall[name=fw2] > rule[seq=3] (outbound): skipped: its parent failed",
+        "create firewall[name=fw2] > rule[seq=1] > note[text=why]: skipped: its parent failed",
+    ] {
+        assert!(lines.iter().any(|l| l == line), "{line:?} not in {lines:#?}");
+    }
+}

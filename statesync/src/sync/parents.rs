@@ -33,6 +33,11 @@ struct Ancestor {
     key: AncestorKey,
     /// The children field of this ancestor that holds the next one (or the element).
     field: &'static str,
+    /// Whether outcomes name `field`: another children field of this ancestor holds the
+    /// same model (see [`crate::any_model::fields_sharing_a_model`]).
+    names_field: bool,
+    /// The children fields of this ancestor's model that share their model with another.
+    sharing: fn() -> Vec<&'static str>,
 }
 
 impl Ancestor {
@@ -238,6 +243,8 @@ impl Parents {
             model: M::NAME,
             key: AncestorKey::Typed(TypeId::of::<M>(), Arc::new(key.clone())),
             field: "",
+            names_field: false,
+            sharing: crate::any_model::fields_sharing_a_model::<M>,
         });
     }
 
@@ -249,14 +256,28 @@ impl Parents {
             model: M::NAME,
             key: AncestorKey::Rendered(key.to_string()),
             field: "",
+            names_field: false,
+            sharing: crate::any_model::fields_sharing_a_model::<M>,
         });
     }
 
     /// Enters the children field `field` of the innermost ancestor.
     pub(crate) fn enter_field(&mut self, field: &'static str) {
-        if let Some(ancestor) = self.ancestors.last_mut() {
+        if let Some(ancestor) = self.ancestors.last_mut()
+            && ancestor.field != field
+        {
             ancestor.field = field;
+            ancestor.names_field = (ancestor.sharing)().contains(&field);
         }
+    }
+
+    /// The children field holding the element when outcomes name it: when its parent has
+    /// another children field of the same model (as a plan's [`crate::Entry::field`]).
+    pub(crate) fn named_field(&self) -> Option<&'static str> {
+        self.ancestors
+            .last()
+            .filter(|ancestor| ancestor.names_field)
+            .map(|ancestor| ancestor.field)
     }
 
     /// Leaves the children of the element entered last.

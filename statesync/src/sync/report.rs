@@ -151,6 +151,11 @@ pub struct Outcome {
     pub model: &'static str,
     /// The model's key, rendered.
     pub key: String,
+    /// The children field that holds the element, when its parent has another children
+    /// field of the same model (a firewall's `ingress` and `egress` rules), so that the
+    /// parents, model and key alone do not say where it is; `None` otherwise, as in a plan
+    /// ([`crate::Entry::field`]). Printed after the key: `rule[seq=10] (egress)`.
+    pub field: Option<&'static str>,
     /// The element's ancestors as [`Parents`](super::Parents) prints them, each followed by
     /// ` > ` (`site[name=nyc] > `); empty at the top of the tree. Shared by the outcomes of
     /// one parent.
@@ -169,9 +174,13 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {}{}[{}]: ",
+            "{} {}{}[{}]",
             self.operation, self.parents, self.model, self.key
         )?;
+        if let Some(field) = self.field {
+            write!(f, " ({field})")?;
+        }
+        f.write_str(": ")?;
         match &self.status {
             Status::Applied => f.write_str("applied"),
             Status::Failed(error) => write!(f, "failed: {error}"),

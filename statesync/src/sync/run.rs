@@ -299,6 +299,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         let outcome = Outcome {
             model: M::NAME,
             key: key.to_string(),
+            field: self.parents.named_field(),
             parents,
             operation,
             status,
@@ -512,7 +513,8 @@ impl<H: ?Sized> ModelVisitor for SubtreeRecorder<'_, '_, '_, H> {
     // Outcomes come in key order, the same in every run (a `HashMap`'s order is not).
     const KEY_ORDER: bool = true;
 
-    fn visit<C: DiffModel>(&mut self, _field: &'static str, child: &C) {
+    fn visit<C: DiffModel>(&mut self, field: &'static str, child: &C) {
+        self.run.enter_field(field);
         let key = child.key();
         self.run
             .record::<C>(&key, self.operation, self.status.clone());
@@ -538,7 +540,8 @@ struct DiffRecorder<'r, 'h, 'o, H: ?Sized> {
 }
 
 impl<H: ?Sized> DiffVisitor for DiffRecorder<'_, '_, '_, H> {
-    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+    fn visit<C: DiffModel>(&mut self, field: &'static str, diff: &Diff<C>) {
+        self.run.enter_field(field);
         for element in diff.elements() {
             self.run
                 .record_skipped_element(element, self.status.clone());
