@@ -22,9 +22,11 @@ pub struct Summary {
     pub delete: usize,
     /// Elements in both states with no differing attribute.
     pub unchanged: usize,
-    /// Elements a sync's flags leave alone (diffsync's `skip`): always 0 in the summary of
-    /// a [`Diff`]; counted in the summary of a [`Plan`](crate::sync::Plan), where skipped
-    /// elements are neither changes nor unchanged.
+    /// Elements a sync's flags leave alone (diffsync's `skip`, but each with its
+    /// descendants, as `unchanged` counts them; diffsync counts a skipped element once):
+    /// always 0 in the summary of a [`Diff`]; counted in the summary of a
+    /// [`Plan`](crate::sync::Plan), where skipped elements are neither changes nor
+    /// unchanged.
     #[cfg_attr(feature = "serde", serde(default))]
     pub skip: usize,
 }
