@@ -265,7 +265,7 @@ proptest! {
     fn merging_with_an_unchanged_side_gives_the_other_side(a in spec(), b in spec()) {
         let (base, theirs) = (build(&a, false), build(&b, true));
         for (ours, theirs) in [(&base, &theirs), (&theirs, &base)] {
-            let merged = merge(&base, ours, theirs, &MergeOptions::default());
+            let merged = merge(&base, ours, theirs, &MergeOptions::default()).unwrap();
             prop_assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
             prop_assert!(same(&merged.value, &build(&b, false)));
         }
@@ -277,7 +277,7 @@ proptest! {
     #[test]
     fn merging_does_not_depend_on_insertion_order(a in spec(), b in spec(), c in spec()) {
         let merged = |reversed: bool| {
-            merge(&build(&a, reversed), &build(&b, !reversed), &build(&c, reversed), &MergeOptions::default())
+            merge(&build(&a, reversed), &build(&b, !reversed), &build(&c, reversed), &MergeOptions::default()).unwrap()
         };
         // Where and what (a whole model's rendering shows its `Vec` children in their own
         // order, which the insertion order changes).
@@ -291,7 +291,7 @@ proptest! {
         prop_assert!(same(&one.value, &other.value));
         prop_assert_eq!(sorted(one.conflicts), sorted(other.conflicts));
         let both = build(&b, false);
-        let itself = merge(&build(&a, false), &both, &build(&b, true), &MergeOptions::default());
+        let itself = merge(&build(&a, false), &both, &build(&b, true), &MergeOptions::default()).unwrap();
         prop_assert!(itself.conflicts.is_empty(), "{:?}", itself.conflicts);
         prop_assert!(same(&itself.value, &both));
     }

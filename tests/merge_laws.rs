@@ -93,10 +93,10 @@ proptest! {
     #[test]
     fn merging_with_an_unchanged_side_gives_the_other_side(b in spec(), t in spec()) {
         let (base, theirs) = (bag(&b), bag(&t));
-        let merged = merge(&base, &base, &theirs, &MergeOptions::default());
+        let merged = merge(&base, &base, &theirs, &MergeOptions::default()).unwrap();
         prop_assert!(merged.conflicts.is_empty());
         prop_assert!(same(&merged.value, &theirs));
-        let merged = merge(&base, &theirs, &base, &MergeOptions::default());
+        let merged = merge(&base, &theirs, &base, &MergeOptions::default()).unwrap();
         prop_assert!(merged.conflicts.is_empty());
         prop_assert!(same(&merged.value, &theirs));
     }
@@ -104,7 +104,7 @@ proptest! {
     #[test]
     fn the_same_change_on_both_sides_is_never_a_conflict(b in spec(), x in spec()) {
         let (base, both) = (bag(&b), bag(&x));
-        let merged = merge(&base, &both, &both, &MergeOptions::default());
+        let merged = merge(&base, &both, &both, &MergeOptions::default()).unwrap();
         prop_assert!(merged.conflicts.is_empty());
         prop_assert!(same(&merged.value, &both));
     }
@@ -112,8 +112,8 @@ proptest! {
     #[test]
     fn symmetric_strategies_do_not_depend_on_argument_order(b in spec(), o in spec(), t in spec()) {
         let (base, ours, theirs) = (sym(&b), sym(&o), sym(&t));
-        let forward = merge(&base, &ours, &theirs, &MergeOptions::default());
-        let backward = merge(&base, &theirs, &ours, &MergeOptions::default());
+        let forward = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
+        let backward = merge(&base, &theirs, &ours, &MergeOptions::default()).unwrap();
         // Only an element deleted on one side and changed on the other has no symmetric
         // rule (the model strategy is `report`, which keeps "ours").
         prop_assume!(forward.conflicts.iter().all(|c| c.kind != ConflictKind::DeleteUpdate));
@@ -124,7 +124,7 @@ proptest! {
     #[test]
     fn no_edit_that_did_not_conflict_is_lost(b in spec(), o in spec(), t in spec()) {
         let (base, ours, theirs) = (bag(&b), bag(&o), bag(&t));
-        let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+        let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
         let conflicted = |k: u8| merged.conflicts.iter().any(|c| c.path.contains(&format!("[k={k}]")));
         for (k, (plain, level, _)) in &o {
             let key = ItemKey { k: *k };

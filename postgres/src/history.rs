@@ -627,7 +627,8 @@ where
                 Err(CommitError::Stale { .. }) => {
                     let mut theirs = base.clone();
                     self.pull(client, &mut theirs).await?;
-                    let merged = merge(&base.state, &ours, &theirs.state, options);
+                    let merged = merge(&base.state, &ours, &theirs.state, options)
+                        .map_err(|error| CommitError::Other(Error::Model(error)))?;
                     conflicts.extend(merged.conflicts);
                     ours = merged.value;
                     base = theirs;

@@ -285,7 +285,8 @@ async fn two_servers_in_front_of_one_database_take_pushes_in_their_serde_form() 
         &bump(start.state(), 1),
         theirs.state(),
         &MergeOptions::default(),
-    );
+    )
+    .unwrap();
     assert!(merged.conflicts.is_empty());
     let diff = theirs.state().diff(&merged.value).unwrap();
     let done = history

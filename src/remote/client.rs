@@ -105,22 +105,26 @@ impl Client {
     ) -> Result<Vec<Conflict>, RemoteError> {
         let mut server_state = self.base.clone();
         server_state.apply(diff)?;
-        Ok(self.absorb_state(version, server_state))
+        self.absorb_state(version, server_state)
     }
 
     /// Folds the server's whole state into our local state (three-way against our base,
     /// so our edits are kept), and returns the conflicts (kept as ours).
-    fn absorb_state(&mut self, version: usize, server_state: Inventory) -> Vec<Conflict> {
+    fn absorb_state(
+        &mut self,
+        version: usize,
+        server_state: Inventory,
+    ) -> Result<Vec<Conflict>, RemoteError> {
         let merged = merge(
             &self.base,
             &self.state,
             &server_state,
             &MergeOptions::default(),
-        );
+        )?;
         self.base = server_state;
         self.state = merged.value;
         self.version = version;
-        merged.conflicts
+        Ok(merged.conflicts)
     }
 
     /// Pushes local edits. A stale base is merged with the server's changes (or its whole
@@ -147,7 +151,7 @@ impl Client {
                 }
                 Response::Stale { version, diff } => conflicts.extend(self.absorb(version, &diff)?),
                 Response::State { version, state } => {
-                    conflicts.extend(self.absorb_state(version, state));
+                    conflicts.extend(self.absorb_state(version, state)?);
                 }
                 Response::Rejected { error } => return Err(RemoteError::Refused(error)),
                 other => return Err(RemoteError::Unexpected(format!("{other:?}"))),
@@ -164,7 +168,7 @@ impl Client {
     pub fn pull(&mut self) -> Result<Vec<Conflict>, RemoteError> {
         match self.ask(&Request::Pull { base: self.version })? {
             Response::Changes { version, diff } => self.absorb(version, &diff),
-            Response::State { version, state } => Ok(self.absorb_state(version, state)),
+            Response::State { version, state } => self.absorb_state(version, state),
             Response::Rejected { error } => Err(RemoteError::Refused(error)),
             other => Err(RemoteError::Unexpected(format!("{other:?}"))),
         }

@@ -2,5 +2,6 @@
 //! bidirectional sync.
 
 mod bidirectional;
+mod depth;
 mod history;
 mod rules;

@@ -55,14 +55,14 @@ fn one_sided_and_identical_changes_never_conflict() {
     let mut theirs = doc();
     theirs.priority = 1;
     theirs.title = "t".into();
-    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
     assert!(merged.conflicts.is_empty());
     assert_eq!(merged.value.title, "ours");
     assert_eq!(merged.value.priority, 1);
 
     let mut both = doc();
     both.title = "same".into();
-    let merged = merge(&base, &both, &both, &MergeOptions::default());
+    let merged = merge(&base, &both, &both, &MergeOptions::default()).unwrap();
     assert!(merged.conflicts.is_empty());
     assert_eq!(merged.value, both);
 }
@@ -80,11 +80,11 @@ fn a_nan_kept_on_one_side_is_unchanged() {
     let gauge = |reading| Gauge { id: 1, reading };
     let (base, theirs) = (gauge(f64::NAN), gauge(2.5));
     for (ours, theirs) in [(&base, &theirs), (&theirs, &base)] {
-        let merged = merge(&base, ours, theirs, &MergeOptions::default());
+        let merged = merge(&base, ours, theirs, &MergeOptions::default()).unwrap();
         assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
         assert_eq!(merged.value.reading, 2.5);
     }
-    let merged = merge(&base, &base, &base.clone(), &MergeOptions::default());
+    let merged = merge(&base, &base, &base.clone(), &MergeOptions::default()).unwrap();
     assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
     assert!(merged.value.reading.is_nan());
 }
@@ -99,14 +99,14 @@ fn a_root_replaced_on_one_side_is_taken_or_conflicts() {
     replaced.id = 2;
     replaced.title = "replaced".into();
     for (ours, theirs) in [(&base, &replaced), (&replaced, &base)] {
-        let merged = merge(&base, ours, theirs, &MergeOptions::default());
+        let merged = merge(&base, ours, theirs, &MergeOptions::default()).unwrap();
         assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
         assert_eq!(merged.value, replaced);
     }
 
     let mut both = replaced.clone();
     both.priority = 1;
-    let merged = merge(&base, &replaced, &both, &MergeOptions::default());
+    let merged = merge(&base, &replaced, &both, &MergeOptions::default()).unwrap();
     assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
     assert_eq!((merged.value.id, merged.value.priority), (2, 1));
     // The same new key on both sides, and the rest changed on one side only: merged
@@ -116,14 +116,14 @@ fn a_root_replaced_on_one_side_is_taken_or_conflicts() {
     let mut retitled = renamed.clone();
     retitled.title = "retitled".into();
     for (ours, theirs) in [(&renamed, &retitled), (&retitled, &renamed)] {
-        let merged = merge(&base, ours, theirs, &MergeOptions::default());
+        let merged = merge(&base, ours, theirs, &MergeOptions::default()).unwrap();
         assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
         assert_eq!(merged.value, retitled);
     }
 
     let mut edited = doc();
     edited.title = "edited".into();
-    let merged = merge(&base, &edited, &replaced, &MergeOptions::default());
+    let merged = merge(&base, &edited, &replaced, &MergeOptions::default()).unwrap();
     assert_eq!(merged.conflicts.len(), 1);
     let conflict = &merged.conflicts[0];
     assert_eq!(conflict.kind, ConflictKind::RootKey);
@@ -148,7 +148,7 @@ fn every_strategy_resolves_its_field() {
     ours.priority = 7;
     theirs.priority = 2;
     theirs.labels.remove("x");
-    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
     assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
     let value = merged.value;
     assert_eq!(value.owner, "ours");
@@ -170,7 +170,7 @@ fn newest_with_equal_versions_is_a_conflict_and_report_keeps_ours() {
     theirs.body = "theirs".into();
     ours.title = "ours".into();
     theirs.title = "theirs".into();
-    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
     let paths: Vec<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(paths, ["doc[id=1].title", "doc[id=1].body"]);
     assert_eq!(merged.value.title, "ours");
@@ -195,7 +195,7 @@ fn per_call_overrides_win_over_declared_strategies() {
     let options = MergeOptions::default()
         .prefer::<Doc>(Some(DocField::Title), Preference::Theirs)
         .prefer::<Doc>(Some(DocField::Owner), Preference::Theirs);
-    let merged = merge(&base, &ours, &theirs, &options);
+    let merged = merge(&base, &ours, &theirs, &options).unwrap();
     assert!(merged.conflicts.is_empty());
     assert_eq!(merged.value.title, "theirs");
     assert_eq!(merged.value.owner, "theirs");
@@ -203,7 +203,7 @@ fn per_call_overrides_win_over_declared_strategies() {
     let options = MergeOptions::default()
         .prefer::<Doc>(Some(DocField::Title), Preference::Theirs)
         .prefer::<Doc>(Some(DocField::Owner), Preference::Report);
-    let merged = merge(&base, &ours, &theirs, &options);
+    let merged = merge(&base, &ours, &theirs, &options).unwrap();
     assert_eq!(merged.value.title, "theirs");
     assert_eq!(merged.value.owner, "ours");
     assert_eq!(merged.conflicts.len(), 1, "{:?}", merged.conflicts);
@@ -251,7 +251,7 @@ fn children_merge_by_key() {
         .get_mut(&device_key("ams", "ams-d0"))
         .unwrap()
         .serial = "NEW".into();
-    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
     assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
     let value = merged.value;
     assert!(value.sites.contains(&SiteKey { name: "lon".into() }));
@@ -276,7 +276,7 @@ fn deleted_on_one_side_and_changed_on_the_other_is_a_conflict_by_default() {
         .get_mut(&device_key("ams", "ams-d0"))
         .unwrap()
         .role = "spine".into();
-    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
     assert_eq!(merged.conflicts.len(), 1);
     let conflict = &merged.conflicts[0];
     assert_eq!(conflict.kind, ConflictKind::DeleteUpdate);
@@ -295,7 +295,7 @@ fn deleted_on_one_side_and_changed_on_the_other_is_a_conflict_by_default() {
 
     // The model's strategy, set per call, decides instead.
     let options = MergeOptions::default().prefer::<Device>(None, Preference::Theirs);
-    let merged = merge(&base, &ours, &theirs, &options);
+    let merged = merge(&base, &ours, &theirs, &options).unwrap();
     assert!(merged.conflicts.is_empty());
     let mut value = merged.value;
     assert_eq!(
@@ -317,7 +317,7 @@ fn created_on_both_sides_merges_against_an_empty_base() {
     ours.sites.insert(lon.clone()).unwrap();
     lon.region = "uk".into();
     theirs.sites.insert(lon).unwrap();
-    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
     assert_eq!(merged.conflicts.len(), 1);
     assert_eq!(merged.conflicts[0].path, "inventory.sites[name=lon].region");
     assert_eq!(merged.conflicts[0].base, None);
@@ -508,7 +508,7 @@ fn overrides_are_kept_by_model_type_not_by_name() {
     };
     let options =
         MergeOptions::default().prefer::<Outer>(Some(OuterField::Label), Preference::Theirs);
-    let merged = merge(&base, &side("ours"), &side("theirs"), &options);
+    let merged = merge(&base, &side("ours"), &side("theirs"), &options).unwrap();
     assert_eq!(merged.value.label, "theirs");
     // The inner model's `label` has no override: a conflict, ours kept.
     assert_eq!(merged.value.inner[0].label, "ours");
@@ -537,7 +537,7 @@ fn the_version_field_merges_by_max_unless_it_says_otherwise() {
     let base = note(1, "base");
     let (older, newer) = (note(2, "older"), note(3, "newer"));
     for (ours, theirs) in [(&older, &newer), (&newer, &older)] {
-        let merged = merge(&base, ours, theirs, &MergeOptions::default());
+        let merged = merge(&base, ours, theirs, &MergeOptions::default()).unwrap();
         assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
         assert_eq!(merged.value, newer);
     }
@@ -547,14 +547,15 @@ fn the_version_field_merges_by_max_unless_it_says_otherwise() {
         &note(2, "a"),
         &note(2, "b"),
         &MergeOptions::default(),
-    );
+    )
+    .unwrap();
     let paths: Vec<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(paths, ["note[id=1].body"]);
 }
 
 /// A side that kept the base's children in the base's order takes the other side's order:
 /// an insert in the middle or a reorder made on one side only is kept, so
-/// `merge(base, base, x) == x` and `merge(base, x, base) == x` hold with `==` on a `Vec`
+/// `merge(base, base, x).unwrap() == x` and `merge(base, x, base).unwrap() == x` hold with `==` on a `Vec`
 /// (and for the order of an `IndexMap`). When both sides changed the order, ours' comes
 /// first, as before.
 #[test]
@@ -594,20 +595,20 @@ fn one_sided_order_changes_are_kept() {
     let base = plan(&[1, 2, 3]);
     let options = MergeOptions::default();
     for changed in [plan(&[1, 9, 2, 3]), plan(&[3, 1, 2, 4]), plan(&[2, 3])] {
-        let merged = merge(&base, &base, &changed, &options);
+        let merged = merge(&base, &base, &changed, &options).unwrap();
         assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
         assert_eq!(merged.value, changed);
         assert_eq!(order(&merged.value), order(&changed));
-        let merged = merge(&base, &changed, &base, &options);
+        let merged = merge(&base, &changed, &base, &options).unwrap();
         assert_eq!(merged.value, changed);
         assert_eq!(order(&merged.value), order(&changed));
     }
     // Both reordered: ours' order, then what only theirs holds.
-    let merged = merge(&base, &plan(&[3, 2, 1]), &plan(&[2, 1, 3, 4]), &options);
+    let merged = merge(&base, &plan(&[3, 2, 1]), &plan(&[2, 1, 3, 4]), &options).unwrap();
     assert_eq!(order(&merged.value), (vec![3, 2, 1, 4], vec![3, 2, 1, 4]));
     // Theirs deleted an element and reordered: the base's order (ours'), less the deleted
     // one, so an element a merge keeps against a delete would stay in place.
-    let merged = merge(&base, &plan(&[1, 2, 3]), &plan(&[3, 1]), &options);
+    let merged = merge(&base, &plan(&[1, 2, 3]), &plan(&[3, 1]), &options).unwrap();
     assert_eq!(order(&merged.value), (vec![1, 3], vec![1, 3]));
 }
 
@@ -649,7 +650,7 @@ fn conflicts_among_children_come_out_in_key_order() {
     let ours = book("ours", &ids);
     let mut theirs = book("theirs", &ids);
     theirs.in_order.push(part(99, "new"));
-    let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
     let paths: Vec<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
     let expected: Vec<String> = ["by_id", "in_order"]
         .iter()
@@ -676,7 +677,7 @@ fn a_conflict_about_a_large_element_shows_its_start() {
         .get_mut(&SiteKey { name: "ams".into() })
         .unwrap()
         .region = "eu-west".into();
-    let merged = merge(&base, &deleted, &changed, &MergeOptions::default());
+    let merged = merge(&base, &deleted, &changed, &MergeOptions::default()).unwrap();
     assert_eq!(merged.conflicts.len(), 1);
     let conflict = &merged.conflicts[0];
     assert_eq!(conflict.kind, ConflictKind::DeleteUpdate);
@@ -711,7 +712,8 @@ fn without_newest_the_version_field_is_a_field_like_any() {
         &entry(2, "a"),
         &entry(3, "b"),
         &MergeOptions::default(),
-    );
+    )
+    .unwrap();
     let paths: Vec<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(paths, ["entry[id=1].rev", "entry[id=1].role"]);
     assert_eq!(merged.value, entry(2, "a"));
@@ -742,10 +744,10 @@ fn a_per_call_newest_brings_the_version_along() {
         MergeOptions::default().prefer::<Note>(Some(NoteField::Body), Preference::Newest),
         MergeOptions::default().prefer::<Note>(None, Preference::Newest),
     ] {
-        let merged = merge(&base, &ours, &theirs, &options);
+        let merged = merge(&base, &ours, &theirs, &options).unwrap();
         assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
         assert_eq!(merged.value, note(3, "theirs"));
-        let merged = merge(&base, &theirs, &ours, &options);
+        let merged = merge(&base, &theirs, &ours, &options).unwrap();
         assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
         assert_eq!(merged.value, note(3, "theirs"));
     }
@@ -753,12 +755,13 @@ fn a_per_call_newest_brings_the_version_along() {
         .prefer::<Note>(Some(NoteField::Body), Preference::Newest)
         .prefer::<Note>(Some(NoteField::Rev), Preference::Ours);
     assert_eq!(
-        merge(&base, &ours, &theirs, &options).value,
+        merge(&base, &ours, &theirs, &options).unwrap().value,
         note(2, "theirs")
     );
     // Without a newest preference the version is a field like any (the test above).
     let options = MergeOptions::default().prefer::<Note>(Some(NoteField::Body), Preference::Theirs);
     let paths: Vec<String> = merge(&base, &ours, &theirs, &options)
+        .unwrap()
         .conflicts
         .into_iter()
         .map(|c| c.path)
@@ -801,7 +804,7 @@ fn a_cut_conflict_is_the_same_in_every_run() {
         let changed = Registry {
             entries: vec![tagged("new-value-of-some-length")],
         };
-        let merged = merge(&base, &deleted, &changed, &MergeOptions::default());
+        let merged = merge(&base, &deleted, &changed, &MergeOptions::default()).unwrap();
         merged.conflicts.into_iter().next().unwrap()
     };
     let first = conflict();

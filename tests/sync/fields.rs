@@ -322,7 +322,11 @@ fn outcomes_name_the_field_where_two_fields_hold_one_model() {
     let mut memory = before.clone();
     let options = SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE);
     let report = memory
-        .sync_from(&firewall("fw2", &[noted], &[rule(3, "deny")]), &mut Refuse, options)
+        .sync_from(
+            &firewall("fw2", &[noted], &[rule(3, "deny")]),
+            &mut Refuse,
+            options,
+        )
         .unwrap();
     let lines = lines(&report);
     for line in [
@@ -330,6 +334,9 @@ fn outcomes_name_the_field_where_two_fields_hold_one_model() {
         "create firewall[name=fw2] > rule[seq=3] (outbound): skipped: its parent failed",
         "create firewall[name=fw2] > rule[seq=1] > note[text=why]: skipped: its parent failed",
     ] {
-        assert!(lines.iter().any(|l| l == line), "{line:?} not in {lines:#?}");
+        assert!(
+            lines.iter().any(|l| l == line),
+            "{line:?} not in {lines:#?}"
+        );
     }
 }

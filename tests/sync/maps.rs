@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use statesync::sync::{
-    Adapter, AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, Hooks, HookError,
-    Parents, Status, SyncFlags, SyncModel, SyncOptions, SyncReport,
+    Adapter, AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, HookError, Hooks, Parents,
+    Status, SyncFlags, SyncModel, SyncOptions, SyncReport,
 };
 use statesync::{DiffModel, Error};
 
@@ -34,7 +34,10 @@ fn rack(slot: u32, label: &str) -> Rack {
 fn room(racks: &[Rack]) -> Room {
     Room {
         name: "r".into(),
-        racks: racks.iter().map(|rack| (rack.key(), rack.clone())).collect(),
+        racks: racks
+            .iter()
+            .map(|rack| (rack.key(), rack.clone()))
+            .collect(),
     }
 }
 

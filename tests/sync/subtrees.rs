@@ -385,7 +385,8 @@ fn a_stale_delete_in_a_map_two_levels_down_and_a_replaced_generic_root() {
         &replaced,
         &before,
         &statesync::merge::MergeOptions::default(),
-    );
+    )
+    .unwrap();
     assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
     assert_eq!(merged.value, replaced);
 }

@@ -65,7 +65,8 @@ fn reached(report: &SyncReport) -> bool {
 /// commits nothing.
 ///
 /// # Errors
-/// Only a failed diff (duplicate keys); hook failures are in the reports.
+/// Only a failed diff or merge (duplicate keys, a tree deeper than [`crate::MAX_DEPTH`]);
+/// hook failures are in the reports.
 pub fn sync_bidirectional<M, A, B>(
     history: &mut History<M>,
     (a, hooks_a): (&mut M, &mut A),
@@ -78,9 +79,9 @@ where
     B: Adapter + ?Sized,
 {
     let base = history.head().clone();
-    let for_a = merge_keeping(&base, a, b, options, Kept::Ours);
-    let for_b = merge_keeping(&base, a, b, options, Kept::Theirs);
-    let new_base = merge_keeping(&base, a, b, options, Kept::Base);
+    let for_a = merge_keeping(&base, a, b, options, Kept::Ours)?;
+    let for_b = merge_keeping(&base, a, b, options, Kept::Theirs)?;
+    let new_base = merge_keeping(&base, a, b, options, Kept::Base)?;
     let diff_a = a.diff(&for_a.value)?;
     let diff_b = b.diff(&for_b.value)?;
     let report_a = sync_side(a, &diff_a, hooks_a);
@@ -89,7 +90,7 @@ where
     let next = if base_committed {
         new_base.value
     } else {
-        agreement(&base, a, b, &for_a.conflicts)
+        agreement(&base, a, b, &for_a.conflicts)?
     };
     if !base.diff(&next)?.is_empty() {
         history.commit(&next, "bidirectional sync")?;

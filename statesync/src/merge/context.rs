@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::fmt::{self, Debug};
 
 use crate::children::ChildCollection;
+use crate::depth::{Level, check_subtree};
+use crate::error::Error;
 use crate::fields::{Attribute, AttributeVisitor, ChildField, ChildFieldVisitor};
 use crate::model::{DiffModel, ModelField};
 
@@ -219,12 +221,22 @@ impl<M: MergeModel> AttributeVisitor<M> for MergeAttributes<'_, '_, '_, M> {
 
 /// Merges one model: its children by key (the derive's `merge_children`), then its
 /// attributes; the model's own conflicts come before its children's.
+///
+/// `None` when the merge failed (the error is in `cx`): the model is deeper than
+/// [`crate::MAX_DEPTH`], or something under it is.
 pub(crate) fn merge_model<M: MergeModel>(
     base: Option<&M>,
     ours: &M,
     theirs: &M,
     cx: &mut MergeCx<'_>,
-) -> M {
+) -> Option<M> {
+    let _level = match Level::enter_or_check(ours) {
+        Ok(level) => level,
+        Err(error) => {
+            cx.fail(error);
+            return None;
+        }
+    };
     let before = cx.conflicts.len();
     let mut merged = M::merge_children(base, ours, theirs, cx);
     let children: Vec<Conflict> = cx.conflicts.drain(before..).collect();
@@ -245,7 +257,7 @@ pub(crate) fn merge_model<M: MergeModel>(
     cx.conflicts
         .extend(own.into_iter().map(|(_, conflict)| conflict));
     cx.conflicts.extend(children);
-    merged
+    cx.error.is_none().then_some(merged)
 }
 
 /// A conflicting value, rendered as in a plan (map and set entries sorted).
@@ -274,6 +286,8 @@ pub struct MergeCx<'o> {
     conflicted: &'o [Conflict],
     path: Vec<String>,
     conflicts: Vec<Conflict>,
+    /// Why the merge failed: the first element found too deep. The merge stops there.
+    error: Option<Error>,
 }
 
 impl<'o> MergeCx<'o> {
@@ -285,6 +299,7 @@ impl<'o> MergeCx<'o> {
             conflicted: &[],
             path: Vec::new(),
             conflicts: Vec::new(),
+            error: None,
         }
     }
 
@@ -308,8 +323,29 @@ impl<'o> MergeCx<'o> {
         self.conflicted.iter().any(|conflict| conflict.path == path)
     }
 
-    pub(super) fn into_conflicts(self) -> Vec<Conflict> {
-        self.conflicts
+    /// The conflicts found, or why the merge failed.
+    pub(super) fn into_conflicts(self) -> Result<Vec<Conflict>, Error> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.conflicts),
+        }
+    }
+
+    /// Fails the merge (the first error is kept).
+    fn fail(&mut self, error: Error) {
+        self.error.get_or_insert(error);
+    }
+
+    /// A copy of a model taken whole (not merged level by level), once its subtree is
+    /// checked to be within [`crate::MAX_DEPTH`]; `None` (and the merge fails) otherwise.
+    fn taken_whole<M: DiffModel>(&mut self, model: &M) -> Option<M> {
+        match check_subtree(model) {
+            Ok(()) => Some(model.clone()),
+            Err(error) => {
+                self.fail(error);
+                None
+            }
+        }
     }
 
     fn path_to(&self, last: &str) -> String {
@@ -338,9 +374,25 @@ impl<'o> MergeCx<'o> {
     /// fields on both sides: its attributes merge three-way as usual, while children
     /// whose keys hold the root's id fields no longer match the base's and merge as
     /// created on both sides), and a [`ConflictKind::RootKey`] otherwise.
-    pub(super) fn merge_root<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> M {
+    pub(super) fn merge_root<M: MergeModel>(
+        &mut self,
+        base: &M,
+        ours: &M,
+        theirs: &M,
+    ) -> Result<M, Error> {
+        let merged = self.merge_root_model(base, ours, theirs);
+        match (self.error.take(), merged) {
+            (None, Some(merged)) => Ok(merged),
+            (Some(error), _) => Err(error),
+            // Every path that gives no model records why.
+            (None, None) => Err(Error::too_deep(M::NAME, &ours.key())),
+        }
+    }
+
+    /// [`MergeCx::merge_root`], `None` when it failed.
+    fn merge_root_model<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> Option<M> {
         if self.agreement && !ours.same_key(theirs) {
-            return base.clone();
+            return self.taken_whole(base);
         }
         if ours.same_key(theirs) {
             self.path.push(Self::segment(M::NAME, ours));
@@ -350,10 +402,10 @@ impl<'o> MergeCx<'o> {
         }
         let unchanged = |side: &M| base.diff(side).is_ok_and(|diff| diff.is_empty());
         if unchanged(ours) {
-            return theirs.clone();
+            return self.taken_whole(theirs);
         }
         if unchanged(theirs) {
-            return ours.clone();
+            return self.taken_whole(ours);
         }
         self.path.push(Self::segment(M::NAME, base));
         self.conflicts.push(Conflict {
@@ -365,9 +417,9 @@ impl<'o> MergeCx<'o> {
         });
         self.path.pop();
         match self.kept {
-            Kept::Ours => ours.clone(),
-            Kept::Theirs => theirs.clone(),
-            Kept::Base => base.clone(),
+            Kept::Ours => self.taken_whole(ours),
+            Kept::Theirs => self.taken_whole(theirs),
+            Kept::Base => self.taken_whole(base),
         }
     }
 
@@ -487,6 +539,9 @@ impl<'o> MergeCx<'o> {
         // `decided[at]`: what the merge keeps of the element with `keys[at]`.
         let mut decided = Vec::with_capacity(keys.len());
         for &key in &keys {
+            if self.error.is_some() {
+                return C::default();
+            }
             let base_child = base.as_ref().and_then(|base| base.get(key));
             let kept = match (ours.get(key), theirs.get(key)) {
                 (Some(our), Some(their)) => {
@@ -499,7 +554,7 @@ impl<'o> MergeCx<'o> {
                         && self.conflicts.len() > before
                         && self.kept == Kept::Base;
                     self.path.pop();
-                    (!unresolved_creation).then_some(merged_child)
+                    merged_child.filter(|_| !unresolved_creation)
                 }
                 (Some(only), None) | (None, Some(only)) => {
                     let deleter = if theirs.get(key).is_some() {
@@ -513,19 +568,16 @@ impl<'o> MergeCx<'o> {
                         // an edit): the base's element, whole, so the conflict comes up
                         // again.
                         Some(base_child) if self.agreement && self.is_conflicted() => {
-                            Some(base_child.clone())
+                            self.taken_whole(base_child)
                         }
                         // One side deleted the element, the other kept it: no agreement on
                         // the element (the base's attributes stay), but on its subtree
                         // there is: what the keeping side deleted too is gone from both.
-                        Some(base_child) if self.agreement => Some(merge_model(
-                            Some(base_child),
-                            &without_children(base_child),
-                            only,
-                            self,
-                        )),
+                        Some(base_child) if self.agreement => {
+                            merge_model(Some(base_child), &without_children(base_child), only, self)
+                        }
                         None if self.agreement => None,
-                        None => Some(only.clone()),
+                        None => self.taken_whole(only),
                         Some(base_child) => self.deleted_on_one_side(base_child, only, deleter),
                     };
                     self.path.pop();
@@ -534,6 +586,9 @@ impl<'o> MergeCx<'o> {
                 (None, None) => None,
             };
             decided.push(kept);
+        }
+        if self.error.is_some() {
+            return C::default();
         }
         if !sorted {
             return C::from_children(decided.into_iter().flatten().collect());
@@ -571,15 +626,15 @@ impl<'o> MergeCx<'o> {
             Strategy::Theirs => Some(Side::Theirs),
             _ => None,
         };
-        let keep_survivor = |side: Side| {
+        let keep_survivor = |cx: &mut Self, side: Side| {
             if side == deleter {
                 None
             } else {
-                Some(survivor.clone())
+                cx.taken_whole(survivor)
             }
         };
         if let Some(side) = winner {
-            return keep_survivor(side);
+            return keep_survivor(self, side);
         }
         let (ours, theirs) = match deleter {
             Side::Ours => (None, Some(render_element(survivor))),
@@ -593,9 +648,9 @@ impl<'o> MergeCx<'o> {
             theirs,
         });
         match self.kept {
-            Kept::Ours => keep_survivor(Side::Ours),
-            Kept::Theirs => keep_survivor(Side::Theirs),
-            Kept::Base => Some(base.clone()),
+            Kept::Ours => keep_survivor(self, Side::Ours),
+            Kept::Theirs => keep_survivor(self, Side::Theirs),
+            Kept::Base => self.taken_whole(base),
         }
     }
 }

@@ -29,13 +29,14 @@
 //! let ours = Port { mtu: 9000, vlans: vec![10, 20], description: "ours".into(), ..base.clone() };
 //! let theirs = Port { mtu: 9216, vlans: vec![10, 30], description: "theirs".into(), ..base.clone() };
 //!
-//! let merged = merge(&base, &ours, &theirs, &MergeOptions::default());
+//! let merged = merge(&base, &ours, &theirs, &MergeOptions::default())?;
 //! assert_eq!(merged.value.mtu, 9216);
 //! assert_eq!(merged.value.vlans, [10, 20, 30]);
 //! assert_eq!(merged.value.description, "ours");
 //! assert_eq!(merged.conflicts.len(), 1);
 //! assert_eq!(merged.conflicts[0].path, "port[name=et-1].description");
 //! assert_eq!(merged.conflicts[0].theirs.as_deref(), Some("\"theirs\""));
+//! # Ok::<(), statesync::Error>(())
 //! ```
 
 #[cfg(feature = "sync")]
@@ -101,31 +102,50 @@ pub trait MergeModel: DiffModel + Debug + 'static {
 }
 
 /// Merges `ours` and `theirs`, both changed from `base`; conflicts kept as `ours`.
-pub fn merge<M: MergeModel>(base: &M, ours: &M, theirs: &M, options: &MergeOptions) -> Merged<M> {
+///
+/// # Errors
+/// [`Error::TooDeep`](crate::Error::TooDeep) when a side holds an element deeper than
+/// [`crate::MAX_DEPTH`], as [`DiffModel::diff`] refuses it: nothing a diff, `apply` or a
+/// `History` refuses comes out of a merge, and a tree of any depth merges without
+/// overflowing the stack.
+pub fn merge<M: MergeModel>(
+    base: &M,
+    ours: &M,
+    theirs: &M,
+    options: &MergeOptions,
+) -> Result<Merged<M>, crate::Error> {
     merge_keeping(base, ours, theirs, options, Kept::Ours)
 }
 
 /// Like [`merge`], choosing which value a reported conflict keeps: ours, theirs or the
 /// base's (a bidirectional sync uses all three: one per side and one for the new base).
+///
+/// # Errors
+/// As [`merge`].
 pub fn merge_keeping<M: MergeModel>(
     base: &M,
     ours: &M,
     theirs: &M,
     options: &MergeOptions,
     kept: Kept,
-) -> Merged<M> {
+) -> Result<Merged<M>, crate::Error> {
     let mut cx = MergeCx::new(options, kept);
-    let value = cx.merge_root(base, ours, theirs);
-    Merged {
+    let value = cx.merge_root(base, ours, theirs)?;
+    Ok(Merged {
         value,
-        conflicts: cx.into_conflicts(),
-    }
+        conflicts: cx.into_conflicts()?,
+    })
 }
 
 /// What `a` and `b` hold alike, with the base's values and elements everywhere else, and
 /// the base's whole where the merge before the sync reported one of `conflicts` (see
 /// `MergeCx::agreement`): the base a bidirectional sync moves to when a side failed.
 #[cfg(feature = "sync")]
-pub(crate) fn agreement<M: MergeModel>(base: &M, a: &M, b: &M, conflicts: &[Conflict]) -> M {
+pub(crate) fn agreement<M: MergeModel>(
+    base: &M,
+    a: &M,
+    b: &M,
+    conflicts: &[Conflict],
+) -> Result<M, crate::Error> {
     MergeCx::agreement(&MergeOptions::default(), conflicts).merge_root(base, a, b)
 }

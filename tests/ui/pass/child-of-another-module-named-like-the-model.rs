@@ -71,6 +71,6 @@ fn main() {
         .expect("synced");
     assert_eq!(report.counts.created, 1);
     assert_eq!(target, new);
-    let merged = statesync::merge::merge(&old, &new, &old, &Default::default());
+    let merged = statesync::merge::merge(&old, &new, &old, &Default::default()).unwrap();
     assert_eq!(merged.value, new);
 }

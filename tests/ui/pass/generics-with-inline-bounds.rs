@@ -35,6 +35,6 @@ fn main() {
     let pair: Pair<String, u16> = Pair { id: 1, value: "x".into() };
     assert!(pair.diff(&pair.clone()).unwrap().is_empty());
     let doc = |body: &str, revision: u32| Doc { id: 1, body: body.into(), revision };
-    let merged = merge(&doc("a", 1), &doc("b", 2), &doc("c", 3), &MergeOptions::default());
+    let merged = merge(&doc("a", 1), &doc("b", 2), &doc("c", 3), &MergeOptions::default()).unwrap();
     assert_eq!(merged.value.body, "c");
 }

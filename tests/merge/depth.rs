@@ -1,0 +1,113 @@
+//! A merge refuses a tree deeper than `MAX_DEPTH`, as a diff does, at any depth: before,
+//! it returned a merged tree that `diff`, `apply` and `History` refuse, and at about
+//! 20,000 levels it overflowed the stack and aborted the process.
+
+use statesync::merge::{MergeOptions, merge};
+use statesync::{DiffModel, Error, MAX_DEPTH};
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Person {
+    #[statesync(id)]
+    id: u64,
+    name: String,
+    #[statesync(children)]
+    reports: Vec<Person>,
+}
+
+/// A chain of `levels` people (built without recursion), the top one named `top`.
+fn chain(levels: u64, top: &str) -> Person {
+    let mut person = Person {
+        id: 0,
+        name: "leaf".into(),
+        reports: Vec::new(),
+    };
+    for id in 1..levels {
+        person = Person {
+            id,
+            name: if id + 1 == levels { top } else { "boss" }.into(),
+            reports: vec![person],
+        };
+    }
+    person
+}
+
+/// Takes a chain apart level by level (a deep chain's own `Drop` recurses).
+fn dismantle(mut person: Person) {
+    while let Some(next) = person.reports.pop() {
+        person = next;
+    }
+}
+
+fn too_deep(result: Result<statesync::merge::Merged<Person>, Error>) -> bool {
+    matches!(result, Err(Error::TooDeep { .. }))
+}
+
+#[test]
+fn a_merge_of_a_tree_one_level_too_deep_is_refused() {
+    let levels = MAX_DEPTH as u64;
+    let (base, theirs) = (chain(levels, "a"), chain(levels, "b"));
+    let merged = merge(&base, &base, &theirs, &MergeOptions::default()).unwrap();
+    assert_eq!(merged.value, theirs);
+    let (base, theirs) = (chain(levels + 1, "a"), chain(levels + 1, "b"));
+    assert!(base.diff(&theirs).is_err());
+    assert!(too_deep(merge(
+        &base,
+        &base,
+        &theirs,
+        &MergeOptions::default()
+    )));
+    assert!(too_deep(merge(
+        &base,
+        &theirs,
+        &base,
+        &MergeOptions::default()
+    )));
+}
+
+/// A subtree only one side holds is taken whole, and checked whole.
+#[test]
+fn a_merge_taking_a_too_deep_subtree_from_one_side_is_refused() {
+    let root = |reports| Person {
+        id: 1_000,
+        name: "root".into(),
+        reports,
+    };
+    let base = root(Vec::new());
+    let ours = root(vec![chain(MAX_DEPTH as u64, "deep")]);
+    assert!(too_deep(merge(
+        &base,
+        &ours,
+        &base,
+        &MergeOptions::default()
+    )));
+    assert!(too_deep(merge(
+        &base,
+        &base,
+        &ours,
+        &MergeOptions::default()
+    )));
+    // Deleted on one side and edited on the other: the survivor is taken whole.
+    let mut edited = ours.clone();
+    edited.reports[0].name = "edited".into();
+    let options =
+        MergeOptions::default().prefer::<Person>(None, statesync::merge::Preference::Ours);
+    assert!(too_deep(merge(&ours, &edited, &base, &options)));
+}
+
+#[test]
+fn a_merge_of_a_very_deep_tree_does_not_overflow_the_stack() {
+    let levels = 50_000;
+    let merged = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || {
+            let (base, theirs) = (chain(levels, "a"), chain(levels, "b"));
+            let merged = too_deep(merge(&base, &base, &theirs, &MergeOptions::default()));
+            dismantle(base);
+            dismantle(theirs);
+            merged
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(merged);
+}
