@@ -87,6 +87,34 @@ fn a_history_with_commits_out_of_number_is_refused() {
     }
 }
 
+/// A file `save` could not have written is refused as the other formats refuse it: an
+/// unknown field at the top or in a commit, or a commit that changes nothing (`commit`
+/// records none). Before, all three loaded.
+#[test]
+fn a_history_file_with_unknown_fields_or_an_empty_commit_is_refused() {
+    let (history, _) = versions();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.json");
+    history.save(&path).unwrap();
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut extra = saved.clone();
+    extra["extra"] = 1.into();
+    let mut extra_in_commit = saved.clone();
+    extra_in_commit["commits"][0]["extra"] = 1.into();
+    let mut empty = saved;
+    empty["commits"][1]["diff"]["elements"] = serde_json::json!([]);
+    for (edited, says) in [
+        (extra, "unknown field `extra`"),
+        (extra_in_commit, "unknown field `extra`"),
+        (empty, "commit 2 changes nothing"),
+    ] {
+        std::fs::write(&path, serde_json::to_vec(&edited).unwrap()).unwrap();
+        let error = History::<Inventory>::load(&path).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains(says), "{error}");
+    }
+}
+
 /// A path that is not a file (a device that never ends, a FIFO that blocks) is refused
 /// before reading, and so is a file over the limit; each error names the path.
 #[test]

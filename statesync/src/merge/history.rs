@@ -9,10 +9,13 @@ use crate::model::DiffModel;
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(
     feature = "serde",
-    serde(bound(
-        serialize = "Diff<M>: serde::Serialize",
-        deserialize = "Diff<M>: serde::Deserialize<'de>"
-    ))
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "Diff<M>: serde::Serialize",
+            deserialize = "Diff<M>: serde::Deserialize<'de>"
+        )
+    )
 )]
 pub struct Commit<M: DiffModel> {
     /// The version number (the initial state is version 0).

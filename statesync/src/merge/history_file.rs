@@ -11,7 +11,10 @@ use crate::model::DiffModel;
 
 /// The persistent form: the initial state and the commits.
 #[derive(Deserialize)]
-#[serde(bound(deserialize = "M: Deserialize<'de>, Diff<M>: Deserialize<'de>"))]
+#[serde(
+    deny_unknown_fields,
+    bound(deserialize = "M: Deserialize<'de>, Diff<M>: Deserialize<'de>")
+)]
 struct Stored<M: DiffModel> {
     initial: M,
     commits: Vec<Commit<M>>,
@@ -141,6 +144,11 @@ where
             if commit.version != expected {
                 let found = commit.version;
                 let error = format!("commit numbered {found} where {expected} belongs");
+                return Err(invalid(path, error));
+            }
+            // `commit` records no version that changes nothing.
+            if commit.diff.is_empty() {
+                let error = format!("commit {expected} changes nothing");
                 return Err(invalid(path, error));
             }
             history
