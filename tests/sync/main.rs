@@ -1,5 +1,6 @@
 //! The sync engine against a fault-injecting adapter that simulates a real system.
 
+mod calls;
 mod engine;
 mod faulty;
 mod fields;
@@ -8,4 +9,5 @@ mod hooks;
 mod maps;
 mod order;
 mod plan;
+mod root;
 mod subtrees;

@@ -3,11 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use statesync::sync::{
-    Adapter, AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, HookError, Hooks, Parents,
-    Status, SyncFlags, SyncModel, SyncOptions, SyncReport,
-};
 use statesync::{DiffModel, Error};
+
+use crate::calls::{failure, sync_both};
 
 #[derive(DiffModel, Clone, Debug, PartialEq)]
 struct Rack {
@@ -46,81 +44,6 @@ fn misfiled() -> Room {
     let mut room = room(&[]);
     room.racks.insert(RackKey { slot: 1 }, rack(6, "a"));
     room
-}
-
-/// Records every hook called.
-#[derive(Default)]
-struct Calls(std::sync::Mutex<Vec<String>>);
-
-impl Calls {
-    fn note<M: DiffModel>(&self, what: &str, model: &M) -> Result<(), HookError> {
-        if let Ok(mut calls) = self.0.lock() {
-            calls.push(format!("{what} {}", model.key()));
-        }
-        Ok(())
-    }
-
-    fn taken(&self) -> Vec<String> {
-        self.0.lock().map(|calls| calls.clone()).unwrap_or_default()
-    }
-}
-
-impl Adapter for Calls {}
-impl<M: DiffModel> Hooks<M> for Calls {
-    fn create(&mut self, model: &M, _: &Parents) -> Result<(), HookError> {
-        self.note("create", model)
-    }
-    fn update(&mut self, model: &M, _: &M::Changes, _: &Parents) -> Result<(), HookError> {
-        self.note("update", model)
-    }
-    fn delete(&mut self, model: &M, _: &Parents) -> Result<(), HookError> {
-        self.note("delete", model)
-    }
-}
-
-impl AsyncAdapter for Calls {}
-impl<M: DiffModel + Send + Sync> AsyncHooks<M> for Calls
-where
-    M::Changes: Sync,
-{
-    async fn create(&self, model: &M, _: &Parents) -> Result<(), HookError> {
-        self.note("create", model)
-    }
-    async fn update(&self, model: &M, _: &M::Changes, _: &Parents) -> Result<(), HookError> {
-        self.note("update", model)
-    }
-    async fn delete(&self, model: &M, _: &Parents) -> Result<(), HookError> {
-        self.note("delete", model)
-    }
-}
-
-/// Syncs `diff` into `target` with each engine: the reports, and the hooks each called.
-fn sync_both(target: &Room, diff: &statesync::Diff<Room>) -> Vec<(Room, SyncReport, Vec<String>)> {
-    let options = || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE);
-    let mut blocking = target.clone();
-    let mut calls = Calls::default();
-    let report = blocking.sync_diff(diff, &mut calls, options());
-    let blocking = (blocking, report, calls.taken());
-    let mut concurrent = target.clone();
-    let calls = Calls::default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a runtime");
-    let report = runtime.block_on(concurrent.sync_diff_async(
-        diff,
-        &calls,
-        AsyncSyncOptions::new(options()),
-    ));
-    vec![blocking, (concurrent, report, calls.taken())]
-}
-
-/// The error of the report's first failure.
-fn failure(report: &SyncReport) -> Option<Error> {
-    let outcome = report.failures().next()?;
-    let Status::Failed(failure) = &outcome.status else {
-        return None;
-    };
-    failure.error().downcast_ref::<Error>().cloned()
 }
 
 /// Before, the create went through and the map held rack 6 twice (under 1 and under 6).

@@ -41,6 +41,12 @@ pub(super) trait Slots<M: DiffModel> {
     fn replacement(&self) -> Option<&M::Key> {
         None
     }
+    /// Why the model that replaces the one held cannot go in, when this is a root whose
+    /// key the diff changes: the delete is refused with it, so the old root is not deleted
+    /// for a replacement that was never possible.
+    fn replacement_refusal(&self) -> Option<&Error> {
+        None
+    }
     /// Calls `f` with each element present.
     fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s M));
     /// The keys of the elements present, in the order they are walked.
@@ -192,6 +198,8 @@ struct RootSlot<'a, M: DiffModel> {
     deleted: bool,
     /// The key of the created model, when the diff replaces the root.
     replacement: Option<&'a M::Key>,
+    /// Why the created model cannot go in, if it cannot.
+    refusal: Option<Error>,
 }
 
 impl<M: DiffModel> Slots<M> for RootSlot<'_, M> {
@@ -216,6 +224,10 @@ impl<M: DiffModel> Slots<M> for RootSlot<'_, M> {
         self.replacement
     }
 
+    fn replacement_refusal(&self) -> Option<&Error> {
+        self.refusal.as_ref()
+    }
+
     fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s M)) {
         if !self.deleted {
             f(self.root);
@@ -238,23 +250,63 @@ pub(super) fn sync_root<M: SyncTree<H>, H: ?Sized>(
 ) {
     // A root diff that deletes and creates replaces the root by the created model.
     let elements = diff.elements();
-    let replacement = elements
+    let created = elements
         .iter()
         .any(|element| matches!(element.action, Action::Delete(_)))
         .then(|| {
-            let created = elements
-                .iter()
-                .find(|element| matches!(element.action, Action::Create(_)));
-            created.map(|element| &element.key)
+            elements.iter().find_map(|element| match &element.action {
+                Action::Create(model) => Some((&element.key, model)),
+                _ => None,
+            })
         })
         .flatten();
+    let refusal = match (&run.replacement_refusal, created) {
+        (Some(checked), _) => checked.clone(),
+        (None, Some((key, model))) => {
+            let refusal = replacement_refusal(key, model);
+            run.replacement_refusal = Some(refusal.clone());
+            refusal
+        }
+        (None, None) => None,
+    };
     let mut slot = RootSlot {
         root,
         deleted: run.root_deleted,
-        replacement,
+        replacement: created.map(|(key, _)| key),
+        refusal,
     };
     sync_elements(&mut slot, diff, run);
     run.root_deleted = slot.deleted;
+}
+
+/// Why the model that replaces a root cannot go in: it has another key than its element,
+/// or its subtree is not one a diff can carry (see `apply`).
+fn replacement_refusal<M: DiffModel>(key: &M::Key, model: &M) -> Option<Error> {
+    if model.has_key(key) {
+        crate::diff::check_create(model).err()
+    } else {
+        Some(Error::key_mismatch(M::NAME, key, &model.key()))
+    }
+}
+
+/// A delete refused because the root's replacement is ([`Slots::replacement_refusal`]):
+/// `true` when it was, and recorded.
+pub(super) fn refused_for_replacement<M: DiffModel, H: ?Sized, S: Slots<M>>(
+    slots: &S,
+    key: &M::Key,
+    payload: &M,
+    run: &mut Run<'_, '_, H>,
+) -> bool {
+    let Some(error) = slots.replacement_refusal() else {
+        return false;
+    };
+    run.record_refused(
+        key,
+        Operation::Delete,
+        error.clone(),
+        Under::Subtree(payload),
+    );
+    true
 }
 
 /// Syncs a child collection's diff (called by generated code).
@@ -560,6 +612,11 @@ fn delete_element<M, H, S>(
         skip_element(element, run, SkipReason::Flag(flag));
         return;
     }
+    if let Action::Delete(payload) = &element.action
+        && refused_for_replacement(slots, &element.key, payload, run)
+    {
+        return;
+    }
     let Some(current) = slots.slot_mut(&element.key) else {
         let error = not_found::<M>(Operation::Delete, &element.key);
         run.record_refused_element(element, error);
@@ -776,7 +833,9 @@ pub(super) fn create_refusal<M: DiffModel, S: Slots<M>>(
     key: &M::Key,
     model: &M,
 ) -> Option<Error> {
-    if !model.has_key(key) {
+    if let Some(error) = slots.replacement_refusal() {
+        Some(error.clone())
+    } else if !model.has_key(key) {
         Some(Error::KeyMismatch {
             model: M::NAME,
             expected: key.to_string(),

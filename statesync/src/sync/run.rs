@@ -88,6 +88,9 @@ pub struct Run<'h, 'o, H: ?Sized> {
     /// Why the root's own delete was skipped, if it was: a root the diff replaces then
     /// keeps its old model, and the create of the new one is skipped the same way.
     pub(super) root_delete_skipped: Option<SkipReason>,
+    /// For a root the diff replaces: why its new model cannot go in, if it cannot (checked
+    /// once, at the first walk of the root).
+    pub(super) replacement_refusal: Option<Option<Error>>,
     /// A dry run: hooks are not called and count as successes.
     pub(super) dry: bool,
     /// Outcomes recorded so far (kept in the report or handed to the options' callback).
@@ -125,6 +128,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             parents: Parents::default(),
             root_deleted: false,
             root_delete_skipped: None,
+            replacement_refusal: None,
             records_after_stop: false,
             cut_short: 0,
             dry: false,

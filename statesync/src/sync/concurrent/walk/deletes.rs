@@ -41,6 +41,9 @@ pub(super) fn delete_element<M, H, S>(
         );
         return;
     }
+    if engine::refused_for_replacement(slots, key, model, run) {
+        return;
+    }
     let Some(current) = slots.slot_mut(key) else {
         let error = not_found::<M>(Operation::Delete, key);
         run.record_refused(key, Operation::Delete, error, Under::Subtree(model));

@@ -1,0 +1,89 @@
+//! A root replaced by one with another key (a delete and a create) whose new model cannot
+//! go in is refused whole, before any hook: before, the old root and its subtree were
+//! deleted through the hooks, then the create failed, and memory kept a root the system no
+//! longer had.
+
+use statesync::{Action, Diff, DiffModel, ElementDiff, Error};
+
+use crate::calls::{failure, sync_both};
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Shelf {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    books: Vec<Book>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Book {
+    #[statesync(id)]
+    isbn: u32,
+}
+
+fn shelf(name: &str, isbns: &[u32]) -> Shelf {
+    Shelf {
+        name: name.into(),
+        books: isbns.iter().map(|&isbn| Book { isbn }).collect(),
+    }
+}
+
+/// The diff from `old` to `new` with the create's model swapped for `created`.
+fn replacing_with(old: &Shelf, new: &Shelf, created: Shelf) -> Diff<Shelf> {
+    let diff = old.diff(new).unwrap();
+    let elements = diff
+        .elements()
+        .iter()
+        .cloned()
+        .map(|element| match element.action {
+            Action::Create(_) => ElementDiff {
+                action: Action::Create(created.clone()),
+                ..element
+            },
+            _ => element,
+        })
+        .collect();
+    Diff::from_elements(elements, 0).unwrap()
+}
+
+#[test]
+fn a_root_replacement_whose_new_model_has_another_key_is_refused_whole() {
+    let old = shelf("a", &[1, 2]);
+    let diff = replacing_with(&old, &shelf("b", &[3]), shelf("c", &[3]));
+    for (state, report, calls) in sync_both(&old, &diff) {
+        assert!(calls.is_empty(), "{calls:?}");
+        assert_eq!(state, old);
+        assert!(
+            matches!(failure(&report), Some(Error::KeyMismatch { .. })),
+            "{report:?}"
+        );
+        assert_eq!(report.counts.failed, 2, "{report}");
+    }
+}
+
+#[test]
+fn a_root_replacement_whose_new_subtree_repeats_a_key_is_refused_whole() {
+    let old = shelf("a", &[1, 2]);
+    let diff = replacing_with(&old, &shelf("b", &[3]), shelf("b", &[3, 3]));
+    for (state, report, calls) in sync_both(&old, &diff) {
+        assert!(calls.is_empty(), "{calls:?}");
+        assert_eq!(state, old);
+        assert!(
+            matches!(failure(&report), Some(Error::DuplicateKey { .. })),
+            "{report:?}"
+        );
+    }
+}
+
+/// A valid replacement still goes through, with both engines.
+#[test]
+fn a_valid_root_replacement_goes_through() {
+    let old = shelf("a", &[1, 2]);
+    let new = shelf("b", &[3]);
+    let diff = old.diff(&new).unwrap();
+    for (state, report, calls) in sync_both(&old, &diff) {
+        assert!(report.is_success(), "{report}");
+        assert_eq!(state, new);
+        assert_eq!(calls.len(), 5, "{calls:?}");
+    }
+}
