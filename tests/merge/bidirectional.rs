@@ -229,13 +229,11 @@ fn a_conflict_survives_a_sync_that_failed_in_part() {
         .get_mut(&SiteKey { name: "nyc".into() })
         .unwrap()
         .region = "us-east".into();
-    let device = ams(&mut b)
-        .devices
-        .iter()
-        .next()
-        .map(DiffModel::key)
-        .unwrap();
-    drop(ams(&mut b).devices.remove(&device));
+    // B deletes one device of ams and edits another: a delete of ams against an edit (a
+    // delete alone in its subtree would be no conflict: A deletes it along).
+    let devices: Vec<DeviceKey> = ams(&mut b).devices.iter().map(DiffModel::key).collect();
+    drop(ams(&mut b).devices.remove(&devices[0]));
+    ams(&mut b).devices.get_mut(&devices[1]).unwrap().role = "spine".into();
     let report = sync_bidirectional(
         &mut history,
         (&mut a, &mut InMemory),
@@ -431,4 +429,91 @@ fn a_change_a_flag_skips_on_one_side_stays_a_change() {
     let again = in_memory(&mut history, &mut a, &mut b);
     assert_eq!(again.b.counts.created, 0, "{}", again.b);
     assert_eq!(b, rack(&["e"]));
+}
+
+/// An adapter whose deletes of devices fail (the interfaces go first and succeed).
+struct RefusesDeviceDeletes;
+
+impl statesync::sync::Adapter for RefusesDeviceDeletes {}
+
+impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesDeviceDeletes {
+    fn delete(
+        &mut self,
+        _model: &M,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        if M::NAME == "device" {
+            return Err("503 try later".into());
+        }
+        Ok(())
+    }
+}
+
+/// A root one side replaced (another key) that reached the other side in part (its
+/// children deleted, its own delete failed) is replaced there next time. The agreed base
+/// kept the old root whole, so the side holding it looked edited against the replacement:
+/// a `RootKey` conflict on every later sync, and the replacement never arrived.
+#[test]
+fn a_root_replacement_that_reached_one_side_in_part_is_finished_next_time() {
+    use statesync_suite::fixtures::device;
+    let base = device("nyc", "sw1", 2);
+    let mut history = History::new(base.clone()).unwrap();
+    let mut a = base.clone();
+    let mut b = device("nyc", "sw2", 1);
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut RefusesDeviceDeletes),
+        (&mut b, &mut InMemory),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(!report.base_committed);
+    assert_eq!((a.name.as_str(), a.interfaces.len()), ("sw1", 0));
+    for _ in 0..2 {
+        let report = in_memory(&mut history, &mut a, &mut b);
+        assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
+    }
+    assert_eq!(a, b);
+    assert_eq!(history.head(), &b);
+}
+
+/// An element created on both sides with a conflict below it (one device's role) goes into
+/// the base without the device that has the conflict: the rest of the new subtree is
+/// agreed, so a later edit of it on one side is heard. The whole site stayed out of the
+/// base, and deleting a device both sides held came back as a create.
+#[test]
+fn a_conflict_below_an_element_created_on_both_sides_leaves_the_rest_in_the_base() {
+    let mut history = History::new(inventory()).unwrap();
+    let (mut a, mut b) = (inventory(), inventory());
+    a.sites.insert(site("lon", 2, 1)).unwrap();
+    b.sites.insert(site("lon", 2, 1)).unwrap();
+    let lon = SiteKey { name: "lon".into() };
+    let d0 = DeviceKey {
+        site: "lon".into(),
+        name: "lon-d0".into(),
+    };
+    let d1 = DeviceKey {
+        site: "lon".into(),
+        name: "lon-d1".into(),
+    };
+    fn lon_of(side: &mut Inventory) -> statesync::StoreMut<'_, Site> {
+        side.sites.get_mut(&SiteKey { name: "lon".into() }).unwrap()
+    }
+    lon_of(&mut a).devices.get_mut(&d0).unwrap().role = "spine".into();
+    lon_of(&mut b).devices.get_mut(&d0).unwrap().role = "border".into();
+    let report = in_memory(&mut history, &mut a, &mut b);
+    assert_eq!(report.conflicts.len(), 1, "{:?}", report.conflicts);
+    let base_lon = history.head().sites.get(&lon).unwrap();
+    assert!(base_lon.devices.contains(&d1));
+    assert!(
+        !base_lon.devices.contains(&d0),
+        "the conflicted device stays out"
+    );
+
+    // A deletes the device both sides hold alike: the delete reaches B.
+    drop(lon_of(&mut a).devices.remove(&d1));
+    let report = in_memory(&mut history, &mut a, &mut b);
+    assert_eq!(report.conflicts.len(), 1, "{:?}", report.conflicts);
+    assert!(!lon_of(&mut b).devices.contains(&d1));
+    assert!(!lon_of(&mut a).devices.contains(&d1));
 }

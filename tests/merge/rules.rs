@@ -813,3 +813,30 @@ fn a_cut_conflict_is_the_same_in_every_run() {
         assert_eq!(conflict(), first);
     }
 }
+
+/// An element deleted on one side whose other side only deleted some of its subtree is
+/// deleted, without a conflict: both sides wanted those children gone. It was a
+/// delete-versus-update conflict.
+#[test]
+fn a_delete_against_deletes_in_its_subtree_is_no_conflict() {
+    let mut base = inventory();
+    base.sites.insert(site("lon", 2, 1)).unwrap();
+    let lon = SiteKey { name: "lon".into() };
+    let mut ours = base.clone();
+    drop(ours.sites.remove(&lon));
+    let mut theirs = base.clone();
+    let d0 = DeviceKey {
+        site: "lon".into(),
+        name: "lon-d0".into(),
+    };
+    drop(theirs.sites.get_mut(&lon).unwrap().devices.remove(&d0));
+    for (ours, theirs) in [(&ours, &theirs), (&theirs, &ours)] {
+        let merged = merge(&base, ours, theirs, &MergeOptions::default()).unwrap();
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+        assert!(!merged.value.sites.contains(&lon));
+    }
+    // An edit in the subtree is still a conflict.
+    theirs.sites.get_mut(&lon).unwrap().region = "uk".into();
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
+    assert_eq!(merged.conflicts.len(), 1);
+}

@@ -230,6 +230,17 @@ pub(crate) fn merge_model<M: MergeModel>(
     theirs: &M,
     cx: &mut MergeCx<'_>,
 ) -> Option<M> {
+    merge_model_counting(base, ours, theirs, cx).map(|(merged, _)| merged)
+}
+
+/// [`merge_model`], with how many conflicts the model's own attributes had (its
+/// children's aside).
+fn merge_model_counting<M: MergeModel>(
+    base: Option<&M>,
+    ours: &M,
+    theirs: &M,
+    cx: &mut MergeCx<'_>,
+) -> Option<(M, usize)> {
     let _level = match Level::enter_or_check(ours) {
         Ok(level) => level,
         Err(error) => {
@@ -254,10 +265,11 @@ pub(crate) fn merge_model<M: MergeModel>(
     M::visit_attributes(&mut attributes);
     let mut own = std::mem::take(&mut attributes.conflicts);
     crate::order::sort_by_key_ref(&mut own, |(at, _)| at);
+    let own_conflicts = own.len();
     cx.conflicts
         .extend(own.into_iter().map(|(_, conflict)| conflict));
     cx.conflicts.extend(children);
-    cx.error.is_none().then_some(merged)
+    cx.error.is_none().then_some((merged, own_conflicts))
 }
 
 /// A conflicting value, rendered as in a plan (map and set entries sorted).
@@ -392,7 +404,7 @@ impl<'o> MergeCx<'o> {
     /// [`MergeCx::merge_root`], `None` when it failed.
     fn merge_root_model<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> Option<M> {
         if self.agreement && !ours.same_key(theirs) {
-            return self.taken_whole(base);
+            return self.root_agreement(base, ours, theirs);
         }
         if ours.same_key(theirs) {
             self.path.push(Self::segment(M::NAME, ours));
@@ -421,6 +433,26 @@ impl<'o> MergeCx<'o> {
             Kept::Theirs => self.taken_whole(theirs),
             Kept::Base => self.taken_whole(base),
         }
+    }
+
+    /// The agreement on a root one side replaced (gave another key) while the other kept
+    /// its key: as for an element one side deleted and the other kept, the base's
+    /// attributes stay, and what the keeping side deleted of its subtree is gone from the
+    /// base too (so a replacement that reached the keeping side only in part, its children
+    /// deleted but not the root, is finished next time rather than met as an edit). The
+    /// base's whole where the merge before the sync reported a conflict at the root, or
+    /// when neither side kept the base's key.
+    fn root_agreement<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> Option<M> {
+        let kept = [ours, theirs].into_iter().find(|side| side.same_key(base));
+        self.path.push(Self::segment(M::NAME, base));
+        let agreed = match kept {
+            Some(kept) if !self.is_conflicted() => {
+                merge_model(Some(base), &without_children(base), kept, self)
+            }
+            _ => self.taken_whole(base),
+        };
+        self.path.pop();
+        agreed
     }
 
     /// Merges one attribute of the model type `model`. `declared` is the field's (or its
@@ -546,15 +578,18 @@ impl<'o> MergeCx<'o> {
             let kept = match (ours.get(key), theirs.get(key)) {
                 (Some(our), Some(their)) => {
                     self.path.push(Self::segment(field, our));
-                    let before = self.conflicts.len();
-                    let merged_child = merge_model(base_child, our, their, self);
-                    // Created on both sides with a conflict: a base has no value to keep, so
-                    // the element stays out of it and the conflict comes up again next time.
-                    let unresolved_creation = base_child.is_none()
-                        && self.conflicts.len() > before
-                        && self.kept == Kept::Base;
+                    let merged_child = merge_model_counting(base_child, our, their, self);
                     self.path.pop();
-                    merged_child.filter(|_| !unresolved_creation)
+                    // Created on both sides with a conflict in its own attributes: a base
+                    // has no value to keep, so the element stays out of it and the conflict
+                    // comes up again next time. A conflict below it leaves out only the
+                    // element that has it (decided at its own level), so edits made on one
+                    // side to the rest of the new subtree are heard next time.
+                    merged_child.and_then(|(merged, own_conflicts)| {
+                        let unresolved_creation =
+                            base_child.is_none() && own_conflicts > 0 && self.kept == Kept::Base;
+                        (!unresolved_creation).then_some(merged)
+                    })
                 }
                 (Some(only), None) | (None, Some(only)) => {
                     let deleter = if theirs.get(key).is_some() {
@@ -613,8 +648,13 @@ impl<'o> MergeCx<'o> {
         survivor: &M,
         deleter: Side,
     ) -> Option<M> {
-        let untouched = base.diff(survivor).is_ok_and(|diff| diff.is_empty());
-        if untouched {
+        // Untouched, or changed only by deletes in its subtree, which the delete of the
+        // whole element takes along: deleted, with no conflict.
+        let only_deleted = base.diff(survivor).is_ok_and(|diff| {
+            let summary = diff.summary();
+            summary.create == 0 && summary.update == 0
+        });
+        if only_deleted {
             return None;
         }
         let strategy = self

@@ -5,8 +5,9 @@
 //! side's value; changed on both to the same value → that value; changed on both to
 //! different values → the field's strategy decides, or a [`Conflict`] is listed. Children
 //! are merged by key: created on one side → created; deleted on one side and untouched on
-//! the other → deleted; deleted on one side and changed on the other → the model's strategy
-//! decides (default: a conflict); created on both sides → merged field by field against an
+//! the other (or changed only by deletes in its subtree) → deleted; deleted on one side and
+//! changed on the other → the model's strategy decides when it is `ours` or `theirs`
+//! (default: a conflict); created on both sides → merged field by field against an
 //! empty base. Conflicts are listed model by model, parents first: a model's attributes in
 //! declaration order, then its children's conflicts.
 //!
