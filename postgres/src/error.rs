@@ -18,12 +18,16 @@ pub enum Error {
         /// serde_json's error.
         source: serde_json::Error,
     },
-    /// A value that JSON cannot hold as it is (a NaN or infinite float is written as
-    /// `null`): it was refused before anything was written.
-    #[error("{what} does not survive JSON (a NaN or infinite float is written as null)")]
+    /// A value that cannot be stored as JSON and read back as it is: a NaN or infinite
+    /// float (written as `null`), nesting deeper than serde_json reads (128 levels), or a
+    /// NUL character (which PostgreSQL's `jsonb` and `text` refuse). It was refused before
+    /// anything was written.
+    #[error("{what} cannot be stored: {reason}")]
     NotJson {
         /// What was being written, as `history "inventory": the diff after version 3`.
         what: String,
+        /// Why it cannot be.
+        reason: &'static str,
     },
     /// A name that cannot be a PostgreSQL identifier here.
     #[error(

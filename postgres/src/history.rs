@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use statesync::merge::{Conflict, MergeModel, MergeOptions, merge};
 use statesync::{Diff, DiffModel};
 use tokio_postgres::types::{Json, ToSql};
@@ -22,20 +23,89 @@ use tokio_postgres::{GenericClient, Row};
 
 use crate::{Error, Schema};
 
-/// `value` as JSON, and what that JSON reads back as: a value JSON cannot hold (a NaN
-/// float becomes `null`) reads back differently, or not at all ([`Error::NotJson`]).
+/// Why a value cannot be stored as JSONB and read back ([`Error::NotJson`]).
+const NAN: &str = "a NaN or infinite float is written as null";
+const DEEP: &str = "it nests deeper than the 128 levels serde_json reads";
+const NUL: &str = "PostgreSQL's jsonb and text hold no NUL character (\\u0000)";
+
+/// `value` as JSON, and what that JSON reads back as, with the reader that reads it from
+/// the table ([`read_json`]): a value that would not read back is refused before anything
+/// is written ([`Error::NotJson`]): a NaN float (written as `null`), nesting deeper than
+/// serde_json reads, or a NUL character (which `jsonb` refuses).
 fn to_json<T: Serialize + DeserializeOwned>(
     value: &T,
     what: &str,
-) -> Result<(serde_json::Value, T), Error> {
-    let json = serde_json::to_value(value).map_err(|source| Error::Json {
+) -> Result<(Box<RawValue>, T), Error> {
+    let not_json = |reason| Error::NotJson {
+        what: what.to_owned(),
+        reason,
+    };
+    let text = serde_json::to_string(value).map_err(|source| Error::Json {
         what: what.to_owned(),
         source,
     })?;
-    let back = serde_json::from_value(json.clone()).map_err(|_| Error::NotJson {
-        what: what.to_owned(),
+    if holds_nul(&text) {
+        return Err(not_json(NUL));
+    }
+    let back = serde_json::from_str(&text).map_err(|error| {
+        not_json(if error.to_string().contains("recursion limit") {
+            DEEP
+        } else {
+            NAN
+        })
     })?;
-    Ok((json, back))
+    let raw = RawValue::from_string(text).map_err(|_| not_json(DEEP))?;
+    Ok((raw, back))
+}
+
+/// Whether JSON text holds an escaped NUL character (`\u0000`) in a string. Outside
+/// strings JSON has no backslash, and each escape is skipped whole, so an escaped
+/// backslash followed by `u0000` is not one.
+fn holds_nul(json: &str) -> bool {
+    let bytes = json.as_bytes();
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        if byte != b'\\' {
+            at += 1;
+            continue;
+        }
+        if bytes.get(at + 1..at + 6) == Some(b"u0000".as_slice()) {
+            return true;
+        }
+        at += 2;
+    }
+    false
+}
+
+/// A stored JSON value (read from the table as text) as `T`, or [`Error::Json`] naming it.
+fn read_json<T: DeserializeOwned>(text: &str, what: impl FnOnce() -> String) -> Result<T, Error> {
+    serde_json::from_str(text).map_err(|source| Error::Json {
+        what: what(),
+        source,
+    })
+}
+
+/// Refuses a commit message PostgreSQL's `text` cannot hold (a NUL character).
+fn check_message(message: &str, what: impl FnOnce() -> String) -> Result<(), Error> {
+    if message.contains('\0') {
+        return Err(Error::NotJson {
+            what: what(),
+            reason: NUL,
+        });
+    }
+    Ok(())
+}
+
+/// Applies a stored diff to a state, or [`Error::BadRow`] naming the version: a diff the
+/// history holds always applies to the version before it.
+fn apply_stored<M: DiffModel>(
+    state: &mut M,
+    diff: &Diff<M>,
+    what: impl FnOnce() -> String,
+) -> Result<(), Error> {
+    state
+        .apply(diff)
+        .map_err(|error| Error::BadRow(format!("{}: {error}", what())))
 }
 
 /// A state at a version: what a process holds, and what it commits against.
@@ -228,7 +298,7 @@ where
         let what = format!("history {:?}: the initial state", self.root);
         let (snapshot, back) = to_json(initial, &what)?;
         if !back.diff(initial)?.is_empty() {
-            return Err(Error::NotJson { what });
+            return Err(Error::NotJson { what, reason: NAN });
         }
         let sql = format!(
             "INSERT INTO {} (root, version, message, snapshot, chain)
@@ -238,7 +308,7 @@ where
             chain_of("$2::jsonb::text")
         );
         client
-            .execute(&sql, &[&self.root, &Json(&snapshot)])
+            .execute(&sql, &[&self.root, &Json(&*snapshot)])
             .await?;
         self.head(client).await
     }
@@ -250,7 +320,7 @@ where
     /// does not read back or apply.
     pub async fn head(&self, client: &impl GenericClient) -> Result<Checkout<M>, Error> {
         let sql = format!(
-            "SELECT snapshot, chain, {} FROM {} WHERE root = $1 AND version = 0",
+            "SELECT snapshot::text, chain, {} FROM {} WHERE root = $1 AND version = 0",
             sound(),
             self.table
         );
@@ -259,11 +329,8 @@ where
             .await?
             .ok_or_else(|| Error::BadRow(format!("history {:?} has no version 0", self.root)))?;
         self.check_sound(&row, 2, 0)?;
-        let Json(snapshot): Json<serde_json::Value> = row.try_get(0)?;
-        let state = serde_json::from_value(snapshot).map_err(|source| Error::Json {
-            what: format!("history {:?} version 0", self.root),
-            source,
-        })?;
+        let snapshot: String = row.try_get(0)?;
+        let state = read_json(&snapshot, || format!("history {:?} version 0", self.root))?;
         let mut checkout = self.at_version_0(state, row.try_get(1)?);
         self.pull(client, &mut checkout).await?;
         Ok(checkout)
@@ -279,7 +346,7 @@ where
         version: i64,
     ) -> Result<Checkout<M>, Error> {
         let sql = format!(
-            "SELECT version, snapshot, diff, chain, {} FROM {} WHERE root = $1
+            "SELECT version, snapshot::text, diff::text, chain, {} FROM {} WHERE root = $1
              AND version <= $2 ORDER BY version",
             sound(),
             self.table
@@ -292,21 +359,14 @@ where
             self.check_sound(row, 4, at)?;
             match checkout.as_mut() {
                 None if at == 0 => {
-                    let Json(snapshot): Json<serde_json::Value> = row.try_get(1)?;
-                    let state = serde_json::from_value(snapshot).map_err(|source| Error::Json {
-                        what: what(),
-                        source,
-                    })?;
+                    let snapshot: String = row.try_get(1)?;
+                    let state = read_json(&snapshot, what)?;
                     checkout = Some(self.at_version_0(state, row.try_get(3)?));
                 }
                 Some(held) if at == held.version + 1 => {
-                    let Json(diff): Json<serde_json::Value> = row.try_get(2)?;
-                    let diff: Diff<M> =
-                        serde_json::from_value(diff).map_err(|source| Error::Json {
-                            what: what(),
-                            source,
-                        })?;
-                    held.state.apply(&diff)?;
+                    let diff: String = row.try_get(2)?;
+                    let diff: Diff<M> = read_json(&diff, what)?;
+                    apply_stored(&mut held.state, &diff, what)?;
                     held.version = at;
                     held.digest = row.try_get(3)?;
                 }
@@ -432,7 +492,7 @@ where
     ) -> Result<usize, Error> {
         self.owns(checkout)?;
         let sql = format!(
-            "SELECT version, diff, chain, {} FROM {} WHERE root = $1 AND version >= $2
+            "SELECT version, diff::text, chain, {} FROM {} WHERE root = $1 AND version >= $2
              ORDER BY version",
             sound(),
             self.table
@@ -462,12 +522,12 @@ where
                     self.root, checkout.version
                 )));
             }
-            let Json(diff): Json<serde_json::Value> = row.try_get(1)?;
-            let diff: Diff<M> = serde_json::from_value(diff).map_err(|source| Error::Json {
-                what: format!("history {:?} version {version}", self.root),
-                source,
-            })?;
-            checkout.state.apply(&diff)?;
+            let what = || format!("history {:?} version {version}", self.root);
+            // A version's diff is read only after its predecessor's row, which the
+            // checkout holds (`VersionGone` above), so a diff read is never NULL.
+            let diff: Option<String> = row.try_get(1)?;
+            let diff: Diff<M> = read_json(diff.as_deref().unwrap_or("null"), what)?;
+            apply_stored(&mut checkout.state, &diff, what)?;
             checkout.version = version;
             checkout.digest = row.try_get(2)?;
         }
@@ -512,12 +572,13 @@ where
             "history {:?}: the diff after version {}",
             self.root, base.version
         );
+        check_message(message, || format!("{what}: its message"))?;
         let (value, back) = to_json(&diff, &what)?;
         let mut replayed = base.state.clone();
         if replayed.apply(&back).is_err()
             || !replayed.diff(&state).map_err(Error::Model)?.is_empty()
         {
-            return Err(Error::NotJson { what }.into());
+            return Err(Error::NotJson { what, reason: NAN }.into());
         }
         // `ON CONFLICT DO NOTHING` rather than a unique violation: a violation would abort
         // a transaction the caller holds, and the head could not be read to say `Stale`.
@@ -539,7 +600,7 @@ where
             &self.root,
             &base.version,
             &message,
-            &Json(&value),
+            &Json(&*value),
             &base.digest,
         ];
         if let Some(row) = client.query_opt(&sql, &params).await? {

@@ -588,3 +588,158 @@ async fn a_diff_edited_in_place_is_refused_where_it_is_read() {
     assert!(edited(history.checkout(&client, 2).await.map(drop)));
     assert!(edited(history.pull(&client, &mut start).await.map(drop)));
 }
+
+/// A model with a JSON blob attribute, which a client may fill as deep as it likes.
+#[derive(DiffModel, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Desk {
+    #[statesync(children)]
+    tickets: Store<Ticket>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Ticket {
+    #[statesync(id)]
+    id: u32,
+    title: String,
+    custom: serde_json::Value,
+}
+
+fn desk(title: &str, custom: serde_json::Value) -> Desk {
+    Desk {
+        tickets: Store::try_from_iter([Ticket {
+            id: 1,
+            title: title.into(),
+            custom,
+        }])
+        .unwrap(),
+    }
+}
+
+/// `{"k": {"k": ... "leaf"}}`, `levels` deep.
+fn nested(levels: usize) -> serde_json::Value {
+    (0..levels).fold(
+        serde_json::Value::from("leaf"),
+        |inner, _| serde_json::json!({ "k": inner }),
+    )
+}
+
+/// What a read of the table would refuse is refused before it is written: a state nested
+/// deeper than serde_json reads, and a NUL character (which jsonb refuses), in the state,
+/// a key or the message. Before, the deep commit returned `Ok` and every later read of
+/// the history failed with a database error naming no version; a deep `init` wrote its
+/// version 0 and then failed; a NUL was a bare database error.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn what_a_read_would_refuse_is_refused_before_it_is_written() {
+    use statesync_postgres::Error;
+    let guard = TestSchema::new("hist_unreadable").await;
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Desk>::new(&guard.schema, "desk");
+    history.create_table(&client).await.unwrap();
+    let not_json = |result: Result<(), Error>, reason: &str| matches!(&result, Err(Error::NotJson { reason: found, .. }) if found.contains(reason));
+    assert!(not_json(
+        history
+            .init(&client, &desk("t", nested(200)))
+            .await
+            .map(drop),
+        "deeper"
+    ));
+    assert!(history.versions(&client).await.unwrap().is_empty());
+    let base = history
+        .init(&client, &desk("t", serde_json::Value::Null))
+        .await
+        .unwrap();
+    let refused = |result: Result<_, CommitError>, reason: &str| match result {
+        Err(CommitError::Other(error)) => not_json(Err(error), reason),
+        _ => false,
+    };
+    let commit = |next: Desk, message: &'static str| {
+        let (history, client, base) = (&history, &client, &base);
+        async move { history.commit(client, base, &next, message).await.map(drop) }
+    };
+    assert!(refused(
+        commit(desk("t", nested(200)), "deep").await,
+        "deeper"
+    ));
+    assert!(refused(
+        commit(desk("a\0b", serde_json::Value::Null), "nul").await,
+        "NUL"
+    ));
+    assert!(refused(
+        commit(desk("t", serde_json::json!({ "a\u{0}b": 1 })), "nul key").await,
+        "NUL"
+    ));
+    assert!(refused(
+        commit(desk("t2", serde_json::Value::Null), "a\0b").await,
+        "NUL"
+    ));
+    // An escaped backslash followed by `u0000` is no NUL.
+    let fine = desk("\\u0000", nested(20));
+    let next = history.commit(&client, &base, &fine, "fine").await.unwrap();
+    assert_eq!(history.version(&client).await.unwrap(), 1);
+    assert_eq!(history.head(&client).await.unwrap(), next);
+}
+
+/// A stored value that does not read back (too deep, a number out of range) is
+/// `Error::Json` naming the version, and a stored diff that does not apply `BadRow`
+/// naming it; both were errors naming no version (`Db`, `Model`).
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_stored_value_that_does_not_read_back_names_its_version() {
+    use statesync_postgres::Error;
+    let guard = TestSchema::new("hist_unread").await;
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    history.create_table(&client).await.unwrap();
+    let start = history.init(&client, &counters(2)).await.unwrap();
+    let first = history
+        .commit(&client, &start, &bump(start.state(), 0), "a")
+        .await
+        .unwrap();
+    history
+        .commit(&client, &first, &bump(first.state(), 1), "b")
+        .await
+        .unwrap();
+    let table = guard.schema.table("statesync_history");
+    // Version 2's diff replaced, its chain recomputed so that only its content is wrong.
+    let replace = |diff: String| {
+        let (client, table) = (&client, &table);
+        async move {
+            client
+                .execute(
+                    &format!(
+                        "UPDATE {table} AS v SET diff = $1::text::jsonb,
+                            chain = encode(sha256(convert_to(p.chain || $1::text::jsonb::text,
+                                    'UTF8')), 'hex')
+                          FROM {table} AS p WHERE v.version = 2 AND p.version = 1"
+                    ),
+                    &[&diff],
+                )
+                .await
+                .unwrap();
+        }
+    };
+    let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+    let first_diff: String = client
+        .query_one(
+            &format!("SELECT diff::text FROM {table} WHERE version = 1"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    for (diff, json) in [
+        (deep, true),
+        ("1e400".to_owned(), true),
+        (first_diff, false),
+    ] {
+        replace(diff).await;
+        let named = |result: Result<(), Error>| match result {
+            Err(Error::Json { what, .. }) if json => what.contains("version 2"),
+            Err(Error::BadRow(message)) if !json => message.contains("version 2"),
+            _ => false,
+        };
+        assert!(named(history.head(&client).await.map(drop)));
+        assert!(named(history.checkout(&client, 2).await.map(drop)));
+    }
+}
