@@ -261,7 +261,8 @@ where
         }
     }
 
-    /// Creates the table if it does not exist (the schema must).
+    /// Creates the table if it does not exist (the schema must); processes that start
+    /// together take turns.
     ///
     /// # Errors
     /// [`Error::Db`].
@@ -281,7 +282,9 @@ where
             )",
             self.table
         );
-        client.batch_execute(&sql).await?;
+        client
+            .batch_execute(&crate::schema::serialized(&sql))
+            .await?;
         Ok(())
     }
 

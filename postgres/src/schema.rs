@@ -53,10 +53,24 @@ impl Schema {
         format!("\"{}\".\"{}\"", self.0, table.replace('"', "\"\""))
     }
 
-    /// `CREATE SCHEMA IF NOT EXISTS "schema"`.
+    /// `CREATE SCHEMA IF NOT EXISTS "schema"`, after the lock every statesync DDL takes
+    /// ([`serialized`]), so processes that start together take turns: two statements, to
+    /// run with `batch_execute`.
     pub fn create_sql(&self) -> String {
-        format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", self.0)
+        serialized(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", self.0))
     }
+}
+
+/// The transaction-level advisory lock every statesync DDL batch takes first.
+const DDL_LOCK: i64 = 0x7374_6174_6573_796e;
+
+/// `ddl` after the advisory lock every statesync DDL batch takes, so that processes
+/// creating the same tables at once take turns: `IF NOT EXISTS` alone races (two creates
+/// of one table both find it missing, and one fails on the catalogue's unique index). Run
+/// with `batch_execute`: the statements of one batch are one transaction (or part of the
+/// caller's), which holds the lock to its end.
+pub(crate) fn serialized(ddl: &str) -> String {
+    format!("SELECT pg_advisory_xact_lock({DDL_LOCK});\n{ddl}")
 }
 
 impl std::fmt::Display for Schema {

@@ -851,3 +851,25 @@ async fn a_failed_batch_is_retried_partition_by_partition() {
         assert_eq!(target, now);
     }
 }
+
+/// Workers that set up one fleet at once all succeed (the tables, the control tables and
+/// the triggers): each raced on the catalogue's unique index before.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn workers_that_set_up_one_fleet_at_once_all_succeed() {
+    let source = TestSchema::new("fleet_race_s").await;
+    let target = TestSchema::new("fleet_race_t").await;
+    let racers = (0..4).map(|_| {
+        let fleet = Fleet::new(
+            PgInventory::new(source.schema.clone()),
+            PgInventory::new(target.schema.clone()),
+        );
+        tokio::spawn(async move {
+            let client = connect(&url()).await?;
+            fleet.create_tables(&client).await
+        })
+    });
+    for racer in futures_util::future::join_all(racers).await {
+        racer.unwrap().unwrap();
+    }
+}

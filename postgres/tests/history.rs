@@ -743,3 +743,33 @@ async fn a_stored_value_that_does_not_read_back_names_its_version() {
         assert!(named(history.checkout(&client, 2).await.map(drop)));
     }
 }
+
+/// Processes that start together and create the same schema and table at once all
+/// succeed: `IF NOT EXISTS` alone raced (a unique violation in the catalogue for all but
+/// one of eight).
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn processes_that_create_one_table_at_once_all_succeed() {
+    // The guard drops the schema at the end; the racers create it again.
+    let guard = TestSchema::new("hist_race").await;
+    let schema = guard.schema.clone();
+    connect(&url())
+        .await
+        .unwrap()
+        .batch_execute(&format!("DROP SCHEMA \"{}\"", schema.name()))
+        .await
+        .unwrap();
+    let racers = (0..8).map(|_| {
+        let schema = schema.clone();
+        tokio::spawn(async move {
+            let client = connect(&url()).await?;
+            client.batch_execute(&schema.create_sql()).await?;
+            let history = PgHistory::<Counters>::new(&schema, "counters");
+            history.create_table(&client).await?;
+            history.init(&client, &counters(1)).await.map(drop)
+        })
+    });
+    for racer in futures_util::future::join_all(racers).await {
+        racer.unwrap().unwrap();
+    }
+}

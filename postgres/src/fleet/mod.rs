@@ -148,7 +148,9 @@ impl Fleet {
                 &format!("\"{source}\".statesync"),
             )
         );
-        client.batch_execute(&sql).await?;
+        client
+            .batch_execute(&crate::schema::serialized(&sql))
+            .await?;
         let enrol = format!(
             "SELECT {touch}(array_agg(name), array_fill(NULL::text, ARRAY[count(*)::int]))
                FROM (SELECT name FROM {} UNION SELECT name FROM {}) AS s HAVING count(*) > 0",

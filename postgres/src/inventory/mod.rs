@@ -156,6 +156,7 @@ impl PgInventory {
     /// # Errors
     /// [`Error::Db`].
     pub async fn create_tables(&self, client: &impl GenericClient) -> Result<(), Error> {
+        // `create_sql` takes the DDL lock, which the whole batch holds.
         let sql = format!(
             "{};\n{}",
             self.schema.create_sql(),
