@@ -873,3 +873,43 @@ async fn workers_that_set_up_one_fleet_at_once_all_succeed() {
         racer.unwrap().unwrap();
     }
 }
+
+/// A worker frozen inside its write transaction (`SIGSTOP`: its heartbeat stops too, as
+/// when its machine vanishes without closing the connection) holds the partition's row
+/// lock, which claims skip: the server ends its transaction after three leases (at least
+/// a second), and another worker then takes the partition. Before, the other worker
+/// polled for as long as the frozen one stayed frozen.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_worker_frozen_mid_transaction_holds_its_partition_for_a_bounded_time() {
+    let source = generate(480, 41); // 1 partition
+    let mut setup = setup("frozen", &source).await;
+    // Its pause (inside the transaction, before COMMIT) is where it is frozen.
+    let mut frozen = spawn_worker(&setup.fleet, "frozen", 300, 10_000);
+    std::thread::sleep(Duration::from_millis(1_500));
+    let stopped = Command::new("kill")
+        .args(["-STOP", &frozen.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let started = Instant::now();
+    let other = spawn_worker(&setup.fleet, "other", 300, 0);
+    let outputs = wait_all(vec![other]);
+    let took = started.elapsed();
+    let _ = frozen.kill();
+    let _ = frozen.wait();
+    assert!(
+        outputs[0].status.success(),
+        "{}",
+        String::from_utf8_lossy(&outputs[0].stderr)
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    let target = setup.fleet.target().load(&mut setup.client).await.unwrap();
+    assert_eq!(target, source);
+    let applied = setup.fleet.applied(&setup.client).await.unwrap();
+    assert!(
+        applied.iter().all(|(_, _, worker)| worker == "other"),
+        "{applied:?}"
+    );
+}

@@ -16,7 +16,8 @@
 //! releases the lease and logs the application under the key (partition, version). A
 //! crash or a lost connection before `COMMIT` leaves nothing; a `COMMIT` is final: each
 //! version of each partition is applied exactly once. A killed worker's lease expires and
-//! another worker takes the partition. A worker holds one partition in memory at a time.
+//! another worker takes the partition; one frozen mid-transaction has its transaction
+//! ended by the server after three leases idle. A worker holds one partition in memory at a time.
 //!
 //! The triggers also record, per version, the devices each statement touched (or the site
 //! itself). When only devices changed between the target's base version and the source's,

@@ -211,6 +211,13 @@ async fn plan(
     Ok((versions, scope))
 }
 
+/// How long a write transaction may sit idle before the server ends it: three leases (a
+/// live worker's heartbeat keeps its lease, and the work between two statements of a
+/// partition takes far less), at least one second.
+fn idle_limit(lease: Duration) -> Duration {
+    lease.saturating_mul(3).max(Duration::from_secs(1))
+}
+
 pub(super) async fn sync_partitions(
     fleet: &Fleet,
     client: &mut Client,
@@ -247,6 +254,15 @@ pub(super) async fn sync_partitions(
     // checked where nobody can take it any more, and the base must be the one planned
     // from.
     let tx = client.transaction().await.map_err(db)?;
+    // A worker stopped mid-transaction (frozen, or its machine gone without closing the
+    // connection) would hold the partition rows' locks, which claims skip, long after its
+    // lease ran out: the server ends a transaction left idle for three leases.
+    tx.batch_execute(&format!(
+        "SET LOCAL idle_in_transaction_session_timeout = {}",
+        idle_limit(options.lease).as_millis()
+    ))
+    .await
+    .map_err(db)?;
     let sql = format!(
         "SELECT name, owner, base_version FROM {} WHERE name = ANY($1) ORDER BY name FOR UPDATE",
         fleet.partition
