@@ -640,7 +640,8 @@ where
 
     /// Commits `ours` (edited from `base`), and while the commit is stale pulls the newer
     /// versions, merges three-way (base, ours, theirs: conflicts keep ours and are
-    /// returned) and commits the merge against the new head, at most `attempts` times.
+    /// returned) and commits the merge against the new head, at most `attempts` times (at
+    /// least once: `attempts = 0` was `Contended` without trying).
     /// When there is nothing to commit (ours, or the merge, holds nothing new), nothing is
     /// written and the checkout returned is the head.
     ///
@@ -660,7 +661,8 @@ where
         M: MergeModel,
     {
         let mut conflicts = Vec::new();
-        for stale in 0..attempts {
+        // At least once: `attempts` bounds the retries of a stale commit.
+        for stale in 0..attempts.max(1) {
             match self.commit(client, &base, &ours, message).await {
                 Ok(checkout) => {
                     return Ok(Committed {
@@ -700,6 +702,6 @@ where
                 Err(other) => return Err(other),
             }
         }
-        Err(CommitError::Contended(attempts))
+        Err(CommitError::Contended(attempts.max(1)))
     }
 }

@@ -374,16 +374,37 @@ async fn a_listener_syncs_the_partitions_the_source_triggers_notify() {
         without
     );
 
+    // The server ends the listening connection: the listener listens again (it ended
+    // with `BadRow`), and a change made meanwhile is still synced.
+    let ended: i64 = setup
+        .client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+              WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ended >= 1);
+    let mut moved = without.clone();
+    let first_site = moved.sites.iter().next().unwrap().key();
+    moved.sites.get_mut(&first_site).unwrap().region = "moved".into();
+    write_source(&fleet, &mut setup.client, &moved).await;
+    let fourth = next(&mut applied_rx).await;
+    assert_eq!(fourth.partitions.len(), 1);
+    assert_eq!(fleet.target().load(&mut setup.client).await.unwrap(), moved);
+
     stop_tx.send(()).unwrap();
     let report = tokio::time::timeout(BOUND, listener)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(report.partitions(), source.sites.len() + 2);
+    assert_eq!(report.partitions(), source.sites.len() + 3);
     assert_eq!((report.failures, report.lost_leases), (0, 0));
     let applied = applications(&setup).await;
     assert_eq!(applied.get(&site.name), Some(&3));
-    assert_eq!(applied.values().sum::<usize>(), source.sites.len() + 2);
+    assert_eq!(applied.values().sum::<usize>(), source.sites.len() + 3);
 }
 
 async fn next(

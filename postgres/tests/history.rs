@@ -773,3 +773,20 @@ async fn processes_that_create_one_table_at_once_all_succeed() {
         racer.unwrap().unwrap();
     }
 }
+
+/// `commit_merging` with `attempts = 0` commits once rather than give up untried.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn commit_merging_tries_at_least_once() {
+    let guard = TestSchema::new("hist_zero").await;
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    history.create_table(&client).await.unwrap();
+    let start = history.init(&client, &counters(1)).await.unwrap();
+    let next = bump(start.state(), 0);
+    let committed = history
+        .commit_merging(&client, start, next, "once", &MergeOptions::default(), 0)
+        .await
+        .unwrap();
+    assert_eq!(committed.checkout.version(), 1);
+}

@@ -570,7 +570,7 @@ impl Fleet {
     ///
     /// # Errors
     /// [`Error::BadOptions`] as [`Fleet::run_worker`]; [`Error::Db`] when the server cannot
-    /// be reached; [`Error::BadRow`] when the listening connection closed.
+    /// be reached (a listening connection that closed is opened again).
     pub async fn listen(
         &self,
         url: &str,
@@ -580,7 +580,7 @@ impl Fleet {
         stop: impl Future<Output = ()>,
     ) -> Result<WorkerReport, Error> {
         options.check()?;
-        let (_listening, mut notes) = connect_listening(url, &self.channel).await?;
+        let (mut _listening, mut notes) = connect_listening(url, &self.channel).await?;
         let mut session = Session::open(url, worker, options, on_applied).await?;
         tokio::pin!(stop);
         loop {
@@ -588,7 +588,11 @@ impl Fleet {
             tokio::select! {
                 note = notes.recv() => {
                     if note.is_none() {
-                        return Err(Error::BadRow("the listening connection closed".to_owned()));
+                        // The listening connection closed (the server ended it, or
+                        // restarted): listen again; what was notified meanwhile is found
+                        // by the pass that follows.
+                        (_listening, notes) = connect_listening(url, &self.channel).await?;
+                        continue;
                     }
                     // One pass covers every notification queued so far.
                     while notes.try_recv().is_ok() {}
