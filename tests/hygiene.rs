@@ -67,6 +67,74 @@ pub mod shadowed {
     }
 }
 
+/// Models defined where a trait implemented for every type has methods named like those
+/// the generated code calls (`field`, `finish`, `attribute`, `children`, `rule`, ...): the
+/// generated code calls them by path. Before, `Debug` of the child diffs picked the
+/// trait's `field` over `DebugStruct::field`, and every model with children failed.
+pub mod blanket_methods {
+    #![allow(dead_code)]
+
+    /// Methods named like the ones the generated code calls, for every type.
+    pub trait Reflect {
+        /// A name the `Debug` of child diffs calls.
+        fn field(&self, _name: &str) -> Option<String> {
+            None
+        }
+        /// A name the `Debug` of child diffs calls.
+        fn finish(&self) {}
+        /// A name the visitors call.
+        fn attribute(&self) {}
+        /// A name the visitors call.
+        fn children(&self) {}
+        /// A name the merge visitor calls.
+        fn rule(&self) {}
+        /// A name of `Formatter`.
+        fn debug_struct(&self) {}
+    }
+
+    impl<T: ?Sized> Reflect for T {}
+
+    /// A parent with children and a merge rule.
+    #[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+    pub struct Shelf {
+        /// Id.
+        #[statesync(id)]
+        pub name: String,
+        /// Merged by `max`.
+        #[statesync(merge = "max")]
+        pub capacity: u32,
+        /// Children.
+        #[statesync(children)]
+        pub books: statesync::Store<Book>,
+    }
+
+    /// A child.
+    #[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+    pub struct Book {
+        /// Id.
+        #[statesync(id)]
+        pub isbn: u32,
+    }
+}
+
+#[test]
+fn blanket_trait_methods_in_scope_change_nothing() {
+    use blanket_methods::{Book, Shelf};
+    let old = Shelf {
+        name: "a".into(),
+        capacity: 1,
+        books: statesync::Store::new(),
+    };
+    let mut new = old.clone();
+    new.books.insert(Book { isbn: 7 }).unwrap();
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(diff.summary().create, 1);
+    let statesync::Action::Update(update) = &diff.elements()[0].action else {
+        panic!("an update: {diff}");
+    };
+    assert!(format!("{:?}", update.children).contains("books"));
+}
+
 /// A crate that re-exports statesync under another name.
 pub mod facade {
     pub use statesync as sync_engine;

@@ -458,9 +458,11 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         #allow
         impl #impl_generics ::core::fmt::Debug for #ident #type_generics #debug_where {
             fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                __f.debug_struct(#ident_name)
-                    #(.field(#member_names, &self.#members))*
-                    .finish()
+                // Called by path: a method `field` or `finish` of a trait the user has in
+                // scope for every type would be picked before the inherent ones.
+                let mut __s = ::core::fmt::Formatter::debug_struct(__f, #ident_name);
+                #(::core::fmt::DebugStruct::field(&mut __s, #member_names, &self.#members);)*
+                ::core::fmt::DebugStruct::finish(&mut __s)
             }
         }
 
@@ -635,14 +637,14 @@ fn model_impl(model: &Model) -> TokenStream {
             #[inline(always)]
             fn visit_attributes<__V: #krate::AttributeVisitor<Self>>(__v: &mut __V) {
                 #unused
-                #(__v.attribute(&Self::#attribute_consts);)*
+                #(__V::attribute(__v, &Self::#attribute_consts);)*
             }
 
             #[inline(always)]
             fn visit_child_fields<__V: #krate::ChildFieldVisitor<Self>>(__v: &mut __V) {
                 #keyed_checks
                 #no_children
-                #(__v.children(&Self::#child_consts);)*
+                #(__V::children(__v, &Self::#child_consts);)*
             }
         }
     }
@@ -862,6 +864,9 @@ fn merge_impl(model: &Model) -> TokenStream {
                 }
                 (None, None) => return None,
             };
+            // By method (one line fewer per rule than by path, which the pretty-printed
+            // budget counts): `RuleVisitor::rule` takes `&mut self`, so only a by-value
+            // method `rule` of a trait for every type could come between.
             Some(quote_spanned!(span=> __v.rule(#at::merge::Rule {
                 attribute: Self::#attribute,
                 strategy: #at::merge::Strategy::#strategy,
