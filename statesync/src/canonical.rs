@@ -21,10 +21,23 @@ pub(crate) const MAX_NESTING: usize = 64;
 
 /// The canonical form of a `Debug` rendering (see the module docs).
 pub(crate) fn canonical(text: &str) -> String {
+    scanned(text, true)
+}
+
+/// A `Debug` rendering with its control characters escaped, its map and set entries left
+/// in the order they print: for two values that differ but whose canonical forms are the
+/// same (an order-sensitive type that prints like a map), so that a change never renders
+/// as `x -> x`.
+pub(crate) fn escaped(text: &str) -> String {
+    scanned(text, false)
+}
+
+fn scanned(text: &str, sort: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut scan = Scan {
         rest: text.chars(),
         depth: 0,
+        sort,
     };
     scan.copy_until(None, &mut out, &mut Vec::new());
     out
@@ -34,6 +47,8 @@ struct Scan<'a> {
     rest: Chars<'a>,
     /// How many groups the scan is inside.
     depth: usize,
+    /// Whether map and set entries are sorted.
+    sort: bool,
 }
 
 impl Scan<'_> {
@@ -84,7 +99,7 @@ impl Scan<'_> {
         let mut splits = Vec::new();
         let closed = self.copy_until(Some('}'), &mut inner, &mut splits);
         out.push('{');
-        if inner.starts_with(' ') || splits.is_empty() {
+        if !self.sort || inner.starts_with(' ') || splits.is_empty() {
             out.push_str(&inner);
         } else {
             let mut entries = Vec::with_capacity(splits.len() + 1);

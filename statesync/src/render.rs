@@ -216,11 +216,25 @@ impl DiffVisitor for Flatten {
 /// Adds a changed attribute to an entry.
 #[inline(never)]
 fn push_change(entry: &mut Entry, field: &'static str, old: &dyn Debug, new: &dyn Debug) {
-    entry.fields.push(FieldChange {
-        field,
-        old: render_value(old),
-        new: render_value(new),
-    });
+    let (old, new) = render_change(old, new);
+    entry.fields.push(FieldChange { field, old, new });
+}
+
+/// The two values of a change, rendered: canonical (see [`render_value`]), unless that
+/// makes them read the same, when they are rendered as they print (entries unsorted), so
+/// a change of an order-sensitive value that prints like a map does not read `x -> x`.
+pub(crate) fn render_change(old: &dyn Debug, new: &dyn Debug) -> (String, String) {
+    let (sorted_old, sorted_new) = (render_value(old), render_value(new));
+    if sorted_old != sorted_new {
+        return (sorted_old, sorted_new);
+    }
+    let as_printed = |value: &dyn Debug| {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{value:?}");
+        crate::canonical::escaped(&out)
+    };
+    (as_printed(old), as_printed(new))
 }
 
 /// A value's `Debug` rendering, the same in every run: map and set entries are sorted (see

@@ -205,3 +205,62 @@ fn a_raw_debug_value_cannot_forge_a_line_or_overflow_the_stack() {
         &plan[..100]
     );
 }
+
+/// An order-sensitive value that prints like a map: its `Debug` sorts into the same text
+/// on both sides of a change. Such a change renders as the values print, so it never
+/// reads `x -> x` (it did, in plans, entries and merge conflicts).
+#[test]
+fn a_change_that_sorts_into_the_same_text_renders_as_printed() {
+    /// Pairs in order, printed as a map.
+    #[derive(Clone, PartialEq)]
+    struct Ordered(Vec<(&'static str, u32)>);
+
+    impl std::fmt::Debug for Ordered {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_map()
+                .entries(self.0.iter().map(|(k, v)| (k, v)))
+                .finish()
+        }
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Chain {
+        #[statesync(id)]
+        name: String,
+        links: Ordered,
+    }
+
+    let old = Chain {
+        name: "c".into(),
+        links: Ordered(vec![("b", 1), ("a", 2)]),
+    };
+    let new = Chain {
+        links: Ordered(vec![("a", 2), ("b", 1)]),
+        ..old.clone()
+    };
+    let plan = old.diff(&new).unwrap().to_string();
+    assert_eq!(
+        plan,
+        "~ chain[name=c] links: {\"b\": 1, \"a\": 2} -> {\"a\": 2, \"b\": 1}\n"
+    );
+    // Both sides changed the base, to values that sort alike.
+    let base = Chain {
+        links: Ordered(vec![("a", 2)]),
+        ..old.clone()
+    };
+    let conflicts = statesync::merge::merge(&base, &old, &new, &Default::default())
+        .unwrap()
+        .conflicts;
+    assert_eq!(conflicts[0].ours.as_deref(), Some("{\"b\": 1, \"a\": 2}"));
+    assert_eq!(conflicts[0].theirs.as_deref(), Some("{\"a\": 2, \"b\": 1}"));
+    // Values that differ once sorted keep the canonical form.
+    let sorted = Chain {
+        links: Ordered(vec![("b", 1), ("a", 3)]),
+        ..old.clone()
+    };
+    let plan = old.diff(&sorted).unwrap().to_string();
+    assert!(
+        plan.contains("{\"a\": 2, \"b\": 1} -> {\"a\": 3, \"b\": 1}"),
+        "{plan}"
+    );
+}

@@ -507,12 +507,15 @@ impl<'o> MergeCx<'o> {
         if let Some(value) = resolved {
             return value;
         }
+        // Two values that differ but render alike once map entries are sorted are shown as
+        // they print.
+        let (ours_rendered, theirs_rendered) = crate::render::render_change(ours, theirs);
         self.conflicts.push(Conflict {
             path: self.path_to(field),
             kind: ConflictKind::Field,
             base: base.map(|value| render(value)),
-            ours: Some(render(ours)),
-            theirs: Some(render(theirs)),
+            ours: Some(ours_rendered),
+            theirs: Some(theirs_rendered),
         });
         match (self.kept, base) {
             (Kept::Theirs, _) => theirs.clone(),
