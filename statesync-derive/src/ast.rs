@@ -29,6 +29,9 @@ pub struct Field<'a> {
     /// The field's display name (`rename`, or its identifier).
     pub name: String,
     pub options: attr::FieldOptions,
+    /// Whether its `#[statesync(...)]` attributes had a mistake (an unknown option, a bad
+    /// value): its role may not be the one meant.
+    pub unread: bool,
     pub original: &'a syn::Field,
 }
 
@@ -94,13 +97,45 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// The model emitted beside derive errors: every field skipped and every option
-    /// dropped, so the impls it gets mention none of the faulty tokens and the user sees
-    /// the real errors, not a cascade of "trait not implemented" at every use of the model.
+    /// The model emitted beside derive errors: every option dropped (but a parsed `eq`,
+    /// which may stand for a missing `PartialEq`), and children skipped, so the impls it
+    /// gets mention none of the faulty tokens and the user sees the real errors, not a
+    /// cascade of "trait not implemented" at every use of the model. Id fields and
+    /// attributes keep their roles, so the key type and the field enum have the members
+    /// the rest of the user's code names (unless the model is generic; a field whose
+    /// options had a mistake or gave it two roles, or whose variant another already took,
+    /// is skipped).
     pub fn into_fallback(mut self) -> Self {
+        let mut variants = std::collections::HashSet::new();
+        // A generic model's fields would need the bounds the failed options may have
+        // given: all skipped.
+        let generic = self.generics.type_params().next().is_some();
         for field in &mut self.fields {
-            field.role = Role::Skip;
-            field.options = attr::FieldOptions::default();
+            let flags = &field.options;
+            let roles = [&flags.id, &flags.skip, &flags.children]
+                .into_iter()
+                .filter(|flag| flag.is_set())
+                .count();
+            // A field given clashing roles keeps none: either could be the mistake.
+            let kept = !generic
+                && !field.unread
+                && matches!(field.role, Role::Id | Role::Attribute)
+                && roles <= 1
+                && variants.insert(field.variant.to_string());
+            if !kept {
+                field.role = Role::Skip;
+            }
+            // Display names as the identifiers spell them: distinct, whatever `rename` said.
+            field.name = syn::ext::IdentExt::unraw(field.ident).to_string();
+            let eq = field
+                .options
+                .eq
+                .take()
+                .filter(|_| field.role == Role::Attribute);
+            field.options = attr::FieldOptions {
+                eq,
+                ..attr::FieldOptions::default()
+            };
         }
         // The generated types keep the names the struct gives them: the user's own types
         // may hold the default ones.
@@ -179,7 +214,9 @@ fn shape_error(tokens: impl quote::ToTokens, found: &str) -> syn::Error {
 
 impl<'a> Field<'a> {
     fn from_syn(field: &'a syn::Field, errors: &mut Errors) -> Option<Self> {
+        let before = errors.count();
         let options = attr::field_options(&field.attrs, errors);
+        let unread = errors.count() > before;
         let ident = field.ident.as_ref()?;
         let role = if options.id.is_set() {
             Role::Id
@@ -203,6 +240,7 @@ impl<'a> Field<'a> {
             role,
             name,
             options,
+            unread,
             original: field,
         })
     }

@@ -178,6 +178,13 @@ impl Errors {
         self.push(syn::Error::new_spanned(tokens, message));
     }
 
+    /// How many errors were collected.
+    pub fn count(&self) -> usize {
+        self.combined
+            .as_ref()
+            .map_or(0, |combined| combined.clone().into_iter().count())
+    }
+
     pub fn finish(self) -> syn::Result<()> {
         self.combined.map_or(Ok(()), Err)
     }
