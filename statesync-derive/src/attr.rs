@@ -402,12 +402,55 @@ fn set_valued<T>(
 
 /// A function's path, as `eq = path::to::fn` or, as serde writes its `with`, in quotes
 /// (`eq = "path::to::fn"`).
+///
+/// Anything else is one error. A closure leaves the rest of the attribute unread (its own
+/// commas would read as the separators of further options, each an error of its own); a
+/// qualified path such as `<HashMap<K, V> as Trait>::f` is skipped to the first comma
+/// outside its angle brackets, so a later mistake in the attribute is still found.
 fn parse_fn_path(meta: &ParseNestedMeta) -> syn::Result<syn::Path> {
+    let not_a_path = |span| {
+        syn::Error::new(
+            span,
+            "expected the path of a function (`path::to::fn`, or in quotes); a closure or a \
+             qualified path (`<T as Trait>::f`) is not one: name a `fn(&T, &T) -> bool` \
+             (or a `fn` that calls it)",
+        )
+    };
     if meta.input.peek(syn::LitStr) {
         let quoted: syn::LitStr = meta.input.parse()?;
-        return quoted.parse();
+        return quoted.parse().map_err(|_| not_a_path(quoted.span()));
     }
-    meta.input.parse()
+    let fork = meta.input.fork();
+    match fork.parse::<syn::Path>() {
+        Ok(path) if fork.is_empty() || fork.peek(Token![,]) => {
+            syn::parse::discouraged::Speculative::advance_to(meta.input, &fork);
+            Ok(path)
+        }
+        _ => {
+            let span = meta.input.span();
+            if meta.input.peek(Token![|]) || meta.input.peek(Token![move]) {
+                let _rest: TokenStream = meta.input.parse()?;
+            } else {
+                skip_angled(meta.input)?;
+            }
+            Err(not_a_path(span))
+        }
+    }
+}
+
+/// Skips tokens up to a comma outside angle brackets (or the end).
+fn skip_angled(input: syn::parse::ParseStream<'_>) -> syn::Result<()> {
+    let mut depth = 0_usize;
+    while !input.is_empty() && !(depth == 0 && input.peek(Token![,])) {
+        match input.parse::<proc_macro2::TokenTree>()? {
+            proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '<' => depth += 1,
+            proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '>' => {
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn option_name(meta: &ParseNestedMeta) -> String {

@@ -1,0 +1,15 @@
+use statesync::DiffModel;
+
+// A closure (whose own commas read as option separators) and a qualified path are one
+// error each, not three; a typo after the qualified path is still found.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Reading {
+    #[statesync(id)]
+    name: String,
+    #[statesync(eq = |a: &f64, b: &f64| a == b)]
+    value: f64,
+    #[statesync(eq = <std::collections::HashMap<u8, u8> as Default>::default, renmae = "x")]
+    other: f64,
+}
+
+fn main() {}
