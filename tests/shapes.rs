@@ -659,3 +659,40 @@ fn hash_map_children_are_written_in_key_order() {
     assert_eq!(json, format!("{{\"books\":[{}]}}", expected.join(",")));
     assert_eq!(serde_json::to_string(&shelf()).unwrap(), json);
 }
+
+/// Attributes whose names camel-case alike (`x`, `_x`, `x_`, `a_b`, `a__b`, `aB`): each
+/// gets a variant, the later ones named by their identifiers. Such a model was refused
+/// ("would share the field-enum variant"), and `rename` could not help.
+#[test]
+fn attributes_that_camel_case_alike_each_get_a_variant() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    #[allow(non_snake_case)]
+    struct Alike {
+        #[statesync(id)]
+        id: u8,
+        x: u8,
+        _x: u8,
+        x_: u8,
+        a_b: u8,
+        a__b: u8,
+        aB: u8,
+    }
+    let names: Vec<&str> = AlikeField::ALL.iter().map(|field| field.name()).collect();
+    assert_eq!(names, ["x", "_x", "x_", "a_b", "a__b", "aB"]);
+    assert_eq!(AlikeField::_x.name(), "_x");
+    let old = Alike {
+        id: 1,
+        x: 0,
+        _x: 0,
+        x_: 0,
+        a_b: 0,
+        a__b: 0,
+        aB: 0,
+    };
+    let new = Alike {
+        a__b: 1,
+        ..old.clone()
+    };
+    let plan = old.diff(&new).unwrap().to_string();
+    assert_eq!(plan, "~ alike[id=1] a__b: 0 -> 1\n");
+}

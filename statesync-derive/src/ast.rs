@@ -64,11 +64,12 @@ impl<'a> Model<'a> {
             syn::Data::Union(data) => return Err(shape_error(data.union_token, "a union")),
         };
         let mut options = attr::container_options(&input.attrs, errors);
-        let fields: Vec<Field> = named
+        let mut fields: Vec<Field> = named
             .named
             .iter()
             .filter_map(|field| Field::from_syn(field, errors))
             .collect();
+        give_distinct_variants(&mut fields);
         let has_children = fields.iter().any(|field| field.role == Role::Children);
         crate::check::companion_names(&input.ident, has_children, &mut options, errors);
         let name = options.name.as_ref().map_or_else(
@@ -183,6 +184,23 @@ impl<'a> Model<'a> {
 
 /// The field's name in UpperCamelCase, or `Field…` when that is not an identifier
 /// (`_1`, `__`, `self_`).
+/// Names by its identifier (`_x`, `a__b`) the field-enum variant of an attribute whose
+/// camel-cased name an earlier attribute already takes (`x` and `_x` both camel-case to
+/// `X`). Identifiers are distinct, so only an identifier that is some other field's
+/// camel-cased name (a field `X` beside `x`) still clashes: `check` reports it.
+fn give_distinct_variants(fields: &mut [Field]) {
+    let mut taken = std::collections::HashSet::new();
+    for field in fields
+        .iter_mut()
+        .filter(|field| field.role == Role::Attribute)
+    {
+        if !taken.insert(field.variant.to_string()) {
+            field.variant = field.ident.clone();
+            taken.insert(field.variant.to_string());
+        }
+    }
+}
+
 fn variant_for(ident: &Ident) -> Ident {
     use heck::ToUpperCamelCase;
     let name = ident.to_string();

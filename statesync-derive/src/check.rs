@@ -12,7 +12,7 @@ pub fn check(model: &Model, errors: &mut Errors) {
             errors.at(
                 field.ident,
                 format!(
-                    "field `{}` would share the field-enum variant `{}` with another field; rename one of them",
+                    "field `{}` would share the field-enum variant `{}` with another field; rename the field",
                     field.ident, field.variant
                 ),
             );
