@@ -53,9 +53,9 @@ impl Schema {
         format!("\"{}\".\"{}\"", self.0, table.replace('"', "\"\""))
     }
 
-    /// `CREATE SCHEMA IF NOT EXISTS "schema"`, after the lock every statesync DDL takes
-    /// ([`serialized`]), so processes that start together take turns: two statements, to
-    /// run with `batch_execute`.
+    /// `CREATE SCHEMA IF NOT EXISTS "schema"`, after the transaction-level advisory lock
+    /// every statesync DDL takes, so processes that start together take turns: two
+    /// statements, to run with `batch_execute`.
     pub fn create_sql(&self) -> String {
         serialized(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", self.0))
     }

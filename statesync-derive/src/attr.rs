@@ -441,7 +441,8 @@ fn parse_fn_path(meta: &ParseNestedMeta) -> syn::Result<syn::Path> {
 /// Skips tokens up to a comma outside angle brackets (or the end).
 fn skip_angled(input: syn::parse::ParseStream<'_>) -> syn::Result<()> {
     let mut depth = 0_usize;
-    while !input.is_empty() && !(depth == 0 && input.peek(Token![,])) {
+    let at_separator = |depth: usize| depth == 0 && input.peek(Token![,]);
+    while !input.is_empty() && !at_separator(depth) {
         match input.parse::<proc_macro2::TokenTree>()? {
             proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '<' => depth += 1,
             proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '>' => {
