@@ -62,8 +62,8 @@ pub trait ChildCollection: Default {
 
     /// Checks that every child is filed under its own key. A map can hold a model under
     /// another key (one built by hand, or whose id fields were changed in place without
-    /// moving it): a diff refuses such a map, and so do `apply` and a sync that would
-    /// create into it (the new model's key could then be held twice). The default, for a
+    /// moving it): a diff refuses such a map, and so does `apply` when it creates into it
+    /// (the new model's key could then be held twice). The default, for a
     /// collection that files each child by the child's own key, finds nothing.
     ///
     /// ```

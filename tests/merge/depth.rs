@@ -111,3 +111,36 @@ fn a_merge_of_a_very_deep_tree_does_not_overflow_the_stack() {
         .unwrap();
     assert!(merged);
 }
+
+/// A conflict renders whole models (`Debug`, which recurses without bound): their depth
+/// is checked first. A delete against an edit of a deep subtree, and a root replaced on
+/// one side and edited on the other, overflowed the stack at 20,000 levels.
+#[test]
+fn a_conflict_over_a_very_deep_subtree_does_not_overflow_the_stack() {
+    let levels = 50_000;
+    let refused = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || {
+            let root = |id, reports| Person {
+                id,
+                name: "root".into(),
+                reports,
+            };
+            // Deleted on one side, edited on the other (its leaf renamed).
+            let base = root(1_000_000, vec![chain(levels, "a")]);
+            let edited = root(1_000_000, vec![chain(levels, "b")]);
+            let deleted = root(1_000_000, Vec::new());
+            let delete_update = too_deep(merge(&base, &edited, &deleted, &MergeOptions::default()));
+            // A root replaced on one side and edited on the other.
+            let replaced = root(2_000_000, Vec::new());
+            let root_key = too_deep(merge(&base, &edited, &replaced, &MergeOptions::default()));
+            for person in [base, edited, deleted, replaced] {
+                dismantle(person);
+            }
+            delete_update && root_key
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(refused);
+}

@@ -348,6 +348,19 @@ impl<'o> MergeCx<'o> {
         self.error.get_or_insert(error);
     }
 
+    /// Whether each model's subtree is within [`crate::MAX_DEPTH`]; the merge fails
+    /// otherwise. Checked before a model is rendered whole for a conflict, as rendering
+    /// (`Debug`) recurses without bound.
+    fn within_depth<M: DiffModel>(&mut self, models: &[&M]) -> bool {
+        for model in models {
+            if let Err(error) = check_subtree(*model) {
+                self.fail(error);
+                return false;
+            }
+        }
+        true
+    }
+
     /// A copy of a model taken whole (not merged level by level), once its subtree is
     /// checked to be within [`crate::MAX_DEPTH`]; `None` (and the merge fails) otherwise.
     fn taken_whole<M: DiffModel>(&mut self, model: &M) -> Option<M> {
@@ -418,6 +431,9 @@ impl<'o> MergeCx<'o> {
         }
         if unchanged(theirs) {
             return self.taken_whole(ours);
+        }
+        if !self.within_depth(&[base, ours, theirs]) {
+            return None;
         }
         self.path.push(Self::segment(M::NAME, base));
         self.conflicts.push(Conflict {
@@ -651,6 +667,9 @@ impl<'o> MergeCx<'o> {
         survivor: &M,
         deleter: Side,
     ) -> Option<M> {
+        if !self.within_depth(&[base, survivor]) {
+            return None;
+        }
         // Untouched, or changed only by deletes in its subtree, which the delete of the
         // whole element takes along: deleted, with no conflict.
         let only_deleted = base.diff(survivor).is_ok_and(|diff| {

@@ -106,9 +106,10 @@ pub trait MergeModel: DiffModel + Debug + 'static {
 ///
 /// # Errors
 /// [`Error::TooDeep`](crate::Error::TooDeep) when a side holds an element deeper than
-/// [`crate::MAX_DEPTH`], as [`DiffModel::diff`] refuses it: nothing a diff, `apply` or a
-/// `History` refuses comes out of a merge, and a tree of any depth merges without
-/// overflowing the stack.
+/// [`crate::MAX_DEPTH`], as [`DiffModel::diff`] refuses it, so a tree of any depth merges
+/// without overflowing the stack. (A merge checks the depth only: a subtree one side
+/// created is taken as it is, so two children of one key in a `Vec` of it come out of
+/// the merge, and the next diff refuses them.)
 pub fn merge<M: MergeModel>(
     base: &M,
     ours: &M,

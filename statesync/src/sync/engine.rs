@@ -31,11 +31,6 @@ pub(super) trait Slots<M: DiffModel> {
         }
     }
     fn insert_slot(&mut self, model: M);
-    /// Why no element can be created here: a map holding a model under another key
-    /// ([`ChildCollection::check_filing`]).
-    fn filing_error(&self) -> Option<Error> {
-        None
-    }
     /// The key of the model that replaces the one held, when this is a root whose key the
     /// diff changes (a delete and a create): its delete waits on that create.
     fn replacement(&self) -> Option<&M::Key> {
@@ -79,10 +74,6 @@ impl<C: ChildCollection> Slots<C::Model> for C {
 
     fn insert_slot(&mut self, model: C::Model) {
         self.insert_child(model);
-    }
-
-    fn filing_error(&self) -> Option<Error> {
-        self.check_filing().err()
     }
 
     fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s C::Model)) {
@@ -848,8 +839,6 @@ pub(super) fn create_refusal<M: DiffModel, S: Slots<M>>(
             key: key.to_string(),
             path: Path::root(),
         })
-    } else if let Some(error) = slots.filing_error() {
-        Some(error)
     } else {
         crate::diff::check_create(model).err()
     }
