@@ -26,6 +26,7 @@ use crate::{Error, Schema};
 /// Why a value cannot be stored as JSONB and read back ([`Error::NotJson`]).
 const NAN: &str = "a NaN or infinite float is written as null";
 const DEEP: &str = "it nests deeper than the 128 levels serde_json reads";
+const UNREAD: &str = "it does not read back as it was written";
 const NUL: &str = "PostgreSQL's jsonb and text hold no NUL character (\\u0000)";
 
 /// `value` as JSON, and what that JSON reads back as, with the reader that reads it from
@@ -48,10 +49,13 @@ fn to_json<T: Serialize + DeserializeOwned>(
         return Err(not_json(NUL));
     }
     let back = serde_json::from_str(&text).map_err(|error| {
-        not_json(if error.to_string().contains("recursion limit") {
+        let error = error.to_string();
+        not_json(if error.contains("recursion limit") {
             DEEP
-        } else {
+        } else if error.contains("null") {
             NAN
+        } else {
+            UNREAD
         })
     })?;
     let raw = RawValue::from_string(text).map_err(|_| not_json(DEEP))?;

@@ -790,3 +790,36 @@ async fn commit_merging_tries_at_least_once() {
         .unwrap();
     assert_eq!(committed.checkout.version(), 1);
 }
+
+/// Floats read back exactly from the text PostgreSQL prints for `jsonb` (every digit
+/// written out: 309 for `f64::MAX`). Before, `f64::MAX` was committed and then unreadable
+/// ("number out of range"), and 1.2345678901234567e200 read back as another number.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn floats_read_back_exactly_from_jsonb() {
+    let guard = TestSchema::new("hist_floats").await;
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Gauges>::new(&guard.schema, "gauges");
+    history.create_table(&client).await.unwrap();
+    let gauge = |reading: f64, limit: Option<f64>| Gauges {
+        gauges: Store::try_from_iter([Gauge {
+            name: "g".into(),
+            reading,
+            limit,
+        }])
+        .unwrap(),
+    };
+    let mut at = history.init(&client, &gauge(0.1, None)).await.unwrap();
+    for (reading, limit) in [
+        (f64::MAX, Some(f64::MIN_POSITIVE)),
+        (1.234_567_890_123_456_7e200, Some(-f64::MAX)),
+        (5e-324, Some(0.3)),
+    ] {
+        at = history
+            .commit(&client, &at, &gauge(reading, limit), "float")
+            .await
+            .unwrap();
+        let head = history.head(&client).await.unwrap();
+        assert_eq!(head.state(), &gauge(reading, limit));
+    }
+}

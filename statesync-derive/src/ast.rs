@@ -118,11 +118,15 @@ impl<'a> Model<'a> {
                 .filter(|flag| flag.is_set())
                 .count();
             // A field given clashing roles keeps none: either could be the mistake.
+            // Only attributes have variants: an id field never takes one.
             let kept = !generic
                 && !field.unread
-                && matches!(field.role, Role::Id | Role::Attribute)
                 && roles <= 1
-                && variants.insert(field.variant.to_string());
+                && match field.role {
+                    Role::Id => true,
+                    Role::Attribute => variants.insert(field.variant.to_string()),
+                    Role::Children | Role::Skip => false,
+                };
             if !kept {
                 field.role = Role::Skip;
             }
@@ -182,8 +186,6 @@ impl<'a> Model<'a> {
     }
 }
 
-/// The field's name in UpperCamelCase, or `Field…` when that is not an identifier
-/// (`_1`, `__`, `self_`).
 /// Names by its identifier (`_x`, `a__b`) the field-enum variant of an attribute whose
 /// camel-cased name an earlier attribute already takes (`x` and `_x` both camel-case to
 /// `X`). Identifiers are distinct, so only an identifier that is some other field's
@@ -201,6 +203,8 @@ fn give_distinct_variants(fields: &mut [Field]) {
     }
 }
 
+/// The field's name in UpperCamelCase, or `Field…` when that is not an identifier
+/// (`_1`, `__`, `self_`).
 fn variant_for(ident: &Ident) -> Ident {
     use heck::ToUpperCamelCase;
     let name = ident.to_string();

@@ -29,7 +29,8 @@ pub struct WorkerOptions {
     /// lost. Default 3.
     pub reconnects: usize,
     /// A pause inside the write transaction, before `COMMIT` (default none): to make a
-    /// demo or a test catch workers mid-transaction.
+    /// demo or a test catch workers mid-transaction. The server ends a write transaction
+    /// idle for three leases (at least a second), so a pause that long fails every commit.
     pub pause_before_commit: Duration,
     /// Return when no partition needs a sync (default `true`); `false` keeps polling.
     pub stop_when_idle: bool,
@@ -353,6 +354,29 @@ fn spawn_heartbeat(
 
 /// Opens a connection that `LISTEN`s on `channel`, and the stream of notification
 /// payloads it receives (ending when the connection does).
+/// [`connect_listening`] after the listening connection closed: up to
+/// [`WorkerOptions::reconnects`] more tries, waiting [`WorkerOptions::poll`] and then twice
+/// as long each time (a server that restarts refuses connections for a while).
+async fn listen_again(
+    url: &str,
+    channel: &str,
+    options: &WorkerOptions,
+) -> Result<(Client, mpsc::UnboundedReceiver<String>), Error> {
+    let mut wait = options.poll;
+    let mut tries = 0;
+    loop {
+        match connect_listening(url, channel).await {
+            Ok(listening) => return Ok(listening),
+            Err(error) if tries >= options.reconnects => return Err(error),
+            Err(_) => {
+                tokio::time::sleep(wait).await;
+                wait = wait.saturating_mul(2);
+                tries += 1;
+            }
+        }
+    }
+}
+
 async fn connect_listening(
     url: &str,
     channel: &str,
@@ -591,7 +615,7 @@ impl Fleet {
                         // The listening connection closed (the server ended it, or
                         // restarted): listen again; what was notified meanwhile is found
                         // by the pass that follows.
-                        (_listening, notes) = connect_listening(url, &self.channel).await?;
+                        (_listening, notes) = listen_again(url, &self.channel, options).await?;
                         continue;
                     }
                     // One pass covers every notification queued so far.
