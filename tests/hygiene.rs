@@ -5,7 +5,8 @@
     unused_qualifications,
     missing_docs,
     unused_results,
-    trivial_casts
+    trivial_casts,
+    redundant_lifetimes
 )]
 
 /// Models defined where the prelude's names mean something else.
@@ -133,6 +134,18 @@ fn blanket_trait_methods_in_scope_change_nothing() {
         panic!("an update: {diff}");
     };
     assert!(format!("{:?}", update.children).contains("books"));
+}
+
+/// A model borrowing its id: the sync and merge impls need it `'static`, which makes the
+/// lifetime `'static` too; `redundant_lifetimes` said so at the user's lifetime (an error
+/// under `deny`) until the generated impls allowed it.
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq)]
+pub struct Borrowed<'a> {
+    /// Id.
+    #[statesync(id)]
+    pub id: &'a str,
+    /// Attribute.
+    pub value: u8,
 }
 
 /// A crate that re-exports statesync under another name.

@@ -48,7 +48,7 @@ fn allows() -> TokenStream {
 /// impls (`ref_option` on an accessor of an `Option` field, say).
 fn allows_all() -> TokenStream {
     quote! {
-        #[allow(deprecated, non_snake_case, unused_qualifications)]
+        #[allow(deprecated, non_snake_case, unused_qualifications, redundant_lifetimes)]
         #[allow(clippy::all, clippy::pedantic)]
     }
 }
