@@ -517,3 +517,67 @@ fn a_conflict_below_an_element_created_on_both_sides_leaves_the_rest_in_the_base
     assert!(!lon_of(&mut b).devices.contains(&d1));
     assert!(!lon_of(&mut a).devices.contains(&d1));
 }
+
+/// A firewall root with rules keyed on their own (not on the root's key).
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Acl {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    rules: statesync::Store<AclRule>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct AclRule {
+    #[statesync(id)]
+    seq: u32,
+}
+
+/// An adapter whose create of rule 20 fails.
+struct RefusesRule20;
+
+impl statesync::sync::Adapter for RefusesRule20 {}
+
+impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesRule20 {
+    fn create(
+        &mut self,
+        model: &M,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        if M::NAME == "acl_rule" && model.key().to_string() == "seq=20" {
+            return Err("503 try later".into());
+        }
+        Ok(())
+    }
+}
+
+/// A root replaced on one side (another key, the same rules) whose replacement reached the
+/// other side with a rule's create failed: the agreed base holds the new root with what
+/// both hold of it, so the next sync creates the missing rule. The base took the old
+/// root's rules under the new key, and the next sync deleted the rule on the side that
+/// never lost it (found by an outside tester).
+#[test]
+fn a_root_replacement_with_a_failed_child_create_loses_no_child() {
+    let acl = |name: &str, rules: &[u32]| Acl {
+        name: name.into(),
+        rules: statesync::Store::try_from_iter(rules.iter().map(|&seq| AclRule { seq })).unwrap(),
+    };
+    let base = acl("fw", &[10, 20]);
+    let mut history = History::new(base.clone()).unwrap();
+    let mut a = acl("fw2", &[10, 20]);
+    let mut b = base.clone();
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut RefusesRule20),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(!report.base_committed);
+    assert_eq!(b, acl("fw2", &[10]));
+    assert_eq!(history.head(), &acl("fw2", &[10]));
+    let report = in_memory(&mut history, &mut a, &mut b);
+    assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
+    assert_eq!(a, acl("fw2", &[10, 20]));
+    assert_eq!(b, a);
+}

@@ -421,7 +421,15 @@ impl<'o> MergeCx<'o> {
         }
         if ours.same_key(theirs) {
             self.path.push(Self::segment(M::NAME, ours));
-            let merged = merge_model(Some(base), ours, theirs, self);
+            // An agreement on a root both sides replaced by one new key: its children were
+            // created there on each side, so one that only a side holds is not agreed (a
+            // create that failed on the other), whatever the old root held; the base's
+            // attributes stay where the sides differ.
+            let merged = if self.agreement && !ours.same_key(base) {
+                merge_model(Some(&without_children(base)), ours, theirs, self)
+            } else {
+                merge_model(Some(base), ours, theirs, self)
+            };
             self.path.pop();
             return merged;
         }
