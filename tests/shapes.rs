@@ -662,7 +662,8 @@ fn hash_map_children_are_written_in_key_order() {
 
 /// Attributes whose names camel-case alike (`x`, `_x`, `x_`, `a_b`, `a__b`, `aB`): each
 /// gets a variant, the later ones named by their identifiers. Such a model was refused
-/// ("would share the field-enum variant"), and `rename` could not help.
+/// ("would share the field-enum variant"), and `rename` could not help. A variant never
+/// takes the name of the field enum's own items (`name`, `ALL`).
 #[test]
 fn attributes_that_camel_case_alike_each_get_a_variant() {
     #[derive(DiffModel, Clone, Debug, PartialEq)]
@@ -695,4 +696,17 @@ fn attributes_that_camel_case_alike_each_get_a_variant() {
     };
     let plan = old.diff(&new).unwrap().to_string();
     assert_eq!(plan, "~ alike[id=1] a__b: 0 -> 1\n");
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    #[allow(non_snake_case)]
+    struct Named {
+        _name: u8,
+        name: u8,
+        a_l_l: u8,
+        all: u8,
+        ALL: u8,
+    }
+    let names: Vec<&str> = NamedField::ALL.iter().map(|field| field.name()).collect();
+    assert_eq!(names, ["_name", "name", "a_l_l", "all", "ALL"]);
+    assert_eq!(NamedField::NameField.name(), "name");
 }

@@ -187,19 +187,30 @@ impl<'a> Model<'a> {
 }
 
 /// Names by its identifier (`_x`, `a__b`) the field-enum variant of an attribute whose
-/// camel-cased name an earlier attribute already takes (`x` and `_x` both camel-case to
-/// `X`). Identifiers are distinct, so only an identifier that is some other field's
-/// camel-cased name (a field `X` beside `x`) still clashes: `check` reports it.
+/// camel-cased name an earlier attribute, or an item of the field enum (`ALL`, `name`),
+/// already takes (`x` and `_x` both camel-case to `X`), or else by its camel-cased name
+/// and `Field` (`name` beside `_name` is `NameField`). A field none of these fit (a field
+/// `X` beside `x` and `XField`) is reported by `check`.
 fn give_distinct_variants(fields: &mut [Field]) {
-    let mut taken = std::collections::HashSet::new();
+    // The field enum's own items, which a variant must not shadow.
+    let mut taken: std::collections::HashSet<String> =
+        ["ALL", "name"].into_iter().map(str::to_owned).collect();
     for field in fields
         .iter_mut()
         .filter(|field| field.role == Role::Attribute)
     {
-        if !taken.insert(field.variant.to_string()) {
-            field.variant = field.ident.clone();
-            taken.insert(field.variant.to_string());
-        }
+        let camel = field.variant.clone();
+        let candidates = [
+            camel.clone(),
+            field.ident.clone(),
+            Ident::new(&format!("{camel}Field"), field.ident.span()),
+        ];
+        let free = candidates
+            .iter()
+            .find(|candidate| !taken.contains(&candidate.to_string()));
+        // None free: the first, which `check` reports as shared.
+        field.variant = free.unwrap_or(&camel).clone();
+        taken.insert(field.variant.to_string());
     }
 }
 

@@ -441,14 +441,19 @@ fn parse_fn_path(meta: &ParseNestedMeta) -> syn::Result<syn::Path> {
 /// Skips tokens up to a comma outside angle brackets (or the end).
 fn skip_angled(input: syn::parse::ParseStream<'_>) -> syn::Result<()> {
     let mut depth = 0_usize;
+    // The `>` of an arrow (`fn() -> T`) closes nothing.
+    let mut arrow = false;
     let at_separator = |depth: usize| depth == 0 && input.peek(Token![,]);
     while !input.is_empty() && !at_separator(depth) {
-        match input.parse::<proc_macro2::TokenTree>()? {
-            proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '<' => depth += 1,
-            proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '>' => {
-                depth = depth.saturating_sub(1);
+        let tree = input.parse::<proc_macro2::TokenTree>()?;
+        let after_dash = std::mem::take(&mut arrow);
+        if let proc_macro2::TokenTree::Punct(punct) = tree {
+            match punct.as_char() {
+                '<' => depth += 1,
+                '>' if !after_dash => depth = depth.saturating_sub(1),
+                '-' => arrow = punct.spacing() == proc_macro2::Spacing::Joint,
+                _ => {}
             }
-            _ => {}
         }
     }
     Ok(())

@@ -6,7 +6,9 @@ use syn::Ident;
 use crate::attr::{self, Companion, Errors, Strategy};
 
 pub fn check(model: &Model, errors: &mut Errors) {
-    let mut variants = std::collections::BTreeSet::new();
+    // The field enum's own items, which a variant must not shadow.
+    let mut variants: std::collections::BTreeSet<String> =
+        ["ALL", "name"].into_iter().map(str::to_owned).collect();
     for field in model.fields_with(Role::Attribute) {
         if !variants.insert(field.variant.to_string()) {
             errors.at(

@@ -1,15 +1,15 @@
 use statesync::DiffModel;
 
-// Of two attributes that camel-case alike, the second's variant is named by its
-// identifier (`speed_1` is `Speed1`, `speed1` is `speed1`); only an identifier that is
-// the other's camel-cased name still clashes.
+// An attribute's variant is its camel-cased name, or else its identifier, or else its
+// camel-cased name and `Field`: `A` finds all three taken (by `_a` and `a_field`).
 #[derive(DiffModel, Clone, Debug, PartialEq)]
 #[allow(non_snake_case)]
 struct Port {
     #[statesync(id)]
     name: String,
-    speed: u32,
-    Speed: u32,
+    a_field: u32,
+    _a: u32,
+    A: u32,
 }
 
 fn main() {}
