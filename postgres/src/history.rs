@@ -27,6 +27,8 @@ use crate::{Error, Schema};
 const NAN: &str = "a NaN or infinite float is written as null";
 const DEEP: &str = "it nests deeper than the 128 levels serde_json reads";
 const UNREAD: &str = "it does not read back as it was written";
+const NUMBER: &str = "jsonb prints one of its numbers otherwise (a whole float from 1e16 \
+     up reads back as an integer in a `serde_json::Value`)";
 const NUL: &str = "PostgreSQL's jsonb and text hold no NUL character (\\u0000)";
 
 /// `value` as JSON, and what that JSON reads back as, with the reader that reads it from
@@ -79,6 +81,54 @@ fn holds_nul(json: &str) -> bool {
         at += 2;
     }
     false
+}
+
+/// Whether JSON text holds a number written with an exponent (`1e16`): `jsonb` prints it
+/// in full (`10000000000000000`), which may read back as another kind of number. An `e`
+/// counts after a digit or a point outside strings (not in `true`, `false` or a string).
+fn holds_exponent(json: &str) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut previous = 0_u8;
+    for &byte in json.as_bytes() {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if matches!(byte, b'e' | b'E') && (previous.is_ascii_digit() || previous == b'.') {
+            return true;
+        }
+        previous = byte;
+    }
+    false
+}
+
+/// `value` read back as a read of the table reads it: from the text `jsonb` prints for it,
+/// when that can differ from serde_json's own (a number with an exponent); `back` (what
+/// serde_json's own text reads back as) otherwise. A round trip through the server, only
+/// for such values.
+async fn read_as_stored<T: DeserializeOwned>(
+    client: &impl GenericClient,
+    value: &RawValue,
+    back: T,
+    what: &str,
+) -> Result<T, Error> {
+    if !holds_exponent(value.get()) {
+        return Ok(back);
+    }
+    let row = client
+        .query_one("SELECT $1::jsonb::text", &[&Json(value)])
+        .await?;
+    let printed: String = row.try_get(0)?;
+    serde_json::from_str(&printed).map_err(|_| Error::NotJson {
+        what: what.to_owned(),
+        reason: NUMBER,
+    })
 }
 
 /// A stored JSON value (read from the table as text) as `T`, or [`Error::Json`] naming it.
@@ -306,6 +356,13 @@ where
         let (snapshot, back) = to_json(initial, &what)?;
         if !back.diff(initial)?.is_empty() {
             return Err(Error::NotJson { what, reason: NAN });
+        }
+        let stored: M = read_as_stored(client, &snapshot, back, &what).await?;
+        if !stored.diff(initial)?.is_empty() {
+            return Err(Error::NotJson {
+                what,
+                reason: NUMBER,
+            });
         }
         let sql = format!(
             "INSERT INTO {} (root, version, message, snapshot, chain)
@@ -581,11 +638,20 @@ where
         );
         check_message(message, || format!("{what}: its message"))?;
         let (value, back) = to_json(&diff, &what)?;
-        let mut replayed = base.state.clone();
-        if replayed.apply(&back).is_err()
-            || !replayed.diff(&state).map_err(Error::Model)?.is_empty()
-        {
+        let reads_back = |back: &Diff<M>| -> Result<bool, Error> {
+            let mut replayed = base.state.clone();
+            Ok(replayed.apply(back).is_ok() && replayed.diff(&state)?.is_empty())
+        };
+        if !reads_back(&back)? {
             return Err(Error::NotJson { what, reason: NAN }.into());
+        }
+        let stored = read_as_stored(client, &value, back, &what).await?;
+        if !reads_back(&stored)? {
+            return Err(Error::NotJson {
+                what,
+                reason: NUMBER,
+            }
+            .into());
         }
         // `ON CONFLICT DO NOTHING` rather than a unique violation: a violation would abort
         // a transaction the caller holds, and the head could not be read to say `Stale`.

@@ -823,3 +823,50 @@ async fn floats_read_back_exactly_from_jsonb() {
         assert_eq!(head.state(), &gauge(reading, limit));
     }
 }
+
+/// A whole float from 1e16 up, in a `serde_json::Value`, is printed by `jsonb` as an
+/// integer and reads back as one: refused before it is written, as every value a read
+/// would not give back. Before, the commit returned `Ok` and every reader held another
+/// value than the writer (found by an outside tester).
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_number_jsonb_prints_otherwise_is_refused_before_it_is_written() {
+    use statesync_postgres::Error;
+    let guard = TestSchema::new("hist_number").await;
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Desk>::new(&guard.schema, "desk");
+    history.create_table(&client).await.unwrap();
+    let number = |result: Result<(), Error>| matches!(&result, Err(Error::NotJson { reason, .. }) if reason.contains("jsonb prints"));
+    assert!(number(
+        history
+            .init(&client, &desk("t", serde_json::json!(1e16)))
+            .await
+            .map(drop)
+    ));
+    let base = history
+        .init(
+            &client,
+            &desk("t", serde_json::json!([1e15, 2.5e-7, "1e16", true])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(history.head(&client).await.unwrap(), base);
+    for value in [serde_json::json!(1e16), serde_json::json!({ "a": [1e19] })] {
+        let refused = history.commit(&client, &base, &desk("t", value), "n").await;
+        let Err(CommitError::Other(error)) = refused else {
+            panic!("not refused: {refused:?}");
+        };
+        assert!(number(Err(error)));
+    }
+    // A float too large for an integer reads back as the same float.
+    let fine = history
+        .commit(
+            &client,
+            &base,
+            &desk("t", serde_json::json!(1.5e300)),
+            "fine",
+        )
+        .await
+        .unwrap();
+    assert_eq!(history.head(&client).await.unwrap(), fine);
+}
