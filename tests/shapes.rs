@@ -698,7 +698,7 @@ fn attributes_that_camel_case_alike_each_get_a_variant() {
     assert_eq!(plan, "~ alike[id=1] a__b: 0 -> 1\n");
 
     #[derive(DiffModel, Clone, Debug, PartialEq)]
-    #[allow(non_snake_case)]
+    #[allow(non_snake_case, dead_code)]
     struct Named {
         _name: u8,
         name: u8,
