@@ -581,3 +581,47 @@ fn a_root_replacement_with_a_failed_child_create_loses_no_child() {
     assert_eq!(a, acl("fw2", &[10, 20]));
     assert_eq!(b, a);
 }
+
+/// An adapter whose `sync_complete` fails when the sync changed something: its system
+/// keeps none of it.
+struct RollsEverythingBack;
+
+impl statesync::sync::Adapter for RollsEverythingBack {
+    fn sync_complete(
+        &mut self,
+        _report: &statesync::sync::SyncReport,
+    ) -> Result<(), statesync::sync::HookError> {
+        Err("rolled back".into())
+    }
+}
+
+impl<M: DiffModel> statesync::sync::Hooks<M> for RollsEverythingBack {}
+
+/// Both sides gave the root one new key (B adopting A's, say, to settle a root conflict),
+/// and A also deleted a rule, whose delete B's system rolled back: the agreed base keeps
+/// the rule, so the next sync deletes it on B. A base that took only the children both
+/// held under the new key lost the rule, and the next sync re-created it on A: A's delete
+/// was lost (found by an outside tester, against the fix for the test before).
+#[test]
+fn a_delete_under_a_root_both_sides_renamed_survives_a_rolled_back_sync() {
+    let acl = |name: &str, rules: &[u32]| Acl {
+        name: name.into(),
+        rules: statesync::Store::try_from_iter(rules.iter().map(|&seq| AclRule { seq })).unwrap(),
+    };
+    let mut history = History::new(acl("fw", &[10, 20])).unwrap();
+    let mut a = acl("fw2", &[20]);
+    let mut b = acl("fw2", &[10, 20]);
+    let report = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut InMemory),
+        (&mut b, &mut RollsEverythingBack),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(!report.base_committed);
+    assert_eq!(b, acl("fw2", &[10, 20]), "B kept nothing");
+    let report = in_memory(&mut history, &mut a, &mut b);
+    assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
+    assert_eq!(a, acl("fw2", &[20]));
+    assert_eq!(b, a);
+}

@@ -90,7 +90,7 @@ where
     let next = if base_committed {
         new_base.value
     } else {
-        agreement(&base, a, b, &for_a.conflicts)?
+        agreement(&base, a, b, &for_a.conflicts, &new_base.value)?
     };
     if !base.diff(&next)?.is_empty() {
         history.commit(&next, "bidirectional sync")?;

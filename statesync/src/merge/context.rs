@@ -421,15 +421,7 @@ impl<'o> MergeCx<'o> {
         }
         if ours.same_key(theirs) {
             self.path.push(Self::segment(M::NAME, ours));
-            // An agreement on a root both sides replaced by one new key: its children were
-            // created there on each side, so one that only a side holds is not agreed (a
-            // create that failed on the other), whatever the old root held; the base's
-            // attributes stay where the sides differ.
-            let merged = if self.agreement && !ours.same_key(base) {
-                merge_model(Some(&without_children(base)), ours, theirs, self)
-            } else {
-                merge_model(Some(base), ours, theirs, self)
-            };
+            let merged = merge_model(Some(base), ours, theirs, self);
             self.path.pop();
             return merged;
         }
@@ -756,6 +748,30 @@ impl<'c, C: ChildCollection> Index<'c, C> {
 enum Side {
     Ours,
     Theirs,
+}
+
+/// `base` without the children `intended` holds, collection by collection: the base of an
+/// agreement on a root both sides now hold under a new key (see `super::agreement`).
+#[cfg(feature = "sync")]
+pub(super) fn without_children_held_by<M: DiffModel>(base: &M, intended: &M) -> M {
+    struct Held<'m, M> {
+        base: &'m mut M,
+        intended: &'m M,
+    }
+
+    impl<M: DiffModel> ChildFieldVisitor<M> for Held<'_, M> {
+        fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
+            let held = (field.get)(self.intended).child_keys();
+            (field.get_mut)(self.base).remove_children(&held);
+        }
+    }
+
+    let mut bare = base.clone();
+    M::visit_child_fields(&mut Held {
+        base: &mut bare,
+        intended,
+    });
+    bare
 }
 
 /// `model` with every children collection emptied: in an agreement, what the side that

@@ -143,11 +143,24 @@ pub fn merge_keeping<M: MergeModel>(
 /// the base's whole where the merge before the sync reported one of `conflicts` (see
 /// `MergeCx::agreement`): the base a bidirectional sync moves to when a side failed.
 #[cfg(feature = "sync")]
+///
+/// `intended` is the merge the sync carried (the new base had both sides taken it whole).
+/// It tells apart, under a root both sides now hold under a new key, a child one side
+/// lacks because its create there failed (the merge holds it: it is not agreed, and is
+/// left out) from one it lacks because its delete never reached the other side (the merge
+/// does not hold it: the old base's copy stays, so the delete comes again).
 pub(crate) fn agreement<M: MergeModel>(
     base: &M,
     a: &M,
     b: &M,
     conflicts: &[Conflict],
+    intended: &M,
 ) -> Result<M, crate::Error> {
-    MergeCx::agreement(&MergeOptions::default(), conflicts).merge_root(base, a, b)
+    let options = MergeOptions::default();
+    let mut cx = MergeCx::agreement(&options, conflicts);
+    if a.same_key(b) && !a.same_key(base) {
+        let base = context::without_children_held_by(base, intended);
+        return cx.merge_root(&base, a, b);
+    }
+    cx.merge_root(base, a, b)
 }
