@@ -161,19 +161,18 @@ fn what_reached_both_sides_is_in_the_base_after_a_partial_failure() {
     assert!(a.diff(&b).unwrap().is_empty());
 }
 
-/// An adapter whose deletes of sites fail (their devices and interfaces go first, and
-/// are deleted).
-struct RefusesSiteDeletes;
+/// An adapter whose deletes of one model fail (their children go first, and are deleted).
+struct RefusesDeletesOf(&'static str);
 
-impl statesync::sync::Adapter for RefusesSiteDeletes {}
+impl statesync::sync::Adapter for RefusesDeletesOf {}
 
-impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesSiteDeletes {
+impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesDeletesOf {
     fn delete(
         &mut self,
         _model: &M,
         _parents: &statesync::sync::Parents,
     ) -> Result<(), statesync::sync::HookError> {
-        if M::NAME == "site" {
+        if M::NAME == self.0 {
             return Err("503 try later".into());
         }
         Ok(())
@@ -195,7 +194,7 @@ fn a_delete_that_reached_one_side_in_part_is_finished_next_time() {
     let report = sync_bidirectional(
         &mut history,
         (&mut a, &mut InMemory),
-        (&mut b, &mut RefusesSiteDeletes),
+        (&mut b, &mut RefusesDeletesOf("site")),
         &MergeOptions::default(),
     )
     .unwrap();
@@ -431,24 +430,6 @@ fn a_change_a_flag_skips_on_one_side_stays_a_change() {
     assert_eq!(b, rack(&["e"]));
 }
 
-/// An adapter whose deletes of devices fail (the interfaces go first and succeed).
-struct RefusesDeviceDeletes;
-
-impl statesync::sync::Adapter for RefusesDeviceDeletes {}
-
-impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesDeviceDeletes {
-    fn delete(
-        &mut self,
-        _model: &M,
-        _parents: &statesync::sync::Parents,
-    ) -> Result<(), statesync::sync::HookError> {
-        if M::NAME == "device" {
-            return Err("503 try later".into());
-        }
-        Ok(())
-    }
-}
-
 /// A root one side replaced (another key) that reached the other side in part (its
 /// children deleted, its own delete failed) is replaced there next time. The agreed base
 /// kept the old root whole, so the side holding it looked edited against the replacement:
@@ -462,7 +443,7 @@ fn a_root_replacement_that_reached_one_side_in_part_is_finished_next_time() {
     let mut b = device("nyc", "sw2", 1);
     let report = sync_bidirectional(
         &mut history,
-        (&mut a, &mut RefusesDeviceDeletes),
+        (&mut a, &mut RefusesDeletesOf("device")),
         (&mut b, &mut InMemory),
         &MergeOptions::default(),
     )
