@@ -710,3 +710,67 @@ fn attributes_that_camel_case_alike_each_get_a_variant() {
     assert_eq!(names, ["_name", "name", "a_l_l", "all", "ALL"]);
     assert_eq!(NamedField::NameField.name(), "name");
 }
+
+/// An id of an associated type (`B::Id`, a database backend's row id) with a marker type
+/// parameter: the inferred bounds and the key's traits are on `B::Id`, not on `B`, so a
+/// marker with none of `Ord`, `Hash` or `Display` is fine. It did not compile (ten errors
+/// asking them of the marker), and `bound = "B: Backend"` left two.
+#[test]
+fn an_id_of_an_associated_type_needs_nothing_of_its_parameter() {
+    pub trait Backend {
+        type Id: Clone
+            + Eq
+            + Ord
+            + std::hash::Hash
+            + std::fmt::Debug
+            + std::fmt::Display
+            + Send
+            + Sync
+            + 'static;
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct Pg;
+
+    impl Backend for Pg {
+        type Id = u64;
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Row<B: Backend + 'static> {
+        #[statesync(id)]
+        id: B::Id,
+        v: u8,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    #[statesync(bound = "B: Backend + Clone + std::fmt::Debug + PartialEq + 'static")]
+    struct Bounded<B: Backend + 'static> {
+        #[statesync(id)]
+        id: B::Id,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Table {
+        #[statesync(children)]
+        rows: statesync::Store<Row<Pg>>,
+        #[statesync(children)]
+        bounded: statesync::Store<Bounded<Pg>>,
+    }
+
+    let old = Table {
+        rows: statesync::Store::try_from_iter([Row::<Pg> { id: 1, v: 1 }]).unwrap(),
+        bounded: statesync::Store::new(),
+    };
+    let mut new = old.clone();
+    new.rows.insert(Row { id: 2, v: 3 }).unwrap();
+    new.bounded.insert(Bounded { id: 7 }).unwrap();
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(diff.summary().create, 2);
+    let mut applied = old.clone();
+    applied.apply(&diff).unwrap();
+    assert_eq!(applied, new);
+    let key = RowKey::<Pg> { id: 2 };
+    assert_eq!(format!("{key} {key:?}"), "id=2 RowKey { id: 2 }");
+    assert!(RowKey::<Pg> { id: 1 } < key);
+}

@@ -118,12 +118,41 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
     let krate = &model.krate;
     let mut predicates = Vec::new();
     let mut unbounded = false;
+    // A compared field whose type names the parameters only through their associated
+    // types (`B::Id`, `Option<B::Id>`) bounds its own type, as serde does: bounding `B`
+    // would ask of a marker type what only its `Id` has.
+    let through_projections = |field: &&crate::ast::Field| {
+        let names = names_in_types(&[field.ty]);
+        let named = mentioned(model.generics, &names);
+        let names_a_type_param = model
+            .generics
+            .type_params()
+            .any(|param| named.contains(&param.ident.to_string()));
+        names_a_type_param && only_projections(model.generics, field.ty)
+    };
+    for field in model.fields_with(Role::Id).filter(through_projections) {
+        let ty = field.ty;
+        predicates.push(parse_quote!(
+            #ty: ::core::clone::Clone + ::core::fmt::Debug + ::core::cmp::Ord
+                + ::core::hash::Hash + ::core::fmt::Display
+        ));
+    }
+    for field in model
+        .fields_with(Role::Attribute)
+        .filter(through_projections)
+    {
+        let ty = field.ty;
+        predicates.push(parse_quote!(
+            #ty: ::core::clone::Clone + ::core::fmt::Debug + ::core::cmp::PartialEq
+        ));
+    }
     for param in model.generics.type_params() {
         let ident = &param.ident;
         let name = ident.to_string();
         let used_by = |role: Role| {
             model.fields_with(role).any(|field| {
-                mentioned(model.generics, &names_in_types(&[field.ty])).contains(&name)
+                !through_projections(&field)
+                    && mentioned(model.generics, &names_in_types(&[field.ty])).contains(&name)
             })
         };
         if used_by(Role::Id) {
@@ -154,6 +183,57 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
         predicates.push(parse_quote!(#ident #type_generics: ::core::clone::Clone));
     }
     predicates
+}
+
+/// Whether every path of `ty` that starts at a type parameter goes on to one of its
+/// associated types (`B::Id`), so the type names no parameter itself.
+fn only_projections(generics: &Generics, ty: &Type) -> bool {
+    struct Direct {
+        params: Vec<String>,
+        found: bool,
+    }
+
+    impl<'ast> Visit<'ast> for Direct {
+        fn visit_path(&mut self, path: &'ast syn::Path) {
+            if path.leading_colon.is_none()
+                && let Some(first) = path.segments.first()
+                && self.params.contains(&first.ident.to_string())
+                && (path.segments.len() == 1 || !first.arguments.is_none())
+            {
+                self.found = true;
+            }
+            visit::visit_path(self, path);
+        }
+
+        fn visit_type_path(&mut self, path: &'ast syn::TypePath) {
+            // `<B as Trait>::Id`: the parameter inside the `<...>` is a projection's.
+            if let Some(qself) = &path.qself
+                && let Type::Path(inner) = &*qself.ty
+                && inner.qself.is_none()
+                && inner.path.segments.len() == 1
+                && inner
+                    .path
+                    .get_ident()
+                    .is_some_and(|ident| self.params.contains(&ident.to_string()))
+            {
+                for segment in &path.path.segments {
+                    self.visit_path_segment(segment);
+                }
+                return;
+            }
+            visit::visit_type_path(self, path);
+        }
+    }
+
+    let mut direct = Direct {
+        params: generics
+            .type_params()
+            .map(|param| param.ident.to_string())
+            .collect(),
+        found: false,
+    };
+    direct.visit_type(ty);
+    !direct.found
 }
 
 /// Whether a type mentions one of the model's generic parameters.

@@ -174,14 +174,29 @@ fn key_type(model: &Model) -> TokenStream {
         let at = model.krate_at(field.span());
         quote_spanned!(field.span()=> (#name, #at::__private::id_field_display(&self.#member)))
     });
+    // A generic key gets its traits by hand, bounded on its fields' types: the std derives
+    // would bound every type parameter (`B: Ord` for an id of type `B::Id`).
+    let (derives, by_hand) = if generics.type_params().next().is_none() {
+        let derives = quote! {
+            #[derive(
+                ::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq,
+                ::core::cmp::PartialOrd, ::core::cmp::Ord, ::core::hash::Hash,
+            )]
+        };
+        (derives, None)
+    } else {
+        (
+            TokenStream::new(),
+            Some(key_traits(&ident, &generics, &ids)),
+        )
+    };
     quote! {
         #docs
         #allow
-        #[derive(
-            ::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq,
-            ::core::cmp::PartialOrd, ::core::cmp::Ord, ::core::hash::Hash,
-        )]
+        #derives
         #vis struct #ident #generics #where_clause { #(#fields,)* }
+
+        #by_hand
 
         #[automatically_derived]
         #allow
@@ -192,6 +207,97 @@ fn key_type(model: &Model) -> TokenStream {
         }
 
         #serde
+    }
+}
+
+/// `Clone`, `Debug`, `PartialEq`, `Eq`, `PartialOrd`, `Ord` and `Hash` of a generic key,
+/// field by field in declaration order (as the derives would), each bounded on the id
+/// fields' types.
+fn key_traits(ident: &Ident, generics: &syn::Generics, ids: &[&Field]) -> TokenStream {
+    let allow = allows();
+    let (impl_generics, type_generics, _) = generics.split_for_impl();
+    let members: Vec<&Ident> = ids.iter().map(|field| field.ident).collect();
+    let names: Vec<String> = members
+        .iter()
+        .map(|member| syn::ext::IdentExt::unraw(*member).to_string())
+        .collect();
+    let ident_name = ident.to_string();
+    let bounded = |traits: TokenStream| {
+        let mut predicates: Vec<syn::WherePredicate> = generics
+            .where_clause
+            .as_ref()
+            .map(|clause| clause.predicates.iter().cloned().collect())
+            .unwrap_or_default();
+        predicates.extend(ids.iter().map(|field| {
+            let ty = field.ty;
+            syn::parse_quote!(#ty: #traits)
+        }));
+        bound::build_where(predicates)
+    };
+    let clone = bounded(quote!(::core::clone::Clone));
+    let debug = bounded(quote!(::core::fmt::Debug));
+    let eq = bounded(quote!(::core::cmp::Eq));
+    let partial_eq = bounded(quote!(::core::cmp::PartialEq));
+    let ord = bounded(quote!(::core::cmp::Ord));
+    let hash = bounded(quote!(::core::hash::Hash));
+    quote! {
+        #[automatically_derived]
+        #allow
+        impl #impl_generics ::core::clone::Clone for #ident #type_generics #clone {
+            fn clone(&self) -> Self {
+                Self { #(#members: ::core::clone::Clone::clone(&self.#members),)* }
+            }
+        }
+
+        #[automatically_derived]
+        #allow
+        impl #impl_generics ::core::fmt::Debug for #ident #type_generics #debug {
+            fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut __s = ::core::fmt::Formatter::debug_struct(__f, #ident_name);
+                #(::core::fmt::DebugStruct::field(&mut __s, #names, &self.#members);)*
+                ::core::fmt::DebugStruct::finish(&mut __s)
+            }
+        }
+
+        #[automatically_derived]
+        #allow
+        impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #partial_eq {
+            fn eq(&self, __other: &Self) -> ::core::primitive::bool {
+                true #(&& self.#members == __other.#members)*
+            }
+        }
+
+        #[automatically_derived]
+        #allow
+        impl #impl_generics ::core::cmp::Eq for #ident #type_generics #eq {}
+
+        #[automatically_derived]
+        #allow
+        impl #impl_generics ::core::cmp::PartialOrd for #ident #type_generics #ord {
+            fn partial_cmp(
+                &self,
+                __other: &Self,
+            ) -> ::core::option::Option<::core::cmp::Ordering> {
+                ::core::option::Option::Some(::core::cmp::Ord::cmp(self, __other))
+            }
+        }
+
+        #[automatically_derived]
+        #allow
+        impl #impl_generics ::core::cmp::Ord for #ident #type_generics #ord {
+            fn cmp(&self, __other: &Self) -> ::core::cmp::Ordering {
+                ::core::cmp::Ordering::Equal
+                    #(.then_with(|| ::core::cmp::Ord::cmp(&self.#members, &__other.#members)))*
+            }
+        }
+
+        #[automatically_derived]
+        #allow
+        impl #impl_generics ::core::hash::Hash for #ident #type_generics #hash {
+            fn hash<__H: ::core::hash::Hasher>(&self, __state: &mut __H) {
+                #(::core::hash::Hash::hash(&self.#members, __state);)*
+            }
+        }
     }
 }
 
