@@ -774,3 +774,53 @@ fn an_id_of_an_associated_type_needs_nothing_of_its_parameter() {
     assert_eq!(format!("{key} {key:?}"), "id=2 RowKey { id: 2 }");
     assert!(RowKey::<Pg> { id: 1 } < key);
 }
+
+/// An attribute of an associated type (`B::Value`) still bounds its parameter, whose
+/// record of changes derives `Clone` and `Debug`: with `B: Clone + Debug + PartialEq` it
+/// compiles (it did not, for a moment, when the field was bounded instead; found by an
+/// outside tester).
+#[test]
+fn an_attribute_of_an_associated_type_bounds_its_parameter() {
+    pub trait Backend {
+        type Id: Clone
+            + Eq
+            + Ord
+            + std::hash::Hash
+            + std::fmt::Debug
+            + std::fmt::Display
+            + Send
+            + Sync
+            + 'static;
+        type Value: Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static;
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct Pg;
+
+    impl Backend for Pg {
+        type Id = u64;
+        type Value = String;
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Row<B: Backend + 'static> {
+        #[statesync(id)]
+        id: B::Id,
+        value: B::Value,
+        values: Vec<B::Value>,
+    }
+
+    let old = Row::<Pg> {
+        id: 1,
+        value: "a".into(),
+        values: Vec::new(),
+    };
+    let new = Row::<Pg> {
+        value: "b".into(),
+        ..old.clone()
+    };
+    assert_eq!(
+        old.diff(&new).unwrap().to_string(),
+        "~ row[id=1] value: \"a\" -> \"b\"\n"
+    );
+}

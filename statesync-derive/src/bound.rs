@@ -118,9 +118,11 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
     let krate = &model.krate;
     let mut predicates = Vec::new();
     let mut unbounded = false;
-    // A compared field whose type names the parameters only through their associated
-    // types (`B::Id`, `Option<B::Id>`) bounds its own type, as serde does: bounding `B`
-    // would ask of a marker type what only its `Id` has.
+    // An id field whose type names the parameters only through their associated types
+    // (`B::Id`, `Option<B::Id>`) bounds its own type: bounding `B` would ask of a marker
+    // type what only its `Id` has (the key's traits are written out, bounded on the field
+    // types). An attribute still bounds the parameter: the record of changes derives
+    // `Clone` and `Debug`, which ask them of every parameter it holds.
     let through_projections = |field: &&crate::ast::Field| {
         let names = names_in_types(&[field.ty]);
         let named = mentioned(model.generics, &names);
@@ -137,21 +139,12 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
                 + ::core::hash::Hash + ::core::fmt::Display
         ));
     }
-    for field in model
-        .fields_with(Role::Attribute)
-        .filter(through_projections)
-    {
-        let ty = field.ty;
-        predicates.push(parse_quote!(
-            #ty: ::core::clone::Clone + ::core::fmt::Debug + ::core::cmp::PartialEq
-        ));
-    }
     for param in model.generics.type_params() {
         let ident = &param.ident;
         let name = ident.to_string();
         let used_by = |role: Role| {
             model.fields_with(role).any(|field| {
-                !through_projections(&field)
+                !(role == Role::Id && through_projections(&field))
                     && mentioned(model.generics, &names_in_types(&[field.ty])).contains(&name)
             })
         };
