@@ -711,12 +711,9 @@ fn attributes_that_camel_case_alike_each_get_a_variant() {
     assert_eq!(NamedField::NameField.name(), "name");
 }
 
-/// An id of an associated type (`B::Id`, a database backend's row id) with a marker type
-/// parameter: the inferred bounds and the key's traits are on `B::Id`, not on `B`, so a
-/// marker with none of `Ord`, `Hash` or `Display` is fine. It did not compile (ten errors
-/// asking them of the marker), and `bound = "B: Backend"` left two.
-#[test]
-fn an_id_of_an_associated_type_needs_nothing_of_its_parameter() {
+/// A database backend as generic code names one: its row ids and values are associated
+/// types, and the backend itself is a marker (no `Ord`, `Hash` or `Display`).
+mod backend {
     pub trait Backend {
         type Id: Clone
             + Eq
@@ -727,14 +724,25 @@ fn an_id_of_an_associated_type_needs_nothing_of_its_parameter() {
             + Send
             + Sync
             + 'static;
+        type Value: Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static;
     }
 
     #[derive(Clone, Debug, PartialEq)]
-    struct Pg;
+    pub struct Pg;
 
     impl Backend for Pg {
         type Id = u64;
+        type Value = String;
     }
+}
+
+/// An id of an associated type (`B::Id`, a database backend's row id) with a marker type
+/// parameter: the inferred bounds and the key's traits are on `B::Id`, not on `B`, so a
+/// marker with none of `Ord`, `Hash` or `Display` is fine. It did not compile (ten errors
+/// asking them of the marker), and `bound = "B: Backend"` left two.
+#[test]
+fn an_id_of_an_associated_type_needs_nothing_of_its_parameter() {
+    use backend::{Backend, Pg};
 
     #[derive(DiffModel, Clone, Debug, PartialEq)]
     struct Row<B: Backend + 'static> {
@@ -781,26 +789,7 @@ fn an_id_of_an_associated_type_needs_nothing_of_its_parameter() {
 /// outside tester).
 #[test]
 fn an_attribute_of_an_associated_type_bounds_its_parameter() {
-    pub trait Backend {
-        type Id: Clone
-            + Eq
-            + Ord
-            + std::hash::Hash
-            + std::fmt::Debug
-            + std::fmt::Display
-            + Send
-            + Sync
-            + 'static;
-        type Value: Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static;
-    }
-
-    #[derive(Clone, Debug, PartialEq)]
-    struct Pg;
-
-    impl Backend for Pg {
-        type Id = u64;
-        type Value = String;
-    }
+    use backend::{Backend, Pg};
 
     #[derive(DiffModel, Clone, Debug, PartialEq)]
     struct Row<B: Backend + 'static> {
@@ -822,5 +811,37 @@ fn an_attribute_of_an_associated_type_bounds_its_parameter() {
     assert_eq!(
         old.diff(&new).unwrap().to_string(),
         "~ row[id=1] value: \"a\" -> \"b\"\n"
+    );
+}
+
+/// The child diffs print a raw-identifier children field as a derive would (`type`, not
+/// `r#type`), and a generic key prints its id fields the same way.
+#[test]
+fn raw_identifiers_print_as_derives_print_them() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Kind<T: Clone + std::fmt::Debug + Ord + std::hash::Hash + std::fmt::Display + 'static> {
+        #[statesync(id)]
+        r#type: T,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Catalog {
+        #[statesync(children)]
+        r#match: statesync::Store<Kind<u8>>,
+    }
+
+    let old = Catalog {
+        r#match: statesync::Store::new(),
+    };
+    let mut new = old.clone();
+    new.r#match.insert(Kind { r#type: 3 }).unwrap();
+    let diff = old.diff(&new).unwrap();
+    let statesync::Action::Update(update) = &diff.elements()[0].action else {
+        panic!("an update: {diff}");
+    };
+    assert!(format!("{:?}", update.children).starts_with("CatalogChildDiffs { match: "));
+    assert_eq!(
+        format!("{:?}", KindKey { r#type: 3_u8 }),
+        "KindKey { type: 3 }"
     );
 }

@@ -342,6 +342,20 @@ fn bounds_the_model(model: &Model, predicate: &WherePredicate) -> bool {
     }
 }
 
+/// The where clause of `generics` with `extra` predicates added.
+pub fn where_with(
+    generics: &Generics,
+    extra: impl IntoIterator<Item = WherePredicate>,
+) -> Option<syn::WhereClause> {
+    let mut predicates: Vec<WherePredicate> = generics
+        .where_clause
+        .as_ref()
+        .map(|clause| clause.predicates.iter().cloned().collect())
+        .unwrap_or_default();
+    predicates.extend(extra);
+    build_where(predicates)
+}
+
 pub fn build_where(predicates: Vec<WherePredicate>) -> Option<syn::WhereClause> {
     if predicates.is_empty() {
         None

@@ -210,6 +210,45 @@ fn key_type(model: &Model) -> TokenStream {
     }
 }
 
+/// `Debug` and `PartialEq` of a generated struct, field by field (field names as a derive
+/// prints them: `r#type` as `type`), each impl under its own where clause. `Debug` calls
+/// by path: a method `field` or `finish` of a trait the user has in scope for every type
+/// would be picked before the inherent ones.
+fn debug_and_eq_impls(
+    ident: &Ident,
+    generics: &syn::Generics,
+    members: &[&Ident],
+    debug_where: Option<syn::WhereClause>,
+    eq_where: Option<syn::WhereClause>,
+) -> TokenStream {
+    let allow = allows();
+    let (impl_generics, type_generics, _) = generics.split_for_impl();
+    let names = members
+        .iter()
+        .map(|member| syn::ext::IdentExt::unraw(*member).to_string());
+    let ident_name = ident.to_string();
+    quote! {
+        #[automatically_derived]
+        #allow
+        impl #impl_generics ::core::fmt::Debug for #ident #type_generics #debug_where {
+            fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut __s = ::core::fmt::Formatter::debug_struct(__f, #ident_name);
+                #(::core::fmt::DebugStruct::field(&mut __s, #names, &self.#members);)*
+                ::core::fmt::DebugStruct::finish(&mut __s)
+            }
+        }
+
+        #[automatically_derived]
+        #allow
+        impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #eq_where {
+            #[inline]
+            fn eq(&self, __other: &Self) -> ::core::primitive::bool {
+                true #(&& self.#members == __other.#members)*
+            }
+        }
+    }
+}
+
 /// `Clone`, `Debug`, `PartialEq`, `Eq`, `PartialOrd`, `Ord` and `Hash` of a generic key,
 /// field by field in declaration order (as the derives would), each bounded on the id
 /// fields' types.
@@ -217,27 +256,24 @@ fn key_traits(ident: &Ident, generics: &syn::Generics, ids: &[&Field]) -> TokenS
     let allow = allows();
     let (impl_generics, type_generics, _) = generics.split_for_impl();
     let members: Vec<&Ident> = ids.iter().map(|field| field.ident).collect();
-    let names: Vec<String> = members
-        .iter()
-        .map(|member| syn::ext::IdentExt::unraw(*member).to_string())
-        .collect();
-    let ident_name = ident.to_string();
     let bounded = |traits: TokenStream| {
-        let mut predicates: Vec<syn::WherePredicate> = generics
-            .where_clause
-            .as_ref()
-            .map(|clause| clause.predicates.iter().cloned().collect())
-            .unwrap_or_default();
-        predicates.extend(ids.iter().map(|field| {
-            let ty = field.ty;
-            syn::parse_quote!(#ty: #traits)
-        }));
-        bound::build_where(predicates)
+        bound::where_with(
+            generics,
+            ids.iter().map(|field| {
+                let ty = field.ty;
+                syn::parse_quote!(#ty: #traits)
+            }),
+        )
     };
     let clone = bounded(quote!(::core::clone::Clone));
-    let debug = bounded(quote!(::core::fmt::Debug));
+    let debug_and_eq = debug_and_eq_impls(
+        ident,
+        generics,
+        &members,
+        bounded(quote!(::core::fmt::Debug)),
+        bounded(quote!(::core::cmp::PartialEq)),
+    );
     let eq = bounded(quote!(::core::cmp::Eq));
-    let partial_eq = bounded(quote!(::core::cmp::PartialEq));
     let ord = bounded(quote!(::core::cmp::Ord));
     let hash = bounded(quote!(::core::hash::Hash));
     quote! {
@@ -249,23 +285,7 @@ fn key_traits(ident: &Ident, generics: &syn::Generics, ids: &[&Field]) -> TokenS
             }
         }
 
-        #[automatically_derived]
-        #allow
-        impl #impl_generics ::core::fmt::Debug for #ident #type_generics #debug {
-            fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut __s = ::core::fmt::Formatter::debug_struct(__f, #ident_name);
-                #(::core::fmt::DebugStruct::field(&mut __s, #names, &self.#members);)*
-                ::core::fmt::DebugStruct::finish(&mut __s)
-            }
-        }
-
-        #[automatically_derived]
-        #allow
-        impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #partial_eq {
-            fn eq(&self, __other: &Self) -> ::core::primitive::bool {
-                true #(&& self.#members == __other.#members)*
-            }
-        }
+        #debug_and_eq
 
         #[automatically_derived]
         #allow
@@ -515,25 +535,27 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     // a model whose children lack them still compiles); in a cycle, on the child model
     // instead (a bound on its diff would be a cycle of bounds).
     let bounded_on = |tr: TokenStream| {
-        let mut predicates: Vec<syn::WherePredicate> = generics
-            .where_clause
-            .as_ref()
-            .map(|clause| clause.predicates.iter().cloned().collect())
-            .unwrap_or_default();
-        for (field, child) in children.iter().zip(&child_models) {
-            predicates.push(if in_cycle(field) {
-                syn::parse_quote!(for<'__s> #child: #tr)
-            } else {
-                syn::parse_quote!(for<'__s> #krate::Diff<#child>: #tr)
-            });
-        }
-        bound::build_where(predicates)
+        bound::where_with(
+            &generics,
+            children.iter().zip(&child_models).map(|(field, child)| {
+                if in_cycle(field) {
+                    syn::parse_quote!(for<'__s> #child: #tr)
+                } else {
+                    syn::parse_quote!(for<'__s> #krate::Diff<#child>: #tr)
+                }
+            }),
+        )
     };
-    let debug_where = bounded_on(quote!(::core::fmt::Debug));
-    let eq_where = bounded_on(quote!(::core::cmp::PartialEq));
     let members: Vec<&Ident> = children.iter().map(|field| field.ident).collect();
-    let member_names: Vec<String> = members.iter().map(|member| member.to_string()).collect();
-    let ident_name = ident.to_string();
+    // By hand, to leave the marker field out, and bounded so that the child diffs are
+    // `Debug` and `PartialEq` exactly when the child models are.
+    let debug_and_eq = debug_and_eq_impls(
+        &ident,
+        &generics,
+        &members,
+        bounded_on(quote!(::core::fmt::Debug)),
+        bounded_on(quote!(::core::cmp::PartialEq)),
+    );
     let fields = children.iter().zip(&child_models).map(|(field, child)| {
         let name = field.ident;
         let docs = doc(format!("The diff of the `{name}` children."));
@@ -558,28 +580,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
 
         #serde
 
-        // By hand, to leave the marker field out, and bounded so that the child diffs are
-        // `Debug` and `PartialEq` exactly when the child models are.
-        #[automatically_derived]
-        #allow
-        impl #impl_generics ::core::fmt::Debug for #ident #type_generics #debug_where {
-            fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                // Called by path: a method `field` or `finish` of a trait the user has in
-                // scope for every type would be picked before the inherent ones.
-                let mut __s = ::core::fmt::Formatter::debug_struct(__f, #ident_name);
-                #(::core::fmt::DebugStruct::field(&mut __s, #member_names, &self.#members);)*
-                ::core::fmt::DebugStruct::finish(&mut __s)
-            }
-        }
-
-        #[automatically_derived]
-        #allow
-        impl #impl_generics ::core::cmp::PartialEq for #ident #type_generics #eq_where {
-            #[inline]
-            fn eq(&self, __other: &Self) -> ::core::primitive::bool {
-                true #(&& self.#members == __other.#members)*
-            }
-        }
+        #debug_and_eq
 
         #[automatically_derived]
         #allow
