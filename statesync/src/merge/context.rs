@@ -688,15 +688,10 @@ impl<'o> MergeCx<'o> {
             Strategy::Theirs => Some(Side::Theirs),
             _ => None,
         };
-        let keep_survivor = |cx: &mut Self, side: Side| {
-            if side == deleter {
-                None
-            } else {
-                cx.taken_whole(survivor)
-            }
-        };
+        // Both subtrees were checked within the depth above: copied as they are.
+        let keep_survivor = |side: Side| (side != deleter).then(|| survivor.clone());
         if let Some(side) = winner {
-            return keep_survivor(self, side);
+            return keep_survivor(side);
         }
         let (ours, theirs) = match deleter {
             Side::Ours => (None, Some(render_element(survivor))),
@@ -710,9 +705,9 @@ impl<'o> MergeCx<'o> {
             theirs,
         });
         match self.kept {
-            Kept::Ours => keep_survivor(self, Side::Ours),
-            Kept::Theirs => keep_survivor(self, Side::Theirs),
-            Kept::Base => self.taken_whole(base),
+            Kept::Ours => keep_survivor(Side::Ours),
+            Kept::Theirs => keep_survivor(Side::Theirs),
+            Kept::Base => Some(base.clone()),
         }
     }
 }
