@@ -164,7 +164,7 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
         }
     }
     for field in model.fields_with(Role::Children) {
-        if is_generic(model, field.ty) && !is_recursive(model, field.ty) {
+        if is_generic(model, field.ty) && !in_cycle(model, field.ty) {
             let ty = field.ty;
             predicates.push(parse_quote!(#ty: #krate::ChildCollection));
             predicates.push(parse_quote!(<#ty as #krate::ChildCollection>::Model: #krate::Keyed));
@@ -245,6 +245,37 @@ pub fn is_recursive(model: &Model, ty: &Type) -> bool {
     let plain = model.ident.to_string();
     let plain = plain.strip_prefix("r#").unwrap_or(&plain);
     names.local.contains(plain) || names.heads.contains("Self")
+}
+
+/// The type parameters a type names, as types (`T` in `Vec<File<T>>`).
+pub fn type_params_in(model: &Model, ty: &Type) -> Vec<Type> {
+    let named = mentioned(model.generics, &names_in_types(&[ty]));
+    model
+        .generics
+        .type_params()
+        .filter(|param| named.contains(&param.ident.to_string()))
+        .map(|param| {
+            let ident = &param.ident;
+            parse_quote!(#ident)
+        })
+        .collect()
+}
+
+/// The models of a mutual-recursion cycle (`sync_models`), if declared.
+pub fn cycle<'m>(model: &'m Model) -> &'m [Type] {
+    model
+        .options
+        .sync_models
+        .as_ref()
+        .map(|models| models.value.as_slice())
+        .unwrap_or_default()
+}
+
+/// Whether a children field's type holds this model or models of its cycle: such a field
+/// puts no bound on its models into this model's impls (a cycle of bounds never resolves,
+/// in a generic cycle as in a concrete one).
+pub fn in_cycle(model: &Model, ty: &Type) -> bool {
+    is_recursive(model, ty) || mentions_any(ty, cycle(model))
 }
 
 /// Whether a type names any of the given types (by their last path segment).

@@ -120,22 +120,6 @@ fn keyed_checks(model: &Model) -> TokenStream {
     }
 }
 
-/// The models of a mutual-recursion cycle (`sync_models`), if declared.
-fn cycle<'m>(model: &'m Model) -> &'m [syn::Type] {
-    model
-        .options
-        .sync_models
-        .as_ref()
-        .map(|models| models.value.as_slice())
-        .unwrap_or_default()
-}
-
-/// Whether a children field holds this model or models of its cycle: such a field puts no
-/// bound on its models into this model's impls (a cycle of bounds never resolves).
-fn in_cycle(model: &Model, field: &Field) -> bool {
-    bound::is_recursive(model, field.ty) || bound::mentions_any(field.ty, cycle(model))
-}
-
 fn ids<'m>(model: &'m Model) -> Vec<&'m Field<'m>> {
     model.fields_with(Role::Id).collect()
 }
@@ -477,7 +461,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
         .iter()
         .map(|field| child_model(model, field))
         .collect();
-    let in_cycle = |field: &Field| in_cycle(model, field);
+    let in_cycle = |field: &Field| bound::in_cycle(model, field.ty);
     // The serde impls must compile for models without serde, at any depth. A field's diff
     // is written through `__Via: SerializeVia<Diff<Child>>` (`__Via` is `()`, whose impl asks
     // for `Diff<Child>: Serialize`): a bound that names a parameter is assumed in the body
@@ -496,6 +480,9 @@ fn child_diffs_type(model: &Model) -> TokenStream {
                 syn::parse_quote!(<#child as #krate::DiffModel>::Key),
                 syn::parse_quote!(<#child as #krate::DiffModel>::Changes),
             ]);
+            // In a generic cycle, the diffs further round it hold the parameters: their
+            // serde asks it of them (as serde's derive asks it of a field `T`).
+            cycle_types.extend(bound::type_params_in(model, field.ty));
         } else {
             via_serialize.push(syn::parse_quote!(
                 __Via: #krate::__serde_child::SerializeVia<#krate::Diff<#child>>
@@ -780,11 +767,11 @@ fn sync_impl(model: &Model) -> TokenStream {
     // Mutually recursive models list their cycle: hooks for every model of it, instead of
     // `Child: SyncTree<H>` bounds that would chase each other forever. Children outside the
     // cycle keep their bound.
-    for other in cycle(model) {
+    for other in bound::cycle(model) {
         predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#other>));
     }
     for field in &children {
-        if !in_cycle(model, field) {
+        if !bound::in_cycle(model, field.ty) {
             let child = child_model(model, field);
             predicates.push(syn::parse_quote!(#child: #krate::sync::SyncTree<__H>));
         }
@@ -858,7 +845,7 @@ fn merge_impl(model: &Model) -> TokenStream {
     // Children merge too: bounded behind `for<'__s>` (a child that is not `Debug` makes only
     // merges unusable), except in a cycle (a bound on itself would never resolve).
     for field in model.fields_with(Role::Children) {
-        if !in_cycle(model, field) {
+        if !bound::in_cycle(model, field.ty) {
             let child = child_model(model, field);
             predicates.push(syn::parse_quote!(for<'__s> #child: #krate::merge::MergeModel));
         }

@@ -365,6 +365,73 @@ fn mutually_recursive_models_diff_apply_and_sync() {
     assert_eq!(old, new);
 }
 
+/// A generic cycle: the parameter goes round it (`Dir<T>` holds `File<T>`, which holds
+/// `Dir<T>`). Its bounds stay on `T`, never on the models of the cycle, which would chase
+/// each other (rustc refused the models with an `E0275` overflow).
+mod generic_cycle {
+    use statesync::DiffModel;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[statesync(sync_models = "Dir<T>, File<T>")]
+    pub struct Dir<T> {
+        #[statesync(id)]
+        pub name: String,
+        pub meta: T,
+        #[statesync(children)]
+        pub files: Vec<File<T>>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[statesync(sync_models = "Dir<T>, File<T>")]
+    pub struct File<T> {
+        #[statesync(id)]
+        pub name: String,
+        pub meta: T,
+        #[statesync(children)]
+        pub attached: Vec<Dir<T>>,
+    }
+}
+
+#[test]
+fn generic_mutually_recursive_models_diff_serde_and_sync() {
+    use generic_cycle::{Dir, File};
+    use statesync::sync::{InMemory, SyncModel, SyncOptions};
+    let file = |name: &str, meta| File {
+        name: name.into(),
+        meta,
+        attached: vec![],
+    };
+    let mut old = Dir {
+        name: "root".into(),
+        meta: 1_u8,
+        files: vec![File {
+            name: "a".into(),
+            meta: 1,
+            attached: vec![Dir {
+                name: "inner".into(),
+                meta: 1,
+                files: vec![file("x", 1)],
+            }],
+        }],
+    };
+    let mut new = old.clone();
+    new.files[0].attached[0].files[0].meta = 2;
+    new.files.push(file("b", 3));
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(
+        diff.to_string(),
+        "  dir[name=root]\n    file[name=a]\n      dir[name=inner]\n      ~ file[name=x] meta: 1 -> 2\n  + file[name=b]\n"
+    );
+    let json = serde_json::to_string(&diff).unwrap();
+    let read: statesync::Diff<Dir<u8>> = serde_json::from_str(&json).unwrap();
+    assert_eq!(read, diff);
+    let report = old
+        .sync_from(&new, &mut InMemory, SyncOptions::default())
+        .unwrap();
+    assert!(report.is_success());
+    assert_eq!(old, new);
+}
+
 /// Models that derive only `Clone` beside `DiffModel`: diff, render and apply need no
 /// `Debug` or `PartialEq` of the model (a diff is `Debug`/`PartialEq` when its models are).
 mod clone_only {
