@@ -150,7 +150,7 @@ fn key_type(model: &Model) -> TokenStream {
         let name = field.ident;
         let ty = field.ty;
         let docs = doc(format!("The `{name}` id field."));
-        quote!(#docs pub #name: #ty)
+        quote_spanned!(field.span()=> #docs pub #name: #ty)
     });
     let parts = ids.iter().map(|field| {
         let member = field.ident;
@@ -626,6 +626,12 @@ fn model_impl(model: &Model) -> TokenStream {
         let member = field.ident;
         quote_spanned!(field.span()=> #member: ::core::clone::Clone::clone(&self.#member))
     });
+    // At each id field, as the key's derives are: an id type without `Hash` is reported
+    // there, once.
+    let key_hashes = ids.iter().map(|field| {
+        let member = field.ident;
+        quote_spanned!(field.span()=> ::core::hash::Hash::hash(&self.#member, __state);)
+    });
     // The description: one `Attribute` per compared attribute, one `ChildField` per
     // children field, each placed at its field so a type error points there. They are
     // constants of the model (not built inside the generic `visit_*` functions), so their
@@ -725,7 +731,7 @@ fn model_impl(model: &Model) -> TokenStream {
             }
 
             fn hash_key(&self, __state: &mut #krate::__private::KeyHasher) {
-                #(::core::hash::Hash::hash(&self.#id_members, __state);)*
+                #(#key_hashes)*
             }
 
             #[inline(always)]
