@@ -511,6 +511,7 @@ impl<M: DiffModel> Diff<M> {
 
     /// Checks a root diff against `root`, then applies it.
     pub(crate) fn apply_to_root(&self, root: &mut M) -> Result<(), Error> {
+        check_root_shape(&self.elements)?;
         match self.elements.as_slice() {
             [] => Ok(()),
             [
@@ -538,9 +539,6 @@ impl<M: DiffModel> Diff<M> {
                         }
                         _ => return Err(invalid_root::<M>(&first.key)),
                     };
-                if deleted == created_key {
-                    return Err(invalid_root::<M>(deleted));
-                }
                 if !created.has_key(created_key) {
                     return Err(Error::key_mismatch(M::NAME, created_key, &created.key()));
                 }
@@ -554,6 +552,36 @@ impl<M: DiffModel> Diff<M> {
             }
             [first, ..] => Err(invalid_root::<M>(&first.key)),
         }
+    }
+}
+
+/// Checks that a root diff has a shape a root can take: nothing, one update, or one delete
+/// and one create under two keys (a root holds exactly one model). The sync engines refuse
+/// other shapes whole, as `apply` does.
+///
+/// # Errors
+/// [`Error::InvalidRootDiff`] naming the first element.
+pub(crate) fn check_root_shape<M: DiffModel>(elements: &[ElementDiff<M>]) -> Result<(), Error> {
+    let takes = match elements {
+        []
+        | [
+            ElementDiff {
+                action: Action::Update(_),
+                ..
+            },
+        ] => true,
+        [first, second] => {
+            first.key != second.key
+                && matches!(
+                    (&first.action, &second.action),
+                    (Action::Delete(_), Action::Create(_)) | (Action::Create(_), Action::Delete(_))
+                )
+        }
+        _ => false,
+    };
+    match elements.first() {
+        Some(first) if !takes => Err(invalid_root::<M>(&first.key)),
+        _ => Ok(()),
     }
 }
 

@@ -75,6 +75,71 @@ fn a_root_replacement_whose_new_subtree_repeats_a_key_is_refused_whole() {
     }
 }
 
+/// Root diffs of a shape `apply` refuses (a lone delete or create, an update beside a
+/// delete, a delete and a create of one key, three elements), hand-built or read from a
+/// peer, are refused whole by both engines, before any hook. Before, a lone delete ran the
+/// delete hooks of the whole tree, reported success, and memory kept the root.
+#[test]
+fn root_diffs_of_a_shape_apply_refuses_are_refused_whole_before_any_hook() {
+    let old = shelf("a", &[1, 2]);
+    let element = |action| ElementDiff {
+        key: old.key(),
+        action,
+    };
+    let other = shelf("b", &[3]);
+    let update = old
+        .diff(&shelf("a", &[1]))
+        .unwrap()
+        .elements()
+        .first()
+        .cloned()
+        .unwrap();
+    let shapes = [
+        vec![element(Action::Delete(old.clone()))],
+        vec![element(Action::Create(old.clone()))],
+        vec![
+            element(Action::Delete(old.clone())),
+            element(Action::Create(old.clone())),
+        ],
+        vec![
+            update.clone(),
+            ElementDiff {
+                key: other.key(),
+                action: Action::Delete(other.clone()),
+            },
+        ],
+        vec![
+            element(Action::Delete(old.clone())),
+            ElementDiff {
+                key: other.key(),
+                action: Action::Create(other.clone()),
+            },
+            ElementDiff {
+                key: shelf("c", &[]).key(),
+                action: Action::Create(shelf("c", &[])),
+            },
+        ],
+    ];
+    for elements in shapes {
+        let diff = Diff::from_elements(elements, 0).unwrap();
+        let mut applied = old.clone();
+        assert!(matches!(
+            applied.apply(&diff),
+            Err(Error::InvalidRootDiff { .. })
+        ));
+        for (state, report, calls) in sync_both(&old, &diff) {
+            assert!(calls.is_empty(), "{calls:?}");
+            assert_eq!(state, old);
+            assert!(
+                matches!(failure(&report), Some(Error::InvalidRootDiff { .. })),
+                "{report}"
+            );
+            assert_eq!(report.counts.failed, diff.elements().len(), "{report}");
+            assert!(!report.is_success());
+        }
+    }
+}
+
 /// A valid replacement still goes through, with both engines.
 #[test]
 fn a_valid_root_replacement_goes_through() {

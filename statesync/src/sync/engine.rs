@@ -239,6 +239,25 @@ pub(super) fn sync_root<M: SyncTree<H>, H: ?Sized>(
     diff: &Diff<M>,
     run: &mut Run<'_, '_, H>,
 ) {
+    // A root diff of a shape `apply` refuses (a lone delete or create, two updates, three
+    // elements, a delete and a create of one key: hand-built or read from a peer) is
+    // refused whole, before any hook: the walks carry an empty diff instead.
+    if let Err(error) = crate::diff::check_root_shape(diff.elements()) {
+        if !run.root_refused {
+            run.root_refused = true;
+            for element in diff.elements() {
+                run.record_refused_element(element, error.clone());
+            }
+        }
+        let mut slot = RootSlot {
+            root,
+            deleted: run.root_deleted,
+            replacement: None,
+            refusal: None,
+        };
+        sync_elements(&mut slot, &Diff::default(), run);
+        return;
+    }
     // A root diff that deletes and creates replaces the root by the created model.
     let elements = diff.elements();
     let created = elements

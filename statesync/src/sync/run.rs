@@ -91,6 +91,9 @@ pub struct Run<'h, 'o, H: ?Sized> {
     /// For a root the diff replaces: why its new model cannot go in, if it cannot (checked
     /// once, at the first walk of the root).
     pub(super) replacement_refusal: Option<Option<Error>>,
+    /// Whether the root diff was refused whole (a shape `apply` refuses) and its elements
+    /// recorded: the walks after the first carry nothing of it.
+    pub(super) root_refused: bool,
     /// A dry run: hooks are not called and count as successes.
     pub(super) dry: bool,
     /// Outcomes recorded so far (kept in the report or handed to the options' callback).
@@ -129,6 +132,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             root_deleted: false,
             root_delete_skipped: None,
             replacement_refusal: None,
+            root_refused: false,
             records_after_stop: false,
             cut_short: 0,
             dry: false,
