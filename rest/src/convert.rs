@@ -96,6 +96,17 @@ pub enum RowsError {
         /// Its site.
         site: String,
     },
+    /// A device name listed in two sites: device names are unique across sites (an
+    /// interface row names its device alone), so its interfaces could not be placed.
+    #[error("device {device} is listed in site {first} and in site {second}")]
+    DeviceInTwoSites {
+        /// The device.
+        device: String,
+        /// The site it was listed in first.
+        first: String,
+        /// The other site.
+        second: String,
+    },
     /// An interface of a device that is not listed.
     #[error("interface {interface} is on device {device}, which is not listed")]
     NoDevice {
@@ -110,7 +121,8 @@ impl InventoryRows {
     /// Builds the models from the rows.
     ///
     /// # Errors
-    /// [`RowsError`]: a key listed twice, or a child whose parent is not listed.
+    /// [`RowsError`]: a key listed twice, a device name listed in two sites, or a child
+    /// whose parent is not listed.
     pub fn into_inventory(self) -> Result<Inventory, RowsError> {
         let mut inventory = Inventory::default();
         for site in self.sites {
@@ -132,7 +144,15 @@ impl InventoryRows {
                     site: device.site,
                 });
             };
-            device_site.insert(device.name.clone(), device.site.clone());
+            if let Some(first) = device_site.insert(device.name.clone(), device.site.clone())
+                && first != device.site
+            {
+                return Err(RowsError::DeviceInTwoSites {
+                    device: device.name,
+                    first,
+                    second: device.site,
+                });
+            }
             site.devices.insert(Device {
                 site: device.site,
                 name: device.name,
@@ -181,5 +201,65 @@ impl InventoryRows {
                 .transpose()?;
         }
         Ok(inventory)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RowsError;
+    use crate::wire::{DeviceRow, InterfaceRow, InventoryRows, SiteRow};
+
+    fn rows(device_sites: &[&str]) -> InventoryRows {
+        InventoryRows {
+            sites: ["a", "b"]
+                .map(|name| SiteRow {
+                    name: name.into(),
+                    region: "eu".into(),
+                })
+                .into(),
+            devices: device_sites
+                .iter()
+                .map(|site| DeviceRow {
+                    site: (*site).into(),
+                    name: "d".into(),
+                    role: "leaf".into(),
+                    model: "m".into(),
+                    serial: "s".into(),
+                })
+                .collect(),
+            interfaces: vec![InterfaceRow {
+                device: "d".into(),
+                name: "i1".into(),
+                description: String::new(),
+                enabled: true,
+                mtu: 1500,
+                mode: "access".into(),
+                vlans: vec![],
+            }],
+        }
+    }
+
+    /// Before, the rows were taken, the interfaces filed under the device of the site read
+    /// last (found by an outside tester, from a broken peer's answer).
+    #[test]
+    fn a_device_name_in_two_sites_is_refused() {
+        let refused = rows(&["a", "b"]).into_inventory();
+        assert!(
+            matches!(&refused, Err(RowsError::DeviceInTwoSites { device, first, second })
+                if device == "d" && first == "a" && second == "b"),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            rows(&["a", "a"]).into_inventory(),
+            Err(RowsError::Key(statesync::Error::DuplicateKey { .. }))
+        ));
+        let inventory = rows(&["b"]).into_inventory().unwrap();
+        let site = inventory
+            .sites
+            .iter()
+            .find(|site| site.name == "b")
+            .unwrap();
+        let device = site.devices.iter().next().unwrap();
+        assert_eq!(device.interfaces.len(), 1);
     }
 }
