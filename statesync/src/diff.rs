@@ -475,6 +475,22 @@ impl<M: DiffModel> Diff<M> {
         self.elements.is_empty()
     }
 
+    /// Whether applying the diff changes anything: it creates or deletes an element, or
+    /// changes an attribute to a value other than its old one. A diff `diff` makes does
+    /// whenever it is not empty; one written by hand may not (an update `10 -> 10`).
+    pub(crate) fn changes_anything(&self) -> bool {
+        self.elements.iter().any(|element| match &element.action {
+            Action::Create(_) | Action::Delete(_) => true,
+            Action::Update(update) => {
+                let mut fields = crate::fields::ChangesAny::<M>(&update.fields, false);
+                M::visit_attributes(&mut fields);
+                let mut children = ChildrenChangeAnything(false);
+                M::visit_child_diffs(&update.children, &mut children);
+                fields.1 || children.0
+            }
+        })
+    }
+
     /// The diff that undoes this one: creates become deletes, deletes creates, and every
     /// update swaps its old and new values. `state.apply(&d)` then `state.apply(&d.invert())`
     /// gives back `state` in every compared field (a `Vec` of children may come back in
@@ -640,6 +656,15 @@ fn first_difference<M: DiffModel>(update: &ModelUpdate<M>) -> &'static str {
         first = children.0;
     }
     first.unwrap_or_default()
+}
+
+/// Whether any child diff changes anything (see [`Diff::changes_anything`]).
+struct ChildrenChangeAnything(bool);
+
+impl DiffVisitor for ChildrenChangeAnything {
+    fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
+        self.0 = self.0 || diff.changes_anything();
+    }
 }
 
 /// The name of the first children field whose diff holds an element.

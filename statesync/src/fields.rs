@@ -134,6 +134,18 @@ impl<M: DiffModel> AttributeVisitor<M> for EachChange<'_, '_, M> {
     }
 }
 
+/// Whether a record of changes changes any attribute to a value other than its old one
+/// (a record `diff` makes always does; a hand-written `10 -> 10` does not).
+pub(crate) struct ChangesAny<'a, M: DiffModel>(pub(crate) &'a M::Changes, pub(crate) bool);
+
+impl<M: DiffModel> AttributeVisitor<M> for ChangesAny<'_, M> {
+    fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
+        if let Some(change) = (a.change)(self.0) {
+            self.1 |= !crate::__private::same_value(&change.old, &change.new, a.eq);
+        }
+    }
+}
+
 /// The first attribute that no longer holds its change's old value.
 pub(crate) struct FirstMoved<'a, M: DiffModel> {
     pub(crate) current: &'a M,

@@ -115,6 +115,34 @@ fn a_history_file_with_unknown_fields_or_an_empty_commit_is_refused() {
     }
 }
 
+/// A commit whose changes keep their old values (`region: "eu" -> "eu"`, written by hand)
+/// changes nothing, and is refused as an empty one is: `commit` records no such version.
+/// Before, it loaded as a version of its own.
+#[test]
+fn a_history_file_commit_whose_changes_keep_their_values_is_refused() {
+    let mut history = History::new(inventory()).unwrap();
+    let mut next = inventory();
+    let nyc = SiteKey { name: "nyc".into() };
+    next.sites.get_mut(&nyc).unwrap().region = "us-west".into();
+    history.commit(&next, "move nyc").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.json");
+    history.save(&path).unwrap();
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let root = &mut saved["commits"][0]["diff"]["elements"][0]["action"]["update"];
+    let site = &mut root["children"]["sites"]["elements"][0]["action"]["update"];
+    let change = &mut site["fields"]["region"];
+    assert_eq!(change["new"], "us-west");
+    change["new"] = change["old"].clone();
+    std::fs::write(&path, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let error = History::<Inventory>::load(&path).unwrap_err();
+    assert!(
+        error.to_string().contains("commit 1 changes nothing"),
+        "{error}"
+    );
+}
+
 /// A path that is not a file (a device that never ends, a FIFO that blocks) is refused
 /// before reading, and so is a file over the limit; each error names the path.
 #[test]

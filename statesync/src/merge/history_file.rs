@@ -146,8 +146,9 @@ where
                 let error = format!("commit numbered {found} where {expected} belongs");
                 return Err(invalid(path, error));
             }
-            // `commit` records no version that changes nothing.
-            if commit.diff.is_empty() {
+            // `commit` records no version that changes nothing (an empty diff, or one whose
+            // changes keep their old values).
+            if !commit.diff.changes_anything() {
                 let error = format!("commit {expected} changes nothing");
                 return Err(invalid(path, error));
             }
