@@ -205,6 +205,7 @@ impl InventoryRows {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::RowsError;
     use crate::wire::{DeviceRow, InterfaceRow, InventoryRows, SiteRow};
