@@ -475,6 +475,7 @@ impl<M: DiffModel> Diff<M> {
         self.elements.is_empty()
     }
 
+    #[cfg(feature = "history")]
     /// Whether applying the diff changes anything: it creates or deletes an element, or
     /// changes an attribute to a value other than its old one. A diff `diff` makes does
     /// whenever it is not empty; one written by hand may not (an update `10 -> 10`).
@@ -658,9 +659,11 @@ fn first_difference<M: DiffModel>(update: &ModelUpdate<M>) -> &'static str {
     first.unwrap_or_default()
 }
 
+#[cfg(feature = "history")]
 /// Whether any child diff changes anything (see [`Diff::changes_anything`]).
 struct ChildrenChangeAnything(bool);
 
+#[cfg(feature = "history")]
 impl DiffVisitor for ChildrenChangeAnything {
     fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
         self.0 = self.0 || diff.changes_anything();
