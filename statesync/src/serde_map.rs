@@ -6,7 +6,11 @@
 //! generated key type is a struct (one field per id): `serde_json` refuses it with
 //! `key must be a string`. The key is inside each model anyway, so this module writes the
 //! map as the list of its models (in the map's order) and rebuilds the map from their keys
-//! when reading, refusing two models with one key. A user's `#[derive(Serialize)]` decides
+//! when reading, refusing two models with one key. On a `Vec` of children it changes
+//! nothing in the format and adds what serde's own `Vec` lacks: two children with one key
+//! are refused, and children nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) are an
+//! error in any format (serde's `Vec` relies on the format's nesting limit, and overflows
+//! the stack in one without). A user's `#[derive(Serialize)]` decides
 //! how its fields are written, which is why the field needs this attribute: the derive
 //! cannot change it.
 //!

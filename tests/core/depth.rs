@@ -403,3 +403,33 @@ fn a_store_tree_as_deep_as_supported_reads_back_as_a_value_and_in_a_diff() {
         diff.invert()
     );
 }
+
+/// A `Vec` of children under `serde_map`: read as a `Store` is, its depth checked in any
+/// format (serde's own `Vec` relies on the format's nesting limit, and overflows the stack
+/// in one without).
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Branch {
+    #[statesync(id)]
+    name: u32,
+    #[statesync(children)]
+    #[serde(with = "statesync::serde_map")]
+    children: Vec<Branch>,
+}
+
+#[test]
+fn a_vec_of_children_under_serde_map_is_read_within_the_limit() {
+    // Within serde_json's 128 levels, so the error is statesync's, as it is in a format
+    // without a nesting limit.
+    let json = |levels: usize| {
+        let mut json = String::from(r#"{"name":0,"children":[]}"#);
+        for level in 1..levels {
+            json = format!(r#"{{"name":{level},"children":[{json}]}}"#);
+        }
+        json
+    };
+    let branch: Branch = serde_json::from_str(&json(MAX_DEPTH + 1)).unwrap();
+    assert!(branch.diff(&branch).is_err(), "{MAX_DEPTH} + 1 levels");
+    let error = serde_json::from_str::<Branch>(&json(40)).unwrap_err();
+    assert!(error.to_string().contains("branch"), "{error}");
+    assert!(error.to_string().contains("deeper"), "{error}");
+}
