@@ -9,6 +9,7 @@
 )]
 
 mod fake;
+mod finished;
 mod plans;
 mod wide;
 

@@ -2,10 +2,11 @@
 //! starts (at most `max_in_flight` at once) and its result applied as it ends; dropped
 //! before the end, it brings memory to what the calls that ended did.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 
 use super::super::report::SyncReport;
 use super::super::run::Run;
@@ -81,42 +82,71 @@ where
         is_transient,
     };
     let pacer = Pacer::new(rate_limit);
-    let mut in_flight = FuturesUnordered::new();
-    let mut most_in_flight = 0;
-    let mut applied = false;
-    loop {
-        // Steps while there is room for calls (after a stop, steps start none: they record
-        // what is left as skipped).
+    let walked = AssertUnwindSafe(async {
+        let mut in_flight = FuturesUnordered::new();
+        let mut most_in_flight = 0;
+        let mut applied = false;
         loop {
-            let room = max_in_flight.saturating_sub(in_flight.len());
-            if room == 0 && !engine.run.stopped {
+            // Steps while there is room for calls (after a stop, steps start none: they
+            // record what is left as skipped).
+            loop {
+                let room = max_in_flight.saturating_sub(in_flight.len());
+                if room == 0 && !engine.run.stopped {
+                    break;
+                }
+                let Some(calls) = engine.step(room) else {
+                    break;
+                };
+                for (id, task) in calls {
+                    in_flight.push(calls::run(id, task, hooks, &tools, &pacer));
+                }
+                most_in_flight = most_in_flight.max(in_flight.len());
+            }
+            if std::mem::take(&mut applied) {
+                // Progress as each call ends.
+                engine.run.report_progress();
+            }
+            if in_flight.is_empty() && !engine.next_walk() {
                 break;
             }
-            let Some(calls) = engine.step(room) else {
-                break;
-            };
-            for (id, task) in calls {
-                in_flight.push(calls::run(id, task, hooks, &tools, &pacer));
+            if let Some((id, result)) = in_flight.next().await {
+                // Applied by the next step, before anything else.
+                engine.ended(id, result);
+                applied = true;
             }
-            most_in_flight = most_in_flight.max(in_flight.len());
         }
-        if std::mem::take(&mut applied) {
-            // Progress as each call ends.
-            engine.run.report_progress();
+        tracing::debug!(max_in_flight = most_in_flight, "hooks done");
+        engine.finish()
+    })
+    .catch_unwind()
+    .await;
+    let mut report = match walked {
+        Ok(report) => report,
+        Err(panic) => {
+            // A hook or a callback panicked: as in the blocking engine, memory is brought
+            // to what the calls that ended did (the engine's drop abandons those in
+            // flight), and the adapter still releases what the sync held, told what was
+            // done so far, before the panic goes on.
+            let mut report = std::mem::take(&mut engine.run.report);
+            report.stopped = true;
+            drop(engine);
+            hooks.sync_finished(&report).await;
+            std::panic::resume_unwind(panic);
         }
-        if in_flight.is_empty() && !engine.next_walk() {
-            break;
-        }
-        if let Some((id, result)) = in_flight.next().await {
-            // Applied by the next step, before anything else.
-            engine.ended(id, result);
-            applied = true;
-        }
-    }
-    tracing::debug!(max_in_flight = most_in_flight, "hooks done");
-    let mut report = engine.finish();
+    };
+    drop(engine);
     if report.changed_anything() {
-        report.record_complete(hooks.sync_complete(&report).await);
+        match AssertUnwindSafe(hooks.sync_complete(&report))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => report.record_complete(result),
+            Err(panic) => {
+                report.stopped = true;
+                hooks.sync_finished(&report).await;
+                std::panic::resume_unwind(panic);
+            }
+        }
     }
     hooks.sync_finished(&report).await;
     report.elapsed = started.elapsed();

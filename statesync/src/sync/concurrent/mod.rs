@@ -163,8 +163,10 @@ pub trait AsyncAdapter: Sync {
         std::future::ready(Ok(()))
     }
 
-    /// Called once at the end of every sync, after `sync_complete` if that ran; not when the
-    /// sync's future is dropped before its end (a dropped future cannot wait for it).
+    /// Called once at the end of every sync, after `sync_complete` if that ran, also of one
+    /// a panicking hook, callback or `sync_complete` cut short (with the report so far,
+    /// stopped, before the panic goes on); not when the sync's future is dropped before
+    /// its end (a dropped future cannot wait for it).
     fn sync_finished(&self, report: &SyncReport) -> impl Future<Output = ()> + Send {
         let _ = report;
         std::future::ready(())
