@@ -528,9 +528,22 @@ impl<M: DiffModel> Diff<M> {
 
     /// Checks a root diff against `root`, then applies it.
     pub(crate) fn apply_to_root(&self, root: &mut M) -> Result<(), Error> {
+        match self.check_root(root)? {
+            RootChange::None => {}
+            RootChange::Update(update) => {
+                root.apply_fields(&update.fields);
+                root.apply_children(&update.children);
+            }
+            RootChange::Replace(created) => *root = created.clone(),
+        }
+        Ok(())
+    }
+
+    /// Checks a root diff against `root` as `apply` does, changing nothing: what applying
+    /// it does to the root.
+    pub(crate) fn check_root(&self, root: &M) -> Result<RootChange<'_, M>, Error> {
         check_root_shape(&self.elements)?;
         match self.elements.as_slice() {
-            [] => Ok(()),
             [
                 ElementDiff {
                     key,
@@ -541,9 +554,7 @@ impl<M: DiffModel> Diff<M> {
                     return Err(not_found::<M>(Operation::Update, key));
                 }
                 check_update(root, key, update)?;
-                root.apply_fields(&update.fields);
-                root.apply_children(&update.children);
-                Ok(())
+                Ok(RootChange::Update(update))
             }
             [first, second] => {
                 let ((deleted, payload), (created_key, created)) =
@@ -564,12 +575,21 @@ impl<M: DiffModel> Diff<M> {
                 }
                 check_delete(root, deleted, payload)?;
                 check_create(created)?;
-                *root = created.clone();
-                Ok(())
+                Ok(RootChange::Replace(created))
             }
-            [first, ..] => Err(invalid_root::<M>(&first.key)),
+            _ => Ok(RootChange::None),
         }
     }
+}
+
+/// What a checked root diff does to the root.
+pub(crate) enum RootChange<'d, M: DiffModel> {
+    /// Nothing: the diff is empty.
+    None,
+    /// The root is updated.
+    Update(&'d ModelUpdate<M>),
+    /// The root is replaced by the created model.
+    Replace(&'d M),
 }
 
 /// Checks that a root diff has a shape a root can take: nothing, one update, or one delete

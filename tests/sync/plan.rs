@@ -118,6 +118,50 @@ fn a_plan_of_a_diff_made_earlier_applies_the_options() {
     assert_eq!(target, inventory(), "planning changes nothing");
 }
 
+/// A plan of a diff the sync refuses parts of (made against another state, or a root
+/// diff of a shape `apply` refuses) is what the sync does, flags or not. Before, without a
+/// skipping flag, the plan was the diff itself: it planned a stale update and a lone root
+/// delete the sync refuses (found by an outside tester).
+#[test]
+fn a_plan_of_a_diff_the_sync_refuses_is_what_the_sync_does() {
+    use statesync::{Action, Diff, ElementDiff};
+    let target = inventory();
+    let mut elsewhere = inventory();
+    elsewhere
+        .sites
+        .modify(&SiteKey { name: "ams".into() }, |ams| {
+            ams.region = "elsewhere".into();
+        });
+    let stale = elsewhere.diff(&source()).unwrap();
+    let lone_delete = Diff::from_elements(
+        vec![ElementDiff {
+            key: target.key(),
+            action: Action::Delete(target.clone()),
+        }],
+        0,
+    )
+    .unwrap();
+    for diff in [stale, lone_delete] {
+        for options in [SyncOptions::default, || {
+            SyncOptions::default().model_flags::<Interface>(ModelFlags::NATURAL_DELETION_ORDER)
+        }] {
+            let plan = target.plan(&diff, &options()).unwrap();
+            let report = target.clone().sync_diff(&diff, &mut InMemory, options());
+            let summary = plan.summary();
+            assert_eq!(
+                (summary.create, summary.update, summary.delete),
+                (
+                    report.counts.created,
+                    report.counts.updated,
+                    report.counts.deleted
+                ),
+                "{plan}\n{report}"
+            );
+            assert!(report.counts.failed > 0, "{report}");
+        }
+    }
+}
+
 #[test]
 fn instance_flags_flag_one_element_only() {
     let mut target = inventory();

@@ -65,6 +65,7 @@ use std::time::Instant;
 
 pub use flags::{DeleteLimit, ModelFlags, Progress, SyncFlags, SyncOptions, SyncOrder};
 pub use parents::Parents;
+use plan::Made;
 pub use plan::Plan;
 pub use report::{DeleteRefusal, Failure, Outcome, SkipReason, Status, SyncCounts, SyncReport};
 pub use run::Run;
@@ -286,7 +287,16 @@ pub trait SyncModel: DiffModel {
         Self: SyncTree<InMemory>,
     {
         let diff = self.diff(source)?;
-        self.plan(&diff, options)
+        plan::plan(
+            self,
+            &diff,
+            Made::Here,
+            options,
+            &mut InMemory,
+            |target, diff, run| {
+                engine::sync_root(target, diff, run);
+            },
+        )
     }
 
     /// What [`SyncModel::sync_diff`] of `diff` with `options` will do (see
@@ -298,9 +308,16 @@ pub trait SyncModel: DiffModel {
     where
         Self: SyncTree<InMemory>,
     {
-        plan::plan(self, diff, &mut InMemory, options, |target, diff, run| {
-            engine::sync_root(target, diff, run);
-        })
+        plan::plan(
+            self,
+            diff,
+            Made::Elsewhere,
+            options,
+            &mut InMemory,
+            |target, diff, run| {
+                engine::sync_root(target, diff, run);
+            },
+        )
     }
 
     /// Makes `self` (the target) look like `source`, through `hooks`.

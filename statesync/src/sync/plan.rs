@@ -2,8 +2,9 @@
 //!
 //! Both come from a dry run of the engine on a copy of the target (hooks not called,
 //! counted as successes), so a plan and the sync it describes follow one code path. The
-//! dry run is only made when a flag can leave an element alone; otherwise the diff is the
-//! plan.
+//! dry run is only made when a flag can leave an element alone or the sync would refuse
+//! an element (a diff built by hand, read from a peer, or made against another state);
+//! otherwise the diff is the plan.
 
 use std::fmt;
 
@@ -182,15 +183,29 @@ fn dry_run<T: Clone, M: DiffModel, H: ?Sized>(
     (after, run.finish())
 }
 
+/// Where the diff of a plan comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Made {
+    /// Just made from the target: the sync refuses none of it.
+    Here,
+    /// Given (built by hand, read from a peer, made against another state): the sync may
+    /// refuse elements of it.
+    Elsewhere,
+}
+
 /// The plan of a sync of `diff` into the root `target`.
 pub(super) fn plan<M: DiffModel, H: ?Sized>(
     target: &M,
     diff: &Diff<M>,
-    hooks: &mut H,
+    made: Made,
     options: &SyncOptions<'_>,
+    hooks: &mut H,
     mut work: impl FnMut(&mut M, &Diff<M>, &mut Run<'_, '_, H>),
 ) -> Result<Plan<M>, Error> {
-    if !flags_may_skip(diff, options) {
+    // The diff is the plan when no flag leaves an element alone and the sync refuses
+    // none of it (it checks each element as `apply` does). Otherwise a dry run tells.
+    let refuses_none = made == Made::Here || diff.check_root(target).is_ok();
+    if refuses_none && !flags_may_skip(diff, options) {
         return Ok(Plan {
             diff: diff.clone(),
             summary: diff.summary(),
