@@ -67,6 +67,11 @@ const OPTIONS: &[Opt] = &[
         &["MS"],
         "(--worker) pause before each COMMIT (default 0)",
     ),
+    Opt::value(
+        "--batch",
+        &["N"],
+        "(--worker) partitions claimed and applied in one transaction (default 1)",
+    ),
 ];
 
 const COMMAND: Command = Command {
@@ -78,7 +83,12 @@ const COMMAND: Command = Command {
 };
 
 fn main() -> ExitCode {
-    debug_assert_eq!(WORKER_OPTIONS.len(), 5);
+    // Every option of the worker binary is one of this example's too (for `--worker`).
+    debug_assert!(
+        WORKER_OPTIONS
+            .iter()
+            .all(|worker| OPTIONS.iter().any(|option| option.name == worker.name))
+    );
     COMMAND.main(|args| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -934,3 +934,34 @@ async fn a_worker_frozen_mid_transaction_holds_its_partition_for_a_bounded_time(
         "{applied:?}"
     );
 }
+
+/// The fleet example in a debug build (its options checked against the worker's at
+/// startup): `--help` prints its usage and exits 0, an unknown argument exits 2. Before,
+/// the check counted five worker options where there are six, and every run panicked.
+#[test]
+fn the_fleet_example_takes_help_and_refuses_an_unknown_argument() {
+    let run = |argument: &str| {
+        statesync_suite::fixtures::cargo()
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "statesync-postgres",
+                "--example",
+                "fleet",
+                "--",
+            ])
+            .arg(argument)
+            .output()
+            .unwrap()
+    };
+    let help = run("--help");
+    let usage = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.status.success(),
+        "{usage}{}",
+        String::from_utf8_lossy(&help.stderr)
+    );
+    assert!(usage.contains("--batch N"), "{usage}");
+    assert_eq!(run("--frobnicate").status.code(), Some(2));
+}
