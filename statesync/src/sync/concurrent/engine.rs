@@ -45,6 +45,9 @@ where
         is_transient,
     } = options;
     let max_in_flight = max_in_flight.max(1);
+    if rate_limit.is_some() && sleep.is_none() {
+        tracing::warn!("a rate limit without a timer (AsyncSyncOptions::sleep) paces nothing");
+    }
     tracing::info!(
         model = M::NAME,
         create = summary.create,

@@ -189,9 +189,10 @@ impl<'a> AsyncSyncOptions<'a> {
         self
     }
 
-    /// Starts at most `calls_per_second` hook calls per second (needs a timer). A rate that
-    /// is not a positive, finite number sets no limit; the slowest rate waits about 136
-    /// years between calls (`1e-20` does not overflow).
+    /// Starts at most `calls_per_second` hook calls per second. It needs the options' timer
+    /// ([`AsyncSyncOptions::sleep`]): without one it paces nothing, and the sync logs a
+    /// warning. A rate that is not a positive, finite number sets no limit; the slowest rate
+    /// waits about 136 years between calls (`1e-20` does not overflow).
     #[must_use]
     pub fn rate_limit(mut self, calls_per_second: f64) -> Self {
         self.rate_limit = Some(calls_per_second);
