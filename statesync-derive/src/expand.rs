@@ -627,7 +627,7 @@ fn model_impl(model: &Model) -> TokenStream {
         quote_spanned!(field.span()=> #member: ::core::clone::Clone::clone(&self.#member))
     });
     // At each id field, as the key's derives are: an id type without `Hash` is reported
-    // there, once.
+    // at the field, not at the derive.
     let key_hashes = ids.iter().map(|field| {
         let member = field.ident;
         quote_spanned!(field.span()=> ::core::hash::Hash::hash(&self.#member, __state);)

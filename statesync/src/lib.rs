@@ -140,7 +140,10 @@ pub use summary::Summary;
 /// - `sync_models = "A, B, C"`: for mutually recursive models, every model type reachable
 ///   from the cycle (its members and their other descendants); the sync impl then asks the
 ///   adapter for hooks for each instead of chasing child bounds (which would recurse
-///   forever). Put the same list on each model of the cycle. Models of a cycle that also
+///   forever). Put the same list on each model of the cycle. In a generic cycle
+///   (`sync_models = "Dir<T>, File<T>"`), a model whose parameter reaches the other members'
+///   attributes or ids only through its children asks of it only `Clone`: give it what the
+///   others ask with `bound` (`bound = "T: Clone + Debug + PartialEq"`). Models of a cycle that also
 ///   have children outside it must derive serde as well: the generated serde impls of their
 ///   diffs cannot otherwise be checked without a cycle of bounds.
 /// - `key_type = "..."`, `field_type = "..."`, `changes_type = "..."`,

@@ -59,7 +59,21 @@ where
     M: SyncTree<Calls> + SyncTree<AsyncBridge<Calls>> + Send + Sync,
     Diff<M>: Send + Sync,
 {
-    let options = || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE);
+    sync_both_with(target, diff, || {
+        SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE)
+    })
+}
+
+/// [`sync_both`] with the options `options` makes.
+pub fn sync_both_with<M>(
+    target: &M,
+    diff: &Diff<M>,
+    options: impl Fn() -> SyncOptions<'static>,
+) -> Vec<(M, SyncReport, Vec<String>)>
+where
+    M: SyncTree<Calls> + SyncTree<AsyncBridge<Calls>> + Send + Sync,
+    Diff<M>: Send + Sync,
+{
     let mut blocking = target.clone();
     let mut calls = Calls::default();
     let report = blocking.sync_diff(diff, &mut calls, options());

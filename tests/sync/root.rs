@@ -5,7 +5,7 @@
 
 use statesync::{Action, Diff, DiffModel, ElementDiff, Error};
 
-use crate::calls::{failure, sync_both};
+use crate::calls::{failure, sync_both, sync_both_with};
 
 #[derive(DiffModel, Clone, Debug, PartialEq)]
 struct Shelf {
@@ -137,6 +137,52 @@ fn root_diffs_of_a_shape_apply_refuses_are_refused_whole_before_any_hook() {
             assert_eq!(report.counts.failed, diff.elements().len(), "{report}");
             assert!(!report.is_success());
         }
+    }
+}
+
+/// A root diff refused whole is what the delete limit and the listing of unchanged
+/// elements see too: the limit counts no delete of it (it refused the sync for the deletes
+/// a lone root delete would never make), and no element is listed unchanged beside its
+/// refusal (each was listed twice).
+#[test]
+fn a_refused_root_diff_counts_no_delete_and_lists_nothing_unchanged() {
+    use statesync::sync::{DeleteLimit, Status, SyncFlags, SyncOptions};
+    let old = shelf("a", &[1, 2, 3]);
+    let lone_delete = Diff::from_elements(
+        vec![ElementDiff {
+            key: old.key(),
+            action: Action::Delete(old.clone()),
+        }],
+        0,
+    )
+    .unwrap();
+    let limited = || {
+        SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE).delete_limit(DeleteLimit {
+            max: Some(1),
+            max_percent: None,
+        })
+    };
+    for (state, report, calls) in sync_both_with(&old, &lone_delete, limited) {
+        assert!(calls.is_empty(), "{calls:?}");
+        assert_eq!(state, old);
+        assert!(report.refused.is_none(), "{report}");
+        assert!(
+            matches!(failure(&report), Some(Error::InvalidRootDiff { .. })),
+            "{report}"
+        );
+    }
+    let listing =
+        || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE | SyncFlags::LOG_UNCHANGED_RECORDS);
+    for (_, report, calls) in sync_both_with(&old, &lone_delete, listing) {
+        assert!(calls.is_empty(), "{calls:?}");
+        assert_eq!(report.outcomes.len(), 4, "{report}");
+        assert!(
+            report
+                .outcomes
+                .iter()
+                .all(|outcome| !matches!(outcome.status, Status::Unchanged)),
+            "{report}"
+        );
     }
 }
 

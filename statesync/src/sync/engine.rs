@@ -426,6 +426,11 @@ where
     H: ?Sized,
     S: Slots<M>,
 {
+    // A root diff refused whole: its elements and what lies under them are recorded as
+    // refused and skipped, not listed again as unchanged.
+    if run.root_refused {
+        return;
+    }
     let elements = diff.elements();
     let mut unchanged = Vec::new();
     slots.for_each_slot(&mut |model| {

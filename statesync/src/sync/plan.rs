@@ -237,16 +237,13 @@ pub(super) fn check_delete_limit<T: Clone, M: DiffModel, H: ?Sized>(
 ) -> Option<DeleteRefusal> {
     let limit = options.delete_limit?;
     let elements = size(target);
-    let planned = diff.summary().delete;
-    // Flags only ever leave deletes out, so a diff within the limit is a plan within it.
-    if limit.allows(planned, elements) {
+    // Flags and refusals only ever leave deletes out, so a diff within the limit is a plan
+    // within it. Beyond it, a dry run counts the deletes the sync would make (a diff given
+    // by hand or by a peer may hold deletes the sync refuses).
+    if limit.allows(diff.summary().delete, elements) {
         return None;
     }
-    let deletes = if flags_may_skip(diff, options) {
-        dry_run(target, diff, hooks, options, work).1.counts.deleted
-    } else {
-        planned
-    };
+    let deletes = dry_run(target, diff, hooks, options, work).1.counts.deleted;
     (!limit.allows(deletes, elements)).then_some(DeleteRefusal {
         deletes,
         elements,

@@ -45,7 +45,7 @@ where
         is_transient,
     } = options;
     let max_in_flight = max_in_flight.max(1);
-    if rate_limit.is_some() && sleep.is_none() {
+    if rate_limit.is_some_and(|rate| rate.is_finite() && rate > 0.0) && sleep.is_none() {
         tracing::warn!("a rate limit without a timer (AsyncSyncOptions::sleep) paces nothing");
     }
     tracing::info!(
