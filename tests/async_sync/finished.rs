@@ -5,7 +5,8 @@
 use std::sync::Mutex;
 
 use statesync::sync::{
-    AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, HookError, Parents, SyncReport,
+    AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, HookError, Parents, SyncOptions,
+    SyncReport,
 };
 use statesync::{DiffModel, Store};
 
@@ -51,6 +52,10 @@ impl AsyncHooks<Job> for Broker {
 }
 
 fn sync(broker: &Broker) -> std::thread::Result<SyncReport> {
+    sync_with(broker, SyncOptions::default())
+}
+
+fn sync_with(broker: &Broker, options: SyncOptions<'static>) -> std::thread::Result<SyncReport> {
     let source = Queue {
         jobs: Store::try_from_iter((0..6).map(|id| Job { id })).unwrap(),
     };
@@ -63,7 +68,7 @@ fn sync(broker: &Broker) -> std::thread::Result<SyncReport> {
             .block_on(target.sync_from_async(
                 &source,
                 broker,
-                AsyncSyncOptions::default().max_in_flight(2),
+                AsyncSyncOptions::new(options).max_in_flight(2),
             ))
             .unwrap()
     }))
@@ -100,4 +105,14 @@ fn sync_finished_runs_once_after_a_sync_that_ends() {
     let report = sync(&broker).unwrap();
     assert!(report.is_success());
     assert_eq!(broker.finished.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn sync_finished_runs_after_a_panicking_outcome_callback() {
+    let broker = Broker::default();
+    let options = SyncOptions::default().on_outcome(|_| panic!("the callback panics"));
+    assert!(sync_with(&broker, options).is_err(), "the panic goes on");
+    let finished = broker.finished.lock().unwrap();
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert!(finished[0].stopped);
 }

@@ -162,6 +162,17 @@ fn a_plan_of_a_diff_the_sync_refuses_is_what_the_sync_does() {
     }
 }
 
+/// A diff given to `plan` that the sync takes whole (made earlier, against this state) is
+/// the plan, without a dry run's changes.
+#[test]
+fn a_plan_of_a_given_diff_the_sync_takes_whole_is_the_diff() {
+    let target = inventory();
+    let diff = target.diff_from(&source()).unwrap();
+    let plan = target.plan(&diff, &SyncOptions::default()).unwrap();
+    assert_eq!(plan.diff(), &diff);
+    assert_eq!(plan.summary(), diff.summary());
+}
+
 #[test]
 fn instance_flags_flag_one_element_only() {
     let mut target = inventory();
