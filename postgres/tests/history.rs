@@ -331,6 +331,18 @@ struct Gauge {
     limit: Option<f64>,
 }
 
+/// A state of one gauge, `g`.
+fn gauge(reading: f64, limit: Option<f64>) -> Gauges {
+    Gauges {
+        gauges: Store::try_from_iter([Gauge {
+            name: "g".into(),
+            reading,
+            limit,
+        }])
+        .unwrap(),
+    }
+}
+
 /// JSON writes a NaN float as `null`: such a state is refused before anything is written,
 /// so the history stays readable (found by an outside review: a NaN commit made every
 /// later read fail).
@@ -341,14 +353,6 @@ async fn a_state_json_cannot_hold_is_refused_and_the_history_stays_readable() {
     let client = connect(&url()).await.unwrap();
     let history = PgHistory::<Gauges>::new(&guard.schema, "gauges");
     history.create_table(&client).await.unwrap();
-    let gauge = |reading: f64, limit: Option<f64>| Gauges {
-        gauges: Store::try_from_iter([Gauge {
-            name: "g".into(),
-            reading,
-            limit,
-        }])
-        .unwrap(),
-    };
     let nan_initial = history.init(&client, &gauge(f64::NAN, None)).await;
     assert!(
         matches!(nan_initial, Err(statesync_postgres::Error::NotJson { .. })),
@@ -801,14 +805,6 @@ async fn floats_read_back_exactly_from_jsonb() {
     let client = connect(&url()).await.unwrap();
     let history = PgHistory::<Gauges>::new(&guard.schema, "gauges");
     history.create_table(&client).await.unwrap();
-    let gauge = |reading: f64, limit: Option<f64>| Gauges {
-        gauges: Store::try_from_iter([Gauge {
-            name: "g".into(),
-            reading,
-            limit,
-        }])
-        .unwrap(),
-    };
     let mut at = history.init(&client, &gauge(0.1, None)).await.unwrap();
     for (reading, limit) in [
         (f64::MAX, Some(f64::MIN_POSITIVE)),
