@@ -87,6 +87,24 @@ impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesCreates {
     }
 }
 
+/// An adapter whose create of one element (model name, key as printed) fails.
+struct RefusesCreateOf(&'static str, &'static str);
+
+impl statesync::sync::Adapter for RefusesCreateOf {}
+
+impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesCreateOf {
+    fn create(
+        &mut self,
+        model: &M,
+        _parents: &statesync::sync::Parents,
+    ) -> Result<(), statesync::sync::HookError> {
+        if M::NAME == self.0 && model.key().to_string() == self.1 {
+            return Err("refused".into());
+        }
+        Ok(())
+    }
+}
+
 #[test]
 fn the_base_moves_on_only_when_both_sides_succeeded() {
     let mut history = History::new(inventory()).unwrap();
@@ -274,12 +292,9 @@ impl<M: DiffModel> statesync::sync::Hooks<M> for RollsBack {
     fn create(
         &mut self,
         model: &M,
-        _parents: &statesync::sync::Parents,
+        parents: &statesync::sync::Parents,
     ) -> Result<(), statesync::sync::HookError> {
-        if M::NAME == "site" && model.key().to_string() == "name=lon" {
-            return Err("refused".into());
-        }
-        Ok(())
+        RefusesCreateOf("site", "name=lon").create(model, parents)
     }
 }
 
@@ -514,24 +529,6 @@ struct AclRule {
     seq: u32,
 }
 
-/// An adapter whose create of rule 20 fails.
-struct RefusesRule20;
-
-impl statesync::sync::Adapter for RefusesRule20 {}
-
-impl<M: DiffModel> statesync::sync::Hooks<M> for RefusesRule20 {
-    fn create(
-        &mut self,
-        model: &M,
-        _parents: &statesync::sync::Parents,
-    ) -> Result<(), statesync::sync::HookError> {
-        if M::NAME == "acl_rule" && model.key().to_string() == "seq=20" {
-            return Err("503 try later".into());
-        }
-        Ok(())
-    }
-}
-
 /// A root replaced on one side (another key, the same rules) whose replacement reached the
 /// other side with a rule's create failed: the agreed base holds the new root with what
 /// both hold of it, so the next sync creates the missing rule. The base took the old
@@ -550,7 +547,7 @@ fn a_root_replacement_with_a_failed_child_create_loses_no_child() {
     let report = sync_bidirectional(
         &mut history,
         (&mut a, &mut InMemory),
-        (&mut b, &mut RefusesRule20),
+        (&mut b, &mut RefusesCreateOf("acl_rule", "seq=20")),
         &MergeOptions::default(),
     )
     .unwrap();
