@@ -94,21 +94,26 @@ fn a_merge_taking_a_too_deep_subtree_from_one_side_is_refused() {
     assert!(too_deep(merge(&ours, &edited, &base, &options)));
 }
 
+/// Runs `work` on a thread with an 8 MiB stack (what the main thread of a program has).
+fn on_8_mib_stack(work: impl FnOnce() -> bool + Send + 'static) -> bool {
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(work)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
 #[test]
 fn a_merge_of_a_very_deep_tree_does_not_overflow_the_stack() {
     let levels = 50_000;
-    let merged = std::thread::Builder::new()
-        .stack_size(8 << 20)
-        .spawn(move || {
-            let (base, theirs) = (chain(levels, "a"), chain(levels, "b"));
-            let merged = too_deep(merge(&base, &base, &theirs, &MergeOptions::default()));
-            dismantle(base);
-            dismantle(theirs);
-            merged
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    let merged = on_8_mib_stack(move || {
+        let (base, theirs) = (chain(levels, "a"), chain(levels, "b"));
+        let merged = too_deep(merge(&base, &base, &theirs, &MergeOptions::default()));
+        dismantle(base);
+        dismantle(theirs);
+        merged
+    });
     assert!(merged);
 }
 
@@ -118,29 +123,24 @@ fn a_merge_of_a_very_deep_tree_does_not_overflow_the_stack() {
 #[test]
 fn a_conflict_over_a_very_deep_subtree_does_not_overflow_the_stack() {
     let levels = 50_000;
-    let refused = std::thread::Builder::new()
-        .stack_size(8 << 20)
-        .spawn(move || {
-            let root = |id, reports| Person {
-                id,
-                name: "root".into(),
-                reports,
-            };
-            // Deleted on one side, edited on the other (its leaf renamed).
-            let base = root(1_000_000, vec![chain(levels, "a")]);
-            let edited = root(1_000_000, vec![chain(levels, "b")]);
-            let deleted = root(1_000_000, Vec::new());
-            let delete_update = too_deep(merge(&base, &edited, &deleted, &MergeOptions::default()));
-            // A root replaced on one side and edited on the other.
-            let replaced = root(2_000_000, Vec::new());
-            let root_key = too_deep(merge(&base, &edited, &replaced, &MergeOptions::default()));
-            for person in [base, edited, deleted, replaced] {
-                dismantle(person);
-            }
-            delete_update && root_key
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    let refused = on_8_mib_stack(move || {
+        let root = |id, reports| Person {
+            id,
+            name: "root".into(),
+            reports,
+        };
+        // Deleted on one side, edited on the other (its leaf renamed).
+        let base = root(1_000_000, vec![chain(levels, "a")]);
+        let edited = root(1_000_000, vec![chain(levels, "b")]);
+        let deleted = root(1_000_000, Vec::new());
+        let delete_update = too_deep(merge(&base, &edited, &deleted, &MergeOptions::default()));
+        // A root replaced on one side and edited on the other.
+        let replaced = root(2_000_000, Vec::new());
+        let root_key = too_deep(merge(&base, &edited, &replaced, &MergeOptions::default()));
+        for person in [base, edited, deleted, replaced] {
+            dismantle(person);
+        }
+        delete_update && root_key
+    });
     assert!(refused);
 }
