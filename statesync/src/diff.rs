@@ -475,10 +475,10 @@ impl<M: DiffModel> Diff<M> {
         self.elements.is_empty()
     }
 
-    #[cfg(feature = "history")]
     /// Whether applying the diff changes anything: it creates or deletes an element, or
     /// changes an attribute to a value other than its old one. A diff `diff` makes does
     /// whenever it is not empty; one written by hand may not (an update `10 -> 10`).
+    #[cfg(feature = "history")]
     pub(crate) fn changes_anything(&self) -> bool {
         self.elements.iter().any(|element| match &element.action {
             Action::Create(_) | Action::Delete(_) => true,
@@ -679,8 +679,8 @@ fn first_difference<M: DiffModel>(update: &ModelUpdate<M>) -> &'static str {
     first.unwrap_or_default()
 }
 
-#[cfg(feature = "history")]
 /// Whether any child diff changes anything (see [`Diff::changes_anything`]).
+#[cfg(feature = "history")]
 struct ChildrenChangeAnything(bool);
 
 #[cfg(feature = "history")]
