@@ -226,7 +226,7 @@ pub(super) fn plan<M: DiffModel, H: ?Sized>(
 }
 
 /// The refusal of a sync that would delete more than the options' limit allows, if it
-/// would. The deletes are the plan's (flags applied).
+/// would. The deletes are the plan's (flags applied, refused elements left out).
 pub(super) fn check_delete_limit<T: Clone, M: DiffModel, H: ?Sized>(
     target: &T,
     diff: &Diff<M>,
