@@ -156,12 +156,8 @@ fn a_refused_root_diff_counts_no_delete_and_lists_nothing_unchanged() {
         0,
     )
     .unwrap();
-    let limited = || {
-        SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE).delete_limit(DeleteLimit {
-            max: Some(1),
-            max_percent: None,
-        })
-    };
+    let limited =
+        || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE).delete_limit(DeleteLimit::at_most(1));
     for (state, report, calls) in sync_both_with(&old, &lone_delete, limited) {
         assert!(calls.is_empty(), "{calls:?}");
         assert_eq!(state, old);
