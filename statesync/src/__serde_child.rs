@@ -12,6 +12,11 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde::ser::{Serialize, Serializer};
 
 /// Writes a `T`: implemented by `()` for every `T: Serialize`.
+#[diagnostic::on_unimplemented(
+    message = "a children field's diff, `{T}`, cannot be written with serde",
+    label = "the child diffs of this model need serde",
+    note = "every child model derives `DiffModel`, and with serde, `Serialize` and `Deserialize`"
+)]
 pub trait SerializeVia<T> {
     /// Writes `value`.
     ///
@@ -27,6 +32,11 @@ impl<T: Serialize> SerializeVia<T> for () {
 }
 
 /// Reads a `T`: implemented by `()` for every `T: DeserializeOwned`.
+#[diagnostic::on_unimplemented(
+    message = "a children field's diff, `{T}`, cannot be read with serde",
+    label = "the child diffs of this model need serde",
+    note = "every child model derives `DiffModel`, and with serde, `Serialize` and `Deserialize`"
+)]
 pub trait DeserializeVia<T> {
     /// Reads a value.
     ///

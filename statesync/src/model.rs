@@ -33,6 +33,11 @@ pub trait ModelField: Copy + Eq + Debug + 'static {
 /// Models are `Clone` (derive it beside `DiffModel`): a diff owns the models it creates and
 /// deletes, so that `state.apply(&state.diff(&new)?)` does not borrow `state` twice. A diff
 /// is `Debug` and `PartialEq` when its models are.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a statesync model",
+    label = "`{Self}` does not derive `DiffModel`",
+    note = "add `#[derive(DiffModel)]` to `{Self}` (every model in a tree derives it, children included)"
+)]
 pub trait DiffModel: Clone {
     /// The generated key type, built from the `#[statesync(id)]` fields (`()`-like for a
     /// singleton).

@@ -63,6 +63,11 @@ use crate::model::DiffModel;
 /// the way a plan does). What it describes (the attributes with a declared strategy, how
 /// the children merge) is turned into a merge by generic runtime code, compiled only where
 /// a merge of the model is.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be merged",
+    label = "no merge for this model",
+    note = "`#[derive(DiffModel)]` implements it for a `'static` model that is `Debug` and whose children models derive `DiffModel` and are `Debug` too"
+)]
 pub trait MergeModel: DiffModel + Debug + 'static {
     /// The model's merge strategy (`#[statesync(merge = "...")]`; default `Report`): the
     /// default for its fields, and the rule for an element deleted on one side and changed

@@ -163,6 +163,11 @@ impl<M: DiffModel> Hooks<M> for InMemory {}
 /// model is `'static` (the engine tells model types and keys apart by `TypeId`) with a
 /// `Send + Sync` key (hooks get the keys of their ancestors in [`Parents`], which async
 /// hooks hold across threads).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be synced through `{H}`",
+    label = "no sync for this model tree",
+    note = "`#[derive(DiffModel)]` implements it when every model of the tree derives `DiffModel`, is `'static` with a `Send + Sync` key, and `{H}` has `Hooks` for each"
+)]
 pub trait SyncTree<H: ?Sized>: DiffModel<Key: Send + Sync> + 'static {
     /// Calls the hook of `H` for `Self` that `call` names (generated: the one place that
     /// knows `H` has hooks for `Self`; see [`HookCall::run`]).
