@@ -139,8 +139,9 @@ fn read_json<T: DeserializeOwned>(text: &str, what: impl FnOnce() -> String) -> 
     })
 }
 
-/// Refuses a commit message PostgreSQL's `text` cannot hold (a NUL character).
-fn check_message(message: &str, what: impl FnOnce() -> String) -> Result<(), Error> {
+/// Refuses a commit message or a root name PostgreSQL's `text` cannot hold (a NUL
+/// character).
+fn check_text(message: &str, what: impl FnOnce() -> String) -> Result<(), Error> {
     if message.contains('\0') {
         return Err(Error::NotJson {
             what: what(),
@@ -315,6 +316,15 @@ where
         }
     }
 
+    /// The root's name as a query parameter, or [`Error::NotJson`] when PostgreSQL's `text`
+    /// cannot hold it (a NUL character).
+    fn root(&self) -> Result<&String, Error> {
+        check_text(&self.root, || {
+            format!("history {:?}: its root name", self.root)
+        })?;
+        Ok(&self.root)
+    }
+
     /// Creates the table if it does not exist (the schema must); processes that start
     /// together take turns.
     ///
@@ -372,7 +382,7 @@ where
             chain_of("$2::jsonb::text")
         );
         client
-            .execute(&sql, &[&self.root, &Json(&*snapshot)])
+            .execute(&sql, &[self.root()?, &Json(&*snapshot)])
             .await?;
         self.head(client).await
     }
@@ -389,7 +399,7 @@ where
             self.table
         );
         let row = client
-            .query_opt(&sql, &[&self.root])
+            .query_opt(&sql, &[self.root()?])
             .await?
             .ok_or_else(|| Error::BadRow(format!("history {:?} has no version 0", self.root)))?;
         self.check_sound(&row, 2, 0)?;
@@ -415,7 +425,7 @@ where
             sound(),
             self.table
         );
-        let rows = client.query(&sql, &[&self.root, &version]).await?;
+        let rows = client.query(&sql, &[self.root()?, &version]).await?;
         let mut checkout: Option<Checkout<M>> = None;
         for row in &rows {
             let at: i64 = row.try_get(0)?;
@@ -519,7 +529,7 @@ where
     /// [`Error::Db`]; [`Error::BadRow`] when the root has no version.
     pub async fn version(&self, client: &impl GenericClient) -> Result<i64, Error> {
         let sql = format!("SELECT max(version) FROM {} WHERE root = $1", self.table);
-        let row = client.query_one(&sql, &[&self.root]).await?;
+        let row = client.query_one(&sql, &[self.root()?]).await?;
         row.try_get::<_, Option<i64>>(0)?
             .ok_or_else(|| Error::BadRow(format!("history {:?} has no version", self.root)))
     }
@@ -533,7 +543,7 @@ where
             "SELECT version, message FROM {} WHERE root = $1 ORDER BY version",
             self.table
         );
-        let rows = client.query(&sql, &[&self.root]).await?;
+        let rows = client.query(&sql, &[self.root()?]).await?;
         rows.iter()
             .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
             .collect()
@@ -561,7 +571,9 @@ where
             sound(),
             self.table
         );
-        let rows = client.query(&sql, &[&self.root, &checkout.version]).await?;
+        let rows = client
+            .query(&sql, &[self.root()?, &checkout.version])
+            .await?;
         // The checkout's own version first, as the checkout has it.
         let held = match rows.first() {
             Some(row) => {
@@ -636,7 +648,7 @@ where
             "history {:?}: the diff after version {}",
             self.root, base.version
         );
-        check_message(message, || format!("{what}: its message"))?;
+        check_text(message, || format!("{what}: its message"))?;
         let (value, back) = to_json(&diff, &what)?;
         let reads_back = |back: &Diff<M>| -> Result<bool, Error> {
             let mut replayed = base.state.clone();
@@ -670,7 +682,7 @@ where
             chain = chain_of("b.chain || $4::jsonb::text")
         );
         let params: [&(dyn ToSql + Sync); 5] = [
-            &self.root,
+            self.root()?,
             &base.version,
             &message,
             &Json(&*value),
@@ -691,7 +703,7 @@ where
             t = self.table
         );
         let found = client
-            .query_opt(&sql, &[&self.root, &base.version, &base.digest])
+            .query_opt(&sql, &[self.root()?, &base.version, &base.digest])
             .await?;
         match found {
             Some(row) if row.try_get::<_, bool>(0)? => {

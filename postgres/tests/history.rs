@@ -684,6 +684,29 @@ async fn what_a_read_would_refuse_is_refused_before_it_is_written() {
     assert_eq!(history.head(&client).await.unwrap(), next);
 }
 
+/// A root name PostgreSQL's `text` cannot hold (a NUL) is `NotJson` naming the history, in
+/// every call that sends it; it was a bare database error.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_root_name_with_a_nul_is_refused_by_name() {
+    use statesync_postgres::Error;
+    let guard = TestSchema::new("hist_nul_root").await;
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Desk>::new(&guard.schema, "desk\0a");
+    history.create_table(&client).await.unwrap();
+    let names_it = |error: Error| matches!(&error, Error::NotJson { what, reason } if what.contains("root name") && reason.contains("NUL"));
+    let init = history
+        .init(&client, &desk("t", serde_json::Value::Null))
+        .await;
+    assert!(init.is_err_and(names_it));
+    assert!(history.head(&client).await.is_err_and(names_it));
+    assert!(history.versions(&client).await.is_err_and(names_it));
+    assert!(history.checkout(&client, 0).await.is_err_and(names_it));
+    // Nothing was written under any name.
+    let fine = PgHistory::<Desk>::new(&guard.schema, "desk");
+    assert!(fine.versions(&client).await.unwrap().is_empty());
+}
+
 /// A stored value that does not read back (too deep, a number out of range) is
 /// `Error::Json` naming the version, and a stored diff that does not apply `BadRow`
 /// naming it; both were errors naming no version (`Db`, `Model`).
