@@ -172,10 +172,19 @@ fn a_hook_error_is_kept_whole_with_its_source() {
         failure.source().map(ToString::to_string).as_deref(),
         Some("image pull backoff")
     );
+    // The outcome shows the chain: a driver's message is often only its kind, with the
+    // server's words in its source (it showed "rollout of ui failed" alone).
     assert_eq!(
         failures[1].to_string(),
-        "update deployment[name=ui] > container[name=web]: failed: rollout of ui failed"
+        "update deployment[name=ui] > container[name=web]: failed: rollout of ui failed: image pull backoff"
     );
+    // Failures are equal when their chains are: one kind of error with other causes is not.
+    let other_cause = Failure::new(Box::new(RolloutError {
+        deployment: "ui".into(),
+        cause: std::io::Error::other("quota exceeded"),
+    }));
+    assert_ne!(*failure, other_cause);
+    assert_eq!(failure.to_string(), other_cause.to_string());
     // Nothing was applied, so sync_complete did not run; its error would be kept whole too.
     assert!(report.complete_error.is_none());
 }

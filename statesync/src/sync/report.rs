@@ -15,7 +15,10 @@ use super::flags::DeleteLimit;
 /// kept whole so it can be downcast and its `source()` chain followed. Shared, so a report
 /// clones cheaply.
 ///
-/// Two failures are equal when their messages are.
+/// Its `Display` is the error's own message; a report's outcomes show the whole chain
+/// ([`Failure::chain`]), since a database driver's message is often only its kind ("db
+/// error") with the server's words in its source. Two failures are equal when their chains
+/// read the same.
 ///
 /// ```
 /// use statesync::sync::Failure;
@@ -41,6 +44,45 @@ impl Failure {
     /// The error as type `E`, if it is one.
     pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
         self.0.downcast_ref::<E>()
+    }
+
+    /// The error's message followed by those of its `source()` chain, joined by `: ` (a
+    /// source whose message the one before it already ends with is left out, for errors
+    /// that print their source themselves).
+    ///
+    /// ```
+    /// use statesync::sync::Failure;
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("db error")]
+    /// struct Db(#[source] std::io::Error);
+    ///
+    /// let failure = Failure::new(Box::new(Db(std::io::Error::other("duplicate key"))));
+    /// assert_eq!(failure.to_string(), "db error");
+    /// assert_eq!(failure.chain().to_string(), "db error: duplicate key");
+    /// ```
+    pub fn chain(&self) -> impl fmt::Display + '_ {
+        Chain(&*self.0)
+    }
+}
+
+/// [`Failure::chain`].
+struct Chain<'a>(&'a (dyn StdError + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut next = self.0.source();
+        while let Some(source) = next {
+            let message = source.to_string();
+            if !shown.ends_with(&message) {
+                write!(f, ": {message}")?;
+            }
+            shown = message;
+            next = source.source();
+        }
+        Ok(())
     }
 }
 
@@ -71,7 +113,7 @@ impl StdError for Failure {
 
 impl PartialEq for Failure {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+        Arc::ptr_eq(&self.0, &other.0) || self.chain().to_string() == other.chain().to_string()
     }
 }
 
@@ -183,7 +225,7 @@ impl fmt::Display for Outcome {
         f.write_str(": ")?;
         match &self.status {
             Status::Applied => f.write_str("applied"),
-            Status::Failed(error) => write!(f, "failed: {error}"),
+            Status::Failed(error) => write!(f, "failed: {}", error.chain()),
             Status::Skipped(reason) => write!(f, "skipped: {reason}"),
             Status::Unchanged => f.write_str("unchanged"),
         }
@@ -317,7 +359,7 @@ impl fmt::Display for SyncReport {
             f.write_str(" (stopped at the first failure)")?;
         }
         if let Some(error) = &self.complete_error {
-            write!(f, " (sync_complete failed: {error})")?;
+            write!(f, " (sync_complete failed: {})", error.chain())?;
         }
         Ok(())
     }

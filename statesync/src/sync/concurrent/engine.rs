@@ -212,8 +212,8 @@ impl<T, M: DiffModel, H: ?Sized> Engine<'_, '_, '_, T, M, H> {
 
 impl<T, M: DiffModel, H: ?Sized> Drop for Engine<'_, '_, '_, T, M, H> {
     /// A dropped sync future leaves memory as the calls that ended left the system: calls
-    /// in flight are abandoned, and what they (and calls never started) would have done is
-    /// undone, starting nothing.
+    /// in flight are abandoned (a request they already sent may still land), and what they
+    /// (and calls never started) would have done is undone, starting nothing.
     fn drop(&mut self) {
         let Some(walker) = self.walker() else {
             return;

@@ -34,7 +34,10 @@
 //! while it runs; when it is dropped (a timeout, Ctrl-C), memory is left as the hooks that
 //! completed made the system: calls still in flight are abandoned, the children of created
 //! elements that were never created leave memory again, and a later sync finds and redoes
-//! what was left undone.
+//! what was left undone. An abandoned call may still land in the system (a request
+//! already sent, a statement the database received), and memory does not hold its
+//! change: after a drop, reload the target from the system, or write hooks that tolerate a
+//! repeat (a create as an upsert, the delete of a missing row as done).
 //!
 //! **Executor.** Any: the engine uses only the `futures` crate. A timer for backoff and
 //! the rate limit comes from the options ([`AsyncSyncOptions::sleep`]).
