@@ -659,9 +659,20 @@ impl Adapter for SqliteInventory {
         }
     }
 
-    fn sync_finished(&mut self, _report: &SyncReport) {
+    fn sync_finished(&mut self, report: &SyncReport) {
         if !matches!(self.transaction, Transaction::Idle) {
-            self.end_without_commit("nothing was applied".into());
+            // Reached with a transaction still open only when `sync_complete` did not run:
+            // nothing was applied, or a hook or callback panicked.
+            let reason = if report.counts.created + report.counts.updated + report.counts.deleted
+                == 0
+            {
+                "nothing was applied".to_owned()
+            } else {
+                "the sync was cut short (a hook or callback panicked): reload the target, memory \
+                 keeps what the hooks applied"
+                    .to_owned()
+            };
+            self.end_without_commit(reason);
         }
         if !self.touched {
             self.ending = Some(Ending::NothingWritten);

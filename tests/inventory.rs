@@ -1264,3 +1264,36 @@ fn a_model_under_another_parent_than_it_names_is_refused() {
     );
     assert_eq!(stored, target);
 }
+
+/// A callback that panics mid-sync: `sync_finished` rolls the open transaction back and
+/// says so truly (it said "nothing was applied" after 50 applied changes); memory keeps
+/// what the hooks applied, so the caller reloads, and a sync from the reloaded target
+/// converges.
+#[test]
+fn a_panic_mid_sync_rolls_back_and_says_the_target_must_be_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let mut db = SqliteInventory::open(&path).unwrap();
+    let mut memory = db.load().unwrap();
+    let source = generate(200, 7);
+    let mut seen = 0;
+    let options = SyncOptions::default().on_outcome(move |_| {
+        seen += 1;
+        assert!(seen < 50, "the progress display crashed");
+    });
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        memory.sync_from(&source, &mut db, options)
+    }));
+    assert!(panicked.is_err());
+    let Some(Ending::RolledBack { reason }) = db.ending().cloned() else {
+        panic!("{:?}", db.ending());
+    };
+    assert!(reason.contains("reload the target"), "{reason}");
+    assert_eq!(db.count("interface").unwrap(), 0);
+    let mut reloaded = db.load().unwrap();
+    let report = reloaded
+        .sync_from(&source, &mut db, SyncOptions::default())
+        .unwrap();
+    assert!(report.is_success(), "{report}");
+    assert_eq!(db.load().unwrap(), source);
+}

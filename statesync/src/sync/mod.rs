@@ -96,7 +96,10 @@ pub trait Adapter {
     }
 
     /// Called once at the end of every sync, after `sync_complete` if that ran, whatever
-    /// happened: to release what the sync held (an open transaction, a lock).
+    /// happened: to release what the sync held (an open transaction, a lock). After a panic
+    /// in a hook or a callback it gets the report so far, stopped, before the panic goes on;
+    /// memory then keeps what the hooks applied, so an adapter that rolls back here leaves
+    /// the system behind memory, and the caller that catches the panic reloads the target.
     fn sync_finished(&mut self, report: &SyncReport) {
         let _ = report;
     }
