@@ -69,7 +69,7 @@ where
                 path,
                 format!(
                     "{what} does not survive JSON (a NaN or infinite float is written as \
-                     null); nothing was written"
+                     null, as is an `Option<Option<T>>`'s `Some(None)`); nothing was written"
                 ),
             )
         })?;
