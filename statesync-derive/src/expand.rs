@@ -764,9 +764,11 @@ fn sync_impl(model: &Model) -> TokenStream {
     let mut predicates = bound::impl_predicates(model);
     // Sync keeps model types and keys apart by `TypeId`: only `'static` models sync.
     predicates.push(syn::parse_quote!(#this: 'static));
-    // Hooks get their ancestors' keys in `Parents`, which is `Send + Sync`.
+    // Hooks get their ancestors' keys in `Parents`, which is `Send + Sync`: behind
+    // `for<'__s>`, so a model with a key that is not (an `Rc<str>` id) still compiles, and
+    // only a sync of it asks.
     predicates.push(syn::parse_quote!(
-        <#this as #krate::DiffModel>::Key: ::core::marker::Send + ::core::marker::Sync
+        for<'__s> <#this as #krate::DiffModel>::Key: ::core::marker::Send + ::core::marker::Sync
     ));
     predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#this>));
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
