@@ -87,6 +87,17 @@ pub trait ChildCollection: Default {
         Ok(())
     }
 
+    /// Whether the collection holds no model set aside after a rename onto a key another
+    /// model holds ([`Store::collisions`](crate::Store::collisions); other collections
+    /// never do): `apply` and both sync engines refuse a diff of the collection until it
+    /// is taken back.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateKey`] naming the key of the first model set aside.
+    fn check_no_collisions(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Calls `f` with each child, in the collection's order.
     fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a Self::Model));
 
@@ -513,6 +524,10 @@ impl<M: DiffModel> ChildCollection for Store<M> {
     fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
         self.check_collisions()?;
         check_keyed(self, diff)
+    }
+
+    fn check_no_collisions(&self) -> Result<(), Error> {
+        self.check_collisions()
     }
 
     fn apply_checked(&mut self, diff: &Diff<M>) {

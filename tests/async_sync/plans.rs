@@ -139,6 +139,51 @@ fn a_key_named_twice_is_carried_once() {
     }
 }
 
+/// A store holding a model set aside after a rename onto a key another holds: `apply`
+/// refuses a diff of it (`DuplicateKey`), and so does each engine, element by element
+/// before any hook. `sync_diff` carried such a plan through the hooks and reported it
+/// applied, leaving memory and the system apart.
+#[test]
+fn a_store_with_a_model_set_aside_is_refused_before_any_hook() {
+    for engine in ENGINES {
+        let mut before = Inventory::default();
+        before.sites.insert(fixtures::site("s0", 0, 0)).unwrap();
+        before.sites.insert(fixtures::site("s1", 0, 0)).unwrap();
+        let plan =
+            root_plan(Diff::from_elements(vec![region_update("s0", "emea", "apac")], 0).unwrap());
+        let fake = Fake::holding(1, &before);
+        let mut target = before.clone();
+        // Renamed onto s0's key: s1 is set aside until taken back.
+        target
+            .sites
+            .get_mut(&fixtures::site("s1", 0, 0).key())
+            .unwrap()
+            .name = "s0".into();
+        assert_eq!(target.sites.collisions().len(), 1);
+        let untouched = target.clone();
+        assert!(matches!(
+            target.clone().apply(&plan),
+            Err(statesync::Error::DuplicateKey { .. })
+        ));
+        let (report, _) = carry(engine, &mut target, &plan, &fake);
+        assert_eq!(fake.lock().calls, 0, "{engine:?}: {report}");
+        assert_eq!(report.counts.failed, 1, "{engine:?}: {report}");
+        assert_eq!(report.counts.updated, 0, "{engine:?}: {report}");
+        let Status::Failed(failure) = &report.outcomes[0].status else {
+            panic!("{engine:?}: {report}");
+        };
+        assert!(
+            matches!(
+                failure.downcast_ref::<statesync::Error>(),
+                Some(statesync::Error::DuplicateKey { .. })
+            ),
+            "{engine:?}: {failure}"
+        );
+        assert_eq!(target, untouched, "{engine:?}");
+        assert_eq!(target.sites.collisions().len(), 1, "{engine:?}");
+    }
+}
+
 /// A plan made against an older state: the site it updates is gone (its child changes
 /// cannot be reached), and the site it creates exists already (its device cannot go in).
 /// Each change under them is reported skipped because its parent failed, so the counts and

@@ -42,6 +42,11 @@ pub(super) trait Slots<M: DiffModel> {
     fn replacement_refusal(&self) -> Option<&Error> {
         None
     }
+    /// Why no element of the collection's diff may go through a hook: a model set aside
+    /// after a colliding rename ([`ChildCollection::check_no_collisions`]).
+    fn collision(&self) -> Option<Error> {
+        None
+    }
     /// Calls `f` with each element present.
     fn for_each_slot<'s>(&'s self, f: &mut dyn FnMut(&'s M));
     /// The keys of the elements present, in the order they are walked.
@@ -60,6 +65,10 @@ pub(super) trait Slots<M: DiffModel> {
 }
 
 impl<C: ChildCollection> Slots<C::Model> for C {
+    fn collision(&self) -> Option<Error> {
+        self.check_no_collisions().err()
+    }
+
     fn slot_mut(&mut self, key: &<C::Model as DiffModel>::Key) -> Option<&mut C::Model> {
         self.child_mut(key)
     }
@@ -363,7 +372,7 @@ where
         };
         for (at, element) in elements.iter().enumerate() {
             if let Action::Delete(_) = &element.action
-                && !refuse_repeated(elements, at, run)
+                && !refused_before_hook(&*removals.slots, elements, at, run)
             {
                 delete_element(removals.slots, element, run, &mut removals.gone);
             }
@@ -374,7 +383,7 @@ where
             if run.stopped {
                 return;
             }
-            if !refuse_repeated(elements, at, run) {
+            if !refused_before_hook(&*slots, elements, at, run) {
                 update_element(slots, &element.key, update, run);
             }
         }
@@ -382,7 +391,7 @@ where
     if run.phase.creates() {
         for (at, element) in elements.iter().enumerate() {
             if let Action::Create(model) = &element.action
-                && !refuse_repeated(elements, at, run)
+                && !refused_before_hook(&*slots, elements, at, run)
             {
                 create_element(slots, &element.key, model, run);
             }
@@ -390,28 +399,40 @@ where
     }
 }
 
-/// Whether the element at `at` names the key of the element before it, which only a plan
-/// built by hand or read from a file can do (`apply` refuses such a diff whole). The first
-/// is carried; a repeat is refused (`Error::DuplicateKey`, its subtree skipped) before any
-/// hook, by the walk that would act on it. Both engines refuse repeats this way.
-pub(super) fn refuse_repeated<M: DiffModel, H: ?Sized>(
+/// Whether the element at `at` is refused before its hook: its collection holds a model
+/// set aside after a colliding rename (`apply` refuses a diff of it whole, and so does
+/// `sync_from`, which cannot diff it), or it names the key of the element before it, which
+/// only a plan built by hand or read from a file can do (`apply` refuses such a diff
+/// whole: the first is carried, a repeat refused). A refused element fails with
+/// `Error::DuplicateKey`, its subtree skipped, recorded by the walk that would act on it.
+/// Both engines refuse elements this way.
+pub(super) fn refused_before_hook<M: DiffModel, H: ?Sized, S: Slots<M>>(
+    slots: &S,
     elements: &[ElementDiff<M>],
     at: usize,
     run: &mut Run<'_, '_, H>,
 ) -> bool {
-    let before = at.checked_sub(1).and_then(|before| elements.get(before));
-    let (Some(before), Some(element)) = (before, elements.get(at)) else {
+    let Some(element) = elements.get(at) else {
         return false;
     };
-    if before.key != element.key {
-        return false;
-    }
+    let error = match slots.collision() {
+        Some(error) => error,
+        None => {
+            let before = at.checked_sub(1).and_then(|before| elements.get(before));
+            match before {
+                Some(before) if before.key == element.key => {
+                    Error::duplicate_key(M::NAME, &element.key)
+                }
+                _ => return false,
+            }
+        }
+    };
     let acts = match element.action {
         Action::Delete(_) => run.phase.deletes(),
         Action::Update(_) | Action::Create(_) => run.phase.updates(),
     };
     if acts && !run.stopped {
-        run.record_refused_element(element, Error::duplicate_key(M::NAME, &element.key));
+        run.record_refused_element(element, error);
     } else if acts && run.records_after_stop {
         run.record_skipped_element(element, Status::Skipped(SkipReason::Stopped));
     }

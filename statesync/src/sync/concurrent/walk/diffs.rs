@@ -45,7 +45,7 @@ pub(super) fn walk<M, H, S>(
                     && let Some(element) = elements.get(state.at)
                 {
                     if let Action::Delete(model) = &element.action
-                        && !engine::refuse_repeated(elements, state.at, run)
+                        && !engine::refused_before_hook(&*slots, elements, state.at, run)
                     {
                         if !walker.room(run.stopped) {
                             walker.push(place, Work::Walk(state));
@@ -75,7 +75,7 @@ pub(super) fn walk<M, H, S>(
                         state.at += 1;
                         continue;
                     };
-                    if engine::refuse_repeated(elements, state.at, run) {
+                    if engine::refused_before_hook(&*slots, elements, state.at, run) {
                         state.at += 1;
                         continue;
                     }
@@ -108,7 +108,7 @@ pub(super) fn walk<M, H, S>(
                 }
                 while let Some(element) = elements.get(state.at) {
                     if let Action::Create(model) = &element.action
-                        && !engine::refuse_repeated(elements, state.at, run)
+                        && !engine::refused_before_hook(&*slots, elements, state.at, run)
                     {
                         if !walker.room(run.stopped) {
                             walker.push(place, Work::Walk(state));
