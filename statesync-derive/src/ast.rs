@@ -157,6 +157,31 @@ impl<'a> Model<'a> {
         self
     }
 
+    /// The stand-in for an input of the wrong shape (an enum, a union, a tuple or unit
+    /// struct): a model of no compared field and no id, so the types and impls it gets
+    /// (no field of the input named) keep the rest of the user's code, a `Store` of it
+    /// included, from adding errors of its own to the shape error.
+    /// Only its `crate` option is read (its other errors would only add to the shape's).
+    pub fn shape_stand_in(input: &'a DeriveInput) -> Self {
+        let options = attr::container_options(&input.attrs, &mut Errors::default());
+        let krate = options
+            .krate
+            .map_or_else(|| syn::parse_quote!(::statesync), |krate| krate.value);
+        Self {
+            ident: &input.ident,
+            vis: &input.vis,
+            generics: &input.generics,
+            name: syn::ext::IdentExt::unraw(&input.ident)
+                .to_string()
+                .to_snake_case(),
+            krate,
+            bound: None,
+            fields: Vec::new(),
+            options: attr::ContainerOptions::default(),
+            fallback: true,
+        }
+    }
+
     pub fn fields_with(&self, role: Role) -> impl Iterator<Item = &Field<'a>> {
         self.fields.iter().filter(move |field| field.role == role)
     }

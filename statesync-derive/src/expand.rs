@@ -18,7 +18,11 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     let mut errors = Errors::default();
     let model = match Model::from_input(input, &mut errors) {
         Ok(model) => model,
-        Err(error) => return error.to_compile_error(),
+        Err(error) => {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(generate(&Model::shape_stand_in(input)));
+            return tokens;
+        }
     };
     check::check(&model, &mut errors);
     match errors.finish() {
