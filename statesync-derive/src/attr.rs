@@ -230,6 +230,9 @@ pub struct ContainerOptions {
     pub sync_models: Option<Valued<Vec<syn::Type>>>,
     pub merge: Option<Valued<StrategyOption>>,
     pub version: Option<Valued<syn::Ident>>,
+    /// Whether a `version` option was written, read or not (an unreadable one is its own
+    /// error, and not also a missing version for `newest`).
+    pub version_given: bool,
     /// The names given to the generated types (see [`Companion`]).
     pub key_type: Option<Valued<syn::Ident>>,
     pub field_type: Option<Valued<syn::Ident>>,
@@ -363,6 +366,31 @@ fn set_flag(
         flag.span = Some(syn::spanned::Spanned::span(&meta.path));
     }
     Ok(())
+}
+
+/// A field named in a string: an identifier, or a keyword written as the field is (`"type"`
+/// names the field `r#type`, as does `"r#type"`).
+fn field_ident(lit: &LitStr) -> syn::Result<syn::Ident> {
+    let not_a_field = || {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "`version` names a field of the struct, `version = \"rev\"`; `{}` is not a field name",
+                lit.value()
+            ),
+        )
+    };
+    lit.parse::<syn::Ident>().or_else(|_| {
+        let any = lit
+            .parse_with(<syn::Ident as syn::ext::IdentExt>::parse_any)
+            .map_err(|_| not_a_field())?;
+        let name = any.to_string();
+        // Keywords that cannot be raw identifiers cannot be fields either.
+        if matches!(name.as_str(), "self" | "Self" | "super" | "crate" | "_") {
+            return Err(not_a_field());
+        }
+        Ok(syn::Ident::new_raw(&name, lit.span()))
+    })
 }
 
 fn set_valued<T>(
@@ -608,17 +636,17 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     },
                     errors,
                 ),
-                VERSION => set_valued(
-                    &meta,
-                    &mut options.version,
-                    VERSION,
-                    "\"field\"",
-                    |m| {
-                        let lit: LitStr = m.input.parse()?;
-                        lit.parse::<syn::Ident>()
-                    },
-                    errors,
-                ),
+                VERSION => {
+                    options.version_given = true;
+                    set_valued(
+                        &meta,
+                        &mut options.version,
+                        VERSION,
+                        "\"field\"",
+                        |m| field_ident(&m.input.parse::<LitStr>()?),
+                        errors,
+                    )
+                }
                 FLAGS => set_valued(
                     &meta,
                     &mut options.flags,

@@ -116,7 +116,7 @@ pub fn check(model: &Model, errors: &mut Errors) {
         }
         if let Some(merge) = &options.merge
             && merge.value.strategy == Strategy::Newest
-            && model.options.version.is_none()
+            && !model.options.version_given
             && !std::mem::replace(&mut newest_reported, true)
         {
             errors.push(syn::Error::new(
@@ -133,7 +133,7 @@ pub fn check(model: &Model, errors: &mut Errors) {
     }
     if let Some(merge) = &model.options.merge
         && merge.value.strategy == Strategy::Newest
-        && model.options.version.is_none()
+        && !model.options.version_given
         && !newest_reported
     {
         errors.push(syn::Error::new(
