@@ -21,6 +21,8 @@ pub fn check(model: &Model, errors: &mut Errors) {
         }
     }
     let mut names = std::collections::BTreeMap::new();
+    // One error per shown name, however many fields share it.
+    let mut clashing = std::collections::BTreeSet::new();
     for field in model.fields.iter().filter(|field| field.role != Role::Skip) {
         let rename = field
             .options
@@ -29,6 +31,7 @@ pub fn check(model: &Model, errors: &mut Errors) {
             .map(|rename| rename.value.span());
         if let Some((first, first_rename)) =
             names.insert(field.name.as_str(), (field.ident, rename))
+            && clashing.insert(field.name.as_str())
         {
             // At a `rename` if either has one: that is the one to change.
             let at = rename
@@ -43,8 +46,11 @@ pub fn check(model: &Model, errors: &mut Errors) {
             ));
         }
     }
+    // (A field whose roles clash has that one error, below.)
     for field in model.fields_with(Role::Children) {
-        if let Some(found) = surely_not_a_collection(field.ty) {
+        if !field.options.skip.is_set()
+            && let Some(found) = surely_not_a_collection(field.ty)
+        {
             errors.at(
                 field.ty,
                 format!(
