@@ -53,7 +53,7 @@ fn allows() -> TokenStream {
 fn allows_all() -> TokenStream {
     quote! {
         #[allow(deprecated, non_snake_case, unused_qualifications, redundant_lifetimes)]
-        #[allow(clippy::all, clippy::pedantic)]
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery, clippy::restriction)]
     }
 }
 
