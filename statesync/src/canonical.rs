@@ -86,7 +86,7 @@ impl Scan<'_> {
                     splits.push(out.len());
                     out.push(',');
                 }
-                c if c.is_control() => out.extend(c.escape_debug()),
+                c if breaks_the_line(c) => out.extend(c.escape_debug()),
                 _ => out.push(c),
             }
         }
@@ -133,7 +133,7 @@ impl Scan<'_> {
                     return;
                 }
                 // Only a hand-written `Debug` leaves one raw in a string.
-                c if c.is_control() => out.extend(c.escape_debug()),
+                c if breaks_the_line(c) => out.extend(c.escape_debug()),
                 _ => out.push(c),
             }
         }
@@ -262,6 +262,18 @@ fn digits(text: &str) -> (&str, &str) {
     text.split_at(end)
 }
 
+/// A character a hand-written `Debug` may print raw that would break or reorder a plan's
+/// line: a control character (a newline), a line or paragraph separator (some terminals
+/// and editors break lines there), or a bidirectional control (it reorders what follows).
+/// Escaped as a string's `Debug` escapes it.
+fn breaks_the_line(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::canonical;
@@ -285,6 +297,17 @@ mod tests {
         assert!(!alike(r#"[('"', "-0.0"), NaN]"#, r#"[('"', "0.0"), NaN]"#));
         // A lone apostrophe (a hand-written `Debug`) opens nothing.
         assert!(alike("[O'Brien, -0.0, NaN]", "[O'Brien, 0.0, NaN]"));
+    }
+
+    #[test]
+    fn line_separators_and_bidi_controls_printed_raw_are_escaped() {
+        use super::escaped;
+        // A hand-written `Debug` printing them raw, outside and inside quotes: a plan line
+        // is neither broken (some terminals break at U+2028) nor reordered (U+202E).
+        assert_eq!(escaped("a\u{2028}b"), "a\\u{2028}b");
+        assert_eq!(escaped("\"x\u{202e}y\""), "\"x\\u{202e}y\"");
+        assert_eq!(escaped("\"\n\""), "\"\\n\"");
+        assert_eq!(escaped("caf\u{e9} \u{1f600}"), "caf\u{e9} \u{1f600}");
     }
 
     #[test]
