@@ -566,7 +566,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
             #(#fields,)*
             /// Carries the parameter the serde impls are bounded on; always `()`.
             #[doc(hidden)]
-            pub __serde: ::core::marker::PhantomData<fn() -> __Via>,
+            pub __statesync_via: ::core::marker::PhantomData<fn() -> __Via>,
         }
 
         #serde
@@ -579,7 +579,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
             fn default() -> Self {
                 Self {
                     #(#members: ::core::default::Default::default(),)*
-                    __serde: ::core::marker::PhantomData,
+                    __statesync_via: ::core::marker::PhantomData,
                 }
             }
         }
