@@ -190,7 +190,11 @@ fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
     errors.at(name, format!("`{option}` {problem}"));
 }
 
-/// Standard types that are never collections of models, by their last path segment.
+/// The collections `children` takes (by their last path segment).
+const COLLECTIONS: &[&str] = &["Store", "Vec", "BTreeMap", "HashMap", "IndexMap"];
+
+/// Standard types that are never collections of models, nor models, by their last path
+/// segment.
 const NOT_COLLECTIONS: &[&str] = &[
     "bool",
     "char",
@@ -235,9 +239,37 @@ fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
     match ty {
         syn::Type::Path(path) if path.qself.is_none() => {
             let last = path.path.segments.last()?;
-            NOT_COLLECTIONS
-                .contains(&last.ident.to_string().as_str())
-                .then(shown)
+            let name = last.ident.to_string();
+            if NOT_COLLECTIONS.contains(&name.as_str()) {
+                return Some(shown());
+            }
+            // A collection whose elements are surely no model (`Vec<u32>`): its model is
+            // its last type argument.
+            let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+                return None;
+            };
+            let element = arguments
+                .args
+                .iter()
+                .rev()
+                .find_map(|argument| match argument {
+                    syn::GenericArgument::Type(ty) => Some(ty),
+                    _ => None,
+                })?;
+            let element_name = match element {
+                syn::Type::Path(element) if element.qself.is_none() => {
+                    element.path.segments.last()?.ident.to_string()
+                }
+                _ => return None,
+            };
+            (COLLECTIONS.contains(&name.as_str())
+                && NOT_COLLECTIONS.contains(&element_name.as_str()))
+            .then(|| {
+                format!(
+                    "{}, whose elements (`{element_name}`) are no models",
+                    shown()
+                )
+            })
         }
         syn::Type::Group(group) => surely_not_a_collection(&group.elem),
         syn::Type::Paren(paren) => surely_not_a_collection(&paren.elem),

@@ -1,0 +1,17 @@
+// `children` on collections whose elements are surely no models: one error each, at the
+// type (there were 48 each, at every generated use).
+use std::collections::BTreeMap;
+
+use statesync::DiffModel;
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Switch {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    ports: Vec<u32>,
+    #[statesync(children)]
+    labels: BTreeMap<String, String>,
+}
+
+fn main() {}
