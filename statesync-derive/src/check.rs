@@ -256,9 +256,20 @@ fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
                     syn::GenericArgument::Type(ty) => Some(ty),
                     _ => None,
                 })?;
+            // A generic standard type has its arguments (a model of the user's named
+            // `Option` has none), a primitive none.
             let element_name = match element {
                 syn::Type::Path(element) if element.qself.is_none() => {
-                    element.path.segments.last()?.ident.to_string()
+                    let segment = element.path.segments.last()?;
+                    let name = segment.ident.to_string();
+                    let generic = !matches!(segment.arguments, syn::PathArguments::None);
+                    let primitive = name.starts_with(char::is_lowercase)
+                        || name == "String"
+                        || name == "PathBuf";
+                    if generic == primitive {
+                        return None;
+                    }
+                    name
                 }
                 _ => return None,
             };
