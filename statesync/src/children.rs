@@ -87,13 +87,14 @@ pub trait ChildCollection: Default {
         Ok(())
     }
 
-    /// Whether the collection holds no model set aside after a rename onto a key another
-    /// model holds ([`Store::collisions`](crate::Store::collisions); other collections
-    /// never do): `apply` and both sync engines refuse a diff of the collection until it
-    /// is taken back.
+    /// Whether the collection holds one key once: no model set aside after a rename onto
+    /// a key another model holds ([`Store::collisions`](crate::Store::collisions)), no key
+    /// twice in a `Vec` (maps cannot). `apply` and both sync engines refuse a diff of the
+    /// collection until it does.
     ///
     /// # Errors
-    /// [`Error::DuplicateKey`] naming the key of the first model set aside.
+    /// [`Error::DuplicateKey`] naming the key held twice (a `Store`: the first model set
+    /// aside).
     fn check_no_collisions(&self) -> Result<(), Error> {
         Ok(())
     }
@@ -595,6 +596,11 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
 
     fn check_diff(&self, diff: &Diff<M>) -> Result<(), Error> {
         check_keyed(&VecIndex::build(self)?, diff)
+    }
+
+    /// A `Vec` that holds one key twice (built by hand): linear in its length.
+    fn check_no_collisions(&self) -> Result<(), Error> {
+        VecIndex::build(self).map(drop)
     }
 
     fn apply_checked(&mut self, diff: &Diff<M>) {

@@ -73,3 +73,52 @@ fn an_update_of_a_map_entry_holding_another_key_is_refused() {
 fn a_delete_of_a_map_entry_holding_another_key_is_refused() {
     refused_into_misfiled(&room(&[rack(1, "a")]), &room(&[]));
 }
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Row {
+    #[statesync(id)]
+    seat: u32,
+    label: String,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Hall {
+    #[statesync(id)]
+    name: String,
+    #[statesync(children)]
+    rows: Vec<Row>,
+}
+
+/// A `Vec` built by hand with one key twice: `apply` refuses a diff of it, and so does each
+/// engine, every element before any hook. Both carried it and reported it applied, the
+/// `Vec` then holding the repeat and the new row.
+#[test]
+fn a_vec_holding_a_key_twice_is_refused_before_any_hook() {
+    let row = |seat: u32, label: &str| Row {
+        seat,
+        label: label.into(),
+    };
+    let clean = Hall {
+        name: "h".into(),
+        rows: vec![row(1, "a"), row(2, "b")],
+    };
+    let mut next = clean.clone();
+    next.rows[0].label = "changed".into();
+    next.rows.push(row(3, "c"));
+    let diff = clean.diff(&next).unwrap();
+    let mut repeated = clean.clone();
+    repeated.rows.push(row(1, "again"));
+    assert!(matches!(
+        repeated.clone().apply(&diff),
+        Err(Error::DuplicateKey { .. })
+    ));
+    for (state, report, calls) in sync_both(&repeated, &diff) {
+        assert!(calls.is_empty(), "{calls:?}");
+        assert_eq!(report.counts.failed, 2, "{report}");
+        assert!(
+            matches!(failure(&report), Some(Error::DuplicateKey { .. })),
+            "{report:?}"
+        );
+        assert_eq!(state, repeated);
+    }
+}

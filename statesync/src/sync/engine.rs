@@ -42,8 +42,9 @@ pub(super) trait Slots<M: DiffModel> {
     fn replacement_refusal(&self) -> Option<&Error> {
         None
     }
-    /// Why no element of the collection's diff may go through a hook: a model set aside
-    /// after a colliding rename ([`ChildCollection::check_no_collisions`]).
+    /// Why no element of the collection's diff may go through a hook: a key held twice (a
+    /// model set aside after a colliding rename, a `Vec` built with a repeat:
+    /// [`ChildCollection::check_no_collisions`]). Asked once per walk of the collection.
     fn collision(&self) -> Option<Error> {
         None
     }
@@ -365,6 +366,11 @@ where
         record_unchanged(slots, diff, run);
     }
     let elements = diff.elements();
+    let collision = if elements.is_empty() {
+        None
+    } else {
+        slots.collision()
+    };
     if run.phase.deletes() {
         let mut removals = Removals {
             slots: &mut *slots,
@@ -372,7 +378,7 @@ where
         };
         for (at, element) in elements.iter().enumerate() {
             if let Action::Delete(_) = &element.action
-                && !refused_before_hook(&*removals.slots, elements, at, run)
+                && !refused_before_hook(collision.as_ref(), elements, at, run)
             {
                 delete_element(removals.slots, element, run, &mut removals.gone);
             }
@@ -383,7 +389,7 @@ where
             if run.stopped {
                 return;
             }
-            if !refused_before_hook(&*slots, elements, at, run) {
+            if !refused_before_hook(collision.as_ref(), elements, at, run) {
                 update_element(slots, &element.key, update, run);
             }
         }
@@ -391,7 +397,7 @@ where
     if run.phase.creates() {
         for (at, element) in elements.iter().enumerate() {
             if let Action::Create(model) = &element.action
-                && !refused_before_hook(&*slots, elements, at, run)
+                && !refused_before_hook(collision.as_ref(), elements, at, run)
             {
                 create_element(slots, &element.key, model, run);
             }
@@ -399,15 +405,15 @@ where
     }
 }
 
-/// Whether the element at `at` is refused before its hook: its collection holds a model
-/// set aside after a colliding rename (`apply` refuses a diff of it whole, and so does
-/// `sync_from`, which cannot diff it), or it names the key of the element before it, which
+/// Whether the element at `at` is refused before its hook: its collection holds a key
+/// twice, `collision` (`apply` refuses a diff of it whole, and so does `sync_from`, which
+/// cannot diff it), or it names the key of the element before it, which
 /// only a plan built by hand or read from a file can do (`apply` refuses such a diff
 /// whole: the first is carried, a repeat refused). A refused element fails with
 /// `Error::DuplicateKey`, its subtree skipped, recorded by the walk that would act on it.
 /// Both engines refuse elements this way.
-pub(super) fn refused_before_hook<M: DiffModel, H: ?Sized, S: Slots<M>>(
-    slots: &S,
+pub(super) fn refused_before_hook<M: DiffModel, H: ?Sized>(
+    collision: Option<&Error>,
     elements: &[ElementDiff<M>],
     at: usize,
     run: &mut Run<'_, '_, H>,
@@ -415,8 +421,8 @@ pub(super) fn refused_before_hook<M: DiffModel, H: ?Sized, S: Slots<M>>(
     let Some(element) = elements.get(at) else {
         return false;
     };
-    let error = match slots.collision() {
-        Some(error) => error,
+    let error = match collision {
+        Some(error) => error.clone(),
         None => {
             let before = at.checked_sub(1).and_then(|before| elements.get(before));
             match before {

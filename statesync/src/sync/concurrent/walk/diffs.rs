@@ -30,6 +30,16 @@ pub(super) fn walk<M, H, S>(
     run.phase = state.phase;
     let place = walker.nav.place.clone();
     let elements = diff.elements();
+    // Asked at each step (the walk comes back to the collection for each): a `Store`
+    // answers at once, a `Vec` in one pass, as its lookups by key scan it anyway.
+    let collision = if elements
+        .get(state.at..)
+        .is_some_and(|rest| !rest.is_empty())
+    {
+        slots.collision()
+    } else {
+        None
+    };
     loop {
         match state.stage {
             Stage::Unchanged => {
@@ -45,7 +55,7 @@ pub(super) fn walk<M, H, S>(
                     && let Some(element) = elements.get(state.at)
                 {
                     if let Action::Delete(model) = &element.action
-                        && !engine::refused_before_hook(&*slots, elements, state.at, run)
+                        && !engine::refused_before_hook(collision.as_ref(), elements, state.at, run)
                     {
                         if !walker.room(run.stopped) {
                             walker.push(place, Work::Walk(state));
@@ -75,7 +85,7 @@ pub(super) fn walk<M, H, S>(
                         state.at += 1;
                         continue;
                     };
-                    if engine::refused_before_hook(&*slots, elements, state.at, run) {
+                    if engine::refused_before_hook(collision.as_ref(), elements, state.at, run) {
                         state.at += 1;
                         continue;
                     }
@@ -108,7 +118,7 @@ pub(super) fn walk<M, H, S>(
                 }
                 while let Some(element) = elements.get(state.at) {
                     if let Action::Create(model) = &element.action
-                        && !engine::refused_before_hook(&*slots, elements, state.at, run)
+                        && !engine::refused_before_hook(collision.as_ref(), elements, state.at, run)
                     {
                         if !walker.room(run.stopped) {
                             walker.push(place, Work::Walk(state));
