@@ -311,7 +311,11 @@ pub trait SyncModel: DiffModel {
     /// [`SyncModel::diff_from_with`]).
     ///
     /// # Errors
-    /// Only a failed diff.
+    /// Only a failed diff. The plan of a given diff that the sync would refuse in part is
+    /// the diff of the target and a dry run's result, so a target that cannot be diffed (a
+    /// `Store` holding a model set aside after a colliding rename, a `Vec` holding a key
+    /// twice, anywhere the dry run goes) fails with that diff's error, where the sync would
+    /// carry what lies outside that collection and refuse what lies in it.
     fn plan(&self, diff: &Diff<Self>, options: &SyncOptions<'_>) -> Result<Plan<Self>, Error>
     where
         Self: SyncTree<InMemory>,
