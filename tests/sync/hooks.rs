@@ -274,3 +274,72 @@ fn a_grandchild_hook_finds_every_ancestor() {
     assert_eq!(hooks.0.len(), 6);
     assert_eq!(hooks.0[0], "nyc/nyc-d0/et-0");
 }
+
+/// An error that prints its source itself, as `Transient` does (`"{0} (transient)"`) or a
+/// database wrapper describing the server's message does.
+#[derive(Debug)]
+struct Prints {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl fmt::Display for Prints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Prints {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|source| source as _)
+    }
+}
+
+fn prints(message: &str, source: Option<Prints>) -> Prints {
+    Prints {
+        message: message.into(),
+        source: source.map(|source| Box::new(source) as _),
+    }
+}
+
+/// A report's chain shows each cause once, on one line: a source its parent already prints
+/// is left out, and so is a wrapper whose own cause its parent described (the review found
+/// "503 busy (transient): 503 busy", and a database message shown twice with a raw line
+/// break between).
+#[test]
+fn a_failure_chain_shows_each_cause_once_on_one_line() {
+    let chain = |error: Prints| Failure::new(Box::new(error)).chain().to_string();
+    assert_eq!(
+        chain(prints(
+            "503 busy (transient)",
+            Some(prints("503 busy", None))
+        )),
+        "503 busy (transient)"
+    );
+    // A driver's error: its kind, and the server's words (two lines) in its source.
+    let server = || {
+        prints(
+            "ERROR: duplicate key \"t_pkey\"\nDETAIL: Key (name)=(a) exists.",
+            None,
+        )
+    };
+    assert_eq!(
+        chain(prints("db error", Some(server()))),
+        "db error: ERROR: duplicate key \"t_pkey\" DETAIL: Key (name)=(a) exists."
+    );
+    // A wrapper that describes the server's words: the driver's kind adds nothing.
+    assert_eq!(
+        chain(prints(
+            "postgres: ERROR: duplicate key \"t_pkey\" (23505)",
+            Some(prints("db error", Some(server())))
+        )),
+        "postgres: ERROR: duplicate key \"t_pkey\" (23505)"
+    );
+    assert_eq!(
+        chain(prints(
+            "rollout failed",
+            Some(prints("image pull backoff", None))
+        )),
+        "rollout failed: image pull backoff"
+    );
+}

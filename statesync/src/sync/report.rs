@@ -46,9 +46,11 @@ impl Failure {
         self.0.downcast_ref::<E>()
     }
 
-    /// The error's message followed by those of its `source()` chain, joined by `: ` (a
-    /// source whose message the one before it already ends with is left out, for errors
-    /// that print their source themselves).
+    /// The error's message followed by those of its `source()` chain, joined by `: `, on
+    /// one line (line breaks within a message become spaces). A source whose first line a
+    /// message shown before already holds is left out, and so is a source whose deeper
+    /// cause is already shown that way (errors that print their source themselves, such
+    /// as `Transient`'s `"{0} (transient)"`, or a wrapper describing the server's message).
     ///
     /// ```
     /// use statesync::sync::Failure;
@@ -57,9 +59,9 @@ impl Failure {
     /// #[error("db error")]
     /// struct Db(#[source] std::io::Error);
     ///
-    /// let failure = Failure::new(Box::new(Db(std::io::Error::other("duplicate key"))));
+    /// let failure = Failure::new(Box::new(Db(std::io::Error::other("duplicate key\nDETAIL: a"))));
     /// assert_eq!(failure.to_string(), "db error");
-    /// assert_eq!(failure.chain().to_string(), "db error: duplicate key");
+    /// assert_eq!(failure.chain().to_string(), "db error: duplicate key DETAIL: a");
     /// ```
     pub fn chain(&self) -> impl fmt::Display + '_ {
         Chain(&*self.0)
@@ -69,18 +71,55 @@ impl Failure {
 /// [`Failure::chain`].
 struct Chain<'a>(&'a (dyn StdError + 'static));
 
+/// A message on one line: each run of line breaks and other control characters is one
+/// space.
+fn one_line(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_break = false;
+    for c in message.chars() {
+        if c.is_control() {
+            if !in_break {
+                out.push(' ');
+            }
+            in_break = true;
+        } else {
+            out.push(c);
+            in_break = false;
+        }
+    }
+    out
+}
+
+/// The first line of a message, trimmed: what a wrapper that describes it would hold.
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or_default().trim()
+}
+
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = self.0.to_string();
-        f.write_str(&shown)?;
+        let mut messages = vec![self.0.to_string()];
         let mut next = self.0.source();
         while let Some(source) = next {
-            let message = source.to_string();
-            if !shown.ends_with(&message) {
-                write!(f, ": {message}")?;
-            }
-            shown = message;
+            messages.push(source.to_string());
             next = source.source();
+        }
+        let mut shown = messages.first().cloned().unwrap_or_default();
+        f.write_str(&one_line(&shown))?;
+        for (at, message) in messages.iter().enumerate().skip(1) {
+            let described = |message: &String| {
+                let line = first_line(message);
+                !line.is_empty() && shown.contains(line)
+            };
+            if described(message)
+                || messages
+                    .get(at + 1..)
+                    .is_some_and(|deeper| deeper.iter().any(described))
+            {
+                continue;
+            }
+            write!(f, ": {}", one_line(message))?;
+            shown.push('\n');
+            shown.push_str(message);
         }
         Ok(())
     }
