@@ -229,13 +229,63 @@ const NOT_COLLECTIONS: &[&str] = &[
     "PathBuf",
 ];
 
+/// A type as written, without the spaces tokens print with, but between two words
+/// (`&'static str`, `Vec<u32>`).
+fn compact(ty: &syn::Type) -> String {
+    use quote::ToTokens;
+    let text = ty.to_token_stream().to_string();
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '\'';
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let before = out.chars().last().is_some_and(word);
+            let after = chars.peek().copied().is_some_and(word);
+            if !(before && after) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether a type can surely not be a model: a primitive or `String` (written without
+/// parameters: a model of the user's may be named like a generic standard type, `Cell<V>`),
+/// or a tuple, reference, array, pointer or trait object.
+fn surely_no_model(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => {
+            path.path.segments.last().is_some_and(|last| {
+                let name = last.ident.to_string();
+                matches!(last.arguments, syn::PathArguments::None)
+                    && NOT_COLLECTIONS.contains(&name.as_str())
+                    && (name.starts_with(char::is_lowercase)
+                        || name == "String"
+                        || name == "PathBuf")
+            })
+        }
+        syn::Type::Group(group) => surely_no_model(&group.elem),
+        syn::Type::Paren(paren) => surely_no_model(&paren.elem),
+        syn::Type::Tuple(_)
+        | syn::Type::Reference(_)
+        | syn::Type::Array(_)
+        | syn::Type::Slice(_)
+        | syn::Type::Ptr(_)
+        | syn::Type::FnPtr(_)
+        | syn::Type::Never(_)
+        | syn::Type::TraitObject(_)
+        | syn::Type::ImplTrait(_) => true,
+        _ => false,
+    }
+}
+
 /// What a `children` type certainly is when it cannot be a collection of models (a
 /// primitive, a string, a reference, a tuple...), for an error at the field instead of the
 /// trait errors at every use of the type. Types it cannot judge (a user's type or alias)
 /// are left to the `ChildCollection` bound.
 fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
-    use quote::ToTokens;
-    let shown = || format!("`{}`", ty.to_token_stream().to_string().replace(' ', ""));
+    let shown = || format!("`{}`", compact(ty));
     match ty {
         syn::Type::Path(path) if path.qself.is_none() => {
             let last = path.path.segments.last()?;
@@ -243,8 +293,11 @@ fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
             if NOT_COLLECTIONS.contains(&name.as_str()) {
                 return Some(shown());
             }
-            // A collection whose elements are surely no model (`Vec<u32>`): its model is
-            // its last type argument.
+            // A collection whose elements are surely no model (`Vec<u32>`, `Vec<(K, V)>`):
+            // its model is its last type argument.
+            if !COLLECTIONS.contains(&name.as_str()) {
+                return None;
+            }
             let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
                 return None;
             };
@@ -256,29 +309,11 @@ fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
                     syn::GenericArgument::Type(ty) => Some(ty),
                     _ => None,
                 })?;
-            // A generic standard type has its arguments (a model of the user's named
-            // `Option` has none), a primitive none.
-            let element_name = match element {
-                syn::Type::Path(element) if element.qself.is_none() => {
-                    let segment = element.path.segments.last()?;
-                    let name = segment.ident.to_string();
-                    let generic = !matches!(segment.arguments, syn::PathArguments::None);
-                    let primitive = name.starts_with(char::is_lowercase)
-                        || name == "String"
-                        || name == "PathBuf";
-                    if generic == primitive {
-                        return None;
-                    }
-                    name
-                }
-                _ => return None,
-            };
-            (COLLECTIONS.contains(&name.as_str())
-                && NOT_COLLECTIONS.contains(&element_name.as_str()))
-            .then(|| {
+            surely_no_model(element).then(|| {
                 format!(
-                    "{}, whose elements (`{element_name}`) are no models",
-                    shown()
+                    "{}, whose elements (`{}`) are no models",
+                    shown(),
+                    compact(element)
                 )
             })
         }

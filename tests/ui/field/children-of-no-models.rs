@@ -12,6 +12,10 @@ struct Switch {
     ports: Vec<u32>,
     #[statesync(children)]
     labels: BTreeMap<String, String>,
+    #[statesync(children)]
+    pairs: Vec<(String, u32)>,
+    #[statesync(children)]
+    names: Vec<&'static str>,
 }
 
 fn main() {}

@@ -1,5 +1,6 @@
-// Children whose model is named like a standard type (`Option`, `Cell`): a standard type
-// would have its parameters, so these are taken for the user's models, not refused.
+// Children whose model is named like a standard type (`Option`, a generic `Cell<V>`): taken
+// for the user's models, not refused (only primitives, `String`, tuples and references are
+// surely no models).
 mod models {
     use statesync::{DiffModel, Store};
 
@@ -10,9 +11,10 @@ mod models {
     }
 
     #[derive(DiffModel, Clone, Debug, PartialEq)]
-    pub struct Cell {
+    pub struct Cell<V: Clone + std::fmt::Debug + PartialEq> {
         #[statesync(id)]
         pub row: u32,
+        pub value: V,
     }
 
     #[derive(DiffModel, Clone, Debug, PartialEq)]
@@ -22,7 +24,7 @@ mod models {
         #[statesync(children)]
         pub options: Store<Option>,
         #[statesync(children)]
-        pub cells: Vec<Cell>,
+        pub cells: Vec<Cell<f64>>,
     }
 }
 
@@ -32,7 +34,7 @@ fn main() {
     let menu = models::Menu {
         name: "m".into(),
         options: statesync::Store::new(),
-        cells: vec![models::Cell { row: 1 }],
+        cells: vec![models::Cell { row: 1, value: 0.5 }],
     };
     assert!(menu.diff(&menu.clone()).is_ok_and(|diff| diff.is_empty()));
 }
