@@ -322,3 +322,8 @@ impl<'a> Field<'a> {
 pub fn located_at(span: Span) -> Span {
     span.resolved_at(Span::call_site())
 }
+
+/// Whether two identifiers name one field, raw or not (`r#rev` is `rev`).
+pub fn same_ident(a: &Ident, b: &Ident) -> bool {
+    syn::ext::IdentExt::unraw(a) == syn::ext::IdentExt::unraw(b)
+}

@@ -150,7 +150,7 @@ pub fn check(model: &Model, errors: &mut Errors) {
     if let Some(version) = &model.options.version
         && !model
             .fields_with(Role::Attribute)
-            .any(|field| *field.ident == version.value)
+            .any(|field| crate::ast::same_ident(field.ident, &version.value))
     {
         errors.push(syn::Error::new(
             version.value.span(),

@@ -869,7 +869,7 @@ fn merge_impl(model: &Model) -> TokenStream {
             .options
             .version
             .as_ref()
-            .is_some_and(|version| *field.ident == version.value);
+            .is_some_and(|version| crate::ast::same_ident(field.ident, &version.value));
         let ordered = field
             .options
             .merge
@@ -894,7 +894,7 @@ fn merge_impl(model: &Model) -> TokenStream {
         let name = model
             .fields
             .iter()
-            .find(|field| *field.ident == *member)
+            .find(|field| crate::ast::same_ident(field.ident, member))
             .map_or_else(|| member.to_string(), |field| field.name.clone());
         quote! {
             const VERSION_FIELD: ::core::option::Option<&'static ::core::primitive::str> =
@@ -933,7 +933,7 @@ fn merge_impl(model: &Model) -> TokenStream {
             let at = model.krate_at(span);
             let options = &field.options;
             let (strategy, resolve) = match (&options.merge, &options.merge_with) {
-                (None, None) if version.is_some_and(|version| *field.ident == *version) => {
+                (None, None) if version.is_some_and(|version| crate::ast::same_ident(field.ident, version)) => {
                     // Ordered where `version` is spelt, as `newer` orders it: an unordered
                     // version is one error there.
                     let order = quote_spanned!(version.map_or(span, |version| crate::ast::located_at(version.span()))=>

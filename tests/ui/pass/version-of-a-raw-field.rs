@@ -20,7 +20,26 @@ struct Raw {
     r#type: u64,
 }
 
+// A field that needs no `r#`, written with it in the option or on the field.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(version = "r#rev", merge = "newest")]
+struct OptionWritesRaw {
+    #[statesync(id)]
+    id: u32,
+    rev: u64,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(version = "rev", merge = "newest")]
+struct FieldWrittenRaw {
+    #[statesync(id)]
+    id: u32,
+    r#rev: u64,
+}
+
 fn main() {
+    assert_eq!(OptionWritesRaw::VERSION_FIELD, Some("rev"));
+    assert_eq!(FieldWrittenRaw::VERSION_FIELD, Some("rev"));
     assert_eq!(Plain::VERSION_FIELD, Some("type"));
     assert_eq!(Raw::VERSION_FIELD, Some("type"));
 }
