@@ -1,4 +1,5 @@
-// A children field named `__serde` (the name the child diffs' hidden field had): compiles.
+// Children fields named `__serde` and `__statesync_via` (the names the child diffs' hidden
+// field had): compile.
 use statesync::{DiffModel, Store};
 
 #[derive(DiffModel, Clone, Debug, PartialEq)]
@@ -13,12 +14,15 @@ struct Switch {
     name: String,
     #[statesync(children)]
     __serde: Store<Port>,
+    #[statesync(children)]
+    __statesync_via: Store<Port>,
 }
 
 fn main() {
     let switch = Switch {
         name: "s".into(),
         __serde: Store::new(),
+        __statesync_via: Store::new(),
     };
     assert!(switch.diff(&switch.clone()).is_ok_and(|diff| diff.is_empty()));
 }
