@@ -30,15 +30,16 @@ pub(super) fn walk<M, H, S>(
     run.phase = state.phase;
     let place = walker.nav.place.clone();
     let elements = diff.elements();
-    // Asked at each step (the walk comes back to the collection for each): a `Store`
-    // answers at once, a `Vec` in one pass, as its lookups by key scan it anyway.
-    let collision = if elements
-        .get(state.at..)
-        .is_some_and(|rest| !rest.is_empty())
-    {
-        slots.collision()
-    } else {
-        None
+    // Asked once per walk of the collection (the walk comes back to it at each step, and a
+    // `Vec` answers in a pass over it); again at each step only when it holds a key twice.
+    let collision = match state.sound {
+        Some(true) => None,
+        _ if elements.is_empty() => None,
+        _ => {
+            let collision = slots.collision();
+            state.sound = Some(collision.is_none());
+            collision
+        }
     };
     loop {
         match state.stage {

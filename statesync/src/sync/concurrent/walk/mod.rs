@@ -136,6 +136,9 @@ struct WalkState {
     phase: Phase,
     stage: Stage,
     at: usize,
+    /// Whether the collection holds each key once ([`Slots::collision`]), once asked: the
+    /// walk comes back to the collection at each step, and a `Vec` answers in a pass.
+    sound: Option<bool>,
 }
 
 /// The parts of a collection's walk, in the blocking engine's order.
@@ -287,6 +290,7 @@ impl Walker {
             phase,
             stage: Stage::Unchanged,
             at: 0,
+            sound: None,
         }
     }
 
