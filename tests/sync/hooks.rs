@@ -302,10 +302,10 @@ fn prints(message: &str, source: Option<Prints>) -> Prints {
     }
 }
 
-/// A report's chain shows each cause once, on one line: a source its parent already prints
-/// is left out, and so is a wrapper whose own cause its parent described (the review found
-/// "503 busy (transient): 503 busy", and a database message shown twice with a raw line
-/// break between).
+/// A report's chain shows each cause once, on one line: a source whose message is already
+/// shown is left out, any other shown (the review found "503 busy (transient): 503 busy",
+/// a raw line break in a one-line outcome, and then, in a second version, a middle cause
+/// hidden because a deeper one's words happened to be in the top message).
 #[test]
 fn a_failure_chain_shows_each_cause_once_on_one_line() {
     let chain = |error: Prints| Failure::new(Box::new(error)).chain().to_string();
@@ -317,24 +317,23 @@ fn a_failure_chain_shows_each_cause_once_on_one_line() {
         "503 busy (transient)"
     );
     // A driver's error: its kind, and the server's words (two lines) in its source.
-    let server = || {
-        prints(
-            "ERROR: duplicate key \"t_pkey\"\nDETAIL: Key (name)=(a) exists.",
-            None,
-        )
-    };
+    let server = || prints("ERROR: duplicate key \"t_pkey\"\nHINT: drop it.\r\n", None);
     assert_eq!(
         chain(prints("db error", Some(server()))),
-        "db error: ERROR: duplicate key \"t_pkey\" DETAIL: Key (name)=(a) exists."
+        "db error: ERROR: duplicate key \"t_pkey\" HINT: drop it."
     );
-    // A wrapper that describes the server's words: the driver's kind adds nothing.
+    // A middle cause is kept though a deeper one's words are in the top message.
     assert_eq!(
         chain(prints(
-            "postgres: ERROR: duplicate key \"t_pkey\" (23505)",
-            Some(prints("db error", Some(server())))
+            "create of rec a timed out",
+            Some(prints(
+                "lock held by pid 4711",
+                Some(prints("timed out", None))
+            ))
         )),
-        "postgres: ERROR: duplicate key \"t_pkey\" (23505)"
+        "create of rec a timed out: lock held by pid 4711: timed out"
     );
+    assert_eq!(chain(prints("outer", Some(prints("", None)))), "outer");
     assert_eq!(
         chain(prints(
             "rollout failed",

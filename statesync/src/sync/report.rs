@@ -47,10 +47,10 @@ impl Failure {
     }
 
     /// The error's message followed by those of its `source()` chain, joined by `: `, on
-    /// one line (line breaks within a message become spaces). A source whose first line a
-    /// message shown before already holds is left out, and so is a source whose deeper
-    /// cause is already shown that way (errors that print their source themselves, such
-    /// as `Transient`'s `"{0} (transient)"`, or a wrapper describing the server's message).
+    /// one line (line breaks within a message become spaces, each message trimmed). A
+    /// source whose whole message its parent's already holds is left out (errors that
+    /// print their source themselves, such as `Transient`'s `"{0} (transient)"`), as is an
+    /// empty one; any other is shown, even when that repeats part of an earlier message.
     ///
     /// ```
     /// use statesync::sync::Failure;
@@ -71,55 +71,35 @@ impl Failure {
 /// [`Failure::chain`].
 struct Chain<'a>(&'a (dyn StdError + 'static));
 
-/// A message on one line: each run of line breaks and other control characters is one
-/// space.
+/// A message on one line, trimmed: each run of line breaks and other control characters
+/// is one space.
 fn one_line(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let mut in_break = false;
-    for c in message.chars() {
-        if c.is_control() {
-            if !in_break {
-                out.push(' ');
-            }
-            in_break = true;
-        } else {
-            out.push(c);
-            in_break = false;
+    for word in message
+        .split(char::is_control)
+        .map(str::trim)
+        .filter(|word| !word.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
         }
+        out.push_str(word);
     }
     out
 }
 
-/// The first line of a message, trimmed: what a wrapper that describes it would hold.
-fn first_line(message: &str) -> &str {
-    message.lines().next().unwrap_or_default().trim()
-}
-
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut messages = vec![self.0.to_string()];
+        let mut parent = one_line(&self.0.to_string());
+        f.write_str(&parent)?;
         let mut next = self.0.source();
         while let Some(source) = next {
-            messages.push(source.to_string());
-            next = source.source();
-        }
-        let mut shown = messages.first().cloned().unwrap_or_default();
-        f.write_str(&one_line(&shown))?;
-        for (at, message) in messages.iter().enumerate().skip(1) {
-            let described = |message: &String| {
-                let line = first_line(message);
-                !line.is_empty() && shown.contains(line)
-            };
-            if described(message)
-                || messages
-                    .get(at + 1..)
-                    .is_some_and(|deeper| deeper.iter().any(described))
-            {
-                continue;
+            let message = one_line(&source.to_string());
+            if !message.is_empty() && !parent.contains(&message) {
+                write!(f, ": {message}")?;
             }
-            write!(f, ": {}", one_line(message))?;
-            shown.push('\n');
-            shown.push_str(message);
+            parent = message;
+            next = source.source();
         }
         Ok(())
     }
