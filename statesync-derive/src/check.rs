@@ -250,19 +250,24 @@ fn compact(ty: &syn::Type) -> String {
     out
 }
 
-/// Whether a type can surely not be a model: a primitive or `String` (written without
-/// parameters: a model of the user's may be named like a generic standard type, `Cell<V>`),
-/// or a tuple, reference, array, pointer or trait object.
+/// Whether a type can surely not be a model: a primitive or `String` (without
+/// parameters), a pointer of the standard library with its parameter (`Option<T>`,
+/// `Box<T>`, `Rc<T>`, `Arc<T>`: names no model of the user's takes with parameters; a
+/// generic model may be named `Cell<V>`, so other standard names are not judged), or a
+/// tuple, reference, array, pointer or trait object.
 fn surely_no_model(ty: &syn::Type) -> bool {
     match ty {
         syn::Type::Path(path) if path.qself.is_none() => {
             path.path.segments.last().is_some_and(|last| {
                 let name = last.ident.to_string();
-                matches!(last.arguments, syn::PathArguments::None)
-                    && NOT_COLLECTIONS.contains(&name.as_str())
-                    && (name.starts_with(char::is_lowercase)
-                        || name == "String"
-                        || name == "PathBuf")
+                if matches!(last.arguments, syn::PathArguments::None) {
+                    NOT_COLLECTIONS.contains(&name.as_str())
+                        && (name.starts_with(char::is_lowercase)
+                            || name == "String"
+                            || name == "PathBuf")
+                } else {
+                    matches!(name.as_str(), "Option" | "Box" | "Rc" | "Arc")
+                }
             })
         }
         syn::Type::Group(group) => surely_no_model(&group.elem),

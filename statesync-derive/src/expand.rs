@@ -560,7 +560,10 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     ));
     // The marker's name: one no children field has.
     let mut via = String::from("__statesync_via");
-    while members.iter().any(|member| **member == via) {
+    while members
+        .iter()
+        .any(|member| syn::ext::IdentExt::unraw(*member) == via)
+    {
         via.push('_');
     }
     let via = Ident::new(&via, Span::call_site());

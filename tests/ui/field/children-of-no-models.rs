@@ -16,6 +16,16 @@ struct Switch {
     pairs: Vec<(String, u32)>,
     #[statesync(children)]
     names: Vec<&'static str>,
+    #[statesync(children)]
+    maybe: Vec<Option<Seat>>,
+    #[statesync(children)]
+    shared: Vec<std::sync::Arc<Seat>>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Seat {
+    #[statesync(id)]
+    row: u32,
 }
 
 fn main() {}

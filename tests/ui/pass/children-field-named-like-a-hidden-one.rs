@@ -16,6 +16,8 @@ struct Switch {
     __serde: Store<Port>,
     #[statesync(children)]
     __statesync_via: Store<Port>,
+    #[statesync(children)]
+    r#__statesync_via_: Store<Port>,
 }
 
 fn main() {
@@ -23,6 +25,7 @@ fn main() {
         name: "s".into(),
         __serde: Store::new(),
         __statesync_via: Store::new(),
+        __statesync_via_: Store::new(),
     };
     assert!(switch.diff(&switch.clone()).is_ok_and(|diff| diff.is_empty()));
 }
