@@ -251,24 +251,30 @@ fn compact(ty: &syn::Type) -> String {
 }
 
 /// Whether a type can surely not be a model: a primitive or `String` (without
-/// parameters), a pointer of the standard library with its parameter (`Option<T>`,
-/// `Box<T>`, `Rc<T>`, `Arc<T>`: names no model of the user's takes with parameters; a
-/// generic model may be named `Cell<V>`, so other standard names are not judged), or a
-/// tuple, reference, array, pointer or trait object.
+/// parameters); a generic type of the prelude with its parameters (`Option<T>`, `Box<T>`,
+/// `Vec<T>`, `Result<T, E>`: a generic model of the user's would shadow the prelude), or
+/// another standard one written with its path (`std::sync::Arc<T>`; a bare `Arc<W>` or
+/// `Cell<V>` may be the user's own generic model); or a tuple, reference, array, pointer
+/// or trait object.
 fn surely_no_model(ty: &syn::Type) -> bool {
     match ty {
         syn::Type::Path(path) if path.qself.is_none() => {
-            path.path.segments.last().is_some_and(|last| {
-                let name = last.ident.to_string();
-                if matches!(last.arguments, syn::PathArguments::None) {
-                    NOT_COLLECTIONS.contains(&name.as_str())
-                        && (name.starts_with(char::is_lowercase)
-                            || name == "String"
-                            || name == "PathBuf")
-                } else {
-                    matches!(name.as_str(), "Option" | "Box" | "Rc" | "Arc")
-                }
-            })
+            let Some(last) = path.path.segments.last() else {
+                return false;
+            };
+            let name = last.ident.to_string();
+            if matches!(last.arguments, syn::PathArguments::None) {
+                return NOT_COLLECTIONS.contains(&name.as_str())
+                    && (name.starts_with(char::is_lowercase)
+                        || name == "String"
+                        || name == "PathBuf");
+            }
+            let standard = path.path.segments.first().is_some_and(|first| {
+                matches!(first.ident.to_string().as_str(), "std" | "core" | "alloc")
+            }) && path.path.segments.len() > 1;
+            matches!(name.as_str(), "Option" | "Box" | "Vec" | "Result")
+                || (standard && NOT_COLLECTIONS.contains(&name.as_str()))
+                || (standard && matches!(name.as_str(), "Mutex" | "RwLock" | "Weak"))
         }
         syn::Type::Group(group) => surely_no_model(&group.elem),
         syn::Type::Paren(paren) => surely_no_model(&paren.elem),

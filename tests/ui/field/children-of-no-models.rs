@@ -20,6 +20,8 @@ struct Switch {
     maybe: Vec<Option<Seat>>,
     #[statesync(children)]
     shared: Vec<std::sync::Arc<Seat>>,
+    #[statesync(children)]
+    nested: Vec<Vec<Seat>>,
 }
 
 #[derive(DiffModel, Clone, Debug, PartialEq)]

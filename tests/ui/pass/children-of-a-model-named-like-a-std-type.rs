@@ -1,6 +1,7 @@
-// Children whose model is named like a standard type (`Option`, a generic `Cell<V>`): taken
-// for the user's models, not refused (only primitives, `String`, tuples and references are
-// surely no models).
+// Children whose model is named like a standard type (`Option`, a generic `Cell<V>` or
+// `Arc<W>`): taken for the user's models, not refused (only primitives, `String`, the
+// prelude's generic types, standard types written with their path, tuples and references
+// are surely no models).
 mod models {
     use statesync::{DiffModel, Store};
 
@@ -17,6 +18,16 @@ mod models {
         pub value: V,
     }
 
+    /// A graph's edge.
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    pub struct Arc<W: Clone + std::fmt::Debug + PartialEq + 'static> {
+        #[statesync(id)]
+        pub from: u32,
+        #[statesync(id)]
+        pub to: u32,
+        pub weight: W,
+    }
+
     #[derive(DiffModel, Clone, Debug, PartialEq)]
     pub struct Menu {
         #[statesync(id)]
@@ -25,6 +36,8 @@ mod models {
         pub options: Store<Option>,
         #[statesync(children)]
         pub cells: Vec<Cell<f64>>,
+        #[statesync(children)]
+        pub arcs: Store<Arc<u32>>,
     }
 }
 
@@ -35,6 +48,7 @@ fn main() {
         name: "m".into(),
         options: statesync::Store::new(),
         cells: vec![models::Cell { row: 1, value: 0.5 }],
+        arcs: statesync::Store::new(),
     };
     assert!(menu.diff(&menu.clone()).is_ok_and(|diff| diff.is_empty()));
 }
