@@ -335,10 +335,39 @@ fn a_failure_chain_shows_each_cause_once_on_one_line() {
     );
     assert_eq!(chain(prints("outer", Some(prints("", None)))), "outer");
     assert_eq!(
+        chain(prints(" \n ", Some(prints("disk full", None)))),
+        "disk full"
+    );
+    assert_eq!(
+        chain(prints("a\u{2028}b", Some(prints("c\u{2029}d", None)))),
+        "a b: c d"
+    );
+    assert_eq!(
         chain(prints(
             "rollout failed",
             Some(prints("image pull backoff", None))
         )),
         "rollout failed: image pull backoff"
     );
+}
+
+/// An error whose `source()` leads back to itself: its chain ends (it never did).
+#[derive(Debug)]
+struct Loops;
+
+impl fmt::Display for Loops {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("loops")
+    }
+}
+
+impl std::error::Error for Loops {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self)
+    }
+}
+
+#[test]
+fn a_failure_chain_that_loops_ends() {
+    assert_eq!(Failure::new(Box::new(Loops)).chain().to_string(), "loops");
 }

@@ -71,12 +71,16 @@ impl Failure {
 /// [`Failure::chain`].
 struct Chain<'a>(&'a (dyn StdError + 'static));
 
-/// A message on one line, trimmed: each run of line breaks and other control characters
-/// is one space.
+/// How many sources [`Failure::chain`] follows.
+const MAX_SOURCES: usize = 32;
+
+/// A message on one line, trimmed: each run of line breaks (control characters, and
+/// Unicode's line and paragraph separators) is one space.
 fn one_line(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
+    let breaks = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
     for word in message
-        .split(char::is_control)
+        .split(breaks)
         .map(str::trim)
         .filter(|word| !word.is_empty())
     {
@@ -92,11 +96,21 @@ impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parent = one_line(&self.0.to_string());
         f.write_str(&parent)?;
+        let mut written = !parent.is_empty();
+        // At most `MAX_SOURCES` deep: an error whose `source()` leads back to itself would
+        // otherwise never end.
         let mut next = self.0.source();
-        while let Some(source) = next {
+        for _ in 0..MAX_SOURCES {
+            let Some(source) = next else {
+                break;
+            };
             let message = one_line(&source.to_string());
             if !message.is_empty() && !parent.contains(&message) {
-                write!(f, ": {message}")?;
+                if written {
+                    f.write_str(": ")?;
+                }
+                f.write_str(&message)?;
+                written = true;
             }
             parent = message;
             next = source.source();
