@@ -255,7 +255,7 @@ fn compact(ty: &syn::Type) -> String {
 /// `Vec<T>`, `Result<T, E>`: a generic model of the user's would shadow the prelude), or
 /// another standard one written with its path (`std::sync::Arc<T>`; a bare `Arc<W>` or
 /// `Cell<V>` may be the user's own generic model); or a tuple, reference, array, pointer
-/// or trait object.
+/// or trait object. A path through the user's modules is never judged.
 fn surely_no_model(ty: &syn::Type) -> bool {
     match ty {
         syn::Type::Path(path) if path.qself.is_none() => {
@@ -263,15 +263,22 @@ fn surely_no_model(ty: &syn::Type) -> bool {
                 return false;
             };
             let name = last.ident.to_string();
+            // A path of the user's modules (`shipping::Box<T>`, `crate::guitar::String`)
+            // names the user's type, whatever its name.
+            let bare = path.path.segments.len() == 1 && path.path.leading_colon.is_none();
+            let standard = path.path.segments.len() > 1
+                && path.path.segments.first().is_some_and(|first| {
+                    matches!(first.ident.to_string().as_str(), "std" | "core" | "alloc")
+                });
+            if !bare && !standard {
+                return false;
+            }
             if matches!(last.arguments, syn::PathArguments::None) {
                 return NOT_COLLECTIONS.contains(&name.as_str())
                     && (name.starts_with(char::is_lowercase)
                         || name == "String"
                         || name == "PathBuf");
             }
-            let standard = path.path.segments.first().is_some_and(|first| {
-                matches!(first.ident.to_string().as_str(), "std" | "core" | "alloc")
-            }) && path.path.segments.len() > 1;
             matches!(name.as_str(), "Option" | "Box" | "Vec" | "Result")
                 || (standard && NOT_COLLECTIONS.contains(&name.as_str()))
                 || (standard && matches!(name.as_str(), "Mutex" | "RwLock" | "Weak"))

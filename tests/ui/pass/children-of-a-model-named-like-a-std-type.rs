@@ -41,9 +41,44 @@ mod models {
     }
 }
 
+mod shipping {
+    use statesync::DiffModel;
+
+    /// A parcel, named like the prelude's `Box` and reached through its module.
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    pub struct Box<C: Clone + std::fmt::Debug + PartialEq + 'static> {
+        #[statesync(id)]
+        pub label: std::string::String,
+        pub content: C,
+    }
+
+    /// A guitar string, reached through its module.
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    pub struct String {
+        #[statesync(id)]
+        pub note: u8,
+    }
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Depot {
+    #[statesync(id)]
+    name: std::string::String,
+    #[statesync(children)]
+    boxes: Vec<shipping::Box<u32>>,
+    #[statesync(children)]
+    strings: statesync::Store<crate::shipping::String>,
+}
+
 use statesync::DiffModel;
 
 fn main() {
+    let depot = Depot {
+        name: "d".into(),
+        boxes: Vec::new(),
+        strings: statesync::Store::new(),
+    };
+    assert!(depot.diff(&depot.clone()).is_ok_and(|diff| diff.is_empty()));
     let menu = models::Menu {
         name: "m".into(),
         options: statesync::Store::new(),
