@@ -342,6 +342,24 @@ fn a_failure_chain_shows_each_cause_once_on_one_line() {
         chain(prints("a\u{2028}b", Some(prints("c\u{2029}d", None)))),
         "a b: c d"
     );
+    // An empty middle message does not hide that its parent printed the cause.
+    assert_eq!(
+        chain(prints(
+            "write failed: disk full",
+            Some(prints("", Some(prints("disk full", None))))
+        )),
+        "write failed: disk full"
+    );
+    // A bidirectional control is escaped, as in keys and plans.
+    assert_eq!(
+        chain(prints("rec \u{202e}cba failed", None)),
+        "rec \\u{202e}cba failed"
+    );
+    // A deep chain keeps its root cause.
+    let deep = (0..40).fold(prints("ENOSPC", None), |inner, at| {
+        prints(&format!("in folder {at}"), Some(inner))
+    });
+    assert!(chain(deep).ends_with("in folder 0: ENOSPC"));
     assert_eq!(
         chain(prints(
             "rollout failed",

@@ -71,11 +71,13 @@ impl Failure {
 /// [`Failure::chain`].
 struct Chain<'a>(&'a (dyn StdError + 'static));
 
-/// How many sources [`Failure::chain`] follows.
-const MAX_SOURCES: usize = 32;
+/// How many sources [`Failure::chain`] follows before it writes `...` (cycles end at the
+/// first repeat, whatever their length).
+const MAX_SOURCES: usize = 256;
 
 /// A message on one line, trimmed: each run of line breaks (control characters, and
-/// Unicode's line and paragraph separators) is one space.
+/// Unicode's line and paragraph separators) is one space, and a bidirectional control is
+/// escaped (it would reorder the rest of the line), as keys and plans escape it.
 fn one_line(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let breaks = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
@@ -87,7 +89,14 @@ fn one_line(message: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        for c in word.chars() {
+            if matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            {
+                out.extend(c.escape_debug());
+            } else {
+                out.push(c);
+            }
+        }
     }
     out
 }
@@ -97,22 +106,34 @@ impl fmt::Display for Chain<'_> {
         let mut parent = one_line(&self.0.to_string());
         f.write_str(&parent)?;
         let mut written = !parent.is_empty();
-        // At most `MAX_SOURCES` deep: an error whose `source()` leads back to itself would
-        // otherwise never end.
+        // The errors met, by address and message (an error and a zero-sized field of it
+        // share an address): a `source()` that leads back to one of them (a cycle) ends
+        // the chain.
+        let address = |error: &(dyn StdError + 'static)| std::ptr::from_ref(error).cast::<()>();
+        let mut seen = vec![(address(self.0), parent.clone())];
         let mut next = self.0.source();
-        for _ in 0..MAX_SOURCES {
-            let Some(source) = next else {
-                break;
-            };
+        while let Some(source) = next {
             let message = one_line(&source.to_string());
-            if !message.is_empty() && !parent.contains(&message) {
-                if written {
-                    f.write_str(": ")?;
-                }
-                f.write_str(&message)?;
-                written = true;
+            let met = (address(source), message);
+            if seen.contains(&met) {
+                break;
             }
-            parent = message;
+            if seen.len() > MAX_SOURCES {
+                // Deeper than any real chain: marked, not silently cut.
+                return f.write_str(": ...");
+            }
+            let message = met.1.clone();
+            seen.push(met);
+            if !message.is_empty() {
+                if !parent.contains(&message) {
+                    if written {
+                        f.write_str(": ")?;
+                    }
+                    f.write_str(&message)?;
+                    written = true;
+                }
+                parent = message;
+            }
             next = source.source();
         }
         Ok(())
