@@ -6,11 +6,12 @@
 //! over the file and syncs the directory so the rename itself survives a crash. On any
 //! error, or a panic of the writer, the temporary file is removed and the old file is left
 //! as it was. A process killed while it writes (or a power cut) leaves the old file whole,
-//! and its temporary file, `.NAME.PID.N.tmp` beside it, behind: nothing removes those
-//! later (another process may be writing one), so a program that is often killed mid-write
-//! clears them itself. A temporary file that replaces a file gets that file's permissions before
-//! anything is written to it (on Unix it is created readable by its owner only), so a
-//! private file's new contents are never readable by others.
+//! and its temporary file, `.NAME.PID.N.tmp` (NAME the file's name cut to 128 bytes),
+//! beside it: nothing removes those later (another process may be writing one), so a
+//! program that is often killed mid-write clears them itself. A temporary file that
+//! replaces a file gets that file's permissions before anything is written to it (on Unix
+//! it is created readable by its owner only), so a private file's new contents are never
+//! readable by others.
 //!
 //! ```
 //! # fn main() -> std::io::Result<()> {
