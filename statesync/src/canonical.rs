@@ -267,11 +267,12 @@ fn digits(text: &str) -> (&str, &str) {
 /// and editors break lines there), or a bidirectional control (it reorders what follows).
 /// Escaped as a string's `Debug` escapes it.
 fn breaks_the_line(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        )
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_bidi_control(c)
+}
+
+/// A bidirectional control: shown raw, it reorders the rest of a line.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]

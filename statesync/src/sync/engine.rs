@@ -407,11 +407,11 @@ where
 
 /// Whether the element at `at` is refused before its hook: its collection holds a key
 /// twice, `collision` (`apply` refuses a diff of it whole, and so does `sync_from`, which
-/// cannot diff it), or it names the key of the element before it, which
-/// only a plan built by hand or read from a file can do (`apply` refuses such a diff
-/// whole: the first is carried, a repeat refused). A refused element fails with
-/// `Error::DuplicateKey`, its subtree skipped, recorded by the walk that would act on it.
-/// Both engines refuse elements this way.
+/// cannot diff it), or it names the key of the element before it, which only a plan built
+/// by hand or read from a file can do (`apply` refuses such a diff whole; here the first is
+/// carried, a repeat refused). A refused element fails with `Error::DuplicateKey`, its
+/// subtree skipped, recorded by the walk that would act on it. Both engines refuse
+/// elements this way.
 pub(super) fn refused_before_hook<M: DiffModel, H: ?Sized>(
     collision: Option<&Error>,
     elements: &[ElementDiff<M>],

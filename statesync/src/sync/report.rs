@@ -90,8 +90,7 @@ fn one_line(message: &str) -> String {
             out.push(' ');
         }
         for c in word.chars() {
-            if matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-            {
+            if crate::canonical::is_bidi_control(c) {
                 out.extend(c.escape_debug());
             } else {
                 out.push(c);
