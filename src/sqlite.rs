@@ -663,16 +663,13 @@ impl Adapter for SqliteInventory {
         if !matches!(self.transaction, Transaction::Idle) {
             // Reached with a transaction still open only when `sync_complete` did not run:
             // nothing was applied, or a hook or callback panicked.
-            let reason = if report.counts.created + report.counts.updated + report.counts.deleted
-                == 0
-            {
-                "nothing was applied".to_owned()
-            } else {
+            let reason = if report.changed_anything() {
                 "the sync was cut short (a hook or callback panicked): reload the target, memory \
                  keeps what the hooks applied"
-                    .to_owned()
+            } else {
+                "nothing was applied"
             };
-            self.end_without_commit(reason);
+            self.end_without_commit(reason.into());
         }
         if !self.touched {
             self.ending = Some(Ending::NothingWritten);
