@@ -261,6 +261,26 @@ impl<M: DiffModel> HookCall<'_, M> {
     }
 }
 
+/// The plan of a sync of `diff` into the root `target`: a dry run through in-memory hooks
+/// when one is needed (see [`plan::plan`]).
+fn plan_in_memory<M: SyncTree<InMemory>>(
+    target: &M,
+    diff: &Diff<M>,
+    made: Made,
+    options: &SyncOptions<'_>,
+) -> Result<Plan<M>, Error> {
+    plan::plan(
+        target,
+        diff,
+        made,
+        options,
+        &mut InMemory,
+        |target, diff, run| {
+            engine::sync_root(target, diff, run);
+        },
+    )
+}
+
 /// Diff and sync in diffsync's words, on any model: `target.diff_from(&source)` is what the
 /// target must do to look like the source, `target.sync_from(&source, ...)` does it.
 pub trait SyncModel: DiffModel {
@@ -295,16 +315,7 @@ pub trait SyncModel: DiffModel {
         Self: SyncTree<InMemory>,
     {
         let diff = self.diff(source)?;
-        plan::plan(
-            self,
-            &diff,
-            Made::Here,
-            options,
-            &mut InMemory,
-            |target, diff, run| {
-                engine::sync_root(target, diff, run);
-            },
-        )
+        plan_in_memory(self, &diff, Made::Here, options)
     }
 
     /// What [`SyncModel::sync_diff`] of `diff` with `options` will do (see
@@ -320,16 +331,7 @@ pub trait SyncModel: DiffModel {
     where
         Self: SyncTree<InMemory>,
     {
-        plan::plan(
-            self,
-            diff,
-            Made::Elsewhere,
-            options,
-            &mut InMemory,
-            |target, diff, run| {
-                engine::sync_root(target, diff, run);
-            },
-        )
+        plan_in_memory(self, diff, Made::Elsewhere, options)
     }
 
     /// Makes `self` (the target) look like `source`, through `hooks`.
