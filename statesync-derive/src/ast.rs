@@ -72,18 +72,11 @@ impl<'a> Model<'a> {
         give_distinct_variants(&mut fields);
         let has_children = fields.iter().any(|field| field.role == Role::Children);
         crate::check::companion_names(&input.ident, has_children, &mut options, errors);
-        let name = options.name.as_ref().map_or_else(
-            || {
-                syn::ext::IdentExt::unraw(&input.ident)
-                    .to_string()
-                    .to_snake_case()
-            },
-            |name| name.value.value(),
-        );
-        let krate = options.krate.as_ref().map_or_else(
-            || syn::parse_quote!(::statesync),
-            |krate| krate.value.clone(),
-        );
+        let name = options
+            .name
+            .as_ref()
+            .map_or_else(|| default_name(&input.ident), |name| name.value.value());
+        let krate = krate_of(&options);
         let bound = options.bound.as_ref().map(|bound| bound.value.clone());
         Ok(Self {
             ident: &input.ident,
@@ -164,17 +157,12 @@ impl<'a> Model<'a> {
     /// Only its `crate` option is read (its other errors would only add to the shape's).
     pub fn shape_stand_in(input: &'a DeriveInput) -> Self {
         let options = attr::container_options(&input.attrs, &mut Errors::default());
-        let krate = options
-            .krate
-            .map_or_else(|| syn::parse_quote!(::statesync), |krate| krate.value);
         Self {
             ident: &input.ident,
             vis: &input.vis,
             generics: &input.generics,
-            name: syn::ext::IdentExt::unraw(&input.ident)
-                .to_string()
-                .to_snake_case(),
-            krate,
+            name: default_name(&input.ident),
+            krate: krate_of(&options),
             bound: None,
             fields: Vec::new(),
             options: attr::ContainerOptions::default(),
@@ -321,6 +309,20 @@ impl<'a> Field<'a> {
 /// wrote the struct, apart from the derive).
 pub fn located_at(span: Span) -> Span {
     span.resolved_at(Span::call_site())
+}
+
+/// A model's name unless `name` gives one: its identifier in snake case (`r#Type` is
+/// `type`).
+fn default_name(ident: &Ident) -> String {
+    syn::ext::IdentExt::unraw(ident).to_string().to_snake_case()
+}
+
+/// The runtime's path: the `crate` option's, or `::statesync`.
+fn krate_of(options: &attr::ContainerOptions) -> syn::Path {
+    options.krate.as_ref().map_or_else(
+        || syn::parse_quote!(::statesync),
+        |krate| krate.value.clone(),
+    )
 }
 
 /// Whether two identifiers name one field, raw or not (`r#rev` is `rev`).
