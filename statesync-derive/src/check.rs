@@ -193,27 +193,16 @@ fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
 /// The collections `children` takes (by their last path segment).
 const COLLECTIONS: &[&str] = &["Store", "Vec", "BTreeMap", "HashMap", "IndexMap"];
 
-/// Standard types that are never collections of models, nor models, by their last path
-/// segment.
-const NOT_COLLECTIONS: &[&str] = &[
-    "bool",
-    "char",
-    "str",
-    "String",
-    "u8",
-    "u16",
-    "u32",
-    "u64",
-    "u128",
-    "usize",
-    "i8",
-    "i16",
-    "i32",
-    "i64",
-    "i128",
-    "isize",
-    "f32",
-    "f64",
+/// Scalars: never collections of models, nor models (by their last path segment, written
+/// without parameters).
+const SCALARS: &[&str] = &[
+    "bool", "char", "str", "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
+    "i32", "i64", "i128", "isize", "f32", "f64", "PathBuf",
+];
+
+/// Standard generic types that are never collections of models, nor models (by their last
+/// path segment).
+const STD_GENERICS: &[&str] = &[
     "Option",
     "Box",
     "Rc",
@@ -226,8 +215,28 @@ const NOT_COLLECTIONS: &[&str] = &[
     "LinkedList",
     "BinaryHeap",
     "Cow",
-    "PathBuf",
+    "Mutex",
+    "RwLock",
+    "Weak",
 ];
+
+/// The last segment of a path the checks may judge by its name, and whether the path goes
+/// through the standard library (`std::sync::Arc<T>`) rather than being bare (`Arc<T>`);
+/// `None` for a path through the user's modules (`shipping::Box<T>` names the user's type,
+/// whatever its name).
+fn judged_segment(path: &syn::TypePath) -> Option<(&syn::PathSegment, bool)> {
+    if path.qself.is_some() {
+        return None;
+    }
+    let segments = &path.path.segments;
+    let last = segments.last()?;
+    let bare = segments.len() == 1 && path.path.leading_colon.is_none();
+    let standard = segments.len() > 1
+        && segments.first().is_some_and(|first| {
+            matches!(first.ident.to_string().as_str(), "std" | "core" | "alloc")
+        });
+    (bare || standard).then_some((last, standard))
+}
 
 /// A type as written, without the spaces tokens print with, but between two words
 /// (`&'static str`, `Vec<u32>`).
@@ -255,33 +264,20 @@ fn compact(ty: &syn::Type) -> String {
 /// `Vec<T>`, `Result<T, E>`: a generic model of the user's would shadow the prelude), or
 /// another standard one written with its path (`std::sync::Arc<T>`; a bare `Arc<W>` or
 /// `Cell<V>` may be the user's own generic model); or a tuple, reference, array, pointer
-/// or trait object. A path through the user's modules is never judged.
+/// or trait object. A path through the user's modules is never judged
+/// ([`judged_segment`]).
 fn surely_no_model(ty: &syn::Type) -> bool {
     match ty {
-        syn::Type::Path(path) if path.qself.is_none() => {
-            let Some(last) = path.path.segments.last() else {
+        syn::Type::Path(path) => {
+            let Some((last, standard)) = judged_segment(path) else {
                 return false;
             };
             let name = last.ident.to_string();
-            // A path of the user's modules (`shipping::Box<T>`, `crate::guitar::String`)
-            // names the user's type, whatever its name.
-            let bare = path.path.segments.len() == 1 && path.path.leading_colon.is_none();
-            let standard = path.path.segments.len() > 1
-                && path.path.segments.first().is_some_and(|first| {
-                    matches!(first.ident.to_string().as_str(), "std" | "core" | "alloc")
-                });
-            if !bare && !standard {
-                return false;
-            }
             if matches!(last.arguments, syn::PathArguments::None) {
-                return NOT_COLLECTIONS.contains(&name.as_str())
-                    && (name.starts_with(char::is_lowercase)
-                        || name == "String"
-                        || name == "PathBuf");
+                return SCALARS.contains(&name.as_str());
             }
             matches!(name.as_str(), "Option" | "Box" | "Vec" | "Result")
-                || (standard && NOT_COLLECTIONS.contains(&name.as_str()))
-                || (standard && matches!(name.as_str(), "Mutex" | "RwLock" | "Weak"))
+                || (standard && STD_GENERICS.contains(&name.as_str()))
         }
         syn::Type::Group(group) => surely_no_model(&group.elem),
         syn::Type::Paren(paren) => surely_no_model(&paren.elem),
@@ -305,10 +301,10 @@ fn surely_no_model(ty: &syn::Type) -> bool {
 fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
     let shown = || format!("`{}`", compact(ty));
     match ty {
-        syn::Type::Path(path) if path.qself.is_none() => {
-            let last = path.path.segments.last()?;
+        syn::Type::Path(path) => {
+            let (last, _) = judged_segment(path)?;
             let name = last.ident.to_string();
-            if NOT_COLLECTIONS.contains(&name.as_str()) {
+            if SCALARS.contains(&name.as_str()) || STD_GENERICS.contains(&name.as_str()) {
                 return Some(shown());
             }
             // A collection whose elements are surely no model (`Vec<u32>`, `Vec<(K, V)>`):
