@@ -267,7 +267,12 @@ fn digits(text: &str) -> (&str, &str) {
 /// and editors break lines there), or a bidirectional control (it reorders what follows).
 /// Escaped as a string's `Debug` escapes it.
 fn breaks_the_line(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_bidi_control(c)
+    is_line_break(c) || is_bidi_control(c)
+}
+
+/// A control character (a newline) or Unicode's line or paragraph separator.
+pub(crate) fn is_line_break(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 /// A bidirectional control: shown raw, it reorders the rest of a line.

@@ -80,9 +80,8 @@ const MAX_SOURCES: usize = 256;
 /// escaped (it would reorder the rest of the line), as keys and plans escape it.
 fn one_line(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let breaks = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
     for word in message
-        .split(breaks)
+        .split(crate::canonical::is_line_break)
         .map(str::trim)
         .filter(|word| !word.is_empty())
     {
