@@ -262,6 +262,20 @@ impl ContainerOptions {
     }
 }
 
+/// A string value (`"..."`). A suffix (`"rev"x`), which rustc refuses on a string anywhere
+/// but in the tokens a macro reads, is refused here too rather than dropped.
+fn string(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
+    let lit: LitStr = meta.input.parse()?;
+    if lit.suffix().is_empty() {
+        Ok(lit)
+    } else {
+        Err(syn::Error::new(
+            lit.span(),
+            format!("unexpected suffix `{}` on a string value", lit.suffix()),
+        ))
+    }
+}
+
 /// Parses a strategy name among the accepted ones.
 fn parse_strategy(lit: &LitStr, accepted: &[Strategy]) -> syn::Result<StrategyOption> {
     let name = lit.value();
@@ -445,7 +459,7 @@ fn parse_fn_path(meta: &ParseNestedMeta) -> syn::Result<syn::Path> {
         )
     };
     if meta.input.peek(syn::LitStr) {
-        let quoted: syn::LitStr = meta.input.parse()?;
+        let quoted = string(meta)?;
         return quoted.parse().map_err(|_| not_a_path(quoted.span()));
     }
     let fork = meta.input.fork();
@@ -521,7 +535,7 @@ pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
                     &mut options.rename,
                     RENAME,
                     "\"name\"",
-                    |m| m.input.parse(),
+                    string,
                     errors,
                 ),
                 MERGE => set_valued(
@@ -529,7 +543,7 @@ pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
                     &mut options.merge,
                     MERGE,
                     "\"max\"",
-                    |m| parse_strategy(&m.input.parse()?, Strategy::ON_FIELD),
+                    |m| parse_strategy(&string(m)?, Strategy::ON_FIELD),
                     errors,
                 ),
                 MERGE_WITH => set_valued(
@@ -580,7 +594,7 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     &mut options.name,
                     NAME,
                     "\"model_name\"",
-                    |m| m.input.parse(),
+                    string,
                     errors,
                 ),
                 CRATE => set_valued(
@@ -588,7 +602,7 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     &mut options.krate,
                     CRATE,
                     "\"path::to::statesync\"",
-                    |m| m.input.parse::<LitStr>()?.parse(),
+                    |m| string(m)?.parse(),
                     errors,
                 ),
                 BOUND => set_valued(
@@ -597,7 +611,7 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     BOUND,
                     "\"T: Trait, ...\"",
                     |m| {
-                        let lit = m.input.parse::<LitStr>()?;
+                        let lit = string(m)?;
                         let parser = syn::punctuated::Punctuated::<
                                 syn::WherePredicate,
                                 Token![,],
@@ -614,7 +628,7 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     &mut options.merge,
                     MERGE,
                     "\"theirs\"",
-                    |m| parse_strategy(&m.input.parse()?, Strategy::ON_MODEL),
+                    |m| parse_strategy(&string(m)?, Strategy::ON_MODEL),
                     errors,
                 ),
                 SYNC_MODELS => set_valued(
@@ -623,7 +637,7 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     SYNC_MODELS,
                     "\"Folder, File\"",
                     |m| {
-                        let lit = m.input.parse::<LitStr>()?;
+                        let lit = string(m)?;
                         let parser = syn::punctuated::Punctuated::<syn::Type, Token![,]>::parse_terminated;
                         let models: Vec<syn::Type> = lit.parse_with(parser)?.into_iter().collect();
                         if models.is_empty() {
@@ -643,7 +657,7 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                         &mut options.version,
                         VERSION,
                         "\"field\"",
-                        |m| field_ident(&m.input.parse::<LitStr>()?),
+                        |m| field_ident(&string(m)?),
                         errors,
                     )
                 }
@@ -652,7 +666,7 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                     &mut options.flags,
                     FLAGS,
                     "\"IGNORE | SKIP_UNMATCHED_DST\"",
-                    |m| parse_flags(&m.input.parse::<LitStr>()?),
+                    |m| parse_flags(&string(m)?),
                     errors,
                 ),
                 other if let Some(companion) = Companion::ALL.into_iter().find(|c| c.option() == other) => {
@@ -662,7 +676,7 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                         companion.option(),
                         "\"TypeName\"",
                         |m| {
-                            let lit = m.input.parse::<LitStr>()?;
+                            let lit = string(m)?;
                             lit.parse::<syn::Ident>().map_err(|_| {
                                 syn::Error::new(
                                     lit.span(),
