@@ -326,6 +326,37 @@ pub mod user_names {
     }
 }
 
+/// Models that are `Eq` themselves, checked by `cargo clippy` (as CI runs it): clippy takes
+/// the generated `PartialEq` of a record of changes or of child diffs for a derive, and
+/// asks the record for an `Eq` it cannot promise (its values' types need not be `Eq`).
+#[deny(clippy::derive_partial_eq_without_eq)]
+pub mod lint_clean_records {
+    use statesync::{DiffModel, Store};
+
+    /// A parent, generic.
+    #[derive(DiffModel, Clone, Debug, PartialEq, Eq)]
+    pub struct Shelf<T: Clone + std::fmt::Debug + Eq + 'static> {
+        /// Id.
+        #[statesync(id)]
+        pub name: String,
+        /// Attribute of a parameter's type.
+        pub item: T,
+        /// Children.
+        #[statesync(children)]
+        pub boxes: Store<Crate>,
+    }
+
+    /// A child.
+    #[derive(DiffModel, Clone, Debug, PartialEq, Eq)]
+    pub struct Crate {
+        /// Id.
+        #[statesync(id)]
+        pub id: u32,
+        /// Attribute.
+        pub label: String,
+    }
+}
+
 #[test]
 fn serde_named_parameters_deprecated_types_and_allowed_names_derive() {
     let a = user_names::Tagged {
