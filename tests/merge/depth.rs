@@ -144,3 +144,31 @@ fn a_conflict_over_a_very_deep_subtree_does_not_overflow_the_stack() {
     });
     assert!(refused);
 }
+
+/// The error names the element too deep by its path from the root, as `diff`'s does: it
+/// named it from the subtree checked (or by its key alone, where the level count found it).
+#[test]
+fn a_too_deep_merge_names_the_element_from_the_root() {
+    let root = |name: &str, reports| Person {
+        id: 1_000,
+        name: name.into(),
+        reports,
+    };
+    let base = root("root", Vec::new());
+    let deep = root("root", vec![chain(MAX_DEPTH as u64, "deep")]);
+    let expected = base.diff(&deep).unwrap_err().to_string();
+    assert!(
+        expected.starts_with("person[id=1000].reports.person[id=15].reports."),
+        "{expected}"
+    );
+    let options = MergeOptions::default();
+    // Taken whole from one side (its subtree checked).
+    let taken = merge(&base, &deep, &base, &options).unwrap_err();
+    assert_eq!(taken.to_string(), expected);
+    // Merged level by level (the level count finds it).
+    let mut edited = deep.clone();
+    edited.name = "edited".into();
+    let merged = merge(&deep, &deep, &edited, &options).unwrap_err();
+    assert_eq!(merged.to_string(), expected);
+    assert_eq!(merged.path(), taken.path());
+}

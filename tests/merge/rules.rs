@@ -840,3 +840,52 @@ fn a_delete_against_deletes_in_its_subtree_is_no_conflict() {
     let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
     assert_eq!(merged.conflicts.len(), 1);
 }
+
+/// A map holding a child under another key than its own (its id changed in place) is
+/// refused on either side, as `diff` refuses it: merged, ours' was filed under its new key
+/// and theirs' change was lost, so `merge(b, x, b)` and `merge(b, b, x)` disagreed.
+#[test]
+fn a_child_filed_under_another_key_is_refused_on_either_side() {
+    use std::collections::BTreeMap;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Slot {
+        #[statesync(id)]
+        hour: u8,
+        booked: bool,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Room {
+        #[statesync(id)]
+        name: String,
+        #[statesync(children)]
+        slots: BTreeMap<SlotKey, Slot>,
+    }
+
+    let slot = |hour| Slot {
+        hour,
+        booked: false,
+    };
+    let base = Room {
+        name: "r".into(),
+        slots: BTreeMap::from([(SlotKey { hour: 1 }, slot(1))]),
+    };
+    let mut misfiled = base.clone();
+    if let Some(held) = misfiled.slots.get_mut(&SlotKey { hour: 1 }) {
+        held.hour = 2;
+    }
+    let expected = base.diff(&misfiled).unwrap_err();
+    assert!(matches!(expected, statesync::Error::KeyMismatch { .. }));
+    let options = MergeOptions::default();
+    for (ours, theirs) in [(&misfiled, &base), (&base, &misfiled)] {
+        let refused = merge(&base, ours, theirs, &options).unwrap_err();
+        assert_eq!(refused, expected);
+    }
+    assert_eq!(
+        merge(&misfiled, &base, &base, &options)
+            .unwrap_err()
+            .to_string(),
+        misfiled.diff(&base).unwrap_err().to_string()
+    );
+}

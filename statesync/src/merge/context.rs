@@ -250,6 +250,7 @@ fn merge_model_counting<M: MergeModel>(
     };
     let before = cx.conflicts.len();
     let mut merged = M::merge_children(base, ours, theirs, cx);
+    cx.name_parent(M::NAME, ours);
     let children: Vec<Conflict> = cx.conflicts.drain(before..).collect();
     let mut attributes = MergeAttributes {
         base,
@@ -300,6 +301,10 @@ pub struct MergeCx<'o> {
     conflicts: Vec<Conflict>,
     /// Why the merge failed: the first element found too deep. The merge stops there.
     error: Option<Error>,
+    /// While the error climbs out of a children field, that field: the model holding it
+    /// puts itself and the field in front of the error's path ([`MergeCx::name_parent`]),
+    /// so the error names the element from the root, as a diff's does.
+    failed_in: Option<&'static str>,
 }
 
 impl<'o> MergeCx<'o> {
@@ -312,6 +317,7 @@ impl<'o> MergeCx<'o> {
             path: Vec::new(),
             conflicts: Vec::new(),
             error: None,
+            failed_in: None,
         }
     }
 
@@ -346,6 +352,24 @@ impl<'o> MergeCx<'o> {
     /// Fails the merge (the first error is kept).
     fn fail(&mut self, error: Error) {
         self.error.get_or_insert(error);
+    }
+
+    /// Notes that the merge failed under the children field `field` (the first time the
+    /// error leaves one), for the model holding it to name itself.
+    fn failed_under(&mut self, field: &'static str) {
+        if self.error.is_some() && self.failed_in.is_none() {
+            self.failed_in = Some(field);
+        }
+    }
+
+    /// Puts `parent` and the children field the error came out of in front of the error's
+    /// path, once the error has left one of `parent`'s children fields.
+    fn name_parent<M: DiffModel>(&mut self, name: &'static str, parent: &M) {
+        if let Some(field) = self.failed_in.take()
+            && let Some(error) = self.error.take()
+        {
+            self.error = Some(error.within(name, &parent.key(), field));
+        }
     }
 
     /// Whether each model's subtree is within [`crate::MAX_DEPTH`]; the merge fails
@@ -555,6 +579,19 @@ impl<'o> MergeCx<'o> {
         ours: &C,
         theirs: &C,
     ) -> C {
+        // A map holding a child under another key than its own is refused, as `diff`
+        // refuses it: looked up by the map's key, its change would be lost or misfiled.
+        let filing = base
+            .map_or(Ok(()), ChildCollection::check_filing)
+            .and_then(|()| ours.check_filing())
+            .and_then(|()| theirs.check_filing());
+        if let Err(error) = filing {
+            self.fail(error);
+        }
+        if self.error.is_some() {
+            self.failed_under(field);
+            return C::default();
+        }
         let (our_keys, their_keys) = (ours.child_keys(), theirs.child_keys());
         // Theirs' order when ours kept the base's and theirs holds all of ours' elements
         // (reordered or added to, nothing deleted: an element a merge keeps against a
@@ -591,6 +628,7 @@ impl<'o> MergeCx<'o> {
         let mut decided = Vec::with_capacity(keys.len());
         for &key in &keys {
             if self.error.is_some() {
+                self.failed_under(field);
                 return C::default();
             }
             let base_child = base.as_ref().and_then(|base| base.get(key));
@@ -642,6 +680,7 @@ impl<'o> MergeCx<'o> {
             decided.push(kept);
         }
         if self.error.is_some() {
+            self.failed_under(field);
             return C::default();
         }
         if !sorted {

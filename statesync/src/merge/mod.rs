@@ -112,9 +112,12 @@ pub trait MergeModel: DiffModel + Debug + 'static {
 /// # Errors
 /// [`Error::TooDeep`](crate::Error::TooDeep) when a side holds an element deeper than
 /// [`crate::MAX_DEPTH`], as [`DiffModel::diff`] refuses it, so a tree of any depth merges
-/// without overflowing the stack. (A merge checks the depth only: a subtree one side
-/// created is taken as it is, so two children of one key in a `Vec` of it come out of
-/// the merge, and the next diff refuses them.)
+/// without overflowing the stack; [`Error::KeyMismatch`](crate::Error::KeyMismatch) when a
+/// map of children on any side holds a child under another key than its own (its id
+/// changed in place), as `diff` refuses it. Each names the element by its path from the
+/// root, as `diff`'s do. (Beyond these a merge does not check the sides: a subtree one
+/// side created is taken as it is, so two children of one key in a `Vec` of it come out
+/// of the merge, and the next diff refuses them.)
 pub fn merge<M: MergeModel>(
     base: &M,
     ours: &M,
