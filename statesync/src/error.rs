@@ -146,6 +146,18 @@ pub enum Error {
         /// Where the collection holding it sits.
         path: Path,
     },
+    /// A version a [`History`](crate::merge::History) cannot give: `checkout` of a version
+    /// past its head, `revert` of one that is no commit (past the head, or 0, the initial
+    /// state).
+    #[error("cannot {action} version {version}: {}", version_range(*.action, *.head))]
+    NoVersion {
+        /// What was asked: `"check out"` or `"revert"`.
+        action: &'static str,
+        /// The version asked for.
+        version: usize,
+        /// The history's head version.
+        head: usize,
+    },
     /// A model handed in under a key that is not its own.
     #[error("key mismatch: {path}{model}[{expected}] was given a model whose key is [{found}]")]
     KeyMismatch {
@@ -253,6 +265,15 @@ impl Error {
     }
 }
 
+/// What [`Error::NoVersion`] says a history holds for `action`.
+fn version_range(action: &str, head: usize) -> String {
+    if action == "revert" {
+        format!("the commits are versions 1 to {head} (version 0 is the initial state)")
+    } else {
+        format!("the versions are 0 to {head}")
+    }
+}
+
 impl Error {
     /// Adds an ancestor (`model[key].field`) in front of this error's path.
     pub fn within(mut self, model: &str, key: &dyn fmt::Display, field: &str) -> Self {
@@ -269,7 +290,7 @@ impl Error {
             | Error::AlreadyExists { path, .. }
             | Error::TooDeep { path, .. }
             | Error::KeyMismatch { path, .. } => path.push_front(segment),
-            Error::InvalidRootDiff { .. } => {}
+            Error::InvalidRootDiff { .. } | Error::NoVersion { .. } => {}
         }
         self
     }
@@ -283,7 +304,7 @@ impl Error {
             | Error::AlreadyExists { path, .. }
             | Error::TooDeep { path, .. }
             | Error::KeyMismatch { path, .. } => Some(path),
-            Error::InvalidRootDiff { .. } => None,
+            Error::InvalidRootDiff { .. } | Error::NoVersion { .. } => None,
         }
     }
 }

@@ -46,6 +46,40 @@ fn revert_undoes_one_commit_on_top_of_the_rest() {
     assert!(history.revert(9, "no such commit").is_err());
 }
 
+/// A version a history cannot give is said so, not "cannot update version[0]: no such
+/// element" (version 0 is there: it is the initial state, which no commit made).
+#[test]
+fn a_missing_version_is_named_for_what_was_asked() {
+    let (mut history, _) = versions();
+    let checkout = history.checkout(3).unwrap_err();
+    assert_eq!(
+        checkout.to_string(),
+        "cannot check out version 3: the versions are 0 to 2"
+    );
+    assert!(matches!(
+        checkout,
+        statesync::Error::NoVersion {
+            version: 3,
+            head: 2,
+            ..
+        }
+    ));
+    for version in [0, 3] {
+        assert_eq!(
+            history.revert(version, "none").unwrap_err().to_string(),
+            format!(
+                "cannot revert version {version}: the commits are versions 1 to 2 (version 0 \
+                 is the initial state)"
+            )
+        );
+    }
+    assert_eq!(history.version(), 2);
+    assert_eq!(
+        history.diff_since(7).unwrap_err().to_string(),
+        "cannot check out version 7: the versions are 0 to 2"
+    );
+}
+
 #[test]
 fn a_history_survives_a_restart() {
     let (history, states) = versions();

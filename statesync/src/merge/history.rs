@@ -161,10 +161,10 @@ impl<M: DiffModel> History<M> {
     /// The state at `version`, rebuilt from the initial state and the diffs.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when there is no such version.
+    /// [`Error::NoVersion`] when there is no such version.
     pub fn checkout(&self, version: usize) -> Result<M, Error> {
         if version > self.commits.len() {
-            return Err(no_version(version));
+            return Err(self.no_version("check out", version));
         }
         let mut state = self.initial.clone();
         for commit in self.commits.iter().take(version) {
@@ -176,13 +176,13 @@ impl<M: DiffModel> History<M> {
     /// Undoes the change of commit `version` on top of the current state, as a new commit.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when there is no such commit; an apply error when later commits
+    /// [`Error::NoVersion`] when there is no such commit (version 0 is the initial state); an apply error when later commits
     /// changed what it changed (nothing is committed then).
     pub fn revert(&mut self, version: usize, message: &str) -> Result<usize, Error> {
         let commit = version
             .checked_sub(1)
             .and_then(|at| self.commits.get(at))
-            .ok_or_else(|| no_version(version))?;
+            .ok_or_else(|| self.no_version("revert", version))?;
         let mut state = self.head.clone();
         state.apply(&commit.diff.invert())?;
         self.commit(&state, message)
@@ -210,10 +210,19 @@ pub enum Refused {
 }
 
 impl<M: DiffModel> History<M> {
+    /// Why `action` cannot have `version`.
+    fn no_version(&self, action: &'static str, version: usize) -> Error {
+        Error::NoVersion {
+            action,
+            version,
+            head: self.version(),
+        }
+    }
+
     /// The diff from `version` to the head, for a replica that holds `version`.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when there is no such version.
+    /// [`Error::NoVersion`] when there is no such version.
     pub fn diff_since(&self, version: usize) -> Result<Diff<M>, Error> {
         self.checkout(version)?.diff(&self.head)
     }
@@ -241,14 +250,5 @@ impl<M: DiffModel> History<M> {
             return Err(Refused::Unchanged);
         }
         Ok(committed)
-    }
-}
-
-fn no_version(version: usize) -> Error {
-    Error::NotFound {
-        operation: crate::error::Operation::Update,
-        model: "version",
-        key: version.to_string(),
-        path: crate::error::Path::root(),
     }
 }
