@@ -301,9 +301,14 @@ fn replacing_the_root_keeps_the_old_one_when_its_delete_fails() {
         target.name, "sw1",
         "the old root is still in the system, so in memory"
     );
+    // The create is skipped, not failed as if its key were taken.
+    assert_eq!(report.counts.failed, 1, "{report}");
     assert!(
         report
-            .failures()
-            .any(|o| o.operation == Operation::Create && o.key == "site=nyc, name=sw2")
+            .outcomes
+            .iter()
+            .any(|o| o.operation == Operation::Create
+                && o.key == "site=nyc, name=sw2"
+                && o.status == Status::Skipped(SkipReason::RootKept))
     );
 }

@@ -324,7 +324,7 @@ fn a_renamed_root_kept_by_a_flagged_child_skips_the_create() {
         .iter()
         .find(|o| o.operation == statesync::Operation::Create && o.key == "name=b")
         .expect("the create is reported");
-    assert_eq!(create.status, Status::Skipped(SkipReason::ChildFailed));
+    assert_eq!(create.status, Status::Skipped(SkipReason::RootKept));
     assert_eq!(
         (plan.summary().create, plan.summary().skip),
         (0, report.counts.skipped),

@@ -194,3 +194,34 @@ fn a_valid_root_replacement_goes_through() {
         assert_eq!(calls.len(), 5, "{calls:?}");
     }
 }
+
+/// A replaced root whose delete does not go through (here stale: edited since the diff)
+/// keeps the old root, so the new one is skipped as `RootKept`: before, its create failed
+/// as "it already exists", naming a key nothing held, and counted a second failure.
+#[test]
+fn a_replacement_whose_old_root_stays_skips_the_create() {
+    use statesync::sync::{SkipReason, Status};
+
+    let old = shelf("a", &[1, 2]);
+    let diff = old.diff(&shelf("b", &[3])).unwrap();
+    let edited = shelf("a", &[1, 2, 4]);
+    for (state, report, calls) in sync_both(&edited, &diff) {
+        assert!(calls.is_empty(), "{calls:?}");
+        assert_eq!(state, edited);
+        assert!(
+            matches!(failure(&report), Some(Error::Stale { .. })),
+            "{report}"
+        );
+        assert_eq!(report.counts.failed, 1, "{report}");
+        let create = report
+            .outcomes
+            .iter()
+            .find(|outcome| outcome.key == "name=b")
+            .expect("the create is reported");
+        assert_eq!(
+            create.status,
+            Status::Skipped(SkipReason::RootKept),
+            "{report}"
+        );
+    }
+}

@@ -849,22 +849,25 @@ pub(super) fn delete_skip_flag<M: DiffModel + 'static, H: ?Sized, S: Slots<M>>(
     })
 }
 
-/// For a root renamed (a delete and a create) whose delete was skipped (by a flag, or
-/// because a child of it stays): the reason. The old model stays, and the new one cannot
-/// go beside it (a root holds one model), so the create goes the same way as the delete
-/// rather than failing.
+/// For a root renamed (a delete and a create) whose old model stays: why the create is
+/// skipped. The new model cannot go beside the old (a root holds one model): the create
+/// is skipped, under the flag that kept the old root or as [`SkipReason::RootKept`] (its
+/// delete failed or was refused, or a child of it stays), rather than failing as if the
+/// new key were taken.
 pub(super) fn kept_root_reason<M: DiffModel + 'static, H: ?Sized, S: Slots<M>>(
     slots: &S,
     key: &M::Key,
     run: &Run<'_, '_, H>,
 ) -> Option<SkipReason> {
-    if slots.has_room() {
+    // A replacement that could never go in is refused with its delete (`create_refusal`).
+    if slots.has_room() || slots.replacement_refusal().is_some() {
         return None;
     }
     let kept = slots.slot_keys().into_iter().find(|kept| kept != key)?;
-    run.skip_flag::<M>(&kept, Operation::Delete)
-        .map(SkipReason::Flag)
-        .or_else(|| run.root_delete_skipped.clone())
+    Some(
+        run.skip_flag::<M>(&kept, Operation::Delete)
+            .map_or(SkipReason::RootKept, SkipReason::Flag),
+    )
 }
 
 /// Why a create of `model` under `key` cannot go in, if it cannot: the model has another

@@ -212,6 +212,10 @@ pub enum SkipReason {
     Flag(&'static str),
     /// The sync stopped at an earlier failure.
     Stopped,
+    /// The new model of a root the diff replaces (a delete and a create): the old root
+    /// was not deleted (its delete failed or was refused, or a child of it stays), and a
+    /// root holds one model. (When a flag keeps the old root, the reason is the flag.)
+    RootKept,
 }
 
 impl fmt::Display for SkipReason {
@@ -221,6 +225,7 @@ impl fmt::Display for SkipReason {
             SkipReason::ChildFailed => f.write_str("a child was not deleted"),
             SkipReason::Flag(flag) => write!(f, "flag {flag}"),
             SkipReason::Stopped => f.write_str("the sync stopped at an earlier failure"),
+            SkipReason::RootKept => f.write_str("the root it replaces was not deleted"),
         }
     }
 }

@@ -85,9 +85,6 @@ pub struct Run<'h, 'o, H: ?Sized> {
     pub(super) parents: Parents,
     /// Whether the root was deleted (by an earlier walk, when it is replaced).
     pub(super) root_deleted: bool,
-    /// Why the root's own delete was skipped, if it was: a root the diff replaces then
-    /// keeps its old model, and the create of the new one is skipped the same way.
-    pub(super) root_delete_skipped: Option<SkipReason>,
     /// For a root the diff replaces: why its new model cannot go in, if it cannot (checked
     /// once, at the first walk of the root).
     pub(super) replacement_refusal: Option<Option<Error>>,
@@ -130,7 +127,6 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             phase: Phase::All,
             parents: Parents::default(),
             root_deleted: false,
-            root_delete_skipped: None,
             replacement_refusal: None,
             root_refused: false,
             records_after_stop: false,
@@ -288,12 +284,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
                     self.stopped = true;
                 }
             }
-            (Status::Skipped(reason), operation) => {
-                counts.skipped += 1;
-                if operation == Operation::Delete && parents.is_empty() {
-                    self.root_delete_skipped = Some(reason.clone());
-                }
-            }
+            (Status::Skipped(_), _) => counts.skipped += 1,
             (Status::Unchanged, _) => {}
         }
         tracing::debug!(
