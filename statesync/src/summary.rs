@@ -23,7 +23,8 @@ pub struct Summary {
     /// Elements in both states with no differing attribute.
     pub unchanged: usize,
     /// Elements a sync's flags leave alone (diffsync's `skip`, but each with its
-    /// descendants, as `unchanged` counts them; diffsync counts a skipped element once):
+    /// descendants, as `unchanged` counts them; diffsync counts a skipped element once),
+    /// and those under an element the sync refuses ([`Plan::refused`](crate::sync::Plan::refused)):
     /// always 0 in the summary of a [`Diff`]; counted in the summary of a
     /// [`Plan`](crate::sync::Plan), where skipped elements are neither changes nor
     /// unchanged.

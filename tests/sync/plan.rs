@@ -471,3 +471,36 @@ mod property {
         }
     }
 }
+
+/// A plan of a diff the sync refuses part of lists the refusals: before, a create of a
+/// site the target holds planned as "no changes (N elements left alone by flags)", with no
+/// flag set, and the sync then failed.
+#[test]
+fn a_plan_lists_the_elements_the_sync_will_refuse() {
+    let target = inventory();
+    let mut without_ams = inventory();
+    without_ams.sites.remove(&SiteKey { name: "ams".into() });
+    // Creates `ams`, which the target holds.
+    let diff = without_ams.diff(&inventory()).unwrap();
+    for flags in [SyncFlags::empty(), SyncFlags::CONTINUE_ON_FAILURE] {
+        let options = || SyncOptions::new(flags);
+        let plan = target.plan(&diff, &options()).unwrap();
+        assert!(plan.is_empty());
+        let refused: Vec<String> = plan.refused().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            refused,
+            ["create site[name=ams]: failed: cannot create site[name=ams]: it already exists"]
+        );
+        let shown = plan.to_string();
+        assert!(shown.contains("refused (1 element):\n  create site[name=ams]"), "{shown}");
+        assert!(shown.contains("under a refused element"), "{shown}");
+        let mut synced = target.clone();
+        let report = synced.sync_diff(&diff, &mut InMemory, options());
+        let failed: Vec<String> = report.failures().map(ToString::to_string).collect();
+        assert_eq!(failed, refused);
+        assert_eq!(plan.summary(), counts(&report));
+    }
+    // A diff made from the target is refused nothing.
+    let plan = target.diff_from_with(&source(), &SyncOptions::default()).unwrap();
+    assert!(plan.refused().is_empty());
+}

@@ -319,7 +319,8 @@ pub trait SyncModel: DiffModel {
     }
 
     /// What [`SyncModel::sync_diff`] of `diff` with `options` will do (see
-    /// [`SyncModel::diff_from_with`]).
+    /// [`SyncModel::diff_from_with`]), with the elements it will refuse
+    /// ([`Plan::refused`]).
     ///
     /// # Errors
     /// Only a failed diff. The plan of a given diff that the sync would refuse in part is

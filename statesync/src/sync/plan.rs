@@ -14,11 +14,13 @@ use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 use crate::summary::Summary;
 
 use super::flags::{ModelFlags, SyncOptions};
-use super::report::{DeleteRefusal, SyncReport};
+use super::report::{DeleteRefusal, Outcome, SyncReport};
 use super::run::Run;
 
 /// What a sync will do: the diff with the flags of a sync's options applied. Elements a
 /// flag leaves alone are not in [`Plan::diff`]; [`Plan::summary`] counts them in `skip`.
+/// Elements the sync will refuse (of a diff built by hand, read from a peer, or made
+/// against another state) are not in it either: [`Plan::refused`] lists them.
 /// Made by [`SyncModel::diff_from_with`](super::SyncModel::diff_from_with) and
 /// [`SyncModel::plan`](super::SyncModel::plan).
 ///
@@ -60,6 +62,7 @@ use super::run::Run;
 pub struct Plan<M: DiffModel> {
     diff: Diff<M>,
     summary: Summary,
+    refused: Vec<Outcome>,
 }
 
 impl<M: DiffModel> std::fmt::Debug for Plan<M>
@@ -70,6 +73,7 @@ where
         f.debug_struct("Plan")
             .field("diff", &self.diff)
             .field("summary", &self.summary)
+            .field("refused", &self.refused)
             .finish()
     }
 }
@@ -79,7 +83,7 @@ where
     Diff<M>: PartialEq,
 {
     fn eq(&self, other: &Self) -> bool {
-        self.diff == other.diff && self.summary == other.summary
+        self.diff == other.diff && self.summary == other.summary && self.refused == other.refused
     }
 }
 
@@ -94,26 +98,82 @@ impl<M: DiffModel> Plan<M> {
         self.diff
     }
 
-    /// Creates, updates, deletes, unchanged elements and elements a flag leaves alone
-    /// (`skip`; they are not counted as unchanged).
+    /// Creates, updates, deletes, unchanged elements and elements the sync leaves alone
+    /// (`skip`, not counted as unchanged: those a flag leaves alone, and those under an
+    /// element it refuses).
     pub fn summary(&self) -> Summary {
         self.summary
     }
 
-    /// Whether the sync will change nothing.
+    /// The elements the sync will refuse before any hook, each failed with its error, in
+    /// the order the sync meets them (what lies under each is skipped): a create of an
+    /// element the target holds, an update or delete of one it lacks or that changed since
+    /// the diff, a key named twice. Only a diff built by hand, read from a peer, or made
+    /// against another state has any. Without `CONTINUE_ON_FAILURE` the sync stops at the
+    /// first, and so does the plan.
+    ///
+    /// ```
+    /// use statesync::sync::{SyncModel, SyncOptions};
+    /// use statesync::{DiffModel, Store};
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Zone {
+    ///     #[statesync(children)]
+    ///     records: Store<Record>,
+    /// }
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Record {
+    ///     #[statesync(id)]
+    ///     name: String,
+    /// }
+    ///
+    /// let zone = Zone { records: Store::try_from_iter([Record { name: "a".into() }])? };
+    /// // A diff that creates `a`, carried again into a zone that holds it.
+    /// let diff = Zone { records: Store::new() }.diff(&zone)?;
+    /// let plan = zone.plan(&diff, &SyncOptions::default())?;
+    /// assert!(plan.is_empty());
+    /// assert_eq!(plan.refused().len(), 1);
+    /// assert!(plan.to_string().contains("cannot create record[name=a]: it already exists"));
+    /// # Ok::<(), statesync::Error>(())
+    /// ```
+    pub fn refused(&self) -> &[Outcome] {
+        &self.refused
+    }
+
+    /// Whether the sync will change nothing (it may still refuse elements:
+    /// [`Plan::refused`]).
     pub fn is_empty(&self) -> bool {
         self.diff.is_empty()
     }
 }
 
-/// The diff as a plan, then how many elements flags leave alone, if any.
+/// The diff as a plan, then the elements the sync will refuse and how many elements it
+/// leaves alone, if any.
 impl<M: DiffModel> fmt::Display for Plan<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.diff, f)?;
-        match self.summary.skip {
-            0 => Ok(()),
-            1 => writeln!(f, "(1 element left alone by flags)"),
-            skip => writeln!(f, "({skip} elements left alone by flags)"),
+        let count = |n: usize| {
+            if n == 1 {
+                "1 element".to_owned()
+            } else {
+                format!("{n} elements")
+            }
+        };
+        if !self.refused.is_empty() {
+            writeln!(f, "refused ({}):", count(self.refused.len()))?;
+            for outcome in &self.refused {
+                writeln!(f, "  {outcome}")?;
+            }
+        }
+        match (self.summary.skip, self.refused.is_empty()) {
+            (0, _) => Ok(()),
+            (skip, true) => writeln!(f, "({} left alone by flags)", count(skip)),
+            (skip, false) => writeln!(
+                f,
+                "({} left alone, by flags or under a refused element)",
+                count(skip)
+            ),
         }
     }
 }
@@ -209,6 +269,7 @@ pub(super) fn plan<M: DiffModel, H: ?Sized>(
         return Ok(Plan {
             diff: diff.clone(),
             summary: diff.summary(),
+            refused: Vec::new(),
         });
     }
     let (after, report) = dry_run(target, diff, hooks, options, &mut work);
@@ -222,6 +283,8 @@ pub(super) fn plan<M: DiffModel, H: ?Sized>(
             unchanged: diff.summary().unchanged,
             skip: counts.skipped,
         },
+        // Hooks do not run in a dry run: every failure is a refusal.
+        refused: report.failures().cloned().collect(),
     })
 }
 
