@@ -10,7 +10,9 @@ use crate::model::{DiffModel, DiffVisitor};
 /// Counts over a whole diff tree. Each model instance is one element: `create` if only in
 /// the new state, `delete` if only in the old, `update` if in both with at least one
 /// differing attribute, `unchanged` otherwise. Children of a created or deleted parent count
-/// as creates or deletes themselves (the counting rule of Python's diffsync).
+/// as creates or deletes themselves (the counting rule of Python's diffsync). The root is
+/// an element too, where diffsync's adapter is none: a sync's counts and a delete limit's
+/// size are one higher than diffsync's for the same records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Summary {

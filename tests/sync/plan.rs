@@ -285,6 +285,12 @@ fn a_diff_made_earlier_lists_its_unchanged_elements_too() {
     assert_eq!(listed.len(), later.counts.unchanged);
     // The root and ams are unchanged themselves though their children changed.
     assert!(listed.contains(&"inventory[]".to_owned()), "{listed:?}");
+    // A root without id fields is written as plans write it, by its name alone.
+    let root = later.outcomes.iter().find(|o| o.model == "inventory");
+    assert_eq!(
+        root.map(ToString::to_string).as_deref(),
+        Some("update inventory: unchanged")
+    );
     assert!(
         listed.contains(&"site[name=ams] > device[site=ams, name=ams-d0]".to_owned()),
         "{listed:?}"
@@ -492,7 +498,10 @@ fn a_plan_lists_the_elements_the_sync_will_refuse() {
             ["create site[name=ams]: failed: cannot create site[name=ams]: it already exists"]
         );
         let shown = plan.to_string();
-        assert!(shown.contains("refused (1 element):\n  create site[name=ams]"), "{shown}");
+        assert!(
+            shown.contains("refused (1 element):\n  create site[name=ams]"),
+            "{shown}"
+        );
         assert!(shown.contains("under a refused element"), "{shown}");
         let mut synced = target.clone();
         let report = synced.sync_diff(&diff, &mut InMemory, options());
@@ -501,6 +510,8 @@ fn a_plan_lists_the_elements_the_sync_will_refuse() {
         assert_eq!(plan.summary(), counts(&report));
     }
     // A diff made from the target is refused nothing.
-    let plan = target.diff_from_with(&source(), &SyncOptions::default()).unwrap();
+    let plan = target
+        .diff_from_with(&source(), &SyncOptions::default())
+        .unwrap();
     assert!(plan.refused().is_empty());
 }

@@ -128,7 +128,10 @@ pub trait Hooks<M: DiffModel>: Adapter {
     }
 
     /// Updates the system: `model` is the model after the update, `changes` the changed
-    /// attributes with old and new values.
+    /// attributes with old and new values. Only its attributes are final: its children are
+    /// as the sync has left them so far (with `SyncOrder::DeletesFirst`, children deleted,
+    /// none yet updated or created), so a hook that writes the model with its children
+    /// writes a mix; write the attributes, and the children in their own hooks.
     ///
     /// # Errors
     /// The system's error; the in-memory model keeps its old values.

@@ -232,7 +232,10 @@ pub trait AsyncHooks<M: DiffModel>: AsyncAdapter {
     }
 
     /// Updates the system: `model` is the model after the update, `changes` the changed
-    /// attributes with old and new values.
+    /// attributes with old and new values. Only its attributes are final: its children are
+    /// as the sync has left them so far (with `SyncOrder::DeletesFirst`, children deleted,
+    /// none yet updated or created), so a hook that writes the model with its children
+    /// writes a mix; write the attributes, and the children in their own hooks.
     ///
     /// The future must be `Send`. An `async fn` that keeps `changes` (or `model`) across an
     /// `.await` holds a reference to it, so in a blanket `impl<M: DiffModel> AsyncHooks<M>`
