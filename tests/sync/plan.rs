@@ -515,3 +515,40 @@ fn a_plan_lists_the_elements_the_sync_will_refuse() {
         .unwrap();
     assert!(plan.refused().is_empty());
 }
+
+/// The unchanged elements under a refused update (here of a site the target lacks) are not
+/// walked: they are not counted as unchanged either, so the count is what
+/// `LOG_UNCHANGED_RECORDS` lists, and the plan says the same.
+#[test]
+fn unchanged_elements_under_a_refused_update_are_not_counted() {
+    let mut target = inventory();
+    target.sites.remove(&SiteKey { name: "ams".into() });
+    let mut new = inventory();
+    new.sites.modify(&SiteKey { name: "ams".into() }, |ams| {
+        ams.devices.modify(
+            &DeviceKey {
+                site: "ams".into(),
+                name: "ams-d1".into(),
+            },
+            |device| device.role = "spine".into(),
+        );
+    });
+    let diff = inventory().diff(&new).unwrap();
+    let options =
+        || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE | SyncFlags::LOG_UNCHANGED_RECORDS);
+    let plan = target.plan(&diff, &options()).unwrap();
+    for (_, report, _) in crate::calls::sync_both_with(&target, &diff, options) {
+        assert_eq!(
+            (report.counts.failed, report.counts.skipped),
+            (1, 1),
+            "{report}"
+        );
+        let listed = unchanged_listed(&report);
+        assert_eq!(report.counts.unchanged, listed.len(), "{listed:?}");
+        assert!(
+            !listed.iter().any(|element| element.contains("ams")),
+            "{listed:?}"
+        );
+        assert_eq!(plan.summary(), counts(&report));
+    }
+}

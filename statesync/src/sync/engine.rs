@@ -548,12 +548,7 @@ fn refuse_update<M: DiffModel, H: ?Sized>(
     run: &mut Run<'_, '_, H>,
 ) {
     if run.phase.updates() {
-        run.record_refused::<M>(
-            key,
-            Operation::Update,
-            error,
-            Under::ChildDiffs(&update.children),
-        );
+        run.record_refused::<M>(key, Operation::Update, error, Under::Update(update));
     }
 }
 

@@ -238,7 +238,7 @@ fn dry_run<T: Clone, M: DiffModel, H: ?Sized>(
     work: &mut impl FnMut(&mut T, &Diff<M>, &mut Run<'_, '_, H>),
 ) -> (T, SyncReport) {
     let mut after = target.clone();
-    let mut run = Run::dry(hooks, options.for_plan());
+    let mut run = Run::dry(hooks, options.for_plan(), &diff.summary());
     run.walk(|run| work(&mut after, diff, run));
     (after, run.finish())
 }
@@ -280,7 +280,7 @@ pub(super) fn plan<M: DiffModel, H: ?Sized>(
             create: counts.created,
             update: counts.updated,
             delete: counts.deleted,
-            unchanged: diff.summary().unchanged,
+            unchanged: counts.unchanged,
             skip: counts.skipped,
         },
         // Hooks do not run in a dry run: every failure is a refusal.

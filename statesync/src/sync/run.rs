@@ -1,7 +1,7 @@
 //! [`Run`]: one sync in progress (hooks, options, parents, report), the walks it makes over
 //! the diff tree, and how it records each element's outcome.
 
-use crate::diff::{Action, Diff, ElementDiff};
+use crate::diff::{Action, Diff, ElementDiff, ModelUpdate};
 use crate::error::{Error, Operation};
 use crate::model::{DiffModel, DiffVisitor, ModelVisitor};
 use crate::summary::Summary;
@@ -139,8 +139,8 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
     }
 
     /// A run that calls no hook: what the sync would do if every hook succeeded.
-    pub(super) fn dry(hooks: &'h mut H, options: SyncOptions<'o>) -> Self {
-        let mut run = Self::new(hooks, options, &Summary::default());
+    pub(super) fn dry(hooks: &'h mut H, options: SyncOptions<'o>, summary: &Summary) -> Self {
+        let mut run = Self::new(hooks, options, summary);
         run.dry = true;
         run
     }
@@ -370,7 +370,20 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         let skipped = Status::Skipped(SkipReason::ParentFailed);
         match under {
             Under::Subtree(model) => self.record_descendants(model, operation, skipped),
-            Under::ChildDiffs(children) => self.record_child_diffs::<M>(key, children, skipped),
+            Under::Update(update) => {
+                // A refused update's subtree is not walked (the element may not even be
+                // there): what the diff counts unchanged in it (the element itself, when
+                // only its children changed) is no longer counted, as
+                // `LOG_UNCHANGED_RECORDS` does not list it.
+                let mut under = Summary::default();
+                M::visit_child_diffs(&update.children, &mut under);
+                let unchanged = under
+                    .unchanged
+                    .saturating_add(usize::from(!update.has_field_changes()));
+                let counts = &mut self.report.counts;
+                counts.unchanged = counts.unchanged.saturating_sub(unchanged);
+                self.record_child_diffs::<M>(key, &update.children, skipped);
+            }
         }
     }
 
@@ -383,7 +396,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         let (operation, under) = match &element.action {
             Action::Create(model) => (Operation::Create, Under::Subtree(model)),
             Action::Delete(model) => (Operation::Delete, Under::Subtree(model)),
-            Action::Update(update) => (Operation::Update, Under::ChildDiffs(&update.children)),
+            Action::Update(update) => (Operation::Update, Under::Update(update)),
         };
         self.record_refused(&element.key, operation, error, under);
     }
@@ -528,8 +541,8 @@ impl<H: ?Sized> ModelVisitor for SubtreeRecorder<'_, '_, '_, H> {
 pub(super) enum Under<'a, M: DiffModel> {
     /// The model created or deleted, whose descendants are skipped with it.
     Subtree(&'a M),
-    /// The child diffs of an update, whose changes are skipped with it.
-    ChildDiffs(&'a M::ChildDiffs),
+    /// An update, whose child diffs' changes are skipped with it.
+    Update(&'a ModelUpdate<M>),
 }
 
 /// Records the changes of child diffs with one status (see [`Run::record_child_diffs`]).
