@@ -71,7 +71,7 @@ impl fmt::Display for Operation {
 #[non_exhaustive]
 pub enum Error {
     /// Two models with the same key in one collection.
-    #[error("duplicate key: {path}{model}[{key}] appears more than once")]
+    #[error("duplicate key: {path}{} appears more than once", Element(model, key))]
     DuplicateKey {
         /// Model name of the duplicated element.
         model: &'static str,
@@ -81,7 +81,7 @@ pub enum Error {
         path: Path,
     },
     /// An update or delete of an element that is not there.
-    #[error("cannot {operation} {path}{model}[{key}]: no such element")]
+    #[error("cannot {operation} {path}{}: no such element", Element(model, key))]
     NotFound {
         /// What the diff asked for.
         operation: Operation,
@@ -97,7 +97,8 @@ pub enum Error {
     /// the first attribute, or children field, that differs), so the diff would lose an
     /// edit made since.
     #[error(
-        "cannot {operation} {path}{model}[{key}]: field `{field}` no longer holds the value the diff {}",
+        "cannot {operation} {path}{}: field `{field}` no longer holds the value the diff {}",
+        Element(model, key),
         .operation.stale_wording()
     )]
     Stale {
@@ -113,7 +114,7 @@ pub enum Error {
         path: Path,
     },
     /// A create of an element that is already there.
-    #[error("cannot create {path}{model}[{key}]: it already exists")]
+    #[error("cannot create {path}{}: it already exists", Element(model, key))]
     AlreadyExists {
         /// Model name of the element.
         model: &'static str,
@@ -125,7 +126,8 @@ pub enum Error {
     /// A root diff that is neither an update of the root nor its replacement (a delete
     /// plus a create): a root holds exactly one model.
     #[error(
-        "cannot apply to the root {model}[{key}]: a root diff must be one update, or one delete and one create"
+        "cannot apply to the root {}: a root diff must be one update, or one delete and one create",
+        Element(model, key)
     )]
     InvalidRootDiff {
         /// Model name of the root.
@@ -135,7 +137,10 @@ pub enum Error {
     },
     /// An element deeper than the tree depth statesync supports ([`crate::MAX_DEPTH`]):
     /// diffing, checking or applying it would recurse too deep.
-    #[error("{path}{model}[{key}] is deeper than the {limit} levels statesync supports")]
+    #[error(
+        "{path}{} is deeper than the {limit} levels statesync supports",
+        Element(model, key)
+    )]
     TooDeep {
         /// Model name of the element one level too deep.
         model: &'static str,
@@ -149,7 +154,7 @@ pub enum Error {
     /// A version a [`History`](crate::merge::History) cannot give: `checkout` of a version
     /// past its head, `revert` of one that is no commit (past the head, or 0, the initial
     /// state).
-    #[error("cannot {action} version {version}: {}", version_range(*.action, *.head))]
+    #[error("cannot {action} version {version}: {}", version_range(action, *.head))]
     NoVersion {
         /// What was asked: `"check out"` or `"revert"`.
         action: &'static str,
@@ -267,10 +272,28 @@ impl Error {
 
 /// What [`Error::NoVersion`] says a history holds for `action`.
 fn version_range(action: &str, head: usize) -> String {
-    if action == "revert" {
-        format!("the commits are versions 1 to {head} (version 0 is the initial state)")
-    } else {
-        format!("the versions are 0 to {head}")
+    match (action, head) {
+        ("revert", 0) => "the history has no commit (version 0 is the initial state)".to_owned(),
+        ("revert", _) => {
+            format!("the commits are versions 1 to {head} (version 0 is the initial state)")
+        }
+        _ => format!("the versions are 0 to {head}"),
+    }
+}
+
+/// An element as errors name it: `model[key]`, or the model's name alone when its key is
+/// empty (a model without id fields, as plans and paths write it; an id value written
+/// empty is quoted, `name=""`).
+struct Element<'a>(&'a str, &'a str);
+
+impl fmt::Display for Element<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Element(model, key) = self;
+        if key.is_empty() {
+            f.write_str(model)
+        } else {
+            write!(f, "{model}[{key}]")
+        }
     }
 }
 

@@ -78,6 +78,11 @@ fn a_missing_version_is_named_for_what_was_asked() {
         history.diff_since(7).unwrap_err().to_string(),
         "cannot check out version 7: the versions are 0 to 2"
     );
+    let mut fresh = History::new(inventory()).unwrap();
+    assert_eq!(
+        fresh.revert(1, "none").unwrap_err().to_string(),
+        "cannot revert version 1: the history has no commit (version 0 is the initial state)"
+    );
 }
 
 #[test]

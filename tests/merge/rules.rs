@@ -889,3 +889,86 @@ fn a_child_filed_under_another_key_is_refused_on_either_side() {
         misfiled.diff(&base).unwrap_err().to_string()
     );
 }
+
+/// What `diff` refuses is refused wherever the merge meets it, also in a subtree it takes
+/// whole (a child only one side created, one kept against a delete, a root replaced), where
+/// only the depth was checked: `merge` returned a value `diff` then refused.
+#[test]
+fn a_subtree_taken_whole_is_checked_as_diff_checks_it() {
+    use statesync::merge::{Kept, merge_keeping};
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Member {
+        #[statesync(id)]
+        handle: String,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Team {
+        #[statesync(id)]
+        code: String,
+        size: u32,
+        #[statesync(children)]
+        members: Vec<Member>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Org {
+        #[statesync(id)]
+        name: String,
+        #[statesync(children)]
+        teams: Vec<Team>,
+    }
+
+    let team = |code: &str, members: &[&str]| Team {
+        code: code.into(),
+        size: 1,
+        members: members
+            .iter()
+            .map(|handle| Member {
+                handle: (*handle).into(),
+            })
+            .collect(),
+    };
+    let org = |name: &str, teams: Vec<Team>| Org {
+        name: name.into(),
+        teams,
+    };
+    let options = MergeOptions::default();
+    let base = org("o", vec![team("t1", &["a"])]);
+    // A team only one side created, holding one member twice.
+    let created = org("o", vec![team("t1", &["a"]), team("t2", &["b", "b"])]);
+    let expected = base.diff(&created).unwrap_err();
+    assert!(matches!(expected, statesync::Error::DuplicateKey { .. }));
+    assert_eq!(
+        merge(&base, &base, &created, &options).unwrap_err(),
+        expected
+    );
+    assert_eq!(
+        merge(&base, &created, &base, &options).unwrap_err(),
+        expected
+    );
+    // Deleted by ours, edited by theirs (kept): the survivor holds a member twice.
+    let mut edited = org("o", vec![team("t1", &["a", "a"])]);
+    edited.teams[0].size = 2;
+    let kept = merge_keeping(
+        &base,
+        &org("o", Vec::new()),
+        &edited,
+        &options,
+        Kept::Theirs,
+    );
+    assert_eq!(kept.unwrap_err(), base.diff(&edited).unwrap_err());
+    // A root replaced by theirs while ours holds a member twice: refused, not a conflict.
+    let doubled = org("o", vec![team("t1", &["a", "a"])]);
+    let replaced = org("p", Vec::new());
+    assert_eq!(
+        merge(&base, &doubled, &replaced, &options).unwrap_err(),
+        base.diff(&doubled).unwrap_err()
+    );
+    // Where both sides hold the collection: a key twice is refused too (the first was taken).
+    assert_eq!(
+        merge(&base, &doubled, &base, &options).unwrap_err(),
+        base.diff(&doubled).unwrap_err()
+    );
+}

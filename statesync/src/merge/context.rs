@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::{self, Debug};
 
 use crate::children::ChildCollection;
-use crate::depth::{Level, check_subtree};
+use crate::depth::Level;
 use crate::error::Error;
 use crate::fields::{Attribute, AttributeVisitor, ChildField, ChildFieldVisitor};
 use crate::model::{DiffModel, ModelField};
@@ -372,12 +372,13 @@ impl<'o> MergeCx<'o> {
         }
     }
 
-    /// Whether each model's subtree is within [`crate::MAX_DEPTH`]; the merge fails
-    /// otherwise. Checked before a model is rendered whole for a conflict, as rendering
-    /// (`Debug`) recurses without bound.
-    fn within_depth<M: DiffModel>(&mut self, models: &[&M]) -> bool {
+    /// Whether each model's subtree is one a diff takes (within [`crate::MAX_DEPTH`], no
+    /// key twice in a collection, map children under their own keys); the merge fails
+    /// otherwise, as `diff` would. Checked before a model is rendered whole for a conflict,
+    /// as rendering (`Debug`) recurses without bound, and before it is taken whole.
+    fn all_sound<M: DiffModel>(&mut self, models: &[&M]) -> bool {
         for model in models {
-            if let Err(error) = check_subtree(*model) {
+            if let Err(error) = crate::diff::check_create(*model) {
                 self.fail(error);
                 return false;
             }
@@ -386,15 +387,9 @@ impl<'o> MergeCx<'o> {
     }
 
     /// A copy of a model taken whole (not merged level by level), once its subtree is
-    /// checked to be within [`crate::MAX_DEPTH`]; `None` (and the merge fails) otherwise.
+    /// checked as [`MergeCx::all_sound`] checks it; `None` (and the merge fails) otherwise.
     fn taken_whole<M: DiffModel>(&mut self, model: &M) -> Option<M> {
-        match check_subtree(model) {
-            Ok(()) => Some(model.clone()),
-            Err(error) => {
-                self.fail(error);
-                None
-            }
-        }
+        self.all_sound(&[model]).then(|| model.clone())
     }
 
     fn path_to(&self, last: &str) -> String {
@@ -456,7 +451,7 @@ impl<'o> MergeCx<'o> {
         if unchanged(theirs) {
             return self.taken_whole(ours);
         }
-        if !self.within_depth(&[base, ours, theirs]) {
+        if !self.all_sound(&[base, ours, theirs]) {
             return None;
         }
         self.path.push(Self::segment(M::NAME, base));
@@ -579,13 +574,18 @@ impl<'o> MergeCx<'o> {
         ours: &C,
         theirs: &C,
     ) -> C {
-        // A map holding a child under another key than its own is refused, as `diff`
-        // refuses it: looked up by the map's key, its change would be lost or misfiled.
-        let filing = base
-            .map_or(Ok(()), ChildCollection::check_filing)
-            .and_then(|()| ours.check_filing())
-            .and_then(|()| theirs.check_filing());
-        if let Err(error) = filing {
+        // A collection `diff` refuses is refused: a map holding a child under another key
+        // than its own (looked up by the map's key, its change would be lost or misfiled),
+        // a `Vec` holding a key twice, a `Store` holding a model set aside after a
+        // colliding rename (only the first would be seen).
+        let sound = [base, Some(ours), Some(theirs)]
+            .into_iter()
+            .flatten()
+            .try_for_each(|side| {
+                side.check_filing()
+                    .and_then(|()| side.check_no_collisions())
+            });
+        if let Err(error) = sound {
             self.fail(error);
         }
         if self.error.is_some() {
@@ -706,7 +706,7 @@ impl<'o> MergeCx<'o> {
         survivor: &M,
         deleter: Side,
     ) -> Option<M> {
-        if !self.within_depth(&[base, survivor]) {
+        if !self.all_sound(&[base, survivor]) {
             return None;
         }
         // Untouched, or changed only by deletes in its subtree, which the delete of the

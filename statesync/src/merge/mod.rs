@@ -110,14 +110,14 @@ pub trait MergeModel: DiffModel + Debug + 'static {
 /// Merges `ours` and `theirs`, both changed from `base`; conflicts kept as `ours`.
 ///
 /// # Errors
-/// [`Error::TooDeep`](crate::Error::TooDeep) when a side holds an element deeper than
-/// [`crate::MAX_DEPTH`], as [`DiffModel::diff`] refuses it, so a tree of any depth merges
-/// without overflowing the stack; [`Error::KeyMismatch`](crate::Error::KeyMismatch) when a
-/// map of children on any side holds a child under another key than its own (its id
-/// changed in place), as `diff` refuses it. Each names the element by its path from the
-/// root, as `diff`'s do. (Beyond these a merge does not check the sides: a subtree one
-/// side created is taken as it is, so two children of one key in a `Vec` of it come out
-/// of the merge, and the next diff refuses them.)
+/// What [`DiffModel::diff`] refuses in a side, wherever the merge meets it (in what it
+/// merges level by level and in a subtree it takes whole), with `diff`'s error naming the
+/// element by its path from the root: [`Error::TooDeep`](crate::Error::TooDeep) for an
+/// element deeper than [`crate::MAX_DEPTH`] (so a tree of any depth merges without
+/// overflowing the stack), [`Error::DuplicateKey`](crate::Error::DuplicateKey) for a
+/// collection holding a key twice (a `Vec`, or a `Store` holding a model set aside after a
+/// colliding rename), [`Error::KeyMismatch`](crate::Error::KeyMismatch) for a map holding a
+/// child under another key than its own (its id changed in place).
 pub fn merge<M: MergeModel>(
     base: &M,
     ours: &M,
