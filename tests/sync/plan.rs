@@ -502,7 +502,7 @@ fn a_plan_lists_the_elements_the_sync_will_refuse() {
             shown.contains("refused (1 element):\n  create site[name=ams]"),
             "{shown}"
         );
-        assert!(shown.contains("under a refused element"), "{shown}");
+        assert!(shown.contains("because of a refused element"), "{shown}");
         let mut synced = target.clone();
         let report = synced.sync_diff(&diff, &mut InMemory, options());
         let failed: Vec<String> = report.failures().map(ToString::to_string).collect();

@@ -110,7 +110,9 @@ impl<M: DiffModel> Plan<M> {
     /// element the target holds, an update or delete of one it lacks or that changed since
     /// the diff, a key named twice. Only a diff built by hand, read from a peer, or made
     /// against another state has any. Without `CONTINUE_ON_FAILURE` the sync stops at the
-    /// first, and so does the plan.
+    /// first, and so does the plan: what the sync would have done after it is in neither
+    /// the plan's diff nor its counts (the blocking engine's report does not list it; the
+    /// async engine's lists it as skipped, `SkipReason::Stopped`).
     ///
     /// ```
     /// use statesync::sync::{SyncModel, SyncOptions};
@@ -171,7 +173,7 @@ impl<M: DiffModel> fmt::Display for Plan<M> {
             (skip, true) => writeln!(f, "({} left alone by flags)", count(skip)),
             (skip, false) => writeln!(
                 f,
-                "({} left alone, by flags or under a refused element)",
+                "({} left alone, by flags or because of a refused element)",
                 count(skip)
             ),
         }

@@ -198,8 +198,10 @@ impl fmt::Display for DeleteRefusal {
     }
 }
 
-/// Why an element was not attempted.
+/// Why an element was not attempted. (Non-exhaustive: a later release may tell more
+/// reasons apart.)
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SkipReason {
     /// Its parent was not carried (a failed or refused create, a failed or stale delete
     /// that was to take it along, a missing element, a key the plan names twice), so it
@@ -214,7 +216,8 @@ pub enum SkipReason {
     Stopped,
     /// The new model of a root the diff replaces (a delete and a create): the old root
     /// was not deleted (its delete failed or was refused, or a child of it stays), and a
-    /// root holds one model. (When a flag keeps the old root, the reason is the flag.)
+    /// root holds one model. (When a flag on the root model itself keeps the old root, or
+    /// leaves the new one out, the reason is that flag.)
     RootKept,
 }
 
