@@ -907,15 +907,19 @@ fn merge_impl(model: &Model) -> TokenStream {
         quote!(const MERGE_STRATEGY: #krate::merge::Strategy = #strategy;)
     });
     let newer = model.options.version.as_ref().map(|version| {
-        let member = &version.value;
+        let spelt = &version.value;
+        let field = model
+            .fields
+            .iter()
+            .find(|field| crate::ast::same_ident(field.ident, spelt));
+        // The field as the struct writes it (`r#gen` in edition 2024, where `"gen"` reads
+        // as a plain `gen`), located where `version` spells it.
+        let mut member = field.map_or_else(|| spelt.clone(), |field| field.ident.clone());
+        member.set_span(spelt.span());
         let compare = quote_spanned!(crate::ast::located_at(member.span())=>
             ::core::cmp::PartialOrd::partial_cmp(&__ours.#member, &__theirs.#member)
         );
-        let name = model
-            .fields
-            .iter()
-            .find(|field| crate::ast::same_ident(field.ident, member))
-            .map_or_else(|| member.to_string(), |field| field.name.clone());
+        let name = field.map_or_else(|| spelt.to_string(), |field| field.name.clone());
         quote! {
             const VERSION_FIELD: ::core::option::Option<&'static ::core::primitive::str> =
                 ::core::option::Option::Some(#name);

@@ -37,7 +37,18 @@ struct FieldWrittenRaw {
     r#rev: u64,
 }
 
+// `gen`, reserved in edition 2024 (this case's): the field is `r#gen`, the option may say
+// `"gen"`, which parses as an identifier all the same.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(version = "gen", merge = "newest")]
+struct Generation {
+    #[statesync(id)]
+    id: u32,
+    r#gen: u64,
+}
+
 fn main() {
+    assert_eq!(Generation::VERSION_FIELD, Some("gen"));
     assert_eq!(OptionWritesRaw::VERSION_FIELD, Some("rev"));
     assert_eq!(FieldWrittenRaw::VERSION_FIELD, Some("rev"));
     assert_eq!(Plain::VERSION_FIELD, Some("type"));
