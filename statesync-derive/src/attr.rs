@@ -265,6 +265,14 @@ impl ContainerOptions {
 /// A string value (`"..."`). A suffix (`"rev"x`), which rustc refuses on a string anywhere
 /// but in the tokens a macro reads, is refused here too rather than dropped.
 fn string(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
+    // A macro call (`stringify!(...)`, `concat!(...)`) is not expanded in an attribute a
+    // derive reads.
+    if meta.input.peek(syn::Ident) && meta.input.peek2(Token![!]) {
+        return Err(meta.input.error(
+            "expected a string literal; a macro is not expanded inside `#[statesync(...)]` \
+             (in a `macro_rules!`, pass the string as a `$name:literal`)",
+        ));
+    }
     let lit: LitStr = meta.input.parse()?;
     if lit.suffix().is_empty() {
         Ok(lit)
