@@ -392,10 +392,11 @@ fn changes_type(model: &Model) -> TokenStream {
         let ty = field.ty;
         let docs = doc(format!("The change of `{name}`, if it changed."));
         let at = model.krate_at(field.span());
-        let field_ty = quote_spanned!(field.span()=> ::core::option::Option<#at::Change<#ty>>);
-        quote! {
+        // The whole field at the user's: the derived `Clone` and `Debug` of the record then
+        // underline the field whose type lacks them, not the struct from the derive on.
+        quote_spanned! {field.span()=>
             #docs
-            pub #name: #field_ty
+            pub #name: ::core::option::Option<#at::Change<#ty>>
         }
     });
     // Compared field by field, each comparison placed at its field, so a type without
@@ -665,6 +666,15 @@ fn model_impl(model: &Model) -> TokenStream {
     // IR each). Those into the records stay closures, whose expansion is a line, not three:
     // the budget of generated lines (`interface_expands_within_300_lines`) allows no more.
     let attribute_consts: Vec<Ident> = (0..attributes.len()).map(attribute_const).collect();
+    // Each visit is placed at its field too: a type without the `Clone` or `Debug` the
+    // visitor asks for is underlined there, not at the derive.
+    let attribute_visits = attributes
+        .iter()
+        .zip(&attribute_consts)
+        .map(|(field, name)| {
+            let name = Ident::new(&name.to_string(), field.span());
+            quote_spanned!(field.span()=> __V::attribute(__v, &Self::#name);)
+        });
     let attribute_defs = attributes
         .iter()
         .zip(&attribute_consts)
@@ -761,7 +771,7 @@ fn model_impl(model: &Model) -> TokenStream {
             #[inline(always)]
             fn visit_attributes<__V: #krate::AttributeVisitor<Self>>(__v: &mut __V) {
                 #unused
-                #(__V::attribute(__v, &Self::#attribute_consts);)*
+                #(#attribute_visits)*
             }
 
             #[inline(always)]
