@@ -299,7 +299,8 @@ pub struct MergeCx<'o> {
     conflicted: &'o [Conflict],
     path: Vec<String>,
     conflicts: Vec<Conflict>,
-    /// Why the merge failed: the first element found too deep. The merge stops there.
+    /// Why the merge failed: the first element `diff` would refuse (too deep, a key twice in
+    /// a collection, a misfiled map child). The merge stops there.
     error: Option<Error>,
     /// While the error climbs out of a children field, that field: the model holding it
     /// puts itself and the field in front of the error's path ([`MergeCx::name_parent`]),

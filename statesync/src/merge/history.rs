@@ -176,8 +176,9 @@ impl<M: DiffModel> History<M> {
     /// Undoes the change of commit `version` on top of the current state, as a new commit.
     ///
     /// # Errors
-    /// [`Error::NoVersion`] when there is no such commit (version 0 is the initial state); an apply error when later commits
-    /// changed what it changed (nothing is committed then).
+    /// [`Error::NoVersion`] when there is no such commit (version 0 is the initial state);
+    /// an apply error when later commits changed what it changed (nothing is committed
+    /// then).
     pub fn revert(&mut self, version: usize, message: &str) -> Result<usize, Error> {
         let commit = version
             .checked_sub(1)
