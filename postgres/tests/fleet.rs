@@ -965,3 +965,37 @@ fn the_fleet_example_takes_help_and_refuses_an_unknown_argument() {
     assert!(usage.contains("--batch N"), "{usage}");
     assert_eq!(run("--frobnicate").status.code(), Some(2));
 }
+
+/// A worker whose future is dropped (a `timeout`, a `select!`) mid-sync stops renewing its
+/// lease, so the partition comes free when the lease ends: before, its heartbeat task was
+/// detached rather than aborted, and renewed the lease for as long as the process lived
+/// (found by an outside tester).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_dropped_worker_stops_renewing_its_lease() {
+    let source = generate(480, 61); // 1 partition
+    let setup = setup("dropped", &source).await;
+    let lease = Duration::from_millis(600);
+    let options = WorkerOptions {
+        lease,
+        // Inside its write transaction when it is dropped.
+        pause_before_commit: Duration::from_millis(2_000),
+        ..WorkerOptions::default()
+    };
+    let url = url();
+    let run = setup.fleet.run_worker(&url, "dropped", &options, |_| {});
+    assert!(
+        tokio::time::timeout(Duration::from_millis(800), run)
+            .await
+            .is_err()
+    );
+    // Well past the lease (the dropped transaction's connection closes with the future).
+    tokio::time::sleep(lease * 4).await;
+    let other = connect(&url).await.unwrap();
+    let taken = setup
+        .fleet
+        .claim(&other, "other", lease, 10, 1)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1, "the partition is still leased");
+}

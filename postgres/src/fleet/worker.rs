@@ -9,6 +9,7 @@ use statesync::sync::SyncOptions;
 use statesync_suite::inventory::Inventory;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, Client, GenericClient, IsolationLevel};
+use tokio_util::task::AbortOnDropHandle;
 
 use super::{Fleet, Lease, PartitionError};
 use crate::{Error, PgInventory, connect};
@@ -334,22 +335,23 @@ pub(super) async fn sync_partitions(
 }
 
 /// Renews the leases every third of their duration on the worker's heartbeat connection,
-/// until none is ours any more or the task is aborted.
+/// until none is ours any more or the handle is dropped: also when the worker's future is
+/// dropped mid-sync (a `timeout`, a `select!`), so that a dead worker's lease ends.
 fn spawn_heartbeat(
     fleet: &Fleet,
     beat: &Arc<Client>,
     held: &[Lease],
     lease: Duration,
-) -> tokio::task::JoinHandle<()> {
+) -> AbortOnDropHandle<()> {
     let (fleet, beat, held) = (fleet.clone(), Arc::clone(beat), held.to_vec());
-    tokio::spawn(async move {
+    AbortOnDropHandle::new(tokio::spawn(async move {
         loop {
             tokio::time::sleep(lease / 3).await;
             if !matches!(fleet.heartbeat(&*beat, &held, lease).await, Ok(n) if n > 0) {
                 return;
             }
         }
-    })
+    }))
 }
 
 /// Opens a connection that `LISTEN`s on `channel`, and the stream of notification
@@ -490,7 +492,7 @@ impl<'a, F: FnMut(&Applied)> Session<'a, F> {
             }
             let heartbeat = spawn_heartbeat(fleet, &self.beat, &held, options.lease);
             let done = self.apply(fleet, &held).await;
-            heartbeat.abort();
+            drop(heartbeat);
             done?;
         }
     }
