@@ -222,7 +222,8 @@ impl<M> Checkout<M> {
     }
 }
 
-/// Why a commit was refused. The history is unchanged.
+/// Why a commit was refused. The history is unchanged, but for a lost connection (an
+/// [`Error::Db`] in [`CommitError::Other`]), where the commit may have been written.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
     /// Another process committed after `base`: pull, merge and try again (or let
@@ -385,6 +386,37 @@ where
             .execute(&sql, &[self.root()?, &Json(&*snapshot)])
             .await?;
         self.head(client).await
+    }
+
+    /// Removes the history: every version of its root (other roots' rows stay), in one
+    /// transaction; returns how many versions there were. Safe beside writers: it waits
+    /// for the commits under way, and a commit after it finds no version to build on
+    /// ([`CommitError::NoSuchVersion`]) until an [`PgHistory::init`] starts the history
+    /// again. Remove a history this way, not with a `DELETE` of one's own: a commit under
+    /// way when such a `DELETE` starts is not in its snapshot, and its version would be
+    /// left without its predecessors.
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn remove(&self, client: &mut impl GenericClient) -> Result<u64, Error> {
+        let root = self.root()?.clone();
+        let tx = client.transaction().await?;
+        // Version 0 first: each commit holds it until its transaction ends, so this waits
+        // for them, and none starts after it (the next statement's snapshot sees them all).
+        let first = tx
+            .execute(
+                &format!("DELETE FROM {} WHERE root = $1 AND version = 0", self.table),
+                &[&root],
+            )
+            .await?;
+        let rest = tx
+            .execute(
+                &format!("DELETE FROM {} WHERE root = $1", self.table),
+                &[&root],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(first + rest)
     }
 
     /// The newest version and its state: version 0 with every diff after it applied.
@@ -622,7 +654,19 @@ where
     /// written); [`CommitError::Stale`] when someone did; [`CommitError::NoSuchVersion`]
     /// when `base` is not a version of this root; [`CommitError::Other`] for the rest (a
     /// state JSON cannot hold, such as a NaN float, is [`Error::NotJson`]). Nothing is
-    /// written on error.
+    /// written on an error the server returned; a lost connection ([`Error::Db`] after the
+    /// statement was sent), like a dropped future, leaves it unknown whether the version
+    /// was written: retry with [`PgHistory::commit_merging`] (it finds the change already
+    /// there and returns the head, [`CommitError::Unchanged`] aside) rather than with the
+    /// same base (which is then `Stale` against its own commit).
+    ///
+    /// A commit made in a transaction the caller keeps open holds its new version's row,
+    /// and every other writer of the root waits on it until that transaction ends (with no
+    /// timeout of its own: set `idle_in_transaction_session_timeout` or a
+    /// `statement_timeout` where a writer may stall). A future dropped mid-call does not
+    /// stop its statement: later calls on the same client queue behind it. The `jsonb`
+    /// limits are PostgreSQL's (a string of at most 256 MiB), refused by the server as
+    /// [`Error::Db`], nothing written.
     ///
     /// In `READ COMMITTED` (the default) a lost race is `Stale` and the caller's
     /// transaction goes on. In a `REPEATABLE READ` or `SERIALIZABLE` transaction whose
@@ -669,13 +713,16 @@ where
         // a transaction the caller holds, and the head could not be read to say `Stale`.
         // Only after the base's row as the checkout has it, chain and all (not another
         // row of that version, committed after the checkout's commit rolled back), and
-        // with that row locked against a delete until this transaction ends (a history
-        // removed meanwhile would leave the new version without its predecessors).
+        // with that row and version 0 locked against a delete until this transaction ends:
+        // a history removed meanwhile would leave the new version without its
+        // predecessors. (`remove` deletes version 0 first, so it waits for the commits
+        // under way, and a commit after it finds no version 0 to build on.)
         let sql = format!(
             "INSERT INTO {t} (root, version, message, diff, chain)
              SELECT $1, $2::bigint + 1, $3, $4, {chain}
-               FROM {t} AS b WHERE b.root = $1 AND b.version = $2::bigint AND b.chain = $5
-                FOR KEY SHARE OF b
+               FROM {t} AS b JOIN {t} AS z ON z.root = b.root AND z.version = 0
+              WHERE b.root = $1 AND b.version = $2::bigint AND b.chain = $5
+                FOR KEY SHARE OF b, z
              ON CONFLICT (root, version) DO NOTHING
              RETURNING chain",
             t = self.table,

@@ -889,3 +889,47 @@ async fn a_number_jsonb_prints_otherwise_is_refused_before_it_is_written() {
         .unwrap();
     assert_eq!(history.head(&client).await.unwrap(), fine);
 }
+
+/// The other order: a commit under way (in a transaction still open) when the history is
+/// removed. `remove` waits for it and removes its version too; a `DELETE` of one's own
+/// left that version behind, without its predecessors, and every writer then failed on it
+/// (found by an outside tester).
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn removing_a_history_waits_for_the_commit_under_way_and_leaves_no_version() {
+    let guard = TestSchema::new("hist_remove").await;
+    let mut writer = connect(&url()).await.unwrap();
+    let mut admin = connect(&url()).await.unwrap();
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    history.create_table(&writer).await.unwrap();
+    let start = history.init(&writer, &counters(1)).await.unwrap();
+    let one = history
+        .commit(&writer, &start, &bump(start.state(), 0), "one")
+        .await
+        .unwrap();
+    let tx = writer.transaction().await.unwrap();
+    let two = history
+        .commit(&tx, &one, &bump(one.state(), 0), "two")
+        .await
+        .unwrap();
+    assert_eq!(two.version(), 2);
+    let removing = {
+        let history = history.clone();
+        tokio::spawn(async move { history.remove(&mut admin).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!removing.is_finished(), "the removal waits for the commit");
+    tx.commit().await.unwrap();
+    assert_eq!(removing.await.unwrap().unwrap(), 3);
+    assert!(history.versions(&writer).await.unwrap().is_empty());
+    // A commit after the removal finds nothing to build on; `init` starts again.
+    let late = history
+        .commit(&writer, &two, &bump(two.state(), 0), "late")
+        .await;
+    assert!(
+        matches!(late, Err(CommitError::NoSuchVersion(2))),
+        "{late:?}"
+    );
+    let again = history.init(&writer, &counters(1)).await.unwrap();
+    assert_eq!(again.version(), 0);
+}
