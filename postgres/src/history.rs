@@ -806,13 +806,7 @@ where
                     if self.version(client).await? < base.version {
                         return Err(CommitError::NoSuchVersion(base.version));
                     }
-                    match self.pull(client, &mut base).await {
-                        Ok(_) => {}
-                        Err(Error::VersionGone { version, .. }) => {
-                            return Err(CommitError::NoSuchVersion(version));
-                        }
-                        Err(error) => return Err(error.into()),
-                    }
+                    pull_or_gone(self.pull(client, &mut base).await)?;
                     return Ok(Committed {
                         checkout: base,
                         conflicts,
@@ -821,7 +815,7 @@ where
                 }
                 Err(CommitError::Stale { .. }) => {
                     let mut theirs = base.clone();
-                    self.pull(client, &mut theirs).await?;
+                    pull_or_gone(self.pull(client, &mut theirs).await)?;
                     let merged = merge(&base.state, &ours, &theirs.state, options)
                         .map_err(|error| CommitError::Other(Error::Model(error)))?;
                     conflicts.extend(merged.conflicts);
@@ -833,4 +827,13 @@ where
         }
         Err(CommitError::Contended(attempts.max(1)))
     }
+}
+
+/// A pull within [`PgHistory::commit_merging`]: a version gone (the history removed
+/// meanwhile) is the commit's `NoSuchVersion`, on every path of the loop.
+fn pull_or_gone(pulled: Result<usize, Error>) -> Result<usize, CommitError> {
+    pulled.map_err(|error| match error {
+        Error::VersionGone { version, .. } => CommitError::NoSuchVersion(version),
+        error => error.into(),
+    })
 }
