@@ -10,10 +10,12 @@ pub enum Error {
     /// A model operation failed (a diff that does not apply, a duplicate key in a row set).
     #[error(transparent)]
     Model(#[from] statesync::Error),
-    /// A stored JSON value (a history diff) does not read back as the model.
+    /// A stored JSON value (a history diff) does not read back as the model; or, on
+    /// write, a value serde_json cannot write at all (a map with keys that are not
+    /// strings), refused before anything was written.
     #[error("{what}: {source}")]
     Json {
-        /// What was being read, as `history "inventory" version 3`.
+        /// What was being read or written, as `history "inventory" version 3`.
         what: String,
         /// serde_json's error.
         source: serde_json::Error,
