@@ -716,13 +716,16 @@ where
         // with that row and version 0 locked against a delete until this transaction ends:
         // a history removed meanwhile would leave the new version without its
         // predecessors. (`remove` deletes version 0 first, so it waits for the commits
-        // under way, and a commit after it finds no version 0 to build on.)
+        // under way, and a commit after it finds no version 0 to build on.) Version 0 is
+        // locked first (rows are locked in the order `OF` names them): a commit that
+        // locked its base first could wait on version 0 while `remove`, holding it, waits
+        // on that base, a deadlock.
         let sql = format!(
             "INSERT INTO {t} (root, version, message, diff, chain)
              SELECT $1, $2::bigint + 1, $3, $4, {chain}
                FROM {t} AS b JOIN {t} AS z ON z.root = b.root AND z.version = 0
               WHERE b.root = $1 AND b.version = $2::bigint AND b.chain = $5
-                FOR KEY SHARE OF b, z
+                FOR KEY SHARE OF z, b
              ON CONFLICT (root, version) DO NOTHING
              RETURNING chain",
             t = self.table,
@@ -803,7 +806,12 @@ where
                 // Ours holds nothing the base does not (an edit another commit made too):
                 // nothing to write, and the result is the head.
                 Err(CommitError::Unchanged) => {
-                    if self.version(client).await? < base.version {
+                    // A history removed meanwhile has no version at all (`BadRow`).
+                    let head = match self.version(client).await {
+                        Err(Error::BadRow(_)) => None,
+                        head => Some(head?),
+                    };
+                    if head.is_none_or(|head| head < base.version) {
                         return Err(CommitError::NoSuchVersion(base.version));
                     }
                     pull_or_gone(self.pull(client, &mut base).await)?;

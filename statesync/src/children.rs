@@ -117,9 +117,8 @@ pub trait ChildCollection: Default {
     fn insert_child(&mut self, child: Self::Model);
 
     /// A collection of these children, in this order (where the collection keeps one). A
-    /// `Vec` takes them as they are; the default inserts each. The keys are distinct unless
-    /// the collections they came from repeat one, which only a collection that declares
-    /// [`ChildCollection::SCANS`] can (a merge then keeps the first).
+    /// `Vec` takes them as they are; the default inserts each. A merge gives distinct keys
+    /// (it refuses a side whose collection repeats one).
     fn from_children(children: Vec<Self::Model>) -> Self {
         let mut collection = Self::default();
         for child in children {

@@ -222,8 +222,9 @@ impl<M: MergeModel> AttributeVisitor<M> for MergeAttributes<'_, '_, '_, M> {
 /// Merges one model: its children by key (the derive's `merge_children`), then its
 /// attributes; the model's own conflicts come before its children's.
 ///
-/// `None` when the merge failed (the error is in `cx`): the model is deeper than
-/// [`crate::MAX_DEPTH`], or something under it is.
+/// `None` when the merge failed (the error is in `cx`): the model, or something under it,
+/// is what `diff` refuses (deeper than [`crate::MAX_DEPTH`], a key twice in a collection, a
+/// misfiled map child).
 pub(crate) fn merge_model<M: MergeModel>(
     base: Option<&M>,
     ours: &M,
@@ -613,7 +614,7 @@ impl<'o> MergeCx<'o> {
             (&ours, &our_keys, &their_keys)
         };
         // Decided in key order where the collection's own order is no order (a `HashMap`)
-        // or may repeat a key (a `Vec`), else in the order the merged collection takes.
+        // or is a scan's (a `Vec`), else in the order the merged collection takes.
         let sorted = C::SCANS || C::UNORDERED;
         let mut keys: Vec<&<C::Model as DiffModel>::Key> = if sorted {
             first_keys.iter().chain(second_keys).collect()
@@ -728,7 +729,7 @@ impl<'o> MergeCx<'o> {
             Strategy::Theirs => Some(Side::Theirs),
             _ => None,
         };
-        // Both subtrees were checked within the depth above: copied as they are.
+        // Both subtrees were checked above (`all_sound`): copied as they are.
         let keep_survivor = |side: Side| (side != deleter).then(|| survivor.clone());
         if let Some(side) = winner {
             return keep_survivor(side);
@@ -753,7 +754,8 @@ impl<'o> MergeCx<'o> {
 }
 
 /// A children collection looked up by key: through its own index, or (a `Vec`, whose
-/// lookup is a scan) through a hash table built once, holding the first of a repeated key.
+/// lookup is a scan) through a hash table built once (the collection holds each key once:
+/// `MergeCx::children` refuses it otherwise).
 enum Index<'c, C: ChildCollection> {
     Own(&'c C),
     Built(HashMap<<C::Model as DiffModel>::Key, &'c C::Model>),
