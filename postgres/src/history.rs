@@ -287,6 +287,9 @@ pub struct Committed<M> {
 /// ours.sites.upsert(Site { name: "ams".into(), region: "emea".into(), devices: Default::default() });
 /// let done = history.commit_merging(&client, base, ours, "add ams", &MergeOptions::default(), 10).await?;
 /// println!("version {} after {} stale attempts", done.checkout.version(), done.stale);
+/// // Every version gone, safely beside other writers; `init` starts the history again.
+/// let mut client = client;
+/// history.remove(&mut client).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
