@@ -281,10 +281,10 @@ fn version_range(action: &str, head: usize) -> String {
     }
 }
 
-/// An element as errors name it: `model[key]`, or the model's name alone when its key is
-/// empty (a model without id fields, as plans and paths write it; an id value written
-/// empty is quoted, `name=""`).
-struct Element<'a>(&'a str, &'a str);
+/// An element as errors, paths, reports and merge conflicts name it: `model[key]`, or the
+/// model's name alone when its key is empty (a model without id fields, as plans write it;
+/// an id value written empty is quoted, `name=""`).
+pub(crate) struct Element<'a>(pub(crate) &'a str, pub(crate) &'a str);
 
 impl fmt::Display for Element<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -300,12 +300,7 @@ impl fmt::Display for Element<'_> {
 impl Error {
     /// Adds an ancestor (`model[key].field`) in front of this error's path.
     pub fn within(mut self, model: &str, key: &dyn fmt::Display, field: &str) -> Self {
-        let key = key.to_string();
-        let segment = if key.is_empty() {
-            format!("{model}.{field}")
-        } else {
-            format!("{model}[{key}].{field}")
-        };
+        let segment = format!("{}.{field}", Element(model, &key.to_string()));
         match &mut self {
             Error::DuplicateKey { path, .. }
             | Error::NotFound { path, .. }

@@ -304,3 +304,21 @@ fn a_panic_while_a_vec_is_patched_keeps_its_children() {
     assert!(panicked.is_err());
     assert_eq!(state.items, [brittle("cup"), brittle("plate")]);
 }
+
+/// A model without id fields is named by its name alone in an error, as plans and
+/// reports name it (it read `settings[]`).
+#[test]
+fn an_error_about_a_keyless_model_names_it_without_brackets() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Settings {
+        motd: String,
+    }
+
+    let old = Settings { motd: "a".into() };
+    let diff = old.diff(&Settings { motd: "b".into() }).unwrap();
+    let mut moved = Settings { motd: "c".into() };
+    assert_eq!(
+        moved.apply(&diff).unwrap_err().to_string(),
+        "cannot update settings: field `motd` no longer holds the value the diff changes"
+    );
+}

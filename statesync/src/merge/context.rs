@@ -406,12 +406,7 @@ impl<'o> MergeCx<'o> {
     }
 
     fn segment<M: DiffModel>(name: &str, model: &M) -> String {
-        let key = model.key().to_string();
-        if key.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{name}[{key}]")
-        }
+        crate::error::Element(name, &model.key().to_string()).to_string()
     }
 
     /// Merges two roots. A root whose key changed is a replacement (as a diff sees it: a

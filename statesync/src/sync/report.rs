@@ -274,12 +274,8 @@ pub struct Outcome {
 
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}{}", self.operation, self.parents, self.model)?;
-        // A model without id fields (a singleton root) has an empty key, written as plans
-        // write it: its name alone. (Any id value written empty is quoted: `name=""`.)
-        if !self.key.is_empty() {
-            write!(f, "[{}]", self.key)?;
-        }
+        let element = crate::error::Element(self.model, &self.key);
+        write!(f, "{} {}{element}", self.operation, self.parents)?;
         if let Some(field) = self.field {
             write!(f, " ({field})")?;
         }
