@@ -402,20 +402,20 @@ where
     /// # Errors
     /// [`Error::Db`].
     pub async fn remove(&self, client: &mut impl GenericClient) -> Result<u64, Error> {
-        let root = self.root()?.clone();
+        let root = self.root()?;
         let tx = client.transaction().await?;
         // Version 0 first: each commit holds it until its transaction ends, so this waits
         // for them, and none starts after it (the next statement's snapshot sees them all).
         let first = tx
             .execute(
                 &format!("DELETE FROM {} WHERE root = $1 AND version = 0", self.table),
-                &[&root],
+                &[root],
             )
             .await?;
         let rest = tx
             .execute(
                 &format!("DELETE FROM {} WHERE root = $1", self.table),
-                &[&root],
+                &[root],
             )
             .await?;
         tx.commit().await?;
