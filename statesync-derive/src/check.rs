@@ -1,6 +1,7 @@
 //! Rules that need more than one option or the field itself.
 
 use crate::ast::{Model, Role};
+use quote::ToTokens;
 use syn::Ident;
 
 use crate::attr::{self, Companion, Errors, Strategy};
@@ -389,4 +390,28 @@ pub fn companion_names(
             taken.push(name);
         }
     }
+}
+
+/// The model's generic parameters named like the derive's own (`__V`, `'__de`: every name
+/// beginning with two underscores is kept for the generated code, which adds such
+/// parameters beside the model's), one error each at the parameter.
+pub fn reserved_generics(generics: &syn::Generics) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    for param in &generics.params {
+        let (ident, tokens) = match param {
+            syn::GenericParam::Type(param) => (&param.ident, param.ident.to_token_stream()),
+            syn::GenericParam::Const(param) => (&param.ident, param.ident.to_token_stream()),
+            syn::GenericParam::Lifetime(param) => {
+                (&param.lifetime.ident, param.lifetime.to_token_stream())
+            }
+        };
+        if ident.to_string().starts_with("__") {
+            errors.at(
+                tokens,
+                "generic parameters whose names begin with `__` are kept for the code \
+                 `DiffModel` generates; rename this one",
+            );
+        }
+    }
+    errors.finish()
 }

@@ -15,6 +15,10 @@ use crate::serde_impl::{self, Record, RecordField, Slot};
 /// [`Model::into_fallback`]) so the user sees the real mistake rather than a cascade at
 /// every use.
 pub fn derive(input: &DeriveInput) -> TokenStream {
+    if let Err(error) = check::reserved_generics(&input.generics) {
+        // No stand-in impl: it would clash with the same parameters.
+        return error.to_compile_error();
+    }
     let mut errors = Errors::default();
     let model = match Model::from_input(input, &mut errors) {
         Ok(model) => model,
