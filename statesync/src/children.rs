@@ -93,8 +93,8 @@ pub trait ChildCollection: Default {
     /// collection until it does.
     ///
     /// # Errors
-    /// [`Error::DuplicateKey`] naming the key held twice (a `Store`: the first model set
-    /// aside).
+    /// [`Error::DuplicateKey`] naming the key held twice; for a `Store`,
+    /// [`Error::SetAside`] naming the first model set aside.
     fn check_no_collisions(&self) -> Result<(), Error> {
         Ok(())
     }

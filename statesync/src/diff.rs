@@ -399,7 +399,7 @@ impl<M: DiffModel> Diff<M> {
     /// (no children fields) left unchanged is answered inline where the diff is asked for:
     /// its attributes are compared there and nothing else is called (a leaf has no level
     /// below it to count, so there is no depth to check).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn between(
         old: &M,
         new: &M,

@@ -27,10 +27,27 @@ impl Path {
 
 impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for segment in &self.segments {
-            write!(f, "{segment}.")?;
+        for (at, segment) in self.segments.iter().enumerate() {
+            if at > 0 {
+                f.write_str(".")?;
+            }
+            f.write_str(segment)?;
         }
         Ok(())
+    }
+}
+
+/// A path in front of the element an error names: the path and a dot, or nothing for a
+/// root's collection (`site[name=nyc].devices.` + `device[name=sw1]`).
+struct Prefix<'a>(&'a Path);
+
+impl fmt::Display for Prefix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.segments.is_empty() {
+            Ok(())
+        } else {
+            write!(f, "{}.", self.0)
+        }
     }
 }
 
@@ -71,7 +88,7 @@ impl fmt::Display for Operation {
 #[non_exhaustive]
 pub enum Error {
     /// Two models with the same key in one collection.
-    #[error("duplicate key: {path}{} appears more than once", Element(model, key))]
+    #[error("duplicate key: {}{} appears more than once", Prefix(path), Element(model, key))]
     DuplicateKey {
         /// Model name of the duplicated element.
         model: &'static str,
@@ -80,8 +97,26 @@ pub enum Error {
         /// Where the collection sits.
         path: Path,
     },
+    /// A model of a [`Store`](crate::Store) renamed onto a key another model held, kept
+    /// aside ([`Store::collisions`](crate::Store::collisions)): the store is refused (by
+    /// diff, apply, sync and merge) until it is taken back with
+    /// [`Store::take_collisions`](crate::Store::take_collisions), even once its key is free.
+    #[error(
+        "{}{} is set aside in its store: it was renamed onto a key another model held; \
+         take it back with `Store::take_collisions` to diff, apply or sync the store",
+        Prefix(path),
+        Element(model, key)
+    )]
+    SetAside {
+        /// Model name of the model set aside.
+        model: &'static str,
+        /// Its key, rendered.
+        key: String,
+        /// Where the store sits.
+        path: Path,
+    },
     /// An update or delete of an element that is not there.
-    #[error("cannot {operation} {path}{}: no such element", Element(model, key))]
+    #[error("cannot {operation} {}{}: no such element", Prefix(path), Element(model, key))]
     NotFound {
         /// What the diff asked for.
         operation: Operation,
@@ -97,7 +132,8 @@ pub enum Error {
     /// the first attribute, or children field, that differs), so the diff would lose an
     /// edit made since.
     #[error(
-        "cannot {operation} {path}{}: field `{field}` no longer holds the value the diff {}",
+        "cannot {operation} {}{}: field `{field}` no longer holds the value the diff {}",
+        Prefix(path),
         Element(model, key),
         .operation.stale_wording()
     )]
@@ -114,7 +150,7 @@ pub enum Error {
         path: Path,
     },
     /// A create of an element that is already there.
-    #[error("cannot create {path}{}: it already exists", Element(model, key))]
+    #[error("cannot create {}{}: it already exists", Prefix(path), Element(model, key))]
     AlreadyExists {
         /// Model name of the element.
         model: &'static str,
@@ -138,7 +174,8 @@ pub enum Error {
     /// An element deeper than the tree depth statesync supports ([`crate::MAX_DEPTH`]):
     /// diffing, checking or applying it would recurse too deep.
     #[error(
-        "{path}{} is deeper than the {limit} levels statesync supports",
+        "{}{} is deeper than the {limit} levels statesync supports",
+        Prefix(path),
         Element(model, key)
     )]
     TooDeep {
@@ -164,7 +201,10 @@ pub enum Error {
         head: usize,
     },
     /// A model handed in under a key that is not its own.
-    #[error("key mismatch: {path}{model}[{expected}] was given a model whose key is [{found}]")]
+    #[error(
+        "key mismatch: {}{model}[{expected}] was given a model whose key is [{found}]",
+        Prefix(path)
+    )]
     KeyMismatch {
         /// Model name.
         model: &'static str,
@@ -228,6 +268,16 @@ impl Error {
     #[inline(never)]
     pub(crate) fn duplicate_key(model: &'static str, key: &dyn fmt::Display) -> Self {
         Error::DuplicateKey {
+            model,
+            key: key.to_string(),
+            path: Path::root(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn set_aside(model: &'static str, key: &dyn fmt::Display) -> Self {
+        Error::SetAside {
             model,
             key: key.to_string(),
             path: Path::root(),
@@ -303,6 +353,7 @@ impl Error {
         let segment = format!("{}.{field}", Element(model, &key.to_string()));
         match &mut self {
             Error::DuplicateKey { path, .. }
+            | Error::SetAside { path, .. }
             | Error::NotFound { path, .. }
             | Error::Stale { path, .. }
             | Error::AlreadyExists { path, .. }
@@ -317,6 +368,7 @@ impl Error {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Error::DuplicateKey { path, .. }
+            | Error::SetAside { path, .. }
             | Error::NotFound { path, .. }
             | Error::Stale { path, .. }
             | Error::AlreadyExists { path, .. }

@@ -40,7 +40,9 @@ use crate::model::{DiffModel, Unobserved};
 /// the model's position). A rename onto a key another model holds is refused: the renamed
 /// model is kept aside in [`Store::collisions`] (nothing is dropped), and until it is taken
 /// back with [`Store::take_collisions`], diffing or applying to the store fails with
-/// [`Error::DuplicateKey`], as a `Vec` holding two models with one key does.
+/// [`Error::SetAside`], as one of a `Vec` holding two models with one key fails with
+/// [`Error::DuplicateKey`] (also once the key is free again: removing the model that held
+/// it does not bring the renamed one back).
 ///
 /// ```
 /// use statesync::{DiffModel, Store};
@@ -323,7 +325,7 @@ impl<M: DiffModel> Store<M> {
     #[inline(never)]
     pub(crate) fn check_collisions(&self) -> Result<(), Error> {
         match self.parts.collisions.first() {
-            Some(model) => Err(Error::duplicate_key(M::NAME, &model.key())),
+            Some(model) => Err(Error::set_aside(M::NAME, &model.key())),
             None => Ok(()),
         }
     }

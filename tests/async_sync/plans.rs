@@ -140,7 +140,7 @@ fn a_key_named_twice_is_carried_once() {
 }
 
 /// A store holding a model set aside after a rename onto a key another holds: `apply`
-/// refuses a diff of it (`DuplicateKey`), and so does each engine, element by element
+/// refuses a diff of it (`SetAside`), and so does each engine, element by element
 /// before any hook. `sync_diff` carried such a plan through the hooks and reported it
 /// applied, leaving memory and the system apart.
 #[test]
@@ -163,7 +163,7 @@ fn a_store_with_a_model_set_aside_is_refused_before_any_hook() {
         let untouched = target.clone();
         assert!(matches!(
             target.clone().apply(&plan),
-            Err(statesync::Error::DuplicateKey { .. })
+            Err(statesync::Error::SetAside { .. })
         ));
         let (report, _) = carry(engine, &mut target, &plan, &fake);
         assert_eq!(fake.lock().calls, 0, "{engine:?}: {report}");
@@ -175,7 +175,7 @@ fn a_store_with_a_model_set_aside_is_refused_before_any_hook() {
         assert!(
             matches!(
                 failure.downcast_ref::<statesync::Error>(),
-                Some(statesync::Error::DuplicateKey { .. })
+                Some(statesync::Error::SetAside { .. })
             ),
             "{engine:?}: {failure}"
         );

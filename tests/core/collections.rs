@@ -99,6 +99,10 @@ fn duplicate_keys_in_a_vec_are_an_error_naming_parent_and_key() {
         error.to_string(),
         "duplicate key: holder[name=h].in_vec.leaf[id=1] appears more than once"
     );
+    // The path alone reads as documented, without the dot the message puts after it.
+    let path = error.path().map(ToString::to_string);
+    assert_eq!(path.as_deref(), Some("holder[name=h].in_vec"));
+    assert_eq!(statesync::Path::root().to_string(), "");
 }
 
 #[test]

@@ -203,10 +203,19 @@ mod renames {
         assert_eq!(store.collisions(), [item(3, 10)]);
         let error = store.diff(&Store::new()).unwrap_err();
         assert!(
-            matches!(error, Error::DuplicateKey { model: "item", .. }),
+            matches!(&error, Error::SetAside { model: "item", key, .. } if key == "id=3"),
             "{error}"
         );
         assert!(Store::new().diff(&store).is_err());
+        // With the holder of its key gone, the model set aside is still refused, and the
+        // error says why (it said the key appeared twice, which it no longer did).
+        let mut freed = store.clone();
+        assert!(freed.remove(&ItemKey { id: 3 }).is_some());
+        assert_eq!(
+            freed.diff(&Store::new()).unwrap_err().to_string(),
+            "item[id=3] is set aside in its store: it was renamed onto a key another model \
+             held; take it back with `Store::take_collisions` to diff, apply or sync the store"
+        );
         assert!(store.apply(&statesync::Diff::default()).is_err());
         assert_eq!(format!("{store:?}").matches("value: 10").count(), 1);
         assert_eq!(store.take_collisions(), [item(3, 10)]);
