@@ -88,7 +88,11 @@ impl fmt::Display for Operation {
 #[non_exhaustive]
 pub enum Error {
     /// Two models with the same key in one collection.
-    #[error("duplicate key: {}{} appears more than once", Prefix(path), Element(model, key))]
+    #[error(
+        "duplicate key: {}{} appears more than once",
+        Prefix(path),
+        Element(model, key)
+    )]
     DuplicateKey {
         /// Model name of the duplicated element.
         model: &'static str,
@@ -116,7 +120,11 @@ pub enum Error {
         path: Path,
     },
     /// An update or delete of an element that is not there.
-    #[error("cannot {operation} {}{}: no such element", Prefix(path), Element(model, key))]
+    #[error(
+        "cannot {operation} {}{}: no such element",
+        Prefix(path),
+        Element(model, key)
+    )]
     NotFound {
         /// What the diff asked for.
         operation: Operation,
@@ -150,7 +158,11 @@ pub enum Error {
         path: Path,
     },
     /// A create of an element that is already there.
-    #[error("cannot create {}{}: it already exists", Prefix(path), Element(model, key))]
+    #[error(
+        "cannot create {}{}: it already exists",
+        Prefix(path),
+        Element(model, key)
+    )]
     AlreadyExists {
         /// Model name of the element.
         model: &'static str,
