@@ -294,12 +294,18 @@ fn parse_strategy(lit: &LitStr, accepted: &[Strategy]) -> syn::Result<StrategyOp
         }),
         None => {
             let keywords: Vec<&str> = accepted.iter().map(|strategy| strategy.keyword()).collect();
+            // A field's strategy given to a model (`max` decides one value, not a model).
+            let field_only = Strategy::ON_FIELD
+                .iter()
+                .any(|strategy| strategy.keyword() == name);
+            let what = if field_only {
+                format!("`{name}` merges a field, not a model; a model's `merge` is")
+            } else {
+                format!("unknown merge strategy `{name}`; expected")
+            };
             Err(syn::Error::new(
                 lit.span(),
-                format!(
-                    "unknown merge strategy `{name}`; expected one of {}",
-                    expected(&keywords)
-                ),
+                format!("{what} one of {}", expected(&keywords)),
             ))
         }
     }

@@ -103,10 +103,19 @@ pub fn replace_through<W: Write>(
 /// An I/O error of [`replace`], naming the file it was to replace (the error's kind is the
 /// one it wraps, and `source()` leads to it).
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", file.display())]
+#[error("{}: {source}", shown(file))]
 struct NamedError {
     file: PathBuf,
     source: io::Error,
+}
+
+/// A path as errors name it: the empty path, which names no file, said in words.
+fn shown(path: &Path) -> String {
+    if path.as_os_str().is_empty() {
+        "the empty path".to_owned()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// [`replace_through`] without the file's name on its errors.
@@ -383,6 +392,13 @@ fn open_without_blocking(path: &Path) -> io::Result<File> {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_empty_path_is_named_in_words() {
+        let error = replace(Path::new(""), |out| out.write_all(b"x"));
+        let text = error.map_err(|error| error.to_string());
+        assert_eq!(text, Err("the empty path: no file name".to_owned()));
+    }
 
     /// A disk that fills up: accepts `room` bytes, then fails every write and flush.
     struct FullDisk<W> {

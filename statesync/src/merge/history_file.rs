@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::history::{Commit, History};
 use crate::diff::{Diff, ElementDiff};
+use crate::error::Error;
 use crate::model::DiffModel;
 
 /// The persistent form: the initial state and the commits.
 #[derive(Deserialize)]
 #[serde(
+    expecting = "a history: an object of `initial` and `commits`",
     deny_unknown_fields,
     bound(deserialize = "M: Deserialize<'de>, Diff<M>: Deserialize<'de>")
 )]
@@ -122,7 +124,8 @@ where
     /// # Errors
     /// The I/O error, a path that is not a regular file (a FIFO, a device: refused before
     /// reading), a file over the limit (`ErrorKind::FileTooLarge`), malformed JSON, commits
-    /// not numbered 1, 2, 3... in order, or commits that do not replay; each names the file.
+    /// not numbered 1, 2, 3... in order, or a version that does not replay (its
+    /// `InvalidData` error holds a [`ReplayError`] naming the version); each names the file.
     pub fn load(path: &Path) -> std::io::Result<Self> {
         Self::load_capped(path, Self::MAX_FILE_BYTES)
     }
@@ -138,7 +141,7 @@ where
         let bytes = crate::file::read_capped(path, max_bytes)?;
         let stored: Stored<M> =
             serde_json::from_slice(&bytes).map_err(|error| invalid(path, error))?;
-        let mut history = Self::new(stored.initial).map_err(|error| invalid(path, error))?;
+        let mut history = Self::new(stored.initial).map_err(|error| replay(path, 0, error))?;
         for commit in stored.commits {
             let expected = history.commits.len() + 1;
             if commit.version != expected {
@@ -155,11 +158,85 @@ where
             history
                 .head
                 .apply(&commit.diff)
-                .map_err(|error| invalid(path, error))?;
+                .map_err(|error| replay(path, expected, error))?;
             history.commits.push(commit);
         }
         Ok(history)
     }
+}
+
+/// A version of a history file that does not replay: the initial state a
+/// [`History`] refuses (version 0), or a commit that does not apply to the version before
+/// it (edited by hand, say). [`History::load`] returns it inside an
+/// [`InvalidData`](std::io::ErrorKind::InvalidData) error, with statesync's own [`Error`]
+/// beside the version:
+///
+/// ```
+/// # use statesync::DiffModel;
+/// # use statesync::merge::{History, ReplayError};
+/// #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// struct Service {
+///     owner: String,
+/// }
+///
+/// let dir = std::env::temp_dir().join(format!("statesync-replay-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("history.json");
+/// let mut history = History::new(Service { owner: "a".into() })?;
+/// history.commit(&Service { owner: "b".into() }, "hand over")?;
+/// history.save(&path)?;
+/// let text = std::fs::read_to_string(&path)?.replace(r#""old":"a""#, r#""old":"x""#);
+/// std::fs::write(&path, text)?;
+///
+/// let error = History::<Service>::load(&path).unwrap_err();
+/// let replay = error.get_ref().and_then(|inner| inner.downcast_ref::<ReplayError>());
+/// assert_eq!(replay.map(|replay| replay.version), Some(1));
+/// assert!(matches!(replay.map(|replay| &replay.error), Some(statesync::Error::Stale { .. })));
+/// assert!(error.to_string().contains("commit 1 does not apply to version 0"));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplayError {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The version that does not replay: 0 for the initial state.
+    pub version: usize,
+    /// Why.
+    pub error: Error,
+}
+
+impl std::fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.path.display();
+        match self.version {
+            0 => write!(f, "{path}: the initial state is refused: {}", self.error),
+            version => write!(
+                f,
+                "{path}: commit {version} does not apply to version {}: {}",
+                version - 1,
+                self.error
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// A [`ReplayError`] as the [`InvalidData`](std::io::ErrorKind::InvalidData) error
+/// [`History::load`] returns.
+fn replay(path: &Path, version: usize, error: Error) -> std::io::Error {
+    let replay = ReplayError {
+        path: path.to_path_buf(),
+        version,
+        error,
+    };
+    std::io::Error::new(std::io::ErrorKind::InvalidData, replay)
 }
 
 /// An [`InvalidData`](std::io::ErrorKind::InvalidData) error naming the file.

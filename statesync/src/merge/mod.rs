@@ -52,6 +52,8 @@ mod strategy;
 pub use bidirectional::{BidirectionalReport, sync_bidirectional};
 pub use context::{Conflict, ConflictKind, Kept, MergeCx, MergeOptions, Merged, Rule, RuleVisitor};
 pub use history::{Commit, History, Refused};
+#[cfg(feature = "history")]
+pub use history_file::ReplayError;
 pub use strategy::{MergeUnion, Preference, Strategy};
 
 use std::fmt::Debug;
