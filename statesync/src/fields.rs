@@ -298,3 +298,18 @@ impl<M: DiffModel, V: ModelVisitor> ChildFieldVisitor<M> for EachChild<'_, M, V>
         crate::__private::visit_children(field.name, (field.get)(self.0), self.1);
     }
 }
+
+/// Empties every children collection of `model`: what is left of a model whose subtree
+/// left the system with it (a root memory keeps after its delete), or of one a side
+/// deleted (a merge's agreement).
+pub(crate) fn clear_children<M: DiffModel>(model: &mut M) {
+    struct Clear<'m, M>(&'m mut M);
+
+    impl<M: DiffModel> ChildFieldVisitor<M> for Clear<'_, M> {
+        fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
+            *(field.get_mut)(self.0) = C::default();
+        }
+    }
+
+    M::visit_child_fields(&mut Clear(model));
+}

@@ -6,14 +6,19 @@ use statesync::sync::{
 };
 use statesync::{Diff, DiffModel, Error};
 
-/// Records every hook called.
+/// Records every hook called. A create of a model whose key reads `refused` in it fails
+/// (the system refuses it), after it is recorded.
 #[derive(Default)]
 pub struct Calls(std::sync::Mutex<Vec<String>>);
 
 impl Calls {
     fn note<M: DiffModel>(&self, what: &str, model: &M) -> Result<(), HookError> {
+        let key = model.key().to_string();
         if let Ok(mut calls) = self.0.lock() {
-            calls.push(format!("{what} {}", model.key()));
+            calls.push(format!("{what} {key}"));
+        }
+        if what == "create" && key.contains("refused") {
+            return Err(HookError::from("the system refuses it"));
         }
         Ok(())
     }

@@ -225,3 +225,32 @@ fn a_replacement_whose_old_root_stays_skips_the_create() {
         );
     }
 }
+
+/// A replaced root whose delete took its children along in the system
+/// (`SKIP_CHILDREN_ON_DELETE`, or `PARENT_FIRST_DELETION`) and whose new model's create
+/// then failed: memory keeps the old root (a root cannot be empty) without the children the
+/// report lists as deleted, as it does when they are deleted one by one. It kept them all.
+#[test]
+fn a_replaced_root_kept_after_a_failed_create_keeps_no_deleted_children() {
+    use statesync::sync::{ModelFlags, SyncFlags, SyncOptions};
+
+    let old = shelf("a", &[1, 2]);
+    let diff = old.diff(&shelf("refused", &[3])).unwrap();
+    for flags in [
+        ModelFlags::empty(),
+        ModelFlags::SKIP_CHILDREN_ON_DELETE,
+        ModelFlags::PARENT_FIRST_DELETION,
+    ] {
+        let options =
+            || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE).model_flags::<Shelf>(flags);
+        for (state, report, calls) in sync_both_with(&old, &diff, options) {
+            assert_eq!(state, shelf("a", &[]), "{flags:?}: {report}");
+            assert_eq!(report.counts.deleted, 3, "{flags:?}: {report}");
+            assert_eq!(report.counts.failed, 1, "{flags:?}: {report}");
+            assert!(
+                calls.contains(&"create name=refused".to_owned()),
+                "{calls:?}"
+            );
+        }
+    }
+}

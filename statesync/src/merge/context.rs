@@ -809,15 +809,7 @@ pub(super) fn without_children_held_by<M: DiffModel>(base: &M, intended: &M) -> 
 /// `model` with every children collection emptied: in an agreement, what the side that
 /// deleted `model` holds of its subtree (nothing).
 fn without_children<M: DiffModel>(model: &M) -> M {
-    struct Clear<'m, M>(&'m mut M);
-
-    impl<M: DiffModel> ChildFieldVisitor<M> for Clear<'_, M> {
-        fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
-            drop((field.get_mut)(self.0).take_children());
-        }
-    }
-
     let mut bare = model.clone();
-    M::visit_child_fields(&mut Clear(&mut bare));
+    crate::fields::clear_children(&mut bare);
     bare
 }

@@ -213,6 +213,9 @@ impl<M: DiffModel> Slots<M> for RootSlot<'_, M> {
     }
 
     fn remove_slot(&mut self, _key: &M::Key) {
+        // Memory keeps the root (it cannot be empty) until its replacement goes in; its
+        // subtree left the system with it (deleted first, or taken along by its delete).
+        crate::fields::clear_children(self.root);
         self.deleted = true;
     }
 
