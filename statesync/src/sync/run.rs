@@ -232,17 +232,16 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         (flags.contains(model_flag) || self.options.flags.contains(sync_flag)).then_some(name)
     }
 
-    /// Why the element of `M` with `key` is left alone for `operation`, if it is: the sync
-    /// stopped, or a flag says so.
+    /// Why the element of `M` with `key` is left alone for `operation`, if it is: a flag
+    /// says so (whether the sync stopped or not, as a plan lists it), or the sync stopped.
     pub(super) fn skip_reason<M: DiffModel + 'static>(
         &self,
         key: &M::Key,
         operation: Operation,
     ) -> Option<SkipReason> {
-        if self.stopped {
-            Some(SkipReason::Stopped)
-        } else {
-            self.skip_flag::<M>(key, operation).map(SkipReason::Flag)
+        match self.skip_flag::<M>(key, operation) {
+            Some(flag) => Some(SkipReason::Flag(flag)),
+            None => self.stopped.then_some(SkipReason::Stopped),
         }
     }
 

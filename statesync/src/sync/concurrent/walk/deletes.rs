@@ -25,19 +25,20 @@ pub(super) fn delete_element<M, H, S>(
     H: ?Sized,
     S: Slots<M>,
 {
-    if run.stopped {
-        run.record_subtree(
-            model,
-            Operation::Delete,
-            Status::Skipped(SkipReason::Stopped),
-        );
-        return;
-    }
+    // A flag first: what it leaves alone is listed under it after a stop too.
     if let Some(flag) = engine::delete_skip_flag(slots, key, run) {
         run.record_subtree(
             model,
             Operation::Delete,
             Status::Skipped(SkipReason::Flag(flag)),
+        );
+        return;
+    }
+    if run.stopped {
+        run.record_subtree(
+            model,
+            Operation::Delete,
+            Status::Skipped(SkipReason::Stopped),
         );
         return;
     }

@@ -5,7 +5,7 @@ use crate::error::Operation;
 
 use super::super::super::SyncTree;
 use super::super::super::engine::{self, Slots, UpdateDecision};
-use super::super::super::flags::SyncFlags;
+use super::super::super::flags::{ModelFlags, SyncFlags};
 use super::super::super::report::{SkipReason, Status};
 use super::super::super::run::Run;
 use super::creates::create_element;
@@ -150,7 +150,10 @@ where
     H: ?Sized,
     S: Slots<M>,
 {
-    if run.stopped && run.phase.updates() {
+    // An `IGNORE`d element is decided as ever (its subtree listed under the flag, no
+    // call), stop or not.
+    let ignored = run.flags_of::<M>(key).contains(ModelFlags::IGNORE);
+    if run.stopped && run.phase.updates() && !ignored {
         // After a stop nothing more is decided or called: what the update would have done
         // is skipped, at every depth (a stale or missing element is not a failure then).
         let stopped = Status::Skipped(SkipReason::Stopped);
