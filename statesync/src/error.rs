@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Where an element sits in a hierarchy: the chain of ancestors from the root down,
-/// rendered as `site[name=nyc].devices[site=nyc, name=sw1].interfaces`.
+/// rendered as `site[name=nyc].devices.device[site=nyc, name=sw1].interfaces`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Path {
     segments: Vec<String>,

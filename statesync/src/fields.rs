@@ -301,13 +301,17 @@ impl<M: DiffModel, V: ModelVisitor> ChildFieldVisitor<M> for EachChild<'_, M, V>
 
 /// Empties every children collection of `model`: what is left of a model whose subtree
 /// left the system with it (a root memory keeps after its delete), or of one a side
-/// deleted (a merge's agreement).
+/// deleted (a merge's agreement). Each child is removed by key, so a `Store` that tracks
+/// its changes records them.
+#[cfg(any(feature = "sync", feature = "merge"))]
 pub(crate) fn clear_children<M: DiffModel>(model: &mut M) {
     struct Clear<'m, M>(&'m mut M);
 
     impl<M: DiffModel> ChildFieldVisitor<M> for Clear<'_, M> {
         fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
-            *(field.get_mut)(self.0) = C::default();
+            let children = (field.get_mut)(self.0);
+            let keys = children.child_keys();
+            children.remove_children(&keys);
         }
     }
 

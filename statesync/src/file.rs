@@ -110,7 +110,7 @@ struct NamedError {
 }
 
 /// A path as errors name it: the empty path, which names no file, said in words.
-fn shown(path: &Path) -> String {
+pub(crate) fn shown(path: &Path) -> String {
     if path.as_os_str().is_empty() {
         "the empty path".to_owned()
     } else {
@@ -250,7 +250,7 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     /// The file could not be opened or read.
-    #[error("{file}: {source}")]
+    #[error("{}: {source}", shown(file))]
     Io {
         /// The file.
         file: PathBuf,
@@ -259,7 +259,7 @@ pub enum ReadError {
     },
     /// The path is not a regular file (a FIFO would block, a device never end): refused
     /// before reading.
-    #[error("{file}: is {kind}, not a regular file; refusing to read it")]
+    #[error("{}: is {kind}, not a regular file; refusing to read it", shown(file))]
     NotAFile {
         /// The file.
         file: PathBuf,
@@ -267,7 +267,10 @@ pub enum ReadError {
         kind: &'static str,
     },
     /// The file is larger than the limit: refused before (or while) reading.
-    #[error("{file}: larger than the limit of {max_bytes} bytes; raise the limit to read it")]
+    #[error(
+        "{}: larger than the limit of {max_bytes} bytes; raise the limit to read it",
+        shown(file)
+    )]
     TooLarge {
         /// The file.
         file: PathBuf,
@@ -512,7 +515,7 @@ mod tests {
         assert_eq!(error.kind(), io::ErrorKind::Other);
         assert_eq!(
             error.to_string(),
-            format!("{}: serialisation failed", path.display())
+            format!("{}: serialisation failed", shown(path))
         );
         let cause = std::error::Error::source(error.get_ref().unwrap()).unwrap();
         assert_eq!(cause.to_string(), "serialisation failed");

@@ -215,7 +215,8 @@ pub trait DiffModel: Clone {
     ///
     /// # Errors
     /// [`Error::DuplicateKey`] when a `Vec` of children holds two children with one key;
-    /// the error names the parent and the key. [`Error::TooDeep`] for a tree deeper than
+    /// the error names the parent and the key. [`Error::SetAside`] for a `Store` of
+    /// children holding a model set aside after a colliding rename. [`Error::TooDeep`] for a tree deeper than
     /// [`crate::MAX_DEPTH`].
     #[inline]
     fn diff(&self, new: &Self) -> Result<Diff<Self>, Error> {
@@ -243,7 +244,8 @@ pub trait DiffModel: Clone {
     /// [`Error::NotFound`] or [`Error::AlreadyExists`] naming the element when the diff was
     /// not made for this state; [`Error::Stale`] when an updated field or a deleted element
     /// changed since; [`Error::DuplicateKey`] or [`Error::KeyMismatch`] for a diff or a
-    /// created model that is not consistent; [`Error::TooDeep`] beyond
+    /// created model that is not consistent; [`Error::SetAside`] for a `Store` holding a
+    /// model set aside after a colliding rename; [`Error::TooDeep`] beyond
     /// [`crate::MAX_DEPTH`].
     fn apply(&mut self, diff: &Diff<Self>) -> Result<(), Error> {
         diff.apply_to_root(self)

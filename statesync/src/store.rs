@@ -593,7 +593,8 @@ impl<M: DiffModel> Store<M> {
     /// cost is that of the listed elements (a scoped or incremental sync).
     ///
     /// # Errors
-    /// [`Error::DuplicateKey`] from a `Vec` of children inside.
+    /// [`Error::SetAside`] when either store holds a model set aside after a colliding
+    /// rename; [`Error::DuplicateKey`] from a `Vec` of children inside.
     pub fn diff_keys<'k>(
         &self,
         new: &Self,
@@ -634,7 +635,8 @@ impl<M: DiffModel> Store<M> {
     /// as a copy of `self` (or of a state `self` was synced to).
     ///
     /// # Errors
-    /// [`Error::DuplicateKey`] from a `Vec` of children inside.
+    /// [`Error::SetAside`] when either store holds a model set aside after a colliding
+    /// rename; [`Error::DuplicateKey`] from a `Vec` of children inside.
     pub fn diff_touched(&self, new: &Self) -> Result<Diff<M>, Error> {
         match &new.parts.touched {
             Some(touched) => self.diff_keys(new, touched.as_slice()),
@@ -645,7 +647,8 @@ impl<M: DiffModel> Store<M> {
     /// The diff that turns this store into `new`, matching models by key.
     ///
     /// # Errors
-    /// [`Error::DuplicateKey`] from a `Vec` of children inside.
+    /// [`Error::SetAside`] when either store holds a model set aside after a colliding
+    /// rename; [`Error::DuplicateKey`] from a `Vec` of children inside.
     pub fn diff(&self, new: &Self) -> Result<Diff<M>, Error> {
         self.diff_collection(new, &mut Unobserved)
     }

@@ -330,7 +330,41 @@ fn an_initial_state_that_repeats_a_key_is_refused() {
     );
     assert_ne!(edited, text, "the file holds the initial state: {text}");
     std::fs::write(&path, edited).unwrap();
-    assert!(History::<Shelf>::load(&path).is_err());
+    let error = History::<Shelf>::load(&path).unwrap_err();
+    let replay = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<statesync::merge::ReplayError>());
+    assert_eq!(replay.map(|replay| replay.version), Some(0), "{error}");
+    assert!(
+        matches!(
+            replay.map(|replay| &replay.error),
+            Some(statesync::Error::DuplicateKey { .. })
+        ),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains(": the initial state is refused: duplicate key"),
+        "{error}"
+    );
+}
+
+/// A file of another shape says what a history is (it said `expected struct Stored`, the
+/// name of an internal type), and the empty path is named in words (it printed nothing
+/// before the colon).
+#[test]
+fn a_file_of_another_shape_and_the_empty_path_say_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.json");
+    std::fs::write(&path, "[]").unwrap();
+    let error = History::<Shelf>::load(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("expected a history: an object of `initial` and `commits`"),
+        "{error}"
+    );
+    let error = History::<Shelf>::load(std::path::Path::new("")).unwrap_err();
+    assert!(error.to_string().starts_with("the empty path: "), "{error}");
 }
 
 /// A commit that changes nothing records no version, as `PgHistory`'s: `commit` returns

@@ -63,7 +63,7 @@ where
             );
             return Err(std::io::Error::new(
                 std::io::ErrorKind::FileTooLarge,
-                format!("{}: {error}", path.display()),
+                format!("{}: {error}", crate::file::shown(path)),
             ));
         }
         self.reads_back(&json).map_err(|what| {
@@ -209,7 +209,7 @@ pub struct ReplayError {
 
 impl std::fmt::Display for ReplayError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let path = self.path.display();
+        let path = crate::file::shown(&self.path);
         match self.version {
             0 => write!(f, "{path}: the initial state is refused: {}", self.error),
             version => write!(
@@ -243,6 +243,6 @@ fn replay(path: &Path, version: usize, error: Error) -> std::io::Error {
 fn invalid(path: &Path, error: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::InvalidData,
-        format!("{}: {error}", path.display()),
+        format!("{}: {error}", crate::file::shown(path)),
     )
 }

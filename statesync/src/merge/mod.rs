@@ -117,8 +117,8 @@ pub trait MergeModel: DiffModel + Debug + 'static {
 /// element by its path from the root: [`Error::TooDeep`](crate::Error::TooDeep) for an
 /// element deeper than [`crate::MAX_DEPTH`] (so a tree of any depth merges without
 /// overflowing the stack), [`Error::DuplicateKey`](crate::Error::DuplicateKey) for a
-/// collection holding a key twice (a `Vec`, or a `Store` holding a model set aside after a
-/// colliding rename), [`Error::KeyMismatch`](crate::Error::KeyMismatch) for a map holding a
+/// `Vec` holding a key twice, [`Error::SetAside`](crate::Error::SetAside) for a `Store`
+/// holding a model set aside after a colliding rename, [`Error::KeyMismatch`](crate::Error::KeyMismatch) for a map holding a
 /// child under another key than its own (its id changed in place).
 pub fn merge<M: MergeModel>(
     base: &M,

@@ -412,7 +412,8 @@ where
 /// twice, `collision` (`apply` refuses a diff of it whole, and so does `sync_from`, which
 /// cannot diff it), or it names the key of the element before it, which only a plan built
 /// by hand or read from a file can do (`apply` refuses such a diff whole; here the first is
-/// carried, a repeat refused). A refused element fails with `Error::DuplicateKey`, its
+/// carried, a repeat refused). A refused element fails with `Error::DuplicateKey` (with
+/// `Error::SetAside` for a `Store` holding a model set aside), its
 /// subtree skipped, recorded by the walk that would act on it. Both engines refuse
 /// elements this way.
 pub(super) fn refused_before_hook<M: DiffModel, H: ?Sized>(
