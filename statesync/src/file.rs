@@ -515,7 +515,7 @@ mod tests {
         assert_eq!(error.kind(), io::ErrorKind::Other);
         assert_eq!(
             error.to_string(),
-            format!("{}: serialisation failed", shown(path))
+            format!("{}: serialisation failed", path.display())
         );
         let cause = std::error::Error::source(error.get_ref().unwrap()).unwrap();
         assert_eq!(cause.to_string(), "serialisation failed");
