@@ -92,7 +92,12 @@ pub fn impl_predicates(model: &Model) -> Vec<WherePredicate> {
         .map(|clause| clause.predicates.iter().cloned().collect())
         .unwrap_or_default();
     match &model.bound {
-        Some(bound) => predicates.extend(bound.iter().cloned()),
+        Some(bound) => {
+            predicates.extend(bound.iter().cloned());
+            // Not bounds on parameters, which `bound` replaces: what a generic children
+            // field is (the sync impl's bounds on the child's key are proven through it).
+            predicates.extend(children_predicates(model));
+        }
         None if model.fallback => {
             // The stand-in impl beside derive errors asks only what `DiffModel` requires of
             // the model itself, so it adds no error of its own.
@@ -115,7 +120,6 @@ pub fn impl_predicates(model: &Model) -> Vec<WherePredicate> {
 /// `Clone`), `ChildCollection` on generic children fields, and `Clone` on the model when a
 /// parameter is used by none of these (only by skipped fields), as `DiffModel` requires.
 fn inferred(model: &Model) -> Vec<WherePredicate> {
-    let krate = &model.krate;
     let mut predicates = Vec::new();
     let mut unbounded = false;
     // An id field whose type names the parameters only through their associated types
@@ -163,17 +167,25 @@ fn inferred(model: &Model) -> Vec<WherePredicate> {
             unbounded = true;
         }
     }
+    predicates.extend(children_predicates(model));
+    if unbounded {
+        let ident = model.ident;
+        let (_, type_generics, _) = model.generics.split_for_impl();
+        predicates.push(parse_quote!(#ident #type_generics: ::core::clone::Clone));
+    }
+    predicates
+}
+
+/// `ChildCollection` (of a model with id fields) on each generic children field.
+fn children_predicates(model: &Model) -> Vec<WherePredicate> {
+    let krate = &model.krate;
+    let mut predicates = Vec::new();
     for field in model.fields_with(Role::Children) {
         if is_generic(model, field.ty) && !in_cycle(model, field.ty) {
             let ty = field.ty;
             predicates.push(parse_quote!(#ty: #krate::ChildCollection));
             predicates.push(parse_quote!(<#ty as #krate::ChildCollection>::Model: #krate::Keyed));
         }
-    }
-    if unbounded {
-        let ident = model.ident;
-        let (_, type_generics, _) = model.generics.split_for_impl();
-        predicates.push(parse_quote!(#ident #type_generics: ::core::clone::Clone));
     }
     predicates
 }
