@@ -57,8 +57,8 @@ impl<M: DiffModel> Scoped<M> {
     /// What `target` must do to match this load within its scope.
     ///
     /// # Errors
-    /// [`Error::SetAside`] when the target holds a model set aside after a colliding
-    /// rename; [`Error::DuplicateKey`] from a `Vec` of children inside.
+    /// [`Error::SetAside`] when the target or the load holds a model set aside after a
+    /// colliding rename; [`Error::DuplicateKey`] from a `Vec` of children inside.
     pub fn plan_for(&self, target: &Store<M>) -> Result<Diff<M>, Error> {
         target.diff_keys(&self.models, &self.covers)
     }
