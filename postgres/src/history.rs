@@ -465,21 +465,23 @@ where
         for row in &rows {
             let at: i64 = row.try_get(0)?;
             let what = || format!("history {:?} version {at}", self.root);
+            // The sequence first: a missing version makes its successor's chain check fail
+            // too, and the gap is what to name.
+            self.in_sequence(at, checkout.as_ref().map(Checkout::version))?;
             self.check_sound(row, 4, at)?;
             match checkout.as_mut() {
-                None if at == 0 => {
+                None => {
                     let snapshot: String = row.try_get(1)?;
                     let state = read_json(&snapshot, what)?;
                     checkout = Some(self.at_version_0(state, row.try_get(3)?));
                 }
-                Some(held) if at == held.version + 1 => {
+                Some(held) => {
                     let diff: String = row.try_get(2)?;
                     let diff: Diff<M> = read_json(&diff, what)?;
                     apply_stored(&mut held.state, &diff, what)?;
                     held.version = at;
                     held.digest = row.try_get(3)?;
                 }
-                _ => return Err(Error::BadRow(format!("{}: out of sequence", what()))),
             }
         }
         checkout
@@ -545,6 +547,25 @@ where
             ))),
             _ => Ok(()),
         }
+    }
+
+    /// Refuses a version read after `previous` (`None`: read first) that does not come
+    /// next: a version removed by hand, or one inserted out of turn.
+    fn in_sequence(&self, version: i64, previous: Option<i64>) -> Result<(), Error> {
+        let expected = previous.map_or(Some(0), |previous| previous.checked_add(1));
+        if expected == Some(version) {
+            return Ok(());
+        }
+        Err(Error::BadRow(match previous {
+            Some(previous) => format!(
+                "history {:?}: version {version} follows {previous} (a version missing?)",
+                self.root
+            ),
+            None => format!(
+                "history {:?}: version {version} comes first, not version 0",
+                self.root
+            ),
+        }))
     }
 
     /// Refuses a checkout of another history.
@@ -626,13 +647,8 @@ where
         let rows = rows.get(1..).unwrap_or_default();
         for row in rows {
             let version: i64 = row.try_get(0)?;
+            self.in_sequence(version, Some(checkout.version))?;
             self.check_sound(row, 3, version)?;
-            if version != checkout.version + 1 {
-                return Err(Error::BadRow(format!(
-                    "history {:?}: version {version} follows {}",
-                    self.root, checkout.version
-                )));
-            }
             let what = || format!("history {:?} version {version}", self.root);
             // A version's diff is read only after its predecessor's row, which the
             // checkout holds (`VersionGone` above), so a diff read is never NULL.

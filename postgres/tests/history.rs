@@ -593,6 +593,41 @@ async fn a_diff_edited_in_place_is_refused_where_it_is_read() {
     assert!(edited(history.pull(&client, &mut start).await.map(drop)));
 }
 
+/// A version removed by hand from the middle is named as the gap it leaves (head,
+/// checkout, pull), not as its successor's content being edited: the successor's chain
+/// digest no longer follows either, and was checked first.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_version_removed_from_the_middle_is_named_as_a_gap() {
+    let guard = TestSchema::new("hist_gap").await;
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    history.create_table(&client).await.unwrap();
+    let mut start = history.init(&client, &counters(2)).await.unwrap();
+    let first = history
+        .commit(&client, &start, &bump(start.state(), 0), "a")
+        .await
+        .unwrap();
+    history
+        .commit(&client, &first, &bump(first.state(), 1), "b")
+        .await
+        .unwrap();
+    let table = guard.schema.table("statesync_history");
+    client
+        .execute(&format!("DELETE FROM {table} WHERE version = 1"), &[])
+        .await
+        .unwrap();
+    let gap = |result: Result<(), statesync_postgres::Error>| match result {
+        Err(statesync_postgres::Error::BadRow(message)) => {
+            assert!(message.contains("version 2 follows 0"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    };
+    gap(history.head(&client).await.map(drop));
+    gap(history.checkout(&client, 2).await.map(drop));
+    gap(history.pull(&client, &mut start).await.map(drop));
+}
+
 /// A model with a JSON blob attribute, which a client may fill as deep as it likes.
 #[derive(DiffModel, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Desk {

@@ -347,6 +347,60 @@ async fn a_concurrent_edit_is_not_overwritten() {
     }
 }
 
+/// An array another program wrote starting at another index than 1 (`SET vlans[0] = 5`
+/// makes `[0:5]={5,...}`) reads back as its elements; a sync then updates and deletes its
+/// row as any other (the comparison with the loaded row ignored the lower bound).
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn an_array_starting_at_another_index_is_updated_and_deleted() {
+    let (_guard, pg, mut client, _) = filled("inv_array_bounds", 40, 21).await;
+    let schema = pg.schema().name().to_owned();
+    let mut first = None;
+    edit_first_device(&mut pg.load(&mut client).await.unwrap(), |device| {
+        first = device.interfaces.iter().next().map(DiffModel::key);
+    });
+    let first = first.unwrap();
+    let sql = format!("UPDATE {schema}.interface SET vlans[0] = 5 WHERE device = $1 AND name = $2");
+    client
+        .execute(&sql, &[&first.device, &first.name])
+        .await
+        .unwrap();
+    let bounds = format!(
+        "SELECT array_lower(vlans, 1) FROM {schema}.interface WHERE device = $1 AND name = $2"
+    );
+    let lower: i32 = client
+        .query_one(&bounds, &[&first.device, &first.name])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(lower, 0);
+
+    let mut target = pg.load(&mut client).await.unwrap();
+    let mut source = target.clone();
+    edit_first_device(&mut source, |device| {
+        device.interfaces.get_mut(&first).unwrap().description = "edited".into();
+    });
+    pg.sync(&mut client, &mut target, &source, SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(pg.load(&mut client).await.unwrap(), source);
+
+    // The array at index 0 again (whatever the update wrote), then a delete.
+    client
+        .execute(&sql, &[&first.device, &first.name])
+        .await
+        .unwrap();
+    let mut target = pg.load(&mut client).await.unwrap();
+    let mut source = target.clone();
+    edit_first_device(&mut source, |device| {
+        device.interfaces.remove(&first).unwrap();
+    });
+    pg.sync(&mut client, &mut target, &source, SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(pg.load(&mut client).await.unwrap(), source);
+}
+
 /// `write` runs inside the caller's transaction: two writes in one transaction (two
 /// inventories, or one inventory twice), each with updates and deletes, both go in.
 #[tokio::test]
@@ -386,7 +440,10 @@ async fn a_row_that_does_not_fit_the_models_is_named() {
         ("ARRAY[70000]", "vlan 70000 is not a u16"),
         ("ARRAY[-1]", "vlan -1 is not a u16"),
         ("ARRAY[10, NULL]", "a vlan is NULL"),
-        ("ARRAY[[1, 2], [3, 4]]", "column vlans"),
+        (
+            "ARRAY[[1, 2], [3, 4]]",
+            "column vlans: array contains too many dimensions",
+        ),
     ] {
         let sql = format!(
             "DELETE FROM {schema}.interface; INSERT INTO {schema}.interface \

@@ -182,6 +182,9 @@ fn cell<'a, T: tokio_postgres::types::FromSql<'a>>(
 ) -> Result<T, Error> {
     row.try_get(at).map_err(|error| {
         let column = row.columns().get(at).map_or("?", |column| column.name());
-        Error::BadRow(format!("{}: column {column}: {error}", element()))
+        // The driver's own text names the column by number only; its source says why.
+        let reason = std::error::Error::source(&error)
+            .map_or_else(|| error.to_string(), ToString::to_string);
+        Error::BadRow(format!("{}: column {column}: {reason}", element()))
     })
 }

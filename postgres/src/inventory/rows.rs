@@ -44,6 +44,8 @@ pub(crate) trait Row: DiffModel {
     const TABLE: &'static str;
     /// Every column, in COPY order; the key's columns first.
     const COLUMNS: &'static [&'static str];
+    /// The columns of an array type (compared by their elements alone: see `same_row`).
+    const ARRAYS: &'static [&'static str] = &[];
     /// How many of the first columns are the key (1 or 2).
     const KEY: usize;
     /// The foreign key to the parent table: constraint name, column, parent table, parent
@@ -162,6 +164,7 @@ impl Row for Interface {
         "mode",
         "vlans",
     ];
+    const ARRAYS: &'static [&'static str] = &["vlans"];
     const KEY: usize = 2;
     const PARENT: Option<[&'static str; 4]> =
         Some(["interface_device_fk", "device", "device", "name"]);

@@ -140,10 +140,20 @@ fn same_key<M: Row>(a: &str, b: &str) -> String {
     matched.join(" AND ")
 }
 
-/// `(a.c, ...) IS NOT DISTINCT FROM (b.c, ...)` over every column.
+/// `(a.c, ...) IS NOT DISTINCT FROM (b.c, ...)` over every column. An array column is
+/// compared as `c[:]`, its elements from index 1: PostgreSQL keeps an array's lower bound
+/// (`UPDATE ... SET vlans[0] = 5` makes `[0:5]={5,...}`) and `=` tells arrays apart by it,
+/// while a load reads the elements alone, so a row whose array starts elsewhere would
+/// never match what was loaded from it.
 fn same_row<M: Row>(a: &str, b: &str) -> String {
     let columns = |at: &str| {
-        let named: Vec<String> = M::COLUMNS.iter().map(|c| format!("{at}.{c}")).collect();
+        let named: Vec<String> = M::COLUMNS
+            .iter()
+            .map(|c| {
+                let slice = if M::ARRAYS.contains(c) { "[:]" } else { "" };
+                format!("{at}.{c}{slice}")
+            })
+            .collect();
         named.join(", ")
     };
     format!(
