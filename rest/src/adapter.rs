@@ -14,8 +14,9 @@ use crate::resource::Resource;
 /// deleted first).
 ///
 /// Which errors are retried: a `5xx` or a failed connection (nothing happened) always; a
-/// timeout or a connection lost after sending (the change may have happened) only for an
-/// update, which is idempotent. A create or delete whose outcome is unknown is not sent
+/// timeout, a connection lost after sending, or a gateway's `502` or `504` (the change
+/// may have happened: [`Error::outcome_unknown`]) only for an update, which is
+/// idempotent. A create or delete whose outcome is unknown is not sent
 /// again, so the engine never causes a duplicate (`409`); it fails in the report, memory
 /// keeps the element as it was, and the next sync, from [`Client::load`], finds what the
 /// service holds and converges. An update whose attempt timed out and whose retries then
@@ -40,7 +41,14 @@ use crate::resource::Resource;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+///
+/// The adapter remembers the updates whose outcome is unknown until
+/// [`AsyncAdapter::sync_finished`]: run one sync at a time through it. A clone starts with
+/// a record of its own (and shares the client's connections), so concurrent syncs each
+/// take a clone. A sync whose future is dropped never finishes: its record stays for the
+/// next sync through the adapter, which may then call a failure of the same element
+/// possibly made.
+#[derive(Debug)]
 pub struct RestAdapter {
     client: Client,
     /// The elements (`site[name=ams]`) whose update's outcome is unknown in this sync (an
@@ -67,6 +75,14 @@ impl RestAdapter {
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+}
+
+/// A clone shares the client and starts with an empty record of uncertain updates: a
+/// record shared between two syncs would be cleared by the first to finish.
+impl Clone for RestAdapter {
+    fn clone(&self) -> Self {
+        Self::new(self.client.clone())
     }
 }
 

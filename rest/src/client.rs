@@ -143,12 +143,19 @@ impl Error {
         }
     }
 
-    /// Whether the change may have been made although the call failed: a timeout or a
-    /// connection lost after sending a change (a `GET` changes nothing). A retry must then
-    /// expect a `409` duplicate (create) or a `404` (delete) for a change that did happen.
+    /// Whether the change may have been made although the call failed: a timeout, a
+    /// connection lost after sending a change (a `GET` changes nothing), or a `502` or
+    /// `504` (a gateway between the client and the service, which may have carried the
+    /// change out before the gateway gave up on it). A retry must then expect a `409`
+    /// duplicate (create) or a `404` (delete) for a change that did happen.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Error::Timeout { request, .. } | Error::Transport { request, .. } => changes(request),
+            Error::Status {
+                request,
+                status: 502 | 504,
+                ..
+            } => changes(request),
             Error::EarlierAttemptUnknown { .. } => true,
             _ => false,
         }

@@ -408,6 +408,208 @@ async fn a_retried_update_that_may_have_been_made_says_so() {
     );
 }
 
+/// What a [`Gateway`] answers a write (any request but a `GET`) with.
+#[derive(Clone, Copy)]
+enum Writes {
+    /// Each is passed on, then answered `504 Gateway Time-out` (a proxy that gave up
+    /// waiting): the service made the change, the client cannot know.
+    TimeOut,
+    /// The first as `TimeOut`; each later one is not passed on and is answered `503`
+    /// ("nothing was done") once the test releases it.
+    TimeOutThenRefuse,
+}
+
+/// A gateway in front of the service: reads pass through, writes as [`Writes`] says.
+struct Gateway {
+    upstream: String,
+    writes: Writes,
+    seen: std::sync::atomic::AtomicUsize,
+    /// Notified when a write waits for `release` (`TimeOutThenRefuse`).
+    waiting: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+impl Gateway {
+    /// Starts one on a loopback port; its URL.
+    async fn start(upstream: String, writes: Writes) -> (std::sync::Arc<Self>, String) {
+        let gateway = std::sync::Arc::new(Self {
+            upstream,
+            writes,
+            seen: std::sync::atomic::AtomicUsize::new(0),
+            waiting: tokio::sync::Notify::new(),
+            release: tokio::sync::Notify::new(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .fallback(Self::pass)
+            .with_state(std::sync::Arc::clone(&gateway));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (gateway, format!("http://{address}"))
+    }
+
+    async fn pass(
+        axum::extract::State(gateway): axum::extract::State<std::sync::Arc<Self>>,
+        request: axum::extract::Request,
+    ) -> axum::response::Response {
+        use axum::http::{Method, StatusCode, header::CONTENT_TYPE};
+        use axum::response::IntoResponse;
+
+        let (parts, body) = request.into_parts();
+        let write = parts.method != Method::GET;
+        let seen = gateway
+            .seen
+            .fetch_add(usize::from(write), std::sync::atomic::Ordering::SeqCst);
+        if write && seen > 0 && matches!(gateway.writes, Writes::TimeOutThenRefuse) {
+            gateway.waiting.notify_one();
+            gateway.release.notified().await;
+            let refusal = r#"{"error":"injected","message":"overloaded: nothing was done"}"#;
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(CONTENT_TYPE, "application/json")],
+                refusal,
+            )
+                .into_response();
+        }
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        let mut out = reqwest::Client::new()
+            .request(
+                parts.method.clone(),
+                format!("{}{}", gateway.upstream, parts.uri.path()),
+            )
+            .body(body.to_vec());
+        if let Some(kind) = parts.headers.get(CONTENT_TYPE) {
+            out = out.header(CONTENT_TYPE, kind.as_bytes());
+        }
+        let answer = out.send().await.unwrap();
+        if write {
+            return (StatusCode::GATEWAY_TIMEOUT, "504 Gateway Time-out").into_response();
+        }
+        let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
+        let body = axum::body::Body::from(answer.bytes().await.unwrap());
+        (status, [(CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+/// Behind a gateway, a `502` or `504` says nothing of what the service did: a create or
+/// delete so answered is not sent again (a resend would be a `409` duplicate or a `404`),
+/// and its failure says the change may have been made; an update is retried, and still
+/// says so when every attempt fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_timeout_is_an_unknown_outcome_and_no_create_is_sent_twice() {
+    let service = Service::start(Config::default()).await.unwrap();
+    let (_gateway, url) = Gateway::start(service.url(), Writes::TimeOut).await;
+    let client = Client::new(&url, &ClientConfig::default()).unwrap();
+    let reader = Client::new(&service.url(), &ClientConfig::default()).unwrap();
+    let mut target = reader.load().await.unwrap();
+    let source = inventory("eu");
+    let adapter = RestAdapter::new(client);
+    let report = target
+        .sync_from_async(&source, &adapter, options(1, 3))
+        .await
+        .unwrap();
+    let stats = service.stats();
+    assert_eq!((stats.duplicates, stats.not_found), (0, 0), "{stats:?}");
+    // Every site was created once and failed in the report (the gateway's 504); its
+    // children were never started.
+    assert_eq!(reader.load().await.unwrap().sites.len(), source.sites.len());
+    assert_eq!(report.counts.failed, source.sites.len(), "{report}");
+    for failure in report.failures() {
+        let Status::Failed(error) = &failure.status else {
+            unreachable!()
+        };
+        let error = error.downcast_ref::<Error>().unwrap();
+        assert!(
+            error.outcome_unknown() && error.status() == Some(504),
+            "{error}"
+        );
+    }
+
+    // An update: retried (idempotent), and the last 504 still says it may have been made.
+    let mut target = reader.load().await.unwrap();
+    let mut source = target.clone();
+    let site = source.sites.iter().next().unwrap().key();
+    source
+        .sites
+        .modify(&site, |site| site.region = "apac".into())
+        .unwrap();
+    let report = target
+        .sync_from_async(&source, &adapter, options(1, 3))
+        .await
+        .unwrap();
+    let failure = report.failures().next().unwrap();
+    let Status::Failed(error) = &failure.status else {
+        unreachable!()
+    };
+    assert!(error.downcast_ref::<Error>().unwrap().outcome_unknown());
+    assert_eq!(
+        reader
+            .load()
+            .await
+            .unwrap()
+            .sites
+            .get(&site)
+            .unwrap()
+            .region,
+        "apac"
+    );
+    service.shutdown().await.unwrap();
+}
+
+/// Two syncs through clones of one adapter: the one that finishes first does not make
+/// the other forget an update whose outcome is unknown (a clone has its own record), so
+/// the other's update, timed out and then refused, is still reported as possibly made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clone_of_the_adapter_keeps_its_own_record_of_unknown_outcomes() {
+    let service = Service::start(Config::default()).await.unwrap();
+    let reader = Client::new(&service.url(), &ClientConfig::default()).unwrap();
+    let site = fixtures::site("ams", 0, 0);
+    reader.create_site(&site).await.unwrap();
+    let (gateway, url) = Gateway::start(service.url(), Writes::TimeOutThenRefuse).await;
+    let adapter = RestAdapter::new(Client::new(&url, &ClientConfig::default()).unwrap());
+    let other = adapter.clone();
+    let mut target = reader.load().await.unwrap();
+    let mut source = target.clone();
+    source
+        .sites
+        .modify(&site.key(), |site| site.region = "apac".into())
+        .unwrap();
+    let updating = target.sync_from_async(&source, &adapter, options(1, 2));
+    let meanwhile = async {
+        // The update's second attempt is at the gateway: another sync runs to its end.
+        gateway.waiting.notified().await;
+        let mut empty = Inventory::default();
+        empty
+            .sync_from_async(&Inventory::default(), &other, options(1, 1))
+            .await
+            .unwrap();
+        gateway.release.notify_one();
+    };
+    let (report, ()) = tokio::join!(updating, meanwhile);
+    let report = report.unwrap();
+    let failure = report.failures().next().unwrap();
+    let Status::Failed(error) = &failure.status else {
+        unreachable!()
+    };
+    let error = error.downcast_ref::<Error>().unwrap();
+    assert!(
+        matches!(error, Error::EarlierAttemptUnknown { .. }),
+        "{error}"
+    );
+    assert_eq!(
+        reader
+            .load()
+            .await
+            .unwrap()
+            .sites
+            .get(&site.key())
+            .unwrap()
+            .region,
+        "apac"
+    );
+    service.shutdown().await.unwrap();
+}
+
 /// A device built in memory under another site than it names is refused before any
 /// request (it would be created under the site it names while memory keeps it under the
 /// other); the rest of the sync goes through, and memory is the service.
