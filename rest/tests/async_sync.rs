@@ -14,8 +14,8 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use statesync::sync::{
-    AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, HookError, Parents, RetryPolicy,
-    Status, SyncFlags, SyncOptions, SyncReport,
+    AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, HookError, Outcome, Parents,
+    RetryPolicy, Status, SyncFlags, SyncOptions, SyncReport,
 };
 use statesync::{DiffModel, Operation, Store};
 use statesync_rest::{Client, ClientConfig, Config, Error, RestAdapter, RunningService, Service};
@@ -491,6 +491,15 @@ impl Gateway {
     }
 }
 
+/// The client's error of a failed outcome.
+fn client_error(outcome: &Outcome) -> &Error {
+    match &outcome.status {
+        Status::Failed(failure) => failure.downcast_ref::<Error>(),
+        _ => None,
+    }
+    .expect("a failure of the client")
+}
+
 /// Behind a gateway, a `502` or `504` says nothing of what the service did: a create or
 /// delete so answered is not sent again (a resend would be a `409` duplicate or a `404`),
 /// and its failure says the change may have been made; an update is retried, and still
@@ -515,10 +524,7 @@ async fn a_gateway_timeout_is_an_unknown_outcome_and_no_create_is_sent_twice() {
     assert_eq!(reader.load().await.unwrap().sites.len(), source.sites.len());
     assert_eq!(report.counts.failed, source.sites.len(), "{report}");
     for failure in report.failures() {
-        let Status::Failed(error) = &failure.status else {
-            unreachable!()
-        };
-        let error = error.downcast_ref::<Error>().unwrap();
+        let error = client_error(failure);
         assert!(
             error.outcome_unknown() && error.status() == Some(504),
             "{error}"
@@ -537,11 +543,7 @@ async fn a_gateway_timeout_is_an_unknown_outcome_and_no_create_is_sent_twice() {
         .sync_from_async(&source, &adapter, options(1, 3))
         .await
         .unwrap();
-    let failure = report.failures().next().unwrap();
-    let Status::Failed(error) = &failure.status else {
-        unreachable!()
-    };
-    assert!(error.downcast_ref::<Error>().unwrap().outcome_unknown());
+    assert!(client_error(report.failures().next().unwrap()).outcome_unknown());
     assert_eq!(
         reader
             .load()
@@ -587,11 +589,7 @@ async fn a_clone_of_the_adapter_keeps_its_own_record_of_unknown_outcomes() {
     };
     let (report, ()) = tokio::join!(updating, meanwhile);
     let report = report.unwrap();
-    let failure = report.failures().next().unwrap();
-    let Status::Failed(error) = &failure.status else {
-        unreachable!()
-    };
-    let error = error.downcast_ref::<Error>().unwrap();
+    let error = client_error(report.failures().next().unwrap());
     assert!(
         matches!(error, Error::EarlierAttemptUnknown { .. }),
         "{error}"
