@@ -275,9 +275,13 @@ pub(crate) fn is_line_break(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
-/// A bidirectional control: shown raw, it reorders the rest of a line.
+/// A bidirectional control (Unicode's `Bidi_Control`: the Arabic letter mark and the
+/// marks, embeddings, overrides and isolates): shown raw, it reorders the rest of a line.
 pub(crate) fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 #[cfg(test)]
@@ -313,6 +317,11 @@ mod tests {
         assert_eq!(escaped("a\u{2028}b"), "a\\u{2028}b");
         assert_eq!(escaped("\"x\u{202e}y\""), "\"x\\u{202e}y\"");
         assert_eq!(escaped("\"\n\""), "\"\\n\"");
+        // Every `Bidi_Control`, the Arabic letter mark included.
+        for control in ['\u{61c}', '\u{200e}', '\u{202a}', '\u{2069}'] {
+            let escaped = escaped(&format!("x{control}y"));
+            assert_eq!(escaped, format!("x\\u{{{:x}}}y", u32::from(control)));
+        }
         assert_eq!(escaped("caf\u{e9} \u{1f600}"), "caf\u{e9} \u{1f600}");
     }
 
