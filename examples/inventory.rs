@@ -126,6 +126,15 @@ impl Options {
             )?;
             return Ok(());
         }
+        // The database is open by now (created if new): a demo file written over it would
+        // unlink the file the sync then commits into.
+        if same_file(&self.db, path) {
+            return Err(UsageError::new(format!(
+                "--db {} is where this run writes its demo dataset; name another file",
+                self.db.display()
+            ))
+            .into());
+        }
         cli::at_path(Path::new(DEMO_DIR), std::fs::create_dir_all(DEMO_DIR))?;
         json_file::save(inventory, path)?;
         statesync_suite::say!("{what}, written to {}", path.display())?;
@@ -373,7 +382,7 @@ fn sync(options: &Options, opened: Opened, source: &Inventory) -> Result<(), Hoo
     for failure in report.failures().take(10) {
         statesync_suite::say!("  {failure}")?;
     }
-    conclude(options, &report, &ending)
+    conclude(options, &report, &ending, plan.summary().changes())
 }
 
 /// Removes an empty database file, only when SQLite confirmed the rollback (no journal to
@@ -392,7 +401,29 @@ fn remove_if_left_empty(db: &Path, ending: &Ending) -> std::io::Result<bool> {
 }
 
 /// The last line: what the database holds, from how the transaction ended.
-fn conclude(options: &Options, report: &SyncReport, ending: &Ending) -> Result<(), HookError> {
+/// What a sync left out of the system: the failures, the changes skipped with them and,
+/// after a stop, those of the `planned` changes it never tried (the engine lists nothing
+/// after a stop).
+fn left_out(report: &SyncReport, planned: usize) -> String {
+    let counts = &report.counts;
+    let mut left = format!(
+        "{} failed, {} skipped with them",
+        counts.failed, counts.skipped
+    );
+    if report.stopped {
+        let tried = counts.changes() + counts.failed + counts.skipped;
+        let untried = planned.saturating_sub(tried);
+        left.push_str(&format!(", {untried} not tried after the stop"));
+    }
+    left
+}
+
+fn conclude(
+    options: &Options,
+    report: &SyncReport,
+    ending: &Ending,
+    planned: usize,
+) -> Result<(), HookError> {
     let db = options.db.display();
     if let Some(refusal) = &report.refused {
         return Err(format!(
@@ -406,21 +437,16 @@ fn conclude(options: &Options, report: &SyncReport, ending: &Ending) -> Result<(
             Ok(())
         }
         Ending::Committed => Err(format!(
-            "committed what was applied ({} changes); {} failed and {} were skipped with \
-             them (or after a stop), and are not in {db}: fix them and run again",
+            "committed what was applied ({} changes); not in {db}: {}: fix them and run again",
             report.counts.changes(),
-            report.counts.failed,
-            report.counts.skipped
+            left_out(report, planned)
         )
         .into()),
         Ending::NothingWritten => {
             Err(format!("nothing was written to {db}: every change failed or was skipped").into())
         }
         Ending::RolledBack { .. } | Ending::Abandoned { .. } => {
-            let counts = format!(
-                "{} failed, {} skipped with them (or after a stop)",
-                report.counts.failed, report.counts.skipped
-            );
+            let counts = left_out(report, planned);
             let hint = if report.counts.failed > 0 && !options.partial {
                 "; --partial commits what succeeded"
             } else {

@@ -188,6 +188,110 @@ fn inventory_dry_run_tells_of_the_delete_limit() {
     assert!(!stdout.contains("would be refused"), "{stdout}");
 }
 
+/// A sync stopped by a failure says how many changes it never tried: the engine lists
+/// nothing after a stop, and the last line counted only the failed and skipped ones. The
+/// failure is SQLite's, writing past a file-size limit (`ulimit -f`) once its cache spills.
+#[test]
+#[cfg(target_os = "linux")]
+fn inventory_counts_the_changes_a_stop_left_untried() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.json");
+    statesync_suite::json_file::save(&statesync_suite::dataset::generate(30_000, 5), &source)
+        .unwrap();
+    // Built before the limit applies to cargo too.
+    assert!(inventory(&["--help"]).status.success());
+    let limited = std::process::Command::new("sh")
+        .current_dir(dir.path())
+        .args(["-c", "trap '' XFSZ; ulimit -f 1000; exec \"$@\"", "sh"])
+        .arg(env!("CARGO"))
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+        .args([
+            "--example",
+            "inventory",
+            "--",
+            "--db",
+            "inv.sqlite",
+            "--source",
+        ])
+        .arg(&source)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(limited.stdout).unwrap();
+    let stderr = String::from_utf8(limited.stderr).unwrap();
+    assert!(!limited.status.success(), "{stdout}{stderr}");
+    let number_after = |text: &str, label: &str| -> usize {
+        let at = text
+            .find(label)
+            .unwrap_or_else(|| panic!("{label}: {text}"))
+            + label.len();
+        let digits: String = text[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap()
+    };
+    let number_before = |text: &str, label: &str| -> usize {
+        let at = text
+            .find(label)
+            .unwrap_or_else(|| panic!("{label}: {text}"));
+        let start = text[..at]
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .len();
+        text[start..at].parse().unwrap()
+    };
+    let planned = number_after(&stdout, "create: ");
+    let created = number_after(&stdout, "report: created: ");
+    let failed = number_before(&stderr, " failed, ");
+    let skipped = number_before(&stderr, " skipped with them");
+    let untried = number_before(&stderr, " not tried after the stop");
+    assert_eq!(
+        created + failed + skipped + untried,
+        planned,
+        "{stdout}{stderr}"
+    );
+    assert!(
+        created < planned,
+        "the limit did not stop the sync: {stdout}"
+    );
+}
+
+/// `--db` naming the demo dataset's file is refused before the dataset is written over the
+/// database the run opened (the sync then committed into an unlinked file and said
+/// "committed"), and the database file it created is removed.
+#[test]
+fn inventory_refuses_a_db_where_it_writes_the_demo_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "--generate",
+            "100",
+            "--db",
+            "target/inventory-demo/source.json",
+        ][..],
+        &[
+            "--generate",
+            "100",
+            "--mutate",
+            "--db",
+            "target/inventory-demo/source.json",
+        ][..],
+    ] {
+        let output = statesync_suite::fixtures::example_in(dir.path(), "inventory")
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("where this run writes its demo dataset"),
+            "{stderr}"
+        );
+        let left = dir.path().join("target/inventory-demo/source.json");
+        assert!(!left.exists(), "{stderr}");
+    }
+}
+
 /// A value the program cannot read is bad usage too: exit code 2, as an unknown argument.
 #[test]
 fn inventory_refuses_an_unreadable_value_with_exit_code_2() {
