@@ -29,7 +29,7 @@ fn main() -> ExitCode {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
-    let server = Server::new(inventory());
+    let server = Server::new(inventory())?;
     let serving = server.clone();
     std::thread::spawn(move || serving.listen(listener));
     statesync_suite::say!("server on {address}, version {}", server.snapshot().0)?;

@@ -33,7 +33,7 @@ use statesync::Diff;
 use crate::inventory::Inventory;
 
 pub use client::{Client, TIMEOUT as CLIENT_TIMEOUT};
-pub use server::Server;
+pub use server::{Server, StateTooLarge};
 
 /// The largest message accepted by default, in bytes.
 pub const MAX_MESSAGE: u64 = 16 * 1024 * 1024;
@@ -59,8 +59,9 @@ pub const MAX_ERROR_TEXT: usize = 512;
 ///     message_deadline: Duration::from_secs(2),
 ///     ..Limits::default()
 /// };
-/// let server = Server::with_limits(statesync_suite::fixtures::inventory(), limits);
+/// let server = Server::with_limits(statesync_suite::fixtures::inventory(), limits)?;
 /// assert_eq!(server.snapshot().0, 0);
+/// # Ok::<(), statesync_suite::remote::StateTooLarge>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {

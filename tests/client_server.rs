@@ -16,7 +16,7 @@ fn start() -> (Server, SocketAddr) {
 fn start_with(state: Inventory, limits: Limits) -> (Server, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    let server = Server::with_limits(state, limits);
+    let server = Server::with_limits(state, limits).unwrap();
     let serving = server.clone();
     std::thread::spawn(move || serving.listen(listener));
     (server, address)
@@ -368,7 +368,7 @@ fn push_with_site_update(site_update: &str) -> String {
 
 #[test]
 fn pushes_that_change_nothing_are_refused() {
-    let server = Server::new(inventory());
+    let server = Server::new(inventory()).unwrap();
     let devices_untouched = r#"{"devices":{"model":"device","elements":[],"unchanged":6}}"#;
     let no_field_change = format!(
         r#"{{"key":{{"name":"ams"}},"action":{{"update":{{"fields":{{}},"children":{devices_untouched}}}}}}}"#
@@ -593,7 +593,7 @@ fn random_and_mutated_messages_never_panic_and_change_nothing_unless_accepted() 
         retained_versions: 4,
         ..Limits::default()
     };
-    let server = Server::with_limits(inventory(), limits);
+    let server = Server::with_limits(inventory(), limits).unwrap();
     let mut states = vec![inventory()];
     let mut corpus = vec![b"\"hello\"".to_vec()];
     let (mut accepted, mut refused, mut answered) = (0, 0, 0);
@@ -652,7 +652,7 @@ fn random_and_mutated_messages_never_panic_and_change_nothing_unless_accepted() 
 
 #[test]
 fn concurrent_pushes_to_one_version_commit_one_and_answer_the_others_stale() {
-    let server = Server::new(inventory());
+    let server = Server::new(inventory()).unwrap();
     let pushes: Vec<_> = (0..4)
         .map(|at| {
             let server = server.clone();
@@ -686,7 +686,7 @@ fn concurrent_pushes_to_one_version_commit_one_and_answer_the_others_stale() {
 
 #[test]
 fn a_long_pull_does_not_hold_up_other_requests() {
-    let server = Server::new(statesync_suite::dataset::generate(30_000, 3));
+    let server = Server::new(statesync_suite::dataset::generate(30_000, 3)).unwrap();
     for seed in 0..4 {
         let (version, state) = server.snapshot();
         let diff = state
@@ -723,17 +723,42 @@ fn a_long_pull_does_not_hold_up_other_requests() {
     );
 }
 
+/// A starting state whose `hello` reply would not fit in a message is refused when the
+/// server is made (it served a reply no client could read, and every connect failed); one
+/// that fits is served.
+#[test]
+fn a_starting_state_larger_than_a_message_is_refused() {
+    let hello_size = Server::new(inventory())
+        .unwrap()
+        .handle_message(b"\"hello\"")
+        .len();
+    let limits = |max_message| Limits {
+        max_message,
+        ..Limits::default()
+    };
+    let Err(refused) = Server::with_limits(inventory(), limits(hello_size - 1)) else {
+        panic!("a state larger than a message was taken");
+    };
+    assert_eq!(refused.limit, hello_size - 1);
+    // The check leaves room for any version number (`usize::MAX` has 20 digits).
+    let server = Server::with_limits(inventory(), limits(hello_size + 19)).unwrap();
+    assert_eq!(server.handle_message(b"\"hello\"").len(), hello_size);
+}
+
 /// A push that would make the whole state larger than a message is refused: committed, it
 /// would make every new client's `Hello` reply unreadable. The state stays servable.
 #[test]
 fn a_push_that_would_outgrow_a_message_is_refused() {
     use statesync_suite::remote::Request;
-    let hello_size = Server::new(inventory()).handle_message(b"\"hello\"").len();
+    let hello_size = Server::new(inventory())
+        .unwrap()
+        .handle_message(b"\"hello\"")
+        .len();
     let limits = Limits {
         max_message: hello_size + 2_000,
         ..Limits::default()
     };
-    let server = Server::with_limits(inventory(), limits.clone());
+    let server = Server::with_limits(inventory(), limits.clone()).unwrap();
     let push = |grown: Inventory| {
         let (version, state) = server.snapshot();
         let diff = state.diff(&grown).unwrap();
@@ -763,7 +788,7 @@ fn a_push_that_would_outgrow_a_message_is_refused() {
 #[test]
 fn a_push_that_reuses_a_device_name_in_another_site_is_refused() {
     use statesync_suite::remote::Request;
-    let server = Server::new(inventory());
+    let server = Server::new(inventory()).unwrap();
     let mut reused = inventory();
     reused
         .sites
@@ -792,13 +817,14 @@ fn a_diff_larger_than_a_message_is_answered_with_the_whole_state() {
     let mut replaced = Inventory::default();
     replaced.sites.insert(site("lon", 6, 6)).unwrap();
     let state_size = Server::new(initial.clone())
+        .unwrap()
         .handle_message(b"\"hello\"")
         .len();
     let limits = Limits {
         max_message: state_size + 2_000,
         ..Limits::default()
     };
-    let server = Server::with_limits(initial.clone(), limits.clone());
+    let server = Server::with_limits(initial.clone(), limits.clone()).unwrap();
     let diff = initial.diff(&replaced).unwrap();
     assert!(matches!(
         server.handle(Request::Push { base: 0, diff }),

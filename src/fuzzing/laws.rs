@@ -166,7 +166,7 @@ pub fn check_server_message(bytes: &[u8]) -> Result<Outcome, Violation> {
     let Ok(request) = serde_json::from_slice::<Request>(bytes) else {
         return Ok(Outcome::Unreadable);
     };
-    let server = Server::new(Target::SmallInventory.inventory().clone());
+    let server = Server::new(Target::SmallInventory.inventory().clone()).map_err(broken)?;
     let before = server.snapshot();
     let response = server.handle(request);
     serde_json::to_string(&response).map_err(broken)?;

@@ -17,6 +17,14 @@ use super::wire::{self, Frame};
 use super::{Limits, MAX_MESSAGE, Request, Response};
 use crate::inventory::Inventory;
 
+/// A starting state too large for the server's messages (see [`Server::with_limits`]).
+#[derive(Debug, thiserror::Error)]
+#[error("the starting state is larger than a message of {limit} bytes, which no client could read")]
+pub struct StateTooLarge {
+    /// The largest message, in bytes.
+    pub limit: usize,
+}
+
 /// The server: the authoritative state as a head and its recent versions, the limits it
 /// enforces and what its connections hold.
 #[derive(Clone)]
@@ -31,19 +39,38 @@ pub struct Server {
 
 impl Server {
     /// A server whose version 0 is `state`, with the default [`Limits`].
-    pub fn new(state: Inventory) -> Self {
+    ///
+    /// # Errors
+    /// [`StateTooLarge`] when a reply carrying `state` would not fit in a message.
+    pub fn new(state: Inventory) -> Result<Self, StateTooLarge> {
         Self::with_limits(state, Limits::default())
     }
 
     /// A server whose version 0 is `state`, enforcing `limits`.
-    pub fn with_limits(state: Inventory, limits: Limits) -> Self {
-        Self {
+    ///
+    /// # Errors
+    /// [`StateTooLarge`] when a reply carrying `state` would not fit in a message of
+    /// `limits.max_message` (or of the client's limit, if smaller): `hello` answers with
+    /// the whole state, so no client could connect. A push that would make the state that
+    /// large is refused for the same reason.
+    pub fn with_limits(state: Inventory, limits: Limits) -> Result<Self, StateTooLarge> {
+        let server = Self {
             versions: Arc::new(Mutex::new(Versions::new(state, limits.retained_versions))),
             admission: Arc::new(Admission::new(limits.max_connections, limits.max_per_peer)),
             // At least one whole message, whatever the limits say.
             budget: Arc::new(Budget::new(limits.max_in_flight.max(limits.max_message))),
             peers: Arc::default(),
             limits: Arc::new(limits),
+        };
+        let (_, head) = server.versions().head();
+        let fits = server.fits_a_reply(&head).is_ok();
+        drop(head);
+        if fits {
+            Ok(server)
+        } else {
+            Err(StateTooLarge {
+                limit: server.message_limit(),
+            })
         }
     }
 
@@ -76,11 +103,12 @@ impl Server {
     /// ```
     /// use statesync_suite::remote::Server;
     ///
-    /// let server = Server::new(statesync_suite::fixtures::inventory());
+    /// let server = Server::new(statesync_suite::fixtures::inventory())?;
     /// let reply = server.handle_message(b"{\"pull\":{\"base\":0}}\n");
     /// assert!(reply.starts_with(b"{\"changes\":{\"version\":0,"));
     /// let reply = server.handle_message(b"\xff\xfe not utf-8\n");
     /// assert!(reply.starts_with(b"{\"rejected\":"));
+    /// # Ok::<(), statesync_suite::remote::StateTooLarge>(())
     /// ```
     pub fn handle_message(&self, message: &[u8]) -> Vec<u8> {
         let response = match serde_json::from_slice::<Request>(message) {
