@@ -3,10 +3,10 @@
 //! once for every record (serde's derive would emit a few hundred lines per record, most of
 //! what a model costs the crate that declares it).
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::ext::IdentExt;
-use syn::{Generics, Ident, WherePredicate};
+use syn::{Generics, Ident, Lifetime, WherePredicate};
 
 use crate::ast::Model;
 use crate::bound;
@@ -86,25 +86,25 @@ pub fn impls(record: &Record) -> TokenStream {
     // `for<'__s>` keeps a bound that names no parameter from being checked where the impl
     // is written; `Deserialize<'__de>` names the impl's lifetime already (and a higher-ranked
     // `DeserializeOwned` bound would be ambiguous beside the type's own impl).
-    let predicates = |extra: &[WherePredicate], bound: &dyn Fn(&syn::Type) -> WherePredicate| {
-        let mut predicates: Vec<WherePredicate> = record
-            .generics
-            .where_clause
-            .as_ref()
-            .map(|clause| clause.predicates.iter().cloned().collect())
-            .unwrap_or_default();
-        predicates.extend(record.bounded.iter().map(bound));
-        predicates.extend(extra.iter().cloned());
-        bound::build_where(predicates)
-    };
-    let serialize_where = predicates(
-        &record.serialize_extra,
-        &|ty| syn::parse_quote!(for<'__s> #ty: #serde::Serialize),
-    );
-    let deserialize_where = predicates(
-        &record.deserialize_extra,
-        &|ty| syn::parse_quote!(#ty: #serde::Deserialize<'__de>),
-    );
+    let predicates =
+        |extra: &[WherePredicate], bound: &mut dyn FnMut(&syn::Type) -> Vec<WherePredicate>| {
+            let mut predicates: Vec<WherePredicate> = record
+                .generics
+                .where_clause
+                .as_ref()
+                .map(|clause| clause.predicates.iter().cloned().collect())
+                .unwrap_or_default();
+            predicates.extend(record.bounded.iter().flat_map(bound));
+            predicates.extend(extra.iter().cloned());
+            bound::build_where(predicates)
+        };
+    let serialize_where = predicates(&record.serialize_extra, &mut |ty| {
+        vec![serialize_bound(ty, &serde)]
+    });
+    let mut borrowed = Borrowed::default();
+    let deserialize_where = predicates(&record.deserialize_extra, &mut |ty| {
+        borrowed.deserialize_bound(ty, &serde)
+    });
     let (impl_generics, _, _) = record.generics.split_for_impl();
     let mut de_generics = record.generics.clone();
     de_generics.params.insert(0, syn::parse_quote!('__de));
@@ -143,6 +143,128 @@ pub fn impls(record: &Record) -> TokenStream {
             [#serialize_where], [#deserialize_where], #build, [#(#fields),*], #tree
         );
     }
+}
+
+/// `for<'__s> T: Serialize`, with each lifetime `T` names made higher-ranked too: two
+/// bounds that differ only in lifetimes (`&'a str` and `&'b str`) are one bound then.
+/// rustc cannot choose between where clauses that differ only in lifetimes (E0283), and
+/// a type serializes alike under any lifetime.
+fn serialize_bound(ty: &syn::Type, serde: &TokenStream) -> WherePredicate {
+    let names = lifetimes_of(ty);
+    if names.is_empty() {
+        return syn::parse_quote!(for<'__s> #ty: #serde::Serialize);
+    }
+    let fresh: Vec<Lifetime> = (0..names.len())
+        .map(|at| Lifetime::new(&format!("'__l{at}"), Span::call_site()))
+        .collect();
+    let ty = rename_lifetimes(quote!(#ty), &mut |name| {
+        let at = names.iter().position(|known| known == name).unwrap_or(0);
+        fresh
+            .get(at)
+            .map_or_else(|| name.clone(), |fresh| fresh.ident.clone())
+    });
+    syn::parse_quote!(for<'__s, #(#fresh),*> #ty: #serde::Serialize)
+}
+
+/// The deserialize bounds of a record's field types, made one by one. Of two types that
+/// differ only in their lifetimes (`&'a str` and `&'b str`), only the first is bounded
+/// (rustc cannot choose between such where clauses, E0283), and the impl asks their
+/// lifetimes to be equal (`'a: 'b` and `'b: 'a`), which proves the other: a record of
+/// such types deserializes when those lifetimes are one, as from one borrowed input.
+#[derive(Default)]
+struct Borrowed {
+    /// The bounded types with lifetimes: their text with the lifetimes erased, and the
+    /// lifetimes in order.
+    seen: Vec<(String, Vec<Ident>)>,
+}
+
+impl Borrowed {
+    fn deserialize_bound(&mut self, ty: &syn::Type, serde: &TokenStream) -> Vec<WherePredicate> {
+        let bound: WherePredicate = syn::parse_quote!(#ty: #serde::Deserialize<'__de>);
+        let mut order = Vec::new();
+        let erased = rename_lifetimes(quote!(#ty), &mut |name| {
+            order.push(name.clone());
+            Ident::new("_", Span::call_site())
+        })
+        .to_string();
+        if order.is_empty() || bound_inside(ty) {
+            return vec![bound];
+        }
+        let Some((_, first)) = self.seen.iter().find(|(known, _)| *known == erased) else {
+            self.seen.push((erased, order));
+            return vec![bound];
+        };
+        let mut equal = Vec::new();
+        for (a, b) in first.iter().zip(&order).filter(|(a, b)| a != b) {
+            let (a, b) = (lifetime(a), lifetime(b));
+            equal.push(syn::parse_quote!(#a: #b));
+            equal.push(syn::parse_quote!(#b: #a));
+        }
+        equal
+    }
+}
+
+fn lifetime(name: &Ident) -> Lifetime {
+    Lifetime {
+        apostrophe: name.span(),
+        ident: name.clone(),
+    }
+}
+
+/// The distinct lifetimes a type names, in order (none for a type that binds lifetimes of
+/// its own, `for<'x> fn(&'x str)`: it keeps its bounds as written).
+fn lifetimes_of(ty: &syn::Type) -> Vec<Ident> {
+    let mut names: Vec<Ident> = Vec::new();
+    if bound_inside(ty) {
+        return names;
+    }
+    rename_lifetimes(quote!(#ty), &mut |name| {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+        name.clone()
+    });
+    names
+}
+
+/// Whether a type binds lifetimes of its own (a `for<...>` or a function pointer type).
+fn bound_inside(ty: &syn::Type) -> bool {
+    fn any_ident(tokens: TokenStream, names: &[&str]) -> bool {
+        tokens.into_iter().any(|token| match token {
+            TokenTree::Ident(ident) => names.iter().any(|name| ident == name),
+            TokenTree::Group(group) => any_ident(group.stream(), names),
+            _ => false,
+        })
+    }
+    any_ident(quote!(#ty), &["for", "fn"])
+}
+
+/// `tokens` with each lifetime's name replaced by what `rename` makes of it.
+fn rename_lifetimes(tokens: TokenStream, rename: &mut dyn FnMut(&Ident) -> Ident) -> TokenStream {
+    let mut out = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            TokenTree::Punct(tick)
+                if tick.as_char() == '\'' && tick.spacing() == Spacing::Joint =>
+            {
+                out.push(TokenTree::Punct(tick));
+                if let Some(TokenTree::Ident(name)) =
+                    tokens.next_if(|next| matches!(next, TokenTree::Ident(_)))
+                {
+                    out.push(TokenTree::Ident(rename(&name)));
+                }
+            }
+            TokenTree::Group(group) => {
+                let mut renamed =
+                    Group::new(group.delimiter(), rename_lifetimes(group.stream(), rename));
+                renamed.set_span(group.span());
+                out.push(TokenTree::Group(renamed));
+            }
+            token => out.push(token),
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// The fields as a balanced binary tree, `[left right]` with `(member kind)` leaves and

@@ -278,6 +278,53 @@ fn models_with_lifetimes_diff_and_apply() {
     assert_eq!(old.note, "b");
 }
 
+/// A model borrowing under two lifetimes, in its key and its attributes (rustc could not
+/// choose between the records' serde bounds that differ only in lifetimes: E0283, and the
+/// model did not compile with the `serde` feature on). Its diff serializes, and reads back
+/// with one lifetime for both (from one borrowed input).
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct TwoBorrows<'a, 'b> {
+    #[statesync(id)]
+    shelf: &'a str,
+    #[statesync(id)]
+    slot: &'b str,
+    title: &'a str,
+    note: std::borrow::Cow<'b, str>,
+    subtitle: &'b str,
+}
+
+#[test]
+fn models_borrowing_under_two_lifetimes_diff_serialize_and_apply() {
+    let shelf = String::from("a");
+    let old = TwoBorrows {
+        shelf: &shelf,
+        slot: "1",
+        title: "Dune",
+        note: "".into(),
+        subtitle: "",
+    };
+    let new = TwoBorrows {
+        title: "Dune Messiah",
+        note: "second".into(),
+        subtitle: "book 2",
+        ..old.clone()
+    };
+    let diff = old.diff(&new).unwrap();
+    let json = serde_json::to_string(&diff).unwrap();
+    let read: statesync::Diff<TwoBorrows<'_, '_>> = serde_json::from_str(&json).unwrap();
+    assert_eq!(read, diff);
+    let mut applied = old.clone();
+    applied.apply(&read).unwrap();
+    assert_eq!(applied, new);
+    assert_eq!(
+        old.key(),
+        TwoBorrowsKey {
+            shelf: "a",
+            slot: "1"
+        }
+    );
+}
+
 /// `bound` replaces the inferred bounds (`tests/ui/container/bound-is-applied.rs` shows the
 /// replacement is enforced).
 #[derive(DiffModel, Clone, Debug, PartialEq)]
