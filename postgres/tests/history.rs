@@ -13,7 +13,7 @@ use common::{TestSchema, url};
 use serde::{Deserialize, Serialize};
 use statesync::merge::MergeOptions;
 use statesync::{DiffModel, Store};
-use statesync_postgres::{CommitError, PgHistory, connect};
+use statesync_postgres::{Checkout, CommitError, PgHistory, connect};
 
 #[derive(DiffModel, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Counters {
@@ -554,17 +554,20 @@ async fn a_commit_racing_the_removal_of_its_history_writes_nothing() {
     assert!(history.versions(&admin).await.unwrap().is_empty());
 }
 
-/// A diff edited in place, its chain digest kept, is refused where it is read (head,
-/// checkout, pull): it was applied as if it were what was committed, and a checkout made
-/// before the edit still committed on top of it.
-#[tokio::test]
-#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
-async fn a_diff_edited_in_place_is_refused_where_it_is_read() {
-    let guard = TestSchema::new("hist_edited").await;
+/// A history of counters at versions 0, 1 and 2, and a checkout of version 0.
+async fn versions_0_to_2(
+    test: &str,
+) -> (
+    TestSchema,
+    tokio_postgres::Client,
+    PgHistory<Counters>,
+    Checkout<Counters>,
+) {
+    let guard = TestSchema::new(test).await;
     let client = connect(&url()).await.unwrap();
     let history = PgHistory::<Counters>::new(&guard.schema, "counters");
     history.create_table(&client).await.unwrap();
-    let mut start = history.init(&client, &counters(2)).await.unwrap();
+    let start = history.init(&client, &counters(2)).await.unwrap();
     let first = history
         .commit(&client, &start, &bump(start.state(), 0), "a")
         .await
@@ -573,6 +576,16 @@ async fn a_diff_edited_in_place_is_refused_where_it_is_read() {
         .commit(&client, &first, &bump(first.state(), 1), "b")
         .await
         .unwrap();
+    (guard, client, history, start)
+}
+
+/// A diff edited in place, its chain digest kept, is refused where it is read (head,
+/// checkout, pull): it was applied as if it were what was committed, and a checkout made
+/// before the edit still committed on top of it.
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_diff_edited_in_place_is_refused_where_it_is_read() {
+    let (guard, client, history, mut start) = versions_0_to_2("hist_edited").await;
     let table = guard.schema.table("statesync_history");
     client
         .execute(
@@ -599,19 +612,7 @@ async fn a_diff_edited_in_place_is_refused_where_it_is_read() {
 #[tokio::test]
 #[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
 async fn a_version_removed_from_the_middle_is_named_as_a_gap() {
-    let guard = TestSchema::new("hist_gap").await;
-    let client = connect(&url()).await.unwrap();
-    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
-    history.create_table(&client).await.unwrap();
-    let mut start = history.init(&client, &counters(2)).await.unwrap();
-    let first = history
-        .commit(&client, &start, &bump(start.state(), 0), "a")
-        .await
-        .unwrap();
-    history
-        .commit(&client, &first, &bump(first.state(), 1), "b")
-        .await
-        .unwrap();
+    let (guard, client, history, mut start) = versions_0_to_2("hist_gap").await;
     let table = guard.schema.table("statesync_history");
     client
         .execute(&format!("DELETE FROM {table} WHERE version = 1"), &[])

@@ -491,6 +491,12 @@ impl Gateway {
     }
 }
 
+/// The region the service holds for a site.
+async fn region_of(reader: &Client, site: &statesync_suite::inventory::SiteKey) -> String {
+    let held = reader.load().await.unwrap();
+    held.sites.get(site).unwrap().region.clone()
+}
+
 /// The client's error of a failed outcome.
 fn client_error(outcome: &Outcome) -> &Error {
     match &outcome.status {
@@ -544,17 +550,7 @@ async fn a_gateway_timeout_is_an_unknown_outcome_and_no_create_is_sent_twice() {
         .await
         .unwrap();
     assert!(client_error(report.failures().next().unwrap()).outcome_unknown());
-    assert_eq!(
-        reader
-            .load()
-            .await
-            .unwrap()
-            .sites
-            .get(&site)
-            .unwrap()
-            .region,
-        "apac"
-    );
+    assert_eq!(region_of(&reader, &site).await, "apac");
     service.shutdown().await.unwrap();
 }
 
@@ -594,17 +590,7 @@ async fn a_clone_of_the_adapter_keeps_its_own_record_of_unknown_outcomes() {
         matches!(error, Error::EarlierAttemptUnknown { .. }),
         "{error}"
     );
-    assert_eq!(
-        reader
-            .load()
-            .await
-            .unwrap()
-            .sites
-            .get(&site.key())
-            .unwrap()
-            .region,
-        "apac"
-    );
+    assert_eq!(region_of(&reader, &site.key()).await, "apac");
     service.shutdown().await.unwrap();
 }
 
