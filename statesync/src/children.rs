@@ -57,7 +57,9 @@ pub trait ChildCollection: Default {
     /// [`Error::NotFound`] / [`Error::AlreadyExists`] naming the element at fault.
     fn check_diff(&self, diff: &Diff<Self::Model>) -> Result<(), Error>;
 
-    /// Applies a diff that [`ChildCollection::check_diff`] accepted.
+    /// Applies a diff that [`ChildCollection::check_diff`] accepted. Without that check, an
+    /// element that does not apply (an update of a missing child, say) is passed over,
+    /// with no error: use [`DiffModel::apply`] on the parent, which checks first.
     fn apply_checked(&mut self, diff: &Diff<Self::Model>);
 
     /// Checks that every child is filed under its own key. A map can hold a model under
@@ -106,14 +108,17 @@ pub trait ChildCollection: Default {
     /// whose order changes from run to run, [`ChildCollection::UNORDERED`]).
     fn child_keys(&self) -> Vec<<Self::Model as DiffModel>::Key>;
 
-    /// The child with this key, to change in place. Its id fields must not change: a
-    /// `Store` would keep it under its old key (change them through [`Store::get_mut`]).
+    /// The child with this key, to change in place (what the sync engines use). Its id
+    /// fields must not change: a `Store` files a model by the key its id fields make, so
+    /// after such a change it finds the model under neither key, and would take a second
+    /// model under the new one. Change them through [`Store::get_mut`], whose guard files
+    /// the model again.
     fn child_mut(&mut self, key: &<Self::Model as DiffModel>::Key) -> Option<&mut Self::Model>;
 
     /// Removes the child with this key.
     fn remove_child(&mut self, key: &<Self::Model as DiffModel>::Key) -> Option<Self::Model>;
 
-    /// Adds a child (replacing one with the same key).
+    /// Adds a child, replacing one with the same key ([`Store::insert`] refuses it instead).
     fn insert_child(&mut self, child: Self::Model);
 
     /// A collection of these children, in this order (where the collection keeps one). A

@@ -32,6 +32,51 @@ pub struct Change<T> {
 /// The changes to a collection of models of one type, matched by key. Elements are held in
 /// key order, so the same two states always give the same diff whatever order their
 /// children were inserted in. Unchanged elements are only counted.
+///
+/// A diff is typed all the way down: each element is an [`Action`] on a model, an update
+/// holds the model's generated record of changes (one `Option<Change<T>>` per attribute)
+/// and one `Diff` per children field.
+///
+/// ```
+/// use statesync::{Action, DiffModel, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Shelf {
+///     #[statesync(id)]
+///     name: String,
+///     #[statesync(children)]
+///     books: Store<Book>,
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Book {
+///     #[statesync(id)]
+///     isbn: u64,
+///     copies: u32,
+/// }
+///
+/// let book = |isbn, copies| Book { isbn, copies };
+/// let old = Shelf { name: "a".into(), books: Store::try_from_iter([book(1, 2), book(2, 1)])? };
+/// let new = Shelf { name: "a".into(), books: Store::try_from_iter([book(1, 3), book(3, 1)])? };
+/// let diff = old.diff(&new)?;
+///
+/// // The root's own element: an update whose attributes did not change.
+/// let [shelf] = diff.elements() else { unreachable!() };
+/// let Action::Update(update) = &shelf.action else { unreachable!() };
+/// assert!(!update.has_field_changes());
+/// // Its `books` children: a record of changes per updated book, whole models otherwise.
+/// for element in update.children.books.elements() {
+///     match &element.action {
+///         Action::Update(book) => {
+///             let copies = book.fields.copies.as_ref().map(|change| (change.old, change.new));
+///             assert_eq!((element.key.isbn, copies), (1, Some((2, 3))));
+///         }
+///         Action::Create(book) => assert_eq!(book.isbn, 3),
+///         Action::Delete(book) => assert_eq!(book.isbn, 2),
+///     }
+/// }
+/// # Ok::<(), statesync::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Diff<M: DiffModel> {
     pub(crate) elements: Vec<ElementDiff<M>>,
@@ -470,7 +515,10 @@ impl<M: DiffModel> Diff<M> {
         self.unchanged
     }
 
-    /// Whether the diff changes nothing.
+    /// Whether the diff holds no element. A diff [`DiffModel::diff`] makes holds elements
+    /// only where something changed; one built by hand (or read back) may hold an update
+    /// whose new values equal the old ones (`1 -> 1`), which changes nothing and is still
+    /// an element.
     pub fn is_empty(&self) -> bool {
         self.elements.is_empty()
     }

@@ -49,9 +49,10 @@ pub use error::{Error, Operation, Path, Result};
 pub use fields::NoChildDiffs;
 #[doc(hidden)]
 pub use fields::{Attribute, AttributeVisitor, ChildField, ChildFieldVisitor};
-pub use model::{
-    DiffModel, DiffObserver, DiffVisitor, ModelField, ModelKey, ModelVisitor, OnChange, Unobserved,
-};
+pub use model::{DiffModel, DiffObserver, ModelField, ModelKey, OnChange, Unobserved};
+// Walks of child diffs and of children, for the runtime and generated code only.
+#[doc(hidden)]
+pub use model::{DiffVisitor, ModelVisitor};
 pub use render::{Entry, EntryKind, FieldChange};
 pub use store::{Store, StoreMut};
 pub use summary::Summary;

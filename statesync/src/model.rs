@@ -215,9 +215,10 @@ pub trait DiffModel: Clone {
     ///
     /// # Errors
     /// [`Error::DuplicateKey`] when a `Vec` of children holds two children with one key;
-    /// the error names the parent and the key. [`Error::SetAside`] for a `Store` of
-    /// children holding a model set aside after a colliding rename. [`Error::TooDeep`] for a tree deeper than
-    /// [`crate::MAX_DEPTH`].
+    /// the error names the parent and the key. [`Error::KeyMismatch`] for a map of
+    /// children holding a model under another key than its own. [`Error::SetAside`] for a
+    /// `Store` of children holding a model set aside after a colliding rename.
+    /// [`Error::TooDeep`] for a tree deeper than [`crate::MAX_DEPTH`].
     #[inline]
     fn diff(&self, new: &Self) -> Result<Diff<Self>, Error> {
         Diff::between(self, new, &mut Unobserved)

@@ -5,7 +5,8 @@
 //! serde writes a map as a JSON object, and a JSON object's keys are strings, while a
 //! generated key type is a struct (one field per id): `serde_json` refuses it with
 //! `key must be a string`. The key is inside each model anyway, so this module writes the
-//! map as the list of its models (in the map's order) and rebuilds the map from their keys
+//! map as the list of its models (in the map's order; a `HashMap`'s in key order, its own
+//! changing from run to run) and rebuilds the map from their keys
 //! when reading, refusing two models with one key. On a `Vec` of children it changes
 //! nothing in the format and adds what serde's own `Vec` lacks: two children with one key
 //! are refused, and children nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) are an

@@ -656,7 +656,11 @@ impl<M: DiffModel> Store<M> {
     /// Checks the whole diff, then applies it; on error the store is unchanged.
     ///
     /// # Errors
-    /// [`Error::NotFound`] / [`Error::AlreadyExists`] naming the element at fault.
+    /// As [`DiffModel::apply`]: [`Error::NotFound`] / [`Error::AlreadyExists`] naming the
+    /// element at fault, [`Error::Stale`] when an updated field or a deleted element
+    /// changed since the diff was made, [`Error::SetAside`] while the store holds a model
+    /// set aside, [`Error::DuplicateKey`] or [`Error::KeyMismatch`] for a diff or a
+    /// created model that is not consistent, [`Error::TooDeep`].
     pub fn apply(&mut self, diff: &Diff<M>) -> Result<(), Error> {
         self.check_diff(diff)?;
         self.apply_checked(diff);

@@ -356,8 +356,27 @@ fn the_delete_limit_refuses_a_sync_that_empties_the_target() {
     assert_eq!(target, inventory());
     assert_eq!(
         report.to_string(),
-        "refused: the sync would delete 18 of 19 elements (94%), over the limit of at most 50% of the target"
+        "refused: the sync would delete 18 of 19 elements (more than 94%), over the limit of at most 50% of the target"
     );
+}
+
+/// The share a refusal shows is rounded down and said to be more when it is not whole: 1
+/// of 3 read "(33%), over the limit of at most 33%".
+#[test]
+fn a_refusal_never_shows_a_share_within_its_limit() {
+    let refusal = |deletes, elements| {
+        statesync::sync::DeleteRefusal {
+            deletes,
+            elements,
+            limit: DeleteLimit::percent(33),
+        }
+        .to_string()
+    };
+    assert_eq!(
+        refusal(1, 3),
+        "refused: the sync would delete 1 of 3 elements (more than 33%), over the limit of at most 33% of the target"
+    );
+    assert!(refusal(34, 100).contains("(34%)"), "{}", refusal(34, 100));
 }
 
 #[test]

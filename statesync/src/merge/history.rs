@@ -143,7 +143,8 @@ impl<M: DiffModel> History<M> {
     /// nothing records no version, and the head's number is returned.
     ///
     /// # Errors
-    /// [`Error::DuplicateKey`] when `state` holds a `Vec` with two children of one key.
+    /// As [`DiffModel::diff`] of the head and `state` (a `Vec` with two children of one
+    /// key, say).
     pub fn commit(&mut self, state: &M, message: &str) -> Result<usize, Error> {
         let diff = self.head.diff(state)?;
         if diff.is_empty() {

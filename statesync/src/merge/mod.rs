@@ -50,7 +50,11 @@ mod strategy;
 
 #[cfg(feature = "sync")]
 pub use bidirectional::{BidirectionalReport, sync_bidirectional};
-pub use context::{Conflict, ConflictKind, Kept, MergeCx, MergeOptions, Merged, Rule, RuleVisitor};
+pub use context::{Conflict, ConflictKind, Kept, MergeOptions, Merged};
+// One merge in progress and the attributes' declared strategies: what generated code
+// passes along.
+#[doc(hidden)]
+pub use context::{MergeCx, Rule, RuleVisitor};
 pub use history::{Commit, History, Refused};
 #[cfg(feature = "history")]
 pub use history_file::ReplayError;

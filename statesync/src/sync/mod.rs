@@ -68,6 +68,8 @@ pub use parents::Parents;
 use plan::Made;
 pub use plan::Plan;
 pub use report::{DeleteRefusal, Failure, Outcome, SkipReason, Status, SyncCounts, SyncReport};
+// One sync in progress: what generated code passes along.
+#[doc(hidden)]
 pub use run::Run;
 
 #[cfg(feature = "async")]
@@ -118,7 +120,9 @@ pub trait Adapter {
     note = "implement `Hooks<{M}>` for `{Self}`; an empty `impl Hooks<{M}> for {Self} {{}}` keeps the in-memory default"
 )]
 pub trait Hooks<M: DiffModel>: Adapter {
-    /// Creates `model` in the system (its children are created after, one by one).
+    /// Creates `model` in the system (its children are created after, one by one, each
+    /// through its own hook). `model` holds its whole subtree as the source has it, none
+    /// of it created yet: write its attributes here, and its children in their hooks.
     ///
     /// # Errors
     /// The system's error; the element and its subtree are then not created in memory.
@@ -146,7 +150,9 @@ pub trait Hooks<M: DiffModel>: Adapter {
     }
 
     /// Deletes `model` from the system (its children were deleted before, unless a flag
-    /// says otherwise).
+    /// says otherwise). `model` holds the children it still has in memory: none once they
+    /// were deleted before it, all of them under `SKIP_CHILDREN_ON_DELETE` (they go with
+    /// it) or `PARENT_FIRST_DELETION` (their hooks come after).
     ///
     /// # Errors
     /// The system's error; the element stays in memory.
@@ -293,7 +299,7 @@ pub trait SyncModel: DiffModel {
     /// What `self` (the target) must do to look like `source`.
     ///
     /// # Errors
-    /// [`Error::DuplicateKey`] from a `Vec` of children.
+    /// As [`DiffModel::diff`].
     fn diff_from(&self, source: &Self) -> Result<Diff<Self>, Error> {
         self.diff(source)
     }
@@ -301,7 +307,7 @@ pub trait SyncModel: DiffModel {
     /// What `target` must do to look like `self` (the source).
     ///
     /// # Errors
-    /// [`Error::DuplicateKey`] from a `Vec` of children.
+    /// As [`DiffModel::diff`].
     fn diff_to(&self, target: &Self) -> Result<Diff<Self>, Error> {
         target.diff(self)
     }

@@ -68,16 +68,14 @@ impl Ancestor {
 /// ```
 /// use statesync::sync::{Adapter, HookError, Hooks, InMemory, Parents, SyncModel, SyncOptions};
 /// use statesync::{DiffModel, Store};
-/// # // Serde for three levels (a derive limit being lifted elsewhere).
-/// # use serde::{Deserialize, Serialize};
 ///
-/// #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
 /// struct Cluster {
 ///     #[statesync(children)]
 ///     deployments: Store<Deployment>,
 /// }
 ///
-/// #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
 /// struct Deployment {
 ///     #[statesync(id)]
 ///     name: String,
@@ -85,7 +83,7 @@ impl Ancestor {
 ///     containers: Store<Container>,
 /// }
 ///
-/// #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
 /// struct Container {
 ///     #[statesync(id)]
 ///     name: String,

@@ -185,14 +185,18 @@ pub struct DeleteRefusal {
 
 impl fmt::Display for DeleteRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let percent = self
-            .deletes
-            .saturating_mul(100)
-            .checked_div(self.elements)
-            .unwrap_or(100);
+        // The share rounded down, said to be more when it is not whole: 1 of 3 is "more
+        // than 33%", never a bare 33% shown over a limit of 33%.
+        let hundredfold = self.deletes.saturating_mul(100);
+        let percent = hundredfold.checked_div(self.elements).unwrap_or(100);
+        let more = match hundredfold.checked_rem(self.elements) {
+            Some(0) | None => "",
+            Some(_) => "more than ",
+        };
         write!(
             f,
-            "refused: the sync would delete {} of {} elements ({percent}%), over the limit of {}",
+            "refused: the sync would delete {} of {} elements ({more}{percent}%), over the \
+             limit of {}",
             self.deletes, self.elements, self.limit
         )
     }

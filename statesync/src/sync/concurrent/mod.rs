@@ -49,16 +49,14 @@
 //!     Transient,
 //! };
 //! use statesync::{DiffModel, Store};
-//! # // Serde for three levels (a derive limit being lifted elsewhere).
-//! # use serde::{Deserialize, Serialize};
 //!
-//! #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+//! #[derive(DiffModel, Clone, Debug, PartialEq)]
 //! struct Inventory {
 //!     #[statesync(children)]
 //!     sites: Store<Site>,
 //! }
 //!
-//! #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+//! #[derive(DiffModel, Clone, Debug, PartialEq)]
 //! struct Site {
 //!     #[statesync(id)]
 //!     name: String,
@@ -66,7 +64,7 @@
 //!     devices: Store<Device>,
 //! }
 //!
-//! #[derive(DiffModel, Clone, Debug, PartialEq, Serialize, Deserialize)]
+//! #[derive(DiffModel, Clone, Debug, PartialEq)]
 //! struct Device {
 //!     #[statesync(id)]
 //!     name: String,
