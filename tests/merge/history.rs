@@ -286,6 +286,38 @@ fn save_refuses_what_json_cannot_hold_and_keeps_the_file() {
     assert_eq!(History::<Gauges>::load(&path).unwrap(), history);
 }
 
+/// A model whose serde drops a compared field (`skip_serializing`, as for a secret).
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Account {
+    #[statesync(id)]
+    login: String,
+    #[serde(skip_serializing, default)]
+    password_hash: String,
+}
+
+/// A version whose serde loses a field is refused with the field and both values: the
+/// message blamed NaN floats and `Option<Option<T>>` alone (found by an outside tester).
+#[test]
+fn save_shows_what_a_version_loses_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.json");
+    let account = Account {
+        login: "ann".into(),
+        password_hash: "$6$x".into(),
+    };
+    let error = History::new(account).unwrap().save(&path).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            r#"version 0 (read back -> as it is: ~ account[login=ann] password_hash: "" -> "$6$x")"#
+        ),
+        "{message}"
+    );
+    assert!(message.contains("skip_serializing"), "{message}");
+    assert!(!path.exists());
+}
+
 #[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Shelf {
     #[statesync(children)]

@@ -10,6 +10,9 @@ use crate::diff::{Diff, ElementDiff};
 use crate::error::Error;
 use crate::model::DiffModel;
 
+/// How much of the first difference a version that does not read back shows, in bytes.
+const SHOWN_DIFFERENCE: usize = 300;
+
 /// The persistent form: the initial state and the commits.
 #[derive(Deserialize)]
 #[serde(
@@ -71,7 +74,9 @@ where
                 path,
                 format!(
                     "{what} does not survive JSON (a NaN or infinite float is written as \
-                     null, as is an `Option<Option<T>>`'s `Some(None)`); nothing was written"
+                     null, an `Option<Option<T>>`'s `Some(None)` as `None`, and a field's \
+                     serde attributes, `skip_serializing` or `with = ...`, may drop or round \
+                     it); nothing was written"
                 ),
             )
         })?;
@@ -79,9 +84,17 @@ where
     }
 
     /// Whether `json` (this history, serialised) reads back as it is, version by version;
-    /// else which version does not.
+    /// else which version does not, and its first difference where it reads back
+    /// otherwise (read back -> as it is).
     fn reads_back(&self, json: &[u8]) -> Result<(), String> {
         let differs = |version: usize| format!("version {version}");
+        let shows = |version: usize, diff: &Diff<M>| match diff.entries().first() {
+            Some(entry) => {
+                let entry = crate::render::cut(entry.to_string(), SHOWN_DIFFERENCE);
+                format!("version {version} (read back -> as it is: {entry})")
+            }
+            None => differs(version),
+        };
         // One parse of the whole, as `load` reads it; only when it fails, each version is
         // written and read alone to name the first that does not read back.
         let stored: Stored<M> = serde_json::from_slice(json).map_err(|_| {
@@ -90,15 +103,17 @@ where
         })?;
         let mut ours = self.initial.clone();
         let mut back = stored.initial;
-        if !back.diff(&ours).map_err(|_| differs(0))?.is_empty() {
-            return Err(differs(0));
+        let difference = back.diff(&ours).map_err(|_| differs(0))?;
+        if !difference.is_empty() {
+            return Err(shows(0, &difference));
         }
         for (commit, read) in self.commits.iter().zip(&stored.commits) {
             let version = commit.version;
             ours.apply(&commit.diff).map_err(|_| differs(version))?;
             back.apply(&read.diff).map_err(|_| differs(version))?;
-            if !back.diff(&ours).map_err(|_| differs(version))?.is_empty() {
-                return Err(differs(version));
+            let difference = back.diff(&ours).map_err(|_| differs(version))?;
+            if !difference.is_empty() {
+                return Err(shows(version, &difference));
             }
         }
         Ok(())
