@@ -324,13 +324,14 @@ fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
                     syn::GenericArgument::Type(ty) => Some(ty),
                     _ => None,
                 })?;
-            surely_no_model(element).then(|| {
-                format!(
+            if surely_no_model(element) {
+                return Some(format!(
                     "{}, whose elements (`{}`) are no models",
                     shown(),
                     compact(element)
-                )
-            })
+                ));
+            }
+            map_key_not_generated(&name, arguments, element)
         }
         syn::Type::Group(group) => surely_not_a_collection(&group.elem),
         syn::Type::Paren(paren) => surely_not_a_collection(&paren.elem),
@@ -341,6 +342,58 @@ fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
         syn::Type::TraitObject(_) | syn::Type::ImplTrait(_) => Some(shown()),
         _ => None,
     }
+}
+
+/// Identifiers users key maps by that are surely not a generated key type (written bare,
+/// without parameters), beside the scalars and standard types [`surely_no_model`] knows.
+const PLAIN_IDS: &[&str] = &["Uuid", "Ulid"];
+
+/// A map of children keyed by something that is surely not the children's generated key
+/// (`BTreeMap<String, Device>`): what to say of it. The map must be keyed by the key the
+/// derive makes of the child's `id` fields; rustc would otherwise repeat a type mismatch at
+/// every use of the field, beside errors about serde and hooks that name the wrong thing.
+fn map_key_not_generated(
+    name: &str,
+    arguments: &syn::AngleBracketedGenericArguments,
+    element: &syn::Type,
+) -> Option<String> {
+    if !matches!(name, "BTreeMap" | "HashMap" | "IndexMap") {
+        return None;
+    }
+    let key = arguments.args.iter().find_map(|argument| match argument {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })?;
+    let plain_id = match key {
+        syn::Type::Path(path)
+            if matches!(
+                path.path.segments.last()?.arguments,
+                syn::PathArguments::None
+            ) =>
+        {
+            judged_segment(path)
+                .is_some_and(|(last, _)| PLAIN_IDS.contains(&last.ident.to_string().as_str()))
+        }
+        _ => false,
+    };
+    if !(plain_id || surely_no_model(key)) {
+        return None;
+    }
+    let generated = match element {
+        syn::Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .map(|last| format!("`{}Key`", last.ident)),
+        _ => None,
+    }
+    .unwrap_or_else(|| "its key type".to_owned());
+    Some(format!(
+        "a map keyed by `{}` (a map of children is keyed by {generated}, the key the derive \
+         makes of the child's `id` fields: `<{} as DiffModel>::Key`)",
+        compact(key),
+        compact(element)
+    ))
 }
 
 /// The names the struct gives to generated types (`key_type = "PortId"`): each is used, and
