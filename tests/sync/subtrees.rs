@@ -97,6 +97,53 @@ fn a_plan_that_creates_such_a_subtree_fails_that_element() {
     assert!(store.is_empty());
 }
 
+/// A hand-edited plan whose create names another key than its model's: the create fails
+/// under the key the plan names, and its children are skipped under that key too (they
+/// were listed under the model's key, which is in neither the plan nor the target; found
+/// by an outside tester). Both engines.
+#[test]
+fn children_of_a_create_refused_for_its_key_are_listed_under_the_plans_key() {
+    let element = ElementDiff {
+        key: ShelfKey {
+            name: "planned".into(),
+        },
+        action: Action::Create(shelf("carried", vec![book(1, "x"), book(2, "y")])),
+    };
+    let plan = Diff::from_elements(vec![element], 0).unwrap();
+    let target = Store::<Shelf>::new();
+    let mut reports = Vec::new();
+    let mut blocking = target.clone();
+    reports.push(blocking.sync_diff(
+        &plan,
+        &mut InMemory,
+        SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
+    ));
+    let mut concurrent = target.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    reports.push(runtime.block_on(concurrent.sync_diff_async(
+        &plan,
+        &InMemory,
+        AsyncSyncOptions::new(SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE)),
+    )));
+    for report in reports {
+        let lines: Vec<String> = report.outcomes.iter().map(ToString::to_string).collect();
+        assert_eq!(report.outcomes.len(), 3, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("create shelf[name=planned]: failed"),
+            "{lines:#?}"
+        );
+        for line in &lines[1..] {
+            assert!(
+                line.starts_with("create shelf[name=planned] > book[isbn="),
+                "{lines:#?}"
+            );
+        }
+    }
+    assert!(blocking.is_empty() && concurrent.is_empty());
+}
+
 /// A parent whose delete fails, with flags that make its delete take its children along or
 /// go first: its children are not tried, and are counted as skipped under a failed parent
 /// (the counts add up to the plan, and the last progress reaches its total).

@@ -368,7 +368,9 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         self.record_error::<M>(key, operation, error);
         let skipped = Status::Skipped(SkipReason::ParentFailed);
         match under {
-            Under::Subtree(model) => self.record_descendants(model, operation, skipped),
+            Under::Subtree(model) => {
+                self.record_descendants_under(key, model, operation, skipped);
+            }
             Under::Update(update) => {
                 // A refused update's subtree is not walked (the element may not even be
                 // there): what the diff counts unchanged in it (the element itself, when
@@ -406,16 +408,20 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         element: &ElementDiff<M>,
         status: Status,
     ) {
-        match &element.action {
-            Action::Create(model) => self.record_subtree(model, Operation::Create, status),
-            Action::Delete(model) => self.record_subtree(model, Operation::Delete, status),
+        let (operation, model) = match &element.action {
+            Action::Create(model) => (Operation::Create, model),
+            Action::Delete(model) => (Operation::Delete, model),
             Action::Update(update) => {
                 if update.has_field_changes() {
                     self.record::<M>(&element.key, Operation::Update, status.clone());
                 }
                 self.record_child_diffs::<M>(&element.key, &update.children, status);
+                return;
             }
-        }
+        };
+        // Under the key the plan names (a hand-built plan may carry another model's).
+        self.record::<M>(&element.key, operation, status.clone());
+        self.record_descendants_under(&element.key, model, operation, status);
     }
 
     /// Records every change in the child diffs of the element with `key` with one status:
@@ -438,7 +444,19 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         operation: Operation,
         status: Status,
     ) {
-        self.parents.push_untyped::<M>(&model.key());
+        self.record_descendants_under(&model.key(), model, operation, status);
+    }
+
+    /// [`Run::record_descendants`] under the element with `key`: the key a plan names for
+    /// the element, which a hand-built plan may give another model than its own.
+    pub(super) fn record_descendants_under<M: DiffModel>(
+        &mut self,
+        key: &M::Key,
+        model: &M,
+        operation: Operation,
+        status: Status,
+    ) {
+        self.parents.push_untyped::<M>(key);
         model.visit_children(&mut SubtreeRecorder {
             run: self,
             operation,
