@@ -69,7 +69,7 @@ impl StdError for Transient {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Calls of one hook in all (1: never retry).
+    /// Calls of one hook in all (1: never retry; 0 counts as 1, a hook is always called).
     pub max_attempts: u32,
     /// The wait before the first retry.
     pub initial_backoff: Duration,
@@ -88,7 +88,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Up to `max_attempts` calls per hook, with the default backoff (50 ms to 5 s).
+    /// Up to `max_attempts` calls per hook (0 counts as 1), with the default backoff (50 ms
+    /// to 5 s).
     pub fn attempts(max_attempts: u32) -> Self {
         Self {
             max_attempts,
