@@ -935,6 +935,116 @@ async fn a_worker_frozen_mid_transaction_holds_its_partition_for_a_bounded_time(
     );
 }
 
+/// A write statement that runs longer than three leases (a worker stopped inside one: a
+/// COPY half sent, a read half taken, is not idle, and the idle limit never fired) is
+/// cancelled by the server, and the partition's recorded error says why. Here a trigger
+/// on the target makes the write's statement sleep past the limit (a lease of 100 ms:
+/// one second).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_write_statement_longer_than_three_leases_is_cancelled_and_said_why() {
+    let source = generate(480, 47); // 1 partition
+    let setup = setup("slow_statement", &source).await;
+    let target = setup.fleet.target().schema().to_string();
+    let slow = format!(
+        "CREATE FUNCTION \"{target}\".slow() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$;
+         CREATE TRIGGER slow AFTER INSERT ON \"{target}\".site
+             FOR EACH STATEMENT EXECUTE FUNCTION \"{target}\".slow();"
+    );
+    setup.client.batch_execute(&slow).await.unwrap();
+    let options = WorkerOptions {
+        lease: Duration::from_millis(100),
+        poll: Duration::from_millis(20),
+        max_claims: 1,
+        ..WorkerOptions::default()
+    };
+    let (fleet, url) = (setup.fleet.clone(), url());
+    let run = tokio::time::timeout(BOUND, fleet.run_worker(&url, "w0", &options, |_| {}));
+    let report = run.await.unwrap().unwrap();
+    assert!(report.failures > 0, "{report:?}");
+    let stuck = fleet
+        .stuck(&setup.client, options.max_claims)
+        .await
+        .unwrap();
+    let [(_, Some(error))] = &stuck[..] else {
+        panic!("{stuck:?}")
+    };
+    assert!(
+        error.contains("statement timeout") && error.contains("1000 ms: three leases"),
+        "{error}"
+    );
+}
+
+/// `drop_triggers` before dropping the target's schema keeps the source writable: the
+/// triggers call the target's function by name (no dependency PostgreSQL records), and a
+/// target dropped alone made every write to the source fail (found by an outside tester).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_target_dropped_after_drop_triggers_leaves_the_source_writable() {
+    let source = generate(480, 53);
+    let mut setup = setup("drop_target", &source).await;
+    setup.fleet.drop_triggers(&setup.client).await.unwrap();
+    let target = setup.fleet.target().schema().to_string();
+    setup
+        .client
+        .batch_execute(&format!("DROP SCHEMA \"{target}\" CASCADE"))
+        .await
+        .unwrap();
+    let mut edited = source.clone();
+    let site = edited.sites.iter().next().unwrap().key();
+    edited
+        .sites
+        .modify(&site, |site| site.region = "elsewhere".into())
+        .unwrap();
+    let fleet = setup.fleet.clone();
+    write_source(&fleet, &mut setup.client, &edited).await;
+    assert_eq!(
+        fleet.source().load(&mut setup.client).await.unwrap(),
+        edited
+    );
+    // Set up again: the triggers and every site are back.
+    fleet.create_tables(&setup.client).await.unwrap();
+    let report = fleet
+        .run_worker(&url(), "w0", &WorkerOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.partitions(), 1);
+    assert_eq!(
+        fleet.target().load(&mut setup.client).await.unwrap(),
+        edited
+    );
+}
+
+/// A site name longer than a notification's payload (8,000 bytes) is written and synced:
+/// the triggers notify a cut name (listeners only wake on it). The insert failed with
+/// `payload string too long`, and so did `create_tables` over such a site (found by an
+/// outside tester).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_site_name_longer_than_a_notification_is_synced() {
+    let mut source = generate(480, 59);
+    let long = statesync_suite::inventory::Site {
+        name: "s".repeat(9_000),
+        region: "far".into(),
+        devices: statesync::Store::new(),
+    };
+    source.sites.insert(long).unwrap();
+    let mut setup = setup("long_site_name", &source).await;
+    // Set up again over existing data: enrols every site, the long one too.
+    let fleet = setup.fleet.clone();
+    fleet.create_tables(&setup.client).await.unwrap();
+    let report = fleet
+        .run_worker(&url(), "w0", &WorkerOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.partitions(), 2);
+    assert_eq!(
+        fleet.target().load(&mut setup.client).await.unwrap(),
+        source
+    );
+}
+
 /// The fleet example in a debug build (its options checked against the worker's at
 /// startup): `--help` prints its usage and exits 0, an unknown argument exits 2. Before,
 /// the check counted five worker options where there are six, and every run panicked.

@@ -163,6 +163,51 @@ impl Fleet {
         Ok(())
     }
 
+    /// Removes the source's triggers and their functions (the source's tables are then
+    /// written without telling the fleet). Do this before dropping the target's schema:
+    /// the triggers call the target's function by its name, a dependency PostgreSQL does
+    /// not record, so a target dropped alone leaves every write to the source failing
+    /// (`schema ... does not exist`). [`Fleet::create_tables`] puts them back, and enrols
+    /// every site again.
+    ///
+    /// ```no_run
+    /// # async fn run(fleet: &statesync_postgres::Fleet, client: &tokio_postgres::Client)
+    /// # -> Result<(), statesync_postgres::Error> {
+    /// fleet.drop_triggers(client).await?;
+    /// let target = fleet.target().schema();
+    /// client.batch_execute(&format!("DROP SCHEMA \"{target}\" CASCADE")).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Db`].
+    pub async fn drop_triggers(&self, client: &impl GenericClient) -> Result<(), Error> {
+        let source = self.source.schema();
+        let mut sql = String::new();
+        for table in ["site", "device", "interface"] {
+            let name = source.table(table);
+            for trigger in [
+                "statesync_insert",
+                "statesync_update",
+                "statesync_delete",
+                "statesync_truncate",
+            ] {
+                sql.push_str(&format!("DROP TRIGGER IF EXISTS {trigger} ON {name};\n"));
+            }
+            sql.push_str(&format!(
+                "DROP FUNCTION IF EXISTS \"{source}\".statesync_touch_{table}();\n"
+            ));
+        }
+        sql.push_str(&format!(
+            "DROP FUNCTION IF EXISTS \"{source}\".statesync_touch_all();\n"
+        ));
+        client
+            .batch_execute(&crate::schema::serialized(&sql))
+            .await?;
+        Ok(())
+    }
+
     /// Claims up to `limit` partitions that need a sync and are free (no owner, or an
     /// expired lease), for `lease` from now; none when there is none. Partitions claimed
     /// `max_claims` times without being applied are left alone (see [`Fleet::stuck`]).

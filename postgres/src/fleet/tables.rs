@@ -80,7 +80,9 @@ pub(crate) fn trigger_sql(names: &TriggerNames<'_>, source: [&str; 3], prefix: &
             INSERT INTO {partition} (name)
                 SELECT DISTINCT s FROM unnest(sites) AS s WHERE s IS NOT NULL
                 ON CONFLICT (name) DO NOTHING;
-            PERFORM pg_notify('{channel}', d.s)
+            -- The site's name, cut to what a payload may hold (8000 bytes; a listener only
+            -- wakes on it).
+            PERFORM pg_notify('{channel}', left(d.s, 1000))
                FROM (SELECT DISTINCT s FROM unnest(sites) AS s WHERE s IS NOT NULL) AS d;
         END
         $fn$;\n"

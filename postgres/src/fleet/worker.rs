@@ -213,9 +213,10 @@ async fn plan(
     Ok((versions, scope))
 }
 
-/// How long a write transaction may sit idle before the server ends it: three leases (a
-/// live worker's heartbeat keeps its lease, and the work between two statements of a
-/// partition takes far less), at least one second.
+/// How long a write transaction may sit idle, or run one statement, before the server ends
+/// it: three leases (a live worker's heartbeat keeps its lease, and the work between two
+/// statements of a partition, or one statement, takes far less for a partition of usual
+/// size), at least one second.
 fn idle_limit(lease: Duration) -> Duration {
     lease.saturating_mul(3).max(Duration::from_secs(1))
 }
@@ -258,10 +259,13 @@ pub(super) async fn sync_partitions(
     let tx = client.transaction().await.map_err(db)?;
     // A worker stopped mid-transaction (frozen, or its machine gone without closing the
     // connection) would hold the partition rows' locks, which claims skip, long after its
-    // lease ran out: the server ends a transaction left idle for three leases.
+    // lease ran out: the server ends a transaction left idle for three leases, and a
+    // statement that runs that long (one stopped inside a statement is not idle: a COPY
+    // half sent, a read half taken).
     tx.batch_execute(&format!(
-        "SET LOCAL idle_in_transaction_session_timeout = {}",
-        idle_limit(options.lease).as_millis()
+        "SET LOCAL idle_in_transaction_session_timeout = {limit}; \
+         SET LOCAL statement_timeout = {limit}",
+        limit = idle_limit(options.lease).as_millis()
     ))
     .await
     .map_err(db)?;
@@ -332,6 +336,26 @@ pub(super) async fn sync_partitions(
         partial: scope.partial.len(),
         elapsed: started.elapsed(),
     })
+}
+
+/// A partition's error as recorded: a statement the server cancelled, or a connection it
+/// closed, is said to be possibly the write's time limit (three leases), which a partition
+/// too large for its lease meets every time.
+fn explained(error: &Error, lease: Duration) -> String {
+    let timed_out = match error {
+        Error::Db(db) => {
+            db.is_closed() || db.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED)
+        }
+        _ => false,
+    };
+    if !timed_out {
+        return error.to_string();
+    }
+    format!(
+        "{error} (the server ends a write transaction idle, or in one statement, for {} ms: \
+         three leases; a partition this large may need a longer lease)",
+        idle_limit(lease).as_millis()
+    )
 }
 
 /// Renews the leases every third of their duration on the worker's heartbeat connection,
@@ -541,7 +565,7 @@ impl<'a, F: FnMut(&Applied)> Session<'a, F> {
                         reconnects += 1;
                         continue;
                     }
-                    return Ok(Some(source.to_string()));
+                    return Ok(Some(explained(&source, self.options.lease)));
                 }
             }
             return Ok(None);
