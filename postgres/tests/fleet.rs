@@ -98,6 +98,21 @@ fn wait_all(children: Vec<Child>) -> Vec<std::process::Output> {
 }
 
 /// The applications, checked to hold each (partition, version) at most once; returns how
+/// One worker pass with the default options: it applies `partitions` partitions, and the
+/// target then holds `state`.
+async fn one_pass_applies(setup: &mut Setup, partitions: usize, state: &Inventory) {
+    let fleet = setup.fleet.clone();
+    let report = fleet
+        .run_worker(&url(), "w0", &WorkerOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.partitions(), partitions);
+    assert_eq!(
+        fleet.target().load(&mut setup.client).await.unwrap(),
+        *state
+    );
+}
+
 /// many times each partition was applied.
 async fn applications(setup: &Setup) -> BTreeMap<String, usize> {
     let mut per_partition = BTreeMap::new();
@@ -518,16 +533,7 @@ async fn a_long_target_schema_name_keeps_the_source_writable() {
     let mut setup = setup("long_schema_name_for_the_fleet_chan", &source).await;
     assert!(setup.fleet.target().schema().name().len() > 53);
     assert!(setup.fleet.channel().len() <= 63);
-    let fleet = setup.fleet.clone();
-    let report = fleet
-        .run_worker(&url(), "w0", &WorkerOptions::default(), |_| {})
-        .await
-        .unwrap();
-    assert_eq!(report.partitions(), 2);
-    assert_eq!(
-        fleet.target().load(&mut setup.client).await.unwrap(),
-        source
-    );
+    one_pass_applies(&mut setup, 2, &source).await;
 }
 
 /// A `TRUNCATE` of a source table marks every partition changed, as its rows' deletes
@@ -1005,15 +1011,7 @@ async fn a_target_dropped_after_drop_triggers_leaves_the_source_writable() {
     );
     // Set up again: the triggers and every site are back.
     fleet.create_tables(&setup.client).await.unwrap();
-    let report = fleet
-        .run_worker(&url(), "w0", &WorkerOptions::default(), |_| {})
-        .await
-        .unwrap();
-    assert_eq!(report.partitions(), 1);
-    assert_eq!(
-        fleet.target().load(&mut setup.client).await.unwrap(),
-        edited
-    );
+    one_pass_applies(&mut setup, 1, &edited).await;
 }
 
 /// A site name longer than a notification's payload (8,000 bytes) is written and synced:
@@ -1034,15 +1032,7 @@ async fn a_site_name_longer_than_a_notification_is_synced() {
     // Set up again over existing data: enrols every site, the long one too.
     let fleet = setup.fleet.clone();
     fleet.create_tables(&setup.client).await.unwrap();
-    let report = fleet
-        .run_worker(&url(), "w0", &WorkerOptions::default(), |_| {})
-        .await
-        .unwrap();
-    assert_eq!(report.partitions(), 2);
-    assert_eq!(
-        fleet.target().load(&mut setup.client).await.unwrap(),
-        source
-    );
+    one_pass_applies(&mut setup, 2, &source).await;
 }
 
 /// The fleet example in a debug build (its options checked against the worker's at
