@@ -98,12 +98,12 @@ pub fn impls(record: &Record) -> TokenStream {
             predicates.extend(extra.iter().cloned());
             bound::build_where(predicates)
         };
+    let shapes = Shapes::of(&record.bounded);
     let serialize_where = predicates(&record.serialize_extra, &mut |ty| {
-        vec![serialize_bound(ty, &serde)]
+        shapes.serialize_bounds(ty, &serde)
     });
-    let mut borrowed = Borrowed::default();
     let deserialize_where = predicates(&record.deserialize_extra, &mut |ty| {
-        borrowed.deserialize_bound(ty, &serde)
+        shapes.deserialize_bounds(ty, &serde)
     });
     let (impl_generics, _, _) = record.generics.split_for_impl();
     let mut de_generics = record.generics.clone();
@@ -145,53 +145,70 @@ pub fn impls(record: &Record) -> TokenStream {
     }
 }
 
-/// `for<'__s> T: Serialize`, with each lifetime `T` names made higher-ranked too: two
-/// bounds that differ only in lifetimes (`&'a str` and `&'b str`) are one bound then.
-/// rustc cannot choose between where clauses that differ only in lifetimes (E0283), and
-/// a type serializes alike under any lifetime.
-fn serialize_bound(ty: &syn::Type, serde: &TokenStream) -> WherePredicate {
-    let names = lifetimes_of(ty);
-    if names.is_empty() {
-        return syn::parse_quote!(for<'__s> #ty: #serde::Serialize);
-    }
-    let fresh: Vec<Lifetime> = (0..names.len())
-        .map(|at| Lifetime::new(&format!("'__l{at}"), Span::call_site()))
-        .collect();
-    let ty = rename_lifetimes(quote!(#ty), &mut |name| {
-        let at = names.iter().position(|known| known == name).unwrap_or(0);
-        fresh
-            .get(at)
-            .map_or_else(|| name.clone(), |fresh| fresh.ident.clone())
-    });
-    syn::parse_quote!(for<'__s, #(#fresh),*> #ty: #serde::Serialize)
-}
+/// The bounded types that name lifetimes, by shape: each shape (the type with its
+/// lifetimes erased) and the lifetimes, in order, of each distinct type of that shape.
+/// rustc cannot choose between where clauses that differ only in lifetimes (`&'a str` and
+/// `&'b str`: E0283), so the types of a shape with two members or more get one bound
+/// between them; a type alone in its shape keeps its bounds as written.
+struct Shapes(Vec<(String, Vec<Vec<Ident>>)>);
 
-/// The deserialize bounds of a record's field types, made one by one. Of two types that
-/// differ only in their lifetimes (`&'a str` and `&'b str`), only the first is bounded
-/// (rustc cannot choose between such where clauses, E0283), and the impl asks their
-/// lifetimes to be equal (`'a: 'b` and `'b: 'a`), which proves the other: a record of
-/// such types deserializes when those lifetimes are one, as from one borrowed input.
-#[derive(Default)]
-struct Borrowed {
-    /// The bounded types with lifetimes: their text with the lifetimes erased, and the
-    /// lifetimes in order.
-    seen: Vec<(String, Vec<Ident>)>,
-}
-
-impl Borrowed {
-    fn deserialize_bound(&mut self, ty: &syn::Type, serde: &TokenStream) -> Vec<WherePredicate> {
-        let bound: WherePredicate = syn::parse_quote!(#ty: #serde::Deserialize<'__de>);
-        let mut order = Vec::new();
-        let erased = rename_lifetimes(quote!(#ty), &mut |name| {
-            order.push(name.clone());
-            Ident::new("_", Span::call_site())
-        })
-        .to_string();
-        if order.is_empty() || bound_inside(ty) {
-            return vec![bound];
+impl Shapes {
+    fn of(types: &[syn::Type]) -> Self {
+        let mut shapes: Vec<(String, Vec<Vec<Ident>>)> = Vec::new();
+        for (shape, order) in types.iter().filter_map(shape_of) {
+            match shapes.iter_mut().find(|(known, _)| *known == shape) {
+                Some((_, members)) if !members.contains(&order) => members.push(order),
+                Some(_) => {}
+                None => shapes.push((shape, vec![order])),
+            }
         }
-        let Some((_, first)) = self.seen.iter().find(|(known, _)| *known == erased) else {
-            self.seen.push((erased, order));
+        Self(shapes)
+    }
+
+    /// The members of `ty`'s shape when it shares it with another type, and its own
+    /// lifetimes; `None` for a type alone in its shape (or without lifetimes).
+    fn shared(&self, ty: &syn::Type) -> Option<(&[Vec<Ident>], Vec<Ident>)> {
+        let (shape, order) = shape_of(ty)?;
+        let (_, members) = self.0.iter().find(|(known, _)| *known == shape)?;
+        (members.len() > 1).then_some((members.as_slice(), order))
+    }
+
+    /// `for<'__s> T: Serialize`. For the first type of a shared shape, the lifetimes at
+    /// the places where its members differ become higher-ranked (`for<'__s, '__l0> &'__l0
+    /// str`), one bound for them all (a type serializes alike under any lifetime); the
+    /// other members then need none.
+    fn serialize_bounds(&self, ty: &syn::Type, serde: &TokenStream) -> Vec<WherePredicate> {
+        let Some((members, order)) = self.shared(ty) else {
+            return vec![syn::parse_quote!(for<'__s> #ty: #serde::Serialize)];
+        };
+        if members.first() != Some(&order) {
+            return Vec::new();
+        }
+        let mut fresh: Vec<Lifetime> = Vec::new();
+        let mut at = 0;
+        let ty = rename_lifetimes(quote!(#ty), &mut |name| {
+            let place = at;
+            at += 1;
+            if members.iter().all(|member| member.get(place) == Some(name)) {
+                return name.clone();
+            }
+            let lifetime = Lifetime::new(&format!("'__l{place}"), Span::call_site());
+            fresh.push(lifetime.clone());
+            lifetime.ident
+        });
+        vec![syn::parse_quote!(for<'__s, #(#fresh),*> #ty: #serde::Serialize)]
+    }
+
+    /// `T: Deserialize<'__de>`. Of a shared shape only the first type is bounded, and the
+    /// impl asks the lifetimes where another member differs from it to be equal (`'a: 'b`
+    /// and `'b: 'a`), which proves the other: a record of such types deserializes when
+    /// those lifetimes are one, as from one borrowed input.
+    fn deserialize_bounds(&self, ty: &syn::Type, serde: &TokenStream) -> Vec<WherePredicate> {
+        let bound: WherePredicate = syn::parse_quote!(#ty: #serde::Deserialize<'__de>);
+        let Some((members, order)) = self.shared(ty) else {
+            return vec![bound];
+        };
+        let Some(first) = members.first().filter(|first| **first != order) else {
             return vec![bound];
         };
         let mut equal = Vec::new();
@@ -204,27 +221,27 @@ impl Borrowed {
     }
 }
 
+/// A type's shape (its text with lifetimes erased) and its lifetimes in order; `None` for
+/// a type without lifetimes, or one that binds lifetimes of its own (`for<'x> fn(&'x
+/// str)`: it keeps its bounds as written).
+fn shape_of(ty: &syn::Type) -> Option<(String, Vec<Ident>)> {
+    if bound_inside(ty) {
+        return None;
+    }
+    let mut order = Vec::new();
+    let shape = rename_lifetimes(quote!(#ty), &mut |name| {
+        order.push(name.clone());
+        Ident::new("_", Span::call_site())
+    })
+    .to_string();
+    (!order.is_empty()).then_some((shape, order))
+}
+
 fn lifetime(name: &Ident) -> Lifetime {
     Lifetime {
         apostrophe: name.span(),
         ident: name.clone(),
     }
-}
-
-/// The distinct lifetimes a type names, in order (none for a type that binds lifetimes of
-/// its own, `for<'x> fn(&'x str)`: it keeps its bounds as written).
-fn lifetimes_of(ty: &syn::Type) -> Vec<Ident> {
-    let mut names: Vec<Ident> = Vec::new();
-    if bound_inside(ty) {
-        return names;
-    }
-    rename_lifetimes(quote!(#ty), &mut |name| {
-        if !names.contains(name) {
-            names.push(name.clone());
-        }
-        name.clone()
-    });
-    names
 }
 
 /// Whether a type binds lifetimes of its own (a `for<...>` or a function pointer type).

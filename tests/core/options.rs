@@ -325,6 +325,56 @@ fn models_borrowing_under_two_lifetimes_diff_serialize_and_apply() {
     );
 }
 
+/// A label that serializes only as `'static`.
+#[derive(Clone, Debug, PartialEq)]
+struct Label<'a>(&'a str);
+
+impl serde::Serialize for Label<'static> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
+
+/// A pair whose serde ties its lifetimes (`T: 'a`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+struct Tied<'a, T: 'a> {
+    first: &'a str,
+    second: T,
+}
+
+/// Borrowing field types alone in their shape keep their serde bounds as written: a
+/// `'static`-only impl and lifetimes tied by the type's own bounds serialize (an outside
+/// review found that making every lifetime higher-ranked broke both).
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize)]
+struct Labelled<'a, 'b> {
+    #[statesync(id)]
+    id: u32,
+    label: Label<'static>,
+    tied: Tied<'a, &'b str>,
+}
+
+#[test]
+fn borrowed_types_alone_in_their_shape_keep_their_serde_bounds() {
+    let old = Labelled {
+        id: 1,
+        label: Label("a"),
+        tied: Tied {
+            first: "x",
+            second: "y",
+        },
+    };
+    let new = Labelled {
+        label: Label("b"),
+        tied: Tied {
+            first: "x",
+            second: "z",
+        },
+        ..old.clone()
+    };
+    let json = serde_json::to_string(&old.diff(&new).unwrap()).unwrap();
+    assert!(json.contains(r#""label":{"old":"a","new":"b"}"#), "{json}");
+}
+
 /// `bound` replaces the inferred bounds (`tests/ui/container/bound-is-applied.rs` shows the
 /// replacement is enforced).
 #[derive(DiffModel, Clone, Debug, PartialEq)]
