@@ -9,9 +9,27 @@ use super::history::{Commit, History};
 use crate::diff::{Diff, ElementDiff};
 use crate::error::Error;
 use crate::model::DiffModel;
+use crate::render::{Entry, EntryKind};
 
-/// How much of the first difference a version that does not read back shows, in bytes.
-const SHOWN_DIFFERENCE: usize = 300;
+/// What of `version` does not read back from JSON, as the first entry of the diff from
+/// what was read back to what it is says: the element and the fields, not their values
+/// (a field serde skips is often a secret).
+fn lost(version: usize, entry: &Entry) -> String {
+    let element = format!("{}[{}]", entry.model, entry.key);
+    let what = match entry.kind {
+        EntryKind::Update => {
+            let fields: Vec<String> = entry
+                .fields
+                .iter()
+                .map(|change| format!("`{}`", change.field))
+                .collect();
+            format!("{element} reads back with other {}", fields.join(", "))
+        }
+        EntryKind::Create => format!("{element} does not read back"),
+        EntryKind::Delete | EntryKind::Unchanged => format!("{element} reads back from nothing"),
+    };
+    format!("version {version} ({what}; values not shown)")
+}
 
 /// The persistent form: the initial state and the commits.
 #[derive(Deserialize)]
@@ -88,12 +106,12 @@ where
     /// otherwise (read back -> as it is).
     fn reads_back(&self, json: &[u8]) -> Result<(), String> {
         let differs = |version: usize| format!("version {version}");
-        let shows = |version: usize, diff: &Diff<M>| match diff.entries().first() {
-            Some(entry) => {
-                let entry = crate::render::cut(entry.to_string(), SHOWN_DIFFERENCE);
-                format!("version {version} (read back -> as it is: {entry})")
-            }
-            None => differs(version),
+        let shows = |version: usize, diff: &Diff<M>| {
+            let entries = diff.entries();
+            let first = entries
+                .iter()
+                .find(|entry| entry.kind != EntryKind::Unchanged);
+            first.map_or_else(|| differs(version), |entry| lost(version, entry))
         };
         // One parse of the whole, as `load` reads it; only when it fails, each version is
         // written and read alone to name the first that does not read back.
