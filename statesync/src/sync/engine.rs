@@ -474,8 +474,8 @@ where
         }
     });
     crate::order::sort_by_key_ref(&mut unchanged, |(key, _)| key);
-    for (_, model) in unchanged {
-        run.record_subtree(model, Operation::Update, Status::Unchanged);
+    for (key, model) in unchanged {
+        run.record_subtree(&key, model, Operation::Update, Status::Unchanged);
     }
 }
 
@@ -622,12 +622,18 @@ fn skip_element<M: DiffModel, H: ?Sized>(
     reason: SkipReason,
 ) {
     match &element.action {
-        Action::Create(model) => {
-            run.record_subtree(model, Operation::Create, Status::Skipped(reason))
-        }
-        Action::Delete(model) => {
-            run.record_subtree(model, Operation::Delete, Status::Skipped(reason))
-        }
+        Action::Create(model) => run.record_subtree(
+            &element.key,
+            model,
+            Operation::Create,
+            Status::Skipped(reason),
+        ),
+        Action::Delete(model) => run.record_subtree(
+            &element.key,
+            model,
+            Operation::Delete,
+            Status::Skipped(reason),
+        ),
         Action::Update(_) => {
             run.record::<M>(&element.key, Operation::Update, Status::Skipped(reason))
         }
@@ -781,6 +787,7 @@ where
     }
     if let Some(flag) = run.skip_flag::<M>(key, Operation::Create) {
         run.record_subtree(
+            key,
             model,
             Operation::Create,
             Status::Skipped(SkipReason::Flag(flag)),
@@ -788,7 +795,7 @@ where
         return;
     }
     if let Some(reason) = kept_root_reason(slots, key, run) {
-        run.record_subtree(model, Operation::Create, Status::Skipped(reason));
+        run.record_subtree(key, model, Operation::Create, Status::Skipped(reason));
         return;
     }
     if let Some(error) = create_refusal(slots, key, model) {
@@ -943,7 +950,7 @@ where
             // Its parent was created, it was not (a stop, a flag): say so, and leave it out
             // of memory.
             if let Some(reason) = run.skip_reason::<M>(key, Operation::Create) {
-                run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
+                run.record_subtree(key, &*child, Operation::Create, Status::Skipped(reason));
                 continue;
             }
             let result = run.call(|hooks, parents| M::hook_create(hooks, child, parents));
@@ -1067,6 +1074,7 @@ where
         };
         if let Some(flag) = run.skip_flag::<M>(&key, Operation::Delete) {
             run.record_subtree(
+                &key,
                 &*child,
                 Operation::Delete,
                 Status::Skipped(SkipReason::Flag(flag)),

@@ -347,12 +347,13 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
     /// deleted along with their parent, unchanged subtrees).
     pub(super) fn record_subtree<M: DiffModel>(
         &mut self,
+        key: &M::Key,
         model: &M,
         operation: Operation,
         status: Status,
     ) {
-        self.record::<M>(&model.key(), operation, status.clone());
-        self.record_descendants(model, operation, status);
+        self.record::<M>(key, operation, status.clone());
+        self.record_descendants_under(key, model, operation, status);
     }
 
     /// Records an element refused before its hook (`error`), and every change under it as
@@ -419,9 +420,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
                 return;
             }
         };
-        // Under the key the plan names (a hand-built plan may carry another model's).
-        self.record::<M>(&element.key, operation, status.clone());
-        self.record_descendants_under(&element.key, model, operation, status);
+        self.record_subtree(&element.key, model, operation, status);
     }
 
     /// Records every change in the child diffs of the element with `key` with one status:

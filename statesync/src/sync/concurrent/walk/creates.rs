@@ -23,11 +23,11 @@ pub(super) fn create_element<M, H, S>(
     S: Slots<M>,
 {
     if let Some(reason) = run.skip_reason::<M>(key, Operation::Create) {
-        run.record_subtree(model, Operation::Create, Status::Skipped(reason));
+        run.record_subtree(key, model, Operation::Create, Status::Skipped(reason));
         return;
     }
     if let Some(reason) = engine::kept_root_reason(slots, key, run) {
-        run.record_subtree(model, Operation::Create, Status::Skipped(reason));
+        run.record_subtree(key, model, Operation::Create, Status::Skipped(reason));
         return;
     }
     if let Some(error) = engine::create_refusal(slots, key, model) {
@@ -61,7 +61,7 @@ pub(super) fn create_children<M, H, S>(
         };
         let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             if let Some(reason) = run.skip_reason::<M>(&key, Operation::Create) {
-                run.record_subtree(&*child, Operation::Create, Status::Skipped(reason));
+                run.record_subtree(&key, &*child, Operation::Create, Status::Skipped(reason));
                 return false;
             }
             let _ = run.call(|hooks, parents| M::hook_create(hooks, &*child, parents));

@@ -28,6 +28,7 @@ pub(super) fn delete_element<M, H, S>(
     // A flag first: what it leaves alone is listed under it after a stop too.
     if let Some(flag) = engine::delete_skip_flag(slots, key, run) {
         run.record_subtree(
+            key,
             model,
             Operation::Delete,
             Status::Skipped(SkipReason::Flag(flag)),
@@ -36,6 +37,7 @@ pub(super) fn delete_element<M, H, S>(
     }
     if run.stopped {
         run.record_subtree(
+            key,
             model,
             Operation::Delete,
             Status::Skipped(SkipReason::Stopped),
@@ -72,6 +74,7 @@ pub(super) fn delete_subtree<M, H>(
 {
     if run.stopped {
         run.record_subtree(
+            key,
             model,
             Operation::Delete,
             Status::Skipped(SkipReason::Stopped),
@@ -127,7 +130,7 @@ pub(super) fn delete_children<M, H, S>(
             {
                 entry.all_gone = false;
             }
-            run.record_subtree(&*child, Operation::Delete, Status::Skipped(reason));
+            run.record_subtree(&key, &*child, Operation::Delete, Status::Skipped(reason));
             continue;
         }
         if let Some(entry) = walker.groups.get_mut(&group) {
