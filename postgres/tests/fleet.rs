@@ -97,7 +97,6 @@ fn wait_all(children: Vec<Child>) -> Vec<std::process::Output> {
     }
 }
 
-/// The applications, checked to hold each (partition, version) at most once; returns how
 /// One worker pass with the default options: it applies `partitions` partitions, and the
 /// target then holds `state`.
 async fn one_pass_applies(setup: &mut Setup, partitions: usize, state: &Inventory) {
@@ -113,6 +112,7 @@ async fn one_pass_applies(setup: &mut Setup, partitions: usize, state: &Inventor
     );
 }
 
+/// The applications, checked to hold each (partition, version) at most once; returns how
 /// many times each partition was applied.
 async fn applications(setup: &Setup) -> BTreeMap<String, usize> {
     let mut per_partition = BTreeMap::new();
@@ -977,7 +977,7 @@ async fn a_write_statement_longer_than_three_leases_is_cancelled_and_said_why() 
         panic!("{stuck:?}")
     };
     assert!(
-        error.contains("statement timeout") && error.contains("1000 ms: three leases"),
+        error.contains("statement timeout") && error.contains("1000 ms, three leases"),
         "{error}"
     );
 }

@@ -52,7 +52,7 @@ use crate::resource::Resource;
 pub struct RestAdapter {
     client: Client,
     /// The elements (`site[name=ams]`) whose update's outcome is unknown in this sync (an
-    /// attempt timed out): a later attempt that fails still says the change may have been
+    /// attempt timed out, lost its connection or got a gateway's `502`/`504`): a later attempt that fails still says the change may have been
     /// made, so that the report never says "nothing was done" of a change that was.
     uncertain: Arc<Mutex<HashSet<String>>>,
 }

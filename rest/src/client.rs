@@ -117,8 +117,9 @@ pub enum Error {
     /// `GET /inventory` returned rows that do not form an inventory.
     #[error("the service's rows do not form an inventory: {0}")]
     Rows(#[from] RowsError),
-    /// A retried change failed, but an earlier attempt's outcome is unknown (it timed out
-    /// or lost its connection after sending): the change may have been made all the same.
+    /// A retried change failed, but an earlier attempt's outcome is unknown (it timed out,
+    /// lost its connection after sending, or was answered `502`/`504` by a gateway): the
+    /// change may have been made all the same.
     #[error("{last} (an earlier attempt's outcome is unknown: the change may have been made)")]
     EarlierAttemptUnknown {
         /// The last attempt's error.

@@ -331,7 +331,7 @@ fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
                     compact(element)
                 ));
             }
-            map_key_not_generated(&name, arguments, element)
+            map_key_not_generated(&name, arguments)
         }
         syn::Type::Group(group) => surely_not_a_collection(&group.elem),
         syn::Type::Paren(paren) => surely_not_a_collection(&paren.elem),
@@ -355,15 +355,16 @@ const PLAIN_IDS: &[&str] = &["Uuid", "Ulid"];
 fn map_key_not_generated(
     name: &str,
     arguments: &syn::AngleBracketedGenericArguments,
-    element: &syn::Type,
 ) -> Option<String> {
     if !matches!(name, "BTreeMap" | "HashMap" | "IndexMap") {
         return None;
     }
-    let key = arguments.args.iter().find_map(|argument| match argument {
+    // The key and the child model: the first two type arguments (a hasher may follow).
+    let mut types = arguments.args.iter().filter_map(|argument| match argument {
         syn::GenericArgument::Type(ty) => Some(ty),
         _ => None,
-    })?;
+    });
+    let (key, element) = (types.next()?, types.next()?);
     let plain_id = match key {
         syn::Type::Path(path)
             if matches!(
@@ -379,18 +380,18 @@ fn map_key_not_generated(
     if !(plain_id || surely_no_model(key)) {
         return None;
     }
-    let generated = match element {
+    let default = match element {
         syn::Type::Path(path) if path.qself.is_none() => path
             .path
             .segments
             .last()
-            .map(|last| format!("`{}Key`", last.ident)),
+            .map(|last| format!(", `{}Key` unless `key_type` renames it", last.ident)),
         _ => None,
     }
-    .unwrap_or_else(|| "its key type".to_owned());
+    .unwrap_or_default();
     Some(format!(
-        "a map keyed by `{}` (a map of children is keyed by {generated}, the key the derive \
-         makes of the child's `id` fields: `<{} as DiffModel>::Key`)",
+        "a map keyed by `{}` (a map of children is keyed by the key the derive makes of the \
+         child's `id` fields: `<{} as DiffModel>::Key`{default})",
         compact(key),
         compact(element)
     ))

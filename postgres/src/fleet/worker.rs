@@ -338,24 +338,31 @@ pub(super) async fn sync_partitions(
     })
 }
 
-/// A partition's error as recorded: a statement the server cancelled, or a connection it
-/// closed, is said to be possibly the write's time limit (three leases), which a partition
-/// too large for its lease meets every time.
+/// A partition's error as recorded: a statement cancelled by the statement timeout is the
+/// write's time limit (three leases), which a partition too large for its lease meets
+/// every time; a connection the server closed may be its idle limit (or anything else that
+/// ends a connection: a restart, the network), and is said to be possibly that.
 fn explained(error: &Error, lease: Duration) -> String {
-    let timed_out = match error {
-        Error::Db(db) => {
-            db.is_closed() || db.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED)
-        }
-        _ => false,
-    };
-    if !timed_out {
+    let limit = idle_limit(lease).as_millis();
+    let Error::Db(db) = error else {
         return error.to_string();
+    };
+    let statement_timeout = db
+        .as_db_error()
+        .is_some_and(|db| db.message().contains("statement timeout"));
+    if statement_timeout {
+        format!(
+            "{error} (a write's statement may run for {limit} ms, three leases: a partition \
+             this large needs a longer lease)"
+        )
+    } else if db.is_closed() {
+        format!(
+            "{error} (possibly the server's limit on a write transaction left idle for \
+             {limit} ms, three leases: if so, a partition this large needs a longer lease)"
+        )
+    } else {
+        error.to_string()
     }
-    format!(
-        "{error} (the server ends a write transaction idle, or in one statement, for {} ms: \
-         three leases; a partition this large may need a longer lease)",
-        idle_limit(lease).as_millis()
-    )
 }
 
 /// Renews the leases every third of their duration on the worker's heartbeat connection,

@@ -13,7 +13,7 @@ struct Rack {
     #[statesync(children)]
     by_name: BTreeMap<String, Server>,
     #[statesync(children)]
-    by_number: HashMap<u64, Server>,
+    by_number: HashMap<u64, Server, std::hash::RandomState>,
     #[statesync(children)]
     by_uuid: IndexMap<Uuid, Server>,
     // The generated key: fine.
