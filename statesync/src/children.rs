@@ -15,6 +15,34 @@ use crate::join::{Paired, join};
 use crate::model::{DiffModel, DiffObserver};
 use crate::store::{Store, position_of};
 
+/// What only statesync's sync engines hold: [`ChildCollection::child_mut`] takes one, so
+/// that any collection can implement the method and only the engines can call it (its
+/// field is private: nothing outside statesync can make one).
+///
+/// ```compile_fail,E0423
+/// use statesync::{ChildCollection, DiffModel, EngineOnly, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Book {
+///     #[statesync(id)]
+///     isbn: u64,
+/// }
+///
+/// let mut books = Store::try_from_iter([Book { isbn: 1 }])?;
+/// // A model's id fields changed in place would leave it under neither key: refused.
+/// books.child_mut(&BookKey { isbn: 1 }, EngineOnly(()));
+/// # Ok::<(), statesync::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOnly(());
+
+impl EngineOnly {
+    /// The token, for the engines.
+    pub(crate) const fn new() -> Self {
+        Self(())
+    }
+}
+
 /// A collection of child models that can be diffed and patched by key. Implemented for
 /// [`Store<T>`], `Vec<T>`, and maps keyed by the child's key (`BTreeMap<T::Key, T>`,
 /// `HashMap<T::Key, T>`, `IndexMap<T::Key, T>`). Order never matters: children are matched
@@ -108,12 +136,16 @@ pub trait ChildCollection: Default {
     /// whose order changes from run to run, [`ChildCollection::UNORDERED`]).
     fn child_keys(&self) -> Vec<<Self::Model as DiffModel>::Key>;
 
-    /// The child with this key, to change in place (what the sync engines use). Its id
-    /// fields must not change: a `Store` files a model by the key its id fields make, so
-    /// after such a change it finds the model under neither key, and would take a second
-    /// model under the new one. Change them through [`Store::get_mut`], whose guard files
-    /// the model again.
-    fn child_mut(&mut self, key: &<Self::Model as DiffModel>::Key) -> Option<&mut Self::Model>;
+    /// The child with this key, to change in place: what the sync engines use, and only
+    /// they can call (it takes an [`EngineOnly`], which only statesync makes). A caller
+    /// could change the child's id fields there, and a `Store` files a model by the key its
+    /// id fields make: it would then find the model under neither key. Change a model
+    /// through [`Store::get_mut`], whose guard files it again.
+    fn child_mut(
+        &mut self,
+        key: &<Self::Model as DiffModel>::Key,
+        engine: EngineOnly,
+    ) -> Option<&mut Self::Model>;
 
     /// Removes the child with this key.
     fn remove_child(&mut self, key: &<Self::Model as DiffModel>::Key) -> Option<Self::Model>;
@@ -547,7 +579,7 @@ impl<M: DiffModel> ChildCollection for Store<M> {
         self.keys().collect()
     }
 
-    fn child_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+    fn child_mut(&mut self, key: &M::Key, _engine: EngineOnly) -> Option<&mut M> {
         self.get_mut_unguarded(key)
     }
 
@@ -629,7 +661,7 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
     }
 
     /// Linear in the length of the `Vec`: use a `Store` for large collections.
-    fn child_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+    fn child_mut(&mut self, key: &M::Key, _engine: EngineOnly) -> Option<&mut M> {
         self.iter_mut().find(|child| child.has_key(key))
     }
 
@@ -639,7 +671,7 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
     }
 
     fn insert_child(&mut self, child: M) {
-        match self.child_mut(&child.key()) {
+        match self.child_mut(&child.key(), EngineOnly::new()) {
             Some(slot) => *slot = child,
             None => self.push(child),
         }
@@ -846,7 +878,7 @@ macro_rules! map_children {
                 keys
             }
 
-            fn child_mut(&mut self, key: &M::Key) -> Option<&mut M> {
+            fn child_mut(&mut self, key: &M::Key, _engine: EngineOnly) -> Option<&mut M> {
                 self.get_mut(key)
             }
 

@@ -42,7 +42,7 @@ pub mod __serde_record;
 
 #[doc(hidden)]
 pub use children::ChildKeys;
-pub use children::{ChildCollection, Keyed};
+pub use children::{ChildCollection, EngineOnly, Keyed};
 pub use depth::MAX_DEPTH;
 pub use diff::{Action, Change, Diff, ElementDiff, ModelUpdate};
 pub use error::{Error, Operation, Path, Result};

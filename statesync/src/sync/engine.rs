@@ -71,7 +71,7 @@ impl<C: ChildCollection> Slots<C::Model> for C {
     }
 
     fn slot_mut(&mut self, key: &<C::Model as DiffModel>::Key) -> Option<&mut C::Model> {
-        self.child_mut(key)
+        self.child_mut(key, crate::children::EngineOnly::new())
     }
 
     fn remove_slot(&mut self, key: &<C::Model as DiffModel>::Key) {
