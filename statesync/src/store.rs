@@ -549,6 +549,8 @@ impl<M: DiffModel> Store<M> {
     /// (`get_mut`, `insert`, `upsert`, `update`, `remove`, ...) from now on. An event handler
     /// that edits the store through these methods makes [`Store::diff_touched`] cost what the
     /// events touched, not the size of the store. Clears what was recorded before.
+    /// A clone keeps the record; serde does not carry it (a `Store` read back tracks
+    /// nothing until this is called, and [`Store::diff_touched`] then diffs it whole).
     pub fn track_changes(&mut self) {
         self.parts.touched = Some(Keys::default());
     }
