@@ -116,7 +116,8 @@ impl<'a> Model<'a> {
                 && !field.unread
                 && roles <= 1
                 && match field.role {
-                    Role::Id => true,
+                    // A float id is refused (its key could not be `Eq`, `Ord`, `Hash`).
+                    Role::Id => crate::check::float_in(field.ty).is_none(),
                     Role::Attribute => variants.insert(field.variant.to_string()),
                     Role::Children | Role::Skip => false,
                 };

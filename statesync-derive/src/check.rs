@@ -47,6 +47,19 @@ pub fn check(model: &Model, errors: &mut Errors) {
             ));
         }
     }
+    // A float id: rustc would say `Eq`, `Ord` and `Hash` are missing, one error each.
+    for field in model.fields_with(Role::Id) {
+        if let Some(float) = float_in(field.ty) {
+            errors.at(
+                field.ty,
+                format!(
+                    "an `id` field cannot be `{float}`: a key is `Eq`, `Ord` and `Hash`, which a \
+                     float is not (NaN equals nothing); use an integer (a fixed point), the \
+                     float's bits (`{float}::to_bits`), or a wrapper that orders floats"
+                ),
+            );
+        }
+    }
     // (A field whose roles clash has that one error, below.)
     for field in model.fields_with(Role::Children) {
         if !field.options.skip.is_set()
@@ -340,6 +353,31 @@ fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
         syn::Type::Array(_) | syn::Type::Slice(_) => Some(format!("an array ({})", shown())),
         syn::Type::Ptr(_) | syn::Type::FnPtr(_) | syn::Type::Never(_) => Some(shown()),
         syn::Type::TraitObject(_) | syn::Type::ImplTrait(_) => Some(shown()),
+        _ => None,
+    }
+}
+
+/// The float type an id field's type is, or holds as a tuple element or an `Option` (none of
+/// them `Eq`, `Ord` or `Hash`): `f32` or `f64` written bare or through the standard library.
+pub fn float_in(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(path) => {
+            let (last, _) = judged_segment(path)?;
+            let name = last.ident.to_string();
+            match (&last.arguments, name.as_str()) {
+                (syn::PathArguments::None, "f32" | "f64") => Some(name),
+                (syn::PathArguments::AngleBracketed(arguments), "Option") => {
+                    arguments.args.iter().find_map(|argument| match argument {
+                        syn::GenericArgument::Type(ty) => float_in(ty),
+                        _ => None,
+                    })
+                }
+                _ => None,
+            }
+        }
+        syn::Type::Tuple(tuple) => tuple.elems.iter().find_map(float_in),
+        syn::Type::Group(group) => float_in(&group.elem),
+        syn::Type::Paren(paren) => float_in(&paren.elem),
         _ => None,
     }
 }

@@ -1,4 +1,5 @@
-// An `f64` id: not `Eq`, `Ord` or `Hash`. Each missing trait is reported at the field's type.
+// A float id (alone, in a tuple, in an `Option`): not `Eq`, `Ord` or `Hash`. One error at
+// the field's type each (there were three, one per missing trait, from the key's derives).
 use statesync::DiffModel;
 
 #[derive(DiffModel, Clone, Debug, PartialEq)]
@@ -6,6 +7,16 @@ struct Point {
     #[statesync(id)]
     x: f64,
     label: String,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Reading {
+    #[statesync(id)]
+    sensor: u32,
+    #[statesync(id)]
+    at: (u32, f32),
+    #[statesync(id)]
+    offset: Option<f64>,
 }
 
 fn main() {}
