@@ -20,9 +20,12 @@ pub enum Strategy {
     /// The side whose model has the newer version field wins (`#[statesync(version =
     /// "field")]`); equal versions are a conflict.
     Newest,
-    /// The larger value (`PartialOrd`; incomparable values are a conflict).
+    /// The larger value (`PartialOrd`; incomparable values are a conflict). Under the
+    /// type's own order: for an `Option`, `None` is the smallest, so a value wins over a
+    /// cleared one.
     Max,
-    /// The smaller value.
+    /// The smaller value, as [`Strategy::Max`] compares: for an `Option`, a side that
+    /// cleared the value (`None`) wins.
     Min,
     /// Set union, three-way: what either side added is in, what either side removed is out.
     Union,
