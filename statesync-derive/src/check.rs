@@ -61,9 +61,14 @@ pub fn check(model: &Model, errors: &mut Errors) {
         }
     }
     // (A field whose roles clash has that one error, below.)
+    let type_params: Vec<String> = model
+        .generics
+        .type_params()
+        .map(|param| param.ident.to_string())
+        .collect();
     for field in model.fields_with(Role::Children) {
         if !field.options.skip.is_set()
-            && let Some(found) = surely_not_a_collection(field.ty)
+            && let Some(found) = surely_not_a_collection(field.ty, &type_params)
         {
             errors.at(
                 field.ty,
@@ -312,7 +317,7 @@ fn surely_no_model(ty: &syn::Type) -> bool {
 /// primitive, a string, a reference, a tuple...), for an error at the field instead of the
 /// trait errors at every use of the type. Types it cannot judge (a user's type or alias)
 /// are left to the `ChildCollection` bound.
-fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
+fn surely_not_a_collection(ty: &syn::Type, generics: &[String]) -> Option<String> {
     let shown = || format!("`{}`", compact(ty));
     match ty {
         syn::Type::Path(path) => {
@@ -344,10 +349,10 @@ fn surely_not_a_collection(ty: &syn::Type) -> Option<String> {
                     compact(element)
                 ));
             }
-            map_key_not_generated(&name, arguments)
+            map_key_not_generated(&name, arguments, generics)
         }
-        syn::Type::Group(group) => surely_not_a_collection(&group.elem),
-        syn::Type::Paren(paren) => surely_not_a_collection(&paren.elem),
+        syn::Type::Group(group) => surely_not_a_collection(&group.elem, generics),
+        syn::Type::Paren(paren) => surely_not_a_collection(&paren.elem, generics),
         syn::Type::Reference(_) => Some(format!("a reference ({})", shown())),
         syn::Type::Tuple(_) => Some(format!("a tuple ({})", shown())),
         syn::Type::Array(_) | syn::Type::Slice(_) => Some(format!("an array ({})", shown())),
@@ -382,10 +387,6 @@ pub fn float_in(ty: &syn::Type) -> Option<String> {
     }
 }
 
-/// Identifiers users key maps by that are surely not a generated key type (written bare,
-/// without parameters), beside the scalars and standard types [`surely_no_model`] knows.
-const PLAIN_IDS: &[&str] = &["Uuid", "Ulid"];
-
 /// A map of children keyed by something that is surely not the children's generated key
 /// (`BTreeMap<String, Device>`): what to say of it. The map must be keyed by the key the
 /// derive makes of the child's `id` fields; rustc would otherwise repeat a type mismatch at
@@ -393,6 +394,7 @@ const PLAIN_IDS: &[&str] = &["Uuid", "Ulid"];
 fn map_key_not_generated(
     name: &str,
     arguments: &syn::AngleBracketedGenericArguments,
+    generics: &[String],
 ) -> Option<String> {
     if !matches!(name, "BTreeMap" | "HashMap" | "IndexMap") {
         return None;
@@ -403,26 +405,19 @@ fn map_key_not_generated(
         _ => None,
     });
     let (key, element) = (types.next()?, types.next()?);
-    let plain_id = match key {
-        syn::Type::Path(path)
-            if matches!(
-                path.path.segments.last()?.arguments,
-                syn::PathArguments::None
-            ) =>
-        {
-            judged_segment(path)
-                .is_some_and(|(last, _)| PLAIN_IDS.contains(&last.ident.to_string().as_str()))
-        }
-        _ => false,
-    };
-    if !(plain_id || surely_no_model(key)) {
+    // Only what surely is no generated key (a scalar, `String`, a tuple, a reference, a
+    // standard type): a bare `Uuid` may be an alias of the key, or the key renamed.
+    if !surely_no_model(key) {
         return None;
     }
+    // The default name of the child's key, for a child named as a model is (not a generic
+    // parameter: one letter, or a name the struct's generics give).
     let default = match element {
         syn::Type::Path(path) if path.qself.is_none() => path
             .path
             .segments
             .last()
+            .filter(|last| !generics.contains(&last.ident.to_string()))
             .map(|last| format!(", `{}Key` unless `key_type` renames it", last.ident)),
         _ => None,
     }
