@@ -252,21 +252,16 @@ pub(crate) fn render_value(value: &dyn Debug) -> String {
 /// `HashMap`'s entries are sorted first); it is built once and not kept.
 #[cfg(feature = "merge")]
 pub(crate) fn render_bounded(value: &dyn Debug, limit: usize) -> String {
-    cut(render_value(value), limit)
-}
-
-/// `text` cut after `limit` bytes (at a character boundary), with `…` where it was cut.
-#[cfg(feature = "merge")]
-pub(crate) fn cut(mut text: String, limit: usize) -> String {
-    if text.len() > limit {
+    let mut rendered = render_value(value);
+    if rendered.len() > limit {
         let mut end = limit;
-        while !text.is_char_boundary(end) {
+        while !rendered.is_char_boundary(end) {
             end -= 1;
         }
-        text.truncate(end);
-        text.push_str(" …");
+        rendered.truncate(end);
+        rendered.push_str(" …");
     }
-    text
+    rendered
 }
 
 impl<M: DiffModel> Diff<M> {

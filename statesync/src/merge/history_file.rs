@@ -102,8 +102,8 @@ where
     }
 
     /// Whether `json` (this history, serialised) reads back as it is, version by version;
-    /// else which version does not, and its first difference where it reads back
-    /// otherwise (read back -> as it is).
+    /// else which version does not, and (where it reads back otherwise) what of it, as
+    /// [`lost`] says.
     fn reads_back(&self, json: &[u8]) -> Result<(), String> {
         let differs = |version: usize| format!("version {version}");
         let shows = |version: usize, diff: &Diff<M>| {

@@ -621,22 +621,10 @@ fn skip_element<M: DiffModel, H: ?Sized>(
     run: &mut Run<'_, '_, H>,
     reason: SkipReason,
 ) {
-    match &element.action {
-        Action::Create(model) => run.record_subtree(
-            &element.key,
-            model,
-            Operation::Create,
-            Status::Skipped(reason),
-        ),
-        Action::Delete(model) => run.record_subtree(
-            &element.key,
-            model,
-            Operation::Delete,
-            Status::Skipped(reason),
-        ),
-        Action::Update(_) => {
-            run.record::<M>(&element.key, Operation::Update, Status::Skipped(reason))
-        }
+    let status = Status::Skipped(reason);
+    match super::run::subtree_of(&element.action) {
+        Some((operation, model)) => run.record_subtree(&element.key, model, operation, status),
+        None => run.record::<M>(&element.key, Operation::Update, status),
     }
 }
 

@@ -409,18 +409,14 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
         element: &ElementDiff<M>,
         status: Status,
     ) {
-        let (operation, model) = match &element.action {
-            Action::Create(model) => (Operation::Create, model),
-            Action::Delete(model) => (Operation::Delete, model),
-            Action::Update(update) => {
-                if update.has_field_changes() {
-                    self.record::<M>(&element.key, Operation::Update, status.clone());
-                }
-                self.record_child_diffs::<M>(&element.key, &update.children, status);
-                return;
+        if let Some((operation, model)) = subtree_of(&element.action) {
+            self.record_subtree(&element.key, model, operation, status);
+        } else if let Action::Update(update) = &element.action {
+            if update.has_field_changes() {
+                self.record::<M>(&element.key, Operation::Update, status.clone());
             }
-        };
-        self.record_subtree(&element.key, model, operation, status);
+            self.record_child_diffs::<M>(&element.key, &update.children, status);
+        }
     }
 
     /// Records every change in the child diffs of the element with `key` with one status:
@@ -584,5 +580,15 @@ pub(super) fn not_found<M: DiffModel>(operation: Operation, key: &M::Key) -> Err
         model: M::NAME,
         key: key.to_string(),
         path: crate::error::Path::root(),
+    }
+}
+
+/// The operation and the model of a create or a delete (the whole subtree it carries);
+/// `None` for an update.
+pub(super) fn subtree_of<M: DiffModel>(action: &Action<M>) -> Option<(Operation, &M)> {
+    match action {
+        Action::Create(model) => Some((Operation::Create, model)),
+        Action::Delete(model) => Some((Operation::Delete, model)),
+        Action::Update(_) => None,
     }
 }
