@@ -81,7 +81,7 @@ impl Level {
     pub(crate) fn enter_model<M: DiffModel>(model: &M) -> Result<Self, Error> {
         match Self::try_enter() {
             Some(level) => Ok(level),
-            None => Err(too_deep(model)),
+            None => Err(too_deep_at(model)),
         }
     }
 
@@ -95,7 +95,7 @@ impl Level {
         if DEPTH.with(Cell::get) < MAX_DEPTH {
             Ok(None)
         } else {
-            Err(too_deep(model))
+            Err(too_deep_at(model))
         }
     }
 
@@ -126,7 +126,7 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
     match (Level::try_enter(), first) {
         (Some(level), _) => Ok(Some(level)),
         (None, None) => Ok(None),
-        (None, Some(model)) => Err(E::custom(too_deep(model))),
+        (None, Some(model)) => Err(E::custom(too_deep_at(model))),
     }
 }
 
@@ -223,6 +223,16 @@ pub(crate) fn walk_subtree(model: &dyn AnyModel, sink: &mut dyn SubtreeSink) -> 
 /// The error for a model one level beyond [`MAX_DEPTH`], naming it.
 fn too_deep(model: &dyn AnyModel) -> Error {
     Error::too_deep(model.name(), &KeyOf(model))
+}
+
+/// [`too_deep`] for a model of a known type: its name and key, and nothing else of it.
+/// Made `&dyn AnyModel`, a model would bring in every method of that vtable (the walks of
+/// its children, in key order), compiled for its type wherever a depth is checked, though
+/// the walks run only where a subtree is walked.
+#[cold]
+#[inline(never)]
+fn too_deep_at<M: DiffModel>(model: &M) -> Error {
+    Error::too_deep(M::NAME, &model.key())
 }
 
 /// Walks children one level further each time; stops at the first too deep.

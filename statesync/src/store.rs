@@ -793,11 +793,16 @@ mod serde_impl {
 
     struct StoreVisitor<M>(PhantomData<M>);
 
+    /// What [`StoreVisitor`] expects; not generic, so one copy serves every model type.
+    fn expecting_models(f: &mut fmt::Formatter<'_>, model: &str) -> fmt::Result {
+        write!(f, "a sequence of `{model}` models with distinct keys")
+    }
+
     impl<'de, M: DiffModel + Deserialize<'de>> Visitor<'de> for StoreVisitor<M> {
         type Value = Store<M>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "a sequence of `{}` models with distinct keys", M::NAME)
+            expecting_models(f, M::NAME)
         }
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Store<M>, A::Error> {
