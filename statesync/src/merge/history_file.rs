@@ -31,6 +31,11 @@ fn lost(version: usize, entry: &Entry) -> String {
     format!("version {version} ({what}; values not shown)")
 }
 
+/// What makes a version read back otherwise than it is.
+const LOSSY: &str = "a NaN or infinite float is written as null, an `Option<Option<T>>`'s \
+                     `Some(None)` as `None`, and a field's serde attributes, \
+                     `skip_serializing` or `with = ...`, may drop or round it";
+
 /// The persistent form: the initial state and the commits.
 #[derive(Deserialize)]
 #[serde(
@@ -69,13 +74,24 @@ where
     /// The I/O or serialisation error, [`FileTooLarge`](std::io::ErrorKind::FileTooLarge)
     /// for a history larger than [`History::load`] reads ([`History::MAX_FILE_BYTES`]), or
     /// [`InvalidData`](std::io::ErrorKind::InvalidData) naming the file and the first
-    /// version that does not read back as it is; the file at `path` is then unchanged.
+    /// version that `serde_json` cannot write or that does not read back as it is (with the
+    /// parser's reason: a value read as another type, or nesting deeper than the 128
+    /// containers `serde_json` reads); the file at `path` is then unchanged.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let stored = StoredRef {
             initial: &self.initial,
             commits: &self.commits,
         };
-        let json = serde_json::to_vec(&stored).map_err(std::io::Error::from)?;
+        let json = serde_json::to_vec(&stored).map_err(|error| {
+            let what = self.first_unwritable().map_or_else(
+                || "the history".to_owned(),
+                |version| format!("version {version}"),
+            );
+            invalid(
+                path,
+                format!("{what} cannot be written as JSON ({error}); nothing was written"),
+            )
+        })?;
         if u64::try_from(json.len()).map_or(true, |len| len > Self::MAX_FILE_BYTES) {
             let error = format!(
                 "{} bytes, more than `load` reads ({} bytes); nothing was written",
@@ -87,38 +103,29 @@ where
                 format!("{}: {error}", crate::file::shown(path)),
             ));
         }
-        self.reads_back(&json).map_err(|what| {
-            invalid(
-                path,
-                format!(
-                    "{what} does not survive JSON (a NaN or infinite float is written as \
-                     null, an `Option<Option<T>>`'s `Some(None)` as `None`, and a field's \
-                     serde attributes, `skip_serializing` or `with = ...`, may drop or round \
-                     it); nothing was written"
-                ),
-            )
-        })?;
+        self.reads_back(&json)
+            .map_err(|what| invalid(path, format!("{what}; nothing was written")))?;
         crate::file::replace(path, |out| out.write_all(&json))
     }
 
     /// Whether `json` (this history, serialised) reads back as it is, version by version;
-    /// else which version does not, and (where it reads back otherwise) what of it, as
-    /// [`lost`] says.
+    /// else which version does not, and why: the parser's error, or (where it reads back
+    /// otherwise) what of it, as [`lost`] says.
     fn reads_back(&self, json: &[u8]) -> Result<(), String> {
-        let differs = |version: usize| format!("version {version}");
+        let differs = |version: usize| format!("version {version} does not survive JSON ({LOSSY})");
         let shows = |version: usize, diff: &Diff<M>| {
             let entries = diff.entries();
             let first = entries
                 .iter()
                 .find(|entry| entry.kind != EntryKind::Unchanged);
-            first.map_or_else(|| differs(version), |entry| lost(version, entry))
+            first.map_or_else(
+                || differs(version),
+                |entry| format!("{} does not survive JSON ({LOSSY})", lost(version, entry)),
+            )
         };
-        // One parse of the whole, as `load` reads it; only when it fails, each version is
-        // written and read alone to name the first that does not read back.
-        let stored: Stored<M> = serde_json::from_slice(json).map_err(|_| {
-            self.first_unreadable()
-                .map_or_else(|| "the history".to_owned(), differs)
-        })?;
+        // One parse of the whole, as `load` reads it.
+        let stored: Stored<M> =
+            serde_json::from_slice(json).map_err(|error| self.unreadable(&error))?;
         let mut ours = self.initial.clone();
         let mut back = stored.initial;
         let difference = back.diff(&ours).map_err(|_| differs(0))?;
@@ -137,17 +144,57 @@ where
         Ok(())
     }
 
-    /// The first version (0 for the initial state) that does not read back from JSON.
-    fn first_unreadable(&self) -> Option<usize> {
-        fn reads_back<T: Serialize + DeserializeOwned>(value: &T) -> bool {
-            serde_json::to_vec(value).is_ok_and(|json| serde_json::from_slice::<T>(&json).is_ok())
+    /// Why the history's JSON does not parse, naming the version where the parser stopped:
+    /// a value that reads back as another type (a NaN written as `null`, a field serde
+    /// skips), or nesting deeper than `serde_json` reads (128 containers, counted from the
+    /// file's top, so a version that reads back alone may not inside the file).
+    fn unreadable(&self, error: &serde_json::Error) -> String {
+        let version = (error.line() == 1)
+            .then(|| self.version_at(error.column().saturating_sub(1)))
+            .flatten();
+        let what = version.map_or_else(|| "the history".to_owned(), |v| format!("version {v}"));
+        let hint = match error.classify() {
+            serde_json::error::Category::Data => LOSSY,
+            _ => {
+                "`serde_json` reads at most 128 nested containers, counted from the top of \
+                  the file: a deeply nested attribute value takes that room"
+            }
+        };
+        format!("{what} does not read back from JSON: {error} ({hint})")
+    }
+
+    /// The version (0 for the initial state) whose JSON holds byte `at` of the history's
+    /// JSON as `save` writes it: `{"initial":`, the initial state, `,"commits":[`, the
+    /// commits separated by commas, `]}` (compact JSON writes a value alike wherever it
+    /// sits).
+    fn version_at(&self, at: usize) -> Option<usize> {
+        let mut end = br#"{"initial":"#.len() + serde_json::to_vec(&self.initial).ok()?.len();
+        if at < end {
+            return Some(0);
         }
-        if !reads_back(&self.initial) {
+        end += br#","commits":["#.len();
+        for commit in &self.commits {
+            end += serde_json::to_vec(commit).ok()?.len();
+            if at < end {
+                return Some(commit.version);
+            }
+            end += 1;
+        }
+        None
+    }
+
+    /// The first version (0 for the initial state) that `serde_json` cannot write (a map
+    /// whose keys are not strings, say).
+    fn first_unwritable(&self) -> Option<usize> {
+        fn writes<T: Serialize>(value: &T) -> bool {
+            serde_json::to_writer(std::io::sink(), value).is_ok()
+        }
+        if !writes(&self.initial) {
             return Some(0);
         }
         self.commits
             .iter()
-            .find(|commit| !reads_back(*commit))
+            .find(|commit| !writes(*commit))
             .map(|commit| commit.version)
     }
 
