@@ -630,10 +630,9 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                                 syn::WherePredicate,
                                 Token![,],
                             >::parse_terminated;
-                        Ok(syn::parse::Parser::parse_str(parser, &lit.value())
-                            .map_err(|error| syn::Error::new(lit.span(), error))?
-                            .into_iter()
-                            .collect())
+                        // Parsed with the string's span, so that a type error in a
+                        // bound (a misspelt trait) is underlined there, not at the derive.
+                        Ok(lit.parse_with(parser)?.into_iter().collect())
                     },
                     errors,
                 ),

@@ -66,9 +66,14 @@ pub fn check(model: &Model, errors: &mut Errors) {
         .type_params()
         .map(|param| param.ident.to_string())
         .collect();
+    let own = Own {
+        model: model.ident.to_string(),
+        key: model.companion(Companion::Key).to_string(),
+        generics: &type_params,
+    };
     for field in model.fields_with(Role::Children) {
         if !field.options.skip.is_set()
-            && let Some(found) = surely_not_a_collection(field.ty, &type_params)
+            && let Some(found) = surely_not_a_collection(field.ty, &own)
         {
             errors.at(
                 field.ty,
@@ -317,7 +322,7 @@ fn surely_no_model(ty: &syn::Type) -> bool {
 /// primitive, a string, a reference, a tuple...), for an error at the field instead of the
 /// trait errors at every use of the type. Types it cannot judge (a user's type or alias)
 /// are left to the `ChildCollection` bound.
-fn surely_not_a_collection(ty: &syn::Type, generics: &[String]) -> Option<String> {
+fn surely_not_a_collection(ty: &syn::Type, own: &Own<'_>) -> Option<String> {
     let shown = || format!("`{}`", compact(ty));
     match ty {
         syn::Type::Path(path) => {
@@ -349,10 +354,10 @@ fn surely_not_a_collection(ty: &syn::Type, generics: &[String]) -> Option<String
                     compact(element)
                 ));
             }
-            map_key_not_generated(&name, arguments, generics)
+            map_key_not_generated(&name, arguments, own)
         }
-        syn::Type::Group(group) => surely_not_a_collection(&group.elem, generics),
-        syn::Type::Paren(paren) => surely_not_a_collection(&paren.elem, generics),
+        syn::Type::Group(group) => surely_not_a_collection(&group.elem, own),
+        syn::Type::Paren(paren) => surely_not_a_collection(&paren.elem, own),
         syn::Type::Reference(_) => Some(format!("a reference ({})", shown())),
         syn::Type::Tuple(_) => Some(format!("a tuple ({})", shown())),
         syn::Type::Array(_) | syn::Type::Slice(_) => Some(format!("an array ({})", shown())),
@@ -387,14 +392,41 @@ pub fn float_in(ty: &syn::Type) -> Option<String> {
     }
 }
 
+/// What the children checks know of the model they check: its name, its key's name and its
+/// type parameters.
+struct Own<'a> {
+    model: String,
+    key: String,
+    generics: &'a [String],
+}
+
+impl Own<'_> {
+    /// Whether `ty` is this model's own key named bare (`ShelfKey` in `Shelf`).
+    fn is_key(&self, ty: &syn::Type) -> bool {
+        matches!(ty, syn::Type::Path(path) if path.qself.is_none() && path.path.is_ident(&self.key))
+    }
+
+    /// Whether `ty` may be this model (`Self`, its name, or a type parameter).
+    fn may_be_self(&self, ty: &syn::Type) -> bool {
+        let syn::Type::Path(path) = ty else {
+            return false;
+        };
+        path.path.segments.last().is_none_or(|last| {
+            let name = last.ident.to_string();
+            name == "Self" || name == self.model || self.generics.contains(&name)
+        })
+    }
+}
+
 /// A map of children keyed by something that is surely not the children's generated key
-/// (`BTreeMap<String, Device>`): what to say of it. The map must be keyed by the key the
-/// derive makes of the child's `id` fields; rustc would otherwise repeat a type mismatch at
-/// every use of the field, beside errors about serde and hooks that name the wrong thing.
+/// (`BTreeMap<String, Device>`, or the model's own key, `BTreeMap<ShelfKey, Book>` in
+/// `Shelf`): what to say of it. The map must be keyed by the key the derive makes of the
+/// child's `id` fields; rustc would otherwise repeat a type mismatch at every use of the
+/// field, beside errors about serde and hooks that name the wrong thing.
 fn map_key_not_generated(
     name: &str,
     arguments: &syn::AngleBracketedGenericArguments,
-    generics: &[String],
+    own: &Own<'_>,
 ) -> Option<String> {
     if !matches!(name, "BTreeMap" | "HashMap" | "IndexMap") {
         return None;
@@ -406,8 +438,10 @@ fn map_key_not_generated(
     });
     let (key, element) = (types.next()?, types.next()?);
     // Only what surely is no generated key (a scalar, `String`, a tuple, a reference, a
-    // standard type): a bare `Uuid` may be an alias of the key, or the key renamed.
-    if !surely_no_model(key) {
+    // standard type), or is the key of this model and not of the child: a bare `Uuid` may
+    // be an alias of the key, or the key renamed.
+    let owns_the_key = own.is_key(key) && !own.may_be_self(element);
+    if !surely_no_model(key) && !owns_the_key {
         return None;
     }
     // The default name of the child's key, for a child named as a model is (not a generic
@@ -417,7 +451,7 @@ fn map_key_not_generated(
             .path
             .segments
             .last()
-            .filter(|last| !generics.contains(&last.ident.to_string()))
+            .filter(|last| !own.generics.contains(&last.ident.to_string()))
             .map(|last| format!(", `{}Key` unless `key_type` renames it", last.ident)),
         _ => None,
     }
