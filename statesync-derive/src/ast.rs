@@ -179,14 +179,7 @@ impl<'a> Model<'a> {
     /// calls into the runtime underline the user's field rather than the derive.
     pub fn krate_at(&self, span: Span) -> proc_macro2::TokenStream {
         use quote::ToTokens;
-        self.krate
-            .to_token_stream()
-            .into_iter()
-            .map(|mut tree| {
-                tree.set_span(span);
-                tree
-            })
-            .collect()
+        placed_at(self.krate.to_token_stream(), span)
     }
 
     /// The name of a generated type: the one the struct gives it, or `{Model}{suffix}`.
@@ -302,6 +295,18 @@ impl<'a> Field<'a> {
     pub fn span(&self) -> Span {
         located_at(syn::spanned::Spanned::span(&self.ty))
     }
+}
+
+/// `tokens` (a path, say) with every token placed at `span`, so that an error about the
+/// expression they begin underlines `span` rather than the derive.
+pub fn placed_at(tokens: proc_macro2::TokenStream, span: Span) -> proc_macro2::TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            tree.set_span(span);
+            tree
+        })
+        .collect()
 }
 
 /// A span located at `span` (errors point there) whose names resolve as the derive's own

@@ -3,6 +3,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned as _;
 use syn::{DeriveInput, Ident};
 
 use crate::ast::{Field, Model, Role};
@@ -982,10 +983,12 @@ fn merge_impl(model: &Model) -> TokenStream {
                         quote_spanned!(span=> |_, __o, __t| #at::__private::merge_by_order(__o, __t, #order)),
                     )
                 }
-                (_, Some(Valued { value: with, .. })) => (
-                    quote!(Custom),
-                    quote_spanned!(span=> |__b, __o, __t| #with(__b, __o, __t)),
-                ),
+                (_, Some(Valued { value: with, .. })) => {
+                    // The call at the function's name: a wrong return type is underlined
+                    // there, not at the field.
+                    let call = quote_spanned!(crate::ast::located_at(with.span())=> #with(__b, __o, __t));
+                    (quote!(Custom), quote_spanned!(span=> |__b, __o, __t| #call))
+                }
                 (Some(merge), None) => {
                     let variant = merge.value.variant();
                     let resolve = match merge.value.strategy {
@@ -1092,7 +1095,7 @@ fn eq_outside_the_model(
 ) -> TokenStream {
     let mut segments = eq.segments.iter();
     if eq.leading_colon.is_some() || segments.next().is_none_or(|first| first.ident != "Self") {
-        return quote_spanned!(span=> |__a, __b| #eq(__a, __b));
+        return eq_closure(span, eq, eq.to_token_stream());
     }
     let ident = model.ident;
     let generics = model.generics;
@@ -1117,7 +1120,18 @@ fn eq_outside_the_model(
     });
     let args = (!generics.params.is_empty()).then(|| quote!(<#(#args),*>));
     let rest = segments.map(|segment| quote!(::#segment));
-    quote_spanned!(span=> |__a, __b| <#ident #args> #(#rest)* (__a, __b))
+    let function = crate::ast::placed_at(
+        quote!(<#ident #args> #(#rest)*),
+        crate::ast::located_at(eq.span()),
+    );
+    eq_closure(span, eq, function)
+}
+
+/// `|__a, __b| function(__a, __b)` at `span` (the field), with the call at the `eq` path as
+/// written, so that a function of the wrong return type is underlined there.
+fn eq_closure(span: Span, eq: &syn::Path, function: TokenStream) -> TokenStream {
+    let call = quote_spanned!(crate::ast::located_at(eq.span())=> #function(__a, __b));
+    quote_spanned!(span=> |__a, __b| #call)
 }
 
 /// The attribute's equality: the field's `eq`, or `PartialEq::eq` of its type (a function,
@@ -1126,7 +1140,7 @@ fn field_eq(field: &Field) -> TokenStream {
     let span = field.span();
     let ty = field.ty;
     match field.eq() {
-        Some(eq) => quote_spanned!(span=> |__a, __b| #eq(__a, __b)),
+        Some(eq) => eq_closure(span, eq, eq.to_token_stream()),
         None => quote_spanned!(span=> <#ty as ::core::cmp::PartialEq>::eq),
     }
 }
