@@ -116,8 +116,8 @@ impl<'a> Model<'a> {
                 && !field.unread
                 && roles <= 1
                 && match field.role {
-                    // A float id is refused (its key could not be `Eq`, `Ord`, `Hash`).
-                    Role::Id => crate::check::float_in(field.ty).is_none(),
+                    // A float or collection id is refused (it can make no key).
+                    Role::Id => crate::check::refused_id(field.ty).is_none(),
                     Role::Attribute => variants.insert(field.variant.to_string()),
                     Role::Children | Role::Skip => false,
                 };

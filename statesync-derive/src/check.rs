@@ -47,17 +47,13 @@ pub fn check(model: &Model, errors: &mut Errors) {
             ));
         }
     }
-    // A float id: rustc would say `Eq`, `Ord` and `Hash` are missing, one error each.
+    // A float or collection id: rustc would say `Eq`, `Ord`, `Hash` or `Display` are
+    // missing, one error each (some twice).
+    // (A field with clashing roles has that one error, below.)
     for field in model.fields_with(Role::Id) {
-        if let Some(float) = float_in(field.ty) {
-            errors.at(
-                field.ty,
-                format!(
-                    "an `id` field cannot be `{float}`: a key is `Eq`, `Ord` and `Hash`, which a \
-                     float is not (NaN equals nothing); use an integer (a fixed point), the \
-                     float's bits (`{float}::to_bits`), or a wrapper that orders floats"
-                ),
-            );
+        let clashes = field.options.children.is_set() || field.options.skip.is_set();
+        if !clashes && let Some(refused) = refused_id(field.ty) {
+            errors.at(field.ty, refused);
         }
     }
     // (A field whose roles clash has that one error, below.)
@@ -367,9 +363,40 @@ fn surely_not_a_collection(ty: &syn::Type, own: &Own<'_>) -> Option<String> {
     }
 }
 
+/// Why an `id` field's type can make no key, when the derive can tell by its name: a float
+/// (alone, in a tuple or an `Option`) or a collection. Such a field is left out of the key
+/// beside the error, so the key's derives add no errors of their own.
+pub fn refused_id(ty: &syn::Type) -> Option<String> {
+    if let Some(float) = float_in(ty) {
+        return Some(format!(
+            "an `id` field cannot be `{float}`: a key is `Eq`, `Ord` and `Hash`, which a float \
+             is not (NaN equals nothing); use an integer (a fixed point), the float's bits \
+             (`{float}::to_bits`), or a wrapper that orders floats"
+        ));
+    }
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let (last, _) = judged_segment(path)?;
+    let name = last.ident.to_string();
+    let collection = COLLECTIONS.contains(&name.as_str())
+        || matches!(
+            name.as_str(),
+            "HashSet" | "BTreeSet" | "IndexSet" | "VecDeque" | "LinkedList" | "BinaryHeap"
+        );
+    (collection && !last.arguments.is_none()).then(|| {
+        format!(
+            "an `id` field cannot be a collection (`{}`): a key is made of plain values \
+             (`Eq`, `Ord`, `Hash` and `Display`); a collection of models is a `children` \
+             field, and any other a compared attribute",
+            compact(ty)
+        )
+    })
+}
+
 /// The float type an id field's type is, or holds as a tuple element or an `Option` (none of
 /// them `Eq`, `Ord` or `Hash`): `f32` or `f64` written bare or through the standard library.
-pub fn float_in(ty: &syn::Type) -> Option<String> {
+fn float_in(ty: &syn::Type) -> Option<String> {
     match ty {
         syn::Type::Path(path) => {
             let (last, _) = judged_segment(path)?;
