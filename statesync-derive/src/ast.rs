@@ -297,12 +297,18 @@ impl<'a> Field<'a> {
     }
 }
 
-/// `tokens` (a path, say) with every token placed at `span`, so that an error about the
-/// expression they begin underlines `span` rather than the derive.
+/// `tokens` (a path, a bound) with every token placed at `span`, those inside brackets
+/// too, so that an error about them underlines `span` rather than the derive.
 pub fn placed_at(tokens: proc_macro2::TokenStream, span: Span) -> proc_macro2::TokenStream {
     tokens
         .into_iter()
-        .map(|mut tree| {
+        .map(|tree| {
+            let mut tree = match tree {
+                proc_macro2::TokenTree::Group(group) => proc_macro2::TokenTree::Group(
+                    proc_macro2::Group::new(group.delimiter(), placed_at(group.stream(), span)),
+                ),
+                other => other,
+            };
             tree.set_span(span);
             tree
         })

@@ -630,9 +630,13 @@ pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerO
                                 syn::WherePredicate,
                                 Token![,],
                             >::parse_terminated;
-                        // Parsed with the string's span, so that a type error in a
-                        // bound (a misspelt trait) is underlined there, not at the derive.
-                        Ok(lit.parse_with(parser)?.into_iter().collect())
+                        // Placed at the string (as serde places its `bound`), so that a
+                        // type error in a bound (a misspelt trait) is underlined there, not
+                        // at the derive; resolved as the derive's own code, as a bound parsed
+                        // from text always was.
+                        let at = crate::ast::located_at(lit.span());
+                        let tokens = crate::ast::placed_at(lit.parse::<proc_macro2::TokenStream>()?, at);
+                        Ok(syn::parse::Parser::parse2(parser, tokens)?.into_iter().collect())
                     },
                     errors,
                 ),

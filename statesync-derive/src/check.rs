@@ -63,8 +63,8 @@ pub fn check(model: &Model, errors: &mut Errors) {
         .map(|param| param.ident.to_string())
         .collect();
     let own = Own {
-        model: model.ident.to_string(),
-        key: model.companion(Companion::Key).to_string(),
+        model: unraw(model.ident),
+        key: unraw(&model.companion(Companion::Key)),
         generics: &type_params,
     };
     for field in model.fields_with(Role::Children) {
@@ -374,15 +374,32 @@ pub fn refused_id(ty: &syn::Type) -> Option<String> {
              (`{float}::to_bits`), or a wrapper that orders floats"
         ));
     }
-    let syn::Type::Path(path) = ty else {
+    let syn::Type::Path(path) = unwrapped(ty) else {
         return None;
     };
-    let (last, _) = judged_segment(path)?;
-    let name = last.ident.to_string();
-    let collection = COLLECTIONS.contains(&name.as_str())
+    // statesync's `Store` written with its crate's name (a bare `Store` may be a type of
+    // the user's, a valid id), and the standard collections (and indexmap's) by name: none
+    // is `Display`, which an id must be.
+    let segments: Vec<String> = path.path.segments.iter().map(|s| unraw(&s.ident)).collect();
+    let ours = path.qself.is_none() && segments == ["statesync", "Store"];
+    let (last, _) = if ours {
+        (path.path.segments.last()?, false)
+    } else {
+        judged_segment(path)?
+    };
+    let collection = ours
         || matches!(
-            name.as_str(),
-            "HashSet" | "BTreeSet" | "IndexSet" | "VecDeque" | "LinkedList" | "BinaryHeap"
+            last.ident.to_string().as_str(),
+            "Vec"
+                | "VecDeque"
+                | "LinkedList"
+                | "BinaryHeap"
+                | "HashMap"
+                | "BTreeMap"
+                | "HashSet"
+                | "BTreeSet"
+                | "IndexMap"
+                | "IndexSet"
         );
     (collection && !last.arguments.is_none()).then(|| {
         format!(
@@ -392,6 +409,21 @@ pub fn refused_id(ty: &syn::Type) -> Option<String> {
             compact(ty)
         )
     })
+}
+
+/// `ty` without the invisible group a `macro_rules!` fragment (`$t:ty`) puts around it, or
+/// the parentheses it is written in.
+fn unwrapped(ty: &syn::Type) -> &syn::Type {
+    match ty {
+        syn::Type::Group(group) => unwrapped(&group.elem),
+        syn::Type::Paren(paren) => unwrapped(&paren.elem),
+        _ => ty,
+    }
+}
+
+/// An identifier as its name reads, without `r#`.
+fn unraw(ident: &Ident) -> String {
+    syn::ext::IdentExt::unraw(ident).to_string()
 }
 
 /// The float type an id field's type is, or holds as a tuple element or an `Option` (none of
@@ -430,16 +462,19 @@ struct Own<'a> {
 impl Own<'_> {
     /// Whether `ty` is this model's own key named bare (`ShelfKey` in `Shelf`).
     fn is_key(&self, ty: &syn::Type) -> bool {
-        matches!(ty, syn::Type::Path(path) if path.qself.is_none() && path.path.is_ident(&self.key))
+        matches!(unwrapped(ty), syn::Type::Path(path)
+            if path.qself.is_none()
+                && path.path.get_ident().is_some_and(|ident| unraw(ident) == self.key))
     }
 
-    /// Whether `ty` may be this model (`Self`, its name, or a type parameter).
+    /// Whether `ty` may be this model (`Self`, its name, a type parameter), or is a type the
+    /// check cannot judge (anything but a path).
     fn may_be_self(&self, ty: &syn::Type) -> bool {
-        let syn::Type::Path(path) = ty else {
-            return false;
+        let syn::Type::Path(path) = unwrapped(ty) else {
+            return true;
         };
         path.path.segments.last().is_none_or(|last| {
-            let name = last.ident.to_string();
+            let name = unraw(&last.ident);
             name == "Self" || name == self.model || self.generics.contains(&name)
         })
     }
@@ -473,21 +508,31 @@ fn map_key_not_generated(
     }
     // The default name of the child's key, for a child named as a model is (not a generic
     // parameter: one letter, or a name the struct's generics give).
-    let default = match element {
+    let default = match unwrapped(element) {
         syn::Type::Path(path) if path.qself.is_none() => path
             .path
             .segments
             .last()
             .filter(|last| !own.generics.contains(&last.ident.to_string()))
-            .map(|last| format!(", `{}Key` unless `key_type` renames it", last.ident)),
+            .map(|last| format!(", `{}Key` unless `key_type` renames it", unraw(&last.ident))),
         _ => None,
     }
     .unwrap_or_default();
+    // Keyed by this model's own key: the child may be this model under another name (an
+    // alias), which the derive cannot tell; `Self` says it.
+    let own_kind = if owns_the_key {
+        format!(
+            ", `{}` is this model's own key; a map of this model's own kind names it `Self`",
+            compact(key)
+        )
+    } else {
+        String::new()
+    };
     Some(format!(
         "a map keyed by `{}` (a map of children is keyed by the key the derive makes of the \
-         child's `id` fields: `<{} as DiffModel>::Key`{default})",
+         child's `id` fields: `<{} as DiffModel>::Key`{default}{own_kind})",
         compact(key),
-        compact(element)
+        compact(unwrapped(element))
     ))
 }
 

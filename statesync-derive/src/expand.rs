@@ -986,7 +986,7 @@ fn merge_impl(model: &Model) -> TokenStream {
                 (_, Some(Valued { value: with, .. })) => {
                     // The call at the function's name: a wrong return type is underlined
                     // there, not at the field.
-                    let call = quote_spanned!(crate::ast::located_at(with.span())=> #with(__b, __o, __t));
+                    let call = quote_spanned!(call_span(with)=> #with(__b, __o, __t));
                     (quote!(Custom), quote_spanned!(span=> |__b, __o, __t| #call))
                 }
                 (Some(merge), None) => {
@@ -1119,19 +1119,31 @@ fn eq_outside_the_model(
         syn::GenericParam::Const(param) => param.ident.to_token_stream(),
     });
     let args = (!generics.params.is_empty()).then(|| quote!(<#(#args),*>));
-    let rest = segments.map(|segment| quote!(::#segment));
-    let function = crate::ast::placed_at(
-        quote!(<#ident #args> #(#rest)*),
-        crate::ast::located_at(eq.span()),
-    );
-    eq_closure(span, eq, function)
+    // `Self` becomes the model's type, placed where `Self` is written; the segments after it
+    // keep their own places, so an error about the path or the call underlines what the
+    // attribute wrote, as it does where `Self` itself is used (and rustc shows it once).
+    let at = eq.span();
+    let model = crate::ast::placed_at(quote!(<#ident #args>), at);
+    let rest = segments.map(|segment| quote_spanned!(at=> ::#segment));
+    eq_closure(span, eq, quote!(#model #(#rest)*))
 }
 
-/// `|__a, __b| function(__a, __b)` at `span` (the field), with the call at the `eq` path as
-/// written, so that a function of the wrong return type is underlined there.
+/// `|__a, __b| function(__a, __b)` at `span` (the field), with the call's parentheses at
+/// the end of the `eq` path, so that a function of the wrong return type is underlined in
+/// the attribute (from the path's first segment to its last).
 fn eq_closure(span: Span, eq: &syn::Path, function: TokenStream) -> TokenStream {
-    let call = quote_spanned!(crate::ast::located_at(eq.span())=> #function(__a, __b));
+    let call = quote_spanned!(call_span(eq)=> #function(__a, __b));
     quote_spanned!(span=> |__a, __b| #call)
+}
+
+/// Where the parentheses of a call of `path` go: its last segment (resolved as the
+/// derive's own code, whose locals the arguments are).
+fn call_span(path: &syn::Path) -> Span {
+    let last = path
+        .segments
+        .last()
+        .map_or_else(|| path.span(), |last| last.ident.span());
+    crate::ast::located_at(last)
 }
 
 /// The attribute's equality: the field's `eq`, or `PartialEq::eq` of its type (a function,
