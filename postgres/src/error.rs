@@ -21,7 +21,7 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// A value that cannot be stored as JSON and read back as it is: a NaN or infinite
-    /// float (written as `null`), nesting deeper than serde_json reads (128 levels), or a
+    /// float (written as `null`), nesting deeper than serde_json reads (127 levels), or a
     /// NUL character (which PostgreSQL's `jsonb` and `text` refuse). It was refused before
     /// anything was written.
     #[error("{what} cannot be stored: {reason}")]

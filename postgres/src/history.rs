@@ -25,7 +25,7 @@ use crate::{Error, Schema};
 
 /// Why a value cannot be stored as JSONB and read back ([`Error::NotJson`]).
 const NAN: &str = "a NaN or infinite float is written as null";
-const DEEP: &str = "it nests deeper than the 128 levels serde_json reads";
+const DEEP: &str = "it nests deeper than the 127 levels serde_json reads";
 const UNREAD: &str = "it does not read back as it was written";
 const NUMBER: &str = "jsonb prints one of its numbers otherwise (a whole float from 1e16 \
      up reads back as an integer in a `serde_json::Value`)";

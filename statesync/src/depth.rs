@@ -19,10 +19,10 @@ use crate::model::{DiffModel, DiffVisitor};
 /// created or deleted model too deep is named).
 ///
 /// Why 16: a diff nests 6 JSON containers per level of update (diff, elements, element,
-/// action, update, children), and `serde_json` refuses input nested deeper than 128. Sixteen
+/// action, update, children), and `serde_json` reads at most 127 nested containers. Sixteen
 /// levels take 96, which leaves room for a [`History`](crate::merge::History) around the
-/// diffs and for attribute values that are containers themselves (at the 16th level, about
-/// 25 nested containers; `History::save` refuses a version nested deeper, naming it, so
+/// diffs and for attribute values that are containers themselves (at the 16th level, 27
+/// nested containers; `History::save` refuses a version nested deeper, naming it, so
 /// whatever it writes, `History::load` reads). It is also far within the stack of a test
 /// thread in a debug build.
 ///

@@ -418,7 +418,7 @@ struct Branch {
 
 #[test]
 fn a_vec_of_children_under_serde_map_is_read_within_the_limit() {
-    // Within serde_json's 128 levels, so the error is statesync's, as it is in a format
+    // Within serde_json's 127 levels, so the error is statesync's, as it is in a format
     // without a nesting limit.
     let json = |levels: usize| {
         let mut json = String::from(r#"{"name":0,"children":[]}"#);

@@ -71,11 +71,11 @@ where
     /// 0.27-0.38 s).
     ///
     /// # Errors
-    /// The I/O or serialisation error, [`FileTooLarge`](std::io::ErrorKind::FileTooLarge)
+    /// The I/O error, [`FileTooLarge`](std::io::ErrorKind::FileTooLarge)
     /// for a history larger than [`History::load`] reads ([`History::MAX_FILE_BYTES`]), or
     /// [`InvalidData`](std::io::ErrorKind::InvalidData) naming the file and the first
     /// version that `serde_json` cannot write or that does not read back as it is (with the
-    /// parser's reason: a value read as another type, or nesting deeper than the 128
+    /// parser's reason: a value read as another type, or nesting deeper than the 127
     /// containers `serde_json` reads); the file at `path` is then unchanged.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let stored = StoredRef {
@@ -146,21 +146,25 @@ where
 
     /// Why the history's JSON does not parse, naming the version where the parser stopped:
     /// a value that reads back as another type (a NaN written as `null`, a field serde
-    /// skips), or nesting deeper than `serde_json` reads (128 containers, counted from the
+    /// skips), or nesting deeper than `serde_json` reads (127 containers, counted from the
     /// file's top, so a version that reads back alone may not inside the file).
     fn unreadable(&self, error: &serde_json::Error) -> String {
         let version = (error.line() == 1)
             .then(|| self.version_at(error.column().saturating_sub(1)))
             .flatten();
         let what = version.map_or_else(|| "the history".to_owned(), |v| format!("version {v}"));
-        let hint = match error.classify() {
-            serde_json::error::Category::Data => LOSSY,
-            _ => {
-                "`serde_json` reads at most 128 nested containers, counted from the top of \
-                  the file: a deeply nested attribute value takes that room"
-            }
+        // serde_json names no error code; its message is the only sign of its nesting limit
+        // (the one syntax error JSON it wrote itself can meet).
+        let hint = if error.classify() == serde_json::error::Category::Data {
+            format!(" ({LOSSY})")
+        } else if error.to_string().starts_with("recursion limit exceeded") {
+            " (`serde_json` reads at most 127 nested containers, counted from the top of the \
+             file: a deeply nested attribute value takes that room)"
+                .to_owned()
+        } else {
+            String::new()
         };
-        format!("{what} does not read back from JSON: {error} ({hint})")
+        format!("{what} does not read back from JSON: {error}{hint}")
     }
 
     /// The version (0 for the initial state) whose JSON holds byte `at` of the history's
