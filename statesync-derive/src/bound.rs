@@ -321,6 +321,7 @@ pub fn companion_generics(model: &Model, types: &[&Type]) -> Generics {
     let predicates = inline
         .into_iter()
         .chain(impl_predicates(model))
+        .filter_map(|predicate| without_absent_outlives(model, &used, predicate))
         .filter(|predicate| {
             if bounds_the_model(model, predicate) {
                 return false;
@@ -335,6 +336,35 @@ pub fn companion_generics(model: &Model, types: &[&Type]) -> Generics {
         generics.where_clause = Some(clause);
     }
     generics
+}
+
+/// `predicate` without its outlives bounds (`T: 'a`) on lifetimes of the model that a
+/// companion does not hold, or `None` when nothing else is left: `T: 'a + Clone` keeps
+/// `T: Clone` in a record that holds `T` and not `'a`, rather than being left out whole.
+fn without_absent_outlives(
+    model: &Model,
+    used: &BTreeSet<String>,
+    mut predicate: WherePredicate,
+) -> Option<WherePredicate> {
+    if let WherePredicate::Type(typed) = &mut predicate {
+        let absent = |lifetime: &syn::Lifetime| {
+            !used.contains(&lifetime.to_string())
+                && model
+                    .generics
+                    .lifetimes()
+                    .any(|param| param.lifetime == *lifetime)
+        };
+        typed.bounds = typed
+            .bounds
+            .iter()
+            .filter(|bound| !matches!(bound, syn::TypeParamBound::Lifetime(l) if absent(l)))
+            .cloned()
+            .collect();
+        if typed.bounds.is_empty() {
+            return None;
+        }
+    }
+    Some(predicate)
 }
 
 /// A generic parameter without its inline bounds (pushed to `predicates`) or default.
