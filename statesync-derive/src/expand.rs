@@ -690,6 +690,7 @@ fn model_impl(model: &Model) -> TokenStream {
             let eq = field_eq(field);
             let at = model.krate_at(field.span());
             let [get, get_mut] = accessor_names(name);
+            let merge_with = merge_with_without_merge(field, name);
             quote_spanned!(field.span()=>
                 fn #get(__m: &Self) -> &#ty { &__m.#member }
                 fn #get_mut(__m: &mut Self) -> &mut #ty { &mut __m.#member }
@@ -701,6 +702,7 @@ fn model_impl(model: &Model) -> TokenStream {
                     change_mut: |__c| &mut __c.#member,
                     eq: #eq,
                 };
+                #merge_with
             )
         });
     let child_consts: Vec<Ident> = (0..children.len())
@@ -817,10 +819,12 @@ fn sync_impl(model: &Model) -> TokenStream {
     for other in bound::cycle(model) {
         predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#other>));
     }
+    // Also `for<'__s>`: a child whose key is not `Send + Sync` fails where its parent is
+    // synced, not where the parent is declared.
     for field in &children {
         if !bound::in_cycle(model, field.ty) {
             let child = child_model(model, field);
-            predicates.push(syn::parse_quote!(#child: #krate::sync::SyncTree<__H>));
+            predicates.push(syn::parse_quote!(for<'__s> #child: #krate::sync::SyncTree<__H>));
         }
     }
     generics.where_clause = bound::build_where(predicates);
@@ -1134,6 +1138,25 @@ fn eq_outside_the_model(
 fn eq_closure(span: Span, eq: &syn::Path, function: TokenStream) -> TokenStream {
     let call = quote_spanned!(call_span(eq)=> #function(__a, __b));
     quote_spanned!(span=> |__a, __b| #call)
+}
+
+/// Without the `merge` feature, a field's `merge_with` function as the merge impl would take
+/// it, in a constant nothing reads: the function is checked as with `merge` on (a missing
+/// one, or one of the wrong type, is an error in every build), and it is used, so a crate
+/// built without `merge` is not warned that it is dead code.
+fn merge_with_without_merge(field: &Field, attribute: &Ident) -> Option<TokenStream> {
+    let with = &field.options.merge_with.as_ref().filter(|_| !MERGE)?.value;
+    let ty = field.ty;
+    let name = quote::format_ident!("{attribute}_MERGE_WITH");
+    let call = quote_spanned!(call_span(with)=> #with(__b, __o, __t));
+    Some(quote_spanned! {field.span()=>
+        #[allow(dead_code)]
+        const #name: fn(
+            ::core::option::Option<&#ty>,
+            &#ty,
+            &#ty,
+        ) -> ::core::option::Option<#ty> = |__b, __o, __t| #call;
+    })
 }
 
 /// Where the parentheses of a call of `path` go: its last segment (resolved as the

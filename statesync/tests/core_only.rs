@@ -49,3 +49,50 @@ fn the_core_diffs_renders_applies_and_inverts() -> Result<(), statesync::Error> 
     assert_eq!(state, old);
     Ok(())
 }
+
+/// A `merge_with` function in a build without `merge`: checked and used as with it (it was
+/// dead code there, an error under `-D warnings`, and a missing one compiled; found by an
+/// outside tester).
+#[deny(dead_code)]
+mod merge_with_without_the_merge_layer {
+    use statesync::DiffModel;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    pub struct Account {
+        #[statesync(id)]
+        pub id: u32,
+        #[statesync(merge_with = add_both)]
+        pub balance: i64,
+        #[statesync(merge_with = Self::keep_ours)]
+        pub limit: u32,
+    }
+
+    impl Account {
+        fn keep_ours(_base: Option<&u32>, ours: &u32, _theirs: &u32) -> Option<u32> {
+            Some(*ours)
+        }
+    }
+
+    fn add_both(base: Option<&i64>, ours: &i64, theirs: &i64) -> Option<i64> {
+        Some(ours + theirs - base.copied().unwrap_or(0))
+    }
+}
+
+#[test]
+fn a_model_with_merge_with_diffs_in_every_build() -> Result<(), statesync::Error> {
+    use merge_with_without_the_merge_layer::Account;
+    let old = Account {
+        id: 1,
+        balance: 10,
+        limit: 0,
+    };
+    let new = Account {
+        balance: 20,
+        ..old.clone()
+    };
+    assert_eq!(
+        old.diff(&new)?.to_string(),
+        "~ account[id=1] balance: 10 -> 20\n"
+    );
+    Ok(())
+}

@@ -8,7 +8,7 @@ use std::fmt::{self, Debug};
 use crate::children::ChildCollection;
 use crate::depth::Level;
 use crate::error::Error;
-use crate::fields::{Attribute, AttributeVisitor, ChildField, ChildFieldVisitor};
+use crate::fields::{Attribute, AttributeVisitor};
 use crate::model::{DiffModel, ModelField};
 
 use super::MergeModel;
@@ -791,8 +791,8 @@ pub(super) fn without_children_held_by<M: DiffModel>(base: &M, intended: &M) -> 
         intended: &'m M,
     }
 
-    impl<M: DiffModel> ChildFieldVisitor<M> for Held<'_, M> {
-        fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
+    impl<M: DiffModel> crate::fields::ChildFieldVisitor<M> for Held<'_, M> {
+        fn children<C: ChildCollection>(&mut self, field: &crate::fields::ChildField<M, C>) {
             let held = (field.get)(self.intended).child_keys();
             (field.get_mut)(self.base).remove_children(&held);
         }
