@@ -55,6 +55,8 @@ fn reached(report: &SyncReport) -> bool {
 /// when both sides succeeded. Where a conflict is reported, each side keeps its own value
 /// and the base keeps the old one, so the conflict comes up again until resolved.
 ///
+/// It needs the `sync` feature as well as `merge` (it syncs through adapters).
+///
 /// When a side's sync failed in part, or a flag its models declare (`IGNORE`,
 /// `SKIP_UNMATCHED_DST`, ...) left part of it, the base moves only as far as the two sides now
 /// agree: a value or an element both hold alike goes into it, everything else keeps the
