@@ -192,13 +192,16 @@ pub fn check(model: &Model, errors: &mut Errors) {
 
 /// A model's or a field's shown name: plans, keys and paths write it as is
 /// (`device[site=a, name=b].role`), so it is not empty and holds none of the marks they are
-/// read by, nor spaces or control characters.
+/// read by, nor spaces, control characters or invisible ones (a bidirectional control would
+/// reorder the plan's line, as the renderer keeps values from doing; a zero-width space
+/// would make two names look alike).
 fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
     let value = name.value();
     let bad = value.chars().find(|&c| {
         matches!(c, ',' | '=' | '[' | ']' | '"' | '\\' | '.' | ':')
             || c.is_whitespace()
             || c.is_control()
+            || is_invisible(c)
     });
     let problem = match bad {
         _ if value.is_empty() => "must not be empty".to_owned(),
@@ -208,6 +211,21 @@ fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
         None => return,
     };
     errors.at(name, format!("`{option}` {problem}"));
+}
+
+/// A bidirectional control (Unicode's `Bidi_Control`, as the runtime's renderer escapes
+/// them) or an invisible format character (zero-width spaces and joiners, word joiners,
+/// the byte-order mark).
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 /// The collections `children` takes (by their last path segment).

@@ -139,14 +139,22 @@ impl Scan<'_> {
         }
     }
 
-    /// A character literal (`'a'`, `'\''`, `'\u{1f600}'`), or a lone apostrophe.
+    /// A character literal (`'a'`, `'\''`, `'\u{1f600}'`), or a lone apostrophe. A
+    /// character only a hand-written `Debug` prints raw between quotes (`'\n'` as a real
+    /// newline) is escaped, as in a string.
     fn copy_char(&mut self, out: &mut String) {
         out.push('\'');
         let rest = self.rest.as_str();
         if let Some((literal, after)) =
             char_literal_rest(rest).and_then(|len| Some((rest.get(..len)?, rest.get(len..)?)))
         {
-            out.push_str(literal);
+            for c in literal.chars() {
+                if breaks_the_line(c) {
+                    out.extend(c.escape_debug());
+                } else {
+                    out.push(c);
+                }
+            }
             self.rest = after.chars();
         }
     }
@@ -323,6 +331,16 @@ mod tests {
             assert_eq!(escaped, format!("x\\u{{{:x}}}y", u32::from(control)));
         }
         assert_eq!(escaped("caf\u{e9} \u{1f600}"), "caf\u{e9} \u{1f600}");
+        // Between single quotes too, as a hand-written `Debug` may print a label (they were
+        // copied raw as a character literal; found by an outside tester).
+        assert_eq!(escaped("'\n'"), "'\\n'");
+        assert_eq!(escaped("'\u{2028}'"), "'\\u{2028}'");
+        assert_eq!(canonical("['\u{202e}', 'a']"), "['\\u{202e}', 'a']");
+        assert_eq!(
+            escaped(r"'\n'"),
+            r"'\n'",
+            "an escaped literal stays as it is"
+        );
     }
 
     #[test]

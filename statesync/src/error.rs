@@ -174,7 +174,7 @@ pub enum Error {
     /// A root diff that is neither an update of the root nor its replacement (a delete
     /// plus a create): a root holds exactly one model.
     #[error(
-        "cannot apply to the root {}: a root diff must be one update, or one delete and one create",
+        "cannot apply to the root {}: a root diff must be one update, or one delete and one create of two keys",
         Element(model, key)
     )]
     InvalidRootDiff {
