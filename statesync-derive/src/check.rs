@@ -214,13 +214,17 @@ fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
 }
 
 /// A bidirectional control (Unicode's `Bidi_Control`, as the runtime's renderer escapes
-/// them) or an invisible format character (zero-width spaces and joiners, word joiners,
-/// the byte-order mark).
+/// them) or an invisible format character that no script needs (the zero-width space, the
+/// word joiner and invisible operators, the byte-order mark). The zero-width joiner and
+/// non-joiner are left alone: Persian and Indic words and emoji sequences are written with
+/// them.
 fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{061c}'
-            | '\u{200b}'..='\u{200f}'
+            | '\u{200b}'
+            | '\u{200e}'
+            | '\u{200f}'
             | '\u{202a}'..='\u{202e}'
             | '\u{2060}'..='\u{2064}'
             | '\u{2066}'..='\u{2069}'
