@@ -82,7 +82,11 @@ fn generate(model: &Model) -> TokenStream {
     let child_diffs = child_diffs_type(model);
     let model_impl = model_impl(model);
     let sync_impl = SYNC.then(|| sync_impl(model));
-    let merge_impl = MERGE.then(|| merge_impl(model));
+    let merge_impl = if MERGE {
+        Some(merge_impl(model))
+    } else {
+        merge_with_check(model)
+    };
     let keyed_impl = keyed_impl(model);
     quote! {
         #key
@@ -690,7 +694,6 @@ fn model_impl(model: &Model) -> TokenStream {
             let eq = field_eq(field);
             let at = model.krate_at(field.span());
             let [get, get_mut] = accessor_names(name);
-            let merge_with = merge_with_without_merge(field, name);
             quote_spanned!(field.span()=>
                 fn #get(__m: &Self) -> &#ty { &__m.#member }
                 fn #get_mut(__m: &mut Self) -> &mut #ty { &mut __m.#member }
@@ -702,7 +705,6 @@ fn model_impl(model: &Model) -> TokenStream {
                     change_mut: |__c| &mut __c.#member,
                     eq: #eq,
                 };
-                #merge_with
             )
         });
     let child_consts: Vec<Ident> = (0..children.len())
@@ -884,23 +886,15 @@ fn model_strategy(model: &Model) -> TokenStream {
 /// struct literal with every field merged: ids and skipped fields from ours, attributes
 /// through `MergeCx::field`, children through `MergeCx::children`. It is `#[inline]`: its
 /// code is generated where a merge calls it, so a model never merged costs no merge code.
-fn merge_impl(model: &Model) -> TokenStream {
-    let krate = &model.krate;
+/// The predicates of the merge impl but its children's `MergeModel` bounds: what a merge of
+/// the model's own attributes may rely on.
+fn merge_predicates(model: &Model) -> Vec<syn::WherePredicate> {
     let ident = model.ident;
-    let mut generics = model.generics.clone();
     let (_, type_generics, _) = model.generics.split_for_impl();
     let this = quote!(#ident #type_generics);
     let mut predicates = bound::impl_predicates(model);
     predicates.push(syn::parse_quote!(#this: 'static));
     predicates.push(syn::parse_quote!(for<'__s> #this: ::core::fmt::Debug));
-    // Children merge too: bounded behind `for<'__s>` (a child that is not `Debug` makes only
-    // merges unusable), except in a cycle (a bound on itself would never resolve).
-    for field in model.fields_with(Role::Children) {
-        if !bound::in_cycle(model, field.ty) {
-            let child = child_model(model, field);
-            predicates.push(syn::parse_quote!(for<'__s> #child: #krate::merge::MergeModel));
-        }
-    }
     // The version field and `max`/`min` fields are ordered: a generic one is bounded so
     // (a concrete one that is not is an error at the field).
     for field in model.fields_with(Role::Attribute) {
@@ -917,6 +911,63 @@ fn merge_impl(model: &Model) -> TokenStream {
         if (is_version || ordered) && bound::is_generic(model, field.ty) {
             let ty = field.ty;
             predicates.push(syn::parse_quote!(for<'__s> #ty: ::core::cmp::PartialOrd));
+        }
+    }
+    predicates
+}
+
+/// Without the `merge` feature: the fields' `merge_with` functions, as the merge impl
+/// would take them and under its bounds, in a trait function nothing calls. A function is
+/// then checked in every build (a missing one, or one of the wrong type, is an error with
+/// `merge` off too) and is used (not reported as dead code), with no `allow` that a
+/// `forbid(dead_code)` would refuse.
+fn merge_with_check(model: &Model) -> Option<TokenStream> {
+    let checks: Vec<TokenStream> = model
+        .fields_with(Role::Attribute)
+        .filter_map(|field| {
+            let with = &field.options.merge_with.as_ref()?.value;
+            let ty = field.ty;
+            let call = quote_spanned!(call_span(with)=> #with(__b, __o, __t));
+            Some(quote_spanned! {field.span()=>
+                let _: fn(
+                    ::core::option::Option<&#ty>,
+                    &#ty,
+                    &#ty,
+                ) -> ::core::option::Option<#ty> = |__b, __o, __t| #call;
+            })
+        })
+        .collect();
+    if checks.is_empty() {
+        return None;
+    }
+    let krate = &model.krate;
+    let ident = model.ident;
+    let mut generics = model.generics.clone();
+    generics.where_clause = bound::build_where(merge_predicates(model));
+    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
+    Some(quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::MergeWithChecked for #ident #type_generics #where_clause {
+            fn merge_with_checked() {
+                #(#checks)*
+            }
+        }
+    })
+}
+
+fn merge_impl(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let ident = model.ident;
+    let mut generics = model.generics.clone();
+    let (_, type_generics, _) = model.generics.split_for_impl();
+    let this = quote!(#ident #type_generics);
+    let mut predicates = merge_predicates(model);
+    // Children merge too: bounded behind `for<'__s>` (a child that is not `Debug` makes only
+    // merges unusable), except in a cycle (a bound on itself would never resolve).
+    for field in model.fields_with(Role::Children) {
+        if !bound::in_cycle(model, field.ty) {
+            let child = child_model(model, field);
+            predicates.push(syn::parse_quote!(for<'__s> #child: #krate::merge::MergeModel));
         }
     }
     generics.where_clause = bound::build_where(predicates);
@@ -1138,25 +1189,6 @@ fn eq_outside_the_model(
 fn eq_closure(span: Span, eq: &syn::Path, function: TokenStream) -> TokenStream {
     let call = quote_spanned!(call_span(eq)=> #function(__a, __b));
     quote_spanned!(span=> |__a, __b| #call)
-}
-
-/// Without the `merge` feature, a field's `merge_with` function as the merge impl would take
-/// it, in a constant nothing reads: the function is checked as with `merge` on (a missing
-/// one, or one of the wrong type, is an error in every build), and it is used, so a crate
-/// built without `merge` is not warned that it is dead code.
-fn merge_with_without_merge(field: &Field, attribute: &Ident) -> Option<TokenStream> {
-    let with = &field.options.merge_with.as_ref().filter(|_| !MERGE)?.value;
-    let ty = field.ty;
-    let name = quote::format_ident!("{attribute}_MERGE_WITH");
-    let call = quote_spanned!(call_span(with)=> #with(__b, __o, __t));
-    Some(quote_spanned! {field.span()=>
-        #[allow(dead_code)]
-        const #name: fn(
-            ::core::option::Option<&#ty>,
-            &#ty,
-            &#ty,
-        ) -> ::core::option::Option<#ty> = |__b, __o, __t| #call;
-    })
 }
 
 /// Where the parentheses of a call of `path` go: its last segment (resolved as the

@@ -15,6 +15,14 @@ pub use ::serde;
 
 pub use crate::index::KeyHasher;
 
+/// Implemented by the derive, without the `merge` feature, for a model with `merge_with`
+/// fields: its function holds each field's function as the merge impl would take it, so the
+/// function is checked and used in every build. Nothing calls it.
+pub trait MergeWithChecked {
+    /// Holds the `merge_with` functions; never called.
+    fn merge_with_checked();
+}
+
 // The equalities below are function pointers, not closures: each closure is a type of its
 // own, which would compile these functions once per attribute instead of once per
 // attribute type.

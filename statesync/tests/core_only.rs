@@ -52,10 +52,50 @@ fn the_core_diffs_renders_applies_and_inverts() -> Result<(), statesync::Error> 
 
 /// A `merge_with` function in a build without `merge`: checked and used as with it (it was
 /// dead code there, an error under `-D warnings`, and a missing one compiled; found by an
-/// outside tester).
-#[deny(dead_code)]
+/// outside tester), under the merge impl's bounds (a `'static` borrow, `Any`, an ordered
+/// generic field: refused by a first version of the check; found by a review), and with no
+/// `allow(dead_code)` of its own, which `forbid` refuses.
+#[forbid(dead_code)]
 mod merge_with_without_the_merge_layer {
+    use std::fmt::Debug;
+
     use statesync::DiffModel;
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    pub struct Labelled<'a> {
+        #[statesync(id)]
+        pub id: u32,
+        #[statesync(merge_with = keep_static)]
+        pub label: &'a str,
+    }
+
+    fn keep_static(
+        _base: Option<&&'static str>,
+        ours: &&'static str,
+        _theirs: &&'static str,
+    ) -> Option<&'static str> {
+        Some(*ours)
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    pub struct Ranged<T: Clone + Debug + PartialEq> {
+        #[statesync(id)]
+        pub id: u32,
+        #[statesync(merge_with = any_pick)]
+        pub any: T,
+        #[statesync(merge = "max")]
+        pub high: T,
+        #[statesync(merge_with = larger)]
+        pub other: T,
+    }
+
+    fn any_pick<T: std::any::Any + Clone>(_base: Option<&T>, ours: &T, _theirs: &T) -> Option<T> {
+        Some(ours.clone())
+    }
+
+    fn larger<T: PartialOrd + Clone>(_base: Option<&T>, ours: &T, theirs: &T) -> Option<T> {
+        Some(if ours >= theirs { ours } else { theirs }.clone())
+    }
 
     #[derive(DiffModel, Clone, Debug, PartialEq)]
     pub struct Account {
@@ -94,5 +134,18 @@ fn a_model_with_merge_with_diffs_in_every_build() -> Result<(), statesync::Error
         old.diff(&new)?.to_string(),
         "~ account[id=1] balance: 10 -> 20\n"
     );
+    let label = String::from("a");
+    let labelled = merge_with_without_the_merge_layer::Labelled {
+        id: 1,
+        label: &label,
+    };
+    assert!(labelled.diff(&labelled.clone())?.is_empty());
+    let ranged = merge_with_without_the_merge_layer::Ranged {
+        id: 1,
+        any: 1,
+        high: 2,
+        other: 3,
+    };
+    assert!(ranged.diff(&ranged.clone())?.is_empty());
     Ok(())
 }
