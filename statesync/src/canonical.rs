@@ -10,8 +10,10 @@
 //! [`MAX_NESTING`] levels; deeper groups are copied as they are (a hand-written `Debug` can
 //! print any run of brackets, and the scan must not recurse without bound).
 //!
-//! Control characters outside strings (a hand-written `Debug` printing a raw newline) are
-//! escaped as a string's `Debug` escapes them, so a value never adds a line to a plan.
+//! Control characters, line separators and bidirectional controls that a hand-written
+//! `Debug` prints raw (outside strings, inside them, or between single quotes) are escaped
+//! as a string's `Debug` escapes them, so a value never adds a line to a plan nor reorders
+//! it.
 
 use std::cmp::Ordering;
 use std::str::Chars;
@@ -26,8 +28,8 @@ pub(crate) fn canonical(text: &str) -> String {
 
 /// A `Debug` rendering with its control characters escaped, its map and set entries left
 /// in the order they print: for two values that differ but whose canonical forms are the
-/// same (an order-sensitive type that prints like a map), so that a change never renders
-/// as `x -> x`.
+/// same (an order-sensitive type that prints like a map), so that sorting never makes a
+/// change render as `x -> x`.
 pub(crate) fn escaped(text: &str) -> String {
     scanned(text, false)
 }

@@ -171,10 +171,10 @@ pub enum Error {
         /// Where the collection sits.
         path: Path,
     },
-    /// A root diff that is neither an update of the root nor its replacement (a delete
-    /// plus a create): a root holds exactly one model.
+    /// A root diff that is neither empty, nor an update of the root, nor its replacement (a
+    /// delete and a create under two different keys): a root holds exactly one model.
     #[error(
-        "cannot apply to the root {}: a root diff must be one update, or one delete and one create of two keys",
+        "cannot apply to the root {}: a root diff must be one update, or one delete and one create under two different keys",
         Element(model, key)
     )]
     InvalidRootDiff {

@@ -75,8 +75,10 @@ where
     /// for a history larger than [`History::load`] reads ([`History::MAX_FILE_BYTES`]), or
     /// [`InvalidData`](std::io::ErrorKind::InvalidData) naming the file and the first
     /// version that `serde_json` cannot write or that does not read back as it is (with the
-    /// parser's reason: a value read as another type, or nesting deeper than the 127
-    /// containers `serde_json` reads); the file at `path` is then unchanged.
+    /// writer's or the parser's reason: a value read as another type, or nesting deeper
+    /// than the 127 containers `serde_json` reads; or, for a version that reads back
+    /// otherwise, its first element and fields that differ); the file at `path` is then
+    /// unchanged.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let stored = StoredRef {
             initial: &self.initial,
