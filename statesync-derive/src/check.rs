@@ -7,18 +7,25 @@ use syn::Ident;
 use crate::attr::{self, Companion, Errors, Strategy};
 
 pub fn check(model: &Model, errors: &mut Errors) {
-    // The field enum's own items, which a variant must not shadow.
-    let mut variants: std::collections::BTreeSet<String> =
-        ["ALL", "name"].into_iter().map(str::to_owned).collect();
+    // The field enum's own items, which a variant must not shadow, and the variants taken,
+    // each with what holds it.
+    let mut variants: std::collections::BTreeMap<String, String> = ["ALL", "name"]
+        .into_iter()
+        .map(|item| (item.to_owned(), format!("the field enum's own `{item}`")))
+        .collect();
     for field in model.fields_with(Role::Attribute) {
-        if !variants.insert(field.variant.to_string()) {
+        let variant = field.variant.to_string();
+        if let Some(holder) = variants.get(&variant) {
             errors.at(
                 field.ident,
                 format!(
-                    "field `{}` would share the field-enum variant `{}` with another field; rename the field",
-                    field.ident, field.variant
+                    "field `{}` would share the field-enum variant `{variant}` with {holder} (its \
+                     other names are taken too); rename the field",
+                    field.ident
                 ),
             );
+        } else {
+            variants.insert(variant, format!("field `{}`", field.ident));
         }
     }
     let mut names = std::collections::BTreeMap::new();
