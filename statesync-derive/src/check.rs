@@ -55,8 +55,8 @@ pub fn check(model: &Model, errors: &mut Errors) {
         }
     }
     // A float or collection id: rustc would say `Eq`, `Ord`, `Hash` or `Display` are
-    // missing, one error each (some twice).
-    // (A field with clashing roles has that one error, below.)
+    // missing, one error each (some twice). A field whose roles clash has that one error,
+    // below, and not this one.
     for field in model.fields_with(Role::Id) {
         let clashes = field.options.children.is_set() || field.options.skip.is_set();
         if !clashes && let Some(refused) = refused_id(field.ty) {

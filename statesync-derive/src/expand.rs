@@ -881,11 +881,6 @@ fn model_strategy(model: &Model) -> TokenStream {
     }
 }
 
-/// `impl MergeModel`, for `'static` models that are `Debug` (bounded behind `for<'__s>`, so
-/// a model that is not still compiles and only its merges do not). `merge_models` is a
-/// struct literal with every field merged: ids and skipped fields from ours, attributes
-/// through `MergeCx::field`, children through `MergeCx::children`. It is `#[inline]`: its
-/// code is generated where a merge calls it, so a model never merged costs no merge code.
 /// The predicates of the merge impl but its children's `MergeModel` bounds: what a merge of
 /// the model's own attributes may rely on.
 fn merge_predicates(model: &Model) -> Vec<syn::WherePredicate> {
@@ -955,6 +950,11 @@ fn merge_with_check(model: &Model) -> Option<TokenStream> {
     })
 }
 
+/// `impl MergeModel`, for `'static` models that are `Debug` (bounded behind `for<'__s>`, so
+/// a model that is not still compiles and only its merges do not). `merge_models` is a
+/// struct literal with every field merged: ids and skipped fields from ours, attributes
+/// through `MergeCx::field`, children through `MergeCx::children`. It is `#[inline]`: its
+/// code is generated where a merge calls it, so a model never merged costs no merge code.
 fn merge_impl(model: &Model) -> TokenStream {
     let krate = &model.krate;
     let ident = model.ident;

@@ -114,16 +114,17 @@ where
     /// else which version does not, and why: the parser's error, or (where it reads back
     /// otherwise) what of it, as [`lost`] says.
     fn reads_back(&self, json: &[u8]) -> Result<(), String> {
-        let differs = |version: usize| format!("version {version} does not survive JSON ({LOSSY})");
+        let lossy = |what: String| format!("{what} does not survive JSON ({LOSSY})");
+        let differs = |version: usize| lossy(format!("version {version}"));
         let shows = |version: usize, diff: &Diff<M>| {
             let entries = diff.entries();
             let first = entries
                 .iter()
                 .find(|entry| entry.kind != EntryKind::Unchanged);
-            first.map_or_else(
-                || differs(version),
-                |entry| format!("{} does not survive JSON ({LOSSY})", lost(version, entry)),
-            )
+            lossy(first.map_or_else(
+                || format!("version {version}"),
+                |entry| lost(version, entry),
+            ))
         };
         // One parse of the whole, as `load` reads it.
         let stored: Stored<M> =
