@@ -108,11 +108,23 @@ impl<M: DiffModel> Default for Parts<M> {
 }
 
 impl<M: DiffModel> Drop for Store<M> {
-    // Not inlined: the one place a store's contents are dropped.
+    // Not inlined: the one place a store's contents are dropped. The models are dropped
+    // where they are, not moved onto the stack first: a tree of stores is dropped a level
+    // per call, and a frame holding the parts would make it overflow at a third of the
+    // depth a tree of `Vec`s reaches.
     #[inline(never)]
     fn drop(&mut self) {
-        drop(std::mem::take(&mut *self.parts));
+        self.parts.models.clear();
+        self.parts.collisions.clear();
+        free(&mut self.parts);
     }
+}
+
+/// Frees what a store holds once its models are dropped: not inlined, so that the frame of
+/// [`Store`]'s `Drop`, which a tree of stores stacks once per level, does not hold the parts.
+#[inline(never)]
+fn free<M: DiffModel>(parts: &mut Parts<M>) {
+    drop(std::mem::take(parts));
 }
 
 impl<M: DiffModel> Clone for Store<M> {

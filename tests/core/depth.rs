@@ -261,6 +261,28 @@ fn dismantle(mut folder: Folder) {
     }
 }
 
+/// A tree of `Store`s thousands of levels deep drops as a tree of `Vec`s does (Rust's drop
+/// takes a frame per level in both; a store's frame held its parts, and overflowed at half
+/// the depth), and `History::new`, which refuses it and drops it, returns the error: on a
+/// test thread of a debug build, as deep as a `Vec` tree reaches there.
+#[test]
+fn a_deep_store_tree_drops_and_is_refused_without_a_stack_overflow() {
+    let levels = 8_000;
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            drop(folders(levels));
+            History::new(folders(levels)).map(drop)
+        })
+        .unwrap();
+    match worker.join().unwrap() {
+        Err(Error::TooDeep { model, limit, .. }) => {
+            assert_eq!((model, limit), ("folder", MAX_DEPTH));
+        }
+        other => panic!("expected TooDeep, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_history_too_deep_to_load_is_refused_when_made() {
     let dir = tempfile::tempdir().unwrap();
