@@ -66,6 +66,11 @@ fn reached(report: &SyncReport) -> bool {
 /// transaction rolled back): its memory is put back as it was. A sync that changes nothing
 /// commits nothing.
 ///
+/// After a sync that failed in part, a `merge_with` function is given its own result
+/// next time (one side holds the merge, the other its own value, the base the old one):
+/// one that does not return its result again then (`max`, `min` and `union` do) repeats
+/// the other side's edit.
+///
 /// # Errors
 /// Only a failed diff or merge (duplicate keys, a tree deeper than [`crate::MAX_DEPTH`]);
 /// hook failures are in the reports.
