@@ -1093,7 +1093,7 @@ fn merge_impl(model: &Model) -> TokenStream {
                 let name = &field.name;
                 match field.role {
                     Role::Children => quote_spanned!(field.span()=>
-                        #member: __cx.children(#name, __base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member)
+                        #member: #krate::__private::merge_children_of()(__cx, #name, __base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member)
                     ),
                     _ => quote_spanned!(field.span()=> #member: ::core::clone::Clone::clone(&__ours.#member)),
                 }
