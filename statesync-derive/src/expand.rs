@@ -1093,7 +1093,7 @@ fn merge_impl(model: &Model) -> TokenStream {
                 let name = &field.name;
                 match field.role {
                     Role::Children => quote_spanned!(field.span()=>
-                        #member: #krate::__private::merge_children_of()(__cx, #name, __base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member)
+                        #member: #krate::__private::merge_children_of()(__cx, #name, (__base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member, __intended.map(|__i| &__i.#member)))
                     ),
                     _ => quote_spanned!(field.span()=> #member: ::core::clone::Clone::clone(&__ours.#member)),
                 }
@@ -1104,6 +1104,7 @@ fn merge_impl(model: &Model) -> TokenStream {
                     __base: ::core::option::Option<&Self>,
                     __ours: &Self,
                     __theirs: &Self,
+                    __intended: ::core::option::Option<&Self>,
                     __cx: &mut #krate::merge::MergeCx<'_>,
                 ) -> Self {
                     Self { #(#fields,)* }

@@ -167,13 +167,15 @@ pub fn merge_children_of<C>() -> MergeChildren<C>
 where
     C: ChildCollection<Model: crate::merge::MergeModel>,
 {
-    |cx, field, base, ours, theirs| cx.children(field, base, ours, theirs)
+    |cx, field, (base, ours, theirs, intended)| cx.children(field, base, ours, theirs, intended)
 }
 
 /// The type of [`merge_children_of`]'s pointer.
 #[cfg(feature = "merge")]
+/// The collections are the base's, ours, theirs and the intended merge's (see
+/// `MergeModel::merge_children`).
 pub type MergeChildren<C> =
-    fn(&mut crate::merge::MergeCx<'_>, &'static str, Option<&C>, &C, &C) -> C;
+    fn(&mut crate::merge::MergeCx<'_>, &'static str, (Option<&C>, &C, &C, Option<&C>)) -> C;
 
 /// Syncs one children field's diff through the hooks.
 #[cfg(feature = "sync")]

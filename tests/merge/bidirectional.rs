@@ -603,3 +603,76 @@ fn a_delete_under_a_root_both_sides_renamed_survives_a_rolled_back_sync() {
     assert_eq!(a, acl("fw2", &[20]));
     assert_eq!(b, a);
 }
+
+/// Concatenates both sides' edits: a `merge_with` function that, given its own result and
+/// one side's value again, does not return its result (it is not idempotent).
+fn concat(_base: Option<&String>, ours: &String, theirs: &String) -> Option<String> {
+    Some(format!("{ours}+{theirs}"))
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Board {
+    #[statesync(id)]
+    name: String,
+    #[statesync(merge_with = concat)]
+    text: String,
+    #[statesync(children)]
+    notes: statesync::Store<Note>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Note {
+    #[statesync(id)]
+    id: u32,
+    #[statesync(merge_with = concat)]
+    text: String,
+}
+
+fn board(text: &str, note: &str) -> Board {
+    Board {
+        name: "b".into(),
+        text: text.into(),
+        notes: statesync::Store::try_from_iter([Note {
+            id: 1,
+            text: note.into(),
+        }])
+        .unwrap(),
+    }
+}
+
+/// After a sync in which one side's updates failed, the side that got the merge holds a
+/// `merge_with` function's result and the other its own value: the next sync carries that
+/// result over instead of merging it with the other side's value again (which repeated the
+/// other side's edit: `m+n+n`; found by an outside tester). Either side failing, at the
+/// root and in a child.
+#[test]
+fn a_merge_with_result_that_reached_one_side_is_not_merged_again() {
+    for a_fails in [false, true] {
+        let mut history = History::new(board("", "")).unwrap();
+        let mut a = board("m", "x");
+        let mut b = board("n", "y");
+        let options = MergeOptions::default();
+        let report = if a_fails {
+            sync_bidirectional(
+                &mut history,
+                (&mut a, &mut RefusesUpdates),
+                (&mut b, &mut InMemory),
+                &options,
+            )
+        } else {
+            sync_bidirectional(
+                &mut history,
+                (&mut a, &mut InMemory),
+                (&mut b, &mut RefusesUpdates),
+                &options,
+            )
+        }
+        .unwrap();
+        assert!(!report.base_committed);
+        let report = in_memory(&mut history, &mut a, &mut b);
+        assert!(report.base_committed, "{report:?}");
+        assert_eq!(a, board("m+n", "x+y"), "a_fails: {a_fails}");
+        assert_eq!(b, a);
+        assert_eq!(history.head(), &a);
+    }
+}

@@ -65,11 +65,10 @@ fn reached(report: &SyncReport) -> bool {
 /// whose `Adapter::sync_complete` failed is taken to have kept nothing of its sync (a
 /// transaction rolled back): its memory is put back as it was. A sync that changes nothing
 /// commits nothing.
-///
-/// After a sync that failed in part, a `merge_with` function is given its own result
-/// next time (one side holds the merge, the other its own value, the base the old one):
-/// one that does not return its result again then (`max`, `min` and `union` do) repeats
-/// the other side's edit.
+/// Where one side now holds the merged value and the other its own (its sync failed
+/// there), the base takes the other side's value, which the merge took in: next time the
+/// merged value is carried to that side rather than merged with its value again (a
+/// `merge_with` function given its own result would repeat that side's edit).
 ///
 /// # Errors
 /// Only a failed diff or merge (duplicate keys, a tree deeper than [`crate::MAX_DEPTH`]);

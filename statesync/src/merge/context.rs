@@ -152,6 +152,7 @@ struct MergeAttributes<'m, 'c, 'o, M: MergeModel> {
     base: Option<&'m M>,
     ours: &'m M,
     theirs: &'m M,
+    intended: Option<&'m M>,
     merged: &'m mut M,
     cx: &'c mut MergeCx<'o>,
     newer: Option<Ordering>,
@@ -174,6 +175,7 @@ impl<M: MergeModel> MergeAttributes<'_, '_, '_, M> {
                 self.base.map(a.get),
                 (a.get)(self.ours),
                 (a.get)(self.theirs),
+                self.intended.map(a.get),
             ),
             a.eq,
             strategy,
@@ -229,9 +231,10 @@ pub(crate) fn merge_model<M: MergeModel>(
     base: Option<&M>,
     ours: &M,
     theirs: &M,
+    intended: Option<&M>,
     cx: &mut MergeCx<'_>,
 ) -> Option<M> {
-    merge_model_counting(base, ours, theirs, cx).map(|(merged, _)| merged)
+    merge_model_counting(base, ours, theirs, intended, cx).map(|(merged, _)| merged)
 }
 
 /// [`merge_model`], with how many conflicts the model's own attributes had (its
@@ -240,6 +243,7 @@ fn merge_model_counting<M: MergeModel>(
     base: Option<&M>,
     ours: &M,
     theirs: &M,
+    intended: Option<&M>,
     cx: &mut MergeCx<'_>,
 ) -> Option<(M, usize)> {
     let _level = match Level::enter_or_check(ours) {
@@ -250,13 +254,14 @@ fn merge_model_counting<M: MergeModel>(
         }
     };
     let before = cx.conflicts.len();
-    let mut merged = M::merge_children(base, ours, theirs, cx);
+    let mut merged = M::merge_children(base, ours, theirs, intended, cx);
     cx.name_parent(M::NAME, ours);
     let children: Vec<Conflict> = cx.conflicts.drain(before..).collect();
     let mut attributes = MergeAttributes {
         base,
         ours,
         theirs,
+        intended,
         merged: &mut merged,
         cx,
         newer: M::newer(ours, theirs),
@@ -420,8 +425,9 @@ impl<'o> MergeCx<'o> {
         base: &M,
         ours: &M,
         theirs: &M,
+        intended: Option<&M>,
     ) -> Result<M, Error> {
-        let merged = self.merge_root_model(base, ours, theirs);
+        let merged = self.merge_root_model(base, ours, theirs, intended);
         match (self.error.take(), merged) {
             (None, Some(merged)) => Ok(merged),
             (Some(error), _) => Err(error),
@@ -431,13 +437,19 @@ impl<'o> MergeCx<'o> {
     }
 
     /// [`MergeCx::merge_root`], `None` when it failed.
-    fn merge_root_model<M: MergeModel>(&mut self, base: &M, ours: &M, theirs: &M) -> Option<M> {
+    fn merge_root_model<M: MergeModel>(
+        &mut self,
+        base: &M,
+        ours: &M,
+        theirs: &M,
+        intended: Option<&M>,
+    ) -> Option<M> {
         if self.agreement && !ours.same_key(theirs) {
             return self.root_agreement(base, ours, theirs);
         }
         if ours.same_key(theirs) {
             self.path.push(Self::segment(M::NAME, ours));
-            let merged = merge_model(Some(base), ours, theirs, self);
+            let merged = merge_model(Some(base), ours, theirs, intended, self);
             self.path.pop();
             return merged;
         }
@@ -479,7 +491,7 @@ impl<'o> MergeCx<'o> {
         self.path.push(Self::segment(M::NAME, base));
         let agreed = match kept {
             Some(kept) if !self.is_conflicted() => {
-                merge_model(Some(base), &without_children(base), kept, self)
+                merge_model(Some(base), &without_children(base), kept, None, self)
             }
             _ => self.taken_whole(base),
         };
@@ -487,8 +499,9 @@ impl<'o> MergeCx<'o> {
         agreed
     }
 
-    /// Merges one attribute of the model type `model`. `declared` is the field's (or its
-    /// model's) strategy, `newer` compares the models' version fields, `resolve` runs the
+    /// Merges one attribute of the model type `model`: its values in the base, ours,
+    /// theirs and (in an agreement, see [`MergeCx::agreement`]) the merge the sync carried.
+    /// `declared` is the field's (or its model's) strategy, `newer` compares the models' version fields, `resolve` runs the
     /// declared `Max`, `Min`, `Union` or `Custom` strategy (`None`: unresolved). The
     /// functions are pointers, not closures, so that this is compiled once per attribute
     /// type, not once per attribute.
@@ -498,7 +511,7 @@ impl<'o> MergeCx<'o> {
         &mut self,
         model: TypeId,
         field: &'static str,
-        (base, ours, theirs): (Option<&T>, &T, &T),
+        (base, ours, theirs, intended): (Option<&T>, &T, &T, Option<&T>),
         eq: fn(&T, &T) -> bool,
         declared: Strategy,
         newer: Option<Ordering>,
@@ -509,6 +522,22 @@ impl<'o> MergeCx<'o> {
         let same = |a: &T, b: &T| crate::__private::same_value(a, b, eq);
         if same(ours, theirs) {
             return ours.clone();
+        }
+        // In the agreement after a bidirectional sync that failed in part, where one side
+        // holds the value the sync carried (it got the merge) and the other does not (its
+        // sync failed there): the other side's value, which that merge took in, so that
+        // next time the merge is carried to it rather than merged with its value again
+        // (a `merge_with` function given its own result would repeat that side's edit).
+        // A conflict's value is the base's in the merge, which neither side holds.
+        if self.agreement
+            && let Some(intended) = intended
+        {
+            if same(ours, intended) {
+                return theirs.clone();
+            }
+            if same(theirs, intended) {
+                return ours.clone();
+            }
         }
         if let Some(base) = base.filter(|_| !self.agreement) {
             if same(base, ours) {
@@ -570,6 +599,7 @@ impl<'o> MergeCx<'o> {
         base: Option<&C>,
         ours: &C,
         theirs: &C,
+        intended: Option<&C>,
     ) -> C {
         // A collection `diff` refuses is refused: a map holding a child under another key
         // than its own (looked up by the map's key, its change would be lost or misfiled),
@@ -603,6 +633,7 @@ impl<'o> MergeCx<'o> {
             && base.is_some_and(reordered_by_theirs)
             && our_keys.iter().all(|key| theirs.get(key).is_some());
         let base = base_index;
+        let intended = intended.map(Index::new);
         let (first, first_keys, second_keys) = if theirs_first {
             (&theirs, &their_keys, &our_keys)
         } else {
@@ -632,7 +663,9 @@ impl<'o> MergeCx<'o> {
             let kept = match (ours.get(key), theirs.get(key)) {
                 (Some(our), Some(their)) => {
                     self.path.push(Self::segment(field, our));
-                    let merged_child = merge_model_counting(base_child, our, their, self);
+                    let intended_child = intended.as_ref().and_then(|index| index.get(key));
+                    let merged_child =
+                        merge_model_counting(base_child, our, their, intended_child, self);
                     self.path.pop();
                     // Created on both sides with a conflict in its own attributes: a base
                     // has no value to keep, so the element stays out of it and the conflict
@@ -662,9 +695,13 @@ impl<'o> MergeCx<'o> {
                         // One side deleted the element, the other kept it: no agreement on
                         // the element (the base's attributes stay), but on its subtree
                         // there is: what the keeping side deleted too is gone from both.
-                        Some(base_child) if self.agreement => {
-                            merge_model(Some(base_child), &without_children(base_child), only, self)
-                        }
+                        Some(base_child) if self.agreement => merge_model(
+                            Some(base_child),
+                            &without_children(base_child),
+                            only,
+                            None,
+                            self,
+                        ),
                         None if self.agreement => None,
                         None => self.taken_whole(only),
                         Some(base_child) => self.deleted_on_one_side(base_child, only, deleter),

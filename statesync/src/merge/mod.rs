@@ -101,12 +101,15 @@ pub trait MergeModel: DiffModel + Debug + 'static {
     fn visit_rules<V: RuleVisitor<Self>>(_visitor: &mut V) {}
 
     /// `ours` with its children merged by key (generated for models with children).
+    /// `intended`, in the agreement after a bidirectional sync, is the element in the merge
+    /// that sync carried (see `MergeCx::field`).
     #[doc(hidden)]
     #[inline]
     fn merge_children(
         _base: Option<&Self>,
         ours: &Self,
         _theirs: &Self,
+        _intended: Option<&Self>,
         _cx: &mut MergeCx<'_>,
     ) -> Self {
         ours.clone()
@@ -146,7 +149,7 @@ pub fn merge_keeping<M: MergeModel>(
     kept: Kept,
 ) -> Result<Merged<M>, crate::Error> {
     let mut cx = MergeCx::new(options, kept);
-    let value = cx.merge_root(base, ours, theirs)?;
+    let value = cx.merge_root(base, ours, theirs, None)?;
     Ok(Merged {
         value,
         conflicts: cx.into_conflicts()?,
@@ -174,7 +177,7 @@ pub(crate) fn agreement<M: MergeModel>(
     let mut cx = MergeCx::agreement(&options, conflicts);
     if a.same_key(b) && !a.same_key(base) {
         let base = context::without_children_held_by(base, intended);
-        return cx.merge_root(&base, a, b);
+        return cx.merge_root(&base, a, b, Some(intended));
     }
-    cx.merge_root(base, a, b)
+    cx.merge_root(base, a, b, Some(intended))
 }
