@@ -1092,9 +1092,12 @@ fn merge_impl(model: &Model) -> TokenStream {
                 let member = field.ident;
                 let name = &field.name;
                 match field.role {
-                    Role::Children => quote_spanned!(field.span()=>
-                        #member: #krate::__private::merge_children_of()(__cx, #name, (__base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member, __intended.map(|__i| &__i.#member)))
-                    ),
+                    Role::Children => {
+                        let krate_at_field = model.krate_at(field.span());
+                        quote_spanned!(field.span()=>
+                        #member: #krate_at_field::__private::merge_children_of()(__cx, #name, (__base.map(|__b| &__b.#member), &__ours.#member, &__theirs.#member, __intended.map(|__i| &__i.#member)))
+                        )
+                    }
                     _ => quote_spanned!(field.span()=> #member: ::core::clone::Clone::clone(&__ours.#member)),
                 }
             });

@@ -263,7 +263,7 @@ fn dismantle(mut folder: Folder) {
 
 /// A tree of `Store`s thousands of levels deep drops as a tree of `Vec`s does (Rust's drop
 /// takes a frame per level in both; a store's frame held its parts, and overflowed at half
-/// the depth), and `History::new`, which refuses it and drops it, returns the error: on a
+/// the depth in a debug build, a third in release), and `History::new`, which refuses it and drops it, returns the error: on a
 /// test thread of a debug build, as deep as a `Vec` tree reaches there.
 #[test]
 fn a_deep_store_tree_drops_and_is_refused_without_a_stack_overflow() {
