@@ -320,3 +320,34 @@ fn inventory_refuses_options_it_would_ignore() {
         assert!(output.stdout.is_empty(), "nothing ran: {output:?}");
     }
 }
+
+/// The README's PostgreSQL section is `postgres/README-section.md` (the crate docs of
+/// `statesync-postgres`, whose example runs there), with one paragraph more (saying so)
+/// and its example marked `ignore`: the two do not drift apart (an outside tester found a
+/// paragraph only the README had).
+#[test]
+fn the_readme_postgres_section_is_the_crate_docs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let crate_docs = std::fs::read_to_string(root.join("postgres/README-section.md")).unwrap();
+    let start = readme
+        .find("## PostgreSQL: shared state and sync workers")
+        .unwrap();
+    let end = readme[start + 1..]
+        .find("\n## ")
+        .map_or(readme.len(), |at| start + 1 + at);
+    let section = readme[start..end].replace("```rust,ignore", "```rust");
+    let paragraphs = |text: &str| -> Vec<String> {
+        text.split("\n\n")
+            .map(|paragraph| paragraph.trim().to_owned())
+            .filter(|paragraph| !paragraph.is_empty())
+            .collect()
+    };
+    let mut in_readme = paragraphs(&section);
+    let saying_so = in_readme
+        .iter()
+        .position(|paragraph| paragraph.contains("this section is `postgres/README-section.md`"))
+        .unwrap();
+    drop(in_readme.remove(saying_so));
+    assert_eq!(in_readme, paragraphs(&crate_docs));
+}
