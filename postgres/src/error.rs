@@ -26,7 +26,10 @@ pub enum Error {
     /// anything was written.
     #[error("{what} cannot be stored: {reason}")]
     NotJson {
-        /// What was being written, as `history "inventory": the diff after version 3`.
+        /// What was being written, and where in it, as `history "inventory": the diff
+        /// after version 3, at elements[0] {}.action.update.children.products.elements[2]
+        /// {"name":"a"}.action.update.fields.price.new` (a path through its serde form,
+        /// each element followed by its key).
         what: String,
         /// Why it cannot be.
         reason: &'static str,

@@ -33,41 +33,49 @@ const NUL: &str = "PostgreSQL's jsonb and text hold no NUL character (\\u0000)";
 
 /// `value` as JSON, and what that JSON reads back as, with the reader that reads it from
 /// the table ([`read_json`]): a value that would not read back is refused before anything
-/// is written ([`Error::NotJson`]): a NaN float (written as `null`), nesting deeper than
-/// serde_json reads, or a NUL character (which `jsonb` refuses).
+/// is written ([`Error::NotJson`], naming where in the value: the element of a diff and
+/// its field): a NaN float (written as `null`), nesting deeper than serde_json reads, or a
+/// NUL character (which `jsonb` refuses).
 fn to_json<T: Serialize + DeserializeOwned>(
     value: &T,
     what: &str,
 ) -> Result<(Box<RawValue>, T), Error> {
-    let not_json = |reason| Error::NotJson {
-        what: what.to_owned(),
-        reason,
-    };
     let text = serde_json::to_string(value).map_err(|source| Error::Json {
         what: what.to_owned(),
         source,
     })?;
-    if holds_nul(&text) {
-        return Err(not_json(NUL));
+    let not_json_at = |reason, offset: usize| Error::NotJson {
+        what: format!("{what}, at {}", crate::json_path::path_at(&text, offset)),
+        reason,
+    };
+    if let Some(offset) = nul_at(&text) {
+        return Err(not_json_at(NUL, offset));
     }
     let back = serde_json::from_str(&text).map_err(|error| {
+        // serde_json writes on one line: the column is the byte after the fault.
+        let offset = error.column().saturating_sub(1);
         let error = error.to_string();
-        not_json(if error.contains("recursion limit") {
+        let reason = if error.contains("recursion limit") {
             DEEP
         } else if error.contains("null") {
             NAN
         } else {
             UNREAD
-        })
+        };
+        not_json_at(reason, offset)
     })?;
+    let not_json = |reason| Error::NotJson {
+        what: what.to_owned(),
+        reason,
+    };
     let raw = RawValue::from_string(text).map_err(|_| not_json(DEEP))?;
     Ok((raw, back))
 }
 
-/// Whether JSON text holds an escaped NUL character (`\u0000`) in a string. Outside
+/// Where JSON text holds an escaped NUL character (`\u0000`) in a string. Outside
 /// strings JSON has no backslash, and each escape is skipped whole, so an escaped
 /// backslash followed by `u0000` is not one.
-fn holds_nul(json: &str) -> bool {
+fn nul_at(json: &str) -> Option<usize> {
     let bytes = json.as_bytes();
     let mut at = 0;
     while let Some(&byte) = bytes.get(at) {
@@ -76,11 +84,11 @@ fn holds_nul(json: &str) -> bool {
             continue;
         }
         if bytes.get(at + 1..at + 6) == Some(b"u0000".as_slice()) {
-            return true;
+            return Some(at);
         }
         at += 2;
     }
-    false
+    None
 }
 
 /// Whether JSON text holds a number written with an exponent (`1e16`): `jsonb` prints it

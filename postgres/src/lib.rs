@@ -5,6 +5,7 @@ mod error;
 mod fleet;
 mod history;
 mod inventory;
+mod json_path;
 mod schema;
 
 pub use error::Error;

@@ -709,6 +709,15 @@ async fn what_a_read_would_refuse_is_refused_before_it_is_written() {
         commit(desk("t", serde_json::json!({ "a\u{0}b": 1 })), "nul key").await,
         "NUL"
     ));
+    // The error names where the value is: the ticket, by its key, and the field (it named
+    // only the version, whatever the size of the diff).
+    match commit(desk("a\0b", serde_json::Value::Null), "nul").await {
+        Err(CommitError::Other(Error::NotJson { what, .. })) => assert!(
+            what.ends_with(r#"version 0, at elements[0] {}.action.update.children.tickets.elements[0] {"id":1}.action.update.fields.title.new"#),
+            "{what}"
+        ),
+        other => panic!("expected NotJson, got {other:?}"),
+    }
     assert!(refused(
         commit(desk("t2", serde_json::Value::Null), "a\0b").await,
         "NUL"
