@@ -23,10 +23,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -380,6 +381,32 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The largest request body the service reads (axum's default, stated here): a larger one
+/// is a `413`.
+const BODY_LIMIT: usize = 2 << 20;
+
+/// Refuses a request whose declared `Content-Length` is beyond [`BODY_LIMIT`] at once, with
+/// a `413`, before its body is read: the limit alone refuses it only once 2 MB of it have
+/// come, so a client declaring 3 GB and sending nothing held its connection until then.
+async fn declared_size(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > BODY_LIMIT as u64 => {
+            let mut error = ApiError::new(
+                ErrorKind::BadRequest,
+                format!("a body of {length} bytes is beyond the limit of {BODY_LIMIT} bytes"),
+            );
+            error.status = StatusCode::PAYLOAD_TOO_LARGE;
+            error.into_response()
+        }
+        _ => next.run(request).await,
+    }
+}
+
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/sites", post(create_site))
@@ -399,6 +426,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/stats", get(stats))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
+        .layer(middleware::from_fn(declared_size))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
 }
 
