@@ -329,10 +329,12 @@ impl<'o> MergeCx<'o> {
     }
 
     /// A merge that is not one: where both sides hold the same value (or element) it takes
-    /// it, and everywhere else it keeps the base's (an element only one side holds keeps
-    /// the base's, without what both sides deleted of its subtree, or stays out; one with a
-    /// conflict of `conflicted` keeps the base's whole). No strategy runs; what differs is
-    /// counted as a conflict (kept from the base), for the merge's own bookkeeping only.
+    /// it; where one side holds the value the sync carried (the intended merge, given to
+    /// the walk) and the other does not, the other side's; everywhere else it keeps the
+    /// base's (an element only one side holds keeps the base's, without what both sides
+    /// deleted of its subtree, or stays out; one with a conflict of `conflicted` keeps the
+    /// base's whole). No strategy runs; what differs is counted as a conflict (kept from
+    /// the base), for the merge's own bookkeeping only.
     #[cfg(feature = "sync")]
     pub(super) fn agreement(options: &'o MergeOptions, conflicted: &'o [Conflict]) -> Self {
         Self {

@@ -162,7 +162,8 @@ pub fn merge_keeping<M: MergeModel>(
 #[cfg(feature = "sync")]
 ///
 /// `intended` is the merge the sync carried (the new base had both sides taken it whole).
-/// It tells apart, under a root both sides now hold under a new key, a child one side
+/// Where one side holds its value and the other does not, the other side's value is
+/// taken (the merge took it in). It also tells apart, under a root both sides now hold under a new key, a child one side
 /// lacks because its create there failed (the merge holds it: it is not agreed, and is
 /// left out) from one it lacks because its delete never reached the other side (the merge
 /// does not hold it: the old base's copy stays, so the delete comes again).
