@@ -68,7 +68,9 @@ fn reached(report: &SyncReport) -> bool {
 /// Where one side now holds the merged value and the other its own (its sync failed
 /// there), the base takes the other side's value, which the merge took in: next time the
 /// merged value is carried to that side rather than merged with its value again (a
-/// `merge_with` function given its own result would repeat that side's edit).
+/// `merge_with` function given its own result would repeat that side's edit). An element
+/// created on both sides whose own attributes conflict stays out of the base, so there a
+/// `merge_with` function that is not idempotent still repeats the edit.
 ///
 /// # Errors
 /// Only a failed diff or merge (duplicate keys, a tree deeper than [`crate::MAX_DEPTH`]);
