@@ -170,10 +170,9 @@ where
     |cx, field, (base, ours, theirs, intended)| cx.children(field, base, ours, theirs, intended)
 }
 
-/// The type of [`merge_children_of`]'s pointer.
+/// The type of [`merge_children_of`]'s pointer. The collections are the base's, ours,
+/// theirs and the intended merge's (see `MergeModel::merge_children`).
 #[cfg(feature = "merge")]
-/// The collections are the base's, ours, theirs and the intended merge's (see
-/// `MergeModel::merge_children`).
 pub type MergeChildren<C> =
     fn(&mut crate::merge::MergeCx<'_>, &'static str, (Option<&C>, &C, &C, Option<&C>)) -> C;
 

@@ -65,8 +65,9 @@ fn reached(report: &SyncReport) -> bool {
 /// whose `Adapter::sync_complete` failed is taken to have kept nothing of its sync (a
 /// transaction rolled back): its memory is put back as it was. A sync that changes nothing
 /// commits nothing.
-/// Where one side now holds the merged value and the other its own (its sync failed
-/// there), the base takes the other side's value, which the merge took in: next time the
+///
+/// Where one side now holds the merged value and the other its own (its sync did not
+/// reach it there), the base takes the other side's value, which the merge took in: next time the
 /// merged value is carried to that side rather than merged with its value again (a
 /// `merge_with` function given its own result would repeat that side's edit). An element
 /// created on both sides whose own attributes conflict stays out of the base, so there a

@@ -503,8 +503,9 @@ impl<'o> MergeCx<'o> {
 
     /// Merges one attribute of the model type `model`: its values in the base, ours,
     /// theirs and (in an agreement, see [`MergeCx::agreement`]) the merge the sync carried.
-    /// `declared` is the field's (or its model's) strategy, `newer` compares the models' version fields, `resolve` runs the
-    /// declared `Max`, `Min`, `Union` or `Custom` strategy (`None`: unresolved). The
+    /// `declared` is the field's (or its model's) strategy, `newer` compares the models'
+    /// version fields, `resolve` runs the declared `Max`, `Min`, `Union` or `Custom`
+    /// strategy (`None`: unresolved). The
     /// functions are pointers, not closures, so that this is compiled once per attribute
     /// type, not once per attribute.
     #[allow(clippy::too_many_arguments)]
