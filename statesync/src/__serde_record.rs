@@ -8,8 +8,10 @@
 //! static dispatch, not in every crate that declares models (serde's derive would emit a few
 //! hundred lines per record there). The format is the one `#[derive(Serialize,
 //! Deserialize)]` with `deny_unknown_fields` writes and reads: a struct of named fields,
-//! `None` changes left out in human-readable formats (JSON) and written in the others
-//! (postcard, bincode), which read a struct's fields by position.
+//! `None` changes and empty child diffs left out in human-readable formats (JSON) and
+//! written in the others (postcard, bincode), which read a struct's fields by position; a
+//! child diff left out reads as empty, so a diff that leaves a children field alone reads
+//! across a model version without it.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -21,7 +23,7 @@ use crate::__serde_child::{DeserializeVia, SerializeVia};
 
 /// The fields of a record to write, each with the next of the record's names.
 ///
-/// `Omit::None` leaves `None` changes out; a format that is not self-describing (not
+/// `Omit::None` leaves out `None` changes and empty child diffs; a format that is not self-describing (not
 /// human-readable: postcard, bincode) writes a struct's fields in order with no names,
 /// where a field left out would put every later one a place off, so it gets them all.
 pub trait Fields {
@@ -43,7 +45,7 @@ pub trait Fields {
 /// Which fields a record leaves out.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Omit {
-    /// `None` changes (self-describing formats such as JSON).
+    /// Fields that hold nothing, [`Omissible`] (self-describing formats such as JSON).
     None,
     /// Nothing (formats that write fields by position).
     Nothing,
@@ -96,12 +98,34 @@ fn write_one<S: SerializeStruct, T: Serialize + ?Sized>(
     }
 }
 
-/// A change: written unless it is `None` and `None`s are left out.
-pub struct OptionalOut<'a, T>(pub &'a Option<T>);
+/// A field a record leaves out where `None` changes are left out ([`Omit::None`]) when it
+/// holds nothing: a `None` change, or a child diff without elements and without unchanged
+/// ones. A reader takes a field left out as empty, so a diff that does not touch a children
+/// field reads across a model version without that field, in either direction.
+pub trait Omissible {
+    /// Whether the field holds nothing and is left out.
+    fn is_nothing(&self) -> bool;
+}
 
-impl<T: Serialize> Fields for OptionalOut<'_, T> {
+impl<T> Omissible for Option<T> {
+    fn is_nothing(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<M: crate::DiffModel> Omissible for crate::Diff<M> {
+    fn is_nothing(&self) -> bool {
+        self.is_empty() && self.unchanged_here() == 0
+    }
+}
+
+/// A change or a child diff: written unless it holds nothing ([`Omissible`]) and such
+/// fields are left out.
+pub struct OptionalOut<'a, T>(pub &'a T);
+
+impl<T: Serialize + Omissible> Fields for OptionalOut<'_, T> {
     fn present(&self, omit: Omit) -> usize {
-        usize::from(self.0.is_some() || omit == Omit::Nothing)
+        usize::from(!self.0.is_nothing() || omit == Omit::Nothing)
     }
 
     fn write<S: SerializeStruct>(
@@ -110,17 +134,17 @@ impl<T: Serialize> Fields for OptionalOut<'_, T> {
         record: &mut S,
         omit: Omit,
     ) -> Result<(), S::Error> {
-        match (self.0, names.next()) {
-            (None, Some(name)) if omit == Omit::None => record.skip_field(name),
-            (_, Some(name)) => record.serialize_field(name, self.0),
-            (_, None) => Err(serde::ser::Error::custom(
+        match names.next() {
+            Some(name) if omit == Omit::None && self.0.is_nothing() => record.skip_field(name),
+            Some(name) => record.serialize_field(name, self.0),
+            None => Err(serde::ser::Error::custom(
                 "a record with fewer names than fields",
             )),
         }
     }
 }
 
-/// A field always written (a key field or a child diff).
+/// A field always written (a key field).
 pub struct RequiredOut<'a, T>(pub &'a T);
 
 impl<T: Serialize> Fields for RequiredOut<'_, T> {
@@ -152,6 +176,12 @@ impl<'a, V, T> ViaOut<'a, V, T> {
 impl<V: SerializeVia<T>, T> Serialize for ViaOut<'_, V, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         V::serialize_via(self.0, serializer)
+    }
+}
+
+impl<V, T: Omissible> Omissible for ViaOut<'_, V, T> {
+    fn is_nothing(&self) -> bool {
+        self.0.is_nothing()
     }
 }
 
@@ -328,7 +358,7 @@ impl<'de, T: Deserialize<'de>> SlotValue<'de> for Required<'_, T> {
 
 slot!(Required<T> where [T: Deserialize<'de>], true, |this, value| *this.0 = Some(value));
 
-/// A field the record needs, read in place.
+/// A child diff, read in place; left out, the record's own (an empty diff) stays.
 pub struct Direct<'a, T>(pub &'a mut T);
 
 impl<'de, T: Deserialize<'de>> SlotValue<'de> for Direct<'_, T> {
@@ -339,9 +369,10 @@ impl<'de, T: Deserialize<'de>> SlotValue<'de> for Direct<'_, T> {
     }
 }
 
-slot!(Direct<T> where [T: Deserialize<'de>], true, |this, value| *this.0 = value);
+slot!(Direct<T> where [T: Deserialize<'de>], false, |this, value| *this.0 = value);
 
-/// A child diff the record needs, read through its `__Via` parameter.
+/// A child diff, read through its `__Via` parameter; left out, the record's own (an
+/// empty diff) stays.
 pub struct ViaIn<'a, V, T>(&'a mut T, PhantomData<fn() -> V>);
 
 impl<'a, V, T> ViaIn<'a, V, T> {
@@ -359,7 +390,7 @@ impl<'de, V: DeserializeVia<T>, T> SlotValue<'de> for ViaIn<'_, V, T> {
     }
 }
 
-slot!(ViaIn<V, T> where [V: DeserializeVia<T>], true, |this, value| *this.0 = value);
+slot!(ViaIn<V, T> where [V: DeserializeVia<T>], false, |this, value| *this.0 = value);
 
 /// Which fields of a record were read.
 pub struct Seen {
@@ -569,9 +600,12 @@ macro_rules! __record_serde {
         $crate::__serde_record::OptionalOut(&$this.$field)
     };
     (@outs $this:ident ($field:ident via)) => {
-        $crate::__serde_record::RequiredOut(
+        $crate::__serde_record::OptionalOut(
             &$crate::__serde_record::ViaOut::<__Via, _>::new(&$this.$field),
         )
+    };
+    (@outs $this:ident ($field:ident direct)) => {
+        $crate::__serde_record::OptionalOut(&$this.$field)
     };
     (@outs $this:ident ($field:ident $kind:ident)) => {
         $crate::__serde_record::RequiredOut(&$this.$field)

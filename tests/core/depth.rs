@@ -181,11 +181,15 @@ fn json_nested_deeper_than_the_limit_is_refused_while_reading() {
     let d = chain(MAX_DEPTH, 1).diff(&chain(MAX_DEPTH, 2)).unwrap();
     let json = serde_json::to_string(&d).unwrap();
     assert_eq!(serde_json::from_str::<Diff<Node>>(&json).unwrap(), d);
-    // One level more: the leaf's (empty) child diff holds an element.
-    let leaf_children = "\"children\":{\"model\":\"node\",\"elements\":[],\"unchanged\":0}";
+    // One level more: the leaf's child diffs (its empty child diff left out) get one with
+    // an element.
+    let leaf_children = "\"children\":{}";
     assert_eq!(json.matches(leaf_children).count(), 1);
     let extra = serde_json::to_string(&create_below(0).unwrap()).unwrap();
-    let deeper = json.replace(leaf_children, &format!("\"children\":{extra}"));
+    let deeper = json.replace(
+        leaf_children,
+        &format!("\"children\":{{\"children\":{extra}}}"),
+    );
     let error = serde_json::from_str::<Diff<Node>>(&deeper).unwrap_err();
     assert!(
         error.to_string().contains("deeper than the 16 levels"),

@@ -5,6 +5,7 @@ mod apply;
 mod collections;
 mod dataset;
 mod depth;
+mod evolution;
 mod floats;
 mod options;
 mod render;

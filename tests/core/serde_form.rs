@@ -71,8 +71,10 @@ fn malformed_diffs_are_errors() {
         r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"explode":{}}}],"unchanged":0}"#,
         // A field the model does not have.
         r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{"color":{"old":1,"new":2}},"children":{"interfaces":{"model":"interface","elements":[],"unchanged":0}}}}}],"unchanged":0}"#,
-        // Child diffs without the children field.
-        r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{},"children":{}}}}],"unchanged":0}"#,
+        // Child diffs without their record.
+        r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{}}}}],"unchanged":0}"#,
+        // A child diff of another model.
+        r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{},"children":{"interfaces":{"model":"device","elements":[],"unchanged":0}}}}}],"unchanged":0}"#,
         r#"{"model":"device","elements":[],"unchanged":0,"extra":1}"#,
     ] {
         assert!(
@@ -80,6 +82,18 @@ fn malformed_diffs_are_errors() {
             "accepted: {bad}"
         );
     }
+    // A child diff left out is an empty one (the form a diff that leaves those children
+    // alone, without any to count, is written in).
+    let without_child_diff = r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{"role":{"old":"x","new":"y"}},"children":{}}}}],"unchanged":0}"#;
+    let read = serde_json::from_str::<Diff<Device>>(without_child_diff).unwrap();
+    let [element] = read.elements() else {
+        panic!("{read:?}")
+    };
+    let statesync::Action::Update(update) = &element.action else {
+        panic!("{read:?}")
+    };
+    assert!(update.children.interfaces.is_empty());
+    assert_eq!(update.children.interfaces.unchanged_here(), 0);
     // The well-formed version of the inputs above is accepted.
     let good = r#"{"model":"device","elements":[{"key":{"site":"a","name":"b"},"action":{"update":{"fields":{"role":{"old":"x","new":"y"}},"children":{"interfaces":{"model":"interface","elements":[],"unchanged":0}}}}}],"unchanged":0}"#;
     assert_eq!(
