@@ -88,8 +88,7 @@ impl Scan<'_> {
                     splits.push(out.len());
                     out.push(',');
                 }
-                c if breaks_the_line(c) => out.extend(c.escape_debug()),
-                _ => out.push(c),
+                _ => push_on_the_line(out, c),
             }
         }
         false
@@ -126,8 +125,9 @@ impl Scan<'_> {
             match c {
                 '\\' => {
                     out.push(c);
+                    // After a backslash a hand-written `Debug` printed raw, too.
                     if let Some(escaped) = self.rest.next() {
-                        out.push(escaped);
+                        push_on_the_line(out, escaped);
                     }
                 }
                 '"' => {
@@ -135,8 +135,7 @@ impl Scan<'_> {
                     return;
                 }
                 // Only a hand-written `Debug` leaves one raw in a string.
-                c if breaks_the_line(c) => out.extend(c.escape_debug()),
-                _ => out.push(c),
+                _ => push_on_the_line(out, c),
             }
         }
     }
@@ -151,11 +150,7 @@ impl Scan<'_> {
             char_literal_rest(rest).and_then(|len| Some((rest.get(..len)?, rest.get(len..)?)))
         {
             for c in literal.chars() {
-                if breaks_the_line(c) {
-                    out.extend(c.escape_debug());
-                } else {
-                    out.push(c);
-                }
+                push_on_the_line(out, c);
             }
             self.rest = after.chars();
         }
@@ -280,6 +275,15 @@ fn breaks_the_line(c: char) -> bool {
     is_line_break(c) || is_bidi_control(c)
 }
 
+/// Pushes `c`, escaped if it [breaks the line](breaks_the_line).
+fn push_on_the_line(out: &mut String, c: char) {
+    if breaks_the_line(c) {
+        out.extend(c.escape_debug());
+    } else {
+        out.push(c);
+    }
+}
+
 /// A control character (a newline) or Unicode's line or paragraph separator.
 pub(crate) fn is_line_break(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
@@ -342,6 +346,16 @@ mod tests {
             escaped(r"'\n'"),
             r"'\n'",
             "an escaped literal stays as it is"
+        );
+        // After a backslash a hand-written `Debug` printed raw (a Windows path), inside a
+        // string: the character after it is escaped too (it was copied raw, so a value
+        // could add a forged line to a plan; found by an outside tester).
+        assert_eq!(escaped("\"C:\\dir\\\n~ x\""), "\"C:\\dir\\\\n~ x\"");
+        assert_eq!(escaped("\"a\\\u{202e}b\""), "\"a\\\\u{202e}b\"");
+        assert_eq!(
+            escaped(r#""a\"b""#),
+            r#""a\"b""#,
+            "an escaped quote stays as it is"
         );
     }
 
