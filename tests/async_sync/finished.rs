@@ -85,6 +85,18 @@ fn sync_finished_runs_after_a_panicking_hook_with_the_report_so_far() {
     assert_eq!(finished.len(), 1, "{finished:?}");
     assert!(finished[0].stopped);
     assert!(finished[0].counts.created < 6, "{}", finished[0]);
+    // The time so far, and no failure claimed: none failed, a panic stopped it (it read
+    // `in 0ns (stopped at the first failure)`; found by an outside tester).
+    assert!(
+        finished[0].elapsed > std::time::Duration::ZERO,
+        "{}",
+        finished[0]
+    );
+    assert!(
+        finished[0].to_string().ends_with(" (stopped)"),
+        "{}",
+        finished[0]
+    );
 }
 
 #[test]
@@ -97,6 +109,11 @@ fn sync_finished_runs_after_a_panicking_sync_complete() {
     let finished = broker.finished.lock().unwrap();
     assert_eq!(finished.len(), 1, "{finished:?}");
     assert_eq!(finished[0].counts.created, 6);
+    assert!(
+        finished[0].elapsed > std::time::Duration::ZERO,
+        "{}",
+        finished[0]
+    );
 }
 
 #[test]
@@ -104,7 +121,9 @@ fn sync_finished_runs_once_after_a_sync_that_ends() {
     let broker = Broker::default();
     let report = sync(&broker).unwrap();
     assert!(report.is_success());
-    assert_eq!(broker.finished.lock().unwrap().len(), 1);
+    // The report it gets is the one the sync returns, its time included.
+    assert_eq!(*broker.finished.lock().unwrap(), [report.clone()]);
+    assert!(report.elapsed > std::time::Duration::ZERO);
 }
 
 #[test]

@@ -643,7 +643,7 @@ fn a_panicking_outcome_after_a_successful_update_or_delete_leaves_memory_as_the_
 /// calls.
 #[derive(Default)]
 struct Panicking {
-    finished: Vec<bool>,
+    finished: Vec<SyncReport>,
     in_complete: bool,
 }
 
@@ -654,7 +654,7 @@ impl statesync::sync::Adapter for Panicking {
     }
 
     fn sync_finished(&mut self, report: &SyncReport) {
-        self.finished.push(report.stopped);
+        self.finished.push(report.clone());
     }
 }
 
@@ -687,7 +687,14 @@ fn sync_finished_runs_when_a_hook_panics() {
         target.sync_from(&wanted, &mut adapter, SyncOptions::default())
     }));
     assert!(panicked.is_err());
-    assert_eq!(adapter.finished, [true]);
+    let [finished] = &adapter.finished[..] else {
+        panic!("{:?}", adapter.finished)
+    };
+    assert!(finished.stopped);
+    // The time so far, and no failure claimed: none failed, a panic stopped it (it read
+    // `in 0ns (stopped at the first failure)`; found by an outside tester).
+    assert!(finished.elapsed > std::time::Duration::ZERO, "{finished}");
+    assert!(finished.to_string().ends_with(" (stopped)"), "{finished}");
     assert_eq!(target, held);
     // A panic in `sync_complete` (after the hooks: here a created shelf).
     let mut grown = held.clone();
@@ -700,7 +707,18 @@ fn sync_finished_runs_when_a_hook_panics() {
         target.sync_from(&grown, &mut adapter, SyncOptions::default())
     }));
     assert!(panicked.is_err());
-    assert_eq!(adapter.finished, [true]);
+    let [finished] = &adapter.finished[..] else {
+        panic!("{:?}", adapter.finished)
+    };
+    assert!(finished.stopped);
+    assert!(finished.elapsed > std::time::Duration::ZERO, "{finished}");
+    // A sync that ends: `sync_finished` gets the report the sync returns, its time too.
+    let mut adapter = Panicking::default();
+    let report = target
+        .sync_from(&held, &mut adapter, SyncOptions::default())
+        .unwrap();
+    assert_eq!(adapter.finished, [report.clone()]);
+    assert!(report.elapsed > std::time::Duration::ZERO);
 }
 
 /// A generic model without serde whose children are `Vec`s long enough for the engine to

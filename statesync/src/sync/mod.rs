@@ -559,12 +559,14 @@ fn drive<T: Clone, M: DiffModel, H: Adapter + ?Sized>(
         Err(panic) => {
             // A hook or a callback panicked: the adapter still releases what the sync
             // held, told what was done so far, before the panic goes on.
-            let report = run.abandon();
+            let mut report = run.abandon();
+            report.elapsed = started.elapsed();
             hooks.sync_finished(&report);
             std::panic::resume_unwind(panic);
         }
     };
     drop(run);
+    report.elapsed = started.elapsed();
     if report.changed_anything() {
         let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             hooks.sync_complete(&report)
@@ -573,13 +575,14 @@ fn drive<T: Clone, M: DiffModel, H: Adapter + ?Sized>(
             Ok(result) => report.record_complete(result),
             Err(panic) => {
                 report.stopped = true;
+                report.elapsed = started.elapsed();
                 hooks.sync_finished(&report);
                 std::panic::resume_unwind(panic);
             }
         }
+        report.elapsed = started.elapsed();
     }
     hooks.sync_finished(&report);
-    report.elapsed = started.elapsed();
     report.log_finished("sync finished");
     report
 }

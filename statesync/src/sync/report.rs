@@ -331,14 +331,17 @@ pub struct SyncReport {
     pub outcomes: Vec<Outcome>,
     /// The counts.
     pub counts: SyncCounts,
-    /// Whether a failure stopped the sync (no `CONTINUE_ON_FAILURE`).
+    /// Whether a failure stopped the sync (no `CONTINUE_ON_FAILURE`); in the report an
+    /// adapter's `sync_finished` gets before a panic goes on, also whether a panicking hook
+    /// or callback did.
     pub stopped: bool,
     /// The error of the adapter's `sync_complete` hook, if it failed.
     pub complete_error: Option<Failure>,
     /// Set when the sync was refused as a whole (nothing was done): it would have deleted
     /// more than the options' delete limit allows.
     pub refused: Option<DeleteRefusal>,
-    /// Wall time of the sync (without the diff).
+    /// Wall time of the sync (without the diff), up to the adapter's `sync_finished`, which
+    /// gets it too (`sync_complete` gets the time before it).
     pub elapsed: Duration,
 }
 
@@ -416,8 +419,10 @@ impl fmt::Display for SyncReport {
             "created: {}, updated: {}, deleted: {}, failed: {}, skipped: {}, unchanged: {} in {:.3?}",
             c.created, c.updated, c.deleted, c.failed, c.skipped, c.unchanged, self.elapsed
         )?;
-        if self.stopped {
-            f.write_str(" (stopped at the first failure)")?;
+        match (self.stopped, c.failed) {
+            (false, _) => {}
+            (true, 0) => f.write_str(" (stopped)")?,
+            (true, _) => f.write_str(" (stopped at the first failure)")?,
         }
         if let Some(error) = &self.complete_error {
             write!(f, " (sync_complete failed: {})", error.chain())?;

@@ -132,12 +132,14 @@ where
             // done so far, before the panic goes on.
             let mut report = std::mem::take(&mut engine.run.report);
             report.stopped = true;
+            report.elapsed = started.elapsed();
             drop(engine);
             hooks.sync_finished(&report).await;
             std::panic::resume_unwind(panic);
         }
     };
     drop(engine);
+    report.elapsed = started.elapsed();
     if report.changed_anything() {
         match AssertUnwindSafe(hooks.sync_complete(&report))
             .catch_unwind()
@@ -146,13 +148,14 @@ where
             Ok(result) => report.record_complete(result),
             Err(panic) => {
                 report.stopped = true;
+                report.elapsed = started.elapsed();
                 hooks.sync_finished(&report).await;
                 std::panic::resume_unwind(panic);
             }
         }
+        report.elapsed = started.elapsed();
     }
     hooks.sync_finished(&report).await;
-    report.elapsed = started.elapsed();
     report.log_finished("async sync finished");
     report
 }
