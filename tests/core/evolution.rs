@@ -126,3 +126,52 @@ fn a_history_file_reads_across_a_children_field_added_since() {
         }
     );
 }
+
+/// An older program reads a newer create without the attributes added since (the model's
+/// serde ignores unknown fields), unless its model denies unknown fields: then it refuses
+/// the diff, as the README advises where two versions share a history.
+#[test]
+fn an_older_model_that_denies_unknown_fields_refuses_a_newer_create() {
+    mod strict {
+        #[derive(
+            statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(deny_unknown_fields)]
+        pub struct Item {
+            #[statesync(id)]
+            pub sku: String,
+            pub price: u32,
+        }
+    }
+    mod weighted {
+        #[derive(
+            statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize,
+        )]
+        pub struct Item {
+            #[statesync(id)]
+            pub sku: String,
+            pub price: u32,
+            pub weight: u32,
+        }
+    }
+    let item = |sku: &str| weighted::Item {
+        sku: sku.into(),
+        price: 1,
+        weight: 7,
+    };
+    let old = Store::try_from_iter([item("a")]).unwrap();
+    let new = Store::try_from_iter([item("a"), item("b")]).unwrap();
+    let json = serde_json::to_string(&old.diff(&new).unwrap()).unwrap();
+
+    let lenient: Diff<v1::Item> = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        lenient.summary().create,
+        1,
+        "the weight is dropped silently"
+    );
+    let error = serde_json::from_str::<Diff<strict::Item>>(&json).unwrap_err();
+    assert!(
+        error.to_string().starts_with("unknown field `weight`"),
+        "{error}"
+    );
+}
