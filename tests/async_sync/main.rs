@@ -9,6 +9,7 @@
 )]
 
 mod fake;
+mod fatal;
 mod finished;
 mod plans;
 mod wide;

@@ -2,6 +2,7 @@
 
 mod calls;
 mod engine;
+mod fatal;
 mod faulty;
 mod fields;
 mod flags;

@@ -717,7 +717,7 @@ fn sync_finished_runs_when_a_hook_panics() {
     let report = target
         .sync_from(&held, &mut adapter, SyncOptions::default())
         .unwrap();
-    assert_eq!(adapter.finished, [report.clone()]);
+    assert_eq!(adapter.finished, std::slice::from_ref(&report));
     assert!(report.elapsed > std::time::Duration::ZERO);
 }
 

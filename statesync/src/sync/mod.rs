@@ -55,6 +55,7 @@
 #[cfg(feature = "async")]
 pub mod concurrent;
 pub(crate) mod engine;
+mod fatal;
 mod flags;
 mod parents;
 mod plan;
@@ -63,6 +64,7 @@ mod run;
 
 use std::time::Instant;
 
+pub use fatal::Fatal;
 pub use flags::{DeleteLimit, ModelFlags, Progress, SyncFlags, SyncOptions, SyncOrder};
 pub use parents::Parents;
 use plan::Made;

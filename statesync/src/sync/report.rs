@@ -28,12 +28,24 @@ use super::flags::DeleteLimit;
 /// assert!(failure.downcast_ref::<std::io::Error>().is_some());
 /// ```
 #[derive(Clone)]
-pub struct Failure(Arc<dyn StdError + Send + Sync + 'static>);
+pub struct Failure(Arc<dyn StdError + Send + Sync + 'static>, bool);
 
 impl Failure {
-    /// Wraps a hook's error.
+    /// Wraps a hook's error; a [`Fatal`](super::Fatal) one is unwrapped (its error is
+    /// kept, and [`is_fatal`](Self::is_fatal) says it was fatal).
     pub fn new(error: HookError) -> Self {
-        Self(Arc::from(error))
+        match error.downcast::<super::Fatal>() {
+            Ok(fatal) => Self(Arc::from(fatal.0), true),
+            Err(error) => {
+                let fatal = super::Fatal::is_fatal(&*error);
+                Self(Arc::from(error), fatal)
+            }
+        }
+    }
+
+    /// Whether the hook said the failure was [`Fatal`](super::Fatal): it stopped the sync.
+    pub fn is_fatal(&self) -> bool {
+        self.1
     }
 
     /// The error itself.
@@ -140,7 +152,7 @@ impl fmt::Display for Chain<'_> {
 
 impl From<crate::Error> for Failure {
     fn from(error: crate::Error) -> Self {
-        Self(Arc::new(error))
+        Self(Arc::new(error), false)
     }
 }
 
@@ -165,7 +177,9 @@ impl StdError for Failure {
 
 impl PartialEq for Failure {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.chain().to_string() == other.chain().to_string()
+        self.1 == other.1
+            && (Arc::ptr_eq(&self.0, &other.0)
+                || self.chain().to_string() == other.chain().to_string())
     }
 }
 
@@ -331,7 +345,8 @@ pub struct SyncReport {
     pub outcomes: Vec<Outcome>,
     /// The counts.
     pub counts: SyncCounts,
-    /// Whether a failure stopped the sync (no `CONTINUE_ON_FAILURE`); in the report an
+    /// Whether a failure stopped the sync (no `CONTINUE_ON_FAILURE`, or a
+    /// [`Fatal`](super::Fatal) one); in the report an
     /// adapter's `sync_finished` gets before a panic goes on, also whether a panicking hook
     /// or callback did.
     pub stopped: bool,
@@ -422,7 +437,7 @@ impl fmt::Display for SyncReport {
         match (self.stopped, c.failed) {
             (false, _) => {}
             (true, 0) => f.write_str(" (stopped)")?,
-            (true, _) => f.write_str(" (stopped at the first failure)")?,
+            (true, _) => f.write_str(" (stopped at a failure)")?,
         }
         if let Some(error) = &self.complete_error {
             write!(f, " (sync_complete failed: {})", error.chain())?;

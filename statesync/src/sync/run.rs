@@ -279,7 +279,9 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
                     parents = &*parents,
                     "hook failed"
                 );
-                if !self.options.flags.contains(SyncFlags::CONTINUE_ON_FAILURE) {
+                if failure.is_fatal()
+                    || !self.options.flags.contains(SyncFlags::CONTINUE_ON_FAILURE)
+                {
                     self.stopped = true;
                 }
             }

@@ -31,14 +31,7 @@ impl Transient {
 
     /// Whether `error` is a [`Transient`] (or has one in its `source()` chain).
     pub fn is_transient(error: &(dyn StdError + 'static)) -> bool {
-        let mut current = Some(error);
-        while let Some(error) = current {
-            if error.is::<Transient>() {
-                return true;
-            }
-            current = error.source();
-        }
-        false
+        super::super::fatal::in_chain::<Transient>(error)
     }
 }
 
