@@ -122,7 +122,10 @@ fn sync_finished_runs_once_after_a_sync_that_ends() {
     let report = sync(&broker).unwrap();
     assert!(report.is_success());
     // The report it gets is the one the sync returns, its time included.
-    assert_eq!(*broker.finished.lock().unwrap(), std::slice::from_ref(&report));
+    assert_eq!(
+        *broker.finished.lock().unwrap(),
+        std::slice::from_ref(&report)
+    );
     assert!(report.elapsed > std::time::Duration::ZERO);
 }
 

@@ -140,11 +140,22 @@ fn a_history_file_with_unknown_fields_or_an_empty_commit_is_refused() {
     extra["extra"] = 1.into();
     let mut extra_in_commit = saved.clone();
     extra_in_commit["commits"][0]["extra"] = 1.into();
+    let mut bad_value = saved.clone();
+    bad_value["initial"]["sites"][0]["region"] = 1.into();
     let mut empty = saved;
     empty["commits"][1]["diff"]["elements"] = serde_json::json!([]);
+    // A value serde refuses is named with the version holding it (it named only the file
+    // and a column of its one line; found by an outside tester).
     for (edited, says) in [
-        (extra, "unknown field `extra`"),
-        (extra_in_commit, "unknown field `extra`"),
+        (extra, "history.json: unknown field `extra`"),
+        (
+            extra_in_commit,
+            "history.json: version 1: unknown field `extra`",
+        ),
+        (
+            bad_value,
+            "history.json: version 0 (the initial state): invalid type",
+        ),
         (empty, "commit 2 changes nothing"),
     ] {
         std::fs::write(&path, serde_json::to_vec(&edited).unwrap()).unwrap();

@@ -210,7 +210,8 @@ where
     ///
     /// # Errors
     /// The I/O error, a path that is not a regular file (a FIFO, a device: refused before
-    /// reading), a file over the limit (`ErrorKind::FileTooLarge`), malformed JSON, commits
+    /// reading), a file over the limit (`ErrorKind::FileTooLarge`), malformed JSON (a
+    /// value the model's serde refuses names its version: `version 3: unknown variant`), commits
     /// not numbered 1, 2, 3... in order, or a version that does not replay (its
     /// `InvalidData` error holds a [`ReplayError`] naming the version); each names the file.
     pub fn load(path: &Path) -> std::io::Result<Self> {
@@ -227,7 +228,11 @@ where
     pub fn load_capped(path: &Path, max_bytes: u64) -> std::io::Result<Self> {
         let bytes = crate::file::read_capped(path, max_bytes)?;
         let stored: Stored<M> =
-            serde_json::from_slice(&bytes).map_err(|error| invalid(path, error))?;
+            serde_json::from_slice(&bytes).map_err(|error| match version_refused::<M>(&bytes) {
+                Some(0) => invalid(path, format_args!("version 0 (the initial state): {error}")),
+                Some(version) => invalid(path, format_args!("version {version}: {error}")),
+                None => invalid(path, error),
+            })?;
         let mut history = Self::new(stored.initial).map_err(|error| replay(path, 0, error))?;
         for commit in stored.commits {
             let expected = history.commits.len() + 1;
@@ -250,6 +255,34 @@ where
         }
         Ok(history)
     }
+}
+
+/// The history form with each version's JSON unread, to tell which version a file that
+/// does not read refuses.
+#[derive(Deserialize)]
+struct Unread<'a> {
+    #[serde(borrow)]
+    initial: &'a serde_json::value::RawValue,
+    #[serde(borrow)]
+    commits: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// The first version of a history file that does not read as a version of `M` (0 for the
+/// initial state), when the file has the form of a history: what [`History::load`] names
+/// beside serde's error. Read again, version by version, only once the file was refused.
+fn version_refused<M>(bytes: &[u8]) -> Option<usize>
+where
+    M: DiffModel + DeserializeOwned,
+    ElementDiff<M>: DeserializeOwned,
+{
+    let unread: Unread<'_> = serde_json::from_slice(bytes).ok()?;
+    if serde_json::from_str::<M>(unread.initial.get()).is_err() {
+        return Some(0);
+    }
+    let refused = |commit: &&serde_json::value::RawValue| {
+        serde_json::from_str::<Commit<M>>(commit.get()).is_err()
+    };
+    unread.commits.iter().position(refused).map(|at| at + 1)
 }
 
 /// A version of a history file that does not replay: the initial state a
