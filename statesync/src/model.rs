@@ -239,7 +239,9 @@ pub trait DiffModel: Clone {
 
     /// Applies a diff made by [`DiffModel::diff`]: checks the whole diff first, then applies
     /// it, so a failed apply leaves `self` unchanged. Whenever it succeeds, applying
-    /// [`Diff::invert`] restores `self`.
+    /// [`Diff::invert`] restores `self` in every compared field (a `skip` field of a
+    /// re-created model is the diff's, and a `Vec` of children may come back in another
+    /// order: see [`Diff::invert`]).
     ///
     /// # Errors
     /// [`Error::NotFound`] or [`Error::AlreadyExists`] naming the element when the diff was

@@ -9,8 +9,9 @@
 //! changing from run to run) and rebuilds the map from their keys
 //! when reading, refusing two models with one key. On a `Vec` of children it changes
 //! nothing in the format and adds what serde's own `Vec` lacks: two children with one key
-//! are refused, and children nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) are an
-//! error in any format (serde's `Vec` relies on the format's nesting limit, and overflows
+//! are refused, and children nested more than one level deeper than
+//! [`MAX_DEPTH`](crate::MAX_DEPTH) are an error in any format (one level more is read and
+//! written, as a create's payload inside a diff reaches it; `diff` refuses it) (serde's `Vec` relies on the format's nesting limit, and overflows
 //! the stack in one without). A user's `#[derive(Serialize)]` decides
 //! how its fields are written, which is why the field needs this attribute: the derive
 //! cannot change it.
@@ -59,8 +60,8 @@ use crate::model::DiffModel;
 /// Writes the children as a sequence of models, in the collection's order.
 ///
 /// # Errors
-/// Whatever the serializer or a model's `Serialize` returns; models nested deeper than
-/// [`MAX_DEPTH`](crate::MAX_DEPTH) are an error, not a stack overflow.
+/// Whatever the serializer or a model's `Serialize` returns; models nested more than one
+/// level deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) are an error, not a stack overflow.
 pub fn serialize<C, S>(children: &C, serializer: S) -> Result<S::Ok, S::Error>
 where
     C: ChildCollection,

@@ -403,8 +403,9 @@ impl<M: DiffModel> Store<M> {
     /// Adds a model at the end.
     ///
     /// # Errors
-    /// [`Error::DuplicateKey`] when a model with the same key is present; the store is
-    /// left unchanged.
+    /// [`Error::DuplicateKey`] when a model with the same key is present; the store's
+    /// models are left unchanged (with [tracking](Self::track_changes) on, the key is
+    /// recorded as touched all the same).
     pub fn insert(&mut self, model: M) -> Result<(), Error> {
         // Recorded first (a refused insert records a key that did not change, which costs
         // a diff of one element): the user code it runs (the id's `Clone` and `Hash`) may
@@ -448,7 +449,9 @@ impl<M: DiffModel> Store<M> {
     /// Replaces the model with the same key and returns the old one.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when no model has this key; the store is left unchanged.
+    /// [`Error::NotFound`] when no model has this key; the store's models are left
+    /// unchanged (with [tracking](Self::track_changes) on, the key is recorded as touched
+    /// all the same).
     pub fn update(&mut self, model: M) -> Result<M, Error> {
         let key = model.key();
         self.touch(&key);
@@ -771,8 +774,10 @@ mod serde_impl {
     /// Serialised as a sequence of models, in order, followed by any [`Store::collisions`] (so
     /// nothing is lost). Reading them back is refused as a duplicate key while a model of the
     /// store holds their key; a model set aside whose key was freed since (the holder
-    /// removed) comes back as an ordinary model, last. A store of models nested deeper than
-    /// [`MAX_DEPTH`](crate::MAX_DEPTH) is an error, not a stack overflow.
+    /// removed) comes back as an ordinary model, last. A store of models nested more than
+    /// one level deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) is an error, not a stack
+    /// overflow (one level more is written, as a create's payload inside a diff reaches it;
+    /// `diff` and `History` refuse it).
     impl<M: DiffModel + Serialize> Serialize for Store<M> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let (models, collisions) = (&self.parts.models, &self.parts.collisions);
@@ -801,8 +806,10 @@ mod serde_impl {
     }
 
     /// Deserialised from a sequence of models; a duplicate key is an error naming the model
-    /// and the key, and stores nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) are an
-    /// error, not a stack overflow, in any format.
+    /// and the key, and stores nested more than one level deeper than
+    /// [`MAX_DEPTH`](crate::MAX_DEPTH) are an error, not a stack overflow, in any format
+    /// (one level more is read, as a create's payload inside a diff reaches it; `diff` and
+    /// `History` refuse it).
     impl<'de, M: DiffModel + Deserialize<'de>> Deserialize<'de> for Store<M> {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             deserializer.deserialize_seq(StoreVisitor(PhantomData))
