@@ -38,6 +38,8 @@ pub mod serde_map;
 pub mod sync;
 
 #[doc(hidden)]
+mod __layers;
+#[doc(hidden)]
 pub mod __private;
 #[cfg(feature = "serde")]
 #[doc(hidden)]
