@@ -39,6 +39,15 @@ pub enum Error {
         "{0:?} is not a plain identifier (a-z, 0-9, _; at most 63 bytes; not starting with a digit or pg_)"
     )]
     BadIdentifier(String),
+    /// A stored diff that does not apply to the version before it (edited in the table by
+    /// hand, say): a diff the history holds always applies there.
+    #[error("{what}: {source}")]
+    Replay {
+        /// The version, as `history "inventory" version 3`.
+        what: String,
+        /// Why it does not apply.
+        source: statesync::Error,
+    },
     /// A row that does not fit the models, naming it.
     #[error("{0}")]
     BadRow(String),

@@ -159,16 +159,17 @@ fn check_text(message: &str, what: impl FnOnce() -> String) -> Result<(), Error>
     Ok(())
 }
 
-/// Applies a stored diff to a state, or [`Error::BadRow`] naming the version: a diff the
+/// Applies a stored diff to a state, or [`Error::Replay`] naming the version: a diff the
 /// history holds always applies to the version before it.
 fn apply_stored<M: DiffModel>(
     state: &mut M,
     diff: &Diff<M>,
     what: impl FnOnce() -> String,
 ) -> Result<(), Error> {
-    state
-        .apply(diff)
-        .map_err(|error| Error::BadRow(format!("{}: {error}", what())))
+    state.apply(diff).map_err(|source| Error::Replay {
+        what: what(),
+        source,
+    })
 }
 
 /// A state at a version: what a process holds, and what it commits against.
@@ -434,7 +435,7 @@ where
     ///
     /// # Errors
     /// [`Error::BadRow`] when the root has no version 0; [`Error::Db`]; a stored diff that
-    /// does not read back or apply.
+    /// does not read back ([`Error::Json`]) or apply ([`Error::Replay`]).
     pub async fn head(&self, client: &impl GenericClient) -> Result<Checkout<M>, Error> {
         let sql = format!(
             "SELECT snapshot::text, chain, {} FROM {} WHERE root = $1 AND version = 0",
@@ -622,7 +623,7 @@ where
     /// when this history does not hold the checkout's version as the checkout has it (its
     /// commit rolled back, the history was removed, or a replica that has not caught up
     /// with it); [`Error::Db`]; a diff that does not read back or apply ([`Error::Json`],
-    /// [`Error::Model`]); a gap in the stored versions ([`Error::BadRow`]).
+    /// [`Error::Replay`]); a gap in the stored versions ([`Error::BadRow`]).
     pub async fn pull(
         &self,
         client: &impl GenericClient,

@@ -753,8 +753,9 @@ async fn a_root_name_with_a_nul_is_refused_by_name() {
 }
 
 /// A stored value that does not read back (too deep, a number out of range) is
-/// `Error::Json` naming the version, and a stored diff that does not apply `BadRow`
-/// naming it; both were errors naming no version (`Db`, `Model`).
+/// `Error::Json` naming the version, and a stored diff that does not apply `Error::Replay`
+/// naming it, with statesync's own error (it was a `BadRow` holding only a message; before
+/// that, errors naming no version: `Db`, `Model`).
 #[tokio::test]
 #[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
 async fn a_stored_value_that_does_not_read_back_names_its_version() {
@@ -808,7 +809,9 @@ async fn a_stored_value_that_does_not_read_back_names_its_version() {
         replace(diff).await;
         let named = |result: Result<(), Error>| match result {
             Err(Error::Json { what, .. }) if json => what.contains("version 2"),
-            Err(Error::BadRow(message)) if !json => message.contains("version 2"),
+            Err(Error::Replay { what, source }) if !json => {
+                what.contains("version 2") && matches!(source, statesync::Error::Stale { .. })
+            }
             _ => false,
         };
         assert!(named(history.head(&client).await.map(drop)));
