@@ -3,23 +3,13 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use statesync::Store;
 use statesync::sync::{
     AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, Fatal, HookError, Parents,
     SkipReason, Status, SyncFlags, SyncOptions, SyncReport,
 };
-use statesync::{DiffModel, Store};
 
-#[derive(DiffModel, Clone, Debug, PartialEq)]
-struct Queue {
-    #[statesync(children)]
-    jobs: Store<Job>,
-}
-
-#[derive(DiffModel, Clone, Debug, PartialEq)]
-struct Job {
-    #[statesync(id)]
-    id: u32,
-}
+use crate::finished::{Job, Queue};
 
 /// A broker whose connection is lost at the third call: it and every later call fail.
 #[derive(Default)]

@@ -10,16 +10,17 @@ use statesync::sync::{
 };
 use statesync::{DiffModel, Store};
 
+/// A queue of jobs (also `fatal`'s).
 #[derive(DiffModel, Clone, Debug, PartialEq)]
-struct Queue {
+pub(crate) struct Queue {
     #[statesync(children)]
-    jobs: Store<Job>,
+    pub(crate) jobs: Store<Job>,
 }
 
 #[derive(DiffModel, Clone, Debug, PartialEq)]
-struct Job {
+pub(crate) struct Job {
     #[statesync(id)]
-    id: u32,
+    pub(crate) id: u32,
 }
 
 /// A broker whose create hook panics on one job, or whose `sync_complete` panics; it keeps
