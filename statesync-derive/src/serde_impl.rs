@@ -18,9 +18,11 @@ pub enum Slot {
     Optional,
     /// A key field: always written, needed.
     Required,
-    /// A child diff written as itself (a field in a recursion cycle): needed.
+    /// A child diff written as itself (a field in a recursion cycle): left out when it
+    /// holds nothing, empty when absent.
     Direct,
-    /// A child diff written through the record's `__Via` parameter: needed.
+    /// A child diff written through the record's `__Via` parameter: left out when it holds
+    /// nothing, empty when absent.
     Via,
 }
 

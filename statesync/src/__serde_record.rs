@@ -23,9 +23,10 @@ use crate::__serde_child::{DeserializeVia, SerializeVia};
 
 /// The fields of a record to write, each with the next of the record's names.
 ///
-/// `Omit::None` leaves out `None` changes and empty child diffs; a format that is not self-describing (not
-/// human-readable: postcard, bincode) writes a struct's fields in order with no names,
-/// where a field left out would put every later one a place off, so it gets them all.
+/// `Omit::None` leaves out `None` changes and empty child diffs; a format that is not
+/// self-describing (not human-readable: postcard, bincode) writes a struct's fields in
+/// order with no names, where a field left out would put every later one a place off, so
+/// it gets them all.
 pub trait Fields {
     /// How many fields will be written (not left out).
     fn present(&self, omit: Omit) -> usize;

@@ -37,7 +37,6 @@ pub mod serde_map;
 #[cfg(feature = "sync")]
 pub mod sync;
 
-#[doc(hidden)]
 mod __layers;
 #[doc(hidden)]
 pub mod __private;

@@ -10,11 +10,11 @@
 //! when reading, refusing two models with one key. On a `Vec` of children it changes
 //! nothing in the format and adds what serde's own `Vec` lacks: two children with one key
 //! are refused, and children nested more than one level deeper than
-//! [`MAX_DEPTH`](crate::MAX_DEPTH) are an error in any format (one level more is read and
-//! written, as a create's payload inside a diff reaches it; `diff` refuses it) (serde's `Vec` relies on the format's nesting limit, and overflows
-//! the stack in one without). A user's `#[derive(Serialize)]` decides
-//! how its fields are written, which is why the field needs this attribute: the derive
-//! cannot change it.
+//! [`MAX_DEPTH`](crate::MAX_DEPTH) are an error in any format, where serde's `Vec` relies
+//! on the format's nesting limit and overflows the stack in one without (one level more is
+//! read and written, as a create's payload inside a diff reaches it, and `diff` refuses
+//! it). A user's `#[derive(Serialize)]` decides how its fields are written, which is why
+//! the field needs this attribute: the derive cannot change it.
 //!
 //! ```
 //! use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
 //! The core alone (`--no-default-features --features derive`): a model diffs, renders,
-//! applies and inverts with no serde, sync or merge layer, and the derive emits none of
-//! their impls. With the default features the same test runs on the full runtime.
+//! applies and inverts with no serde, sync or merge layer, and none of the impls the
+//! derive emits for them is compiled. With the default features the same test runs on the full runtime.
 #![cfg(feature = "derive")]
 
 use statesync::{DiffModel, Store};

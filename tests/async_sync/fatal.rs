@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use statesync::Store;
 use statesync::sync::{
     AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, Fatal, HookError, Parents,
-    SkipReason, Status, SyncFlags, SyncOptions, SyncReport,
+    RetryPolicy, SkipReason, Status, SyncFlags, SyncOptions, SyncReport, Transient,
 };
 
 use crate::finished::{Job, Queue};
@@ -71,4 +71,63 @@ fn a_fatal_hook_error_stops_the_async_sync_under_continue_on_failure() {
     assert!(report.stopped, "{report}");
     assert!(calls < 8, "{calls} calls");
     assert_eq!(target.jobs.len(), report.counts.created);
+}
+
+/// A broker whose every call fails with a fatal error that is also transient, wrapped
+/// either way round.
+#[derive(Default)]
+struct Gone {
+    calls: AtomicUsize,
+    transient_outside: bool,
+}
+
+impl AsyncAdapter for Gone {}
+impl AsyncHooks<Queue> for Gone {}
+impl AsyncHooks<Job> for Gone {
+    async fn create(&self, _: &Job, _: &Parents) -> Result<(), HookError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let reset = std::io::Error::other("connection reset");
+        Err(if self.transient_outside {
+            Transient::new(Fatal::new(reset)).into()
+        } else {
+            Fatal::new(Transient::new(reset)).into()
+        })
+    }
+}
+
+/// A fatal error is not retried, even one that is also `Transient` (it was, as often as the
+/// policy allowed, when `Transient` was inside it), and the report holds the error both
+/// wrap (it held the `Transient`).
+#[test]
+fn a_fatal_error_is_not_retried_and_its_wrappers_come_off() {
+    for transient_outside in [false, true] {
+        let source = Queue {
+            jobs: Store::try_from_iter([Job { id: 0 }]).unwrap(),
+        };
+        let mut target = Queue { jobs: Store::new() };
+        let gone = Gone {
+            transient_outside,
+            ..Gone::default()
+        };
+        let options = AsyncSyncOptions::new(SyncOptions::default()).retry(RetryPolicy::attempts(4));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let report = runtime
+            .block_on(target.sync_from_async(&source, &gone, options))
+            .unwrap();
+        assert_eq!(gone.calls.load(Ordering::SeqCst), 1, "{transient_outside}");
+        let [outcome] = &report.outcomes[..] else {
+            panic!("{report:?}")
+        };
+        let Status::Failed(failure) = &outcome.status else {
+            panic!("{report:?}")
+        };
+        assert!(failure.is_fatal());
+        assert!(
+            failure.downcast_ref::<std::io::Error>().is_some(),
+            "{failure:?}"
+        );
+        assert_eq!(failure.to_string(), "connection reset");
+    }
 }

@@ -4,6 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use super::HookError;
+use super::report::in_chain;
 
 /// A hook error that stops the sync, `CONTINUE_ON_FAILURE` or not:
 /// `Err(Fatal::new(error).into())`, for a failure every later call would meet too (the
@@ -11,7 +12,8 @@ use super::HookError;
 /// report's [`Failure`](super::Failure) downcasts to the error's own type and says
 /// [`is_fatal`](super::Failure::is_fatal)), and the sync stops as it does at a failure
 /// without the flag (what the report then lists: [`SyncReport::outcomes`]); the async
-/// engine lets the calls in flight end.
+/// engine lets the calls in flight end, and does not retry a fatal error, even one that
+/// is also `Transient`.
 ///
 /// [`SyncReport::outcomes`]: super::SyncReport::outcomes
 ///
@@ -85,18 +87,6 @@ impl StdError for Fatal {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         Some(&*self.0)
     }
-}
-
-/// How many sources [`in_chain`] follows (a `source()` that leads back into its own chain
-/// would otherwise be followed forever).
-const MAX_SOURCES: usize = 256;
-
-/// Whether `error`, or an error in its `source()` chain (its first [`MAX_SOURCES`]), is an
-/// `E`.
-pub(crate) fn in_chain<E: StdError + 'static>(error: &(dyn StdError + 'static)) -> bool {
-    std::iter::successors(Some(error), |&error| error.source())
-        .take(MAX_SOURCES)
-        .any(<dyn StdError>::is::<E>)
 }
 
 #[cfg(test)]

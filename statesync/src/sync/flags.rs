@@ -13,7 +13,8 @@ bitflags::bitflags! {
     /// Flags for a whole sync.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct SyncFlags: u8 {
-        /// Keep going after a hook fails; without it the first failure stops the sync.
+        /// Keep going after a hook fails (unless its error is [`Fatal`](super::Fatal));
+        /// without it the first failure stops the sync.
         const CONTINUE_ON_FAILURE = 1;
         /// Do not create elements that are only in the source.
         const SKIP_UNMATCHED_SRC = 1 << 1;

@@ -31,16 +31,12 @@ use super::flags::DeleteLimit;
 pub struct Failure(Arc<dyn StdError + Send + Sync + 'static>, bool);
 
 impl Failure {
-    /// Wraps a hook's error; a [`Fatal`](super::Fatal) one is unwrapped (its error is
-    /// kept, and [`is_fatal`](Self::is_fatal) says it was fatal).
+    /// Wraps a hook's error; the [`Fatal`](super::Fatal) and `Transient` wrappers around
+    /// it are taken off (the error they wrap is kept, so it downcasts to its own type, and
+    /// [`is_fatal`](Self::is_fatal) says whether one was fatal; `error()` then does not).
     pub fn new(error: HookError) -> Self {
-        match error.downcast::<super::Fatal>() {
-            Ok(fatal) => Self(Arc::from(fatal.0), true),
-            Err(error) => {
-                let fatal = super::Fatal::is_fatal(&*error);
-                Self(Arc::from(error), fatal)
-            }
-        }
+        let fatal = super::Fatal::is_fatal(&*error);
+        Self(Arc::from(unwrapped(error)), fatal)
     }
 
     /// Whether the hook said the failure was [`Fatal`](super::Fatal): it stopped the sync.
@@ -84,8 +80,17 @@ impl Failure {
 struct Chain<'a>(&'a (dyn StdError + 'static));
 
 /// How many sources [`Failure::chain`] follows before it writes `...` (cycles end at the
-/// first repeat, whatever their length).
+/// first repeat, whatever their length), and [`in_chain`] looks at.
 const MAX_SOURCES: usize = 256;
+
+/// Whether `error`, or an error in its `source()` chain (its first [`MAX_SOURCES`]), is an
+/// `E` (a `source()` that leads back into its own chain would otherwise be followed
+/// forever).
+pub(crate) fn in_chain<E: StdError + 'static>(error: &(dyn StdError + 'static)) -> bool {
+    std::iter::successors(Some(error), |&error| error.source())
+        .take(MAX_SOURCES)
+        .any(<dyn StdError>::is::<E>)
+}
 
 /// A message on one line, trimmed: each run of line breaks (control characters, and
 /// Unicode's line and paragraph separators) is one space, and a bidirectional control is
@@ -162,9 +167,30 @@ impl fmt::Display for Failure {
     }
 }
 
+/// The error's own `Debug`, marked `Fatal(...)` when it was.
 impl fmt::Debug for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        if self.1 {
+            f.debug_tuple("Fatal").field(&self.0).finish()
+        } else {
+            fmt::Debug::fmt(&self.0, f)
+        }
+    }
+}
+
+/// `error` without the [`Fatal`](super::Fatal) and `Transient` wrappers around it.
+fn unwrapped(mut error: HookError) -> HookError {
+    loop {
+        error = match error.downcast::<super::Fatal>() {
+            Ok(fatal) => fatal.0,
+            #[cfg(feature = "async")]
+            Err(error) => match error.downcast::<super::Transient>() {
+                Ok(transient) => transient.0,
+                Err(error) => return error,
+            },
+            #[cfg(not(feature = "async"))]
+            Err(error) => return error,
+        };
     }
 }
 
@@ -345,7 +371,7 @@ pub struct SyncReport {
     pub outcomes: Vec<Outcome>,
     /// The counts.
     pub counts: SyncCounts,
-    /// Whether a failure stopped the sync (no `CONTINUE_ON_FAILURE`, or a
+    /// Whether a failure stopped the sync (without `CONTINUE_ON_FAILURE`, or a
     /// [`Fatal`](super::Fatal) one); in the report an
     /// adapter's `sync_finished` gets before a panic goes on, also whether a panicking hook
     /// or callback did.
@@ -434,10 +460,10 @@ impl fmt::Display for SyncReport {
             "created: {}, updated: {}, deleted: {}, failed: {}, skipped: {}, unchanged: {} in {:.3?}",
             c.created, c.updated, c.deleted, c.failed, c.skipped, c.unchanged, self.elapsed
         )?;
-        match (self.stopped, c.failed) {
-            (false, _) => {}
-            (true, 0) => f.write_str(" (stopped)")?,
-            (true, _) => f.write_str(" (stopped at a failure)")?,
+        if self.stopped {
+            // A failure, or a panicking hook or callback (see `stopped`): the counts say
+            // which failed.
+            f.write_str(" (stopped)")?;
         }
         if let Some(error) = &self.complete_error {
             write!(f, " (sync_complete failed: {})", error.chain())?;

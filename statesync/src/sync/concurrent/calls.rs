@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::super::HookError;
+use super::super::fatal::Fatal;
 use super::bridge::Task;
 use super::options::{IsTransient, RetryPolicy, Sleep, Transient};
 use super::walk::CallResult;
@@ -40,11 +41,11 @@ pub(super) async fn run<H: ?Sized>(
             Ok(()) => return (id, Ok(attempts)),
             Err(error) => error,
         };
-        if attempts >= tools.retry.max_attempts || !tools.is_transient(&*error) {
-            let error = match error.downcast::<Transient>() {
-                Ok(transient) => transient.0,
-                Err(error) => error,
-            };
+        // The report's `Failure` takes the `Transient` and `Fatal` wrappers off.
+        if attempts >= tools.retry.max_attempts
+            || Fatal::is_fatal(&*error)
+            || !tools.is_transient(&*error)
+        {
             return (id, Err((error, attempts)));
         }
         tracing::debug!(attempts, "retrying a transient error");

@@ -31,7 +31,7 @@ impl Transient {
 
     /// Whether `error` is a [`Transient`] (or has one in its `source()` chain).
     pub fn is_transient(error: &(dyn StdError + 'static)) -> bool {
-        super::super::fatal::in_chain::<Transient>(error)
+        super::super::report::in_chain::<Transient>(error)
     }
 }
 
