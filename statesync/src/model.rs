@@ -36,7 +36,7 @@ pub trait ModelField: Copy + Eq + Debug + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a statesync model",
     label = "`{Self}` does not derive `DiffModel`",
-    note = "add `#[derive(DiffModel)]` to `{Self}` (every model in a tree derives it, children included)"
+    note = "add `#[derive(DiffModel)]` to `{Self}` (every model in a tree derives it, children included); a generic model that derives it is a model only where its type parameters have the traits its impl asks (`Clone + Debug + PartialEq` of a compared field's)"
 )]
 pub trait DiffModel: Clone {
     /// The generated key type, built from the `#[statesync(id)]` fields (`()`-like for a
