@@ -902,11 +902,10 @@ fn merge_predicates(model: &Model) -> Vec<syn::WherePredicate> {
 }
 
 /// What a build without the `merge` feature gets instead of the merge impl: the fields'
-/// `merge_with` functions, as the merge impl
-/// would take them and under its bounds, in a trait function nothing calls. A function is
-/// then checked in every build (a missing one, or one of the wrong type, is an error with
-/// `merge` off too) and is used (not reported as dead code), with no `allow` that a
-/// `forbid(dead_code)` would refuse.
+/// `merge_with` functions, as the merge impl would take them and under its bounds, in a
+/// trait function nothing calls. A function is then checked in every build (a missing
+/// one, or one of the wrong type, is an error with `merge` off too) and is used (not
+/// reported as dead code), with no `allow` that a `forbid(dead_code)` would refuse.
 fn merge_with_check(model: &Model) -> Option<TokenStream> {
     let checks: Vec<TokenStream> = model
         .fields_with(Role::Attribute)

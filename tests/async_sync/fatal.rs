@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use statesync::Store;
 use statesync::sync::{
-    AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, Fatal, HookError, Parents,
-    RetryPolicy, SkipReason, Status, SyncFlags, SyncOptions, SyncReport, Transient,
+    AsyncAdapter, AsyncBridge, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, Fatal, HookError,
+    Parents, RetryPolicy, SkipReason, Status, SyncFlags, SyncOptions, SyncReport, SyncTree,
+    Transient,
 };
 
 use crate::finished::{Job, Queue};
@@ -28,20 +29,30 @@ impl AsyncHooks<Job> for Broker {
     }
 }
 
-fn sync(max_in_flight: usize) -> (Queue, SyncReport, usize) {
+/// Syncs `jobs` jobs into an empty queue through `hooks`: the queue after, and the report.
+fn sync_jobs<H>(jobs: u32, hooks: &H, options: AsyncSyncOptions<'_>) -> (Queue, SyncReport)
+where
+    H: AsyncAdapter,
+    Queue: SyncTree<AsyncBridge<H>>,
+{
     let source = Queue {
-        jobs: Store::try_from_iter((0..8).map(|id| Job { id })).unwrap(),
+        jobs: Store::try_from_iter((0..jobs).map(|id| Job { id })).unwrap(),
     };
     let mut target = Queue { jobs: Store::new() };
-    let broker = Broker::default();
-    let options = AsyncSyncOptions::new(SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE))
-        .max_in_flight(max_in_flight);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     let report = runtime
-        .block_on(target.sync_from_async(&source, &broker, options))
+        .block_on(target.sync_from_async(&source, hooks, options))
         .unwrap();
+    (target, report)
+}
+
+fn sync(max_in_flight: usize) -> (Queue, SyncReport, usize) {
+    let broker = Broker::default();
+    let options = AsyncSyncOptions::new(SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE))
+        .max_in_flight(max_in_flight);
+    let (target, report) = sync_jobs(8, &broker, options);
     (target, report, broker.calls.load(Ordering::SeqCst))
 }
 
@@ -101,21 +112,12 @@ impl AsyncHooks<Job> for Gone {
 #[test]
 fn a_fatal_error_is_not_retried_and_its_wrappers_come_off() {
     for transient_outside in [false, true] {
-        let source = Queue {
-            jobs: Store::try_from_iter([Job { id: 0 }]).unwrap(),
-        };
-        let mut target = Queue { jobs: Store::new() };
         let gone = Gone {
             transient_outside,
             ..Gone::default()
         };
         let options = AsyncSyncOptions::new(SyncOptions::default()).retry(RetryPolicy::attempts(4));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let report = runtime
-            .block_on(target.sync_from_async(&source, &gone, options))
-            .unwrap();
+        let (_, report) = sync_jobs(1, &gone, options);
         assert_eq!(gone.calls.load(Ordering::SeqCst), 1, "{transient_outside}");
         let [outcome] = &report.outcomes[..] else {
             panic!("{report:?}")

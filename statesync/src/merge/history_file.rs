@@ -213,8 +213,8 @@ where
     /// reading), a file over the limit (`ErrorKind::FileTooLarge`), malformed JSON (a
     /// value the model's serde refuses names its version, counted by position: `version 3:
     /// unknown variant`), commits not numbered 1, 2, 3... in order, or a version that does
-    /// not replay (its
-    /// `InvalidData` error holds a [`ReplayError`] naming the version); each names the file.
+    /// not replay (its `InvalidData` error holds a [`ReplayError`] naming the version);
+    /// each names the file.
     pub fn load(path: &Path) -> std::io::Result<Self> {
         Self::load_capped(path, Self::MAX_FILE_BYTES)
     }

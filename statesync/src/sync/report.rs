@@ -28,30 +28,37 @@ use super::flags::DeleteLimit;
 /// assert!(failure.downcast_ref::<std::io::Error>().is_some());
 /// ```
 #[derive(Clone)]
-pub struct Failure(Arc<dyn StdError + Send + Sync + 'static>, bool);
+pub struct Failure {
+    error: Arc<dyn StdError + Send + Sync + 'static>,
+    /// Whether the hook's error was [`Fatal`](super::Fatal).
+    fatal: bool,
+}
 
 impl Failure {
     /// Wraps a hook's error; the [`Fatal`](super::Fatal) and `Transient` wrappers around
     /// it are taken off (the error they wrap is kept, so it downcasts to its own type, and
     /// [`is_fatal`](Self::is_fatal) says whether one was fatal; `error()` then does not).
     pub fn new(error: HookError) -> Self {
-        let fatal = super::Fatal::is_fatal(&*error);
-        Self(Arc::from(unwrapped(error)), fatal)
+        Self {
+            fatal: super::Fatal::is_fatal(&*error),
+            error: Arc::from(unwrapped(error)),
+        }
     }
 
-    /// Whether the hook said the failure was [`Fatal`](super::Fatal): it stopped the sync.
+    /// Whether the hook said the failure was [`Fatal`](super::Fatal) (a hook's fatal
+    /// failure stopped the sync).
     pub fn is_fatal(&self) -> bool {
-        self.1
+        self.fatal
     }
 
     /// The error itself.
     pub fn error(&self) -> &(dyn StdError + Send + Sync + 'static) {
-        &*self.0
+        &*self.error
     }
 
     /// The error as type `E`, if it is one.
     pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
-        self.0.downcast_ref::<E>()
+        self.error.downcast_ref::<E>()
     }
 
     /// The error's message followed by those of its `source()` chain, joined by `: `, on
@@ -72,7 +79,7 @@ impl Failure {
     /// assert_eq!(failure.chain().to_string(), "db error: duplicate key DETAIL: a");
     /// ```
     pub fn chain(&self) -> impl fmt::Display + '_ {
-        Chain(&*self.0)
+        Chain(&*self.error)
     }
 }
 
@@ -157,23 +164,26 @@ impl fmt::Display for Chain<'_> {
 
 impl From<crate::Error> for Failure {
     fn from(error: crate::Error) -> Self {
-        Self(Arc::new(error), false)
+        Self {
+            error: Arc::new(error),
+            fatal: false,
+        }
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        fmt::Display::fmt(&self.error, f)
     }
 }
 
 /// The error's own `Debug`, marked `Fatal(...)` when it was.
 impl fmt::Debug for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.1 {
-            f.debug_tuple("Fatal").field(&self.0).finish()
+        if self.fatal {
+            f.debug_tuple("Fatal").field(&self.error).finish()
         } else {
-            fmt::Debug::fmt(&self.0, f)
+            fmt::Debug::fmt(&self.error, f)
         }
     }
 }
@@ -197,14 +207,14 @@ fn unwrapped(mut error: HookError) -> HookError {
 /// Transparent: the message and the source are the wrapped error's.
 impl StdError for Failure {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.0.source()
+        self.error.source()
     }
 }
 
 impl PartialEq for Failure {
     fn eq(&self, other: &Self) -> bool {
-        self.1 == other.1
-            && (Arc::ptr_eq(&self.0, &other.0)
+        self.fatal == other.fatal
+            && (Arc::ptr_eq(&self.error, &other.error)
                 || self.chain().to_string() == other.chain().to_string())
     }
 }
