@@ -32,8 +32,12 @@ fn run() -> Result<(), HookError> {
     let start = generate(200, 7);
     json_file::save(&start, &json_path)?;
     let mut db = SqliteInventory::open(&db_path)?;
-    db.load()?
+    let report = db
+        .load()?
         .sync_from(&start, &mut db, SyncOptions::default())?;
+    if !report.is_success() {
+        return Err(format!("the database did not take the inventory: {report}").into());
+    }
     History::new(start.clone())?.save(&history_path)?;
     statesync_suite::say!("two replicas of {} interfaces, and a base, in {DIR}", 200)?;
 

@@ -244,9 +244,9 @@ fn run() -> Result<(), HookError> {
     };
 
     statesync_suite::say!("initial fan-out:")?;
-    fan_out(&mut balancer, &config)?;
-    fan_out(&mut scheduler, &config)?;
-    fan_out(&mut shipper, &config)?;
+    let _ = fan_out(&mut balancer, &config)?;
+    let _ = fan_out(&mut scheduler, &config)?;
+    let _ = fan_out(&mut shipper, &config)?;
 
     statesync_suite::say!("after scaling api to 5 and quieting jobs:")?;
     if let Some(mut api) = config.services.get_mut(&ServiceKey { name: "api".into() }) {

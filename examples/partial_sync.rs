@@ -22,8 +22,12 @@ fn run() -> Result<(), HookError> {
     // The database holds the inventory; then the source moves on everywhere.
     let start = generate(2_000, 3);
     let mut db = SqliteInventory::open(&dir.join("inventory.sqlite"))?;
-    db.load()?
+    let report = db
+        .load()?
         .sync_from(&start, &mut db, SyncOptions::default())?;
+    if !report.is_success() {
+        return Err(format!("the database did not take the inventory: {report}").into());
+    }
     let source = mutate(&start, 4);
     json_file::save(&source, &source_path)?;
     let everywhere = db.load()?.diff(&source)?.summary();

@@ -83,7 +83,10 @@ fn run() -> Result<(), HookError> {
     let dir = statesync_suite::fixtures::fresh_dir("target/projection-demo")?;
     let mut db = SqliteInventory::open(&dir.join("inventory.sqlite"))?;
     let mut inventory = db.load()?;
-    inventory.sync_from(&self::inventory(), &mut db, SyncOptions::default())?;
+    let report = inventory.sync_from(&self::inventory(), &mut db, SyncOptions::default())?;
+    if !report.is_success() {
+        return Err(format!("the database did not take the inventory: {report}").into());
+    }
     let mut board = PortBoard::project(&inventory);
     statesync_suite::say!(
         "board of {} ports projected from the inventory",

@@ -24,6 +24,12 @@ fn sync(
     (target, report)
 }
 
+/// Syncs `source` into the database, which must take all of it.
+fn seed(db: &mut SqliteInventory, source: &Inventory) {
+    let (_, report) = sync(db, source, SyncOptions::default());
+    assert!(report.is_success(), "{report}");
+}
+
 #[test]
 fn a_dataset_round_trips_through_sqlite_and_a_second_sync_does_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -116,7 +122,7 @@ fn failing_run(flags: SyncFlags) {
     let path = dir.path().join("inv.sqlite");
     let base = generate(300, 21);
     let mut db = SqliteInventory::open(&path).unwrap();
-    sync(&mut db, &base, SyncOptions::default());
+    seed(&mut db, &base);
     let changed = mutate(&base, 22);
     let plan = base.diff(&changed).unwrap();
     // Fail the first changed device and the first changed interface of the plan.
@@ -257,7 +263,7 @@ fn a_sync_that_applies_nothing_releases_the_database() {
     let path = dir.path().join("inv.sqlite");
     let base = generate(100, 31);
     let mut db = SqliteInventory::open(&path).unwrap();
-    sync(&mut db, &base, SyncOptions::default());
+    seed(&mut db, &base);
     let mut changed = base.clone();
     changed.sites.for_each_mut(|site| site.region = "x".into());
     let first_site = format!("site[name={}]", base.sites.iter().next().unwrap().name);
@@ -613,7 +619,7 @@ fn source_with_a_reused_device_name(base: &Inventory) -> Inventory {
 fn all_or_nothing_run(db: SqliteInventory, path: &Path) -> (SyncReport, Option<Ending>) {
     let base = generate(300, 41);
     let mut db = db;
-    sync(&mut db, &base, SyncOptions::default());
+    seed(&mut db, &base);
     let source = source_with_a_reused_device_name(&base);
     let mut target = db.load().unwrap();
     let report = target
@@ -836,7 +842,7 @@ fn opening_read_only_writes_nothing_and_creates_nothing() {
     let path = dir.path().join("inv.sqlite");
     let base = generate(100, 61);
     let mut db = SqliteInventory::open(&path).unwrap();
-    sync(&mut db, &base, SyncOptions::default());
+    seed(&mut db, &base);
     drop(db);
     let before = std::fs::read(&path).unwrap();
     let mut read_only = SqliteInventory::open_read_only(&path).unwrap();
@@ -862,7 +868,7 @@ fn a_read_only_open_after_an_interrupted_write_says_how_to_recover() {
     let path = dir.path().join("inv.sqlite");
     let base = generate(300, 81);
     let mut db = SqliteInventory::open(&path).unwrap();
-    sync(&mut db, &base, SyncOptions::default());
+    seed(&mut db, &base);
     // A write in progress whose pages spill to the file (the cache holds one page): copies
     // of the database and its journal taken now are what a crash leaves.
     db.connection()
@@ -897,7 +903,7 @@ fn a_failed_commit_is_reported_as_not_committed() {
     let path = dir.path().join("inv.sqlite");
     let base = generate(100, 71);
     let mut db = SqliteInventory::open(&path).unwrap();
-    sync(&mut db, &base, SyncOptions::default());
+    seed(&mut db, &base);
     // Another connection reading keeps COMMIT from taking its exclusive lock.
     let reader = rusqlite::Connection::open(&path).unwrap();
     reader
@@ -933,7 +939,7 @@ fn a_full_database_is_reported_as_not_committed() {
     let path = dir.path().join("inv.sqlite");
     let base = generate(100, 81);
     let mut db = SqliteInventory::open(&path).unwrap();
-    sync(&mut db, &base, SyncOptions::default());
+    seed(&mut db, &base);
     let pages: i64 = db
         .connection()
         .query_row("PRAGMA page_count", [], |row| row.get(0))

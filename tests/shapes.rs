@@ -269,22 +269,22 @@ macro_rules! chain {
 
             #[test]
             fn depth_1() {
-                $exercise::<L4>(1);
+                let _ = $exercise::<L4>(1);
             }
 
             #[test]
             fn depth_2() {
-                $exercise::<L3>(2);
+                let _ = $exercise::<L3>(2);
             }
 
             #[test]
             fn depth_3() {
-                $exercise::<L2>(3);
+                let _ = $exercise::<L2>(3);
             }
 
             #[test]
             fn depth_4() {
-                $exercise::<L1>(4);
+                let _ = $exercise::<L1>(4);
             }
         }
     };
@@ -377,10 +377,10 @@ macro_rules! generic_chain {
             // A `Store` of a generic model needs the model's bounds on the struct itself.
             #[test]
             fn depth_1_to_3() {
-                $exercise::<Leaf<f64>>(1);
-                $exercise::<Mid<u64>>(2);
-                $exercise::<Top<f64>>(3);
-                $exercise::<Top<String>>(3);
+                let _ = $exercise::<Leaf<f64>>(1);
+                let _ = $exercise::<Mid<u64>>(2);
+                let _ = $exercise::<Top<f64>>(3);
+                let _ = $exercise::<Top<String>>(3);
             }
         }
     };
@@ -481,7 +481,7 @@ macro_rules! recursive {
             #[test]
             fn depth_1_to_4() {
                 for depth in 1..=4 {
-                    $exercise::<Node>(depth);
+                    let _ = $exercise::<Node>(depth);
                 }
             }
         }

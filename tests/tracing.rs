@@ -64,13 +64,14 @@ fn tracing_reports_the_sync_its_elements_and_failures() {
     let mut source = inventory();
     source.sites.insert(site("lon", 1, 1)).unwrap();
     let mut system = Failing;
-    target
+    let report = target
         .sync_from(
             &source,
             &mut system,
             SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE),
         )
         .unwrap();
+    assert_eq!(report.counts.failed, 1, "{report}");
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("WARN"), "{text}");
     assert!(text.contains("hook failed"), "{text}");

@@ -327,7 +327,7 @@ async fn listen_demo(
         )?;
     }
     let _ = stop_tx.send(());
-    listener.await??;
+    let _ = listener.await??;
     let now = fleet.source().load(client).await?;
     verify(fleet, client, &now).await
 }

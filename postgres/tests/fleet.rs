@@ -564,7 +564,7 @@ async fn a_truncate_of_the_source_reaches_the_target() {
             .unwrap(),
         2
     );
-    fleet
+    let _ = fleet
         .run_worker(&url(), "w0", &options, |_| {})
         .await
         .unwrap();
@@ -588,7 +588,7 @@ async fn an_interface_edit_racing_a_move_of_its_device_reaches_the_target() {
     let mut setup = setup("race_move", &source).await;
     let fleet = setup.fleet.clone();
     let options = WorkerOptions::default();
-    fleet
+    let _ = fleet
         .run_worker(&url(), "w0", &options, |_| {})
         .await
         .unwrap();
@@ -655,13 +655,13 @@ async fn an_interface_edit_racing_a_move_of_its_device_reaches_the_target() {
     // The edit's statement is done once its trigger has run; a worker pass runs before it
     // commits, then another after.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    fleet
+    let _ = fleet
         .run_worker(&url(), "w0", &options, |_| {})
         .await
         .unwrap();
     commit_edit.send(()).unwrap();
     edit.await.unwrap();
-    fleet
+    let _ = fleet
         .run_worker(&url(), "w0", &options, |_| {})
         .await
         .unwrap();
@@ -822,7 +822,7 @@ async fn a_failed_batch_is_retried_partition_by_partition() {
         max_claims: 3,
         ..WorkerOptions::default()
     };
-    fleet
+    let _ = fleet
         .run_worker(&url(), "w0", &options, |_| {})
         .await
         .unwrap();

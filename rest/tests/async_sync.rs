@@ -577,7 +577,7 @@ async fn a_clone_of_the_adapter_keeps_its_own_record_of_unknown_outcomes() {
         // The update's second attempt is at the gateway: another sync runs to its end.
         gateway.waiting.notified().await;
         let mut empty = Inventory::default();
-        empty
+        let _ = empty
             .sync_from_async(&Inventory::default(), &other, options(1, 1))
             .await
             .unwrap();

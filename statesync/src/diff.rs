@@ -78,6 +78,7 @@ pub struct Change<T> {
 /// # Ok::<(), statesync::Error>(())
 /// ```
 #[derive(Clone)]
+#[must_use = "a diff changes nothing until it is applied or synced"]
 pub struct Diff<M: DiffModel> {
     pub(crate) elements: Vec<ElementDiff<M>>,
     pub(crate) unchanged: usize,

@@ -341,8 +341,8 @@ fn a_sync_that_changes_nothing_commits_nothing() {
     }
     assert_eq!(history.version(), 0);
     ams(&mut a).region = "eu-west".into();
-    in_memory(&mut history, &mut a, &mut b);
-    in_memory(&mut history, &mut a, &mut b);
+    let _ = in_memory(&mut history, &mut a, &mut b);
+    let _ = in_memory(&mut history, &mut a, &mut b);
     assert_eq!(history.version(), 1);
 }
 

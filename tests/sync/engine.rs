@@ -62,9 +62,10 @@ fn parents_are_created_first_and_deleted_last() {
 fn a_second_sync_finds_nothing_to_do() {
     let mut target = inventory();
     let mut system = Faulty::holding(&target);
-    target
+    let first = target
         .sync_from(&source(), &mut system, SyncOptions::default())
         .unwrap();
+    assert!(first.is_success(), "{first}");
     assert!(target.diff_from(&source()).unwrap().is_empty());
     assert!(source().diff_to(&target).unwrap().is_empty());
     let calls = system.log.len();

@@ -80,8 +80,8 @@ fn a_plan_leaves_out_the_deletes_the_sync_skips() {
 
 #[test]
 fn a_plan_applies_model_and_instance_flags() {
-    plan_then_sync(|| SyncOptions::default().model_flags::<Site>(ModelFlags::IGNORE));
-    plan_then_sync(|| SyncOptions::new(SyncFlags::SKIP_UNMATCHED_SRC));
+    let _ = plan_then_sync(|| SyncOptions::default().model_flags::<Site>(ModelFlags::IGNORE));
+    let _ = plan_then_sync(|| SyncOptions::new(SyncFlags::SKIP_UNMATCHED_SRC));
     let (plan, _) = plan_then_sync(|| {
         SyncOptions::default().instance_flags::<Device>(
             DeviceKey {

@@ -106,6 +106,7 @@ pub struct Applied {
 
 /// What a worker did.
 #[derive(Debug, Clone, Default)]
+#[must_use = "what the worker applied, and what it lost"]
 pub struct WorkerReport {
     /// What it applied, transaction by transaction.
     pub applied: Vec<Applied>,

@@ -9,6 +9,7 @@ use super::{MergeModel, agreement, merge_keeping};
 
 /// What a bidirectional sync did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a failed hook or a conflict is only in the report"]
 pub struct BidirectionalReport {
     /// Conflicts no strategy resolved: each side kept its own value.
     pub conflicts: Vec<Conflict>,

@@ -71,6 +71,7 @@ impl fmt::Display for Conflict {
 
 /// A merged value and the conflicts listed on the way.
 #[derive(Debug, Clone, PartialEq)]
+#[must_use = "the merged value, and the conflicts it lists"]
 pub struct Merged<M> {
     /// The merged model.
     pub value: M,

@@ -206,7 +206,8 @@ impl Parents {
     /// let mut source = empty.clone();
     /// source.egress.insert(Rule { seq: 10 })?;
     /// let mut api = Api::default();
-    /// empty.clone().sync_from(&source, &mut api, SyncOptions::default())?;
+    /// let report = empty.clone().sync_from(&source, &mut api, SyncOptions::default())?;
+    /// assert!(report.is_success());
     /// assert_eq!(api.0, ["INSERT INTO egress VALUES (10)"]);
     /// # Ok::<(), statesync::Error>(())
     /// ```

@@ -59,6 +59,7 @@ use super::run::Run;
 /// # Ok::<(), statesync::Error>(())
 /// ```
 #[derive(Clone)]
+#[must_use = "a plan only says what a sync will do"]
 pub struct Plan<M: DiffModel> {
     diff: Diff<M>,
     summary: Summary,

@@ -370,6 +370,7 @@ impl SyncCounts {
 /// What a sync did: per element the outcome, the counts, whether it stopped early, and the
 /// time it took.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use = "a failed hook is only in the report: check `is_success` or `failures`"]
 pub struct SyncReport {
     /// One outcome per element the sync visited, in that order (parents are created before
     /// children, children deleted before parents); the async engine records them as calls
