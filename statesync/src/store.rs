@@ -107,6 +107,71 @@ impl<M: DiffModel> Default for Parts<M> {
     }
 }
 
+impl<M: DiffModel> Parts<M> {
+    /// Files the models at the positions `renamed` (ascending) under their new keys: the
+    /// positions of those whose key a model not renamed, or an earlier renamed one, holds
+    /// (to set aside).
+    fn file_renamed(&mut self, renamed: &[usize]) -> Vec<usize> {
+        for &at in renamed {
+            if let Some(model) = self.models.get(at) {
+                touch_model(&mut self.touched, model);
+                self.index.rehash(at, hash_of_model(model));
+            }
+        }
+        let mut aside: Vec<usize> = Vec::new();
+        for &at in renamed {
+            let Some(model) = self.models.get(at) else {
+                continue;
+            };
+            let models = &self.models;
+            let holder = |other: usize| {
+                other != at
+                    && aside.binary_search(&other).is_err()
+                    && (other < at || renamed.binary_search(&other).is_err())
+                    && models.get(other).is_some_and(|o| o.same_key(model))
+            };
+            if self.index.find(hash_of_model(model), &holder).is_some() {
+                aside.push(at);
+            }
+        }
+        aside
+    }
+
+    /// Moves the models at the positions `aside` (ascending) to the collisions, out of the
+    /// index. Calls no code of the models'.
+    fn set_aside(&mut self, aside: &[usize]) {
+        if aside.is_empty() {
+            return;
+        }
+        let keep: Vec<bool> = (0..self.models.len())
+            .map(|at| aside.binary_search(&at).is_err())
+            .collect();
+        self.index.retain(&keep);
+        let models = std::mem::take(&mut self.models);
+        for (model, kept) in models.into_iter().zip(&keep) {
+            if *kept {
+                self.models.push(model);
+            } else {
+                self.collisions.push(model);
+            }
+        }
+    }
+}
+
+/// Sets the models at the positions `aside` aside when dropped: at the end of
+/// [`Store::refile`], with the positions it found taken, and while unwinding from a panic
+/// in a model's `Hash` or `PartialEq` there, with every renamed one.
+struct SetAside<'p, M: DiffModel> {
+    parts: &'p mut Parts<M>,
+    aside: Vec<usize>,
+}
+
+impl<M: DiffModel> Drop for SetAside<'_, M> {
+    fn drop(&mut self) {
+        self.parts.set_aside(&self.aside);
+    }
+}
+
 impl<M: DiffModel> Drop for Store<M> {
     // Not inlined: the one place a store's contents are dropped. The models are dropped
     // where they are, not moved onto the stack first: a tree of stores is dropped a level
@@ -208,7 +273,8 @@ impl<M: DiffModel> Store<M> {
     /// The model with this key, to change in place, behind a guard that keeps the index
     /// right: when the guard drops and the model's id fields changed, the model is filed
     /// under its new key at the same position (both keys count as touched), or, when another
-    /// model holds that key, kept aside in [`Store::collisions`].
+    /// model holds that key, kept aside in [`Store::collisions`] (as it is when the id's
+    /// `Hash` or `PartialEq` panics while it is filed).
     ///
     /// Bind it with `mut` to assign through it: `if let Some(mut m) = store.get_mut(&k)`.
     /// A guard leaked with [`std::mem::forget`] never files its model: a model renamed
@@ -285,46 +351,16 @@ impl<M: DiffModel> Store<M> {
 
     /// Files the models at the positions `renamed` (ascending) under their new keys, in
     /// place; those whose key a model not renamed, or an earlier renamed one, holds go to
-    /// the collisions. One rename through a [`StoreMut`] guard is `refile(&[at])`.
+    /// the collisions. One rename through a [`StoreMut`] guard is `refile(&[at])`. Should
+    /// a model's `Hash` or `PartialEq` panic on the way, every model in `renamed` goes to
+    /// the collisions: none stays filed under the hash of a key it no longer has (where
+    /// no lookup would find it, and an insert of its key would file a second model).
     fn refile(&mut self, renamed: &[usize]) {
-        let parts = &mut *self.parts;
-        for &at in renamed {
-            if let Some(model) = parts.models.get(at) {
-                touch_model(&mut parts.touched, model);
-                parts.index.rehash(at, hash_of_model(model));
-            }
-        }
-        let mut aside: Vec<usize> = Vec::new();
-        for &at in renamed {
-            let Some(model) = parts.models.get(at) else {
-                continue;
-            };
-            let models = &parts.models;
-            let holder = |other: usize| {
-                other != at
-                    && aside.binary_search(&other).is_err()
-                    && (other < at || renamed.binary_search(&other).is_err())
-                    && models.get(other).is_some_and(|o| o.same_key(model))
-            };
-            if parts.index.find(hash_of_model(model), &holder).is_some() {
-                aside.push(at);
-            }
-        }
-        if aside.is_empty() {
-            return;
-        }
-        let keep: Vec<bool> = (0..parts.models.len())
-            .map(|at| aside.binary_search(&at).is_err())
-            .collect();
-        parts.index.retain(&keep);
-        let models = std::mem::take(&mut parts.models);
-        for (model, kept) in models.into_iter().zip(&keep) {
-            if *kept {
-                parts.models.push(model);
-            } else {
-                parts.collisions.push(model);
-            }
-        }
+        let mut refiling = SetAside {
+            parts: &mut *self.parts,
+            aside: renamed.to_vec(),
+        };
+        refiling.aside = refiling.parts.file_renamed(renamed);
     }
 
     /// Models renamed (through [`Store::get_mut`] or [`Store::for_each_mut`]) onto a key

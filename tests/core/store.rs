@@ -656,6 +656,73 @@ fn a_panic_while_a_key_is_recorded_leaves_the_record_whole() {
     assert_eq!(touched, [14]);
 }
 
+/// Whether the next hash of a `Shy` id panics.
+static SHY_PANICS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// An id whose `Hash` panics once when armed, as user code may.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Shy(u32);
+
+impl std::hash::Hash for Shy {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let armed = SHY_PANICS.swap(false, std::sync::atomic::Ordering::SeqCst);
+        assert!(!armed, "the hash of {} panics", self.0);
+        self.0.hash(state);
+    }
+}
+
+impl std::fmt::Display for Shy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Badge {
+    #[statesync(id)]
+    id: Shy,
+}
+
+/// A panic in the id's `Hash` while a renamed model is filed under its new key (when a
+/// `get_mut` guard drops, or at the end of `for_each_mut`) sets the model aside. Before, it
+/// stayed under its old key's hash: found under neither key, so its new key could be
+/// inserted a second time and a diff ignored one of the two.
+#[test]
+fn a_panic_while_a_renamed_model_is_filed_sets_it_aside() {
+    let badges = |ids: &[u32]| Store::try_from_iter(ids.iter().map(|&id| Badge { id: Shy(id) }));
+    let key = |id| BadgeKey { id: Shy(id) };
+    let rename = |store: &mut Store<Badge>, through_guard: bool| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if through_guard {
+                if let Some(mut badge) = store.get_mut(&key(1)) {
+                    badge.id = Shy(50);
+                    SHY_PANICS.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            } else {
+                store.for_each_mut(|badge| {
+                    if badge.id == Shy(1) {
+                        badge.id = Shy(50);
+                        SHY_PANICS.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                });
+            }
+        }))
+    };
+    for through_guard in [true, false] {
+        let mut store = badges(&[1, 2]).unwrap();
+        assert!(rename(&mut store, through_guard).is_err());
+        let aside: Vec<u32> = store.collisions().iter().map(|b| b.id.0).collect();
+        assert_eq!(aside, [50], "through a guard: {through_guard}");
+        assert!(store.get(&key(1)).is_none() && store.get(&key(50)).is_none());
+        for (key, model) in store.entries() {
+            assert_eq!(store.get(&key), Some(model));
+        }
+        store.insert(Badge { id: Shy(50) }).unwrap();
+        let error = store.diff(&badges(&[2, 50]).unwrap()).unwrap_err();
+        assert!(matches!(error, Error::SetAside { .. }), "{error}");
+    }
+}
+
 /// How many `Loud` models were dropped.
 static LOUD_DROPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
