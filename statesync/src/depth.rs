@@ -23,8 +23,11 @@ use crate::model::{DiffModel, DiffVisitor};
 /// levels take 96, which leaves room for a [`History`](crate::merge::History) around the
 /// diffs and for attribute values that are containers themselves (at the 16th level, 27
 /// nested containers; `History::save` refuses a version nested deeper, naming it, so
-/// whatever it writes, `History::load` reads). It is also far within the stack of a test
-/// thread in a debug build.
+/// whatever it writes, `History::load` reads). It is also within the stack of a spawned
+/// thread (2 MiB) in a debug build, for models of up to a few KiB held inline: each level
+/// of a walk in memory takes about 8 KiB plus 5 times the size of the model and of its
+/// record of changes there. Reading with serde runs each level of a diff or a `Store` on
+/// a new stack segment when the thread's is short, whatever the models' size.
 ///
 /// ```
 /// use statesync::{DiffModel, Error, MAX_DEPTH};
@@ -142,6 +145,30 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
 ///
 /// # Errors
 /// The deserializer's custom error, naming the models.
+/// Runs `read`, the reading of one level of a tree of `M` with serde (a [`Diff`] of `M`, a
+/// [`Store`](crate::Store) of `M`), where the stack left holds what such a level may take:
+/// on a new segment, allocated for it, when the thread's stack is short. A level takes
+/// stack in proportion to the size of `M` and of its record of changes (serde's visitors
+/// hold their values on the stack, several copies of them in a debug build): about 40
+/// times the two in a debug build, measured. So a diff of large models at the deepest
+/// level supported reads on any thread, rather than overflowing its stack and aborting.
+#[cfg(feature = "serde")]
+pub(crate) fn read_level<M: DiffModel, R>(read: impl FnOnce() -> R) -> R {
+    let level = std::mem::size_of::<M>().saturating_add(std::mem::size_of::<M::Changes>());
+    let needs = READ_STACK_BASE.saturating_add(level.saturating_mul(READ_STACK_PER_BYTE));
+    stacker::maybe_grow(needs, needs.saturating_mul(8).max(1 << 20), read)
+}
+
+/// The stack a level of a tree read with serde may take beyond its models' size (measured:
+/// about 8 KiB in a debug build for a model of a few fields).
+#[cfg(feature = "serde")]
+const READ_STACK_BASE: usize = 64 << 10;
+
+/// The stack a level read with serde may take per byte of its model and record of changes
+/// (measured: about 40 in a debug build, 9 in a release build).
+#[cfg(feature = "serde")]
+const READ_STACK_PER_BYTE: usize = 64;
+
 #[cfg(feature = "serde")]
 pub(crate) fn enter_read<E: serde::de::Error>(model: &str) -> Result<Level, E> {
     Level::try_enter_within(MAX_DEPTH + 1)

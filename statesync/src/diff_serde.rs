@@ -41,11 +41,13 @@ where
     ElementDiff<M>: Deserialize<'de>,
 {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_struct(
-            "Diff",
-            DIFF_FIELDS,
-            DiffInVisitor(std::marker::PhantomData),
-        )
+        crate::depth::read_level::<M, _>(|| {
+            deserializer.deserialize_struct(
+                "Diff",
+                DIFF_FIELDS,
+                DiffInVisitor(std::marker::PhantomData),
+            )
+        })
     }
 }
 

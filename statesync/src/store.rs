@@ -848,7 +848,9 @@ mod serde_impl {
     /// `History` refuse it).
     impl<'de, M: DiffModel + Deserialize<'de>> Deserialize<'de> for Store<M> {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            deserializer.deserialize_seq(StoreVisitor(PhantomData))
+            crate::depth::read_level::<M, _>(|| {
+                deserializer.deserialize_seq(StoreVisitor(PhantomData))
+            })
         }
     }
 

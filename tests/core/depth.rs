@@ -459,3 +459,56 @@ fn a_vec_of_children_under_serde_map_is_read_within_the_limit() {
     assert!(error.to_string().contains("branch"), "{error}");
     assert!(error.to_string().contains("deeper"), "{error}");
 }
+
+/// A model holding 1 KiB of attributes inline (not on the heap).
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Wide {
+    #[statesync(id)]
+    name: u8,
+    a: [u64; 32],
+    b: [u64; 32],
+    c: [u64; 32],
+    d: [u64; 32],
+    #[statesync(children)]
+    children: statesync::Store<Wide>,
+}
+
+/// A chain of `levels` wide nodes, every value `value`.
+fn wide_chain(levels: u8, value: u64) -> Wide {
+    (1..=levels)
+        .fold(None, |below: Option<Wide>, level| {
+            Some(Wide {
+                name: level,
+                a: [value; 32],
+                b: [value; 32],
+                c: [value; 32],
+                d: [value; 32],
+                children: statesync::Store::try_from_iter(below).unwrap(),
+            })
+        })
+        .unwrap()
+}
+
+/// Diffs of large models at the deepest level supported read back in a thread with the
+/// stack `std::thread::spawn` gives (2 MiB): an update at every level, and a whole tree
+/// created (the models read through their `Store`s). Reading takes stack in proportion to
+/// the models' size at each level; before, the update's diff overflowed that stack in a
+/// debug build and aborted the process, though the JSON was 11 KB.
+#[test]
+fn diffs_of_large_models_at_the_limit_read_back_on_a_spawned_threads_stack() {
+    let levels = u8::try_from(MAX_DEPTH).unwrap();
+    let updated = wide_chain(levels, 1).diff(&wide_chain(levels, 2)).unwrap();
+    let mut empty = wide_chain(1, 1);
+    empty.name = levels;
+    let created = empty.diff(&wide_chain(levels, 1)).unwrap();
+    for diff in [updated, created] {
+        let json = serde_json::to_string(&diff).unwrap();
+        let read = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || serde_json::from_str::<Diff<Wide>>(&json).map_err(|e| e.to_string()))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(read, Ok(diff));
+    }
+}
