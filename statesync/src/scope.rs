@@ -37,10 +37,11 @@ use crate::sync::{Adapter, SyncOptions, SyncReport, SyncTree};
 /// that is not covered is outside the scope: it is neither compared nor deleted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scoped<M: DiffModel> {
-    /// The models found.
-    pub models: Store<M>,
-    /// The keys the load covered.
-    pub covers: Vec<M::Key>,
+    /// The models found (private, as `covers` is: [`Scoped::new`] covers every model
+    /// found, and a model added past it would be outside the scope, silently not synced).
+    models: Store<M>,
+    /// The keys the load covered, sorted.
+    covers: Vec<M::Key>,
 }
 
 impl<M: DiffModel> Scoped<M> {
@@ -52,6 +53,21 @@ impl<M: DiffModel> Scoped<M> {
         covers.sort();
         covers.dedup();
         Self { models, covers }
+    }
+
+    /// The models found.
+    pub fn models(&self) -> &Store<M> {
+        &self.models
+    }
+
+    /// The keys the load covered (those asked for and those of the models found), sorted.
+    pub fn covers(&self) -> &[M::Key] {
+        &self.covers
+    }
+
+    /// The models found, owned.
+    pub fn into_models(self) -> Store<M> {
+        self.models
     }
 
     /// What `target` must do to match this load within its scope.
