@@ -552,6 +552,33 @@ fn rate_limit_paces_calls() {
     });
 }
 
+/// Without a timer in the options, the rate limit still paces calls, in real time, on
+/// `futures-timer`'s thread. Before, it paced nothing: 18 calls at once.
+#[test]
+fn rate_limit_paces_calls_without_a_timer_in_the_options() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let source = fixtures::inventory(); // 18 elements
+        let mut target = Inventory::default();
+        let mut fake = Fake::new(5);
+        fake.max_delay = Duration::ZERO;
+        let started = std::time::Instant::now();
+        let options = AsyncSyncOptions::default()
+            .max_in_flight(16)
+            .rate_limit(200.0);
+        let report = target
+            .sync_from_async(&source, &fake, options)
+            .await
+            .unwrap();
+        assert!(report.is_success());
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(80), "{elapsed:?}");
+    });
+}
+
 /// The sync future dropped at a random point: memory equals the system for every
 /// element whose hook completed, and the next sync converges.
 #[test]

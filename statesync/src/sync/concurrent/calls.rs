@@ -14,7 +14,7 @@ use super::walk::CallResult;
 /// What a call needs of the options.
 pub(super) struct Tools {
     pub(super) retry: RetryPolicy,
-    pub(super) sleep: Option<Sleep>,
+    pub(super) sleep: Sleep,
     pub(super) is_transient: Option<IsTransient>,
 }
 
@@ -35,7 +35,7 @@ pub(super) async fn run<H: ?Sized>(
 ) -> (u64, CallResult) {
     let mut attempts = 0;
     loop {
-        pacer.wait(tools.sleep.as_ref()).await;
+        pacer.wait(&tools.sleep).await;
         attempts += 1;
         let error: HookError = match task.call(hooks).await {
             Ok(()) => return (id, Ok(attempts)),
@@ -49,9 +49,7 @@ pub(super) async fn run<H: ?Sized>(
             return (id, Err((error, attempts)));
         }
         tracing::debug!(attempts, "retrying a transient error");
-        if let Some(sleep) = &tools.sleep {
-            sleep(jitter(tools.retry.backoff_after(attempts), id, attempts)).await;
-        }
+        (tools.sleep)(jitter(tools.retry.backoff_after(attempts), id, attempts)).await;
     }
 }
 
@@ -88,8 +86,8 @@ impl Pacer {
     }
 
     /// Waits for this call's slot.
-    async fn wait(&self, sleep: Option<&Sleep>) {
-        let (Some(interval), Some(sleep)) = (self.interval, sleep) else {
+    async fn wait(&self, sleep: &Sleep) {
+        let Some(interval) = self.interval else {
             return;
         };
         let now = Instant::now();

@@ -45,9 +45,6 @@ where
         is_transient,
     } = options;
     let max_in_flight = max_in_flight.max(1);
-    if rate_limit.is_some_and(|rate| rate.is_finite() && rate > 0.0) && sleep.is_none() {
-        tracing::warn!("a rate limit without a timer (AsyncSyncOptions::sleep) paces nothing");
-    }
     tracing::info!(
         model = M::NAME,
         create = summary.create,
@@ -81,7 +78,7 @@ where
     };
     let tools = Tools {
         retry,
-        sleep,
+        sleep: sleep.unwrap_or_else(super::options::thread_timer),
         is_transient,
     };
     let pacer = Pacer::new(rate_limit);

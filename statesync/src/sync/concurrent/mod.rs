@@ -40,7 +40,8 @@
 //! repeat (a create as an upsert, the delete of a missing row as done).
 //!
 //! **Executor.** Any: the engine uses only the `futures` crate. A timer for backoff and
-//! the rate limit comes from the options ([`AsyncSyncOptions::sleep`]).
+//! the rate limit comes from the options ([`AsyncSyncOptions::sleep`]), or else is
+//! `futures-timer`'s, on a thread of its own.
 //!
 //! ```
 //! use std::sync::Mutex;

@@ -14,6 +14,11 @@ use super::super::flags::SyncOptions;
 /// so it asks for one (`|d| Box::pin(tokio::time::sleep(d))` with tokio).
 pub type Sleep = Box<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
 
+/// The timer used when the options give none: `futures-timer`'s, on a thread of its own.
+pub(super) fn thread_timer() -> Sleep {
+    Box::new(|duration| Box::pin(futures_timer::Delay::new(duration)))
+}
+
 /// Decides whether a hook's error is worth retrying (see [`AsyncSyncOptions::transient_if`]).
 pub type IsTransient = Box<dyn Fn(&(dyn StdError + 'static)) -> bool + Send + Sync>;
 
@@ -157,7 +162,8 @@ impl fmt::Debug for AsyncSyncOptions<'_> {
 }
 
 impl<'a> AsyncSyncOptions<'a> {
-    /// These sync options, 10 hooks at once, no retries, no rate limit, no timer.
+    /// These sync options, 10 hooks at once, no retries, no rate limit, the timer of
+    /// `futures-timer` (see [`AsyncSyncOptions::sleep`]).
     pub fn new(sync: SyncOptions<'a>) -> Self {
         Self {
             sync,
@@ -183,18 +189,20 @@ impl<'a> AsyncSyncOptions<'a> {
         self
     }
 
-    /// Starts at most `calls_per_second` hook calls per second. It needs the options' timer
-    /// ([`AsyncSyncOptions::sleep`]): without one it paces nothing, and the sync logs a
-    /// warning. A rate that is not a positive, finite number sets no limit; the slowest rate
-    /// waits about 136 years between calls (`1e-20` does not overflow).
+    /// Starts at most `calls_per_second` hook calls per second, waiting on the options'
+    /// timer ([`AsyncSyncOptions::sleep`]). A rate that is not a positive, finite number
+    /// (`0.0`, a NaN, an infinity) sets no limit; the slowest rate waits about 136 years
+    /// between calls (`1e-20` does not overflow).
     #[must_use]
     pub fn rate_limit(mut self, calls_per_second: f64) -> Self {
         self.rate_limit = Some(calls_per_second);
         self
     }
 
-    /// The timer for backoff and the rate limit. Without one, retries follow each other at
-    /// once and the rate limit is not applied.
+    /// The timer for backoff and the rate limit: the executor's own
+    /// (`|d| Box::pin(tokio::time::sleep(d))`, which follows tokio's paused time in tests).
+    /// Without one, the engine waits on `futures-timer`'s, which runs on a thread of its own
+    /// (started at its first wait), so backoff and the rate limit hold on any executor.
     #[must_use]
     pub fn sleep(
         mut self,
