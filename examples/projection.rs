@@ -38,21 +38,21 @@ struct PortBoard;
 impl Projection<Inventory> for PortBoard {
     type View = Board;
 
-    fn project(inventory: &Inventory) -> Board {
+    fn project(inventory: &Inventory) -> Result<Board, statesync::Error> {
         let mut ports = Store::new();
         for site in &inventory.sites {
             for device in &site.devices {
                 for i in &device.interfaces {
-                    ports.upsert(Port {
+                    ports.insert(Port {
                         site: site.name.clone(),
                         device: device.name.clone(),
                         port: i.name.clone(),
                         enabled: i.enabled,
-                    });
+                    })?;
                 }
             }
         }
-        Board { ports }
+        Ok(Board { ports })
     }
 
     fn write_back(board: &Board, inventory: &mut Inventory) {
@@ -87,7 +87,7 @@ fn run() -> Result<(), HookError> {
     if !report.is_success() {
         return Err(format!("the database did not take the inventory: {report}").into());
     }
-    let mut board = PortBoard::project(&inventory);
+    let mut board = PortBoard::project(&inventory)?;
     statesync_suite::say!(
         "board of {} ports projected from the inventory",
         board.ports.len()
@@ -146,7 +146,7 @@ fn run() -> Result<(), HookError> {
             })
         })
         .is_some_and(|i| !i.enabled);
-    if !disabled || shown.summary().create != 1 || PortBoard::project(&inventory) != board {
+    if !disabled || shown.summary().create != 1 || PortBoard::project(&inventory)? != board {
         return Err("the projection and the inventory disagree".into());
     }
     Ok(())

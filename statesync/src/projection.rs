@@ -38,9 +38,9 @@
 //! impl Projection<Fleet> for Dashboard {
 //!     type View = Switches;
 //!
-//!     fn project(fleet: &Fleet) -> Switches {
+//!     fn project(fleet: &Fleet) -> Result<Switches, statesync::Error> {
 //!         let switches = fleet.servers.iter().map(|s| Switch { server: s.name.clone(), on: s.maintenance });
-//!         Switches { switches: Store::try_from_iter(switches).unwrap_or_default() }
+//!         Ok(Switches { switches: Store::try_from_iter(switches)? })
 //!     }
 //!
 //!     fn write_back(view: &Switches, fleet: &mut Fleet) {
@@ -55,7 +55,7 @@
 //! let mut fleet = Fleet { servers: Store::try_from_iter([
 //!     Server { name: "a".into(), cpus: 8, maintenance: false },
 //! ])? };
-//! let mut view = Dashboard::project(&fleet);
+//! let mut view = Dashboard::project(&fleet)?;
 //!
 //! fleet.servers.insert(Server { name: "b".into(), cpus: 4, maintenance: true })?;
 //! let shown = refresh::<Dashboard, _>(&fleet, &mut view)?; // the view follows the original
@@ -79,7 +79,11 @@ pub trait Projection<S: DiffModel> {
     type View: DiffModel;
 
     /// Builds the view from the source.
-    fn project(source: &S) -> Self::View;
+    ///
+    /// # Errors
+    /// What building the view refuses: two rows with one key (`Store::try_from_iter` or
+    /// `Store::insert` refuses the second), rather than a view that silently lacks one.
+    fn project(source: &S) -> Result<Self::View, Error>;
 
     /// Writes what the view shows back into the source (the inverse of `project` on the
     /// parts the view covers; the rest of the source is left alone).
@@ -89,12 +93,12 @@ pub trait Projection<S: DiffModel> {
 /// Brings `view` up to date with `source`; returns what changed in the view.
 ///
 /// # Errors
-/// A diff or apply error (duplicate keys in a `Vec`).
+/// [`Projection::project`]'s error; a diff or apply error (duplicate keys in a `Vec`).
 pub fn refresh<P: Projection<S>, S: DiffModel>(
     source: &S,
     view: &mut P::View,
 ) -> Result<Diff<P::View>, Error> {
-    let diff = view.diff(&P::project(source))?;
+    let diff = view.diff(&P::project(source)?)?;
     view.apply(&diff)?;
     Ok(diff)
 }
@@ -114,15 +118,16 @@ pub fn refresh<P: Projection<S>, S: DiffModel>(
 /// (a row deleted from a view whose `write_back` never removes) is not carried.
 ///
 /// # Errors
-/// [`Error::Stale`] or [`Error::NotFound`] as above, naming the view's element; a diff or
-/// apply error (duplicate keys in a `Vec`). `source` is left as it was.
+/// [`Error::Stale`] or [`Error::NotFound`] as above, naming the view's element;
+/// [`Projection::project`]'s error; a diff or apply error (duplicate keys in a `Vec`).
+/// `source` is left as it was.
 pub fn carry_back<P: Projection<S>, S: DiffModel>(
     source: &mut S,
     shown: &P::View,
     edited: &P::View,
 ) -> Result<Diff<S>, Error> {
     let edits = shown.diff(edited)?;
-    P::project(source).apply(&edits)?;
+    P::project(source)?.apply(&edits)?;
     let mut before = source.clone();
     P::write_back(shown, &mut before);
     let mut after = source.clone();

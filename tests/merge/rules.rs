@@ -372,14 +372,14 @@ struct RegionRow {
 impl statesync::projection::Projection<Inventory> for Regions {
     type View = RegionView;
 
-    fn project(inventory: &Inventory) -> RegionView {
+    fn project(inventory: &Inventory) -> Result<RegionView, statesync::Error> {
         let rows = inventory.sites.iter().map(|s| RegionRow {
             site: s.name.clone(),
             region: s.region.clone(),
         });
-        RegionView {
-            rows: Store::try_from_iter(rows).unwrap(),
-        }
+        Ok(RegionView {
+            rows: Store::try_from_iter(rows)?,
+        })
     }
 
     fn write_back(view: &RegionView, inventory: &mut Inventory) {
@@ -397,7 +397,7 @@ impl statesync::projection::Projection<Inventory> for Regions {
 fn carry_back_carries_only_the_edits() {
     use statesync::projection::{Projection, carry_back};
     let mut source = inventory();
-    let shown = Regions::project(&source);
+    let shown = Regions::project(&source).unwrap();
     // The source moves on in one row; the view edits another.
     ams(&mut source).region = "moved".into();
     let mut edited = shown.clone();
@@ -440,7 +440,7 @@ fn carry_back_carries_only_the_edits() {
 fn carry_back_refuses_an_edit_of_an_element_gone_since() {
     use statesync::projection::{Projection, carry_back};
     let mut source = inventory();
-    let shown = Regions::project(&source);
+    let shown = Regions::project(&source).unwrap();
     let _gone = source.sites.remove(&SiteKey { name: "ams".into() });
     let before = source.clone();
     let mut edited = shown.clone();
@@ -971,4 +971,64 @@ fn a_subtree_taken_whole_is_checked_as_diff_checks_it() {
         merge(&base, &doubled, &base, &options).unwrap_err(),
         base.diff(&doubled).unwrap_err()
     );
+}
+
+/// A projection keyed by region: two sites of one region make two rows with one key.
+struct ByRegion;
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct RegionsView {
+    #[statesync(children)]
+    regions: Store<RegionName>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct RegionName {
+    #[statesync(id)]
+    region: String,
+}
+
+impl statesync::projection::Projection<Inventory> for ByRegion {
+    type View = RegionsView;
+
+    fn project(inventory: &Inventory) -> Result<RegionsView, statesync::Error> {
+        let rows = inventory.sites.iter().map(|s| RegionName {
+            region: s.region.clone(),
+        });
+        Ok(RegionsView {
+            regions: Store::try_from_iter(rows)?,
+        })
+    }
+
+    fn write_back(_: &RegionsView, _: &mut Inventory) {}
+}
+
+/// A projection whose rows collide is an error of `refresh` (and of `carry_back`), naming
+/// the key, not a view that silently lacks a row: `project` returns the store's refusal.
+#[test]
+fn a_projection_whose_rows_collide_is_refused() {
+    use statesync::projection::{Projection, carry_back, refresh};
+    let mut source = Inventory {
+        sites: Store::try_from_iter([site("ams", 0, 0)]).unwrap(),
+    };
+    let mut view = ByRegion::project(&source).unwrap();
+    let shown = view.clone();
+    let region = source.sites.iter().next().unwrap().region.clone();
+    source
+        .sites
+        .insert(Site {
+            region: region.clone(),
+            ..site("zzz", 0, 0)
+        })
+        .unwrap();
+    for error in [
+        refresh::<ByRegion, _>(&source, &mut view).unwrap_err(),
+        carry_back::<ByRegion, _>(&mut source, &shown, &shown).unwrap_err(),
+    ] {
+        assert!(
+            matches!(&error, statesync::Error::DuplicateKey { key, .. } if key.contains(&region)),
+            "{error}"
+        );
+    }
+    assert_eq!(view, shown);
 }
