@@ -52,7 +52,7 @@ impl fmt::Display for Prefix<'_> {
 }
 
 /// What was being done when an element was found missing or present.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     /// Creating an element.
     Create,

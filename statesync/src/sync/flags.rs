@@ -111,7 +111,8 @@ impl DeleteLimit {
         }
     }
 
-    /// At most `percent` % of the target's elements (counted with their descendants).
+    /// At most `percent` % of the target's elements (counted with their descendants); 100
+    /// or more allows deleting every element.
     pub fn percent(percent: u8) -> Self {
         Self {
             max: None,
