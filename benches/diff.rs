@@ -251,10 +251,58 @@ fn sync_documents(c: &mut Criterion) {
     group.finish();
 }
 
+/// A model with children fields of each kind, all left empty (as many are).
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Holder {
+    #[statesync(id)]
+    id: u32,
+    value: u32,
+    #[statesync(children)]
+    in_vec: Vec<Interface>,
+    #[statesync(children)]
+    in_store: statesync::Store<Interface>,
+    #[statesync(children)]
+    in_btree: std::collections::BTreeMap<statesync_suite::inventory::InterfaceKey, Interface>,
+    #[statesync(children)]
+    in_hash: std::collections::HashMap<statesync_suite::inventory::InterfaceKey, Interface>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Holders {
+    #[statesync(children)]
+    holders: statesync::Store<Holder>,
+}
+
+/// Two equal stores of 10,000 models with four empty children fields each: the diff
+/// against the derived `==`.
+fn empty_children(c: &mut Criterion) {
+    let holder = |id| Holder {
+        id,
+        value: id,
+        in_vec: Vec::new(),
+        in_store: statesync::Store::new(),
+        in_btree: std::collections::BTreeMap::new(),
+        in_hash: std::collections::HashMap::new(),
+    };
+    let old = Holders {
+        holders: statesync::Store::try_from_iter((0..10_000).map(holder)).unwrap_or_default(),
+    };
+    let new = old.clone();
+    let mut group = c.benchmark_group("empty_children_10k");
+    group.bench_function("equal/statesync", |bench| {
+        bench.iter(|| black_box(&old).diff(black_box(&new)))
+    });
+    group.bench_function("equal/derived_eq", |bench| {
+        bench.iter(|| black_box(&old) == black_box(&new))
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     single,
     hierarchy,
+    empty_children,
     incremental,
     merge_documents,
     sync_documents

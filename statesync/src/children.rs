@@ -555,6 +555,10 @@ impl<M: DiffModel> ChildCollection for Store<M> {
     ) -> Result<Diff<M>, Error> {
         self.check_collisions()?;
         new.check_collisions()?;
+        if self.is_empty() && new.is_empty() {
+            // Nothing to join (a children field left empty, as many are).
+            return Ok(Diff::default());
+        }
         diff_indexed(self.indexed(), new.indexed(), observer)
     }
 
@@ -625,6 +629,10 @@ impl<M: DiffModel> ChildCollection for Vec<M> {
         new: &Self,
         observer: &mut dyn DiffObserver,
     ) -> Result<Diff<M>, Error> {
+        if self.is_empty() && new.is_empty() {
+            // Nothing to index (a children field left empty, as many are).
+            return Ok(Diff::default());
+        }
         let old = VecIndex::build(self)?;
         let new = VecIndex::build(new)?;
         diff_indexed((&old.index, old.items), (&new.index, new.items), observer)
@@ -844,6 +852,10 @@ macro_rules! map_children {
             }
 
             fn diff_collection(&self, new: &Self, observer: &mut dyn DiffObserver) -> Result<Diff<M>, Error> {
+                if self.is_empty() && new.is_empty() {
+                    // Nothing to join (a children field left empty, as many are).
+                    return Ok(Diff::default());
+                }
                 check_filed(self.iter().chain(new.iter()))?;
                 diff_maps(self.iter(), self, new.iter(), new, observer)
             }
