@@ -27,16 +27,21 @@ pub struct BidirectionalReport {
 /// rolled back, an all-or-nothing adapter's way to refuse a sync with a failure), the side
 /// kept none of it: its memory goes back to what it held before, so memory, and the base
 /// built from it, do not count changes the side never kept.
-fn sync_side<M, H>(side: &mut M, diff: &crate::Diff<M>, hooks: &mut H) -> SyncReport
+fn sync_side<M, H>(
+    side: &mut M,
+    diff: &crate::Diff<M>,
+    hooks: &mut H,
+    options: SyncOptions<'_>,
+) -> SyncReport
 where
     M: MergeModel + SyncTree<H>,
     H: Adapter + ?Sized,
 {
     if diff.is_empty() {
-        return side.sync_diff(diff, hooks, SyncOptions::default());
+        return side.sync_diff(diff, hooks, options);
     }
     let before = side.clone();
-    let report = side.sync_diff(diff, hooks, SyncOptions::default());
+    let report = side.sync_diff(diff, hooks, options);
     if report.complete_error.is_some() {
         *side = before;
     }
@@ -74,6 +79,9 @@ fn reached(report: &SyncReport) -> bool {
 /// created on both sides whose own attributes conflict stays out of the base, so there a
 /// `merge_with` function that is not idempotent still repeats the edit.
 ///
+/// Each side is synced with the default [`SyncOptions`]; [`sync_bidirectional_with`]
+/// takes them per side (a delete limit, flags, progress).
+///
 /// # Errors
 /// Only a failed diff or merge (duplicate keys, a tree deeper than [`crate::MAX_DEPTH`]);
 /// hook failures are in the reports.
@@ -88,14 +96,73 @@ where
     A: Adapter + ?Sized,
     B: Adapter + ?Sized,
 {
+    sync_bidirectional_with(
+        history,
+        (a, hooks_a, SyncOptions::default()),
+        (b, hooks_b, SyncOptions::default()),
+        options,
+    )
+}
+
+/// [`sync_bidirectional`] with the sync options of each side: its flags, its delete limit,
+/// its progress and outcome callbacks. A side whose sync the options left in part (a flag
+/// skipped a change, the delete limit refused the sync) counts as a side the sync did not
+/// wholly reach: the base moves only as far as both sides agree.
+///
+/// ```
+/// use statesync::merge::{History, MergeOptions, sync_bidirectional_with};
+/// use statesync::sync::{DeleteLimit, InMemory, SyncOptions};
+/// use statesync::{DiffModel, Store};
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Book {
+///     #[statesync(id)]
+///     isbn: u32,
+/// }
+///
+/// #[derive(DiffModel, Clone, Debug, PartialEq)]
+/// struct Shelf {
+///     #[statesync(children)]
+///     books: Store<Book>,
+/// }
+///
+/// let full = Shelf { books: Store::try_from_iter((0..10).map(|isbn| Book { isbn }))? };
+/// let mut history = History::new(full.clone())?;
+/// let (mut a, mut b) = (Shelf { books: Store::new() }, full); // side A lost every book
+/// let guarded = || SyncOptions::default().delete_limit(DeleteLimit::at_most(3));
+/// let report = sync_bidirectional_with(
+///     &mut history,
+///     (&mut a, &mut InMemory, guarded()),
+///     (&mut b, &mut InMemory, guarded()),
+///     &MergeOptions::default(),
+/// )?;
+/// assert!(report.b.refused.is_some(), "B keeps its 10 books");
+/// assert_eq!(b.books.len(), 10);
+/// assert!(!report.base_committed);
+/// # Ok::<(), statesync::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`sync_bidirectional`].
+pub fn sync_bidirectional_with<M, A, B>(
+    history: &mut History<M>,
+    (a, hooks_a, options_a): (&mut M, &mut A, SyncOptions<'_>),
+    (b, hooks_b, options_b): (&mut M, &mut B, SyncOptions<'_>),
+    options: &MergeOptions,
+) -> Result<BidirectionalReport, Error>
+where
+    M: MergeModel + SyncTree<A> + SyncTree<B>,
+    A: Adapter + ?Sized,
+    B: Adapter + ?Sized,
+{
     let base = history.head().clone();
     let for_a = merge_keeping(&base, a, b, options, Kept::Ours)?;
     let for_b = merge_keeping(&base, a, b, options, Kept::Theirs)?;
     let new_base = merge_keeping(&base, a, b, options, Kept::Base)?;
     let diff_a = a.diff(&for_a.value)?;
     let diff_b = b.diff(&for_b.value)?;
-    let report_a = sync_side(a, &diff_a, hooks_a);
-    let report_b = sync_side(b, &diff_b, hooks_b);
+    let report_a = sync_side(a, &diff_a, hooks_a, options_a);
+    let report_b = sync_side(b, &diff_b, hooks_b, options_b);
     let base_committed = reached(&report_a) && reached(&report_b);
     let next = if base_committed {
         new_base.value

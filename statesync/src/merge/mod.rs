@@ -49,7 +49,7 @@ mod history_file;
 mod strategy;
 
 #[cfg(feature = "sync")]
-pub use bidirectional::{BidirectionalReport, sync_bidirectional};
+pub use bidirectional::{BidirectionalReport, sync_bidirectional, sync_bidirectional_with};
 pub use context::{Conflict, ConflictKind, Kept, MergeOptions, Merged};
 // One merge in progress and the attributes' declared strategies: what generated code
 // passes along.
