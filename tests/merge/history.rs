@@ -331,6 +331,40 @@ fn save_shows_what_a_version_loses_in_json() {
 }
 
 #[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Vault {
+    #[statesync(children)]
+    accounts: statesync::Store<Account>,
+}
+
+/// A delete whose payload loses a field in JSON (the model's serde skips it, where the
+/// update before it carried it in its record of changes) is refused naming the element
+/// and the field: the message named only the version (an outside tester).
+#[test]
+fn save_shows_what_a_deleted_model_loses_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.json");
+    let vault = |hash: Option<&str>| Vault {
+        accounts: statesync::Store::try_from_iter(hash.map(|hash| Account {
+            login: "ann".into(),
+            password_hash: hash.into(),
+        }))
+        .unwrap(),
+    };
+    let mut history = History::new(vault(Some(""))).unwrap();
+    history.commit(&vault(Some("$6$x")), "set").unwrap();
+    history.commit(&vault(None), "close").unwrap();
+    let message = history.save(&path).unwrap_err().to_string();
+    assert!(
+        message.contains(
+            "version 2 (cannot delete vault.accounts.account[login=ann]: field `password_hash`"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("$6$x"), "{message}");
+    assert!(!path.exists());
+}
+
+#[derive(statesync::DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Shelf {
     #[statesync(children)]
     books: Vec<Book>,

@@ -138,7 +138,9 @@ where
         for (commit, read) in self.commits.iter().zip(&stored.commits) {
             let version = commit.version;
             ours.apply(&commit.diff).map_err(|_| differs(version))?;
-            back.apply(&read.diff).map_err(|_| differs(version))?;
+            // The refusal names the element and the field (`Stale`), not their values.
+            back.apply(&read.diff)
+                .map_err(|error| lossy(format!("version {version} ({error})")))?;
             let difference = back.diff(&ours).map_err(|_| differs(version))?;
             if !difference.is_empty() {
                 return Err(shows(version, &difference));
