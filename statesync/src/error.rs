@@ -101,13 +101,15 @@ pub enum Error {
         /// Where the collection sits.
         path: Path,
     },
-    /// A model of a [`Store`](crate::Store) renamed onto a key another model held, kept
-    /// aside ([`Store::collisions`](crate::Store::collisions)): the store is refused (by
+    /// A model of a [`Store`](crate::Store) renamed onto a key another model held (or
+    /// whose id's `Hash` or `PartialEq` panicked while it was filed under its new key),
+    /// kept aside ([`Store::collisions`](crate::Store::collisions)): the store is refused (by
     /// diff, apply, sync and merge) until it is taken back with
     /// [`Store::take_collisions`](crate::Store::take_collisions), even once its key is free.
     #[error(
-        "{}{} is set aside in its store: it was renamed onto a key another model held; \
-         take it back with `Store::take_collisions` to diff, apply or sync the store",
+        "{}{} is set aside in its store: it was renamed onto a key another model held (or \
+         filing it under its new key panicked); take it back with `Store::take_collisions` \
+         to diff, apply or sync the store",
         Prefix(path),
         Element(model, key)
     )]

@@ -214,7 +214,8 @@ mod renames {
         assert_eq!(
             freed.diff(&Store::new()).unwrap_err().to_string(),
             "item[id=3] is set aside in its store: it was renamed onto a key another model \
-             held; take it back with `Store::take_collisions` to diff, apply or sync the store"
+             held (or filing it under its new key panicked); take it back with \
+             `Store::take_collisions` to diff, apply or sync the store"
         );
         assert!(store.apply(&statesync::Diff::default()).is_err());
         assert_eq!(format!("{store:?}").matches("value: 10").count(), 1);
