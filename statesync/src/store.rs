@@ -158,17 +158,34 @@ impl<M: DiffModel> Parts<M> {
     }
 }
 
-/// Sets the models at the positions `aside` aside when dropped: at the end of
-/// [`Store::refile`], with the positions it found taken, and while unwinding from a panic
-/// in a model's `Hash` or `PartialEq` there, with every renamed one.
+/// Sets models aside when dropped: at the end of [`Store::refile`], those it found
+/// taken; while unwinding from a panic of a model's `Hash` or `PartialEq` there, every
+/// candidate.
 struct SetAside<'p, M: DiffModel> {
     parts: &'p mut Parts<M>,
-    aside: Vec<usize>,
+    candidates: &'p [usize],
+    /// The positions found taken, once `refile` got that far.
+    taken: Option<Vec<usize>>,
 }
 
 impl<M: DiffModel> Drop for SetAside<'_, M> {
     fn drop(&mut self) {
-        self.parts.set_aside(&self.aside);
+        let aside = self.taken.as_deref().unwrap_or(self.candidates);
+        self.parts.set_aside(aside);
+    }
+}
+
+/// Runs `refile` in a drop (a guard's, or `for_each_mut`'s): while the thread is already
+/// unwinding, a panic of the models' own code in it is caught, since one escaping a drop
+/// then aborts the process (what `refile` did not finish, its guard set aside).
+fn refile_in_drop(refile: impl FnOnce()) {
+    if std::thread::panicking() {
+        // The panic under way goes on; this one is reported by the panic hook only.
+        drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            refile,
+        )));
+    } else {
+        refile();
     }
 }
 
@@ -349,18 +366,25 @@ impl<M: DiffModel> Store<M> {
         refile.changing = None;
     }
 
-    /// Files the models at the positions `renamed` (ascending) under their new keys, in
-    /// place; those whose key a model not renamed, or an earlier renamed one, holds go to
-    /// the collisions. One rename through a [`StoreMut`] guard is `refile(&[at])`. Should
-    /// a model's `Hash` or `PartialEq` panic on the way, every model in `renamed` goes to
-    /// the collisions: none stays filed under the hash of a key it no longer has (where
-    /// no lookup would find it, and an insert of its key would file a second model).
-    fn refile(&mut self, renamed: &[usize]) {
+    /// Files the models at the positions `candidates` (ascending) that `renamed` says were
+    /// renamed under their new keys, in place; those whose key a model not renamed, or an
+    /// earlier renamed one, holds go to the collisions. A [`StoreMut`] guard refiles
+    /// `&[at]`, renamed when the model no longer has its key. Should a model's `Hash` or
+    /// `PartialEq` panic on the way (in `renamed` too), every candidate goes to the
+    /// collisions: none stays filed under the hash of a key it no longer has (where no
+    /// lookup would find it, and an insert of its key would file a second model).
+    fn refile(&mut self, candidates: &[usize], renamed: impl Fn(usize, &M) -> bool) {
         let mut refiling = SetAside {
             parts: &mut *self.parts,
-            aside: renamed.to_vec(),
+            candidates,
+            taken: None,
         };
-        refiling.aside = refiling.parts.file_renamed(renamed);
+        let renamed: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&at| (refiling.parts.models.get(at)).is_some_and(|model| renamed(at, model)))
+            .collect();
+        refiling.taken = Some(refiling.parts.file_renamed(&renamed));
     }
 
     /// Models renamed (through [`Store::get_mut`] or [`Store::for_each_mut`]) onto a key
@@ -921,19 +945,25 @@ struct Refile<'s, M: DiffModel> {
 
 impl<M: DiffModel> Drop for Refile<'_, M> {
     fn drop(&mut self) {
-        if let Some((at, key)) = self.changing.take()
-            && self
-                .store
-                .parts
-                .models
-                .get(at)
-                .is_some_and(|m| !m.has_key(&key))
+        let changing = self.changing.take();
+        let mut candidates = std::mem::take(&mut self.renamed);
+        // The model `f` was changing (or whose key was being compared or built) when a
+        // panic came: renamed if it no longer has its key.
+        if let Some((at, _)) = &changing
+            && candidates.last() != Some(at)
         {
-            self.renamed.push(at);
+            candidates.push(*at);
         }
-        if !self.renamed.is_empty() {
-            self.store.refile(&self.renamed);
+        if candidates.is_empty() {
+            return;
         }
+        let store = &mut *self.store;
+        refile_in_drop(|| {
+            store.refile(&candidates, |at, model| match &changing {
+                Some((changing, key)) if *changing == at => !model.has_key(key),
+                _ => true,
+            });
+        });
     }
 }
 
@@ -990,16 +1020,9 @@ impl<M: DiffModel> std::ops::DerefMut for StoreMut<'_, M> {
 
 impl<M: DiffModel> Drop for StoreMut<'_, M> {
     fn drop(&mut self) {
-        let renamed = self
-            .store
-            .parts
-            .models
-            .get(self.index)
-            .is_some_and(|model| !model.has_key(&self.key));
-        if renamed {
-            // Its old key was touched when the guard was made.
-            self.store.refile(&[self.index]);
-        }
+        // Its old key was touched when the guard was made.
+        let (store, at, key) = (&mut *self.store, [self.index], &self.key);
+        refile_in_drop(|| store.refile(&at, |_, model| !model.has_key(key)));
     }
 }
 

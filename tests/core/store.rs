@@ -724,6 +724,99 @@ fn a_panic_while_a_renamed_model_is_filed_sets_it_aside() {
     }
 }
 
+/// How a `Prickly` id's `PartialEq` panics: 0 never, 1 at its next call, 2 at every call.
+static PRICKLY_PANICS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// An id whose `PartialEq` panics when armed, as user code may.
+#[derive(Clone, Debug, Eq, PartialOrd, Ord, Hash)]
+struct Prickly(u32);
+
+impl PartialEq for Prickly {
+    fn eq(&self, other: &Self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        let mode = PRICKLY_PANICS.load(SeqCst);
+        if mode == 1 {
+            PRICKLY_PANICS.store(0, SeqCst);
+        }
+        assert!(mode == 0, "the comparison of {} panics", self.0);
+        self.0 == other.0
+    }
+}
+
+impl std::fmt::Display for Prickly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Pin {
+    #[statesync(id)]
+    id: Prickly,
+}
+
+/// A panic in the id's `PartialEq` as a renamed model's key is compared (when a guard
+/// drops, in `for_each_mut`), once or at every call, and also while a panic of `f` is
+/// already unwinding, sets the model aside. Before, a panic at the comparison a guard
+/// makes before filing left the model under its old key's hash (its new key could be
+/// inserted twice), and a second panic while unwinding aborted the process.
+#[test]
+fn a_panic_while_a_renamed_models_key_is_compared_sets_it_aside() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let key = |id| PinKey { id: Prickly(id) };
+    for (mode, way) in [1, 2]
+        .into_iter()
+        .flat_map(|mode| (0..3).map(move |way| (mode, way)))
+    {
+        let mut store =
+            Store::try_from_iter([Pin { id: Prickly(1) }, Pin { id: Prickly(2) }]).unwrap();
+        let renamed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match way {
+            0 => {
+                if let Some(mut pin) = store.get_mut(&key(1)) {
+                    pin.id = Prickly(50);
+                    PRICKLY_PANICS.store(mode, SeqCst);
+                }
+            }
+            1 => store.for_each_mut(|pin| {
+                if pin.id.0 == 1 {
+                    pin.id = Prickly(50);
+                    PRICKLY_PANICS.store(mode, SeqCst);
+                }
+            }),
+            _ => {
+                store.modify(&key(1), |pin| {
+                    pin.id = Prickly(50);
+                    PRICKLY_PANICS.store(mode, SeqCst);
+                    panic!("f panics after renaming");
+                });
+            }
+        }));
+        PRICKLY_PANICS.store(0, SeqCst);
+        assert!(renamed.is_err(), "mode {mode}, way {way}");
+        // Filed under its new key (when the comparison that panicked was not the last
+        // one made), or else set aside: never under its old key's hash.
+        let aside: Vec<u32> = store.collisions().iter().map(|pin| pin.id.0).collect();
+        let filed: Vec<u32> = store.iter().map(|pin| pin.id.0).collect();
+        assert!(store.get(&key(2)).is_some());
+        if aside.is_empty() {
+            assert_eq!(filed, [50, 2], "mode {mode}, way {way}");
+            assert!(store.get(&key(50)).is_some());
+            assert!(store.insert(Pin { id: Prickly(50) }).is_err());
+        } else {
+            assert_eq!(
+                (aside, filed),
+                (vec![50], vec![2]),
+                "mode {mode}, way {way}"
+            );
+            store.insert(Pin { id: Prickly(50) }).unwrap();
+            assert!(matches!(
+                store.diff(&Store::new()),
+                Err(Error::SetAside { .. })
+            ));
+        }
+    }
+}
+
 /// How many `Loud` models were dropped.
 static LOUD_DROPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
