@@ -727,8 +727,9 @@ fn a_panic_while_a_renamed_model_is_filed_sets_it_aside() {
 /// How a `Prickly` id's `PartialEq` panics: 0 never, 1 at its next call, 2 at every call.
 static PRICKLY_PANICS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
-/// An id whose `PartialEq` panics when armed, as user code may.
+/// An id whose `PartialEq` panics when armed, as user code may (`Hash` agrees with it).
 #[derive(Clone, Debug, Eq, PartialOrd, Ord, Hash)]
+#[allow(clippy::derived_hash_with_manual_eq)]
 struct Prickly(u32);
 
 impl PartialEq for Prickly {
