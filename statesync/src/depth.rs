@@ -27,7 +27,8 @@ use crate::model::{DiffModel, DiffVisitor};
 /// thread (2 MiB) in a debug build, for models of up to a few KiB held inline: each level
 /// of a walk in memory takes about 8 KiB plus 5 times the size of the model and of its
 /// record of changes there. Reading with serde runs each level of a diff or a `Store` on
-/// a new stack segment when the thread's is short, whatever the models' size.
+/// a new stack segment when the thread's is short, whatever the models' size (a `Vec` of
+/// children that serde reads by itself aside).
 ///
 /// ```
 /// use statesync::{DiffModel, Error, MAX_DEPTH};
@@ -134,17 +135,6 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
     }
 }
 
-/// Enters one level of reading a collection of `model` models (a `Store`, a `serde_map`
-/// field), so that models nested without bound are refused as they are read, in any
-/// format: one without a nesting limit of its own would otherwise recurse until the stack
-/// overflows, before the depth of what was read could be checked. One level more than
-/// [`MAX_DEPTH`] is allowed, as writing allows it for an empty collection (the children of
-/// the deepest models, which a create's payload reaches from inside its diff); what lies
-/// deeper is the error, and the depth of what was read is checked where it matters (a
-/// diff's payloads, a `History`).
-///
-/// # Errors
-/// The deserializer's custom error, naming the models.
 /// Runs `read`, the reading of one level of a tree of `M` with serde (a [`Diff`] of `M`, a
 /// [`Store`](crate::Store) of `M`), where the stack left holds what such a level may take:
 /// on a new segment, allocated for it, when the thread's stack is short. A level takes
@@ -152,6 +142,8 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
 /// hold their values on the stack, several copies of them in a debug build): about 40
 /// times the two in a debug build, measured. So a diff of large models at the deepest
 /// level supported reads on any thread, rather than overflowing its stack and aborting.
+/// What serde reads by itself, below a level, is not covered: a `Vec` of children inside
+/// a created or deleted model is read by serde's own impls, its levels on one stack.
 #[cfg(feature = "serde")]
 pub(crate) fn read_level<M: DiffModel, R>(read: impl FnOnce() -> R) -> R {
     let level = std::mem::size_of::<M>().saturating_add(std::mem::size_of::<M::Changes>());
@@ -169,6 +161,17 @@ const READ_STACK_BASE: usize = 64 << 10;
 #[cfg(feature = "serde")]
 const READ_STACK_PER_BYTE: usize = 64;
 
+/// Enters one level of reading a collection of `model` models (a `Store`, a `serde_map`
+/// field), so that models nested without bound are refused as they are read, in any
+/// format: one without a nesting limit of its own would otherwise recurse until the stack
+/// overflows, before the depth of what was read could be checked. One level more than
+/// [`MAX_DEPTH`] is allowed, as writing allows it for an empty collection (the children of
+/// the deepest models, which a create's payload reaches from inside its diff); what lies
+/// deeper is the error, and the depth of what was read is checked where it matters (a
+/// diff's payloads, a `History`).
+///
+/// # Errors
+/// The deserializer's custom error, naming the models.
 #[cfg(feature = "serde")]
 pub(crate) fn enter_read<E: serde::de::Error>(model: &str) -> Result<Level, E> {
     Level::try_enter_within(MAX_DEPTH + 1)

@@ -78,7 +78,6 @@ pub struct Change<T> {
 /// # Ok::<(), statesync::Error>(())
 /// ```
 #[derive(Clone)]
-#[must_use = "a diff changes nothing until it is applied or synced"]
 pub struct Diff<M: DiffModel> {
     pub(crate) elements: Vec<ElementDiff<M>>,
     pub(crate) unchanged: usize,
@@ -545,6 +544,7 @@ impl<M: DiffModel> Diff<M> {
     /// update swaps its old and new values. `state.apply(&d)` then `state.apply(&d.invert())`
     /// gives back `state` in every compared field (a `Vec` of children may come back in
     /// another order: re-created children are appended).
+    #[must_use = "`invert` returns the inverted diff; it does not change this one"]
     pub fn invert(&self) -> Self {
         let elements = self
             .elements

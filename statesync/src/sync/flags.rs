@@ -282,8 +282,9 @@ impl<'a> SyncOptions<'a> {
         self
     }
 
-    /// Calls `progress` as elements are diffed and synced: every 4,096 elements diffed and
-    /// every 1,024 outcomes, and at the end of each stage (for a call per element, see
+    /// Calls `progress` as elements are diffed and synced: every 4,096 elements diffed, and
+    /// every 1,024 outcomes in the blocking engine (as each hook call ends in the async
+    /// one), and at the end of each stage (for a call per element, see
     /// [`SyncOptions::on_outcome`]). The callback is `Send`, so options (and an async sync
     /// holding them) can move between threads.
     pub fn on_progress(mut self, progress: impl FnMut(Progress) + Send + 'a) -> Self {

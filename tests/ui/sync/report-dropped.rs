@@ -1,6 +1,6 @@
 // A sync's report dropped unread: hook failures are only in the report (the `Err` is a
-// failed diff), so `sync_from(..)?;` is warned of, as an unused `Result` is. So are a
-// diff and a plan made and dropped.
+// failed diff), so `sync_from(..)?;` is warned of, as an unused `Result` is. So are an
+// inverted diff dropped (`invert` does not change the diff in place) and a plan.
 #![deny(unused_must_use)]
 use statesync::sync::{InMemory, SyncModel, SyncOptions};
 use statesync::{DiffModel, Store};

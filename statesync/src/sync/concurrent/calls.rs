@@ -49,7 +49,10 @@ pub(super) async fn run<H: ?Sized>(
             return (id, Err((error, attempts)));
         }
         tracing::debug!(attempts, "retrying a transient error");
-        (tools.sleep)(jitter(tools.retry.backoff_after(attempts), id, attempts)).await;
+        let backoff = jitter(tools.retry.backoff_after(attempts), id, attempts);
+        if !backoff.is_zero() {
+            (tools.sleep)(backoff).await;
+        }
     }
 }
 

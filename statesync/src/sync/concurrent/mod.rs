@@ -39,7 +39,8 @@
 //! change: after a drop, reload the target from the system, or write hooks that tolerate a
 //! repeat (a create as an upsert, the delete of a missing row as done).
 //!
-//! **Executor.** Any: the engine uses only the `futures` crate. A timer for backoff and
+//! **Executor.** Any: the engine uses only the `futures` crate (and `futures-timer`, below).
+//! A timer for backoff and
 //! the rate limit comes from the options ([`AsyncSyncOptions::sleep`]), or else is
 //! `futures-timer`'s, on a thread of its own.
 //!
