@@ -136,14 +136,15 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
 }
 
 /// Runs `read`, the reading of one level of a tree of `M` with serde (a [`Diff`] of `M`, a
-/// [`Store`](crate::Store) of `M`), where the stack left holds what such a level may take:
+/// [`Store`](crate::Store) of `M`, a `serde_map` field of `M`s), where the stack left holds what such a level may take:
 /// on a new segment, allocated for it, when the thread's stack is short. A level takes
 /// stack in proportion to the size of `M` and of its record of changes (serde's visitors
 /// hold their values on the stack, several copies of them in a debug build): about 40
 /// times the two in a debug build, measured. So a diff of large models at the deepest
 /// level supported reads on any thread, rather than overflowing its stack and aborting.
 /// What serde reads by itself, below a level, is not covered: a `Vec` of children inside
-/// a created or deleted model is read by serde's own impls, its levels on one stack.
+/// a created or deleted model is read by serde's own impls, its levels on one stack
+/// (unless read through [`serde_map`](crate::serde_map)).
 #[cfg(feature = "serde")]
 pub(crate) fn read_level<M: DiffModel, R>(read: impl FnOnce() -> R) -> R {
     let level = std::mem::size_of::<M>().saturating_add(std::mem::size_of::<M::Changes>());

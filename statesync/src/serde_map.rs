@@ -95,7 +95,9 @@ where
     C::Model: Deserialize<'de>,
     D: Deserializer<'de>,
 {
-    deserializer.deserialize_seq(ModelsVisitor(PhantomData))
+    crate::depth::read_level::<C::Model, _>(|| {
+        deserializer.deserialize_seq(ModelsVisitor(PhantomData))
+    })
 }
 
 struct ModelsVisitor<C>(PhantomData<C>);

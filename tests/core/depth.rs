@@ -512,3 +512,48 @@ fn diffs_of_large_models_at_the_limit_read_back_on_a_spawned_threads_stack() {
         assert_eq!(read, Ok(diff));
     }
 }
+
+/// A model holding 4 KiB of attributes inline, its children a `Vec` read through
+/// `serde_map`.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct WideRow {
+    #[statesync(id)]
+    name: u8,
+    a: [[u64; 32]; 4],
+    b: [[u64; 32]; 4],
+    c: [[u64; 32]; 4],
+    d: [[u64; 32]; 4],
+    #[statesync(children)]
+    #[serde(with = "statesync::serde_map")]
+    children: Vec<WideRow>,
+}
+
+/// A diff creating a whole tree of large models whose children are a `Vec` read through
+/// `serde_map` reads back on a spawned thread's stack: `serde_map` reads level by level,
+/// as a `Store` does. Before, it read the tree on one stack and overflowed it in a debug
+/// build (the process aborted).
+#[test]
+fn a_created_tree_of_large_models_through_serde_map_reads_back_on_a_spawned_thread() {
+    let levels = u8::try_from(MAX_DEPTH).unwrap();
+    let row = |name, children| WideRow {
+        name,
+        a: [[1; 32]; 4],
+        b: [[2; 32]; 4],
+        c: [[3; 32]; 4],
+        d: [[4; 32]; 4],
+        children,
+    };
+    let tree = (1..=levels).fold(None, |below: Option<WideRow>, level| {
+        Some(row(level, below.into_iter().collect()))
+    });
+    let tree = tree.unwrap();
+    let created = row(levels, Vec::new()).diff(&tree).unwrap();
+    let json = serde_json::to_string(&created).unwrap();
+    let read = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || serde_json::from_str::<Diff<WideRow>>(&json).map_err(|e| e.to_string()))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(read, Ok(created));
+}
