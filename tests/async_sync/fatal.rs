@@ -133,3 +133,71 @@ fn a_fatal_error_is_not_retried_and_its_wrappers_come_off() {
         assert_eq!(failure.to_string(), "connection reset");
     }
 }
+
+/// A system that refuses every create: with `retries`, job 0's error is fatal (once the
+/// others have failed and are waiting in backoff) and the others' transient.
+struct Refusing {
+    calls: AtomicUsize,
+    retries: bool,
+}
+
+impl AsyncAdapter for Refusing {}
+impl AsyncHooks<Queue> for Refusing {}
+impl AsyncHooks<Job> for Refusing {
+    async fn create(&self, job: &Job, _: &Parents) -> Result<(), HookError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let refused = std::io::Error::other("refused");
+        if !self.retries {
+            return Err(refused.into());
+        }
+        if job.id == 0 {
+            for _ in 0..16 {
+                tokio::task::yield_now().await;
+            }
+            return Err(Fatal::new(refused).into());
+        }
+        Err(Transient::new(refused).into())
+    }
+}
+
+/// Calls waiting for their rate-limit slot when the first failure stops the sync do not
+/// call their hooks: they are skipped as stopped. Before, each still called the system
+/// when its slot came, after the stop, and counted as made.
+#[test]
+fn a_stop_ends_the_calls_waiting_for_their_rate_limit_slot() {
+    let refusing = Refusing {
+        calls: AtomicUsize::new(0),
+        retries: false,
+    };
+    let options = AsyncSyncOptions::default()
+        .max_in_flight(10)
+        .rate_limit(50.0);
+    let (target, report) = sync_jobs(20, &refusing, options);
+    assert_eq!(refusing.calls.load(Ordering::SeqCst), 1, "{report}");
+    assert_eq!((report.counts.failed, report.counts.skipped), (1, 19));
+    assert!(report.outcomes.iter().all(|outcome| matches!(
+        outcome.status,
+        Status::Failed(_) | Status::Skipped(SkipReason::Stopped)
+    )));
+    assert!(target.jobs.is_empty());
+}
+
+/// Calls in backoff when a fatal error stops the sync are not retried: each ends with the
+/// failure it had. Before, they were retried after the stop, as often as the policy
+/// allowed.
+#[test]
+fn a_stop_ends_the_calls_waiting_in_backoff() {
+    let refusing = Refusing {
+        calls: AtomicUsize::new(0),
+        retries: true,
+    };
+    let retry = RetryPolicy::attempts(4).backoff(
+        std::time::Duration::from_millis(20),
+        std::time::Duration::from_millis(20),
+    );
+    let options = AsyncSyncOptions::default().max_in_flight(8).retry(retry);
+    let (_, report) = sync_jobs(8, &refusing, options);
+    assert_eq!(refusing.calls.load(Ordering::SeqCst), 8, "{report}");
+    assert_eq!(report.counts.failed, 8);
+    assert!(report.outcomes.iter().all(|outcome| outcome.attempts == 1));
+}

@@ -3,6 +3,7 @@
 
 use std::hash::BuildHasher;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::super::HookError;
@@ -16,9 +17,17 @@ pub(super) struct Tools {
     pub(super) retry: RetryPolicy,
     pub(super) sleep: Sleep,
     pub(super) is_transient: Option<IsTransient>,
+    /// Set once the sync has stopped: a call waiting for its slot or in backoff then does
+    /// not call its hook (again).
+    pub(super) stopped: AtomicBool,
 }
 
 impl Tools {
+    /// Tells the calls waiting that the sync has stopped.
+    pub(super) fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
     fn is_transient(&self, error: &(dyn std::error::Error + 'static)) -> bool {
         Transient::is_transient(error) || self.is_transient.as_ref().is_some_and(|f| f(error))
     }
@@ -34,8 +43,15 @@ pub(super) async fn run<H: ?Sized>(
     pacer: &Pacer,
 ) -> (u64, CallResult) {
     let mut attempts = 0;
+    let mut failed: Option<HookError> = None;
     loop {
         pacer.wait(&tools.sleep).await;
+        if tools.stopped.load(Ordering::Relaxed) {
+            // The sync stopped while this call waited (for its slot, or in backoff): it
+            // ends with its last failure, or as never started.
+            let error = failed.unwrap_or_else(|| Box::new(NotStarted));
+            return (id, Err((error, attempts)));
+        }
         attempts += 1;
         let error: HookError = match task.call(hooks).await {
             Ok(()) => return (id, Ok(attempts)),
@@ -53,8 +69,22 @@ pub(super) async fn run<H: ?Sized>(
         if !backoff.is_zero() {
             (tools.sleep)(backoff).await;
         }
+        failed = Some(error);
     }
 }
+
+/// The end of a call the sync stopped before its hook was called: the element is skipped
+/// (`SkipReason::Stopped`), not failed.
+#[derive(Debug)]
+pub(super) struct NotStarted;
+
+impl std::fmt::Display for NotStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the sync stopped before the call started")
+    }
+}
+
+impl std::error::Error for NotStarted {}
 
 /// A random duration between half of `backoff` and all of it.
 fn jitter(backoff: Duration, index: u64, attempt: u32) -> Duration {

@@ -80,6 +80,7 @@ where
         retry,
         sleep: sleep.unwrap_or_else(super::options::thread_timer),
         is_transient,
+        stopped: std::sync::atomic::AtomicBool::new(false),
     };
     let pacer = Pacer::new(rate_limit);
     let walked = AssertUnwindSafe(async {
@@ -101,6 +102,10 @@ where
                     in_flight.push(calls::run(id, task, hooks, &tools, &pacer));
                 }
                 most_in_flight = most_in_flight.max(in_flight.len());
+            }
+            if engine.run.stopped {
+                // Calls waiting for their slot or in backoff do not call their hooks now.
+                tools.stop();
             }
             if std::mem::take(&mut applied) {
                 // Progress as each call ends.

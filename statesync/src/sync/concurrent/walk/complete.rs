@@ -8,6 +8,7 @@ use super::super::super::SyncTree;
 use super::super::super::engine::Slots;
 use super::super::super::report::{Failure, SkipReason, Status};
 use super::super::super::run::{Run, has_children};
+use super::super::calls::NotStarted;
 use super::{CallResult, DeleteMode, Every, Kind, Via, Walker, Work, erase, find};
 
 /// Applies a call that ended: records it, changes memory where it succeeded, and starts
@@ -26,39 +27,53 @@ pub(super) fn complete<M, H, S>(
     H: ?Sized,
     S: Slots<M>,
 {
-    let (operation, attempts, status) = match (&kind, result) {
-        (Kind::Create { .. }, Ok(attempts)) => (Operation::Create, attempts, Status::Applied),
-        (Kind::Update, Ok(attempts)) => (Operation::Update, attempts, Status::Applied),
-        (Kind::Delete { .. }, Ok(attempts)) => (Operation::Delete, attempts, Status::Applied),
-        (kind, Err((error, attempts))) => {
-            let operation = match kind {
-                Kind::Create { .. } => Operation::Create,
-                Kind::Update => Operation::Update,
-                Kind::Delete { .. } => Operation::Delete,
-            };
-            (operation, attempts, Status::Failed(Failure::new(error)))
+    let operation = match kind {
+        Kind::Create { .. } => Operation::Create,
+        Kind::Update => Operation::Update,
+        Kind::Delete { .. } => Operation::Delete,
+    };
+    let (attempts, status) = match result {
+        Ok(attempts) => (attempts, Status::Applied),
+        // Stopped while it waited for its slot: skipped, as a call never started is.
+        Err((error, attempts)) if error.is::<NotStarted>() => {
+            (attempts, Status::Skipped(SkipReason::Stopped))
         }
+        Err((error, attempts)) => (attempts, Status::Failed(Failure::new(error))),
     };
     let applied = status == Status::Applied;
+    // What the element's own status leaves of what lies under it, when it was not applied.
+    let under = match status {
+        Status::Skipped(SkipReason::Stopped) => SkipReason::Stopped,
+        _ => SkipReason::ParentFailed,
+    };
     // The outcome is told first; a callback that panics on it is let go on only once memory
     // holds what the call did to the system (as in the blocking engine).
     let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run.record_attempts::<M>(key, operation, status, attempts);
     }));
-    follow(walker, slots, diff, key, kind, applied, run);
+    follow(
+        walker,
+        slots,
+        diff,
+        key,
+        kind,
+        applied.then_some(()).ok_or(under),
+        run,
+    );
     if let Err(panic) = told {
         std::panic::resume_unwind(panic);
     }
 }
 
-/// Changes memory where the call succeeded, and starts what waited for it.
+/// Changes memory where the call succeeded, and starts what waited for it; where it did
+/// not (`Err`), the reason what lies under it is skipped.
 fn follow<M, H, S>(
     walker: &mut Walker,
     slots: &mut S,
     diff: Option<&Diff<M>>,
     key: &M::Key,
     kind: Kind,
-    applied: bool,
+    applied: Result<(), SkipReason>,
     run: &mut Run<'_, '_, H>,
 ) where
     M: SyncTree<H>,
@@ -66,6 +81,9 @@ fn follow<M, H, S>(
     S: Slots<M>,
 {
     let place = walker.nav.place.clone();
+    let under = applied.err();
+    let applied = under.is_none();
+    let under = Status::Skipped(under.unwrap_or(SkipReason::ParentFailed));
     match kind {
         Kind::Create { top: true } => {
             let Some(Action::Create(model)) = diff
@@ -83,7 +101,7 @@ fn follow<M, H, S>(
                     );
                 }
             } else {
-                let reason = Status::Skipped(SkipReason::ParentFailed);
+                let reason = under.clone();
                 run.record_descendants(model, Operation::Create, reason);
             }
         }
@@ -100,7 +118,7 @@ fn follow<M, H, S>(
                 }
             } else {
                 // Out of memory (it is not in the system) before a panicking callback goes on.
-                let reason = Status::Skipped(SkipReason::ParentFailed);
+                let reason = under.clone();
                 let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     run.record_descendants(&*model, Operation::Create, reason);
                 }));
@@ -126,15 +144,18 @@ fn follow<M, H, S>(
                 // tried: skipped under a failed parent, as in the blocking engine.
                 let told = match (mode, slots.slot_mut(key)) {
                     (DeleteMode::Alone | DeleteMode::ParentFirst, Some(model)) => {
-                        let reason = Status::Skipped(SkipReason::ParentFailed);
+                        let reason = under.clone();
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             run.record_descendants(&*model, Operation::Delete, reason);
                         }))
                     }
                     _ => Ok(()),
                 };
-                // The parent hears of the failure before a panicking callback goes on.
-                walker.report(parent, false);
+                // The parent hears of the failure before a panicking callback goes on (of a
+                // call the stop kept from starting, as of a child the stop left: gone as far
+                // as it is concerned, so the parent is skipped as stopped, not for a failed
+                // child).
+                walker.report(parent, under == Status::Skipped(SkipReason::Stopped));
                 if let Err(panic) = told {
                     std::panic::resume_unwind(panic);
                 }
