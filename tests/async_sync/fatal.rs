@@ -191,9 +191,10 @@ fn a_stop_ends_the_calls_waiting_in_backoff() {
         calls: AtomicUsize::new(0),
         retries: true,
     };
+    // A backoff far longer than job 0's yields take, however loaded the machine.
     let retry = RetryPolicy::attempts(4).backoff(
-        std::time::Duration::from_millis(20),
-        std::time::Duration::from_millis(20),
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(1),
     );
     let options = AsyncSyncOptions::default().max_in_flight(8).retry(retry);
     let (_, report) = sync_jobs(8, &refusing, options);
