@@ -382,7 +382,13 @@ impl<M: DiffModel> Store<M> {
         let renamed: Vec<usize> = candidates
             .iter()
             .copied()
-            .filter(|&at| (refiling.parts.models.get(at)).is_some_and(|model| renamed(at, model)))
+            .filter(|&at| {
+                refiling
+                    .parts
+                    .models
+                    .get(at)
+                    .is_some_and(|model| renamed(at, model))
+            })
             .collect();
         refiling.taken = Some(refiling.parts.file_renamed(&renamed));
     }

@@ -39,10 +39,9 @@
 //! change: after a drop, reload the target from the system, or write hooks that tolerate a
 //! repeat (a create as an upsert, the delete of a missing row as done).
 //!
-//! **Executor.** Any: the engine uses only the `futures` crate (and `futures-timer`, below).
-//! A timer for backoff and
-//! the rate limit comes from the options ([`AsyncSyncOptions::sleep`]), or else is
-//! `futures-timer`'s, on a thread of its own.
+//! **Executor.** Any: the engine uses only the `futures` crate (and `futures-timer`). A
+//! timer for backoff and the rate limit comes from the options
+//! ([`AsyncSyncOptions::sleep`]), or else is `futures-timer`'s, on a thread of its own.
 //!
 //! ```
 //! use std::sync::Mutex;

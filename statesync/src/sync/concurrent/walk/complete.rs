@@ -32,34 +32,27 @@ pub(super) fn complete<M, H, S>(
         Kind::Update => Operation::Update,
         Kind::Delete { .. } => Operation::Delete,
     };
-    let (attempts, status) = match result {
-        Ok(attempts) => (attempts, Status::Applied),
+    // The status, and (when the call did not apply) why what lies under it is skipped.
+    let (attempts, status, applied) = match result {
+        Ok(attempts) => (attempts, Status::Applied, Ok(())),
         // Stopped while it waited for its slot: skipped, as a call never started is.
-        Err((error, attempts)) if error.is::<NotStarted>() => {
-            (attempts, Status::Skipped(SkipReason::Stopped))
-        }
-        Err((error, attempts)) => (attempts, Status::Failed(Failure::new(error))),
-    };
-    let applied = status == Status::Applied;
-    // What the element's own status leaves of what lies under it, when it was not applied.
-    let under = match status {
-        Status::Skipped(SkipReason::Stopped) => SkipReason::Stopped,
-        _ => SkipReason::ParentFailed,
+        Err((error, attempts)) if error.is::<NotStarted>() => (
+            attempts,
+            Status::Skipped(SkipReason::Stopped),
+            Err(SkipReason::Stopped),
+        ),
+        Err((error, attempts)) => (
+            attempts,
+            Status::Failed(Failure::new(error)),
+            Err(SkipReason::ParentFailed),
+        ),
     };
     // The outcome is told first; a callback that panics on it is let go on only once memory
     // holds what the call did to the system (as in the blocking engine).
     let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run.record_attempts::<M>(key, operation, status, attempts);
     }));
-    follow(
-        walker,
-        slots,
-        diff,
-        key,
-        kind,
-        applied.then_some(()).ok_or(under),
-        run,
-    );
+    follow(walker, slots, diff, key, kind, applied, run);
     if let Err(panic) = told {
         std::panic::resume_unwind(panic);
     }
@@ -81,9 +74,10 @@ fn follow<M, H, S>(
     S: Slots<M>,
 {
     let place = walker.nav.place.clone();
-    let under = applied.err();
-    let applied = under.is_none();
-    let under = Status::Skipped(under.unwrap_or(SkipReason::ParentFailed));
+    let (applied, under) = match applied {
+        Ok(()) => (true, SkipReason::ParentFailed),
+        Err(reason) => (false, reason),
+    };
     match kind {
         Kind::Create { top: true } => {
             let Some(Action::Create(model)) = diff
@@ -101,7 +95,7 @@ fn follow<M, H, S>(
                     );
                 }
             } else {
-                let reason = under.clone();
+                let reason = Status::Skipped(under.clone());
                 run.record_descendants(model, Operation::Create, reason);
             }
         }
@@ -118,7 +112,7 @@ fn follow<M, H, S>(
                 }
             } else {
                 // Out of memory (it is not in the system) before a panicking callback goes on.
-                let reason = under.clone();
+                let reason = Status::Skipped(under.clone());
                 let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     run.record_descendants(&*model, Operation::Create, reason);
                 }));
@@ -144,7 +138,7 @@ fn follow<M, H, S>(
                 // tried: skipped under a failed parent, as in the blocking engine.
                 let told = match (mode, slots.slot_mut(key)) {
                     (DeleteMode::Alone | DeleteMode::ParentFirst, Some(model)) => {
-                        let reason = under.clone();
+                        let reason = Status::Skipped(under.clone());
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             run.record_descendants(&*model, Operation::Delete, reason);
                         }))
@@ -155,7 +149,7 @@ fn follow<M, H, S>(
                 // call the stop kept from starting, as of a child the stop left: gone as far
                 // as it is concerned, so the parent is skipped as stopped, not for a failed
                 // child).
-                walker.report(parent, under == Status::Skipped(SkipReason::Stopped));
+                walker.report(parent, under == SkipReason::Stopped);
                 if let Err(panic) = told {
                     std::panic::resume_unwind(panic);
                 }
