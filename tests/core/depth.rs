@@ -502,15 +502,24 @@ fn diffs_of_large_models_at_the_limit_read_back_on_a_spawned_threads_stack() {
     empty.name = levels;
     let created = empty.diff(&wide_chain(levels, 1)).unwrap();
     for diff in [updated, created] {
-        let json = serde_json::to_string(&diff).unwrap();
-        let read = std::thread::Builder::new()
-            .stack_size(2 << 20)
-            .spawn(move || serde_json::from_str::<Diff<Wide>>(&json).map_err(|e| e.to_string()))
-            .unwrap()
-            .join()
-            .unwrap();
-        assert_eq!(read, Ok(diff));
+        assert_eq!(read_on_a_spawned_thread(&diff), Ok(diff));
     }
+}
+
+/// `diff` written as JSON and read back in a thread with the stack `std::thread::spawn`
+/// gives (2 MiB).
+fn read_on_a_spawned_thread<M>(diff: &Diff<M>) -> Result<Diff<M>, String>
+where
+    M: DiffModel + Send + 'static,
+    Diff<M>: PartialEq + Send + serde::Serialize + serde::de::DeserializeOwned,
+{
+    let json = serde_json::to_string(diff).unwrap();
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || serde_json::from_str::<Diff<M>>(&json).map_err(|e| e.to_string()))
+        .unwrap()
+        .join()
+        .unwrap()
 }
 
 /// A model holding 4 KiB of attributes inline, its children a `Vec` read through
@@ -548,12 +557,5 @@ fn a_created_tree_of_large_models_through_serde_map_reads_back_on_a_spawned_thre
     });
     let tree = tree.unwrap();
     let created = row(levels, Vec::new()).diff(&tree).unwrap();
-    let json = serde_json::to_string(&created).unwrap();
-    let read = std::thread::Builder::new()
-        .stack_size(2 << 20)
-        .spawn(move || serde_json::from_str::<Diff<WideRow>>(&json).map_err(|e| e.to_string()))
-        .unwrap()
-        .join()
-        .unwrap();
-    assert_eq!(read, Ok(created));
+    assert_eq!(read_on_a_spawned_thread(&created), Ok(created));
 }
