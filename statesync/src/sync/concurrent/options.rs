@@ -11,7 +11,8 @@ use super::super::HookError;
 use super::super::flags::SyncOptions;
 
 /// A timer: a future that completes after the duration. The engine runs on any executor,
-/// so it asks for one (`|d| Box::pin(tokio::time::sleep(d))` with tokio).
+/// so it takes the executor's (`|d| Box::pin(tokio::time::sleep(d))` with tokio), or else
+/// waits on `futures-timer`'s.
 pub type Sleep = Box<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// The timer used when the options give none: `futures-timer`'s, on a thread of its own.
