@@ -393,6 +393,16 @@ impl<M: DiffModel> Store<M> {
         refiling.taken = Some(refiling.parts.file_renamed(&renamed));
     }
 
+    /// [`Store::refile`] of models known to be renamed (no comparison, no list to build).
+    fn refile_renamed(&mut self, renamed: &[usize]) {
+        let mut refiling = SetAside {
+            parts: &mut *self.parts,
+            candidates: renamed,
+            taken: None,
+        };
+        refiling.taken = Some(refiling.parts.file_renamed(renamed));
+    }
+
     /// Models renamed (through [`Store::get_mut`] or [`Store::for_each_mut`]) onto a key
     /// another model holds: kept aside, not in the index, in the order they collided.
     pub fn collisions(&self) -> &[M] {
@@ -1028,7 +1038,27 @@ impl<M: DiffModel> Drop for StoreMut<'_, M> {
     fn drop(&mut self) {
         // Its old key was touched when the guard was made.
         let (store, at, key) = (&mut *self.store, [self.index], &self.key);
-        refile_in_drop(|| store.refile(&at, |_, model| !model.has_key(key)));
+        if std::thread::panicking() {
+            refile_in_drop(|| store.refile(&at, |_, model| !model.has_key(key)));
+            return;
+        }
+        // The common case, inline: the model kept its key. Should the id's `PartialEq`
+        // panic in the comparison, the guard sets the model aside.
+        let comparing = SetAside {
+            parts: &mut *store.parts,
+            candidates: &at,
+            taken: None,
+        };
+        let renamed = comparing
+            .parts
+            .models
+            .get(self.index)
+            .is_some_and(|m| !m.has_key(key));
+        // Compared: nothing to set aside (the guard holds only borrows, so nothing leaks).
+        std::mem::forget(comparing);
+        if renamed {
+            store.refile_renamed(&at);
+        }
     }
 }
 
