@@ -177,7 +177,9 @@ fn follow<M, H, S>(
                 }
                 DeleteMode::ParentFirst | DeleteMode::Own => {}
             }
-            slots.remove_slot(key);
+            if !walker.defer_removal(parent, erase(key)) {
+                slots.remove_slot(key);
+            }
             walker.report(parent, true);
         }
     }

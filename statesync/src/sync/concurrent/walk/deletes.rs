@@ -161,7 +161,9 @@ pub(super) fn finish<M, H, S>(
     };
     let parent = entry.parent;
     if entry.parent_first {
-        slots.remove_slot(key);
+        if !walker.defer_removal(parent, erase(key)) {
+            slots.remove_slot(key);
+        }
         walker.report(parent, true);
         return;
     }

@@ -111,6 +111,9 @@ enum Work {
     Every(Every),
     /// The end of a delete group: the element's own delete, now that its children are done.
     Finish { key: AnyKey, group: u64 },
+    /// Takes the children of a delete group that left the system out of memory, in one
+    /// pass (see [`Group::gone`]).
+    Purge { keys: Vec<AnyKey> },
     /// Applies a call that ended.
     Complete {
         key: AnyKey,
@@ -193,6 +196,10 @@ struct Group {
     all_gone: bool,
     /// The element's own delete succeeded already (`PARENT_FIRST_DELETION`).
     parent_first: bool,
+    /// Children whose delete succeeded, by children field: they leave memory together when
+    /// the group's children are done, before the element's own delete (one at a time, a
+    /// `Store` or an `IndexMap` would shift the rest for each, O(n²)).
+    gone: Vec<(usize, AnyKey)>,
 }
 
 /// A collection walk's deletes not done yet, and the walk waiting for them to create.
@@ -430,6 +437,7 @@ impl Walker {
                 open: 1,
                 all_gone: true,
                 parent_first,
+                gone: Vec::new(),
             },
         );
         self.push(down, Work::Every(Every::Delete(group)));
@@ -446,7 +454,35 @@ impl Walker {
         entry.open = entry.open.saturating_sub(1);
         if entry.open == 0 {
             let (place, key) = (entry.place.clone(), Arc::clone(&entry.key));
+            let mut gone = std::mem::take(&mut entry.gone);
+            if !gone.is_empty() {
+                // The purges run first (a step's first push runs first).
+                let element = place.down(Arc::clone(&key), Via::Target);
+                gone.sort_by_key(|(field, _)| *field);
+                for run in gone.chunk_by(|a, b| a.0 == b.0) {
+                    let keys = run.iter().map(|(_, key)| Arc::clone(key)).collect();
+                    let field = run.first().map_or(0, |(field, _)| *field);
+                    self.push(element.field(field), Work::Purge { keys });
+                }
+            }
             self.push(place, Work::Finish { key, group });
+        }
+    }
+
+    /// An element of the step's collection left the system: `true` when it leaves memory
+    /// with the rest of its delete group ([`Group::gone`]), `false` when the caller takes it
+    /// out now (its delete was not part of a parent's).
+    fn defer_removal(&mut self, parent: Parent, key: AnyKey) -> bool {
+        let Parent::Group(group) = parent else {
+            return false;
+        };
+        let field = self.nav.place.field;
+        match self.groups.get_mut(&group) {
+            Some(entry) => {
+                entry.gone.push((field, key));
+                true
+            }
+            None => false,
         }
     }
 
@@ -642,6 +678,13 @@ fn act<M, H, S>(
             Some(typed) => complete::complete(walker, slots, diff, typed, kind, result, run),
             None => walker.lost(Work::Complete { key, kind, result }),
         },
+        Work::Purge { keys } => {
+            let keys: Vec<M::Key> = keys
+                .iter()
+                .filter_map(|key| key.downcast_ref::<M::Key>().cloned())
+                .collect();
+            slots.remove_slots(&keys);
+        }
         Work::Every(_) => {}
     }
 }
