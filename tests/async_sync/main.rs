@@ -778,7 +778,30 @@ fn overhead_against_the_blocking_engine() {
     println!(
         "1 site of 50,000 devices created in memory: blocking {blocking:?}, async 64 in flight {wide:?}"
     );
-    // And deleted again: its devices leave their `Store` together, not one shift each.
+    // Half its devices deleted by the diff of their collection, then the site deleted:
+    // what leaves a `Store` leaves it together, not one shift each.
+    let mut half = source.clone();
+    half.sites
+        .for_each_mut(|site| site.devices.retain(|device| device.name.len() % 2 == 0));
+    let deleted = target.diff(&half).unwrap().summary().delete;
+    let mut halving = target.clone();
+    let blocking = time(&mut || {
+        let report = halving
+            .sync_from(&half, &mut InMemory, SyncOptions::default())
+            .unwrap();
+        assert_eq!(report.counts.deleted, deleted);
+    });
+    let mut halving = target.clone();
+    let wide = time(&mut || {
+        let report = runtime
+            .block_on(halving.sync_from_async(&half, &InMemory, options(64)))
+            .unwrap();
+        assert_eq!(report.counts.deleted, deleted);
+    });
+    assert_eq!(halving, half);
+    println!(
+        "{deleted} of its devices deleted in memory: blocking {blocking:?}, async 64 in flight {wide:?}"
+    );
     let empty = Inventory::default();
     let mut deleting = target.clone();
     let blocking = time(&mut || {

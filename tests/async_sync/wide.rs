@@ -13,6 +13,9 @@ use super::{options, runtime};
 /// Comparisons of [`Slot`] ids (equality and order).
 static COMPARED: AtomicUsize = AtomicUsize::new(0);
 
+/// Held by each test that compares [`Slot`]s, so that a count sees only its own test's.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// An id that counts how often it is compared.
 #[derive(Debug, Clone, Eq)]
 pub struct Slot(u32);
@@ -95,6 +98,9 @@ fn rack(with_chassis: bool) -> Rack {
 /// here (one call in flight, chunks of 36), and 1.4·10¹⁰ steps for a million children.
 #[test]
 fn a_wide_created_or_deleted_element_is_read_in_linear_steps() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     runtime().block_on(async {
         for (from, to) in [(false, true), (true, false)] {
             let mut target = rack(from);
@@ -159,6 +165,9 @@ impl statesync::sync::AsyncHooks<Card> for Refusing {
 /// none of them, and when some could not be deleted the parent keeps exactly those.
 #[test]
 fn the_children_of_a_delete_leave_memory_before_their_parents_hook() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let source = rack(false);
     for (fail, in_flight) in [(vec![], 1), (vec![], 16), (vec![7, 4_999], 4)] {
         let hooks = Refusing {
@@ -186,6 +195,70 @@ fn the_children_of_a_delete_leave_memory_before_their_parents_hook() {
             assert_eq!(slots(chassis.in_btree.values().collect()), fail);
             assert_eq!(slots(chassis.in_index.values().collect()), fail);
             assert_eq!(report.counts.deleted, 3 * (CARDS as usize - fail.len()));
+        }
+    }
+}
+
+/// The elements a diff deletes from a collection leave memory together once the walk
+/// started every delete and they ended, before its creates (in either order): a card
+/// whose delete failed stays where it was, those deleted are gone, the new ones come
+/// after the old.
+#[test]
+fn a_collections_deletes_leave_memory_together_before_its_creates() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let chassis = |slots: &mut dyn Iterator<Item = u32>| {
+        let cards: Vec<Card> = slots.map(|slot| Card { slot: Slot(slot) }).collect();
+        let keyed = || cards.iter().map(|card| (card.key(), card.clone()));
+        Chassis {
+            name: "c".into(),
+            in_store: Store::try_from_iter(cards.iter().cloned()).unwrap(),
+            in_btree: keyed().collect(),
+            in_index: keyed().collect(),
+        }
+    };
+    let before = Rack {
+        chassis: Store::try_from_iter([chassis(&mut (0..300))]).unwrap(),
+    };
+    // Keeps the multiples of 3, deletes the rest, creates 300..310.
+    let after = Rack {
+        chassis: Store::try_from_iter([chassis(&mut (0..310).filter(|n| *n >= 300 || n % 3 == 0))])
+            .unwrap(),
+    };
+    let failing = vec![1, 100, 299];
+    for order in [
+        statesync::sync::SyncOrder::DeletesFirst,
+        statesync::sync::SyncOrder::PerCollection,
+    ] {
+        for in_flight in [1, 8] {
+            let hooks = Refusing {
+                fail: failing.clone(),
+                ..Refusing::default()
+            };
+            let mut target = before.clone();
+            let sync =
+                statesync::sync::SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE)
+                    .order(order);
+            let options = statesync::sync::AsyncSyncOptions::new(sync).max_in_flight(in_flight);
+            let report = runtime()
+                .block_on(target.sync_from_async(&after, &hooks, options))
+                .unwrap();
+            let kept: Vec<u32> = (0..310)
+                .filter(|n| *n >= 300 || n % 3 == 0 || failing.contains(n))
+                .collect();
+            let chassis = target.chassis.iter().next().unwrap();
+            let mut in_store: Vec<u32> = chassis.in_store.iter().map(|c| c.slot.0).collect();
+            let in_btree: Vec<u32> = chassis.in_btree.values().map(|c| c.slot.0).collect();
+            let in_index: Vec<u32> = chassis.in_index.values().map(|c| c.slot.0).collect();
+            // A `Store` and an `IndexMap` keep their order: the old cards, then the new.
+            assert_eq!(in_index, in_store, "{order:?}, {in_flight} in flight");
+            in_store.sort_unstable();
+            assert_eq!(in_store, kept, "{order:?}, {in_flight} in flight");
+            assert_eq!(in_btree, kept, "{order:?}, {in_flight} in flight");
+            assert_eq!(report.counts.deleted, 3 * (200 - failing.len()));
+            assert_eq!(report.counts.created, 3 * 10);
+            assert_eq!(report.counts.failed, 3 * failing.len());
         }
     }
 }

@@ -66,6 +66,9 @@ pub(super) fn walk<M, H, S>(
                     }
                     state.at += 1;
                 }
+                if state.phase.deletes() {
+                    walker.deletes_issued(state.id, slots);
+                }
                 state.stage = Stage::Updates;
                 state.at = 0;
             }

@@ -111,8 +111,8 @@ enum Work {
     Every(Every),
     /// The end of a delete group: the element's own delete, now that its children are done.
     Finish { key: AnyKey, group: u64 },
-    /// Takes the children of a delete group that left the system out of memory, in one
-    /// pass (see [`Group::gone`]).
+    /// Takes elements that left the system out of memory, in one pass (see
+    /// [`Group::gone`], [`WalkWait::gone`]).
     Purge { keys: Vec<AnyKey> },
     /// Applies a call that ended.
     Complete {
@@ -207,6 +207,26 @@ struct Group {
 struct WalkWait {
     open: usize,
     parked: Option<Cursor>,
+    /// Elements whose delete succeeded: they leave memory together once the walk started
+    /// all its deletes and they ended (one at a time, a `Store` or an `IndexMap` would
+    /// shift the rest for each, O(n·d)), before its updates and creates.
+    gone: Vec<AnyKey>,
+    /// The collection (where the deletes ended).
+    place: Option<Place>,
+    /// Whether the walk has started all its deletes.
+    issued: bool,
+}
+
+impl WalkWait {
+    /// The purge of the elements that left the system, if any.
+    fn purge(&mut self) -> Option<Cursor> {
+        let keys = std::mem::take(&mut self.gone);
+        let place = self.place.take()?;
+        (!keys.is_empty()).then_some(Cursor {
+            place,
+            work: Work::Purge { keys },
+        })
+    }
 }
 
 /// A call started and not yet applied.
@@ -385,6 +405,13 @@ impl Walker {
         }
         self.frontier
             .retain(|cursor| !matches!(cursor.work, Work::Walk(_) | Work::Every(Every::Walk(_))));
+        // Elements that left the system still leave memory.
+        let purges: Vec<Cursor> = self
+            .walks
+            .values_mut()
+            .filter_map(WalkWait::purge)
+            .collect();
+        self.frontier.extend(purges);
         self.walks.clear();
         self.second_walk = true;
     }
@@ -473,17 +500,40 @@ impl Walker {
     /// with the rest of its delete group ([`Group::gone`]), `false` when the caller takes it
     /// out now (its delete was not part of a parent's).
     fn defer_removal(&mut self, parent: Parent, key: AnyKey) -> bool {
-        let Parent::Group(group) = parent else {
-            return false;
-        };
-        let field = self.nav.place.field;
-        match self.groups.get_mut(&group) {
-            Some(entry) => {
+        match parent {
+            Parent::Group(group) => {
+                let field = self.nav.place.field;
+                let Some(entry) = self.groups.get_mut(&group) else {
+                    return false;
+                };
                 entry.gone.push((field, key));
-                true
             }
-            None => false,
+            Parent::Walk(walk) => {
+                let Some(wait) = self.walks.get_mut(&walk) else {
+                    return false;
+                };
+                if wait.place.is_none() {
+                    wait.place = Some(self.nav.place.clone());
+                }
+                wait.gone.push(key);
+            }
         }
+        true
+    }
+
+    /// The walk `walk` of the step's collection (`slots`) has started all its deletes: if
+    /// none runs, those that left the system leave memory now; else when the last ends.
+    fn deletes_issued<M: DiffModel + 'static, S: Slots<M>>(&mut self, walk: u64, slots: &mut S) {
+        let Some(wait) = self.walks.get_mut(&walk) else {
+            return;
+        };
+        if wait.open > 0 {
+            wait.issued = true;
+            return;
+        }
+        let gone = std::mem::take(&mut wait.gone);
+        purge(slots, &gone);
+        self.walks.remove(&walk);
     }
 
     /// A delete (of an element with its subtree) ended: gone from the system or not.
@@ -500,11 +550,16 @@ impl Walker {
                     return;
                 };
                 wait.open = wait.open.saturating_sub(1);
-                if wait.open == 0 {
-                    if let Some(parked) = wait.parked.take() {
-                        self.push(parked.place, parked.work);
-                    }
+                // While the walk still starts deletes, those that left wait for the rest
+                // (it purges them itself when it has started them all and none runs).
+                if wait.open == 0 && wait.issued {
+                    let purge = wait.purge();
+                    let parked = wait.parked.take();
                     self.walks.remove(&walk);
+                    // The purge runs first (a step's first push runs first).
+                    for cursor in purge.into_iter().chain(parked) {
+                        self.push(cursor.place, cursor.work);
+                    }
                 }
             }
         }
@@ -649,6 +704,15 @@ fn find<'d, M: DiffModel>(diff: &'d Diff<M>, key: &M::Key) -> Option<&'d Element
     elements.get(at).filter(|element| element.key == *key)
 }
 
+/// Takes the elements with these keys out of the collection, in one pass.
+fn purge<M: DiffModel + 'static, S: Slots<M>>(slots: &mut S, keys: &[AnyKey]) {
+    let keys: Vec<M::Key> = keys
+        .iter()
+        .filter_map(|key| key.downcast_ref::<M::Key>().cloned())
+        .collect();
+    slots.remove_slots(&keys);
+}
+
 /// Acts at the step's place.
 fn act<M, H, S>(
     walker: &mut Walker,
@@ -678,13 +742,7 @@ fn act<M, H, S>(
             Some(typed) => complete::complete(walker, slots, diff, typed, kind, result, run),
             None => walker.lost(Work::Complete { key, kind, result }),
         },
-        Work::Purge { keys } => {
-            let keys: Vec<M::Key> = keys
-                .iter()
-                .filter_map(|key| key.downcast_ref::<M::Key>().cloned())
-                .collect();
-            slots.remove_slots(&keys);
-        }
+        Work::Purge { keys } => purge(slots, &keys),
         Work::Every(_) => {}
     }
 }
