@@ -30,12 +30,14 @@ const UNREAD: &str = "it does not read back as it was written";
 const NUMBER: &str = "jsonb prints one of its numbers otherwise (a whole float from 1e16 \
      up reads back as an integer in a `serde_json::Value`)";
 const NUL: &str = "PostgreSQL's jsonb and text hold no NUL character (\\u0000)";
+const NEGATIVE_ZERO: &str = "jsonb holds no negative zero: a float -0.0 reads back as 0.0";
 
 /// `value` as JSON, and what that JSON reads back as, with the reader that reads it from
 /// the table ([`read_json`]): a value that would not read back is refused before anything
 /// is written ([`Error::NotJson`], naming where in the value: the element of a diff and
-/// its field): a NaN float (written as `null`), nesting deeper than serde_json reads, or a
-/// NUL character (which `jsonb` refuses).
+/// its field): a NaN float (written as `null`), nesting deeper than serde_json reads, a
+/// NUL character (which `jsonb` refuses), or a negative zero (which `jsonb`, a `numeric`,
+/// reads back as `0.0`: `-0.0 == 0.0`, so the read-back comparison would not see it).
 fn to_json<T: Serialize + DeserializeOwned>(
     value: &T,
     what: &str,
@@ -50,6 +52,9 @@ fn to_json<T: Serialize + DeserializeOwned>(
     };
     if let Some(offset) = nul_at(&text) {
         return Err(not_json_at(NUL, offset));
+    }
+    if let Some(offset) = negative_zero_at(&text) {
+        return Err(not_json_at(NEGATIVE_ZERO, offset));
     }
     let back = serde_json::from_str(&text).map_err(|error| {
         // serde_json writes on one line: the column is the byte after the fault.
@@ -87,6 +92,36 @@ fn nul_at(json: &str) -> Option<usize> {
             return Some(at);
         }
         at += 2;
+    }
+    None
+}
+
+/// Where JSON text holds a number that is a negative zero (`-0.0`, `-0`, `-0e5`): a `-`
+/// outside strings starts a number, whose digits before any exponent are all `0`.
+fn negative_zero_at(json: &str) -> Option<usize> {
+    let bytes = json.as_bytes();
+    let mut in_string = false;
+    let mut escaped = false;
+    for (at, &byte) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if byte == b'-' {
+            let mantissa = bytes
+                .get(at + 1..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|digit| digit.is_ascii_digit() || **digit == b'.');
+            if mantissa.clone().all(|digit| matches!(digit, b'0' | b'.')) && mantissa.count() > 0 {
+                return Some(at);
+            }
+        }
     }
     None
 }
@@ -437,21 +472,11 @@ where
     /// [`Error::BadRow`] when the root has no version 0; [`Error::Db`]; a stored diff that
     /// does not read back ([`Error::Json`]) or apply ([`Error::Replay`]).
     pub async fn head(&self, client: &impl GenericClient) -> Result<Checkout<M>, Error> {
-        let sql = format!(
-            "SELECT snapshot::text, chain, {} FROM {} WHERE root = $1 AND version = 0",
-            sound(),
-            self.table
-        );
-        let row = client
-            .query_opt(&sql, &[self.root()?])
+        // One statement reads version 0 and every later version, so a `remove` (and an
+        // `init` again) between two reads cannot hand back half of each history.
+        self.replay(client, None)
             .await?
-            .ok_or_else(|| Error::BadRow(format!("history {:?} has no version 0", self.root)))?;
-        self.check_sound(&row, 2, 0)?;
-        let snapshot: String = row.try_get(0)?;
-        let state = read_json(&snapshot, || format!("history {:?} version 0", self.root))?;
-        let mut checkout = self.at_version_0(state, row.try_get(1)?);
-        self.pull(client, &mut checkout).await?;
-        Ok(checkout)
+            .ok_or_else(|| Error::BadRow(format!("history {:?} has no version 0", self.root)))
     }
 
     /// The state at `version`: version 0 with the diffs up to `version` applied.
@@ -463,13 +488,29 @@ where
         client: &impl GenericClient,
         version: i64,
     ) -> Result<Checkout<M>, Error> {
+        self.replay(client, Some(version))
+            .await?
+            .filter(|held| held.version == version)
+            .ok_or_else(|| {
+                Error::BadRow(format!("history {:?} has no version {version}", self.root))
+            })
+    }
+
+    /// Version 0 with the diffs up to `up_to` (all of them: `None`) applied, read in one
+    /// statement; `None` when the root has no version 0 (or none up to `up_to`).
+    async fn replay(
+        &self,
+        client: &impl GenericClient,
+        up_to: Option<i64>,
+    ) -> Result<Option<Checkout<M>>, Error> {
         let sql = format!(
             "SELECT version, snapshot::text, diff::text, chain, {} FROM {} WHERE root = $1
              AND version <= $2 ORDER BY version",
             sound(),
             self.table
         );
-        let rows = client.query(&sql, &[self.root()?, &version]).await?;
+        let up_to = up_to.unwrap_or(i64::MAX);
+        let rows = client.query(&sql, &[self.root()?, &up_to]).await?;
         let mut checkout: Option<Checkout<M>> = None;
         for row in &rows {
             let at: i64 = row.try_get(0)?;
@@ -493,11 +534,7 @@ where
                 }
             }
         }
-        checkout
-            .filter(|held| held.version == version)
-            .ok_or_else(|| {
-                Error::BadRow(format!("history {:?} has no version {version}", self.root))
-            })
+        Ok(checkout)
     }
 
     /// Commits a diff made by someone else against version `base` (a server handling a
@@ -530,7 +567,11 @@ where
         if base < head {
             return Err(CommitError::Stale { base, head });
         }
-        let at_base = self.checkout(client, base).await?;
+        let at_base = match self.replay(client, Some(base)).await? {
+            Some(at_base) if at_base.version == base => at_base,
+            // Removed since `version` read it.
+            _ => return Err(CommitError::NoSuchVersion(base)),
+        };
         let mut next = at_base.state.clone();
         next.apply(diff).map_err(Error::Model)?;
         self.commit(client, &at_base, &next, message).await
@@ -872,4 +913,18 @@ fn pull_or_gone(pulled: Result<usize, Error>) -> Result<usize, CommitError> {
         Error::VersionGone { version, .. } => CommitError::NoSuchVersion(version),
         error => error.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::negative_zero_at;
+
+    #[test]
+    fn a_negative_zero_is_found_only_as_a_number() {
+        assert_eq!(negative_zero_at(r#"{"x":-0.0}"#), Some(5));
+        assert_eq!(negative_zero_at("[1,-0]"), Some(3));
+        assert_eq!(negative_zero_at("[-0e5]"), Some(1));
+        assert_eq!(negative_zero_at("[-0.5,-10,-0.001,0.0,-1e-7]"), None);
+        assert_eq!(negative_zero_at(r#"{"-0.0":"-0","a\"-0":1}"#), None);
+    }
 }

@@ -554,6 +554,54 @@ async fn a_commit_racing_the_removal_of_its_history_writes_nothing() {
     assert!(history.versions(&admin).await.unwrap().is_empty());
 }
 
+/// `commit_diff` and `head` beside a `remove` and an `init` again, over and over: only the
+/// errors they document. Before, a remove between their two reads leaked an untyped
+/// `BadRow` from `commit_diff` (its base read by `version`, then gone for `checkout`) and
+/// `VersionGone` from `head` (version 0 of the old history, the later ones of the new),
+/// in about one call of a hundred (an outside tester's count).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn reads_beside_a_remove_give_only_the_errors_they_document() {
+    use statesync_postgres::Error;
+    let guard = TestSchema::new("hist_remove_race").await;
+    let mut admin = connect(&url()).await.unwrap();
+    let client = connect(&url()).await.unwrap();
+    let history = PgHistory::<Counters>::new(&guard.schema, "counters");
+    history.create_table(&client).await.unwrap();
+    let start = history.init(&client, &counters(2)).await.unwrap();
+    let diff = start.state().diff(&bump(start.state(), 0)).unwrap();
+    let remover = {
+        let history = history.clone();
+        tokio::spawn(async move {
+            for _ in 0..400 {
+                history.remove(&mut admin).await.unwrap();
+                history.init(&admin, &counters(2)).await.unwrap();
+            }
+        })
+    };
+    let (mut calls, mut undocumented) = (0, Vec::new());
+    while !remover.is_finished() {
+        calls += 1;
+        match history.commit_diff(&client, 0, &diff, "push").await {
+            Ok(_) | Err(CommitError::NoSuchVersion(0) | CommitError::Stale { .. }) => {}
+            Err(other) => undocumented.push(format!("commit_diff: {other:?}")),
+        }
+        match history.head(&client).await {
+            // No version 0 (removed, not yet initialised again).
+            Ok(_) | Err(Error::BadRow(_)) => {}
+            Err(other) => undocumented.push(format!("head: {other:?}")),
+        }
+    }
+    remover.await.unwrap();
+    assert!(calls > 10, "{calls}");
+    assert!(
+        undocumented.is_empty(),
+        "{} of {calls}, the first: {:?}",
+        undocumented.len(),
+        undocumented.first()
+    );
+}
+
 /// A history of counters at versions 0, 1 and 2, and a checkout of version 0.
 async fn versions_0_to_2(
     test: &str,
@@ -721,6 +769,19 @@ async fn what_a_read_would_refuse_is_refused_before_it_is_written() {
     assert!(refused(
         commit(desk("t2", serde_json::Value::Null), "a\0b").await,
         "NUL"
+    ));
+    // A negative zero, which jsonb reads back as 0.0 (`-0.0 == 0.0`: it was stored as
+    // 0.0 without a word, and other processes read 0.0 where the committer held -0.0).
+    assert!(refused(
+        commit(desk("t", serde_json::json!([1.5, -0.0])), "negative zero").await,
+        "negative zero"
+    ));
+    assert!(not_json(
+        history
+            .init(&client, &desk("t", serde_json::json!(-0.0)))
+            .await
+            .map(drop),
+        "negative zero"
     ));
     // An escaped backslash followed by `u0000` is no NUL.
     let fine = desk("\\u0000", nested(20));
