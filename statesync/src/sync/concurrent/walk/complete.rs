@@ -177,9 +177,7 @@ fn follow<M, H, S>(
                 }
                 DeleteMode::ParentFirst | DeleteMode::Own => {}
             }
-            if !walker.defer_removal(parent, erase(key)) {
-                slots.remove_slot(key);
-            }
+            walker.leave(slots, parent, key);
             walker.report(parent, true);
         }
     }

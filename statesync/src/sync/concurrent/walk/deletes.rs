@@ -161,9 +161,7 @@ pub(super) fn finish<M, H, S>(
     };
     let parent = entry.parent;
     if entry.parent_first {
-        if !walker.defer_removal(parent, erase(key)) {
-            slots.remove_slot(key);
-        }
+        walker.leave(slots, parent, key);
         walker.report(parent, true);
         return;
     }

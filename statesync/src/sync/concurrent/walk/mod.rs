@@ -12,8 +12,10 @@
 //! pushes the cursors of what comes next.
 //!
 //! The state is the cursors (a few per level of each open part of the tree), the calls in
-//! flight and the deletes waiting for their children ([`Group`]): bounded by
-//! `max_in_flight` times the depth of the tree, whatever the size of the diff.
+//! flight, the deletes waiting for their children ([`Group`]) and the keys of deleted
+//! elements waiting to leave memory together (at most a chunk of reading ahead per
+//! collection): bounded by `max_in_flight` times the depth of the tree, whatever the size
+//! of the diff.
 //!
 //! Memory changes when a call ends: a created element goes in with its children, which are
 //! taken out again if their own create fails, is skipped, or never runs (a dropped sync:
@@ -197,8 +199,8 @@ struct Group {
     /// The element's own delete succeeded already (`PARENT_FIRST_DELETION`).
     parent_first: bool,
     /// Children whose delete succeeded, by children field: they leave memory together when
-    /// the group's children are done, before the element's own delete (one at a time, a
-    /// `Store` or an `IndexMap` would shift the rest for each, O(n²)).
+    /// the group's children are done, before the element's own delete, or a chunk at a time
+    /// (one at a time, a `Store` or an `IndexMap` would shift the rest for each, O(n²)).
     gone: Vec<(usize, AnyKey)>,
 }
 
@@ -208,8 +210,8 @@ struct WalkWait {
     open: usize,
     parked: Option<Cursor>,
     /// Elements whose delete succeeded: they leave memory together once the walk started
-    /// all its deletes and they ended (one at a time, a `Store` or an `IndexMap` would
-    /// shift the rest for each, O(n·d)), before its updates and creates.
+    /// all its deletes and they ended, before its updates and creates, or a chunk at a time
+    /// (one at a time, a `Store` or an `IndexMap` would shift the rest for each, O(n·d)).
     gone: Vec<AnyKey>,
     /// The collection (where the deletes ended).
     place: Option<Place>,
@@ -496,29 +498,50 @@ impl Walker {
         }
     }
 
-    /// An element of the step's collection left the system: `true` when it leaves memory
-    /// with the rest of its delete group ([`Group::gone`]), `false` when the caller takes it
-    /// out now (its delete was not part of a parent's).
-    fn defer_removal(&mut self, parent: Parent, key: AnyKey) -> bool {
-        match parent {
+    /// The element with `key` of the step's collection (`slots`) left the system: it leaves
+    /// memory with the rest of its delete group ([`Group::gone`]) or its collection's
+    /// deletes ([`WalkWait::gone`]), in one pass; with the ones held so far, now, when they
+    /// are a chunk's worth (so what waits stays bounded, as the walk's reading ahead is).
+    fn leave<M: DiffModel + 'static, S: Slots<M>>(
+        &mut self,
+        slots: &mut S,
+        parent: Parent,
+        key: &M::Key,
+    ) where
+        M::Key: Send + Sync,
+    {
+        let chunk = self.chunk;
+        let now: Vec<AnyKey> = match parent {
             Parent::Group(group) => {
                 let field = self.nav.place.field;
                 let Some(entry) = self.groups.get_mut(&group) else {
-                    return false;
+                    return slots.remove_slot(key);
                 };
-                entry.gone.push((field, key));
+                entry.gone.push((field, erase(key)));
+                if entry.gone.iter().filter(|(at, _)| *at == field).count() < chunk {
+                    return;
+                }
+                let (now, rest) = std::mem::take(&mut entry.gone)
+                    .into_iter()
+                    .partition::<Vec<_>, _>(|(at, _)| *at == field);
+                entry.gone = rest;
+                now.into_iter().map(|(_, key)| key).collect()
             }
             Parent::Walk(walk) => {
                 let Some(wait) = self.walks.get_mut(&walk) else {
-                    return false;
+                    return slots.remove_slot(key);
                 };
                 if wait.place.is_none() {
                     wait.place = Some(self.nav.place.clone());
                 }
-                wait.gone.push(key);
+                wait.gone.push(erase(key));
+                if wait.gone.len() < chunk {
+                    return;
+                }
+                std::mem::take(&mut wait.gone)
             }
-        }
-        true
+        };
+        purge(slots, &now);
     }
 
     /// The walk `walk` of the step's collection (`slots`) has started all its deletes: if
