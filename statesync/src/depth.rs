@@ -146,10 +146,22 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
 /// a created or deleted model is read by serde's own impls, its levels on one stack
 /// (unless read through [`serde_map`](crate::serde_map)).
 #[cfg(feature = "serde")]
-pub(crate) fn read_level<M: DiffModel, R>(read: impl FnOnce() -> R) -> R {
+pub(crate) fn read_level<M: DiffModel, T, E: serde::de::Error>(
+    read: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
     let level = std::mem::size_of::<M>().saturating_add(std::mem::size_of::<M::Changes>());
     let needs = READ_STACK_BASE.saturating_add(level.saturating_mul(READ_STACK_PER_BYTE));
-    stacker::maybe_grow(needs, needs.saturating_mul(8).max(1 << 20), read)
+    let (mut read, mut read_out) = (Some(read), None);
+    with_stack(needs, &mut || read_out = read.take().map(|read| read()));
+    read_out.unwrap_or_else(|| Err(E::custom("a level of the tree was not read")))
+}
+
+/// Runs `run` where the stack left holds `needs` bytes (on a new segment when it does
+/// not). Not generic: `stacker`'s functions are compiled once, not per model type and
+/// format (they took 2.7% of the compile-cost crate's LLVM IR).
+#[cfg(feature = "serde")]
+fn with_stack(needs: usize, run: &mut dyn FnMut()) {
+    stacker::maybe_grow(needs, needs.saturating_mul(8).max(1 << 20), run);
 }
 
 /// The stack a level of a tree read with serde may take beyond its models' size (measured:

@@ -41,7 +41,7 @@ where
     ElementDiff<M>: Deserialize<'de>,
 {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::depth::read_level::<M, _>(|| {
+        crate::depth::read_level::<M, _, _>(|| {
             deserializer.deserialize_struct(
                 "Diff",
                 DIFF_FIELDS,

@@ -95,7 +95,7 @@ where
     C::Model: Deserialize<'de>,
     D: Deserializer<'de>,
 {
-    crate::depth::read_level::<C::Model, _>(|| {
+    crate::depth::read_level::<C::Model, _, _>(|| {
         deserializer.deserialize_seq(ModelsVisitor(PhantomData))
     })
 }

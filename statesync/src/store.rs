@@ -888,7 +888,7 @@ mod serde_impl {
     /// `History` refuse it).
     impl<'de, M: DiffModel + Deserialize<'de>> Deserialize<'de> for Store<M> {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            crate::depth::read_level::<M, _>(|| {
+            crate::depth::read_level::<M, _, _>(|| {
                 deserializer.deserialize_seq(StoreVisitor(PhantomData))
             })
         }
