@@ -70,7 +70,17 @@ impl From<Preference> for Strategy {
 }
 
 impl Strategy {
-    /// Whether swapping ours and theirs cannot change the result.
+    /// Whether swapping ours and theirs cannot change the value the strategy resolves a
+    /// field to: `Newest`, `Max` and `Min` compare the two sides, `Union` joins them.
+    /// Where they cannot decide (equal versions, values `PartialOrd` cannot order such as
+    /// a NaN) the field is a conflict that keeps ours, and that does depend on the order.
+    ///
+    /// ```
+    /// use statesync::merge::Strategy;
+    ///
+    /// assert!(Strategy::Max.is_symmetric());
+    /// assert!(!Strategy::Ours.is_symmetric());
+    /// ```
     pub fn is_symmetric(self) -> bool {
         matches!(
             self,
