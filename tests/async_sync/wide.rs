@@ -219,14 +219,17 @@ fn a_collections_deletes_leave_memory_together_before_its_creates() {
         }
     };
     let before = Rack {
-        chassis: Store::try_from_iter([chassis(&mut (0..300))]).unwrap(),
+        chassis: Store::try_from_iter([chassis(&mut (0..3_000))]).unwrap(),
     };
-    // Keeps the multiples of 3, deletes the rest, creates 300..310.
+    // Keeps the multiples of 3, deletes the rest (more than leave together at once),
+    // creates 3,000..3,010.
     let after = Rack {
-        chassis: Store::try_from_iter([chassis(&mut (0..310).filter(|n| *n >= 300 || n % 3 == 0))])
-            .unwrap(),
+        chassis: Store::try_from_iter([chassis(
+            &mut (0..3_010).filter(|n| *n >= 3_000 || n % 3 == 0),
+        )])
+        .unwrap(),
     };
-    let failing = vec![1, 100, 299];
+    let failing = vec![1, 100, 2_999];
     for order in [
         statesync::sync::SyncOrder::DeletesFirst,
         statesync::sync::SyncOrder::PerCollection,
@@ -244,8 +247,8 @@ fn a_collections_deletes_leave_memory_together_before_its_creates() {
             let report = runtime()
                 .block_on(target.sync_from_async(&after, &hooks, options))
                 .unwrap();
-            let kept: Vec<u32> = (0..310)
-                .filter(|n| *n >= 300 || n % 3 == 0 || failing.contains(n))
+            let kept: Vec<u32> = (0..3_010)
+                .filter(|n| *n >= 3_000 || n % 3 == 0 || failing.contains(n))
                 .collect();
             let chassis = target.chassis.iter().next().unwrap();
             let mut in_store: Vec<u32> = chassis.in_store.iter().map(|c| c.slot.0).collect();
@@ -256,7 +259,7 @@ fn a_collections_deletes_leave_memory_together_before_its_creates() {
             in_store.sort_unstable();
             assert_eq!(in_store, kept, "{order:?}, {in_flight} in flight");
             assert_eq!(in_btree, kept, "{order:?}, {in_flight} in flight");
-            assert_eq!(report.counts.deleted, 3 * (200 - failing.len()));
+            assert_eq!(report.counts.deleted, 3 * (2_000 - failing.len()));
             assert_eq!(report.counts.created, 3 * 10);
             assert_eq!(report.counts.failed, 3 * failing.len());
         }
