@@ -924,7 +924,8 @@ macro_rules! map_children {
 }
 
 /// [`ChildCollection::child_keys_from`] of a map: a `BTreeMap` and an `IndexMap` start at
-/// `from`; a `HashMap` has no order to start in, and reads from its start.
+/// `from`; a `HashMap` has no order to start in: it is read whole for each chunk, which
+/// takes its smallest keys from `from` on (key order, as [`ChildCollection::child_keys`]).
 macro_rules! map_keys_from {
     (BTreeMap, $map:ident, $from:ident, $limit:ident) => {{
         let mut keys = ChildKeys::new($limit);
@@ -953,11 +954,22 @@ macro_rules! map_keys_from {
         keys
     }};
     (HashMap, $map:ident, $from:ident, $limit:ident) => {{
+        // In key order, as the blocking engine walks it (`UNORDERED`): the `limit + 1`
+        // smallest keys from `from` on, kept in a heap as the whole map is read.
+        let wanted = $limit.saturating_add(1);
+        let mut smallest = std::collections::BinaryHeap::with_capacity(wanted.min($map.len()));
+        for key in $map
+            .keys()
+            .filter(|key| $from.is_none_or(|from| *key >= from))
+        {
+            smallest.push(key);
+            if smallest.len() > wanted {
+                smallest.pop();
+            }
+        }
         let mut keys = ChildKeys::new($limit);
-        let mut on = $from.is_none();
-        for key in $map.keys() {
-            on = on || $from == Some(key);
-            if on && !keys.push_with(|| key.clone()) {
+        for key in smallest.into_sorted_vec() {
+            if !keys.push_with(|| key.clone()) {
                 break;
             }
         }

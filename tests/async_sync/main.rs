@@ -11,6 +11,7 @@
 mod fake;
 mod fatal;
 mod finished;
+mod hash_order;
 mod plans;
 mod wide;
 
