@@ -483,16 +483,23 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     // A field whose models are this model or in its cycle cannot take that bound (it would
     // be a cycle of bounds): it is bounded on what its diff holds, as before, behind
     // `for<'__s>`, with this model itself when it has no generics.
+    // Beside such a field, every other one is bounded so too, with its child diffs: the
+    // body writes the cycle's diffs, whose records are this one, for `__Via = ()`, where
+    // a `__Via` bound would be proved at once (asking the other children for serde).
+    let beside_cycle = children.iter().any(|field| in_cycle(field));
     let mut via_serialize: Vec<syn::WherePredicate> = Vec::new();
     let mut via_deserialize: Vec<syn::WherePredicate> = Vec::new();
     let mut cycle_types: Vec<syn::Type> = Vec::new();
     for (field, child) in children.iter().zip(&child_models) {
-        if in_cycle(field) {
+        if beside_cycle {
             cycle_types.extend([
                 syn::parse_quote!(#child),
                 syn::parse_quote!(<#child as #krate::DiffModel>::Key),
                 syn::parse_quote!(<#child as #krate::DiffModel>::Changes),
             ]);
+            if !in_cycle(field) {
+                cycle_types.push(syn::parse_quote!(<#child as #krate::DiffModel>::ChildDiffs));
+            }
             // In a generic cycle, the diffs further round it hold the parameters: their
             // serde asks it of them (as serde's derive asks it of a field `T`).
             cycle_types.extend(bound::type_params_in(model, field.ty));
@@ -504,6 +511,17 @@ fn child_diffs_type(model: &Model) -> TokenStream {
                 __Via: #krate::__serde_child::DeserializeVia<#krate::Diff<#child>>
             ));
         }
+    }
+    // In a cycle of several models, each one's records are written through the others':
+    // the bounds are those of every model the cycle reaches (as `sync_models` lists
+    // them), the same on each member, so that what one asks of another is assumed, not
+    // proved through its impl (which would ask for the serde of children beside it).
+    for listed in bound::cycle(model) {
+        cycle_types.extend([
+            listed.clone(),
+            syn::parse_quote!(<#listed as #krate::DiffModel>::Key),
+            syn::parse_quote!(<#listed as #krate::DiffModel>::Changes),
+        ]);
     }
     if !cycle_types.is_empty() && model.generics.params.is_empty() {
         let model_ident = model.ident;
@@ -517,7 +535,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
             .iter()
             .map(|field| RecordField {
                 member: field.ident,
-                slot: if in_cycle(field) {
+                slot: if beside_cycle {
                     Slot::Direct
                 } else {
                     Slot::Via

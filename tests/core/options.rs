@@ -393,8 +393,8 @@ fn bound_replaces_inferred_bounds() {
 }
 
 /// Mutually recursive models: a folder holds files, a file holds attached folders. Syncing
-/// them needs `sync_models`: hooks for every model of the cycle. (Models of a cycle with
-/// other children derive serde too: see the `sync_models` docs.)
+/// them needs `sync_models`: hooks for every model of the cycle. (Here with serde, which
+/// the diffs read and write below; see the `sync_models` docs for a cycle without.)
 #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[statesync(sync_models = "Folder, File, Tag")]
 struct Folder {
