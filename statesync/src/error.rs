@@ -137,6 +137,27 @@ pub enum Error {
         /// Where the collection sits.
         path: Path,
     },
+    /// An element an edit of a view creates that
+    /// [`Projection::write_back`](crate::projection::Projection::write_back) had no place
+    /// for in the source (its parent there went away since the view was shown, say): the
+    /// source's projection lacks it after the write-back, so carrying it back would drop
+    /// it.
+    #[error(
+        "cannot carry back the create of {}{}: writing the view back did not put it into \
+         the source (its place there may have gone since the view was shown: refresh the \
+         view and edit again)",
+        Prefix(path),
+        Element(model, key)
+    )]
+    NotCarried {
+        /// Model name of the view's element.
+        model: &'static str,
+        /// Its key, rendered.
+        key: String,
+        /// Where the collection sits (the view's root: the error names the element by its
+        /// model and key).
+        path: Path,
+    },
     /// An update whose old value of a field is not the element's current value: the diff
     /// was made for another state (or the element changed since). For a delete: the element no longer equals the model the diff deletes (the field is
     /// the first attribute, or children field, that differs), so the diff would lose an
@@ -369,6 +390,7 @@ impl Error {
             Error::DuplicateKey { path, .. }
             | Error::SetAside { path, .. }
             | Error::NotFound { path, .. }
+            | Error::NotCarried { path, .. }
             | Error::Stale { path, .. }
             | Error::AlreadyExists { path, .. }
             | Error::TooDeep { path, .. }
@@ -384,6 +406,7 @@ impl Error {
             Error::DuplicateKey { path, .. }
             | Error::SetAside { path, .. }
             | Error::NotFound { path, .. }
+            | Error::NotCarried { path, .. }
             | Error::Stale { path, .. }
             | Error::AlreadyExists { path, .. }
             | Error::TooDeep { path, .. }

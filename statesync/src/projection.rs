@@ -70,8 +70,9 @@
 //! ```
 
 use crate::diff::Diff;
-use crate::error::Error;
+use crate::error::{Error, Path};
 use crate::model::DiffModel;
+use crate::render::EntryKind;
 
 /// A view of a source model in another shape.
 pub trait Projection<S: DiffModel> {
@@ -115,24 +116,67 @@ pub fn refresh<P: Projection<S>, S: DiffModel>(
 /// is an edit of an element the source no longer shows ([`Error::NotFound`]): the view's
 /// edits are first applied to the source's projection as it is now, which refuses both.
 /// What is carried is what [`Projection::write_back`] writes: an edit it cannot express
-/// (a row deleted from a view whose `write_back` never removes) is not carried.
+/// (a row deleted from a view whose `write_back` never removes) is not carried; but an
+/// element the edits create must be in the source's projection once written back (its
+/// place in the source may have gone since the view was shown: a row of a parent deleted
+/// meanwhile), else the call is refused ([`Error::NotCarried`]) rather than drop it.
 ///
 /// # Errors
-/// [`Error::Stale`] or [`Error::NotFound`] as above, naming the view's element;
-/// [`Projection::project`]'s error; a diff or apply error (duplicate keys in a `Vec`).
-/// `source` is left as it was.
+/// [`Error::Stale`], [`Error::NotFound`] or [`Error::NotCarried`] as above, naming the
+/// view's element; [`Projection::project`]'s error; a diff or apply error (duplicate keys
+/// in a `Vec`). `source` is left as it was.
 pub fn carry_back<P: Projection<S>, S: DiffModel>(
     source: &mut S,
     shown: &P::View,
     edited: &P::View,
 ) -> Result<Diff<S>, Error> {
     let edits = shown.diff(edited)?;
-    P::project(source)?.apply(&edits)?;
+    let mut expected = P::project(source)?;
+    expected.apply(&edits)?;
     let mut before = source.clone();
     P::write_back(shown, &mut before);
     let mut after = source.clone();
     P::write_back(edited, &mut after);
+    refuse_dropped_creates(&edits, &P::project(&after)?.diff(&expected)?)?;
     let diff = before.diff(&after)?;
     source.apply(&diff)?;
     Ok(diff)
+}
+
+/// Refuses the edits when an element they create is one `missed` creates: what the source's
+/// projection, written back, lacks of the edited view ([`Error::NotCarried`]). Elements
+/// are told apart by their place in the view (models and keys from the root down).
+fn refuse_dropped_creates<V: DiffModel>(edits: &Diff<V>, missed: &Diff<V>) -> Result<(), Error> {
+    let created = created_at(edits);
+    match created_at(missed)
+        .into_iter()
+        .find(|missing| created.contains(missing))
+    {
+        Some((_, (model, key))) => Err(Error::NotCarried {
+            model,
+            key,
+            path: Path::root(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The place (`model[key]` from the root down, and the element's model and key) of each
+/// element `diff` creates.
+fn created_at<V: DiffModel>(diff: &Diff<V>) -> Vec<(Vec<String>, (&'static str, String))> {
+    let mut above: Vec<String> = Vec::new();
+    let mut created = Vec::new();
+    for entry in diff.entries() {
+        above.truncate(entry.depth);
+        let at = if entry.key.is_empty() {
+            entry.model.to_owned()
+        } else {
+            format!("{}[{}]", entry.model, entry.key)
+        };
+        above.push(at);
+        if entry.kind == EntryKind::Create {
+            created.push((above.clone(), (entry.model, entry.key)));
+        }
+    }
+    created
 }

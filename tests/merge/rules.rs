@@ -463,6 +463,90 @@ fn carry_back_refuses_an_edit_of_an_element_gone_since() {
     assert_eq!(source, before);
 }
 
+/// A projection of the devices as flat rows, whose `write_back` also adds the devices a
+/// view adds (under their site): to check what `carry_back` does with a created row.
+struct DeviceRows;
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct DeviceSheet {
+    #[statesync(children)]
+    rows: Store<DeviceRow>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct DeviceRow {
+    #[statesync(id)]
+    site: String,
+    #[statesync(id)]
+    name: String,
+    model: String,
+}
+
+impl statesync::projection::Projection<Inventory> for DeviceRows {
+    type View = DeviceSheet;
+
+    fn project(inventory: &Inventory) -> Result<DeviceSheet, statesync::Error> {
+        let rows = inventory.sites.iter().flat_map(|site| {
+            site.devices.iter().map(|device| DeviceRow {
+                site: site.name.clone(),
+                name: device.name.clone(),
+                model: device.model.clone(),
+            })
+        });
+        Ok(DeviceSheet {
+            rows: Store::try_from_iter(rows)?,
+        })
+    }
+
+    fn write_back(view: &DeviceSheet, inventory: &mut Inventory) {
+        for row in &view.rows {
+            let site = SiteKey {
+                name: row.site.clone(),
+            };
+            inventory.sites.modify(&site, |site| {
+                let key = device_key(&row.site, &row.name);
+                let added = || statesync_suite::fixtures::device(&row.site, &row.name, 0);
+                if let Ok(mut device) = site.devices.get_or_insert_with(key, added) {
+                    device.model = row.model.clone();
+                }
+            });
+        }
+    }
+}
+
+/// A row the view adds under a site the source deleted since the view was shown has no
+/// place in the source: `carry_back` refuses it (`NotCarried`), the source unchanged. It
+/// returned `Ok` with an empty diff, the row dropped (an outside tester's case); the same
+/// edit with the site there is carried.
+#[test]
+fn carry_back_refuses_a_created_row_it_could_not_write_back() {
+    use statesync::projection::{Projection, carry_back};
+    let source = inventory();
+    let shown = DeviceRows::project(&source).unwrap();
+    let mut edited = shown.clone();
+    let row = DeviceRow {
+        site: "ams".into(),
+        name: "ams-new".into(),
+        model: "m1".into(),
+    };
+    edited.rows.insert(row).unwrap();
+    let mut present = source.clone();
+    let carried = carry_back::<DeviceRows, _>(&mut present, &shown, &edited).unwrap();
+    assert_eq!(carried.summary().create, 1, "{carried}");
+    let mut gone = source.clone();
+    let _ams = gone.sites.remove(&SiteKey { name: "ams".into() });
+    let before = gone.clone();
+    let error = carry_back::<DeviceRows, _>(&mut gone, &shown, &edited).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            statesync::Error::NotCarried { model: "device_row", key, .. } if key.contains("ams-new")
+        ),
+        "{error}"
+    );
+    assert_eq!(gone, before);
+}
+
 /// Two model types that share a name (`item`) in one merge: an override of one does not
 /// reach the other (overrides were kept by name, and collided).
 mod shared_name {
