@@ -213,7 +213,11 @@ fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
     let problem = match bad {
         _ if value.is_empty() => "must not be empty".to_owned(),
         Some(c) => {
-            format!("must not hold {c:?}: plans, keys and paths show it as is (`model[key].field`)")
+            let code = u32::from(c);
+            format!(
+                "must not hold {c:?} (U+{code:04X}): plans, keys and paths show it as is \
+                 (`model[key].field`)"
+            )
         }
         None => return,
     };
@@ -221,21 +225,34 @@ fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
 }
 
 /// A bidirectional control (Unicode's `Bidi_Control`, as the runtime's renderer escapes
-/// them) or an invisible format character that no script needs (the zero-width space, the
-/// word joiner and invisible operators, the byte-order mark). The zero-width joiner and
-/// non-joiner are left alone: Persian and Indic words and emoji sequences are written with
-/// them.
+/// them), a character Unicode says to draw as nothing (`Default_Ignorable_Code_Point`: the
+/// soft hyphen, the zero-width space, the word joiner, invisible operators, Hangul fillers,
+/// tags, the byte-order mark) or one drawn blank though not a space (the Braille blank).
+/// Left alone, because scripts need them: the zero-width joiner and non-joiner (Persian and
+/// Indic words, emoji sequences), the variation selectors (emoji, CJK variants) and the
+/// Mongolian free variation selectors.
 fn is_invisible(c: char) -> bool {
     matches!(
         c,
-        '\u{061c}'
+        '\u{00ad}'
+            | '\u{034f}'
+            | '\u{061c}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180e}'..='\u{180f}'
             | '\u{200b}'
-            | '\u{200e}'
-            | '\u{200f}'
+            | '\u{200e}'..='\u{200f}'
             | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{2800}'
+            | '\u{3164}'
             | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e00ff}'
+            | '\u{e01f0}'..='\u{e0fff}'
     )
 }
 

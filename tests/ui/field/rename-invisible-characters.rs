@@ -12,6 +12,15 @@ struct Valve {
     open: u32,
     #[statesync(rename = "p\u{200b}")]
     pressure: u32,
+    // Drawn as nothing, or blank (an outside tester's list: they compiled).
+    #[statesync(rename = "a\u{ad}b")]
+    soft_hyphen: u32,
+    #[statesync(rename = "\u{3164}")]
+    hangul_filler: u32,
+    #[statesync(rename = "x\u{2800}")]
+    braille_blank: u32,
+    #[statesync(rename = "t\u{e0020}")]
+    tag_space: u32,
 }
 
 fn main() {}
