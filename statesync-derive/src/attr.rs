@@ -325,6 +325,12 @@ fn parse_flags(lit: &LitStr) -> syn::Result<Vec<syn::Ident>> {
                 ),
             ));
         }
+        if flags.iter().any(|flag: &syn::Ident| flag == name) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("model flag `{name}` is named twice"),
+            ));
+        }
         flags.push(syn::Ident::new(name, lit.span()));
     }
     Ok(flags)
