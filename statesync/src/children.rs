@@ -231,13 +231,14 @@ impl<K> ChildKeys<K> {
     }
 
     /// The keys of the models `walk` hands over, from the one with key `from` on: a walk of
-    /// the whole collection each time (for collections with no place to start from).
+    /// the whole collection each time (for collections with no place to start from), so
+    /// at least [`SCANNED_CHUNK`] of them.
     pub(crate) fn scanning<'m, M: DiffModel<Key = K> + 'm>(
         from: Option<&K>,
         limit: usize,
         walk: impl FnOnce(&mut dyn FnMut(&'m M)),
     ) -> Self {
-        let mut keys = Self::new(limit);
+        let mut keys = Self::new(limit.max(SCANNED_CHUNK));
         let mut on = from.is_none();
         walk(&mut |model| {
             on = on || from.is_some_and(|from| model.has_key(from));
@@ -923,9 +924,16 @@ macro_rules! map_children {
     };
 }
 
+/// How many keys, at least, a chunk of a collection with no place to start from holds (a
+/// `Vec`, a `HashMap`): each chunk is a pass over the collection, so n children read in
+/// chunks of c cost n²/c. The engine's own chunk is 36 keys at one call in flight; the
+/// keys a reading holds stay bounded at this size, as the batches of deletes are.
+pub(crate) const SCANNED_CHUNK: usize = 1024;
+
 /// [`ChildCollection::child_keys_from`] of a map: a `BTreeMap` and an `IndexMap` start at
-/// `from`; a `HashMap` has no order to start in: it is read whole for each chunk, which
-/// takes its smallest keys from `from` on (key order, as [`ChildCollection::child_keys`]).
+/// `from`; a `HashMap` has no order to start in: it is read whole for each chunk (of at
+/// least [`SCANNED_CHUNK`] keys), which takes its smallest keys from `from` on (key order,
+/// as [`ChildCollection::child_keys`]).
 macro_rules! map_keys_from {
     (BTreeMap, $map:ident, $from:ident, $limit:ident) => {{
         let mut keys = ChildKeys::new($limit);
@@ -956,7 +964,8 @@ macro_rules! map_keys_from {
     (HashMap, $map:ident, $from:ident, $limit:ident) => {{
         // In key order, as the blocking engine walks it (`UNORDERED`): the `limit + 1`
         // smallest keys from `from` on, kept in a heap as the whole map is read.
-        let wanted = $limit.saturating_add(1);
+        let limit = $limit.max(SCANNED_CHUNK);
+        let wanted = limit.saturating_add(1);
         let mut smallest = std::collections::BinaryHeap::with_capacity(wanted.min($map.len()));
         for key in $map
             .keys()
@@ -967,7 +976,7 @@ macro_rules! map_keys_from {
                 smallest.pop();
             }
         }
-        let mut keys = ChildKeys::new($limit);
+        let mut keys = ChildKeys::new(limit);
         for key in smallest.into_sorted_vec() {
             if !keys.push_with(|| key.clone()) {
                 break;

@@ -12,8 +12,8 @@
 //! pushes the cursors of what comes next.
 //!
 //! The state is the cursors (a few per level of each open part of the tree), the calls in
-//! flight, the deletes waiting for their children ([`Group`]) and the keys of deleted
-//! elements waiting to leave memory together (at most a chunk of reading ahead per
+//! flight, the deletes waiting for their children ([`Group`]), the keys read ahead and the
+//! keys of deleted elements waiting to leave memory together (at most 1,024 of each per
 //! collection): bounded by `max_in_flight` times the depth of the tree, whatever the size
 //! of the diff.
 //!
@@ -205,7 +205,7 @@ struct Group {
     /// The element's own delete succeeded already (`PARENT_FIRST_DELETION`).
     parent_first: bool,
     /// Children whose delete succeeded, by children field: they leave memory together when
-    /// the group's children are done, before the element's own delete, or a chunk at a time
+    /// the group's children are done, before the element's own delete, or a batch at a time
     /// (one at a time, a `Store` or an `IndexMap` would shift the rest for each, O(n²)).
     gone: Vec<(usize, Vec<AnyKey>)>,
 }
@@ -216,7 +216,7 @@ struct WalkWait {
     open: usize,
     parked: Option<Cursor>,
     /// Elements whose delete succeeded: they leave memory together once the walk started
-    /// all its deletes and they ended, before its updates and creates, or a chunk at a time
+    /// all its deletes and they ended, before its updates and creates, or a batch at a time
     /// (one at a time, a `Store` or an `IndexMap` would shift the rest for each, O(n·d)).
     gone: Vec<AnyKey>,
     /// The collection (where the deletes ended).
