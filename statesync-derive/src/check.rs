@@ -230,7 +230,7 @@ fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
 /// tags, the byte-order mark) or one drawn blank though not a space (the Braille blank).
 /// Left alone, because scripts need them: the zero-width joiner and non-joiner (Persian and
 /// Indic words, emoji sequences), the variation selectors (emoji, CJK variants) and the
-/// Mongolian free variation selectors.
+/// Mongolian free variation selectors (U+180B to U+180D, and U+180F).
 fn is_invisible(c: char) -> bool {
     matches!(
         c,
@@ -239,7 +239,7 @@ fn is_invisible(c: char) -> bool {
             | '\u{061c}'
             | '\u{115f}'..='\u{1160}'
             | '\u{17b4}'..='\u{17b5}'
-            | '\u{180e}'..='\u{180f}'
+            | '\u{180e}'
             | '\u{200b}'
             | '\u{200e}'..='\u{200f}'
             | '\u{202a}'..='\u{202e}'

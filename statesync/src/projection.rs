@@ -117,9 +117,10 @@ pub fn refresh<P: Projection<S>, S: DiffModel>(
 /// edits are first applied to the source's projection as it is now, which refuses both.
 /// What is carried is what [`Projection::write_back`] writes: an edit it cannot express
 /// (a row deleted from a view whose `write_back` never removes) is not carried; but an
-/// element the edits create must be in the source's projection once written back (its
-/// place in the source may have gone since the view was shown: a row of a parent deleted
-/// meanwhile), else the call is refused ([`Error::NotCarried`]) rather than drop it.
+/// element the edits create must be in the source's projection once written back (or an
+/// element of its model in its place, for a `write_back` that normalizes keys), else the
+/// call is refused ([`Error::NotCarried`]) rather than drop it: its place in the source
+/// may have gone since the view was shown (a row of a parent deleted meanwhile).
 ///
 /// # Errors
 /// [`Error::Stale`], [`Error::NotFound`] or [`Error::NotCarried`] as above, naming the
@@ -143,29 +144,45 @@ pub fn carry_back<P: Projection<S>, S: DiffModel>(
     Ok(diff)
 }
 
-/// Refuses the edits when an element they create is one `missed` creates: what the source's
-/// projection, written back, lacks of the edited view ([`Error::NotCarried`]). Elements
-/// are told apart by their place in the view (models and keys from the root down).
+/// Refuses the edits when an element they create is one `missed` creates (what the
+/// source's projection, written back, lacks of the edited view: [`Error::NotCarried`]),
+/// unless an element of the same model appeared in its place unasked (one the edits did
+/// not delete, which `missed` deletes): a `write_back` that normalizes keys (lowercases a
+/// name) carries the create under another key. Elements are told apart by their place in
+/// the view (models and keys from the root down).
 fn refuse_dropped_creates<V: DiffModel>(edits: &Diff<V>, missed: &Diff<V>) -> Result<(), Error> {
-    let created = created_at(edits);
-    match created_at(missed)
+    let created = placed(edits, EntryKind::Create);
+    let deleted = placed(edits, EntryKind::Delete);
+    let mut appeared: Vec<_> = placed(missed, EntryKind::Delete)
         .into_iter()
-        .find(|missing| created.contains(missing))
-    {
-        Some((_, (model, key))) => Err(Error::NotCarried {
-            model,
-            key,
-            path: Path::root(),
-        }),
-        None => Ok(()),
+        .filter(|element| !deleted.contains(element))
+        .collect();
+    let missing = placed(missed, EntryKind::Create)
+        .into_iter()
+        .filter(|element| created.contains(element));
+    for (_, (model, key)) in missing {
+        match appeared.iter().position(|(_, (other, _))| *other == model) {
+            Some(at) => drop(appeared.swap_remove(at)),
+            None => {
+                return Err(Error::NotCarried {
+                    model,
+                    key,
+                    path: Path::root(),
+                });
+            }
+        }
     }
+    Ok(())
 }
 
 /// The place (`model[key]` from the root down, and the element's model and key) of each
-/// element `diff` creates.
-fn created_at<V: DiffModel>(diff: &Diff<V>) -> Vec<(Vec<String>, (&'static str, String))> {
+/// element `diff` lists as `kind`.
+fn placed<V: DiffModel>(
+    diff: &Diff<V>,
+    kind: EntryKind,
+) -> Vec<(Vec<String>, (&'static str, String))> {
     let mut above: Vec<String> = Vec::new();
-    let mut created = Vec::new();
+    let mut found = Vec::new();
     for entry in diff.entries() {
         above.truncate(entry.depth);
         let at = if entry.key.is_empty() {
@@ -174,9 +191,9 @@ fn created_at<V: DiffModel>(diff: &Diff<V>) -> Vec<(Vec<String>, (&'static str, 
             format!("{}[{}]", entry.model, entry.key)
         };
         above.push(at);
-        if entry.kind == EntryKind::Create {
-            created.push((above.clone(), (entry.model, entry.key)));
+        if entry.kind == kind {
+            found.push((above.clone(), (entry.model, entry.key)));
         }
     }
-    created
+    found
 }

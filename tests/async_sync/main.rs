@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod delete_panic;
 mod fake;
 mod fatal;
 mod finished;

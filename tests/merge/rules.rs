@@ -503,9 +503,11 @@ impl statesync::projection::Projection<Inventory> for DeviceRows {
             let site = SiteKey {
                 name: row.site.clone(),
             };
+            // Device names are lowercase in the inventory: a row's name is written so.
+            let name = row.name.to_lowercase();
             inventory.sites.modify(&site, |site| {
-                let key = device_key(&row.site, &row.name);
-                let added = || statesync_suite::fixtures::device(&row.site, &row.name, 0);
+                let key = device_key(&row.site, &name);
+                let added = || statesync_suite::fixtures::device(&row.site, &name, 0);
                 if let Ok(mut device) = site.devices.get_or_insert_with(key, added) {
                     device.model = row.model.clone();
                 }
@@ -533,6 +535,18 @@ fn carry_back_refuses_a_created_row_it_could_not_write_back() {
     let mut present = source.clone();
     let carried = carry_back::<DeviceRows, _>(&mut present, &shown, &edited).unwrap();
     assert_eq!(carried.summary().create, 1, "{carried}");
+    // A row whose name `write_back` writes otherwise (lowercased) is carried under it.
+    let mut upper = shown.clone();
+    let row = DeviceRow {
+        site: "ams".into(),
+        name: "AMS-Upper".into(),
+        model: "m1".into(),
+    };
+    upper.rows.insert(row).unwrap();
+    let mut normalized = source.clone();
+    let carried = carry_back::<DeviceRows, _>(&mut normalized, &shown, &upper).unwrap();
+    assert_eq!(carried.summary().create, 1, "{carried}");
+    assert!(carried.to_string().contains("ams-upper"), "{carried}");
     let mut gone = source.clone();
     let _ams = gone.sites.remove(&SiteKey { name: "ams".into() });
     let before = gone.clone();

@@ -225,6 +225,21 @@ struct WalkWait {
     issued: bool,
 }
 
+impl Group {
+    /// The purges of the children that left the system, one per children field.
+    fn purges(&mut self) -> Vec<Cursor> {
+        let element = self.place.down(Arc::clone(&self.key), Via::Target);
+        std::mem::take(&mut self.gone)
+            .into_iter()
+            .filter(|(_, keys)| !keys.is_empty())
+            .map(|(field, keys)| Cursor {
+                place: element.field(field),
+                work: Work::Purge { keys },
+            })
+            .collect()
+    }
+}
+
 impl WalkWait {
     /// The purge of the elements that left the system, if any.
     fn purge(&mut self) -> Option<Cursor> {
@@ -413,7 +428,8 @@ impl Walker {
         }
         self.frontier
             .retain(|cursor| !matches!(cursor.work, Work::Walk(_) | Work::Every(Every::Walk(_))));
-        // Elements that left the system still leave memory.
+        // Elements that left the system still leave memory (also those of a group a
+        // panicking callback kept from ending).
         let purges: Vec<Cursor> = self
             .walks
             .values_mut()
@@ -421,6 +437,8 @@ impl Walker {
             .collect();
         self.frontier.extend(purges);
         self.walks.clear();
+        let purges: Vec<Cursor> = self.groups.values_mut().flat_map(Group::purges).collect();
+        self.frontier.extend(purges);
         self.second_walk = true;
     }
 
@@ -489,11 +507,9 @@ impl Walker {
         entry.open = entry.open.saturating_sub(1);
         if entry.open == 0 {
             let (place, key) = (entry.place.clone(), Arc::clone(&entry.key));
-            let gone = std::mem::take(&mut entry.gone);
             // The purges run first (a step's first push runs first).
-            let element = place.down(Arc::clone(&key), Via::Target);
-            for (field, keys) in gone.into_iter().filter(|(_, keys)| !keys.is_empty()) {
-                self.push(element.field(field), Work::Purge { keys });
+            for purge in entry.purges() {
+                self.push(purge.place, purge.work);
             }
             self.push(place, Work::Finish { key, group });
         }
