@@ -565,12 +565,16 @@ impl Walker {
                 std::mem::take(&mut wait.gone)
             }
         };
-        purge(slots, &now);
+        purge(slots, now);
     }
 
     /// The walk `walk` of the step's collection (`slots`) has started all its deletes: if
     /// none runs, those that left the system leave memory now; else when the last ends.
-    fn deletes_issued<M: DiffModel + 'static, S: Slots<M>>(&mut self, walk: u64, slots: &mut S) {
+    fn deletes_issued<M: DiffModel<Key: Send + Sync> + 'static, S: Slots<M>>(
+        &mut self,
+        walk: u64,
+        slots: &mut S,
+    ) {
         let Some(wait) = self.walks.get_mut(&walk) else {
             return;
         };
@@ -579,7 +583,7 @@ impl Walker {
             return;
         }
         let gone = std::mem::take(&mut wait.gone);
-        purge(slots, &gone);
+        purge(slots, gone);
         self.walks.remove(&walk);
     }
 
@@ -752,10 +756,12 @@ fn find<'d, M: DiffModel>(diff: &'d Diff<M>, key: &M::Key) -> Option<&'d Element
 }
 
 /// Takes the elements with these keys out of the collection, in one pass.
-fn purge<M: DiffModel + 'static, S: Slots<M>>(slots: &mut S, keys: &[AnyKey]) {
+fn purge<M: DiffModel<Key: Send + Sync> + 'static, S: Slots<M>>(slots: &mut S, keys: Vec<AnyKey>) {
+    // Each key is held once (by the list): taken out of its `Arc`, not cloned.
     let keys: Vec<M::Key> = keys
-        .iter()
-        .filter_map(|key| key.downcast_ref::<M::Key>().cloned())
+        .into_iter()
+        .filter_map(|key| key.downcast::<M::Key>().ok())
+        .map(|key| Arc::try_unwrap(key).unwrap_or_else(|shared| (*shared).clone()))
         .collect();
     slots.remove_slots(&keys);
 }
@@ -789,7 +795,7 @@ fn act<M, H, S>(
             Some(typed) => complete::complete(walker, slots, diff, typed, kind, result, run),
             None => walker.lost(Work::Complete { key, kind, result }),
         },
-        Work::Purge { keys } => purge(slots, &keys),
+        Work::Purge { keys } => purge(slots, keys),
         Work::Every(_) => {}
     }
 }
