@@ -96,13 +96,11 @@ fn nul_at(json: &str) -> Option<usize> {
     None
 }
 
-/// Where JSON text holds a number that is a negative zero (`-0.0`, `-0`, `-0e5`): a `-`
-/// outside strings starts a number, whose digits before any exponent are all `0`.
-fn negative_zero_at(json: &str) -> Option<usize> {
-    let bytes = json.as_bytes();
-    let mut in_string = false;
-    let mut escaped = false;
-    for (at, &byte) in bytes.iter().enumerate() {
+/// The bytes of JSON text outside its strings, with their offsets (a string's quotes and
+/// what lies between them left out).
+fn outside_strings(json: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let (mut in_string, mut escaped) = (false, false);
+    json.bytes().enumerate().filter(move |&(_, byte)| {
         if in_string {
             match (escaped, byte) {
                 (true, _) => escaped = false,
@@ -110,45 +108,39 @@ fn negative_zero_at(json: &str) -> Option<usize> {
                 (false, b'"') => in_string = false,
                 _ => {}
             }
-        } else if byte == b'"' {
-            in_string = true;
-        } else if byte == b'-' {
-            let mantissa = bytes
-                .get(at + 1..)
-                .unwrap_or_default()
-                .iter()
-                .take_while(|digit| digit.is_ascii_digit() || **digit == b'.');
-            if mantissa.clone().all(|digit| matches!(digit, b'0' | b'.')) && mantissa.count() > 0 {
-                return Some(at);
-            }
+            return false;
         }
-    }
-    None
+        in_string = byte == b'"';
+        !in_string
+    })
+}
+
+/// Where JSON text holds a number that is a negative zero (`-0.0`, `-0`, `-0e5`): a `-`
+/// outside strings starts a number, whose digits before any exponent are all `0`.
+fn negative_zero_at(json: &str) -> Option<usize> {
+    let bytes = json.as_bytes();
+    let zero_after = |at: usize| {
+        let mantissa = bytes
+            .get(at + 1..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|digit| digit.is_ascii_digit() || **digit == b'.');
+        mantissa.clone().count() > 0 && mantissa.clone().all(|digit| matches!(digit, b'0' | b'.'))
+    };
+    outside_strings(json)
+        .find(|&(at, byte)| byte == b'-' && zero_after(at))
+        .map(|(at, _)| at)
 }
 
 /// Whether JSON text holds a number written with an exponent (`1e16`): `jsonb` prints it
 /// in full (`10000000000000000`), which may read back as another kind of number. An `e`
 /// counts after a digit or a point outside strings (not in `true`, `false` or a string).
 fn holds_exponent(json: &str) -> bool {
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut previous = 0_u8;
-    for &byte in json.as_bytes() {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if byte == b'"' {
-            in_string = true;
-        } else if matches!(byte, b'e' | b'E') && (previous.is_ascii_digit() || previous == b'.') {
-            return true;
-        }
-        previous = byte;
-    }
-    false
+    let bytes = json.as_bytes();
+    outside_strings(json).any(|(at, byte)| {
+        let previous = at.checked_sub(1).and_then(|before| bytes.get(before));
+        matches!(byte, b'e' | b'E') && previous.is_some_and(|p| p.is_ascii_digit() || *p == b'.')
+    })
 }
 
 /// `value` read back as a read of the table reads it: from the text `jsonb` prints for it,
@@ -917,7 +909,7 @@ fn pull_or_gone(pulled: Result<usize, Error>) -> Result<usize, CommitError> {
 
 #[cfg(test)]
 mod tests {
-    use super::negative_zero_at;
+    use super::{holds_exponent, negative_zero_at};
 
     #[test]
     fn a_negative_zero_is_found_only_as_a_number() {
@@ -926,5 +918,13 @@ mod tests {
         assert_eq!(negative_zero_at("[-0e5]"), Some(1));
         assert_eq!(negative_zero_at("[-0.5,-10,-0.001,0.0,-1e-7]"), None);
         assert_eq!(negative_zero_at(r#"{"-0.0":"-0","a\"-0":1}"#), None);
+    }
+
+    #[test]
+    fn an_exponent_is_found_only_in_a_number() {
+        assert!(holds_exponent("[1e16]"));
+        assert!(holds_exponent(r#"{"a":"x","b":2.5E-3}"#));
+        assert!(!holds_exponent(r#"{"1e5":"2e5","t":true,"f":false}"#));
+        assert!(!holds_exponent(r#"["a\"1e5"]"#));
     }
 }
