@@ -49,8 +49,8 @@ const AHEAD: usize = 32;
 
 /// How many keys of deleted elements of one collection may wait to leave memory together,
 /// at least: each batch leaves in one pass over the collection, so d deletes from n
-/// elements cost about n·d / batch (a chunk of reading ahead, 36 keys at one call in
-/// flight, made a diff deleting half of 100,000 `Store` elements take 0.4 s).
+/// elements cost about n·d / batch. (Batches of a reading chunk, 36 keys at one call in
+/// flight, made a diff deleting half of 100,000 `Store` elements take 0.4 s.)
 const LEAVE_TOGETHER: usize = 1024;
 
 /// How a step goes down into an element's children.
