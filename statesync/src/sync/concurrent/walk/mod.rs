@@ -13,9 +13,9 @@
 //!
 //! The state is the cursors (a few per level of each open part of the tree), the calls in
 //! flight, the deletes waiting for their children ([`Group`]), the keys read ahead and the
-//! keys of deleted elements waiting to leave memory together (at most 1,024 of each per
-//! collection): bounded by `max_in_flight` times the depth of the tree, whatever the size
-//! of the diff.
+//! keys of deleted elements waiting to leave memory together (a batch of each per
+//! collection, 1,024 keys or a chunk of reading ahead): bounded by `max_in_flight` times
+//! the depth of the tree, whatever the size of the diff.
 //!
 //! Memory changes when a call ends: a created element goes in with its children, which are
 //! taken out again if their own create fails, is skipped, or never runs (a dropped sync:
