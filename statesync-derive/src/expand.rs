@@ -512,17 +512,6 @@ fn child_diffs_type(model: &Model) -> TokenStream {
             ));
         }
     }
-    // In a cycle of several models, each one's records are written through the others':
-    // the bounds are those of every model the cycle reaches (as `sync_models` lists
-    // them), the same on each member, so that what one asks of another is assumed, not
-    // proved through its impl (which would ask for the serde of children beside it).
-    for listed in bound::cycle(model) {
-        cycle_types.extend([
-            listed.clone(),
-            syn::parse_quote!(<#listed as #krate::DiffModel>::Key),
-            syn::parse_quote!(<#listed as #krate::DiffModel>::Changes),
-        ]);
-    }
     if !cycle_types.is_empty() && model.generics.params.is_empty() {
         let model_ident = model.ident;
         cycle_types.push(syn::parse_quote!(#model_ident));

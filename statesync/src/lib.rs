@@ -151,12 +151,11 @@ pub use summary::Summary;
 ///   forever). Put the same list on each model of the cycle. In a generic cycle
 ///   (`sync_models = "Dir<T>, File<T>"`), a model whose parameter reaches the other members'
 ///   attributes or ids only through its children asks of it only `Clone`: give it what the
-///   others ask with `bound` (`bound = "T: Clone + Debug + PartialEq"`). Without serde, a
-///   cycle compiles when the listed models that are not part of the recursion (children
-///   its members hold beside it) have no children of their own; deeper than that, derive
-///   serde on the models the cycle reaches (the generated serde impls of their diffs
-///   cannot otherwise be checked without a cycle of bounds). A model that holds only
-///   itself, beside any other children, needs neither.
+///   others ask with `bound` (`bound = "T: Clone + Debug + PartialEq"`). Models of a cycle
+///   that also have children outside it must derive serde as well, when the `serde`
+///   feature is on: the generated serde impls of their diffs cannot otherwise be checked
+///   without a cycle of bounds. (A model that holds only itself, beside any other children,
+///   needs no serde.)
 /// - `key_type = "..."`, `field_type = "..."`, `changes_type = "..."`,
 ///   `child_diffs_type = "..."`: the names of the generated types (default `{Model}Key`,
 ///   `{Model}Field`, `{Model}Changes`, `{Model}ChildDiffs`), for when one is taken, say by
