@@ -28,7 +28,7 @@ mod diffs;
 mod reading;
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::diff::{Action, Diff, ElementDiff};
@@ -207,7 +207,7 @@ struct Group {
     /// Children whose delete succeeded, by children field: they leave memory together when
     /// the group's children are done, before the element's own delete, or a batch at a time
     /// (one at a time, a `Store` or an `IndexMap` would shift the rest for each, O(n²)).
-    gone: Vec<(usize, Vec<AnyKey>)>,
+    gone: BTreeMap<usize, Vec<AnyKey>>,
 }
 
 /// A collection walk's deletes not done yet, and the walk waiting for them to create.
@@ -490,7 +490,7 @@ impl Walker {
                 open: 1,
                 all_gone: true,
                 parent_first,
-                gone: Vec::new(),
+                gone: BTreeMap::new(),
             },
         );
         self.push(down, Work::Every(Every::Delete(group)));
@@ -535,16 +535,7 @@ impl Walker {
                 let Some(entry) = self.groups.get_mut(&group) else {
                     return slots.remove_slot(key);
                 };
-                let at = match entry.gone.iter().position(|(at, _)| *at == field) {
-                    Some(at) => at,
-                    None => {
-                        entry.gone.push((field, Vec::new()));
-                        entry.gone.len() - 1
-                    }
-                };
-                let Some((_, keys)) = entry.gone.get_mut(at) else {
-                    return slots.remove_slot(key);
-                };
+                let keys = entry.gone.entry(field).or_default();
                 keys.push(erase(key));
                 if keys.len() < batch {
                     return;
