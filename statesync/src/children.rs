@@ -368,11 +368,11 @@ fn diff_indexed<M: DiffModel>(
     join(
         old.0,
         new.0,
-        &|at_old, at_new| match (old_models.get(at_old), new_models.get(at_new)) {
+        &|(at_old, at_new): (usize, usize)| match (old_models.get(at_old), new_models.get(at_new)) {
             (Some(old), Some(new)) => old.same_key(new),
             _ => false,
         },
-        &mut |paired| match paired {
+        &mut |paired: Paired| match paired {
             Paired::Both {
                 old: at_old,
                 new: at_new,

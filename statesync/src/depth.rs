@@ -8,6 +8,8 @@ use std::cell::Cell;
 use std::fmt::Display;
 
 use crate::any_model::{AnyModel, KeyOf};
+#[cfg(feature = "serde")]
+use crate::callback::CallbackMut;
 use crate::diff::{Action, Diff};
 use crate::error::Error;
 use crate::model::{DiffModel, DiffVisitor};
@@ -152,7 +154,7 @@ pub(crate) fn read_level<M: DiffModel, T, E: serde::de::Error>(
     let level = std::mem::size_of::<M>().saturating_add(std::mem::size_of::<M::Changes>());
     let needs = READ_STACK_BASE.saturating_add(level.saturating_mul(READ_STACK_PER_BYTE));
     let (mut read, mut read_out) = (Some(read), None);
-    with_stack(needs, &mut || read_out = read.take().map(|read| read()));
+    with_stack(needs, &mut |()| read_out = read.take().map(|read| read()));
     read_out.unwrap_or_else(|| Err(E::custom("a level of the tree was not read")))
 }
 
@@ -160,8 +162,10 @@ pub(crate) fn read_level<M: DiffModel, T, E: serde::de::Error>(
 /// not). Not generic: `stacker`'s functions are compiled once, not per model type and
 /// format (they took 2.7% of the compile-cost crate's LLVM IR).
 #[cfg(feature = "serde")]
-fn with_stack(needs: usize, run: &mut dyn FnMut()) {
-    stacker::maybe_grow(needs, needs.saturating_mul(8).max(1 << 20), run);
+fn with_stack(needs: usize, run: &mut dyn CallbackMut<(), ()>) {
+    stacker::maybe_grow(needs, needs.saturating_mul(8).max(1 << 20), || {
+        run.run_mut(());
+    });
 }
 
 /// The stack a level of a tree read with serde may take beyond its models' size (measured:

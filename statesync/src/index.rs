@@ -1,6 +1,6 @@
 //! The hash index behind [`Store`](crate::Store) and the keyed joins, compiled once for
 //! every key type: [`Positions`] maps hashes to positions in a list the caller keeps, and
-//! takes key equality as a `&dyn Fn` over positions. What is compiled per key type is
+//! takes key equality as a [`Callback`] over positions. What is compiled per key type is
 //! hashing a key ([`hash_of`]) and comparing two keys.
 
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use hashbrown::HashTable;
 
+use crate::callback::Callback;
 use crate::model::DiffModel;
 
 /// The hasher keys are hashed with. A model hashes its id fields into it
@@ -36,7 +37,7 @@ pub(crate) fn hash_of_model<M: DiffModel>(model: &M) -> u64 {
 }
 
 /// Equality of the looked-up key with the key at a position.
-pub(crate) type SameAt<'a> = &'a dyn Fn(usize) -> bool;
+pub(crate) type SameAt<'a> = &'a dyn Callback<usize, bool>;
 
 /// A hash index of the positions `0..len` of a list of keys the caller keeps in step: the
 /// hash of the key at each position, and a table from hashes to positions.
@@ -70,7 +71,7 @@ impl Positions {
     pub(crate) fn find(&self, hash: u64, same: SameAt<'_>) -> Option<usize> {
         let hashes = &self.hashes;
         self.table
-            .find(hash, |&at| hashes.get(at) == Some(&hash) && same(at))
+            .find(hash, |&at| hashes.get(at) == Some(&hash) && same.run(at))
             .copied()
     }
 
@@ -229,7 +230,7 @@ impl<K: Hash + Eq> Keys<K> {
     /// The position of a key whose [`hash_of`] is `hash`.
     pub(crate) fn hashed(&self, hash: u64, key: &K) -> Option<usize> {
         self.positions
-            .find(hash, &|at| self.keys.get(at) == Some(key))
+            .find(hash, &|at: usize| self.keys.get(at) == Some(key))
     }
 
     /// Adds a key at the end and returns its position, or, when it is present, returns its

@@ -1,7 +1,8 @@
 //! The keyed join of two indexed lists, compiled once for every model type: it pairs the
 //! positions of equal keys, and leaves what the pairs mean (compare, delete, create) to a
-//! callback. Keys are compared through a `&dyn Fn` over positions.
+//! callback. Keys are compared through a [`Callback`] over positions.
 
+use crate::callback::{Callback, CallbackMut};
 use crate::error::Error;
 use crate::index::Positions;
 
@@ -28,8 +29,8 @@ pub(crate) enum Paired {
 pub(crate) fn join(
     old: &Positions,
     new: &Positions,
-    same: &dyn Fn(usize, usize) -> bool,
-    emit: &mut dyn FnMut(Paired) -> Result<(), Error>,
+    same: &dyn Callback<(usize, usize), bool>,
+    emit: &mut dyn CallbackMut<Paired, Result<(), Error>>,
 ) -> Result<(), Error> {
     let mut matched = 0;
     let mut guess = Guess::default();
@@ -37,19 +38,19 @@ pub(crate) fn join(
         match guess.find(at, (old, new, false), same) {
             Some(found) => {
                 matched += 1;
-                emit(Paired::Both {
+                emit.run_mut(Paired::Both {
                     old: at,
                     new: found,
                 })?;
             }
-            None => emit(Paired::Old(at))?,
+            None => emit.run_mut(Paired::Old(at))?,
         }
     }
     if matched < new.len() {
         let mut guess = Guess::default();
         for at in 0..new.len() {
             if guess.find(at, (new, old, true), same).is_none() {
-                emit(Paired::New(at))?;
+                emit.run_mut(Paired::New(at))?;
             }
         }
     }
@@ -62,14 +63,14 @@ pub(crate) fn join(
 pub(crate) fn all_paired(
     old: &Positions,
     new: &Positions,
-    same: &dyn Fn(usize, usize) -> bool,
-    both: &mut dyn FnMut(usize, usize) -> bool,
+    same: &dyn Callback<(usize, usize), bool>,
+    both: &mut dyn CallbackMut<(usize, usize), bool>,
 ) -> bool {
     let mut guess = Guess::default();
     (0..old.len()).all(|at| {
         guess
             .find(at, (old, new, false), same)
-            .is_some_and(|found| both(at, found))
+            .is_some_and(|found| both.run_mut((at, found)))
     })
 }
 
@@ -89,13 +90,13 @@ impl Guess {
         &mut self,
         at: usize,
         (this, other, back): (&Positions, &Positions, bool),
-        same: &dyn Fn(usize, usize) -> bool,
+        same: &dyn Callback<(usize, usize), bool>,
     ) -> Option<usize> {
         let same = |at: usize, found: usize| {
             if back {
-                same(found, at)
+                same.run((found, at))
             } else {
-                same(at, found)
+                same.run((at, found))
             }
         };
         let hash = this.hash_at(at)?;
@@ -103,7 +104,7 @@ impl Guess {
             .checked_add_signed(self.shift)
             .filter(|&guess| guess < other.len() && same(at, guess));
         guess.or_else(|| {
-            let found = other.find(hash, &|found| same(at, found))?;
+            let found = other.find(hash, &|found: usize| same(at, found))?;
             self.shift = found as isize - at as isize;
             Some(found)
         })
@@ -144,8 +145,8 @@ mod tests {
         let result = join(
             old.positions(),
             new.positions(),
-            &|a, b| old.get(a) == new.get(b),
-            &mut |pair| {
+            &|(a, b): (usize, usize)| old.get(a) == new.get(b),
+            &mut |pair: Paired| {
                 pairs.push(pair);
                 Ok(())
             },
@@ -168,25 +169,25 @@ mod tests {
     fn all_paired_needs_every_old_key_with_its_pair() {
         let old = keys(&["a", "b", "c"]);
         let new = keys(&["c", "a", "b"]);
-        let same = |a: usize, b: usize| old.get(a) == new.get(b);
+        let same = |(a, b): (usize, usize)| old.get(a) == new.get(b);
         let mut pairs = Vec::new();
-        let all = all_paired(old.positions(), new.positions(), &same, &mut |a, b| {
+        let all = all_paired(old.positions(), new.positions(), &same, &mut |(a, b)| {
             pairs.push((a, b));
             true
         });
         assert!(all);
         assert_eq!(pairs, [(0, 1), (1, 2), (2, 0)]);
-        let refused = |at: usize, _| at != 1;
+        let refused = |(at, _): (usize, usize)| at != 1;
         assert!(!all_paired(old.positions(), new.positions(), &same, &mut {
             refused
         }));
         let fewer = keys(&["a", "c"]);
-        let same = |a: usize, b: usize| old.get(a) == fewer.get(b);
+        let same = |(a, b): (usize, usize)| old.get(a) == fewer.get(b);
         assert!(!all_paired(
             old.positions(),
             fewer.positions(),
             &same,
-            &mut |_, _| true
+            &mut |_: (usize, usize)| true
         ));
     }
 }

@@ -9,6 +9,7 @@
 
 // The core: models, keys, fields, stores, diffs, apply, rendering. It names no layer above.
 mod any_model;
+mod callback;
 mod canonical;
 mod children;
 mod depth;

@@ -1,19 +1,21 @@
 //! Sorting without a copy of the sort algorithm per element type. A stable sort is a lot of
 //! code, and statesync sorts elements of every model type (diffs are kept in key order):
-//! here the algorithm runs once, non-generic, on indices compared through a `&dyn Fn`, and
+//! here the algorithm runs once, non-generic, on indices compared through a [`Callback`], and
 //! what is compiled per type is the comparison and the swaps that follow.
 
 use std::cmp::Ordering;
 
+use crate::callback::Callback;
+
 /// The swaps that sort `len` items, compared by index, stably: applied in order to the
 /// items, `swap(a, b)` each. Empty when they are in order already (the common case: stores
 /// and diffs mostly come sorted).
-fn sorting_swaps(len: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<(usize, usize)> {
-    if (1..len).all(|at| cmp(at - 1, at) != Ordering::Greater) {
+fn sorting_swaps(len: usize, cmp: &dyn Callback<(usize, usize), Ordering>) -> Vec<(usize, usize)> {
+    if (1..len).all(|at| cmp.run((at - 1, at)) != Ordering::Greater) {
         return Vec::new();
     }
     let mut order: Vec<usize> = (0..len).collect();
-    order.sort_by(|&a, &b| cmp(a, b));
+    order.sort_by(|&a, &b| cmp.run((a, b)));
     // `held[at]`: the item now at position `at`; `place[item]`: the position of `item`.
     let mut held: Vec<usize> = (0..len).collect();
     let mut place: Vec<usize> = (0..len).collect();
@@ -40,7 +42,7 @@ fn sorting_swaps(len: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<(usi
 /// Sorts `items` stably by the key `key` borrows from each. The sort runs on indices, once
 /// for every type; what is compiled per type is the comparison and a loop of swaps.
 pub(crate) fn sort_by_key_ref<T, K: Ord + ?Sized>(items: &mut [T], key: impl Fn(&T) -> &K) {
-    let compare = |a: usize, b: usize| items.get(a).map(&key).cmp(&items.get(b).map(&key));
+    let compare = |(a, b): (usize, usize)| items.get(a).map(&key).cmp(&items.get(b).map(&key));
     for (a, b) in sorting_swaps(items.len(), &compare) {
         items.swap(a, b);
     }

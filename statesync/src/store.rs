@@ -3,6 +3,7 @@
 use std::fmt;
 use std::mem::ManuallyDrop;
 
+use crate::callback::Callback;
 use crate::children::ChildCollection;
 use crate::diff::{Diff, DiffBuilder};
 use crate::error::{Error, Operation, Path};
@@ -779,17 +780,20 @@ impl<M: DiffModel + PartialEq> PartialEq for Store<M> {
         }
         // One call site of the models' equality for both lists (a slice comparison of the
         // collisions would be another copy of it).
-        let same: &dyn Fn(Option<&M>, Option<&M>) -> bool = &|a, b| a == b;
-        let collided = |at| same(this.collisions.get(at), other.collisions.get(at));
+        let same: &dyn Callback<(Option<&M>, Option<&M>), bool> = &|(a, b)| a == b;
+        let collided = |at| same.run((this.collisions.get(at), other.collisions.get(at)));
         (0..this.collisions.len()).all(collided)
             && all_paired(
                 &this.index,
                 &other.index,
-                &|at, found| match (this.models.get(at), other.models.get(found)) {
+                &|(at, found): (usize, usize)| match (this.models.get(at), other.models.get(found))
+                {
                     (Some(a), Some(b)) => a.same_key(b),
                     _ => false,
                 },
-                &mut |at, found| same(this.models.get(at), other.models.get(found)),
+                &mut |(at, found): (usize, usize)| {
+                    same.run((this.models.get(at), other.models.get(found)))
+                },
             )
     }
 }
@@ -937,7 +941,7 @@ fn position_hashed<M: DiffModel>(
     hash: u64,
     key: &M::Key,
 ) -> Option<usize> {
-    index.find(hash, &|at| {
+    index.find(hash, &|at: usize| {
         models.get(at).is_some_and(|model| model.has_key(key))
     })
 }
