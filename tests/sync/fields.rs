@@ -332,11 +332,88 @@ fn outcomes_name_the_field_where_two_fields_hold_one_model() {
     for line in [
         "create firewall[name=fw2] > rule[seq=1] (ingress): skipped: its parent failed",
         "create firewall[name=fw2] > rule[seq=3] (outbound): skipped: its parent failed",
-        "create firewall[name=fw2] > rule[seq=1] > note[text=why]: skipped: its parent failed",
+        "create firewall[name=fw2] > rule[seq=1] (ingress) > note[text=why]: skipped: its parent failed",
     ] {
         assert!(
             lines.iter().any(|l| l == line),
             "{line:?} not in {lines:#?}"
         );
+    }
+}
+
+/// Records each note created: its text, `Parents::field_of::<Firewall>()`,
+/// `Parents::fields()` and the parents as printed.
+#[derive(Default)]
+struct NoteCalls(Mutex<Vec<String>>);
+
+impl NoteCalls {
+    fn note(&self, note: &Note, parents: &Parents) {
+        let fields: Vec<&str> = parents.fields().collect();
+        let line = format!(
+            "{} {:?} {fields:?} {parents}",
+            note.text,
+            parents.field_of::<Firewall>()
+        );
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+impl Adapter for NoteCalls {}
+impl Hooks<Firewall> for NoteCalls {}
+impl Hooks<Rule> for NoteCalls {}
+impl Hooks<Note> for NoteCalls {
+    fn create(&mut self, note: &Note, parents: &Parents) -> Result<(), HookError> {
+        self.note(note, parents);
+        Ok(())
+    }
+}
+impl AsyncAdapter for NoteCalls {}
+impl AsyncHooks<Firewall> for NoteCalls {}
+impl AsyncHooks<Rule> for NoteCalls {}
+impl AsyncHooks<Note> for NoteCalls {
+    async fn create(&self, note: &Note, parents: &Parents) -> Result<(), HookError> {
+        self.note(note, parents);
+        Ok(())
+    }
+}
+
+/// A grandchild under two fields of one model: a note of rule 1 in `ingress` and one of
+/// rule 1 in `outbound` are told apart by their hooks (`Parents::field_of`,
+/// `Parents::fields`, the printed parents) and by the report's lines, in both engines (an
+/// outside tester's case: both got the same parents and the same line before).
+#[test]
+fn grandchildren_of_two_fields_of_one_model_are_told_apart() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut noted = rule(1, "deny");
+    noted.notes.insert(Note { text: "n".into() }).unwrap();
+    let plain = [rule(1, "deny")];
+    let before = firewall("fw", &plain, &plain);
+    let cases = [
+        (firewall("fw", &[noted.clone()], &plain), "ingress"),
+        (firewall("fw", &plain, &[noted]), "outbound"),
+    ];
+    for (source, field) in cases {
+        let hooked = format!(
+            "n Some({field:?}) [{field:?}, \"notes\"] firewall[name=fw] > rule[seq=1] ({field})"
+        );
+        let line =
+            format!("create firewall[name=fw] > rule[seq=1] ({field}) > note[text=n]: applied");
+        let mut calls = NoteCalls::default();
+        let mut memory = before.clone();
+        let report = memory
+            .sync_from(&source, &mut calls, SyncOptions::default())
+            .unwrap();
+        assert_eq!(*calls.0.lock().unwrap(), [hooked.clone()]);
+        assert_eq!(lines(&report), [line.clone()]);
+        let calls = NoteCalls::default();
+        let mut memory = before.clone();
+        let report = runtime
+            .block_on(memory.sync_from_async(&source, &calls, AsyncSyncOptions::default()))
+            .unwrap();
+        assert_eq!(*calls.0.lock().unwrap(), [hooked]);
+        assert_eq!(lines(&report), [line]);
+        assert_eq!(memory, source);
     }
 }

@@ -41,8 +41,10 @@ struct Ancestor {
 }
 
 impl Ancestor {
-    /// Appends `model[key] > ` to `out` (nothing for a singleton).
-    fn render_into(&self, out: &mut String) {
+    /// Appends `model[key] > ` to `out` (nothing for a singleton), with the children field
+    /// that holds it, `model[key] (field) > `, when its parent `above` names that field (has
+    /// another children field of the same model), as outcomes name an element's own.
+    fn render_into(&self, above: Option<&Self>, out: &mut String) {
         use std::fmt::Write as _;
         let start = out.len();
         out.push_str(self.model);
@@ -55,9 +57,15 @@ impl Ancestor {
         }
         if out.len() == key_start {
             out.truncate(start);
-        } else {
-            out.push_str("] > ");
+            return;
         }
+        out.push(']');
+        if let Some(above) = above.filter(|above| above.names_field) {
+            out.push_str(" (");
+            out.push_str(above.field);
+            out.push(')');
+        }
+        out.push_str(" > ");
     }
 }
 
@@ -167,7 +175,7 @@ impl Parents {
     /// The children field of the nearest ancestor that holds the element (its display
     /// name: `rename`d or the field's own), `None` for the root. It tells apart the
     /// collections of a parent with two `children` fields of one model type, which
-    /// [`Parents::key`] and the rendered parents do not.
+    /// [`Parents::key`] does not ([`Parents::field_of`] does for an ancestor further up).
     ///
     /// ```
     /// use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncModel, SyncOptions};
@@ -215,9 +223,30 @@ impl Parents {
         self.ancestors.last().map(|ancestor| ancestor.field)
     }
 
+    /// The children field of the nearest ancestor of model `M` that holds the way down to
+    /// the element (its display name), if there is such an ancestor: for a grandchild of a
+    /// parent with two `children` fields of one model type, which of them it is under
+    /// (`parents.field_of::<Firewall>()` for a note of an `ingress` or an `egress` rule),
+    /// where [`Parents::field`] gives the nearest field only.
+    pub fn field_of<M: DiffModel + 'static>(&self) -> Option<&'static str> {
+        self.ancestors
+            .iter()
+            .rev()
+            .find(|ancestor| {
+                matches!(&ancestor.key, AncestorKey::Typed(type_id, _) if *type_id == TypeId::of::<M>())
+            })
+            .map(|ancestor| ancestor.field)
+    }
+
     /// The model names of the ancestors, from the root down.
     pub fn models(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.ancestors.iter().map(|ancestor| ancestor.model)
+    }
+
+    /// The children field of each ancestor that holds the next one (the last holds the
+    /// element: [`Parents::field`]), from the root down, beside [`Parents::models`].
+    pub fn fields(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.ancestors.iter().map(|ancestor| ancestor.field)
     }
 
     /// The ancestors as outcomes print them: `site[name=nyc] > device[name=sw1] > `,
@@ -226,8 +255,13 @@ impl Parents {
         if let Some(shared) = &self.shared {
             return Arc::clone(shared);
         }
-        for ancestor in self.ancestors.iter().skip(self.rendered_ends.len()) {
-            ancestor.render_into(&mut self.rendered);
+        for at in self.rendered_ends.len()..self.ancestors.len() {
+            if let Some(ancestor) = self.ancestors.get(at) {
+                let above = at
+                    .checked_sub(1)
+                    .and_then(|above| self.ancestors.get(above));
+                ancestor.render_into(above, &mut self.rendered);
+            }
             self.rendered_ends.push(self.rendered.len());
         }
         let shared: Arc<str> = Arc::from(self.rendered.as_str());
@@ -292,12 +326,16 @@ impl Parents {
 }
 
 /// The ancestors from the root down, `site[name=nyc] > device[name=sw1]`; singletons
-/// (models without id fields, such as a root container) are left out.
+/// (models without id fields, such as a root container) are left out. An ancestor whose
+/// parent has another children field of its model is followed by the field that holds it:
+/// `firewall[name=fw] > rule[seq=1] (egress)`.
 impl fmt::Display for Parents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
+        let mut above = None;
         for ancestor in &self.ancestors {
-            ancestor.render_into(&mut out);
+            ancestor.render_into(above, &mut out);
+            above = Some(ancestor);
         }
         f.write_str(out.strip_suffix(" > ").unwrap_or(&out))
     }
