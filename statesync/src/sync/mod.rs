@@ -409,6 +409,12 @@ impl<M: DiffModel> Store<M> {
     /// Carries a diff of this collection (from [`Store::diff`], [`Store::diff_keys`] or
     /// [`Store::diff_touched`]) into the store through `hooks`, element by element, like
     /// [`SyncModel::sync_diff`] does for a root model.
+    ///
+    /// The store's elements are the top of what this sync sees: their hooks get no
+    /// [`Parents`], and their descendants' parents start at them, also for a store nested
+    /// in a model (`parents.key::<Site>()` is `None` for the devices of a site's store
+    /// synced this way). A hook that needs what sits above the store takes it from its
+    /// adapter.
     pub fn sync_diff<H: Adapter + ?Sized>(
         &mut self,
         diff: &Diff<M>,
