@@ -405,8 +405,8 @@ fn grandchildren_of_two_fields_of_one_model_are_told_apart() {
         let report = memory
             .sync_from(&source, &mut calls, SyncOptions::default())
             .unwrap();
-        assert_eq!(*calls.0.lock().unwrap(), [hooked.clone()]);
-        assert_eq!(lines(&report), [line.clone()]);
+        assert_eq!(*calls.0.lock().unwrap(), std::slice::from_ref(&hooked));
+        assert_eq!(lines(&report), std::slice::from_ref(&line));
         let calls = NoteCalls::default();
         let mut memory = before.clone();
         let report = runtime
