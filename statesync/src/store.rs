@@ -900,6 +900,16 @@ mod serde_impl {
 
     struct StoreVisitor<M>(PhantomData<M>);
 
+    /// How many models to make room for before reading a sequence that says it holds
+    /// `hint`: at most 1 MiB of models (as serde's own `Vec` reserves), so a length that
+    /// untrusted bytes claim reserves no more than that for each store they nest (4,096
+    /// models of 4 KiB each did, under a format's size limit).
+    pub(super) fn cautious_capacity<M>(hint: Option<usize>) -> usize {
+        const MAX_RESERVED: usize = 1 << 20;
+        hint.unwrap_or(0)
+            .min(MAX_RESERVED / std::mem::size_of::<M>().max(1))
+    }
+
     /// What [`StoreVisitor`] expects; not generic, so one copy serves every model type.
     fn expecting_models(f: &mut fmt::Formatter<'_>, model: &str) -> fmt::Result {
         write!(f, "a sequence of `{model}` models with distinct keys")
@@ -914,7 +924,7 @@ mod serde_impl {
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Store<M>, A::Error> {
             let _level = crate::depth::enter_read::<A::Error>(M::NAME)?;
-            let mut store = Store::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            let mut store = Store::with_capacity(cautious_capacity::<M>(seq.size_hint()));
             while let Some(model) = seq.next_element::<M>()? {
                 store.insert(model).map_err(serde::de::Error::custom)?;
             }
