@@ -144,15 +144,30 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
 /// hold their values on the stack, several copies of them in a debug build): about 40
 /// times the two in a debug build, measured. So a diff of large models at the deepest
 /// level supported reads on any thread, rather than overflowing its stack and aborting.
-/// What serde reads by itself, below a level, is not covered: a `Vec` of children inside
-/// a created or deleted model is read by serde's own impls, its levels on one stack
-/// (unless read through [`serde_map`](crate::serde_map)).
+/// What serde reads by itself, below a level, is not covered here: a `Vec` of children
+/// inside a model is read by serde's own impls (unless read through
+/// [`serde_map`](crate::serde_map)); in a diff's created and deleted models each level of
+/// what they hold is covered by `crate::bounded`.
 #[cfg(feature = "serde")]
 pub(crate) fn read_level<M: DiffModel, T, E: serde::de::Error>(
     read: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E> {
+    on_stack(level_stack::<M>(), read)
+}
+
+/// The stack a level of a tree of `M` read with serde may take (see [`read_level`]).
+#[cfg(feature = "serde")]
+pub(crate) fn level_stack<M: DiffModel>() -> usize {
     let level = std::mem::size_of::<M>().saturating_add(std::mem::size_of::<M::Changes>());
-    let needs = READ_STACK_BASE.saturating_add(level.saturating_mul(READ_STACK_PER_BYTE));
+    READ_STACK_BASE.saturating_add(level.saturating_mul(READ_STACK_PER_BYTE))
+}
+
+/// Runs `read` where the stack left holds `needs` bytes (on a new segment when it does not).
+#[cfg(feature = "serde")]
+pub(crate) fn on_stack<T, E: serde::de::Error>(
+    needs: usize,
+    read: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
     let (mut read, mut read_out) = (Some(read), None);
     with_stack(needs, &mut |()| read_out = read.take().map(|read| read()));
     read_out.unwrap_or_else(|| Err(E::custom("a level of the tree was not read")))

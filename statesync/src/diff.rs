@@ -118,8 +118,16 @@ pub struct ElementDiff<M: DiffModel> {
 )]
 pub enum Action<M: DiffModel> {
     /// The model is only in the new state; it is created with all its children.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::bounded::read_payload")
+    )]
     Create(M),
     /// The model is only in the old state; it is deleted with all its children.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::bounded::read_payload")
+    )]
     Delete(M),
     /// The model is in both states and its attributes or children differ.
     Update(ModelUpdate<M>),

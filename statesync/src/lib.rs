@@ -9,6 +9,8 @@
 
 // The core: models, keys, fields, stores, diffs, apply, rendering. It names no layer above.
 mod any_model;
+#[cfg(feature = "serde")]
+mod bounded;
 mod callback;
 mod canonical;
 mod children;

@@ -559,3 +559,80 @@ fn a_created_tree_of_large_models_through_serde_map_reads_back_on_a_spawned_thre
     let created = row(levels, Vec::new()).diff(&tree).unwrap();
     assert_eq!(read_on_a_spawned_thread(&created), Ok(created));
 }
+
+/// A model that holds itself in a plain `Vec` (no `serde_map`).
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Twig {
+    #[statesync(id)]
+    name: u32,
+    #[statesync(children)]
+    kids: Vec<Twig>,
+}
+
+/// The postcard bytes of a `Diff<Twig>` creating a chain of `levels` twigs, written by hand
+/// (such a chain cannot be built, cloned or dropped as a value without overflowing the
+/// stack): the model name, one element (its key, `Create`, the chain), no unchanged.
+fn twig_chain_diff_postcard(levels: usize) -> Vec<u8> {
+    let name = <Twig as DiffModel>::NAME.as_bytes();
+    let mut bytes = vec![u8::try_from(name.len()).unwrap()];
+    bytes.extend_from_slice(name);
+    bytes.extend_from_slice(&[1, 0, 0]);
+    for _ in 1..levels {
+        bytes.extend_from_slice(&[0, 1]);
+    }
+    bytes.extend_from_slice(&[0, 0, 0]);
+    bytes
+}
+
+/// A diff from an untrusted peer in a format without a nesting limit (postcard), creating a
+/// model that nests itself through a plain `Vec` 100,000 levels deep (300 KB): an error, on
+/// the 2 MiB stack of a spawned thread. Before, serde's own `Vec` read it level after level
+/// on one stack, and the process aborted with a stack overflow (an outside tester's case;
+/// 10,000 levels did in a debug build).
+#[test]
+fn a_diff_nesting_a_plain_vec_without_bound_is_refused_in_a_format_without_a_limit() {
+    let shallow = twig_chain_diff_postcard(3);
+    let read: Diff<Twig> = postcard::from_bytes(&shallow).unwrap();
+    let Action::Create(created) = &read.elements()[0].action else {
+        panic!("{read:?}")
+    };
+    assert_eq!(created.kids[0].kids.len(), 1);
+    for levels in [MAX_DEPTH + 2, 10_000, 100_000] {
+        let bytes = twig_chain_diff_postcard(levels);
+        let read = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || postcard::from_bytes::<Diff<Twig>>(&bytes).map(drop))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(read.is_err(), "{levels} levels");
+    }
+}
+
+/// A model holding 4 KiB of attributes inline, its children a plain `Vec`.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct WidePlain {
+    #[statesync(id)]
+    name: u8,
+    a: [[u64; 32]; 16],
+    #[statesync(children)]
+    children: Vec<WidePlain>,
+}
+
+/// A diff creating a whole tree of large models whose children are a plain `Vec` reads
+/// back on a spawned thread's stack: what a created model holds is read on new stack
+/// segments when the thread's is short, as the levels of a `Store` are.
+#[test]
+fn a_created_tree_of_large_models_in_plain_vecs_reads_back_on_a_spawned_thread() {
+    let levels = u8::try_from(MAX_DEPTH).unwrap();
+    let row = |name, children| WidePlain {
+        name,
+        a: [[u64::from(name); 32]; 16],
+        children,
+    };
+    let tree = (1..=levels).fold(None, |below: Option<WidePlain>, level| {
+        Some(row(level, below.into_iter().collect()))
+    });
+    let created = row(levels, Vec::new()).diff(&tree.unwrap()).unwrap();
+    assert_eq!(read_on_a_spawned_thread(&created), Ok(created));
+}

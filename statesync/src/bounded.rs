@@ -1,0 +1,364 @@
+//! Reading a created or deleted model of a diff with serde, its nesting bounded.
+//!
+//! What a created or deleted model holds is read by its own serde impls, which statesync
+//! does not see into: a model that holds itself in a plain `Vec` nests as deep as the
+//! bytes say, and a format without a nesting limit of its own (postcard, bincode) reads
+//! it level after level on one stack until the stack overflows and the process aborts,
+//! before the depth of what was read can be checked. So a diff reads such a model through
+//! [`Bounded`], a deserializer that passes everything to the format's and counts how deep
+//! sequences, maps, enums, options and newtypes nest inside the model: deeper than
+//! [`PAYLOAD_NESTING`] is the format's error, and each level runs on a new stack segment
+//! when the thread's stack is short (as the levels of a `Store` do).
+
+use std::fmt;
+
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
+};
+
+use crate::model::DiffModel;
+
+/// How deep sequences, maps, enums, options and newtypes may nest inside a created or
+/// deleted model read in a diff: 128, as `serde_json` limits a whole document (so nothing
+/// JSON carries is refused here). A model that nests through a `Vec` of children takes two
+/// per level.
+pub(crate) const PAYLOAD_NESTING: usize = 128;
+
+/// Reads a created or deleted model of a diff (serde's `deserialize_with` of the two
+/// variants of [`crate::Action`]), its nesting bounded by [`PAYLOAD_NESTING`].
+///
+/// # Errors
+/// The deserializer's, or its custom error when the model nests deeper.
+pub(crate) fn read_payload<'de, M, D>(deserializer: D) -> Result<M, D::Error>
+where
+    M: DiffModel + de::Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    let budget = Budget {
+        left: PAYLOAD_NESTING,
+        stack: crate::depth::level_stack::<M>(),
+        checked_at: 0,
+    };
+    M::deserialize(Bounded {
+        inner: deserializer,
+        budget,
+    })
+}
+
+/// What is left of the nesting a value may take, the stack each level of it may need, and
+/// where on the stack that much was last made sure of.
+#[derive(Clone, Copy)]
+struct Budget {
+    left: usize,
+    stack: usize,
+    /// The address of the stack where, at the last check, twice `stack` was left.
+    checked_at: usize,
+}
+
+impl Budget {
+    /// One level deeper, or the error when none is left.
+    fn enter<E: de::Error>(self) -> Result<Self, E> {
+        match self.left.checked_sub(1) {
+            Some(left) => Ok(Self { left, ..self }),
+            None => Err(E::custom(format_args!(
+                "a created or deleted model nested deeper than the {PAYLOAD_NESTING} levels of \
+                 data statesync reads in a diff"
+            ))),
+        }
+    }
+
+    /// Runs `read`, one level deeper, where the stack holds what a level may take. Asking
+    /// how much stack is left is not free (a few dozen nanoseconds, more than reading a
+    /// small value): it is asked for twice a level's stack, and again only once a level's
+    /// worth of it has been used since.
+    fn descend<T, E: de::Error>(self, read: impl FnOnce(Self) -> Result<T, E>) -> Result<T, E> {
+        let inner = self.enter()?;
+        let here = stack_address();
+        if here <= self.checked_at && self.checked_at - here < self.stack {
+            return read(inner);
+        }
+        crate::depth::on_stack(self.stack.saturating_mul(2), || {
+            read(Self {
+                checked_at: stack_address(),
+                ..inner
+            })
+        })
+    }
+}
+
+/// About where the stack is now: the address of a local (stacks grow down on every target
+/// `stacker` supports, so deeper reads are at lower addresses).
+#[inline(always)]
+fn stack_address() -> usize {
+    let local = 0_u8;
+    std::ptr::addr_of!(local) as usize
+}
+
+/// The format's deserializer, handing its values to [`Bounded`] visitors.
+struct Bounded<T> {
+    inner: T,
+    budget: Budget,
+}
+
+impl<T> Bounded<T> {
+    /// `inner` wrapped with the same budget.
+    fn wrap<U>(&self, inner: U) -> Bounded<U> {
+        Bounded {
+            inner,
+            budget: self.budget,
+        }
+    }
+}
+
+/// Forwards `deserialize_*` methods that take only a visitor.
+macro_rules! forward_deserialize {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            let visitor = self.wrap(visitor);
+            self.inner.$method(visitor)
+        }
+    )*};
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Bounded<D> {
+    type Error = D::Error;
+
+    forward_deserialize! {
+        deserialize_any deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32
+        deserialize_i64 deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32
+        deserialize_u64 deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char
+        deserialize_str deserialize_string deserialize_bytes deserialize_byte_buf
+        deserialize_option deserialize_unit deserialize_seq deserialize_map
+        deserialize_identifier deserialize_ignored_any
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.deserialize_unit_struct(name, visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.deserialize_newtype_struct(name, visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.deserialize_tuple_struct(name, len, visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.deserialize_struct(name, fields, visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.deserialize_enum(name, variants, visitor)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.inner.is_human_readable()
+    }
+}
+
+/// Forwards `visit_*` methods of values that hold no others.
+macro_rules! forward_visit {
+    ($($method:ident($ty:ty))*) => {$(
+        fn $method<E: de::Error>(self, value: $ty) -> Result<V::Value, E> {
+            self.inner.$method(value)
+        }
+    )*};
+}
+
+/// The visitor's values that hold others are read one level deeper.
+impl<'de, V: Visitor<'de>> Visitor<'de> for Bounded<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.expecting(formatter)
+    }
+
+    forward_visit! {
+        visit_bool(bool) visit_i8(i8) visit_i16(i16) visit_i32(i32) visit_i64(i64)
+        visit_i128(i128) visit_u8(u8) visit_u16(u16) visit_u32(u32) visit_u64(u64)
+        visit_u128(u128) visit_f32(f32) visit_f64(f64) visit_char(char)
+        visit_str(&str) visit_borrowed_str(&'de str) visit_string(String)
+        visit_bytes(&[u8]) visit_borrowed_bytes(&'de [u8]) visit_byte_buf(Vec<u8>)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_none()
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        self.budget.descend(|budget| {
+            let inner = Bounded {
+                inner: deserializer,
+                budget,
+            };
+            self.inner.visit_some(inner)
+        })
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<V::Value, D::Error> {
+        self.budget.descend(|budget| {
+            let inner = Bounded {
+                inner: deserializer,
+                budget,
+            };
+            self.inner.visit_newtype_struct(inner)
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+        self.budget.descend(|budget| {
+            let inner = Bounded { inner: seq, budget };
+            self.inner.visit_seq(inner)
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.budget.descend(|budget| {
+            let inner = Bounded { inner: map, budget };
+            self.inner.visit_map(inner)
+        })
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
+        self.budget.descend(|budget| {
+            let inner = Bounded {
+                inner: data,
+                budget,
+            };
+            self.inner.visit_enum(inner)
+        })
+    }
+}
+
+/// A seed whose value is read through [`Bounded`].
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Bounded<S> {
+    type Value = S::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
+        let deserializer = self.wrap(deserializer);
+        self.inner.deserialize(deserializer)
+    }
+}
+
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Bounded<A> {
+    type Error = A::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, A::Error> {
+        let seed = self.wrap(seed);
+        self.inner.next_element_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.inner.size_hint()
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Bounded<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let seed = self.wrap(seed);
+        self.inner.next_key_seed(seed)
+    }
+
+    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
+        let seed = self.wrap(seed);
+        self.inner.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.inner.size_hint()
+    }
+}
+
+impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Bounded<A> {
+    type Error = A::Error;
+    type Variant = Bounded<A::Variant>;
+
+    fn variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<(T::Value, Self::Variant), A::Error> {
+        let (seed, budget) = (self.wrap(seed), self.budget);
+        let (value, inner) = self.inner.variant_seed(seed)?;
+        Ok((value, Bounded { inner, budget }))
+    }
+}
+
+impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Bounded<A> {
+    type Error = A::Error;
+
+    fn unit_variant(self) -> Result<(), A::Error> {
+        self.inner.unit_variant()
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
+        let seed = self.wrap(seed);
+        self.inner.newtype_variant_seed(seed)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.tuple_variant(len, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, A::Error> {
+        let visitor = self.wrap(visitor);
+        self.inner.struct_variant(fields, visitor)
+    }
+}
