@@ -22,7 +22,7 @@ use crate::model::{DiffModel, DiffVisitor};
 ///
 /// Why 16: a diff nests 6 JSON containers per level of update (diff, elements, element,
 /// action, update, children), and `serde_json` reads at most 127 nested containers. Sixteen
-/// levels take 96, which leaves room for a [`History`](crate::merge::History) around the
+/// levels take 96, which leaves room for a `merge::History` around the
 /// diffs and for attribute values that are containers themselves (at the 16th level, 27
 /// nested containers; `History::save` refuses a version nested deeper, naming it, so
 /// whatever it writes, `History::load` reads). It is also within the stack of a spawned

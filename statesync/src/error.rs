@@ -225,7 +225,8 @@ pub enum Error {
     },
     /// A version a [`History`](crate::merge::History) cannot give: `checkout` of a version
     /// past its head, `revert` of one that is no commit (past the head, or 0, the initial
-    /// state).
+    /// state). With the `merge` feature.
+    #[cfg(feature = "merge")]
     #[error("cannot {action} version {version}: {}", version_range(action, *.head))]
     NoVersion {
         /// What was asked: `"check out"` or `"revert"`.
@@ -356,6 +357,7 @@ impl Error {
 }
 
 /// What [`Error::NoVersion`] says a history holds for `action`.
+#[cfg(feature = "merge")]
 fn version_range(action: &str, head: usize) -> String {
     match (action, head) {
         ("revert", 0) => "the history has no commit (version 0 is the initial state)".to_owned(),
@@ -395,7 +397,9 @@ impl Error {
             | Error::AlreadyExists { path, .. }
             | Error::TooDeep { path, .. }
             | Error::KeyMismatch { path, .. } => path.push_front(segment),
-            Error::InvalidRootDiff { .. } | Error::NoVersion { .. } => {}
+            Error::InvalidRootDiff { .. } => {}
+            #[cfg(feature = "merge")]
+            Error::NoVersion { .. } => {}
         }
         self
     }
@@ -411,7 +415,9 @@ impl Error {
             | Error::AlreadyExists { path, .. }
             | Error::TooDeep { path, .. }
             | Error::KeyMismatch { path, .. } => Some(path),
-            Error::InvalidRootDiff { .. } | Error::NoVersion { .. } => None,
+            Error::InvalidRootDiff { .. } => None,
+            #[cfg(feature = "merge")]
+            Error::NoVersion { .. } => None,
         }
     }
 }

@@ -1,11 +1,5 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
-// The core's docs link to the layers above it (`sync::Plan`, `merge::History`), which a
-// build without them does not have: those links are checked in the builds with them.
-#![cfg_attr(
-    not(all(feature = "sync", feature = "merge")),
-    allow(rustdoc::broken_intra_doc_links)
-)]
 
 // The core: models, keys, fields, stores, diffs, apply, rendering. It names no layer above.
 mod any_model;
@@ -70,7 +64,7 @@ pub use summary::Summary;
 /// Derives [`DiffModel`](trait@DiffModel) for a struct with named fields, with a key type
 /// (`XKey`), a field enum (`XField`), a changes record (`XChanges`) and a child-diff record
 /// (`XChildDiffs`). Models also derive `Clone`; a diff is `Debug`/`PartialEq` when they are
-/// (and [`merge`] needs `Debug`).
+/// (and `merge` needs `Debug`).
 ///
 /// Field options:
 ///
@@ -83,7 +77,7 @@ pub use summary::Summary;
 ///   fields may not share one.
 /// - `merge = "..."`: how a three-way merge resolves this attribute when both sides changed
 ///   it: `ours`, `theirs`, `newest`, `max`, `min`, `union` or `report` (see
-///   [`merge::Strategy`]).
+///   `merge::Strategy`).
 /// - `merge_with = path`: a custom merge, `fn(Option<&T>, &T, &T) -> Option<T>`.
 ///
 /// ```
@@ -142,7 +136,7 @@ pub use summary::Summary;
 /// - `name = "..."`: the model name (default: the type name in snake case).
 /// - `crate = "..."`: the path to `statesync` when it is re-exported under another name.
 /// - `bound = "..."`: where-predicates that replace the bounds inferred on type parameters.
-/// - `flags = "IGNORE | ..."`: [`sync::ModelFlags`] for every sync of this model.
+/// - `flags = "IGNORE | ..."`: `sync::ModelFlags` for every sync of this model.
 /// - `merge = "..."`: the model's merge strategy (`ours`, `theirs`, `newest`, `report`), the
 ///   default for its attributes and the rule for deleted-here, changed-there elements.
 /// - `version = "field"`: the attribute `newest` compares. In a model that merges anything

@@ -107,8 +107,8 @@ pub fn refresh<P: Projection<S>, S: DiffModel>(
 /// Carries the edits that turned `shown` (the view as last projected or refreshed) into
 /// `edited` back into `source`; returns what changed in the source, which holds it now. To
 /// carry it on to a real system, sync a target of that system from `source`
-/// ([`crate::sync::SyncModel::sync_from`]), or carry the diff with
-/// [`crate::sync::SyncModel::sync_diff`] into a target that still holds the source as it was
+/// (`sync::SyncModel::sync_from`), or carry the diff with
+/// `sync::SyncModel::sync_diff` into a target that still holds the source as it was
 /// (not into `source` itself: its old values are gone, and every change would be
 /// [`Error::Stale`]). Only what was edited is carried: a
 /// field of the source that changed since `shown` and was not edited is left alone, and

@@ -27,9 +27,9 @@ pub struct Summary {
     /// Elements a sync's flags leave alone (diffsync's `skip`, but each with its
     /// descendants, as `unchanged` counts them; diffsync counts a skipped element once),
     /// and those it does not try because of an element it refuses (under it, or the new
-    /// model of a root whose old one stays: [`Plan::refused`](crate::sync::Plan::refused)):
+    /// model of a root whose old one stays: `sync::Plan::refused`):
     /// always 0 in the summary of a [`Diff`]; counted in the summary of a
-    /// [`Plan`](crate::sync::Plan), where skipped elements are neither changes nor
+    /// `sync::Plan`, where skipped elements are neither changes nor
     /// unchanged.
     #[cfg_attr(feature = "serde", serde(default))]
     pub skip: usize,
