@@ -390,7 +390,7 @@ impl SqliteInventory {
             };
             let (description, enabled, mtu, mode, vlans) = rest.map_err(|error| named(&error))?;
             let vlans: Vec<u16> = serde_json::from_str(&vlans)
-                .map_err(|error| named(&format_args!("vlans {vlans:?}: {error}")))?;
+                .map_err(|error| named(&format_args!("vlans {}: {error}", Excerpt(&vlans))))?;
             let no_device = || named(&format_args!("no device {device}"));
             let site = device_site.get(&device).ok_or_else(no_device)?;
             let mut site = inventory
@@ -625,6 +625,24 @@ impl Drop for SqliteInventory {
     fn drop(&mut self) {
         if matches!(self.transaction, Transaction::Open) {
             let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// A stored value as an error shows it: quoted, and when longer than 64 characters only
+/// those, then its length (`"[[[[…[["… (100000 bytes)`), so that an error stays short
+/// whatever the database holds.
+struct Excerpt<'a>(&'a str);
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 64;
+        match self.0.char_indices().nth(SHOWN) {
+            None => write!(f, "{:?}", self.0),
+            Some((cut, _)) => {
+                let shown = self.0.get(..cut).unwrap_or_default();
+                write!(f, "{shown:?}… ({} bytes)", self.0.len())
+            }
         }
     }
 }

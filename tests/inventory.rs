@@ -1196,6 +1196,15 @@ fn a_row_that_cannot_be_loaded_is_named_by_its_key() {
         error.contains("interface row (device=ams-d0, name=et-0): vlans \"oops\""),
         "{error}"
     );
+    // A long value is shown in part, the error's length bounded (an outside tester's
+    // 100,000 `[` made an error of 100 KB).
+    corrupt(
+        "UPDATE interface SET vlans = printf('%.*c', 100000, '[') WHERE device = 'ams-d0' AND name = 'et-0'",
+    );
+    let error = load_error();
+    assert!(error.contains("vlans \"[[[["), "{error}");
+    assert!(error.contains("(100000 bytes)"), "{error}");
+    assert!(error.len() < 400, "{} bytes: {error}", error.len());
     corrupt("UPDATE interface SET vlans = '[]', mtu = -1 WHERE device = 'ams-d0'");
     let error = load_error();
     assert!(
