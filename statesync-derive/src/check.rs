@@ -201,7 +201,8 @@ pub fn check(model: &Model, errors: &mut Errors) {
 /// (`device[site=a, name=b].role`), so it is not empty and holds none of the marks they are
 /// read by, nor spaces, control characters or invisible ones (a bidirectional control would
 /// reorder the plan's line, as the renderer keeps values from doing; a zero-width space
-/// would make two names look alike).
+/// would make two names look alike), written composed (Unicode's NFC, as Rust writes
+/// identifiers: `e` and a combining accent would read like the field `é` beside it).
 fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
     let value = name.value();
     let bad = value.chars().find(|&c| {
@@ -217,6 +218,14 @@ fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
             format!(
                 "must not hold {c:?} (U+{code:04X}): plans, keys and paths show it as is \
                  (`model[key].field`)"
+            )
+        }
+        None if !unicode_normalization::is_nfc(&value) => {
+            let composed: String =
+                unicode_normalization::UnicodeNormalization::nfc(value.as_str()).collect();
+            format!(
+                "must be written composed (Unicode's NFC, as Rust writes identifiers): \
+                 {composed:?}, which reads the same"
             )
         }
         None => return,
