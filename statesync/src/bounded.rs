@@ -6,9 +6,12 @@
 //! it level after level on one stack until the stack overflows and the process aborts,
 //! before the depth of what was read can be checked. So a diff reads such a model through
 //! [`Bounded`], a deserializer that passes everything to the format's and counts how deep
-//! sequences, maps, enums, options and newtypes nest inside the model: deeper than
-//! [`PAYLOAD_NESTING`] is the format's error, and each level runs on a new stack segment
-//! when the thread's stack is short (as the levels of a `Store` do).
+//! values nest inside the model: sequences, maps and enums as `serde_json` counts arrays
+//! and objects, up to [`NESTING`], and options and newtypes (which JSON does not nest, but
+//! which recurse all the same in a format that tags them) up to [`WRAPPING`]; deeper is the
+//! format's error. Each level runs where the stack holds what a level may take, on a new
+//! segment when the thread's is short (as the levels of a `Store` do), judged by the
+//! created model's size and by the stack the levels read so far took.
 
 use std::fmt;
 
@@ -18,14 +21,29 @@ use serde::de::{
 
 use crate::model::DiffModel;
 
-/// How deep sequences, maps, enums, options and newtypes may nest inside a created or
-/// deleted model read in a diff: 128, as `serde_json` limits a whole document (so nothing
-/// JSON carries is refused here). A model that nests through a `Vec` of children takes two
-/// per level.
-pub(crate) const PAYLOAD_NESTING: usize = 128;
+/// How deep sequences, maps and enums may nest inside a created or deleted model read in a
+/// diff: 128, as `serde_json` limits arrays and objects in a whole document (so nothing it
+/// carries is refused here). A model that nests through a `Vec` of children takes two per
+/// level.
+const NESTING: usize = 128;
+
+/// How deep options and newtypes may nest inside a created or deleted model read in a diff,
+/// beside [`NESTING`]: four per level of it (a recursive type that recurses through
+/// `Option<Box<...>>` takes one per level; JSON, which does not nest them, cannot carry a
+/// chain of them alone).
+const WRAPPING: usize = 4 * NESTING;
+
+/// A segment of new stack beyond one level's, asked for at each check so that the next
+/// levels need not ask again (asking costs a few dozen nanoseconds, more than reading a
+/// small value), at most this much beyond one level's stack.
+const SLACK: usize = 256 << 10;
+
+/// A distance between two reads on the stack beyond which they are taken to be on two
+/// segments, not one level apart.
+const SEGMENT_SWITCH: usize = 64 << 20;
 
 /// Reads a created or deleted model of a diff (serde's `deserialize_with` of the two
-/// variants of [`crate::Action`]), its nesting bounded by [`PAYLOAD_NESTING`].
+/// variants of [`crate::Action`]), its nesting bounded by [`NESTING`] and [`WRAPPING`].
 ///
 /// # Errors
 /// The deserializer's, or its custom error when the model nests deeper.
@@ -35,9 +53,12 @@ where
     D: Deserializer<'de>,
 {
     let budget = Budget {
-        left: PAYLOAD_NESTING,
+        nesting: NESTING,
+        wrapping: WRAPPING,
         stack: crate::depth::level_stack::<M>(),
         checked_at: 0,
+        ensured: 0,
+        last_at: 0,
     };
     M::deserialize(Bounded {
         inner: deserializer,
@@ -45,41 +66,92 @@ where
     })
 }
 
-/// What is left of the nesting a value may take, the stack each level of it may need, and
-/// where on the stack that much was last made sure of.
+/// What is left of the nesting a value may take, the stack a level of it may take, and
+/// what is known of the stack.
 #[derive(Clone, Copy)]
 struct Budget {
-    left: usize,
+    /// Sequences, maps and enums left.
+    nesting: usize,
+    /// Options and newtypes left.
+    wrapping: usize,
+    /// The stack a level may take: the created model's level (as a `Store` level is
+    /// judged), or twice the most a level read so far took, if more.
     stack: usize,
-    /// The address of the stack where, at the last check, twice `stack` was left.
+    /// Where on the stack the last check was made (0: none yet).
     checked_at: usize,
+    /// How much stack was left there, at least.
+    ensured: usize,
+    /// Where on the stack the enclosing level was read (0: none).
+    last_at: usize,
+}
+
+/// Which count a level takes from.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A sequence, a map or an enum.
+    Nested,
+    /// An option or a newtype.
+    Wrapped,
 }
 
 impl Budget {
     /// One level deeper, or the error when none is left.
-    fn enter<E: de::Error>(self) -> Result<Self, E> {
-        match self.left.checked_sub(1) {
-            Some(left) => Ok(Self { left, ..self }),
-            None => Err(E::custom(format_args!(
-                "a created or deleted model nested deeper than the {PAYLOAD_NESTING} levels of \
-                 data statesync reads in a diff"
-            ))),
-        }
+    fn enter<E: de::Error>(self, kind: Kind) -> Result<Self, E> {
+        let (left, limit, what) = match kind {
+            Kind::Nested => (self.nesting, NESTING, "sequences, maps and enums"),
+            Kind::Wrapped => (self.wrapping, WRAPPING, "options and newtypes"),
+        };
+        let Some(left) = left.checked_sub(1) else {
+            return Err(E::custom(format_args!(
+                "a created or deleted model holds {what} nested deeper than the {limit} \
+                 levels statesync reads in a diff"
+            )));
+        };
+        Ok(match kind {
+            Kind::Nested => Self {
+                nesting: left,
+                ..self
+            },
+            Kind::Wrapped => Self {
+                wrapping: left,
+                ..self
+            },
+        })
     }
 
-    /// Runs `read`, one level deeper, where the stack holds what a level may take. Asking
-    /// how much stack is left is not free (a few dozen nanoseconds, more than reading a
-    /// small value): it is asked for twice a level's stack, and again only once a level's
-    /// worth of it has been used since.
-    fn descend<T, E: de::Error>(self, read: impl FnOnce(Self) -> Result<T, E>) -> Result<T, E> {
-        let inner = self.enter()?;
+    /// Runs `read`, one level deeper, where the stack holds what a level may take. The
+    /// stack left is asked for only once what has been used since the last answer leaves
+    /// less than a level's worth of it.
+    fn descend<T, E: de::Error>(
+        self,
+        kind: Kind,
+        read: impl FnOnce(Self) -> Result<T, E>,
+    ) -> Result<T, E> {
         let here = stack_address();
-        if here <= self.checked_at && self.checked_at - here < self.stack {
+        let taken = self
+            .last_at
+            .checked_sub(here)
+            .filter(|&taken| taken < SEGMENT_SWITCH)
+            .unwrap_or(0);
+        let inner = Self {
+            stack: self.stack.max(taken.saturating_mul(2)),
+            last_at: here,
+            ..self.enter(kind)?
+        };
+        let used = self
+            .checked_at
+            .checked_sub(here)
+            .filter(|&used| used < SEGMENT_SWITCH);
+        if used.is_some_and(|used| used.saturating_add(inner.stack) <= self.ensured) {
             return read(inner);
         }
-        crate::depth::on_stack(self.stack.saturating_mul(2), || {
+        let needs = inner.stack.saturating_add(inner.stack.min(SLACK));
+        crate::depth::on_stack(needs, || {
+            let here = stack_address();
             read(Self {
-                checked_at: stack_address(),
+                checked_at: here,
+                ensured: needs,
+                last_at: here,
                 ..inner
             })
         })
@@ -228,7 +300,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Bounded<V> {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
-        self.budget.descend(|budget| {
+        self.budget.descend(Kind::Wrapped, |budget| {
             let inner = Bounded {
                 inner: deserializer,
                 budget,
@@ -241,7 +313,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Bounded<V> {
         self,
         deserializer: D,
     ) -> Result<V::Value, D::Error> {
-        self.budget.descend(|budget| {
+        self.budget.descend(Kind::Wrapped, |budget| {
             let inner = Bounded {
                 inner: deserializer,
                 budget,
@@ -251,21 +323,21 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Bounded<V> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.budget.descend(|budget| {
+        self.budget.descend(Kind::Nested, |budget| {
             let inner = Bounded { inner: seq, budget };
             self.inner.visit_seq(inner)
         })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.budget.descend(|budget| {
+        self.budget.descend(Kind::Nested, |budget| {
             let inner = Bounded { inner: map, budget };
             self.inner.visit_map(inner)
         })
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        self.budget.descend(|budget| {
+        self.budget.descend(Kind::Nested, |budget| {
             let inner = Bounded {
                 inner: data,
                 budget,

@@ -636,3 +636,100 @@ fn a_created_tree_of_large_models_in_plain_vecs_reads_back_on_a_spawned_thread()
     let created = row(levels, Vec::new()).diff(&tree.unwrap()).unwrap();
     assert_eq!(read_on_a_spawned_thread(&created), Ok(created));
 }
+
+/// A model of 8 KiB held inline, nesting itself in a plain `Vec`.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Heavy {
+    #[statesync(id)]
+    name: u8,
+    blob: [[u64; 32]; 32],
+    children: Vec<Heavy>,
+}
+
+/// A small model holding heavy ones.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Light {
+    #[statesync(id)]
+    name: u8,
+    #[statesync(children)]
+    heavy: Vec<Heavy>,
+}
+
+/// A root of light models.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Shelf {
+    #[statesync(children)]
+    lights: Vec<Light>,
+}
+
+/// A created model smaller than what it holds reads back on a spawned thread's stack: the
+/// stack a level may take is judged by what the levels read so far took, not only by the
+/// created model's size (an outside reviewer's case: a small model holding a chain of ten
+/// 8 KiB ones overflowed a 2 MiB stack in a debug build).
+#[test]
+fn a_created_small_model_holding_large_ones_reads_back_on_a_spawned_thread() {
+    let heavy = (0..10).fold(Vec::new(), |below: Vec<Heavy>, name| {
+        vec![Heavy {
+            name,
+            blob: [[u64::from(name); 32]; 32],
+            children: below,
+        }]
+    });
+    let light = Light { name: 1, heavy };
+    let created = Shelf { lights: Vec::new() }
+        .diff(&Shelf {
+            lights: vec![light],
+        })
+        .unwrap();
+    assert_eq!(read_on_a_spawned_thread(&created), Ok(created));
+}
+
+/// A link of a chain held in an `Option<Box<...>>`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Link {
+    next: Option<Box<Link>>,
+}
+
+/// A model holding a chain of links.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Chained {
+    #[statesync(id)]
+    name: u8,
+    chain: Link,
+}
+
+/// Options and newtypes do not count against the 128 sequences, maps and enums a created
+/// model may nest (`serde_json` does not count them either): a chain of 110 links in
+/// options, which JSON carries, reads back (an outside reviewer's case: refused when they
+/// counted); an unbounded one in postcard is refused.
+#[test]
+fn options_in_a_created_model_count_apart_from_sequences_and_maps() {
+    let chain = |links: usize| {
+        (0..links).fold(Link { next: None }, |next, _| Link {
+            next: Some(Box::new(next)),
+        })
+    };
+    // Another key: the root is deleted and the chain created, both read as models.
+    let empty = Chained {
+        name: 1,
+        chain: chain(0),
+    };
+    let created = empty
+        .diff(&Chained {
+            name: 0,
+            chain: chain(110),
+        })
+        .unwrap();
+    let mut actions = created.elements().iter().map(|element| &element.action);
+    assert!(actions.any(|action| matches!(action, Action::Create(_))));
+    let json = serde_json::to_string(&created).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Diff<Chained>>(&json).unwrap(),
+        created
+    );
+    let bytes = postcard::to_allocvec(&created).unwrap();
+    assert_eq!(
+        postcard::from_bytes::<Diff<Chained>>(&bytes).unwrap(),
+        created
+    );
+}
