@@ -508,7 +508,7 @@ fn child_diffs_type(model: &Model) -> TokenStream {
                 __Via: #krate::__serde_child::SerializeVia<#krate::Diff<#child>>
             ));
             via_deserialize.push(syn::parse_quote!(
-                __Via: #krate::__serde_child::DeserializeVia<#krate::Diff<#child>>
+                __Via: #krate::__serde_child::DeserializeVia<'__de, #krate::Diff<#child>>
             ));
         }
     }

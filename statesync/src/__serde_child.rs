@@ -8,7 +8,7 @@
 //! concrete `Diff<Child>` would be proved through its impl at once, needing the serde of
 //! every model further down.
 
-use serde::de::{DeserializeOwned, Deserializer};
+use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
 
 /// Writes a `T`: implemented by `()` for every `T: Serialize`.
@@ -31,22 +31,23 @@ impl<T: Serialize> SerializeVia<T> for () {
     }
 }
 
-/// Reads a `T`: implemented by `()` for every `T: DeserializeOwned`.
+/// Reads a `T` from data that lives for `'de` (so a child diff may borrow from it):
+/// implemented by `()` for every `T: Deserialize<'de>`.
 #[diagnostic::on_unimplemented(
     message = "a children field's diff, `{T}`, cannot be read with serde",
     label = "the child diffs of this model need serde",
     note = "every child model derives `DiffModel`, and with serde, `Serialize` and `Deserialize`"
 )]
-pub trait DeserializeVia<T> {
+pub trait DeserializeVia<'de, T> {
     /// Reads a value.
     ///
     /// # Errors
     /// The deserializer's.
-    fn deserialize_via<'de, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error>;
+    fn deserialize_via<D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error>;
 }
 
-impl<T: DeserializeOwned> DeserializeVia<T> for () {
-    fn deserialize_via<'de, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+impl<'de, T: Deserialize<'de>> DeserializeVia<'de, T> for () {
+    fn deserialize_via<D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
         T::deserialize(deserializer)
     }
 }

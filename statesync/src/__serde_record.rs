@@ -383,7 +383,7 @@ impl<'a, V, T> ViaIn<'a, V, T> {
     }
 }
 
-impl<'de, V: DeserializeVia<T>, T> SlotValue<'de> for ViaIn<'_, V, T> {
+impl<'de, V: DeserializeVia<'de, T>, T> SlotValue<'de> for ViaIn<'_, V, T> {
     type Value = T;
 
     fn read_value<D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
@@ -391,7 +391,7 @@ impl<'de, V: DeserializeVia<T>, T> SlotValue<'de> for ViaIn<'_, V, T> {
     }
 }
 
-slot!(ViaIn<V, T> where [V: DeserializeVia<T>], false, |this, value| *this.0 = value);
+slot!(ViaIn<V, T> where [V: DeserializeVia<'de, T>], false, |this, value| *this.0 = value);
 
 /// Which fields of a record were read.
 pub struct Seen {

@@ -393,3 +393,42 @@ fn generated_records_read_fields_named_by_index() {
     .unwrap();
     assert_eq!((diff.is_empty(), diff.unchanged_here()), (true, 3));
 }
+
+/// A model borrowing from its input.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Tome<'a> {
+    #[statesync(id)]
+    isbn: &'a str,
+    title: &'a str,
+}
+
+/// A model whose children borrow.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Bookcase<'a> {
+    #[statesync(id)]
+    name: &'a str,
+    #[serde(borrow)]
+    #[statesync(children)]
+    books: statesync::Store<Tome<'a>>,
+}
+
+/// A diff of a parent whose children borrow reads back, borrowing from the JSON (an outside
+/// tester's case did not compile: the child diffs were read as `DeserializeOwned`).
+#[test]
+fn a_diff_of_borrowing_children_reads_back() {
+    let book = |isbn, title| Tome { isbn, title };
+    let shelf = |books: Vec<Tome<'static>>| Bookcase {
+        name: "s",
+        books: statesync::Store::try_from_iter(books).unwrap(),
+    };
+    // Declared first, dropped last: the models borrow from it once compared with `back`.
+    let json: String;
+    let old = shelf(vec![book("1", "a"), book("2", "b")]);
+    let new = shelf(vec![book("1", "A"), book("3", "c")]);
+    json = serde_json::to_string(&old.diff(&new).unwrap()).unwrap();
+    let back: Diff<Bookcase<'_>> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, old.diff(&new).unwrap());
+    let mut applied: Bookcase<'_> = old.clone();
+    applied.apply(&back).unwrap();
+    assert_eq!(applied, new);
+}
