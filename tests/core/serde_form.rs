@@ -421,11 +421,13 @@ fn a_diff_of_borrowing_children_reads_back() {
         name: "s",
         books: statesync::Store::try_from_iter(books).unwrap(),
     };
-    // Declared first, dropped last: the models borrow from it once compared with `back`.
-    let json: String;
-    let old = shelf(vec![book("1", "a"), book("2", "b")]);
-    let new = shelf(vec![book("1", "A"), book("3", "c")]);
-    json = serde_json::to_string(&old.diff(&new).unwrap()).unwrap();
+    let (before, after) = (
+        || shelf(vec![book("1", "a"), book("2", "b")]),
+        || shelf(vec![book("1", "A"), book("3", "c")]),
+    );
+    // Made first, dropped last: the models below borrow from it once compared with `back`.
+    let json = serde_json::to_string(&before().diff(&after()).unwrap()).unwrap();
+    let (old, new) = (before(), after());
     let back: Diff<Bookcase<'_>> = serde_json::from_str(&json).unwrap();
     assert_eq!(back, old.diff(&new).unwrap());
     let mut applied: Bookcase<'_> = old.clone();
