@@ -53,6 +53,7 @@ where
     D: Deserializer<'de>,
 {
     let budget = Budget {
+        model: M::NAME,
         nesting: NESTING,
         wrapping: WRAPPING,
         stack: crate::depth::level_stack::<M>(),
@@ -70,6 +71,8 @@ where
 /// what is known of the stack.
 #[derive(Clone, Copy)]
 struct Budget {
+    /// The created or deleted model's name, for the error.
+    model: &'static str,
     /// Sequences, maps and enums left.
     nesting: usize,
     /// Options and newtypes left.
@@ -103,8 +106,9 @@ impl Budget {
         };
         let Some(left) = left.checked_sub(1) else {
             return Err(E::custom(format_args!(
-                "a created or deleted model holds {what} nested deeper than the {limit} \
-                 levels statesync reads in a diff"
+                "a created or deleted `{}` model holds {what} nested deeper than the {limit} \
+                 levels statesync reads in a diff (counting its own)",
+                self.model
             )));
         };
         Ok(match kind {
