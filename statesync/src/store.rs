@@ -901,13 +901,17 @@ mod serde_impl {
     struct StoreVisitor<M>(PhantomData<M>);
 
     /// How many models to make room for before reading a sequence that says it holds
-    /// `hint`: at most 1 MiB of models (as serde's own `Vec` reserves), so a length that
-    /// untrusted bytes claim reserves no more than that for each store they nest (4,096
-    /// models of 4 KiB each did, under a format's size limit).
+    /// `hint`: at most 4,096, and at most 1 MiB of models and their index (as serde's own
+    /// `Vec` reserves at most 1 MiB), so a length that untrusted bytes claim reserves no
+    /// more than that for each store they nest (4,096 models of 4 KiB each did, under a
+    /// format's size limit).
     pub(super) fn cautious_capacity<M>(hint: Option<usize>) -> usize {
         const MAX_RESERVED: usize = 1 << 20;
-        hint.unwrap_or(0)
-            .min(MAX_RESERVED / std::mem::size_of::<M>().max(1))
+        /// What the index takes per model: a hash, and a slot of the table with its
+        /// control byte, at the table's lowest load.
+        const INDEX_BYTES: usize = 32;
+        let per_model = std::mem::size_of::<M>().saturating_add(INDEX_BYTES);
+        hint.unwrap_or(0).min(4096).min(MAX_RESERVED / per_model)
     }
 
     /// What [`StoreVisitor`] expects; not generic, so one copy serves every model type.
