@@ -29,8 +29,9 @@ use crate::model::{DiffModel, DiffVisitor};
 /// thread (2 MiB) in a debug build, for models of up to a few KiB held inline: each level
 /// of a walk in memory takes about 8 KiB plus 5 times the size of the model and of its
 /// record of changes there. Reading with serde runs each level of a diff or a `Store` on
-/// a new stack segment when the thread's is short, whatever the models' size (a `Vec` of
-/// children that serde reads by itself aside).
+/// a new stack segment when the thread's is short, whatever the models' size (outside a
+/// diff's created and deleted models, a `Vec` of children that serde reads by itself
+/// aside).
 ///
 /// ```
 /// use statesync::{DiffModel, Error, MAX_DEPTH};

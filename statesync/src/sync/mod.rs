@@ -410,7 +410,7 @@ impl<M: DiffModel> Store<M> {
     /// [`Store::diff_touched`]) into the store through `hooks`, element by element, like
     /// [`SyncModel::sync_diff`] does for a root model.
     ///
-    /// The store's elements are the top of what this sync sees: their hooks get no
+    /// The store's elements are the top of what this sync sees: their hooks get empty
     /// [`Parents`], and their descendants' parents start at them, also for a store nested
     /// in a model (`parents.key::<Site>()` is `None` for the devices of a site's store
     /// synced this way). A hook that needs what sits above the store takes it from its
