@@ -71,7 +71,7 @@ struct Big {
     blob: [[u64; 32]; 16],
 }
 
-/// A sequence that says it holds `2^60` elements and holds none, as a few bytes of a
+/// A sequence that says it holds `usize::MAX` elements and holds none, as a few bytes of a
 /// length-prefixed format (bincode) can claim under its size limit.
 struct Claims;
 
@@ -86,7 +86,7 @@ impl<'de> serde::de::SeqAccess<'de> for Claims {
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(1 << 60)
+        Some(usize::MAX)
     }
 }
 
@@ -115,7 +115,7 @@ struct Tiny {
 }
 
 /// The bytes allocated on this thread while reading a store from a sequence that claims
-/// `2^60` models.
+/// `usize::MAX` models.
 fn reserved_for_a_claimed_length<M>() -> usize
 where
     M: statesync::DiffModel + for<'de> serde::Deserialize<'de>,
@@ -128,7 +128,7 @@ where
     reserved
 }
 
-/// A store read from a sequence that claims `2^60` models reserves, models and index
+/// A store read from a sequence that claims `usize::MAX` models reserves, models and index
 /// together, at most 1 MiB (serde's `Vec` reserves at most 1 MiB) and never more than
 /// 4,096 models did: an outside tester's 17 nested stores of 4 KiB models reserved
 /// 17.6 MB each from 8,943 bytes of bincode, and a first cap of 1 MiB of models alone

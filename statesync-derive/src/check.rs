@@ -225,7 +225,7 @@ fn check_shown_name(name: &syn::LitStr, option: &str, errors: &mut Errors) {
                 unicode_normalization::UnicodeNormalization::nfc(value.as_str()).collect();
             format!(
                 "must be written composed (Unicode's NFC, as Rust writes identifiers): \
-                 {composed:?}, which reads the same"
+                 {composed:?}"
             )
         }
         None => return,

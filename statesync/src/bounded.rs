@@ -10,8 +10,9 @@
 //! and objects, up to [`NESTING`], and options and newtypes (which JSON does not nest, but
 //! which recurse all the same in a format that tags them) up to [`WRAPPING`]; deeper is the
 //! format's error. Each level runs where the stack holds what a level may take, on a new
-//! segment when the thread's is short (as the levels of a `Store` do), judged by the
-//! created model's size and by the stack the levels read so far took.
+//! segment when the thread's is short (as the levels of a `Store` do), as judged by the
+//! created model's size and by the stack the levels read so far took: the first level of a
+//! value much larger than the model and what was read before it can take more than that.
 
 use std::fmt;
 
@@ -37,10 +38,6 @@ const WRAPPING: usize = 4 * NESTING;
 /// levels need not ask again (asking costs a few dozen nanoseconds, more than reading a
 /// small value), at most this much beyond one level's stack.
 const SLACK: usize = 256 << 10;
-
-/// A distance between two reads on the stack beyond which they are taken to be on two
-/// segments, not one level apart.
-const SEGMENT_SWITCH: usize = 64 << 20;
 
 /// Reads a created or deleted model of a diff (serde's `deserialize_with` of the two
 /// variants of [`crate::Action`]), its nesting bounded by [`NESTING`] and [`WRAPPING`].
@@ -132,20 +129,22 @@ impl Budget {
         read: impl FnOnce(Self) -> Result<T, E>,
     ) -> Result<T, E> {
         let here = stack_address();
-        let taken = self
-            .last_at
-            .checked_sub(here)
-            .filter(|&taken| taken < SEGMENT_SWITCH)
-            .unwrap_or(0);
+        // Two addresses are compared only within the stretch the last check made sure of,
+        // which is one stack: other code (a `Store` level, the format) may have moved the
+        // read to another segment since, anywhere in memory.
+        let low = self.checked_at.saturating_sub(self.ensured);
+        let checked = |at: usize| low <= at && at <= self.checked_at;
+        let taken = if checked(here) && checked(self.last_at) {
+            self.last_at.saturating_sub(here)
+        } else {
+            0
+        };
         let inner = Self {
             stack: self.stack.max(taken.saturating_mul(2)),
             last_at: here,
             ..self.enter(kind)?
         };
-        let used = self
-            .checked_at
-            .checked_sub(here)
-            .filter(|&used| used < SEGMENT_SWITCH);
+        let used = checked(here).then(|| self.checked_at.saturating_sub(here));
         if used.is_some_and(|used| used.saturating_add(inner.stack) <= self.ensured) {
             return read(inner);
         }
