@@ -731,6 +731,22 @@ fn model_impl(model: &Model) -> TokenStream {
                 #krate::sync::ModelFlags::empty()#(.union(#krate::sync::ModelFlags::#names))*.bits();
         })
     });
+    // Whether a created model of this type can nest itself without bound below it: its
+    // own children fields in a cycle, or those of a child model. Only a model with children
+    // says so (the default is no), so that reading a diff pays the bounded reader only
+    // where it is needed.
+    let nests_itself = (!children.is_empty()).then(|| {
+        let value = if children
+            .iter()
+            .any(|field| bound::in_cycle(model, field.ty))
+        {
+            quote!(true)
+        } else {
+            let nested = children.iter().map(|field| child_model(model, field));
+            quote!(false #(|| <#nested as #krate::DiffModel>::NESTS_ITSELF)*)
+        };
+        quote!(const NESTS_ITSELF: ::core::primitive::bool = #value;)
+    });
     let unused = attributes.is_empty().then(|| quote!(let _ = __v;));
     let no_children = children.is_empty().then(|| quote!(let _ = __v;));
 
@@ -757,6 +773,7 @@ fn model_impl(model: &Model) -> TokenStream {
 
             const NAME: &'static ::core::primitive::str = #name;
             #flags
+            #nests_itself
 
             fn key(&self) -> Self::Key {
                 #key_ident { #(#key_clones,)* }

@@ -4,8 +4,9 @@
 //! does not see into: a model that holds itself in a plain `Vec` nests as deep as the
 //! bytes say, and a format without a nesting limit of its own (postcard, bincode) reads
 //! it level after level on one stack until the stack overflows and the process aborts,
-//! before the depth of what was read can be checked. So a diff reads such a model through
-//! [`Bounded`], a deserializer that passes everything to the format's and counts how deep
+//! before the depth of what was read can be checked. So a diff reads such a model (one whose
+//! `DiffModel::NESTS_ITSELF` the derive sets: a children field in a cycle, its own or a
+//! descendant's) through [`Bounded`], a deserializer that passes everything to the format's and counts how deep
 //! values nest inside the model: sequences, maps and enums as `serde_json` counts arrays
 //! and objects, up to [`NESTING`], and options and newtypes (which JSON does not nest, but
 //! which recurse all the same in a format that tags them) up to [`WRAPPING`]; deeper is the
@@ -49,6 +50,12 @@ where
     M: DiffModel + de::Deserialize<'de>,
     D: Deserializer<'de>,
 {
+    // A model that cannot nest itself is bounded by its type; reading it through the
+    // wrapper would compile its serde a second time, for nothing. (A constant condition:
+    // rustc compiles only the branch taken.)
+    if !M::NESTS_ITSELF {
+        return M::deserialize(deserializer);
+    }
     let budget = Budget {
         model: M::NAME,
         nesting: NESTING,

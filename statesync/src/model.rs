@@ -58,6 +58,12 @@ pub trait DiffModel: Clone {
     #[doc(hidden)]
     const DECLARED_FLAGS: u8 = 0;
 
+    /// Whether a model of this type can hold, below it, a model that holds itself (a
+    /// children field in a cycle, its own or a child model's): reading a created or deleted
+    /// one in a diff then bounds its nesting (generated).
+    #[doc(hidden)]
+    const NESTS_ITSELF: bool = false;
+
     /// The model's key, built from its id fields.
     fn key(&self) -> Self::Key;
 

@@ -643,6 +643,7 @@ struct Heavy {
     #[statesync(id)]
     name: u8,
     blob: [[u64; 32]; 32],
+    #[statesync(children)]
     children: Vec<Heavy>,
 }
 
@@ -690,12 +691,14 @@ struct Link {
     next: Option<Box<Link>>,
 }
 
-/// A model holding a chain of links.
+/// A model holding a chain of links, and itself (so it is read through the bounded reader).
 #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Chained {
     #[statesync(id)]
     name: u8,
     chain: Link,
+    #[statesync(children)]
+    kids: Vec<Chained>,
 }
 
 /// Options and newtypes do not count against the 128 sequences, maps and enums a created
@@ -713,11 +716,13 @@ fn options_in_a_created_model_count_apart_from_sequences_and_maps() {
     let empty = Chained {
         name: 1,
         chain: chain(0),
+        kids: Vec::new(),
     };
     let created = empty
         .diff(&Chained {
             name: 0,
             chain: chain(110),
+            kids: Vec::new(),
         })
         .unwrap();
     let mut actions = created.elements().iter().map(|element| &element.action);
