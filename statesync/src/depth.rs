@@ -147,8 +147,9 @@ pub(crate) fn enter_write<M: DiffModel, E: serde::ser::Error>(
 /// level supported reads on any thread, rather than overflowing its stack and aborting.
 /// What serde reads by itself, below a level, is not covered here: a `Vec` of children
 /// inside a model is read by serde's own impls (unless read through
-/// [`serde_map`](crate::serde_map)); in a diff's created and deleted models the levels of
-/// what they hold are bounded and given stack by `crate::bounded`.
+/// [`serde_map`](crate::serde_map)); in a diff's created and deleted models that can nest
+/// themselves (`DiffModel::NESTS_ITSELF`) the levels of what they hold are bounded and
+/// given stack by `crate::bounded`.
 #[cfg(feature = "serde")]
 pub(crate) fn read_level<M: DiffModel, T, E: serde::de::Error>(
     read: impl FnOnce() -> Result<T, E>,

@@ -738,3 +738,44 @@ fn options_in_a_created_model_count_apart_from_sequences_and_maps() {
         created
     );
 }
+
+/// A generic model holding itself in a plain `Vec`.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Tree<T> {
+    #[statesync(id)]
+    id: u32,
+    value: T,
+    #[statesync(children)]
+    kids: Vec<Tree<T>>,
+}
+
+/// A generic model nesting itself is read through the bounded reader too: a postcard diff
+/// creating a chain of 100,000 `Tree<u8>` (each level `id`, `value`, one kid) is an error
+/// on a 2 MiB stack, and a chain of three reads back.
+#[test]
+fn a_generic_model_nesting_itself_is_bounded_in_a_diff() {
+    let chain = |levels: usize| {
+        let name = <Tree<u8> as DiffModel>::NAME.as_bytes();
+        let mut bytes = vec![u8::try_from(name.len()).unwrap()];
+        bytes.extend_from_slice(name);
+        bytes.extend_from_slice(&[1, 0, 0]);
+        for _ in 1..levels {
+            bytes.extend_from_slice(&[0, 7, 1]);
+        }
+        bytes.extend_from_slice(&[0, 7, 0, 0]);
+        bytes
+    };
+    let read: Diff<Tree<u8>> = postcard::from_bytes(&chain(3)).unwrap();
+    let Action::Create(created) = &read.elements()[0].action else {
+        panic!("{read:?}")
+    };
+    assert_eq!((created.value, created.kids[0].kids[0].kids.len()), (7, 0));
+    let bytes = chain(100_000);
+    let read = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || postcard::from_bytes::<Diff<Tree<u8>>>(&bytes).map(drop))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(read.is_err());
+}
