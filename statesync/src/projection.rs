@@ -146,10 +146,10 @@ pub fn carry_back<P: Projection<S>, S: DiffModel>(
 
 /// Refuses the edits when an element they create is one `missed` creates (what the
 /// source's projection, written back, lacks of the edited view: [`Error::NotCarried`]),
-/// unless an element of the same model appeared in its place unasked (one the edits did
-/// not delete, which `missed` deletes): a `write_back` that normalizes keys (lowercases a
-/// name) carries the create under another key. Elements are told apart by their place in
-/// the view (models and keys from the root down).
+/// unless an element of the same model appeared in its place unasked (under the same
+/// parent; one the edits did not delete, which `missed` deletes): a `write_back` that
+/// normalizes keys (lowercases a name) carries the create under another key. Elements are
+/// told apart by their place in the view (models and keys from the root down).
 fn refuse_dropped_creates<V: DiffModel>(edits: &Diff<V>, missed: &Diff<V>) -> Result<(), Error> {
     let created = placed(edits, EntryKind::Create);
     let deleted = placed(edits, EntryKind::Delete);
@@ -160,8 +160,12 @@ fn refuse_dropped_creates<V: DiffModel>(edits: &Diff<V>, missed: &Diff<V>) -> Re
     let missing = placed(missed, EntryKind::Create)
         .into_iter()
         .filter(|element| created.contains(element));
-    for (_, (model, key)) in missing {
-        match appeared.iter().position(|(_, (other, _))| *other == model) {
+    for (place, (model, key)) in missing {
+        let parent = &place[..place.len() - 1];
+        let in_its_place = |(other_place, (other, _)): &(Vec<String>, _)| {
+            *other == model && other_place[..other_place.len() - 1] == *parent
+        };
+        match appeared.iter().position(in_its_place) {
             Some(at) => drop(appeared.swap_remove(at)),
             None => {
                 return Err(Error::NotCarried {

@@ -4,4 +4,5 @@
 mod bidirectional;
 mod depth;
 mod history;
+mod projection;
 mod rules;
