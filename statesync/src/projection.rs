@@ -115,8 +115,10 @@ pub fn refresh<P: Projection<S>, S: DiffModel>(
 /// one that changed since *and* was edited is an [`Error::Stale`] (refresh, edit again), as
 /// is an edit of an element the source no longer shows ([`Error::NotFound`]): the view's
 /// edits are first applied to the source's projection as it is now, which refuses both.
-/// What is carried is what [`Projection::write_back`] writes: an edit it cannot express
-/// (a row deleted from a view whose `write_back` never removes) is not carried; but an
+/// What is carried is what [`Projection::write_back`] writes, as the source's models
+/// compare it: an edit `write_back` cannot express (a row deleted from a view whose
+/// `write_back` never removes), or one the source's equality does not see (a name edited
+/// only in case, into a field whose `eq` ignores case), is not carried; but an
 /// element the edits create must be in the source's projection once written back (or an
 /// element of its model in its place, for a `write_back` that normalizes keys), else the
 /// call is refused ([`Error::NotCarried`]) rather than drop it: its place in the source

@@ -356,27 +356,43 @@ fn the_delete_limit_refuses_a_sync_that_empties_the_target() {
     assert_eq!(target, inventory());
     assert_eq!(
         report.to_string(),
-        "refused: the sync would delete 18 of 19 elements (more than 94%), over the limit of at most 50% of the target"
+        "refused: the sync would delete 18 of 19 elements, a share of more than 94%, over the limit of at most 50% of the target"
     );
 }
 
 /// The share a refusal shows is rounded down and said to be more when it is not whole: 1
-/// of 3 read "(33%), over the limit of at most 33%".
+/// of 3 read "(33%), over the limit of at most 33%". It is shown only beside a limit in
+/// percent: beside a count, "7 of 18 elements (more than 38%), over the limit of at most 2
+/// deletes" read as if 38% were a limit (an outside tester).
 #[test]
 fn a_refusal_never_shows_a_share_within_its_limit() {
-    let refusal = |deletes, elements| {
+    let refusal = |deletes, elements, limit| {
         statesync::sync::DeleteRefusal {
             deletes,
             elements,
-            limit: DeleteLimit::percent(33),
+            limit,
         }
         .to_string()
     };
+    let percent = DeleteLimit::percent(33);
     assert_eq!(
-        refusal(1, 3),
-        "refused: the sync would delete 1 of 3 elements (more than 33%), over the limit of at most 33% of the target"
+        refusal(1, 3, percent),
+        "refused: the sync would delete 1 of 3 elements, a share of more than 33%, over the limit of at most 33% of the target"
     );
-    assert!(refusal(34, 100).contains("(34%)"), "{}", refusal(34, 100));
+    assert!(
+        refusal(34, 100, percent)
+            .ends_with("a share of 34%, over the limit of at most 33% of the target"),
+        "{}",
+        refusal(34, 100, percent)
+    );
+    assert_eq!(
+        refusal(7, 18, DeleteLimit::at_most(2)),
+        "refused: the sync would delete 7 of 18 elements, over the limit of at most 2 deletes"
+    );
+    assert_eq!(
+        refusal(7, 18, DeleteLimit::percent(30).and_at_most(2)),
+        "refused: the sync would delete 7 of 18 elements, a share of more than 38%, over the limit of at most 2 deletes and 30%"
+    );
 }
 
 #[test]

@@ -235,20 +235,24 @@ pub struct DeleteRefusal {
 
 impl fmt::Display for DeleteRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The share rounded down, said to be more when it is not whole: 1 of 3 is "more
-        // than 33%", never a bare 33% shown over a limit of 33%.
-        let hundredfold = self.deletes.saturating_mul(100);
-        let percent = hundredfold.checked_div(self.elements).unwrap_or(100);
-        let more = match hundredfold.checked_rem(self.elements) {
-            Some(0) | None => "",
-            Some(_) => "more than ",
-        };
         write!(
             f,
-            "refused: the sync would delete {} of {} elements ({more}{percent}%), over the \
-             limit of {}",
-            self.deletes, self.elements, self.limit
-        )
+            "refused: the sync would delete {} of {} elements",
+            self.deletes, self.elements
+        )?;
+        // The share only beside a limit in percent (beside a count it read as a second
+        // limit), rounded down and said to be more when it is not whole: 1 of 3 is "more
+        // than 33%", never a bare 33% shown over a limit of 33%.
+        if self.limit.max_percent.is_some() {
+            let hundredfold = self.deletes.saturating_mul(100);
+            let percent = hundredfold.checked_div(self.elements).unwrap_or(100);
+            let more = match hundredfold.checked_rem(self.elements) {
+                Some(0) | None => "",
+                Some(_) => "more than ",
+            };
+            write!(f, ", a share of {more}{percent}%")?;
+        }
+        write!(f, ", over the limit of {}", self.limit)
     }
 }
 
