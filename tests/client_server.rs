@@ -73,7 +73,7 @@ fn a_conflicting_stale_push_keeps_the_clients_value_and_reports_it() {
     ams(&mut b.state).region = "from-b".into();
     let conflicts = b.push().unwrap();
     assert_eq!(conflicts.len(), 1);
-    assert_eq!(conflicts[0].path, "inventory.sites[name=ams].region");
+    assert_eq!(conflicts[0].path, "inventory.sites.site[name=ams].region");
     let (_, mut state) = server.snapshot();
     assert_eq!(
         ams(&mut state).region,

@@ -60,7 +60,7 @@ fn a_reported_conflict_keeps_each_side_and_comes_back() {
     assert_eq!(report.conflicts.len(), 1);
     assert_eq!(
         report.conflicts[0].path,
-        "inventory.sites[name=ams].devices[site=ams, name=ams-d0].role"
+        "inventory.sites.site[name=ams].devices.device[site=ams, name=ams-d0].role"
     );
     assert_eq!(ams(&mut a).devices.get(&key).unwrap().role, "spine");
     assert_eq!(ams(&mut b).devices.get(&key).unwrap().role, "border");

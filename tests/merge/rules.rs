@@ -282,7 +282,7 @@ fn deleted_on_one_side_and_changed_on_the_other_is_a_conflict_by_default() {
     assert_eq!(conflict.kind, ConflictKind::DeleteUpdate);
     assert_eq!(
         conflict.path,
-        "inventory.sites[name=ams].devices[site=ams, name=ams-d0]"
+        "inventory.sites.site[name=ams].devices.device[site=ams, name=ams-d0]"
     );
     assert!(conflict.ours.is_none());
     assert!(conflict.theirs.as_deref().unwrap().contains("spine"));
@@ -319,7 +319,10 @@ fn created_on_both_sides_merges_against_an_empty_base() {
     theirs.sites.insert(lon).unwrap();
     let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
     assert_eq!(merged.conflicts.len(), 1);
-    assert_eq!(merged.conflicts[0].path, "inventory.sites[name=lon].region");
+    assert_eq!(
+        merged.conflicts[0].path,
+        "inventory.sites.site[name=lon].region"
+    );
     assert_eq!(merged.conflicts[0].base, None);
 }
 
@@ -611,7 +614,10 @@ fn overrides_are_kept_by_model_type_not_by_name() {
     // The inner model's `label` has no override: a conflict, ours kept.
     assert_eq!(merged.value.inner[0].label, "ours");
     assert_eq!(merged.conflicts.len(), 1, "{:?}", merged.conflicts);
-    assert_eq!(merged.conflicts[0].path, "item[id=1].inner[id=2].label");
+    assert_eq!(
+        merged.conflicts[0].path,
+        "item[id=1].inner.item[id=2].label"
+    );
 }
 
 /// A version field without a strategy of its own merges by `max`: the newest side's values
@@ -752,7 +758,7 @@ fn conflicts_among_children_come_out_in_key_order() {
     let paths: Vec<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
     let expected: Vec<String> = ["by_id", "in_order"]
         .iter()
-        .flat_map(|field| (0..40).map(move |id| format!("book.{field}[id={id}].text")))
+        .flat_map(|field| (0..40).map(move |id| format!("book.{field}.part[id={id}].text")))
         .collect();
     assert_eq!(paths, expected);
     let order: Vec<u32> = merged.value.in_order.iter().map(|p| p.id).collect();

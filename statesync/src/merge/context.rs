@@ -43,7 +43,9 @@ pub enum ConflictKind {
 /// of each model's rendering, marked ` …` where cut, not its whole subtree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
-    /// Where: `site[name=nyc].devices[site=nyc, name=sw1].role`.
+    /// Where: the element from the root and the field, as an error's path names an element
+    /// (`inventory.sites.site[name=nyc].devices.device[site=nyc, name=sw1].role`; the
+    /// element alone for a conflict about a whole element).
     pub path: String,
     /// What conflicted.
     pub kind: ConflictKind,
@@ -417,6 +419,12 @@ impl<'o> MergeCx<'o> {
         crate::error::Element(name, &model.key().to_string()).to_string()
     }
 
+    /// A child's segment, `field.model[key]`: the children field that holds it, then the
+    /// child, as an error's path writes them.
+    fn child_segment<M: DiffModel>(field: &str, model: &M) -> String {
+        format!("{field}.{}", Self::segment(M::NAME, model))
+    }
+
     /// Merges two roots. A root whose key changed is a replacement (as a diff sees it: a
     /// delete and a create): taken when the other side left the base unchanged, merged
     /// against the base when both sides gave it one new key (the same change of its id
@@ -666,7 +674,7 @@ impl<'o> MergeCx<'o> {
             let base_child = base.as_ref().and_then(|base| base.get(key));
             let kept = match (ours.get(key), theirs.get(key)) {
                 (Some(our), Some(their)) => {
-                    self.path.push(Self::segment(field, our));
+                    self.path.push(Self::child_segment(field, our));
                     let intended_child = intended.as_ref().and_then(|index| index.get(key));
                     let merged_child =
                         merge_model_counting(base_child, our, their, intended_child, self);
@@ -688,7 +696,7 @@ impl<'o> MergeCx<'o> {
                     } else {
                         Side::Theirs
                     };
-                    self.path.push(Self::segment(field, only));
+                    self.path.push(Self::child_segment(field, only));
                     let kept = match base_child {
                         // A conflict of the merge this agreement follows (a delete against
                         // an edit): the base's element, whole, so the conflict comes up
