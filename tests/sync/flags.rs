@@ -360,3 +360,102 @@ fn an_ignored_parent_with_only_child_changes_is_listed_unchanged() {
     assert_eq!(report.counts.skipped, 1, "{report}");
     assert_eq!(target, inventory());
 }
+
+/// A lab of racks of servers with disks, for the flags of a parent deleted with its
+/// children.
+#[derive(DiffModel, Clone, Debug, PartialEq, Default)]
+struct Lab {
+    #[statesync(children)]
+    racks: Store<Rack>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Rack {
+    #[statesync(id)]
+    row: u8,
+    #[statesync(children)]
+    servers: Vec<Server>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Server {
+    #[statesync(id)]
+    serial: String,
+    #[statesync(children)]
+    disks: Store<Disk>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Disk {
+    #[statesync(id)]
+    slot: u8,
+}
+
+/// A rack of two servers, `b` holding a disk, and the lab holding it.
+fn lab() -> Lab {
+    let server = |serial: &str, disks: &[u8]| Server {
+        serial: serial.into(),
+        disks: Store::try_from_iter(disks.iter().map(|&slot| Disk { slot })).unwrap(),
+    };
+    let rack = Rack {
+        row: 1,
+        servers: vec![server("b", &[0]), server("a", &[])],
+    };
+    Lab {
+        racks: Store::try_from_iter([rack]).unwrap(),
+    }
+}
+
+/// An `IGNORE`d child of a parent deleted alone (`SKIP_CHILDREN_ON_DELETE`) leaves with the
+/// parent and is reported skipped by its flag, its subtree with it, as under a parent
+/// deleted first (`PARENT_FIRST_DELETION`); the plan counts what the report does, in both
+/// engines. It was reported deleted under the one flag and skipped under the other (an
+/// outside tester's port of diffsync's flags).
+#[test]
+fn an_ignored_child_of_a_parent_deleted_with_it_is_skipped_by_its_flag() {
+    for parent_flag in [
+        ModelFlags::SKIP_CHILDREN_ON_DELETE,
+        ModelFlags::PARENT_FIRST_DELETION,
+    ] {
+        let options = || {
+            SyncOptions::default()
+                .model_flags::<Rack>(parent_flag)
+                .instance_flags::<Server>(ServerKey { serial: "b".into() }, ModelFlags::IGNORE)
+        };
+        let mut target = lab();
+        let plan = target.diff_from_with(&Lab::default(), &options()).unwrap();
+        let mut by_async = target.clone();
+        let report = target
+            .sync_from(&Lab::default(), &mut statesync::sync::InMemory, options())
+            .unwrap();
+        let statuses: Vec<String> = report.outcomes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            statuses,
+            [
+                "delete rack[row=1]: applied",
+                "delete rack[row=1] > server[serial=b]: skipped: flag IGNORE",
+                "delete rack[row=1] > server[serial=b] > disk[slot=0]: skipped: flag IGNORE",
+                "delete rack[row=1] > server[serial=a]: applied",
+            ],
+            "{parent_flag:?}: {report}"
+        );
+        assert_eq!(target, Lab::default(), "the rack leaves with its servers");
+        let summary = plan.summary();
+        assert_eq!(
+            (summary.delete, summary.skip),
+            (report.counts.deleted, report.counts.skipped),
+            "{parent_flag:?}: the plan agrees: {plan}"
+        );
+        let async_report = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(by_async.sync_from_async(
+                &Lab::default(),
+                &statesync::sync::InMemory,
+                statesync::sync::AsyncSyncOptions::new(options()),
+            ))
+            .unwrap();
+        assert_eq!(by_async, target, "{parent_flag:?}");
+        assert_eq!(async_report.counts, report.counts, "{async_report}");
+    }
+}
