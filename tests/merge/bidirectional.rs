@@ -676,3 +676,73 @@ fn a_merge_with_result_that_reached_one_side_is_not_merged_again() {
         assert_eq!(history.head(), &a);
     }
 }
+
+/// An album of tracks, each with its lines of lyrics; a track's delete against an edit goes
+/// to the side that kept it (`merge = "theirs"`).
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Album {
+    #[statesync(children)]
+    tracks: statesync::Store<Track>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+#[statesync(merge = "theirs")]
+struct Track {
+    #[statesync(id)]
+    number: u32,
+    title: String,
+    #[statesync(children)]
+    lines: Vec<Line>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Line {
+    #[statesync(id)]
+    at: u32,
+    text: String,
+}
+
+fn album(title: &str) -> Album {
+    let line = |at: u32| Line {
+        at,
+        text: format!("line {at}"),
+    };
+    let track = Track {
+        number: 1,
+        title: title.into(),
+        lines: vec![line(1), line(2)],
+    };
+    Album {
+        tracks: statesync::Store::try_from_iter([track]).unwrap(),
+    }
+}
+
+/// A track one side deleted and the other edited is kept by the merge (`theirs`) and
+/// created again on the side that deleted it, whose creates of its lines fail: the base
+/// leaves out the lines that side lacks, so the next sync creates them there rather than
+/// take their absence for a delete. The base kept them, and the next sync deleted the
+/// lines from the side that had them all along (an outside tester's case).
+#[test]
+fn an_element_the_merge_kept_against_a_delete_is_carried_whole_after_a_partial_failure() {
+    let mut history = History::new(album("t")).unwrap();
+    let mut a = Album {
+        tracks: statesync::Store::new(),
+    };
+    let mut b = album("t2");
+    let failed = sync_bidirectional(
+        &mut history,
+        (&mut a, &mut RefusesCreateOf("line", "at=1")),
+        (&mut b, &mut InMemory),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert!(!failed.base_committed, "{failed:?}");
+    assert!(failed.conflicts.is_empty(), "{failed:?}");
+    for _ in 0..2 {
+        let report = in_memory(&mut history, &mut a, &mut b);
+        assert!(report.conflicts.is_empty(), "{report:?}");
+    }
+    assert_eq!(b, album("t2"), "no line of b was deleted");
+    assert_eq!(a, b);
+    assert_eq!(history.head(), &a);
+}

@@ -2,7 +2,7 @@
 
 use std::any::TypeId;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Debug};
 
 use crate::children::ChildCollection;
@@ -305,7 +305,8 @@ pub struct MergeCx<'o> {
     agreement: bool,
     /// In an agreement, the conflicts the merge it follows reported: their elements keep
     /// the base's, whole.
-    conflicted: &'o [Conflict],
+    /// The paths of those conflicts, to look up an element's by its path.
+    conflicted: HashSet<&'o str>,
     path: Vec<String>,
     conflicts: Vec<Conflict>,
     /// Why the merge failed: the first element `diff` would refuse (too deep, a key twice in
@@ -323,7 +324,7 @@ impl<'o> MergeCx<'o> {
             options,
             kept,
             agreement: false,
-            conflicted: &[],
+            conflicted: HashSet::new(),
             path: Vec::new(),
             conflicts: Vec::new(),
             error: None,
@@ -342,15 +343,17 @@ impl<'o> MergeCx<'o> {
     pub(super) fn agreement(options: &'o MergeOptions, conflicted: &'o [Conflict]) -> Self {
         Self {
             agreement: true,
-            conflicted,
+            conflicted: conflicted
+                .iter()
+                .map(|conflict| conflict.path.as_str())
+                .collect(),
             ..Self::new(options, Kept::Base)
         }
     }
 
     /// Whether the element the path leads to has a conflict of [`MergeCx::conflicted`].
     fn is_conflicted(&self) -> bool {
-        let path = self.path_to("");
-        self.conflicted.iter().any(|conflict| conflict.path == path)
+        !self.conflicted.is_empty() && self.conflicted.contains(self.path_to("").as_str())
     }
 
     /// The conflicts found, or why the merge failed.
@@ -697,6 +700,7 @@ impl<'o> MergeCx<'o> {
                         Side::Theirs
                     };
                     self.path.push(Self::child_segment(field, only));
+                    let intended_child = intended.as_ref().and_then(|index| index.get(key));
                     let kept = match base_child {
                         // A conflict of the merge this agreement follows (a delete against
                         // an edit): the base's element, whole, so the conflict comes up
@@ -704,6 +708,12 @@ impl<'o> MergeCx<'o> {
                         Some(base_child) if self.agreement && self.is_conflicted() => {
                             self.taken_whole(base_child)
                         }
+                        // The merge kept the element (against a delete, or in a subtree it
+                        // created again) and the side that lacks it did not get it (its
+                        // create failed, or a flag left it out): out of the base, so next
+                        // time it reads as the other side's create and is carried again,
+                        // not as this side's delete of it.
+                        Some(_) if self.agreement && intended_child.is_some() => None,
                         // One side deleted the element, the other kept it: no agreement on
                         // the element (the base's attributes stay), but on its subtree
                         // there is: what the keeping side deleted too is gone from both.
