@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, ffi, params};
 use statesync::Store;
-use statesync::sync::{Adapter, HookError, Hooks, Parents, SyncReport};
+use statesync::sync::{Adapter, Fatal, HookError, Hooks, Parents, SyncReport};
 
 use crate::inventory::{
     Device, DeviceChanges, Interface, InterfaceChanges, Inventory, ParentField, Site, SiteChanges,
@@ -447,8 +447,15 @@ impl SqliteInventory {
     }
 
     /// Opens the sync's transaction, with the tables in it if they do not exist yet.
+    ///
+    /// # Errors
+    /// A transaction that cannot open (another connection holds the database's write lock
+    /// past the busy timeout, a read-only database) stops the sync ([`Fatal`]): every later
+    /// hook would wait the timeout and fail the same way (`--partial` waited 5 s per change).
     fn begin(&mut self) -> Result<(), HookError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        if let Err(error) = self.conn.execute_batch("BEGIN IMMEDIATE") {
+            return Err(Fatal::new(error).into());
+        }
         self.transaction = Transaction::Open;
         self.touched = true;
         self.ending = None;
