@@ -116,10 +116,21 @@ fn parse(text: &[u8]) -> Result<Inventory, (String, serde_json::Error)> {
     };
     let mut deserializer = serde_json::Deserializer::from_slice(text);
     match serde_path_to_error::deserialize::<_, Inventory>(&mut deserializer) {
-        Err(traced) => Err((traced.path().to_string(), traced.into_inner())),
+        Err(traced) => Err((known_place(&traced.path().to_string()), traced.into_inner())),
         // Only the end of the document (trailing characters) failed.
         Ok(_) => Err((String::new(), error)),
     }
+}
+
+/// A place without its last segment when the parser had not read that segment's name
+/// yet (`serde_path_to_error` writes it `?`: a document cut short after `sites[0].`): the
+/// place up to there, or nothing.
+fn known_place(path: &str) -> String {
+    let known = match path.strip_suffix('?') {
+        Some(above) => above.strip_suffix('.').unwrap_or(above),
+        None => path,
+    };
+    known.to_owned()
 }
 
 /// Every rule of [`Invariant`]: parents named right, device names unique across sites.

@@ -224,6 +224,34 @@ fn bad_input_files_name_the_file_the_element_and_the_key() {
     assert!(!dir.path().join("inv.sqlite").exists());
 }
 
+/// A document cut short names the place up to where it was read, not a `?` for the field
+/// whose name was never read (an outside tester: "at ?: EOF while parsing", and
+/// "at sites[0].devices[2].interfaces[29].?").
+#[test]
+fn a_file_cut_short_names_the_place_it_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = r#"{"name": "s1", "region": "emea", "devices": []}"#;
+    for (name, text, place) in [
+        ("open.json", "{", ""),
+        (
+            "site.json",
+            &format!(r#"{{"sites": [{site}, {{"#),
+            "at sites[1]: ",
+        ),
+    ] {
+        let cut = write(dir.path(), name, text);
+        let error = json_file::load(&cut).unwrap_err();
+        let LoadError::Parse { path, .. } = &error else {
+            panic!("{error}")
+        };
+        assert!(!path.contains('?'), "{error}");
+        let message = error.to_string();
+        let after_file = &message[cut.display().to_string().len() + 2..];
+        assert!(after_file.starts_with(place), "{error}");
+        assert!(after_file[place.len()..].starts_with("EOF"), "{error}");
+    }
+}
+
 #[test]
 fn the_demo_example_runs_twice_and_the_second_run_does_nothing() {
     let dir = tempfile::tempdir().unwrap();
