@@ -163,9 +163,9 @@ fn refuse_dropped_creates<V: DiffModel>(edits: &Diff<V>, missed: &Diff<V>) -> Re
         .into_iter()
         .filter(|element| created.contains(element));
     for (place, (model, key)) in missing {
-        let parent = &place[..place.len() - 1];
+        let parent = place.split_last().map(|(_, parent)| parent);
         let in_its_place = |(other_place, (other, _)): &(Vec<String>, _)| {
-            *other == model && other_place[..other_place.len() - 1] == *parent
+            *other == model && other_place.split_last().map(|(_, parent)| parent) == parent
         };
         match appeared.iter().position(in_its_place) {
             Some(at) => drop(appeared.swap_remove(at)),

@@ -156,6 +156,42 @@ fn flags_declared_in_the_derive_apply() {
     assert_eq!(target.keepers.len(), 2);
 }
 
+/// One element's flags set exactly, in place of its type's: a keeper (declared
+/// `SKIP_UNMATCHED_DST`) may be deleted while the others stay (diffsync's `model_flags` set
+/// on one object; `instance_flags` only adds to the declared flags, an outside tester
+/// found).
+#[test]
+fn an_elements_exact_flags_replace_those_its_derive_declares() {
+    let keeper = |name: &str| Keeper { name: name.into() };
+    let mut target = Shelf {
+        keepers: Store::try_from_iter([keeper("a"), keeper("b")]).unwrap(),
+    };
+    let source = Shelf {
+        keepers: Store::new(),
+    };
+    let options = || {
+        SyncOptions::default()
+            .instance_flags_exactly::<Keeper>(KeeperKey { name: "a".into() }, ModelFlags::empty())
+    };
+    let plan = target.diff_from_with(&source, &options()).unwrap();
+    assert_eq!((plan.summary().delete, plan.summary().skip), (1, 1));
+    let report = target
+        .sync_from(&source, &mut statesync::sync::InMemory, options())
+        .unwrap();
+    assert_eq!((report.counts.deleted, report.counts.skipped), (1, 1));
+    assert_eq!(
+        target.keepers.keys().collect::<Vec<_>>(),
+        [KeeperKey { name: "b".into() }]
+    );
+    // Added flags after the exact ones add to them.
+    let ignored =
+        options().instance_flags::<Keeper>(KeeperKey { name: "a".into() }, ModelFlags::IGNORE);
+    assert_eq!(
+        ignored.flags_for_instance::<Keeper>(&KeeperKey { name: "a".into() }),
+        ModelFlags::IGNORE
+    );
+}
+
 /// `IGNORE` leaves an element alone whether or not memory holds it: a plan made against
 /// another state that updates an element memory lacks is skipped, as its delete is, not
 /// failed (a failure stopped the sync).

@@ -154,8 +154,16 @@ impl fmt::Display for DeleteLimit {
 struct TypeFlags {
     name: &'static str,
     flags: ModelFlags,
-    /// A `HashMap<M::Key, ModelFlags>` of the model type this entry is for.
+    /// A `HashMap<M::Key, OwnFlags>` of the model type this entry is for.
     instances: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+/// The flags set per call for one element: added to its type's, or in their place.
+#[derive(Clone, Copy, Default)]
+struct OwnFlags {
+    flags: ModelFlags,
+    /// Whether `flags` are all the element's (its type's and its derive's left out).
+    exact: bool,
 }
 
 impl fmt::Debug for TypeFlags {
@@ -249,25 +257,66 @@ impl<'a> SyncOptions<'a> {
         key: M::Key,
         flags: ModelFlags,
     ) -> Self {
+        if let Some(own) = self.instances_mut::<M>() {
+            own.entry(key).or_default().flags |= flags;
+        }
+        self
+    }
+
+    /// Sets the flags of the elements of model `M` whose key is `key` to exactly `flags`,
+    /// in place of those of the type (its derive's and [`SyncOptions::model_flags`]), as
+    /// diffsync's `model_flags` set on one object replaces its class's: one element of a
+    /// model declared `SKIP_UNMATCHED_DST` may then be deleted.
+    /// [`SyncOptions::instance_flags`] for the same element afterwards adds to them.
+    ///
+    /// ```
+    /// use statesync::sync::{ModelFlags, SyncOptions};
+    /// use statesync::DiffModel;
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// #[statesync(flags = "SKIP_UNMATCHED_DST")]
+    /// struct Vlan {
+    ///     #[statesync(id)]
+    ///     id: u16,
+    /// }
+    ///
+    /// let options = SyncOptions::default()
+    ///     .instance_flags_exactly::<Vlan>(VlanKey { id: 99 }, ModelFlags::empty());
+    /// assert_eq!(options.flags_for_instance::<Vlan>(&VlanKey { id: 99 }), ModelFlags::empty());
+    /// assert_eq!(
+    ///     options.flags_for_instance::<Vlan>(&VlanKey { id: 1 }),
+    ///     ModelFlags::SKIP_UNMATCHED_DST
+    /// );
+    /// ```
+    pub fn instance_flags_exactly<M: DiffModel<Key: Send + Sync> + 'static>(
+        mut self,
+        key: M::Key,
+        flags: ModelFlags,
+    ) -> Self {
+        if let Some(own) = self.instances_mut::<M>() {
+            own.insert(key, OwnFlags { flags, exact: true });
+        }
+        self
+    }
+
+    /// The flags set for single elements of `M`, to change.
+    fn instances_mut<M: DiffModel<Key: Send + Sync> + 'static>(
+        &mut self,
+    ) -> Option<&mut HashMap<M::Key, OwnFlags>> {
         let entry = self.entry::<M>();
         let instances = entry.instances.get_or_insert_with(|| {
-            let empty: Arc<dyn Any + Send + Sync> = Arc::new(HashMap::<M::Key, ModelFlags>::new());
+            let empty: Arc<dyn Any + Send + Sync> = Arc::new(HashMap::<M::Key, OwnFlags>::new());
             empty
         });
         if Arc::get_mut(instances).is_none() {
             // Shared with a dry run's options: copy before writing.
             let copy = instances
-                .downcast_ref::<HashMap<M::Key, ModelFlags>>()
+                .downcast_ref::<HashMap<M::Key, OwnFlags>>()
                 .cloned()
                 .unwrap_or_default();
             *instances = Arc::new(copy);
         }
-        if let Some(map) = Arc::get_mut(instances)
-            .and_then(|any| any.downcast_mut::<HashMap<M::Key, ModelFlags>>())
-        {
-            *map.entry(key).or_default() |= flags;
-        }
-        self
+        Arc::get_mut(instances).and_then(|any| any.downcast_mut::<HashMap<M::Key, OwnFlags>>())
     }
 
     /// Sets the order of deletes, updates and creates.
@@ -354,7 +403,7 @@ impl<'a> SyncOptions<'a> {
     }
 
     /// The flags in force for the element of model `M` with key `key`: the type's and the
-    /// element's own.
+    /// element's own (or its own only: [`SyncOptions::instance_flags_exactly`]).
     pub fn flags_for_instance<M: DiffModel + 'static>(&self, key: &M::Key) -> ModelFlags {
         let Some(entry) = self.model_flags.get(&TypeId::of::<M>()) else {
             return <M as super::SyncModel>::FLAGS;
@@ -362,11 +411,14 @@ impl<'a> SyncOptions<'a> {
         let own = entry
             .instances
             .as_ref()
-            .and_then(|any| any.downcast_ref::<HashMap<M::Key, ModelFlags>>())
+            .and_then(|any| any.downcast_ref::<HashMap<M::Key, OwnFlags>>())
             .and_then(|instances| instances.get(key))
             .copied()
             .unwrap_or_default();
-        <M as super::SyncModel>::FLAGS | entry.flags | own
+        if own.exact {
+            return own.flags;
+        }
+        <M as super::SyncModel>::FLAGS | entry.flags | own.flags
     }
 
     fn entry<M: DiffModel + 'static>(&mut self) -> &mut TypeFlags {
