@@ -720,11 +720,7 @@ fn delete_subtree<M: SyncTree<H>, H: ?Sized>(
         };
         let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             run.record_result::<M>(&key, Operation::Delete, result);
-            if deleted {
-                record_gone_with(model, &key, run);
-            } else {
-                run.record_descendants(&*model, Operation::Delete, status);
-            }
+            run.record_descendants(&*model, Operation::Delete, status);
         }));
         return (deleted, told.err());
     }
@@ -1028,17 +1024,6 @@ where
     C::Model: SyncTree<H>,
     H: ?Sized,
 {
-    if run.gone_with_parent {
-        if C::SCANS
-            && children.child_count() > SCANS_BEFORE_INDEX
-            && let Some(mut indexed) = Indexed::new(children)
-        {
-            record_gone(&mut indexed.slots, run);
-        } else {
-            record_gone(children, run);
-        }
-        return true;
-    }
     #[cfg(feature = "async")]
     if run.walker.is_some() {
         super::concurrent::walk::collection(children, None, run);
@@ -1050,43 +1035,6 @@ where
         return delete_elements(&mut indexed.slots, run, false);
     }
     delete_elements(children, run, !C::SCANS)
-}
-
-/// Records the descendants of `model`, deleted alone (`SKIP_CHILDREN_ON_DELETE`): they
-/// leave the system and memory with it, and no hook of theirs runs. Each is recorded as
-/// deleted, or, where its flags leave its delete alone (`IGNORE`, `SKIP_UNMATCHED_DST`),
-/// as skipped by its flag with its subtree, as a child of a parent deleted first
-/// (`PARENT_FIRST_DELETION`) is; in the order that flag calls their hooks (the
-/// collection's own; a `HashMap`'s in key order).
-pub(super) fn record_gone_with<M: SyncTree<H>, H: ?Sized>(
-    model: &mut M,
-    key: &M::Key,
-    run: &mut Run<'_, '_, H>,
-) {
-    let walking = std::mem::replace(&mut run.gone_with_parent, true);
-    run.within_model::<M, _>(has_children(&*model), key, |run| model.delete_children(run));
-    run.gone_with_parent = walking;
-}
-
-/// [`record_gone_with`] for one collection's slots.
-fn record_gone<M, H, S>(children: &mut S, run: &mut Run<'_, '_, H>)
-where
-    M: SyncTree<H>,
-    H: ?Sized,
-    S: Slots<M>,
-{
-    for key in children.slot_keys() {
-        let Some(child) = children.slot_mut(&key) else {
-            continue;
-        };
-        if let Some(flag) = run.skip_flag::<M>(&key, Operation::Delete) {
-            let skipped = Status::Skipped(SkipReason::Flag(flag));
-            run.record_subtree(&key, &*child, Operation::Delete, skipped);
-            continue;
-        }
-        run.record::<M>(&key, Operation::Delete, Status::Applied);
-        record_gone_with(child, &key, run);
-    }
 }
 
 /// [`delete_collection`] on the collection's slots.

@@ -18,7 +18,9 @@ use super::report::{DeleteRefusal, Outcome, SyncReport};
 use super::run::Run;
 
 /// What a sync will do: the diff with the flags of a sync's options applied. Elements a
-/// flag leaves alone are not in [`Plan::diff`]; [`Plan::summary`] counts them in `skip`.
+/// flag leaves alone are not in [`Plan::diff`] (but for the children a flag keeps under a
+/// parent deleted first, `PARENT_FIRST_DELETION`: they leave memory with it, inside its
+/// deleted model); [`Plan::summary`] counts them in `skip`.
 /// Elements the sync will refuse (of a diff built by hand, read from a peer, or made
 /// against another state) are not in it either: [`Plan::refused`] lists them.
 /// Made by [`SyncModel::diff_from_with`](super::SyncModel::diff_from_with) and

@@ -101,10 +101,6 @@ pub struct Run<'h, 'o, H: ?Sized> {
     /// The address of the children collection whose creates a panicking hook cut short
     /// (0: none): the children fields after it in its parent were never reached.
     pub(super) cut_short: usize,
-    /// Whether the children walked now go with a parent deleted alone
-    /// (`SKIP_CHILDREN_ON_DELETE`): they are recorded, each as its flags say, and no hook
-    /// runs (see `engine::record_gone_with`).
-    pub(super) gone_with_parent: bool,
     /// The async engine's walker: when set, the engine's collection functions hand each
     /// collection to it instead of syncing it (see `concurrent::walk`).
     #[cfg(feature = "async")]
@@ -135,7 +131,6 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             root_refused: false,
             records_after_stop: false,
             cut_short: 0,
-            gone_with_parent: false,
             dry: false,
             recorded: 0,
             #[cfg(feature = "async")]

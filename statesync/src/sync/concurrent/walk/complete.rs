@@ -5,7 +5,7 @@ use crate::diff::{Action, Diff};
 use crate::error::Operation;
 
 use super::super::super::SyncTree;
-use super::super::super::engine::{self, Slots};
+use super::super::super::engine::Slots;
 use super::super::super::report::{Failure, SkipReason, Status};
 use super::super::super::run::{Run, has_children};
 use super::super::calls::NotStarted;
@@ -162,7 +162,7 @@ fn follow<M, H, S>(
             match mode {
                 DeleteMode::Alone => {
                     let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        engine::record_gone_with(model, key, run);
+                        run.record_descendants(&*model, Operation::Delete, Status::Applied);
                     }));
                     if let Err(panic) = told {
                         slots.remove_slot(key);
