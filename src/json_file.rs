@@ -126,8 +126,9 @@ fn parse(text: &[u8]) -> Result<Inventory, (String, serde_json::Error)> {
 /// yet (`serde_path_to_error` writes it `?`: a document cut short after `sites[0].`): the
 /// place up to there, or nothing.
 fn known_place(path: &str) -> String {
-    let known = match path.strip_suffix('?') {
-        Some(above) => above.strip_suffix('.').unwrap_or(above),
+    let known = match path.strip_suffix(".?") {
+        Some(above) => above,
+        None if path == "?" => "",
         None => path,
     };
     known.to_owned()

@@ -162,13 +162,25 @@ fn refuse_dropped_creates<V: DiffModel>(edits: &Diff<V>, missed: &Diff<V>) -> Re
     let missing = placed(missed, EntryKind::Create)
         .into_iter()
         .filter(|element| created.contains(element));
+    // Where a created element was carried under another key, the place of the element
+    // that appeared for it: its created children are looked for under that one. (Parents
+    // come before their children.)
+    let mut carried_as: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     for (place, (model, key)) in missing {
-        let parent = place.split_last().map(|(_, parent)| parent);
+        let parent = place.split_last().map(|(_, parent)| {
+            carried_as
+                .iter()
+                .find(|(created, _)| created.as_slice() == parent)
+                .map_or(parent, |(_, appeared)| appeared.as_slice())
+        });
         let in_its_place = |(other_place, (other, _)): &(Vec<String>, _)| {
             *other == model && other_place.split_last().map(|(_, parent)| parent) == parent
         };
         match appeared.iter().position(in_its_place) {
-            Some(at) => drop(appeared.swap_remove(at)),
+            Some(at) => {
+                let (stand_in, _) = appeared.swap_remove(at);
+                carried_as.push((place, stand_in));
+            }
             None => {
                 return Err(Error::NotCarried {
                     model,

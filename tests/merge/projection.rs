@@ -48,8 +48,9 @@ struct Entry {
     author: String,
 }
 
-/// Writes entries back with their titles lowercased, and leaves out entries without an
-/// author (the library does not shelve them).
+/// Writes sections back as shelves and entries as books, labels and titles lowercased
+/// (a shelf the library lacks is added), and leaves out entries without an author (the
+/// library does not shelve them).
 struct Cataloguing;
 
 impl Projection<Library> for Cataloguing {
@@ -75,18 +76,24 @@ impl Projection<Library> for Cataloguing {
 
     fn write_back(view: &Catalogue, library: &mut Library) {
         for section in &view.sections {
-            let shelf = ShelfKey {
-                label: section.label.clone(),
+            let label = section.label.to_lowercase();
+            let key = ShelfKey {
+                label: label.clone(),
             };
-            library.shelves.modify(&shelf, |shelf| {
-                for entry in section.entries.iter().filter(|e| !e.author.is_empty()) {
-                    let book = Book {
-                        title: entry.title.to_lowercase(),
-                        author: entry.author.clone(),
-                    };
-                    let _ = shelf.books.upsert(book);
-                }
-            });
+            let empty = || Shelf {
+                label,
+                books: Store::new(),
+            };
+            let Ok(mut shelf) = library.shelves.get_or_insert_with(key, empty) else {
+                continue;
+            };
+            for entry in section.entries.iter().filter(|e| !e.author.is_empty()) {
+                let book = Book {
+                    title: entry.title.to_lowercase(),
+                    author: entry.author.clone(),
+                };
+                let _ = shelf.books.upsert(book);
+            }
         }
     }
 }
@@ -143,4 +150,50 @@ fn a_dropped_create_is_told_apart_from_a_renamed_one_by_its_parent() {
     let carried = carry_back::<Cataloguing, _>(&mut source, &shown, &edited).unwrap();
     assert_eq!(carried.summary().create, 1, "{carried}");
     assert!(carried.to_string().contains("emma"), "{carried}");
+}
+
+/// A section created with an entry, both written back under lowercased keys: the entry is
+/// looked for under the shelf that stands in for its section (it was looked for under the
+/// section's own key, and refused as not carried: a reviewer's case).
+#[test]
+fn a_create_under_a_created_parent_carried_under_another_key_is_carried() {
+    let mut source = library();
+    let shown = Cataloguing::project(&source).unwrap();
+    let mut edited = shown.clone();
+    let section = Section {
+        label: "Poetry".into(),
+        entries: Store::try_from_iter([Entry {
+            title: "Odes".into(),
+            author: "keats".into(),
+        }])
+        .unwrap(),
+    };
+    edited.sections.insert(section).unwrap();
+    let carried = carry_back::<Cataloguing, _>(&mut source, &shown, &edited).unwrap();
+    assert_eq!(carried.summary().create, 2, "{carried}");
+    let poetry = source.shelves.get(&ShelfKey {
+        label: "poetry".into(),
+    });
+    assert!(
+        poetry.is_some_and(|shelf| shelf.books.contains(&BookKey {
+            title: "odes".into()
+        })),
+        "{source:?}"
+    );
+    // One that stays out under the created section is still refused.
+    let mut dropped = shown.clone();
+    let section = Section {
+        label: "Drafts".into(),
+        entries: Store::try_from_iter([Entry {
+            title: "untitled".into(),
+            author: String::new(),
+        }])
+        .unwrap(),
+    };
+    dropped.sections.insert(section).unwrap();
+    let error = carry_back::<Cataloguing, _>(&mut source, &shown, &dropped).unwrap_err();
+    assert!(
+        matches!(&error, statesync::Error::NotCarried { model: "entry", key, .. } if key.contains("untitled")),
+        "{error}"
+    );
 }

@@ -393,6 +393,11 @@ fn a_refusal_never_shows_a_share_within_its_limit() {
         refusal(7, 18, DeleteLimit::percent(30).and_at_most(2)),
         "refused: the sync would delete 7 of 18 elements, a share of more than 38%, over the limit of at most 2 deletes and 30%"
     );
+    // Over the count only: no share beside the percent it keeps within (a reviewer).
+    assert_eq!(
+        refusal(30, 100, DeleteLimit::percent(30).and_at_most(2)),
+        "refused: the sync would delete 30 of 100 elements, over the limit of at most 2 deletes and 30%"
+    );
 }
 
 #[test]

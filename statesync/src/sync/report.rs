@@ -240,11 +240,14 @@ impl fmt::Display for DeleteRefusal {
             "refused: the sync would delete {} of {} elements",
             self.deletes, self.elements
         )?;
-        // The share only beside a limit in percent (beside a count it read as a second
-        // limit), rounded down and said to be more when it is not whole: 1 of 3 is "more
-        // than 33%", never a bare 33% shown over a limit of 33%.
-        if self.limit.max_percent.is_some() {
-            let hundredfold = self.deletes.saturating_mul(100);
+        // The share only where the limit in percent is what it broke (beside a count it
+        // read as a second limit), rounded down and said to be more when it is not whole:
+        // 1 of 3 is "more than 33%", never a bare 33% shown over a limit of 33%.
+        let hundredfold = self.deletes.saturating_mul(100);
+        let over_share = self.limit.max_percent.is_some_and(|percent| {
+            hundredfold > self.elements.saturating_mul(usize::from(percent))
+        });
+        if over_share {
             let percent = hundredfold.checked_div(self.elements).unwrap_or(100);
             let more = match hundredfold.checked_rem(self.elements) {
                 Some(0) | None => "",
