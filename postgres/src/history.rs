@@ -780,12 +780,15 @@ where
         // under way, and a commit after it finds no version 0 to build on.) Version 0 is
         // locked first (rows are locked in the order `OF` names them): a commit that
         // locked its base first could wait on version 0 while `remove`, holding it, waits
-        // on that base, a deadlock.
+        // on that base, a deadlock. Only while no version follows the base: a version
+        // removed by hand after it is a gap, not a place to write (the versions after it
+        // would then read as edited).
         let sql = format!(
             "INSERT INTO {t} (root, version, message, diff, chain)
              SELECT $1, $2::bigint + 1, $3, $4, {chain}
                FROM {t} AS b JOIN {t} AS z ON z.root = b.root AND z.version = 0
               WHERE b.root = $1 AND b.version = $2::bigint AND b.chain = $5
+                AND NOT EXISTS (SELECT 1 FROM {t} WHERE root = $1 AND version > $2::bigint)
                 FOR KEY SHARE OF z, b
              ON CONFLICT (root, version) DO NOTHING
              RETURNING chain",

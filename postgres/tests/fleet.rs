@@ -977,7 +977,8 @@ async fn a_write_statement_longer_than_three_leases_is_cancelled_and_said_why() 
         panic!("{stuck:?}")
     };
     assert!(
-        error.contains("statement timeout") && error.contains("1000 ms, three leases"),
+        error.contains("statement timeout")
+            && error.contains("1000 ms, three leases and at least a second"),
         "{error}"
     );
 }

@@ -656,7 +656,8 @@ async fn a_diff_edited_in_place_is_refused_where_it_is_read() {
 
 /// A version removed by hand from the middle is named as the gap it leaves (head,
 /// checkout, pull), not as its successor's content being edited: the successor's chain
-/// digest no longer follows either, and was checked first.
+/// digest no longer follows either, and was checked first. A commit on a base before the
+/// gap is stale and fills nothing.
 #[tokio::test]
 #[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
 async fn a_version_removed_from_the_middle_is_named_as_a_gap() {
@@ -674,6 +675,19 @@ async fn a_version_removed_from_the_middle_is_named_as_a_gap() {
     };
     gap(history.head(&client).await.map(drop));
     gap(history.checkout(&client, 2).await.map(drop));
+    // A commit on a base the head is past is stale, gap or not: it filled the gap, and the
+    // history then read as if version 2 had been edited (an outside tester).
+    let refused = history
+        .commit(&client, &start, &bump(start.state(), 1), "late")
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(statesync_postgres::CommitError::Stale { base: 0, head: 2 })
+        ),
+        "{refused:?}"
+    );
+    gap(history.head(&client).await.map(drop));
     gap(history.pull(&client, &mut start).await.map(drop));
 }
 
