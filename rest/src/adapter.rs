@@ -13,9 +13,9 @@ use crate::resource::Resource;
 /// element, with statesync's async engine (many requests at once, parents first, children
 /// deleted first).
 ///
-/// Which errors are retried: a `5xx` or a failed connection (nothing happened) always; a
-/// timeout, a connection lost after sending, or a gateway's `502` or `504` (the change
-/// may have happened: [`Error::outcome_unknown`]) only for an update, which is
+/// Which errors are retried: the service's own `5xx` or a failed connection (nothing
+/// happened) always; a timeout, a connection lost after sending, or a gateway's `5xx`
+/// (the change may have happened: [`Error::outcome_unknown`]) only for an update, which is
 /// idempotent. A create or delete whose outcome is unknown is not sent
 /// again, so the engine never causes a duplicate (`409`); it fails in the report, memory
 /// keeps the element as it was, and the next sync, from [`Client::load`], finds what the

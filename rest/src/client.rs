@@ -62,7 +62,7 @@ pub enum Error {
     /// have happened.
     #[error(
         "{request}: no answer within {timeout:?}{}",
-        if changes(request) { "; the change may or may not have been made" } else { "" }
+        maybe_made(changes(request))
     )]
     Timeout {
         /// The request, as `POST /sites`.
@@ -79,15 +79,21 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// The connection failed after the request was sent: the outcome is unknown.
-    #[error("{request}: the connection failed: {source}")]
+    #[error(
+        "{request}: the connection failed{}: {source}",
+        maybe_made(changes(request))
+    )]
     Transport {
         /// The request.
         request: String,
         /// reqwest's error.
         source: reqwest::Error,
     },
-    /// The service answered with an error status.
-    #[error("{request}: {status}: {message}")]
+    /// The service (or a gateway in front of it) answered with an error status.
+    #[error(
+        "{request}: {status}: {message}{}",
+        maybe_made(changes(request) && gateway_error(*status, *kind))
+    )]
     Status {
         /// The request.
         request: String,
@@ -118,7 +124,7 @@ pub enum Error {
     #[error("the service's rows do not form an inventory: {0}")]
     Rows(#[from] RowsError),
     /// A retried change failed, but an earlier attempt's outcome is unknown (it timed out,
-    /// lost its connection after sending, or was answered `502`/`504` by a gateway): the
+    /// lost its connection after sending, or was answered a `5xx` by a gateway): the
     /// change may have been made all the same.
     #[error("{last} (an earlier attempt's outcome is unknown: the change may have been made)")]
     EarlierAttemptUnknown {
@@ -145,18 +151,21 @@ impl Error {
     }
 
     /// Whether the change may have been made although the call failed: a timeout, a
-    /// connection lost after sending a change (a `GET` changes nothing), or a `502` or
-    /// `504` (a gateway between the client and the service, which may have carried the
-    /// change out before the gateway gave up on it). A retry must then expect a `409`
-    /// duplicate (create) or a `404` (delete) for a change that did happen.
+    /// connection lost after sending a change (a `GET` changes nothing), a `502` or `504`,
+    /// or any other `5xx` whose body is not the service's own error (a gateway between the
+    /// client and the service, which may have carried the change out before the gateway
+    /// gave up on it or lost its answer; the service's own `500` says nothing was done).
+    /// A retry must then expect a `409` duplicate (create) or a `404` (delete) for a change
+    /// that did happen.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Error::Timeout { request, .. } | Error::Transport { request, .. } => changes(request),
             Error::Status {
                 request,
-                status: 502 | 504,
+                status,
+                kind,
                 ..
-            } => changes(request),
+            } => changes(request) && gateway_error(*status, *kind),
             Error::EarlierAttemptUnknown { .. } => true,
             _ => false,
         }
@@ -468,6 +477,21 @@ enum Cut {
 }
 
 /// Whether a request (`POST /sites`) may change the service: all but a `GET`.
+/// Whether an error status is a gateway's that says nothing of what the service did: a
+/// `502` or `504`, or another `5xx` without the service's own error body.
+fn gateway_error(status: u16, kind: Option<ErrorKind>) -> bool {
+    status >= 500 && (matches!(status, 502 | 504) || kind.is_none())
+}
+
+/// What an error's message adds for a change whose outcome is unknown.
+fn maybe_made(unknown: bool) -> &'static str {
+    if unknown {
+        "; the change may or may not have been made"
+    } else {
+        ""
+    }
+}
+
 fn changes(request: &str) -> bool {
     !request.starts_with("GET ")
 }
