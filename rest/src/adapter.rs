@@ -19,8 +19,9 @@ use crate::resource::Resource;
 /// idempotent. A create or delete whose outcome is unknown is not sent
 /// again, so the engine never causes a duplicate (`409`); it fails in the report, memory
 /// keeps the element as it was, and the next sync, from [`Client::load`], finds what the
-/// service holds and converges. An update whose attempt timed out and whose retries then
-/// fail is reported with [`Error::EarlierAttemptUnknown`]: it may have been made.
+/// service holds and converges. An update whose attempt's outcome was unknown (a timeout,
+/// a connection lost after sending, a gateway's `5xx`) and whose retries then fail is
+/// reported with [`Error::EarlierAttemptUnknown`]: it may have been made.
 ///
 /// ```no_run
 /// use statesync::sync::{AsyncSyncModel, AsyncSyncOptions, RetryPolicy};
@@ -52,8 +53,9 @@ use crate::resource::Resource;
 pub struct RestAdapter {
     client: Client,
     /// The elements (`site[name=ams]`) whose update's outcome is unknown in this sync (an
-    /// attempt timed out, lost its connection or got a gateway's `502`/`504`): a later attempt that fails still says the change may have been
-    /// made, so that the report never says "nothing was done" of a change that was.
+    /// attempt timed out, lost its connection after sending or got a gateway's `5xx`): a
+    /// later attempt that fails still says the change may have been made, so that the
+    /// report never says "nothing was done" of a change that was.
     uncertain: Arc<Mutex<HashSet<String>>>,
 }
 

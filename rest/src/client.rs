@@ -476,7 +476,6 @@ enum Cut {
     TooLarge(Vec<u8>),
 }
 
-/// Whether a request (`POST /sites`) may change the service: all but a `GET`.
 /// Whether an error status is a gateway's that says nothing of what the service did: a
 /// `502` or `504`, or another `5xx` without the service's own error body.
 fn gateway_error(status: u16, kind: Option<ErrorKind>) -> bool {
@@ -492,6 +491,7 @@ fn maybe_made(unknown: bool) -> &'static str {
     }
 }
 
+/// Whether a request (`POST /sites`) may change the service: all but a `GET`.
 fn changes(request: &str) -> bool {
     !request.starts_with("GET ")
 }

@@ -151,54 +151,86 @@ pub fn carry_back<P: Projection<S>, S: DiffModel>(
 /// unless an element of the same model appeared in its place unasked (under the same
 /// parent; one the edits did not delete, which `missed` deletes): a `write_back` that
 /// normalizes keys (lowercases a name) carries the create under another key. Elements are
-/// told apart by their place in the view (models and keys from the root down).
+/// told apart by their place in the view (models and keys from the root down). Of several
+/// that may stand in for one created element, one whose subtree has the created one's
+/// shape is taken: its created children are then looked for under it.
 fn refuse_dropped_creates<V: DiffModel>(edits: &Diff<V>, missed: &Diff<V>) -> Result<(), Error> {
     let created = placed(edits, EntryKind::Create);
     let deleted = placed(edits, EntryKind::Delete);
-    let mut appeared: Vec<_> = placed(missed, EntryKind::Delete)
+    let appeared_all: Vec<Placed> = placed(missed, EntryKind::Delete)
         .into_iter()
         .filter(|element| !deleted.contains(element))
         .collect();
-    let missing = placed(missed, EntryKind::Create)
+    let missing: Vec<Placed> = placed(missed, EntryKind::Create)
         .into_iter()
-        .filter(|element| created.contains(element));
+        .filter(|element| created.contains(element))
+        .collect();
+    // The elements that appeared and stand in for no created one yet, by position in
+    // `appeared_all`.
+    let mut free: Vec<usize> = (0..appeared_all.len()).collect();
     // Where a created element was carried under another key, the place of the element
-    // that appeared for it: its created children are looked for under that one. (Parents
-    // come before their children.)
-    let mut carried_as: Vec<(Vec<String>, Vec<String>)> = Vec::new();
-    for (place, (model, key)) in missing {
+    // that stands in for it. (Parents come before their children.)
+    let mut carried_as: Vec<(&[String], &[String])> = Vec::new();
+    for (place, (model, key)) in &missing {
         let parent = place.split_last().map(|(_, parent)| {
             carried_as
                 .iter()
-                .find(|(created, _)| created.as_slice() == parent)
-                .map_or(parent, |(_, appeared)| appeared.as_slice())
+                .find(|(created, _)| *created == parent)
+                .map_or(parent, |(_, stand_in)| *stand_in)
         });
-        let in_its_place = |(other_place, (other, _)): &(Vec<String>, _)| {
-            *other == model && other_place.split_last().map(|(_, parent)| parent) == parent
+        let candidates: Vec<(usize, &[String])> = free
+            .iter()
+            .enumerate()
+            .filter_map(|(at, &index)| {
+                let (other_place, (other, _)) = appeared_all.get(index)?;
+                let in_its_place = *other == *model
+                    && other_place.split_last().map(|(_, parent)| parent) == parent;
+                in_its_place.then_some((at, other_place.as_slice()))
+            })
+            .collect();
+        let chosen = match candidates.as_slice() {
+            [] => None,
+            [only] => Some(*only),
+            several => {
+                let wanted = shape(&missing, place);
+                several
+                    .iter()
+                    .find(|(_, other)| shape(&appeared_all, other) == wanted)
+                    .or(several.first())
+                    .copied()
+            }
         };
-        match appeared.iter().position(in_its_place) {
-            Some(at) => {
-                let (stand_in, _) = appeared.swap_remove(at);
-                carried_as.push((place, stand_in));
-            }
-            None => {
-                return Err(Error::NotCarried {
-                    model,
-                    key,
-                    path: Path::root(),
-                });
-            }
-        }
+        let Some((at, stand_in)) = chosen else {
+            return Err(Error::NotCarried {
+                model,
+                key: key.clone(),
+                path: Path::root(),
+            });
+        };
+        free.swap_remove(at);
+        carried_as.push((place, stand_in));
     }
     Ok(())
 }
 
+/// An element's place in a view, with its model and key (see [`placed`]).
+type Placed = (Vec<String>, (&'static str, String));
+
+/// The shape of the subtree below `place` among `elements`: each descendant's depth below
+/// it and model, sorted.
+fn shape(elements: &[Placed], place: &[String]) -> Vec<(usize, &'static str)> {
+    let mut shape: Vec<(usize, &'static str)> = elements
+        .iter()
+        .filter(|(other, _)| other.len() > place.len() && other.starts_with(place))
+        .map(|(other, (model, _))| (other.len() - place.len(), *model))
+        .collect();
+    shape.sort_unstable();
+    shape
+}
+
 /// The place (`model[key]` from the root down, and the element's model and key) of each
 /// element `diff` lists as `kind`.
-fn placed<V: DiffModel>(
-    diff: &Diff<V>,
-    kind: EntryKind,
-) -> Vec<(Vec<String>, (&'static str, String))> {
+fn placed<V: DiffModel>(diff: &Diff<V>, kind: EntryKind) -> Vec<Placed> {
     let mut above: Vec<String> = Vec::new();
     let mut found = Vec::new();
     for entry in diff.entries() {

@@ -197,3 +197,45 @@ fn a_create_under_a_created_parent_carried_under_another_key_is_carried() {
         "{error}"
     );
 }
+
+/// A section of entries for the view.
+fn section(label: &str, titles: &[&str]) -> Section {
+    let entries = titles.iter().map(|title| Entry {
+        title: (*title).into(),
+        author: "anon".into(),
+    });
+    Section {
+        label: label.into(),
+        entries: Store::try_from_iter(entries).unwrap(),
+    }
+}
+
+/// Several created sections, all written back under lowercased labels: each created
+/// entry is looked for under the shelf that stands in for its own section, told apart from
+/// the other new shelves by what it holds. The first new shelf found was taken, so the
+/// entries of `Beta` were looked for under `gamma` (and those of `Poetry` under `ebooks`,
+/// which lowercasing sorts first) and refused, though all were carried (a reviewer).
+#[test]
+fn created_sections_renamed_alike_are_told_apart_by_their_entries() {
+    for sections in [
+        vec![
+            section("Alpha", &["a1"]),
+            section("Beta", &["b1", "b2"]),
+            section("Gamma", &[]),
+        ],
+        vec![
+            section("Poetry", &["odes", "sonnets"]),
+            section("eBooks", &[]),
+        ],
+    ] {
+        let mut source = library();
+        let shown = Cataloguing::project(&source).unwrap();
+        let mut edited = shown.clone();
+        let count = sections.len() + sections.iter().map(|s| s.entries.len()).sum::<usize>();
+        for section in sections {
+            edited.sections.insert(section).unwrap();
+        }
+        let carried = carry_back::<Cataloguing, _>(&mut source, &shown, &edited).unwrap();
+        assert_eq!(carried.summary().create, count, "{carried}");
+    }
+}
