@@ -69,6 +69,8 @@
 //! # Ok::<(), statesync::Error>(())
 //! ```
 
+use std::collections::{HashMap, HashSet};
+
 use crate::diff::Diff;
 use crate::error::{Error, Path};
 use crate::model::DiffModel;
@@ -155,9 +157,9 @@ pub fn carry_back<P: Projection<S>, S: DiffModel>(
 /// that may stand in for one created element, one whose subtree has the created one's
 /// shape is taken: its created children are then looked for under it.
 fn refuse_dropped_creates<V: DiffModel>(edits: &Diff<V>, missed: &Diff<V>) -> Result<(), Error> {
-    let created = placed(edits, EntryKind::Create);
-    let deleted = placed(edits, EntryKind::Delete);
-    let appeared_all: Vec<Placed> = placed(missed, EntryKind::Delete)
+    let created: HashSet<Placed> = placed(edits, EntryKind::Create).into_iter().collect();
+    let deleted: HashSet<Placed> = placed(edits, EntryKind::Delete).into_iter().collect();
+    let appeared: Vec<Placed> = placed(missed, EntryKind::Delete)
         .into_iter()
         .filter(|element| !deleted.contains(element))
         .collect();
@@ -165,50 +167,41 @@ fn refuse_dropped_creates<V: DiffModel>(edits: &Diff<V>, missed: &Diff<V>) -> Re
         .into_iter()
         .filter(|element| created.contains(element))
         .collect();
-    // The elements that appeared and stand in for no created one yet, by position in
-    // `appeared_all`.
-    let mut free: Vec<usize> = (0..appeared_all.len()).collect();
+    // The elements that appeared and stand in for no created one yet (positions in
+    // `appeared`), by model and parent.
+    let mut free: HashMap<(&str, &[String]), Vec<usize>> = HashMap::new();
+    for (at, (place, (model, _))) in appeared.iter().enumerate() {
+        free.entry((*model, parent_of(place))).or_default().push(at);
+    }
     // Where a created element was carried under another key, the place of the element
     // that stands in for it. (Parents come before their children.)
-    let mut carried_as: Vec<(&[String], &[String])> = Vec::new();
-    for (place, (model, key)) in &missing {
-        let parent = place.split_last().map(|(_, parent)| {
-            carried_as
-                .iter()
-                .find(|(created, _)| *created == parent)
-                .map_or(parent, |(_, stand_in)| *stand_in)
-        });
-        let candidates: Vec<(usize, &[String])> = free
-            .iter()
-            .enumerate()
-            .filter_map(|(at, &index)| {
-                let (other_place, (other, _)) = appeared_all.get(index)?;
-                let in_its_place = *other == *model
-                    && other_place.split_last().map(|(_, parent)| parent) == parent;
-                in_its_place.then_some((at, other_place.as_slice()))
-            })
-            .collect();
-        let chosen = match candidates.as_slice() {
-            [] => None,
-            [only] => Some(*only),
-            several => {
-                let wanted = shape(&missing, place);
-                several
-                    .iter()
-                    .find(|(_, other)| shape(&appeared_all, other) == wanted)
-                    .or(several.first())
-                    .copied()
-            }
-        };
-        let Some((at, stand_in)) = chosen else {
+    let mut carried_as: HashMap<&[String], &[String]> = HashMap::new();
+    for (at, (place, (model, key))) in missing.iter().enumerate() {
+        let parent = parent_of(place);
+        let parent = carried_as.get(parent).copied().unwrap_or(parent);
+        let Some(candidates) = free
+            .get_mut(&(*model, parent))
+            .filter(|candidates| !candidates.is_empty())
+        else {
             return Err(Error::NotCarried {
                 model,
                 key: key.clone(),
                 path: Path::root(),
             });
         };
-        free.swap_remove(at);
-        carried_as.push((place, stand_in));
+        let chosen = if candidates.len() == 1 {
+            0
+        } else {
+            let wanted = shape(&missing, at);
+            candidates
+                .iter()
+                .position(|&other| shape(&appeared, other) == wanted)
+                .unwrap_or(0)
+        };
+        let stand_in = candidates.swap_remove(chosen);
+        if let Some((stand_in, _)) = appeared.get(stand_in) {
+            carried_as.insert(place, stand_in);
+        }
     }
     Ok(())
 }
@@ -216,12 +209,21 @@ fn refuse_dropped_creates<V: DiffModel>(edits: &Diff<V>, missed: &Diff<V>) -> Re
 /// An element's place in a view, with its model and key (see [`placed`]).
 type Placed = (Vec<String>, (&'static str, String));
 
-/// The shape of the subtree below `place` among `elements`: each descendant's depth below
-/// it and model, sorted.
-fn shape(elements: &[Placed], place: &[String]) -> Vec<(usize, &'static str)> {
+/// The place of an element's parent (the root's: empty).
+fn parent_of(place: &[String]) -> &[String] {
+    place.split_last().map_or(&[], |(_, parent)| parent)
+}
+
+/// The shape of the subtree of `elements[at]`: each descendant's depth below it and model,
+/// sorted. Its descendants follow it (`placed` lists a subtree after its element).
+fn shape(elements: &[Placed], at: usize) -> Vec<(usize, &'static str)> {
+    let Some((place, _)) = elements.get(at) else {
+        return Vec::new();
+    };
     let mut shape: Vec<(usize, &'static str)> = elements
         .iter()
-        .filter(|(other, _)| other.len() > place.len() && other.starts_with(place))
+        .skip(at + 1)
+        .take_while(|(other, _)| other.len() > place.len() && other.starts_with(place))
         .map(|(other, (model, _))| (other.len() - place.len(), *model))
         .collect();
     shape.sort_unstable();
