@@ -353,13 +353,14 @@ fn explained(error: &Error, lease: Duration) -> String {
         .is_some_and(|db| db.message().contains("statement timeout"));
     if statement_timeout {
         format!(
-            "{error} (a write's statement may run for {limit} ms, three leases and at least a second: a partition \
-             this large needs a longer lease)"
+            "{error} (a write's statement may run for {limit} ms, three leases and at least \
+             a second: a partition this large needs a longer lease)"
         )
     } else if db.is_closed() {
         format!(
             "{error} (possibly the server's limit on a write transaction left idle for \
-             {limit} ms, three leases and at least a second: if so, a partition this large needs a longer lease)"
+             {limit} ms, three leases and at least a second: if so, a partition this large \
+             needs a longer lease)"
         )
     } else {
         error.to_string()
