@@ -13,8 +13,10 @@ use crate::resource::Resource;
 /// element, with statesync's async engine (many requests at once, parents first, children
 /// deleted first).
 ///
-/// Which errors are retried: the service's own `5xx` or a failed connection (nothing
-/// happened) always; a timeout, a connection lost after sending, or a gateway's `5xx`
+/// Which errors are retried: the service's own `5xx`, a `429 Too Many Requests` or a
+/// failed connection (nothing happened) always, after the wait the answer's `Retry-After`
+/// asks for when it does (the engine holds back every call for it, and does not retry
+/// when it is longer than the retry policy's `max_backoff`); a timeout, a connection lost after sending, or a gateway's `5xx`
 /// (the change may have happened: [`Error::outcome_unknown`]) only for an update, which is
 /// idempotent. A create or delete whose outcome is unknown is not sent
 /// again, so the engine never causes a duplicate (`409`); it fails in the report, memory
@@ -88,10 +90,16 @@ impl Clone for RestAdapter {
     }
 }
 
-/// The client's error as a hook error: [`Transient`] when sending it again is safe.
+/// The client's error as a hook error: [`Transient`] when sending it again is safe, with
+/// the wait the answer asked for (`Retry-After`), if any.
 fn hook_error(error: Error, idempotent: bool) -> HookError {
     if error.is_transient() && (idempotent || !error.outcome_unknown()) {
-        Transient::new(error).into()
+        let wait = error.retry_after();
+        let transient = Transient::new(error);
+        match wait {
+            Some(wait) => transient.after(wait).into(),
+            None => transient.into(),
+        }
     } else {
         error.into()
     }

@@ -103,6 +103,9 @@ pub enum Error {
         kind: Option<ErrorKind>,
         /// The service's message (or the body as text).
         message: String,
+        /// How long the answer asks the client to wait before trying again (its
+        /// `Retry-After`, in seconds or as a date), when it says.
+        retry_after: Option<Duration>,
     },
     /// A successful answer whose body is not what the endpoint returns.
     #[error("{request}: unexpected answer body: {source}")]
@@ -134,13 +137,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether trying again may succeed: a timeout, a connection failure or a `5xx`. A
-    /// `4xx` (a `409` duplicate or missing parent, a `404`, a `400`), a bad body or a bad
-    /// URL is permanent.
+    /// Whether trying again may succeed: a timeout, a connection failure, a `5xx` or a
+    /// `429 Too Many Requests`. Any other `4xx` (a `409` duplicate or missing parent, a
+    /// `404`, a `400`), a bad body or a bad URL is permanent.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Timeout { .. } | Error::Connect { .. } | Error::Transport { .. } => true,
-            Error::Status { status, .. } => *status >= 500,
+            Error::Status { status, .. } => *status >= 500 || *status == 429,
             Error::BaseUrl { .. }
             | Error::Build(_)
             | Error::Decode { .. }
@@ -183,6 +186,15 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// How long the answer asked to wait before trying again (`Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Status { retry_after, .. } => *retry_after,
+            Error::EarlierAttemptUnknown { last } => last.retry_after(),
             _ => None,
         }
     }
@@ -409,6 +421,7 @@ impl Client {
         if status.is_success() {
             return Ok((request, response));
         }
+        let retry_after = retry_after(&response);
         let text = match read_body(response, ERROR_BODY_LIMIT, false).await {
             Ok(body) | Err(Cut::TooLarge(body)) => String::from_utf8_lossy(&body).into_owned(),
             Err(Cut::Failed(source)) => return Err(self.failure(request, source)),
@@ -422,6 +435,7 @@ impl Client {
             status: status.as_u16(),
             kind,
             message,
+            retry_after,
         })
     }
 
@@ -438,6 +452,25 @@ impl Client {
             Error::Transport { request, source }
         }
     }
+}
+
+/// The wait an answer's `Retry-After` asks for: a number of seconds, or a date (none if
+/// it has passed). A header that is neither is ignored.
+fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 /// Reads an answer's body, at most `limit` bytes: what came before the limit with

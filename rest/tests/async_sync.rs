@@ -421,6 +421,10 @@ enum Writes {
     /// words (a gateway whose upstream reset before its answer): the service made the
     /// change.
     UnavailableAfter,
+    /// The first is not passed on and is answered `429 Too Many Requests` with a
+    /// `Retry-After` of one second (in seconds, or as a date when `true`); the others are
+    /// passed on, and those that come within the second are counted.
+    TooManyFirst(bool),
 }
 
 /// A gateway in front of the service: reads pass through, writes as [`Writes`] says.
@@ -431,6 +435,10 @@ struct Gateway {
     /// Notified when a write waits for `release` (`TimeOutThenRefuse`).
     waiting: tokio::sync::Notify,
     release: tokio::sync::Notify,
+    /// When the `429`'s second is over (`TooManyFirst`).
+    closed_until: Mutex<Option<std::time::Instant>>,
+    /// The writes that came before it was (`TooManyFirst`).
+    early: std::sync::atomic::AtomicUsize,
 }
 
 impl Gateway {
@@ -442,6 +450,8 @@ impl Gateway {
             seen: std::sync::atomic::AtomicUsize::new(0),
             waiting: tokio::sync::Notify::new(),
             release: tokio::sync::Notify::new(),
+            closed_until: Mutex::new(None),
+            early: std::sync::atomic::AtomicUsize::new(0),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -475,6 +485,31 @@ impl Gateway {
             )
                 .into_response();
         }
+        if write && let Writes::TooManyFirst(as_date) = gateway.writes {
+            let now = std::time::Instant::now();
+            if seen == 0 {
+                *gateway.closed_until.lock().unwrap() = Some(now + Duration::from_secs(1));
+                let wait = if as_date {
+                    // A date is to the second: two seconds ahead waits one to two.
+                    let at = std::time::SystemTime::now() + Duration::from_secs(2);
+                    httpdate::fmt_http_date(at)
+                } else {
+                    "1".into()
+                };
+                let headers = [(axum::http::header::RETRY_AFTER, wait)];
+                return (StatusCode::TOO_MANY_REQUESTS, headers, "slow down").into_response();
+            }
+            if gateway
+                .closed_until
+                .lock()
+                .unwrap()
+                .is_some_and(|until| now < until)
+            {
+                gateway
+                    .early
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
         let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
         let mut out = reqwest::Client::new()
             .request(
@@ -489,7 +524,7 @@ impl Gateway {
         if write && matches!(gateway.writes, Writes::UnavailableAfter) {
             return (StatusCode::SERVICE_UNAVAILABLE, "503 Service Unavailable").into_response();
         }
-        if write {
+        if write && !matches!(gateway.writes, Writes::TooManyFirst(_)) {
             return (StatusCode::GATEWAY_TIMEOUT, "504 Gateway Time-out").into_response();
         }
         let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
@@ -573,6 +608,48 @@ async fn behind_a_gateway_no_create_is_sent_twice(writes: Writes, status: u16) {
     assert!(client_error(report.failures().next().unwrap()).outcome_unknown());
     assert_eq!(region_of(&reader, &site).await, "apac");
     service.shutdown().await.unwrap();
+}
+
+/// A `429 Too Many Requests` is retried, also for a create (nothing was done), after the
+/// wait its `Retry-After` asks for, in seconds or as a date; no write but those already
+/// under way goes to the service before it is over. (A `429` was permanent before: the
+/// create failed in the report.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_retried_after_the_wait_it_asks_for() {
+    for as_date in [false, true] {
+        let service = Service::start(Config::default()).await.unwrap();
+        let (gateway, url) = Gateway::start(service.url(), Writes::TooManyFirst(as_date)).await;
+        let client = Client::new(&url, &ClientConfig::default()).unwrap();
+        let reader = Client::new(&service.url(), &ClientConfig::default()).unwrap();
+        let refused = client.create_site(&fixtures::site("first", 0, 0)).await;
+        let error = refused.expect_err("the gateway's first write is refused");
+        assert!(error.is_transient() && !error.outcome_unknown(), "{error}");
+        let wait = error.retry_after().expect("a Retry-After");
+        assert!(wait <= Duration::from_secs(2), "{wait:?}");
+        assert!(as_date || wait == Duration::from_secs(1), "{wait:?}");
+
+        // Refused again: the gateway's second is restarted by a first write of its own.
+        gateway.seen.store(0, std::sync::atomic::Ordering::SeqCst);
+        let source = inventory("eu");
+        let mut target = reader.load().await.unwrap();
+        let started = std::time::Instant::now();
+        let retry =
+            RetryPolicy::attempts(3).backoff(Duration::from_millis(1), Duration::from_secs(5));
+        let report = target
+            .sync_from_async(
+                &source,
+                &RestAdapter::new(client),
+                options(4, 3).retry(retry),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.counts.failed, 0, "{report}");
+        assert_eq!(reader.load().await.unwrap(), source);
+        assert!(started.elapsed() >= Duration::from_millis(900));
+        let early = gateway.early.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(early <= 3, "{early} writes in the second the 429 asked for");
+        service.shutdown().await.unwrap();
+    }
 }
 
 /// Two syncs through clones of one adapter: the one that finishes first does not make

@@ -30,7 +30,11 @@ impl AsyncHooks<Job> for Broker {
 }
 
 /// Syncs `jobs` jobs into an empty queue through `hooks`: the queue after, and the report.
-fn sync_jobs<H>(jobs: u32, hooks: &H, options: AsyncSyncOptions<'_>) -> (Queue, SyncReport)
+pub(crate) fn sync_jobs<H>(
+    jobs: u32,
+    hooks: &H,
+    options: AsyncSyncOptions<'_>,
+) -> (Queue, SyncReport)
 where
     H: AsyncAdapter,
     Queue: SyncTree<AsyncBridge<H>>,

@@ -14,6 +14,7 @@ mod fatal;
 mod finished;
 mod hash_order;
 mod plans;
+mod retry_after;
 mod wide;
 
 use std::sync::Arc;

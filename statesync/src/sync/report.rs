@@ -94,9 +94,17 @@ const MAX_SOURCES: usize = 256;
 /// `E` (a `source()` that leads back into its own chain would otherwise be followed
 /// forever).
 pub(crate) fn in_chain<E: StdError + 'static>(error: &(dyn StdError + 'static)) -> bool {
+    first_in_chain::<E>(error).is_some()
+}
+
+/// The first `E` in `error`'s `source()` chain (its first [`MAX_SOURCES`]), `error` itself
+/// included.
+pub(crate) fn first_in_chain<'a, E: StdError + 'static>(
+    error: &'a (dyn StdError + 'static),
+) -> Option<&'a E> {
     std::iter::successors(Some(error), |&error| error.source())
         .take(MAX_SOURCES)
-        .any(<dyn StdError>::is::<E>)
+        .find_map(<dyn StdError>::downcast_ref::<E>)
 }
 
 /// A message on one line, trimmed: each run of line breaks (control characters, and
@@ -195,7 +203,7 @@ fn unwrapped(mut error: HookError) -> HookError {
             Ok(fatal) => fatal.0,
             #[cfg(feature = "async")]
             Err(error) => match error.downcast::<super::Transient>() {
-                Ok(transient) => transient.0,
+                Ok(transient) => transient.into_error(),
                 Err(error) => return error,
             },
             #[cfg(not(feature = "async"))]

@@ -58,14 +58,24 @@ pub(super) async fn run<H: ?Sized>(
             Err(error) => error,
         };
         // The report's `Failure` takes the `Transient` and `Fatal` wrappers off.
-        if attempts >= tools.retry.max_attempts
-            || Fatal::is_fatal(&*error)
-            || !tools.is_transient(&*error)
-        {
+        if Fatal::is_fatal(&*error) || !tools.is_transient(&*error) {
             return (id, Err((error, attempts)));
         }
-        tracing::debug!(attempts, "retrying a transient error");
-        let backoff = jitter(tools.retry.backoff_after(attempts), id, attempts);
+        // The system's word on when to come back holds for every call of the sync; a wait
+        // beyond the policy's longest is not waited.
+        let asked = Transient::wait_asked(&*error);
+        if let Some(wait) = asked {
+            if wait > tools.retry.max_backoff {
+                return (id, Err((error, attempts)));
+            }
+            pacer.hold_back(wait);
+        }
+        if attempts >= tools.retry.max_attempts {
+            return (id, Err((error, attempts)));
+        }
+        tracing::debug!(attempts, ?asked, "retrying a transient error");
+        let backoff = jitter(tools.retry.backoff_after(attempts), id, attempts)
+            .max(asked.unwrap_or_default());
         if !backoff.is_zero() {
             (tools.sleep)(backoff).await;
         }
@@ -98,9 +108,11 @@ fn jitter(backoff: Duration, index: u64, attempt: u32) -> Duration {
 /// rate (`1e-20` calls per second) is as good as never, and must not overflow an `Instant`.
 const MAX_INTERVAL: Duration = Duration::from_secs(u32::MAX as u64);
 
-/// The rate limit: each call takes the next free slot, `1 / rate` seconds after the last.
+/// The rate limit: each call takes the next free slot, `1 / rate` seconds after the last;
+/// and the waits a system asks for ([`Transient::after`]), which hold back every call.
 pub(super) struct Pacer {
     interval: Option<Duration>,
+    /// The earliest start of the next call.
     next: Mutex<Option<Instant>>,
 }
 
@@ -118,23 +130,33 @@ impl Pacer {
         }
     }
 
+    fn next(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Waits for this call's slot.
     async fn wait(&self, sleep: &Sleep) {
-        let Some(interval) = self.interval else {
-            return;
-        };
         let now = Instant::now();
         let slot = {
-            let mut next = self
-                .next
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut next = self.next();
             let slot = next.map_or(now, |next| next.max(now));
-            *next = Some(slot.checked_add(interval).unwrap_or(slot));
+            if let Some(interval) = self.interval {
+                *next = Some(slot.checked_add(interval).unwrap_or(slot));
+            }
             slot
         };
         if slot > now {
             sleep(slot - now).await;
+        }
+    }
+
+    /// Starts no call before `wait` from now.
+    fn hold_back(&self, wait: Duration) {
+        if let Some(until) = Instant::now().checked_add(wait) {
+            let mut next = self.next();
+            *next = Some(next.map_or(until, |next| next.max(until)));
         }
     }
 }

@@ -26,37 +26,84 @@ pub type IsTransient = Box<dyn Fn(&(dyn StdError + 'static)) -> bool + Send + Sy
 /// A hook error worth retrying (a timeout, a 503): `Err(Transient::new(error).into())`.
 /// The engine retries the hook as [`RetryPolicy`] says; when the attempts run out, the
 /// report keeps the wrapped error (so it downcasts to the error's own type).
+///
+/// A system that says when to come back (HTTP's `429 Too Many Requests` or `503` with
+/// `Retry-After`) is answered with [`Transient::after`]: the engine then waits at least
+/// that long before the retry, and holds back every other call of the sync for as long
+/// (the system speaks of the client, not of one request). A wait longer than the policy's
+/// [`RetryPolicy::max_backoff`] is not waited: the call ends with its error, which the
+/// report keeps (raise `max_backoff` to wait for such systems).
+///
+/// ```
+/// use std::time::Duration;
+/// use statesync::sync::{HookError, Transient};
+///
+/// let error: HookError = Transient::new("429 Too Many Requests")
+///     .after(Duration::from_secs(2))
+///     .into();
+/// assert!(Transient::is_transient(&*error));
+/// assert_eq!(Transient::wait_asked(&*error), Some(Duration::from_secs(2)));
+/// ```
 #[derive(Debug)]
-pub struct Transient(pub HookError);
+pub struct Transient {
+    error: HookError,
+    retry_after: Option<Duration>,
+}
 
 impl Transient {
     /// Wraps an error.
     pub fn new(error: impl Into<HookError>) -> Self {
-        Self(error.into())
+        Self {
+            error: error.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The same error, with the system's word on how long to wait before trying again.
+    #[must_use]
+    pub fn after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// The wrapped error.
+    pub fn error(&self) -> &HookError {
+        &self.error
+    }
+
+    /// The wrapped error, unwrapped.
+    pub fn into_error(self) -> HookError {
+        self.error
     }
 
     /// Whether `error` is a [`Transient`] (or has one in its `source()` chain).
     pub fn is_transient(error: &(dyn StdError + 'static)) -> bool {
         super::super::report::in_chain::<Transient>(error)
     }
+
+    /// The wait the first [`Transient`] in `error`'s chain asks for ([`Transient::after`]).
+    pub fn wait_asked(error: &(dyn StdError + 'static)) -> Option<Duration> {
+        super::super::report::first_in_chain::<Transient>(error)?.retry_after
+    }
 }
 
 impl fmt::Display for Transient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (transient)", self.0)
+        write!(f, "{} (transient)", self.error)
     }
 }
 
 impl StdError for Transient {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&*self.0)
+        Some(&*self.error)
     }
 }
 
 /// How the async engine retries a hook whose error is transient: up to `max_attempts`
 /// calls in all, waiting between them an exponential backoff (`initial_backoff`, doubled
 /// each time, at most `max_backoff`) with jitter (a random half of it), so many failed
-/// calls do not come back at once.
+/// calls do not come back at once. A wait the system asks for ([`Transient::after`]) is
+/// waited instead of a shorter backoff, up to `max_backoff`.
 ///
 /// ```
 /// use std::time::Duration;

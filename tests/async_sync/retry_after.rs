@@ -1,0 +1,100 @@
+//! A system that says when to come back (`429` with `Retry-After`): the engine waits that
+//! long before the retry, holds back every other call as long, and does not retry when the
+//! wait is beyond its policy.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use statesync::sync::{
+    AsyncAdapter, AsyncHooks, AsyncSyncOptions, HookError, Parents, RetryPolicy, Status, Transient,
+};
+
+use crate::fatal::sync_jobs;
+use crate::finished::{Job, Queue};
+
+/// A system that refuses the first call, saying `Retry-After: wait`, and counts the calls
+/// made before that wait was over.
+struct RateLimited {
+    wait: Duration,
+    /// When the refusal's window closes.
+    closed_until: Mutex<Option<Instant>>,
+    early: AtomicUsize,
+    calls: AtomicUsize,
+}
+
+impl RateLimited {
+    fn new(wait: Duration) -> Self {
+        Self {
+            wait,
+            closed_until: Mutex::new(None),
+            early: AtomicUsize::new(0),
+            calls: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl AsyncAdapter for RateLimited {}
+impl AsyncHooks<Queue> for RateLimited {}
+impl AsyncHooks<Job> for RateLimited {
+    async fn create(&self, _: &Job, _: &Parents) -> Result<(), HookError> {
+        let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
+        let now = Instant::now();
+        let mut closed_until = self.closed_until.lock().unwrap();
+        if first {
+            *closed_until = Some(now + self.wait);
+            return Err(Transient::new("429 Too Many Requests")
+                .after(self.wait)
+                .into());
+        }
+        if closed_until.is_some_and(|until| now < until) {
+            self.early.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+/// Only the calls started beside the refused one (three, of four at once) come before the
+/// wait the system named is over; every later one, the retry included, waits for it
+/// (without the hold-back, the eleven other jobs all went in the window).
+#[test]
+fn a_wait_the_system_asks_for_holds_back_every_call() {
+    let system = RateLimited::new(Duration::from_millis(300));
+    let options = AsyncSyncOptions::default()
+        .max_in_flight(4)
+        .retry(RetryPolicy::attempts(3).backoff(Duration::from_millis(1), Duration::from_secs(5)));
+    let started = Instant::now();
+    let (target, report) = sync_jobs(12, &system, options);
+    assert_eq!(report.counts.created, 12, "{report}");
+    assert_eq!(target.jobs.len(), 12);
+    let early = system.early.load(Ordering::SeqCst);
+    assert!(early <= 3, "{early} calls in the window");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let retried: Vec<_> = report.outcomes.iter().map(|o| o.attempts).collect();
+    assert_eq!(
+        retried.iter().filter(|&&a| a == 2).count(),
+        1,
+        "{retried:?}"
+    );
+}
+
+/// A wait longer than the policy's longest backoff is not waited: the call fails at once
+/// with the system's error.
+#[test]
+fn a_wait_beyond_the_policy_ends_the_call() {
+    let system = RateLimited::new(Duration::from_secs(3600));
+    let options = AsyncSyncOptions::default()
+        .retry(RetryPolicy::attempts(3).backoff(Duration::from_millis(1), Duration::from_secs(1)));
+    let started = Instant::now();
+    let (_, report) = sync_jobs(1, &system, options);
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(
+        (report.counts.failed, system.calls.load(Ordering::SeqCst)),
+        (1, 1)
+    );
+    let failed = report.outcomes.iter().find_map(|o| match &o.status {
+        Status::Failed(failure) => Some(failure.to_string()),
+        _ => None,
+    });
+    assert_eq!(failed.as_deref(), Some("429 Too Many Requests"));
+}
