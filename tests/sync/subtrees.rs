@@ -171,6 +171,53 @@ fn outcomes_of_elements_carrying_another_key_are_listed_under_the_plans_key() {
     }
 }
 
+/// A delete of an element the target holds, carrying a model with another key (a hostile
+/// client's diff): refused before any hook, and the children it carries are skipped under
+/// the key the diff names, in both engines (they were listed under the carried model's
+/// key, which names nothing: an outside tester).
+#[test]
+fn a_delete_carrying_another_key_lists_its_children_under_the_diffs_key() {
+    let planned = shelf("planned", vec![book(1, "x"), book(2, "y")]);
+    let diff = Diff::from_elements(
+        vec![ElementDiff {
+            key: planned.key(),
+            action: Action::Delete(shelf("carried", vec![book(1, "x"), book(2, "y")])),
+        }],
+        0,
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut blocking = Store::try_from_iter([planned.clone()]).unwrap();
+    let mut concurrent = blocking.clone();
+    let options = || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE);
+    let reports = [
+        blocking.sync_diff(&diff, &mut InMemory, options()),
+        runtime.block_on(concurrent.sync_diff_async(
+            &diff,
+            &InMemory,
+            AsyncSyncOptions::new(options()),
+        )),
+    ];
+    for (report, store) in reports.iter().zip([&blocking, &concurrent]) {
+        let lines: Vec<String> = report.outcomes.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("delete shelf[name=planned]: failed"),
+            "{lines:#?}"
+        );
+        for line in &lines[1..] {
+            assert!(
+                line.starts_with("delete shelf[name=planned] > book[isbn=")
+                    && line.ends_with("skipped: its parent failed"),
+                "{lines:#?}"
+            );
+        }
+        assert_eq!(store.get(&planned.key()), Some(&planned));
+    }
+}
+
 /// A parent whose delete fails, with flags that make its delete take its children along or
 /// go first: its children are not tried, and are counted as skipped under a failed parent
 /// (the counts add up to the plan, and the last progress reaches its total).

@@ -689,7 +689,7 @@ pub(super) fn delete_is_current<M: DiffModel, H: ?Sized>(
         Err(error) => {
             run.record_error::<M>(key, Operation::Delete, error);
             let skipped = Status::Skipped(SkipReason::ParentFailed);
-            run.record_descendants(payload, Operation::Delete, skipped);
+            run.record_descendants_under(key, payload, Operation::Delete, skipped);
             false
         }
     }
