@@ -24,23 +24,34 @@ use crate::inventory::{
     Device, DeviceChanges, Interface, InterfaceChanges, Inventory, ParentField, Site, SiteChanges,
 };
 
-/// The inventory's tables and their columns, in order.
 /// How many of each table's first columns are its key (its primary key, in order).
 const KEY_COLUMNS: [usize; 3] = [1, 2, 2];
 
-const TABLES: [(&str, &[&str]); 3] = [
-    ("site", &["name", "region"]),
-    ("device", &["site", "name", "role", "model", "serial"]),
+/// The inventory's tables and their columns, in order, with their declared types (a column
+/// of another type would store what is written to it under that type's affinity, and a
+/// later load would refuse it).
+const TABLES: [(&str, &[(&str, &str)]); 3] = [
+    ("site", &[("name", "TEXT"), ("region", "TEXT")]),
+    (
+        "device",
+        &[
+            ("site", "TEXT"),
+            ("name", "TEXT"),
+            ("role", "TEXT"),
+            ("model", "TEXT"),
+            ("serial", "TEXT"),
+        ],
+    ),
     (
         "interface",
         &[
-            "device",
-            "name",
-            "description",
-            "enabled",
-            "mtu",
-            "mode",
-            "vlans",
+            ("device", "TEXT"),
+            ("name", "TEXT"),
+            ("description", "TEXT"),
+            ("enabled", "INTEGER"),
+            ("mtu", "INTEGER"),
+            ("mode", "TEXT"),
+            ("vlans", "TEXT"),
         ],
     ),
 ];
@@ -359,7 +370,7 @@ impl SqliteInventory {
              ORDER BY rowid",
         )?;
         for row in interfaces.query_map([], |row| {
-            let rest = (|| -> rusqlite::Result<(String, bool, u32, String, String)> {
+            let rest = (|| -> rusqlite::Result<(String, i64, u32, String, String)> {
                 Ok((
                     row.get(2)?,
                     row.get(3)?,
@@ -389,6 +400,13 @@ impl SqliteInventory {
                 )
             };
             let (description, enabled, mtu, mode, vlans) = rest.map_err(|error| named(&error))?;
+            // Stored as 0 or 1; any other number is not a value this adapter wrote (rusqlite
+            // would read it as `true`, and a sync would never see the drift).
+            let enabled = match enabled {
+                0 => false,
+                1 => true,
+                other => return Err(named(&format_args!("enabled {other}: not 0 or 1"))),
+            };
             let vlans: Vec<u16> = serde_json::from_str(&vlans)
                 .map_err(|error| named(&format_args!("vlans {}: {error}", Excerpt(&vlans))))?;
             let no_device = || named(&format_args!("no device {device}"));
@@ -587,26 +605,46 @@ fn find_schema(conn: &Connection) -> rusqlite::Result<Schema> {
         let columns = conn
             .prepare(&format!("PRAGMA table_info({table})"))?
             .query_map([], |row| {
-                Ok((row.get::<_, String>(1)?, row.get::<_, i64>(5)?))
+                Ok((
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, i64>(5)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+        let names: Vec<&str> = columns.iter().map(|(name, ..)| name.as_str()).collect();
+        let expected_names: Vec<&str> = expected.iter().map(|(name, _)| *name).collect();
+        let mistyped: Vec<String> = columns
+            .iter()
+            .zip(expected)
+            .filter(|((_, declared, _), (_, wanted))| !declared.eq_ignore_ascii_case(wanted))
+            .map(|((name, declared, _), (_, wanted))| {
+                let declared = if declared.is_empty() {
+                    "no type"
+                } else {
+                    declared
+                };
+                format!("{name} {declared} instead of {wanted}")
+            })
+            .collect();
         // Its key, in order, is the primary key: else a keyed update or delete could
         // change several rows, and a key could be stored twice.
-        let primary: Vec<i64> = columns.iter().map(|(_, at)| *at).collect();
+        let primary: Vec<i64> = columns.iter().map(|(.., at)| *at).collect();
         let expected_primary: Vec<i64> = (1..=expected.len())
             .map(|at| if at <= keys { at as i64 } else { 0 })
             .collect();
         if columns.is_empty() {
             wrong.push(format!("no table {table}"));
-        } else if names != expected {
+        } else if names != expected_names {
             wrong.push(format!(
                 "table {table} with columns ({}) instead of ({})",
                 names.join(", "),
-                expected.join(", ")
+                expected_names.join(", ")
             ));
+        } else if !mistyped.is_empty() {
+            wrong.push(format!("table {table} with {}", mistyped.join(", ")));
         } else if primary != expected_primary {
-            let key = expected.get(..keys).unwrap_or_default().join(", ");
+            let key = expected_names.get(..keys).unwrap_or_default().join(", ");
             wrong.push(format!("table {table} without the primary key ({key})"));
         }
     }

@@ -811,13 +811,26 @@ fn a_database_of_another_application_is_refused_before_anything_is_written() {
 
     // The right columns without the keys are not ours either: a keyed update could change
     // two rows, and interfaces would go to whichever device of their name came last.
-    let no_keys = "CREATE TABLE site (name, region); \
-                   CREATE TABLE device (site, name, role, model, serial); \
-                   CREATE TABLE interface (device, name, description, enabled, mtu, mode, vlans);";
-    let unique_name = "CREATE TABLE site (name TEXT PRIMARY KEY, region); \
-                       CREATE TABLE device (site, name, role, model, serial, PRIMARY KEY (site, name)); \
-                       CREATE TABLE interface (device, name, description, enabled, mtu, mode, vlans, \
-                       PRIMARY KEY (device, name));";
+    let interface = "device TEXT, name TEXT, description TEXT, enabled INTEGER, mtu INTEGER, \
+                     mode TEXT, vlans TEXT";
+    let device = "site TEXT, name TEXT, role TEXT, model TEXT, serial TEXT";
+    let no_keys = format!(
+        "CREATE TABLE site (name TEXT, region TEXT); CREATE TABLE device ({device}); \
+         CREATE TABLE interface ({interface});"
+    );
+    let unique_name = format!(
+        "CREATE TABLE site (name TEXT PRIMARY KEY, region TEXT); \
+         CREATE TABLE device ({device}, PRIMARY KEY (site, name)); \
+         CREATE TABLE interface ({interface}, PRIMARY KEY (device, name));"
+    );
+    // The right columns of other types: the first sync wrote text into `enabled` and `mtu`,
+    // and every load after refused it (an outside tester).
+    let mistyped = format!(
+        "CREATE TABLE site (name TEXT PRIMARY KEY, region TEXT); \
+         CREATE TABLE device ({device}, PRIMARY KEY (site, name), UNIQUE (name)); \
+         CREATE TABLE interface ({}, PRIMARY KEY (device, name));",
+        interface.replace("INTEGER", "TEXT")
+    );
     for (file, sql, expected) in [
         (
             "no-keys.sqlite",
@@ -829,11 +842,16 @@ fn a_database_of_another_application_is_refused_before_anything_is_written() {
             unique_name,
             "table device without UNIQUE (name)",
         ),
+        (
+            "mistyped.sqlite",
+            mistyped,
+            "table interface with enabled TEXT instead of INTEGER, mtu TEXT instead of INTEGER",
+        ),
     ] {
         let path = dir.path().join(file);
         rusqlite::Connection::open(&path)
             .unwrap()
-            .execute_batch(sql)
+            .execute_batch(&sql)
             .unwrap();
         let error = SqliteInventory::open(&path).err().unwrap().to_string();
         assert!(error.contains(expected), "{error}");
@@ -1272,7 +1290,17 @@ fn a_row_that_cannot_be_loaded_is_named_by_its_key() {
         error.contains("interface row (device=ams-d0, name=et-"),
         "{error}"
     );
-    corrupt("UPDATE interface SET mtu = 1500; DELETE FROM site WHERE name = 'nyc'");
+    // Neither 0 nor 1 in `enabled` (it loaded as `true`, and no sync saw the drift).
+    corrupt(
+        "UPDATE interface SET mtu = 1500; \
+         UPDATE interface SET enabled = 2 WHERE device = 'ams-d0' AND name = 'et-0'",
+    );
+    let error = load_error();
+    assert!(
+        error.contains("interface row (device=ams-d0, name=et-0): enabled 2: not 0 or 1"),
+        "{error}"
+    );
+    corrupt("UPDATE interface SET enabled = 1; DELETE FROM site WHERE name = 'nyc'");
     let error = load_error();
     assert!(
         error.contains("device row (site=nyc, name=nyc-d0): no site nyc"),
