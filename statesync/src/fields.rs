@@ -299,6 +299,22 @@ impl<M: DiffModel, V: ModelVisitor> ChildFieldVisitor<M> for EachChild<'_, M, V>
     }
 }
 
+/// Swaps the children collections of two models of one type, field by field: what a model
+/// a create hook returned takes from the element it stands for
+/// ([`Hooks::create_returning`](crate::sync::Hooks::create_returning)).
+#[cfg(feature = "sync")]
+pub(crate) fn swap_children<M: DiffModel>(a: &mut M, b: &mut M) {
+    struct Swap<'m, M>(&'m mut M, &'m mut M);
+
+    impl<M: DiffModel> ChildFieldVisitor<M> for Swap<'_, M> {
+        fn children<C: ChildCollection>(&mut self, field: &ChildField<M, C>) {
+            std::mem::swap((field.get_mut)(self.0), (field.get_mut)(self.1));
+        }
+    }
+
+    M::visit_child_fields(&mut Swap(a, b));
+}
+
 /// Empties every children collection of `model`: what is left of a model whose subtree
 /// left the system with it (a root memory keeps after its delete), or of one a side
 /// deleted (a merge's agreement). Each child is removed by key, so a `Store` that tracks

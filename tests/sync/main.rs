@@ -10,5 +10,6 @@ mod hooks;
 mod maps;
 mod order;
 mod plan;
+mod returning;
 mod root;
 mod subtrees;

@@ -790,15 +790,24 @@ where
         run.record_refused(key, Operation::Create, error, Under::Subtree(model));
         return;
     }
-    let result = run.call(|hooks, parents| M::hook_create(hooks, model, parents));
-    if result.is_err() {
-        record_failed_create(key, model, result, run);
-        return;
-    }
+    let returned = match run
+        .call(|hooks, parents| M::hook_create(hooks, model, parents))
+        .and_then(|returned| kept(key, returned))
+    {
+        Ok(returned) => returned,
+        Err(error) => {
+            record_failed_create(key, model, Err(error), run);
+            return;
+        }
+    };
     let mut created = model.clone();
+    if let Some(mut returned) = returned {
+        crate::fields::swap_children(&mut returned, &mut created);
+        created = returned;
+    }
     run.cut_short = 0;
     let rest = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run.record_result::<M>(key, Operation::Create, result);
+        run.record_result::<M>(key, Operation::Create, Ok(()));
         run.within_model::<M, _>(has_children(model), key, |run| created.create_children(run));
     }));
     // The element is in the system: it goes into memory, also when a hook or a callback
@@ -810,6 +819,20 @@ where
     slots.insert_slot(created);
     if let Err(panic) = rest {
         std::panic::resume_unwind(panic);
+    }
+}
+
+/// What memory keeps of a created element, from the model its create hook returned (if
+/// any): refused, as the create's failure, when it has another key than the element.
+pub(super) fn kept<M: DiffModel>(
+    key: &M::Key,
+    returned: Option<M>,
+) -> Result<Option<M>, super::HookError> {
+    match returned {
+        Some(model) if !model.has_key(key) => {
+            Err(Box::new(Error::key_mismatch(M::NAME, key, &model.key())))
+        }
+        returned => Ok(returned),
     }
 }
 
@@ -941,16 +964,25 @@ where
                 run.record_subtree(key, &*child, Operation::Create, Status::Skipped(reason));
                 continue;
             }
-            let result = run.call(|hooks, parents| M::hook_create(hooks, child, parents));
-            if result.is_err() {
-                record_failed_create(key, &*child, result, run);
-                continue;
+            let result = run
+                .call(|hooks, parents| M::hook_create(hooks, child, parents))
+                .and_then(|returned| kept(key, returned));
+            match result {
+                Err(error) => {
+                    record_failed_create(key, &*child, Err(error), run);
+                    continue;
+                }
+                Ok(Some(mut returned)) => {
+                    crate::fields::swap_children(&mut returned, child);
+                    *child = returned;
+                }
+                Ok(None) => {}
             }
             if let Some(slot) = created.get_mut(at) {
                 *slot = true;
             }
             run.cut_short = 0;
-            run.record_result::<M>(key, Operation::Create, result);
+            run.record_result::<M>(key, Operation::Create, Ok(()));
             run.within_model::<M, _>(has_children(&*child), key, |run| child.create_children(run));
         }
     }));

@@ -125,12 +125,76 @@ pub trait Hooks<M: DiffModel>: Adapter {
     /// Creates `model` in the system (its children are created after, one by one, each
     /// through its own hook). `model` holds its whole subtree as the source has it, none
     /// of it created yet: write its attributes here, and its children in their hooks.
+    /// The engines call [`Hooks::create_returning`], whose default calls this one.
     ///
     /// # Errors
     /// The system's error; the element and its subtree are then not created in memory.
     fn create(&mut self, model: &M, parents: &Parents) -> Result<(), HookError> {
         let _ = (model, parents);
         Ok(())
+    }
+
+    /// Creates `model` in the system, as [`Hooks::create`] does, and returns the model
+    /// memory keeps when it is not `model`: what the system made of it (an id it assigned,
+    /// in a `skip` field, as diffsync's `create` returns the object with its `pk`). The
+    /// engine calls this hook, whose default calls [`Hooks::create`] and returns `None`.
+    ///
+    /// The returned model's attributes go into memory (a compared attribute the system
+    /// changed is then an update for the next sync from the source to carry); its
+    /// children fields are not read, as the element's children are created after it from
+    /// `model`'s. It must keep `model`'s key: one of another key is not kept, and the
+    /// create is reported failed with [`Error::KeyMismatch`](crate::Error::KeyMismatch)
+    /// (the system has it: a sync from the system's state converges), its subtree
+    /// skipped.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use statesync::DiffModel;
+    /// use statesync::sync::{Adapter, HookError, Hooks, InMemory, Parents, SyncModel, SyncOptions};
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Team {
+    ///     #[statesync(children)]
+    ///     users: Vec<User>,
+    /// }
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct User {
+    ///     #[statesync(id)]
+    ///     login: String,
+    ///     /// The id the system assigns; not compared.
+    ///     #[statesync(skip)]
+    ///     pk: Option<u64>,
+    /// }
+    ///
+    /// #[derive(Default)]
+    /// struct Api {
+    ///     rows: HashMap<u64, String>,
+    /// }
+    ///
+    /// impl Adapter for Api {}
+    /// impl Hooks<Team> for Api {}
+    /// impl Hooks<User> for Api {
+    ///     fn create_returning(&mut self, user: &User, _: &Parents) -> Result<Option<User>, HookError> {
+    ///         let pk = self.rows.len() as u64 + 1;
+    ///         self.rows.insert(pk, user.login.clone());
+    ///         Ok(Some(User { pk: Some(pk), ..user.clone() }))
+    ///     }
+    /// }
+    ///
+    /// let source = Team { users: vec![User { login: "ann".into(), pk: None }] };
+    /// let mut target = Team { users: Vec::new() };
+    /// let report = target.sync_from(&source, &mut Api::default(), SyncOptions::default())?;
+    /// assert!(report.is_success());
+    /// assert_eq!(target.users[0].pk, Some(1));
+    /// assert!(target.diff(&source)?.is_empty()); // `pk` is not compared
+    /// # Ok::<(), statesync::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The system's error; the element and its subtree are then not created in memory.
+    fn create_returning(&mut self, model: &M, parents: &Parents) -> Result<Option<M>, HookError> {
+        self.create(model, parents).map(|()| None)
     }
 
     /// Updates the system: `model` is the model after the update, `changes` the changed
@@ -188,10 +252,23 @@ pub trait SyncTree<H: ?Sized>: DiffModel<Key: Send + Sync> + 'static {
     #[doc(hidden)]
     fn hook(hooks: &mut H, call: HookCall<'_, Self>) -> Result<(), HookError>;
 
-    /// Calls `H`'s create hook.
+    /// Calls `H`'s create hook: the model memory keeps, when the hook returned one.
     #[doc(hidden)]
-    fn hook_create(hooks: &mut H, model: &Self, parents: &Parents) -> Result<(), HookError> {
-        Self::hook(hooks, HookCall::Create { model, parents })
+    fn hook_create(
+        hooks: &mut H,
+        model: &Self,
+        parents: &Parents,
+    ) -> Result<Option<Self>, HookError> {
+        let mut returned = None;
+        Self::hook(
+            hooks,
+            HookCall::Create {
+                model,
+                parents,
+                returned: &mut returned,
+            },
+        )?;
+        Ok(returned)
     }
 
     /// Calls `H`'s update hook.
@@ -242,8 +319,12 @@ pub trait SyncTree<H: ?Sized>: DiffModel<Key: Send + Sync> + 'static {
 /// One call of a model's hooks, as [`SyncTree::hook`] takes it.
 #[doc(hidden)]
 pub enum HookCall<'a, M: DiffModel> {
-    /// [`Hooks::create`].
-    Create { model: &'a M, parents: &'a Parents },
+    /// [`Hooks::create_returning`], and where the model it returns goes.
+    Create {
+        model: &'a M,
+        parents: &'a Parents,
+        returned: &'a mut Option<M>,
+    },
     /// [`Hooks::update`].
     Update {
         model: &'a M,
@@ -261,7 +342,14 @@ impl<M: DiffModel> HookCall<'_, M> {
     /// The hook's.
     pub fn run<H: Hooks<M> + ?Sized>(self, hooks: &mut H) -> Result<(), HookError> {
         match self {
-            HookCall::Create { model, parents } => hooks.create(model, parents),
+            HookCall::Create {
+                model,
+                parents,
+                returned,
+            } => {
+                *returned = hooks.create_returning(model, parents)?;
+                Ok(())
+            }
             HookCall::Update {
                 model,
                 changes,

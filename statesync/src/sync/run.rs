@@ -146,12 +146,12 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
     }
 
     /// Calls a hook with the current parents (unless this is a dry run).
-    pub(super) fn call(
+    pub(super) fn call<T: Default>(
         &mut self,
-        hook: impl FnOnce(&mut H, &Parents) -> Result<(), HookError>,
-    ) -> Result<(), HookError> {
+        hook: impl FnOnce(&mut H, &Parents) -> Result<T, HookError>,
+    ) -> Result<T, HookError> {
         if self.dry {
-            Ok(())
+            Ok(T::default())
         } else {
             hook(&mut *self.hooks, &self.parents)
         }

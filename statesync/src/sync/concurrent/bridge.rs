@@ -10,12 +10,14 @@ use futures::future::BoxFuture;
 use super::super::parents::Parents;
 use super::super::{Adapter, HookError, Hooks};
 use super::AsyncHooks;
+use super::walk::Returned;
 use crate::error::Operation;
 use crate::model::DiffModel;
 
-/// One hook call with what it needs, owned, so it can run later and again (retries).
+/// One hook call with what it needs, owned, so it can run later and again (retries): the
+/// model a create hook returned, if any.
 pub(super) trait Task<H: ?Sized>: Send + Sync {
-    fn call<'a>(&'a self, hooks: &'a H) -> BoxFuture<'a, Result<(), HookError>>;
+    fn call<'a>(&'a self, hooks: &'a H) -> BoxFuture<'a, Result<Returned, HookError>>;
 }
 
 struct Call<M: DiffModel> {
@@ -27,22 +29,34 @@ struct Call<M: DiffModel> {
 
 impl<M, H> Task<H> for Call<M>
 where
-    M: DiffModel + Send + Sync,
+    M: DiffModel + Send + Sync + 'static,
     M::Changes: Send + Sync,
     H: AsyncHooks<M> + ?Sized,
 {
-    fn call<'a>(&'a self, hooks: &'a H) -> BoxFuture<'a, Result<(), HookError>> {
+    fn call<'a>(&'a self, hooks: &'a H) -> BoxFuture<'a, Result<Returned, HookError>> {
+        use futures::FutureExt;
+
+        let none = |result: Result<(), HookError>| result.map(|()| None);
         match (self.operation, &self.changes) {
-            (Operation::Create, _) => Box::pin(hooks.create(&self.model, &self.parents)),
+            (Operation::Create, _) => Box::pin(
+                hooks
+                    .create_returning(&self.model, &self.parents)
+                    .map(|result| result.map(|returned| returned.map(erase_model))),
+            ),
             (Operation::Update, Some(changes)) => {
-                Box::pin(hooks.update(&self.model, changes, &self.parents))
+                Box::pin(hooks.update(&self.model, changes, &self.parents).map(none))
             }
             (Operation::Update, None) => Box::pin(futures::future::ready(Err(
                 "an update without changes".into(),
             ))),
-            (Operation::Delete, _) => Box::pin(hooks.delete(&self.model, &self.parents)),
+            (Operation::Delete, _) => Box::pin(hooks.delete(&self.model, &self.parents).map(none)),
         }
     }
+}
+
+/// A model a create hook returned, for the walker (which knows its type again).
+fn erase_model<M: Send + 'static>(model: M) -> Box<dyn std::any::Any + Send> {
+    Box::new(model)
 }
 
 /// The blocking engine's adapter for async hooks `H` (see the module docs). Not used

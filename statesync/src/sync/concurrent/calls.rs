@@ -54,7 +54,7 @@ pub(super) async fn run<H: ?Sized>(
         }
         attempts += 1;
         let error: HookError = match task.call(hooks).await {
-            Ok(()) => return (id, Ok(attempts)),
+            Ok(returned) => return (id, Ok((attempts, returned))),
             Err(error) => error,
         };
         // The report's `Failure` takes the `Transient` and `Fatal` wrappers off.

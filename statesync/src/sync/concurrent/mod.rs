@@ -230,6 +230,24 @@ pub trait AsyncHooks<M: DiffModel>: AsyncAdapter {
         std::future::ready(Ok(()))
     }
 
+    /// Creates `model` in the system, as [`AsyncHooks::create`] does, and returns the model
+    /// memory keeps when it is not `model` (an id the system assigned): the engine calls
+    /// this hook, whose default calls `create` and returns `None`. As
+    /// [`Hooks::create_returning`](super::Hooks::create_returning): the returned model's
+    /// attributes go into memory, its children fields are not read, and one of another key
+    /// than `model` is not kept (the create is reported failed, its subtree skipped).
+    ///
+    /// # Errors
+    /// The system's error; the element and its subtree are then not created in memory.
+    fn create_returning(
+        &self,
+        model: &M,
+        parents: &Parents,
+    ) -> impl Future<Output = Result<Option<M>, HookError>> + Send {
+        let create = self.create(model, parents);
+        async move { create.await.map(|()| None) }
+    }
+
     /// Updates the system: `model` is the model after the update, `changes` the changed
     /// attributes with old and new values. Only its attributes are final: its children are
     /// as the sync has left them so far (with `SyncOrder::DeletesFirst`, children deleted,

@@ -5,7 +5,7 @@ use crate::diff::{Action, Diff};
 use crate::error::Operation;
 
 use super::super::super::SyncTree;
-use super::super::super::engine::Slots;
+use super::super::super::engine::{Slots, kept};
 use super::super::super::report::{Failure, SkipReason, Status};
 use super::super::super::run::{Run, has_children};
 use super::super::calls::NotStarted;
@@ -32,9 +32,19 @@ pub(super) fn complete<M, H, S>(
         Kind::Update => Operation::Update,
         Kind::Delete { .. } => Operation::Delete,
     };
+    // The model a create hook returned, refused (as the create's failure) when it has
+    // another key than the element.
+    let result = result.and_then(|(attempts, returned)| {
+        let returned = returned
+            .and_then(|model| model.downcast::<M>().ok())
+            .map(|model| *model);
+        kept(key, returned)
+            .map(|returned| (attempts, returned))
+            .map_err(|error| (error, attempts))
+    });
     // The status, and (when the call did not apply) why what lies under it is skipped.
     let (attempts, status, applied) = match result {
-        Ok(attempts) => (attempts, Status::Applied, Ok(())),
+        Ok((attempts, returned)) => (attempts, Status::Applied, Ok(returned)),
         // Stopped while it waited for its slot: skipped, as a call never started is.
         Err((error, attempts)) if error.is::<NotStarted>() => (
             attempts,
@@ -58,15 +68,16 @@ pub(super) fn complete<M, H, S>(
     }
 }
 
-/// Changes memory where the call succeeded, and starts what waited for it; where it did
-/// not (`Err`), the reason what lies under it is skipped.
+/// Changes memory where the call succeeded (with the model a create hook returned, if
+/// any), and starts what waited for it; where it did not (`Err`), the reason what lies
+/// under it is skipped.
 fn follow<M, H, S>(
     walker: &mut Walker,
     slots: &mut S,
     diff: Option<&Diff<M>>,
     key: &M::Key,
     kind: Kind,
-    applied: Result<(), SkipReason>,
+    applied: Result<Option<M>, SkipReason>,
     run: &mut Run<'_, '_, H>,
 ) where
     M: SyncTree<H>,
@@ -74,9 +85,9 @@ fn follow<M, H, S>(
     S: Slots<M>,
 {
     let place = walker.nav.place.clone();
-    let (applied, under) = match applied {
-        Ok(()) => (true, SkipReason::ParentFailed),
-        Err(reason) => (false, reason),
+    let (applied, returned, under) = match applied {
+        Ok(returned) => (true, returned, SkipReason::ParentFailed),
+        Err(reason) => (false, None, reason),
     };
     match kind {
         Kind::Create { top: true } => {
@@ -87,7 +98,12 @@ fn follow<M, H, S>(
                 return;
             };
             if applied {
-                slots.insert_slot(model.clone());
+                let mut created = model.clone();
+                if let Some(mut returned) = returned {
+                    crate::fields::swap_children(&mut returned, &mut created);
+                    created = returned;
+                }
+                slots.insert_slot(created);
                 if has_children(model) {
                     walker.push(
                         place.down(erase(key), Via::Target),
@@ -104,6 +120,10 @@ fn follow<M, H, S>(
                 return;
             };
             if applied {
+                if let Some(mut returned) = returned {
+                    crate::fields::swap_children(&mut returned, model);
+                    *model = returned;
+                }
                 if has_children(&*model) {
                     walker.push(
                         place.down(erase(key), Via::Target),
