@@ -577,6 +577,9 @@ impl<M: DiffModel> Diff<M> {
     /// # Errors
     /// When `first` does not apply to `base`, or `second` to the result.
     pub fn compose(base: &M, first: &Self, second: &Self) -> Result<Self, Error> {
+        // The diff of a tree deeper than `MAX_DEPTH` is refused: refused before the copy,
+        // whose derived `Clone` has no bound on its depth.
+        crate::depth::check_subtree(base)?;
         let mut state = base.clone();
         state.apply(first)?;
         state.apply(second)?;

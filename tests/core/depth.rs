@@ -234,6 +234,63 @@ fn a_very_deep_tree_is_an_error_not_a_stack_overflow() {
     assert_too_deep(&refused, MAX_DEPTH);
 }
 
+/// A diff, made by hand, that updates only the root of a chain deeper than the limit (`diff`
+/// refuses such a chain; `apply` and the blocking sync carry this diff, as they copy
+/// nothing). What copies the whole tree refuses it first: `compose`, the plan of a diff the
+/// target no longer matches, and an async sync, whose call owns a copy of the element with
+/// its subtree. Each overflowed the stack of a 2 MiB thread at 1,000 levels (an outside
+/// tester), in the derived `Clone`.
+#[test]
+fn what_copies_a_tree_deeper_than_the_limit_refuses_it_first() {
+    use statesync::sync::{AsyncSyncModel, AsyncSyncOptions, InMemory, SyncModel, SyncOptions};
+
+    let levels = 5_000;
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let mut tree = chain(levels, 1);
+            let root_only = Diff::from_elements(
+                vec![ElementDiff {
+                    key: tree.key(),
+                    action: Action::Update(ModelUpdate {
+                        fields: NodeChanges {
+                            value: Some(statesync::Change { old: 1, new: 2 }),
+                        },
+                        children: Default::default(),
+                    }),
+                }],
+                0,
+            )
+            .unwrap();
+            let composed = Diff::compose(&tree, &root_only, &root_only.invert()).map(drop);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let report = runtime.block_on(tree.sync_diff_async(
+                &root_only,
+                &InMemory,
+                AsyncSyncOptions::default(),
+            ));
+            let async_value = tree.value;
+            tree.apply(&root_only).unwrap();
+            let stale = tree.plan(&root_only, &SyncOptions::default()).map(drop);
+            let failure = report.failures().next().map(|failure| failure.to_string());
+            while let Some(child) = tree.children.pop() {
+                tree = child;
+            }
+            (composed, failure, async_value, stale)
+        })
+        .unwrap();
+    let (composed, failure, async_value, stale) = worker.join().unwrap();
+    assert_too_deep(&composed.unwrap_err(), MAX_DEPTH);
+    assert_too_deep(&stale.unwrap_err(), MAX_DEPTH);
+    assert!(
+        failure.is_some_and(|failure| failure.contains("deeper than the 16 levels")),
+        "the async sync's update fails"
+    );
+    assert_eq!(async_value, 1, "memory keeps the old value");
+}
+
 /// A folder tree whose children are a `Store`, as a file tree is usually written.
 #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Folder {

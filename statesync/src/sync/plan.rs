@@ -277,6 +277,9 @@ pub(super) fn plan<M: DiffModel, H: ?Sized>(
             refused: Vec::new(),
         });
     }
+    // The diff from a tree deeper than `MAX_DEPTH` is refused: refused before the copy,
+    // whose derived `Clone` has no bound on its depth.
+    crate::depth::check_subtree(target)?;
     let (after, report) = dry_run(target, diff, hooks, options, &mut work);
     let counts = report.counts;
     Ok(Plan {

@@ -177,6 +177,14 @@ where
         if run.stopped {
             run.record::<M>(key, Operation::Update, Status::Skipped(SkipReason::Stopped));
         } else if let Some(current) = slots.slot_mut(key) {
+            // The call owns a copy of the element with its subtree, made by its derived
+            // `Clone`, which has no bound on its depth: a subtree deeper than `MAX_DEPTH`
+            // fails the update instead (the blocking engine, which copies nothing, carries
+            // it).
+            if let Err(error) = crate::depth::check_subtree(&*current) {
+                run.record_error::<M>(key, Operation::Update, error);
+                return run.enters::<M>(&update.children);
+            }
             // The hook sees the model as it will be; memory changes when it succeeded.
             let mut updated = current.clone();
             updated.apply_fields(&update.fields);
