@@ -351,9 +351,21 @@ impl fmt::Write for Scan {
         self.ambiguous |= text.bytes().any(|byte| {
             matches!(byte, b',' | b'=' | b'[' | b']' | b'"' | b'\\') || byte.is_ascii_control()
         }) || (!text.is_ascii()
-            && text.chars().any(|c| c.escape_debug().len() > 1));
+            && text
+                .chars()
+                .any(|c| c.escape_debug().len() > 1 || is_blank_printable(c)));
         Ok(())
     }
+}
+
+/// A character drawn blank that Rust's `escape_debug` leaves as it is (it counts them
+/// printable): the Hangul fillers and the Braille blank. A key holding one is quoted and
+/// it is escaped, so `a\u{115f}` does not read as `a`.
+fn is_blank_printable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{115f}' | '\u{1160}' | '\u{2800}' | '\u{3164}' | '\u{ffa0}'
+    )
 }
 
 /// Writes text escaped as a string's `Debug` escapes it (without the quotes).
@@ -364,6 +376,8 @@ impl fmt::Write for Escaped<'_, '_> {
         for c in text.chars() {
             if c == '\'' {
                 self.0.write_char(c)?;
+            } else if is_blank_printable(c) {
+                write!(self.0, "\\u{{{:x}}}", u32::from(c))?;
             } else {
                 for escaped in c.escape_debug() {
                     self.0.write_char(escaped)?;
