@@ -143,7 +143,7 @@ pub trait Hooks<M: DiffModel>: Adapter {
     /// changed is then an update for the next sync from the source to carry); its
     /// children fields are not read, as the element's children are created after it from
     /// `model`'s. It must keep `model`'s key: one of another key is not kept, and the
-    /// create is reported failed with [`Error::KeyMismatch`](crate::Error::KeyMismatch)
+    /// create is reported failed with [`Error::KeyMismatch`]
     /// (the system has it: a sync from the system's state converges), its subtree
     /// skipped.
     ///
