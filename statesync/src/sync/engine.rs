@@ -579,12 +579,7 @@ fn update_element<M, H, S>(
         UpdateDecision::Call => {
             // The hook sees the new values; they stay only when it succeeds (a failed or
             // panicking hook leaves the old ones).
-            let undo = current.snapshot_fields(&update.fields);
-            current.apply_fields(&update.fields);
-            let mut restore = Restore {
-                model: &mut *current,
-                undo: Some(undo),
-            };
+            let mut restore = Restore::updated(&mut *current, &update.fields);
             let result = run.call(|hooks, parents| {
                 M::hook_update(hooks, restore.model, &update.fields, parents)
             });
@@ -603,9 +598,21 @@ fn update_element<M, H, S>(
 
 /// Puts a model's old attribute values back when dropped armed (`undo` is `Some`): after a
 /// failed update hook, and while unwinding from a panicking one.
-struct Restore<'m, M: DiffModel> {
-    model: &'m mut M,
-    undo: Option<M::Changes>,
+pub(super) struct Restore<'m, M: DiffModel> {
+    pub(super) model: &'m mut M,
+    pub(super) undo: Option<M::Changes>,
+}
+
+impl<'m, M: DiffModel> Restore<'m, M> {
+    /// `model` with `changes` applied, armed to put its old values back.
+    pub(super) fn updated(model: &'m mut M, changes: &M::Changes) -> Self {
+        let undo = model.snapshot_fields(changes);
+        model.apply_fields(changes);
+        Self {
+            model,
+            undo: Some(undo),
+        }
+    }
 }
 
 impl<M: DiffModel> Drop for Restore<'_, M> {

@@ -185,11 +185,13 @@ where
                 run.record_error::<M>(key, Operation::Update, error);
                 return run.enters::<M>(&update.children);
             }
-            // The hook sees the model as it will be; memory changes when it succeeded.
-            let mut updated = current.clone();
-            updated.apply_fields(&update.fields);
-            let _ =
-                run.call(|hooks, parents| M::hook_update(hooks, &updated, &update.fields, parents));
+            // The call's copy is the model as it will be, made with the new values in place;
+            // the old ones are back once it is made: memory changes when the call succeeded.
+            let restore = engine::Restore::updated(current, &update.fields);
+            let _ = run.call(|hooks, parents| {
+                M::hook_update(hooks, restore.model, &update.fields, parents)
+            });
+            drop(restore);
             walker.started(place, erase(key), Kind::Update);
         }
     }
