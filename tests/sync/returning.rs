@@ -228,3 +228,148 @@ fn a_returned_model_of_another_key_is_not_kept() {
         assert_eq!(target.groups.len(), 2);
     }
 }
+
+/// A document store with entity tags: each write sets a new tag, and an update must send
+/// the tag of the version it replaces (HTTP's `If-Match`), else it is refused.
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Shelf {
+    #[statesync(children)]
+    docs: Vec<Doc>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Doc {
+    #[statesync(id)]
+    id: u32,
+    body: String,
+    #[statesync(skip)]
+    etag: u64,
+}
+
+#[derive(Default)]
+struct Tagged {
+    /// The tag of each document the system holds.
+    tags: std::sync::Mutex<std::collections::HashMap<u32, u64>>,
+}
+
+impl Tagged {
+    fn write(&self, doc: &Doc, created: bool) -> Result<Option<Doc>, HookError> {
+        let mut tags = self.tags.lock().unwrap();
+        let tag = tags.entry(doc.id).or_insert(0);
+        if !created && *tag != doc.etag {
+            return Err(format!("412: doc {} is at {}, not {}", doc.id, tag, doc.etag).into());
+        }
+        *tag += 1;
+        // Document 99 comes back under another id.
+        let id = if doc.id == 99 { 100 } else { doc.id };
+        Ok(Some(Doc {
+            id,
+            etag: *tag,
+            ..doc.clone()
+        }))
+    }
+}
+
+impl Adapter for Tagged {}
+impl Hooks<Shelf> for Tagged {}
+impl Hooks<Doc> for Tagged {
+    fn create_returning(&mut self, doc: &Doc, _: &Parents) -> Result<Option<Doc>, HookError> {
+        self.write(doc, true)
+    }
+
+    fn update_returning(
+        &mut self,
+        doc: &Doc,
+        _: &DocChanges,
+        _: &Parents,
+    ) -> Result<Option<Doc>, HookError> {
+        self.write(doc, false)
+    }
+}
+
+impl AsyncAdapter for Tagged {}
+impl AsyncHooks<Shelf> for Tagged {}
+impl AsyncHooks<Doc> for Tagged {
+    async fn create_returning(&self, doc: &Doc, _: &Parents) -> Result<Option<Doc>, HookError> {
+        self.write(doc, true)
+    }
+
+    async fn update_returning(
+        &self,
+        doc: &Doc,
+        _: &DocChanges,
+        _: &Parents,
+    ) -> Result<Option<Doc>, HookError> {
+        self.write(doc, false)
+    }
+}
+
+fn shelf(bodies: &[(u32, &str)]) -> Shelf {
+    Shelf {
+        docs: bodies
+            .iter()
+            .map(|(id, body)| Doc {
+                id: *id,
+                body: (*body).into(),
+                etag: 0,
+            })
+            .collect(),
+    }
+}
+
+/// Each update sends the tag memory holds, which the last write's hook returned: three
+/// syncs in a row go through in both engines (memory kept the created tag before, and the
+/// second update was refused with a `412`). An update whose hook returns another key fails
+/// and memory keeps the old values.
+#[test]
+fn the_model_an_update_hook_returns_is_what_memory_keeps() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let options = || SyncOptions::new(SyncFlags::CONTINUE_ON_FAILURE);
+    for concurrent in [false, true] {
+        let mut system = Tagged::default();
+        let mut target = shelf(&[]);
+        for (round, body) in ["one", "two", "three"].into_iter().enumerate() {
+            let source = shelf(&[(1, body), (2, body), (99, "fixed")]);
+            let report = if concurrent {
+                runtime.block_on(target.sync_from_async(
+                    &source,
+                    &system,
+                    AsyncSyncOptions::new(options()).max_in_flight(2),
+                ))
+            } else {
+                target.sync_from(&source, &mut system, options())
+            }
+            .unwrap();
+            // Document 99 comes back as 100: its create fails, every round.
+            assert_eq!(report.counts.failed, 1, "round {round}: {report}");
+            assert_eq!(report.counts.updated, if round == 0 { 0 } else { 2 });
+            let tags: Vec<_> = target.docs.iter().map(|doc| (doc.id, doc.etag)).collect();
+            let tag = u64::try_from(round).unwrap() + 1;
+            assert_eq!(tags, [(1, tag), (2, tag)], "round {round}");
+            assert!(target.docs.iter().all(|doc| doc.body == body));
+        }
+        // An update whose hook returns another key: failed, the old body kept.
+        let mut target = shelf(&[(99, "old")]);
+        system.tags.lock().unwrap().insert(99, 0);
+        let source = shelf(&[(99, "new")]);
+        let report = if concurrent {
+            runtime.block_on(target.sync_from_async(
+                &source,
+                &system,
+                AsyncSyncOptions::new(options()),
+            ))
+        } else {
+            target.sync_from(&source, &mut system, options())
+        }
+        .unwrap();
+        assert_eq!(report.counts.failed, 1, "{report}");
+        let lines: Vec<String> = report.outcomes.iter().map(ToString::to_string).collect();
+        assert!(
+            lines[0].starts_with("update doc[id=99]: failed: key mismatch"),
+            "{lines:?}"
+        );
+        assert_eq!(target, shelf(&[(99, "old")]));
+    }
+}

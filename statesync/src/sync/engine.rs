@@ -580,14 +580,19 @@ fn update_element<M, H, S>(
             // The hook sees the new values; they stay only when it succeeds (a failed or
             // panicking hook leaves the old ones).
             let mut restore = Restore::updated(&mut *current, &update.fields);
-            let result = run.call(|hooks, parents| {
-                M::hook_update(hooks, restore.model, &update.fields, parents)
-            });
-            // Kept before the outcome is told: the system holds the new values even when
-            // an outcome callback panics.
-            if result.is_ok() {
+            let result = run
+                .call(|hooks, parents| {
+                    M::hook_update(hooks, restore.model, &update.fields, parents)
+                })
+                .and_then(|returned| kept(key, returned));
+            // Kept before the outcome is told: the system holds the new values (or the
+            // model the hook returned) even when an outcome callback panics.
+            let result = result.map(|returned| {
                 restore.undo = None;
-            }
+                if let Some(returned) = returned {
+                    keep_returned(restore.model, returned);
+                }
+            });
             run.record_result::<M>(key, Operation::Update, result);
         }
     }
@@ -808,9 +813,8 @@ where
         }
     };
     let mut created = model.clone();
-    if let Some(mut returned) = returned {
-        crate::fields::swap_children(&mut returned, &mut created);
-        created = returned;
+    if let Some(returned) = returned {
+        keep_returned(&mut created, returned);
     }
     run.cut_short = 0;
     let rest = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -829,8 +833,15 @@ where
     }
 }
 
-/// What memory keeps of a created element, from the model its create hook returned (if
-/// any): refused, as the create's failure, when it has another key than the element.
+/// Puts the model a hook returned in the place of `model`, with `model`'s children (the
+/// returned model's children fields are not read).
+pub(super) fn keep_returned<M: DiffModel>(model: &mut M, mut returned: M) {
+    crate::fields::swap_children(&mut returned, model);
+    *model = returned;
+}
+
+/// What memory keeps of an element, from the model its create or update hook returned (if
+/// any): refused, as the call's failure, when it has another key than the element.
 pub(super) fn kept<M: DiffModel>(
     key: &M::Key,
     returned: Option<M>,
@@ -979,10 +990,7 @@ where
                     record_failed_create(key, &*child, Err(error), run);
                     continue;
                 }
-                Ok(Some(mut returned)) => {
-                    crate::fields::swap_children(&mut returned, child);
-                    *child = returned;
-                }
+                Ok(Some(returned)) => keep_returned(child, returned),
                 Ok(None) => {}
             }
             if let Some(slot) = created.get_mut(at) {

@@ -203,6 +203,8 @@ pub trait Hooks<M: DiffModel>: Adapter {
     /// none yet updated or created), so a hook that writes the model with its children
     /// writes a mix; write the attributes, and the children in their own hooks.
     ///
+    /// The engines call [`Hooks::update_returning`], whose default calls this one.
+    ///
     /// # Errors
     /// The system's error; the in-memory model keeps its old values.
     fn update(
@@ -213,6 +215,26 @@ pub trait Hooks<M: DiffModel>: Adapter {
     ) -> Result<(), HookError> {
         let _ = (model, changes, parents);
         Ok(())
+    }
+
+    /// Updates the system, as [`Hooks::update`] does, and returns the model memory keeps
+    /// when it is not `model`: what the system made of it (a version or an entity tag it
+    /// set on the write, in a `skip` field, for the next update to send back). The engines
+    /// call this hook, whose default calls [`Hooks::update`] and returns `None`. As for
+    /// [`Hooks::create_returning`], the returned model's attributes go into memory, its
+    /// children fields are not read, and one of another key is not kept: the update is
+    /// reported failed with [`Error::KeyMismatch`] (the system has it: a sync from the
+    /// system's state converges) and memory keeps the old values.
+    ///
+    /// # Errors
+    /// The system's error; the in-memory model keeps its old values.
+    fn update_returning(
+        &mut self,
+        model: &M,
+        changes: &M::Changes,
+        parents: &Parents,
+    ) -> Result<Option<M>, HookError> {
+        self.update(model, changes, parents).map(|()| None)
     }
 
     /// Deletes `model` from the system (its children were deleted before, unless a flag
@@ -278,15 +300,18 @@ pub trait SyncTree<H: ?Sized>: DiffModel<Key: Send + Sync> + 'static {
         model: &Self,
         changes: &Self::Changes,
         parents: &Parents,
-    ) -> Result<(), HookError> {
+    ) -> Result<Option<Self>, HookError> {
+        let mut returned = None;
         Self::hook(
             hooks,
             HookCall::Update {
                 model,
                 changes,
                 parents,
+                returned: &mut returned,
             },
-        )
+        )?;
+        Ok(returned)
     }
 
     /// Calls `H`'s delete hook.
@@ -325,11 +350,12 @@ pub enum HookCall<'a, M: DiffModel> {
         parents: &'a Parents,
         returned: &'a mut Option<M>,
     },
-    /// [`Hooks::update`].
+    /// [`Hooks::update_returning`], and where the model it returns goes.
     Update {
         model: &'a M,
         changes: &'a M::Changes,
         parents: &'a Parents,
+        returned: &'a mut Option<M>,
     },
     /// [`Hooks::delete`].
     Delete { model: &'a M, parents: &'a Parents },
@@ -354,7 +380,11 @@ impl<M: DiffModel> HookCall<'_, M> {
                 model,
                 changes,
                 parents,
-            } => hooks.update(model, changes, parents),
+                returned,
+            } => {
+                *returned = hooks.update_returning(model, changes, parents)?;
+                Ok(())
+            }
             HookCall::Delete { model, parents } => hooks.delete(model, parents),
         }
     }

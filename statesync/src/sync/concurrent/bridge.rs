@@ -43,9 +43,11 @@ where
                     .create_returning(&self.model, &self.parents)
                     .map(|result| result.map(|returned| returned.map(erase_model))),
             ),
-            (Operation::Update, Some(changes)) => {
-                Box::pin(hooks.update(&self.model, changes, &self.parents).map(none))
-            }
+            (Operation::Update, Some(changes)) => Box::pin(
+                hooks
+                    .update_returning(&self.model, changes, &self.parents)
+                    .map(|result| result.map(|returned| returned.map(erase_model))),
+            ),
             (Operation::Update, None) => Box::pin(futures::future::ready(Err(
                 "an update without changes".into(),
             ))),

@@ -259,6 +259,8 @@ pub trait AsyncHooks<M: DiffModel>: AsyncAdapter {
     /// bound `M::Changes: Sync` (and `M: Sync`), or copy what the call needs before its
     /// first `.await` (a generated record of changes is `Sync` when its attributes are).
     ///
+    /// The engine calls [`AsyncHooks::update_returning`], whose default calls this one.
+    ///
     /// # Errors
     /// The system's error; the in-memory model keeps its old values.
     fn update(
@@ -269,6 +271,25 @@ pub trait AsyncHooks<M: DiffModel>: AsyncAdapter {
     ) -> impl Future<Output = Result<(), HookError>> + Send {
         let _ = (model, changes, parents);
         std::future::ready(Ok(()))
+    }
+
+    /// Updates the system, as [`AsyncHooks::update`] does, and returns the model memory
+    /// keeps when it is not `model` (a version the system set): the engine calls this
+    /// hook, whose default calls `update` and returns `None`. As
+    /// [`Hooks::update_returning`](super::Hooks::update_returning): the returned model's
+    /// attributes go into memory, its children fields are not read, and one of another
+    /// key than `model` is not kept (the update is reported failed).
+    ///
+    /// # Errors
+    /// The system's error; the in-memory model keeps its old values.
+    fn update_returning(
+        &self,
+        model: &M,
+        changes: &M::Changes,
+        parents: &Parents,
+    ) -> impl Future<Output = Result<Option<M>, HookError>> + Send {
+        let update = self.update(model, changes, parents);
+        async move { update.await.map(|()| None) }
     }
 
     /// Deletes `model` from the system (its children were deleted before, unless a flag

@@ -5,7 +5,7 @@ use crate::diff::{Action, Diff};
 use crate::error::Operation;
 
 use super::super::super::SyncTree;
-use super::super::super::engine::{Slots, kept};
+use super::super::super::engine::{Slots, keep_returned, kept};
 use super::super::super::report::{Failure, SkipReason, Status};
 use super::super::super::run::{Run, has_children};
 use super::super::calls::NotStarted;
@@ -99,9 +99,8 @@ fn follow<M, H, S>(
             };
             if applied {
                 let mut created = model.clone();
-                if let Some(mut returned) = returned {
-                    crate::fields::swap_children(&mut returned, &mut created);
-                    created = returned;
+                if let Some(returned) = returned {
+                    keep_returned(&mut created, returned);
                 }
                 slots.insert_slot(created);
                 if has_children(model) {
@@ -120,9 +119,8 @@ fn follow<M, H, S>(
                 return;
             };
             if applied {
-                if let Some(mut returned) = returned {
-                    crate::fields::swap_children(&mut returned, model);
-                    *model = returned;
+                if let Some(returned) = returned {
+                    keep_returned(&mut *model, returned);
                 }
                 if has_children(&*model) {
                     walker.push(
@@ -149,7 +147,10 @@ fn follow<M, H, S>(
                     .map(|element| &element.action)
                 && let Some(current) = slots.slot_mut(key)
             {
-                current.apply_fields(&update.fields);
+                match returned {
+                    Some(returned) => keep_returned(current, returned),
+                    None => current.apply_fields(&update.fields),
+                }
             }
         }
         Kind::Delete { mode, parent } => {
