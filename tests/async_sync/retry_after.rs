@@ -6,8 +6,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use statesync::Store;
 use statesync::sync::{
-    AsyncAdapter, AsyncHooks, AsyncSyncOptions, HookError, Parents, RetryPolicy, Status, Transient,
+    AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, Fatal, HookError, Parents,
+    RetryPolicy, Status, Transient,
 };
 
 use crate::fatal::sync_jobs;
@@ -97,4 +99,98 @@ fn a_wait_beyond_the_policy_ends_the_call() {
         _ => None,
     });
     assert_eq!(failed.as_deref(), Some("429 Too Many Requests"));
+}
+
+/// Calls waiting for their slot under a rate limit when the system asks for a wait wait
+/// for it too (they started in the window, each at its slot: an outside tester).
+#[test]
+fn calls_waiting_for_their_slot_wait_for_the_system_too() {
+    let system = RateLimited::new(Duration::from_millis(400));
+    let options = AsyncSyncOptions::default()
+        .max_in_flight(8)
+        .rate_limit(20.0)
+        .retry(RetryPolicy::attempts(3).backoff(Duration::from_millis(1), Duration::from_secs(5)));
+    let (target, report) = sync_jobs(8, &system, options);
+    assert_eq!(
+        (report.counts.created, target.jobs.len()),
+        (8, 8),
+        "{report}"
+    );
+    assert_eq!(system.early.load(Ordering::SeqCst), 0);
+}
+
+/// Under tokio's paused clock (the timer the docs suggest for tests), the retry comes
+/// when the system said, not twice as late (the wait was measured on the real clock and
+/// slept on the paused one, then again).
+#[tokio::test(start_paused = true)]
+async fn a_wait_follows_the_options_timer() {
+    let system = RateLimited::new(Duration::from_secs(10));
+    let source = Queue {
+        jobs: Store::try_from_iter((0..4).map(|id| Job { id })).unwrap(),
+    };
+    let mut target = Queue { jobs: Store::new() };
+    let options = AsyncSyncOptions::default()
+        .max_in_flight(1)
+        .retry(RetryPolicy::attempts(2).backoff(Duration::from_millis(1), Duration::from_secs(60)))
+        .sleep(|d| Box::pin(tokio::time::sleep(d)));
+    let started = tokio::time::Instant::now();
+    let report = target
+        .sync_from_async(&source, &system, options)
+        .await
+        .unwrap();
+    assert_eq!(report.counts.created, 4, "{report}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(10) && took < Duration::from_secs(11),
+        "{took:?}"
+    );
+}
+
+/// Yields to the executor `times` times.
+async fn yield_times(times: usize) {
+    let mut left = times;
+    std::future::poll_fn(|cx| {
+        if left == 0 {
+            return std::task::Poll::Ready(());
+        }
+        left -= 1;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
+}
+
+/// Asks for a long wait on job 0; fails job 1, started beside it, for good and fatally
+/// once job 0 waits.
+struct WaitThenGone;
+
+impl AsyncAdapter for WaitThenGone {}
+impl AsyncHooks<Queue> for WaitThenGone {}
+impl AsyncHooks<Job> for WaitThenGone {
+    async fn create(&self, job: &Job, _: &Parents) -> Result<(), HookError> {
+        if job.id == 0 {
+            yield_times(1).await;
+            return Err(Transient::new("429").after(Duration::from_secs(4)).into());
+        }
+        yield_times(8).await;
+        Err(Fatal::new(std::io::Error::other("connection reset")).into())
+    }
+}
+
+/// A stop ends the waits of the calls held back or in backoff: the sync returns when its
+/// calls in flight end, not when the wait a system asked for does.
+#[test]
+fn a_stop_ends_a_wait_the_system_asked_for() {
+    let options = AsyncSyncOptions::default()
+        .max_in_flight(2)
+        .retry(RetryPolicy::attempts(3).backoff(Duration::from_millis(1), Duration::from_secs(10)));
+    let started = Instant::now();
+    let (_, report) = sync_jobs(2, &WaitThenGone, options);
+    assert!(report.stopped, "{report}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(report.counts.failed, 2, "{report}");
 }

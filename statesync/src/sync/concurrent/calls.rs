@@ -6,6 +6,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
+use futures::channel::oneshot;
+use futures::future::{BoxFuture, Shared};
+
 use super::super::HookError;
 use super::super::fatal::Fatal;
 use super::bridge::Task;
@@ -14,18 +18,48 @@ use super::walk::CallResult;
 
 /// What a call needs of the options.
 pub(super) struct Tools {
-    pub(super) retry: RetryPolicy,
-    pub(super) sleep: Sleep,
-    pub(super) is_transient: Option<IsTransient>,
+    retry: RetryPolicy,
+    sleep: Sleep,
+    is_transient: Option<IsTransient>,
     /// Set once the sync has stopped: a call waiting for its slot or in backoff then does
     /// not call its hook (again).
-    pub(super) stopped: AtomicBool,
+    stopped: AtomicBool,
+    /// Dropped at the stop, which ends the waits of the calls (see [`Tools::sleep`]).
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    /// Completes at the stop.
+    stopping: Shared<oneshot::Receiver<()>>,
 }
 
 impl Tools {
-    /// Tells the calls waiting that the sync has stopped.
+    pub(super) fn new(retry: RetryPolicy, sleep: Sleep, is_transient: Option<IsTransient>) -> Self {
+        let (stop, stopping) = oneshot::channel();
+        Self {
+            retry,
+            sleep,
+            is_transient,
+            stopped: AtomicBool::new(false),
+            stop: Mutex::new(Some(stop)),
+            stopping: stopping.shared(),
+        }
+    }
+
+    /// Tells the calls waiting that the sync has stopped: their waits end.
     pub(super) fn stop(&self) {
         self.stopped.store(true, Ordering::Relaxed);
+        self.stop
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+    }
+
+    /// Waits for `wait` to end, or for the sync to stop.
+    async fn until_stopped(&self, wait: impl Future<Output = ()>) {
+        futures::future::select(std::pin::pin!(wait), self.stopping.clone()).await;
+    }
+
+    /// Sleeps for `duration` on the options' timer, or until the sync stops.
+    async fn sleep(&self, duration: Duration) {
+        self.until_stopped((self.sleep)(duration)).await;
     }
 
     fn is_transient(&self, error: &(dyn std::error::Error + 'static)) -> bool {
@@ -45,7 +79,7 @@ pub(super) async fn run<H: ?Sized>(
     let mut attempts = 0;
     let mut failed: Option<HookError> = None;
     loop {
-        pacer.wait(&tools.sleep).await;
+        pacer.wait(tools).await;
         if tools.stopped.load(Ordering::Relaxed) {
             // The sync stopped while this call waited (for its slot, or in backoff): it
             // ends with its last failure, or as never started.
@@ -62,22 +96,28 @@ pub(super) async fn run<H: ?Sized>(
             return (id, Err((error, attempts)));
         }
         // The system's word on when to come back holds for every call of the sync; a wait
-        // beyond the policy's longest is not waited.
+        // beyond the policy's longest is not waited (nor are the other calls held back).
         let asked = Transient::wait_asked(&*error);
         if let Some(wait) = asked {
             if wait > tools.retry.max_backoff {
+                tracing::warn!(
+                    ?wait,
+                    max_backoff = ?tools.retry.max_backoff,
+                    "not retried: the system asked for a wait beyond the retry policy's longest"
+                );
                 return (id, Err((error, attempts)));
             }
-            pacer.hold_back(wait);
+            pacer.hold_back(wait, tools);
         }
         if attempts >= tools.retry.max_attempts {
             return (id, Err((error, attempts)));
         }
         tracing::debug!(attempts, ?asked, "retrying a transient error");
+        // After a wait the system asked for, the backoff still spreads the retries.
         let backoff = jitter(tools.retry.backoff_after(attempts), id, attempts)
-            .max(asked.unwrap_or_default());
+            .saturating_add(asked.unwrap_or_default());
         if !backoff.is_zero() {
-            (tools.sleep)(backoff).await;
+            tools.sleep(backoff).await;
         }
         failed = Some(error);
     }
@@ -112,8 +152,11 @@ const MAX_INTERVAL: Duration = Duration::from_secs(u32::MAX as u64);
 /// and the waits a system asks for ([`Transient::after`]), which hold back every call.
 pub(super) struct Pacer {
     interval: Option<Duration>,
-    /// The earliest start of the next call.
+    /// The rate limit's next free slot.
     next: Mutex<Option<Instant>>,
+    /// The end of the waits systems asked for: one timer of the options' (so that it
+    /// follows the executor's clock, paused in tests), shared by the calls held back.
+    held: Mutex<Option<Shared<BoxFuture<'static, ()>>>>,
 }
 
 impl Pacer {
@@ -127,37 +170,64 @@ impl Pacer {
         Self {
             interval,
             next: Mutex::new(None),
+            held: Mutex::new(None),
         }
     }
 
-    fn next(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        self.next
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<Shared<BoxFuture<'static, ()>>>> {
+        self.held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Waits for this call's slot.
-    async fn wait(&self, sleep: &Sleep) {
-        let now = Instant::now();
-        let slot = {
-            let mut next = self.next();
-            let slot = next.map_or(now, |next| next.max(now));
-            if let Some(interval) = self.interval {
+    /// Waits for this call's slot, and for the waits systems asked for: those asked before
+    /// and those asked while it waited for its slot. Ends early when the sync stops.
+    async fn wait(&self, tools: &Tools) {
+        self.wait_held(tools).await;
+        if let Some(interval) = self.interval {
+            let now = Instant::now();
+            let slot = {
+                let mut next = self
+                    .next
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let slot = next.map_or(now, |next| next.max(now));
                 *next = Some(slot.checked_add(interval).unwrap_or(slot));
+                slot
+            };
+            if slot > now {
+                tools.sleep(slot - now).await;
             }
-            slot
-        };
-        if slot > now {
-            sleep(slot - now).await;
+            self.wait_held(tools).await;
         }
     }
 
-    /// Starts no call before `wait` from now.
-    fn hold_back(&self, wait: Duration) {
-        if let Some(until) = Instant::now().checked_add(wait) {
-            let mut next = self.next();
-            *next = Some(next.map_or(until, |next| next.max(until)));
+    /// Waits until no wait a system asked for is running (one may begin while another
+    /// runs), or the sync stops.
+    async fn wait_held(&self, tools: &Tools) {
+        loop {
+            let held = self.held().clone();
+            match held {
+                Some(held) if held.peek().is_none() && !tools.stopped.load(Ordering::Relaxed) => {
+                    tools.until_stopped(held).await;
+                }
+                _ => return,
+            }
         }
+    }
+
+    /// Starts no call before `wait` from now (nor before the end of a longer wait asked
+    /// before), on the options' timer.
+    fn hold_back(&self, wait: Duration, tools: &Tools) {
+        let timer = (tools.sleep)(wait);
+        let mut held = self.held();
+        let until: BoxFuture<'static, ()> = match held.take() {
+            Some(running) if running.peek().is_none() => {
+                Box::pin(futures::future::join(running, timer).map(drop))
+            }
+            _ => timer,
+        };
+        *held = Some(until.shared());
     }
 }
 

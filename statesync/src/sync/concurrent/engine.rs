@@ -76,12 +76,11 @@ where
         run,
         enter,
     };
-    let tools = Tools {
+    let tools = Tools::new(
         retry,
-        sleep: sleep.unwrap_or_else(super::options::thread_timer),
+        sleep.unwrap_or_else(super::options::thread_timer),
         is_transient,
-        stopped: std::sync::atomic::AtomicBool::new(false),
-    };
+    );
     let pacer = Pacer::new(rate_limit);
     let walked = AssertUnwindSafe(async {
         let mut in_flight = FuturesUnordered::new();

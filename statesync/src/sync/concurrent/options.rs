@@ -28,11 +28,15 @@ pub type IsTransient = Box<dyn Fn(&(dyn StdError + 'static)) -> bool + Send + Sy
 /// report keeps the wrapped error (so it downcasts to the error's own type).
 ///
 /// A system that says when to come back (HTTP's `429 Too Many Requests` or `503` with
-/// `Retry-After`) is answered with [`Transient::after`]: the engine then waits at least
-/// that long before the retry, and holds back every other call of the sync for as long
-/// (the system speaks of the client, not of one request). A wait longer than the policy's
-/// [`RetryPolicy::max_backoff`] is not waited: the call ends with its error, which the
-/// report keeps (raise `max_backoff` to wait for such systems).
+/// `Retry-After`) is answered with [`Transient::after`]: the engine then waits that long
+/// before the retry, plus its backoff (so that retries do not all come back at once), and
+/// holds back every other call of the sync for as long (the system speaks of the client,
+/// not of one request): those waiting to start, and those waiting for their rate-limit
+/// slot. The waits run on the options' timer, and a stop of the sync ends them. A wait
+/// longer than the policy's [`RetryPolicy::max_backoff`] is not waited, nor are the other
+/// calls held back: the call ends with its error, which the report keeps, and a warning
+/// is logged (raise `max_backoff` to wait for such systems; with the default 5 s, a
+/// `503` asking for 30 s fails at once).
 ///
 /// ```
 /// use std::time::Duration;
@@ -102,8 +106,8 @@ impl StdError for Transient {
 /// How the async engine retries a hook whose error is transient: up to `max_attempts`
 /// calls in all, waiting between them an exponential backoff (`initial_backoff`, doubled
 /// each time, at most `max_backoff`) with jitter (a random half of it), so many failed
-/// calls do not come back at once. A wait the system asks for ([`Transient::after`]) is
-/// waited instead of a shorter backoff, up to `max_backoff`.
+/// calls do not come back at once. A wait the system asks for ([`Transient::after`]), up
+/// to `max_backoff`, is waited before the backoff.
 ///
 /// ```
 /// use std::time::Duration;
