@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use statesync::sync::{
     Adapter, AsyncAdapter, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, HookError, Hooks, Parents,
-    Status, SyncFlags, SyncModel, SyncOptions, SyncReport,
+    ReturnedAnotherKey, Status, SyncFlags, SyncModel, SyncOptions, SyncReport,
 };
 use statesync::{DiffModel, Error, Store};
 
@@ -56,7 +56,7 @@ fn source() -> Org {
 
 /// What the system makes of a model: a group gets a pk, its title in lower case (a
 /// compared attribute), and no members (the hook does not copy them); a member
-/// gets a pk. A group named `bad` comes back under another name.
+/// gets a pk. A group named `bad`, and a member named `eve`, come back under another name.
 struct System {
     next: AtomicU64,
 }
@@ -85,9 +85,14 @@ impl System {
 
     fn member(&self, member: &Member) -> Member {
         let pk = self.next.fetch_add(1, Ordering::SeqCst) + 1;
+        let login = if member.login == "eve" {
+            "EVE".into()
+        } else {
+            member.login.clone()
+        };
         Member {
+            login,
             pk: Some(pk),
-            ..member.clone()
         }
     }
 }
@@ -179,8 +184,12 @@ fn the_model_a_create_hook_returns_is_what_memory_keeps() {
     }
 }
 
+/// A returned model of another key (the group `bad` comes back as `BAD`, the member
+/// `eve` as `EVE`) is not kept, and the create fails; but the system has the element, so
+/// memory keeps the diff's model without its children, which are skipped (memory lost
+/// the element before, and the next sync created it again: a reviewer).
 #[test]
-fn a_returned_model_of_another_key_is_not_kept() {
+fn a_returned_model_of_another_key_is_not_kept_and_memory_follows_the_diff() {
     let mut source = source();
     let mut bad = source
         .groups
@@ -188,44 +197,47 @@ fn a_returned_model_of_another_key_is_not_kept() {
         .unwrap()
         .clone();
     bad.name = "bad".into();
-    source.groups.insert(bad).unwrap();
+    source.groups.insert(bad.clone()).unwrap();
+    source
+        .groups
+        .modify(&GroupKey { name: "dev".into() }, |dev| {
+            dev.members.push(Member {
+                login: "eve".into(),
+                pk: None,
+            });
+        })
+        .unwrap();
     for (target, report) in sync_both(&source) {
-        assert_eq!(report.counts.failed, 1, "{report}");
-        let failure = report
+        let failures: Vec<String> = report
             .outcomes
             .iter()
-            .find_map(|outcome| match &outcome.status {
-                Status::Failed(failure) => Some((outcome.to_string(), failure)),
-                _ => None,
-            })
-            .unwrap();
-        assert!(
-            failure.0.starts_with("create group[name=bad]: failed"),
-            "{}",
-            failure.0
-        );
-        assert!(
-            matches!(
-                failure.1.downcast_ref::<Error>(),
-                Some(Error::KeyMismatch { .. })
-            ),
-            "{report}"
-        );
-        // Its members are skipped, and nothing of it is in memory.
+            .filter(|outcome| matches!(outcome.status, Status::Failed(_)))
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(failures.len(), 2, "{failures:#?}");
+        assert!(failures[0].starts_with("create group[name=bad]: failed: the change was made"));
+        assert!(failures[1].starts_with("create group[name=dev] > member[login=eve]: failed"));
+        for outcome in &report.outcomes {
+            if let Status::Failed(failure) = &outcome.status {
+                let another = failure.downcast_ref::<ReturnedAnotherKey>().unwrap();
+                assert!(matches!(another.0, Error::KeyMismatch { .. }));
+            }
+        }
+        // The members of `bad` are skipped; `bad` and `eve` are in memory as the diff has
+        // them, `bad` without members.
         assert_eq!(report.counts.skipped, 2, "{report}");
-        assert!(
-            target
-                .groups
-                .get(&GroupKey { name: "bad".into() })
-                .is_none()
-        );
+        let kept = target.groups.get(&GroupKey { name: "bad".into() }).unwrap();
+        assert_eq!((kept.pk, kept.members.len()), (None, 0));
         assert!(
             target
                 .groups
                 .get(&GroupKey { name: "BAD".into() })
                 .is_none()
         );
-        assert_eq!(target.groups.len(), 2);
+        let dev = target.groups.get(&GroupKey { name: "dev".into() }).unwrap();
+        let eve = dev.members.iter().find(|m| m.login == "eve").unwrap();
+        assert_eq!(eve.pk, None);
+        assert_eq!(target.groups.len(), 3);
     }
 }
 
@@ -342,15 +354,23 @@ fn the_model_an_update_hook_returns_is_what_memory_keeps() {
                 target.sync_from(&source, &mut system, options())
             }
             .unwrap();
-            // Document 99 comes back as 100: its create fails, every round.
-            assert_eq!(report.counts.failed, 1, "round {round}: {report}");
+            // Document 99 comes back as 100: its create fails, and memory keeps it as the
+            // diff has it (the system has it), so later rounds leave it alone.
+            let failed = usize::from(round == 0);
+            assert_eq!(report.counts.failed, failed, "round {round}: {report}");
             assert_eq!(report.counts.updated, if round == 0 { 0 } else { 2 });
             let tags: Vec<_> = target.docs.iter().map(|doc| (doc.id, doc.etag)).collect();
             let tag = u64::try_from(round).unwrap() + 1;
-            assert_eq!(tags, [(1, tag), (2, tag)], "round {round}");
-            assert!(target.docs.iter().all(|doc| doc.body == body));
+            assert_eq!(tags, [(1, tag), (2, tag), (99, 0)], "round {round}");
+            assert!(
+                target
+                    .docs
+                    .iter()
+                    .all(|doc| doc.body == body || doc.id == 99)
+            );
         }
-        // An update whose hook returns another key: failed, the old body kept.
+        // An update whose hook returns another key: failed, and memory has the new body,
+        // as the system does.
         let mut target = shelf(&[(99, "old")]);
         system.tags.lock().unwrap().insert(99, 0);
         let source = shelf(&[(99, "new")]);
@@ -367,9 +387,9 @@ fn the_model_an_update_hook_returns_is_what_memory_keeps() {
         assert_eq!(report.counts.failed, 1, "{report}");
         let lines: Vec<String> = report.outcomes.iter().map(ToString::to_string).collect();
         assert!(
-            lines[0].starts_with("update doc[id=99]: failed: key mismatch"),
+            lines[0].starts_with("update doc[id=99]: failed: the change was made"),
             "{lines:?}"
         );
-        assert_eq!(target, shelf(&[(99, "old")]));
+        assert_eq!(target, shelf(&[(99, "new")]));
     }
 }

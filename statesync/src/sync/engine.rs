@@ -7,12 +7,13 @@
 use crate::children::{ChildCollection, IndexedVec};
 use crate::diff::{Action, Diff, ElementDiff, ModelUpdate};
 use crate::error::{Error, Operation, Path};
-use crate::fields::{ChildField, ChildFieldVisitor};
+use crate::fields::{ChildField, ChildFieldVisitor, clear_children};
 use crate::model::DiffModel;
 
 use super::SyncTree;
 use super::flags::{ModelFlags, SyncFlags};
 use super::report::{SkipReason, Status};
+use super::returned;
 use super::run::{Run, Under, has_children, not_found};
 
 /// Where a collection's elements live: a children collection, or the root itself.
@@ -580,18 +581,19 @@ fn update_element<M, H, S>(
             // The hook sees the new values; they stay only when it succeeds (a failed or
             // panicking hook leaves the old ones).
             let mut restore = Restore::updated(&mut *current, &update.fields);
-            let result = run
-                .call(|hooks, parents| {
-                    M::hook_update(hooks, restore.model, &update.fields, parents)
-                })
-                .and_then(|returned| kept(key, returned));
+            let result = run.call(|hooks, parents| {
+                M::hook_update(hooks, restore.model, &update.fields, parents)
+            });
             // Kept before the outcome is told: the system holds the new values (or the
             // model the hook returned) even when an outcome callback panics.
-            let result = result.map(|returned| {
+            let result = result.and_then(|returned| {
                 restore.undo = None;
-                if let Some(returned) = returned {
-                    keep_returned(restore.model, returned);
+                match returned::kept(key, returned) {
+                    Ok(Some(returned)) => returned::keep(restore.model, returned),
+                    Ok(None) => {}
+                    Err(another) => return Err(another.into()),
                 }
+                Ok(())
             });
             run.record_result::<M>(key, Operation::Update, result);
         }
@@ -802,10 +804,7 @@ where
         run.record_refused(key, Operation::Create, error, Under::Subtree(model));
         return;
     }
-    let returned = match run
-        .call(|hooks, parents| M::hook_create(hooks, model, parents))
-        .and_then(|returned| kept(key, returned))
-    {
+    let returned = match run.call(|hooks, parents| M::hook_create(hooks, model, parents)) {
         Ok(returned) => returned,
         Err(error) => {
             record_failed_create(key, model, Err(error), run);
@@ -813,8 +812,16 @@ where
         }
     };
     let mut created = model.clone();
-    if let Some(returned) = returned {
-        keep_returned(&mut created, returned);
+    match returned::kept(key, returned) {
+        Ok(Some(returned)) => returned::keep(&mut created, returned),
+        Ok(None) => {}
+        Err(another) => {
+            // In the system, without its children: in memory so, before the outcome.
+            clear_children(&mut created);
+            slots.insert_slot(created);
+            record_failed_create(key, model, Err(another.into()), run);
+            return;
+        }
     }
     run.cut_short = 0;
     let rest = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -830,27 +837,6 @@ where
     slots.insert_slot(created);
     if let Err(panic) = rest {
         std::panic::resume_unwind(panic);
-    }
-}
-
-/// Puts the model a hook returned in the place of `model`, with `model`'s children (the
-/// returned model's children fields are not read).
-pub(super) fn keep_returned<M: DiffModel>(model: &mut M, mut returned: M) {
-    crate::fields::swap_children(&mut returned, model);
-    *model = returned;
-}
-
-/// What memory keeps of an element, from the model its create or update hook returned (if
-/// any): refused, as the call's failure, when it has another key than the element.
-pub(super) fn kept<M: DiffModel>(
-    key: &M::Key,
-    returned: Option<M>,
-) -> Result<Option<M>, super::HookError> {
-    match returned {
-        Some(model) if !model.has_key(key) => {
-            Err(Box::new(Error::key_mismatch(M::NAME, key, &model.key())))
-        }
-        returned => Ok(returned),
     }
 }
 
@@ -982,16 +968,25 @@ where
                 run.record_subtree(key, &*child, Operation::Create, Status::Skipped(reason));
                 continue;
             }
-            let result = run
-                .call(|hooks, parents| M::hook_create(hooks, child, parents))
-                .and_then(|returned| kept(key, returned));
-            match result {
+            let returned = match run.call(|hooks, parents| M::hook_create(hooks, child, parents)) {
+                Ok(returned) => returned,
                 Err(error) => {
                     record_failed_create(key, &*child, Err(error), run);
                     continue;
                 }
-                Ok(Some(returned)) => keep_returned(child, returned),
+            };
+            match returned::kept(key, returned) {
+                Ok(Some(returned)) => returned::keep(child, returned),
                 Ok(None) => {}
+                Err(another) => {
+                    // In the system, without its children: it stays in memory so.
+                    if let Some(slot) = created.get_mut(at) {
+                        *slot = true;
+                    }
+                    record_failed_create(key, &*child, Err(another.into()), run);
+                    clear_children(child);
+                    continue;
+                }
             }
             if let Some(slot) = created.get_mut(at) {
                 *slot = true;

@@ -60,6 +60,7 @@ mod flags;
 mod parents;
 mod plan;
 mod report;
+mod returned;
 mod run;
 
 use std::time::Instant;
@@ -70,6 +71,7 @@ pub use parents::Parents;
 use plan::Made;
 pub use plan::Plan;
 pub use report::{DeleteRefusal, Failure, Outcome, SkipReason, Status, SyncCounts, SyncReport};
+pub use returned::ReturnedAnotherKey;
 // One sync in progress: what generated code passes along.
 #[doc(hidden)]
 pub use run::Run;
@@ -142,10 +144,13 @@ pub trait Hooks<M: DiffModel>: Adapter {
     /// The returned model's attributes go into memory (a compared attribute the system
     /// changed is then an update for the next sync from the source to carry); its
     /// children fields are not read, as the element's children are created after it from
-    /// `model`'s. It must keep `model`'s key: one of another key is not kept, and the
-    /// create is reported failed with [`Error::KeyMismatch`]
-    /// (the system has it: a sync from the system's state converges), its subtree
-    /// skipped.
+    /// `model`'s (return it with empty children fields rather than a copy of them). It
+    /// must keep `model`'s key: one of another key is not kept, and the create is
+    /// reported failed with [`ReturnedAnotherKey`]; memory keeps `model` without its
+    /// children (the system has it), which are skipped and created by the next sync.
+    /// A child's hook gets its parents' keys, not their models: an id the system gave a
+    /// parent, which a child's row needs, is the adapter's to remember (a map from key to
+    /// id, filled at load and by the parent's create).
     ///
     /// ```
     /// use std::collections::HashMap;
@@ -223,8 +228,8 @@ pub trait Hooks<M: DiffModel>: Adapter {
     /// call this hook, whose default calls [`Hooks::update`] and returns `None`. As for
     /// [`Hooks::create_returning`], the returned model's attributes go into memory, its
     /// children fields are not read, and one of another key is not kept: the update is
-    /// reported failed with [`Error::KeyMismatch`] (the system has it: a sync from the
-    /// system's state converges) and memory keeps the old values.
+    /// reported failed with [`ReturnedAnotherKey`] and memory keeps `model`'s new values
+    /// (the system has them).
     ///
     /// # Errors
     /// The system's error; the in-memory model keeps its old values.

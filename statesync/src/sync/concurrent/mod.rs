@@ -235,7 +235,9 @@ pub trait AsyncHooks<M: DiffModel>: AsyncAdapter {
     /// this hook, whose default calls `create` and returns `None`. As
     /// [`Hooks::create_returning`](super::Hooks::create_returning): the returned model's
     /// attributes go into memory, its children fields are not read, and one of another key
-    /// than `model` is not kept (the create is reported failed, its subtree skipped).
+    /// than `model` is not kept (the create is reported failed with
+    /// [`ReturnedAnotherKey`](super::ReturnedAnotherKey), and memory keeps `model` without
+    /// its children, which are skipped).
     ///
     /// # Errors
     /// The system's error; the element and its subtree are then not created in memory.
@@ -278,7 +280,8 @@ pub trait AsyncHooks<M: DiffModel>: AsyncAdapter {
     /// hook, whose default calls `update` and returns `None`. As
     /// [`Hooks::update_returning`](super::Hooks::update_returning): the returned model's
     /// attributes go into memory, its children fields are not read, and one of another
-    /// key than `model` is not kept (the update is reported failed).
+    /// key than `model` is not kept (the update is reported failed, and memory keeps
+    /// `model`'s new values).
     ///
     /// # Errors
     /// The system's error; the in-memory model keeps its old values.

@@ -3,10 +3,12 @@
 
 use crate::diff::{Action, Diff};
 use crate::error::Operation;
+use crate::fields::clear_children;
 
 use super::super::super::SyncTree;
-use super::super::super::engine::{Slots, keep_returned, kept};
+use super::super::super::engine::Slots;
 use super::super::super::report::{Failure, SkipReason, Status};
+use super::super::super::returned;
 use super::super::super::run::{Run, has_children};
 use super::super::calls::NotStarted;
 use super::{CallResult, DeleteMode, Every, Kind, Via, Walker, Work, erase, find};
@@ -32,29 +34,31 @@ pub(super) fn complete<M, H, S>(
         Kind::Update => Operation::Update,
         Kind::Delete { .. } => Operation::Delete,
     };
-    // The model a create hook returned, refused (as the create's failure) when it has
-    // another key than the element.
-    let result = result.and_then(|(attempts, returned)| {
-        let returned = returned
-            .and_then(|model| model.downcast::<M>().ok())
-            .map(|model| *model);
-        kept(key, returned)
-            .map(|returned| (attempts, returned))
-            .map_err(|error| (error, attempts))
-    });
-    // The status, and (when the call did not apply) why what lies under it is skipped.
-    let (attempts, status, applied) = match result {
-        Ok((attempts, returned)) => (attempts, Status::Applied, Ok(returned)),
+    // The status, and what memory follows.
+    let (attempts, status, ended) = match result {
+        Ok((attempts, returned)) => {
+            let returned = returned
+                .and_then(|model| model.downcast::<M>().ok())
+                .map(|model| *model);
+            match returned::kept(key, returned) {
+                Ok(returned) => (attempts, Status::Applied, Ended::Applied(returned)),
+                Err(another) => (
+                    attempts,
+                    Status::Failed(Failure::new(another.into())),
+                    Ended::MadeAsDiffed,
+                ),
+            }
+        }
         // Stopped while it waited for its slot: skipped, as a call never started is.
         Err((error, attempts)) if error.is::<NotStarted>() => (
             attempts,
             Status::Skipped(SkipReason::Stopped),
-            Err(SkipReason::Stopped),
+            Ended::NotMade(SkipReason::Stopped),
         ),
         Err((error, attempts)) => (
             attempts,
             Status::Failed(Failure::new(error)),
-            Err(SkipReason::ParentFailed),
+            Ended::NotMade(SkipReason::ParentFailed),
         ),
     };
     // The outcome is told first; a callback that panics on it is let go on only once memory
@@ -62,22 +66,32 @@ pub(super) fn complete<M, H, S>(
     let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run.record_attempts::<M>(key, operation, status, attempts);
     }));
-    follow(walker, slots, diff, key, kind, applied, run);
+    follow(walker, slots, diff, key, kind, ended, run);
     if let Err(panic) = told {
         std::panic::resume_unwind(panic);
     }
 }
 
-/// Changes memory where the call succeeded (with the model a create hook returned, if
-/// any), and starts what waited for it; where it did not (`Err`), the reason what lies
-/// under it is skipped.
+/// How a call ended, for memory to follow.
+enum Ended<M> {
+    /// Made, with the model its hook returned, if any.
+    Applied(Option<M>),
+    /// Made, but its hook returned a model of another key: memory follows the diff, and a
+    /// created element's children are skipped (see [`returned::ReturnedAnotherKey`]).
+    MadeAsDiffed,
+    /// Not made: why what lies under it is skipped.
+    NotMade(SkipReason),
+}
+
+/// Changes memory where the call was made (with the model its hook returned, if any), and
+/// starts what waited for it; where it was not, skips what lies under it.
 fn follow<M, H, S>(
     walker: &mut Walker,
     slots: &mut S,
     diff: Option<&Diff<M>>,
     key: &M::Key,
     kind: Kind,
-    applied: Result<Option<M>, SkipReason>,
+    ended: Ended<M>,
     run: &mut Run<'_, '_, H>,
 ) where
     M: SyncTree<H>,
@@ -85,9 +99,11 @@ fn follow<M, H, S>(
     S: Slots<M>,
 {
     let place = walker.nav.place.clone();
-    let (applied, returned, under) = match applied {
-        Ok(returned) => (true, returned, SkipReason::ParentFailed),
-        Err(reason) => (false, None, reason),
+    let as_diffed = matches!(ended, Ended::MadeAsDiffed);
+    let (applied, returned, under) = match ended {
+        Ended::Applied(returned) => (true, returned, SkipReason::ParentFailed),
+        Ended::MadeAsDiffed => (true, None, SkipReason::ParentFailed),
+        Ended::NotMade(reason) => (false, None, reason),
     };
     match kind {
         Kind::Create { top: true } => {
@@ -97,10 +113,17 @@ fn follow<M, H, S>(
             else {
                 return;
             };
-            if applied {
+            if applied && as_diffed {
+                // In the system, without its children: in memory so, before the outcome.
+                let mut created = model.clone();
+                clear_children(&mut created);
+                slots.insert_slot(created);
+                let reason = Status::Skipped(under.clone());
+                run.record_descendants(model, Operation::Create, reason);
+            } else if applied {
                 let mut created = model.clone();
                 if let Some(returned) = returned {
-                    keep_returned(&mut created, returned);
+                    returned::keep(&mut created, returned);
                 }
                 slots.insert_slot(created);
                 if has_children(model) {
@@ -118,9 +141,19 @@ fn follow<M, H, S>(
             let Some(model) = slots.slot_mut(key) else {
                 return;
             };
-            if applied {
+            if applied && as_diffed {
+                // In the system, without its children: it stays in memory so.
+                let reason = Status::Skipped(under.clone());
+                let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run.record_descendants(&*model, Operation::Create, reason);
+                }));
+                clear_children(&mut *model);
+                if let Err(panic) = told {
+                    std::panic::resume_unwind(panic);
+                }
+            } else if applied {
                 if let Some(returned) = returned {
-                    keep_returned(&mut *model, returned);
+                    returned::keep(&mut *model, returned);
                 }
                 if has_children(&*model) {
                     walker.push(
@@ -148,7 +181,7 @@ fn follow<M, H, S>(
                 && let Some(current) = slots.slot_mut(key)
             {
                 match returned {
-                    Some(returned) => keep_returned(current, returned),
+                    Some(returned) => returned::keep(current, returned),
                     None => current.apply_fields(&update.fields),
                 }
             }

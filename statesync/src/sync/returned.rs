@@ -1,0 +1,44 @@
+//! The models that create and update hooks return ([`Hooks::create_returning`],
+//! [`Hooks::update_returning`]): what memory keeps of them.
+//!
+//! [`Hooks::create_returning`]: super::Hooks::create_returning
+//! [`Hooks::update_returning`]: super::Hooks::update_returning
+
+use crate::error::Error;
+use crate::model::DiffModel;
+
+/// A create or update hook returned a model of another key than its element's: the change
+/// was made in the system, but memory does not keep the returned model. It keeps the
+/// diff's instead: an update's new values, a created element without its children (they
+/// are skipped, as under a failed parent; the next sync creates them). The outcome is a
+/// failure holding this error, so the broken promise shows in the report.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the change was made, but the hook returned a model of another key, which memory does not keep"
+)]
+pub struct ReturnedAnotherKey(#[source] pub Error);
+
+/// The model a hook returned, if any, when it has the element's key.
+///
+/// # Errors
+/// [`ReturnedAnotherKey`] when it has another.
+pub(crate) fn kept<M: DiffModel>(
+    key: &M::Key,
+    returned: Option<M>,
+) -> Result<Option<M>, ReturnedAnotherKey> {
+    match returned {
+        Some(model) if !model.has_key(key) => Err(ReturnedAnotherKey(Error::key_mismatch(
+            M::NAME,
+            key,
+            &model.key(),
+        ))),
+        returned => Ok(returned),
+    }
+}
+
+/// Puts the model a hook returned in the place of `model`, with `model`'s children (the
+/// returned model's children fields are not read).
+pub(crate) fn keep<M: DiffModel>(model: &mut M, mut returned: M) {
+    crate::fields::swap_children(&mut returned, model);
+    *model = returned;
+}
