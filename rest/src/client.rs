@@ -454,8 +454,8 @@ impl Client {
     }
 }
 
-/// The wait an answer's `Retry-After` asks for: a number of seconds, or a date (none if
-/// it has passed). A header that is neither is ignored.
+/// The wait an answer's `Retry-After` asks for: a number of seconds, or a date (no wait
+/// if it has passed). A header that is neither is ignored.
 fn retry_after(response: &Response) -> Option<Duration> {
     let value = response
         .headers()

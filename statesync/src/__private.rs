@@ -359,12 +359,20 @@ impl fmt::Write for Scan {
 }
 
 /// A character drawn blank that Rust's `escape_debug` leaves as it is (it counts them
-/// printable): the Hangul fillers and the Braille blank. A key holding one is quoted and
-/// it is escaped, so `a\u{115f}` does not read as `a`.
+/// printable): the Hangul fillers, the Braille blank, the Egyptian hieroglyph blanks and
+/// the musical null notehead. A key holding one is quoted and it is escaped, so
+/// `a\u{115f}` does not read as `a`.
 fn is_blank_printable(c: char) -> bool {
     matches!(
         c,
-        '\u{115f}' | '\u{1160}' | '\u{2800}' | '\u{3164}' | '\u{ffa0}'
+        '\u{115f}'
+            | '\u{1160}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{ffa0}'
+            | '\u{13441}'
+            | '\u{13442}'
+            | '\u{1d159}'
     )
 }
 

@@ -81,15 +81,22 @@ fn a_wait_the_system_asks_for_holds_back_every_call() {
 }
 
 /// A wait longer than the policy's longest backoff is not waited: the call fails at once
-/// with the system's error.
-#[test]
-fn a_wait_beyond_the_policy_ends_the_call() {
+/// with the system's error (on tokio's paused clock, so that a regression fails rather
+/// than waits an hour).
+#[tokio::test(start_paused = true)]
+async fn a_wait_beyond_the_policy_ends_the_call() {
     let system = RateLimited::new(Duration::from_secs(3600));
     let options = AsyncSyncOptions::default()
-        .retry(RetryPolicy::attempts(3).backoff(Duration::from_millis(1), Duration::from_secs(1)));
-    let started = Instant::now();
-    let (_, report) = sync_jobs(1, &system, options);
-    assert!(started.elapsed() < Duration::from_secs(60));
+        .retry(RetryPolicy::attempts(3).backoff(Duration::from_millis(1), Duration::from_secs(1)))
+        .sleep(|d| Box::pin(tokio::time::sleep(d)));
+    let source = Queue {
+        jobs: Store::try_from_iter([Job { id: 0 }]).unwrap(),
+    };
+    let mut target = Queue { jobs: Store::new() };
+    let report = target
+        .sync_from_async(&source, &system, options)
+        .await
+        .unwrap();
     assert_eq!(
         (report.counts.failed, system.calls.load(Ordering::SeqCst)),
         (1, 1)

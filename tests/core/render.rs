@@ -137,6 +137,8 @@ fn ambiguous_key_values_are_quoted() {
         ("sw\u{115f}1", r#"name="sw\u{115f}1""#),
         ("sw\u{3164}1", r#"name="sw\u{3164}1""#),
         ("sw\u{2800}1", r#"name="sw\u{2800}1""#),
+        ("sw\u{13441}1", r#"name="sw\u{13441}1""#),
+        ("sw\u{1d159}1", r#"name="sw\u{1d159}1""#),
     ] {
         let shown = dev("a", name).key().to_string();
         assert_eq!(shown, format!("site=a, {written}"));

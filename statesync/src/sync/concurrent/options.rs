@@ -252,7 +252,8 @@ impl<'a> AsyncSyncOptions<'a> {
     }
 
     /// The timer for backoff and the rate limit: the executor's own
-    /// (`|d| Box::pin(tokio::time::sleep(d))`, which follows tokio's paused time in tests).
+    /// (`|d| Box::pin(tokio::time::sleep(d))`, which follows tokio's paused time in tests;
+    /// the rate limit alone reads the real clock, so under a paused one it waits longer).
     /// Without one, the engine waits on `futures-timer`'s, which runs on a thread of its own
     /// (started at its first wait), so backoff and the rate limit hold on any executor.
     #[must_use]
