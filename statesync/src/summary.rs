@@ -70,10 +70,16 @@ impl SubtreeSink for SubtreeSize {
 /// The number of elements in a model's subtree, the model included (within
 /// [`MAX_DEPTH`](crate::MAX_DEPTH): a deeper tree is counted down to the limit).
 pub(crate) fn subtree_size(model: &dyn AnyModel) -> usize {
+    subtree_count(model).0
+}
+
+/// [`subtree_size`], and whether the subtree is within [`MAX_DEPTH`](crate::MAX_DEPTH)
+/// (counted whole).
+pub(crate) fn subtree_count(model: &dyn AnyModel) -> (usize, bool) {
     let mut size = SubtreeSize(1);
     // Too deep a tree is counted as far as it goes; the diff itself refuses it.
-    let _ = walk_subtree(model, &mut size);
-    size.0
+    let whole = walk_subtree(model, &mut size).is_ok();
+    (size.0, whole)
 }
 
 impl DiffVisitor for Summary {

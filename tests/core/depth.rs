@@ -291,6 +291,59 @@ fn what_copies_a_tree_deeper_than_the_limit_refuses_it_first() {
     assert_eq!(async_value, 1, "memory keeps the old value");
 }
 
+/// A sync under a delete limit that a diff breaks, into a target deeper than the limit
+/// (a leaf deleted beside a chain of 5,000 levels): the plan's deletes are counted
+/// without the dry run that copies the target (it overflowed the stack of a 2 MiB thread:
+/// a reviewer), and the sync is refused.
+#[test]
+fn a_delete_limit_does_not_copy_a_tree_deeper_than_the_limit() {
+    use statesync::sync::{DeleteLimit, InMemory, SyncModel, SyncOptions};
+
+    let levels = 5_000;
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let mut tree = chain(levels, 1);
+            let doomed = Node {
+                name: "leaf".into(),
+                value: 1,
+                children: Vec::new(),
+            };
+            tree.children.push(doomed.clone());
+            let delete = Diff::from_elements(
+                vec![ElementDiff {
+                    key: doomed.key(),
+                    action: Action::Delete(doomed),
+                }],
+                0,
+            )
+            .unwrap();
+            let diff = Diff::from_elements(
+                vec![ElementDiff {
+                    key: tree.key(),
+                    action: Action::Update(ModelUpdate {
+                        fields: NodeChanges::default(),
+                        children: NodeChildDiffs {
+                            children: delete,
+                            ..Default::default()
+                        },
+                    }),
+                }],
+                0,
+            )
+            .unwrap();
+            let options = SyncOptions::default().delete_limit(DeleteLimit::at_most(0));
+            let report = tree.sync_diff(&diff, &mut InMemory, options);
+            let refused = report.refused.is_some();
+            while let Some(child) = tree.children.pop() {
+                tree = child;
+            }
+            refused
+        })
+        .unwrap();
+    assert!(worker.join().unwrap(), "the sync is refused");
+}
+
 /// A folder tree whose children are a `Store`, as a file tree is usually written.
 #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Folder {

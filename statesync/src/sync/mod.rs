@@ -520,7 +520,7 @@ pub trait SyncModel: DiffModel {
             diff,
             hooks,
             options,
-            |model: &Self| crate::summary::subtree_size(model),
+            |model: &Self| crate::summary::subtree_count(model),
             |target, diff, run| engine::sync_root(target, diff, run),
         )
     }
@@ -559,12 +559,15 @@ impl<M: DiffModel> Store<M> {
     }
 }
 
-/// The elements of a store, descendants included.
-pub(super) fn store_size<M: DiffModel>(store: &Store<M>) -> usize {
+/// The elements of a store, descendants included, and whether each is within
+/// [`MAX_DEPTH`](crate::MAX_DEPTH) (counted whole).
+pub(super) fn store_size<M: DiffModel>(store: &Store<M>) -> (usize, bool) {
     store
         .iter()
-        .map(|model| crate::summary::subtree_size(model))
-        .sum()
+        .map(|model| crate::summary::subtree_count(model))
+        .fold((0, true), |(size, whole), (more, fits)| {
+            (size.saturating_add(more), whole && fits)
+        })
 }
 
 /// `target.diff(source)`, reporting the `"diff"` stage to `options`' progress callback
@@ -658,7 +661,7 @@ fn drive<T: Clone, M: DiffModel, H: Adapter + ?Sized>(
     diff: &Diff<M>,
     hooks: &mut H,
     options: SyncOptions<'_>,
-    size: impl Fn(&T) -> usize,
+    size: impl Fn(&T) -> (usize, bool),
     mut work: impl FnMut(&mut T, &Diff<M>, &mut Run<'_, '_, H>),
 ) -> SyncReport {
     let started = Instant::now();

@@ -297,24 +297,32 @@ pub(super) fn plan<M: DiffModel, H: ?Sized>(
 }
 
 /// The refusal of a sync that would delete more than the options' limit allows, if it
-/// would. The deletes are the plan's (flags applied, refused elements left out).
+/// would. The deletes are the plan's (flags applied, refused elements left out). `size`
+/// counts the target's elements, and says whether it is within `MAX_DEPTH`.
 pub(super) fn check_delete_limit<T: Clone, M: DiffModel, H: ?Sized>(
     target: &T,
     diff: &Diff<M>,
     hooks: &mut H,
     options: &SyncOptions<'_>,
-    size: &impl Fn(&T) -> usize,
+    size: &impl Fn(&T) -> (usize, bool),
     work: &mut impl FnMut(&mut T, &Diff<M>, &mut Run<'_, '_, H>),
 ) -> Option<DeleteRefusal> {
     let limit = options.delete_limit?;
-    let elements = size(target);
+    let (elements, within_depth) = size(target);
     // Flags and refusals only ever leave deletes out, so a diff within the limit is a plan
     // within it. Beyond it, a dry run counts the deletes the sync would make (a diff given
-    // by hand or by a peer may hold deletes the sync refuses).
-    if limit.allows(diff.summary().delete, elements) {
+    // by hand or by a peer may hold deletes the sync refuses); of a target deeper than
+    // `MAX_DEPTH`, whose copy's derived `Clone` has no bound on its depth, the diff's are
+    // counted as they are.
+    let planned = diff.summary().delete;
+    if limit.allows(planned, elements) {
         return None;
     }
-    let deletes = dry_run(target, diff, hooks, options, work).1.counts.deleted;
+    let deletes = if within_depth {
+        dry_run(target, diff, hooks, options, work).1.counts.deleted
+    } else {
+        planned
+    };
     (!limit.allows(deletes, elements)).then_some(DeleteRefusal {
         deletes,
         elements,

@@ -25,7 +25,7 @@ pub(super) async fn sync_diff<T, M, H>(
     diff: &Diff<M>,
     hooks: &H,
     options: AsyncSyncOptions<'_>,
-    size: impl Fn(&T) -> usize,
+    size: impl Fn(&T) -> (usize, bool),
     enter: Enter<T, M, H>,
 ) -> SyncReport
 where

@@ -376,7 +376,7 @@ pub trait AsyncSyncModel: DiffModel + Send + Sync {
             diff,
             hooks,
             options,
-            |model: &Self| crate::summary::subtree_size(model),
+            |model: &Self| crate::summary::subtree_count(model),
             |target, diff, run| super::engine::sync_root(target, diff, run),
         )
     }
