@@ -153,6 +153,117 @@ async fn a_wait_follows_the_options_timer() {
     );
 }
 
+/// A system under a storm: each job's first call is refused with a short wait.
+struct Storm {
+    refused: Mutex<std::collections::HashSet<u32>>,
+}
+
+impl AsyncAdapter for Storm {}
+impl AsyncHooks<Queue> for Storm {}
+impl AsyncHooks<Job> for Storm {
+    async fn create(&self, job: &Job, _: &Parents) -> Result<(), HookError> {
+        if self.refused.lock().unwrap().insert(job.id) {
+            yield_times(1).await;
+            return Err(Transient::new("429")
+                .after(Duration::from_millis(20))
+                .into());
+        }
+        Ok(())
+    }
+}
+
+/// Thousands of calls refused during one wait each ask for their own: the waits are kept
+/// side by side (each joined the one before, nested as deep as the storm was long, and
+/// polling them overflowed the stack of a 2 MiB thread at 1,000: a reviewer).
+#[test]
+fn a_storm_of_refusals_holds_back_without_nesting() {
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let storm = Storm {
+                refused: Mutex::default(),
+            };
+            let options = AsyncSyncOptions::default().max_in_flight(3_000).retry(
+                RetryPolicy::attempts(2).backoff(Duration::from_millis(1), Duration::from_secs(5)),
+            );
+            sync_jobs(3_000, &storm, options).1.counts.created
+        })
+        .unwrap();
+    assert_eq!(worker.join().unwrap(), 3_000);
+}
+
+/// Records when each call started.
+struct Clocked {
+    starts: Mutex<Vec<Instant>>,
+}
+
+impl AsyncAdapter for Clocked {}
+impl AsyncHooks<Queue> for Clocked {}
+impl AsyncHooks<Job> for Clocked {
+    async fn create(&self, job: &Job, _: &Parents) -> Result<(), HookError> {
+        let first = {
+            let mut starts = self.starts.lock().unwrap();
+            starts.push(Instant::now());
+            starts.len() == 1
+        };
+        if first && job.id == 0 {
+            // The others have taken their slots by now.
+            yield_times(1).await;
+            return Err(Transient::new("429")
+                .after(Duration::from_millis(350))
+                .into());
+        }
+        Ok(())
+    }
+}
+
+/// Under a rate limit, the calls whose slots passed while they were held back take new
+/// slots: they do not all start when the wait ends (five started in one millisecond
+/// under a limit of ten a second: a reviewer).
+#[test]
+fn calls_held_back_keep_the_rate_limit() {
+    let clocked = Clocked {
+        starts: Mutex::default(),
+    };
+    let options = AsyncSyncOptions::default()
+        .max_in_flight(8)
+        .rate_limit(10.0)
+        .retry(RetryPolicy::attempts(2).backoff(Duration::from_millis(1), Duration::from_secs(5)));
+    let (_, report) = sync_jobs(8, &clocked, options);
+    assert_eq!(report.counts.created, 8, "{report}");
+    let mut starts = clocked.starts.lock().unwrap().clone();
+    starts.sort();
+    let gaps: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().all(|gap| *gap >= Duration::from_millis(30)),
+        "{gaps:?}"
+    );
+}
+
+/// A timer that starts when first polled (an `async` block around tokio's sleep) times a
+/// wait from when it was asked, not from when a call first waits on it (the retry came
+/// at 20 s for a wait of 10: a reviewer).
+#[tokio::test(start_paused = true)]
+async fn a_wait_on_a_lazy_timer_starts_when_asked() {
+    let system = RateLimited::new(Duration::from_secs(10));
+    let source = Queue {
+        jobs: Store::try_from_iter((0..2).map(|id| Job { id })).unwrap(),
+    };
+    let mut target = Queue { jobs: Store::new() };
+    let options = AsyncSyncOptions::default()
+        .max_in_flight(1)
+        .retry(RetryPolicy::attempts(2).backoff(Duration::from_millis(1), Duration::from_secs(60)))
+        .sleep(|d| Box::pin(async move { tokio::time::sleep(d).await }));
+    let started = tokio::time::Instant::now();
+    let report = target
+        .sync_from_async(&source, &system, options)
+        .await
+        .unwrap();
+    assert_eq!(report.counts.created, 2, "{report}");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(11), "{took:?}");
+}
+
 /// Yields to the executor `times` times.
 async fn yield_times(times: usize) {
     let mut left = times;
@@ -168,36 +279,53 @@ async fn yield_times(times: usize) {
 }
 
 /// Asks for a long wait on job 0; fails job 1, started beside it, for good and fatally
-/// once job 0 waits.
+/// once job 0 waits and job 3 (started when job 2 ends) is held back.
 struct WaitThenGone;
 
 impl AsyncAdapter for WaitThenGone {}
 impl AsyncHooks<Queue> for WaitThenGone {}
 impl AsyncHooks<Job> for WaitThenGone {
     async fn create(&self, job: &Job, _: &Parents) -> Result<(), HookError> {
-        if job.id == 0 {
-            yield_times(1).await;
-            return Err(Transient::new("429").after(Duration::from_secs(4)).into());
+        match job.id {
+            0 => {
+                yield_times(1).await;
+                Err(Transient::new("429").after(Duration::from_secs(4)).into())
+            }
+            1 => {
+                yield_times(12).await;
+                Err(Fatal::new(std::io::Error::other("connection reset")).into())
+            }
+            _ => {
+                yield_times(3).await;
+                Ok(())
+            }
         }
-        yield_times(8).await;
-        Err(Fatal::new(std::io::Error::other("connection reset")).into())
     }
 }
 
-/// A stop ends the waits of the calls held back or in backoff: the sync returns when its
-/// calls in flight end, not when the wait a system asked for does.
+/// A stop ends the waits of the calls held back (job 3) or in backoff (job 0): the sync
+/// returns when its calls in flight end, not when the wait a system asked for does.
 #[test]
 fn a_stop_ends_a_wait_the_system_asked_for() {
     let options = AsyncSyncOptions::default()
-        .max_in_flight(2)
+        .max_in_flight(3)
         .retry(RetryPolicy::attempts(3).backoff(Duration::from_millis(1), Duration::from_secs(10)));
     let started = Instant::now();
-    let (_, report) = sync_jobs(2, &WaitThenGone, options);
+    let (_, report) = sync_jobs(4, &WaitThenGone, options);
     assert!(report.stopped, "{report}");
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(report.counts.failed, 2, "{report}");
+    // Jobs 0 and 1 failed, job 2 was created, job 3 never started.
+    assert_eq!(
+        (
+            report.counts.failed,
+            report.counts.created,
+            report.counts.skipped
+        ),
+        (2, 1, 1),
+        "{report}"
+    );
 }

@@ -440,9 +440,15 @@ impl SyncReport {
             && self.refused.is_none()
     }
 
-    /// Whether anything was applied.
+    /// Whether anything was applied: a change counts also when it failed only because its
+    /// hook returned a model of another key ([`ReturnedAnotherKey`](super::ReturnedAnotherKey):
+    /// the system has it, and so does memory).
     pub fn changed_anything(&self) -> bool {
         self.counts.created + self.counts.updated + self.counts.deleted > 0
+            || self.failures().any(|outcome| {
+                matches!(&outcome.status, Status::Failed(failure)
+                    if failure.downcast_ref::<super::ReturnedAnotherKey>().is_some())
+            })
     }
 
     /// The outcomes that are failures.

@@ -154,9 +154,11 @@ pub(super) struct Pacer {
     interval: Option<Duration>,
     /// The rate limit's next free slot.
     next: Mutex<Option<Instant>>,
-    /// The end of the waits systems asked for: one timer of the options' (so that it
-    /// follows the executor's clock, paused in tests), shared by the calls held back.
-    held: Mutex<Option<Shared<BoxFuture<'static, ()>>>>,
+    /// The waits systems asked for and that still run: a timer of the options' each (so
+    /// that they follow the executor's clock, paused in tests), shared by the calls held
+    /// back. A list, not one timer joined to the next: a storm of refusals would nest
+    /// them as deep as it is long, and polling or dropping them recurse as deep.
+    held: Mutex<Vec<Shared<BoxFuture<'static, ()>>>>,
 }
 
 impl Pacer {
@@ -170,21 +172,26 @@ impl Pacer {
         Self {
             interval,
             next: Mutex::new(None),
-            held: Mutex::new(None),
+            held: Mutex::new(Vec::new()),
         }
     }
 
-    fn held(&self) -> std::sync::MutexGuard<'_, Option<Shared<BoxFuture<'static, ()>>>> {
+    fn held(&self) -> std::sync::MutexGuard<'_, Vec<Shared<BoxFuture<'static, ()>>>> {
         self.held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits for this call's slot, and for the waits systems asked for: those asked before
-    /// and those asked while it waited for its slot. Ends early when the sync stops.
+    /// and those asked while it waited for its slot, after which it takes a new slot (the
+    /// calls held back would otherwise all start when the wait ends). Ends early when the
+    /// sync stops.
     async fn wait(&self, tools: &Tools) {
         self.wait_held(tools).await;
-        if let Some(interval) = self.interval {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        loop {
             let now = Instant::now();
             let slot = {
                 let mut next = self
@@ -198,36 +205,41 @@ impl Pacer {
             if slot > now {
                 tools.sleep(slot - now).await;
             }
-            self.wait_held(tools).await;
+            if !self.wait_held(tools).await {
+                return;
+            }
         }
     }
 
     /// Waits until no wait a system asked for is running (one may begin while another
-    /// runs), or the sync stops.
-    async fn wait_held(&self, tools: &Tools) {
+    /// runs), or the sync stops: whether it waited.
+    async fn wait_held(&self, tools: &Tools) -> bool {
+        let mut waited = false;
         loop {
-            let held = self.held().clone();
-            match held {
-                Some(held) if held.peek().is_none() && !tools.stopped.load(Ordering::Relaxed) => {
-                    tools.until_stopped(held).await;
-                }
-                _ => return,
+            if tools.stopped.load(Ordering::Relaxed) {
+                return waited;
             }
+            let running = {
+                let mut held = self.held();
+                held.retain(|timer| timer.peek().is_none());
+                held.first().cloned()
+            };
+            let Some(running) = running else {
+                return waited;
+            };
+            tools.until_stopped(running).await;
+            waited = true;
         }
     }
 
-    /// Starts no call before `wait` from now (nor before the end of a longer wait asked
-    /// before), on the options' timer.
+    /// Starts no call before `wait` from now, on the options' timer, started here (a timer
+    /// that starts when first polled would otherwise start when a call first waits on it).
     fn hold_back(&self, wait: Duration, tools: &Tools) {
-        let timer = (tools.sleep)(wait);
+        let timer = (tools.sleep)(wait).shared();
+        let _ = timer.clone().now_or_never();
         let mut held = self.held();
-        let until: BoxFuture<'static, ()> = match held.take() {
-            Some(running) if running.peek().is_none() => {
-                Box::pin(futures::future::join(running, timer).map(drop))
-            }
-            _ => timer,
-        };
-        *held = Some(until.shared());
+        held.retain(|timer| timer.peek().is_none());
+        held.push(timer);
     }
 }
 
