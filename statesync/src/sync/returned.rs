@@ -11,7 +11,10 @@ use crate::model::DiffModel;
 /// was made in the system, but memory does not keep the returned model. It keeps the
 /// diff's instead: an update's new values, a created element without its children (they
 /// are skipped, as under a failed parent; the next sync creates them). The outcome is a
-/// failure holding this error, so the broken promise shows in the report.
+/// failure holding this error, so the broken promise shows in the report. The kept model
+/// has the diff's `skip` fields, not what the system assigned (an id, an entity tag): a
+/// later update or delete of it that needs them fails until the target is reloaded from
+/// the system.
 #[derive(Debug, thiserror::Error)]
 #[error(
     "the change was made, but the hook returned a model of another key, which memory does not keep"
