@@ -240,6 +240,44 @@ fn calls_held_back_keep_the_rate_limit() {
     );
 }
 
+/// Records the order calls start in; job 0 is refused with a short wait, never retried.
+struct Ordered {
+    order: Mutex<Vec<u32>>,
+}
+
+impl AsyncAdapter for Ordered {}
+impl AsyncHooks<Queue> for Ordered {}
+impl AsyncHooks<Job> for Ordered {
+    async fn create(&self, job: &Job, _: &Parents) -> Result<(), HookError> {
+        self.order.lock().unwrap().push(job.id);
+        if job.id == 0 {
+            yield_times(1).await;
+            return Err(Transient::new("429")
+                .after(Duration::from_millis(20))
+                .into());
+        }
+        Ok(())
+    }
+}
+
+/// A wait that ran out before a call's slot, with no call waiting on it, does not send
+/// the call to the back of the queue (it counted as a wait, and job 1 started after job 3:
+/// a reviewer).
+#[test]
+fn a_wait_over_before_a_calls_slot_keeps_its_place() {
+    let ordered = Ordered {
+        order: Mutex::default(),
+    };
+    let flags = statesync::sync::SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE);
+    let options = AsyncSyncOptions::new(flags)
+        .max_in_flight(4)
+        .rate_limit(10.0)
+        .retry(RetryPolicy::attempts(1));
+    let (_, report) = sync_jobs(4, &ordered, options);
+    assert_eq!(report.counts.created, 3, "{report}");
+    assert_eq!(*ordered.order.lock().unwrap(), [0, 1, 2, 3]);
+}
+
 /// A timer that starts when first polled (an `async` block around tokio's sleep) times a
 /// wait from when it was asked, not from when a call first waits on it (the retry came
 /// at 20 s for a wait of 10: a reviewer).

@@ -284,6 +284,20 @@ fn a_change_made_under_another_key_completes_the_sync() {
     assert!(report.changed_anything());
     assert_eq!(target, shelf(&[(1, "Ann")]));
     assert_eq!(system.committed, ["ann"]);
+
+    // Also when `on_outcome` takes the outcomes (the report then has none to look at: a
+    // reviewer).
+    let mut system = Transactional::default();
+    let mut target = shelf(&[]);
+    let mut told = 0;
+    let options = SyncOptions::default().on_outcome(|_| told += 1);
+    let report = target
+        .sync_from(&shelf(&[(1, "Bob")]), &mut system, options)
+        .unwrap();
+    assert!(report.outcomes.is_empty());
+    assert_eq!(report.counts.failed_made, 1, "{report}");
+    assert_eq!(system.committed, ["bob"]);
+    assert_eq!(told, 1);
 }
 
 /// A document store with entity tags: each write sets a new tag, and an update must send

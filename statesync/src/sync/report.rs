@@ -369,6 +369,9 @@ pub struct SyncCounts {
     pub deleted: usize,
     /// Elements whose hook failed.
     pub failed: usize,
+    /// Of `failed`, the changes made all the same: their hook returned a model of another
+    /// key ([`ReturnedAnotherKey`](super::ReturnedAnotherKey)), and memory keeps them.
+    pub failed_made: usize,
     /// Elements not attempted (skipped by a flag, under a failed parent, after a stop).
     pub skipped: usize,
     /// Elements unchanged, from the plan's summary.
@@ -441,14 +444,10 @@ impl SyncReport {
     }
 
     /// Whether anything was applied: a change counts also when it failed only because its
-    /// hook returned a model of another key ([`ReturnedAnotherKey`](super::ReturnedAnotherKey):
-    /// the system has it, and so does memory).
+    /// hook returned a model of another key ([`SyncCounts::failed_made`]: the system has
+    /// it, and so does memory).
     pub fn changed_anything(&self) -> bool {
-        self.counts.created + self.counts.updated + self.counts.deleted > 0
-            || self.failures().any(|outcome| {
-                matches!(&outcome.status, Status::Failed(failure)
-                    if failure.downcast_ref::<super::ReturnedAnotherKey>().is_some())
-            })
+        self.counts.changes() + self.counts.failed_made > 0
     }
 
     /// The outcomes that are failures.

@@ -212,16 +212,17 @@ impl Pacer {
     }
 
     /// Waits until no wait a system asked for is running (one may begin while another
-    /// runs), or the sync stops: whether it waited.
+    /// runs), or the sync stops: whether it waited (not when the sync stopped: the call
+    /// then takes no new slot).
     async fn wait_held(&self, tools: &Tools) -> bool {
         let mut waited = false;
         loop {
             if tools.stopped.load(Ordering::Relaxed) {
-                return waited;
+                return false;
             }
             let running = {
                 let mut held = self.held();
-                held.retain(|timer| timer.peek().is_none());
+                retain_running(&mut held);
                 held.first().cloned()
             };
             let Some(running) = running else {
@@ -236,11 +237,19 @@ impl Pacer {
     /// that starts when first polled would otherwise start when a call first waits on it).
     fn hold_back(&self, wait: Duration, tools: &Tools) {
         let timer = (tools.sleep)(wait).shared();
-        let _ = timer.clone().now_or_never();
+        if timer.clone().now_or_never().is_some() {
+            return;
+        }
         let mut held = self.held();
-        held.retain(|timer| timer.peek().is_none());
+        retain_running(&mut held);
         held.push(timer);
     }
+}
+
+/// Drops the timers that have run out, polling each (one that ran out unpolled would
+/// otherwise stay, and a call would count waiting for it as a wait).
+fn retain_running(held: &mut Vec<Shared<BoxFuture<'static, ()>>>) {
+    held.retain(|timer| timer.clone().now_or_never().is_none());
 }
 
 #[cfg(test)]
