@@ -300,7 +300,7 @@ impl<M: DiffModel, V: ModelVisitor> ChildFieldVisitor<M> for EachChild<'_, M, V>
 }
 
 /// Swaps the children collections of two models of one type, field by field: what a model
-/// a create hook returned takes from the element it stands for
+/// a create or update hook returned takes from the element it stands for
 /// ([`Hooks::create_returning`](crate::sync::Hooks::create_returning)).
 #[cfg(feature = "sync")]
 pub(crate) fn swap_children<M: DiffModel>(a: &mut M, b: &mut M) {

@@ -15,7 +15,7 @@ use crate::error::Operation;
 use crate::model::DiffModel;
 
 /// One hook call with what it needs, owned, so it can run later and again (retries): the
-/// model a create hook returned, if any.
+/// model a create or update hook returned, if any.
 pub(super) trait Task<H: ?Sized>: Send + Sync {
     fn call<'a>(&'a self, hooks: &'a H) -> BoxFuture<'a, Result<Returned, HookError>>;
 }
@@ -56,7 +56,7 @@ where
     }
 }
 
-/// A model a create hook returned, for the walker (which knows its type again).
+/// A model a create or update hook returned, for the walker (which knows its type again).
 fn erase_model<M: Send + 'static>(model: M) -> Box<dyn std::any::Any + Send> {
     Box::new(model)
 }

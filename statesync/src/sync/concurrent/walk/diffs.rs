@@ -180,8 +180,11 @@ where
             // The call owns a copy of the element with its subtree, made by its derived
             // `Clone`, which has no bound on its depth: a subtree deeper than `MAX_DEPTH`
             // fails the update instead (the blocking engine, which copies nothing, carries
-            // it).
-            if let Err(error) = crate::depth::check_subtree(&*current) {
+            // it). Only a model that can nest itself can be that deep: no other pays the
+            // walk that checks.
+            if M::NESTS_ITSELF
+                && let Err(error) = crate::depth::check_subtree(&*current)
+            {
                 run.record_error::<M>(key, Operation::Update, error);
                 return run.enters::<M>(&update.children);
             }

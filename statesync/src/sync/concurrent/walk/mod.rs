@@ -189,11 +189,11 @@ pub(super) enum Parent {
     Walk(u64),
 }
 
-/// How a call ended: its attempts, with the model a create hook returned
-/// ([`AsyncHooks::create_returning`](super::AsyncHooks::create_returning)) or its error.
+/// How a call ended: its attempts, with the model a create or update hook returned
+/// ([`AsyncHooks::create_returning`](super::AsyncHooks::create_returning)), or its error.
 pub(super) type CallResult = Result<(u32, Returned), (HookError, u32)>;
 
-/// The model a create hook returned, of the element's model type.
+/// The model a create or update hook returned, of the element's model type.
 pub(super) type Returned = Option<Box<dyn std::any::Any + Send>>;
 
 /// The delete of an element whose children go first (or, parent first, after it).
