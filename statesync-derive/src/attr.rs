@@ -532,10 +532,32 @@ fn statesync_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
     attrs.iter().filter(|attr| attr.path().is_ident(ATTR))
 }
 
+/// Refuses `#[statesync()]`: an attribute without options says nothing, and is most
+/// likely an option left out. Returns whether the attribute has options to parse.
+fn has_options(attr: &Attribute, options: &[&str], errors: &mut Errors) -> bool {
+    let syn::Meta::List(list) = &attr.meta else {
+        return true;
+    };
+    if !list.tokens.is_empty() {
+        return true;
+    }
+    errors.at(
+        attr,
+        format!(
+            "empty `#[{ATTR}()]`: name an option, one of {}, or remove the attribute",
+            expected(options)
+        ),
+    );
+    false
+}
+
 /// Parses the options of one field.
 pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
     let mut options = FieldOptions::default();
     for attr in statesync_attrs(attrs) {
+        if !has_options(attr, FIELD_OPTIONS, errors) {
+            continue;
+        }
         let parsed = attr.parse_nested_meta(|meta| {
             let name = option_name(&meta);
             match name.as_str() {
@@ -606,6 +628,9 @@ pub fn field_options(attrs: &[Attribute], errors: &mut Errors) -> FieldOptions {
 pub fn container_options(attrs: &[Attribute], errors: &mut Errors) -> ContainerOptions {
     let mut options = ContainerOptions::default();
     for attr in statesync_attrs(attrs) {
+        if !has_options(attr, CONTAINER_OPTIONS, errors) {
+            continue;
+        }
         let parsed = attr.parse_nested_meta(|meta| {
             let name = option_name(&meta);
             match name.as_str() {
