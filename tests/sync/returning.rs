@@ -282,6 +282,10 @@ fn a_change_made_under_another_key_completes_the_sync() {
         .unwrap();
     assert_eq!(report.counts.failed, 1, "{report}");
     assert!(report.changed_anything());
+    // The one-line report says the failed change was made (an outside tester: it read as
+    // nothing written).
+    let line = report.to_string();
+    assert!(line.contains("failed: 1 (1 made), skipped: "), "{line}");
     assert_eq!(target, shelf(&[(1, "Ann")]));
     assert_eq!(system.committed, ["ann"]);
 

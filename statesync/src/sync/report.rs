@@ -488,8 +488,17 @@ impl fmt::Display for SyncReport {
         let c = &self.counts;
         write!(
             f,
-            "created: {}, updated: {}, deleted: {}, failed: {}, skipped: {}, unchanged: {} in {:.3?}",
-            c.created, c.updated, c.deleted, c.failed, c.skipped, c.unchanged, self.elapsed
+            "created: {}, updated: {}, deleted: {}, failed: {}",
+            c.created, c.updated, c.deleted, c.failed
+        )?;
+        if c.failed_made > 0 {
+            // Failed, yet the system has the change (a hook returned another key).
+            write!(f, " ({} made)", c.failed_made)?;
+        }
+        write!(
+            f,
+            ", skipped: {}, unchanged: {} in {:.3?}",
+            c.skipped, c.unchanged, self.elapsed
         )?;
         if self.stopped {
             // A failure, or a panicking hook or callback (see `stopped`): the counts say
