@@ -221,6 +221,7 @@ fn a_returned_model_of_another_key_is_not_kept_and_memory_follows_the_diff() {
             if let Status::Failed(failure) = &outcome.status {
                 let another = failure.downcast_ref::<ReturnedAnotherKey>().unwrap();
                 assert!(matches!(another.0, Error::KeyMismatch { .. }));
+                assert!(failure.change_made());
             }
         }
         // The members of `bad` are skipped; `bad` and `eve` are in memory as the diff has
@@ -302,6 +303,38 @@ fn a_change_made_under_another_key_completes_the_sync() {
     assert_eq!(report.counts.failed_made, 1, "{report}");
     assert_eq!(system.committed, ["bob"]);
     assert_eq!(told, 1);
+}
+
+/// A system that refuses every create with a `ReturnedAnotherKey` of its own making.
+struct ClaimsMade;
+
+impl Adapter for ClaimsMade {}
+impl Hooks<Shelf> for ClaimsMade {}
+impl Hooks<Doc> for ClaimsMade {
+    fn create(&mut self, doc: &Doc, _: &Parents) -> Result<(), HookError> {
+        let mismatch = Store::try_from_iter([doc.clone(), doc.clone()]).unwrap_err();
+        Err(Box::new(ReturnedAnotherKey(mismatch)))
+    }
+}
+
+/// Only the engine says a failed change was made: a hook that fails with a
+/// `ReturnedAnotherKey` of its own made nothing as far as the engine knows, so the sync
+/// changed nothing (it was counted made, and `sync_complete` ran: an outside reviewer).
+#[test]
+fn a_hook_cannot_claim_a_failed_change_was_made() {
+    let mut target = shelf(&[]);
+    let report = target
+        .sync_from(&shelf(&[(1, "Ann")]), &mut ClaimsMade, SyncOptions::default())
+        .unwrap();
+    assert_eq!(report.counts.failed, 1, "{report}");
+    assert_eq!(report.counts.failed_made, 0, "{report}");
+    assert!(!report.changed_anything());
+    assert_eq!(target, shelf(&[]));
+    let Status::Failed(failure) = &report.outcomes[0].status else {
+        panic!("{report:?}");
+    };
+    assert!(!failure.change_made());
+    assert!(failure.downcast_ref::<ReturnedAnotherKey>().is_some());
 }
 
 /// A document store with entity tags: each write sets a new tag, and an update must send

@@ -591,7 +591,7 @@ fn update_element<M, H, S>(
                 match returned::kept(key, returned) {
                     Ok(Some(returned)) => returned::keep(restore.model, returned),
                     Ok(None) => {}
-                    Err(another) => return Err(another.into()),
+                    Err(another) => return Err(another),
                 }
                 Ok(())
             });
@@ -819,7 +819,7 @@ where
             // In the system, without its children: in memory so, before the outcome.
             clear_children(&mut created);
             slots.insert_slot(created);
-            record_failed_create(key, model, Err(another.into()), run);
+            record_failed_create(key, model, Err(another), run);
             return;
         }
     }
@@ -983,7 +983,7 @@ where
                     if let Some(slot) = created.get_mut(at) {
                         *slot = true;
                     }
-                    record_failed_create(key, &*child, Err(another.into()), run);
+                    record_failed_create(key, &*child, Err(another), run);
                     clear_children(child);
                     continue;
                 }

@@ -32,6 +32,8 @@ pub struct Failure {
     error: Arc<dyn StdError + Send + Sync + 'static>,
     /// Whether the hook's error was [`Fatal`](super::Fatal).
     fatal: bool,
+    /// Whether the change was made although it failed (see [`Failure::change_made`]).
+    made: bool,
 }
 
 impl Failure {
@@ -39,10 +41,25 @@ impl Failure {
     /// it are taken off (the error they wrap is kept, so it downcasts to its own type, and
     /// [`is_fatal`](Self::is_fatal) says whether one was fatal; `error()` then does not).
     pub fn new(error: HookError) -> Self {
+        let fatal = super::Fatal::is_fatal(&*error);
+        let (error, made) = match unwrapped(error).downcast::<super::returned::MadeAnyway>() {
+            Ok(made) => (Box::new(made.0) as HookError, true),
+            Err(error) => (error, false),
+        };
         Self {
-            fatal: super::Fatal::is_fatal(&*error),
-            error: Arc::from(unwrapped(error)),
+            fatal,
+            made,
+            error: Arc::from(error),
         }
+    }
+
+    /// Whether the change was made in the system although the outcome is a failure: its
+    /// hook returned a model of another key
+    /// ([`ReturnedAnotherKey`](super::ReturnedAnotherKey)), which the engine found. Such
+    /// failures are counted in [`SyncCounts::failed_made`]; a hook that returns a
+    /// `ReturnedAnotherKey` error of its own made nothing, as far as the engine knows.
+    pub fn change_made(&self) -> bool {
+        self.made
     }
 
     /// Whether the hook said the failure was [`Fatal`](super::Fatal) (a hook's fatal
@@ -175,6 +192,7 @@ impl From<crate::Error> for Failure {
         Self {
             error: Arc::new(error),
             fatal: false,
+            made: false,
         }
     }
 }
@@ -222,6 +240,7 @@ impl StdError for Failure {
 impl PartialEq for Failure {
     fn eq(&self, other: &Self) -> bool {
         self.fatal == other.fatal
+            && self.made == other.made
             && (Arc::ptr_eq(&self.error, &other.error)
                 || self.chain().to_string() == other.chain().to_string())
     }

@@ -7,6 +7,8 @@
 use crate::error::Error;
 use crate::model::DiffModel;
 
+use super::HookError;
+
 /// A create or update hook returned a model of another key than its element's: the change
 /// was made in the system, but memory does not keep the returned model. It keeps the
 /// diff's instead: an update's new values, a created element without its children (they
@@ -21,20 +23,24 @@ use crate::model::DiffModel;
 )]
 pub struct ReturnedAnotherKey(#[source] pub Error);
 
+/// A [`ReturnedAnotherKey`] the engine found, so the change was made: only the engine
+/// makes one ([`Failure::new`](super::Failure::new) takes it off and marks the failure
+/// [`change_made`](super::Failure::change_made)), so a hook whose own error is a
+/// `ReturnedAnotherKey` is not counted as a change made (an outside reviewer).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub(crate) struct MadeAnyway(pub(crate) ReturnedAnotherKey);
+
 /// The model a hook returned, if any, when it has the element's key.
 ///
 /// # Errors
-/// [`ReturnedAnotherKey`] when it has another.
-pub(crate) fn kept<M: DiffModel>(
-    key: &M::Key,
-    returned: Option<M>,
-) -> Result<Option<M>, ReturnedAnotherKey> {
+/// [`ReturnedAnotherKey`] when it has another, as a hook error that makes the failure
+/// [`change_made`](super::Failure::change_made).
+pub(crate) fn kept<M: DiffModel>(key: &M::Key, returned: Option<M>) -> Result<Option<M>, HookError> {
     match returned {
-        Some(model) if !model.has_key(key) => Err(ReturnedAnotherKey(Error::key_mismatch(
-            M::NAME,
-            key,
-            &model.key(),
-        ))),
+        Some(model) if !model.has_key(key) => Err(Box::new(MadeAnyway(ReturnedAnotherKey(
+            Error::key_mismatch(M::NAME, key, &model.key()),
+        )))),
         returned => Ok(returned),
     }
 }

@@ -270,10 +270,7 @@ impl<'h, 'o, H: ?Sized> Run<'h, 'o, H> {
             (Status::Applied, Operation::Delete) => counts.deleted += 1,
             (Status::Failed(failure), _) => {
                 counts.failed += 1;
-                if failure
-                    .downcast_ref::<super::ReturnedAnotherKey>()
-                    .is_some()
-                {
+                if failure.change_made() {
                     counts.failed_made += 1;
                 }
                 let error: &(dyn std::error::Error + 'static) = failure.error();

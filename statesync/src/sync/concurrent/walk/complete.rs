@@ -44,7 +44,7 @@ pub(super) fn complete<M, H, S>(
                 Ok(returned) => (attempts, Status::Applied, Ended::Applied(returned)),
                 Err(another) => (
                     attempts,
-                    Status::Failed(Failure::new(another.into())),
+                    Status::Failed(Failure::new(another)),
                     Ended::MadeAsDiffed,
                 ),
             }
