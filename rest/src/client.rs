@@ -455,16 +455,23 @@ impl Client {
 }
 
 /// The wait an answer's `Retry-After` asks for: a number of seconds, or a date (no wait
-/// if it has passed). A header that is neither is ignored.
+/// if it has passed). A number of seconds too large for a `u64` is the longest wait
+/// there is (HTTP puts no bound on it), which no retry policy waits. A header that is
+/// neither is ignored.
 fn retry_after(response: &Response) -> Option<Duration> {
     let value = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
-        .ok()?
-        .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+        .ok()?;
+    wait_asked(value)
+}
+
+/// The wait a `Retry-After` value asks for (see [`retry_after`]).
+fn wait_asked(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(value.parse::<u64>().map_or(Duration::MAX, Duration::from_secs));
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(
@@ -527,4 +534,30 @@ fn maybe_made(unknown: bool) -> &'static str {
 /// Whether a request (`POST /sites`) may change the service: all but a `GET`.
 fn changes(request: &str) -> bool {
     !request.starts_with("GET ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::wait_asked;
+
+    #[test]
+    fn a_retry_after_is_seconds_or_a_date() {
+        assert_eq!(wait_asked(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(
+            wait_asked("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(wait_asked("1.5"), None);
+        assert_eq!(wait_asked(""), None);
+        assert_eq!(wait_asked("-3"), None);
+    }
+
+    /// Seconds beyond a `u64` ask for the longest wait, which no retry policy waits (they
+    /// were ignored, and the call retried at once: an outside reviewer).
+    #[test]
+    fn seconds_too_many_to_count_are_the_longest_wait() {
+        assert_eq!(wait_asked("99999999999999999999999"), Some(Duration::MAX));
+    }
 }

@@ -123,7 +123,9 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// The wait before the first retry.
     pub initial_backoff: Duration,
-    /// The longest wait between two attempts.
+    /// The longest backoff between two attempts, and the longest wait a system may ask
+    /// for ([`Transient::after`]): a retry after such a wait comes after the wait plus its
+    /// backoff, so up to twice this after the attempt before.
     pub max_backoff: Duration,
 }
 
