@@ -302,6 +302,50 @@ async fn a_wait_on_a_lazy_timer_starts_when_asked() {
     assert!(took < Duration::from_secs(11), "{took:?}");
 }
 
+/// Records when calls start, on tokio's clock.
+#[derive(Default)]
+struct VirtualStarts(Mutex<Vec<tokio::time::Instant>>);
+
+impl AsyncAdapter for VirtualStarts {}
+impl AsyncHooks<Queue> for VirtualStarts {}
+impl AsyncHooks<Job> for VirtualStarts {
+    async fn create(&self, _: &Job, _: &Parents) -> Result<(), HookError> {
+        self.0.lock().unwrap().push(tokio::time::Instant::now());
+        Ok(())
+    }
+}
+
+/// Under tokio's paused time, with tokio's timer and clock in the options, a rate limit of
+/// one call a second starts calls a second apart (on the real clock the slots came out at
+/// 0, 1, 3, 6 and 10 virtual seconds: an outside tester).
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_follows_the_options_clock() {
+    let system = VirtualStarts::default();
+    let source = Queue {
+        jobs: Store::try_from_iter((0..5).map(|id| Job { id })).unwrap(),
+    };
+    let mut target = Queue { jobs: Store::new() };
+    let options = AsyncSyncOptions::default()
+        .max_in_flight(1)
+        .rate_limit(1.0)
+        .sleep(|d| Box::pin(tokio::time::sleep(d)))
+        .clock(|| tokio::time::Instant::now().into_std());
+    let started = tokio::time::Instant::now();
+    let report = target
+        .sync_from_async(&source, &system, options)
+        .await
+        .unwrap();
+    assert_eq!(report.counts.created, 5, "{report}");
+    let seconds: Vec<u64> = system
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|start| start.duration_since(started).as_secs())
+        .collect();
+    assert_eq!(seconds, [0, 1, 2, 3, 4]);
+}
+
 /// Yields to the executor `times` times.
 async fn yield_times(times: usize) {
     let mut left = times;

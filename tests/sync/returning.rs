@@ -324,7 +324,11 @@ impl Hooks<Doc> for ClaimsMade {
 fn a_hook_cannot_claim_a_failed_change_was_made() {
     let mut target = shelf(&[]);
     let report = target
-        .sync_from(&shelf(&[(1, "Ann")]), &mut ClaimsMade, SyncOptions::default())
+        .sync_from(
+            &shelf(&[(1, "Ann")]),
+            &mut ClaimsMade,
+            SyncOptions::default(),
+        )
         .unwrap();
     assert_eq!(report.counts.failed, 1, "{report}");
     assert_eq!(report.counts.failed_made, 0, "{report}");

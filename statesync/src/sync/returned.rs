@@ -36,7 +36,10 @@ pub(crate) struct MadeAnyway(pub(crate) ReturnedAnotherKey);
 /// # Errors
 /// [`ReturnedAnotherKey`] when it has another, as a hook error that makes the failure
 /// [`change_made`](super::Failure::change_made).
-pub(crate) fn kept<M: DiffModel>(key: &M::Key, returned: Option<M>) -> Result<Option<M>, HookError> {
+pub(crate) fn kept<M: DiffModel>(
+    key: &M::Key,
+    returned: Option<M>,
+) -> Result<Option<M>, HookError> {
     match returned {
         Some(model) if !model.has_key(key) => Err(Box::new(MadeAnyway(ReturnedAnotherKey(
             Error::key_mismatch(M::NAME, key, &model.key()),

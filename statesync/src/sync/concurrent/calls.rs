@@ -152,6 +152,10 @@ const MAX_INTERVAL: Duration = Duration::from_secs(u32::MAX as u64);
 /// and the waits a system asks for ([`Transient::after`]), which hold back every call.
 pub(super) struct Pacer {
     interval: Option<Duration>,
+    /// The clock the slots are placed on (see [`AsyncSyncOptions::clock`]).
+    ///
+    /// [`AsyncSyncOptions::clock`]: super::AsyncSyncOptions::clock
+    clock: fn() -> Instant,
     /// The rate limit's next free slot.
     next: Mutex<Option<Instant>>,
     /// The waits systems asked for and that still run: a timer of the options' each (so
@@ -162,7 +166,7 @@ pub(super) struct Pacer {
 }
 
 impl Pacer {
-    pub(super) fn new(rate: Option<f64>) -> Self {
+    pub(super) fn new(rate: Option<f64>, clock: fn() -> Instant) -> Self {
         let interval = rate
             .filter(|rate| rate.is_finite() && *rate > 0.0)
             .map(|rate| {
@@ -171,6 +175,7 @@ impl Pacer {
             });
         Self {
             interval,
+            clock,
             next: Mutex::new(None),
             held: Mutex::new(Vec::new()),
         }
@@ -192,7 +197,7 @@ impl Pacer {
             return;
         };
         loop {
-            let now = Instant::now();
+            let now = (self.clock)();
             let slot = {
                 let mut next = self
                     .next
@@ -255,18 +260,25 @@ fn retain_running(held: &mut Vec<Shared<BoxFuture<'static, ()>>>) {
 #[cfg(test)]
 mod tests {
     use super::{MAX_INTERVAL, Pacer};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn any_rate_makes_a_pacer_without_panicking() {
         // 1e-20 calls per second is an interval beyond what a Duration holds.
-        assert_eq!(Pacer::new(Some(1e-20)).interval, Some(MAX_INTERVAL));
         assert_eq!(
-            Pacer::new(Some(4.0)).interval,
+            Pacer::new(Some(1e-20), Instant::now).interval,
+            Some(MAX_INTERVAL)
+        );
+        assert_eq!(
+            Pacer::new(Some(4.0), Instant::now).interval,
             Some(Duration::from_millis(250))
         );
         for no_limit in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert_eq!(Pacer::new(Some(no_limit)).interval, None, "{no_limit}");
+            assert_eq!(
+                Pacer::new(Some(no_limit), Instant::now).interval,
+                None,
+                "{no_limit}"
+            );
         }
     }
 }

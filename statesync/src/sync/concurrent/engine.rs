@@ -42,6 +42,7 @@ where
         retry,
         rate_limit,
         sleep,
+        clock,
         is_transient,
     } = options;
     let max_in_flight = max_in_flight.max(1);
@@ -81,7 +82,7 @@ where
         sleep.unwrap_or_else(super::options::thread_timer),
         is_transient,
     );
-    let pacer = Pacer::new(rate_limit);
+    let pacer = Pacer::new(rate_limit, clock);
     let walked = AssertUnwindSafe(async {
         let mut in_flight = FuturesUnordered::new();
         let mut most_in_flight = 0;

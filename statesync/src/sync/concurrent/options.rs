@@ -3,7 +3,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
@@ -193,6 +193,7 @@ pub struct AsyncSyncOptions<'a> {
     /// At most this many hook calls (retries included) started per second.
     pub rate_limit: Option<f64>,
     pub(super) sleep: Option<Sleep>,
+    pub(super) clock: fn() -> Instant,
     pub(super) is_transient: Option<IsTransient>,
 }
 
@@ -210,6 +211,7 @@ impl fmt::Debug for AsyncSyncOptions<'_> {
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
             .field("sleep", &self.sleep.is_some())
+            .field("clock", &self.clock)
             .field("is_transient", &self.is_transient.is_some())
             .finish()
     }
@@ -225,6 +227,7 @@ impl<'a> AsyncSyncOptions<'a> {
             retry: RetryPolicy::default(),
             rate_limit: None,
             sleep: None,
+            clock: Instant::now,
             is_transient: None,
         }
     }
@@ -255,7 +258,7 @@ impl<'a> AsyncSyncOptions<'a> {
 
     /// The timer for backoff and the rate limit: the executor's own
     /// (`|d| Box::pin(tokio::time::sleep(d))`, which follows tokio's paused time in tests;
-    /// the rate limit alone reads the real clock, so under a paused one it waits longer).
+    /// the rate limit also reads a clock, see [`AsyncSyncOptions::clock`]).
     /// Without one, the engine waits on `futures-timer`'s, which runs on a thread of its own
     /// (started at its first wait), so backoff and the rate limit hold on any executor.
     #[must_use]
@@ -264,6 +267,30 @@ impl<'a> AsyncSyncOptions<'a> {
         sleep: impl Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync + 'static,
     ) -> Self {
         self.sleep = Some(Box::new(sleep));
+        self
+    }
+
+    /// The clock the rate limit places its slots on, the timer's
+    /// ([`AsyncSyncOptions::sleep`]) time: by default the real one (`Instant::now`). Under
+    /// tokio's paused time, `|| tokio::time::Instant::now().into_std()` with tokio's timer,
+    /// or the slots, placed on the real clock, come out later and later (calls at 0, 1, 3,
+    /// 6 and 10 virtual seconds under a limit of one a second).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use statesync::sync::AsyncSyncOptions;
+    ///
+    /// let options = AsyncSyncOptions::default()
+    ///     .rate_limit(1.0)
+    ///     .sleep(|d| Box::pin(tokio::time::sleep(d)))
+    ///     .clock(|| tokio::time::Instant::now().into_std());
+    /// # let _ = options;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, now: fn() -> Instant) -> Self {
+        self.clock = now;
         self
     }
 
