@@ -689,8 +689,9 @@ fn model_impl(model: &Model) -> TokenStream {
             let eq = field_eq(field);
             let at = model.krate_at(field.span());
             let [get, get_mut] = accessor_names(name);
+            let store_check = store_check(field, &at);
             quote_spanned!(field.span()=>
-                fn #get(__m: &Self) -> &#ty { &__m.#member }
+                fn #get(__m: &Self) -> &#ty { #store_check &__m.#member }
                 fn #get_mut(__m: &mut Self) -> &mut #ty { &mut __m.#member }
                 const #name: #at::Attribute<Self, #ty> = #at::Attribute {
                     field: #field_enum::#variant,
@@ -1139,7 +1140,31 @@ fn merge_impl(model: &Model) -> TokenStream {
     }
 }
 
-/// The field's equality as a closure: its `eq` function, or `==`.
+/// For an attribute written `Store<..>` without its own `eq`: a check that it is not
+/// statesync's `Store` (a `children` left out), an error at the type if it is. Nothing for
+/// any other attribute.
+fn store_check(field: &Field, at: &TokenStream) -> Option<TokenStream> {
+    let syn::Type::Path(path) = field.ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let written_as_store =
+        last.ident == "Store" && matches!(last.arguments, syn::PathArguments::AngleBracketed(_));
+    if !written_as_store || field.eq().is_some() {
+        return None;
+    }
+    let ty = field.ty;
+    let probe = quote_spanned!(ty.span()=>
+        #at::__private::attribute_not_a_store((&::core::marker::PhantomData::<#ty>).probe());
+    );
+    // One of the two is unused, whichever the probe takes.
+    Some(quote!({
+        #[allow(unused_imports)]
+        use #at::__private::{ProbeAny as _, ProbeStore as _};
+        #probe
+    }))
+}
+
 /// The name of the model's constant describing its `index`th compared attribute.
 fn attribute_const(index: usize) -> Ident {
     quote::format_ident!("__STATESYNC_ATTRIBUTE_{}", index)

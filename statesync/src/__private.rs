@@ -395,3 +395,48 @@ impl fmt::Write for Escaped<'_, '_> {
         Ok(())
     }
 }
+
+/// What a probe of an attribute's type finds: a [`Store`](crate::Store), which holds child
+/// models and is compared as an attribute only by mistake (its field lacks `children`).
+pub struct StoreFound;
+
+/// What a probe of an attribute's type finds: anything else.
+pub struct NotAStore;
+
+/// Finds a `Store` attribute: `(&PhantomData::<T>).probe()` takes this impl when `T` is a
+/// `Store` (the receiver matches without a second reference), [`ProbeAny`]'s otherwise.
+/// The derive asks only of a field whose type is written `Store<..>`: a user's own type
+/// of that name passes.
+pub trait ProbeStore {
+    /// What the probe found.
+    fn probe(&self) -> StoreFound {
+        StoreFound
+    }
+}
+
+impl<M: DiffModel> ProbeStore for std::marker::PhantomData<crate::Store<M>> {}
+
+/// See [`ProbeStore`].
+pub trait ProbeAny {
+    /// What the probe found.
+    fn probe(&self) -> NotAStore {
+        NotAStore
+    }
+}
+
+impl<T: ?Sized> ProbeAny for &std::marker::PhantomData<T> {}
+
+/// An attribute's type that is not a `Store` (see [`ProbeStore`]).
+#[diagnostic::on_unimplemented(
+    message = "a `Store` of models is compared as one value here: mark the field \
+               `#[statesync(children)]` to diff its models by key (or `skip` it)",
+    label = "this `Store` lacks `#[statesync(children)]`",
+    note = "a field with its own `eq` is compared as one value, if that is what you want"
+)]
+pub trait NotAStoreAttribute {}
+
+impl NotAStoreAttribute for NotAStore {}
+
+/// Refuses a `Store` found by the probe (see [`ProbeStore`]).
+#[inline(always)]
+pub fn attribute_not_a_store<T: NotAStoreAttribute>(_: T) {}

@@ -1,0 +1,44 @@
+// A type of the user's own named `Store` is an attribute like any other, and a `Store` of
+// models with its own `eq` is compared as one value on purpose: neither is refused, and
+// neither warns.
+#![deny(warnings)]
+use statesync::DiffModel;
+
+mod shop {
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Store<T>(pub Vec<T>);
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Track {
+    #[statesync(id)]
+    number: u32,
+}
+
+fn same_length(a: &statesync::Store<Track>, b: &statesync::Store<Track>) -> bool {
+    a.len() == b.len()
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Album {
+    #[statesync(id)]
+    title: String,
+    outlets: shop::Store<String>,
+    #[statesync(eq = same_length)]
+    bonus: statesync::Store<Track>,
+    #[statesync(children)]
+    tracks: statesync::Store<Track>,
+}
+
+fn main() {
+    let a = Album {
+        title: "a".into(),
+        outlets: shop::Store(vec!["x".into()]),
+        bonus: statesync::Store::new(),
+        tracks: statesync::Store::new(),
+    };
+    let mut b = a.clone();
+    b.outlets.0.push("y".into());
+    let diff = a.diff(&b).unwrap();
+    assert_eq!(diff.summary().update, 1);
+}
