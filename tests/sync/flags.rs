@@ -1,7 +1,7 @@
 //! The flags, with diffsync's meanings.
 
 use statesync::sync::{
-    AsyncSyncModel, ModelFlags, SkipReason, Status, SyncFlags, SyncModel, SyncOptions,
+    AsyncSyncModel, DeleteLimit, ModelFlags, SkipReason, Status, SyncFlags, SyncModel, SyncOptions,
 };
 use statesync::{DiffModel, Store};
 use statesync_suite::fixtures::{inventory, site};
@@ -499,4 +499,44 @@ fn a_child_a_flag_keeps_under_a_parent_deleted_first_or_alone() {
         assert_eq!(by_async, target, "{parent_flag:?}");
         assert_eq!(async_report.counts, report.counts, "{async_report}");
     }
+}
+
+/// A delete limit counts what leaves memory: under a parent deleted first, the children a
+/// flag keeps leave with it (reported skipped), so a limit of three refuses a sync that
+/// would take four elements out (the plan's two deletes were counted, and it ran: a
+/// reviewer). Both engines.
+#[test]
+fn a_delete_limit_counts_the_kept_children_of_a_parent_deleted_first() {
+    let options = || {
+        SyncOptions::default()
+            .model_flags::<Rack>(ModelFlags::PARENT_FIRST_DELETION)
+            .instance_flags::<Server>(ServerKey { serial: "b".into() }, ModelFlags::IGNORE)
+            .delete_limit(DeleteLimit::at_most(3))
+    };
+    let mut target = lab();
+    let report = target
+        .sync_from(&Lab::default(), &mut statesync::sync::InMemory, options())
+        .unwrap();
+    let refusal = report.refused.expect("refused");
+    assert_eq!((refusal.deletes, refusal.elements), (4, 5));
+    assert_eq!(target, lab());
+    let async_report = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(target.sync_from_async(
+            &Lab::default(),
+            &statesync::sync::InMemory,
+            statesync::sync::AsyncSyncOptions::new(options()),
+        ))
+        .unwrap();
+    assert_eq!(async_report.refused, Some(refusal));
+    assert_eq!(target, lab());
+    // Deleted alone, the same four are reported deleted and counted so.
+    let alone = SyncOptions::default()
+        .model_flags::<Rack>(ModelFlags::SKIP_CHILDREN_ON_DELETE)
+        .delete_limit(DeleteLimit::at_most(3));
+    let report = target
+        .sync_from(&Lab::default(), &mut statesync::sync::InMemory, alone)
+        .unwrap();
+    assert_eq!(report.refused.map(|r| r.deletes), Some(4));
 }

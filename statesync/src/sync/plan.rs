@@ -297,7 +297,10 @@ pub(super) fn plan<M: DiffModel, H: ?Sized>(
 }
 
 /// The refusal of a sync that would delete more than the options' limit allows, if it
-/// would. The deletes are the plan's (flags applied, refused elements left out). `size`
+/// would. The deletes are the elements the plan takes out of memory (flags applied,
+/// refused elements left out): those it reports deleted, and the children a flag keeps
+/// under a parent deleted first (`PARENT_FIRST_DELETION`), which it reports skipped but
+/// which leave with their parent (a limit of 3 let a sync that removed 4 run). `size`
 /// counts the target's elements, and says whether it is within `MAX_DEPTH`.
 pub(super) fn check_delete_limit<T: Clone, M: DiffModel, H: ?Sized>(
     target: &T,
@@ -319,7 +322,10 @@ pub(super) fn check_delete_limit<T: Clone, M: DiffModel, H: ?Sized>(
         return None;
     }
     let deletes = if within_depth {
-        dry_run(target, diff, hooks, options, work).1.counts.deleted
+        let (after, report) = dry_run(target, diff, hooks, options, work);
+        elements
+            .saturating_add(report.counts.created)
+            .saturating_sub(size(&after).0)
     } else {
         planned
     };

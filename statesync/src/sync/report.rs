@@ -252,7 +252,9 @@ impl Eq for Failure {}
 /// [`SyncOptions::delete_limit`](super::SyncOptions::delete_limit) allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeleteRefusal {
-    /// The elements the sync would have deleted (with flags applied).
+    /// The elements the sync would have taken out of memory (with flags applied): its
+    /// deletes, and the children a flag keeps under a parent deleted first, which leave
+    /// with it.
     pub deletes: usize,
     /// The elements of the target, descendants included.
     pub elements: usize,
