@@ -305,6 +305,7 @@ impl<M: DiffModel> Store<M> {
             store: self,
             index,
             key: key.clone(),
+            inserted: false,
         })
     }
 
@@ -554,7 +555,27 @@ impl<M: DiffModel> Store<M> {
     }
 
     /// The model with this key, inserting `make()` first when it is absent, behind the
-    /// guard [`Store::get_mut`] returns.
+    /// guard [`Store::get_mut`] returns; [`StoreMut::inserted`] says which happened
+    /// (diffsync's `get_or_instantiate` answers `(model, created)`).
+    ///
+    /// ```
+    /// use statesync::{DiffModel, Store};
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Vlan {
+    ///     #[statesync(id)]
+    ///     vid: u16,
+    ///     name: String,
+    /// }
+    ///
+    /// let mut vlans = Store::new();
+    /// let make = || Vlan { vid: 10, name: "users".into() };
+    /// assert!(vlans.get_or_insert_with(VlanKey { vid: 10 }, make)?.inserted());
+    /// let found = vlans.get_or_insert_with(VlanKey { vid: 10 }, make)?;
+    /// assert!(!found.inserted());
+    /// assert_eq!(found.name, "users");
+    /// # Ok::<(), statesync::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::KeyMismatch`] when `make` builds a model with another key; nothing is
@@ -565,44 +586,47 @@ impl<M: DiffModel> Store<M> {
         make: impl FnOnce() -> M,
     ) -> Result<StoreMut<'_, M>, Error> {
         self.touch(&key);
-        let index = match self.position(&key) {
-            Some(index) => index,
+        let (index, inserted) = match self.position(&key) {
+            Some(index) => (index, false),
             None => {
                 let model = make();
                 if !model.has_key(&key) {
                     return Err(Error::key_mismatch(M::NAME, &key, &model.key()));
                 }
-                self.push_absent(&key, model)
+                (self.push_absent(&key, model), true)
             }
         };
         Ok(StoreMut {
             store: self,
             index,
             key,
+            inserted,
         })
     }
 
     /// Inserts `model`, or, when a model with its key is present, sets that model's compared
     /// attributes to `model`'s, keeping its children and skipped fields (diffsync's
-    /// `update_or_instantiate`). Returns the guard [`Store::get_mut`] returns.
+    /// `update_or_instantiate`). Returns the guard [`Store::get_mut`] returns, whose
+    /// [`StoreMut::inserted`] says which happened.
     pub fn update_or_insert(&mut self, model: M) -> StoreMut<'_, M> {
         let key = model.key();
         self.touch(&key);
         let found = self
             .position(&key)
             .and_then(|index| Some((index, self.parts.models.get_mut(index)?)));
-        let index = match found {
+        let (index, inserted) = match found {
             Some((index, current)) => {
                 let changes = current.diff_fields(&model);
                 current.apply_fields(&changes);
-                index
+                (index, false)
             }
-            None => self.push_absent(&key, model),
+            None => (self.push_absent(&key, model), true),
         };
         StoreMut {
             store: self,
             index,
             key,
+            inserted,
         }
     }
 
@@ -1031,6 +1055,17 @@ pub struct StoreMut<'a, M: DiffModel> {
     index: usize,
     /// The key the model is filed under.
     key: M::Key,
+    /// Whether the call that made the guard inserted the model.
+    inserted: bool,
+}
+
+impl<M: DiffModel> StoreMut<'_, M> {
+    /// Whether the call that returned this guard inserted the model
+    /// ([`Store::get_or_insert_with`], [`Store::update_or_insert`]), rather than finding it
+    /// there; `false` from [`Store::get_mut`].
+    pub fn inserted(&self) -> bool {
+        self.inserted
+    }
 }
 
 impl<M: DiffModel> std::ops::Deref for StoreMut<'_, M> {

@@ -79,15 +79,19 @@ fn update_and_upsert_replace() {
 #[test]
 fn get_or_insert_with_inserts_once_and_checks_the_key() {
     let mut store = Store::new();
-    store
+    let mut made = store
         .get_or_insert_with(key("et-1"), || interface("sw1", "et-1"))
-        .unwrap()
-        .mtu = 42;
+        .unwrap();
+    assert!(made.inserted());
+    made.mtu = 42;
+    drop(made);
     let again = store
         .get_or_insert_with(key("et-1"), || unreachable!("present"))
-        .unwrap()
-        .mtu;
-    assert_eq!(again, 42);
+        .unwrap();
+    assert!(!again.inserted());
+    assert_eq!(again.mtu, 42);
+    drop(again);
+    assert!(!store.get_mut(&key("et-1")).unwrap().inserted());
     let error = store
         .get_or_insert_with(key("et-5"), || interface("sw1", "et-6"))
         .unwrap_err();
@@ -102,10 +106,11 @@ fn update_or_insert_updates_attributes_and_keeps_children() {
     let mut replacement = device("nyc", "sw1", 0);
     replacement.role = "spine".into();
     let updated = devices.update_or_insert(replacement);
+    assert!(!updated.inserted());
     assert_eq!(updated.role, "spine");
     assert_eq!(updated.interfaces.len(), 3);
     drop(updated);
-    devices.update_or_insert(device("nyc", "sw2", 1));
+    assert!(devices.update_or_insert(device("nyc", "sw2", 1)).inserted());
     assert_eq!(devices.len(), 2);
 }
 
