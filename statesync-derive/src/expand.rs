@@ -748,6 +748,28 @@ fn model_impl(model: &Model) -> TokenStream {
         };
         quote!(const NESTS_ITSELF: ::core::primitive::bool = #value;)
     });
+    // Whether reading a created model (or an update) of this type with serde must bound
+    // its nesting: it nests itself, or a field of it is of a type the derive cannot see to
+    // be bounded (an expression tree), or a child model's is. Said only where it may be so
+    // (the default is `NESTS_ITSELF`).
+    let unseen_field = model
+        .fields
+        .iter()
+        .any(|field| field.role != Role::Children && !crate::flat::surely_flat(field.ty));
+    let read_bounded = if unseen_field
+        || children
+            .iter()
+            .any(|field| bound::in_cycle(model, field.ty))
+    {
+        Some(quote!(true))
+    } else {
+        (!children.is_empty()).then(|| {
+            let nested = children.iter().map(|field| child_model(model, field));
+            quote!(false #(|| <#nested as #krate::DiffModel>::READ_BOUNDED)*)
+        })
+    };
+    let read_bounded =
+        read_bounded.map(|value| quote!(const READ_BOUNDED: ::core::primitive::bool = #value;));
     let unused = attributes.is_empty().then(|| quote!(let _ = __v;));
     let no_children = children.is_empty().then(|| quote!(let _ = __v;));
 
@@ -775,6 +797,7 @@ fn model_impl(model: &Model) -> TokenStream {
             const NAME: &'static ::core::primitive::str = #name;
             #flags
             #nests_itself
+            #read_bounded
 
             fn key(&self) -> Self::Key {
                 #key_ident { #(#key_clones,)* }

@@ -7,6 +7,7 @@ mod attr;
 mod bound;
 mod check;
 mod expand;
+mod flat;
 mod self_type;
 mod serde_impl;
 

@@ -50,14 +50,41 @@ where
     M: DiffModel + de::Deserialize<'de>,
     D: Deserializer<'de>,
 {
-    // A model that cannot nest itself is bounded by its type; reading it through the
-    // wrapper would compile its serde a second time, for nothing. (A constant condition:
-    // rustc compiles only the branch taken.)
-    if !M::NESTS_ITSELF {
-        return M::deserialize(deserializer);
+    read_bounded::<M, M, D>(deserializer, "a created or deleted")
+}
+
+/// Reads the changed attributes of an update in a diff (serde's `deserialize_with` of
+/// [`crate::ModelUpdate::fields`]), bounded as [`read_payload`] bounds a model: an
+/// attribute of a recursive type nests as deep as its bytes say.
+///
+/// # Errors
+/// The deserializer's, or its custom error when the values nest deeper.
+pub(crate) fn read_changes<'de, M, D>(deserializer: D) -> Result<M::Changes, D::Error>
+where
+    M: DiffModel,
+    M::Changes: de::Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    read_bounded::<M, M::Changes, D>(deserializer, "an updated")
+}
+
+/// Reads a `T` of a diff's element of model `M` (`what` it is, for the error), bounded
+/// when `M::READ_BOUNDED`.
+fn read_bounded<'de, M, T, D>(deserializer: D, what: &'static str) -> Result<T, D::Error>
+where
+    M: DiffModel,
+    T: de::Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    // A model whose nesting its types bound is read as serde reads it; reading it through
+    // the wrapper would compile its serde a second time, for nothing. (A constant
+    // condition: rustc compiles only the branch taken.)
+    if !M::READ_BOUNDED {
+        return T::deserialize(deserializer);
     }
     let budget = Budget {
         model: M::NAME,
+        what,
         nesting: NESTING,
         wrapping: WRAPPING,
         stack: crate::depth::level_stack::<M>(),
@@ -65,7 +92,7 @@ where
         ensured: 0,
         last_at: 0,
     };
-    M::deserialize(Bounded {
+    T::deserialize(Bounded {
         inner: deserializer,
         budget,
     })
@@ -75,8 +102,10 @@ where
 /// what is known of the stack.
 #[derive(Clone, Copy)]
 struct Budget {
-    /// The created or deleted model's name, for the error.
+    /// The model's name, for the error.
     model: &'static str,
+    /// What of it is read ("a created or deleted", "an updated"), for the error.
+    what: &'static str,
     /// Sequences, maps and enums left.
     nesting: usize,
     /// Options and newtypes left.
@@ -110,9 +139,9 @@ impl Budget {
         };
         let Some(left) = left.checked_sub(1) else {
             return Err(E::custom(format_args!(
-                "a created or deleted `{}` model holds {what} nested deeper than the {limit} \
-                 levels statesync reads in a diff (counting its own)",
-                self.model
+                "{} `{}` model holds {what} nested deeper than the {limit} levels statesync \
+                 reads in a diff (counting its own)",
+                self.what, self.model
             )));
         };
         Ok(match kind {

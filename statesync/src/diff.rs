@@ -149,6 +149,10 @@ pub enum Action<M: DiffModel> {
 )]
 pub struct ModelUpdate<M: DiffModel> {
     /// The changed attributes, old and new values.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::bounded::read_changes::<M, _>")
+    )]
     pub fields: M::Changes,
     /// One diff per children field.
     pub children: M::ChildDiffs,

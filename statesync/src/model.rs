@@ -64,6 +64,12 @@ pub trait DiffModel: Clone {
     #[doc(hidden)]
     const NESTS_ITSELF: bool = false;
 
+    /// Whether a created or deleted model, or an update, of this type read with serde in a
+    /// diff bounds its nesting: it nests itself, or a field of it or of a descendant is of
+    /// a type whose nesting the derive cannot see to be bounded (a recursive enum, say).
+    #[doc(hidden)]
+    const READ_BOUNDED: bool = Self::NESTS_ITSELF;
+
     /// The model's key, built from its id fields.
     fn key(&self) -> Self::Key;
 

@@ -3,7 +3,7 @@
 //! `History::load` reads.
 
 use statesync::merge::History;
-use statesync::{Action, Diff, DiffModel, ElementDiff, Error, MAX_DEPTH, ModelUpdate};
+use statesync::{Action, Diff, DiffModel, ElementDiff, Error, MAX_DEPTH, ModelUpdate, Store};
 
 #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Node {
@@ -716,6 +716,65 @@ fn a_diff_nesting_a_plain_vec_without_bound_is_refused_in_a_format_without_a_lim
             .join()
             .unwrap();
         assert!(read.is_err(), "{levels} levels");
+    }
+}
+
+/// An expression tree: a recursive type of the user's, which the derive cannot see into.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Expr {
+    Leaf(u32),
+    Not(Box<Expr>),
+}
+
+/// A model that does not hold itself, but holds an attribute that nests as deep as its
+/// bytes say.
+#[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Rule {
+    #[statesync(id)]
+    id: u32,
+    expr: Expr,
+}
+
+/// The postcard bytes of `diff` with `levels` `Expr::Not` put before the `Expr::Leaf(marker)`
+/// it holds (such an expression cannot be built or dropped as a value without overflowing
+/// the stack).
+fn with_nots_before(diff: &Diff<Rule>, marker: u32, levels: usize) -> Vec<u8> {
+    let bytes = postcard::to_allocvec(diff).unwrap();
+    let leaf = postcard::to_allocvec(&Expr::Leaf(marker)).unwrap();
+    let at = bytes.windows(leaf.len()).position(|w| w == leaf).unwrap();
+    let mut spliced = bytes[..at].to_vec();
+    spliced.extend(std::iter::repeat_n(1_u8, levels));
+    spliced.extend_from_slice(&bytes[at..]);
+    spliced
+}
+
+/// A diff from an untrusted peer in postcard, creating a model or updating an attribute
+/// whose value nests 100,000 levels deep: an error, on the 2 MiB stack of a spawned thread
+/// (only models that hold themselves were read bounded, and the process aborted with a
+/// stack overflow: an outside tester).
+#[test]
+fn an_attribute_of_a_recursive_type_is_read_bounded_in_a_diff() {
+    let rule = |expr| Rule { id: 1, expr };
+    let store = |rules: Vec<Rule>| Store::try_from_iter(rules).unwrap();
+    let marker = 123_456_789;
+    let created = store(vec![])
+        .diff(&store(vec![rule(Expr::Leaf(marker))]))
+        .unwrap();
+    let updated = store(vec![rule(Expr::Leaf(7))])
+        .diff(&store(vec![rule(Expr::Leaf(marker))]))
+        .unwrap();
+    for diff in [created, updated] {
+        let shallow: Diff<Rule> =
+            postcard::from_bytes(&with_nots_before(&diff, marker, 3)).unwrap();
+        assert!(format!("{shallow:?}").contains("Not(Not(Not(Leaf(123456789))))"));
+        let bytes = with_nots_before(&diff, marker, 100_000);
+        let read = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || postcard::from_bytes::<Diff<Rule>>(&bytes).map(drop))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(read.is_err());
     }
 }
 
