@@ -842,17 +842,37 @@ enum Side {
 }
 
 /// `base` without the children `intended` holds, collection by collection: the base of an
-/// agreement on a root both sides now hold under a new key (see `super::agreement`).
+/// agreement on a root both sides now hold under a new key (see `super::agreement`). A
+/// child with a conflict of `conflicts` (at it or below it) stays, so that the agreement
+/// keeps it whole and the conflict comes up again (it was left out, and the next sync
+/// read the deleting side's lack of it as the other side's create: an outside tester).
 #[cfg(feature = "sync")]
-pub(super) fn without_children_held_by<M: DiffModel>(base: &M, intended: &M) -> M {
+pub(super) fn without_children_held_by<M: DiffModel>(
+    base: &M,
+    intended: &M,
+    conflicts: &[Conflict],
+) -> M {
     struct Held<'m, M> {
         base: &'m mut M,
         intended: &'m M,
+        root: String,
+        conflicts: &'m [Conflict],
     }
 
     impl<M: DiffModel> crate::fields::ChildFieldVisitor<M> for Held<'_, M> {
         fn children<C: ChildCollection>(&mut self, field: &crate::fields::ChildField<M, C>) {
-            let held = (field.get)(self.intended).child_keys();
+            let conflicted = |key: &<C::Model as DiffModel>::Key| {
+                let element = crate::error::Element(C::Model::NAME, &key.to_string());
+                let path = format!("{}.{}.{element}", self.root, field.name);
+                self.conflicts.iter().any(|conflict| {
+                    conflict
+                        .path
+                        .strip_prefix(&path)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+                })
+            };
+            let mut held = (field.get)(self.intended).child_keys();
+            held.retain(|key| !conflicted(key));
             (field.get_mut)(self.base).remove_children(&held);
         }
     }
@@ -861,6 +881,8 @@ pub(super) fn without_children_held_by<M: DiffModel>(base: &M, intended: &M) -> 
     M::visit_child_fields(&mut Held {
         base: &mut bare,
         intended,
+        root: MergeCx::segment(M::NAME, intended),
+        conflicts,
     });
     bare
 }

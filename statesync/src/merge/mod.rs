@@ -177,7 +177,7 @@ pub(crate) fn agreement<M: MergeModel>(
     let options = MergeOptions::default();
     let mut cx = MergeCx::agreement(&options, conflicts);
     if a.same_key(b) && !a.same_key(base) {
-        let base = context::without_children_held_by(base, intended);
+        let base = context::without_children_held_by(base, intended, conflicts);
         return cx.merge_root(&base, a, b, Some(intended));
     }
     cx.merge_root(base, a, b, Some(intended))
