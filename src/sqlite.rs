@@ -659,10 +659,53 @@ fn find_schema(conn: &Connection) -> rusqlite::Result<Schema> {
         wrong.push("table device without UNIQUE (name)".to_owned());
     }
     if wrong.is_empty() {
+        wrong = unusual_tables(conn)?;
+    }
+    if wrong.is_empty() {
         Ok(Schema::Ours)
     } else {
         Ok(Schema::Foreign(wrong.join(", ")))
     }
+}
+
+/// What the inventory's tables have beside their columns and keys that the adapter does
+/// not write with (an outside tester's hand-made tables passed the check): no rowid
+/// (`WITHOUT ROWID`: loads read rows by rowid), a conflict clause (`ON CONFLICT REPLACE`
+/// would let a create overwrite a row another writer added), a key column compared under
+/// another collation than `BINARY` (`COLLATE NOCASE` would make two keys one row).
+fn unusual_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut unusual = Vec::new();
+    for (table, _) in TABLES {
+        let (sql, without_rowid): (String, bool) = conn.query_row(
+            "SELECT sql, wr FROM sqlite_master JOIN pragma_table_list ON pragma_table_list.name = sqlite_master.name \
+             WHERE sqlite_master.type = 'table' AND sqlite_master.name = ?1 AND pragma_table_list.schema = 'main'",
+            [table],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        if without_rowid {
+            unusual.push(format!("table {table} WITHOUT ROWID"));
+        }
+        if sql.to_ascii_uppercase().contains("ON CONFLICT") {
+            unusual.push(format!(
+                "table {table} with a conflict clause (ON CONFLICT)"
+            ));
+        }
+        let collated: Vec<String> = conn
+            .prepare(
+                "SELECT DISTINCT info.name FROM pragma_index_list(?1) AS list, \
+                 pragma_index_xinfo(list.name) AS info \
+                 WHERE info.key = 1 AND upper(info.coll) != 'BINARY'",
+            )?
+            .query_map([table], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !collated.is_empty() {
+            unusual.push(format!(
+                "table {table} with keys not compared as written ({} COLLATE)",
+                collated.join(", ")
+            ));
+        }
+    }
+    Ok(unusual)
 }
 
 impl Drop for SqliteInventory {

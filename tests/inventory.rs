@@ -831,7 +831,39 @@ fn a_database_of_another_application_is_refused_before_anything_is_written() {
          CREATE TABLE interface ({}, PRIMARY KEY (device, name));",
         interface.replace("INTEGER", "TEXT")
     );
+    // Tables the adapter does not write with (an outside tester): without rowids (a load
+    // failed with "no such column: rowid", naming no table), a conflict clause that lets a
+    // create overwrite a row, a key compared without case.
+    let ours = |site: &str| {
+        format!(
+            "CREATE TABLE site ({site}); \
+             CREATE TABLE device ({device}, PRIMARY KEY (site, name), UNIQUE (name)); \
+             CREATE TABLE interface ({interface}, PRIMARY KEY (device, name));"
+        )
+    };
+    let without_rowid = ours("name TEXT PRIMARY KEY, region TEXT").replacen(
+        "(name TEXT PRIMARY KEY, region TEXT)",
+        "(name TEXT PRIMARY KEY, region TEXT) WITHOUT ROWID",
+        1,
+    );
+    let replacing = ours("name TEXT PRIMARY KEY ON CONFLICT REPLACE, region TEXT");
+    let nocase = ours("name TEXT PRIMARY KEY COLLATE NOCASE, region TEXT");
     for (file, sql, expected) in [
+        (
+            "without-rowid.sqlite",
+            without_rowid,
+            "table site WITHOUT ROWID",
+        ),
+        (
+            "replacing.sqlite",
+            replacing,
+            "table site with a conflict clause (ON CONFLICT)",
+        ),
+        (
+            "nocase.sqlite",
+            nocase,
+            "table site with keys not compared as written (name COLLATE)",
+        ),
         (
             "no-keys.sqlite",
             no_keys,

@@ -670,7 +670,11 @@ fn a_conflict_under_a_root_both_sides_renamed_survives_a_sync_that_failed_in_par
         )
         .unwrap();
         let paths: Vec<&str> = report.conflicts.iter().map(|c| c.path.as_str()).collect();
-        assert_eq!(paths, ["team[name=t1].members.member[login=u1]"], "round {round}");
+        assert_eq!(
+            paths,
+            ["team[name=t1].members.member[login=u1]"],
+            "round {round}"
+        );
         assert!(a.members.is_empty(), "round {round}: A keeps its delete");
     }
 }
