@@ -764,6 +764,13 @@ fn an_attribute_of_a_recursive_type_is_read_bounded_in_a_diff() {
         .diff(&store(vec![rule(Expr::Leaf(marker))]))
         .unwrap();
     for diff in [created, updated] {
+        // Read bounded, a diff reads back as it was written, in JSON and in postcard.
+        let json: Diff<Rule> =
+            serde_json::from_str(&serde_json::to_string(&diff).unwrap()).unwrap();
+        assert_eq!(json, diff);
+        let bytes: Diff<Rule> =
+            postcard::from_bytes(&postcard::to_allocvec(&diff).unwrap()).unwrap();
+        assert_eq!(bytes, diff);
         let shallow: Diff<Rule> =
             postcard::from_bytes(&with_nots_before(&diff, marker, 3)).unwrap();
         assert!(format!("{shallow:?}").contains("Not(Not(Not(Leaf(123456789))))"));
