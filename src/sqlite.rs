@@ -222,7 +222,23 @@ pub struct SqliteInventory {
 }
 
 fn vlans_text(vlans: &[u16]) -> String {
-    serde_json::to_string(vlans).unwrap_or_else(|_| String::from("[]"))
+    let mut text = String::new();
+    write_vlans(&mut text, vlans);
+    text
+}
+
+/// Writes VLAN ids as this adapter stores them, a JSON list without spaces (`[10,20]`).
+fn write_vlans(out: &mut String, vlans: &[u16]) {
+    use fmt::Write as _;
+    out.push('[');
+    for (at, vlan) in vlans.iter().enumerate() {
+        if at > 0 {
+            out.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{vlan}");
+    }
+    out.push(']');
 }
 
 impl SqliteInventory {
@@ -365,6 +381,7 @@ impl SqliteInventory {
                 interfaces: Store::new(),
             })?;
         }
+        let mut canonical = String::new();
         let mut interfaces = self.conn.prepare(
             "SELECT device, name, description, enabled, mtu, mode, vlans, rowid FROM interface \
              ORDER BY rowid",
@@ -407,8 +424,19 @@ impl SqliteInventory {
                 1 => true,
                 other => return Err(named(&format_args!("enabled {other}: not 0 or 1"))),
             };
-            let vlans: Vec<u16> = serde_json::from_str(&vlans)
-                .map_err(|error| named(&format_args!("vlans {}: {error}", Excerpt(&vlans))))?;
+            let stored = vlans;
+            let vlans: Vec<u16> = serde_json::from_str(&stored)
+                .map_err(|error| named(&format_args!("vlans {}: {error}", Excerpt(&stored))))?;
+            // Only as this adapter writes them (`[1,2]`): other text that reads as the same
+            // list (` [ 1 ] `) was written by something else.
+            canonical.clear();
+            write_vlans(&mut canonical, &vlans);
+            if canonical != stored {
+                return Err(named(&format_args!(
+                    "vlans {}: not as this adapter writes them ({canonical})",
+                    Excerpt(&stored),
+                )));
+            }
             let no_device = || named(&format_args!("no device {device}"));
             let site = device_site.get(&device).ok_or_else(no_device)?;
             let mut site = inventory

@@ -1307,6 +1307,14 @@ fn a_row_that_cannot_be_loaded_is_named_by_its_key() {
         error.contains("interface row (device=ams-d0, name=et-0): vlans \"oops\""),
         "{error}"
     );
+    // A list that reads back, written as this adapter never writes it (it loaded: an
+    // outside tester).
+    corrupt("UPDATE interface SET vlans = ' [ 5 ] ' WHERE device = 'ams-d0' AND name = 'et-0'");
+    let error = load_error();
+    assert!(
+        error.contains("vlans \" [ 5 ] \": not as this adapter writes them ([5])"),
+        "{error}"
+    );
     // A long value is shown in part, the error's length bounded (an outside tester's
     // 100,000 `[` made an error of 100 KB).
     corrupt(
