@@ -699,8 +699,12 @@ fn find_schema(conn: &Connection) -> rusqlite::Result<Schema> {
 /// What the inventory's tables have beside their columns and keys that the adapter does
 /// not write with (an outside tester's hand-made tables passed the check): no rowid
 /// (`WITHOUT ROWID`: loads read rows by rowid), a conflict clause (`ON CONFLICT REPLACE`
-/// would let a create overwrite a row another writer added), a key column compared under
-/// another collation than `BINARY` (`COLLATE NOCASE` would make two keys one row).
+/// would let a create overwrite a row another writer added), a collation other than
+/// `BINARY` on a column or a key (`COLLATE NOCASE` on a key would make two keys one row,
+/// and an update by key change both). Read from
+/// the table's SQL as SQLite keeps it, by words (comments and quoted text left out, so
+/// neither a comment nor a default value that says `on conflict` counts, and any spacing
+/// does).
 fn unusual_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut unusual = Vec::new();
     for (table, _) in TABLES {
@@ -710,30 +714,67 @@ fn unusual_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
             [table],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
+        let words = sql_words(&sql);
+        let pairs = || words.iter().zip(words.iter().skip(1));
         if without_rowid {
             unusual.push(format!("table {table} WITHOUT ROWID"));
         }
-        if sql.to_ascii_uppercase().contains("ON CONFLICT") {
+        if pairs().any(|(a, b)| a == "ON" && b == "CONFLICT") {
             unusual.push(format!(
                 "table {table} with a conflict clause (ON CONFLICT)"
             ));
         }
-        let collated: Vec<String> = conn
-            .prepare(
-                "SELECT DISTINCT info.name FROM pragma_index_list(?1) AS list, \
-                 pragma_index_xinfo(list.name) AS info \
-                 WHERE info.key = 1 AND upper(info.coll) != 'BINARY'",
-            )?
-            .query_map([table], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        if !collated.is_empty() {
+        let collations: Vec<&str> = pairs()
+            .filter(|(a, b)| *a == "COLLATE" && *b != "BINARY")
+            .map(|(_, b)| b.as_str())
+            .collect();
+        if !collations.is_empty() {
             unusual.push(format!(
-                "table {table} with keys not compared as written ({} COLLATE)",
-                collated.join(", ")
+                "table {table} with a collation other than BINARY (COLLATE {})",
+                collations.join(", ")
             ));
         }
     }
     Ok(unusual)
+}
+
+/// The words of an SQL statement, uppercased: names and keywords, with comments and
+/// quoted text (strings, quoted names) left out and punctuation between words.
+fn sql_words(sql: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c.to_ascii_uppercase());
+            continue;
+        }
+        if !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        match c {
+            '-' if chars.peek() == Some(&'-') => {
+                chars.find(|&c| c == '\n');
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                chars.find(|&c| std::mem::replace(&mut last, c) == '*' && c == '/');
+            }
+            // A doubled quote inside is two quoted stretches back to back: both skipped.
+            '\'' | '"' | '`' => {
+                chars.find(|&other| other == c);
+            }
+            '[' => {
+                chars.find(|&c| c == ']');
+            }
+            _ => {}
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 impl Drop for SqliteInventory {
@@ -927,5 +968,25 @@ impl Hooks<Interface> for SqliteInventory {
             "DELETE FROM interface WHERE device = ?1 AND name = ?2",
             params![i.device, i.name],
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sql_words;
+
+    #[test]
+    fn sql_words_skip_comments_and_quoted_text() {
+        assert_eq!(
+            sql_words("name TEXT PRIMARY KEY ON\n  /* x */ CONFLICT -- on conflict\nREPLACE"),
+            [
+                "NAME", "TEXT", "PRIMARY", "KEY", "ON", "CONFLICT", "REPLACE"
+            ]
+        );
+        assert_eq!(
+            sql_words("a TEXT DEFAULT 'on conflict', \"on\" [conflict] `x`"),
+            ["A", "TEXT", "DEFAULT"]
+        );
+        assert_eq!(sql_words("ON/**/CONFLICT"), ["ON", "CONFLICT"]);
     }
 }

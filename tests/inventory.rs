@@ -846,8 +846,9 @@ fn a_database_of_another_application_is_refused_before_anything_is_written() {
         "(name TEXT PRIMARY KEY, region TEXT) WITHOUT ROWID",
         1,
     );
-    let replacing = ours("name TEXT PRIMARY KEY ON CONFLICT REPLACE, region TEXT");
-    let nocase = ours("name TEXT PRIMARY KEY COLLATE NOCASE, region TEXT");
+    let replacing = ours("name TEXT PRIMARY KEY ON\n /* */ CONFLICT REPLACE, region TEXT");
+    // A column compared without case under a key index that is `BINARY` (a reviewer).
+    let nocase = ours("name TEXT COLLATE NOCASE, region TEXT, PRIMARY KEY (name COLLATE BINARY)");
     for (file, sql, expected) in [
         (
             "without-rowid.sqlite",
@@ -862,7 +863,7 @@ fn a_database_of_another_application_is_refused_before_anything_is_written() {
         (
             "nocase.sqlite",
             nocase,
-            "table site with keys not compared as written (name COLLATE)",
+            "table site with a collation other than BINARY (COLLATE NOCASE)",
         ),
         (
             "no-keys.sqlite",
@@ -888,6 +889,16 @@ fn a_database_of_another_application_is_refused_before_anything_is_written() {
         let error = SqliteInventory::open(&path).err().unwrap().to_string();
         assert!(error.contains(expected), "{error}");
     }
+
+    // Words in a comment or a default value are not the table's clauses.
+    let path = dir.path().join("commented.sqlite");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(&ours(
+            "name TEXT PRIMARY KEY, -- no ON CONFLICT here\n region TEXT DEFAULT 'on conflict'",
+        ))
+        .unwrap();
+    assert!(SqliteInventory::open(&path).is_ok());
 
     // A file that is not a database is refused too, and left alone.
     let path = write(dir.path(), "notes.txt", "not a database, just text\n");

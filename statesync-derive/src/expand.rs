@@ -1178,7 +1178,7 @@ fn store_check(field: &Field, at: &TokenStream) -> Option<TokenStream> {
     }
     let ty = field.ty;
     let probe = quote_spanned!(ty.span()=>
-        #at::__private::attribute_not_a_store((&::core::marker::PhantomData::<#ty>).probe());
+        #at::__private::attribute_not_a_store((&::core::marker::PhantomData::<#ty>).__statesync_probe());
     );
     // One of the two is unused, whichever the probe takes.
     Some(quote!({

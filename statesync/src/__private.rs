@@ -403,13 +403,14 @@ pub struct StoreFound;
 /// What a probe of an attribute's type finds: anything else.
 pub struct NotAStore;
 
-/// Finds a `Store` attribute: `(&PhantomData::<T>).probe()` takes this impl when `T` is a
+/// Finds a `Store` attribute: `(&PhantomData::<T>).__statesync_probe()` (a name no trait of
+/// the user's in scope takes) takes this impl when `T` is a
 /// `Store` (the receiver matches without a second reference), [`ProbeAny`]'s otherwise.
 /// The derive asks only of a field whose type is written `Store<..>`: a user's own type
 /// of that name passes.
 pub trait ProbeStore {
     /// What the probe found.
-    fn probe(&self) -> StoreFound {
+    fn __statesync_probe(&self) -> StoreFound {
         StoreFound
     }
 }
@@ -419,7 +420,7 @@ impl<M: DiffModel> ProbeStore for std::marker::PhantomData<crate::Store<M>> {}
 /// See [`ProbeStore`].
 pub trait ProbeAny {
     /// What the probe found.
-    fn probe(&self) -> NotAStore {
+    fn __statesync_probe(&self) -> NotAStore {
         NotAStore
     }
 }

@@ -1,19 +1,23 @@
-//! Reading a created or deleted model of a diff with serde, its nesting bounded.
+//! Reading a created or deleted model, or an update's values, of a diff with serde, its
+//! nesting bounded.
 //!
-//! What a created or deleted model holds is read by its own serde impls, which statesync
-//! does not see into: a model that holds itself in a plain `Vec` nests as deep as the
-//! bytes say, and a format without a nesting limit of its own (postcard, bincode) reads
-//! it level after level on one stack until the stack overflows and the process aborts,
-//! before the depth of what was read can be checked. So a diff reads such a model (one whose
-//! `DiffModel::NESTS_ITSELF` the derive sets: a children field in a cycle, its own or a
-//! descendant's) through [`Bounded`], a deserializer that passes everything to the format's and counts how deep
-//! values nest inside the model: sequences, maps and enums as `serde_json` counts arrays
-//! and objects, up to [`NESTING`], and options and newtypes (which JSON does not nest, but
-//! which recurse all the same in a format that tags them) up to [`WRAPPING`]; deeper is the
-//! format's error. Each level runs where the stack holds what a level may take, on a new
-//! segment when the thread's is short (as the levels of a `Store` do), as judged by the
-//! created model's size and by the stack the levels read so far took: the first level of a
-//! value much larger than the model and what was read before it can take more than that.
+//! What a created or deleted model (or a changed attribute) holds is read by its own serde
+//! impls, which statesync does not see into: a model that holds itself in a plain `Vec`,
+//! or an attribute of a recursive type of the user's (an expression tree), nests as deep
+//! as the bytes say, and a format without a nesting limit of its own (postcard, bincode)
+//! reads it level after level on one stack until the stack overflows and the process
+//! aborts, before the depth of what was read can be checked. So a diff reads the models
+//! whose `DiffModel::READ_BOUNDED` the derive sets (a children field in a cycle, its own or
+//! a descendant's, or a field of a type the derive cannot see to be bounded, its own or a
+//! descendant's) through [`Bounded`], a deserializer that passes everything to the
+//! format's and counts how deep values nest inside the model: sequences, maps and enums as
+//! `serde_json` counts arrays and objects, up to [`NESTING`], and options and newtypes
+//! (which JSON does not nest, but which recurse all the same in a format that tags them) up
+//! to [`WRAPPING`]; deeper is the format's error. Each level runs where the stack holds
+//! what a level may take, on a new segment when the thread's is short (as the levels of a
+//! `Store` do), as judged by the model's size and by the stack the levels read so far
+//! took: the first level of a value much larger than the model and what was read before
+//! it can take more than that.
 
 use std::fmt;
 
@@ -23,14 +27,13 @@ use serde::de::{
 
 use crate::model::DiffModel;
 
-/// How deep sequences, maps and enums may nest inside a created or deleted model read in a
-/// diff: 128, as `serde_json` limits arrays and objects in a whole document (so nothing it
+/// How deep sequences, maps and enums may nest inside a created or deleted model (or an
+/// update's values) read in a diff: 128, as `serde_json` limits arrays and objects in a whole document (so nothing it
 /// carries is refused here). A model that nests through a `Vec` of children takes two per
 /// level.
 const NESTING: usize = 128;
 
-/// How deep options and newtypes may nest inside a created or deleted model read in a diff,
-/// beside [`NESTING`]: four per level of it (a recursive type that recurses through
+/// How deep options and newtypes may nest inside what [`NESTING`] bounds, beside it: four per level of it (a recursive type that recurses through
 /// `Option<Box<...>>` takes one per level; JSON, which does not nest them, cannot carry a
 /// chain of them alone).
 const WRAPPING: usize = 4 * NESTING;
@@ -41,7 +44,8 @@ const WRAPPING: usize = 4 * NESTING;
 const SLACK: usize = 256 << 10;
 
 /// Reads a created or deleted model of a diff (serde's `deserialize_with` of the two
-/// variants of [`crate::Action`]), its nesting bounded by [`NESTING`] and [`WRAPPING`].
+/// variants of [`crate::Action`]), its nesting bounded by [`NESTING`] and [`WRAPPING`]
+/// when `M::READ_BOUNDED`.
 ///
 /// # Errors
 /// The deserializer's, or its custom error when the model nests deeper.

@@ -1,6 +1,6 @@
 // A type of the user's own named `Store` is an attribute like any other, and a `Store` of
 // models with its own `eq` is compared as one value on purpose: neither is refused, and
-// neither warns.
+// neither warns, also beside a trait of the user's with a `probe` method for every type.
 #![deny(warnings)]
 use statesync::DiffModel;
 
@@ -8,6 +8,16 @@ mod shop {
     #[derive(Clone, Debug, PartialEq)]
     pub struct Store<T>(pub Vec<T>);
 }
+
+// A trait of the user's whose method every type has, named as the check's could be (it
+// broke the check: a reviewer).
+trait Probe {
+    fn probe(&self) -> u8 {
+        0
+    }
+}
+
+impl<T: ?Sized> Probe for T {}
 
 #[derive(DiffModel, Clone, Debug, PartialEq)]
 struct Track {
@@ -41,4 +51,5 @@ fn main() {
     b.outlets.0.push("y".into());
     let diff = a.diff(&b).unwrap();
     assert_eq!(diff.summary().update, 1);
+    assert_eq!(diff.probe(), 0);
 }
