@@ -78,7 +78,7 @@ pub use run::Run;
 
 #[cfg(feature = "async")]
 pub use concurrent::{
-    AsyncAdapter, AsyncBridge, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, IsTransient,
+    AsyncAdapter, AsyncBridge, AsyncHooks, AsyncSyncModel, AsyncSyncOptions, Clock, IsTransient,
     RetryPolicy, Sleep, Transient,
 };
 

@@ -13,6 +13,7 @@ use futures::future::{BoxFuture, Shared};
 use super::super::HookError;
 use super::super::fatal::Fatal;
 use super::bridge::Task;
+use super::options::Clock;
 use super::options::{IsTransient, RetryPolicy, Sleep, Transient};
 use super::walk::CallResult;
 
@@ -155,7 +156,7 @@ pub(super) struct Pacer {
     /// The clock the slots are placed on (see [`AsyncSyncOptions::clock`]).
     ///
     /// [`AsyncSyncOptions::clock`]: super::AsyncSyncOptions::clock
-    clock: fn() -> Instant,
+    clock: Clock,
     /// The rate limit's next free slot.
     next: Mutex<Option<Instant>>,
     /// The waits systems asked for and that still run: a timer of the options' each (so
@@ -166,7 +167,7 @@ pub(super) struct Pacer {
 }
 
 impl Pacer {
-    pub(super) fn new(rate: Option<f64>, clock: fn() -> Instant) -> Self {
+    pub(super) fn new(rate: Option<f64>, clock: Clock) -> Self {
         let interval = rate
             .filter(|rate| rate.is_finite() && *rate > 0.0)
             .map(|rate| {
@@ -266,16 +267,16 @@ mod tests {
     fn any_rate_makes_a_pacer_without_panicking() {
         // 1e-20 calls per second is an interval beyond what a Duration holds.
         assert_eq!(
-            Pacer::new(Some(1e-20), Instant::now).interval,
+            Pacer::new(Some(1e-20), Box::new(Instant::now)).interval,
             Some(MAX_INTERVAL)
         );
         assert_eq!(
-            Pacer::new(Some(4.0), Instant::now).interval,
+            Pacer::new(Some(4.0), Box::new(Instant::now)).interval,
             Some(Duration::from_millis(250))
         );
         for no_limit in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert_eq!(
-                Pacer::new(Some(no_limit), Instant::now).interval,
+                Pacer::new(Some(no_limit), Box::new(Instant::now)).interval,
                 None,
                 "{no_limit}"
             );

@@ -82,7 +82,7 @@ where
         sleep.unwrap_or_else(super::options::thread_timer),
         is_transient,
     );
-    let pacer = Pacer::new(rate_limit, clock);
+    let pacer = Pacer::new(rate_limit, clock.unwrap_or_else(|| Box::new(Instant::now)));
     let walked = AssertUnwindSafe(async {
         let mut in_flight = FuturesUnordered::new();
         let mut most_in_flight = 0;

@@ -137,7 +137,7 @@ pub(in crate::sync) mod walk;
 use std::future::Future;
 
 pub use bridge::AsyncBridge;
-pub use options::{AsyncSyncOptions, IsTransient, RetryPolicy, Sleep, Transient};
+pub use options::{AsyncSyncOptions, Clock, IsTransient, RetryPolicy, Sleep, Transient};
 
 use super::parents::Parents;
 use super::report::SyncReport;

@@ -20,6 +20,9 @@ pub(super) fn thread_timer() -> Sleep {
     Box::new(|duration| Box::pin(futures_timer::Delay::new(duration)))
 }
 
+/// A clock: the instant now (see [`AsyncSyncOptions::clock`]).
+pub type Clock = Box<dyn Fn() -> Instant + Send + Sync>;
+
 /// Decides whether a hook's error is worth retrying (see [`AsyncSyncOptions::transient_if`]).
 pub type IsTransient = Box<dyn Fn(&(dyn StdError + 'static)) -> bool + Send + Sync>;
 
@@ -193,7 +196,7 @@ pub struct AsyncSyncOptions<'a> {
     /// At most this many hook calls (retries included) started per second.
     pub rate_limit: Option<f64>,
     pub(super) sleep: Option<Sleep>,
-    pub(super) clock: fn() -> Instant,
+    pub(super) clock: Option<Clock>,
     pub(super) is_transient: Option<IsTransient>,
 }
 
@@ -211,7 +214,7 @@ impl fmt::Debug for AsyncSyncOptions<'_> {
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
             .field("sleep", &self.sleep.is_some())
-            .field("clock", &self.clock)
+            .field("clock", &self.clock.is_some())
             .field("is_transient", &self.is_transient.is_some())
             .finish()
     }
@@ -227,7 +230,7 @@ impl<'a> AsyncSyncOptions<'a> {
             retry: RetryPolicy::default(),
             rate_limit: None,
             sleep: None,
-            clock: Instant::now,
+            clock: None,
             is_transient: None,
         }
     }
@@ -289,8 +292,8 @@ impl<'a> AsyncSyncOptions<'a> {
     /// # }
     /// ```
     #[must_use]
-    pub fn clock(mut self, now: fn() -> Instant) -> Self {
-        self.clock = now;
+    pub fn clock(mut self, now: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
+        self.clock = Some(Box::new(now));
         self
     }
 
