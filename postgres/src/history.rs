@@ -13,6 +13,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use futures_util::{TryStreamExt, pin_mut};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -489,7 +490,10 @@ where
     }
 
     /// Version 0 with the diffs up to `up_to` (all of them: `None`) applied, read in one
-    /// statement; `None` when the root has no version 0 (or none up to `up_to`).
+    /// statement, row by row as they arrive (a history read whole first took about three
+    /// times its text in memory: an outside tester's 4,000 versions of 100 KB peaked at
+    /// 1.15 GB for a 100 KB state); `None` when the root has no version 0 (or none up to
+    /// `up_to`).
     async fn replay(
         &self,
         client: &impl GenericClient,
@@ -502,9 +506,12 @@ where
             self.table
         );
         let up_to = up_to.unwrap_or(i64::MAX);
-        let rows = client.query(&sql, &[self.root()?, &up_to]).await?;
+        let params: [&(dyn ToSql + Sync); 2] = [self.root()?, &up_to];
+        let rows = client.query_raw(&sql, params).await?;
+        pin_mut!(rows);
         let mut checkout: Option<Checkout<M>> = None;
-        for row in &rows {
+        while let Some(row) = rows.try_next().await? {
+            let row = &row;
             let at: i64 = row.try_get(0)?;
             let what = || format!("history {:?} version {at}", self.root);
             // The sequence first: a missing version makes its successor's chain check fail
