@@ -72,8 +72,10 @@ pub enum Error {
         /// The history it was given to.
         history: String,
     },
-    /// A sync whose changes could not be written: the transaction was rolled back.
-    #[error("sync not committed (rolled back{}): {cause}", if *target_reloaded { ", target reloaded" } else { "; the target could not be reloaded" })]
+    /// A sync whose changes could not be written: the transaction was rolled back, or, when
+    /// the connection was lost on the way (the target could then not be reloaded either),
+    /// its outcome is unknown: load the tables again.
+    #[error("sync not committed ({}): {cause}", if *target_reloaded { "rolled back, target reloaded" } else { "rolled back, or of unknown outcome if the connection was lost while committing; the target could not be reloaded: load it again" })]
     NotCommitted {
         /// Why the write failed.
         cause: Box<Error>,
