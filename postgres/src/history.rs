@@ -676,11 +676,12 @@ where
             sound(),
             self.table
         );
-        let rows = client
-            .query(&sql, &[self.root()?, &checkout.version])
-            .await?;
+        // Row by row as they arrive, as `replay` reads them.
+        let params: [&(dyn ToSql + Sync); 2] = [self.root()?, &checkout.version];
+        let rows = client.query_raw(&sql, params).await?;
+        pin_mut!(rows);
         // The checkout's own version first, as the checkout has it.
-        let held = match rows.first() {
+        let held = match rows.try_next().await? {
             Some(row) => {
                 row.try_get::<_, i64>(0)? == checkout.version
                     && row.try_get::<_, String>(2)? == checkout.digest
@@ -693,21 +694,26 @@ where
                 history: format!("{:?} in {}", self.root, self.table),
             });
         }
-        let rows = rows.get(1..).unwrap_or_default();
-        for row in rows {
+        let mut pulled = 0;
+        while let Some(row) = rows.try_next().await? {
             let version: i64 = row.try_get(0)?;
             self.in_sequence(version, Some(checkout.version))?;
-            self.check_sound(row, 3, version)?;
+            self.check_sound(&row, 3, version)?;
             let what = || format!("history {:?} version {version}", self.root);
             // A version's diff is read only after its predecessor's row, which the
             // checkout holds (`VersionGone` above), so a diff read is never NULL.
             let diff: Option<String> = row.try_get(1)?;
             let diff: Diff<M> = read_json(diff.as_deref().unwrap_or("null"), what)?;
+            // Read before the state moves: the checkout's version, digest and state move
+            // together or not at all (a NULL digest left a checkout at the new version
+            // with the old digest: an outside tester).
+            let digest: String = row.try_get(2)?;
             apply_stored(&mut checkout.state, &diff, what)?;
             checkout.version = version;
-            checkout.digest = row.try_get(2)?;
+            checkout.digest = digest;
+            pulled += 1;
         }
-        Ok(rows.len())
+        Ok(pulled)
     }
 
     /// Commits `next` as the version after `base`: the diff from `base.state` is inserted

@@ -691,6 +691,39 @@ async fn a_version_removed_from_the_middle_is_named_as_a_gap() {
     gap(history.pull(&client, &mut start).await.map(drop));
 }
 
+/// A pull that fails on a version's row leaves the checkout at the version before, its
+/// state, version and digest together: with a chain digest made NULL by hand (its
+/// constraint dropped first), the checkout took the new state and version with the old
+/// digest, and a commit from it said `NoSuchVersion` of a version that exists (an outside
+/// tester).
+#[tokio::test]
+#[cfg_attr(not(has_database), ignore = "needs DATABASE_URL (a PostgreSQL server)")]
+async fn a_pull_that_fails_on_a_row_leaves_the_checkout_whole() {
+    let (guard, client, history, mut start) = versions_0_to_2("hist_null_chain").await;
+    let table = guard.schema.table("statesync_history");
+    client
+        .batch_execute(&format!(
+            "ALTER TABLE {table} ALTER COLUMN chain DROP NOT NULL;
+             UPDATE {table} SET chain = NULL WHERE version = 2"
+        ))
+        .await
+        .unwrap();
+    assert!(history.pull(&client, &mut start).await.is_err());
+    assert_eq!(start.version(), 1);
+    let first = history.checkout(&client, 1).await.unwrap();
+    assert_eq!(start.state(), first.state());
+    let refused = history
+        .commit(&client, &start, &bump(start.state(), 1), "late")
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(statesync_postgres::CommitError::Stale { base: 1, head: 2 })
+        ),
+        "{refused:?}"
+    );
+}
+
 /// A model with a JSON blob attribute, which a client may fill as deep as it likes.
 #[derive(DiffModel, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Desk {
