@@ -724,10 +724,25 @@ fn unusual_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
                 "table {table} with a conflict clause (ON CONFLICT)"
             ));
         }
-        let collations: Vec<&str> = pairs()
-            .filter(|(a, b)| *a == "COLLATE" && *b != "BINARY")
-            .map(|(_, b)| b.as_str())
+        let mut collations: Vec<String> = pairs()
+            .filter(|(a, _)| *a == "COLLATE")
+            .map(|(_, b)| b.trim_start_matches(QUOTED).to_owned())
+            .filter(|name| name != "BINARY")
             .collect();
+        // And as SQLite itself reads the keys' collations, should the words miss one.
+        let keyed: Vec<String> = conn
+            .prepare(
+                "SELECT DISTINCT upper(info.coll) FROM pragma_index_list(?1) AS list, \
+                 pragma_index_xinfo(list.name) AS info \
+                 WHERE info.key = 1 AND upper(info.coll) != 'BINARY'",
+            )?
+            .query_map([table], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for name in keyed {
+            if !collations.contains(&name) {
+                collations.push(name);
+            }
+        }
         if !collations.is_empty() {
             unusual.push(format!(
                 "table {table} with a collation other than BINARY (COLLATE {})",
@@ -738,8 +753,12 @@ fn unusual_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     Ok(unusual)
 }
 
-/// The words of an SQL statement, uppercased: names and keywords, with comments and
-/// quoted text (strings, quoted names) left out and punctuation between words.
+/// What starts a word that was quoted (see [`sql_words`]): never a keyword.
+const QUOTED: char = '"';
+
+/// The words of an SQL statement, uppercased: names and keywords, and quoted text
+/// (strings, quoted names) each as one word marked [`QUOTED`] in place of its quotes, with
+/// comments left out and punctuation between words.
 fn sql_words(sql: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
@@ -761,12 +780,14 @@ fn sql_words(sql: &str) -> Vec<String> {
                 let mut last = ' ';
                 chars.find(|&c| std::mem::replace(&mut last, c) == '*' && c == '/');
             }
-            // A doubled quote inside is two quoted stretches back to back: both skipped.
-            '\'' | '"' | '`' => {
-                chars.find(|&other| other == c);
-            }
-            '[' => {
-                chars.find(|&c| c == ']');
+            // Quoted text is one word, its quotes left out, so that words written in it
+            // are not read as clauses (`DEFAULT 'on conflict'`) while a quoted name still
+            // counts (`COLLATE "NOCASE"`: a reviewer). A doubled quote inside is two
+            // quoted stretches back to back.
+            '\'' | '"' | '`' | '[' => {
+                let end = if c == '[' { ']' } else { c };
+                let quoted: String = chars.by_ref().take_while(|&other| other != end).collect();
+                words.push(format!("{QUOTED}{}", quoted.to_ascii_uppercase()));
             }
             _ => {}
         }
@@ -985,7 +1006,19 @@ mod tests {
         );
         assert_eq!(
             sql_words("a TEXT DEFAULT 'on conflict', \"on\" [conflict] `x`"),
-            ["A", "TEXT", "DEFAULT"]
+            [
+                "A",
+                "TEXT",
+                "DEFAULT",
+                "\"ON CONFLICT",
+                "\"ON",
+                "\"CONFLICT",
+                "\"X"
+            ]
+        );
+        assert_eq!(
+            sql_words("name COLLATE 'nocase')"),
+            ["NAME", "COLLATE", "\"NOCASE"]
         );
         assert_eq!(sql_words("ON/**/CONFLICT"), ["ON", "CONFLICT"]);
     }

@@ -849,6 +849,8 @@ fn a_database_of_another_application_is_refused_before_anything_is_written() {
     let replacing = ours("name TEXT PRIMARY KEY ON\n /* */ CONFLICT REPLACE, region TEXT");
     // A column compared without case under a key index that is `BINARY` (a reviewer).
     let nocase = ours("name TEXT COLLATE NOCASE, region TEXT, PRIMARY KEY (name COLLATE BINARY)");
+    // A quoted collation name, last in its table (it passed: a reviewer).
+    let quoted_nocase = ours("name TEXT, region TEXT, PRIMARY KEY (name COLLATE \"NOCASE\")");
     for (file, sql, expected) in [
         (
             "without-rowid.sqlite",
@@ -863,6 +865,11 @@ fn a_database_of_another_application_is_refused_before_anything_is_written() {
         (
             "nocase.sqlite",
             nocase,
+            "table site with a collation other than BINARY (COLLATE NOCASE)",
+        ),
+        (
+            "quoted-nocase.sqlite",
+            quoted_nocase,
             "table site with a collation other than BINARY (COLLATE NOCASE)",
         ),
         (
@@ -895,7 +902,8 @@ fn a_database_of_another_application_is_refused_before_anything_is_written() {
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute_batch(&ours(
-            "name TEXT PRIMARY KEY, -- no ON CONFLICT here\n region TEXT DEFAULT 'on conflict'",
+            "name TEXT COLLATE \"BINARY\" PRIMARY KEY, -- no ON CONFLICT here\n \
+             region TEXT DEFAULT 'on conflict'",
         ))
         .unwrap();
     assert!(SqliteInventory::open(&path).is_ok());

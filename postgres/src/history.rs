@@ -492,8 +492,9 @@ where
     /// Version 0 with the diffs up to `up_to` (all of them: `None`) applied, read in one
     /// statement, row by row as they arrive (a history read whole first took about three
     /// times its text in memory: an outside tester's 4,000 versions of 100 KB peaked at
-    /// 1.15 GB for a 100 KB state); `None` when the root has no version 0 (or none up to
-    /// `up_to`).
+    /// 1.15 GB for a 100 KB state). The statement stays open while the rows are applied,
+    /// so a `statement_timeout` covers that work. `None` when the root has no version 0
+    /// (or none up to `up_to`).
     async fn replay(
         &self,
         client: &impl GenericClient,

@@ -242,7 +242,8 @@ impl PgInventory {
     /// # Errors
     /// A failed diff (nothing written); [`Error::NotCommitted`] when the write failed:
     /// the transaction was rolled back, and `target` was reloaded from the tables (if the
-    /// reload failed too, the error says so, and `target` must be loaded again).
+    /// reload failed too, the error says so, the connection may have been lost while
+    /// committing, so the outcome is unknown, and `target` must be loaded again).
     pub async fn sync(
         &self,
         client: &mut Client,
