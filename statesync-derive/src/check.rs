@@ -266,18 +266,18 @@ fn is_invisible(c: char) -> bool {
 }
 
 /// The collections `children` takes (by their last path segment).
-const COLLECTIONS: &[&str] = &["Store", "Vec", "BTreeMap", "HashMap", "IndexMap"];
+pub(crate) const COLLECTIONS: &[&str] = &["Store", "Vec", "BTreeMap", "HashMap", "IndexMap"];
 
 /// Scalars: never collections of models, nor models (by their last path segment, written
 /// without parameters).
-const SCALARS: &[&str] = &[
+pub(crate) const SCALARS: &[&str] = &[
     "bool", "char", "str", "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
     "i32", "i64", "i128", "isize", "f32", "f64", "PathBuf",
 ];
 
 /// Standard generic types that are never collections of models, nor models (by their last
 /// path segment).
-const STD_GENERICS: &[&str] = &[
+pub(crate) const STD_GENERICS: &[&str] = &[
     "Option",
     "Box",
     "Rc",
@@ -299,7 +299,7 @@ const STD_GENERICS: &[&str] = &[
 /// through the standard library (`std::sync::Arc<T>`) rather than being bare (`Arc<T>`);
 /// `None` for a path through the user's modules (`shipping::Box<T>` names the user's type,
 /// whatever its name).
-fn judged_segment(path: &syn::TypePath) -> Option<(&syn::PathSegment, bool)> {
+pub(crate) fn judged_segment(path: &syn::TypePath) -> Option<(&syn::PathSegment, bool)> {
     if path.qself.is_some() {
         return None;
     }

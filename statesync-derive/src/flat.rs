@@ -3,28 +3,12 @@
 
 use syn::{GenericArgument, PathArguments, Type};
 
-/// Types without type parameters that nest no deeper than themselves.
-const LEAVES: &[&str] = &[
-    "bool",
-    "char",
-    "i8",
-    "i16",
-    "i32",
-    "i64",
-    "i128",
-    "isize",
-    "u8",
-    "u16",
-    "u32",
-    "u64",
-    "u128",
-    "usize",
-    "f32",
-    "f64",
-    "str",
-    "String",
+use crate::check::{COLLECTIONS, SCALARS, STD_GENERICS, judged_segment};
+
+/// Standard types without type parameters, beside the scalars ([`SCALARS`]), that nest no
+/// deeper than themselves (and the `NonZero` integers).
+const MORE_LEAVES: &[&str] = &[
     "OsString",
-    "PathBuf",
     "Duration",
     "SystemTime",
     "IpAddr",
@@ -33,60 +17,37 @@ const LEAVES: &[&str] = &[
     "SocketAddr",
     "SocketAddrV4",
     "SocketAddrV6",
-    "NonZeroU8",
-    "NonZeroU16",
-    "NonZeroU32",
-    "NonZeroU64",
-    "NonZeroU128",
-    "NonZeroUsize",
-    "NonZeroI8",
-    "NonZeroI16",
-    "NonZeroI32",
-    "NonZeroI64",
-    "NonZeroI128",
-    "NonZeroIsize",
 ];
 
-/// Types that nest only as deep as their type arguments.
-const CONTAINERS: &[&str] = &[
-    "Option",
-    "Vec",
-    "VecDeque",
-    "LinkedList",
-    "BTreeSet",
-    "HashSet",
-    "BinaryHeap",
-    "BTreeMap",
-    "HashMap",
-    "IndexMap",
-    "IndexSet",
-    "Box",
-    "Rc",
-    "Arc",
-    "Cow",
-    "Reverse",
-    "Wrapping",
-    "Cell",
-    "RefCell",
-    "Mutex",
-    "RwLock",
-];
+/// Standard generic types, beside the collections ([`COLLECTIONS`]) and [`STD_GENERICS`],
+/// that nest only as deep as their type arguments.
+const MORE_CONTAINERS: &[&str] = &["IndexSet", "Reverse", "Wrapping"];
 
-/// Whether `ty` is surely bounded in nesting by its type: built of the std types above,
-/// tuples, arrays and references. A type of the user's (an expression tree that holds
-/// itself), a type parameter or anything the derive cannot see into is not.
+/// Whether `ty` is surely bounded in nesting by its type: built of standard types (named
+/// bare or through `std`, `core` or `alloc`: a path through the user's modules names the
+/// user's type, whatever its name, as [`judged_segment`] says), tuples, arrays and
+/// references. A type of the user's (an expression tree that holds itself), a type
+/// parameter or anything the derive cannot see into is not.
 pub fn surely_flat(ty: &Type) -> bool {
     match ty {
-        Type::Path(path) if path.qself.is_none() => {
-            let Some(last) = path.path.segments.last() else {
+        Type::Path(path) => {
+            let Some((last, _)) = judged_segment(path) else {
                 return false;
             };
             let name = last.ident.to_string();
+            let name = name.as_str();
             match &last.arguments {
-                PathArguments::None => LEAVES.contains(&name.as_str()),
+                PathArguments::None => {
+                    SCALARS.contains(&name)
+                        || MORE_LEAVES.contains(&name)
+                        || name.starts_with("NonZero")
+                }
                 PathArguments::AngleBracketed(args) => {
+                    let container = [COLLECTIONS, STD_GENERICS, MORE_CONTAINERS]
+                        .iter()
+                        .any(|names| names.contains(&name));
                     name == "PhantomData"
-                        || CONTAINERS.contains(&name.as_str())
+                        || container
                             && args.args.iter().all(|arg| match arg {
                                 GenericArgument::Type(ty) => surely_flat(ty),
                                 GenericArgument::Lifetime(_) | GenericArgument::Const(_) => true,
@@ -119,6 +80,8 @@ mod tests {
             parse_quote!(BTreeMap<String, [u8; 4]>),
             parse_quote!(&'a str),
             parse_quote!(std::borrow::Cow<'a, str>),
+            parse_quote!(core::num::NonZeroU32),
+            parse_quote!(std::marker::PhantomData<T>),
         ] {
             assert!(surely_flat(&ty), "{}", quote::quote!(#ty));
         }
@@ -134,6 +97,9 @@ mod tests {
             parse_quote!(<T as Trait>::Value),
             parse_quote!(serde_json::Value),
             parse_quote!(fn(u8)),
+            // A type of the user's named like a standard one.
+            parse_quote!(exprs::Vec<Expr>),
+            parse_quote!(crate::shapes::String),
         ] {
             assert!(!surely_flat(&ty), "{}", quote::quote!(#ty));
         }
