@@ -222,23 +222,7 @@ pub struct SqliteInventory {
 }
 
 fn vlans_text(vlans: &[u16]) -> String {
-    let mut text = String::new();
-    write_vlans(&mut text, vlans);
-    text
-}
-
-/// Writes VLAN ids as this adapter stores them, a JSON list without spaces (`[10,20]`).
-fn write_vlans(out: &mut String, vlans: &[u16]) {
-    use fmt::Write as _;
-    out.push('[');
-    for (at, vlan) in vlans.iter().enumerate() {
-        if at > 0 {
-            out.push(',');
-        }
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{vlan}");
-    }
-    out.push(']');
+    serde_json::to_string(vlans).unwrap_or_else(|_| String::from("[]"))
 }
 
 impl SqliteInventory {
@@ -381,7 +365,8 @@ impl SqliteInventory {
                 interfaces: Store::new(),
             })?;
         }
-        let mut canonical = String::new();
+        // The text this adapter writes for a row's VLANs (`vlans_text`), one buffer per load.
+        let mut canonical = Vec::new();
         let mut interfaces = self.conn.prepare(
             "SELECT device, name, description, enabled, mtu, mode, vlans, rowid FROM interface \
              ORDER BY rowid",
@@ -430,11 +415,13 @@ impl SqliteInventory {
             // Only as this adapter writes them (`[1,2]`): other text that reads as the same
             // list (` [ 1 ] `) was written by something else.
             canonical.clear();
-            write_vlans(&mut canonical, &vlans);
-            if canonical != stored {
+            if serde_json::to_writer(&mut canonical, &vlans).is_err()
+                || canonical != stored.as_bytes()
+            {
                 return Err(named(&format_args!(
-                    "vlans {}: not as this adapter writes them ({canonical})",
+                    "vlans {}: not as this adapter writes them ({})",
                     Excerpt(&stored),
+                    String::from_utf8_lossy(&canonical),
                 )));
             }
             let no_device = || named(&format_args!("no device {device}"));
@@ -701,10 +688,10 @@ fn find_schema(conn: &Connection) -> rusqlite::Result<Schema> {
 /// (`WITHOUT ROWID`: loads read rows by rowid), a conflict clause (`ON CONFLICT REPLACE`
 /// would let a create overwrite a row another writer added), a collation other than
 /// `BINARY` on a column or a key (`COLLATE NOCASE` on a key would make two keys one row,
-/// and an update by key change both). Read from
-/// the table's SQL as SQLite keeps it, by words (comments and quoted text left out, so
-/// neither a comment nor a default value that says `on conflict` counts, and any spacing
-/// does).
+/// and an update by key change both). Read from the table's SQL as SQLite keeps it, by
+/// words ([`sql_words`]: comments left out, quoted text one marked word, so neither a
+/// comment nor a default value that says `on conflict` counts, any spacing does, and a
+/// quoted collation name is read), and from SQLite's own reading of the keys' collations.
 fn unusual_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut unusual = Vec::new();
     for (table, _) in TABLES {
@@ -997,7 +984,7 @@ mod tests {
     use super::sql_words;
 
     #[test]
-    fn sql_words_skip_comments_and_quoted_text() {
+    fn sql_words_skip_comments_and_mark_quoted_text() {
         assert_eq!(
             sql_words("name TEXT PRIMARY KEY ON\n  /* x */ CONFLICT -- on conflict\nREPLACE"),
             [

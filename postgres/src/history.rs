@@ -512,13 +512,12 @@ where
         pin_mut!(rows);
         let mut checkout: Option<Checkout<M>> = None;
         while let Some(row) = rows.try_next().await? {
-            let row = &row;
             let at: i64 = row.try_get(0)?;
             let what = || format!("history {:?} version {at}", self.root);
             // The sequence first: a missing version makes its successor's chain check fail
             // too, and the gap is what to name.
             self.in_sequence(at, checkout.as_ref().map(Checkout::version))?;
-            self.check_sound(row, 4, at)?;
+            self.check_sound(&row, 4, at)?;
             match checkout.as_mut() {
                 None => {
                     let snapshot: String = row.try_get(1)?;

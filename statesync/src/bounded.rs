@@ -28,14 +28,14 @@ use serde::de::{
 use crate::model::DiffModel;
 
 /// How deep sequences, maps and enums may nest inside a created or deleted model (or an
-/// update's values) read in a diff: 128, as `serde_json` limits arrays and objects in a whole document (so nothing it
-/// carries is refused here). A model that nests through a `Vec` of children takes two per
-/// level.
+/// update's values) read in a diff: 128, as `serde_json` limits arrays and objects in a
+/// whole document (so nothing it carries is refused here). A model that nests through a
+/// `Vec` of children takes two per level.
 const NESTING: usize = 128;
 
-/// How deep options and newtypes may nest inside what [`NESTING`] bounds, beside it: four per level of it (a recursive type that recurses through
-/// `Option<Box<...>>` takes one per level; JSON, which does not nest them, cannot carry a
-/// chain of them alone).
+/// How deep options and newtypes may nest inside what [`NESTING`] bounds, beside it: four
+/// per level of it (a recursive type that recurses through `Option<Box<...>>` takes one per
+/// level; JSON, which does not nest them, cannot carry a chain of them alone).
 const WRAPPING: usize = 4 * NESTING;
 
 /// A segment of new stack beyond one level's, asked for at each check so that the next

@@ -13,8 +13,7 @@ use futures::future::{BoxFuture, Shared};
 use super::super::HookError;
 use super::super::fatal::Fatal;
 use super::bridge::Task;
-use super::options::Clock;
-use super::options::{IsTransient, RetryPolicy, Sleep, Transient};
+use super::options::{Clock, IsTransient, RetryPolicy, Sleep, Transient};
 use super::walk::CallResult;
 
 /// What a call needs of the options.
