@@ -164,9 +164,7 @@ impl AsyncHooks<Job> for Storm {
     async fn create(&self, job: &Job, _: &Parents) -> Result<(), HookError> {
         if self.refused.lock().unwrap().insert(job.id) {
             yield_times(1).await;
-            return Err(Transient::new("429")
-                .after(Duration::from_millis(20))
-                .into());
+            return Err(too_many_requests(Duration::from_millis(20)));
         }
         Ok(())
     }
@@ -209,9 +207,7 @@ impl AsyncHooks<Job> for Clocked {
         if first && job.id == 0 {
             // The others have taken their slots by now.
             yield_times(1).await;
-            return Err(Transient::new("429")
-                .after(Duration::from_millis(350))
-                .into());
+            return Err(too_many_requests(Duration::from_millis(350)));
         }
         Ok(())
     }
@@ -252,9 +248,7 @@ impl AsyncHooks<Job> for Ordered {
         self.order.lock().unwrap().push(job.id);
         if job.id == 0 {
             yield_times(1).await;
-            return Err(Transient::new("429")
-                .after(Duration::from_millis(20))
-                .into());
+            return Err(too_many_requests(Duration::from_millis(20)));
         }
         Ok(())
     }
@@ -346,6 +340,11 @@ async fn a_rate_limit_follows_the_options_clock() {
     assert_eq!(seconds, [0, 1, 2, 3, 4]);
 }
 
+/// A `429` asking to come back after `wait`.
+fn too_many_requests(wait: Duration) -> HookError {
+    Transient::new("429").after(wait).into()
+}
+
 /// Yields to the executor `times` times.
 async fn yield_times(times: usize) {
     let mut left = times;
@@ -371,7 +370,7 @@ impl AsyncHooks<Job> for WaitThenGone {
         match job.id {
             0 => {
                 yield_times(1).await;
-                Err(Transient::new("429").after(Duration::from_secs(4)).into())
+                Err(too_many_requests(Duration::from_secs(4)))
             }
             1 => {
                 yield_times(12).await;
