@@ -401,16 +401,45 @@ fn changes_type(model: &Model) -> TokenStream {
     // Compared field by field, each comparison placed at its field, so a type without
     // `PartialEq` is underlined where the user wrote it; an attribute with its own `eq` is
     // compared with it (its type need not be `PartialEq`).
-    let field_eqs = attributes.iter().map(|field| {
+    let field_eqs = attributes.iter().enumerate().map(|(index, field)| {
         let member = field.ident;
         match field.eq() {
             None => quote_spanned!(field.span()=> self.#member == __other.#member),
-            Some(eq) => {
+            Some(_) => {
                 let at = model.krate_at(field.span());
-                let eq = eq_outside_the_model(model, &generics, field.span(), eq);
+                let eq = eq_function(index);
                 quote_spanned!(field.span()=>
-                    #at::__private::same_change(&self.#member, &__other.#member, #eq)
+                    #at::__private::same_change(&self.#member, &__other.#member, Self::#eq)
                 )
+            }
+        }
+    });
+    // Each `eq` is called in one place, a function of the record (whose parameters are a
+    // subset of the model's, so the model's description can name it too): a function of the
+    // wrong signature is one error.
+    let eq_functions: Vec<TokenStream> = attributes
+        .iter()
+        .enumerate()
+        .filter_map(|(index, field)| {
+            let eq = field.eq()?;
+            let ty = field.ty;
+            let name = eq_function(index);
+            let call = eq_outside_the_model(model, &generics, eq);
+            // The return type at the derive: a function of another return type is
+            // underlined at its name, not also at the field.
+            let bool = quote!(::core::primitive::bool);
+            Some(quote_spanned!(field.span()=>
+                fn #name(__a: &#ty, __b: &#ty) -> #bool { #call }
+            ))
+        })
+        .collect();
+    let eq_functions = (!eq_functions.is_empty()).then(|| {
+        quote! {
+            #[automatically_derived]
+            #allow
+            #[doc(hidden)]
+            impl #impl_generics #ident #type_generics #where_clause {
+                #(#eq_functions)*
             }
         }
     });
@@ -429,6 +458,8 @@ fn changes_type(model: &Model) -> TokenStream {
         #vis struct #ident #generics #where_clause { #(#fields,)* }
 
         #serde
+
+        #eq_functions
 
         #[automatically_derived]
         #allow
@@ -679,30 +710,32 @@ fn model_impl(model: &Model) -> TokenStream {
             let name = Ident::new(&name.to_string(), field.span());
             quote_spanned!(field.span()=> __V::attribute(__v, &Self::#name);)
         });
-    let attribute_defs = attributes
-        .iter()
-        .zip(&attribute_consts)
-        .map(|(field, name)| {
-            let member = field.ident;
-            let ty = field.ty;
-            let variant = variant(field);
-            let eq = field_eq(field);
-            let at = model.krate_at(field.span());
-            let [get, get_mut] = accessor_names(name);
-            let store_check = store_check(field, &at);
-            quote_spanned!(field.span()=>
-                fn #get(__m: &Self) -> &#ty { #store_check &__m.#member }
-                fn #get_mut(__m: &mut Self) -> &mut #ty { &mut __m.#member }
-                const #name: #at::Attribute<Self, #ty> = #at::Attribute {
-                    field: #field_enum::#variant,
-                    get: Self::#get,
-                    get_mut: Self::#get_mut,
-                    change: |__c| &__c.#member,
-                    change_mut: |__c| &mut __c.#member,
-                    eq: #eq,
-                };
-            )
-        });
+    let attribute_defs =
+        attributes
+            .iter()
+            .zip(&attribute_consts)
+            .enumerate()
+            .map(|(index, (field, name))| {
+                let member = field.ident;
+                let ty = field.ty;
+                let variant = variant(field);
+                let eq = field_eq(model, index, field);
+                let at = model.krate_at(field.span());
+                let [get, get_mut] = accessor_names(name);
+                let store_check = store_check(field, &at);
+                quote_spanned!(field.span()=>
+                    fn #get(__m: &Self) -> &#ty { #store_check &__m.#member }
+                    fn #get_mut(__m: &mut Self) -> &mut #ty { &mut __m.#member }
+                    const #name: #at::Attribute<Self, #ty> = #at::Attribute {
+                        field: #field_enum::#variant,
+                        get: Self::#get,
+                        get_mut: Self::#get_mut,
+                        change: |__c| &__c.#member,
+                        change_mut: |__c| &mut __c.#member,
+                        eq: #eq,
+                    };
+                )
+            });
     let child_consts: Vec<Ident> = (0..children.len())
         .map(|index| quote::format_ident!("__STATESYNC_CHILDREN_{}", index))
         .collect();
@@ -1208,15 +1241,10 @@ fn accessor_names(name: &Ident) -> [Ident; 2] {
 /// its parameters (`Self::same` becomes `<Gauge<T>>::same`). A model parameter the record
 /// does not have (one only skipped or children fields use) cannot be named there: that is
 /// an error on the path.
-fn eq_outside_the_model(
-    model: &Model,
-    in_scope: &syn::Generics,
-    span: Span,
-    eq: &syn::Path,
-) -> TokenStream {
+fn eq_outside_the_model(model: &Model, in_scope: &syn::Generics, eq: &syn::Path) -> TokenStream {
     let mut segments = eq.segments.iter();
     if eq.leading_colon.is_some() || segments.next().is_none_or(|first| first.ident != "Self") {
-        return eq_closure(span, eq, eq.to_token_stream());
+        return eq_call(eq, eq.to_token_stream());
     }
     let ident = model.ident;
     let generics = model.generics;
@@ -1246,15 +1274,20 @@ fn eq_outside_the_model(
     let at = eq.span();
     let model = crate::ast::placed_at(quote!(<#ident #args>), at);
     let rest = segments.map(|segment| quote_spanned!(at=> ::#segment));
-    eq_closure(span, eq, quote!(#model #(#rest)*))
+    eq_call(eq, quote!(#model #(#rest)*))
 }
 
-/// `|__a, __b| function(__a, __b)` at `span` (the field), with the call's parentheses at
-/// the end of the `eq` path, so that a function of the wrong return type is underlined in
-/// the attribute (from the path's first segment to its last).
-fn eq_closure(span: Span, eq: &syn::Path, function: TokenStream) -> TokenStream {
-    let call = quote_spanned!(call_span(eq)=> #function(__a, __b));
-    quote_spanned!(span=> |__a, __b| #call)
+/// `function(__a, __b)` with the call's parentheses at the end of the `eq` path, so that a
+/// function of the wrong return type is underlined in the attribute (from the path's first
+/// segment to its last).
+fn eq_call(eq: &syn::Path, function: TokenStream) -> TokenStream {
+    quote_spanned!(call_span(eq)=> #function(__a, __b))
+}
+
+/// The name of the record of changes' function that calls the `eq` of the attribute at
+/// `index`.
+fn eq_function(index: usize) -> Ident {
+    quote::format_ident!("__statesync_eq_{}", index)
 }
 
 /// Where the parentheses of a call of `path` go: its last segment (resolved as the
@@ -1267,13 +1300,18 @@ fn call_span(path: &syn::Path) -> Span {
     crate::ast::located_at(last)
 }
 
-/// The attribute's equality: the field's `eq`, or `PartialEq::eq` of its type (a function,
-/// not a closure: one for every attribute of that type in every model, and no shim).
-fn field_eq(field: &Field) -> TokenStream {
+/// The equality of the attribute at `index`: the record of changes' function that calls
+/// the field's `eq`, or `PartialEq::eq` of its type (a function, not a closure: one for
+/// every attribute of that type in every model, and no shim).
+fn field_eq(model: &Model, index: usize, field: &Field) -> TokenStream {
     let span = field.span();
     let ty = field.ty;
+    let krate = model.krate_at(span);
     match field.eq() {
-        Some(eq) => eq_closure(span, eq, eq.to_token_stream()),
+        Some(_) => {
+            let eq = eq_function(index);
+            quote_spanned!(span=> <<Self as #krate::DiffModel>::Changes>::#eq)
+        }
         None => quote_spanned!(span=> <#ty as ::core::cmp::PartialEq>::eq),
     }
 }
