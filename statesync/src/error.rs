@@ -197,8 +197,9 @@ pub enum Error {
     /// A root diff that is neither empty, nor an update of the root, nor its replacement (a
     /// delete and a create under two different keys): a root holds exactly one model.
     #[error(
-        "cannot apply to the root {}: a root diff must be one update, or one delete and one create under two different keys",
-        Element(model, key)
+        "cannot apply to the root {}: {}",
+        Element(model, key),
+        RootShapes(key)
     )]
     InvalidRootDiff {
         /// Model name of the root.
@@ -380,6 +381,23 @@ impl fmt::Display for Element<'_> {
             f.write_str(model)
         } else {
             write!(f, "{model}[{key}]")
+        }
+    }
+}
+
+/// The shapes a root diff can take, for [`Error::InvalidRootDiff`]: a singleton (its key
+/// renders empty) has one key, so only an update.
+struct RootShapes<'a>(&'a str);
+
+impl fmt::Display for RootShapes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("a root diff of a model without id fields must be one update")
+        } else {
+            f.write_str(
+                "a root diff must be one update, or one delete and one create under two \
+                 different keys",
+            )
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Every derive option, checked through behaviour.
 
-use statesync::{Action, DiffModel, ModelField, Store, Summary};
+use statesync::{Action, Diff, DiffModel, ElementDiff, ModelField, Store, Summary};
 
 #[derive(DiffModel, Clone, Debug, PartialEq)]
 #[statesync(name = "port")]
@@ -212,6 +212,41 @@ fn singleton_keys_are_unit_and_recursive_models_diff_at_every_depth() {
     );
     old.apply(&diff).unwrap();
     assert_eq!(old, new);
+}
+
+/// A singleton root has one key, so its root diff can only be an update: a delete and a
+/// create are refused with that said, not the shapes a keyed root can take (a tester read
+/// "one delete and one create under two different keys" for a model without keys).
+#[test]
+fn a_singleton_root_diff_of_another_shape_says_it_must_be_an_update() {
+    let mut root = SwitchRoot {
+        motd: "hi".into(),
+        nodes: vec![],
+    };
+    let replaced = SwitchRoot {
+        motd: "bye".into(),
+        nodes: vec![],
+    };
+    let element = |action| ElementDiff {
+        key: SwitchRootKey {},
+        action,
+    };
+    let diff = Diff::from_elements(
+        vec![
+            element(Action::Delete(root.clone())),
+            element(Action::Create(replaced)),
+        ],
+        0,
+    )
+    .unwrap();
+    let before = root.clone();
+    let error = root.apply(&diff).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot apply to the root switch_root: a root diff of a model without id fields must \
+         be one update"
+    );
+    assert_eq!(root, before);
 }
 
 /// Generic models: the key and changes carry the parameters they use. A `Store` of a
