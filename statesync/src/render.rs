@@ -252,16 +252,21 @@ pub(crate) fn render_value(value: &dyn Debug) -> String {
 /// `HashMap`'s entries are sorted first); it is built once and not kept.
 #[cfg(feature = "merge")]
 pub(crate) fn render_bounded(value: &dyn Debug, limit: usize) -> String {
-    let mut rendered = render_value(value);
-    if rendered.len() > limit {
+    cut(render_value(value), limit)
+}
+
+/// `text` cut after `limit` bytes (at a character boundary), marked ` …` where it was cut.
+#[cfg(feature = "merge")]
+pub(crate) fn cut(mut text: String, limit: usize) -> String {
+    if text.len() > limit {
         let mut end = limit;
-        while !rendered.is_char_boundary(end) {
+        while !text.is_char_boundary(end) {
             end -= 1;
         }
-        rendered.truncate(end);
-        rendered.push_str(" …");
+        text.truncate(end);
+        text.push_str(" …");
     }
-    rendered
+    text
 }
 
 impl<M: DiffModel> Diff<M> {

@@ -1136,3 +1136,91 @@ fn a_projection_whose_rows_collide_is_refused() {
     }
     assert_eq!(view, shown);
 }
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Event {
+    #[statesync(id)]
+    title: String,
+    #[statesync(children)]
+    attendees: Store<Attendee>,
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Attendee {
+    #[statesync(id)]
+    name: String,
+    rsvp: String,
+}
+
+/// A delete against an edit the models' cut renderings do not reach: the conflict shows
+/// the edit itself (an outside tester found base and ours byte for byte equal, the
+/// changed attendee past the first 1,024 bytes).
+#[test]
+fn a_conflict_of_a_delete_with_an_edit_shows_the_edit() {
+    let attendees = (0..30).map(|at| Attendee {
+        name: format!("attendee-{at:02}"),
+        rsvp: "yes".into(),
+    });
+    let event = Event {
+        title: "offsite".into(),
+        attendees: Store::try_from_iter(attendees).unwrap(),
+    };
+    let calendar = |events: Vec<Event>| Calendar {
+        events: Store::try_from_iter(events).unwrap(),
+    };
+    let base = calendar(vec![event.clone()]);
+    let mut edited = event;
+    edited
+        .attendees
+        .get_mut(&AttendeeKey {
+            name: "attendee-29".into(),
+        })
+        .unwrap()
+        .rsvp = "no".into();
+    let ours = calendar(vec![edited]);
+    let theirs = calendar(vec![]);
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
+    let [conflict] = merged.conflicts.as_slice() else {
+        panic!("{:?}", merged.conflicts)
+    };
+    assert_eq!(conflict.kind, ConflictKind::DeleteUpdate);
+    assert_eq!(conflict.base, conflict.ours, "both cut before the edit");
+    assert_eq!(
+        conflict.changes.as_deref(),
+        Some("  event[title=offsite]\n  ~ attendee[name=attendee-29] rsvp: \"yes\" -> \"no\"\n")
+    );
+    assert!(
+        conflict.to_string().ends_with(
+            "; changed since the base:\n  event[title=offsite]\n  ~ attendee[name=attendee-29] rsvp: \"yes\" -> \"no\""
+        ),
+        "{conflict}"
+    );
+}
+
+#[derive(DiffModel, Clone, Debug, PartialEq)]
+struct Calendar {
+    #[statesync(children)]
+    events: Store<Event>,
+}
+
+/// The other kinds of conflict carry no plan of changes.
+#[test]
+fn a_conflict_of_a_field_carries_no_plan() {
+    let base = Attendee {
+        name: "a".into(),
+        rsvp: "yes".into(),
+    };
+    let mut ours = base.clone();
+    ours.rsvp = "no".into();
+    let mut theirs = base.clone();
+    theirs.rsvp = "maybe".into();
+    let merged = merge(&base, &ours, &theirs, &MergeOptions::default()).unwrap();
+    let [conflict] = merged.conflicts.as_slice() else {
+        panic!("{:?}", merged.conflicts)
+    };
+    assert_eq!(conflict.changes, None);
+    assert_eq!(
+        conflict.to_string(),
+        "attendee[name=a].rsvp: base \"yes\", ours \"no\", theirs \"maybe\""
+    );
+}

@@ -40,7 +40,9 @@ pub enum ConflictKind {
 /// A conflict the strategies did not resolve. Values are rendered with `Debug`; `None`
 /// stands for "absent" (no base for an element created on both sides, or a deleted side).
 /// A conflict about a whole element (its delete, its root key) shows the first 1,024 bytes
-/// of each model's rendering, marked ` …` where cut, not its whole subtree.
+/// of each model's rendering, marked ` …` where cut, not its whole subtree; a delete
+/// against an edit also shows what the edit changed ([`Conflict::changes`]), which may lie
+/// past the cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
     /// Where: the element from the root and the field, as an error's path names an element
@@ -55,6 +57,11 @@ pub struct Conflict {
     pub ours: Option<String>,
     /// Their value.
     pub theirs: Option<String>,
+    /// For a delete against an edit ([`ConflictKind::DeleteUpdate`]): what the side that
+    /// kept the element changed in it since the base, as a plan (the rendering of the
+    /// base's diff to it, first 4,096 bytes, marked ` …` where cut). `None` for the other
+    /// kinds.
+    pub changes: Option<String>,
 }
 
 impl fmt::Display for Conflict {
@@ -67,7 +74,11 @@ impl fmt::Display for Conflict {
             show(&self.base),
             show(&self.ours),
             show(&self.theirs)
-        )
+        )?;
+        match &self.changes {
+            Some(changes) => write!(f, "; changed since the base:\n{}", changes.trim_end()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -296,6 +307,9 @@ fn render_element(model: &dyn Debug) -> String {
     crate::render::render_bounded(model, ELEMENT_SHOWN)
 }
 
+/// How much of the plan of an edit a conflict with a delete shows ([`Conflict::changes`]).
+const CHANGES_SHOWN: usize = 4096;
+
 /// One merge in progress. Generated code calls [`MergeCx::field`] per attribute and
 /// [`MergeCx::children`] per children field.
 pub struct MergeCx<'o> {
@@ -484,6 +498,7 @@ impl<'o> MergeCx<'o> {
             base: Some(render_element(base)),
             ours: Some(render_element(ours)),
             theirs: Some(render_element(theirs)),
+            changes: None,
         });
         self.path.pop();
         match self.kept {
@@ -592,6 +607,7 @@ impl<'o> MergeCx<'o> {
             base: base.map(|value| render(value)),
             ours: Some(ours_rendered),
             theirs: Some(theirs_rendered),
+            changes: None,
         });
         match (self.kept, base) {
             (Kept::Theirs, _) => theirs.clone(),
@@ -767,7 +783,8 @@ impl<'o> MergeCx<'o> {
         }
         // Untouched, or changed only by deletes in its subtree, which the delete of the
         // whole element takes along: deleted, with no conflict.
-        let only_deleted = base.diff(survivor).is_ok_and(|diff| {
+        let edit = base.diff(survivor).ok();
+        let only_deleted = edit.as_ref().is_some_and(|diff| {
             let summary = diff.summary();
             summary.create == 0 && summary.update == 0
         });
@@ -798,6 +815,7 @@ impl<'o> MergeCx<'o> {
             base: Some(render_element(base)),
             ours,
             theirs,
+            changes: edit.map(|diff| crate::render::cut(diff.to_string(), CHANGES_SHOWN)),
         });
         match self.kept {
             Kept::Ours => keep_survivor(Side::Ours),
