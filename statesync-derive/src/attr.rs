@@ -316,6 +316,17 @@ fn parse_flags(lit: &LitStr) -> syn::Result<Vec<syn::Ident>> {
     let mut flags = Vec::new();
     for part in lit.value().split('|') {
         let name = part.trim();
+        if name.is_empty() {
+            let message = if lit.value().trim().is_empty() {
+                "`flags` names no flag: leave the option out for none, or name some of".to_owned()
+            } else {
+                "a flag name is missing around a `|`; expected some of".to_owned()
+            };
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("{message} {} joined by `|`", expected(MODEL_FLAGS)),
+            ));
+        }
         if !MODEL_FLAGS.contains(&name) {
             return Err(syn::Error::new(
                 lit.span(),

@@ -179,13 +179,21 @@ pub fn check(model: &Model, errors: &mut Errors) {
             .fields_with(Role::Attribute)
             .any(|field| crate::ast::same_ident(field.ident, &version.value))
     {
-        errors.push(syn::Error::new(
-            version.value.span(),
-            format!(
-                "`version` must name a compared attribute of the struct; `{}` is not one",
-                version.value
+        let wanted = version.value.to_string();
+        let renamed = model
+            .fields_with(Role::Attribute)
+            .find(|field| field.name == unraw(&version.value));
+        let message = match renamed {
+            Some(field) => format!(
+                "`version` names a field by its Rust name: `{}`, not its rename `{wanted}`",
+                unraw(field.ident)
             ),
-        ));
+            None => format!(
+                "`version` must name a compared attribute of the struct (by its Rust name); \
+                 `{wanted}` is not one"
+            ),
+        };
+        errors.push(syn::Error::new(version.value.span(), message));
     }
     if let Some(name) = &model.options.name {
         check_shown_name(&name.value, attr::NAME, errors);

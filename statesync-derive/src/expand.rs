@@ -804,7 +804,17 @@ fn model_impl(model: &Model) -> TokenStream {
     let read_bounded =
         read_bounded.map(|value| quote!(const READ_BOUNDED: ::core::primitive::bool = #value;));
     let unused = attributes.is_empty().then(|| quote!(let _ = __v;));
-    let no_children = children.is_empty().then(|| quote!(let _ = __v;));
+    // A model without children fields leaves the visit of its children to the trait's
+    // default, which visits none.
+    let visit_child_fields = (!children.is_empty()).then(|| {
+        quote! {
+            #[inline(always)]
+            fn visit_child_fields<__V: #krate::ChildFieldVisitor<Self>>(__v: &mut __V) {
+                #keyed_checks
+                #(__V::children(__v, &Self::#child_consts);)*
+            }
+        }
+    });
 
     let consts = (!attributes.is_empty() || !children.is_empty()).then(|| {
         quote! {
@@ -832,11 +842,13 @@ fn model_impl(model: &Model) -> TokenStream {
             #nests_itself
             #read_bounded
 
-            fn key(&self) -> Self::Key {
+            // The key type written out, not `Self::Key`: a projection would ask the model's
+            // `Clone` again (one more error for a model that lacks it).
+            fn key(&self) -> #key {
                 #key_ident { #(#key_clones,)* }
             }
 
-            fn has_key(&self, __key: &Self::Key) -> ::core::primitive::bool {
+            fn has_key(&self, __key: &#key) -> ::core::primitive::bool {
                 true #(&& self.#id_members == __key.#id_members)*
             }
 
@@ -854,12 +866,7 @@ fn model_impl(model: &Model) -> TokenStream {
                 #(#attribute_visits)*
             }
 
-            #[inline(always)]
-            fn visit_child_fields<__V: #krate::ChildFieldVisitor<Self>>(__v: &mut __V) {
-                #keyed_checks
-                #no_children
-                #(__V::children(__v, &Self::#child_consts);)*
-            }
+            #visit_child_fields
         }
     }
 }
@@ -885,6 +892,7 @@ fn sync_impl(model: &Model) -> TokenStream {
         for<'__s> <#this as #krate::DiffModel>::Key: ::core::marker::Send + ::core::marker::Sync
     ));
     predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#this>));
+    predicates.push(model_itself(&this));
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
     // Mutually recursive models list their cycle: hooks for every model of it, instead of
     // `Child: SyncTree<H>` bounds that would chase each other forever. Children outside the
@@ -952,6 +960,14 @@ fn model_strategy(model: &Model) -> TokenStream {
     }
 }
 
+/// `for<'__s> Model: Clone`, for the impls of the layers' traits (whose supertrait
+/// `DiffModel` asks it): it holds wherever the model's `DiffModel` impl does, and a model
+/// that is not `Clone` is then one error, at that impl, not one more per layer (each
+/// layer's impl takes its bound as given).
+fn model_itself(this: &TokenStream) -> syn::WherePredicate {
+    syn::parse_quote!(for<'__s> #this: ::core::clone::Clone)
+}
+
 /// The predicates of the merge impl but its children's `MergeModel` bounds: what a merge of
 /// the model's own attributes may rely on.
 fn merge_predicates(model: &Model) -> Vec<syn::WherePredicate> {
@@ -961,6 +977,7 @@ fn merge_predicates(model: &Model) -> Vec<syn::WherePredicate> {
     let mut predicates = bound::impl_predicates(model);
     predicates.push(syn::parse_quote!(#this: 'static));
     predicates.push(syn::parse_quote!(for<'__s> #this: ::core::fmt::Debug));
+    predicates.push(model_itself(&this));
     // The version field and `max`/`min` fields are ordered: a generic one is bounded so
     // (a concrete one that is not is an error at the field).
     for field in model.fields_with(Role::Attribute) {

@@ -93,9 +93,13 @@ pub trait DiffModel: Clone {
     #[doc(hidden)]
     fn visit_attributes<V: AttributeVisitor<Self>>(visitor: &mut V);
 
-    /// Calls the visitor with each children field, in declaration order (generated).
+    /// Calls the visitor with each children field, in declaration order (generated for a
+    /// model with children fields; by default there are none).
     #[doc(hidden)]
-    fn visit_child_fields<V: ChildFieldVisitor<Self>>(visitor: &mut V);
+    #[inline(always)]
+    fn visit_child_fields<V: ChildFieldVisitor<Self>>(visitor: &mut V) {
+        let _ = visitor;
+    }
 
     /// The compared attributes that differ from `self` to `new`; clones only what changed.
     #[doc(hidden)]
