@@ -1189,6 +1189,11 @@ fn a_conflict_of_a_delete_with_an_edit_shows_the_edit() {
         conflict.changes.as_deref(),
         Some("  event[title=offsite]\n  ~ attendee[name=attendee-29] rsvp: \"yes\" -> \"no\"\n")
     );
+    // A conflict is data: it reads back from JSON as it was (a tester could not keep one).
+    let json = serde_json::to_string(conflict).unwrap();
+    let back: statesync::merge::Conflict = serde_json::from_str(&json).unwrap();
+    assert_eq!(&back, conflict);
+    assert!(json.contains(r#""kind":"DeleteUpdate""#), "{json}");
     assert!(
         conflict.to_string().ends_with(
             "; changed since the base:\n  event[title=offsite]\n  ~ attendee[name=attendee-29] rsvp: \"yes\" -> \"no\""

@@ -16,6 +16,7 @@ use super::strategy::{Preference, Strategy};
 
 /// Which value a reported conflict keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Kept {
     /// Our side's value.
     Ours,
@@ -27,6 +28,7 @@ pub enum Kept {
 
 /// What conflicted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ConflictKind {
     /// A field changed to different values on both sides.
     Field,
@@ -44,6 +46,7 @@ pub enum ConflictKind {
 /// against an edit also shows what the edit changed ([`Conflict::changes`]), which may lie
 /// past the cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Conflict {
     /// Where: the element from the root and the field, as an error's path names an element
     /// (`inventory.sites.site[name=nyc].devices.device[site=nyc, name=sw1].role`; the
