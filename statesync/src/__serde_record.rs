@@ -43,6 +43,31 @@ pub trait Fields {
     ) -> Result<(), S::Error>;
 }
 
+/// What a record is, for the errors of writing it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Record {
+    /// A model's key: what a map of children is keyed by, where a format may refuse a
+    /// struct (`serde_json` writes a map's keys as strings).
+    Key,
+    /// A record of changes or of child diffs.
+    Other,
+}
+
+impl Record {
+    /// The error of a serializer that refused the record as a struct: a key's says what
+    /// a map of children keyed by it needs (`serde_json`'s own, `key must be a string`,
+    /// named neither the key nor the fix; an outside tester).
+    fn refused<S: Serializer>(self, name: &str, error: S::Error) -> S::Error {
+        match self {
+            Record::Key => serde::ser::Error::custom(format_args!(
+                "{error}: the key `{name}` is a struct; a map of children keyed by it is \
+                 written with `#[serde(with = \"statesync::serde_map\")]` on its field"
+            )),
+            Record::Other => error,
+        }
+    }
+}
+
 /// Which fields a record leaves out.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Omit {
@@ -195,13 +220,16 @@ pub fn serialize<S: Serializer, F: Fields>(
     name: &'static str,
     names: &[&'static str],
     fields: &F,
+    record: Record,
 ) -> Result<S::Ok, S::Error> {
     let omit = if serializer.is_human_readable() {
         Omit::None
     } else {
         Omit::Nothing
     };
-    let mut record = serializer.serialize_struct(name, fields.present(omit))?;
+    let mut record = serializer
+        .serialize_struct(name, fields.present(omit))
+        .map_err(|error| record.refused::<S>(name, error))?;
     fields.write(&mut names.iter(), &mut record, omit)?;
     record.end()
 }
@@ -571,6 +599,7 @@ macro_rules! __record_serde {
                     $name,
                     &[$($field_name),*],
                     &$crate::__record_serde!(@outs self $tree),
+                    $crate::__record_serde!(@record $build),
                 )
             }
         }
@@ -590,6 +619,8 @@ macro_rules! __record_serde {
             }
         }
     };
+    (@record fields) => { $crate::__serde_record::Record::Key };
+    (@record default) => { $crate::__serde_record::Record::Other };
     (@outs $this:ident []) => { () };
     (@outs $this:ident [$left:tt $right:tt]) => {
         (

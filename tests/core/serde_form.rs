@@ -434,3 +434,46 @@ fn a_diff_of_borrowing_children_reads_back() {
     applied.apply(&back).unwrap();
     assert_eq!(applied, new);
 }
+
+/// A map of children written without `serde_map`: `serde_json` refuses its struct keys, and
+/// the error names the key and the attribute to add (it was serde_json's bare `key must be
+/// a string`; an outside tester).
+#[test]
+fn a_map_of_children_without_serde_map_says_what_it_needs() {
+    #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize)]
+    struct Folder {
+        #[statesync(id)]
+        name: String,
+        #[statesync(children)]
+        files: std::collections::BTreeMap<FileKey, File>,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq, serde::Serialize)]
+    struct File {
+        #[statesync(id)]
+        name: String,
+        size: u64,
+    }
+
+    let file = File {
+        name: "a.txt".into(),
+        size: 3,
+    };
+    let folder = Folder {
+        name: "docs".into(),
+        files: [(file.key(), file)].into(),
+    };
+    let error = serde_json::to_string(&folder).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "key must be a string: the key `FileKey` is a struct; a map of children keyed by it \
+         is written with `#[serde(with = \"statesync::serde_map\")]` on its field"
+    );
+    let empty = Folder {
+        name: "empty".into(),
+        files: std::collections::BTreeMap::new(),
+    };
+    let created = empty.diff(&folder).unwrap();
+    let error = serde_json::to_string(&created).unwrap_err().to_string();
+    assert!(error.contains("statesync::serde_map"), "{error}");
+}
