@@ -48,18 +48,20 @@ fn main() {
     let mut target = v3::Device { name: "d".into(), legacy: Vec::new() };
     let mut source = target.clone();
     source.legacy.push(v1::Device { name: "a".into(), fqdn: "a.example".into() });
-    target
+    let report = target
         .sync_from(&source, &mut InMemory, SyncOptions::default())
         .expect("synced");
+    assert!(report.is_success());
     assert_eq!(target, source);
 
     let newer = v2::Device { name: "n".into(), older: Vec::new() };
     let mut target = newer.clone();
     let mut source = newer.clone();
     source.older.push(Device { name: "o".into(), legacy: Vec::new() });
-    target
+    let report = target
         .sync_from(&source, &mut InMemory, SyncOptions::default())
         .expect("synced");
+    assert!(report.is_success());
     assert_eq!(target, source);
 
     let old = Device { name: "d".into(), legacy: Vec::new() };
