@@ -719,7 +719,7 @@ fn model_impl(model: &Model) -> TokenStream {
                 let member = field.ident;
                 let ty = field.ty;
                 let variant = variant(field);
-                let eq = field_eq(model, index, field);
+                let eq = field_eq(&changes, index, field);
                 let at = model.krate_at(field.span());
                 let [get, get_mut] = accessor_names(name);
                 let store_check = store_check(field, &at);
@@ -1317,17 +1317,17 @@ fn call_span(path: &syn::Path) -> Span {
     crate::ast::located_at(last)
 }
 
-/// The equality of the attribute at `index`: the record of changes' function that calls
-/// the field's `eq`, or `PartialEq::eq` of its type (a function, not a closure: one for
-/// every attribute of that type in every model, and no shim).
-fn field_eq(model: &Model, index: usize, field: &Field) -> TokenStream {
+/// The equality of the attribute at `index`: the function of the record of changes
+/// (`changes`, its type) that calls the field's `eq`, or `PartialEq::eq` of its type (a
+/// function, not a closure: one for every attribute of that type in every model, and no
+/// shim).
+fn field_eq(changes: &TokenStream, index: usize, field: &Field) -> TokenStream {
     let span = field.span();
     let ty = field.ty;
-    let krate = model.krate_at(span);
     match field.eq() {
         Some(_) => {
             let eq = eq_function(index);
-            quote_spanned!(span=> <<Self as #krate::DiffModel>::Changes>::#eq)
+            quote_spanned!(span=> <#changes>::#eq)
         }
         None => quote_spanned!(span=> <#ty as ::core::cmp::PartialEq>::eq),
     }

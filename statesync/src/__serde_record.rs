@@ -54,17 +54,20 @@ pub enum Record {
 }
 
 impl Record {
-    /// The error of a serializer that refused the record as a struct: a key's says what
-    /// a map of children keyed by it needs (`serde_json`'s own, `key must be a string`,
-    /// named neither the key nor the fix; an outside tester).
+    /// The error of a serializer that refused the record as a struct: `serde_json`'s
+    /// refusal of a key as a map's key (`key must be a string`, which named neither the key
+    /// nor the fix; an outside tester) says what a map of children keyed by it needs. Any
+    /// other error (an I/O error of the writer, another format's) is left as it is.
     fn refused<S: Serializer>(self, name: &str, error: S::Error) -> S::Error {
-        match self {
-            Record::Key => serde::ser::Error::custom(format_args!(
-                "{error}: the key `{name}` is a struct; a map of children keyed by it is \
-                 written with `#[serde(with = \"statesync::serde_map\")]` on its field"
-            )),
-            Record::Other => error,
+        /// What `serde_json` says of a map key that is not a string.
+        const NOT_A_STRING_KEY: &str = "key must be a string";
+        if self != Record::Key || error.to_string() != NOT_A_STRING_KEY {
+            return error;
         }
+        serde::ser::Error::custom(format_args!(
+            "{error}: the key `{name}` is a struct; if it keys a map of children, write the \
+             field with `#[serde(with = \"statesync::serde_map\")]`"
+        ))
     }
 }
 

@@ -94,7 +94,8 @@ pub trait DiffModel: Clone {
     fn visit_attributes<V: AttributeVisitor<Self>>(visitor: &mut V);
 
     /// Calls the visitor with each children field, in declaration order (generated for a
-    /// model with children fields; by default there are none).
+    /// model with children fields; by default there are none, so an impl written by hand
+    /// for a model with children must write it, or its children are never diffed).
     #[doc(hidden)]
     #[inline(always)]
     fn visit_child_fields<V: ChildFieldVisitor<Self>>(visitor: &mut V) {

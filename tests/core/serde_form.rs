@@ -466,8 +466,8 @@ fn a_map_of_children_without_serde_map_says_what_it_needs() {
     let error = serde_json::to_string(&folder).unwrap_err().to_string();
     assert_eq!(
         error,
-        "key must be a string: the key `FileKey` is a struct; a map of children keyed by it \
-         is written with `#[serde(with = \"statesync::serde_map\")]` on its field"
+        "key must be a string: the key `FileKey` is a struct; if it keys a map of children, \
+         write the field with `#[serde(with = \"statesync::serde_map\")]`"
     );
     let empty = Folder {
         name: "empty".into(),
@@ -476,4 +476,21 @@ fn a_map_of_children_without_serde_map_says_what_it_needs() {
     let created = empty.diff(&folder).unwrap();
     let error = serde_json::to_string(&created).unwrap_err().to_string();
     assert!(error.contains("statesync::serde_map"), "{error}");
+
+    // Any other error is the serializer's own: an I/O error stays one (a reviewer).
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let key = FileKey {
+        name: "a.txt".into(),
+    };
+    let error = serde_json::to_writer(Full, &key).unwrap_err();
+    assert!(error.is_io(), "{error}");
+    assert_eq!(error.to_string(), "disk full");
 }

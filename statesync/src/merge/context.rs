@@ -45,8 +45,13 @@ pub enum ConflictKind {
 /// of each model's rendering, marked ` …` where cut, not its whole subtree; a delete
 /// against an edit also shows what the edit changed ([`Conflict::changes`]), which may lie
 /// past the cut.
+///
+/// Its `Display` is one line, but for a delete against an edit, whose plan of changes
+/// follows on lines of its own. It is `#[non_exhaustive]`: the merge makes conflicts,
+/// and a field added to them is not a breaking change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Conflict {
     /// Where: the element from the root and the field, as an error's path names an element
     /// (`inventory.sites.site[name=nyc].devices.device[site=nyc, name=sw1].role`; the
