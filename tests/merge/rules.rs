@@ -129,6 +129,22 @@ fn a_root_replaced_on_one_side_is_taken_or_conflicts() {
     assert_eq!(conflict.kind, ConflictKind::RootKey);
     assert_eq!(conflict.path, "doc[id=1]");
     assert_eq!(merged.value, edited);
+    // The side that kept the key shows its edit (the models' renderings are cut).
+    let changes = conflict.changes.as_deref().unwrap();
+    assert!(changes.starts_with("~ doc[id=1] title: "), "{changes}");
+    assert!(changes.ends_with(" -> \"edited\"\n"), "{changes}");
+
+    // Renamed on both sides: no side edited the root in place, so no plan.
+    let mut elsewhere = doc();
+    elsewhere.id = 3;
+    let merged = merge(&base, &replaced, &elsewhere, &MergeOptions::default()).unwrap();
+    let [conflict] = merged.conflicts.as_slice() else {
+        panic!("{:?}", merged.conflicts)
+    };
+    assert_eq!(
+        (conflict.kind, conflict.changes.as_deref()),
+        (ConflictKind::RootKey, None)
+    );
 }
 
 #[test]

@@ -42,9 +42,9 @@ pub enum ConflictKind {
 /// A conflict the strategies did not resolve. Values are rendered with `Debug`; `None`
 /// stands for "absent" (no base for an element created on both sides, or a deleted side).
 /// A conflict about a whole element (its delete, its root key) shows the first 1,024 bytes
-/// of each model's rendering, marked ` …` where cut, not its whole subtree; a delete
-/// against an edit also shows what the edit changed ([`Conflict::changes`]), which may lie
-/// past the cut.
+/// of each model's rendering, marked ` …` where cut, not its whole subtree; a delete or a
+/// rename against an edit also shows what the edit changed ([`Conflict::changes`]), which
+/// may lie past the cut.
 ///
 /// Its `Display` is one line, but for a delete against an edit, whose plan of changes
 /// follows on lines of its own. It is `#[non_exhaustive]`: the merge makes conflicts,
@@ -65,10 +65,11 @@ pub struct Conflict {
     pub ours: Option<String>,
     /// Their value.
     pub theirs: Option<String>,
-    /// For a delete against an edit ([`ConflictKind::DeleteUpdate`]): what the side that
-    /// kept the element changed in it since the base, as a plan (the rendering of the
-    /// base's diff to it, first 4,096 bytes, marked ` …` where cut). `None` for the other
-    /// kinds.
+    /// For a delete against an edit ([`ConflictKind::DeleteUpdate`]), or a root's key
+    /// changed on one side while the other edited the root ([`ConflictKind::RootKey`]):
+    /// what the editing side changed since the base, as a plan (the rendering of the
+    /// base's diff to it, first 4,096 bytes, marked ` …` where cut). `None` otherwise (a
+    /// field's conflict, or a root renamed on both sides).
     pub changes: Option<String>,
 }
 
@@ -499,6 +500,12 @@ impl<'o> MergeCx<'o> {
         if !self.all_sound(&[base, ours, theirs]) {
             return None;
         }
+        // A side that kept the base's key edited the root: its edit, which the cut
+        // renderings may not reach.
+        let edit = [ours, theirs]
+            .into_iter()
+            .find(|side| side.same_key(base))
+            .and_then(|side| base.diff(side).ok());
         self.path.push(Self::segment(M::NAME, base));
         self.conflicts.push(Conflict {
             path: self.path_to(""),
@@ -506,7 +513,7 @@ impl<'o> MergeCx<'o> {
             base: Some(render_element(base)),
             ours: Some(render_element(ours)),
             theirs: Some(render_element(theirs)),
-            changes: None,
+            changes: edit.map(|diff| crate::render::cut(diff.to_string(), CHANGES_SHOWN)),
         });
         self.path.pop();
         match self.kept {
