@@ -7,6 +7,7 @@ use std::fmt::{self, Debug};
 
 use crate::children::ChildCollection;
 use crate::depth::Level;
+use crate::diff::Diff;
 use crate::error::Error;
 use crate::fields::{Attribute, AttributeVisitor};
 use crate::model::{DiffModel, ModelField};
@@ -46,8 +47,8 @@ pub enum ConflictKind {
 /// rename against an edit also shows what the edit changed ([`Conflict::changes`]), which
 /// may lie past the cut.
 ///
-/// Its `Display` is one line, but for a delete against an edit, whose plan of changes
-/// follows on lines of its own. It is `#[non_exhaustive]`: the merge makes conflicts,
+/// Its `Display` is one line, but for a conflict with an edit's plan
+/// ([`Conflict::changes`]), which follows on lines of its own. It is `#[non_exhaustive]`: the merge makes conflicts,
 /// and a field added to them is not a breaking change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -316,8 +317,14 @@ fn render_element(model: &dyn Debug) -> String {
     crate::render::render_bounded(model, ELEMENT_SHOWN)
 }
 
-/// How much of the plan of an edit a conflict with a delete shows ([`Conflict::changes`]).
+/// How much of the plan of an edit a conflict about a whole element shows
+/// ([`Conflict::changes`]).
 const CHANGES_SHOWN: usize = 4096;
+
+/// An edit's plan, cut after [`CHANGES_SHOWN`] bytes, for [`Conflict::changes`].
+fn plan_shown<M: DiffModel>(edit: &Diff<M>) -> String {
+    crate::render::cut(edit.to_string(), CHANGES_SHOWN)
+}
 
 /// One merge in progress. Generated code calls [`MergeCx::field`] per attribute and
 /// [`MergeCx::children`] per children field.
@@ -490,11 +497,14 @@ impl<'o> MergeCx<'o> {
             self.path.pop();
             return merged;
         }
-        let unchanged = |side: &M| base.diff(side).is_ok_and(|diff| diff.is_empty());
-        if unchanged(ours) {
+        // Each side's change, made once: whether it left the base alone, and (for a side
+        // that kept the base's key) the edit a conflict shows.
+        let (ours_change, theirs_change) = (base.diff(ours).ok(), base.diff(theirs).ok());
+        let unchanged = |change: &Option<Diff<M>>| change.as_ref().is_some_and(Diff::is_empty);
+        if unchanged(&ours_change) {
             return self.taken_whole(theirs);
         }
-        if unchanged(theirs) {
+        if unchanged(&theirs_change) {
             return self.taken_whole(ours);
         }
         if !self.all_sound(&[base, ours, theirs]) {
@@ -502,10 +512,13 @@ impl<'o> MergeCx<'o> {
         }
         // A side that kept the base's key edited the root: its edit, which the cut
         // renderings may not reach.
-        let edit = [ours, theirs]
-            .into_iter()
-            .find(|side| side.same_key(base))
-            .and_then(|side| base.diff(side).ok());
+        let edit = if ours.same_key(base) {
+            ours_change
+        } else if theirs.same_key(base) {
+            theirs_change
+        } else {
+            None
+        };
         self.path.push(Self::segment(M::NAME, base));
         self.conflicts.push(Conflict {
             path: self.path_to(""),
@@ -513,7 +526,7 @@ impl<'o> MergeCx<'o> {
             base: Some(render_element(base)),
             ours: Some(render_element(ours)),
             theirs: Some(render_element(theirs)),
-            changes: edit.map(|diff| crate::render::cut(diff.to_string(), CHANGES_SHOWN)),
+            changes: edit.as_ref().map(plan_shown),
         });
         self.path.pop();
         match self.kept {
@@ -830,7 +843,7 @@ impl<'o> MergeCx<'o> {
             base: Some(render_element(base)),
             ours,
             theirs,
-            changes: edit.map(|diff| crate::render::cut(diff.to_string(), CHANGES_SHOWN)),
+            changes: edit.as_ref().map(plan_shown),
         });
         match self.kept {
             Kept::Ours => keep_survivor(Side::Ours),
@@ -894,18 +907,35 @@ pub(super) fn without_children_held_by<M: DiffModel>(
 
     impl<M: DiffModel> crate::fields::ChildFieldVisitor<M> for Held<'_, M> {
         fn children<C: ChildCollection>(&mut self, field: &crate::fields::ChildField<M, C>) {
-            let conflicted = |key: &<C::Model as DiffModel>::Key| {
-                let element = crate::error::Element(C::Model::NAME, &key.to_string());
-                let path = format!("{}.{}.{element}", self.root, field.name);
-                self.conflicts.iter().any(|conflict| {
-                    conflict
-                        .path
-                        .strip_prefix(&path)
-                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            let held = (field.get)(self.intended).child_keys();
+            // Each held child's path, and for each conflict the paths it lies at or under
+            // (its own and those ending before each `.`): one lookup per prefix, rather
+            // than a scan of every conflict per child.
+            let paths: HashMap<String, usize> = held
+                .iter()
+                .enumerate()
+                .map(|(at, key)| {
+                    let element = crate::error::Element(C::Model::NAME, &key.to_string());
+                    (format!("{}.{}.{element}", self.root, field.name), at)
                 })
-            };
-            let mut held = (field.get)(self.intended).child_keys();
-            held.retain(|key| !conflicted(key));
+                .collect();
+            let mut kept = vec![false; held.len()];
+            for conflict in self.conflicts {
+                let path = conflict.path.as_str();
+                let ends = path.match_indices('.').map(|(end, _)| end);
+                for end in ends.chain([path.len()]) {
+                    if let Some(&at) = path.get(..end).and_then(|prefix| paths.get(prefix))
+                        && let Some(slot) = kept.get_mut(at)
+                    {
+                        *slot = true;
+                    }
+                }
+            }
+            let held: Vec<_> = held
+                .into_iter()
+                .zip(kept)
+                .filter_map(|(key, kept)| (!kept).then_some(key))
+                .collect();
             (field.get_mut)(self.base).remove_children(&held);
         }
     }
