@@ -318,9 +318,9 @@ fn parse_flags(lit: &LitStr) -> syn::Result<Vec<syn::Ident>> {
         let name = part.trim();
         if name.is_empty() {
             let message = if lit.value().trim().is_empty() {
-                "`flags` names no flag: leave the option out for none, or name some of".to_owned()
+                "`flags` names no flag: leave the option out for none, or name some of"
             } else {
-                "a flag name is missing around a `|`; expected some of".to_owned()
+                "a flag name is missing around a `|`; expected some of"
             };
             return Err(syn::Error::new(
                 lit.span(),

@@ -892,7 +892,7 @@ fn sync_impl(model: &Model) -> TokenStream {
         for<'__s> <#this as #krate::DiffModel>::Key: ::core::marker::Send + ::core::marker::Sync
     ));
     predicates.push(syn::parse_quote!(__H: #krate::sync::Hooks<#this>));
-    predicates.push(model_itself(&this));
+    predicates.push(clone_taken_as_given(&this));
     let children: Vec<&Field> = model.fields_with(Role::Children).collect();
     // Mutually recursive models list their cycle: hooks for every model of it, instead of
     // `Child: SyncTree<H>` bounds that would chase each other forever. Children outside the
@@ -964,7 +964,7 @@ fn model_strategy(model: &Model) -> TokenStream {
 /// `DiffModel` asks it): it holds wherever the model's `DiffModel` impl does, and a model
 /// that is not `Clone` is then one error, at that impl, not one more per layer (each
 /// layer's impl takes its bound as given).
-fn model_itself(this: &TokenStream) -> syn::WherePredicate {
+fn clone_taken_as_given(this: &TokenStream) -> syn::WherePredicate {
     syn::parse_quote!(for<'__s> #this: ::core::clone::Clone)
 }
 
@@ -977,7 +977,7 @@ fn merge_predicates(model: &Model) -> Vec<syn::WherePredicate> {
     let mut predicates = bound::impl_predicates(model);
     predicates.push(syn::parse_quote!(#this: 'static));
     predicates.push(syn::parse_quote!(for<'__s> #this: ::core::fmt::Debug));
-    predicates.push(model_itself(&this));
+    predicates.push(clone_taken_as_given(&this));
     // The version field and `max`/`min` fields are ordered: a generic one is bounded so
     // (a concrete one that is not is an error at the field).
     for field in model.fields_with(Role::Attribute) {
