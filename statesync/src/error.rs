@@ -237,6 +237,17 @@ pub enum Error {
         /// The history's head version.
         head: usize,
     },
+    /// A [`History::revert`](crate::merge::History::revert) whose undo no longer applies:
+    /// a later commit changed what the reverted one changed (`conflict` says where).
+    /// Nothing is committed. With the `merge` feature.
+    #[cfg(feature = "merge")]
+    #[error("cannot revert version {version}: a later commit changed what it changed ({conflict})")]
+    RevertConflict {
+        /// The version whose revert was asked.
+        version: usize,
+        /// Why its undo does not apply to the head.
+        conflict: Box<Error>,
+    },
     /// A model handed in under a key that is not its own.
     #[error(
         "key mismatch: {}{model}[{expected}] was given a model whose key is [{found}]",
@@ -417,12 +428,13 @@ impl Error {
             | Error::KeyMismatch { path, .. } => path.push_front(segment),
             Error::InvalidRootDiff { .. } => {}
             #[cfg(feature = "merge")]
-            Error::NoVersion { .. } => {}
+            Error::NoVersion { .. } | Error::RevertConflict { .. } => {}
         }
         self
     }
 
-    /// The path of the collection holding the element at fault.
+    /// The path of the collection holding the element at fault (for a revert's conflict,
+    /// the conflict's).
     pub fn path(&self) -> Option<&Path> {
         match self {
             Error::DuplicateKey { path, .. }
@@ -436,6 +448,8 @@ impl Error {
             Error::InvalidRootDiff { .. } => None,
             #[cfg(feature = "merge")]
             Error::NoVersion { .. } => None,
+            #[cfg(feature = "merge")]
+            Error::RevertConflict { conflict, .. } => conflict.path(),
         }
     }
 }

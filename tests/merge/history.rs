@@ -40,8 +40,18 @@ fn revert_undoes_one_commit_on_top_of_the_rest() {
         "commit 2 stays"
     );
     assert_eq!(history.version(), 3);
-    // Reverting the same commit again no longer applies: an error, nothing committed.
-    assert!(history.revert(1, "again").is_err());
+    // Reverting the same commit again no longer applies: an error that says it was a
+    // revert and what stood in its way, nothing committed.
+    let again = history.revert(1, "again").unwrap_err();
+    assert_eq!(
+        again.to_string(),
+        "cannot revert version 1: a later commit changed what it changed (cannot delete \
+         inventory.sites.site[name=lon]: no such element)"
+    );
+    assert!(matches!(
+        again,
+        statesync::Error::RevertConflict { version: 1, .. }
+    ));
     assert_eq!(history.version(), 3);
     assert!(history.revert(9, "no such commit").is_err());
 }

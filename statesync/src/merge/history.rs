@@ -178,15 +178,20 @@ impl<M: DiffModel> History<M> {
     ///
     /// # Errors
     /// [`Error::NoVersion`] when there is no such commit (version 0 is the initial state);
-    /// an apply error when later commits changed what it changed (nothing is committed
-    /// then).
+    /// [`Error::RevertConflict`] when later commits changed what it changed (nothing is
+    /// committed then).
     pub fn revert(&mut self, version: usize, message: &str) -> Result<usize, Error> {
         let commit = version
             .checked_sub(1)
             .and_then(|at| self.commits.get(at))
             .ok_or_else(|| self.no_version("revert", version))?;
         let mut state = self.head.clone();
-        state.apply(&commit.diff.invert())?;
+        state
+            .apply(&commit.diff.invert())
+            .map_err(|conflict| Error::RevertConflict {
+                version,
+                conflict: Box::new(conflict),
+            })?;
         self.commit(&state, message)
     }
 }
