@@ -196,15 +196,12 @@ pub enum Error {
     },
     /// A root diff that is neither empty, nor an update of the root, nor its replacement (a
     /// delete and a create under two different keys): a root holds exactly one model.
-    #[error(
-        "cannot apply to the root {}: {}",
-        Element(model, key),
-        RootShapes(key)
-    )]
+    #[error("cannot apply to the root {model}: {}", RootShapes(model, key))]
     InvalidRootDiff {
         /// Model name of the root.
         model: &'static str,
-        /// Key of the first element of the diff, rendered.
+        /// Key of the first element of the diff, rendered (not the root's: the diff need
+        /// not name it).
         key: String,
     },
     /// An element deeper than the tree depth statesync supports ([`crate::MAX_DEPTH`]):
@@ -397,17 +394,21 @@ impl fmt::Display for Element<'_> {
 }
 
 /// The shapes a root diff can take, for [`Error::InvalidRootDiff`]: a singleton (its key
-/// renders empty) has one key, so only an update.
-struct RootShapes<'a>(&'a str);
+/// renders empty) has one key, so only an update. The diff's first element is named as
+/// such, not as the root (whose key the diff need not hold).
+struct RootShapes<'a>(&'a str, &'a str);
 
 impl fmt::Display for RootShapes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
+        let RootShapes(model, key) = self;
+        if key.is_empty() {
             f.write_str("a root diff of a model without id fields must be one update")
         } else {
-            f.write_str(
+            write!(
+                f,
                 "a root diff must be one update, or one delete and one create under two \
-                 different keys",
+                 different keys (this one begins with {})",
+                Element(model, key)
             )
         }
     }

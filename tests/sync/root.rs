@@ -94,6 +94,21 @@ fn root_diffs_of_a_shape_apply_refuses_are_refused_whole_before_any_hook() {
         .first()
         .cloned()
         .unwrap();
+    // The message names the diff's first element as such, not as the root (claims3: "the
+    // root library[city=b]" read as if the root's key were `b`).
+    let foreign = Diff::from_elements(
+        vec![ElementDiff {
+            key: other.key(),
+            action: Action::Create(other.clone()),
+        }],
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        old.clone().apply(&foreign).unwrap_err().to_string(),
+        "cannot apply to the root shelf: a root diff must be one update, or one delete and \
+         one create under two different keys (this one begins with shelf[name=b])"
+    );
     let shapes = [
         vec![element(Action::Delete(old.clone()))],
         vec![element(Action::Create(old.clone()))],
