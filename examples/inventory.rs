@@ -288,13 +288,16 @@ impl Opened {
             cli::at_path(dir, std::fs::create_dir_all(dir))?;
         }
         let opened = SqliteInventory::open(&options.db).map_err(HookError::from);
+        // Read under the sync's write lock: another run's sync commits before this one
+        // plans, or after it commits, never in between.
         let loaded = opened.and_then(|db| {
-            let target = db.load()?;
+            let mut db = db.all_or_nothing(!options.partial);
+            let target = db.load_for_sync()?;
             Ok((db, target))
         });
         match loaded {
             Ok((db, target)) => Ok(Self {
-                db: db.all_or_nothing(!options.partial),
+                db,
                 target,
                 created,
             }),

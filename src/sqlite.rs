@@ -216,7 +216,7 @@ pub struct SqliteInventory {
     schema: bool,
     all_or_nothing: bool,
     transaction: Transaction,
-    /// Whether this sync opened a transaction.
+    /// Whether this sync ran a statement of a hook.
     touched: bool,
     ending: Option<Ending>,
 }
@@ -292,7 +292,10 @@ impl SqliteInventory {
         &self.conn
     }
 
-    /// Loads the whole inventory (empty when the database has no tables yet).
+    /// Loads the whole inventory (empty when the database has no tables yet), outside any
+    /// transaction: to plan a sync through this adapter, use
+    /// [`SqliteInventory::load_for_sync`], or another process's sync that commits between
+    /// this load and that sync's first write is written over.
     ///
     /// # Errors
     /// The SQLite error, a row that breaks a key (reported by the store), or a row that
@@ -479,7 +482,41 @@ impl SqliteInventory {
             .is_some())
     }
 
-    /// Opens the sync's transaction, with the tables in it if they do not exist yet.
+    /// Opens the sync's transaction, taking the database's write lock, and loads the
+    /// inventory inside it: the sync that follows through this adapter (which commits in
+    /// `sync_complete`) is planned on what the database holds until it commits, so two
+    /// processes syncing into one database take turns. Loaded before the lock, a second
+    /// process's plan missed what the first committed meanwhile, and its updates (which
+    /// match rows by key) wrote over the first one's edits, both runs reporting success (an
+    /// outside tester). If no sync follows, dropping the adapter rolls the transaction back.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use statesync::sync::{SyncModel, SyncOptions};
+    /// use statesync_suite::sqlite::SqliteInventory;
+    ///
+    /// # let source = statesync_suite::inventory::Inventory::default();
+    /// let mut db = SqliteInventory::open("inventory.sqlite".as_ref())?;
+    /// let mut target = db.load_for_sync()?;
+    /// let report = target.sync_from(&source, &mut db, SyncOptions::default())?;
+    /// assert!(db.ending().is_some_and(|ending| ending.committed()), "{report}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`SqliteInventory::load`]; another connection holding the write lock past the busy
+    /// timeout (5 s), or a read-only database, fails it before anything is read.
+    pub fn load_for_sync(&mut self) -> Result<Inventory, HookError> {
+        if matches!(self.transaction, Transaction::Idle) {
+            self.begin()?;
+        }
+        self.load()
+    }
+
+    /// Opens the sync's transaction, with the tables in it if they do not exist yet (another
+    /// process may have made them since this adapter was opened: they are looked for again
+    /// under the lock).
     ///
     /// # Errors
     /// A transaction that cannot open (another connection holds the database's write lock
@@ -490,8 +527,8 @@ impl SqliteInventory {
             return Err(Fatal::new(error).into());
         }
         self.transaction = Transaction::Open;
-        self.touched = true;
         self.ending = None;
+        self.schema = matches!(find_schema(&self.conn), Ok(Schema::Ours));
         if !self.schema {
             if let Err(error) = self.conn.execute_batch(SCHEMA) {
                 self.end_without_commit(format!("creating the tables failed: {error}"));
@@ -503,6 +540,7 @@ impl SqliteInventory {
     }
 
     fn execute(&mut self, sql: &str, params: impl rusqlite::Params) -> Result<(), HookError> {
+        self.touched = true;
         match &self.transaction {
             Transaction::Abandoned(error) => {
                 return Err(format!(

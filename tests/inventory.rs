@@ -346,6 +346,47 @@ fn a_database_locked_by_another_connection_stops_the_sync_at_once() {
     assert_eq!(db.load().unwrap(), base);
 }
 
+/// Two processes syncing into one database take turns: each reads it under its sync's
+/// write lock (`load_for_sync`), so the second plans on what the first committed and the
+/// database ends as the second's source. Loaded before the lock, the second planned on the
+/// state before the first, and its updates (matched by key) wrote over the first's edits,
+/// both reporting success and the database matching neither source (an outside tester).
+#[test]
+fn two_syncs_into_one_database_take_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    let base = generate(100, 41);
+    seed(&mut SqliteInventory::open(&path).unwrap(), &base);
+    let (first_source, second_source) = (mutate(&base, 1), mutate(&base, 2));
+    let mut first = SqliteInventory::open(&path).unwrap();
+    let mut first_target = first.load_for_sync().unwrap();
+    let second = std::thread::spawn({
+        let (path, source) = (path.clone(), second_source.clone());
+        move || {
+            let mut db = SqliteInventory::open(&path).unwrap();
+            let mut target = db.load_for_sync().unwrap();
+            let report = target
+                .sync_from(&source, &mut db, SyncOptions::default())
+                .unwrap();
+            (report, db.ending().cloned())
+        }
+    });
+    // The second is waiting for the lock by now (were it not, it would load after the
+    // first's commit all the same).
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let report = first_target
+        .sync_from(&first_source, &mut first, SyncOptions::default())
+        .unwrap();
+    assert!(report.is_success(), "{report}");
+    assert_eq!(first.ending(), Some(&Ending::Committed));
+    drop(first);
+    let (report, ending) = second.join().unwrap();
+    assert!(report.is_success(), "{report}");
+    assert_eq!(ending, Some(Ending::Committed));
+    let held = SqliteInventory::open(&path).unwrap().load().unwrap();
+    assert_eq!(held, second_source);
+}
+
 #[test]
 fn the_example_refuses_a_bad_file_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();

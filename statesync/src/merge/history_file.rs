@@ -61,7 +61,9 @@ where
     ElementDiff<M>: Serialize + DeserializeOwned,
 {
     /// Writes the history to a JSON file through [`crate::file::replace`]: the old file
-    /// stays as it was unless the whole new one was written, flushed and synced.
+    /// stays as it was unless the whole new one was written, flushed and synced. The file
+    /// is not locked: two processes that each load it, commit and save keep only the
+    /// commits of the last to save. Keep one writer per file.
     ///
     /// Before the file is touched, what would be written is read back and replayed,
     /// version by version: a state JSON cannot hold (a NaN or infinite float, which JSON
