@@ -491,7 +491,7 @@ impl SqliteInventory {
     /// outside tester). If no sync follows, dropping the adapter rolls the transaction back.
     ///
     /// ```no_run
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # fn main() -> Result<(), statesync::sync::HookError> {
     /// use statesync::sync::{SyncModel, SyncOptions};
     /// use statesync_suite::sqlite::SqliteInventory;
     ///
