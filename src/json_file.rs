@@ -108,8 +108,11 @@ pub fn load_capped(file: &Path, max_bytes: u64) -> Result<Inventory, LoadError> 
 }
 
 /// Parses the document; on error, parses it again tracking the path, so the common case
-/// pays nothing for the error's place.
+/// pays nothing for the error's place. A UTF-8 byte-order mark in front (as some Windows
+/// tools write one) is passed over, as RFC 8259 lets a parser do: `serde_json` alone
+/// refuses it as "expected value at line 1 column 1", which names nothing to fix.
 fn parse(text: &[u8]) -> Result<Inventory, (String, serde_json::Error)> {
+    let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let error = match serde_json::from_slice(text) {
         Ok(inventory) => return Ok(inventory),
         Err(error) => error,

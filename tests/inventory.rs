@@ -252,6 +252,21 @@ fn a_file_cut_short_names_the_place_it_reached() {
     }
 }
 
+/// A UTF-8 byte-order mark in front of the document (some Windows tools write one) is
+/// passed over: it was refused as "expected value at line 1 column 1" (an outside tester).
+#[test]
+fn a_source_with_a_byte_order_mark_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.json");
+    let inventory = generate(50, 3);
+    json_file::save(&inventory, &plain).unwrap();
+    let mut marked = b"\xEF\xBB\xBF".to_vec();
+    marked.extend(std::fs::read(&plain).unwrap());
+    let bom = dir.path().join("bom.json");
+    std::fs::write(&bom, marked).unwrap();
+    assert_eq!(json_file::load(&bom).unwrap(), inventory);
+}
+
 #[test]
 fn the_demo_example_runs_twice_and_the_second_run_does_nothing() {
     let dir = tempfile::tempdir().unwrap();
