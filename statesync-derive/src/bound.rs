@@ -112,6 +112,29 @@ pub fn impl_predicates(model: &Model) -> Vec<WherePredicate> {
         }
         None => predicates.extend(inferred(model)),
     }
+    if !model.fallback {
+        predicates.extend(concrete_children_predicates(model));
+    }
+    predicates
+}
+
+/// `for<'__s> Field: ChildCollection` and `for<'__s> <Field as ChildCollection>::Model:
+/// Keyed` for each children field of a concrete type (not generic, not in a cycle): every
+/// generated item that names the field's collection takes them as given, so a field that
+/// is not a collection of keyed models (a model where a collection belongs, a map keyed by
+/// another model's key) is one error, at the field's own check (`children_checks` in
+/// `expand.rs`), instead of one per generated use of its type (35 for a bare model).
+/// Behind `for<'__s>`, a bound on a concrete type is proved where the impl is used, not
+/// where it is declared.
+pub fn concrete_children_predicates(model: &Model) -> Vec<WherePredicate> {
+    let krate = &model.krate;
+    let mut predicates = Vec::new();
+    for field in model.fields_with(Role::Children) {
+        if !is_generic(model, field.ty) && !in_cycle(model, field.ty) {
+            let ty = field.ty;
+            predicates.push(parse_quote!(for<'__s> #ty: #krate::ChildCollection));
+        }
+    }
     predicates
 }
 

@@ -112,25 +112,33 @@ fn keyed_impl(model: &Model) -> Option<TokenStream> {
     })
 }
 
-/// For each children field, a check at the field that its models have keys: a collection
-/// of models without id fields could hold only one of them. (Generic fields are checked by
-/// an inferred bound instead: their model is not known here.)
-fn keyed_checks(model: &Model) -> TokenStream {
+/// For each children field of a concrete type, a check at the field that it is a
+/// collection of models with keys (a collection of models without id fields could hold only
+/// one of them): the one error of such a field, as every generated item takes these bounds
+/// as given (`bound::concrete_children_predicates`). A function never called, whose body
+/// rustc checks. (Generic fields are checked by an inferred bound instead: their model is
+/// not known here.)
+fn children_checks(model: &Model) -> TokenStream {
     let concrete = model
         .fields_with(Role::Children)
         .filter(|field| !bound::is_generic(model, field.ty));
-    let checks = concrete.map(|field| {
-        let child = child_model(model, field);
-        quote_spanned!(field.span()=> __keyed::<#child>();)
-    });
-    let checks: Vec<TokenStream> = checks.collect();
+    let checks: Vec<TokenStream> = concrete
+        .map(|field| {
+            let ty = field.ty;
+            quote_spanned!(field.span()=> __children::<#ty>();)
+        })
+        .collect();
     if checks.is_empty() {
         return TokenStream::new();
     }
     let krate = &model.krate;
     quote! {
-        fn __keyed<__T: ?::core::marker::Sized + #krate::Keyed>() {}
-        #(#checks)*
+        fn __statesync_children_checked() {
+            fn __children<
+                __C: ?::core::marker::Sized + #krate::ChildCollection<Model: #krate::Keyed>,
+            >() {}
+            #(#checks)*
+        }
     }
 }
 
@@ -500,6 +508,10 @@ fn child_diffs_type(model: &Model) -> TokenStream {
     let types: Vec<&syn::Type> = children.iter().map(|field| field.ty).collect();
     let mut generics = bound::companion_generics(model, &types);
     generics.params.push(syn::parse_quote!(__Via = ()));
+    // The concrete children fields' collection bounds, which `companion_generics` leaves
+    // out as it does every bound naming no parameter: the record's field types need them.
+    generics.where_clause =
+        bound::where_with(&generics, bound::concrete_children_predicates(model));
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let child_models: Vec<TokenStream> = children
         .iter()
@@ -757,7 +769,7 @@ fn model_impl(model: &Model) -> TokenStream {
             };
         )
     });
-    let keyed_checks = keyed_checks(model);
+    let children_checks = children_checks(model);
     let flags = model.options.flags.as_ref().map(|flags| {
         let names = &flags.value;
         quote!(#krate::__if_sync! {
@@ -810,7 +822,6 @@ fn model_impl(model: &Model) -> TokenStream {
         quote! {
             #[inline(always)]
             fn visit_child_fields<__V: #krate::ChildFieldVisitor<Self>>(__v: &mut __V) {
-                #keyed_checks
                 #(__V::children(__v, &Self::#child_consts);)*
             }
         }
@@ -829,6 +840,8 @@ fn model_impl(model: &Model) -> TokenStream {
 
     quote! {
         #consts
+
+        #children_checks
 
         #[automatically_derived]
         impl #impl_generics #krate::DiffModel for #ident #type_generics #where_clause {
