@@ -721,12 +721,60 @@ pub(crate) fn check_delete<M: DiffModel>(
     }
     match compare_outlined(current, payload)? {
         None => Ok(()),
-        Some(update) => Err(stale_as::<M>(
-            Operation::Delete,
-            key,
-            first_difference(&update),
-        )),
+        Some(update) => {
+            let mut error = stale_as::<M>(Operation::Delete, key, first_difference(&update));
+            if let Error::Stale { below, .. } = &mut error
+                && M::changes_are_empty(&update.fields)
+            {
+                *below = change_below(key, payload, current).map(Box::new);
+            }
+            Err(error)
+        }
     }
+}
+
+/// The first change from `then` to `now` below the element (their attributes are equal),
+/// as a plan shows it, after its ancestors under the element: what a refused delete of the
+/// element would have lost, for [`Error::Stale`] (a children field alone sent a user
+/// searching a subtree 8 levels deep). Cut after [`BELOW_SHOWN`] bytes.
+#[cold]
+#[inline(never)]
+fn change_below<M: DiffModel>(key: &M::Key, then: &M, now: &M) -> Option<String> {
+    let update = compare_outlined(then, now).ok()??;
+    let since = Diff {
+        elements: vec![ElementDiff {
+            key: key.clone(),
+            action: Action::Update(update),
+        }],
+        unchanged: 0,
+    };
+    first_change(&since.entries())
+}
+
+/// How much of the change below an element [`Error::Stale`] shows.
+const BELOW_SHOWN: usize = 256;
+
+/// The first entry below depth 0 that changes something, after its ancestors from depth 1
+/// (`site[name=a] > device[name=b] > + port[name=c]`), cut after [`BELOW_SHOWN`] bytes.
+fn first_change(entries: &[crate::render::Entry]) -> Option<String> {
+    let mut ancestors: Vec<&crate::render::Entry> = Vec::new();
+    for entry in entries {
+        ancestors.truncate(entry.depth.saturating_sub(1));
+        if entry.depth == 0 {
+            continue;
+        }
+        if entry.kind != crate::render::EntryKind::Unchanged {
+            let mut shown = String::new();
+            for ancestor in &ancestors {
+                shown.push_str(&crate::error::Element(ancestor.model, &ancestor.key).to_string());
+                shown.push_str(" > ");
+            }
+            shown.push_str(entry.to_string().trim_start());
+            return Some(crate::render::cut(shown, BELOW_SHOWN));
+        }
+        ancestors.push(entry);
+    }
+    None
 }
 
 /// The first changed attribute of an update, or else its first changed children field.

@@ -159,14 +159,16 @@ pub enum Error {
         path: Path,
     },
     /// An update whose old value of a field is not the element's current value: the diff
-    /// was made for another state (or the element changed since). For a delete: the element no longer equals the model the diff deletes (the field is
-    /// the first attribute, or children field, that differs), so the diff would lose an
-    /// edit made since.
+    /// was made for another state (or the element changed since). For a delete: the
+    /// element no longer equals the model the diff deletes (the field is the first
+    /// attribute, or children field, that differs; for a children field, `below` names the
+    /// first change made since in the subtree), so the diff would lose an edit made since.
     #[error(
-        "cannot {operation} {}{}: field `{field}` no longer holds the value the diff {}",
+        "cannot {operation} {}{}: field `{field}` no longer holds the value the diff {}{}",
         Prefix(path),
         Element(model, key),
-        .operation.stale_wording()
+        .operation.stale_wording(),
+        Below(below.as_deref().map(String::as_str))
     )]
     Stale {
         /// What the diff asked for: an update or a delete.
@@ -177,6 +179,12 @@ pub enum Error {
         key: String,
         /// The field whose value differs from the diff's old value.
         field: &'static str,
+        /// For a delete refused for its children: the first change made since below the
+        /// element, as a plan shows it, after its ancestors under the element
+        /// (`dir[name=l2] > ~ dir[name=l3] size: 1 -> 2`), cut after 256 bytes. (Boxed: an
+        /// `Error` stays 96 bytes, the size of every `Result` that may hold one.)
+        #[allow(clippy::box_collection)]
+        below: Option<Box<String>>,
         /// Where the collection sits.
         path: Path,
     },
@@ -305,6 +313,7 @@ impl Error {
             model,
             key: key.to_string(),
             field,
+            below: None,
             path: Path::root(),
         }
     }
@@ -361,6 +370,18 @@ impl Error {
             key: key.to_string(),
             limit: crate::MAX_DEPTH,
             path: Path::root(),
+        }
+    }
+}
+
+/// [`Error::Stale`]'s `below`, after its message: ` (first change below it since: ...)`.
+struct Below<'a>(Option<&'a str>);
+
+impl fmt::Display for Below<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(below) => write!(f, " (first change below it since: {below})"),
+            None => Ok(()),
         }
     }
 }
@@ -457,3 +478,13 @@ impl Error {
 
 /// `Result` with statesync's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    /// Every `Result` that may hold an [`Error`](super::Error) is as large as it: a field
+    /// added to a variant is boxed when it would grow it (`Stale::below`).
+    #[test]
+    fn an_error_stays_96_bytes() {
+        assert!(std::mem::size_of::<super::Error>() <= 96);
+    }
+}

@@ -256,7 +256,6 @@ pub(crate) fn render_bounded(value: &dyn Debug, limit: usize) -> String {
 }
 
 /// `text` cut after `limit` bytes (at a character boundary), marked ` …` where it was cut.
-#[cfg(feature = "merge")]
 pub(crate) fn cut(mut text: String, limit: usize) -> String {
     if text.len() > limit {
         let mut end = limit;

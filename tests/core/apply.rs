@@ -224,6 +224,7 @@ fn a_delete_whose_children_changed_since_is_stale_naming_the_children_field() {
         .devices
         .insert(device("nyc", "nyc-new", 1))
         .unwrap();
+    let before = target.clone();
     let error = target.apply(&diff).unwrap_err();
     assert!(
         matches!(
@@ -236,6 +237,45 @@ fn a_delete_whose_children_changed_since_is_stale_naming_the_children_field() {
         ),
         "{error}"
     );
+    // The error names what changed below, not only the children field (a user searched a
+    // subtree 8 levels deep for it: an outside tester).
+    assert!(
+        error.to_string().ends_with(
+            "field `devices` no longer holds the value the diff deletes (first change below it \
+             since: + device[site=nyc, name=nyc-new])"
+        ),
+        "{error}"
+    );
+    assert_eq!(target, before);
+}
+
+/// A change two levels below a deleted element is named with the elements between.
+#[test]
+fn a_delete_whose_grandchild_changed_since_names_it() {
+    let diff = inventory().diff(&changed()).unwrap();
+    let mut target = inventory();
+    target
+        .sites
+        .get_mut(&site_key("nyc"))
+        .unwrap()
+        .devices
+        .get_mut(&device_key("nyc", "nyc-d1"))
+        .unwrap()
+        .interfaces
+        .get_mut(&InterfaceKey {
+            device: "nyc-d1".into(),
+            name: "et-2".into(),
+        })
+        .unwrap()
+        .mtu = 9000;
+    let error = target.apply(&diff).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot delete inventory.sites.site[name=nyc]: field `devices` no longer holds the value \
+         the diff deletes (first change below it since: device[site=nyc, name=nyc-d1] > ~ \
+         interface[device=nyc-d1, name=et-2] mtu: 1500 -> 9000)"
+    );
+    assert!(matches!(error, Error::Stale { below: Some(_), .. }));
 }
 
 #[test]
