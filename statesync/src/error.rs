@@ -255,7 +255,7 @@ pub enum Error {
     },
     /// A model handed in under a key that is not its own.
     #[error(
-        "key mismatch: {}{model}[{expected}] was given a model whose key is [{found}]",
+        "key mismatch: {}{model}[{expected}] was given a model whose key is {model}[{found}]",
         Prefix(path)
     )]
     KeyMismatch {

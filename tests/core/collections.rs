@@ -122,7 +122,7 @@ fn a_map_entry_filed_under_another_key_is_an_error() {
     );
     assert_eq!(
         error.to_string(),
-        "key mismatch: holder[name=h].in_btree.leaf[id=5] was given a model whose key is [id=6]"
+        "key mismatch: holder[name=h].in_btree.leaf[id=5] was given a model whose key is leaf[id=6]"
     );
 }
 
