@@ -317,7 +317,7 @@ impl SqliteInventory {
             let named =
                 |error: &dyn fmt::Display| row_error("site", format_args!("name={name}"), error);
             let site = Site {
-                region: region.map_err(|error| named(&error))?,
+                region: region.map_err(|error| named(&column_error("site", &error)))?,
                 name: name.clone(),
                 devices: Store::new(),
             };
@@ -351,7 +351,8 @@ impl SqliteInventory {
                     error,
                 )
             };
-            let (role, model, serial) = rest.map_err(|error| named(&error))?;
+            let (role, model, serial) =
+                rest.map_err(|error| named(&column_error("device", &error)))?;
             device_site.insert(name.clone(), site_name.clone());
             let mut site = inventory
                 .sites
@@ -404,7 +405,8 @@ impl SqliteInventory {
                     error,
                 )
             };
-            let (description, enabled, mtu, mode, vlans) = rest.map_err(|error| named(&error))?;
+            let (description, enabled, mtu, mode, vlans) =
+                rest.map_err(|error| named(&column_error("interface", &error)))?;
             // Stored as 0 or 1; any other number is not a value this adapter wrote (rusqlite
             // would read it as `true`, and a sync would never see the drift).
             let enabled = match enabled {
@@ -854,6 +856,23 @@ impl fmt::Display for Excerpt<'_> {
 /// `interface row (device=sw1, name=et-0): vlans "oops": expected value ...`.
 fn row_error(table: &str, key: fmt::Arguments<'_>, error: &dyn fmt::Display) -> HookError {
     format!("{table} row ({key}): {error}").into()
+}
+
+/// A column of `table` that could not be read, named: rusqlite names a column of the wrong
+/// type, but an integer out of range only by its index (`Integer -1 out of range at index
+/// 4`), which the reader of the error cannot map to `mtu` (an outside tester).
+fn column_error(table: &str, error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::IntegralValueOutOfRange(at, value) => {
+            let column = TABLES
+                .iter()
+                .find(|(name, _)| *name == table)
+                .and_then(|(_, columns)| columns.get(*at))
+                .map_or("?", |(column, _)| *column);
+            format!("{column}: {value} is out of range")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A key column as read: its text, or an error naming the table and the row by its rowid

@@ -1405,6 +1405,8 @@ fn a_row_that_cannot_be_loaded_is_named_by_its_key() {
         error.contains("interface row (device=ams-d0, name=et-"),
         "{error}"
     );
+    // The column is named (rusqlite says "out of range at index 4": an outside tester).
+    assert!(error.ends_with("): mtu: -1 is out of range"), "{error}");
     // Neither 0 nor 1 in `enabled` (it loaded as `true`, and no sync saw the drift).
     corrupt(
         "UPDATE interface SET mtu = 1500; \
