@@ -203,7 +203,13 @@ fn print_plan(db: &Path, plan: &Diff<Inventory>) -> Result<bool, OutputError> {
     if entries.len() > PLAN_LINES {
         statesync_suite::say!("  … and {} more", entries.len() - PLAN_LINES)?;
     }
-    if plan.is_empty() {
+    if plan.is_empty() && !db.exists() {
+        // A dry run against a database not made yet, from an empty source.
+        statesync_suite::say!(
+            "nothing to do: the source is empty, and so would {} be",
+            db.display()
+        )?;
+    } else if plan.is_empty() {
         statesync_suite::say!("nothing to do: {} is in sync", db.display())?;
     }
     Ok(!plan.is_empty())

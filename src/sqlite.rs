@@ -95,13 +95,12 @@ pub enum OpenError {
     /// The name is one SQLite may take for a database in memory (empty, `:memory:`, a
     /// `file:` URI), which a sync would lose when it ends, or it names something other than
     /// a regular file (a FIFO, which would block the open forever, a device, a directory).
-    #[error(
-        "{path:?} names no file (SQLite would read it as a database in memory or a URI, or it \
-         is a directory, FIFO or device; a file whose name starts with `file:` is ./file:...)"
-    )]
+    #[error("{path:?} {reason}; refusing it as the database")]
     NotAFile {
         /// The name given.
         path: PathBuf,
+        /// What it names instead (`is a directory`, `names a database in memory`, ...).
+        reason: String,
     },
     /// A write to the database was interrupted (a crash, a killed sync) and left a hot
     /// journal, which must be rolled back before the database can be read: a read-only
@@ -109,7 +108,8 @@ pub enum OpenError {
     /// it back.
     #[error(
         "{path}: a write to it was interrupted and left a journal to roll back, which a \
-         read-only open cannot do; open it once for writing to recover it"
+         read-only open cannot do; open it once for writing to recover it (the inventory \
+         example: run it without --dry-run)"
     )]
     Interrupted {
         /// The database file.
@@ -134,17 +134,23 @@ fn refuse_in_memory(path: &Path) -> Result<(), OpenError> {
     let name = path.as_os_str();
     // Something other than a regular file that is there (a FIFO, a device, a directory):
     // opening a FIFO blocks until a writer comes, forever.
-    let not_a_file = std::fs::metadata(path).is_ok_and(|found| !found.is_file());
-    if name.is_empty()
-        || name == ":memory:"
-        || name.as_encoded_bytes().starts_with(b"file:")
-        || not_a_file
-    {
-        return Err(OpenError::NotAFile {
-            path: path.to_owned(),
-        });
-    }
-    Ok(())
+    let found = std::fs::metadata(path)
+        .ok()
+        .and_then(|found| statesync::file::not_regular(&found));
+    let reason = if name.is_empty() || name == ":memory:" {
+        "names a database in memory, which nothing keeps after the sync".to_owned()
+    } else if name.as_encoded_bytes().starts_with(b"file:") {
+        "starts with `file:`, which SQLite reads as a URI (a file of that name is ./file:...)"
+            .to_owned()
+    } else if let Some(found) = found {
+        format!("is {found}, not a regular file")
+    } else {
+        return Ok(());
+    };
+    Err(OpenError::NotAFile {
+        path: path.to_owned(),
+        reason,
+    })
 }
 
 /// How a sync's transaction ended, as SQLite reported it.
@@ -511,7 +517,12 @@ impl SqliteInventory {
     /// timeout (5 s), or a read-only database, fails it before anything is read.
     pub fn load_for_sync(&mut self) -> Result<Inventory, HookError> {
         if matches!(self.transaction, Transaction::Idle) {
-            self.begin()?;
+            self.begin().map_err(|error| {
+                format!(
+                    "cannot take the database's write lock to read it for the sync (another \
+                     sync holding it past the busy timeout, or a read-only file): {error}"
+                )
+            })?;
         }
         self.load()
     }

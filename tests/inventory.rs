@@ -402,6 +402,27 @@ fn two_syncs_into_one_database_take_turns() {
     assert_eq!(held, second_source);
 }
 
+/// A sync's load that cannot take the write lock says so, before anything is read.
+#[test]
+fn a_load_for_a_sync_says_when_another_holds_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.sqlite");
+    seed(&mut SqliteInventory::open(&path).unwrap(), &generate(20, 5));
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut db = SqliteInventory::open(&path).unwrap();
+    db.connection()
+        .busy_timeout(std::time::Duration::ZERO)
+        .unwrap();
+    let error = db.load_for_sync().unwrap_err().to_string();
+    assert!(
+        error.starts_with("cannot take the database's write lock to read it for the sync"),
+        "{error}"
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert!(db.load_for_sync().is_ok());
+}
+
 #[test]
 fn the_example_refuses_a_bad_file_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -829,9 +850,20 @@ fn a_database_that_is_no_regular_file_is_refused() {
         .status()
         .unwrap();
     assert!(made.success());
-    for path in [fifo.as_path(), Path::new("/dev/null"), dir.path()] {
+    for (path, found) in [
+        (fifo.as_path(), "a FIFO"),
+        (Path::new("/dev/null"), "a character device"),
+        (dir.path(), "a directory"),
+    ] {
         let error = SqliteInventory::open_read_only(path).err().unwrap();
         assert!(matches!(error, OpenError::NotAFile { .. }), "{error:?}");
+        // What it is, not one message for every case (an outside tester).
+        assert!(
+            error.to_string().ends_with(&format!(
+                " is {found}, not a regular file; refusing it as the database"
+            )),
+            "{error}"
+        );
         let error = SqliteInventory::open(path).err().unwrap();
         assert!(matches!(error, OpenError::NotAFile { .. }), "{error:?}");
     }

@@ -351,8 +351,15 @@ pub fn read_capped(path: &Path, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
-/// What a path is when it is not a regular file.
-fn not_regular(metadata: &Metadata) -> Option<&'static str> {
+/// What a path is when it is not a regular file (`a directory`, `a FIFO`, ...), as
+/// [`ReadError::NotAFile`] names it; `None` for a regular file.
+///
+/// ```
+/// let here = std::fs::metadata(".")?;
+/// assert_eq!(statesync::file::not_regular(&here), Some("a directory"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn not_regular(metadata: &Metadata) -> Option<&'static str> {
     let kind = metadata.file_type();
     if kind.is_file() {
         return None;
