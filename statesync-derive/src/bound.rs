@@ -113,9 +113,55 @@ pub fn impl_predicates(model: &Model) -> Vec<WherePredicate> {
         None => predicates.extend(inferred(model)),
     }
     if !model.fallback {
+        predicates.extend(concrete_id_predicates(model));
         predicates.extend(concrete_children_predicates(model));
     }
     predicates
+}
+
+/// `for<'__s> Field: ModelKey` for each `id` field of a concrete type, for the key type and
+/// every generated item: a type that lacks some of a key's traits is one error, at the
+/// field's own check (`id_checks` in `expand.rs`), instead of one per derive of the key
+/// and use of the field (six for a type lacking `Eq`, `Ord`, `Hash` and `Display`).
+/// A field whose type is surely a key (`String`, an integer, ...) is left out: most models
+/// are keyed by one, and their expansion stays as it was.
+pub fn concrete_id_predicates(model: &Model) -> Vec<WherePredicate> {
+    let krate = &model.krate;
+    checked_id_types(model)
+        .into_iter()
+        .map(|ty| parse_quote!(for<'__s> #ty: #krate::ModelKey))
+        .collect()
+}
+
+/// The types of the `id` fields that are concrete and not surely keys, each once.
+pub fn checked_id_types<'m>(model: &'m Model) -> Vec<&'m Type> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    model
+        .fields_with(Role::Id)
+        .map(|field| field.ty)
+        .filter(|ty| !is_generic(model, ty) && !surely_a_key(ty))
+        .filter(|ty| seen.insert(quote::quote!(#ty).to_string()))
+        .collect()
+}
+
+/// Whether a type is one of the prelude's that have every trait of a key, by its name
+/// alone (`String`, `u64`, `bool`, `char`, `&str`): a type of the user's of that name
+/// would be an odd choice, and rustc still checks it where the key is built.
+fn surely_a_key(ty: &Type) -> bool {
+    const KEYS: [&str; 15] = [
+        "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128",
+        "isize", "bool", "char",
+    ];
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .get_ident()
+            .is_some_and(|ident| KEYS.contains(&ident.to_string().as_str())),
+        Type::Reference(reference) => {
+            matches!(&*reference.elem, Type::Path(path) if path.path.is_ident("str"))
+        }
+        _ => false,
+    }
 }
 
 /// `for<'__s> Field: ChildCollection` and `for<'__s> <Field as ChildCollection>::Model:

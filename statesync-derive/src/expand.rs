@@ -142,6 +142,26 @@ fn children_checks(model: &Model) -> TokenStream {
     }
 }
 
+/// For each `id` field of a concrete type not surely a key, a check at the field's type
+/// that it has a key's traits: the one error of each trait it lacks, as every generated
+/// item takes them as given (`bound::concrete_id_predicates`).
+fn id_checks(model: &Model) -> TokenStream {
+    let checks: Vec<TokenStream> = bound::checked_id_types(model)
+        .into_iter()
+        .map(|ty| quote_spanned!(ty.span()=> __id::<#ty>();))
+        .collect();
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
+    let krate = &model.krate;
+    quote! {
+        fn __statesync_ids_checked() {
+            fn __id<__T: #krate::ModelKey>() {}
+            #(#checks)*
+        }
+    }
+}
+
 fn ids<'m>(model: &'m Model) -> Vec<&'m Field<'m>> {
     model.fields_with(Role::Id).collect()
 }
@@ -153,7 +173,10 @@ fn key_type(model: &Model) -> TokenStream {
     let ident = model.companion(Companion::Key);
     let ids = ids(model);
     let types: Vec<&syn::Type> = ids.iter().map(|field| field.ty).collect();
-    let generics = bound::companion_generics(model, &types);
+    let mut generics = bound::companion_generics(model, &types);
+    // The concrete id fields' key bounds, which `companion_generics` leaves out as it does
+    // every bound naming no parameter: the key's derives take them as given.
+    generics.where_clause = bound::where_with(&generics, bound::concrete_id_predicates(model));
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let serde = serde_impl::impls(&Record::of_fields(
         model,
@@ -770,6 +793,7 @@ fn model_impl(model: &Model) -> TokenStream {
         )
     });
     let children_checks = children_checks(model);
+    let id_checks = id_checks(model);
     let flags = model.options.flags.as_ref().map(|flags| {
         let names = &flags.value;
         quote!(#krate::__if_sync! {
@@ -842,6 +866,8 @@ fn model_impl(model: &Model) -> TokenStream {
         #consts
 
         #children_checks
+
+        #id_checks
 
         #[automatically_derived]
         impl #impl_generics #krate::DiffModel for #ident #type_generics #where_clause {

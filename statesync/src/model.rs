@@ -12,7 +12,13 @@ use crate::fields::{
 };
 
 /// What a generated key type (`DeviceKey`) provides: it is owned, ordered, hashable and
-/// printable (`site=nyc, name=sw1`).
+/// printable (`site=nyc, name=sw1`). Each `id` field's type is one too: the derive checks it
+/// once per field, at the field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a key: it is not `Clone + Eq + Ord + Hash + Debug + Display`",
+    label = "an `id` field's type must have each of these traits",
+    note = "derive the ones it lacks (`Display` by hand), or key the model by a field of another type"
+)]
 pub trait ModelKey: Clone + Eq + Ord + Hash + Debug + Display {}
 
 impl<K: Clone + Eq + Ord + Hash + Debug + Display> ModelKey for K {}
