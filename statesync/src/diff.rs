@@ -528,18 +528,41 @@ impl<M: DiffModel> Diff<M> {
     }
 
     /// Whether the diff holds no element. A diff [`DiffModel::diff`] makes holds elements
-    /// only where something changed; one built by hand (or read back) may hold an update
-    /// whose new values equal the old ones (`1 -> 1`), which changes nothing and is still
-    /// an element.
+    /// only where something changed; one built by hand (or read from a peer) may hold an
+    /// update whose new values equal the old ones (`1 -> 1`), which changes nothing and is
+    /// still an element: ask [`Diff::changes_anything`] of such a diff.
     pub fn is_empty(&self) -> bool {
         self.elements.is_empty()
     }
 
     /// Whether applying the diff changes anything: it creates or deletes an element, or
-    /// changes an attribute to a value other than its old one. A diff `diff` makes does
-    /// whenever it is not empty; one written by hand may not (an update `10 -> 10`).
-    #[cfg(feature = "history")]
-    pub(crate) fn changes_anything(&self) -> bool {
+    /// changes an attribute to a value other than its old one (under the attribute's `eq`),
+    /// at any depth. A diff `diff` makes does whenever it is not empty; one written by hand
+    /// or read from a peer may not (an update `10 -> 10`), and a service that acts on what
+    /// it receives should ask this rather than [`Diff::is_empty`].
+    ///
+    /// ```
+    /// use statesync::{Action, Change, Diff, DiffModel, ElementDiff, ModelUpdate};
+    ///
+    /// #[derive(DiffModel, Clone, Debug, PartialEq)]
+    /// struct Port {
+    ///     #[statesync(id)]
+    ///     name: String,
+    ///     mtu: u32,
+    /// }
+    ///
+    /// let same = Change { old: 1500, new: 1500 };
+    /// let update = ModelUpdate::<Port> {
+    ///     fields: PortChanges { mtu: Some(same) },
+    ///     children: statesync::NoChildDiffs {},
+    /// };
+    /// let key = PortKey { name: "et-0".into() };
+    /// let diff = Diff::from_elements(vec![ElementDiff { key, action: Action::Update(update) }], 0)?;
+    /// assert!(!diff.is_empty());
+    /// assert!(!diff.changes_anything());
+    /// # Ok::<(), statesync::Error>(())
+    /// ```
+    pub fn changes_anything(&self) -> bool {
         self.elements.iter().any(|element| match &element.action {
             Action::Create(_) | Action::Delete(_) => true,
             Action::Update(update) => {
@@ -792,10 +815,8 @@ fn first_difference<M: DiffModel>(update: &ModelUpdate<M>) -> &'static str {
 }
 
 /// Whether any child diff changes anything (see [`Diff::changes_anything`]).
-#[cfg(feature = "history")]
 struct ChildrenChangeAnything(bool);
 
-#[cfg(feature = "history")]
 impl DiffVisitor for ChildrenChangeAnything {
     fn visit<C: DiffModel>(&mut self, _field: &'static str, diff: &Diff<C>) {
         self.0 = self.0 || diff.changes_anything();

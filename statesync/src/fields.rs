@@ -136,10 +136,8 @@ impl<M: DiffModel> AttributeVisitor<M> for EachChange<'_, '_, M> {
 
 /// Whether a record of changes changes any attribute to a value other than its old one
 /// (a record `diff` makes always does; a hand-written `10 -> 10` does not).
-#[cfg(feature = "history")]
 pub(crate) struct ChangesAny<'a, M: DiffModel>(pub(crate) &'a M::Changes, pub(crate) bool);
 
-#[cfg(feature = "history")]
 impl<M: DiffModel> AttributeVisitor<M> for ChangesAny<'_, M> {
     fn attribute<T: Clone + Debug>(&mut self, a: &Attribute<M, T>) {
         if let Some(change) = (a.change)(self.0) {
