@@ -276,7 +276,11 @@ pub enum CommitError {
     /// this root never had, a history that was removed, a commit that was rolled back
     /// (another may have taken its number since), or a version committed after the
     /// snapshot of the caller's `REPEATABLE READ` transaction, which cannot see it.
-    #[error("version {0} is not in the history")]
+    #[error(
+        "version {0} is not in the history as the commit's base has it (never there, the \
+         history removed, or its commit rolled back and the number perhaps taken since): \
+         check out the head again"
+    )]
     NoSuchVersion(i64),
     /// The commit changes nothing (an empty diff, or one whose new values are the old
     /// ones): no version is written, so a writer that pushes nothing makes nobody stale.

@@ -494,3 +494,35 @@ fn a_device_under_another_site_than_it_names_is_not_recorded() {
     let (created, _, _) = changes.counts();
     assert_eq!(created, report.counts.created);
 }
+
+/// A value PostgreSQL's `text` cannot store (a NUL character) fails its element's hook,
+/// naming the column, and is not recorded: it failed the whole COPY with PostgreSQL's
+/// `invalid byte sequence for encoding "UTF8": 0x00`, naming no element (an outside
+/// tester). Needs no server.
+#[test]
+fn a_value_with_a_nul_character_fails_its_element_naming_the_column() {
+    let mut source = statesync_suite::fixtures::inventory();
+    edit_first_device(&mut source, |device| {
+        let key = device.interfaces.iter().next().unwrap().key();
+        device.interfaces.get_mut(&key).unwrap().description = "a\0b".into();
+    });
+    let mut target = Inventory::default();
+    let (report, changes) = PgInventory::record(
+        &mut target,
+        &source,
+        SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE),
+    )
+    .unwrap();
+    assert_eq!(report.counts.failed, 1, "{report}");
+    let failure = report.failures().next().unwrap().to_string();
+    assert!(
+        failure.contains("interface[device=ams-d0, name=et-0]"),
+        "{failure}"
+    );
+    assert!(
+        failure.contains("`description` holds a NUL character"),
+        "{failure}"
+    );
+    let (created, _, _) = changes.counts();
+    assert_eq!(created, report.counts.created);
+}

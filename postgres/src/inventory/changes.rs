@@ -73,7 +73,7 @@ impl<M: Row + ParentField> Hooks<M> for Changes {
     fn create(&mut self, model: &M, parents: &Parents) -> Result<(), HookError> {
         model.check_parent(parents)?;
         let table = M::table(self);
-        model.encode(&mut table.creates);
+        encode_storable(model, &mut table.creates)?;
         table.created += 1;
         Ok(())
     }
@@ -86,7 +86,7 @@ impl<M: Row + ParentField> Hooks<M> for Changes {
     ) -> Result<(), HookError> {
         model.check_parent(parents)?;
         let table = M::table(self);
-        model.encode(&mut table.updates);
+        encode_storable(model, &mut table.updates)?;
         model.encode_before(changes, &mut table.updates_before);
         table.updated += 1;
         Ok(())
@@ -103,4 +103,21 @@ impl<M: Row + ParentField> Hooks<M> for Changes {
         }
         Ok(())
     }
+}
+
+/// Appends the model's row to `out`, unless a column holds a NUL character, which
+/// PostgreSQL's `text` cannot store: the hook then fails naming the column, and the row is
+/// left out. (Passed on, the NUL failed the whole COPY with PostgreSQL's `invalid byte
+/// sequence for encoding "UTF8": 0x00`, naming no element: an outside tester.)
+fn encode_storable<M: Row>(model: &M, out: &mut String) -> Result<(), HookError> {
+    let start = out.len();
+    model.encode(out);
+    let row = out.get(start..).unwrap_or_default();
+    // Tabs inside values are escaped (`\t`): a raw one separates columns.
+    let Some(at) = row.split('\t').position(|value| value.contains('\0')) else {
+        return Ok(());
+    };
+    let column = M::COLUMNS.get(at).copied().unwrap_or("?");
+    out.truncate(start);
+    Err(format!("`{column}` holds a NUL character, which PostgreSQL's text cannot store").into())
 }

@@ -68,7 +68,8 @@ fn before<'a, T>(value: &'a T, change: &'a Option<Change<T>>) -> &'a T {
 }
 
 /// Appends `value` escaped for COPY's text format (backslash, tab, newline, carriage
-/// return). A NUL byte is passed on: PostgreSQL refuses it, and the sync with it.
+/// return). A NUL byte is passed on: the hooks refuse a row holding one first
+/// (`changes::encode_storable`).
 pub(crate) fn text(out: &mut String, value: &str) {
     for c in value.chars() {
         match c {
