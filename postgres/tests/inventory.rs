@@ -462,6 +462,19 @@ async fn a_row_that_does_not_fit_the_models_is_named() {
     client.batch_execute("SELECT 1").await.unwrap();
 }
 
+/// What a sync of `source` into an empty inventory records for the tables, trying every
+/// change past a failure. Needs no server.
+fn record_into_empty(
+    source: &Inventory,
+) -> (statesync::sync::SyncReport, statesync_postgres::Changes) {
+    PgInventory::record(
+        &mut Inventory::default(),
+        source,
+        SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE),
+    )
+    .unwrap()
+}
+
 /// A source built in memory whose device names another site than it sits under is not
 /// recorded for the tables (its row would go under the site it names while memory keeps it
 /// under the other): the device fails, naming both sites. Needs no server.
@@ -478,13 +491,7 @@ fn a_device_under_another_site_than_it_names_is_not_recorded() {
     stray.interfaces = statesync::Store::new();
     ams.devices.insert(stray).unwrap();
     drop(ams);
-    let mut target = Inventory::default();
-    let (report, changes) = PgInventory::record(
-        &mut target,
-        &source,
-        SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE),
-    )
-    .unwrap();
+    let (report, changes) = record_into_empty(&source);
     assert_eq!(report.counts.failed, 1, "{report}");
     let outcomes = format!("{:?}", report.outcomes);
     assert!(
@@ -506,13 +513,7 @@ fn a_value_with_a_nul_character_fails_its_element_naming_the_column() {
         let key = device.interfaces.iter().next().unwrap().key();
         device.interfaces.get_mut(&key).unwrap().description = "a\0b".into();
     });
-    let mut target = Inventory::default();
-    let (report, changes) = PgInventory::record(
-        &mut target,
-        &source,
-        SyncOptions::new(statesync::sync::SyncFlags::CONTINUE_ON_FAILURE),
-    )
-    .unwrap();
+    let (report, changes) = record_into_empty(&source);
     assert_eq!(report.counts.failed, 1, "{report}");
     let failure = report.failures().next().unwrap().to_string();
     assert!(

@@ -121,7 +121,7 @@ pub fn impl_predicates(model: &Model) -> Vec<WherePredicate> {
 
 /// `for<'__s> Field: ModelKey` for each `id` field of a concrete type, for the key type and
 /// every generated item: a type that lacks some of a key's traits is one error, at the
-/// field's own check (`id_checks` in `expand.rs`), instead of one per derive of the key
+/// field's own check (`field_checks` in `expand.rs`), instead of one per derive of the key
 /// and use of the field (six for a type lacking `Eq`, `Ord`, `Hash` and `Display`).
 /// A field whose type is surely a key (`String`, an integer, ...) is left out: most models
 /// are keyed by one, and their expansion stays as it was.
@@ -168,7 +168,7 @@ fn surely_a_key(ty: &Type) -> bool {
 /// Keyed` for each children field of a concrete type (not generic, not in a cycle): every
 /// generated item that names the field's collection takes them as given, so a field that
 /// is not a collection of keyed models (a model where a collection belongs, a map keyed by
-/// another model's key) is one error, at the field's own check (`children_checks` in
+/// another model's key) is one error, at the field's own check (`field_checks` in
 /// `expand.rs`), instead of one per generated use of its type (35 for a bare model).
 /// Behind `for<'__s>`, a bound on a concrete type is proved where the impl is used, not
 /// where it is declared.

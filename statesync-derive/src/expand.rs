@@ -112,52 +112,46 @@ fn keyed_impl(model: &Model) -> Option<TokenStream> {
     })
 }
 
-/// For each children field of a concrete type, a check at the field that it is a
-/// collection of models with keys (a collection of models without id fields could hold only
-/// one of them): the one error of such a field, as every generated item takes these bounds
-/// as given (`bound::concrete_children_predicates`). A function never called, whose body
-/// rustc checks. (Generic fields are checked by an inferred bound instead: their model is
-/// not known here.)
-fn children_checks(model: &Model) -> TokenStream {
-    let concrete = model
+/// The checks of the fields' types that every generated item takes as given
+/// (`bound::concrete_children_predicates`, `bound::concrete_id_predicates`): a function
+/// never called, whose body rustc checks, with one call per field spanned at it, so that a
+/// type that fails is reported there once instead of at each generated use of the type.
+/// A children field of a concrete type must be a collection of models with keys (a
+/// collection of models without id fields could hold only one of them); an id field of a
+/// concrete type not surely a key must have a key's traits (one error per trait it
+/// lacks). Generic fields are checked by inferred bounds instead: their types are not
+/// known here.
+fn field_checks(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let children: Vec<TokenStream> = model
         .fields_with(Role::Children)
-        .filter(|field| !bound::is_generic(model, field.ty));
-    let checks: Vec<TokenStream> = concrete
+        .filter(|field| !bound::is_generic(model, field.ty))
         .map(|field| {
             let ty = field.ty;
             quote_spanned!(field.span()=> __children::<#ty>();)
         })
         .collect();
-    if checks.is_empty() {
-        return TokenStream::new();
-    }
-    let krate = &model.krate;
-    quote! {
-        fn __statesync_children_checked() {
-            fn __children<
-                __C: ?::core::marker::Sized + #krate::ChildCollection<Model: #krate::Keyed>,
-            >() {}
-            #(#checks)*
-        }
-    }
-}
-
-/// For each `id` field of a concrete type not surely a key, a check at the field's type
-/// that it has a key's traits: the one error of each trait it lacks, as every generated
-/// item takes them as given (`bound::concrete_id_predicates`).
-fn id_checks(model: &Model) -> TokenStream {
-    let checks: Vec<TokenStream> = bound::checked_id_types(model)
+    let ids: Vec<TokenStream> = bound::checked_id_types(model)
         .into_iter()
         .map(|ty| quote_spanned!(ty.span()=> __id::<#ty>();))
         .collect();
-    if checks.is_empty() {
+    if children.is_empty() && ids.is_empty() {
         return TokenStream::new();
     }
-    let krate = &model.krate;
+    let children_check = (!children.is_empty()).then(|| {
+        quote! {
+            fn __children<
+                __C: ?::core::marker::Sized + #krate::ChildCollection<Model: #krate::Keyed>,
+            >() {}
+        }
+    });
+    let id_check = (!ids.is_empty()).then(|| quote!(fn __id<__T: #krate::ModelKey>() {}));
     quote! {
-        fn __statesync_ids_checked() {
-            fn __id<__T: #krate::ModelKey>() {}
-            #(#checks)*
+        fn __statesync_fields_checked() {
+            #children_check
+            #id_check
+            #(#children)*
+            #(#ids)*
         }
     }
 }
@@ -792,8 +786,7 @@ fn model_impl(model: &Model) -> TokenStream {
             };
         )
     });
-    let children_checks = children_checks(model);
-    let id_checks = id_checks(model);
+    let field_checks = field_checks(model);
     let flags = model.options.flags.as_ref().map(|flags| {
         let names = &flags.value;
         quote!(#krate::__if_sync! {
@@ -865,9 +858,7 @@ fn model_impl(model: &Model) -> TokenStream {
     quote! {
         #consts
 
-        #children_checks
-
-        #id_checks
+        #field_checks
 
         #[automatically_derived]
         impl #impl_generics #krate::DiffModel for #ident #type_generics #where_clause {

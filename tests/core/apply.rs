@@ -2,7 +2,7 @@
 //! state while leaving the target as it was.
 
 use statesync::{DiffModel, Error, Operation, Summary};
-use statesync_suite::inventory::{DeviceKey, InterfaceKey, Inventory, SiteKey};
+use statesync_suite::inventory::{Device, DeviceKey, InterfaceKey, Inventory, SiteKey};
 
 use statesync_suite::fixtures::{device, inventory, site};
 
@@ -213,19 +213,23 @@ fn a_delete_of_an_element_changed_since_is_stale() {
     assert_eq!(target, before);
 }
 
-#[test]
-fn a_delete_whose_children_changed_since_is_stale_naming_the_children_field() {
+/// Applies the diff from [`inventory`] to [`changed`] (which deletes site `nyc`) to an
+/// inventory whose `nyc` devices `edit` changed first: the error, and whether the target
+/// was left as it was.
+fn apply_after_editing_nyc(edit: impl FnOnce(&mut statesync::Store<Device>)) -> (Error, bool) {
     let diff = inventory().diff(&changed()).unwrap();
     let mut target = inventory();
-    target
-        .sites
-        .get_mut(&site_key("nyc"))
-        .unwrap()
-        .devices
-        .insert(device("nyc", "nyc-new", 1))
-        .unwrap();
+    edit(&mut target.sites.get_mut(&site_key("nyc")).unwrap().devices);
     let before = target.clone();
     let error = target.apply(&diff).unwrap_err();
+    (error, target == before)
+}
+
+#[test]
+fn a_delete_whose_children_changed_since_is_stale_naming_the_children_field() {
+    let (error, unchanged) = apply_after_editing_nyc(|devices| {
+        devices.insert(device("nyc", "nyc-new", 1)).unwrap();
+    });
     assert!(
         matches!(
             error,
@@ -246,29 +250,21 @@ fn a_delete_whose_children_changed_since_is_stale_naming_the_children_field() {
         ),
         "{error}"
     );
-    assert_eq!(target, before);
+    assert!(unchanged);
 }
 
 /// A change two levels below a deleted element is named with the elements between.
 #[test]
 fn a_delete_whose_grandchild_changed_since_names_it() {
-    let diff = inventory().diff(&changed()).unwrap();
-    let mut target = inventory();
-    target
-        .sites
-        .get_mut(&site_key("nyc"))
-        .unwrap()
-        .devices
-        .get_mut(&device_key("nyc", "nyc-d1"))
-        .unwrap()
-        .interfaces
-        .get_mut(&InterfaceKey {
+    let (error, unchanged) = apply_after_editing_nyc(|devices| {
+        let port = InterfaceKey {
             device: "nyc-d1".into(),
             name: "et-2".into(),
-        })
-        .unwrap()
-        .mtu = 9000;
-    let error = target.apply(&diff).unwrap_err();
+        };
+        let mut nyc_d1 = devices.get_mut(&device_key("nyc", "nyc-d1")).unwrap();
+        nyc_d1.interfaces.get_mut(&port).unwrap().mtu = 9000;
+    });
+    assert!(unchanged);
     assert_eq!(
         error.to_string(),
         "cannot delete inventory.sites.site[name=nyc]: field `devices` no longer holds the value \
