@@ -197,6 +197,52 @@ fn newest_with_equal_versions_is_a_conflict_and_report_keeps_ours() {
         conflict.to_string(),
         r#"doc[id=1].title: base "t", ours "ours", theirs "theirs""#
     );
+    assert_eq!(conflict.undecided, None, "`report` decides nothing");
+    // A strategy that could not decide says why (the conflict looked like a reported one:
+    // an outside tester).
+    assert_eq!(
+        merged.conflicts[1].to_string(),
+        r#"doc[id=1].body: base "b", ours "ours", theirs "theirs" (`newest` could not decide: both sides hold the same version)"#
+    );
+}
+
+/// `max` of two values that do not compare and a `merge_with` function that returns `None`
+/// say so in their conflicts.
+#[test]
+fn a_strategy_that_cannot_decide_says_why() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Reading {
+        #[statesync(merge = "max")]
+        peak: f64,
+        #[statesync(merge_with = refuse)]
+        label: String,
+    }
+    fn refuse(_: Option<&String>, _: &String, _: &String) -> Option<String> {
+        None
+    }
+    let reading = |peak: f64, label: &str| Reading {
+        peak,
+        label: label.into(),
+    };
+    let merged = merge(
+        &reading(1.0, "a"),
+        &reading(f64::NAN, "b"),
+        &reading(2.0, "c"),
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    let undecided: Vec<Option<&str>> = merged
+        .conflicts
+        .iter()
+        .map(|conflict| conflict.undecided.as_deref())
+        .collect();
+    assert_eq!(
+        undecided,
+        [
+            Some("`max` could not decide: the values do not compare"),
+            Some("the `merge_with` function returned `None`"),
+        ]
+    );
 }
 
 #[test]

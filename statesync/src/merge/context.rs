@@ -72,6 +72,11 @@ pub struct Conflict {
     /// base's diff to it, first 4,096 bytes, marked ` …` where cut). `None` otherwise (a
     /// field's conflict, or a root renamed on both sides).
     pub changes: Option<String>,
+    /// For a field whose strategy, other than `report`, could not decide: why (`newest`
+    /// given two equal versions, `max` two values that do not compare, a `merge_with`
+    /// function that returned `None`). `None` for a conflict the strategy reports.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub undecided: Option<String>,
 }
 
 impl fmt::Display for Conflict {
@@ -85,6 +90,9 @@ impl fmt::Display for Conflict {
             show(&self.ours),
             show(&self.theirs)
         )?;
+        if let Some(undecided) = &self.undecided {
+            write!(f, " ({undecided})")?;
+        }
         match &self.changes {
             Some(changes) => write!(f, "; changed since the base:\n{}", changes.trim_end()),
             None => Ok(()),
@@ -317,6 +325,25 @@ fn render_element(model: &dyn Debug) -> String {
     crate::render::render_bounded(model, ELEMENT_SHOWN)
 }
 
+/// Why a field's strategy left two values in conflict, for [`Conflict::undecided`]; `None`
+/// for `report`, which decides nothing.
+fn undecided(strategy: Strategy, newer: Option<Ordering>) -> Option<&'static str> {
+    match (strategy, newer) {
+        (Strategy::Newest, Some(Ordering::Equal)) => {
+            Some("`newest` could not decide: both sides hold the same version")
+        }
+        (Strategy::Newest, _) => Some(
+            "`newest` could not decide: no versions to compare (the model has no `version` \
+             field, or its versions do not compare)",
+        ),
+        (Strategy::Max, _) => Some("`max` could not decide: the values do not compare"),
+        (Strategy::Min, _) => Some("`min` could not decide: the values do not compare"),
+        (Strategy::Union, _) => Some("`union` could not decide"),
+        (Strategy::Custom, _) => Some("the `merge_with` function returned `None`"),
+        (Strategy::Report | Strategy::Ours | Strategy::Theirs, _) => None,
+    }
+}
+
 /// How much of the plan of an edit a conflict about a whole element shows
 /// ([`Conflict::changes`]).
 const CHANGES_SHOWN: usize = 4096;
@@ -527,6 +554,7 @@ impl<'o> MergeCx<'o> {
             ours: Some(render_element(ours)),
             theirs: Some(render_element(theirs)),
             changes: edit.as_ref().map(plan_shown),
+            undecided: None,
         });
         self.path.pop();
         match self.kept {
@@ -626,6 +654,7 @@ impl<'o> MergeCx<'o> {
         if let Some(value) = resolved {
             return value;
         }
+        let undecided = undecided(strategy, newer);
         // Two values that differ but render alike once map entries are sorted are shown as
         // they print.
         let (ours_rendered, theirs_rendered) = crate::render::render_change(ours, theirs);
@@ -636,6 +665,7 @@ impl<'o> MergeCx<'o> {
             ours: Some(ours_rendered),
             theirs: Some(theirs_rendered),
             changes: None,
+            undecided: undecided.map(str::to_owned),
         });
         match (self.kept, base) {
             (Kept::Theirs, _) => theirs.clone(),
@@ -844,6 +874,8 @@ impl<'o> MergeCx<'o> {
             ours,
             theirs,
             changes: edit.as_ref().map(plan_shown),
+            undecided: (strategy != Strategy::Report)
+                .then(|| "only `ours` and `theirs` decide a delete against an edit".to_owned()),
         });
         match self.kept {
             Kept::Ours => keep_survivor(Side::Ours),
