@@ -74,6 +74,8 @@ impl Strategy {
     /// field to: `Newest`, `Max` and `Min` compare the two sides, `Union` joins them.
     /// Where they cannot decide (equal versions, values `PartialOrd` cannot order such as
     /// a NaN) the field is a conflict that keeps ours, and that does depend on the order.
+    /// So does a field whose two values compare equal without being the same (`-0.0` and
+    /// `0.0`, two strings an `eq` finds equal): no strategy is asked, and ours is kept.
     ///
     /// ```
     /// use statesync::merge::Strategy;
