@@ -14,7 +14,7 @@ use statesync::DiffModel;
 use statesync::sync::SyncOptions;
 use statesync_postgres::{Error, FailAt, PgInventory, connect};
 use statesync_suite::dataset::{generate, mutate};
-use statesync_suite::inventory::{Device, Interface, Inventory, SiteKey};
+use statesync_suite::inventory::{Device, Inventory, SiteKey};
 
 /// Runs `edit` on the first device of the first site.
 fn edit_first_device(inventory: &mut Inventory, edit: impl FnOnce(&mut Device)) {
@@ -188,24 +188,27 @@ async fn a_failure_anywhere_in_the_write_rolls_the_whole_sync_back() {
         assert_eq!(memory, source, "memory reloaded {at}");
     }
 
-    // A row PostgreSQL itself refuses (text with a NUL byte), after deletes and updates
-    // went through in the same transaction: nothing stays.
+    // A row PostgreSQL itself refuses (a device name another site's device holds: device
+    // names are unique across sites, which no hook sees), after deletes and updates went
+    // through in the same transaction: nothing stays. (A NUL byte served here until the
+    // hooks refused it first.)
     let mut bad = changed.clone();
-    edit_first_device(&mut bad, |device| {
-        let name = device.name.clone();
-        device
-            .interfaces
-            .insert(Interface {
-                device: name,
-                name: "nul".into(),
-                description: "a\0b".into(),
-                enabled: true,
-                mtu: 1500,
-                mode: "access".into(),
-                vlans: vec![10],
-            })
-            .unwrap();
-    });
+    let sites: Vec<SiteKey> = bad.sites.iter().map(DiffModel::key).take(2).collect();
+    let [first, second] = <[SiteKey; 2]>::try_from(sites).unwrap();
+    let mut twin = bad
+        .sites
+        .get(&first)
+        .unwrap()
+        .devices
+        .iter()
+        .next()
+        .unwrap()
+        .clone();
+    twin.site = second.name.clone();
+    twin.interfaces = statesync::Store::new();
+    let mut second_site = bad.sites.get_mut(&second).unwrap();
+    second_site.devices.insert(twin).unwrap();
+    drop(second_site);
     let mut memory = target.clone();
     let error = pg
         .sync(&mut client, &mut memory, &bad, SyncOptions::default())

@@ -17,6 +17,29 @@ mod plans;
 mod retry_after;
 mod wide;
 
+/// The README's async example, compiled and run as the README writes it (the README shows
+/// it `ignore`d: statesync's doctests build without the `async` feature, and the hidden
+/// lines that switched it on did not compile when copied: a newcomer).
+mod readme_example {
+    include!("readme_example.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+
+    #[test]
+    fn is_the_readmes() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        let example = include_str!("readme_example.rs");
+        assert!(
+            readme.contains(&format!("```rust,ignore\n{example}```\n")),
+            "the README's async example is not tests/async_sync/readme_example.rs"
+        );
+    }
+}
+
 use std::sync::Arc;
 use std::time::Duration;
 
