@@ -845,3 +845,47 @@ fn raw_identifiers_print_as_derives_print_them() {
         "KindKey { type: 3 }"
     );
 }
+
+/// A concrete children field of a borrowing model at `'static` (`Vec<Port<'static>>`)
+/// compiles, diffs and applies: the field's type names a lifetime, so it takes no
+/// `for<'__s>` collection bound (with one, rustc crashed evaluating the field's
+/// description: an outside tester).
+#[test]
+fn children_of_a_borrowing_model_at_static() {
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Port<'a> {
+        #[statesync(id)]
+        name: &'a str,
+        speed: u32,
+    }
+
+    #[derive(DiffModel, Clone, Debug, PartialEq)]
+    struct Switch {
+        #[statesync(children)]
+        ports: Vec<Port<'static>>,
+        #[statesync(children)]
+        spares: statesync::Store<Port<'static>>,
+    }
+
+    let old = Switch {
+        ports: vec![Port {
+            name: "et-0",
+            speed: 10,
+        }],
+        spares: statesync::Store::new(),
+    };
+    let mut new = old.clone();
+    new.ports[0].speed = 100;
+    new.spares
+        .insert(Port {
+            name: "et-9",
+            speed: 1,
+        })
+        .unwrap();
+    let diff = old.diff(&new).unwrap();
+    assert_eq!(diff.summary().update, 1, "{diff}");
+    assert_eq!(diff.summary().create, 1, "{diff}");
+    let mut state = old.clone();
+    state.apply(&diff).unwrap();
+    assert_eq!(state, new);
+}

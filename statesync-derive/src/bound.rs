@@ -176,7 +176,8 @@ pub fn concrete_children_predicates(model: &Model) -> Vec<WherePredicate> {
     let krate = &model.krate;
     let mut predicates = Vec::new();
     for field in model.fields_with(Role::Children) {
-        if !is_generic(model, field.ty) && !in_cycle(model, field.ty) {
+        if !is_generic(model, field.ty) && !in_cycle(model, field.ty) && !names_a_lifetime(field.ty)
+        {
             let ty = field.ty;
             predicates.push(parse_quote!(for<'__s> #ty: #krate::ChildCollection));
         }
@@ -308,6 +309,17 @@ fn only_projections(generics: &Generics, ty: &Type) -> bool {
     };
     direct.visit_type(ty);
     !direct.found
+}
+
+/// Whether a type names a lifetime (`BPort<'static>`). A children field of such a type
+/// takes no `for<'__s>` bound: with one, rustc 1.95 crashed (an internal compiler error,
+/// "type mismatch when copying") evaluating the field's description, which normalizes the
+/// collection's model through the impl where the record's type kept the bound's projection.
+fn names_a_lifetime(ty: &Type) -> bool {
+    names_in_types(&[ty])
+        .heads
+        .iter()
+        .any(|head| head.starts_with('\''))
 }
 
 /// Whether a type mentions one of the model's generic parameters.
