@@ -164,9 +164,9 @@ fn surely_a_key(ty: &Type) -> bool {
     }
 }
 
-/// `for<'__s> Field: ChildCollection` and `for<'__s> <Field as ChildCollection>::Model:
-/// Keyed` for each children field of a concrete type (not generic, not in a cycle): every
-/// generated item that names the field's collection takes them as given, so a field that
+/// `for<'__s> Field: ChildCollection` for each children field of a concrete type (not
+/// generic, not in a cycle, naming no lifetime: see [`names_a_lifetime`]): every
+/// generated item that names the field's collection takes it as given, so a field that
 /// is not a collection of keyed models (a model where a collection belongs, a map keyed by
 /// another model's key) is one error, at the field's own check (`field_checks` in
 /// `expand.rs`), instead of one per generated use of its type (35 for a bare model).

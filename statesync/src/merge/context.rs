@@ -74,7 +74,8 @@ pub struct Conflict {
     pub changes: Option<String>,
     /// For a field whose strategy, other than `report`, could not decide: why (`newest`
     /// given two equal versions, `max` two values that do not compare, a `merge_with`
-    /// function that returned `None`). `None` for a conflict the strategy reports.
+    /// function that returned `None`); for a delete against an edit, that only `ours` and
+    /// `theirs` decide one. `None` for a conflict `report` leaves.
     #[cfg_attr(feature = "serde", serde(default))]
     pub undecided: Option<String>,
 }
